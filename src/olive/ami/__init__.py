@@ -1,0 +1,113 @@
+"""AMI, the Asterisk Manager Interface: a sans-I/O codec and a thin asyncio client.
+
+Why not panoramisk? It re-sends unanswered actions after a reconnect (a second
+Originate is a second phone call), passes CR/LF through into actions, and
+decodes each TCP chunk before framing. See docs/ami.md.
+"""
+
+from olive.ami._client import AMIClient, Backoff, redacted
+from olive.ami._codec import AMICodec, Role
+from olive.ami._errors import (
+    AMIActionError,
+    AMIAuthenticationError,
+    AMIConnectionError,
+    AMIConnectionLost,
+    AMIError,
+    AMIProtocolError,
+    AMITimeout,
+    AMIValueError,
+)
+from olive.ami._events import (
+    AgentCalled,
+    AgentComplete,
+    AgentConnect,
+    AgentRingNoAnswer,
+    BridgeEnter,
+    ChannelRef,
+    CoreShowChannel,
+    DialBegin,
+    DialEnd,
+    FullyBooted,
+    Hangup,
+    Newchannel,
+    Newstate,
+    OriginateResponse,
+    QueueCallerAbandon,
+    QueueCallerJoin,
+    QueueCallerLeave,
+    QueueMemberState,
+    TypedEvent,
+    VarSet,
+    parse_event,
+)
+from olive.ami._messages import (
+    CLOSED,
+    NEED_DATA,
+    Action,
+    Banner,
+    Event,
+    MalformedMessage,
+    Message,
+    Response,
+    action,
+)
+from olive.ami._originate import (
+    MAX_DIAL_TIMEOUT_S,
+    MIN_DIAL_TIMEOUT_S,
+    OriginateRequest,
+    dial_timeout_ms,
+    originate_action,
+)
+from olive.ami._writer import check_header
+
+__all__ = [
+    "CLOSED",
+    "MAX_DIAL_TIMEOUT_S",
+    "MIN_DIAL_TIMEOUT_S",
+    "NEED_DATA",
+    "AMIActionError",
+    "AMIAuthenticationError",
+    "AMIClient",
+    "AMICodec",
+    "AMIConnectionError",
+    "AMIConnectionLost",
+    "AMIError",
+    "AMIProtocolError",
+    "AMITimeout",
+    "AMIValueError",
+    "Action",
+    "AgentCalled",
+    "AgentComplete",
+    "AgentConnect",
+    "AgentRingNoAnswer",
+    "Backoff",
+    "Banner",
+    "BridgeEnter",
+    "ChannelRef",
+    "CoreShowChannel",
+    "DialBegin",
+    "DialEnd",
+    "Event",
+    "FullyBooted",
+    "Hangup",
+    "MalformedMessage",
+    "Message",
+    "Newchannel",
+    "Newstate",
+    "OriginateRequest",
+    "OriginateResponse",
+    "QueueCallerAbandon",
+    "QueueCallerJoin",
+    "QueueCallerLeave",
+    "QueueMemberState",
+    "Response",
+    "Role",
+    "TypedEvent",
+    "VarSet",
+    "action",
+    "check_header",
+    "dial_timeout_ms",
+    "originate_action",
+    "parse_event",
+    "redacted",
+]

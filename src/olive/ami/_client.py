@@ -1,0 +1,352 @@
+"""A thin asyncio AMI client over :class:`AMICodec`.
+
+Its surface is panoramisk's size: connect, close, send an action and await
+its response, send a list action and await its ``*Complete``, subscribe to
+events. Its safety rules are not panoramisk's:
+
+* when the connection drops, every pending action fails with
+  :class:`AMIConnectionLost` and is forgotten; nothing is ever re-sent, so an
+  Originate can never go out twice;
+* after every (re)login the ``on_connect`` hooks run, so the engine can
+  re-read QueueStatus and CoreShowChannels instead of guessing;
+* reconnection waits with exponential backoff and jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import random
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from olive.ami._codec import AMICodec, Role
+from olive.ami._errors import (
+    AMIActionError,
+    AMIAuthenticationError,
+    AMIConnectionError,
+    AMIConnectionLost,
+    AMITimeout,
+)
+from olive.ami._messages import (
+    CLOSED,
+    NEED_DATA,
+    Action,
+    Banner,
+    Event,
+    MalformedMessage,
+    Response,
+    action,
+)
+
+log = logging.getLogger("olive.ami")
+
+EventHandler = Callable[[Event], None]
+ConnectHook = Callable[[], Awaitable[None]]
+DisconnectHook = Callable[[BaseException | None], None]
+
+_SECRET_HEADERS = frozenset({"secret", "key"})
+
+
+def redacted(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """Headers fit for a log line: secrets replaced."""
+    return {n: ("***" if n.lower() in _SECRET_HEADERS else v) for n, v in headers}
+
+
+@dataclass
+class Backoff:
+    """Reconnect delays: ``initial`` doubling up to ``maximum``, with ±20% jitter."""
+
+    initial: float = 0.5
+    maximum: float = 30.0
+    _attempt: int = field(default=0, init=False)
+
+    def next_delay(self) -> float:
+        delay = min(self.maximum, self.initial * (2**self._attempt))
+        self._attempt += 1
+        return delay * random.uniform(0.8, 1.2)
+
+    def reset(self) -> None:
+        self._attempt = 0
+
+
+@dataclass
+class _Pending:
+    action: str
+    future: asyncio.Future[tuple[Response, list[Event]]]
+    is_list: bool
+    response: Response | None = None
+    items: list[Event] = field(default_factory=list)
+
+
+class AMIClient:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        secret: str,
+        *,
+        events: str = "on",
+        name: str = "asterisk",
+        action_timeout: float = 10.0,
+        keepalive: float = 20.0,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.host, self.port, self.name = host, port, name
+        self._username, self._secret, self._events = username, secret, events
+        self.action_timeout = action_timeout
+        self.keepalive = keepalive
+        self.backoff = backoff or Backoff()
+        self.banner: Banner | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._codec: AMICodec | None = None
+        self._pending: dict[str, _Pending] = {}
+        self._ids = itertools.count(1)
+        self._prefix = f"olive-{secrets.token_hex(3)}"
+        self._handlers: list[EventHandler] = []
+        self._on_connect: list[ConnectHook] = []
+        self._on_disconnect: list[DisconnectHook] = []
+        self._reader_task: asyncio.Task[None] | None = None
+        self._keepalive_task: asyncio.Task[None] | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+        self._closing = False
+        self.connections = 0  # successful logins so far, for tests and metrics
+
+    # -- subscription ---------------------------------------------------------
+    def on_event(self, handler: EventHandler) -> Callable[[], None]:
+        self._handlers.append(handler)
+        return lambda: self._handlers.remove(handler)
+
+    def on_connect(self, hook: ConnectHook) -> None:
+        self._on_connect.append(hook)
+
+    def on_disconnect(self, hook: DisconnectHook) -> None:
+        self._on_disconnect.append(hook)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._connected.wait(), timeout)
+
+    # -- lifecycle ------------------------------------------------------------
+    async def connect(self) -> None:
+        """Connect and log in once; raise if that fails."""
+        self._closing = False
+        await self._open()
+
+    async def start(self) -> None:
+        """Stay connected in the background, reconnecting with backoff."""
+        self._closing = False
+        if self._supervisor is None or self._supervisor.done():
+            self._supervisor = asyncio.create_task(self._supervise(), name=f"ami-{self.name}")
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._supervisor:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._supervisor
+            self._supervisor = None
+        if self._writer is not None and self.connected:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.send_action(action("Logoff"), check=False), 2.0)
+        await self._drop(None)
+
+    async def _supervise(self) -> None:
+        while not self._closing:
+            try:
+                if not self.connected:
+                    await self._open()
+                    self.backoff.reset()
+                assert self._reader_task is not None
+                await asyncio.shield(self._reader_task)
+            except asyncio.CancelledError:
+                raise
+            except AMIAuthenticationError:
+                log.error("AMI %s refused the login; retrying later", self.name)
+            except (OSError, AMIConnectionError, asyncio.TimeoutError) as exc:
+                log.warning("AMI %s connection failed: %s", self.name, exc)
+            if self._closing:
+                break
+            delay = self.backoff.next_delay()
+            log.info("AMI %s reconnecting in %.1fs", self.name, delay)
+            await asyncio.sleep(delay)
+
+    async def _open(self) -> None:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(self.host, self.port), self.action_timeout
+        )
+        self._codec = AMICodec(Role.CLIENT)
+        self._writer = writer
+        banner_seen = asyncio.get_running_loop().create_future()
+        self._reader_task = asyncio.create_task(self._read_loop(reader, banner_seen))
+        try:
+            self.banner = await asyncio.wait_for(banner_seen, self.action_timeout)
+            login = action("Login", Username=self._username, Secret=self._secret, Events=self._events)
+            try:
+                await self.send_action(login, _allow_unconnected=True)
+            except AMIActionError as exc:
+                raise AMIAuthenticationError(f"login to {self.name} refused: {exc.response.message}") from None
+        except BaseException:
+            await self._drop(None)
+            raise
+        self.connections += 1
+        self._connected.set()
+        log.info("AMI %s connected (%s)", self.name, self.banner.text if self.banner else "?")
+        if self.keepalive > 0:
+            self._keepalive_task = asyncio.create_task(self._keepalive_loop())
+        for hook in list(self._on_connect):
+            try:
+                await hook()
+            except Exception:
+                log.exception("AMI %s on_connect hook failed", self.name)
+
+    async def _drop(self, exc: BaseException | None) -> None:
+        was_connected = self.connected
+        self._connected.clear()
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), 1.0)
+        for task in (self._keepalive_task, self._reader_task):
+            if task is not None and task is not asyncio.current_task() and not task.done():
+                task.cancel()
+        self._fail_pending(exc)
+        if was_connected:
+            for hook in list(self._on_disconnect):
+                hook(exc)
+
+    def _fail_pending(self, exc: BaseException | None) -> None:
+        pending, self._pending = self._pending, {}
+        for p in pending.values():
+            if not p.future.done():
+                p.future.set_exception(
+                    AMIConnectionLost(
+                        f"connection to {self.name} lost while {p.action} was pending; "
+                        "it may or may not have run and will not be re-sent"
+                    )
+                )
+
+    async def _read_loop(self, reader: asyncio.StreamReader, banner_seen: asyncio.Future[Banner]) -> None:
+        assert self._codec is not None
+        codec = self._codec
+        error: BaseException | None = None
+        try:
+            while True:
+                data = await reader.read(65536)
+                codec.receive_data(data)
+                while True:
+                    msg = codec.next_message()
+                    if msg is NEED_DATA:
+                        break
+                    if msg is CLOSED:
+                        raise ConnectionResetError("Asterisk closed the connection")
+                    if isinstance(msg, Banner):
+                        if not banner_seen.done():
+                            banner_seen.set_result(msg)
+                    elif isinstance(msg, Response):
+                        self._on_response(msg)
+                    elif isinstance(msg, Event):
+                        self._on_event(msg)
+                    elif isinstance(msg, MalformedMessage):
+                        log.warning("AMI %s sent a malformed message (%s): %r", self.name, msg.reason, msg.raw[:200])
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            error = exc
+        if not banner_seen.done():
+            banner_seen.set_exception(AMIConnectionLost(f"{self.name} closed before its banner"))
+        log.warning("AMI %s connection lost: %s", self.name, error)
+        await self._drop(error)
+
+    def _on_response(self, response: Response) -> None:
+        pending = self._pending.get(response.action_id or "")
+        if pending is None:
+            log.debug("AMI %s response for unknown ActionID %s", self.name, response.action_id)
+            return
+        if pending.is_list and response.ok and response.starts_list:
+            pending.response = response  # items follow until *Complete
+            return
+        del self._pending[response.action_id or ""]
+        if not pending.future.done():
+            pending.future.set_result((response, []))
+
+    def _on_event(self, event: Event) -> None:
+        pending = self._pending.get(event.action_id or "")
+        if pending is not None and pending.is_list and pending.response is not None:
+            if event.completes_list:
+                del self._pending[event.action_id or ""]
+                if not pending.future.done():
+                    pending.future.set_result((pending.response, pending.items))
+            else:
+                pending.items.append(event)
+            return
+        for handler in list(self._handlers):
+            try:
+                handler(event)
+            except Exception:
+                log.exception("AMI %s event handler failed on %s", self.name, event.name)
+
+    async def _keepalive_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.keepalive)
+            try:
+                await self.send_action(action("Ping"), timeout=min(self.action_timeout, self.keepalive))
+            except AMITimeout:
+                log.warning("AMI %s did not answer Ping; dropping the connection", self.name)
+                if self._writer is not None:
+                    self._writer.close()
+                return
+            except AMIConnectionError:
+                return
+
+    # -- actions --------------------------------------------------------------
+    def next_action_id(self) -> str:
+        return f"{self._prefix}-{next(self._ids)}"
+
+    async def send_action(
+        self,
+        act: Action,
+        *,
+        timeout: float | None = None,
+        check: bool = True,
+        _allow_unconnected: bool = False,
+    ) -> Response:
+        """Send ``act`` and return its response. ``check`` raises AMIActionError on an Error."""
+        response, _ = await self._send(act, is_list=False, timeout=timeout, allow_unconnected=_allow_unconnected)
+        if check and not response.ok:
+            raise AMIActionError(act.name, response)
+        return response
+
+    async def send_list_action(self, act: Action, *, timeout: float | None = None) -> tuple[Response, list[Event]]:
+        """Send a list action (QueueStatus, CoreShowChannels, ...) and collect its items."""
+        response, items = await self._send(act, is_list=True, timeout=timeout, allow_unconnected=False)
+        if not response.ok:
+            raise AMIActionError(act.name, response)
+        return response, items
+
+    async def _send(
+        self, act: Action, *, is_list: bool, timeout: float | None, allow_unconnected: bool
+    ) -> tuple[Response, list[Event]]:
+        if self._writer is None or self._codec is None or not (self.connected or allow_unconnected):
+            raise AMIConnectionLost(f"not connected to {self.name}; {act.name} was not sent")
+        action_id = act.action_id or self.next_action_id()
+        act = act.with_action_id(action_id)
+        data = self._codec.send(act)  # raises AMIValueError before anything is written
+        future: asyncio.Future[tuple[Response, list[Event]]] = asyncio.get_running_loop().create_future()
+        self._pending[action_id] = _Pending(act.name, future, is_list)
+        log.debug("AMI %s -> %s", self.name, redacted(act.headers))
+        self._writer.write(data)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout or self.action_timeout)
+        except asyncio.TimeoutError:
+            self._pending.pop(action_id, None)
+            raise AMITimeout(f"{act.name} ({action_id}) got no response from {self.name}") from None

@@ -1,0 +1,52 @@
+"""Turning messages into bytes, checking every name and value on the way.
+
+No value may carry CR or LF: ``1001\\r\\nAction: Command`` in a phone number
+would otherwise become a second action. Like h11's header checks, the write
+is refused whole and nothing is produced.
+"""
+
+from __future__ import annotations
+
+import re
+
+from olive.ami._errors import AMIValueError
+from olive.ami._messages import Banner, Header, Message
+
+_NAME = re.compile(r"[A-Za-z0-9_\-]+\Z")
+_FORBIDDEN = re.compile(r"[\r\n\x00]")
+
+
+def check_header(name: str, value: str) -> None:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise AMIValueError(f"illegal AMI header name {name!r}")
+    if not isinstance(value, str):
+        raise AMIValueError(f"AMI header {name} must be text, got {type(value).__name__}")
+    bad = _FORBIDDEN.search(value)
+    if bad:
+        raise AMIValueError(
+            f"AMI header {name} contains {bad.group()!r} (CR, LF and NUL are refused): {value!r}"
+        )
+
+
+def check_variable(assignment: str) -> None:
+    """``Variable: NAME=value``: the name part must be a plain identifier."""
+    name, sep, _ = assignment.partition("=")
+    if not sep or not re.match(r"[A-Za-z_][A-Za-z0-9_()\-]*\Z", name):
+        raise AMIValueError(f"illegal channel variable assignment {assignment!r}")
+
+
+def serialize_headers(headers: tuple[Header, ...]) -> bytes:
+    lines: list[str] = []
+    for name, value in headers:
+        check_header(name, value)
+        if name.lower() == "variable":
+            check_variable(value)
+        lines.append(f"{name}: {value}\r\n")
+    return ("".join(lines) + "\r\n").encode("utf-8")
+
+
+def serialize(message: Message | Banner) -> bytes:
+    if isinstance(message, Banner):
+        check_header("Banner", message.text)
+        return message.text.encode("utf-8") + b"\r\n"
+    return serialize_headers(message.headers)

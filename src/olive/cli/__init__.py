@@ -1,0 +1,48 @@
+"""The ``olive`` command.
+
+Each sub-command lives in its own module with a ``register(app)`` function,
+listed in ``_COMMANDS``; heavy imports happen inside the commands so that
+``olive --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from olive import __version__
+
+app = typer.Typer(
+    name="olive",
+    help="olive: an outbound predictive dialer for Asterisk.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+_COMMANDS: list[str] = []
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"olive {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    """olive: an outbound predictive dialer for Asterisk."""
+
+
+for _name in _COMMANDS:
+    importlib.import_module(f"olive.cli.{_name}").register(app)
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]
