@@ -119,6 +119,15 @@ class Hangup:
 
 
 @dataclass(frozen=True, slots=True)
+class HangupRequest:
+    """HangupRequest (``soft=False``) or SoftHangupRequest: a hangup is on its way."""
+
+    ref: ChannelRef
+    cause: int
+    soft: bool
+
+
+@dataclass(frozen=True, slots=True)
 class VarSet:
     ref: ChannelRef
     variable: str
@@ -229,6 +238,7 @@ TypedEvent = (
     | DialBegin
     | DialEnd
     | Hangup
+    | HangupRequest
     | VarSet
     | BridgeEnter
     | QueueCallerJoin
@@ -290,6 +300,11 @@ def _dial_end(e: Event) -> DialEnd:
 @_parser("Hangup")
 def _hangup(e: Event) -> Hangup:
     return Hangup(ChannelRef.of(e), _int(e, "Cause", default=0), e.get("Cause-txt") or "")
+
+
+@_parser("HangupRequest", "SoftHangupRequest")
+def _hangup_request(e: Event) -> HangupRequest:
+    return HangupRequest(ChannelRef.of(e), _int(e, "Cause", default=0), e.name.lower().startswith("soft"))
 
 
 @_parser("VarSet")
