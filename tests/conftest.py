@@ -1,0 +1,123 @@
+"""Shared fixtures. The database ones run each test on SQLite and on PostgreSQL.
+
+Database fixtures (reuse them in any test that needs a real store):
+
+``db_backend``  module-scoped, parametrised: ``"sqlite"`` and ``"postgresql"``
+                (marked ``postgres``). Override it in a test module to pin one.
+``db_url``      a fresh database, migrated to head, for the test module: a temp
+                SQLite file, or a uniquely named PostgreSQL database created on
+                the server at ``$OLIVE_TEST_POSTGRES_URL`` (default
+                ``postgresql+psycopg://postgres@127.0.0.1:5432/test``) and
+                dropped afterwards, so ``pytest -n 2`` workers never collide.
+``db_engine``   an ``olive.store.make_engine`` engine on ``db_url`` (module).
+``db_clean``    the engine; every table is emptied after the test. Use it when
+                the code under test opens its own sessions (API server, engine).
+``session_factory``  a sessionmaker on the engine; tables emptied after the test.
+``session``     one Session (rolled back and closed after the test; tables emptied).
+``blank_db_url``  a fresh, *unmigrated* database for this test only.
+
+PostgreSQL tests are not skipped when the server is missing: they fail and
+say where they looked.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+POSTGRES_URL_ENV = "OLIVE_TEST_POSTGRES_URL"
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
+
+
+def postgres_admin_url() -> str:
+    return os.environ.get(POSTGRES_URL_ENV) or DEFAULT_POSTGRES_URL
+
+
+@contextmanager
+def fresh_database(backend: str, directory: Path) -> Iterator[str]:
+    """An empty database of ``backend`` that exists for the ``with`` block."""
+    if backend == "sqlite":
+        yield f"sqlite:///{directory / f'olive-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    admin_url = make_url(postgres_admin_url())
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"olive_test_{worker}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        pytest.fail(
+            f"PostgreSQL is not reachable at {admin_url.render_as_string(hide_password=True)} "
+            f"(set {POSTGRES_URL_ENV}): {exc.orig}",
+            pytrace=False,
+        )
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def db_backend(request: pytest.FixtureRequest) -> str:
+    backend: str = request.param
+    return backend
+
+
+@pytest.fixture(scope="module")
+def db_url(db_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from olive.store import migrate
+
+    with fresh_database(db_backend, tmp_path_factory.mktemp("db")) as url:
+        migrate(url)
+        yield url
+
+
+@pytest.fixture
+def blank_db_url(db_backend: str, tmp_path: Path) -> Iterator[str]:
+    with fresh_database(db_backend, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def db_engine(db_url: str) -> Iterator[Engine]:
+    from olive.store import make_engine
+
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db_clean(db_engine: Engine) -> Iterator[Engine]:
+    from olive.store import Base
+
+    yield db_engine
+    with db_engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def session_factory(db_clean: Engine) -> sessionmaker[Session]:
+    from olive.store import make_sessionmaker
+
+    return make_sessionmaker(db_clean)
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as session:
+        yield session

@@ -1,0 +1,117 @@
+"""Turning what Asterisk said about a call into one outcome.
+
+No single field is enough (transcripts 02, 09, 15): a PJSIP busy is
+OriginateResponse Reason 0 with DialStatus BUSY and Cause 17, while a Local
+busy is Reason 5. So the outcome is decided from every fact together, once
+the call has ended, whatever order the facts arrived in. Precedence, most
+specific first: olive's own cancel, the dial's DialStatus, the far leg's
+Q.850 cause, then the OriginateResponse Reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from olive.calls._model import AbandonReason, Outcome
+
+# OriginateResponse Reason: Asterisk's AST_CONTROL_* code of the last frame seen.
+REASON_HANGUP = 1
+REASON_RINGING_TIMEOUT = 3
+REASON_ANSWERED = 4
+REASON_BUSY = 5
+REASON_CONGESTION = 8
+
+_DIAL_STATUS = {
+    "BUSY": Outcome.BUSY,
+    "NOANSWER": Outcome.NO_ANSWER,
+    "CONGESTION": Outcome.CONGESTION,
+    "CHANUNAVAIL": Outcome.FAILED,
+    "INVALIDARGS": Outcome.FAILED,
+}
+
+# Q.850 cause codes, grouped by what they mean for a dialer.
+_CAUSE = {
+    1: Outcome.INVALID_NUMBER,  # unallocated number
+    2: Outcome.INVALID_NUMBER,  # no route to transit network
+    3: Outcome.INVALID_NUMBER,  # no route to destination
+    22: Outcome.INVALID_NUMBER,  # number changed
+    28: Outcome.INVALID_NUMBER,  # invalid number format
+    17: Outcome.BUSY,  # user busy
+    21: Outcome.BUSY,  # call rejected (the callee declined)
+    18: Outcome.NO_ANSWER,  # no user responding
+    19: Outcome.NO_ANSWER,  # no answer from user (alerted)
+    20: Outcome.NO_ANSWER,  # subscriber absent
+    34: Outcome.CONGESTION,  # no circuit/channel available
+    38: Outcome.CONGESTION,  # network out of order
+    41: Outcome.CONGESTION,  # temporary failure
+    42: Outcome.CONGESTION,  # switching equipment congestion
+    44: Outcome.CONGESTION,  # requested channel not available
+    47: Outcome.CONGESTION,  # resource unavailable
+}
+
+_REASON = {
+    REASON_BUSY: Outcome.BUSY,
+    REASON_CONGESTION: Outcome.CONGESTION,
+    REASON_RINGING_TIMEOUT: Outcome.NO_ANSWER,
+    REASON_HANGUP: Outcome.NO_ANSWER,  # the far end hung up before answering
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What is known about an ended call, in no particular order of arrival."""
+
+    answered: bool
+    connected: bool
+    cancelled_by_olive: bool
+    channels_seen: bool
+    dial_began: bool
+    dial_status: str | None
+    far_cause: int | None
+    originate_reason: int | None
+    queued: bool
+    queue_abandoned: bool
+    queue_status: str | None
+    hangup_before_abandon: bool
+    untracked: bool = False  # ended while olive could not see it
+
+
+def classify(f: Facts) -> tuple[Outcome, AbandonReason | None, str]:
+    """The outcome, the abandon reason (for ABANDONED) and a one-line explanation."""
+    if f.connected:
+        return Outcome.CONNECTED, None, "an agent answered (AgentConnect)"
+    if f.answered:
+        return Outcome.ABANDONED, _abandon_reason(f), "answered, but no agent took the call"
+    if f.cancelled_by_olive:
+        return Outcome.CANCELLED, None, "olive hung up before an answer"
+    if f.dial_status in _DIAL_STATUS:
+        return _DIAL_STATUS[f.dial_status], None, f"DialStatus {f.dial_status}"
+    if f.far_cause in _CAUSE:
+        return _CAUSE[f.far_cause], None, f"hangup cause {f.far_cause}"
+    if f.originate_reason in _REASON:
+        assert f.originate_reason is not None
+        return _REASON[f.originate_reason], None, f"OriginateResponse Reason {f.originate_reason}"
+    if f.dial_status == "CANCEL":
+        return Outcome.NO_ANSWER, None, "the dial was cancelled before an answer"
+    if f.untracked:
+        return Outcome.FAILED, None, "ended while AMI was disconnected; outcome unknown"
+    if f.channels_seen and not f.dial_began and f.originate_reason == 0:
+        # Local/NUMBER@context with no such extension: legs exist, nothing is dialed (transcript 07).
+        return Outcome.INVALID_NUMBER, None, "no such number: the channel never dialed"
+    if not f.channels_seen:
+        return Outcome.FAILED, None, "Asterisk could not create the channel"
+    return Outcome.FAILED, None, "the call failed for no reason Asterisk reported"
+
+
+def _abandon_reason(f: Facts) -> AbandonReason:
+    if f.untracked:
+        return AbandonReason.UNKNOWN
+    if (f.queue_status or "").upper() == "TIMEOUT":
+        return AbandonReason.TIMEOUT
+    if not f.queued:
+        return AbandonReason.NOT_QUEUED
+    if f.hangup_before_abandon or not f.queue_abandoned:
+        return AbandonReason.CALLER_HANGUP
+    # QueueCallerAbandon while the customer was still there: the queue timed out
+    # (transcript 12), even when a filtered login hid QUEUESTATUS.
+    return AbandonReason.TIMEOUT

@@ -1,0 +1,178 @@
+"""What each agent is doing, from queue events: events in, agent states out.
+
+olive adds its logged-in agents to the campaign queues as members
+(QueueAdd); app_queue then reports them with QueueMember* events and rings
+them with AgentCalled. An agent is keyed by its Asterisk interface
+(``PJSIP/101``) because one agent may sit in several queues.
+
+Device status (QueueMemberStatus Status) is Asterisk's AST_DEVICE_* code.
+A Local-channel member reads INUSE (2) while ringing, never RINGING (6)
+(transcript 11), so ringing is taken from AgentCalled, not from Status.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from olive import ami
+
+NOT_INUSE, INUSE, BUSY, INVALID, UNAVAILABLE, RINGING, RINGINUSE, ONHOLD = 1, 2, 3, 4, 5, 6, 7, 8
+
+
+class AgentActivity(enum.Enum):
+    LOGGED_OUT = "logged_out"  # in no queue
+    IDLE = "idle"  # ready for a call
+    RINGING = "ringing"  # the queue is offering it a call
+    TALKING = "talking"  # connected to a customer
+    WRAPUP = "wrapup"  # after-call work
+    PAUSED = "paused"
+    BUSY = "busy"  # its device is in use by a call olive did not give it
+    UNAVAILABLE = "unavailable"  # its device is unreachable (phone unregistered)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStatus:
+    interface: str
+    member_name: str
+    activity: AgentActivity
+    since: float
+    queues: frozenset[str] = frozenset()
+    paused: bool = False
+    paused_reason: str = ""
+    device_status: int = NOT_INUSE
+    call_id: str | None = None  # the call it is ringing for, talking on or wrapping up
+    talk_started_at: float | None = None
+    wrapup_until: float | None = None
+    calls_taken: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AgentChange:
+    status: AgentStatus
+    previous: AgentActivity
+    talk_s: float | None = None  # set when a call's talk just ended
+    wrapup_s: float | None = None  # set when after-call work just ended
+
+
+_WITH_CALL = (AgentActivity.RINGING, AgentActivity.TALKING, AgentActivity.WRAPUP)
+# When olive's call leaves an agent, the in-use device state it caused is stale;
+# a QueueMemberStatus will say if the device is still busy with something else.
+_CALL_OVER: dict[str, object] = {"call_id": None, "device_status": NOT_INUSE}
+
+
+class MemberTracker:
+    def __init__(self, *, wrapup_s: float = 0.0) -> None:
+        self.wrapup_s = wrapup_s
+        self._agents: dict[str, AgentStatus] = {}
+
+    def get(self, interface: str) -> AgentStatus | None:
+        return self._agents.get(interface)
+
+    def agents(self) -> list[AgentStatus]:
+        return list(self._agents.values())
+
+    def handle(self, event: ami.TypedEvent, now: float) -> list[AgentChange]:
+        if isinstance(event, ami.QueueMemberState):
+            return self._on_member(event, now)
+        agent = self._agents.get(getattr(event, "interface", ""))
+        if agent is None:
+            return []
+        if isinstance(event, ami.AgentCalled):
+            return self._move(agent, now, AgentActivity.RINGING, {"call_id": event.ref.linkedid})
+        if isinstance(event, ami.AgentRingNoAnswer) and agent.activity is AgentActivity.RINGING:
+            return self._move(agent, now, None, _CALL_OVER)
+        if isinstance(event, ami.AgentConnect):
+            return self._move(
+                agent, now, AgentActivity.TALKING, {"call_id": event.ref.linkedid, "talk_started_at": now}
+            )
+        if isinstance(event, ami.AgentComplete) and agent.activity is AgentActivity.TALKING:
+            talk = now - (agent.talk_started_at if agent.talk_started_at is not None else now)
+            if self.wrapup_s > 0:
+                changes = self._move(agent, now, AgentActivity.WRAPUP, {"wrapup_until": now + self.wrapup_s})
+            else:
+                changes = [replace(c, wrapup_s=0.0) for c in self._move(agent, now, None, _CALL_OVER)]
+            return [replace(c, talk_s=talk) for c in changes]
+        return []
+
+    def tick(self, now: float) -> list[AgentChange]:
+        changes: list[AgentChange] = []
+        for agent in list(self._agents.values()):
+            if agent.activity is AgentActivity.WRAPUP and agent.wrapup_until is not None and now >= agent.wrapup_until:
+                for change in self._move(agent, now, None, {**_CALL_OVER, "wrapup_until": None}):
+                    changes.append(replace(change, wrapup_s=now - agent.since))
+        return changes
+
+    def call_ended(self, call_id: str, now: float) -> list[AgentChange]:
+        """A call is over: an agent still ringing for it is not any more (transcripts 11, 13)."""
+        changes: list[AgentChange] = []
+        for agent in list(self._agents.values()):
+            if agent.activity is AgentActivity.RINGING and agent.call_id == call_id:
+                changes.extend(self._move(agent, now, None, _CALL_OVER))
+        return changes
+
+    def forget(self, interface: str) -> None:
+        self._agents.pop(interface, None)
+
+    # -- internals ----------------------------------------------------------------
+    def _on_member(self, event: ami.QueueMemberState, now: float) -> list[AgentChange]:
+        before = self._agents.get(event.interface)
+        if event.kind.lower() == "queuememberremoved":
+            if before is None:
+                return []
+            queues = before.queues - {event.queue}
+            if queues:
+                self._agents[event.interface] = replace(before, queues=queues)
+                return []
+            return self._move(before, now, AgentActivity.LOGGED_OUT, {"queues": frozenset(), "call_id": None})
+        if before is None:
+            before = AgentStatus(event.interface, event.member_name, AgentActivity.LOGGED_OUT, now)
+        agent = replace(
+            before,
+            member_name=event.member_name or before.member_name,
+            queues=before.queues | {event.queue},
+            paused=event.paused,
+            paused_reason=event.paused_reason if event.paused else "",
+            device_status=event.status,
+            calls_taken=max(before.calls_taken, event.calls_taken),
+        )
+        keep = agent.activity in _WITH_CALL
+        # A ringing Local member reads INUSE; NOT_INUSE again means the ring is over.
+        if agent.activity is AgentActivity.RINGING and event.status == NOT_INUSE:
+            keep, agent = False, replace(agent, call_id=None)
+        # A QueueStatus list item is a fresh snapshot: it ends a call whose end we missed.
+        if keep and event.kind == "QueueMember" and not event.in_call and event.status == NOT_INUSE:
+            keep = agent.activity is AgentActivity.WRAPUP
+            agent = agent if keep else replace(agent, call_id=None)
+        return self._move(before, now, agent.activity if keep else None, updated=agent)
+
+    def _move(
+        self,
+        before: AgentStatus,
+        now: float,
+        activity: AgentActivity | None,
+        fields: Mapping[str, object] | None = None,
+        *,
+        updated: AgentStatus | None = None,
+    ) -> list[AgentChange]:
+        """Apply ``fields``, then move to ``activity`` (None: whatever it rests in)."""
+        updated = replace(updated or before, **(fields or {}))  # type: ignore[arg-type]
+        target = activity if activity is not None else _resting(updated)
+        if target is not updated.activity:
+            updated = replace(updated, activity=target, since=now)
+        self._agents[before.interface] = updated
+        return [] if updated == before else [AgentChange(updated, before.activity)]
+
+
+def _resting(agent: AgentStatus) -> AgentActivity:
+    """What an agent with no olive call is doing, from its pause flag and device state."""
+    if not agent.queues:
+        return AgentActivity.LOGGED_OUT
+    if agent.paused:
+        return AgentActivity.PAUSED
+    if agent.device_status in (UNAVAILABLE, INVALID):
+        return AgentActivity.UNAVAILABLE
+    if agent.device_status in (INUSE, BUSY, RINGINUSE, ONHOLD, RINGING) and agent.call_id is None:
+        return AgentActivity.BUSY
+    return AgentActivity.IDLE

@@ -1,0 +1,118 @@
+"""What olive knows about one attempt: its state, outcome and timings."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class CallState(enum.Enum):
+    """Progress of one attempt. Ordered: a call only moves forward."""
+
+    ORIGINATING = "originating"  # Originate sent, no channel seen yet
+    RINGING = "ringing"  # the customer's phone is being dialed
+    ANSWERED = "answered"  # a person (or machine) picked up
+    QUEUED = "queued"  # waiting in the campaign's queue for an agent
+    CONNECTED = "connected"  # an agent answered: AgentConnect
+    ENDED = "ended"  # every channel is gone; the outcome is final
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {s: i for i, s in enumerate(CallState)}
+
+
+class Outcome(enum.Enum):
+    CONNECTED = "CONNECTED"  # answered and talked to an agent
+    ABANDONED = "ABANDONED"  # answered, but no agent took it (customer hung up or connect limit)
+    NO_ANSWER = "NO_ANSWER"
+    BUSY = "BUSY"
+    CONGESTION = "CONGESTION"  # network or trunk could not carry the call
+    INVALID_NUMBER = "INVALID_NUMBER"
+    FAILED = "FAILED"  # olive or Asterisk could not place the call
+    CANCELLED = "CANCELLED"  # olive hung it up before it was answered (e.g. a forced stop)
+    MACHINE = "MACHINE"  # answering machine (with AMD; not classified yet)
+
+    @property
+    def live_answer(self) -> bool:
+        """A person answered: the denominator of the abandon rate."""
+        return self in (Outcome.CONNECTED, Outcome.ABANDONED)
+
+
+class AbandonReason(enum.Enum):
+    TIMEOUT = "timeout"  # the connect limit (Queue() timeout) dropped it: QUEUESTATUS=TIMEOUT
+    CALLER_HANGUP = "caller_hangup"  # the customer hung up while waiting
+    NOT_QUEUED = "not_queued"  # answered but never reached the queue
+    UNKNOWN = "unknown"  # ended while olive could not see it (AMI disconnected)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRing:
+    """An agent the queue rang for this call."""
+
+    interface: str
+    member_name: str
+    at: float
+    ring_ms: int | None = None  # set when the agent did not answer (AgentRingNoAnswer)
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """An immutable snapshot of one attempt, as the store keeps it."""
+
+    call_id: str
+    state: CallState
+    dial_string: str
+    action_id: str | None
+    originated_at: float
+    outcome: Outcome | None = None
+    detail: str | None = None
+    uniqueid: str | None = None
+    linkedid: str | None = None
+    channel: str | None = None
+    originate_reason: int | None = None
+    dial_status: str | None = None
+    hangup_cause: int | None = None
+    hangup_cause_txt: str | None = None
+    ringing_at: float | None = None
+    answered_at: float | None = None
+    queued_at: float | None = None
+    queue: str | None = None
+    agent_connected_at: float | None = None
+    agent_interface: str | None = None
+    agent_member_name: str | None = None
+    ended_at: float | None = None
+    abandon_reason: AbandonReason | None = None
+    queue_status: str | None = None
+    drop_message_played: bool | None = None
+    agents_rung: tuple[AgentRing, ...] = ()
+    asterisk_hold_time_s: int | None = None  # AgentConnect/QueueCallerAbandon HoldTime (whole seconds)
+    asterisk_talk_time_s: int | None = None  # AgentComplete TalkTime (whole seconds)
+
+    @property
+    def ring_s(self) -> float | None:
+        """Dial to answer, or dial to the end for an unanswered call."""
+        end = self.answered_at if self.answered_at is not None else self.ended_at
+        return None if end is None else max(0.0, end - self.originated_at)
+
+    @property
+    def customer_wait_s(self) -> float | None:
+        """How long the answered customer waited for an agent (to connect, or to the abandon)."""
+        if self.answered_at is None:
+            return None
+        end = self.agent_connected_at
+        if end is None and self.outcome is Outcome.ABANDONED:
+            end = self.ended_at
+        return None if end is None else max(0.0, end - self.answered_at)
+
+    @property
+    def talk_s(self) -> float | None:
+        if self.agent_connected_at is None or self.ended_at is None:
+            return None
+        return max(0.0, self.ended_at - self.agent_connected_at)
+
+    @property
+    def agents_no_answer(self) -> tuple[AgentRing, ...]:
+        return tuple(r for r in self.agents_rung if r.ring_ms is not None)

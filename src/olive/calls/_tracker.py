@@ -1,0 +1,409 @@
+"""Following every call from its AMI events: events in, call records out.
+
+Pure: no I/O, no clock. The engine registers each attempt with
+:meth:`CallTracker.originate` *before* sending the Originate, then feeds
+every typed event with the time it arrived; each call whose record changed
+comes back as a :class:`CallChange`.
+
+Correlation is by id, never by guessing from names: olive's call id is the
+Originate's ChannelId, so it is the Uniqueid of the first channel and the
+Linkedid of every channel of the call, agent legs included (transcript 10).
+OriginateResponse is matched by ActionID (its Uniqueid is ``<unknown>`` on
+failure without a ChannelId). Only for an Originate sent without ChannelId
+(the recorded lab transcripts) is the first channel bound by its name.
+
+A call ends when its OriginateResponse has arrived and every channel seen
+has hung up. As OriginateResponse may precede the channels' own events
+(transcript 15), a failure with no channel yet waits ``settle_s`` for them,
+so the far leg's real cause is recorded; :meth:`CallTracker.tick` ends it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from olive import ami
+from olive.calls._classify import REASON_ANSWERED, Facts, classify
+from olive.calls._legs import LegSet, expected_channel_prefix
+from olive.calls._model import AgentRing, CallRecord, CallState
+from olive.calls._table import Signal, transition
+
+log = logging.getLogger("olive.calls")
+
+UP = 6  # AST_STATE_UP
+RINGING = 5  # AST_STATE_RINGING
+
+
+@dataclass(frozen=True, slots=True)
+class CallChange:
+    """A call's record after an event, and its state before it."""
+
+    record: CallRecord
+    previous: CallState
+
+    @property
+    def ended(self) -> bool:
+        return self.record.state is CallState.ENDED
+
+
+class _Track:
+    """Mutable working state of one call; :attr:`record` is its published snapshot."""
+
+    def __init__(self, record: CallRecord, *, with_channel_id: bool) -> None:
+        self.record = record
+        self.with_channel_id = with_channel_id
+        self.legs = LegSet(customer_uid=record.call_id if with_channel_id else None)
+        self.or_seen = False
+        self.dial_began = False
+        self.cancelled_by_olive = False
+        self.queue_abandoned = False
+        self.hangup_before_abandon = False
+        self.untracked = False
+        self.settle_deadline: float | None = None
+
+    def update(self, **fields: object) -> None:
+        self.record = replace(self.record, **fields)  # type: ignore[arg-type]
+
+    def signal(self, signal: Signal) -> None:
+        self.record = replace(self.record, state=transition(self.record.state, signal))
+
+
+class CallTracker:
+    def __init__(self, *, settle_s: float = 1.0) -> None:
+        self.settle_s = settle_s
+        self._calls: dict[str, _Track] = {}
+        self._by_linkedid: dict[str, _Track] = {}
+        self._by_action: dict[str, _Track] = {}
+        self._unbound: list[_Track] = []  # Originates without ChannelId, awaiting their channel
+
+    # -- what the engine tells us ------------------------------------------------
+    def originate(
+        self, call_id: str, *, action_id: str | None, dial_string: str, now: float, with_channel_id: bool = True
+    ) -> CallRecord:
+        """Register an attempt before its Originate is sent."""
+        if call_id in self._calls:
+            raise ValueError(f"call {call_id} is already tracked")
+        record = CallRecord(
+            call_id=call_id,
+            state=CallState.ORIGINATING,
+            dial_string=dial_string,
+            action_id=action_id,
+            originated_at=now,
+            linkedid=call_id if with_channel_id else None,
+            uniqueid=call_id if with_channel_id else None,
+        )
+        self._add(_Track(record, with_channel_id=with_channel_id))
+        return record
+
+    def adopt(self, record: CallRecord) -> None:
+        """Track again a call known from the store (after a restart)."""
+        if record.state is CallState.ENDED or record.call_id in self._calls:
+            return
+        track = _Track(record, with_channel_id=record.linkedid == record.call_id)
+        if record.uniqueid:
+            track.legs.customer_uid = record.uniqueid
+        self._add(track)
+
+    def _add(self, track: _Track) -> None:
+        rec = track.record
+        self._calls[rec.call_id] = track
+        if rec.action_id:
+            self._by_action[rec.action_id] = track
+        if rec.linkedid:
+            self._by_linkedid[rec.linkedid] = track
+        else:
+            self._unbound.append(track)
+
+    def originate_refused(self, call_id: str, now: float, message: str) -> list[CallChange]:
+        """Asterisk answered the Originate action itself with an Error: no call exists."""
+        track = self._calls.get(call_id)
+        if track is None:
+            return []
+        track.or_seen = True
+        return self._end(track, now, detail=f"Originate refused: {message}")
+
+    def cancel(self, call_id: str) -> None:
+        """olive is hanging this call up on purpose (a forced stop)."""
+        if (track := self._calls.get(call_id)) is not None:
+            track.cancelled_by_olive = True
+
+    def lost_sight(self, call_ids: Iterable[str]) -> None:
+        """The AMI connection dropped: these calls' events may be missing."""
+        for call_id in call_ids:
+            if (track := self._calls.get(call_id)) is not None:
+                track.untracked = True
+
+    # -- queries ------------------------------------------------------------------
+    def get(self, call_id: str) -> CallRecord | None:
+        track = self._calls.get(call_id)
+        return track.record if track else None
+
+    def active(self) -> list[CallRecord]:
+        return [t.record for t in self._calls.values()]
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    # -- events -------------------------------------------------------------------
+    def handle(self, event: ami.TypedEvent, now: float) -> list[CallChange]:
+        """Apply one event; return the calls it changed."""
+        if isinstance(event, ami.OriginateResponse):
+            track = self._by_action.get(event.action_id or "") or (
+                self._calls.get(event.uniqueid) if event.uniqueid else None
+            )
+            if track is None:
+                return []
+            before = track.record
+            self._on_originate_response(track, event, now)
+            return self._changed(track, before, now)
+        ref = _ref_of(event)
+        if ref is None:
+            return []
+        track = self._track_for(ref, event, now)
+        if track is None:
+            return []
+        before = track.record
+        self._apply(track, event, ref, now)
+        return self._changed(track, before, now)
+
+    def tick(self, now: float) -> list[CallChange]:
+        """End calls whose settle time has passed."""
+        changes: list[CallChange] = []
+        for track in list(self._calls.values()):
+            if track.settle_deadline is None or now < track.settle_deadline:
+                continue
+            if len(track.legs) > 0 and not track.legs.customer_side_gone():
+                track.settle_deadline = None  # legs appeared meanwhile: wait for their hangups
+                continue
+            changes.extend(self._end(track, now))
+        return changes
+
+    def reconcile(self, channels: Sequence[ami.CoreShowChannel], now: float) -> list[CallChange]:
+        """After a reconnect: align every active call with Asterisk's channel list."""
+        alive: dict[str, list[ami.CoreShowChannel]] = {}
+        for ch in channels:
+            alive.setdefault(ch.ref.linkedid, []).append(ch)
+        changes: list[CallChange] = []
+        for track in list(self._calls.values()):
+            rec, before = track.record, track.record
+            present = alive.get(rec.linkedid or "", [])
+            for leg in track.legs:
+                if not leg.hung_up and all(c.ref.uniqueid != leg.uniqueid for c in present):
+                    leg.hung_up = True  # it went away while we were not looking
+            if not present:
+                track.untracked = True
+                track.or_seen = True
+                changes.extend(self._end(track, now, detail="ended while AMI was disconnected"))
+                continue
+            for ch in present:
+                track.legs.see(ch.ref.uniqueid, ch.ref.channel)
+            if any(c.bridge_id for c in present) and any(c.application in ("AppQueue", "AppDial") for c in present):
+                if rec.agent_connected_at is None:
+                    track.update(agent_connected_at=now, detail="connected while AMI was disconnected")
+                track.signal(Signal.AGENT_CONNECTED)
+            elif any(c.application == "Queue" for c in present):
+                track.signal(Signal.QUEUED)
+            elif any(c.state == UP for c in present):
+                track.signal(Signal.ANSWERED)
+            else:
+                track.signal(Signal.DIALING)
+            changes.extend(self._changed(track, before, now))
+        return changes
+
+    # -- internals ----------------------------------------------------------------
+    def _track_for(self, ref: ami.ChannelRef, event: ami.TypedEvent, now: float) -> _Track | None:
+        track = self._by_linkedid.get(ref.linkedid)
+        if track is not None:
+            return track
+        if isinstance(event, ami.Newchannel) and ref.uniqueid == ref.linkedid:
+            for candidate in self._unbound:
+                if ref.channel.startswith(expected_channel_prefix(candidate.record.dial_string)):
+                    self._bind(candidate, ref.uniqueid)
+                    return candidate
+        return None
+
+    def _bind(self, track: _Track, uniqueid: str) -> None:
+        self._unbound.remove(track)
+        track.legs.customer_uid = uniqueid
+        track.update(uniqueid=uniqueid, linkedid=uniqueid)
+        self._by_linkedid[uniqueid] = track
+
+    def _on_originate_response(self, track: _Track, event: ami.OriginateResponse, now: float) -> None:
+        track.or_seen = True
+        track.update(originate_reason=event.reason)
+        if event.uniqueid and track in self._unbound:
+            self._bind(track, event.uniqueid)
+        if event.success:
+            if event.channel:
+                track.update(channel=event.channel)
+            self._answered(track, now)
+        elif event.reason == REASON_ANSWERED:
+            log.warning("call %s: OriginateResponse Failure with Reason 4", track.record.call_id)
+
+    def _answered(self, track: _Track, now: float) -> None:
+        if track.record.answered_at is None:
+            track.update(answered_at=now)
+        track.signal(Signal.ANSWERED)
+
+    def _apply(self, track: _Track, event: ami.TypedEvent, ref: ami.ChannelRef, now: float) -> None:
+        legs, rec = track.legs, track.record
+        if isinstance(event, ami.Newchannel):
+            legs.see(ref.uniqueid, ref.channel)
+            if ref.uniqueid == legs.customer_uid and rec.channel is None:
+                track.update(channel=ref.channel)
+            self._ringing(track, now)
+        elif isinstance(event, ami.Newstate):
+            legs.see(ref.uniqueid, ref.channel)
+            if legs.is_customer_side(ref.uniqueid) or ref.uniqueid == legs.trunk_uid:
+                if event.state == UP:
+                    self._answered(track, now)
+                elif event.state == RINGING:
+                    self._ringing(track, now)
+        elif isinstance(event, (ami.DialBegin, ami.DialEnd)):
+            self._on_dial(track, event, now)
+        elif isinstance(event, ami.HangupRequest):
+            leg = legs.get(ref.uniqueid)
+            if leg is not None:
+                leg.hangup_requested = True
+        elif isinstance(event, ami.Hangup):
+            leg = legs.see(ref.uniqueid, ref.channel)
+            leg.hung_up, leg.cause, leg.cause_txt = True, event.cause, event.cause_txt
+        elif isinstance(event, ami.QueueCallerJoin):
+            legs.queue_uid = ref.uniqueid
+            if rec.queued_at is None:
+                track.update(queued_at=now, queue=event.queue)
+            self._answered(track, now)
+            track.signal(Signal.QUEUED)
+        elif isinstance(event, ami.QueueCallerAbandon):
+            track.queue_abandoned = True
+            track.hangup_before_abandon = legs.customer_side_hanging_up()
+            track.update(asterisk_hold_time_s=event.hold_time_s)
+        elif isinstance(event, ami.AgentCalled):
+            legs.agent_uids.add(event.dest.uniqueid)
+            ring = AgentRing(event.interface, event.member_name, now)
+            track.update(agents_rung=(*rec.agents_rung, ring))
+        elif isinstance(event, ami.AgentRingNoAnswer):
+            track.update(agents_rung=_mark_no_answer(rec.agents_rung, event.interface, event.ring_time_ms))
+        elif isinstance(event, ami.AgentConnect):
+            if rec.agent_connected_at is None:
+                track.update(
+                    agent_connected_at=now,
+                    agent_interface=event.interface,
+                    agent_member_name=event.member_name,
+                    asterisk_hold_time_s=event.hold_time_s,
+                )
+            track.signal(Signal.AGENT_CONNECTED)
+        elif isinstance(event, ami.AgentComplete):
+            track.update(asterisk_talk_time_s=event.talk_time_s)
+        elif isinstance(event, ami.VarSet):
+            self._on_varset(track, event)
+
+    def _on_dial(self, track: _Track, event: ami.DialBegin | ami.DialEnd, now: float) -> None:
+        """Only the dial towards the customer counts, not the queue ringing agents."""
+        legs, caller = track.legs, event.caller
+        if caller is not None:
+            if event.dest.uniqueid in legs.agent_uids or caller.uniqueid == legs.queue_uid:
+                return
+            if not legs.is_customer_side(caller.uniqueid):
+                return
+            # A ;2 leg dialing out (Local/...@olive-out -> PJSIP trunk): that channel is the far end.
+            legs.trunk_uid = event.dest.uniqueid
+            legs.see(event.dest.uniqueid, event.dest.channel)
+        if isinstance(event, ami.DialBegin):
+            track.dial_began = True
+            self._ringing(track, now)
+        else:
+            track.update(dial_status=event.dial_status)
+            if event.dial_status == "ANSWER":
+                self._answered(track, now)
+
+    def _on_varset(self, track: _Track, event: ami.VarSet) -> None:
+        name = event.variable.upper()
+        if name == "QUEUESTATUS" or (name == "OLIVE_DROP_REASON" and track.record.queue_status is None):
+            track.update(queue_status=event.value)
+        elif name == "OLIVE_DROP_PLAYED":
+            track.update(drop_message_played=event.value.upper() == "SUCCESS")
+
+    def _ringing(self, track: _Track, now: float) -> None:
+        if track.record.ringing_at is None:
+            track.update(ringing_at=now)
+        track.signal(Signal.DIALING)
+
+    def _changed(self, track: _Track, before: CallRecord, now: float) -> list[CallChange]:
+        if track.record.state is not CallState.ENDED:
+            self._maybe_end(track, now)
+        return [CallChange(track.record, before.state)] if track.record != before else []
+
+    def _maybe_end(self, track: _Track, now: float) -> None:
+        if not track.or_seen:
+            return
+        legs = track.legs
+        if len(legs) > 0 and legs.all_hung_up():
+            self._finish(track, now)
+        elif track.settle_deadline is None and (len(legs) == 0 or legs.customer_side_gone()):
+            # Late legs (agent legs, or channels announced after the OriginateResponse) get a moment.
+            track.settle_deadline = now + self.settle_s
+
+    def _end(self, track: _Track, now: float, detail: str | None = None) -> list[CallChange]:
+        before = track.record.state
+        self._finish(track, now, detail)
+        return [CallChange(track.record, before)]
+
+    def _finish(self, track: _Track, now: float, detail: str | None = None) -> None:
+        legs, rec = track.legs, track.record
+        cause, cause_txt = legs.far_cause()
+        outcome, abandon_reason, why = classify(
+            Facts(
+                answered=rec.answered_at is not None,
+                connected=rec.agent_connected_at is not None,
+                cancelled_by_olive=track.cancelled_by_olive,
+                channels_seen=len(legs) > 0,
+                dial_began=track.dial_began,
+                dial_status=rec.dial_status,
+                far_cause=cause,
+                originate_reason=rec.originate_reason,
+                queued=rec.queued_at is not None,
+                queue_abandoned=track.queue_abandoned,
+                queue_status=rec.queue_status,
+                hangup_before_abandon=track.hangup_before_abandon,
+                untracked=track.untracked,
+            )
+        )
+        track.update(
+            outcome=outcome,
+            abandon_reason=abandon_reason,
+            hangup_cause=cause,
+            hangup_cause_txt=cause_txt,
+            ended_at=now,
+            detail=f"{detail}; {why}" if detail else why,
+        )
+        track.signal(Signal.END)
+        self._forget(track)
+
+    def _forget(self, track: _Track) -> None:
+        rec = track.record
+        self._calls.pop(rec.call_id, None)
+        if rec.action_id:
+            self._by_action.pop(rec.action_id, None)
+        if rec.linkedid:
+            self._by_linkedid.pop(rec.linkedid, None)
+        if track in self._unbound:
+            self._unbound.remove(track)
+
+
+def _ref_of(event: ami.TypedEvent) -> ami.ChannelRef | None:
+    if isinstance(event, (ami.DialBegin, ami.DialEnd)):
+        return event.caller or event.dest
+    ref = getattr(event, "ref", None)
+    return ref if isinstance(ref, ami.ChannelRef) else None
+
+
+def _mark_no_answer(rings: tuple[AgentRing, ...], interface: str, ring_ms: int) -> tuple[AgentRing, ...]:
+    out = list(rings)
+    for i in range(len(out) - 1, -1, -1):
+        if out[i].interface == interface and out[i].ring_ms is None:
+            out[i] = replace(out[i], ring_ms=ring_ms)
+            break
+    return tuple(out)

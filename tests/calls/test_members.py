@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from replay import replay
+
+from olive import ami
+from olive.calls import AgentActivity, MemberTracker
+
+A = AgentActivity
+
+
+def activities(r, interface: str) -> list[AgentActivity]:  # type: ignore[no-untyped-def]
+    return [
+        c.status.activity
+        for c in r.agent_changes
+        if c.status.interface == interface and c.status.activity is not c.previous
+    ]
+
+
+class TestMemberTracker:
+    def test_01_idle_ringing_talking_idle(self) -> None:
+        r = replay("01_answered_connected_to_agent")
+        assert activities(r, "Local/101@agents") == [A.IDLE, A.RINGING, A.TALKING, A.IDLE]
+        assert activities(r, "Local/102@agents") == [A.IDLE]
+        talk = [c.talk_s for c in r.agent_changes if c.talk_s is not None]
+        assert talk == [pytest_approx(28.539 - 7.017)]
+
+    def test_01_with_wrapup(self) -> None:
+        r = replay("01_answered_connected_to_agent", wrapup_s=2.0)
+        acts = activities(r, "Local/101@agents")
+        assert acts == [A.IDLE, A.RINGING, A.TALKING, A.WRAPUP, A.IDLE]
+        done = [c for c in r.agent_changes if c.wrapup_s is not None]
+        assert len(done) == 1 and done[0].wrapup_s >= 2.0
+
+    def test_11_rings_four_times_never_answers(self) -> None:
+        r = replay("11_agent_no_answer")
+        acts = activities(r, "Local/901@agents-noanswer")
+        assert acts.count(A.RINGING) == 4
+        assert A.TALKING not in acts
+        assert r.members.get("Local/901@agents-noanswer").activity is A.IDLE  # type: ignore[union-attr]
+
+    def test_14_paused_with_reason(self) -> None:
+        r = replay("14_agent_paused")
+        agent = r.members.get("Local/101@agents")
+        assert agent is not None
+        assert (agent.activity, agent.paused_reason) == (A.PAUSED, "break")
+
+    def test_05_removed_member_logs_out(self) -> None:
+        r = replay("05_answered_no_agent_abandon")
+        assert r.members.agents() == [] or all(a.activity is A.LOGGED_OUT for a in r.members.agents())
+
+    def test_device_in_use_without_olive_call_is_busy(self) -> None:
+        m = MemberTracker()
+        ev = ami.QueueMemberState("QueueMemberStatus", "q", "PJSIP/101", "a", 2, False, "", True, 0, 0)
+        assert m.handle(ev, 1.0)[0].status.activity is A.BUSY
+        ev = ami.QueueMemberState("QueueMemberStatus", "q", "PJSIP/101", "a", 5, False, "", False, 0, 0)
+        assert m.handle(ev, 2.0)[0].status.activity is A.UNAVAILABLE
+
+    def test_snapshot_ends_a_call_whose_end_was_missed(self) -> None:
+        r = replay("16_queue_status_snapshot", until=9.5)
+        assert r.members.get("Local/101@agents").activity is A.TALKING  # type: ignore[union-attr]
+        snapshot = ami.QueueMemberState("QueueMember", "olive-campaign", "Local/101@agents", "agent101", 1, False, "", False, 1, 0)
+        changes = r.members.handle(snapshot, 60.0)
+        assert changes[0].status.activity is A.IDLE
+
+
+def pytest_approx(value: float) -> object:
+    import pytest
+
+    return pytest.approx(value, abs=0.01)
