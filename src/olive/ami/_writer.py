@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from olive.ami._errors import AMIValueError
-from olive.ami._messages import Banner, Header, Message
+from olive.ami._messages import Action, Banner, Header, Message
 
 _NAME = re.compile(r"[A-Za-z0-9_\-]+\Z")
 _FORBIDDEN = re.compile(r"[\r\n\x00]")
@@ -35,11 +35,13 @@ def check_variable(assignment: str) -> None:
         raise AMIValueError(f"illegal channel variable assignment {assignment!r}")
 
 
-def serialize_headers(headers: tuple[Header, ...]) -> bytes:
+def serialize_headers(headers: tuple[Header, ...], *, assignments: bool = True) -> bytes:
+    """``assignments``: ``Variable:`` lines are ``NAME=value`` (actions). In events
+    such as VarSet the header holds just the variable's name."""
     lines: list[str] = []
     for name, value in headers:
         check_header(name, value)
-        if name.lower() == "variable":
+        if assignments and name.lower() == "variable":
             check_variable(value)
         lines.append(f"{name}: {value}\r\n")
     return ("".join(lines) + "\r\n").encode("utf-8")
@@ -49,4 +51,4 @@ def serialize(message: Message | Banner) -> bytes:
     if isinstance(message, Banner):
         check_header("Banner", message.text)
         return message.text.encode("utf-8") + b"\r\n"
-    return serialize_headers(message.headers)
+    return serialize_headers(message.headers, assignments=isinstance(message, Action))
