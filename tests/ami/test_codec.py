@@ -180,6 +180,20 @@ class TestNextMessage:
         )
         assert len(got) == 1 and isinstance(got[0], MalformedMessage)
 
+    @pytest.mark.parametrize("sizes", [[1], [7], [999], [1001], [4096]])
+    def test_oversized_message_is_one_malformed_however_it_arrives(self, sizes: list[int]) -> None:
+        # The tail of an oversized message must not come out as messages of its own:
+        # here it even looks like a Response that could complete someone's action.
+        big = (
+            b"Event: Big\r\nData: "
+            + b"x" * 1500
+            + b"\r\nResponse: Success\r\nActionID: olive-1\r\n\r\n"
+        )
+        data = big + b"Event: Next\r\n\r\n"
+        whole = feed_all([data], Role.SERVER, max_message_bytes=1000)
+        assert feed_all(split(data, sizes), Role.SERVER, max_message_bytes=1000) == whole
+        assert [type(m) for m in whole] == [MalformedMessage, Event]
+
     def test_garbage_is_malformed_and_the_stream_goes_on(self) -> None:
         data = b"this is not AMI\r\n\r\nEvent: Next\r\n\r\n"
         got = feed_all([data], Role.SERVER)
@@ -205,6 +219,24 @@ class TestNextMessage:
             Event((("Event", "A"),)),
             Event((("Event", "B"),)),
         ]
+
+    @pytest.mark.parametrize("role", list(Role))
+    @settings(max_examples=300, deadline=None)
+    @given(
+        data=st.lists(
+            st.sampled_from(
+                [b"\r", b"\n", b"\r\n", b"Event: A", b"Response: Success", b": ", b"x" * 40,
+                 b"\xc3", b"\xa9", b"ActionID: 1", b" ", b"Action: Ping"]
+            ),
+            max_size=40,
+        ).map(b"".join),
+        sizes=st.lists(st.integers(min_value=1, max_value=50), min_size=1, max_size=10),
+    )
+    def test_any_bytes_give_the_same_messages_however_they_arrive(
+        self, role: Role, data: bytes, sizes: list[int]
+    ) -> None:
+        whole = feed_all([data], role, max_message_bytes=64)
+        assert feed_all(split(data, sizes), role, max_message_bytes=64) == whole
 
     @pytest.mark.parametrize("name", NAMES)
     def test_server_role_parses_the_sent_actions(self, name: str) -> None:
