@@ -1,0 +1,195 @@
+"""Campaigns, dial lists, contacts with their numbers, and agents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from olive.store._base import Base, JSONType, TimestampMixin, id_column
+from olive.store._vocab import (
+    AGENT_STATES,
+    CAMPAIGN_STATUSES,
+    COMPLIANCE_PROFILES,
+    CONTACT_STATUSES,
+    one_of,
+)
+
+if TYPE_CHECKING:
+    from olive.store._plans import Plan
+
+campaign_dial_lists = Table(
+    "campaign_dial_lists",
+    Base.metadata,
+    Column(
+        "campaign_id",
+        String(40),
+        ForeignKey("campaigns.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "dial_list_id",
+        String(40),
+        ForeignKey("dial_lists.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+campaign_agents = Table(
+    "campaign_agents",
+    Base.metadata,
+    Column(
+        "campaign_id",
+        String(40),
+        ForeignKey("campaigns.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "agent_id",
+        String(40),
+        ForeignKey("agents.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+
+class Campaign(TimestampMixin, Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        CheckConstraint(one_of("status", CAMPAIGN_STATUSES), name="status"),
+        CheckConstraint(
+            one_of("compliance_profile", COMPLIANCE_PROFILES), name="compliance_profile"
+        ),
+    )
+
+    id: Mapped[str] = id_column("camp")
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="stopped")
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id", ondelete="RESTRICT"), index=True)
+    queue: Mapped[str] = mapped_column(String(80))
+    server: Mapped[str] = mapped_column(String(80), default="default")
+    compliance_profile: Mapped[str] = mapped_column(String(16), default="us-tsr")
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    default_region: Mapped[str] = mapped_column(String(2), default="US")
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    plan: Mapped[Plan] = relationship(lazy="raise")
+    dial_lists: Mapped[list[DialList]] = relationship(
+        secondary=campaign_dial_lists, lazy="raise", passive_deletes=True
+    )
+    agents: Mapped[list[Agent]] = relationship(
+        secondary=campaign_agents, lazy="raise", passive_deletes=True
+    )
+
+
+class DialList(TimestampMixin, Base):
+    __tablename__ = "dial_lists"
+
+    id: Mapped[str] = id_column("list")
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    default_region: Mapped[str] = mapped_column(String(2), default="US")
+
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="dial_list", lazy="raise", passive_deletes=True
+    )
+
+
+class Contact(TimestampMixin, Base):
+    """A person to reach. ``active_call_id`` names the one call in progress.
+
+    It is not a foreign key on purpose: the engine claims the contact (see
+    ``claim_contact``) before the call row exists. The partial unique index on
+    ``calls(contact_id) WHERE ended_at IS NULL`` backs it up.
+    """
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        CheckConstraint(one_of("status", CONTACT_STATUSES), name="status"),
+        CheckConstraint("attempts >= 0", name="attempts"),
+        CheckConstraint("next_number_index >= 0", name="next_number_index"),
+        UniqueConstraint("dial_list_id", "external_ref"),
+        Index("ix_contacts_due", "dial_list_id", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = id_column("cont")
+    dial_list_id: Mapped[str] = mapped_column(ForeignKey("dial_lists.id", ondelete="CASCADE"))
+    external_ref: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(200))
+    variables: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    next_attempt_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_number_index: Mapped[int] = mapped_column(Integer, default=0)
+    active_call_id: Mapped[str | None] = mapped_column(String(40))
+    last_outcome: Mapped[str | None] = mapped_column(String(16))
+
+    dial_list: Mapped[DialList] = relationship(back_populates="contacts", lazy="raise")
+    numbers: Mapped[list[ContactNumber]] = relationship(
+        back_populates="contact",
+        lazy="raise",
+        order_by="ContactNumber.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class ContactNumber(TimestampMixin, Base):
+    __tablename__ = "contact_numbers"
+    __table_args__ = (
+        UniqueConstraint("contact_id", "position"),
+        CheckConstraint("position >= 0", name="position"),
+        CheckConstraint("attempts >= 0", name="attempts"),
+    )
+
+    id: Mapped[str] = id_column("num")
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(32), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_outcome: Mapped[str | None] = mapped_column(String(16))
+    last_attempt_at: Mapped[datetime | None]
+
+    contact: Mapped[Contact] = relationship(back_populates="numbers", lazy="raise")
+
+
+class Agent(TimestampMixin, Base):
+    __tablename__ = "agents"
+    __table_args__ = (CheckConstraint(one_of("state", AGENT_STATES), name="state"),)
+
+    id: Mapped[str] = id_column("agent")
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    interface: Mapped[str] = mapped_column(String(200), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="logged_out")
+    pause_reason: Mapped[str | None] = mapped_column(String(200))
+    state_since: Mapped[datetime | None]
+    current_call_id: Mapped[str | None] = mapped_column(String(40))
+
+    campaigns: Mapped[list[Campaign]] = relationship(
+        secondary=campaign_agents, lazy="raise", viewonly=True
+    )
+
+
+__all__ = [
+    "Agent",
+    "Campaign",
+    "Contact",
+    "ContactNumber",
+    "DialList",
+    "campaign_agents",
+    "campaign_dial_lists",
+]

@@ -1,0 +1,157 @@
+"""Plans: how a campaign dials, and when it tries a contact again."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import CheckConstraint, Float, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from olive.store._base import Base, JSONType, TimestampMixin, id_column
+from olive.store._vocab import DIAL_MODES, DROP_ACTIONS, one_of
+
+#: The outcomes a plan has a retry rule for (CONNECTED and MACHINE are final).
+RETRY_OUTCOMES: Final = (
+    "BUSY",
+    "NO_ANSWER",
+    "CONGESTION",
+    "FAILED",
+    "ABANDONED",
+    "INVALID_NUMBER",
+    "CANCELLED",
+)
+
+DEFAULT_RETRY_RULES: Final[Mapping[str, Mapping[str, int]]] = {
+    "BUSY": {"max_attempts": 3, "delay_s": 300},
+    "NO_ANSWER": {"max_attempts": 3, "delay_s": 3600},
+    "CONGESTION": {"max_attempts": 3, "delay_s": 120},
+    "FAILED": {"max_attempts": 2, "delay_s": 600},
+    "ABANDONED": {"max_attempts": 2, "delay_s": 3600},
+    "INVALID_NUMBER": {"max_attempts": 0, "delay_s": 0},
+    "CANCELLED": {"max_attempts": 1, "delay_s": 60},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RetryRule:
+    """At most ``max_attempts`` attempts of a number may end with this outcome
+    (0: never try again after it); the next try waits ``delay_s`` seconds."""
+
+    max_attempts: int
+    delay_s: int
+
+    @property
+    def retries(self) -> bool:
+        return self.max_attempts > 0
+
+
+NEVER: Final = RetryRule(0, 0)
+
+
+def default_retry_rules() -> dict[str, dict[str, int]]:
+    """A fresh, mutable copy of :data:`DEFAULT_RETRY_RULES`."""
+    return {k: dict(v) for k, v in DEFAULT_RETRY_RULES.items()}
+
+
+def retry_rule(rules: Mapping[str, Any] | None, outcome: str) -> RetryRule:
+    """The rule for ``outcome``: the plan's own, else the default, else never.
+
+    Pure. ``rules`` is a plan's ``retry_rules`` JSON. Outcomes without a
+    rule anywhere (CONNECTED, MACHINE, unknown) are never retried.
+    """
+    raw = (rules or {}).get(outcome)
+    if raw is None:
+        raw = DEFAULT_RETRY_RULES.get(outcome)
+    if raw is None:
+        return NEVER
+    return RetryRule(int(raw["max_attempts"]), int(raw["delay_s"]))
+
+
+def validate_retry_rules(rules: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    """Check a retry-rules mapping; return it normalised. Raises ValueError naming the bad key."""
+    out: dict[str, dict[str, int]] = {}
+    for outcome, rule in rules.items():
+        if outcome not in RETRY_OUTCOMES:
+            raise ValueError(f"retry_rules.{outcome}: not a retryable outcome {RETRY_OUTCOMES}")
+        if not isinstance(rule, Mapping) or set(rule) != {"max_attempts", "delay_s"}:
+            raise ValueError(f"retry_rules.{outcome}: expected {{max_attempts, delay_s}}")
+        values: dict[str, int] = {}
+        for key in ("max_attempts", "delay_s"):
+            value = rule[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"retry_rules.{outcome}.{key}: expected an integer >= 0")
+            values[key] = value
+        out[outcome] = values
+    return out
+
+
+class Plan(TimestampMixin, Base):
+    __tablename__ = "plans"
+    __table_args__ = (
+        CheckConstraint(one_of("dial_mode", DIAL_MODES), name="dial_mode"),
+        CheckConstraint(one_of("drop_action", DROP_ACTIONS), name="drop_action"),
+        CheckConstraint("dial_timeout_s BETWEEN 1 AND 300", name="dial_timeout_s"),
+        CheckConstraint("channel_template LIKE '%{number}%'", name="channel_template"),
+        CheckConstraint("max_concurrent >= 1", name="max_concurrent"),
+        CheckConstraint("lines_per_agent > 0", name="lines_per_agent"),
+        CheckConstraint("max_calls_per_second > 0", name="max_calls_per_second"),
+        CheckConstraint("abandon_target >= 0 AND abandon_target <= 1", name="abandon_target"),
+        CheckConstraint("wrapup_s >= 0", name="wrapup_s"),
+        CheckConstraint("connect_limit_s > 0", name="connect_limit_s"),
+        CheckConstraint("drop_action = 'hangup' OR drop_message IS NOT NULL", name="drop_message"),
+    )
+
+    id: Mapped[str] = id_column("plan")
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    dial_mode: Mapped[str] = mapped_column(String(16), default="progressive")
+    dial_timeout_s: Mapped[int] = mapped_column(Integer, default=30)
+    caller_id: Mapped[str | None] = mapped_column(String(200))
+    channel_template: Mapped[str] = mapped_column(String(200))
+    context: Mapped[str] = mapped_column(String(80), default="olive-dialer")
+    max_concurrent: Mapped[int] = mapped_column(Integer, default=50)
+    lines_per_agent: Mapped[float] = mapped_column(Float, default=1.5)
+    max_calls_per_second: Mapped[float] = mapped_column(Float, default=10.0)
+    abandon_target: Mapped[float] = mapped_column(Float, default=0.03)
+    wrapup_s: Mapped[float] = mapped_column(Float, default=0.0)
+    connect_limit_s: Mapped[float] = mapped_column(Float, default=2.0)
+    drop_action: Mapped[str] = mapped_column(String(16), default="hangup")
+    drop_message: Mapped[str | None] = mapped_column(String(200))
+    retry_rules: Mapped[dict[str, Any]] = mapped_column(JSONType, default=default_retry_rules)
+
+    def retry_rule(self, outcome: str) -> RetryRule:
+        return retry_rule(self.retry_rules, outcome)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The plan's settings as plain JSON, for ``Call.plan_snapshot``."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "dial_mode": self.dial_mode,
+            "dial_timeout_s": self.dial_timeout_s,
+            "caller_id": self.caller_id,
+            "channel_template": self.channel_template,
+            "context": self.context,
+            "max_concurrent": self.max_concurrent,
+            "lines_per_agent": self.lines_per_agent,
+            "max_calls_per_second": self.max_calls_per_second,
+            "abandon_target": self.abandon_target,
+            "wrapup_s": self.wrapup_s,
+            "connect_limit_s": self.connect_limit_s,
+            "drop_action": self.drop_action,
+            "drop_message": self.drop_message,
+            "retry_rules": {k: dict(v) for k, v in (self.retry_rules or {}).items()},
+        }
+
+
+__all__ = [
+    "DEFAULT_RETRY_RULES",
+    "NEVER",
+    "RETRY_OUTCOMES",
+    "Plan",
+    "RetryRule",
+    "default_retry_rules",
+    "retry_rule",
+    "validate_retry_rules",
+]

@@ -1,0 +1,242 @@
+"""The queries the engine runs every tick, and the no-double-dial claim.
+
+A contact may never have two calls in progress. Two things enforce it in the
+database, so it holds across restarts and concurrent writers:
+
+* :func:`claim_contact` is one conditional UPDATE: it sets
+  ``active_call_id`` only where it is NULL, and reports whether it won.
+  Concurrent claimers serialise on the row; exactly one wins.
+* the partial unique index ``ux_calls_open_contact`` refuses a second call
+  row with ``ended_at IS NULL`` for the same contact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from olive.ids import new_id
+from olive.store._base import as_utc, utcnow
+from olive.store._calls import Call
+from olive.store._campaigns import Contact, ContactNumber, campaign_dial_lists
+
+
+def claim_contact(session: Session, contact_id: str, call_id: str) -> bool:
+    """Atomically make ``call_id`` the contact's one active call. True if this caller won.
+
+    Sets ``status='dialing'``. Commit (or flush the call row in the same
+    transaction) before originating; a loser must not dial.
+    """
+    won = session.execute(
+        update(Contact)
+        .where(Contact.id == contact_id, Contact.active_call_id.is_(None))
+        .values(active_call_id=call_id, status="dialing", updated_at=utcnow())
+        .returning(Contact.id)
+        .execution_options(synchronize_session="fetch")
+    ).scalar_one_or_none()
+    return won is not None
+
+
+def release_contact(
+    session: Session,
+    contact_id: str,
+    call_id: str,
+    *,
+    status: str = "pending",
+    next_attempt_at: datetime | float | None = None,
+    last_outcome: str | None = None,
+) -> bool:
+    """End ``call_id``'s claim on the contact. False if the contact's active call is another.
+
+    Sets the contact's ``status`` (``pending`` to try again at
+    ``next_attempt_at``; ``done``, ``exhausted`` or ``dnc`` to stop) and, when
+    given, ``last_outcome``.
+    """
+    values: dict[str, Any] = {
+        "active_call_id": None,
+        "status": status,
+        "next_attempt_at": None if next_attempt_at is None else as_utc(next_attempt_at),
+        "updated_at": utcnow(),
+    }
+    if last_outcome is not None:
+        values["last_outcome"] = last_outcome
+    released = session.execute(
+        update(Contact)
+        .where(Contact.id == contact_id, Contact.active_call_id == call_id)
+        .values(**values)
+        .returning(Contact.id)
+        .execution_options(synchronize_session="fetch")
+    ).scalar_one_or_none()
+    return released is not None
+
+
+def release_stale_claims(session: Session) -> list[str]:
+    """Release claims whose call is not open (ended, or never written). Run at start-up.
+
+    Returns the ids of the contacts released back to ``pending``.
+    """
+    open_ids = select(Call.id).where(Call.ended_at.is_(None))
+    stale = session.scalars(
+        select(Contact.id).where(
+            Contact.active_call_id.is_not(None), Contact.active_call_id.not_in(open_ids)
+        )
+    ).all()
+    if stale:
+        session.execute(
+            update(Contact)
+            .where(Contact.id.in_(stale), Contact.active_call_id.not_in(open_ids))
+            .values(active_call_id=None, status="pending", updated_at=utcnow())
+            .execution_options(synchronize_session="fetch")
+        )
+    return list(stale)
+
+
+def contacts_due(
+    session: Session,
+    campaign_id: str,
+    now: datetime | float,
+    limit: int,
+    *,
+    with_numbers: bool = True,
+) -> list[Contact]:
+    """Pending, unclaimed contacts of the campaign's dial lists whose retry time has come.
+
+    Ordered by ``next_attempt_at`` (never tried first), then id. Numbers are
+    loaded (in position order) unless ``with_numbers`` is False.
+    """
+    statement = (
+        select(Contact)
+        .join(campaign_dial_lists, campaign_dial_lists.c.dial_list_id == Contact.dial_list_id)
+        .where(
+            campaign_dial_lists.c.campaign_id == campaign_id,
+            Contact.status == "pending",
+            Contact.active_call_id.is_(None),
+            or_(Contact.next_attempt_at.is_(None), Contact.next_attempt_at <= as_utc(now)),
+        )
+        .order_by(Contact.next_attempt_at.asc().nulls_first(), Contact.id)
+        .limit(limit)
+    )
+    if with_numbers:
+        statement = statement.options(selectinload(Contact.numbers))
+    return list(session.scalars(statement).all())
+
+
+def open_calls(session: Session, server: str | None = None) -> list[Call]:
+    """Calls not yet ended (on ``server`` if given), oldest first: what to reconcile after a restart."""
+    statement = select(Call).where(Call.ended_at.is_(None))
+    if server is not None:
+        statement = statement.where(Call.server == server)
+    return list(session.scalars(statement.order_by(Call.originated_at, Call.id)).all())
+
+
+def outcome_counts(
+    session: Session, campaign_id: str, *, since: datetime | float | None = None
+) -> dict[str, int]:
+    """Ended calls of the campaign by outcome (originated at or after ``since``, if given)."""
+    statement = (
+        select(Call.outcome, func.count())
+        .where(Call.campaign_id == campaign_id, Call.outcome.is_not(None))
+        .group_by(Call.outcome)
+    )
+    if since is not None:
+        statement = statement.where(Call.originated_at >= as_utc(since))
+    return {outcome: int(n) for outcome, n in session.execute(statement).tuples() if outcome}
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    """One validated contact for :func:`import_contacts`: numbers in E.164, tried in order."""
+
+    numbers: Sequence[str]
+    external_ref: str | None = None
+    name: str | None = None
+    variables: Mapping[str, str] = field(default_factory=dict)
+    timezone: str | None = None
+
+
+def import_contacts(
+    session: Session,
+    dial_list_id: str,
+    rows: Iterable[ContactRow],
+    *,
+    now: datetime | float | None = None,
+    chunk_size: int = 2000,
+) -> list[str]:
+    """Insert validated rows into a dial list in bulk; return the new contact ids in order.
+
+    All or nothing within the caller's transaction: a duplicate
+    ``external_ref`` raises IntegrityError and the caller rolls back.
+    """
+    stamp = utcnow() if now is None else as_utc(now)
+    ids: list[str] = []
+    contacts: list[dict[str, Any]] = []
+    numbers: list[dict[str, Any]] = []
+    for index, row in enumerate(rows):
+        if not row.numbers:
+            raise ValueError(f"row {index}: a contact needs at least one number")
+        contact_id = new_id("cont")
+        ids.append(contact_id)
+        contacts.append(
+            {
+                "id": contact_id,
+                "dial_list_id": dial_list_id,
+                "external_ref": row.external_ref,
+                "name": row.name,
+                "variables": dict(row.variables),
+                "timezone": row.timezone,
+                "status": "pending",
+                "next_attempt_at": None,
+                "attempts": 0,
+                "next_number_index": 0,
+                "active_call_id": None,
+                "last_outcome": None,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+        )
+        numbers.extend(
+            {
+                "id": new_id("num"),
+                "contact_id": contact_id,
+                "position": position,
+                "number": number,
+                "attempts": 0,
+                "last_outcome": None,
+                "last_attempt_at": None,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+            for position, number in enumerate(row.numbers)
+        )
+        if len(contacts) >= chunk_size:
+            _flush_import(session, contacts, numbers)
+    _flush_import(session, contacts, numbers)
+    return ids
+
+
+def _flush_import(
+    session: Session, contacts: list[dict[str, Any]], numbers: list[dict[str, Any]]
+) -> None:
+    if contacts:
+        session.execute(insert(Contact), contacts)
+    if numbers:
+        session.execute(insert(ContactNumber), numbers)
+    contacts.clear()
+    numbers.clear()
+
+
+__all__ = [
+    "ContactRow",
+    "claim_contact",
+    "contacts_due",
+    "import_contacts",
+    "open_calls",
+    "outcome_counts",
+    "release_contact",
+    "release_stale_claims",
+]

@@ -1,0 +1,52 @@
+"""The closed vocabularies stored as text, each enforced by a CHECK constraint."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+DIAL_MODES: Final = ("progressive", "power", "predictive")
+DROP_ACTIONS: Final = ("hangup", "message")
+CAMPAIGN_STATUSES: Final = ("stopped", "running", "paused", "finished")
+COMPLIANCE_PROFILES: Final = ("us-tsr", "uk-ofcom", "none")
+CONTACT_STATUSES: Final = ("pending", "dialing", "done", "exhausted", "dnc")
+AGENT_STATES: Final = ("logged_out", "ready", "paused", "ringing", "on_call", "wrap_up")
+CALL_STATES: Final = ("originating", "ringing", "answered", "queued", "connected", "ended")
+OUTCOMES: Final = (
+    "CONNECTED",
+    "ABANDONED",
+    "NO_ANSWER",
+    "BUSY",
+    "CONGESTION",
+    "INVALID_NUMBER",
+    "FAILED",
+    "CANCELLED",
+    "MACHINE",
+)
+ABANDON_REASONS: Final = ("timeout", "caller_hangup")
+API_KEY_ROLES: Final = ("admin", "viewer")
+DNC_RESULTS: Final = ("clear", "blocked")
+CALLBACK_STATUSES: Final = ("scheduled", "done", "cancelled")
+
+
+def one_of(column: str, values: Iterable[str]) -> str:
+    """SQL text for ``column IN (...)``, for a CHECK constraint."""
+    quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+__all__ = [
+    "ABANDON_REASONS",
+    "AGENT_STATES",
+    "API_KEY_ROLES",
+    "CALLBACK_STATUSES",
+    "CALL_STATES",
+    "CAMPAIGN_STATUSES",
+    "COMPLIANCE_PROFILES",
+    "CONTACT_STATUSES",
+    "DIAL_MODES",
+    "DNC_RESULTS",
+    "DROP_ACTIONS",
+    "OUTCOMES",
+    "one_of",
+]

@@ -1,0 +1,1 @@
+"""olive's Alembic migrations (run them with ``olive db upgrade`` or ``olive.store.migrate``)."""

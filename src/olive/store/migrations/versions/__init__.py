@@ -1,0 +1,1 @@
+"""Migration scripts, oldest first. Each is hand-checked on SQLite and PostgreSQL."""
