@@ -15,17 +15,30 @@ from olive.ami._messages import Action, Banner, Header, Message
 _NAME = re.compile(r"[A-Za-z0-9_\-]+\Z")
 _FORBIDDEN = re.compile(r"[\r\n\x00]")
 
+SECRET_HEADERS = frozenset({"secret", "key"})
+"""Headers whose values never appear in a log line or an error message."""
+
 
 def check_header(name: str, value: str) -> None:
+    """Refuse a header that cannot be written as one ``Name: value`` line.
+
+    The error names the header and, unless it is a secret, shows the value.
+    """
     if not isinstance(name, str) or not _NAME.match(name):
         raise AMIValueError(f"illegal AMI header name {name!r}")
     if not isinstance(value, str):
         raise AMIValueError(f"AMI header {name} must be text, got {type(value).__name__}")
+    shown = "(secret not shown)" if name.lower() in SECRET_HEADERS else repr(value)
     bad = _FORBIDDEN.search(value)
     if bad:
         raise AMIValueError(
-            f"AMI header {name} contains {bad.group()!r} (CR, LF and NUL are refused): {value!r}"
+            f"AMI header {name} contains {bad.group()!r} (CR, LF and NUL are refused): {shown}"
         )
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise AMIValueError(f"AMI header {name} is not valid Unicode text: {shown}") from None
 
 
 def check_variable(assignment: str) -> None:
