@@ -98,8 +98,8 @@ class Event(Message):
 class Action(Message):
     """An action sent to Asterisk (or received, by the simulator).
 
-    Build one with :func:`action`; the values are checked when it is turned
-    into bytes, so a CR/LF never leaves olive.
+    Build one with :func:`action`, which checks every value; they are checked
+    again when the action is turned into bytes, so a CR/LF never leaves olive.
     """
 
     @property
@@ -139,13 +139,18 @@ def action(name: str, headers: Iterable[Header] = (), /, **fields: object) -> Ac
 
     Keyword values are rendered with :func:`render_value`; ``None`` omits the header.
     Positional ``headers`` keep order and allow repeats (``Variable``).
+    Every name and value is checked now (:class:`AMIValueError`), and again
+    when the action is turned into bytes.
     """
+    from olive.ami._writer import check_headers  # the writer imports this module
+
     out: list[Header] = [("Action", name)]
     out.extend(headers)
     for key, value in fields.items():
         if value is None:
             continue
         out.append((key, render_value(value)))
+    check_headers(tuple(out))
     return Action(tuple(out))
 
 

@@ -48,16 +48,19 @@ def check_variable(assignment: str) -> None:
         raise AMIValueError(f"illegal channel variable assignment {assignment!r}")
 
 
-def serialize_headers(headers: tuple[Header, ...], *, assignments: bool = True) -> bytes:
-    """``assignments``: ``Variable:`` lines are ``NAME=value`` (actions). In events
-    such as VarSet the header holds just the variable's name."""
-    lines: list[str] = []
+def check_headers(headers: tuple[Header, ...], *, assignments: bool = True) -> None:
+    """Check every header; ``assignments``: ``Variable:`` lines are ``NAME=value``."""
     for name, value in headers:
         check_header(name, value)
         if assignments and name.lower() == "variable":
             check_variable(value)
-        lines.append(f"{name}: {value}\r\n")
-    return ("".join(lines) + "\r\n").encode("utf-8")
+
+
+def serialize_headers(headers: tuple[Header, ...], *, assignments: bool = True) -> bytes:
+    """``assignments``: ``Variable:`` lines are ``NAME=value`` (actions). In events
+    such as VarSet the header holds just the variable's name."""
+    check_headers(headers, assignments=assignments)
+    return ("".join(f"{name}: {value}\r\n" for name, value in headers) + "\r\n").encode("utf-8")
 
 
 def serialize(message: Message | Banner) -> bytes:
