@@ -37,8 +37,9 @@ def claim_contact(session: Session, contact_id: str, call_id: str) -> bool:
         .where(Contact.id == contact_id, Contact.active_call_id.is_(None))
         .values(active_call_id=call_id, status="dialing", updated_at=utcnow())
         .returning(Contact.id)
-        .execution_options(synchronize_session="fetch")
+        .execution_options(synchronize_session=False)
     ).scalar_one_or_none()
+    _expire_claim(session, contact_id)
     return won is not None
 
 
@@ -70,9 +71,20 @@ def release_contact(
         .where(Contact.id == contact_id, Contact.active_call_id == call_id)
         .values(**values)
         .returning(Contact.id)
-        .execution_options(synchronize_session="fetch")
+        .execution_options(synchronize_session=False)
     ).scalar_one_or_none()
+    _expire_claim(session, contact_id)
     return released is not None
+
+
+_CLAIM_FIELDS = ("active_call_id", "status", "next_attempt_at", "last_outcome", "updated_at")
+
+
+def _expire_claim(session: Session, contact_id: str) -> None:
+    """Make a loaded copy of the contact re-read its claim: the database decided, not memory."""
+    loaded = session.identity_map.get(session.identity_key(Contact, contact_id))
+    if loaded is not None:
+        session.expire(loaded, _CLAIM_FIELDS)
 
 
 def release_stale_claims(session: Session) -> list[str]:
@@ -91,8 +103,10 @@ def release_stale_claims(session: Session) -> list[str]:
             update(Contact)
             .where(Contact.id.in_(stale), Contact.active_call_id.not_in(open_ids))
             .values(active_call_id=None, status="pending", updated_at=utcnow())
-            .execution_options(synchronize_session="fetch")
+            .execution_options(synchronize_session=False)
         )
+        for contact_id in stale:
+            _expire_claim(session, contact_id)
     return list(stale)
 
 
@@ -145,7 +159,7 @@ def outcome_counts(
     )
     if since is not None:
         statement = statement.where(Call.originated_at >= as_utc(since))
-    return {outcome: int(n) for outcome, n in session.execute(statement).tuples() if outcome}
+    return {outcome: int(n) for outcome, n in session.execute(statement) if outcome}
 
 
 @dataclass(frozen=True, slots=True)

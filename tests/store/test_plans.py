@@ -1,0 +1,85 @@
+"""Retry rules and plan snapshots (pure: no database)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from olive.store import (
+    DEFAULT_RETRY_RULES,
+    RETRY_OUTCOMES,
+    Plan,
+    RetryRule,
+    default_retry_rules,
+    retry_rule,
+    validate_retry_rules,
+)
+
+
+class TestRetryRule:
+    def test_defaults(self) -> None:
+        assert retry_rule(None, "BUSY") == RetryRule(3, 300)
+        assert retry_rule({}, "NO_ANSWER") == RetryRule(3, 3600)
+        assert retry_rule({}, "CONGESTION") == RetryRule(3, 120)
+        assert retry_rule({}, "FAILED") == RetryRule(2, 600)
+        assert retry_rule({}, "ABANDONED") == RetryRule(2, 3600)
+        assert retry_rule({}, "CANCELLED") == RetryRule(1, 60)
+        assert retry_rule({}, "INVALID_NUMBER").retries is False
+
+    def test_every_retry_outcome_has_a_default(self) -> None:
+        assert set(DEFAULT_RETRY_RULES) == set(RETRY_OUTCOMES)
+
+    def test_plan_rule_overrides_default(self) -> None:
+        rules = {"BUSY": {"max_attempts": 5, "delay_s": 30}}
+        assert retry_rule(rules, "BUSY") == RetryRule(5, 30)
+        assert retry_rule(rules, "NO_ANSWER") == RetryRule(3, 3600)
+
+    @pytest.mark.parametrize("outcome", ["CONNECTED", "MACHINE", "SOMETHING"])
+    def test_final_and_unknown_outcomes_never_retry(self, outcome: str) -> None:
+        rule = retry_rule({}, outcome)
+        assert (rule.max_attempts, rule.retries) == (0, False)
+
+    def test_default_copy_is_independent(self) -> None:
+        rules = default_retry_rules()
+        rules["BUSY"]["max_attempts"] = 99
+        assert DEFAULT_RETRY_RULES["BUSY"]["max_attempts"] == 3
+
+
+class TestValidateRetryRules:
+    def test_accepts_and_normalises(self) -> None:
+        assert validate_retry_rules(DEFAULT_RETRY_RULES) == default_retry_rules()
+
+    @pytest.mark.parametrize(
+        "rules, where",
+        [
+            ({"CONNECTED": {"max_attempts": 1, "delay_s": 1}}, "retry_rules.CONNECTED"),
+            ({"BUSY": {"max_attempts": 1}}, "retry_rules.BUSY"),
+            ({"BUSY": [1, 2]}, "retry_rules.BUSY"),
+            ({"BUSY": {"max_attempts": -1, "delay_s": 1}}, "retry_rules.BUSY.max_attempts"),
+            ({"BUSY": {"max_attempts": 1, "delay_s": 1.5}}, "retry_rules.BUSY.delay_s"),
+            ({"BUSY": {"max_attempts": True, "delay_s": 1}}, "retry_rules.BUSY.max_attempts"),
+        ],
+    )
+    def test_names_the_bad_field(self, rules: dict[str, Any], where: str) -> None:
+        with pytest.raises(ValueError, match=where.replace(".", r"\.")):
+            validate_retry_rules(rules)
+
+
+class TestSnapshot:
+    def test_snapshot_is_plain_json_and_detached(self) -> None:
+        plan = Plan(
+            id="plan_X",
+            name="p",
+            dial_mode="power",
+            dial_timeout_s=25,
+            channel_template="PJSIP/{number}@trunk",
+            retry_rules=default_retry_rules(),
+        )
+        snapshot = plan.snapshot()
+        assert json.loads(json.dumps(snapshot)) == snapshot
+        assert (snapshot["dial_mode"], snapshot["dial_timeout_s"]) == ("power", 25)
+        snapshot["retry_rules"]["BUSY"]["max_attempts"] = 0
+        assert plan.retry_rules["BUSY"]["max_attempts"] == 3
+        assert plan.retry_rule("BUSY") == RetryRule(3, 300)
