@@ -21,7 +21,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-_COMMANDS: list[str] = []
+_COMMANDS: list[str] = ["db"]
 
 
 def _version(value: bool) -> None:
