@@ -1,0 +1,191 @@
+"""Campaign files for ``olive run``: one TOML file with everything a campaign needs.
+
+See docs/campaign-file.md. Loading is all-or-nothing: the file, the plan,
+the agents and every CSV row are checked first, and errors name the file's
+line or the field path, and the CSV's line and column. Only then is anything
+written, in one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, model_validator
+from sqlalchemy.orm import Session
+
+from olive.contacts_import import ImportRefused, parse_csv
+from olive.engine import ServerConfig
+from olive.specs import AgentSpec, CampaignSpec, PlanSpec, _Spec, check_plan_for_profile
+from olive.store import (
+    Agent,
+    AgentRepository,
+    Campaign,
+    CampaignRepository,
+    ContactRow,
+    DialList,
+    DialListRepository,
+    Plan,
+    PlanRepository,
+    import_contacts,
+)
+
+
+class CampaignFileError(ValueError):
+    """A campaign file that cannot be run, with every problem listed."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path, self.problems = path, problems
+        super().__init__(f"{path}:\n  " + "\n  ".join(problems))
+
+
+class AsteriskSpec(_Spec):
+    host: str = "127.0.0.1"
+    port: int = Field(5038, ge=1, le=65535)
+    username: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{1,80}$")] = "olive"
+    secret: Annotated[str, Field(pattern=r"^[^\r\n\x00]*$")] | None = Field(None, repr=False)
+    secret_env: str | None = None
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> AsteriskSpec:
+        if self.secret is None and self.secret_env is None:
+            raise ValueError("give secret, or secret_env naming an environment variable")
+        return self
+
+    def server(self) -> ServerConfig:
+        secret = self.secret
+        if secret is None:
+            assert self.secret_env is not None
+            secret = os.environ.get(self.secret_env)
+            if secret is None:
+                raise ValueError(f"asterisk.secret_env: environment variable {self.secret_env} is not set")
+        return ServerConfig(self.host, self.port, self.username, secret)
+
+
+class ContactsSpec(_Spec):
+    csv: str = Field(description="path of the contacts CSV, relative to the campaign file")
+
+
+class CampaignFileSpec(_Spec):
+    asterisk: AsteriskSpec
+    campaign: CampaignSpec
+    plan: PlanSpec
+    agents: list[AgentSpec] = Field(min_length=1)
+    contacts: ContactsSpec
+
+
+@dataclass(frozen=True)
+class CampaignFile:
+    path: Path
+    spec: CampaignFileSpec
+    contacts: list[ContactRow]
+
+    @property
+    def name(self) -> str:
+        return self.spec.campaign.name
+
+    def server(self) -> ServerConfig:
+        return self.spec.asterisk.server()
+
+
+def load(path: str | Path) -> CampaignFile:
+    """Read and check a campaign file and its CSV; raise CampaignFileError listing every problem."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CampaignFileError(path, ["no such file"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CampaignFileError(path, [f"not valid TOML: {exc}"]) from None
+    try:
+        spec = CampaignFileSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise CampaignFileError(path, [_pydantic_problem(e) for e in exc.errors()]) from None
+    problems = [f"plan: {p}" for p in check_plan_for_profile(spec.plan, spec.campaign.compliance_profile)]
+    names = [a.name for a in spec.agents]
+    interfaces = [a.interface for a in spec.agents]
+    if len(set(names)) != len(names) or len(set(interfaces)) != len(interfaces):
+        problems.append("agents: each agent needs its own name and interface")
+    csv_path = (path.parent / spec.contacts.csv).resolve()
+    contacts: list[ContactRow] = []
+    try:
+        contacts = parse_csv(csv_path.read_text(encoding="utf-8-sig"), spec.campaign.default_region)
+    except FileNotFoundError:
+        problems.append(f"contacts.csv: no such file {csv_path}")
+    except ImportRefused as exc:
+        problems.extend(f"{csv_path.name}: {e}" for e in exc.errors)
+    if problems:
+        raise CampaignFileError(path, problems)
+    if not contacts:
+        raise CampaignFileError(path, [f"{csv_path.name}: no contacts"])
+    return CampaignFile(path, spec, contacts)
+
+
+def _pydantic_problem(error: Any) -> str:
+    where = ".".join(str(p) for p in error["loc"]) or "file"
+    return f"{where}: {error['msg']}"
+
+
+def install(session: Session, cf: CampaignFile, *, server: str = "default") -> tuple[Campaign, bool]:
+    """Create the campaign with its plan, agents and contacts, or find it if it exists.
+
+    Returns (campaign, created). An existing campaign of that name is resumed
+    as it is: its contacts are not imported again, so a restarted ``olive
+    run`` never dials anyone twice.
+    """
+    campaigns = CampaignRepository(session)
+    existing = campaigns.get_by_name(cf.name, with_links=True)
+    if existing is not None:
+        if existing.status in ("stopped", "paused"):
+            existing.status = "running"
+        for agent in existing.agents:
+            if agent.state == "logged_out":
+                agent.state = "ready"
+        return existing, False
+    spec = cf.spec
+    plan_name = spec.plan.name or f"{cf.name} plan"
+    plan = PlanRepository(session).get_by_name(plan_name)
+    if plan is None:
+        plan = Plan(name=plan_name, **spec.plan.to_row())
+        session.add(plan)
+    else:
+        for key, value in spec.plan.to_row().items():
+            setattr(plan, key, value)
+    dial_list = DialListRepository(session).get_by_name(cf.name)
+    if dial_list is None:
+        dial_list = DialList(name=cf.name, default_region=spec.campaign.default_region)
+        session.add(dial_list)
+    session.flush()
+    import_contacts(session, dial_list.id, cf.contacts)
+    agents = AgentRepository(session)
+    members: list[Agent] = []
+    for a in spec.agents:
+        found = agents.get_by_name(a.name) or agents.get_by_interface(a.interface)
+        agent = found if found is not None else Agent(name=a.name, interface=a.interface)
+        if found is None:
+            session.add(agent)
+        agent.name, agent.interface = a.name, a.interface
+        if agent.state == "logged_out":
+            agent.state = "ready"  # `olive run` logs its agents in
+        members.append(agent)
+    campaign = Campaign(
+        name=cf.name,
+        status="running",
+        plan=plan,
+        queue=spec.campaign.queue,
+        server=server,
+        compliance_profile=spec.campaign.compliance_profile,
+        schedule=spec.campaign.schedule,
+        default_region=spec.campaign.default_region,
+        dial_lists=[dial_list],
+        agents=members,
+    )
+    session.add(campaign)
+    session.flush()
+    return campaign, True
+
+
+__all__ = ["CampaignFile", "CampaignFileError", "CampaignFileSpec", "install", "load"]

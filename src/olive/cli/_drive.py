@@ -1,0 +1,66 @@
+"""Running the engine until a campaign is done, with a live view and Ctrl-C handling."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+from rich.live import Live
+from sqlalchemy.orm import Session, sessionmaker
+
+from olive.cli._common import console
+from olive.cli._live import LiveView, summary_table
+from olive.engine import CampaignReport, Engine, campaign_report
+from olive.store import CampaignRepository, transaction
+
+
+def report(sessions: sessionmaker[Session], engine: Engine, campaign_id: str) -> CampaignReport:
+    with transaction(sessions) as session:
+        return campaign_report(session, campaign_id, engine.clock.now(), engine)
+
+
+async def drive(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    campaign_id: str,
+    *,
+    live: bool = True,
+    refresh_s: float = 0.25,
+) -> CampaignReport:
+    """Run until the campaign finishes; the first Ctrl-C pauses dialing and lets calls end, the second quits."""
+    interrupts = 0
+    loop = asyncio.get_running_loop()
+
+    def on_interrupt() -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts == 1:
+            with transaction(sessions) as session:
+                campaign = CampaignRepository(session).get(campaign_id)
+                if campaign is not None and campaign.status == "running":
+                    campaign.status = "paused"
+            console.print("[yellow]Ctrl-C: no new calls; waiting for calls in progress (Ctrl-C again to quit now)")
+
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGINT, on_interrupt)
+    view = LiveView()
+    try:
+        with Live(console=console, refresh_per_second=4, transient=False, auto_refresh=live) as display:
+            while True:
+                current = report(sessions, engine, campaign_id)
+                if live:
+                    display.update(view.render(current, engine.clock.scale if engine.clock.scale != 1 else None))
+                if current.status == "finished" or interrupts >= 2:
+                    break
+                if interrupts == 1 and current.active_calls == 0:
+                    break
+                await asyncio.sleep(refresh_s)
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signal.SIGINT)
+    return report(sessions, engine, campaign_id)
+
+
+def print_summary(final: CampaignReport) -> None:
+    console.print(summary_table(final))

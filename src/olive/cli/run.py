@@ -1,0 +1,53 @@
+"""``olive run CAMPAIGN_FILE``: run one campaign to completion."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import typer
+
+from olive.cli._common import DATABASE_OPTION, err_console, open_store, setup_logging
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run")
+    def run(
+        campaign_file: Path = typer.Argument(..., help="The campaign file (TOML); see docs/campaign-file.md."),
+        database_url: str | None = DATABASE_OPTION,
+        no_live: bool = typer.Option(False, "--no-live", help="No live view; print the summary at the end."),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="Log AMI and engine activity."),
+    ) -> None:
+        """Run one campaign to completion against the Asterisk named in CAMPAIGN_FILE."""
+        from olive.campaign_file import CampaignFileError, install, load
+        from olive.store import transaction
+
+        setup_logging(verbose)
+        try:
+            cf = load(campaign_file)
+            server = cf.server()
+        except (CampaignFileError, ValueError) as exc:
+            err_console.print(f"[red]Cannot run this campaign file[/]\n{exc}")
+            raise typer.Exit(2) from None
+        sessions = open_store(database_url)
+        with transaction(sessions) as session:
+            campaign, created = install(session, cf)
+            campaign_id = campaign.id
+        err_console.print(
+            f"{'Loaded' if created else 'Resuming'} campaign [bold]{cf.name}[/] "
+            f"({len(cf.contacts)} contacts in file) on Asterisk {server.host}:{server.port}"
+        )
+        asyncio.run(_run(sessions, server, campaign_id, live=not no_live))
+
+
+async def _run(sessions: object, server: object, campaign_id: str, *, live: bool) -> None:
+    from olive.cli._drive import drive, print_summary
+    from olive.engine import AllowAll, Engine
+
+    engine = Engine(sessions, {"default": server}, guard=AllowAll())  # type: ignore[arg-type, dict-item]
+    await engine.start()
+    try:
+        final = await drive(engine, sessions, campaign_id, live=live)  # type: ignore[arg-type]
+    finally:
+        await engine.stop()
+    print_summary(final)

@@ -1,0 +1,144 @@
+"""Reading contacts from CSV or JSON rows, all-or-nothing.
+
+Every row is checked before anything is stored: numbers are normalised to
+E.164, time zones must exist, variable names must be usable as Asterisk
+channel variables and no value may hold a line break (it would end up in an
+AMI message). If any row is bad, the import is refused as a whole and the
+report names the line, the field and the reason for every bad row. The same
+rule holds for ``olive run`` files and for the REST API.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from olive.phone import InvalidNumber, normalize
+from olive.store import ContactRow
+
+MAX_NUMBERS = 10
+_VARIABLE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}\Z")
+_PHONE_COLUMNS = re.compile(r"phone(\d*)\Z", re.IGNORECASE)
+_KNOWN = {"name", "timezone", "external_ref", "phones"}
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int  # CSV line (the header is line 1) or JSON item index + 1
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}, field {self.field!r}: {self.reason}"
+
+
+class ImportRefused(ValueError):
+    def __init__(self, errors: list[RowError]) -> None:
+        self.errors = errors
+        shown = "; ".join(str(e) for e in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        super().__init__(f"{len(errors)} bad row(s), nothing imported: {shown}{more}")
+
+
+def parse_rows(rows: Iterable[tuple[int, Mapping[str, object]]], default_region: str) -> list[ContactRow]:
+    """Validate ``(line, row)`` pairs; raise :class:`ImportRefused` listing every bad row."""
+    good: list[ContactRow] = []
+    errors: list[RowError] = []
+    refs: dict[str, int] = {}
+    for line, raw in rows:
+        row_errors: list[RowError] = []
+        contact = _parse_row(line, raw, default_region, row_errors)
+        if contact is not None and contact.external_ref and not row_errors:
+            first = refs.setdefault(contact.external_ref, line)
+            if first != line:
+                row_errors.append(RowError(line, "external_ref", f"duplicate of line {first}"))
+        if row_errors:
+            errors.extend(row_errors)
+        elif contact is not None:
+            good.append(contact)
+    if errors:
+        raise ImportRefused(errors)
+    return good
+
+
+def parse_csv(text: str, default_region: str) -> list[ContactRow]:
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise ImportRefused([RowError(1, "header", "the CSV has no header row")])
+    if not any(_PHONE_COLUMNS.match(f or "") or (f or "").lower() == "phones" for f in reader.fieldnames):
+        raise ImportRefused([RowError(1, "header", "no phone column (phone, phone1.., or phones)")])
+    return parse_rows(((reader.line_num, row) for row in reader), default_region)
+
+
+def parse_json(items: list[Mapping[str, object]], default_region: str) -> list[ContactRow]:
+    return parse_rows(((i + 1, item) for i, item in enumerate(items)), default_region)
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _parse_row(line: int, raw: Mapping[str, object], region: str, errors: list[RowError]) -> ContactRow | None:
+    if None in raw:  # csv puts extra cells under the key None
+        errors.append(RowError(line, "row", "more cells than header columns"))
+        return None
+    numbers: list[tuple[int, str, str]] = []  # (order, field, raw)
+    variables: dict[str, str] = {}
+    for key, value in raw.items():
+        name = _text(key).strip()
+        if (m := _PHONE_COLUMNS.match(name)) is not None:
+            if _text(value).strip():
+                numbers.append((int(m.group(1) or 0), name, _text(value)))
+        elif name.lower() == "phones":
+            parts = value if isinstance(value, list) else re.split(r"[;|]", _text(value))
+            numbers.extend((i, f"phones[{i}]", _text(p)) for i, p in enumerate(parts) if _text(p).strip())
+        elif name.lower() == "variables" and isinstance(value, Mapping):
+            for k, v in value.items():
+                _variable(line, f"variables.{k}", _text(k), _text(v), variables, errors)
+        elif name.lower() not in _KNOWN and name:
+            _variable(line, name, name, _text(value), variables, errors)
+    if not numbers:
+        errors.append(RowError(line, "phone", "no phone number"))
+    if len(numbers) > MAX_NUMBERS:
+        errors.append(RowError(line, "phone", f"more than {MAX_NUMBERS} numbers"))
+    e164: list[str] = []
+    for _, name, value in sorted(numbers):
+        try:
+            number = normalize(value, region)
+        except InvalidNumber as exc:
+            errors.append(RowError(line, name, str(exc)))
+            continue
+        if number not in e164:
+            e164.append(number)
+    tz = _text(raw.get("timezone")).strip() or None
+    if tz is not None:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            errors.append(RowError(line, "timezone", f"unknown time zone {tz!r}"))
+    fields = {k: _text(raw.get(k)).strip() or None for k in ("name", "external_ref")}
+    for key, value in fields.items():
+        if value and any(c in value for c in "\r\n\x00"):
+            errors.append(RowError(line, key, "contains a line break"))
+    return ContactRow(
+        numbers=tuple(e164), external_ref=fields["external_ref"], name=fields["name"],
+        variables=variables, timezone=tz,
+    )
+
+
+def _variable(line: int, field_name: str, name: str, value: str, out: dict[str, str], errors: list[RowError]) -> None:
+    if not _VARIABLE.match(name):
+        errors.append(RowError(line, field_name, "variable names are letters, digits and _ (max 64), starting with a letter"))
+    elif any(c in value for c in "\r\n\x00"):
+        errors.append(RowError(line, field_name, "contains a line break"))
+    elif value != "":
+        out[name] = value
+
+
+__all__ = ["ContactRow", "ImportRefused", "RowError", "parse_csv", "parse_json", "parse_rows"]

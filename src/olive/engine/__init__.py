@@ -1,0 +1,36 @@
+"""The campaign engine: runs campaigns against Asterisk, decides then does the I/O."""
+
+from olive.engine._bus import BusEvent, EventBus, Subscription
+from olive.engine._engine import Engine, EngineState, ServerConfig, dial_string
+from olive.engine._guard import ALLOW, AllowAll, DialGuard, Verdict
+from olive.engine._link import LinkState, PbxLink
+from olive.engine._persist import DialIntent
+from olive.engine._report import CampaignReport, campaign_report
+from olive.engine._retry import NextStep, NumberHistory, after_attempt
+from olive.engine._runner import CampaignRunner
+from olive.engine._stats import abandon_rate, live_answers_since
+
+__all__ = [
+    "ALLOW",
+    "AllowAll",
+    "BusEvent",
+    "CampaignReport",
+    "CampaignRunner",
+    "DialGuard",
+    "DialIntent",
+    "Engine",
+    "EngineState",
+    "EventBus",
+    "LinkState",
+    "NextStep",
+    "NumberHistory",
+    "PbxLink",
+    "ServerConfig",
+    "Subscription",
+    "Verdict",
+    "abandon_rate",
+    "after_attempt",
+    "campaign_report",
+    "dial_string",
+    "live_answers_since",
+]

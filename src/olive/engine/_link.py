@@ -1,0 +1,126 @@
+"""One Asterisk server: its AMI client, the pure trackers fed from it, and reconciliation.
+
+Exactly one pump per server: the AMI client's event callback parses each
+event and feeds the call and agent trackers synchronously (they are pure and
+fast); their changes wait in a buffer that the engine tick persists. After
+every (re)login the link re-reads QueueStatus and CoreShowChannels before it
+lets the engine dial again, so calls in flight are neither lost nor counted
+twice, and nothing is ever re-sent.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+
+from olive import ami
+from olive.calls import AgentChange, CallChange, CallTracker, MemberTracker
+from olive.clock import Clock
+
+log = logging.getLogger("olive.engine")
+
+
+class LinkState(enum.Enum):
+    DISCONNECTED = "disconnected"
+    RECONCILING = "reconciling"  # logged in, re-reading state; no dialing yet
+    READY = "ready"
+
+    def __repr__(self) -> str:
+        return f"<LinkState.{self.name}>"
+
+
+class PbxLink:
+    def __init__(
+        self,
+        name: str,
+        client: ami.AMIClient,
+        clock: Clock,
+        *,
+        wrapup_s: float = 0.0,
+        settle_s: float = 1.0,
+    ) -> None:
+        self.name = name
+        self.client = client
+        self.clock = clock
+        self.tracker = CallTracker(settle_s=settle_s)
+        self.members = MemberTracker(wrapup_s=wrapup_s)
+        self.state = LinkState.DISCONNECTED
+        self.queues: set[str] = set()  # queues whose members olive manages here
+        self.call_changes: list[CallChange] = []
+        self.agent_changes: list[AgentChange] = []
+        self.malformed_events = 0
+        self.on_ready: Callable[[PbxLink], Awaitable[None]] | None = None
+        client.on_event(self._on_event)
+        client.on_connect(self._reconcile)
+        client.on_disconnect(self._on_disconnect)
+
+    def __repr__(self) -> str:
+        return f"<PbxLink {self.name} {self.state.value} calls={len(self.tracker)}>"
+
+    @property
+    def ready(self) -> bool:
+        return self.state is LinkState.READY
+
+    def _on_event(self, event: ami.Event) -> None:
+        try:
+            typed = ami.parse_event(event)
+        except ami.AMIProtocolError as exc:
+            self.malformed_events += 1
+            log.warning("%s: skipped a malformed %s event: %s", self.name, event.name, exc)
+            return
+        if typed is None:
+            return
+        now = self.clock.now()
+        self.call_changes.extend(self.tracker.handle(typed, now))
+        self.agent_changes.extend(self.members.handle(typed, now))
+
+    def _on_disconnect(self, exc: BaseException | None) -> None:
+        self.state = LinkState.DISCONNECTED
+        active = [r.call_id for r in self.tracker.active()]
+        self.tracker.lost_sight(active)
+        log.warning("%s: AMI connection lost (%s); %d call(s) to reconcile", self.name, exc, len(active))
+
+    async def _reconcile(self) -> None:
+        self.state = LinkState.RECONCILING
+        try:
+            for queue in sorted(self.queues):
+                await self.refresh_queue(queue)
+            _, items = await self.client.send_list_action(ami.action("CoreShowChannels"))
+            channels = [t for t in (ami.parse_event(i) for i in items) if isinstance(t, ami.CoreShowChannel)]
+            changes = self.tracker.reconcile(channels, self.clock.now())
+            self.call_changes.extend(changes)
+            if self.on_ready is not None:
+                await self.on_ready(self)
+        except ami.AMIError as exc:
+            log.error("%s: reconciliation failed (%s); the link stays closed to dialing", self.name, exc)
+            return
+        self.state = LinkState.READY
+        log.info("%s: reconciled (%d channel(s)); dialing allowed", self.name, len(channels))
+
+    async def refresh_queue(self, queue: str) -> list[ami.QueueMemberState]:
+        """Re-read one queue's members and feed them to the agent tracker."""
+        _, items = await self.client.send_list_action(ami.action("QueueStatus", Queue=queue))
+        now = self.clock.now()
+        members = [t for t in (ami.parse_event(i) for i in items) if isinstance(t, ami.QueueMemberState)]
+        for member in members:
+            self.agent_changes.extend(self.members.handle(member, now))
+        return members
+
+    def drain(self) -> tuple[list[CallChange], list[AgentChange]]:
+        """Changes since the last drain, plus what the passing of time decided."""
+        now = self.clock.now()
+        self.call_changes.extend(self.tracker.tick(now))
+        self.agent_changes.extend(self.members.tick(now))
+        for change in self.call_changes:
+            if change.ended:
+                self.agent_changes.extend(self.members.call_ended(change.record.call_id, now))
+        calls, agents = self.call_changes, self.agent_changes
+        self.call_changes, self.agent_changes = [], []
+        return calls, agents
+
+    def active_call_ids(self) -> Iterable[str]:
+        return (r.call_id for r in self.tracker.active())
+
+
+__all__ = ["LinkState", "PbxLink"]

@@ -1,0 +1,127 @@
+"""Keeping Asterisk's queue members in line with who is logged in to which campaign.
+
+The store says who should be a member: every logged-in agent of every
+running or paused campaign, in that campaign's queue. The agent tracker says
+who is. Each tick the difference becomes QueueAdd / QueueRemove actions, so
+an Asterisk restart (which forgets dynamic members) or a lost action heals by
+itself. Members olive does not know (added by hand) are left alone.
+
+An agent who works several running campaigns is a member of each queue, but
+counts towards one campaign's pacing only (the first started), so two pacers
+never both count on the same free agent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from olive import ami
+from olive.calls import AgentStatus
+from olive.store import Agent, Campaign
+
+if TYPE_CHECKING:
+    from olive.engine._engine import Engine
+    from olive.engine._link import PbxLink
+
+log = logging.getLogger("olive.engine")
+
+Key = tuple[str, str, str]  # server, queue, interface
+
+
+class MembershipSync:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._owner: dict[str, str] = {}  # interface -> campaign id its pacing counts for
+        self._interfaces: dict[str, set[str]] = {}  # campaign id -> its logged-in agents' interfaces
+        self._holdoff: dict[Key, float] = {}  # an action is on its way: don't repeat it until then
+
+    def owner(self, status: AgentStatus) -> str | None:
+        return self._owner.get(status.interface)
+
+    def agents_of(self, campaign: Campaign) -> list[AgentStatus]:
+        link = self.engine.links.get(campaign.server)
+        if link is None:
+            return []
+        out = []
+        for interface in self._interfaces.get(campaign.id, ()):
+            status = link.members.get(interface)
+            if status is not None and campaign.queue in status.queues and self._owner.get(interface) == campaign.id:
+                out.append(status)
+        return out
+
+    async def on_link_ready(self, link: PbxLink) -> None:
+        # Memberships are compared afresh on the next tick; forget what was on its way.
+        self._holdoff = {k: v for k, v in self._holdoff.items() if k[0] != link.name}
+
+    def plan(self, session: Session, campaigns: list[Campaign], now: float) -> list[Coroutine[Any, Any, None]]:
+        ordered = sorted(campaigns, key=lambda c: (c.started_at is None, c.started_at or 0, c.id))
+        desired: dict[Key, Agent] = {}
+        self._owner, self._interfaces = {}, {}
+        for campaign in ordered:
+            ifaces = self._interfaces.setdefault(campaign.id, set())
+            for agent in campaign.agents:
+                if agent.state == "logged_out":
+                    continue
+                ifaces.add(agent.interface)
+                self._owner.setdefault(agent.interface, campaign.id)
+                desired[(campaign.server, campaign.queue, agent.interface)] = agent
+        olive_agents = set(session.scalars(select(Agent.interface)))
+        ops: list[Coroutine[Any, Any, None]] = []
+        for name, link in self.engine.links.items():
+            if not link.ready:
+                continue
+            actual: set[Key] = {
+                (name, queue, st.interface)
+                for st in link.members.agents()
+                for queue in st.queues
+                if queue in link.queues
+            }
+            for key, agent in desired.items():
+                if key[0] == name and key not in actual and self._free(key, now):
+                    ops.append(self._add(link, key, agent.name, agent.state == "paused", agent.pause_reason))
+            for key in actual - desired.keys():
+                if key[2] in olive_agents and self._free(key, now):
+                    ops.append(self._remove(link, key))
+        return ops
+
+    def _free(self, key: Key, now: float) -> bool:
+        if self._holdoff.get(key, 0.0) > now:
+            return False
+        self._holdoff[key] = now + 5.0
+        return True
+
+    async def _add(self, link: PbxLink, key: Key, name: str, paused: bool, reason: str | None) -> None:
+        _, queue, interface = key
+        act = ami.action(
+            "QueueAdd", Queue=queue, Interface=interface, MemberName=name, StateInterface=interface,
+            Penalty=0, Paused=paused, Reason=reason if paused and reason else None,
+        )
+        try:
+            response = await link.client.send_action(act, check=False)
+        except ami.AMIError as exc:
+            log.warning("QueueAdd %s to %s failed: %s", interface, queue, exc)
+            return
+        if not response.ok:
+            log.info("QueueAdd %s to %s: %s; re-reading the queue", interface, queue, response.message)
+            with contextlib.suppress(ami.AMIError):
+                await link.refresh_queue(queue)
+
+    async def _remove(self, link: PbxLink, key: Key) -> None:
+        _, queue, interface = key
+        try:
+            response = await link.client.send_action(ami.action("QueueRemove", Queue=queue, Interface=interface), check=False)
+        except ami.AMIError as exc:
+            log.warning("QueueRemove %s from %s failed: %s", interface, queue, exc)
+            return
+        if not response.ok:
+            with contextlib.suppress(ami.AMIError):
+                await link.refresh_queue(queue)
+
+
+__all__ = ["MembershipSync"]

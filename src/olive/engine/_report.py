@@ -1,0 +1,126 @@
+"""A campaign's figures, from the store and (when it runs) from its runner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from olive.engine._stats import abandon_rate
+from olive.store import Agent, Call, CampaignRepository, Contact, campaign_dial_lists, outcome_counts
+
+if TYPE_CHECKING:
+    from olive.engine._engine import Engine
+
+DAY_S = 86400.0
+
+
+@dataclass
+class CampaignReport:
+    campaign_id: str
+    name: str
+    status: str
+    outcomes: dict[str, int]
+    contacts: dict[str, int]
+    abandon: dict[str, dict[str, Any]]
+    agents: list[dict[str, Any]]
+    active_calls: int = 0
+    occupancy: float | None = None
+    connects_per_agent_hour: float | None = None
+    talk_min_per_agent_hour: float | None = None
+    agent_hours: float = 0.0
+    dial_level: float | None = None
+    pacer: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None
+
+    @property
+    def calls(self) -> int:
+        return sum(self.outcomes.values())
+
+    @property
+    def contacts_total(self) -> int:
+        return sum(self.contacts.values())
+
+    @property
+    def contacts_finished(self) -> int:
+        return self.contacts_total - self.contacts.get("pending", 0) - self.contacts.get("dialing", 0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "campaign_id": self.campaign_id,
+            "name": self.name,
+            "status": self.status,
+            "calls": self.calls,
+            "outcomes": self.outcomes,
+            "contacts": self.contacts,
+            "contacts_remaining": self.contacts.get("pending", 0) + self.contacts.get("dialing", 0),
+            "abandon": self.abandon,
+            "active_calls": self.active_calls,
+            "occupancy": self.occupancy,
+            "connects_per_agent_hour": self.connects_per_agent_hour,
+            "talk_min_per_agent_hour": self.talk_min_per_agent_hour,
+            "agent_hours": self.agent_hours,
+            "dial_level": self.dial_level,
+            "pacer": self.pacer,
+            "agents": self.agents,
+            "note": self.note,
+        }
+
+
+def campaign_report(session: Session, campaign_id: str, now: float, engine: Engine | None = None) -> CampaignReport:
+    campaign = CampaignRepository(session).get_with_links(campaign_id)
+    contacts = {
+        status: int(n)
+        for status, n in session.execute(
+            select(Contact.status, func.count())
+            .join(campaign_dial_lists, campaign_dial_lists.c.dial_list_id == Contact.dial_list_id)
+            .where(campaign_dial_lists.c.campaign_id == campaign_id)
+            .group_by(Contact.status)
+        ).tuples()
+    }
+    report = CampaignReport(
+        campaign_id=campaign.id,
+        name=campaign.name,
+        status=campaign.status,
+        outcomes=outcome_counts(session, campaign_id),
+        contacts=contacts,
+        abandon={
+            "campaign": abandon_rate(session, campaign_id),
+            "24h": abandon_rate(session, campaign_id, now - DAY_S),
+            "30d": abandon_rate(session, campaign_id, now - 30 * DAY_S),
+        },
+        agents=[
+            {"id": a.id, "name": a.name, "interface": a.interface, "state": a.state, "pause_reason": a.pause_reason}
+            for a in sorted(campaign.agents, key=lambda a: a.name)
+        ],
+        active_calls=int(
+            session.scalar(select(func.count()).select_from(Call).where(Call.campaign_id == campaign_id, Call.ended_at.is_(None)))
+            or 0
+        ),
+    )
+    runner = engine.runners.get(campaign_id) if engine is not None else None
+    if runner is not None:
+        c = runner.counters
+        report.agent_hours = c.agent_s / 3600.0
+        if c.agent_s > 0:
+            report.occupancy = c.handle_s / c.agent_s
+            report.connects_per_agent_hour = c.connects / report.agent_hours
+            report.talk_min_per_agent_hour = (c.talk_s / 60.0) / report.agent_hours
+        estimates = dict(runner.pacer.estimates())
+        report.pacer = {"mode": runner.pacer.mode, "estimates": estimates}
+        if runner.last_decision is not None:
+            report.pacer["last_decision"] = {"dials": runner.last_decision.dials, "reason": runner.last_decision.reason}
+        level = estimates.get("dial_level")
+        report.dial_level = float(level) if level is not None else None
+    if engine is not None:
+        report.note = engine.status_note.get(campaign_id)
+    return report
+
+
+def agent_states(session: Session) -> dict[str, str]:
+    return {name: state for name, state in session.execute(select(Agent.name, Agent.state)).tuples()}
+
+
+__all__ = ["CampaignReport", "agent_states", "campaign_report"]

@@ -1,0 +1,164 @@
+"""One running campaign: its plan, its pacer, and the numbers it reports.
+
+The runner turns tracker changes into the pacer's observations and the
+engine's view of the campaign into a :class:`PacingSnapshot`. It does no
+I/O: the engine hands it everything, time included.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from olive import pacing
+from olive.calls import AgentActivity, AgentChange, AgentStatus, CallChange, CallRecord, CallState, Outcome
+
+_ACTIVITY = {
+    AgentActivity.IDLE: pacing.AgentActivity.IDLE,
+    AgentActivity.RINGING: pacing.AgentActivity.RINGING,
+    AgentActivity.TALKING: pacing.AgentActivity.TALKING,
+    AgentActivity.WRAPUP: pacing.AgentActivity.WRAPUP,
+    AgentActivity.PAUSED: pacing.AgentActivity.PAUSED,
+    AgentActivity.BUSY: pacing.AgentActivity.PAUSED,
+    AgentActivity.UNAVAILABLE: pacing.AgentActivity.PAUSED,
+}
+_AVAILABLE = (AgentActivity.IDLE, AgentActivity.RINGING, AgentActivity.TALKING, AgentActivity.WRAPUP)
+_HANDLING = (AgentActivity.TALKING, AgentActivity.WRAPUP)
+
+
+def pacer_config(plan: Mapping[str, Any], profile: str) -> pacing.PacerConfig:
+    return pacing.PacerConfig(
+        lines_per_agent=float(plan.get("lines_per_agent", 1.5)),
+        abandon_target=float(plan.get("abandon_target", 0.03)),
+        max_concurrent=int(plan.get("max_concurrent", 50)),
+        max_calls_per_second=float(plan.get("max_calls_per_second", 10.0)),
+        compliance_profile=pacing.ComplianceProfile(profile),
+        patience_s=float(plan.get("connect_limit_s", 2.0)),
+    )
+
+
+@dataclass
+class CampaignCounters:
+    """Running totals for stats: agent time is integrated tick by tick."""
+
+    outcomes: dict[str, int] = field(default_factory=dict)
+    agent_s: float = 0.0  # logged-in, not paused agent time
+    handle_s: float = 0.0  # of which talking or in after-call work
+    talk_s: float = 0.0
+    connects: int = 0
+    dials: int = 0
+
+
+class CampaignRunner:
+    def __init__(self, campaign_id: str, plan: Mapping[str, Any], profile: str) -> None:
+        self.campaign_id = campaign_id
+        self.plan: dict[str, Any] = dict(plan)
+        self.profile = profile
+        self.pacer = pacing.make_pacer(self.plan.get("dial_mode", "progressive"), pacer_config(self.plan, profile))
+        self.counters = CampaignCounters()
+        self.last_decision: pacing.DialDecision | None = None
+        self._last_talk: dict[str, float] = {}
+        # What a rebuilt pacer (new plan) learns from again: every live answer for the
+        # abandon windows, and the recent dials and handle times for the estimators.
+        self._live_answers: list[pacing.RestoredLiveAnswer] = []
+        self._recent: deque[pacing.Observation] = deque(maxlen=20_000)
+
+    def __repr__(self) -> str:
+        return f"<CampaignRunner {self.campaign_id} {self.pacer.mode}>"
+
+    def restore(self, live_answers: Iterable[tuple[float, bool]]) -> None:
+        """Replay the campaign's past live answers (at, abandoned) so the abandon budget survives restarts."""
+        for at, abandoned in live_answers:
+            obs = pacing.RestoredLiveAnswer(at, abandoned)
+            self.pacer.observe(obs)
+            self._live_answers.append(obs)
+
+    def update_plan(self, plan: Mapping[str, Any], profile: str) -> None:
+        """A changed plan applies to new calls; calls in flight keep their snapshot."""
+        if dict(plan) == self.plan and profile == self.profile:
+            return
+        self.plan, self.profile = dict(plan), profile
+        self.pacer = pacing.make_pacer(self.plan.get("dial_mode", "progressive"), pacer_config(self.plan, profile))
+        for live in self._live_answers:
+            self.pacer.observe(live)
+        for obs in self._recent:
+            self.pacer.observe(obs)
+
+    def _observe(self, obs: pacing.Observation) -> None:
+        self.pacer.observe(obs)
+        if isinstance(obs, (pacing.CallAbandoned, pacing.CallConnected)):
+            self._live_answers.append(pacing.RestoredLiveAnswer(obs.at, isinstance(obs, pacing.CallAbandoned)))
+        else:
+            self._recent.append(obs)
+
+    # -- feeding the pacer ----------------------------------------------------------
+    def dial_placed(self, at: float) -> None:
+        self.counters.dials += 1
+        self._observe(pacing.DialPlaced(at))
+
+    def call_changed(self, change: CallChange) -> None:
+        rec, before = change.record, change.previous
+        if rec.answered_at is not None and before.rank < CallState.ANSWERED.rank:
+            self._observe(pacing.DialResolved(rec.answered_at, rec.originated_at, live=True))
+        if change.ended and rec.answered_at is None and rec.ended_at is not None:
+            self._observe(pacing.DialResolved(rec.ended_at, rec.originated_at, live=False))
+        if rec.agent_connected_at is not None and before.rank < CallState.CONNECTED.rank:
+            self._observe(pacing.CallConnected(rec.agent_connected_at, rec.customer_wait_s or 0.0))
+            self.counters.connects += 1
+        if change.ended and rec.outcome is not None:
+            self.counters.outcomes[rec.outcome.value] = self.counters.outcomes.get(rec.outcome.value, 0) + 1
+            if rec.outcome is Outcome.ABANDONED and rec.ended_at is not None:
+                self._observe(pacing.CallAbandoned(rec.ended_at, rec.customer_wait_s or 0.0))
+            if rec.talk_s:
+                self.counters.talk_s += rec.talk_s
+
+    def agent_changed(self, change: AgentChange) -> None:
+        st = change.status
+        if change.talk_s is not None:
+            self._last_talk[st.interface] = change.talk_s
+        if change.wrapup_s is not None:
+            talk = self._last_talk.pop(st.interface, 0.0)
+            self._observe(pacing.HandleEnded(st.since, talk, change.wrapup_s))
+
+    # -- deciding -------------------------------------------------------------------
+    def snapshot(self, now: float, agents: Iterable[AgentStatus], calls: Iterable[CallRecord]) -> pacing.PacingSnapshot:
+        views = []
+        for agent in agents:
+            activity = _ACTIVITY.get(agent.activity)
+            if activity is None:
+                continue
+            since = agent.talk_started_at if agent.activity is AgentActivity.TALKING and agent.talk_started_at else agent.since
+            views.append(pacing.AgentSnapshot(activity, since))
+        dialing: list[float] = []
+        waiting = talking = 0
+        for rec in calls:
+            if rec.state in (CallState.ORIGINATING, CallState.RINGING):
+                dialing.append(rec.originated_at)
+            elif rec.state in (CallState.ANSWERED, CallState.QUEUED):
+                waiting += 1
+            elif rec.state is CallState.CONNECTED:
+                talking += 1
+        return pacing.PacingSnapshot(
+            now=now,
+            agents=tuple(views),
+            dialing=tuple(dialing),
+            waiting=waiting,
+            max_concurrent=int(self.plan.get("max_concurrent", 50)),
+            talking_calls=talking,
+        )
+
+    def decide(self, snapshot: pacing.PacingSnapshot) -> pacing.DialDecision:
+        self.last_decision = self.pacer.decide(snapshot)
+        return self.last_decision
+
+    def account_time(self, agents: Iterable[AgentStatus], dt: float) -> None:
+        for agent in agents:
+            if agent.activity in _AVAILABLE:
+                self.counters.agent_s += dt
+                if agent.activity in _HANDLING:
+                    self.counters.handle_s += dt
+
+
+__all__ = ["CampaignCounters", "CampaignRunner", "pacer_config"]

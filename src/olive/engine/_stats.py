@@ -1,0 +1,55 @@
+"""Numbers about calls and campaigns, for events, the API and the CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from olive.calls import CallChange
+from olive.store import Call, as_utc, to_epoch
+
+LIVE = ("CONNECTED", "ABANDONED")
+
+
+def call_event(change: CallChange) -> dict[str, Any]:
+    rec = change.record
+    return {
+        "call_id": rec.call_id,
+        "state": rec.state.value,
+        "previous": change.previous.value,
+        "outcome": rec.outcome.value if rec.outcome else None,
+        "agent": rec.agent_member_name or rec.agent_interface,
+        "customer_wait_s": rec.customer_wait_s,
+        "talk_s": rec.talk_s,
+        "hangup_cause": rec.hangup_cause,
+    }
+
+
+def live_answers_since(session: Session, campaign_id: str, since: float) -> list[tuple[float, bool]]:
+    """(ended at, abandoned) for every live answer of the campaign since ``since``, oldest first."""
+    rows = session.execute(
+        select(Call.ended_at, Call.outcome)
+        .where(Call.campaign_id == campaign_id, Call.outcome.in_(LIVE), Call.ended_at >= as_utc(since))
+        .order_by(Call.ended_at)
+    ).tuples()
+    return [(to_epoch(at), outcome == "ABANDONED") for at, outcome in rows if at is not None]
+
+
+def abandon_rate(session: Session, campaign_id: str, since: float | None = None) -> dict[str, Any]:
+    """Abandoned / live answers, over the whole campaign or since ``since``."""
+    statement = (
+        select(Call.outcome, func.count())
+        .where(Call.campaign_id == campaign_id, Call.outcome.in_(LIVE))
+        .group_by(Call.outcome)
+    )
+    if since is not None:
+        statement = statement.where(Call.ended_at >= as_utc(since))
+    counts = {outcome: int(n) for outcome, n in session.execute(statement).tuples()}
+    live = sum(counts.values())
+    abandoned = counts.get("ABANDONED", 0)
+    return {"live_answers": live, "abandoned": abandoned, "rate": (abandoned / live) if live else 0.0}
+
+
+__all__ = ["abandon_rate", "call_event", "live_answers_since"]

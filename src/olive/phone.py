@@ -1,0 +1,48 @@
+"""Phone numbers: normalised to E.164 with phonenumbers, and their time zones."""
+
+from __future__ import annotations
+
+import phonenumbers
+from phonenumbers import timezone as pn_timezone
+
+_UNKNOWN_ZONES = {"Etc/Unknown", ""}
+
+
+class InvalidNumber(ValueError):
+    """A number that cannot be dialed, with the reason in plain words."""
+
+
+def normalize(raw: str, region: str = "US") -> str:
+    """``raw`` as E.164 (``+15551234567``), reading national numbers in ``region``."""
+    text = (raw or "").strip()
+    if not text:
+        raise InvalidNumber("empty phone number")
+    if any(c in text for c in "\r\n\x00"):
+        raise InvalidNumber("phone number contains a line break or NUL")
+    try:
+        parsed = phonenumbers.parse(text, region.upper() if region else None)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidNumber(f"not a phone number: {text!r} ({exc._msg})") from None
+    if not phonenumbers.is_possible_number(parsed):
+        raise InvalidNumber(f"impossible number for its country: {text!r}")
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidNumber(f"not a valid number: {text!r}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def time_zones(e164: str) -> tuple[str, ...]:
+    """IANA time zones the number may be in (several for some area codes); () if unknown."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return ()
+    zones = pn_timezone.time_zones_for_number(parsed)
+    return tuple(z for z in zones if z not in _UNKNOWN_ZONES)
+
+
+def dial_digits(e164: str, fmt: str = "e164") -> str:
+    """The number as the trunk wants it: ``e164`` (+1555...), ``digits`` (1555...)."""
+    return e164.lstrip("+") if fmt == "digits" else e164
+
+
+__all__ = ["InvalidNumber", "dial_digits", "normalize", "time_zones"]
