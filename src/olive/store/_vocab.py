@@ -23,7 +23,7 @@ OUTCOMES: Final = (
     "CANCELLED",
     "MACHINE",
 )
-ABANDON_REASONS: Final = ("timeout", "caller_hangup")
+ABANDON_REASONS: Final = ("timeout", "caller_hangup", "not_queued", "unknown")
 API_KEY_ROLES: Final = ("admin", "viewer")
 DNC_RESULTS: Final = ("clear", "blocked")
 CALLBACK_STATUSES: Final = ("scheduled", "done", "cancelled")
