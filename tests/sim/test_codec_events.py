@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from olive.ami import AMICodec, Event, Role
 from tests.support.transcripts import load
+
+from olive.ami import AMICodec, Event, Role
 
 
 class TestServerSendsVarSet:

@@ -1,0 +1,237 @@
+"""Running dialplan on a channel: one :class:`Runner` per channel in the PBX.
+
+Supported applications: Answer, Busy, Congestion, Echo, Goto, GotoIf, Hangup,
+NoOp, Playback, Queue, Ringing, Set, Wait. Each runs as Asterisk's does as far
+as AMI can see: a Newexten when it starts, VarSet for Set, state changes and
+indications that reach the dialing side of a Local channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from olive.sim._dialplan import split_args, substitute
+from olive.sim._model import BUSY, UP, Channel
+
+if TYPE_CHECKING:
+    from olive.sim._core import Core
+
+__all__ = ["APPLICATIONS", "Runner"]
+
+APPLICATIONS = frozenset(
+    {"answer", "busy", "congestion", "echo", "goto", "gotoif", "hangup", "noop", "playback", "queue",
+     "ringing", "set", "wait"}
+)
+
+# Answer() waits for the first voice frame, up to 500 ms; an originated Local
+# leg's other half sends one after about 20 ms (transcripts 01, 05 vs agent legs).
+_MEDIA_WAIT_ORIGINATED = 0.02
+_MEDIA_WAIT = 0.5
+
+
+class Runner:
+    """Executes priorities from (context, exten, priority) until the channel leaves the PBX."""
+
+    def __init__(self, core: Core, ch: Channel, context: str, exten: str, priority: int = 1) -> None:
+        self.core = core
+        self.ch = ch
+        self.stopped = False
+        ch.context, ch.exten, ch.priority = context, exten, priority
+        ch.runner = self
+        ch.on_hangup_request = self.hangup_requested
+        self.queue_app: Callable[[Runner, list[str], str], None] | None = None
+
+    # -- control ---------------------------------------------------------------------
+    def start(self) -> None:
+        self.step()
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def hangup_requested(self, cause: int) -> None:
+        """The far side hung up while an application was running: the PBX ends."""
+        self.finish_hangup()
+
+    def finish_hangup(self) -> None:
+        self.stopped = True
+        self.core.hangup(self.ch, soft=True)
+
+    def resume(self) -> None:
+        """The running application returned 0: go on with the next priority."""
+        if self.stopped or self.ch.dead:
+            return
+        self.ch.on_hangup_request = self.hangup_requested
+        self.ch.priority += 1
+        self.step()
+
+    def wait(self, seconds: float) -> None:
+        self.ch.timers.append(self.core.sched.later(seconds, self.resume))
+
+    # -- lookups ---------------------------------------------------------------------
+    def lookup(self, name: str) -> str:
+        ch = self.ch
+        fixed = {
+            "CHANNEL": ch.name, "EXTEN": ch.exten, "CONTEXT": ch.context, "PRIORITY": str(ch.priority),
+            "UNIQUEID": ch.uniqueid, "HANGUPCAUSE": str(ch.hangupcause),
+            "CALLERID(num)": ch.cid_num or "", "CALLERID(name)": ch.cid_name or "",
+        }
+        if name in fixed:
+            return fixed[name]
+        if name in ch.variables:
+            return ch.variables[name]
+        return self.core.dialplan.globals.get(name, "")
+
+    def function(self, name: str, args: list[str]) -> str:
+        if name == "RAND":
+            low = int(args[0]) if args and args[0].strip() else 0
+            high = int(args[1]) if len(args) > 1 and args[1].strip() else 2147483647
+            return str(self.core.rand(self.ch, low, high))
+        if name == "LEN":
+            return str(len(args[0])) if args else "0"
+        if name == "IF":
+            cond, _, choices = ",".join(args).partition("?")
+            yes, _, no = choices.partition(":")
+            return yes if cond.strip() not in ("", "0") else no
+        if name == "CALLERID":
+            return self.ch.cid_num or "" if (args and args[0] == "num") else self.ch.cid_name or ""
+        return ""
+
+    def expand(self, text: str) -> str:
+        return substitute(text, self.lookup, self.function)
+
+    # -- the loop --------------------------------------------------------------------
+    def step(self) -> None:
+        while not self.stopped and not self.ch.dead:
+            ch = self.ch
+            prio = self.core.dialplan.priority(ch.context, ch.exten, ch.priority)
+            if prio is None:
+                # Nothing more to run: the PBX ends and hangs the channel up.
+                self.stopped = True
+                self.core.hangup(ch, 16)
+                return
+            data = self.expand(prio.data)
+            self.core.set_app(ch, prio.app, data)
+            if not self.execute(prio.app.lower(), data):
+                return
+            ch.priority += 1
+
+    def execute(self, app: str, data: str) -> bool:
+        """Run one application. True: go straight on; False: it continues later."""
+        ch, core = self.ch, self.core
+        args = split_args(data)
+        if app == "noop":
+            return True
+        if app == "set":
+            name, _, value = data.partition("=")
+            core.set_var(ch, name.strip(), value)
+            return True
+        if app == "ringing":
+            self._to_dialer("ringing")
+            return True
+        if app == "wait":
+            self.wait(_number(args[0], 0.0))
+            return False
+        if app == "answer":
+            if ch.state == UP:
+                return True
+            self._answer()
+            self.wait(self._media_wait())
+            return False
+        if app in ("busy", "congestion"):
+            ch.hangupcause = 17 if app == "busy" else 34
+            core.newstate(ch, BUSY)
+            one = ch.local_peer
+            if one is not None and one.dial is not None:
+                status, reason = ("BUSY", 5) if app == "busy" else ("CONGESTION", 8)
+                one.dial.control_failure(status, reason)
+            timeout = _number(args[0], 0.0)
+            if timeout > 0:
+                ch.timers.append(core.sched.later(timeout, self.finish_hangup))
+            return False
+        if app == "hangup":
+            cause = int(_number(args[0], 16)) if args[0].strip() else 16
+            self.stopped = True
+            ch.hangupcause = cause or 16
+            core.hangup(ch, soft=True)
+            return False
+        if app == "goto":
+            return self._goto(args)
+        if app == "gotoif":
+            cond, _, branches = data.partition("?")
+            yes, _, no = branches.partition(":")
+            target = yes if cond.strip() not in ("", "0") else no
+            if not target.strip():
+                return True
+            return self._goto(split_args(target))
+        if app == "playback":
+            if ch.state != UP:
+                self._answer()
+            seconds = core.sound_seconds(args[0]) if hasattr(core, "sound_seconds") else 0.0
+            def done() -> None:
+                core.set_var(ch, "PLAYBACKSTATUS", "SUCCESS")
+                self.resume()
+            ch.timers.append(core.sched.later(seconds, done))
+            return False
+        if app == "echo":
+            if ch.state != UP:
+                self._answer()
+            return False
+        if app == "queue":
+            if self.queue_app is None:
+                raise RuntimeError("no queue application installed")
+            self.queue_app(self, args, data)
+            return False
+        # Asterisk: "No application 'X'" ends the PBX for this channel.
+        self.stopped = True
+        core.hangup(ch, 16)
+        return False
+
+    def _goto(self, args: list[str]) -> bool:
+        ch = self.ch
+        parts = [a.strip() for a in args]
+        if len(parts) == 1:
+            context, exten, label = ch.context, ch.exten, parts[0]
+        elif len(parts) == 2:
+            context, exten, label = ch.context, parts[0], parts[1]
+        else:
+            context, exten, label = parts[0], parts[1], parts[2]
+        if label.isdigit():
+            number = int(label)
+        else:
+            found = self.core.dialplan.label(context, exten, label)
+            if found is None:
+                self.stopped = True
+                self.core.hangup(ch, 16)
+                return False
+            number = found
+        # Goto sets the priority before the increment that follows every application.
+        ch.context, ch.exten, ch.priority = context, exten, number - 1
+        return True
+
+    def _answer(self) -> None:
+        ch = self.ch
+        self.core.newstate(ch, UP)
+        one = ch.local_peer
+        if one is not None and one.dial is not None:
+            one.dial.answered()
+        elif one is not None:
+            self.core.newstate(one, UP)
+
+    def _media_wait(self) -> float:
+        one = self.ch.local_peer
+        if one is not None and getattr(one, "originated", False):
+            return _MEDIA_WAIT_ORIGINATED
+        return _MEDIA_WAIT
+
+    def _to_dialer(self, what: str) -> None:
+        one = self.ch.local_peer
+        if one is not None and one.dial is not None and what == "ringing":
+            one.dial.ringing()
+
+
+def _number(text: str, default: float) -> float:
+    try:
+        return float(text.strip())
+    except (ValueError, AttributeError):
+        return default

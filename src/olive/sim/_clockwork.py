@@ -1,0 +1,97 @@
+"""Logical time for the simulated PBX.
+
+Every timer fires with ``now`` set to its due time, not to the moment the
+event loop got round to it, so a call that rings 6 s answers exactly 6 s in
+whatever the wall-clock jitter. Actions from the network happen at the
+clock's current time, after every timer due by then. Work deferred with
+:meth:`Scheduler.defer` runs once the current instant is over (Asterisk
+publishes device states that way, after the change that caused them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+from collections.abc import Callable
+
+from olive.clock import Clock
+
+
+class Timer:
+    __slots__ = ("callback", "cancelled", "when")
+
+    def __init__(self, when: float, callback: Callable[[], None]) -> None:
+        self.when = when
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Scheduler:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.now = clock.now()
+        self._heap: list[tuple[float, int, Timer]] = []
+        self._seq = itertools.count()
+        self._deferred: list[Callable[[], None]] = []
+        self._wake: asyncio.Event | None = None
+
+    def at(self, when: float, callback: Callable[[], None]) -> Timer:
+        timer = Timer(max(when, self.now), callback)
+        heapq.heappush(self._heap, (timer.when, next(self._seq), timer))
+        if self._wake is not None:
+            self._wake.set()
+        return timer
+
+    def later(self, delay: float, callback: Callable[[], None]) -> Timer:
+        return self.at(self.now + max(0.0, delay), callback)
+
+    def defer(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` when everything due at this instant has run."""
+        self._deferred.append(callback)
+
+    def advance(self) -> None:
+        """Fire every timer due by the clock's time, in due order."""
+        target = self.clock.now()
+        while self._heap and self._heap[0][0] <= target:
+            when, _, timer = heapq.heappop(self._heap)
+            if timer.cancelled:
+                continue
+            self.now = max(self.now, when)
+            timer.callback()
+            if not self._heap or self._heap[0][0] > self.now:
+                self.flush()
+        self.flush()
+        self.now = max(self.now, target)
+
+    def flush(self) -> None:
+        while self._deferred:
+            pending, self._deferred = self._deferred, []
+            for callback in pending:
+                callback()
+
+    def run_now(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` (an action from the network) at the clock's time."""
+        self.advance()
+        callback()
+        self.flush()
+
+    async def run(self) -> None:
+        self._wake = asyncio.Event()
+        while True:
+            self.advance()
+            self._wake.clear()
+            while self._heap and self._heap[0][2].cancelled:
+                heapq.heappop(self._heap)
+            timeout = None
+            if self._heap:
+                timeout = max(0.0, self._heap[0][0] - self.clock.now()) / self.clock.scale
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+
+__all__ = ["Scheduler", "Timer"]

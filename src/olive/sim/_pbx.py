@@ -1,0 +1,186 @@
+"""The Python API: a simulated Asterisk 22 PBX speaking AMI over TCP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from olive.ami import Action
+from olive.clock import Clock, ScaledClock
+from olive.sim._apps import Runner
+from olive.sim._core import Core
+from olive.sim._model import Channel
+from olive.sim._queue_app import QueueCall
+from olive.sim._queues import Queue, Queues
+from olive.sim._scenario import Scenario, builtin_scenario, load_scenario
+from olive.sim._server import AMISession
+from olive.sim._world import World
+
+__all__ = ["ActionRecord", "ChannelInfo", "MemberInfo", "SimulatedPBX"]
+
+
+@dataclass(frozen=True)
+class ActionRecord:
+    time: float  # the PBX clock's time when it arrived
+    session: int
+    action: Action
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    name: str
+    uniqueid: str
+    linkedid: str
+    state: str
+    context: str
+    exten: str
+    application: str
+    bridged_with: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    queue: str
+    interface: str
+    name: str
+    status: int
+    paused: bool
+    reason: str
+    calls_taken: int
+    in_call: bool
+
+
+class SimulatedPBX:
+    """A PBX that behaves, over AMI, like Asterisk 22 running the scenario's dialplan and queues.
+
+    ``scenario``: a :class:`Scenario`, a path to a TOML file, or a built-in name
+    (``"default"``, ``"lab"``). ``clock``: shared with the code under test; by
+    default a :class:`ScaledClock` at the scenario's ``scale``. ``seed``
+    overrides the scenario's.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | str | Path = "default",
+        clock: Clock | None = None,
+        username: str = "olive",
+        secret: str = "olive",
+        *,
+        seed: int | None = None,
+    ) -> None:
+        if isinstance(scenario, Scenario):
+            self.scenario = scenario
+        elif isinstance(scenario, Path) or str(scenario).endswith(".toml"):
+            self.scenario = load_scenario(scenario)
+        else:
+            self.scenario = builtin_scenario(str(scenario))
+        self.clock: Clock = clock if clock is not None else ScaledClock(self.scenario.scale)
+        self.username = username
+        self.secret = secret
+        self.seed = self.scenario.seed if seed is None else seed
+        self.core = Core(self.clock, self.scenario.dialplan, self.seed)
+        self.core.world = World(self.scenario, self.seed)
+        self.queues = Queues(self.core)
+        for name, conf in self.scenario.queues.items():
+            self.queues.queues[name] = Queue.from_config(name, conf)
+        self.globals: dict[str, str] = dict(self.scenario.dialplan.globals)
+        self.actions: list[ActionRecord] = []
+        self._server: asyncio.base_events.Server | None = None
+        self._sessions: set[AMISession] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._ticker: asyncio.Task[None] | None = None
+        self.port: int | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        self._server = await asyncio.start_server(self._accept, host, port)
+        sock = self._server.sockets[0]
+        self.port = int(sock.getsockname()[1])
+        self._ticker = asyncio.create_task(self.core.sched.run(), name="olive-sim-scheduler")
+        return self.port
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for session in list(self._sessions):
+            session.abort()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 1.0)
+        self._server = None
+
+    async def drop_connections(self) -> None:
+        """Abruptly close every AMI session (calls go on, as in a network failure)."""
+        for session in list(self._sessions):
+            session.abort()
+        await asyncio.sleep(0)
+
+    async def __aenter__(self) -> SimulatedPBX:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = AMISession(self, reader, writer)
+        self._sessions.add(session)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await session.run()
+        finally:
+            self._sessions.discard(session)
+            if task is not None:
+                self._tasks.discard(task)
+
+    # -- wiring ----------------------------------------------------------------------------
+    def install_queue(self, runner: Runner) -> None:
+        runner.queue_app = lambda r, args, data: QueueCall(self.queues, r, args).start()
+
+    def record(self, session: AMISession, action: Action) -> None:
+        self.actions.append(ActionRecord(self.core.now, session.id, action))
+
+    def hangup_channel(self, ch: Channel, cause: int) -> None:
+        """The Hangup action: the channel's owner ends it with ``cause``."""
+        handler = ch.on_hangup_request
+        if handler is not None:
+            handler(cause or ch.hangupcause or 16)
+        else:
+            self.core.hangup(ch, cause or 16, force=bool(cause))
+
+    # -- introspection ----------------------------------------------------------------------
+    def actions_named(self, name: str) -> list[Action]:
+        return [r.action for r in self.actions if r.action.name.lower() == name.lower()]
+
+    def channels(self) -> list[ChannelInfo]:
+        from olive.sim._model import STATE_DESC
+
+        out = []
+        for ch in self.core.channels.values():
+            others = tuple(c.name for c in ch.bridge.channels if c is not ch) if ch.bridge else ()
+            out.append(ChannelInfo(ch.name, ch.uniqueid, ch.linkedid, STATE_DESC.get(ch.state, "Unknown"),
+                                   ch.context, ch.exten, ch.app, others))
+        return out
+
+    def queue_members(self, queue: str) -> list[MemberInfo]:
+        q = self.queues.queues.get(queue)
+        if q is None:
+            return []
+        return [
+            MemberInfo(queue, m.interface, m.name, m.status, m.paused, m.reason, m.calls, bool(m.starttime))
+            for m in q.members.values()
+        ]
+
+    def pin_random(self, channel: str, *values: int) -> None:
+        """Make RAND() on ``channel`` return ``values`` in turn (tests pinning a transcript)."""
+        self.core.rand_pins.setdefault(channel, []).extend(values)
