@@ -164,11 +164,11 @@ def install(session: Session, cf: CampaignFile, *, server: str = "default") -> t
     members: list[Agent] = []
     for a in spec.agents:
         found = agents.get_by_name(a.name) or agents.get_by_interface(a.interface)
-        agent = found if found is not None else Agent(name=a.name, interface=a.interface)
+        agent = found if found is not None else Agent(name=a.name, interface=a.interface, state="ready")
         if found is None:
             session.add(agent)
         agent.name, agent.interface = a.name, a.interface
-        if agent.state == "logged_out":
+        if agent.state in (None, "logged_out"):
             agent.state = "ready"  # `olive run` logs its agents in
         members.append(agent)
     campaign = Campaign(
