@@ -109,6 +109,17 @@ class TestConnect:
         with pytest.raises(OSError):
             await client.connect()
 
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [("secret", "hunter2\r\nAction: Command"), ("username", "olive\n"), ("events", "on\r")],
+        ids=["secret", "username", "events"],
+    )
+    def test_credentials_with_line_breaks_are_refused_at_once(self, field: str, value: str) -> None:
+        kwargs = {"username": "olive", "secret": "hunter2", field: value}
+        with pytest.raises(AMIValueError) as info:
+            AMIClient("127.0.0.1", 5038, **kwargs)  # type: ignore[arg-type]
+        assert "hunter2" not in str(info.value)
+
 
 class TestSendAction:
     async def test_response_matched_by_action_id_among_events(

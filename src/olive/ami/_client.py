@@ -41,6 +41,7 @@ from olive.ami._messages import (
     Response,
     action,
 )
+from olive.ami._writer import SECRET_HEADERS, check_header
 
 log = logging.getLogger("olive.ami")
 
@@ -48,12 +49,9 @@ EventHandler = Callable[[Event], None]
 ConnectHook = Callable[[], Awaitable[None]]
 DisconnectHook = Callable[[BaseException | None], None]
 
-_SECRET_HEADERS = frozenset({"secret", "key"})
-
-
 def redacted(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
     """Headers fit for a log line: secrets replaced."""
-    return {n: ("***" if n.lower() in _SECRET_HEADERS else v) for n, v in headers}
+    return {n: ("***" if n.lower() in SECRET_HEADERS else v) for n, v in headers}
 
 
 @dataclass
@@ -96,6 +94,10 @@ class AMIClient:
         keepalive: float = 20.0,
         backoff: Backoff | None = None,
     ) -> None:
+        # Refused here, not at the first login in a background task (the Secret is not shown).
+        check_header("Username", username)
+        check_header("Secret", secret)
+        check_header("Events", events)
         self.host, self.port, self.name = host, port, name
         self._username, self._secret, self._events = username, secret, events
         self.action_timeout = action_timeout
