@@ -4,6 +4,27 @@ A pacer is pure: it is handed a :class:`PacingSnapshot` (with ``now``) and
 returns a :class:`DialDecision`; it learns from :class:`Observation` values
 fed to :meth:`Pacer.observe`. No asyncio, no clock, no I/O, so the same
 object runs in the live engine, the simulator and the virtual-time benchmark.
+
+What the engine feeds, and when (all times are seconds since the epoch):
+
+- :class:`DialPlaced` when an Originate is sent;
+- :class:`DialResolved` when a dial stops ringing: ``live=True`` if a person
+  answered, ``False`` for no answer, busy, congestion, failure;
+- :class:`CallConnected` when a live answer is bridged to an agent;
+- :class:`CallAbandoned` when a live answer is dropped (no agent in time);
+- :class:`HandleEnded` when an agent finishes a call's wrap-up;
+- :class:`RestoredLiveAnswer` (added for restarts): one per stored live answer,
+  oldest first, before the first decision, so abandon accounting survives a
+  restart. Pacers without abandon accounting ignore it.
+
+Abandon accounting counts a live answer once, when its fate is known: at its
+:class:`CallConnected` or :class:`CallAbandoned`, or as one
+:class:`RestoredLiveAnswer` standing for either. So replaying a live answer
+that way and replaying its :class:`DialResolved` (which only teaches the
+answer-rate and timing estimates) never counts it twice.
+
+Call :meth:`Pacer.decide` after every batch of observations and at least once
+a second, with a snapshot that already counts the dials placed so far.
 """
 
 from __future__ import annotations
@@ -95,7 +116,17 @@ class HandleEnded:
     wrapup_s: float
 
 
-Observation = DialPlaced | DialResolved | CallConnected | CallAbandoned | HandleEnded
+@dataclass(frozen=True, slots=True)
+class RestoredLiveAnswer:
+    """A live answer from before a restart, replayed from the store."""
+
+    at: float
+    abandoned: bool
+
+
+Observation = (
+    DialPlaced | DialResolved | CallConnected | CallAbandoned | HandleEnded | RestoredLiveAnswer
+)
 
 
 class Pacer(Protocol):

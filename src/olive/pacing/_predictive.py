@@ -1,0 +1,193 @@
+"""The predictive pacer: as many calls as the agents about to be free can take.
+
+Each decision:
+
+1. **Cold start.** Until it has seen ``warmup_resolved_dials`` dials resolve,
+   ``warmup_live_answers`` live answers and ``warmup_handles`` handled calls,
+   it dials progressively (one call per idle agent with no call on the way).
+2. **Forecast.** Otherwise it places that progressive floor and adds calls one
+   by one while the forecast risk of the next one, the probability that its
+   live answer costs an abandon, stays within a threshold
+   (:mod:`olive.pacing._forecast`). The threshold is learned by
+   :mod:`olive.pacing._controller` so that the abandon rate settles at the aim
+   (a little under the target).
+3. **Payback.** The threshold shrinks when the campaign to date, or any guarded
+   rolling window, is over the aim, reaching its floor (5 % of the target) at
+   three abandons over: an early excess is paid back, not averaged away.
+   If a window has less than one abandon of room left under the *target*, the
+   budget is spent: the pacer places the progressive floor and only calls at
+   the floor threshold, all but certain to find an agent. Each of their live
+   answers lowers the rate, which is how a bad hour is paid back.
+4. **Limits.** The plan's max concurrent calls and max calls per second cap
+   the result, in every case.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import deque
+from collections.abc import Mapping
+
+from olive.pacing._abandon import AbandonLedger
+from olive.pacing._base import (
+    CallAbandoned,
+    CallConnected,
+    DialDecision,
+    DialResolved,
+    HandleEnded,
+    Observation,
+    PacingSnapshot,
+    RestoredLiveAnswer,
+)
+from olive.pacing._config import PacerConfig
+from olive.pacing._controller import AbandonController
+from olive.pacing._estimators import AnswerModel, HandleModel
+from olive.pacing._forecast import Forecast, forecast
+from olive.pacing._simple import DialLimits
+
+_BUDGET_RESERVE = 1.0  # abandons of room the budget must leave to dial ahead of agents
+_AIM_OVERRUN = 3.0  # abandons over the aim at which the risk threshold has shrunk to its floor
+_THRESHOLD_FLOOR = 0.05  # of the target: calls this safe are placed even while paying back the aim
+_OUTCOME_WAIT_S = 120.0  # a live answer with no outcome after this long is forgotten
+
+
+class PredictivePacer:
+    mode = "predictive"
+
+    def __init__(self, config: PacerConfig | None = None) -> None:
+        self.config = config = config or PacerConfig()
+        self._answers = AnswerModel(
+            config.answer_rate_memory, config.answer_rate_fast_memory, config.timing_samples
+        )
+        self._handles = HandleModel(config.handle_samples)
+        self.ledger = AbandonLedger(config.ledger_windows_s)
+        self._controller = AbandonController(config.aim, config.controller_memory)
+        self._limits = DialLimits(config)
+        self._dialing_ahead = False  # is the pacer dialing on its forecast (not progressively)?
+        # When the pacer switched between forecast and progressive dialing, so that a
+        # live answer's outcome teaches the controller only if it was dialed on the forecast.
+        self._switch_times: list[float] = [float("-inf")]
+        self._switch_ahead: list[bool] = [False]
+        self._pending: deque[tuple[float, bool]] = deque()  # live answers awaiting an outcome
+        self._forecast: Forecast | None = None
+        self._phase = "cold start"
+        self._now = 0.0
+
+    # -- learning ---------------------------------------------------------------
+    def observe(self, observation: Observation) -> None:
+        self._limits.observe(observation)
+        if isinstance(observation, DialResolved):
+            self._answers.observe(observation.dialed_at, observation.at, observation.live)
+            if observation.live:
+                mode = self._switch_ahead[bisect_right(self._switch_times, observation.dialed_at) - 1]
+                self._pending.append((observation.at, mode))
+        elif isinstance(observation, CallConnected | CallAbandoned):
+            abandoned = isinstance(observation, CallAbandoned)
+            self.ledger.record(observation.at, abandoned)  # a live answer counts once its fate is known
+            if self._dialed_on_forecast(observation.at - observation.wait_s):
+                self._controller.outcome(abandoned)
+        elif isinstance(observation, HandleEnded):
+            self._handles.observe(observation.talk_s, observation.wrapup_s)
+        elif isinstance(observation, RestoredLiveAnswer):
+            self.ledger.restore([(observation.at, observation.abandoned)])
+
+    def _dialed_on_forecast(self, answered_at: float) -> bool:
+        """Take the pending live answer answered at ``answered_at``: was it dialed on the forecast?"""
+        pending = self._pending
+        while pending and pending[0][0] < answered_at - _OUTCOME_WAIT_S:
+            pending.popleft()
+        best = min(range(min(8, len(pending))), key=lambda i: abs(pending[i][0] - answered_at), default=None)
+        if best is None:
+            return False
+        _, on_forecast = pending[best]
+        del pending[best]
+        return on_forecast
+
+    def _switch(self, now: float, ahead: bool) -> None:
+        self._dialing_ahead = ahead
+        if self._switch_ahead[-1] != ahead:
+            self._switch_times.append(now)
+            self._switch_ahead.append(ahead)
+            if len(self._switch_times) > 4096:  # keep the last few hours of switches
+                del self._switch_times[1:2048], self._switch_ahead[1:2048]
+
+    @property
+    def warm(self) -> bool:
+        config = self.config
+        return (
+            self._answers.resolved >= config.warmup_resolved_dials
+            and self._answers.live_answers >= config.warmup_live_answers
+            and self._handles.handled >= config.warmup_handles
+        )
+
+    def budget(self, now: float) -> float:
+        """Abandons still allowed, to date and over every guarded window (the smallest)."""
+        return self.ledger.budget(self.config.abandon_target, now, self.config.compliance_windows_s)
+
+    # -- deciding ---------------------------------------------------------------
+    def decide(self, snapshot: PacingSnapshot) -> DialDecision:
+        self._now = snapshot.now
+        idle, in_flight = snapshot.idle_agents, snapshot.calls_in_flight
+        floor = max(0, idle - in_flight)
+        if not self.warm:
+            self._phase = "cold start"
+            self._switch(snapshot.now, ahead=False)
+            dials, reason = floor, f"cold start, progressive: {idle} idle agents, {in_flight} calls on the way"
+        elif (budget := self.budget(snapshot.now)) < _BUDGET_RESERVE:
+            self._phase = "paying back"
+            self._switch(snapshot.now, ahead=False)
+            dials, reason = self._forecast_dials(snapshot, floor, 0.0)
+            reason = f"abandon budget spent ({budget:.1f} left), near-riskless calls only; {reason}"
+        else:
+            self._phase = "predictive"
+            overrun = -self.ledger.budget(self.config.aim, snapshot.now, self.config.compliance_windows_s)
+            scale = max(0.0, min(1.0, 1.0 - overrun / _AIM_OVERRUN))
+            self._switch(snapshot.now, ahead=True)
+            dials, reason = self._forecast_dials(snapshot, floor, scale)
+        dials, reason = self._limits.apply(dials, reason, snapshot)
+        return DialDecision(dials, reason, self._decision_estimates())
+
+    def _forecast_dials(self, snapshot: PacingSnapshot, floor: int, scale: float) -> tuple[int, str]:
+        fc = self._forecast = forecast(snapshot, self._answers, self._handles, self.config.patience_s)
+        threshold = max(self._controller.threshold * scale, _THRESHOLD_FLOOR * self.config.abandon_target)
+        room, _ = self._limits.room(snapshot)
+        ceiling = min(room, 10 * len(snapshot.agents) + 10)
+        dials = floor
+        while dials < ceiling and fc.abandon_probability(dials) <= threshold:
+            dials += 1
+        return dials, (
+            f"predictive: {fc.expected_free_agents:.1f} agents free within "
+            f"{fc.times[len(fc.times) // 2]:.0f} s, "
+            f"{fc.expected_live_answers_ahead:.1f} live answers on the way, "
+            f"answer rate {fc.answer_rate:.2f}, risk threshold {threshold:.3f}"
+        )
+
+    # -- reporting --------------------------------------------------------------
+    def _decision_estimates(self) -> Mapping[str, float]:
+        out = {"answer_rate": self._answers.rate, "risk_threshold": self._controller.threshold}
+        if self._phase == "predictive" and self._forecast is not None:
+            out["expected_free_agents"] = self._forecast.expected_free_agents
+            out["expected_live_answers_ahead"] = self._forecast.expected_live_answers_ahead
+        return out
+
+    def estimates(self) -> Mapping[str, float]:
+        answers, handles = self._answers, self._handles
+        out = {
+            "answer_rate": answers.rate,
+            "answer_delay_mean_s": answers.mean_answer_delay(),
+            "non_answer_mean_s": answers.mean_non_answer_time(),
+            "talk_mean_s": handles.mean_talk(),
+            "wrapup_mean_s": handles.mean_wrapup(),
+            "resolved_dials": float(answers.resolved),
+            "handled_calls": float(handles.handled),
+            "risk_threshold": self._controller.threshold,
+            "warm": 1.0 if self.warm else 0.0,
+            "paying_back": 1.0 if self._phase == "paying back" else 0.0,
+            "abandon_rate": self.ledger.campaign().rate,
+        }
+        for stats in self.ledger.stats(self._now)[1:]:
+            out[f"abandon_rate_{stats.window_s:g}s"] = stats.rate
+        if self._forecast is not None:
+            out["expected_free_agents"] = self._forecast.expected_free_agents
+            out["expected_live_answers_ahead"] = self._forecast.expected_live_answers_ahead
+        return out

@@ -1,0 +1,181 @@
+"""PredictivePacer.decide: floor, cold start, forecast, budget braking, limits, restore."""
+
+from __future__ import annotations
+
+import pytest
+
+from olive.pacing import (
+    CallAbandoned,
+    CallConnected,
+    ComplianceProfile,
+    DialPlaced,
+    DialResolved,
+    PacerConfig,
+    PacingSnapshot,
+    PredictivePacer,
+    RestoredLiveAnswer,
+)
+
+from .helpers import NOW, snapshot, teach
+
+# A team of 20, all busy: five finishing their wrap-up, the rest talking.
+TALKING = [20.0] * 12 + [200.0] * 3
+WRAPPING_UP = [12.0] * 5
+
+
+def team(**kwargs: object) -> PacingSnapshot:
+    return snapshot(talking=TALKING, wrapup=WRAPPING_UP, **kwargs)  # type: ignore[arg-type]
+
+
+def warm_pacer(config: PacerConfig | None = None, **history: float) -> PredictivePacer:
+    pacer = PredictivePacer(config)
+    teach(pacer, **history)  # type: ignore[arg-type]
+    assert pacer.warm
+    return pacer
+
+
+class TestColdStart:
+    def test_dials_progressively_until_it_has_data(self) -> None:
+        pacer = PredictivePacer()
+        assert not pacer.warm
+        decision = pacer.decide(snapshot(idle=3, talking=TALKING, dialing=[2.0]))
+        assert decision.dials == 2
+        assert "cold start" in decision.reason
+
+    def test_a_few_observations_are_not_enough(self) -> None:
+        pacer = PredictivePacer()
+        teach(pacer, dials=50, handles=10)
+        assert not pacer.warm
+        assert pacer.decide(team()).dials == 0
+
+
+class TestForecast:
+    def test_dials_ahead_of_agents_about_to_be_free(self) -> None:
+        pacer = warm_pacer()
+        decision = pacer.decide(team())
+        assert decision.dials > 0  # no idle agent, yet calls go out for those finishing
+        assert "predictive" in decision.reason
+        assert decision.estimates["expected_free_agents"] > 0
+
+    def test_never_below_the_progressive_floor(self) -> None:
+        pacer = warm_pacer()
+        assert pacer.decide(snapshot(idle=6, talking=[1.0] * 14, dialing=[1.0] * 2)).dials >= 4
+
+    def test_more_ringing_calls_mean_fewer_new_ones(self) -> None:
+        pacer = warm_pacer()
+        quiet = pacer.decide(team()).dials
+        busy = pacer.decide(team(dialing=[3.0] * 8)).dials
+        assert busy < quiet
+
+    def test_calls_near_their_end_matter_more_than_fresh_ones(self) -> None:
+        pacer = warm_pacer()
+        ending = pacer.decide(snapshot(talking=[300.0] * 10, wrapup=[12.0] * 10)).dials
+        fresh = pacer.decide(snapshot(talking=[5.0] * 10, wrapup=[1.0] * 10)).dials
+        assert ending > fresh
+
+    def test_calls_ringing_long_count_less(self) -> None:
+        pacer = warm_pacer()
+        fresh = pacer.decide(team(dialing=[1.0] * 10)).dials
+        stale = pacer.decide(team(dialing=[23.0] * 10)).dials
+        assert stale > fresh
+
+    def test_lower_answer_rate_means_more_dials(self) -> None:
+        low = warm_pacer(answer_rate=0.15, dials=1500).decide(team()).dials
+        high = warm_pacer(answer_rate=0.6).decide(team()).dials
+        assert low > high
+
+
+class TestAbandonBudget:
+    def test_an_exhausted_budget_stops_dialing_ahead(self) -> None:
+        pacer = warm_pacer(abandon_every=10)  # 10 % of live answers abandoned
+        assert pacer.budget(NOW) < 0
+        decision = pacer.decide(team())
+        assert "budget spent" in decision.reason
+        assert decision.dials < warm_pacer().decide(team()).dials
+
+    def test_the_floor_holds_while_paying_back(self) -> None:
+        pacer = warm_pacer(abandon_every=10)
+        assert pacer.decide(team(idle=5)).dials >= 5
+
+    def test_a_bad_hour_is_paid_back_not_forgotten(self) -> None:
+        config = PacerConfig(compliance_profile=ComplianceProfile.UK_OFCOM)
+        pacer = warm_pacer(config, abandon_every=10)
+        later = NOW + 2 * 3600  # the bad hour is out of the 1 h report window, not the 24 h one
+        assert pacer.ledger.window(3600.0, later).abandons == 0
+        assert "budget spent" in pacer.decide(team(now=later)).reason
+
+    def test_restore_from_history(self) -> None:
+        pacer = warm_pacer()
+        assert pacer.budget(NOW) > 0
+        for i in range(200):  # yesterday's calls, replayed after a restart: 20 % abandoned
+            pacer.observe(RestoredLiveAnswer(NOW - 86_000 + i, abandoned=i % 5 == 0))
+        assert pacer.ledger.campaign().abandons >= 40
+        assert "budget spent" in pacer.decide(team()).reason
+
+    def test_a_live_answer_counts_once_however_it_is_replayed(self) -> None:
+        pacer = PredictivePacer()
+        pacer.observe(DialResolved(NOW, NOW - 10, live=True))  # teaches the estimates only
+        pacer.observe(RestoredLiveAnswer(NOW + 1, abandoned=True))  # its fate, from the store
+        assert (pacer.ledger.campaign().live_answers, pacer.ledger.campaign().abandons) == (1, 1)
+        pacer.observe(CallConnected(NOW + 5, 0.0))
+        assert pacer.ledger.campaign().live_answers == 2
+
+    def test_progressive_and_power_ignore_restored_history(self) -> None:
+        from olive.pacing import make_pacer
+
+        for mode in ("progressive", "power"):
+            pacer = make_pacer(mode)
+            pacer.observe(RestoredLiveAnswer(NOW, abandoned=True))
+            assert pacer.decide(snapshot(idle=2)).dials >= 2
+
+    def test_abandons_lower_the_risk_threshold(self) -> None:
+        pacer = warm_pacer()
+        before = pacer.estimates()["risk_threshold"]
+        pacer.decide(team())  # dialing on the forecast from now on
+        for i in range(3):
+            t = NOW + 10 * i
+            pacer.observe(DialResolved(t, t - 10, live=True))
+            pacer.observe(CallAbandoned(t + 2, 2.0))
+        assert pacer.estimates()["risk_threshold"] < before
+
+
+class TestLimits:
+    def test_max_concurrent(self) -> None:
+        pacer = warm_pacer(PacerConfig(max_concurrent=22))
+        assert pacer.decide(snapshot(idle=5, talking=TALKING)).dials == 7
+
+    def test_calls_per_second(self) -> None:
+        pacer = warm_pacer(PacerConfig(max_calls_per_second=2))
+        assert pacer.decide(team(idle=10)).dials == 2
+        pacer.observe(DialPlaced(NOW))
+        assert pacer.decide(team(idle=10)).dials == 1
+
+
+class TestDrift:
+    def test_follows_a_halved_answer_rate(self) -> None:
+        pacer = warm_pacer(dials=3000, answer_rate=0.3)
+        assert pacer.estimates()["answer_rate"] == pytest.approx(0.3, abs=0.04)
+        teach(pacer, dials=800, answer_rate=0.15, start=NOW, seed=8)
+        assert pacer.estimates()["answer_rate"] == pytest.approx(0.15, abs=0.04)
+
+    def test_follows_longer_talk_times(self) -> None:
+        pacer = warm_pacer()
+        assert pacer.estimates()["talk_mean_s"] == pytest.approx(120, rel=0.25)
+        teach(pacer, dials=0, handles=1000, talk_s=240.0, start=NOW)
+        assert pacer.estimates()["talk_mean_s"] == pytest.approx(240, rel=0.25)
+
+    def test_a_smaller_team_gets_fewer_calls(self) -> None:
+        pacer = warm_pacer()
+        assert pacer.decide(snapshot(talking=TALKING[:8], wrapup=WRAPPING_UP[:2])).dials < pacer.decide(team()).dials
+
+
+class TestEstimates:
+    def test_reports_what_it_learned(self) -> None:
+        pacer = warm_pacer()
+        pacer.decide(team())
+        estimates = pacer.estimates()
+        for key in ("answer_rate", "answer_delay_mean_s", "non_answer_mean_s", "talk_mean_s", "wrapup_mean_s",
+                    "risk_threshold", "abandon_rate", "abandon_rate_3600s", "expected_free_agents"):  # fmt: skip
+            assert key in estimates
+        assert estimates["answer_delay_mean_s"] == pytest.approx(12, rel=0.15)
+        assert estimates["non_answer_mean_s"] == pytest.approx(19.75, rel=0.15)
