@@ -509,6 +509,11 @@ class TestBackoff:
         backoff.reset()
         assert 0.8 <= backoff.next_delay() <= 1.2
 
+    def test_a_long_outage_does_not_overflow(self) -> None:
+        backoff = Backoff(initial=0.5, maximum=30.0)
+        for _ in range(5000):  # about 40 hours of retries 30 s apart
+            assert backoff.next_delay() <= 36.0
+
 
 class TestRedacted:
     def test_secrets_are_hidden(self) -> None:

@@ -63,7 +63,8 @@ class Backoff:
     _attempt: int = field(default=0, init=False)
 
     def next_delay(self) -> float:
-        delay = min(self.maximum, self.initial * (2**self._attempt))
+        # The exponent is capped: 2**1100 would overflow a float after a long outage.
+        delay = min(self.maximum, self.initial * 2.0 ** min(self._attempt, 64))
         self._attempt += 1
         return delay * random.uniform(0.8, 1.2)
 
