@@ -224,6 +224,35 @@ class TestSendAction:
         response = await client.send_action(action("Ping", ActionID="mine-1"))
         assert response.action_id == "mine-1" == server.actions[-1].action_id
 
+    async def test_an_action_id_already_pending_is_refused(
+        self, server: FakeAsterisk, make_client: ClientFactory
+    ) -> None:
+        server.hold("Originate")
+        client = await connected(make_client)
+        first = asyncio.create_task(client.send_action(originate().with_action_id("dup")))
+        await server.wait_action("Originate")
+        with pytest.raises(AMIValueError, match="dup"):
+            await client.send_action(originate("call_2").with_action_id("dup"))
+        await barrier(client)
+        assert server.count("Originate") == 1
+        (session,) = server.sessions
+        session.respond(server.actions[-2], Message="Originate successfully queued")
+        assert (await first).message == "Originate successfully queued"
+
+    async def test_a_cancelled_action_frees_its_action_id(
+        self, server: FakeAsterisk, make_client: ClientFactory
+    ) -> None:
+        server.hold("Originate")
+        client = await connected(make_client)
+        task = asyncio.create_task(client.send_action(originate().with_action_id("again")))
+        await server.wait_action("Originate")
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        server.on("Originate", lambda s, a: s.respond(a, Message="queued"))
+        response = await client.send_action(originate("call_2").with_action_id("again"))
+        assert response.message == "queued"
+
 
 class TestSendListAction:
     async def test_replays_a_recorded_queue_status(

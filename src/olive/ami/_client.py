@@ -30,6 +30,7 @@ from olive.ami._errors import (
     AMIConnectionError,
     AMIConnectionLost,
     AMITimeout,
+    AMIValueError,
 )
 from olive.ami._messages import (
     CLOSED,
@@ -342,14 +343,22 @@ class AMIClient:
         if self._writer is None or self._codec is None or not (self.connected or allow_unconnected):
             raise AMIConnectionLost(f"not connected to {self.name}; {act.name} was not sent")
         action_id = act.action_id or self.next_action_id()
+        if action_id in self._pending:
+            # Its response would be taken for the other's, and one caller would wait forever.
+            raise AMIValueError(f"ActionID {action_id} is already pending; {act.name} was not sent")
         act = act.with_action_id(action_id)
         data = self._codec.send(act)  # raises AMIValueError before anything is written
-        future: asyncio.Future[tuple[Response, list[Event]]] = asyncio.get_running_loop().create_future()
-        self._pending[action_id] = _Pending(act.name, future, is_list)
+        future: asyncio.Future[tuple[Response, list[Event]]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        pending = _Pending(act.name, future, is_list)
+        self._pending[action_id] = pending
         log.debug("AMI %s -> %s", self.name, redacted(act.headers))
         self._writer.write(data)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout or self.action_timeout)
-        except asyncio.TimeoutError:
-            self._pending.pop(action_id, None)
+            return await asyncio.wait_for(future, timeout or self.action_timeout)
+        except TimeoutError:
             raise AMITimeout(f"{act.name} ({action_id}) got no response from {self.name}") from None
+        finally:  # answered, timed out, failed or cancelled: it is no longer pending
+            if self._pending.get(action_id) is pending:
+                del self._pending[action_id]
