@@ -59,7 +59,7 @@ class Call(TimestampMixin, Base):
     contact_number_id: Mapped[str | None] = mapped_column(
         ForeignKey("contact_numbers.id", ondelete="SET NULL")
     )
-    number: Mapped[str] = mapped_column(String(32))
+    number: Mapped[str] = mapped_column(String(32), index=True)
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     server: Mapped[str] = mapped_column(String(80), default="default")
     action_id: Mapped[str | None] = mapped_column(String(80))
@@ -94,6 +94,8 @@ class Call(TimestampMixin, Base):
     disposition_note: Mapped[str | None] = mapped_column(Text)
     disposition_at: Mapped[datetime | None]
     disposition_by: Mapped[str | None] = mapped_column(String(200))
+    #: when the disposition took effect on the contact (once the call had ended); set once
+    disposition_applied_at: Mapped[datetime | None]
 
 
 __all__ = ["Call"]

@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -84,6 +85,8 @@ class DispositionCode(TimestampMixin, Base):
     retry: Mapped[bool] = mapped_column(Boolean, default=False)
     add_to_dnc: Mapped[bool] = mapped_column(Boolean, default=False)
     callback: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: with ``retry``: how long before the contact is tried again (its next number)
+    retry_delay_s: Mapped[int] = mapped_column(Integer, default=3600, server_default="3600")
 
 
 #: A starting set: (code, label, final, retry, add_to_dnc, callback).
@@ -115,6 +118,8 @@ class Callback(TimestampMixin, Base):
     )
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     note: Mapped[str | None] = mapped_column(Text)
+    source_call_id: Mapped[str | None] = mapped_column(String(40))  # the call it was asked for on
+    call_id: Mapped[str | None] = mapped_column(String(40))  # the call that served it
 
 
 __all__ = [
