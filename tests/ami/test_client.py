@@ -473,6 +473,17 @@ class TestClose:
         assert server.count("Logoff") == 1
         assert not client.connected
 
+    async def test_a_clean_close_is_not_reported_as_an_error(
+        self, server: FakeAsterisk, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        caplog.set_level(logging.DEBUG, logger="olive.ami")
+        client = await connected(make_client)
+        drops: list[BaseException | None] = []
+        client.on_disconnect(drops.append)
+        await client.close()
+        assert drops == [None]
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
     async def test_a_stopped_client_stays_down(
         self, server: FakeAsterisk, make_client: ClientFactory
     ) -> None:

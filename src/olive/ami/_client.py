@@ -9,6 +9,8 @@ events. Its safety rules are not panoramisk's:
   Originate can never go out twice;
 * after every (re)login the ``on_connect`` hooks run, so the engine can
   re-read QueueStatus and CoreShowChannels instead of guessing;
+* a clean :meth:`AMIClient.close` reports ``None`` to the disconnect hooks;
+  anything else reports the error;
 * reconnection waits with exponential backoff and jitter.
 """
 
@@ -213,22 +215,32 @@ class AMIClient:
                 log.exception("AMI %s on_connect hook failed", self.name)
 
     async def _drop(self, exc: BaseException | None) -> None:
+        """End the connection: fail what is pending, tell the hooks, then close the socket.
+
+        ``exc`` is None for a clean close; otherwise the socket is aborted, not
+        flushed, since a dead peer would never take the bytes.
+        """
         was_connected = self.connected
         self._connected.clear()
         writer, self._writer = self._writer, None
-        if writer is not None:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), 1.0)
         for task in (self._keepalive_task, self._reader_task):
             if task is not None and task is not asyncio.current_task() and not task.done():
                 task.cancel()
-        self._fail_pending(exc)
+        self._fail_pending()
         if was_connected:
             for hook in list(self._on_disconnect):
-                hook(exc)
+                try:
+                    hook(exc)
+                except Exception:
+                    log.exception("AMI %s on_disconnect hook failed", self.name)
+        if writer is not None:
+            if exc is not None:
+                writer.transport.abort()
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), 1.0)
 
-    def _fail_pending(self, exc: BaseException | None) -> None:
+    def _fail_pending(self) -> None:
         pending, self._pending = self._pending, {}
         for p in pending.values():
             if not p.future.done():
@@ -268,7 +280,11 @@ class AMIClient:
             error = exc
         if not banner_seen.done():
             banner_seen.set_exception(AMIConnectionLost(f"{self.name} closed before its banner"))
-        log.warning("AMI %s connection lost: %s", self.name, error)
+        if self._closing:  # we asked for it (Logoff): not an error
+            log.debug("AMI %s connection closed", self.name)
+            error = None
+        else:
+            log.warning("AMI %s connection lost: %s", self.name, error)
         await self._drop(error)
 
     def _on_response(self, response: Response) -> None:
