@@ -1,0 +1,64 @@
+"""The virtual-time pacing benchmark behind ``olive bench``.
+
+Pure: a discrete-event simulation of outbound campaigns (no sockets, no
+sleeping, no clock) that runs several pacing policies on the same scenario
+and the same random numbers. The predictive policy is olive's own
+:class:`~olive.pacing.PredictivePacer`, fed the observations the engine feeds
+it; the VICIdial-manner baseline lives here. docs/pacing.md describes the
+scenario format and the metrics.
+"""
+
+from olive.sim.bench._distributions import Distribution, Exponential, Fixed, LogNormal, ShiftedGamma
+from olive.sim.bench._metrics import RunMetrics, worst_rolling_rate
+from olive.sim.bench._policies import POLICIES, build_pacer, pacer_config, policy_label
+from olive.sim.bench._report import PlotUnavailable, json_lines, plot, require_matplotlib, table
+from olive.sim.bench._runner import RunResult, Summary, Task, plan, run, run_task, summarize
+from olive.sim.bench._scenario import (
+    Cell,
+    Change,
+    NoAnswer,
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    parse_scenario,
+)
+from olive.sim.bench._simulation import SHIFT_START, Simulation, simulate
+from olive.sim.bench._vicidial import AdaptiveDialLevelPacer, AdaptiveSettings
+
+__all__ = [
+    "POLICIES",
+    "SHIFT_START",
+    "AdaptiveDialLevelPacer",
+    "AdaptiveSettings",
+    "Cell",
+    "Change",
+    "Distribution",
+    "Exponential",
+    "Fixed",
+    "LogNormal",
+    "NoAnswer",
+    "PlotUnavailable",
+    "RunMetrics",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "ShiftedGamma",
+    "Simulation",
+    "Summary",
+    "Task",
+    "build_pacer",
+    "json_lines",
+    "load_scenario",
+    "pacer_config",
+    "parse_scenario",
+    "plan",
+    "plot",
+    "policy_label",
+    "require_matplotlib",
+    "run",
+    "run_task",
+    "simulate",
+    "summarize",
+    "table",
+    "worst_rolling_rate",
+]

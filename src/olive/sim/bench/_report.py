@@ -1,0 +1,93 @@
+"""Showing a benchmark: one Rich table, JSON lines, an optional plot."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from rich.table import Table
+
+from olive.sim.bench._policies import policy_label
+from olive.sim.bench._runner import Summary
+
+_CAPTION = (
+    "occ: (talk + wrap-up) / logged-in time; talk min, connects: per agent-hour; aband: abandoned / "
+    "live answers; worst h: worst rolling hour; idle s: agent idle seconds per connect"
+)
+
+
+class PlotUnavailable(RuntimeError):
+    """matplotlib is not installed."""
+
+
+def table(summaries: Sequence[Summary], title: str = "olive bench") -> Table:
+    """One row per (cell, policy), cells in scenario order, policies in the order run."""
+    out = Table(title=title, title_justify="left", caption=_CAPTION, caption_justify="left")
+    out.add_column("cell", no_wrap=True)
+    out.add_column("policy", no_wrap=True)
+    for name in ("occ %", "talk min", "connects", "aband %", "worst h %", "dials/conn", "idle s"):
+        out.add_column(name, justify="right", no_wrap=True)
+    previous = None
+    for s in summaries:
+        if previous is not None and s.cell != previous:
+            out.add_section()
+        worst = "-" if s.abandon_rate_worst_hour is None else f"{100 * s.abandon_rate_worst_hour:.2f}"
+        out.add_row(
+            s.cell if s.cell != previous else "",
+            policy_label(s.policy),
+            f"{100 * s.occupancy:.1f}",
+            f"{s.talk_min_per_agent_hour:.1f}",
+            f"{s.connects_per_agent_hour:.1f}",
+            f"{100 * s.abandon_rate:.2f}",
+            worst,
+            f"{s.dials_per_connect:.2f}",
+            f"{s.idle_s_between_connects:.1f}",
+        )
+        previous = s.cell
+    return out
+
+
+def json_lines(summaries: Sequence[Summary]) -> Iterator[str]:
+    for s in summaries:
+        yield json.dumps(s.as_json(), sort_keys=False)
+
+
+def require_matplotlib() -> None:
+    """Raise :class:`PlotUnavailable` with install advice unless matplotlib can be imported."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise PlotUnavailable(
+            "--plot needs matplotlib, which is not installed; install the plot extra: "
+            "pip install 'olive-dialer[plot]'"
+        ) from None
+
+
+def plot(summaries: Sequence[Summary], path: Path) -> None:
+    """Occupancy against abandon rate, one marker style per policy, each point named by its cell."""
+    require_matplotlib()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(9, 6))
+    policies = list(dict.fromkeys(s.policy for s in summaries))
+    for marker, policy in zip("osD^v", policies, strict=False):
+        points = [s for s in summaries if s.policy == policy]
+        axes.scatter(
+            [100 * s.abandon_rate for s in points],
+            [100 * s.occupancy for s in points],
+            marker=marker,
+            label=policy_label(policy),
+        )
+        for s in points:
+            axes.annotate(s.cell, (100 * s.abandon_rate, 100 * s.occupancy), fontsize=7, alpha=0.7)
+    axes.set_xlabel("abandon rate, % of live answers")
+    axes.set_ylabel("agent occupancy, %")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

@@ -1,0 +1,107 @@
+"""The simulation: bookkeeping, determinism, common random numbers, drift."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from olive.pacing import (
+    DialDecision,
+    DialResolved,
+    Observation,
+    PacingSnapshot,
+    ProgressivePacer,
+    make_pacer,
+)
+from olive.sim.bench import SHIFT_START, Change, Simulation, simulate
+
+from .helpers import small_cell
+
+
+class OneCallEvery:
+    """Places one call every ``period`` seconds; remembers each dial's outcome in dial order."""
+
+    mode = "test"
+
+    def __init__(self, period: float) -> None:
+        self.period = period
+        self.next_at = 0.0
+        self.outcomes: dict[float, bool] = {}
+
+    def decide(self, snapshot: PacingSnapshot) -> DialDecision:
+        if snapshot.now < self.next_at:
+            return DialDecision(0, "wait")
+        self.next_at = snapshot.now + self.period
+        return DialDecision(1, "one")
+
+    def observe(self, observation: Observation) -> None:
+        if isinstance(observation, DialResolved):
+            self.outcomes[observation.dialed_at] = observation.live
+
+    def estimates(self) -> Mapping[str, float]:
+        return {}
+
+
+class TestBookkeeping:
+    def test_every_live_answer_is_connected_or_abandoned(self) -> None:
+        metrics, decisions = simulate(small_cell(), make_pacer("power"), seed=1)
+        assert metrics.live_answers > 100
+        assert metrics.abandons > 0  # two lines per idle agent overflows now and then
+        assert abs(metrics.live_answers - metrics.connects - metrics.abandons) <= 20  # a few straddle the edges
+        assert 0.0 < metrics.busy_s < metrics.agent_s == 20 * 3600.0
+        assert metrics.talk_s < metrics.busy_s
+        assert decisions > 3600  # at least once per tick
+
+    def test_progressive_never_abandons(self) -> None:
+        metrics, _ = simulate(small_cell(), ProgressivePacer(), seed=2)
+        assert metrics.abandons == 0
+
+    def test_same_seed_same_result(self) -> None:
+        a, _ = simulate(small_cell(), make_pacer("predictive"), seed=3)
+        b, _ = simulate(small_cell(), make_pacer("predictive"), seed=3)
+        assert a == b
+
+
+class TestCommonRandomNumbers:
+    def test_the_kth_dial_has_the_same_fate_whatever_the_policy(self) -> None:
+        cell = small_cell(hours=0.5)
+        fast, slow = OneCallEvery(3.0), OneCallEvery(7.0)
+        Simulation(cell, fast, seed=5).run()
+        Simulation(cell, slow, seed=5).run()
+        by_order = [[live for _, live in sorted(p.outcomes.items())] for p in (fast, slow)]
+        shared = min(map(len, by_order))
+        assert shared > 100
+        assert by_order[0][:shared] == by_order[1][:shared]
+
+    def test_another_seed_another_fate(self) -> None:
+        cell = small_cell(hours=0.5)
+        one, two = OneCallEvery(3.0), OneCallEvery(3.0)
+        Simulation(cell, one, seed=5).run()
+        Simulation(cell, two, seed=6).run()
+        assert list(one.outcomes.values()) != list(two.outcomes.values())
+
+
+class TestDrift:
+    def test_a_team_shrinks_idle_agents_first(self) -> None:
+        cell = small_cell(warmup_minutes=0.0, changes=(Change(at_minutes=30.0, agents=10),))
+        metrics, _ = simulate(cell, ProgressivePacer(), seed=1)
+        assert 10 * 3600 < metrics.agent_s < 15.1 * 3600  # 20 agents, then 10 after the calls in hand
+
+    def test_a_team_grows(self) -> None:
+        cell = small_cell(warmup_minutes=0.0, changes=(Change(at_minutes=30.0, agents=30),))
+        metrics, _ = simulate(cell, ProgressivePacer(), seed=1)
+        assert metrics.agent_s == (20 * 1800 + 30 * 1800)
+
+    def test_answer_rate_and_talk_changes_apply(self) -> None:
+        drifting = small_cell(
+            warmup_minutes=0.0,
+            changes=(Change(at_minutes=0.0, answer_rate=0.6), Change(at_minutes=0.0, talk_mean_s=240.0)),
+        )
+        base, _ = simulate(small_cell(warmup_minutes=0.0), ProgressivePacer(), seed=1)
+        drifted, _ = simulate(drifting, ProgressivePacer(), seed=1)
+        assert drifted.dials / drifted.connects < base.dials / base.connects
+        assert drifted.talk_s / drifted.connects > 1.5 * base.talk_s / base.connects
+
+    def test_worst_hour_starts_an_hour_into_the_shift(self) -> None:
+        metrics, _ = simulate(small_cell(warmup_minutes=0.0, hours=1.5), make_pacer("power"), seed=1)
+        assert metrics.start == SHIFT_START
+        assert metrics.worst_hour(SHIFT_START) is None  # only 30 minutes after the first hour
