@@ -2,7 +2,7 @@
 
 from olive.engine._bus import BusEvent, EventBus, Subscription
 from olive.engine._engine import Engine, EngineState, ServerConfig, dial_string
-from olive.engine._guard import ALLOW, AllowAll, DialGuard, Verdict
+from olive.engine._guard import ALLOW, AllowAll, DialGuard, DialObserver, Verdict
 from olive.engine._link import LinkState, PbxLink
 from olive.engine._persist import DialIntent
 from olive.engine._report import CampaignReport, campaign_report
@@ -18,6 +18,7 @@ __all__ = [
     "CampaignRunner",
     "DialGuard",
     "DialIntent",
+    "DialObserver",
     "Engine",
     "EngineState",
     "EventBus",

@@ -5,16 +5,20 @@ transaction that claims the contact, so a number added to the do-not-call
 list a second ago, or a calling window that just closed, stops the call.
 The compliance module provides the real guard; :class:`AllowAll` is for
 tests that are about something else.
+
+A guard may also observe (:class:`DialObserver`): the engine calls its
+``dialed`` once the contact is claimed and its call row written, in the
+same transaction, and its ``call_ended`` when it records the end of a call.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session
 
-from olive.store import Campaign, Contact, ContactNumber
+from olive.store import Call, Campaign, Contact, ContactNumber
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +37,20 @@ class DialGuard(Protocol):
         ...
 
 
+@runtime_checkable
+class DialObserver(Protocol):
+    """Optional guard hooks, called inside the tick's transaction."""
+
+    def dialed(self, session: Session, campaign: Campaign, contact: Contact, call_id: str, now: float) -> None:
+        ...
+
+    def call_ended(self, session: Session, call: Call, now: float) -> None:
+        ...
+
+
 class AllowAll:
     def check(self, session: Session, campaign: Campaign, contact: Contact, number: ContactNumber, now: float) -> Verdict:
         return ALLOW
 
 
-__all__ = ["ALLOW", "AllowAll", "DialGuard", "Verdict"]
+__all__ = ["ALLOW", "AllowAll", "DialGuard", "DialObserver", "Verdict"]

@@ -1,0 +1,136 @@
+"""Reading the facts the pure rules weigh, from the store, inside the caller's transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from olive.compliance._eligibility import ContactFacts, DialFacts
+from olive.compliance._hours import contact_zones
+from olive.compliance._profile import campaign_problems
+from olive.compliance._schedule import Schedule, ScheduleError, parse_schedule
+from olive.store import (
+    Agent,
+    Call,
+    Callback,
+    Campaign,
+    Contact,
+    ContactNumber,
+    DncRepository,
+    as_utc,
+    to_epoch,
+)
+
+
+def campaign_schedule(campaign: Campaign) -> Schedule:
+    """The campaign's schedule; a broken one reads as the default (the guard refuses to dial anyway)."""
+    try:
+        return parse_schedule(campaign.schedule)
+    except ScheduleError:
+        return Schedule()
+
+
+def next_number(contact: Contact) -> ContactNumber | None:
+    numbers = contact.numbers
+    return numbers[contact.next_number_index % len(numbers)] if numbers else None
+
+
+def last_abandoned_at(session: Session, number: str) -> float | None:
+    """When the latest abandoned call to ``number`` ended, in any campaign."""
+    at = session.scalar(select(func.max(Call.ended_at)).where(Call.number == number, Call.outcome == "ABANDONED"))
+    return None if at is None else to_epoch(as_utc(at))
+
+
+def due_callback(session: Session, campaign_id: str, contact_id: str, now: float) -> Callback | None:
+    return session.scalars(
+        select(Callback)
+        .where(
+            Callback.campaign_id == campaign_id,
+            Callback.contact_id == contact_id,
+            Callback.status == "scheduled",
+            Callback.due_at <= as_utc(now),
+        )
+        .order_by(Callback.due_at, Callback.id)
+        .limit(1)
+    ).first()
+
+
+def future_callback(session: Session, campaign_id: str, contact_id: str, now: float) -> Callback | None:
+    return session.scalars(
+        select(Callback)
+        .where(
+            Callback.campaign_id == campaign_id,
+            Callback.contact_id == contact_id,
+            Callback.status == "scheduled",
+            Callback.due_at > as_utc(now),
+        )
+        .order_by(Callback.due_at, Callback.id)
+        .limit(1)
+    ).first()
+
+
+def dial_facts(
+    session: Session,
+    campaign: Campaign,
+    contact: Contact,
+    number: str,
+    now: float,
+    *,
+    schedule: Schedule | None = None,
+) -> DialFacts:
+    """The facts the guard weighs before dialing ``number`` for ``contact``. ``campaign.plan`` must be loaded."""
+    plan = campaign.plan.snapshot()
+    profile = campaign.compliance_profile
+    schedule = schedule or campaign_schedule(campaign)
+    owner_name: str | None = None
+    owner_ready = True
+    callback = due_callback(session, campaign.id, contact.id, now)
+    if callback is not None and callback.agent_id is not None:
+        owner = session.get(Agent, callback.agent_id)
+        if owner is not None:
+            owner_name, owner_ready = owner.name, owner.state == "ready"
+    return DialFacts(
+        profile=profile,
+        dial_mode=str(plan.get("dial_mode", "progressive")),
+        zones=contact_zones(contact.timezone, number, schedule.fallback_timezone),
+        plan_problems=tuple(campaign_problems(plan, campaign.schedule, profile)),
+        last_abandoned_at=last_abandoned_at(session, number) if profile == "uk-ofcom" else None,
+        callback_owner=owner_name,
+        callback_owner_ready=owner_ready,
+    )
+
+
+def contact_facts(session: Session, campaign: Campaign, contact: Contact, now: float) -> ContactFacts:
+    """Everything ``explain`` weighs; reads, records nothing (a DNC *check* is the guard's)."""
+    schedule = campaign_schedule(campaign)
+    number = next_number(contact)
+    e164 = number.number if number is not None else None
+    dial = (
+        dial_facts(session, campaign, contact, e164, now, schedule=schedule)
+        if e164 is not None
+        else DialFacts(campaign.compliance_profile, str(campaign.plan.dial_mode), contact_zones(contact.timezone, None))
+    )
+    hit = DncRepository(session).match(e164, campaign.id) if e164 is not None else None
+    future = future_callback(session, campaign.id, contact.id, now)
+    return ContactFacts(
+        campaign_status=campaign.status,
+        contact_status=contact.status,
+        next_attempt_at=None if contact.next_attempt_at is None else to_epoch(as_utc(contact.next_attempt_at)),
+        last_outcome=contact.last_outcome,
+        attempts=contact.attempts,
+        number=e164,
+        dial=dial,
+        dnc_list=None if hit is None else ("global" if hit.campaign_id is None else "campaign's"),
+        callback_due_at=None if future is None else to_epoch(as_utc(future.due_at)),
+    )
+
+
+__all__ = [
+    "campaign_schedule",
+    "contact_facts",
+    "dial_facts",
+    "due_callback",
+    "future_callback",
+    "last_abandoned_at",
+    "next_number",
+]

@@ -1,0 +1,118 @@
+"""The compliance guard: the engine's last check before every Originate.
+
+The engine calls :meth:`ComplianceGuard.check` inside the tick's
+transaction, right before it claims a contact and writes its call row, so a
+window that closed a second ago or a number added to a do-not-call list
+while the contact was queued stops the call. In order:
+
+1. the campaign's plan and schedule must be allowed under its profile;
+2. calling hours, in every zone the contact may be in;
+3. the uk-ofcom 72-hour lockout after an abandoned call to the number;
+4. a due callback owned by an agent waits for that agent to be ready;
+5. the do-not-call lists (global and the campaign's), checked and recorded
+   as a :class:`~olive.store.DncCheck` every time.
+
+A refusal carries ``retry_at``, the moment every reason will have cleared,
+so the contact leaves the due queue until then; a DNC hit ends the contact
+(status ``dnc``) unless another of its numbers is clear.
+
+After the engine writes the call it calls :meth:`dialed` (the DNC check is
+linked to the call, a due callback is marked done) and, when a call ends,
+:meth:`call_ended` (an agent's disposition set during the call takes effect).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from olive.compliance._dispositions import apply_disposition
+from olive.compliance._eligibility import RECHECK_S, Reason, dial_reasons
+from olive.compliance._facts import campaign_schedule, dial_facts, due_callback
+from olive.compliance._hours import next_open_in_all
+from olive.compliance._schedule import Schedule
+from olive.engine import NumberHistory, Verdict
+from olive.store import Call, Campaign, Contact, ContactNumber, DncCheck, DncRepository
+
+
+class ComplianceGuard:
+    """olive's default dial guard; see the module docstring for what it checks."""
+
+    def __init__(self) -> None:
+        self._clear_checks: dict[str, DncCheck] = {}  # contact id -> its clear check, until dialed
+
+    def __repr__(self) -> str:
+        return "<ComplianceGuard>"
+
+    def check(self, session: Session, campaign: Campaign, contact: Contact, number: ContactNumber, now: float) -> Verdict:
+        schedule = campaign_schedule(campaign)
+        facts = dial_facts(session, campaign, contact, number.number, now, schedule=schedule)
+        reasons = dial_reasons(facts, schedule, now)
+        if reasons:
+            return Verdict(False, _reason_text(reasons), retry_at=_retry_at(reasons, facts.zones.names, schedule, now))
+        dnc = DncRepository(session)
+        record = dnc.check(number.number, campaign_id=campaign.id, contact_id=contact.id, now=now)
+        if record.result == "clear":
+            self._clear_checks[contact.id] = record
+            return Verdict(True)
+        self._clear_checks.pop(contact.id, None)
+        where = "global" if record.matched_list == "global" else "campaign's"
+        text = f"dnc: {number.number} is on the {where} do-not-call list"
+        for other_index, other in _other_numbers(session, campaign, contact, number):
+            if dnc.match(other.number, campaign.id) is None:
+                contact.next_number_index = other_index
+                return Verdict(False, f"{text}; trying its number {other_index + 1} instead", retry_at=now)
+        return Verdict(False, text, status="dnc")
+
+    def dialed(self, session: Session, campaign: Campaign, contact: Contact, call_id: str, now: float) -> None:
+        """The call is written: link its DNC check, and mark a due callback as served."""
+        record = self._clear_checks.pop(contact.id, None)
+        if record is not None:
+            record.call_id = call_id
+        callback = due_callback(session, campaign.id, contact.id, now)
+        if callback is not None:
+            callback.status = "done"
+            callback.call_id = call_id
+        session.flush()
+
+    def call_ended(self, session: Session, call: Call, now: float) -> None:
+        """A disposition the agent set while the call was up takes effect now that it has ended."""
+        apply_disposition(session, call.id, now)
+
+
+def _reason_text(reasons: list[Reason]) -> str:
+    return "; ".join(f"{r.code}: {r.message}" for r in reasons)
+
+
+def _retry_at(reasons: list[Reason], zones: tuple[str, ...], schedule: Schedule, now: float) -> float:
+    after = max(r.clears_at if r.clears_at is not None else now + RECHECK_S.get(r.code, 60.0) for r in reasons)
+    if not zones or any(r.clears_at is None for r in reasons):
+        return after
+    return next_open_in_all(schedule, zones, after) or after
+
+
+def _other_numbers(session: Session, campaign: Campaign, contact: Contact, blocked: ContactNumber) -> list[tuple[int, ContactNumber]]:
+    """The contact's other numbers the plan's retry rules still allow, in the order they come next."""
+    numbers = list(contact.numbers)
+    if len(numbers) < 2:
+        return []
+    counts: dict[str, dict[str, int]] = {n.id: {} for n in numbers}
+    rows = session.execute(
+        select(Call.contact_number_id, Call.outcome, func.count())
+        .where(Call.contact_id == contact.id, Call.outcome.is_not(None))
+        .group_by(Call.contact_number_id, Call.outcome)
+    )
+    for number_id, outcome, total in rows:
+        if number_id in counts and outcome:
+            counts[number_id][outcome] = int(total)
+    rules = campaign.plan.retry_rules
+    start = next((i for i, n in enumerate(numbers) if n.id == blocked.id), 0)
+    order = [(start + step) % len(numbers) for step in range(1, len(numbers))]
+    return [
+        (i, numbers[i])
+        for i in order
+        if numbers[i].number != blocked.number and NumberHistory(i, counts[numbers[i].id]).alive(rules)
+    ]
+
+
+__all__ = ["ComplianceGuard"]
