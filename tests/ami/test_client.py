@@ -447,6 +447,22 @@ class TestStart:
         assert client.connections == 1
 
 
+class TestKeepalive:
+    async def test_a_dead_peer_is_detected(
+        self, server: FakeAsterisk, make_client: ClientFactory
+    ) -> None:
+        server.hold("Ping")
+        server.hold("Originate")
+        client = await connected(make_client, keepalive=0.02)
+        drops: asyncio.Queue[BaseException | None] = asyncio.Queue()
+        client.on_disconnect(drops.put_nowait)
+        task = asyncio.create_task(client.send_action(originate()))
+        assert isinstance(await asyncio.wait_for(drops.get(), 10), AMITimeout)
+        with pytest.raises(AMIConnectionLost):
+            await task
+        assert server.count("Ping") >= 1
+        assert not client.connected
+
     async def test_reconnects_after_a_dead_peer(
         self, server: FakeAsterisk, make_client: ClientFactory
     ) -> None:
@@ -457,6 +473,14 @@ class TestStart:
         server.on("Ping", lambda s, a: s.respond(a, Ping="Pong"))
         await server.wait_logins(2)
         await client.wait_connected(timeout=5)
+
+    async def test_an_error_answer_to_ping_is_still_a_live_peer(
+        self, server: FakeAsterisk, make_client: ClientFactory
+    ) -> None:
+        server.on("Ping", lambda s, a: s.respond(a, "Error", Message="Permission denied"))
+        client = await connected(make_client, keepalive=0.01)
+        await server.wait_action("Ping", 3)
+        assert client.connected and len(server.sessions) == 1
 
 
 class TestClose:

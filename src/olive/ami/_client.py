@@ -11,7 +11,10 @@ events. Its safety rules are not panoramisk's:
   re-read QueueStatus and CoreShowChannels instead of guessing;
 * a clean :meth:`AMIClient.close` reports ``None`` to the disconnect hooks;
   anything else reports the error;
-* reconnection waits with exponential backoff and jitter.
+* reconnection waits with exponential backoff and jitter, and the
+  supervisor survives any failure to connect;
+* a keep-alive Ping that gets no answer drops the connection (a dead peer
+  would otherwise look connected until TCP gives up).
 """
 
 from __future__ import annotations
@@ -171,14 +174,18 @@ class AMIClient:
                 if not self.connected:
                     await self._open()
                     self.backoff.reset()
-                assert self._reader_task is not None
-                await asyncio.shield(self._reader_task)
+                if self._reader_task is not None:
+                    # wait(), not shield(): the reader may end by being cancelled (keep-alive).
+                    await asyncio.wait([self._reader_task])
             except asyncio.CancelledError:
                 raise
             except AMIAuthenticationError:
                 log.error("AMI %s refused the login; retrying later", self.name)
-            except (OSError, AMIConnectionError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, AMIConnectionError) as exc:
                 log.warning("AMI %s connection failed: %s", self.name, exc)
+            except Exception:
+                # Never let the supervisor die: olive would silently stop reconnecting.
+                log.exception("AMI %s connection failed unexpectedly", self.name)
             if self._closing:
                 break
             delay = self.backoff.next_delay()
@@ -319,11 +326,13 @@ class AMIClient:
         while True:
             await asyncio.sleep(self.keepalive)
             try:
-                await self.send_action(action("Ping"), timeout=min(self.action_timeout, self.keepalive))
-            except AMITimeout:
+                # Any answer, even Response: Error, shows the peer is alive.
+                await self.send_action(
+                    action("Ping"), timeout=min(self.action_timeout, self.keepalive), check=False
+                )
+            except AMITimeout as exc:
                 log.warning("AMI %s did not answer Ping; dropping the connection", self.name)
-                if self._writer is not None:
-                    self._writer.close()
+                await self._drop(exc)
                 return
             except AMIConnectionError:
                 return
