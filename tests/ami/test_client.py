@@ -71,6 +71,14 @@ class TestConnect:
         )
         assert login.action_id
 
+    async def test_connect_when_connected_keeps_the_session(
+        self, server: FakeAsterisk, make_client: ClientFactory
+    ) -> None:
+        client = await connected(make_client)
+        await client.connect()
+        await barrier(client)
+        assert len(server.sessions) == 1 and client.connections == 1
+
     async def test_sends_the_events_filter(
         self, server: FakeAsterisk, make_client: ClientFactory
     ) -> None:

@@ -146,9 +146,10 @@ class AMIClient:
 
     # -- lifecycle ------------------------------------------------------------
     async def connect(self) -> None:
-        """Connect and log in once; raise if that fails."""
+        """Connect and log in once; raise if that fails. Does nothing when connected."""
         self._closing = False
-        await self._open()
+        if not self.connected:
+            await self._open()
 
     async def start(self) -> None:
         """Stay connected in the background, reconnecting with backoff."""
