@@ -22,13 +22,22 @@ def register(app: typer.Typer) -> None:
         from olive.campaign_file import CampaignFileError, install, load
         from olive.store import transaction
 
+        from olive.compliance import campaign_problems, plan_warnings
+
         setup_logging(verbose)
         try:
             cf = load(campaign_file)
             server = cf.server()
+            spec = cf.spec
+            plan = spec.plan.to_row()
+            problems = campaign_problems(plan, spec.campaign.schedule, spec.campaign.compliance_profile)
+            if problems:
+                raise CampaignFileError(campaign_file, [f"campaign: {p}" for p in problems])
         except (CampaignFileError, ValueError) as exc:
             err_console.print(f"[red]Cannot run this campaign file[/]\n{exc}")
             raise typer.Exit(2) from None
+        for warning in plan_warnings(plan, spec.campaign.compliance_profile):
+            err_console.print(f"[yellow]warning:[/] {warning}")
         sessions = open_store(database_url)
         with transaction(sessions) as session:
             campaign, created = install(session, cf)
@@ -42,9 +51,10 @@ def register(app: typer.Typer) -> None:
 
 async def _run(sessions: object, server: object, campaign_id: str, *, live: bool) -> None:
     from olive.cli._drive import drive, print_summary
-    from olive.engine import AllowAll, Engine
+    from olive.compliance import ComplianceGuard
+    from olive.engine import Engine
 
-    engine = Engine(sessions, {"default": server}, guard=AllowAll())  # type: ignore[arg-type, dict-item]
+    engine = Engine(sessions, {"default": server}, guard=ComplianceGuard())  # type: ignore[arg-type, dict-item]
     await engine.start()
     try:
         final = await drive(engine, sessions, campaign_id, live=live)  # type: ignore[arg-type]

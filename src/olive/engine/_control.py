@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from olive import ami
 from olive.errors import Conflict
-from olive.specs import check_plan_for_profile
 from olive.store import Agent, AgentRepository, Campaign, CampaignRepository, from_epoch, transaction
 
 if TYPE_CHECKING:
@@ -30,7 +29,9 @@ def start_campaign(session: Session, campaign_id: str, now: float) -> Campaign:
         raise Conflict(f"campaign {campaign.name} has no agents", field="agents")
     if not campaign.dial_lists:
         raise Conflict(f"campaign {campaign.name} has no dial list", field="dial_lists")
-    problems = check_plan_for_profile(campaign.plan.snapshot(), campaign.compliance_profile)
+    from olive.compliance import campaign_problems  # not at import time: compliance builds on the engine
+
+    problems = campaign_problems(campaign.plan.snapshot(), campaign.schedule, campaign.compliance_profile)
     if problems:
         raise Conflict("; ".join(problems), field="plan")
     campaign.status = "running"

@@ -27,7 +27,8 @@ from olive.calls import CallRecord, CallState
 from olive.clock import Clock, SystemClock
 from olive.engine._bus import EventBus
 from olive.engine._control import Control
-from olive.engine._guard import AllowAll, DialGuard
+from olive.engine._due import contacts_to_dial, dial_note
+from olive.engine._guard import AllowAll, DialGuard, DialObserver, Verdict
 from olive.engine._link import PbxLink
 from olive.engine._members import MembershipSync
 from olive.engine._persist import (
@@ -44,7 +45,6 @@ from olive.store import (
     Agent,
     Campaign,
     CampaignRepository,
-    contacts_due,
     from_epoch,
     release_stale_claims,
     transaction,
@@ -202,11 +202,20 @@ class Engine:
                 continue
             for ended in apply_call_changes(session, calls, agent_ids):
                 self.call_campaign.pop(ended.record.call_id, None)
+                self._call_ended(session, ended.record.call_id)
             for change in calls:
                 campaign_id = self.call_campaign.get(change.record.call_id) or self._campaign_of(session, change.record)
                 if campaign_id in self.runners:
                     self.runners[campaign_id].call_changed(change)
                 self.bus.publish("call", self.clock.now(), call_event(change), campaign_id)
+
+    def _call_ended(self, session: Session, call_id: str) -> None:
+        if isinstance(self.guard, DialObserver):
+            from olive.store import Call
+
+            call = session.get(Call, call_id)
+            if call is not None:
+                self.guard.call_ended(session, call, self.clock.now())
 
     def _campaign_of(self, session: Session, record: CallRecord) -> str | None:
         from olive.store import Call
@@ -266,7 +275,9 @@ class Engine:
                 continue
             plan = campaign.plan.snapshot()
             placed = 0
-            for contact in contacts_due(session, campaign.id, now, decision.dials * 2 + 5):
+            refused: list[Verdict] = []
+            candidates = contacts_to_dial(session, campaign.id, now, decision.dials * 2 + 5)
+            for contact in candidates:
                 if placed >= decision.dials:
                     break
                 if not contact.numbers:
@@ -275,6 +286,7 @@ class Engine:
                 number = contact.numbers[index]
                 verdict = self.guard.check(session, campaign, contact, number, now)
                 if not verdict.allowed:
+                    refused.append(verdict)
                     if verdict.status:
                         contact.status = verdict.status
                     if verdict.retry_at is not None:
@@ -285,7 +297,9 @@ class Engine:
                     out.append((link.name, intent, plan))
                     self.call_campaign[intent.call_id] = campaign.id
                     placed += 1
-            self.status_note[campaign.id] = decision.reason if placed else "no contact is due now"
+                    if isinstance(self.guard, DialObserver):
+                        self.guard.dialed(session, campaign, contact, intent.call_id, now)
+            self.status_note[campaign.id] = dial_note(session, campaign.id, decision.reason, placed, bool(candidates), refused)
         return out
 
     def _intent(self, campaign: Campaign, contact: Any, number: Any, plan: Mapping[str, Any], server: str) -> DialIntent:

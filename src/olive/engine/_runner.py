@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from olive import pacing
+from olive.engine._brake import AbandonBrake
 from olive.calls import AgentActivity, AgentChange, AgentStatus, CallChange, CallRecord, CallState, Outcome
 
 _ACTIVITY = {
@@ -64,6 +65,7 @@ class CampaignRunner:
         # abandon windows, and the recent dials and handle times for the estimators.
         self._live_answers: list[pacing.RestoredLiveAnswer] = []
         self._recent: deque[pacing.Observation] = deque(maxlen=20_000)
+        self.brake = AbandonBrake(pacer_config(self.plan, profile))
 
     def __repr__(self) -> str:
         return f"<CampaignRunner {self.campaign_id} {self.pacer.mode}>"
@@ -73,6 +75,7 @@ class CampaignRunner:
         for at, abandoned in live_answers:
             obs = pacing.RestoredLiveAnswer(at, abandoned)
             self.pacer.observe(obs)
+            self.brake.record(at, abandoned)
             self._live_answers.append(obs)
 
     def update_plan(self, plan: Mapping[str, Any], profile: str) -> None:
@@ -81,8 +84,10 @@ class CampaignRunner:
             return
         self.plan, self.profile = dict(plan), profile
         self.pacer = pacing.make_pacer(self.plan.get("dial_mode", "progressive"), pacer_config(self.plan, profile))
+        self.brake = AbandonBrake(pacer_config(self.plan, profile))
         for live in self._live_answers:
             self.pacer.observe(live)
+            self.brake.record(live.at, live.abandoned)
         for obs in self._recent:
             self.pacer.observe(obs)
 
@@ -90,6 +95,7 @@ class CampaignRunner:
         self.pacer.observe(obs)
         if isinstance(obs, (pacing.CallAbandoned, pacing.CallConnected)):
             self._live_answers.append(pacing.RestoredLiveAnswer(obs.at, isinstance(obs, pacing.CallAbandoned)))
+            self.brake.record(obs.at, isinstance(obs, pacing.CallAbandoned))
         else:
             self._recent.append(obs)
 
@@ -150,7 +156,7 @@ class CampaignRunner:
         )
 
     def decide(self, snapshot: pacing.PacingSnapshot) -> pacing.DialDecision:
-        self.last_decision = self.pacer.decide(snapshot)
+        self.last_decision = self.brake.apply(snapshot, self.pacer.decide(snapshot))
         return self.last_decision
 
     def account_time(self, agents: Iterable[AgentStatus], dt: float) -> None:

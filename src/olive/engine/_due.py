@@ -1,0 +1,105 @@
+"""Which contacts a campaign dials next: due callbacks first, then the rest.
+
+A callback an agent scheduled goes ahead of every other contact once it is
+due. Both kinds still pass the dial guard (calling hours, do-not-call, ...)
+and a contact the guard puts off leaves the due set until its
+``next_attempt_at``, so a callback due outside calling hours goes first when
+the window opens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from olive.engine._guard import Verdict
+from olive.store import Callback, Contact, as_utc, campaign_dial_lists, contacts_due, to_epoch
+
+
+def callbacks_due(session: Session, campaign_id: str, now: float, limit: int) -> list[Contact]:
+    """Contacts of the campaign with a scheduled callback due by ``now``, earliest callback first."""
+    rows = session.execute(
+        select(Contact, Callback.due_at)
+        .join(Callback, Callback.contact_id == Contact.id)
+        .where(
+            Callback.campaign_id == campaign_id,
+            Callback.status == "scheduled",
+            Callback.due_at <= as_utc(now),
+            Contact.status == "pending",
+            Contact.active_call_id.is_(None),
+            or_(Contact.next_attempt_at.is_(None), Contact.next_attempt_at <= as_utc(now)),
+        )
+        .order_by(Callback.due_at, Callback.id)
+        .options(selectinload(Contact.numbers))
+        .limit(limit)
+    ).all()
+    seen: set[str] = set()
+    out: list[Contact] = []
+    for contact, _ in rows:
+        if contact.id not in seen:
+            seen.add(contact.id)
+            out.append(contact)
+    return out
+
+
+def contacts_to_dial(session: Session, campaign_id: str, now: float, limit: int) -> list[Contact]:
+    """Up to ``limit`` contacts to offer the dial guard, due callbacks first."""
+    first = callbacks_due(session, campaign_id, now, limit)
+    if len(first) >= limit:
+        return first
+    taken = {c.id for c in first}
+    rest = [c for c in contacts_due(session, campaign_id, now, limit) if c.id not in taken]
+    return (first + rest)[:limit]
+
+
+def next_due_at(session: Session, campaign_id: str) -> float | None:
+    """When the campaign's next pending contact comes due (None: none is waiting)."""
+    at = session.scalar(
+        select(func.min(Contact.next_attempt_at))
+        .join(campaign_dial_lists, campaign_dial_lists.c.dial_list_id == Contact.dial_list_id)
+        .where(
+            campaign_dial_lists.c.campaign_id == campaign_id,
+            Contact.status == "pending",
+            Contact.active_call_id.is_(None),
+        )
+    )
+    return None if at is None else to_epoch(as_utc(at))
+
+
+def refusal_summary(refused: Sequence[Verdict]) -> str:
+    """``outside_hours x3 (first clears 2026-03-09T12:00:00Z), dnc x1``: refusals by their first reason."""
+    groups: dict[str, list[Verdict]] = {}
+    for verdict in refused:
+        code = (verdict.reason or "refused").split(":", 1)[0].strip() or "refused"
+        groups.setdefault(code, []).append(verdict)
+    parts = []
+    for code, verdicts in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        clears = [v.retry_at for v in verdicts if v.retry_at is not None]
+        when = f" (first clears {_iso(min(clears))})" if clears and code != "dnc" else ""
+        parts.append(f"{code} x{len(verdicts)}{when}")
+    return ", ".join(parts)
+
+
+def dial_note(session: Session, campaign_id: str, pacer_reason: str, placed: int, had_candidates: bool, refused: Sequence[Verdict]) -> str:
+    """The campaign's status note after a tick in which the pacer wanted calls."""
+    held = f"{len(refused)} due contact(s) held back: {refusal_summary(refused)}" if refused else ""
+    if placed:
+        return f"{pacer_reason}; {held}" if held else pacer_reason
+    if held:
+        return f"no call placed: {held}"
+    if had_candidates:
+        return "no call placed: the due contacts were claimed elsewhere or have no number"
+    later = next_due_at(session, campaign_id)
+    if later is None:
+        return "no contact is due now, and none is waiting for a retry"
+    return f"no contact is due now; the next is due at {_iso(later)}"
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+__all__ = ["callbacks_due", "contacts_to_dial", "dial_note", "next_due_at", "refusal_summary"]
