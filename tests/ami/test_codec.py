@@ -85,7 +85,7 @@ class TestNextMessage:
         assert len(got) == recorded_count(name, "recv")
 
     @pytest.mark.parametrize("name", NAMES)
-    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(sizes=st.lists(st.integers(min_value=1, max_value=3000), min_size=1, max_size=30))
     def test_random_chunks(self, name: str, sizes: list[int]) -> None:
         data = transcripts.load(name).received_bytes()
@@ -221,7 +221,7 @@ class TestNextMessage:
         ]
 
     @pytest.mark.parametrize("role", list(Role))
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=150, deadline=None)
     @given(
         data=st.lists(
             st.sampled_from(

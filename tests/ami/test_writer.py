@@ -8,7 +8,7 @@ smuggle a second action onto the wire.
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from olive.ami import (
@@ -90,6 +90,7 @@ class TestSerialize:
         with pytest.raises(AMIValueError, match=rf"\b{name}\b"):
             AMICodec(Role.CLIENT).send(act)
 
+    @settings(max_examples=50, deadline=None)
     @given(
         before=headers,
         after=headers,
