@@ -167,7 +167,7 @@ def _hangup(pbx: SimulatedPBX, session: AMISession, a: Action) -> None:
     cause = int(cause_s) if cause_s.isdigit() and 0 <= int(cause_s) <= 127 else 0
     session.send(_resp(a, "Success", "Channel Hungup"))
     if cause > 0:
-        ch.hangupcause = cause
+        ch.set_cause(cause, force=True)
     pbx.hangup_channel(ch, cause)
 
 

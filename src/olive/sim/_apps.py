@@ -55,7 +55,7 @@ class Runner:
 
     def finish_hangup(self) -> None:
         self.stopped = True
-        self.core.hangup(self.ch, soft=True)
+        self.core.hangup(self.ch, 16, soft=True)
 
     def resume(self) -> None:
         """The running application returned 0: go on with the next priority."""
@@ -139,7 +139,7 @@ class Runner:
             self.wait(self._media_wait())
             return False
         if app in ("busy", "congestion"):
-            ch.hangupcause = 17 if app == "busy" else 34
+            ch.set_cause(17 if app == "busy" else 34, force=True)
             core.newstate(ch, BUSY)
             one = ch.local_peer
             if one is not None and one.dial is not None:
@@ -152,7 +152,7 @@ class Runner:
         if app == "hangup":
             cause = int(_number(args[0], 16)) if args[0].strip() else 16
             self.stopped = True
-            ch.hangupcause = cause or 16
+            ch.set_cause(cause or 16, force=True)
             core.hangup(ch, soft=True)
             return False
         if app == "goto":

@@ -54,9 +54,9 @@ class Scheduler:
         """Run ``callback`` when everything due at this instant has run."""
         self._deferred.append(callback)
 
-    def advance(self) -> None:
-        """Fire every timer due by the clock's time, in due order."""
-        target = self.clock.now()
+    def advance(self, until: float | None = None) -> None:
+        """Fire every timer due by ``until`` (default: the clock's time), in due order."""
+        target = self.clock.now() if until is None else max(until, self.now)
         while self._heap and self._heap[0][0] <= target:
             when, _, timer = heapq.heappop(self._heap)
             if timer.cancelled:
@@ -74,9 +74,10 @@ class Scheduler:
             for callback in pending:
                 callback()
 
-    def run_now(self, callback: Callable[[], None]) -> None:
-        """Run ``callback`` (an action from the network) at the clock's time."""
-        self.advance()
+    def run_now(self, callback: Callable[[], None], at: float | None = None) -> None:
+        """Run ``callback`` (an action from the network) at the clock's time, or at ``at``:
+        actions that arrived together are handled at their arrival time."""
+        self.advance(at)
         callback()
         self.flush()
 

@@ -73,7 +73,7 @@ class Core:
         self.started = clock.now()
         self.sessions: list[Session] = []
         self.channels: dict[str, Channel] = {}
-        self.event_log: deque[Event] = deque(maxlen=20000)
+        self.event_log: deque[Event] = deque(maxlen=1000)  # the latest events, for tests
         self.devices: dict[str, str] = {}  # cachable device states
         self._uid = 0
         self._local = 0
@@ -83,7 +83,7 @@ class Core:
         self.device_listeners: list[Callable[[str, str], None]] = []
         self.hangup_listeners: list[Callable[[Channel], None]] = []
         self.pre_hangup_listeners: list[Callable[[Channel], None]] = []
-        # Test hook: fixed values for RAND() per channel name.
+        # Test hook: fixed values for RAND() per channel name or device (Local/1001@customers).
         self.rand_pins: dict[str, list[int]] = {}
         self.world: World | None = None
 
@@ -185,8 +185,7 @@ class Core:
         """The far side hung ``ch`` up (HangupRequest); whoever owns ``ch`` reacts."""
         if ch.dead:
             return
-        if not ch.hangupcause:
-            ch.hangupcause = cause
+        ch.set_cause(cause)
         if tech_cause is not None:
             ch.tech_cause = tech_cause
         extra: list[Header] = [("Cause", str(cause))]
@@ -213,8 +212,8 @@ class Core:
             return
         if soft:
             self.channel_event("SoftHangupRequest", ch, ("Cause", "16"))
-        if cause is not None and (force or not ch.hangupcause):
-            ch.hangupcause = cause
+        if cause is not None:
+            ch.set_cause(cause, force=force)
         ch.dead = True
         ch.cancel_timers()
         if ch.runner is not None:
@@ -276,7 +275,7 @@ class Core:
 
     # -- randomness ---------------------------------------------------------------
     def rand(self, ch: Channel, low: int, high: int) -> int:
-        pins = self.rand_pins.get(ch.name)
+        pins = self.rand_pins.get(ch.name) or self.rand_pins.get(ch.device)
         if pins:
             return pins.pop(0)
         if low > high:

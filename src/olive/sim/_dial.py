@@ -125,6 +125,9 @@ class Dial:
         if self.done:
             return
         self.core.newstate(self.dest, RINGING)
+        if self.kind == "queue" and self.caller is not None:
+            # app_queue passes the caller's id to the ringing member as its connected line
+            self.core.set_connected(self.dest, self.caller.cid_num, self.caller.cid_name)
         self._event("DialState", ("DialStatus", "RINGING"))
         self.owner.dial_ringing(self)
 

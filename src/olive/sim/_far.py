@@ -108,12 +108,14 @@ class FarEnd:
         if self.ch.dead:
             return
         self._rtcp += 1
-        self.core.channel_event(
-            "RTCPSent", self.ch,
-            ("To", "127.0.0.1:6001"), ("From", "127.0.0.1:29201"), ("MES", "87.7"),
-            ("SSRC", "0x6a3bc1a4"), ("PT", "201(RR)"), ("ReportCount", "0"),
-            category="reporting",
-        )
+        common = [("To", "127.0.0.1:6001"), ("From", "127.0.0.1:29201"), ("MES", "87.7"), ("SSRC", "0x6a3bc1a4")]
+        if self._rtcp == 1:  # a sender report first, receiver reports after (nothing comes back)
+            sent = int((self.core.now - (self.ch.answered_at or self.core.now)) * 50)
+            extra = [("PT", "200(SR)"), ("ReportCount", "0"), ("SentNTP", f"{self.core.now:.6f}"),
+                     ("SentRTP", str(sent * 160)), ("SentPackets", str(sent)), ("SentOctets", str(sent * 160))]
+        else:
+            extra = [("PT", "201(RR)"), ("ReportCount", "0")]
+        self.core.channel_event("RTCPSent", self.ch, *common, *extra, category="reporting")
         self._later(5.0, self._rtcp_sent)
 
     def media_stats(self) -> None:

@@ -73,6 +73,7 @@ class Channel:
     originated: bool = False  # placed by an Originate action
     bridge: Bridge | None = None
     hangupcause: int = 0
+    cause_set: bool = False  # 0 is a real cause ("Unknown"); this says whether one was given
     tech_cause: int | None = None  # the SIP status behind a PJSIP hangup
     far: Any = None  # the simulated far end of a PJSIP channel
     rng: Any = None  # this call's random source (random.Random)
@@ -109,6 +110,11 @@ class Channel:
             (f"{p}Uniqueid", self.uniqueid),
             (f"{p}Linkedid", self.linkedid),
         ]
+
+    def set_cause(self, cause: int, *, force: bool = False) -> None:
+        if force or not self.cause_set:
+            self.hangupcause = cause
+            self.cause_set = True
 
     def cancel_timers(self) -> None:
         for timer in self.timers:

@@ -83,6 +83,7 @@ class SimulatedPBX:
         self.core = Core(self.clock, self.scenario.dialplan, self.seed)
         self.core.world = World(self.scenario, self.seed)
         self.queues = Queues(self.core)
+        self.core.pre_hangup_listeners.append(lambda ch: ch.far.media_stats() if ch.far is not None else None)
         for name, conf in self.scenario.queues.items():
             self.queues.queues[name] = Queue.from_config(name, conf)
         self.globals: dict[str, str] = dict(self.scenario.dialplan.globals)

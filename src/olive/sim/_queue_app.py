@@ -15,13 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from olive.sim._apps import Runner
 from olive.sim._dial import Dial, call_local, parse_target, request
 from olive.sim._far import FarEnd
 from olive.sim._model import Bridge, Channel
-from olive.sim._queues import Member, Queue, QueueEntry, Queues
+from olive.sim._queue_bridge import connect
+from olive.sim._queues import Member, Queue, QueueEntry, Queues, set_duration
 
 if TYPE_CHECKING:
-    from olive.sim._apps import Runner
+    from olive.sim._clockwork import Timer
 
 __all__ = ["QueueCall"]
 
@@ -47,6 +49,7 @@ class QueueCall:
         self.entry: QueueEntry | None = None
         self.ringing = "r" in (self.args[1] if len(self.args) > 1 else "")
         self.attempts: list[Attempt] = []
+        self.timers: list[Timer] = []
         self.ring_timer_limit = 0.0
         self.done = False
         self.bridge: Bridge | None = None
@@ -92,7 +95,14 @@ class QueueCall:
     # -- the wait loop -------------------------------------------------------------------
     def _later(self, delay: float, fn: object) -> None:
         assert callable(fn)
-        self.ch.timers.append(self.core.sched.later(delay, fn))
+        timer = self.core.sched.later(delay, fn)
+        self.timers.append(timer)
+        self.ch.timers.append(timer)
+
+    def cancel_timers(self) -> None:
+        for timer in self.timers:
+            timer.cancel()
+        self.timers.clear()
 
     def expired(self) -> bool:
         assert self.entry is not None
@@ -129,12 +139,8 @@ class QueueCall:
         if q.strategy == "ringall":
             return members
         order = list(q.members.values())
-        if q.strategy in ("rrmemory", "roundrobin", "rrordered"):
-            start = 0
-            if q.last_member in q.members:
-                start = order.index(q.members[q.last_member]) + 1
-            rotated = order[start:] + order[:start]
-            return [next(m for m in rotated if m in members)]
+        if q.strategy in ("rrmemory", "rrordered", "roundrobin"):
+            return [self._round_robin(q, order, members)]
         if q.strategy == "leastrecent":
             return [min(members, key=lambda m: m.lastcall)]
         if q.strategy == "fewestcalls":
@@ -142,6 +148,25 @@ class QueueCall:
         if q.strategy in ("random", "wrandom"):
             return [self.core.call_rng(self.ch).choice(members)]
         return [members[0]]  # linear
+
+    @staticmethod
+    def _round_robin(q: Queue, order: list[Member], members: list[Member]) -> Member:
+        """calc_metric() and store_next_rr(): ring the first member at or after ``rrpos``;
+        then ``rrpos`` moves to the best of the members not tried yet."""
+
+        def metric(m: Member) -> int:
+            pos = order.index(m)
+            return pos if pos >= q.rrpos else 1000 + pos
+
+        ranked = sorted(order, key=metric)
+        wrapped = any(order.index(m) > q.rrpos for m in order)
+        chosen = next(m for m in ranked if m in members)
+        rest = ranked[ranked.index(chosen) + 1 :]
+        if rest:
+            q.rrpos = metric(rest[0]) % 1000
+        else:
+            q.rrpos = 0 if wrapped else q.rrpos + 1
+        return chosen
 
     def try_calling(self) -> None:
         q, core = self.q, self.core
@@ -194,8 +219,6 @@ class QueueCall:
                 m.ringing = False
                 core.hangup(one, 0)
                 return
-            from olive.sim._apps import Runner
-
             runner = Runner(core, two, target.where, target.exten, 1)
             core.sched.defer(runner.start)
         else:
@@ -250,7 +273,7 @@ class QueueCall:
                 a.member.ringing = False
                 self.attempts.remove(a)
         if not self.attempts and not self.done:
-            self.ch.cancel_timers()
+            self.cancel_timers()
             self.after_try()
 
     def dial_answered(self, dial: Dial) -> None:
@@ -260,9 +283,7 @@ class QueueCall:
         self.attempts.remove(attempt)
         attempt.member.ringing = False
         self._end_attempts(None)
-        self.ch.cancel_timers()
-        from olive.sim._queue_bridge import connect
-
+        self.cancel_timers()
         connect(self, attempt.member, attempt.channel, attempt.started)
 
     # -- endings ---------------------------------------------------------------------
@@ -331,7 +352,7 @@ class QueueCall:
     def stop(self, *, status: str | None, hangup: bool, abandoned: bool = False) -> None:
         """The end of queue_exec(): durations, abandon, queue variables, leave, result."""
         self.done = True
-        self.ch.cancel_timers()
+        self.cancel_timers()
         self.duration_vars()
         if abandoned and self.entry is not None and not self.entry.handled:
             self.record_abandoned()
@@ -347,9 +368,3 @@ class QueueCall:
             self.runner.resume()
 
 
-def set_duration(core: object, ch: Channel, name: str, ms: int) -> None:
-    from olive.sim._core import Core
-
-    assert isinstance(core, Core)
-    core.set_var(ch, name, str(ms // 1000))
-    core.set_var(ch, f"{name}_MS", str(ms))

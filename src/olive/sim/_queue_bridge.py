@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from olive.sim._model import Bridge, Channel
-from olive.sim._queue_app import set_duration
-from olive.sim._queues import Member
+from olive.sim._queues import Member, set_duration
 
 if TYPE_CHECKING:
     from olive.sim._queue_app import QueueCall

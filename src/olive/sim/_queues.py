@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from olive.sim._core import Core
     from olive.sim._model import Channel
 
-__all__ = ["DEVICE_STATUS", "Member", "Queue", "QueueEntry", "Queues"]
+__all__ = ["DEVICE_STATUS", "Member", "Queue", "QueueEntry", "Queues", "list_response", "set_duration"]
 
 DEVICE_STATUS = {
     "UNKNOWN": 0, "NOT_INUSE": 1, "INUSE": 2, "BUSY": 3, "INVALID": 4, "UNAVAILABLE": 5,
@@ -266,10 +266,13 @@ class Queues:
             return "Unable to remove interface: Not there"
         if not m.dynamic:
             return "Member not dynamic"
+        if list(q.members).index(iface) < q.rrpos:
+            q.rrpos -= 1
         del q.members[iface]
 
         def removed() -> None:
             self.member_event("QueueMemberRemoved", q, m)
+            self.core.set_device_state(f"Queue:{q.name}_pause_{m.interface}", "NOT_INUSE")
             self.update_avail(q)
 
         self.core.sched.defer(removed)
@@ -356,6 +359,12 @@ class Queues:
                 ("LongestHoldTime", str(longest)), *aid,
             )))
         return out
+
+
+def set_duration(core: Core, ch: Channel, name: str, ms: int) -> None:
+    """set_duration_var(): NAME in whole seconds and NAME_MS."""
+    core.set_var(ch, name, str(ms // 1000))
+    core.set_var(ch, f"{name}_MS", str(ms))
 
 
 def list_response(a: Action, message: str) -> Response:

@@ -20,6 +20,7 @@ from olive.ami import (
     Response,
     Role,
 )
+from olive.sim._actions import dispatch
 
 if TYPE_CHECKING:
     from olive.sim._pbx import SimulatedPBX
@@ -79,12 +80,13 @@ class AMISession:
         try:
             while not self.closed:
                 data = await self.reader.read(65536)
+                arrival = self.pbx.core.clock.now()
                 self.codec.receive_data(data)
                 while not self.closed:
                     message = self.codec.next_message()
                     if message is NEED_DATA or message is CLOSED:
                         break
-                    self.pbx.core.sched.run_now(lambda m=message: self._handle(m))  # type: ignore[misc]
+                    self.pbx.core.sched.run_now(lambda m=message: self._handle(m), at=arrival)  # type: ignore[misc]
                 if not data:
                     break
                 await self.writer.drain()
@@ -96,8 +98,6 @@ class AMISession:
     def _handle(self, message: object) -> None:
         if isinstance(message, Action):
             self.pbx.record(self, message)
-            from olive.sim._actions import dispatch
-
             dispatch(self.pbx, self, message)
         elif isinstance(message, MalformedMessage):
             # Asterisk keeps the lines it can read; without an Action header it says so.
