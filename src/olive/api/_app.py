@@ -1,0 +1,70 @@
+"""The FastAPI application: routers, error handlers, and the engine's lifetime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from olive import __version__
+from olive.api._deps import ApiContext
+from olive.api._errors import install_error_handlers
+from olive.api._limits import BodyLimit
+from olive.api._probes import router as probes
+from olive.api._routes import routers
+from olive.engine import Engine, EngineState
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+DESCRIPTION = """\
+olive's REST API: plans, campaigns, agents, dial lists and their contacts,
+call records, live statistics and a live event stream.
+
+Every endpoint except `/health` and `/ready` needs an API key
+(`olive apikey create --role admin|viewer`), sent as `Authorization: Bearer <key>`.
+Viewer keys read; admin keys also change things. Errors share one shape
+(`ErrorBody`): 401/403 for keys, 404 for unknown ids, 409 for conflicts with
+the current state, 422 naming each bad field. See docs/api.md.
+"""
+
+
+def create_app(sessions: sessionmaker[Session], engine: Engine, *, manage_engine: bool = True) -> FastAPI:
+    """The API over ``sessions`` and ``engine``.
+
+    With ``manage_engine`` (the default) the app starts the engine when it
+    starts and stops it when it stops, so one process serves and dials.
+    """
+    context = ApiContext(sessions, engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if manage_engine and engine.state is EngineState.CREATED:
+            await engine.start()
+        try:
+            yield
+        finally:
+            context.closing.set()
+            if manage_engine:
+                await engine.stop()
+
+    app = FastAPI(
+        title="olive",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.olive = context
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    install_error_handlers(app)
+    app.include_router(probes)
+    for router in routers():
+        app.include_router(router)
+    return app
+
+
+__all__ = ["MAX_BODY_BYTES", "create_app"]

@@ -1,0 +1,89 @@
+"""Driving campaigns through the engine (start, pause, resume, stop) and reading their figures.
+
+These run on the event loop: the engine's control verbs are coroutines, and
+its runners are only touched from the loop, never from a worker thread.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from olive.api._campaigns import service
+from olive.api._campaigns.schemas import CampaignOut, CampaignStats
+from olive.api._deps import ApiContext
+from olive.engine import campaign_report
+from olive.errors import Conflict
+from olive.store import from_epoch, transaction
+
+
+async def start(context: ApiContext, campaign_id: str) -> CampaignOut:
+    """Start (or restart) dialing. 409 without agents, dial lists, a known server, or an allowed plan."""
+    campaign = await read(context, campaign_id)
+    links = context.engine.links
+    if campaign.server not in links:
+        known = ", ".join(sorted(links)) or "none"
+        raise Conflict(
+            f"campaign {campaign.name} is on Asterisk server {campaign.server!r}, "
+            f"which olive serve is not configured for (configured: {known})",
+            field="server",
+        )
+    await context.engine.control.start_campaign(campaign_id)
+    return await read(context, campaign_id)
+
+
+async def pause(context: ApiContext, campaign_id: str) -> CampaignOut:
+    await read(context, campaign_id)  # 404 before anything else
+    await context.engine.control.pause_campaign(campaign_id)
+    return await read(context, campaign_id)
+
+
+async def resume(context: ApiContext, campaign_id: str) -> CampaignOut:
+    await read(context, campaign_id)
+    await context.engine.control.resume_campaign(campaign_id)
+    return await read(context, campaign_id)
+
+
+async def stop(context: ApiContext, campaign_id: str, *, force: bool) -> tuple[CampaignOut, int]:
+    """Stop dialing. Calls in progress finish, unless ``force`` hangs them up."""
+    await read(context, campaign_id)
+    hung_up = await context.engine.control.stop_campaign(campaign_id, force=force)
+    return await read(context, campaign_id), hung_up
+
+
+def read_sync(context: ApiContext, campaign_id: str) -> CampaignOut:
+    with transaction(context.sessions) as session:
+        campaign = service.get(session, campaign_id)
+        return service.to_out(campaign, context.engine.status_note.get(campaign.id))
+
+
+async def read(context: ApiContext, campaign_id: str) -> CampaignOut:
+    return await run_in_threadpool(read_sync, context, campaign_id)
+
+
+def stats(context: ApiContext, campaign_id: str) -> CampaignStats:
+    """The campaign's figures now. Call on the event loop (it reads the engine's runners)."""
+    engine = context.engine
+    now = engine.clock.now()
+    with transaction(context.sessions) as session:
+        service.get(session, campaign_id)
+        report = campaign_report(session, campaign_id, now, engine).as_dict()
+    pacer: dict[str, Any] = dict(report.get("pacer") or {})
+    pacer["estimates"] = {k: _finite(v) for k, v in (pacer.get("estimates") or {}).items()}
+    report["pacer"] = pacer
+    for key in ("occupancy", "connects_per_agent_hour", "talk_min_per_agent_hour", "dial_level"):
+        report[key] = _finite(report.get(key))
+    report["at"] = from_epoch(now)
+    return CampaignStats.model_validate(report)
+
+
+def _finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+__all__ = ["pause", "read", "read_sync", "resume", "start", "stats", "stop"]

@@ -1,0 +1,109 @@
+"""Campaigns as the API takes and returns them; fields are :class:`olive.specs.CampaignSpec`'s."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from olive.api._schemas import IdRef, JsonObject, Out, Region, Stamped, partial_model
+from olive.specs import CampaignSpec
+
+Status = Literal["stopped", "running", "paused", "finished"]
+
+
+class CampaignCreate(CampaignSpec):
+    """A new campaign, stopped until started. Ids refer to existing plans, dial lists and agents."""
+
+    default_region: Region = "US"
+    schedule: JsonObject = Field(default=None, description="calling hours (see the compliance guide)")
+    plan_id: IdRef
+    dial_list_ids: list[IdRef] = Field(default_factory=list, max_length=100)
+    agent_ids: list[IdRef] = Field(default_factory=list, max_length=1000)
+
+
+class CampaignUpdate(partial_model(CampaignCreate, "CampaignUpdateFields")):  # type: ignore[misc]
+    """Fields to change. ``dial_list_ids`` and ``agent_ids`` replace the lists whole.
+
+    A running or paused campaign may change plan, lists, agents, profile and
+    schedule; its queue and server only while stopped.
+    """
+
+
+class CampaignOut(Stamped):
+    name: str
+    status: Status
+    plan_id: str
+    queue: str
+    server: str
+    compliance_profile: Literal["us-tsr", "uk-ofcom", "none"]
+    default_region: str
+    schedule: dict[str, Any] | None
+    dial_list_ids: list[str]
+    agent_ids: list[str]
+    started_at: datetime | None
+    finished_at: datetime | None
+    note: str | None = Field(default=None, description="why a running campaign is not dialing, when it is not")
+
+
+class StopResult(BaseModel):
+    campaign: CampaignOut
+    calls_hung_up: int = Field(description="calls hung up by a forced stop (0 otherwise)")
+
+
+class AbandonWindow(BaseModel):
+    live_answers: int
+    abandoned: int
+    rate: float = Field(description="abandoned / live answers (0 when there are none)")
+
+
+class AgentSummary(Out):
+    id: str
+    name: str
+    interface: str
+    state: str
+    pause_reason: str | None
+
+
+class Pacer(BaseModel):
+    mode: str | None = None
+    estimates: dict[str, float | None] = Field(default_factory=dict)
+    last_decision: dict[str, Any] | None = None
+
+
+class CampaignStats(BaseModel):
+    """A campaign's figures. Occupancy, connects per agent-hour and the pacer's
+    figures come from the engine and are null until the campaign has run in
+    this process."""
+
+    campaign_id: str
+    name: str
+    status: Status
+    calls: int
+    outcomes: dict[str, int]
+    contacts: dict[str, int] = Field(description="contacts by status")
+    contacts_remaining: int
+    abandon: dict[str, AbandonWindow] = Field(description="campaign, 24h and 30d windows")
+    active_calls: int
+    occupancy: float | None
+    connects_per_agent_hour: float | None
+    talk_min_per_agent_hour: float | None
+    agent_hours: float
+    dial_level: float | None
+    pacer: Pacer
+    agents: list[AgentSummary]
+    note: str | None
+    at: datetime = Field(description="when these figures were taken")
+
+
+__all__ = [
+    "AbandonWindow",
+    "AgentSummary",
+    "CampaignCreate",
+    "CampaignOut",
+    "CampaignStats",
+    "CampaignUpdate",
+    "Pacer",
+    "StopResult",
+]

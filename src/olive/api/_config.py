@@ -1,0 +1,176 @@
+"""``olive serve``'s settings: flags, then environment, then a TOML file, then defaults.
+
+    [server]
+    host = "127.0.0.1"
+    port = 8080
+
+    [database]
+    url = "postgresql+psycopg://olive@db.example/olive"
+
+    [asterisk.default]          # one table per Asterisk server; campaigns name it
+    host = "127.0.0.1"
+    port = 5038
+    username = "olive"
+    secret_env = "OLIVE_AMI_SECRET"   # or: secret = "..."
+
+Environment: ``OLIVE_CONFIG`` (the file), ``OLIVE_HOST``, ``OLIVE_PORT``,
+``OLIVE_DATABASE_URL``, ``OLIVE_ASTERISK`` (AMI URLs, separated by commas).
+An AMI URL is ``ami://USER[:SECRET]@HOST[:PORT][/NAME][?secret_env=VAR]``;
+NAME defaults to ``default``. Secrets are never printed: :meth:`ServeSettings.describe`
+shows where things are, not how to get in.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from olive.campaign_file import AsteriskSpec
+from olive.engine import ServerConfig
+from olive.store import DEFAULT_DATABASE_URL, safe_url
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+
+
+class ConfigError(ValueError):
+    """Settings that cannot be used; the message names the setting (never a secret)."""
+
+
+class _ServerSection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    host: str | None = None
+    port: int | None = Field(default=None, ge=0, le=65535)
+
+
+class _DatabaseSection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str | None = None
+
+
+class _ConfigFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    server: _ServerSection = Field(default_factory=_ServerSection)
+    database: _DatabaseSection = Field(default_factory=_DatabaseSection)
+    asterisk: dict[str, AsteriskSpec] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    database_url: str = DEFAULT_DATABASE_URL
+    asterisk: Mapping[str, ServerConfig] = field(default_factory=dict)
+
+    def describe(self) -> list[str]:
+        """What the server will use, for the start-up message: no secrets."""
+        lines = [f"API      http://{self.host}:{self.port} (docs at /docs)", f"database {safe_url(self.database_url)}"]
+        if not self.asterisk:
+            lines.append("asterisk none configured: campaigns cannot start (see docs/api.md)")
+        for name, server in sorted(self.asterisk.items()):
+            lines.append(f"asterisk {name}: {server.username}@{server.host}:{server.port}")
+        return lines
+
+
+def load_settings(
+    *,
+    config: str | Path | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    database_url: str | None = None,
+    asterisk: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> ServeSettings:
+    """Resolve settings: arguments (flags) win over the environment, which wins over the file."""
+    env = os.environ if environ is None else environ
+    path = config or env.get("OLIVE_CONFIG") or None
+    file = _read(Path(path)) if path else _ConfigFile()
+    resolved_port = port if port is not None else _env_port(env) if env.get("OLIVE_PORT") else file.server.port
+    urls = list(asterisk) or _split(env.get("OLIVE_ASTERISK", ""))
+    servers = dict(_from_urls(urls, env)) if urls else _from_file(file.asterisk)
+    return ServeSettings(
+        host=host or env.get("OLIVE_HOST") or file.server.host or DEFAULT_HOST,
+        port=DEFAULT_PORT if resolved_port is None else resolved_port,
+        database_url=database_url or env.get("OLIVE_DATABASE_URL") or file.database.url or DEFAULT_DATABASE_URL,
+        asterisk=servers,
+    )
+
+
+def _read(path: Path) -> _ConfigFile:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it ({type(exc).__name__})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return _ConfigFile.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{path}: {problems}") from None
+
+
+def _env_port(env: Mapping[str, str]) -> int:
+    text = env.get("OLIVE_PORT", "")
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise ConfigError(f"OLIVE_PORT must be a port number, got {text!r}")
+    return int(text)
+
+
+def _split(text: str) -> list[str]:
+    return [part for part in (p.strip() for p in text.replace(" ", ",").split(",")) if part]
+
+
+def _from_file(specs: Mapping[str, AsteriskSpec]) -> dict[str, ServerConfig]:
+    out = {}
+    for name, spec in specs.items():
+        try:
+            out[name] = spec.server()
+        except ValueError as exc:
+            raise ConfigError(f"asterisk.{name}: {exc}") from None
+    return out
+
+
+def _from_urls(urls: Sequence[str], env: Mapping[str, str]) -> list[tuple[str, ServerConfig]]:
+    out = []
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme != "ami" or not parts.hostname:
+            raise ConfigError("an Asterisk server is ami://USER[:SECRET]@HOST[:PORT][/NAME][?secret_env=VAR]")
+        try:
+            port = parts.port or 5038
+        except ValueError:
+            raise ConfigError(f"Asterisk server {parts.hostname}: bad port") from None
+        name = parts.path.strip("/") or "default"
+        secret = unquote(parts.password) if parts.password else None
+        query = parse_qs(parts.query)
+        if secret is None and "secret_env" in query:
+            variable = query["secret_env"][0]
+            secret = env.get(variable)
+            if secret is None:
+                raise ConfigError(f"Asterisk server {name}: environment variable {variable} is not set")
+        if secret is None:
+            raise ConfigError(f"Asterisk server {name}: give a secret, or ?secret_env=VARIABLE")
+        username = unquote(parts.username or "olive")
+        out.append((name, ServerConfig(parts.hostname, port, username, secret)))
+    names = [n for n, _ in out]
+    if len(set(names)) != len(names):
+        raise ConfigError("each Asterisk server needs its own name (ami://...@host/NAME)")
+    return out
+
+
+def config_template() -> dict[str, Any]:
+    """The file's sections, for docs and tests."""
+    return _ConfigFile().model_dump()
+
+
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "ConfigError", "ServeSettings", "config_template", "load_settings"]

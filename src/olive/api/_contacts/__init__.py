@@ -1,0 +1,5 @@
+"""/dial-lists/{id}/contacts: contacts one by one, and bulk import (CSV or JSON)."""
+
+from olive.api._contacts.endpoints import router
+
+__all__ = ["router"]

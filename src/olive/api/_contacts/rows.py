@@ -1,0 +1,126 @@
+"""Reading contact rows for the API, all or nothing, with a report of every bad row.
+
+The rules are :mod:`olive.contacts_import`'s (shared with campaign files).
+Before handing rows to it, the API checks what the database would refuse
+later (text longer than its column) and time zone names against the IANA
+database, so a bad row always comes back as a row error, never as a failure.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping
+from functools import cache
+from zoneinfo import available_timezones
+
+from olive.contacts_import import ImportRefused, RowError, parse_csv, parse_rows
+from olive.store import ContactRow
+
+LIMITS = {"name": 200, "external_ref": 200, "timezone": 64}
+MAX_ROWS = 1_000_000
+
+Pair = tuple[int, Mapping[str, object]]
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def csv_rows(text: str, region: str) -> tuple[list[ContactRow], list[int]]:
+    """Rows of a CSV (header first) and the line each came from; raises ImportRefused."""
+    reader = csv.DictReader(io.StringIO(text))
+    pairs: list[Pair] = []
+    try:
+        for row in reader:
+            pairs.append((reader.line_num, row))
+            if len(pairs) > MAX_ROWS:
+                raise ImportRefused([RowError(reader.line_num, "row", f"more than {MAX_ROWS} rows")])
+    except csv.Error as exc:
+        raise ImportRefused([RowError(reader.line_num, "row", f"not valid CSV: {exc}")]) from None
+    errors, cleaned = _precheck(pairs)
+    header = io.StringIO()
+    csv.writer(header).writerow(reader.fieldnames or [])
+    try:
+        parse_csv(header.getvalue() if reader.fieldnames else "", region)  # the header's own checks
+        rows = parse_rows(cleaned, region)
+    except ImportRefused as exc:
+        errors = [*errors, *exc.errors]
+    if errors:
+        raise ImportRefused(_sorted(errors))
+    return rows, [line for line, _ in pairs]
+
+
+def json_rows(items: object, region: str) -> tuple[list[ContactRow], list[int]]:
+    """Rows of a JSON array of objects and their 1-based positions; raises ImportRefused."""
+    if not isinstance(items, list):
+        raise ImportRefused([RowError(0, "body", "expected a JSON array of contact objects")])
+    if len(items) > MAX_ROWS:
+        raise ImportRefused([RowError(0, "body", f"more than {MAX_ROWS} rows")])
+    errors: list[RowError] = []
+    pairs: list[Pair] = []
+    for index, item in enumerate(items):
+        if isinstance(item, Mapping):
+            pairs.append((index + 1, item))
+        else:
+            errors.append(RowError(index + 1, "row", "expected an object"))
+    pre, cleaned = _precheck(pairs)
+    errors.extend(pre)
+    try:
+        rows = parse_rows(cleaned, region)
+    except ImportRefused as exc:
+        errors.extend(exc.errors)
+    if errors:
+        raise ImportRefused(_sorted(errors))
+    return rows, [line for line, _ in pairs]
+
+
+def one_row(data: Mapping[str, object], region: str) -> ContactRow:
+    """One contact (API create/update); raises ImportRefused naming the fields."""
+    rows, _ = json_rows([dict(data)], region)
+    return rows[0]
+
+
+def _precheck(pairs: Iterable[Pair]) -> tuple[list[RowError], list[Pair]]:
+    """Errors contacts_import does not look for, and the rows with those fields blanked."""
+    errors: list[RowError] = []
+    cleaned: list[Pair] = []
+    for line, raw in pairs:
+        fixed = dict(raw)
+        for key, limit in LIMITS.items():
+            value = raw.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                errors.append(RowError(line, key, "expected text"))
+                fixed[key] = None
+            elif len(value.strip()) > limit:
+                errors.append(RowError(line, key, f"longer than {limit} characters"))
+                fixed[key] = None
+        tz = fixed.get("timezone")
+        if isinstance(tz, str) and tz.strip() and tz.strip() not in _zones():
+            errors.append(RowError(line, "timezone", f"unknown time zone {tz.strip()[:64]!r}"))
+            fixed["timezone"] = None
+        cleaned.append((line, fixed))
+    return errors, cleaned
+
+
+def _sorted(errors: list[RowError]) -> list[RowError]:
+    return sorted(errors, key=lambda e: (e.line, e.field))
+
+
+def decode_json(body: bytes) -> object:
+    """The JSON document in ``body``; ValueError with the reason if it is not one."""
+    try:
+        return json.loads(body.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ValueError("the body is not UTF-8 text") from None
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+
+
+__all__ = ["LIMITS", "csv_rows", "decode_json", "json_rows", "one_row"]

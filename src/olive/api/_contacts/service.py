@@ -1,0 +1,193 @@
+"""Contacts of a dial list: one by one, and bulk imports (all or nothing).
+
+Services flush but never commit; the request owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from olive.api._contacts import rows as contact_rows
+from olive.api._contacts.schemas import ImportReport
+from olive.api._deps import Paging
+from olive.api._schemas import get_or_404, well_formed_id
+from olive.contacts_import import ImportRefused, RowError
+from olive.errors import Conflict, Invalid
+from olive.phone import InvalidNumber, normalize
+from olive.store import (
+    Contact,
+    ContactNumber,
+    ContactRepository,
+    ContactRow,
+    DialList,
+    DialListRepository,
+    NotFound,
+    Page,
+    import_contacts,
+)
+
+_NUMBERS = (selectinload(Contact.numbers),)
+
+
+def dial_list(session: Session, dial_list_id: str) -> DialList:
+    return get_or_404(DialListRepository(session), dial_list_id)
+
+
+def get(session: Session, dial_list_id: str, contact_id: str) -> Contact:
+    dial_list(session, dial_list_id)
+    contact = _load(session, contact_id) if well_formed_id(contact_id) else None
+    if contact is None or contact.dial_list_id != dial_list_id:
+        raise NotFound("contact", contact_id)
+    return contact
+
+
+def list_contacts(
+    session: Session,
+    dial_list_id: str,
+    paging: Paging,
+    *,
+    status: str | None,
+    external_ref: str | None,
+    number: str | None,
+) -> Page[Contact]:
+    found = dial_list(session, dial_list_id)
+    where: list[ColumnElement[bool]] = [Contact.dial_list_id == found.id]
+    if status is not None:
+        where.append(Contact.status == status)
+    if external_ref is not None:
+        where.append(Contact.external_ref == external_ref)
+    if number is not None:
+        try:
+            e164 = normalize(number, found.default_region)
+        except InvalidNumber as exc:
+            raise Invalid(str(exc), field="number") from None
+        where.append(Contact.id.in_(select(ContactNumber.contact_id).where(ContactNumber.number == e164)))
+    return ContactRepository(session).list(
+        *where, order_by=(Contact.created_at,), limit=paging.limit, offset=paging.offset, options=_NUMBERS
+    )
+
+
+def create(session: Session, dial_list_id: str, data: dict[str, Any]) -> Contact:
+    found = dial_list(session, dial_list_id)
+    row = _one(data, found.default_region)
+    if row.external_ref is not None:
+        _unique_ref(session, found.id, row.external_ref)
+    (contact_id,) = import_contacts(session, found.id, [row])
+    contact = _load(session, contact_id)
+    assert contact is not None
+    return contact
+
+
+def update(session: Session, dial_list_id: str, contact_id: str, changes: dict[str, Any]) -> Contact:
+    contact = get(session, dial_list_id, contact_id)
+    found = dial_list(session, dial_list_id)
+    status = changes.pop("status", None)
+    if contact.active_call_id is not None and (status is not None or "phones" in changes):
+        raise Conflict("the contact is on a call; change its numbers or status when it ends", field="status")
+    current: dict[str, Any] = {
+        "phones": [n.number for n in contact.numbers],
+        "name": contact.name,
+        "external_ref": contact.external_ref,
+        "timezone": contact.timezone,
+        "variables": dict(contact.variables or {}),
+    }
+    row = _one({**current, **changes}, found.default_region)
+    if row.external_ref is not None and row.external_ref != contact.external_ref:
+        _unique_ref(session, found.id, row.external_ref)
+    contact.name, contact.external_ref, contact.timezone = row.name, row.external_ref, row.timezone
+    contact.variables = dict(row.variables)
+    if list(row.numbers) != current["phones"]:
+        session.execute(delete(ContactNumber).where(ContactNumber.contact_id == contact.id))
+        session.add_all(ContactNumber(contact_id=contact.id, position=i, number=n) for i, n in enumerate(row.numbers))
+        contact.next_number_index = 0
+    if status is not None:
+        contact.status = status
+        if status == "pending":
+            contact.next_attempt_at = None
+    session.flush()
+    reloaded = _load(session, contact.id)
+    assert reloaded is not None
+    return reloaded
+
+
+def delete_contact(session: Session, dial_list_id: str, contact_id: str) -> None:
+    contact = get(session, dial_list_id, contact_id)
+    if contact.active_call_id is not None:
+        raise Conflict("the contact is on a call; delete it when the call ends", field="status")
+    ContactRepository(session).delete(contact)
+
+
+def import_rows(session: Session, dial_list_id: str, media_type: str, body: bytes) -> ImportReport:
+    """Import a CSV or JSON body into the list: every row, or none (422 lists every bad row)."""
+    found = dial_list(session, dial_list_id)
+    if media_type == "application/json":
+        try:
+            document = contact_rows.decode_json(body)
+        except ValueError as exc:
+            raise RequestValidationError([{"loc": ("body",), "msg": str(exc), "type": "value_error"}]) from None
+        if not isinstance(document, list):
+            raise RequestValidationError(
+                [{"loc": ("body",), "msg": "expected a JSON array of contact objects", "type": "list_type"}]
+            )
+        rows, lines = contact_rows.json_rows(document, found.default_region)
+    else:
+        try:
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise RequestValidationError(
+                [{"loc": ("body",), "msg": "the body is not UTF-8 text", "type": "value_error"}]
+            ) from None
+        rows, lines = contact_rows.csv_rows(text, found.default_region)
+    _refs_not_taken(session, found.id, rows, lines)
+    import_contacts(session, found.id, rows)
+    total = session.scalar(select(func.count()).select_from(Contact).where(Contact.dial_list_id == found.id))
+    return ImportReport(dial_list_id=found.id, imported=len(rows), contact_count=int(total or 0))
+
+
+def _one(data: dict[str, Any], region: str) -> ContactRow:
+    try:
+        return contact_rows.one_row(data, region)
+    except ImportRefused as exc:
+        raise RequestValidationError(
+            [{"loc": ("body", *_loc(e.field)), "msg": e.reason, "type": "value_error"} for e in exc.errors]
+        ) from None
+
+
+def _loc(field: str) -> tuple[str | int, ...]:
+    if field.startswith("phones[") and field.endswith("]") and field[7:-1].isdigit():
+        return ("phones", int(field[7:-1]))
+    return (field,)
+
+
+def _load(session: Session, contact_id: str) -> Contact | None:
+    statement = (
+        select(Contact).where(Contact.id == contact_id).options(*_NUMBERS).execution_options(populate_existing=True)
+    )
+    return session.scalars(statement).one_or_none()
+
+
+def _unique_ref(session: Session, dial_list_id: str, external_ref: str) -> None:
+    if ContactRepository(session).get_by_external_ref(dial_list_id, external_ref) is not None:
+        raise Conflict(f"a contact with external_ref {external_ref!r} is already in this list", field="external_ref")
+
+
+def _refs_not_taken(session: Session, dial_list_id: str, rows: Sequence[ContactRow], lines: Sequence[int]) -> None:
+    wanted = {row.external_ref: line for row, line in zip(rows, lines, strict=True) if row.external_ref}
+    refs = list(wanted)
+    errors: list[RowError] = []
+    for start in range(0, len(refs), 500):
+        chunk = refs[start : start + 500]
+        taken = session.scalars(
+            select(Contact.external_ref).where(Contact.dial_list_id == dial_list_id, Contact.external_ref.in_(chunk))
+        ).all()
+        errors.extend(RowError(wanted[ref], "external_ref", "already in this dial list") for ref in taken if ref)
+    if errors:
+        raise ImportRefused(sorted(errors, key=lambda e: e.line))
+
+
+__all__ = ["create", "delete_contact", "dial_list", "get", "import_rows", "list_contacts", "update"]

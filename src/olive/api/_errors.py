@@ -1,0 +1,209 @@
+"""Errors: every failure the API returns has one shape, rendered by one set of handlers.
+
+Domain errors carry their status code (``olive.errors``: Conflict 409,
+Invalid 422; ``olive.store.NotFound`` 404; here: Unauthorized 401,
+Forbidden 403). Handlers turn them, request validation errors, refused
+imports and HTTP errors into :class:`ErrorBody`. Routes declare the codes
+they may return with :func:`responses`, so the OpenAPI schema (and
+schemathesis) know them.
+
+    OliveError
+    ├── Conflict       409
+    ├── Invalid        422
+    ├── Unauthorized   401 (with WWW-Authenticate: Bearer)
+    └── Forbidden      403
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from olive.contacts_import import ImportRefused
+from olive.errors import OliveError
+from olive.store import NotFound
+
+log = logging.getLogger("olive.api")
+
+Location = Literal["body", "query", "path", "header", "row"]
+
+
+class Unauthorized(OliveError):
+    status_code = 401
+    headers = {"WWW-Authenticate": "Bearer"}  # noqa: RUF012
+
+
+class Forbidden(OliveError):
+    status_code = 403
+
+
+class ErrorDetail(BaseModel):
+    """One problem: where it is and what is wrong."""
+
+    location: Location | None = Field(default=None, description="body, query, path, header, or row (imports)")
+    field: str | None = Field(default=None, description="the field's path, e.g. retry_rules.BUSY.delay_s")
+    reason: str
+    row: int | None = Field(default=None, description="imports: the CSV line (header is 1) or JSON item (from 1)")
+
+
+class ErrorBody(BaseModel):
+    """What every error response carries."""
+
+    status: int
+    code: str = Field(description="not_found, conflict, invalid, import_refused, unauthorized, ...")
+    message: str
+    errors: list[ErrorDetail] = Field(default_factory=list)
+
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    503: "unavailable",
+}
+_DESCRIPTIONS = {
+    401: "Missing or unknown API key.",
+    403: "The API key's role may not do this.",
+    404: "No such resource.",
+    409: "The request conflicts with the current state.",
+    413: "The request body is too large.",
+    415: "Unsupported content type.",
+    422: "Invalid input: each problem names its field.",
+    503: "Not ready.",
+}
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` entries for these error codes, all with :class:`ErrorBody`."""
+    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS.get(code, "Error.")} for code in codes}
+
+
+def json_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The same, for routes whose own responses are not JSON (event streams, CSV)."""
+    schema = {"$ref": "#/components/schemas/ErrorBody"}
+    return {
+        code: {"description": _DESCRIPTIONS.get(code, "Error."), "content": {"application/json": {"schema": schema}}}
+        for code in codes
+    }
+
+
+def error_response(
+    status: int,
+    message: str,
+    errors: Sequence[ErrorDetail] = (),
+    *,
+    code: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorBody(status=status, code=code or _CODES.get(status, "error"), message=message, errors=list(errors))
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+def field_path(parts: Sequence[int | str]) -> str:
+    """``("retry_rules", "BUSY", "delay_s")`` -> ``retry_rules.BUSY.delay_s``; list items as ``phones[0]``."""
+    out = ""
+    for part in parts:
+        if part == "[key]":  # pydantic's marker for a bad dict key: the path already names it
+            continue
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def validation_details(errors: Sequence[Any]) -> list[ErrorDetail]:
+    details = []
+    for error in errors:
+        loc = tuple(error.get("loc", ()))
+        where = loc[0] if loc and loc[0] in ("body", "query", "path", "header") else None
+        rest = loc[1:] if where else loc
+        reason = str(error.get("msg", "invalid"))
+        for prefix in ("Value error, ", "Assertion failed, "):
+            reason = reason.removeprefix(prefix)
+        ctx = error.get("ctx") or {}
+        if error.get("type") == "json_invalid" and "error" in ctx:
+            reason = f"not valid JSON: {ctx['error']}"
+            rest = ()
+        details.append(ErrorDetail(location=where, field=field_path(rest) or None, reason=reason))
+    return details
+
+
+async def _olive_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OliveError)
+    details = [ErrorDetail(field=exc.field, reason=exc.message)] if exc.field else []
+    return error_response(exc.status_code, exc.message, details, headers=getattr(exc, "headers", None))
+
+
+async def _not_found(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, NotFound)
+    return error_response(404, str(exc))
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = validation_details(exc.errors())
+    noun = "problem" if len(details) == 1 else "problems"
+    return error_response(422, f"invalid request: {len(details)} {noun}", details)
+
+
+async def _import_refused(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ImportRefused)
+    details = [ErrorDetail(location="row", row=e.line, field=e.field, reason=e.reason) for e in exc.errors]
+    rows = len({e.line for e in exc.errors})
+    message = f"{rows} bad row(s); nothing was imported"
+    return error_response(422, message, details, code="import_refused")
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+
+
+async def _integrity(request: Request, exc: Exception) -> JSONResponse:
+    # Checks run before writes; this is the database settling a race between two requests.
+    log.info("integrity error mapped to 409: %s", type(getattr(exc, "orig", exc)).__name__)
+    return error_response(409, "the change conflicts with data that already exists (a name or reference)")
+
+
+async def _data(request: Request, exc: Exception) -> JSONResponse:
+    log.info("data error mapped to 422: %s", type(getattr(exc, "orig", exc)).__name__)
+    return error_response(422, "a value cannot be stored (too long, or holds a character the database refuses)")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(OliveError, _olive_error)
+    app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(ImportRefused, _import_refused)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(DataError, _data)
+
+
+__all__ = [
+    "ErrorBody",
+    "ErrorDetail",
+    "Forbidden",
+    "Unauthorized",
+    "error_response",
+    "field_path",
+    "install_error_handlers",
+    "json_responses",
+    "responses",
+    "validation_details",
+]

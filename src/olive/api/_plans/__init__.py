@@ -1,0 +1,5 @@
+"""/plans: how campaigns dial (endpoints, schemas, service)."""
+
+from olive.api._plans.endpoints import router
+
+__all__ = ["router"]

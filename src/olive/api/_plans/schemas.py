@@ -1,0 +1,46 @@
+"""Plans as the API takes and returns them; validation is :class:`olive.specs.PlanSpec`'s."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from olive.api._schemas import Stamped, partial_model
+from olive.specs import Name, PlanSpec
+
+
+class PlanCreate(PlanSpec):
+    """A new plan. The same rules as a campaign file's ``[plan]``; ``name`` is required."""
+
+    name: Name
+
+
+class PlanUpdate(partial_model(PlanSpec, "PlanUpdateFields")):  # type: ignore[misc]
+    """Fields to change; absent fields stay as they are. ``retry_rules`` is replaced whole."""
+
+
+class RetryRuleOut(BaseModel):
+    max_attempts: int
+    delay_s: int
+
+
+class PlanOut(Stamped):
+    name: str
+    dial_mode: Literal["progressive", "power", "predictive"]
+    dial_timeout_s: int
+    caller_id: str | None
+    channel_template: str
+    context: str
+    max_concurrent: int
+    lines_per_agent: float
+    max_calls_per_second: float
+    abandon_target: float
+    wrapup_s: float
+    connect_limit_s: float
+    drop_action: Literal["hangup", "message"]
+    drop_message: str | None
+    retry_rules: dict[str, RetryRuleOut]
+
+
+__all__ = ["PlanCreate", "PlanOut", "PlanUpdate", "RetryRuleOut"]

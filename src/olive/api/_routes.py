@@ -1,0 +1,23 @@
+"""The resources the API serves. A new resource is a package (endpoints, schemas,
+service) whose ``router`` is added here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def routers() -> list[APIRouter]:
+    from olive.api import _agents, _calls, _campaigns, _contacts, _dial_lists, _events, _plans
+
+    return [
+        _plans.router,
+        _campaigns.router,
+        _agents.router,
+        _dial_lists.router,
+        _contacts.router,
+        _calls.router,
+        _events.router,
+    ]
+
+
+__all__ = ["routers"]
