@@ -80,6 +80,7 @@ class CallRecord:
     answered_at: float | None = None
     queued_at: float | None = None
     queue: str | None = None
+    left_queue_at: float | None = None  # QueueCallerAbandon or QueueCallerLeave
     agent_connected_at: float | None = None
     agent_interface: str | None = None
     agent_member_name: str | None = None
@@ -93,18 +94,20 @@ class CallRecord:
 
     @property
     def ring_s(self) -> float | None:
-        """Dial to answer, or dial to the end for an unanswered call."""
+        """How long the customer's phone rang: from the dial (first channel) to the answer or the end."""
         end = self.answered_at if self.answered_at is not None else self.ended_at
-        return None if end is None else max(0.0, end - self.originated_at)
+        start = self.ringing_at if self.ringing_at is not None else self.originated_at
+        return None if end is None else max(0.0, end - start)
 
     @property
     def customer_wait_s(self) -> float | None:
-        """How long the answered customer waited for an agent (to connect, or to the abandon)."""
+        """How long the answered customer waited for an agent: to the connect, or until the
+        queue let go (hang-up or connect-limit drop; a drop message plays after that)."""
         if self.answered_at is None:
             return None
         end = self.agent_connected_at
         if end is None and self.outcome is Outcome.ABANDONED:
-            end = self.ended_at
+            end = self.left_queue_at if self.left_queue_at is not None else self.ended_at
         return None if end is None else max(0.0, end - self.answered_at)
 
     @property

@@ -279,7 +279,10 @@ class CallTracker:
         elif isinstance(event, ami.QueueCallerAbandon):
             track.queue_abandoned = True
             track.hangup_before_abandon = legs.customer_side_hanging_up()
-            track.update(asterisk_hold_time_s=event.hold_time_s)
+            track.update(asterisk_hold_time_s=event.hold_time_s, left_queue_at=rec.left_queue_at or now)
+        elif isinstance(event, ami.QueueCallerLeave):
+            if rec.left_queue_at is None:
+                track.update(left_queue_at=now)
         elif isinstance(event, ami.AgentCalled):
             legs.agent_uids.add(event.dest.uniqueid)
             ring = AgentRing(event.interface, event.member_name, now)

@@ -348,9 +348,10 @@ class Engine:
 
     async def _originate(self, link: PbxLink, intent: DialIntent, plan: Mapping[str, Any], now: float) -> None:
         runner = self.runners.get(intent.campaign_id)
-        link.tracker.originate(intent.call_id, action_id=intent.call_id, dial_string=intent.dial_string, now=now)
+        sent_at = self.clock.now()  # the tick decided at ``now``; the call starts now
+        link.tracker.originate(intent.call_id, action_id=intent.call_id, dial_string=intent.dial_string, now=sent_at)
         if runner is not None:
-            runner.dial_placed(now)
+            runner.dial_placed(sent_at)
         try:
             act = ami.originate_action(
                 ami.OriginateRequest(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 
 from olive import ami
@@ -50,6 +51,7 @@ class PbxLink:
         self.call_changes: list[CallChange] = []
         self.agent_changes: list[AgentChange] = []
         self.malformed_events = 0
+        self._offsets: deque[float] = deque(maxlen=256)
         self.on_ready: Callable[[PbxLink], Awaitable[None]] | None = None
         client.on_event(self._on_event)
         client.on_connect(self._reconcile)
@@ -71,9 +73,29 @@ class PbxLink:
             return
         if typed is None:
             return
-        now = self.clock.now()
+        now = self.event_time(event)
         self.call_changes.extend(self.tracker.handle(typed, now))
         self.agent_changes.extend(self.members.handle(typed, now))
+
+    def event_time(self, event: ami.Event) -> float:
+        """When the event happened, on olive's clock.
+
+        Asterisk stamps events (``timestampevents = yes``); the stamp is free of
+        olive's own processing delays, so recorded waits and talk times are what
+        the customer lived. The stamp is mapped onto olive's clock by the smallest
+        recent receive-minus-stamp offset (clock skew plus the least network delay).
+        Unstamped events get their arrival time.
+        """
+        received = self.clock.now()
+        stamp = event.get("Timestamp")
+        if not stamp:
+            return received
+        try:
+            at = float(stamp)
+        except ValueError:
+            return received
+        self._offsets.append(received - at)
+        return min(received, at + min(self._offsets))
 
     def _on_disconnect(self, exc: BaseException | None) -> None:
         self.state = LinkState.DISCONNECTED

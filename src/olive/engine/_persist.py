@@ -135,6 +135,7 @@ def apply_call_changes(session: Session, changes: Iterable[CallChange], agent_id
 
 def _copy(call: Call, rec: CallRecord, agent_ids: Mapping[str, str]) -> None:
     call.state = rec.state.value
+    call.originated_at = as_utc(rec.originated_at)  # when the Originate went out
     call.action_id = rec.action_id or call.action_id
     call.uniqueid = rec.uniqueid or call.uniqueid
     call.linkedid = rec.linkedid or call.linkedid

@@ -1,0 +1,32 @@
+"""Invariants every end-to-end run must keep."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from olive.store import Call
+
+
+def assert_every_attempt_recorded_once(calls: list[Call], pbx: Any) -> None:
+    """One record per attempt, every record ended with an outcome, and (simulated)
+    every Originate Asterisk received has exactly one record: none lost, none twice."""
+    ids = [c.id for c in calls]
+    assert len(ids) == len(set(ids))
+    for call in calls:
+        assert call.ended_at is not None and call.outcome is not None, (call.id, call.state, call.detail)
+    if pbx is not None:
+        sent = [a.action.get("ChannelId") for a in pbx.actions if a.action.name == "Originate"]
+        assert len(sent) == len(set(sent)), "an Originate was sent twice"
+        assert sorted(sent) == sorted(ids)
+
+
+def assert_no_contact_dialed_twice_at_once(calls: list[Call]) -> None:
+    by_contact: dict[str, list[Call]] = defaultdict(list)
+    for call in calls:
+        by_contact[call.contact_id or ""].append(call)
+    for contact, attempts in by_contact.items():
+        attempts.sort(key=lambda c: c.originated_at)
+        for before, after in zip(attempts, attempts[1:], strict=False):
+            assert before.ended_at is not None
+            assert after.originated_at >= before.ended_at, f"contact {contact} had two calls at once"
