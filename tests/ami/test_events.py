@@ -264,6 +264,15 @@ class TestChannelEvents:
         assert (one.uniqueid, two.uniqueid) == ("olive-call-0001", "olive-call-0001-2")
         assert {r.linkedid for r in legs.values()} == {"olive-call-0001"}
 
+    def test_each_originate_variable_is_one_varset_per_local_leg(self) -> None:
+        sent = transcripts.load("10_originate_with_channelid").originate()
+        names = [v.partition("=")[0] for n, v in sent.headers() if n == "Variable"]
+        assert len(names) == 3
+        varsets = typed("10_originate_with_channelid", VarSet)
+        for name in names:
+            legs = sorted(v.ref.channel[-2:] for v in varsets if v.variable == name)
+            assert legs == [";1", ";2"], name
+
     def test_queue_timeout_is_reported_as_an_abandon(self) -> None:
         (abandon,) = typed("12_queue_timeout_2s", QueueCallerAbandon)
         assert abandon.hold_time_s == 2
@@ -292,6 +301,13 @@ class TestFilteredLogin:
         # panoramisk re-sends its queued actions on FullyBooted (transcript 17).
         assert typed("17_events_filtered_login", FullyBooted) == []
         assert typed("01_answered_connected_to_agent", FullyBooted) == [FullyBooted()]
+
+    def test_a_filtered_login_gets_no_system_security_or_dialplan_events(self) -> None:
+        names = {e.name for e in events("17_events_filtered_login")}
+        assert not names & {"FullyBooted", "SuccessfulAuth", "VarSet", "Newexten"}
+        assert {"FullyBooted", "SuccessfulAuth", "VarSet"} <= {
+            e.name for e in events("01_answered_connected_to_agent")
+        }
 
     def test_a_filtered_login_still_gets_the_call_events(self) -> None:
         assert typed("17_events_filtered_login", OriginateResponse)
