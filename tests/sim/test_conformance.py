@@ -1,6 +1,6 @@
 """The simulator against every recorded Asterisk 22 session (tests/fixtures/asterisk-22).
 
-See tests/sim/conformance.py for how the recordings are replayed and compared.
+See tests/sim/replay.py and tests/sim/compare.py for how the recordings are replayed and compared.
 The replays run on a scaled clock (OLIVE_SIM_CONFORMANCE_SCALE, default 15).
 """
 
@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from tests.sim.conformance import RUNS, Replay, compare, replay_all
+from tests.sim.compare import compare
+from tests.sim.replay import RUNS, Replay, replay_all
 from tests.support.transcripts import names
 
 SCALE = float(os.environ.get("OLIVE_SIM_CONFORMANCE_SCALE", "15"))

@@ -107,8 +107,8 @@ class SimulatedPBX:
             self._server.close()
         for session in list(self._sessions):
             session.abort()
-        for task in list(self._tasks):
-            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=1.0)
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
