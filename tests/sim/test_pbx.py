@@ -190,6 +190,38 @@ class TestOriginate:
         originates = lab.actions_named("Originate")
         assert [a["Channel"] for a in originates] == ["Local/2001@customers", "Local/2002@customers"]
 
+    async def test_synchronous_originate_answers_when_the_call_does(self, lab: SimulatedPBX) -> None:
+        client = await logged_in(lab)
+        aid = client.send(
+            "Originate", ("Channel", "Local/2001@customers"), ("Context", "dialer"), ("Exten", "s"),
+            ("Priority", "1"),
+        )
+        response = await client.response(aid)
+        assert (response.response, response.message) == ("Error", "Originate failed")
+        assert client.events("Hangup") and not client.events("OriginateResponse")
+
+    async def test_pjsip_sipp_busy_is_reason_0_with_cause_17(self, lab: SimulatedPBX) -> None:
+        client = await logged_in(lab)
+        await client.response(client.send(
+            "Originate", ("Channel", "PJSIP/2001@sipp"), ("Context", "dialer"), ("Exten", "s"),
+            ("Priority", "1"), ("Async", "true"),
+        ))
+        result = await client.event("OriginateResponse")
+        assert (result["Response"], result["Reason"], result["Channel"]) == ("Failure", "0", "PJSIP/2001@sipp")
+        assert (await client.event("DialEnd"))["DialStatus"] == "BUSY"
+        hangup = await client.event("Hangup")
+        assert (hangup["Channel"][:11], hangup["Cause"], hangup["TechCause"]) == ("PJSIP/sipp-", "17", "486")
+
+    async def test_an_agent_phone_can_be_originated(self, lab: SimulatedPBX) -> None:
+        client = await logged_in(lab)
+        await client.response(client.send(
+            "Originate", ("Channel", "PJSIP/101"), ("Context", "dialer"), ("Exten", "s"),
+            ("Priority", "1"), ("Async", "true"),
+        ))
+        result = await client.event("OriginateResponse")
+        assert (result["Response"], result["Reason"]) == ("Success", "4")
+        assert result["Channel"].startswith("PJSIP/101-")
+
     async def test_originate_to_a_missing_extension_is_refused(self, lab: SimulatedPBX) -> None:
         client = await logged_in(lab)
         response = await client.response(client.send(

@@ -102,7 +102,7 @@ class TestDeterminism:
 
     def calls(self, seed: int, order: list[str]) -> dict[str, object]:
         world = World(builtin_scenario("default"), seed)
-        out = {}
+        out: dict[str, object] = {}
         for number in order:
             target = parse_target(f"PJSIP/{number}@trunk")
             assert target is not None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from olive.ami import Action, Response
 from olive.sim._apps import Runner
 from olive.sim._dial import Dial, call_local, parse_target, request
-from olive.sim._far import FarEnd
+from olive.sim._far import AgentBehaviour, Behaviour, FarEnd
 from olive.sim._model import Channel, parse_callerid
 
 if TYPE_CHECKING:
@@ -96,10 +96,11 @@ class Originate:
     def _place(self) -> None:
         core = self.core
         target = parse_target(self.requested)
-        behaviour = None
+        behaviour: Behaviour | AgentBehaviour | None = None
         rng = core.dial_rng(target) if target is not None else None
         if target is not None and rng is not None and target.tech == "PJSIP":
-            behaviour = core.far_behaviour(target, rng)
+            # a trunk's number, or else an agent's phone (PJSIP/101)
+            behaviour = core.far_behaviour(target, rng) or core.agent_behaviour(target, None)
         if target is None or (target.tech == "PJSIP" and behaviour is None):
             return self._fail(0)
         one = request(

@@ -236,10 +236,6 @@ def parse_scenario(data: dict[str, Any], base: Path, source: str = "<memory>") -
             raise _err(f"pbx.queues[{i}]", str(exc)) from exc
     for fname, seconds in _table(pbx.get("sounds", {}), "pbx.sounds").items():
         sc.sounds[fname] = _number(seconds, f"pbx.sounds.{fname}")
-    for qname, raw in _table(data.get("queues", {}), "queues").items():
-        conf = _table(raw, f"queues.{qname}")
-        sc.queues.setdefault(qname, {}).update({k: str(v).lower() if isinstance(v, bool) else str(v)
-                                                 for k, v in conf.items()})
     for pname, raw in _table(data.get("population", {}), "population").items():
         sc.populations[pname] = _population(raw, f"population.{pname}")
     for tname, raw in _table(data.get("trunks", {}), "trunks").items():
@@ -265,8 +261,13 @@ def parse_scenario(data: dict[str, Any], base: Path, source: str = "<memory>") -
         str(agents.get("context", "agents")),
     )
     if sc.agents.wrapup is not None:
+        # The agents' after-call work, as every queue's wrapuptime (a [queues.NAME] table may still set its own).
         for conf in sc.queues.values():
-            conf.setdefault("wrapuptime", str(sc.agents.wrapup))
+            conf["wrapuptime"] = str(sc.agents.wrapup)
+    for qname, raw in _table(data.get("queues", {}), "queues").items():
+        conf = _table(raw, f"queues.{qname}")
+        sc.queues.setdefault(qname, {}).update({k: str(v).lower() if isinstance(v, bool) else str(v)
+                                                 for k, v in conf.items()})
     return sc
 
 
