@@ -190,3 +190,33 @@ class TestOliveDialplan:
         assert (done["Reason"], done["TalkTime"]) == ("caller", "5")
         counted = await c.event("QueueMemberStatus", Status="1", CallsTaken="1", timeout=10)
         assert counted["InCall"] == "0"
+
+
+class TestTestTrunk:
+    @pytest.mark.parametrize(
+        ("number", "reason", "dial_status", "cause"),
+        [
+            ("1001", "4", "ANSWER", None),
+            ("2001", "0", "BUSY", "17"),
+            ("3001", "3", None, "19"),
+            ("4001", "0", "CONGESTION", "34"),
+            ("7001", "0", "NOANSWER", "21"),
+            ("9001", "0", "NOANSWER", "1"),
+        ],
+    )
+    async def test_every_outcome(
+        self, demo: SimulatedPBX, number: str, reason: str, dial_status: str | None, cause: str | None
+    ) -> None:
+        c = await logged_in(demo)
+        await c.response(c.send(
+            "Originate", ("Channel", f"PJSIP/{number}@test"), ("Context", "olive-dialer"), ("Exten", "s"),
+            ("Priority", "1"), ("Timeout", "5000"), ("ChannelId", f"t-{number}"),
+            ("Variable", "OLIVE_QUEUE=olive-demo"), ("Async", "true"),
+        ))
+        result = await c.event("OriginateResponse")
+        assert (result["Reason"], result["Uniqueid"]) == (reason, f"t-{number}")
+        ends = [e["DialStatus"] for e in c.events("DialEnd")]
+        assert ends == ([dial_status] if dial_status else [])
+        if cause is not None:
+            hangup = await c.event("Hangup", Uniqueid=f"t-{number}")
+            assert hangup["Cause"] == cause

@@ -167,7 +167,8 @@ class Runner:
         if app == "playback":
             if ch.state != UP:
                 self._answer()
-            seconds = core.sound_seconds(args[0]) if hasattr(core, "sound_seconds") else 0.0
+            seconds = core.sound_seconds(args[0])
+
             def done() -> None:
                 core.set_var(ch, "PLAYBACKSTATUS", "SUCCESS")
                 self.resume()

@@ -14,9 +14,20 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+import logging
 from collections.abc import Callable
 
 from olive.clock import Clock
+
+log = logging.getLogger("olive.sim")
+
+
+def _guarded(callback: Callable[[], None]) -> None:
+    """A bug in one call's handling is logged; the PBX and its other calls go on."""
+    try:
+        callback()
+    except Exception:
+        log.exception("simulated PBX: error while handling %r", callback)
 
 
 class Timer:
@@ -62,7 +73,7 @@ class Scheduler:
             if timer.cancelled:
                 continue
             self.now = max(self.now, when)
-            timer.callback()
+            _guarded(timer.callback)
             if not self._heap or self._heap[0][0] > self.now:
                 self.flush()
         self.flush()
@@ -72,13 +83,13 @@ class Scheduler:
         while self._deferred:
             pending, self._deferred = self._deferred, []
             for callback in pending:
-                callback()
+                _guarded(callback)
 
     def run_now(self, callback: Callable[[], None], at: float | None = None) -> None:
         """Run ``callback`` (an action from the network) at the clock's time, or at ``at``:
         actions that arrived together are handled at their arrival time."""
         self.advance(at)
-        callback()
+        _guarded(callback)
         self.flush()
 
     async def run(self) -> None:

@@ -167,7 +167,6 @@ def call_local(
     one: Channel,
     dial: Dial,
     *,
-    connected: bool,
     before_begin: list[tuple[str, list[tuple[str, str]]]] | None = None,
 ) -> Channel | None:
     """local_call(): the ``;2`` half inherits variables and caller id, then runs dialplan.

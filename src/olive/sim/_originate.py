@@ -119,7 +119,7 @@ class Originate:
         dial = Dial(core, None, one, target.resource, self, "originate")
         self._timer = core.sched.later(self.timeout_ms / 1000.0, self._timed_out)
         if target.tech == "Local":
-            two = call_local(core, one, dial, connected=True)
+            two = call_local(core, one, dial)
             if two is None:
                 self._fail(0)
                 core.hangup(one, 0)

@@ -213,7 +213,7 @@ class QueueCall:
                   ("MemberName", m.name)]
         one.on_hangup_request = dial.remote_hangup
         if target.tech == "Local":
-            two = call_local(core, one, dial, connected=False, before_begin=[("AgentCalled", called)])
+            two = call_local(core, one, dial, before_begin=[("AgentCalled", called)])
             if two is None:
                 self.attempts.remove(attempt)
                 m.ringing = False
