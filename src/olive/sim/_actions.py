@@ -181,7 +181,7 @@ def _getvar(pbx: SimulatedPBX, session: AMISession, a: Action) -> None:
         ch = pbx.core.find_channel(name)
         if ch is None:
             return session.send(_resp(a, "Error", "No such channel"))
-        value = ch.variables.get(var, "")
+        value = ch.runner.lookup(var) if ch.runner is not None else ch.variables.get(var, "")
     else:
         value = pbx.globals.get(var, "")
     session.send(_resp(a, "Success", None, ("Variable", var), ("Value", value)))

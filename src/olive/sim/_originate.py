@@ -117,7 +117,8 @@ class Originate:
             core.set_callerid(one, self.cid_num, self.cid_name)
             core.set_connected(one, self.cid_num, self.cid_name)
         dial = Dial(core, None, one, target.resource, self, "originate")
-        self._timer = core.sched.later(self.timeout_ms / 1000.0, self._timed_out)
+        if self.timeout_ms > 0:  # ast_dial: a timeout of 0 or less means none
+            self._timer = core.sched.later(self.timeout_ms / 1000.0, self._timed_out)
         if target.tech == "Local":
             two = call_local(core, one, dial)
             if two is None:

@@ -227,8 +227,9 @@ class QueueCall:
             assert behaviour is not None
             FarEnd(core, one, behaviour).start(dial)
 
-    def _end_attempts(self, first_status: str | None) -> None:
-        """hangupcalls(): every leg still ringing gets DialEnd and is hung up."""
+    def _end_attempts(self, first_status: str | None, cause: int = 0) -> None:
+        """hangupcalls(): every leg still ringing gets DialEnd and is hung up
+        (with ``cause`` 26, answered elsewhere, when another member answered)."""
         for a in list(self.attempts):
             a.member.ringing = False
             if a.channel.dead:
@@ -238,7 +239,7 @@ class QueueCall:
             if first_status:
                 a.dial.end_event(first_status)
             a.dial.end_event("CANCEL")
-            self.core.hangup(a.channel, 0)
+            self.core.hangup(a.channel, cause)
         self.attempts.clear()
 
     def ring_timeout(self) -> None:
@@ -282,7 +283,7 @@ class QueueCall:
         attempt = next(a for a in self.attempts if a.dial is dial)
         self.attempts.remove(attempt)
         attempt.member.ringing = False
-        self._end_attempts(None)
+        self._end_attempts(None, cause=26)
         self.cancel_timers()
         connect(self, attempt.member, attempt.channel, attempt.started)
 
