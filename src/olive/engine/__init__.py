@@ -1,7 +1,8 @@
 """The campaign engine: runs campaigns against Asterisk, decides then does the I/O."""
 
 from olive.engine._bus import BusEvent, EventBus, Subscription
-from olive.engine._engine import Engine, EngineState, ServerConfig, dial_string
+from olive.engine._dialing import dial_string
+from olive.engine._engine import Engine, EngineState, ServerConfig
 from olive.engine._guard import ALLOW, AllowAll, DialGuard, DialObserver, Verdict
 from olive.engine._link import LinkState, PbxLink
 from olive.engine._persist import DialIntent

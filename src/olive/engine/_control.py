@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 
 from olive import ami
 from olive.errors import Conflict
-from olive.store import Agent, AgentRepository, Campaign, CampaignRepository, from_epoch, transaction
+from olive.store import (
+    Agent,
+    AgentRepository,
+    Campaign,
+    CampaignRepository,
+    from_epoch,
+    transaction,
+)
 
 if TYPE_CHECKING:
     from olive.engine._engine import Engine
@@ -29,7 +36,9 @@ def start_campaign(session: Session, campaign_id: str, now: float) -> Campaign:
         raise Conflict(f"campaign {campaign.name} has no agents", field="agents")
     if not campaign.dial_lists:
         raise Conflict(f"campaign {campaign.name} has no dial list", field="dial_lists")
-    from olive.compliance import campaign_problems  # not at import time: compliance builds on the engine
+    from olive.compliance import (
+        campaign_problems,  # not at import time: compliance builds on the engine
+    )
 
     problems = campaign_problems(campaign.plan.snapshot(), campaign.schedule, campaign.compliance_profile)
     if problems:
@@ -50,7 +59,8 @@ class Control:
     async def start_campaign(self, campaign_id: str) -> None:
         with transaction(self.engine.sessions) as session:
             start_campaign(session, campaign_id, self.engine.clock.now())
-        await self.engine.tick()
+        self.engine.invalidate()
+        await self.engine.tick()  # the campaign dials, or says why not, right away
 
     async def pause_campaign(self, campaign_id: str) -> None:
         self._set_status(campaign_id, "paused", allowed=("running", "paused"))
@@ -69,6 +79,7 @@ class Control:
             if campaign.status not in allowed:
                 raise Conflict(f"campaign {campaign.name} is {campaign.status}; cannot make it {status}", field="status")
             campaign.status = status
+        self.engine.invalidate()
         self.engine.bus.publish("campaign", self.engine.clock.now(), {"campaign_id": campaign_id, "status": status}, campaign_id)
 
     async def login_agent(self, agent_id: str) -> None:
@@ -129,6 +140,7 @@ class Control:
                     await link.client.send_action(act, check=False)
 
     def _agent_event(self, agent_id: str, state: str) -> None:
+        self.engine.invalidate()
         self.engine.bus.publish("agent", self.engine.clock.now(), {"agent_id": agent_id, "state": state})
 
 

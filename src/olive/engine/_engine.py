@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import enum
 import logging
-import math
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,12 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive import ami
-from olive.calls import CallRecord, CallState
+from olive.calls import AgentChange, CallChange, CallRecord, CallState
 from olive.clock import Clock, SystemClock
 from olive.engine._bus import EventBus
 from olive.engine._control import Control
-from olive.engine._due import contacts_to_dial, dial_note
-from olive.engine._guard import AllowAll, DialGuard, DialObserver, Verdict
+from olive.engine._dialing import Dial, place_dials
+from olive.engine._guard import AllowAll, DialGuard, DialObserver
 from olive.engine._link import PbxLink
 from olive.engine._members import MembershipSync
 from olive.engine._persist import (
@@ -36,16 +36,17 @@ from olive.engine._persist import (
     apply_agent_changes,
     apply_call_changes,
     load_open_calls,
-    write_ahead,
 )
 from olive.engine._runner import CampaignRunner
 from olive.engine._stats import call_event, live_answers_since
-from olive.ids import new_id
+from olive.pacing import DialDecision
 from olive.store import (
     Agent,
+    Call,
     Campaign,
     CampaignRepository,
     from_epoch,
+    open_calls,
     release_stale_claims,
     transaction,
 )
@@ -109,6 +110,11 @@ class Engine:
         self._io: set[asyncio.Task[Any]] = set()
         self._last_tick: float | None = None
         self.ticks = 0
+        self.refresh_s = 1.0  # real seconds between reads of campaigns and agents
+        self._refresh_at = 0.0
+        self.campaigns: list[Campaign] = []  # running and paused, as last read (detached)
+        self._agent_ids: dict[str, str] = {}  # interface -> agent id
+        self._olive_interfaces: set[str] = set()
 
     def __repr__(self) -> str:
         return f"<Engine {self.state.value} campaigns={len(self.runners)} links={list(self.links)}>"
@@ -131,8 +137,6 @@ class Engine:
         self._loop_task = asyncio.create_task(self._loop(), name="olive-engine")
 
     def _remember_open_calls(self, session: Session, server: str) -> None:
-        from olive.store import open_calls
-
         for call in open_calls(session, server):
             self.call_campaign[call.id] = call.campaign_id
 
@@ -166,31 +170,45 @@ class Engine:
             await self.clock.sleep(self.tick_s)
 
     # -- one step ---------------------------------------------------------------------
+    def invalidate(self) -> None:
+        """Re-read campaigns and agents from the store on the next tick (an operator changed them)."""
+        self._refresh_at = 0.0
+
     async def tick(self) -> None:
         now = self.clock.now()
         dt = 0.0 if self._last_tick is None else max(0.0, now - self._last_tick)
         self._last_tick = now
         self.ticks += 1
-        with transaction(self.sessions) as session:
-            self._persist(session)
-            campaigns = self._sync_campaigns(session, now)
-            self._account(campaigns, dt)
-            intents = self._plan_dials(session, campaigns, now)
-            self._finish_campaigns(session, campaigns, now)
-            membership_ops = self.members.plan(session, campaigns, now)
-        for link_name, intent, plan in intents:
-            self._spawn(self._originate(self.links[link_name], intent, plan, now))
-        for op in membership_ops:
+        drained = [(link, *link.drain()) for link in self.links.values()]
+        refresh = time.monotonic() >= self._refresh_at
+        # Most ticks touch the database only when something happened: the store is
+        # read on a timer (and when an operator acts), not on every tick.
+        if refresh or any(calls or agents for _, calls, agents in drained):
+            with transaction(self.sessions) as session:
+                self._persist(session, drained)
+                if refresh:
+                    self._refresh(session, now)
+        self._account(dt)
+        decisions = self._decide(now)
+        dials: list[Dial] = []
+        if decisions:
+            with transaction(self.sessions) as session:
+                for campaign, decision in decisions:
+                    dials.extend(place_dials(self, session, campaign, decision.dials, decision.reason, now))
+        if refresh:
+            self._finish_campaigns(now, placed={intent.campaign_id for _, intent, _ in dials})
+        for server, intent, plan in dials:
+            self._spawn(self._originate(self.links[server], intent, plan, now))
+        for op in self.members.plan(self.campaigns, self._olive_interfaces, now):
             self._spawn(op)
 
     def _persist_only(self) -> None:
+        drained = [(link, *link.drain()) for link in self.links.values()]
         with transaction(self.sessions) as session:
-            self._persist(session)
+            self._persist(session, drained)
 
-    def _persist(self, session: Session) -> None:
-        agent_ids = {a.interface: a.id for a in session.scalars(select(Agent))}
-        for link in self.links.values():
-            calls, agents = link.drain()
+    def _persist(self, session: Session, drained: list[tuple[PbxLink, list[CallChange], list[AgentChange]]]) -> None:
+        for _, calls, agents in drained:
             if agents:
                 for agent in apply_agent_changes(session, agents).values():
                     self.bus.publish("agent", self.clock.now(), {"agent_id": agent.id, "name": agent.name, "state": agent.state})
@@ -200,7 +218,7 @@ class Engine:
                         self.runners[owner].agent_changed(agent_change)
             if not calls:
                 continue
-            for ended in apply_call_changes(session, calls, agent_ids):
+            for ended in apply_call_changes(session, calls, self._agent_ids):
                 self.call_campaign.pop(ended.record.call_id, None)
                 self._call_ended(session, ended.record.call_id)
             for change in calls:
@@ -211,19 +229,20 @@ class Engine:
 
     def _call_ended(self, session: Session, call_id: str) -> None:
         if isinstance(self.guard, DialObserver):
-            from olive.store import Call
-
             call = session.get(Call, call_id)
             if call is not None:
                 self.guard.call_ended(session, call, self.clock.now())
 
     def _campaign_of(self, session: Session, record: CallRecord) -> str | None:
-        from olive.store import Call
-
         call = session.get(Call, record.call_id)
         return call.campaign_id if call else None
 
-    def _sync_campaigns(self, session: Session, now: float) -> list[Campaign]:
+    def _refresh(self, session: Session, now: float) -> None:
+        """Re-read running and paused campaigns (with plan, lists and agents) and the agents."""
+        self._refresh_at = time.monotonic() + self.refresh_s
+        agents = list(session.scalars(select(Agent)))
+        self._agent_ids = {a.interface: a.id for a in agents}
+        self._olive_interfaces = set(self._agent_ids)
         campaigns = CampaignRepository(session).with_status("running", "paused")
         live = {c.id for c in campaigns}
         for campaign_id in list(self.runners):
@@ -234,8 +253,7 @@ class Engine:
             runner = self.runners.get(campaign.id)
             if runner is None:
                 runner = CampaignRunner(campaign.id, plan, campaign.compliance_profile)
-                since = now - 31 * 86400
-                runner.restore(live_answers_since(session, campaign.id, since))
+                runner.restore(live_answers_since(session, campaign.id, now - 31 * 86400))
                 self.runners[campaign.id] = runner
                 self.bus.publish("campaign", now, {"campaign_id": campaign.id, "status": campaign.status}, campaign.id)
             else:
@@ -244,18 +262,20 @@ class Engine:
             if link is not None:
                 link.queues.add(campaign.queue)
                 link.members.wrapup_s = max(link.members.wrapup_s, float(plan.get("wrapup_s", 0.0)))
-        return campaigns
+        self.campaigns = campaigns
 
-    def _account(self, campaigns: list[Campaign], dt: float) -> None:
+    def _account(self, dt: float) -> None:
         if dt <= 0:
             return
-        for campaign in campaigns:
-            runner = self.runners[campaign.id]
-            runner.account_time(self.members.agents_of(campaign), dt)
+        for campaign in self.campaigns:
+            runner = self.runners.get(campaign.id)
+            if runner is not None:
+                runner.account_time(self.members.agents_of(campaign), dt)
 
-    def _plan_dials(self, session: Session, campaigns: list[Campaign], now: float) -> list[tuple[str, DialIntent, dict[str, Any]]]:
-        out: list[tuple[str, DialIntent, dict[str, Any]]] = []
-        for campaign in campaigns:
+    def _decide(self, now: float) -> list[tuple[Campaign, DialDecision]]:
+        """Ask each running campaign's pacer how many calls to place; pure, no I/O."""
+        out: list[tuple[Campaign, DialDecision]] = []
+        for campaign in self.campaigns:
             if campaign.status != "running":
                 self.status_note[campaign.id] = "paused"
                 continue
@@ -268,73 +288,28 @@ class Engine:
                 continue
             runner = self.runners[campaign.id]
             calls = [r for r in link.tracker.active() if self.call_campaign.get(r.call_id) == campaign.id]
-            snapshot = runner.snapshot(now, self.members.agents_of(campaign), calls)
-            decision = runner.decide(snapshot)
-            if decision.dials <= 0:
+            decision = runner.decide(runner.snapshot(now, self.members.agents_of(campaign), calls))
+            if decision.dials > 0:
+                out.append((campaign, decision))
+            else:
                 self.status_note[campaign.id] = decision.reason
-                continue
-            plan = campaign.plan.snapshot()
-            placed = 0
-            refused: list[Verdict] = []
-            candidates = contacts_to_dial(session, campaign.id, now, decision.dials * 2 + 5)
-            for contact in candidates:
-                if placed >= decision.dials:
-                    break
-                if not contact.numbers:
-                    continue
-                index = contact.next_number_index % len(contact.numbers)
-                number = contact.numbers[index]
-                verdict = self.guard.check(session, campaign, contact, number, now)
-                if not verdict.allowed:
-                    refused.append(verdict)
-                    if verdict.status:
-                        contact.status = verdict.status
-                    if verdict.retry_at is not None:
-                        contact.next_attempt_at = from_epoch(verdict.retry_at)
-                    continue
-                intent = self._intent(campaign, contact, number, plan, link.name)
-                if write_ahead(session, intent, plan, now):
-                    out.append((link.name, intent, plan))
-                    self.call_campaign[intent.call_id] = campaign.id
-                    placed += 1
-                    if isinstance(self.guard, DialObserver):
-                        self.guard.dialed(session, campaign, contact, intent.call_id, now)
-            self.status_note[campaign.id] = dial_note(session, campaign.id, decision.reason, placed, bool(candidates), refused)
         return out
 
-    def _intent(self, campaign: Campaign, contact: Any, number: Any, plan: Mapping[str, Any], server: str) -> DialIntent:
-        call_id = new_id("call")
-        variables = {
-            "OLIVE_CALL_ID": call_id,
-            "OLIVE_CAMPAIGN": campaign.id,
-            "OLIVE_CONTACT": contact.id,
-            "OLIVE_QUEUE": campaign.queue,
-            "OLIVE_CONNECT_LIMIT": str(max(1, math.floor(float(plan.get("connect_limit_s", 2.0))))),
-            "OLIVE_DROP_MESSAGE": (plan.get("drop_message") or "") if plan.get("drop_action") == "message" else "",
-        }
-        for name, value in (contact.variables or {}).items():
-            variables[f"OLIVE_VAR_{name.upper()}"] = str(value)
-        return DialIntent(
-            call_id=call_id,
-            campaign_id=campaign.id,
-            contact_id=contact.id,
-            contact_number_id=number.id,
-            number=number.number,
-            attempt=contact.attempts + 1,
-            server=server,
-            dial_string=dial_string(str(plan["channel_template"]), number.number),
-            variables=variables,
-        )
-
-    def _finish_campaigns(self, session: Session, campaigns: list[Campaign], now: float) -> None:
-        repo = CampaignRepository(session)
-        for campaign in campaigns:
-            if campaign.status != "running":
-                continue
-            if any(c == campaign.id for c in self.call_campaign.values()):
-                continue
-            if repo.contacts_remaining(campaign.id) == 0:
-                campaign.status = "finished"
+    def _finish_campaigns(self, now: float, placed: set[str]) -> None:
+        """A running campaign with no call in progress and no contact left is finished."""
+        busy = set(self.call_campaign.values()) | placed
+        idle = [c for c in self.campaigns if c.status == "running" and c.id not in busy]
+        if not idle:
+            return
+        with transaction(self.sessions) as session:
+            repo = CampaignRepository(session)
+            for cached in idle:
+                if repo.contacts_remaining(cached.id) > 0:
+                    continue
+                campaign = repo.get(cached.id)
+                if campaign is None or campaign.status != "running":
+                    continue
+                campaign.status = cached.status = "finished"
                 campaign.finished_at = from_epoch(now)
                 self.status_note[campaign.id] = "finished: every contact is done or exhausted"
                 self.bus.publish("campaign", now, {"campaign_id": campaign.id, "status": "finished"}, campaign.id)
@@ -388,13 +363,8 @@ class Engine:
         return count
 
 
-def dial_string(template: str, e164: str) -> str:
-    """Fill a plan's channel template: {number} (+E.164), {digits} (no +)."""
-    return template.replace("{number}", e164).replace("{digits}", e164.lstrip("+"))
-
-
 def _default_client(name: str, config: ServerConfig) -> ami.AMIClient:
     return ami.AMIClient(config.host, config.port, config.username, config.secret, events=config.events, name=name)
 
 
-__all__ = ["Engine", "EngineState", "ServerConfig", "dial_string"]
+__all__ = ["Engine", "EngineState", "ServerConfig"]

@@ -18,9 +18,6 @@ import logging
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from olive import ami
 from olive.calls import AgentStatus
 from olive.store import Agent, Campaign
@@ -59,7 +56,7 @@ class MembershipSync:
         # Memberships are compared afresh on the next tick; forget what was on its way.
         self._holdoff = {k: v for k, v in self._holdoff.items() if k[0] != link.name}
 
-    def plan(self, session: Session, campaigns: list[Campaign], now: float) -> list[Coroutine[Any, Any, None]]:
+    def plan(self, campaigns: list[Campaign], olive_agents: set[str], now: float) -> list[Coroutine[Any, Any, None]]:
         ordered = sorted(campaigns, key=lambda c: (c.started_at is None, c.started_at or 0, c.id))
         desired: dict[Key, Agent] = {}
         self._owner, self._interfaces = {}, {}
@@ -71,7 +68,6 @@ class MembershipSync:
                 ifaces.add(agent.interface)
                 self._owner.setdefault(agent.interface, campaign.id)
                 desired[(campaign.server, campaign.queue, agent.interface)] = agent
-        olive_agents = set(session.scalars(select(Agent.interface)))
         ops: list[Coroutine[Any, Any, None]] = []
         for name, link in self.engine.links.items():
             if not link.ready:

@@ -1,0 +1,90 @@
+"""Turning a pacer's "dial N" into claimed contacts and written call rows.
+
+Runs inside the tick's transaction: for each due contact (callbacks first)
+the dial guard decides right before the claim, so a do-not-call entry or a
+calling window that closed a moment ago still stops the call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from olive.engine._due import contacts_to_dial, dial_note
+from olive.engine._guard import DialObserver, Verdict
+from olive.engine._persist import DialIntent, write_ahead
+from olive.ids import new_id
+from olive.store import Campaign, Contact, ContactNumber, from_epoch
+
+if TYPE_CHECKING:
+    from olive.engine._engine import Engine
+
+Dial = tuple[str, DialIntent, dict[str, Any]]  # (server, intent, plan snapshot)
+
+
+def dial_string(template: str, e164: str) -> str:
+    """Fill a plan's channel template: {number} (+E.164), {digits} (no +)."""
+    return template.replace("{number}", e164).replace("{digits}", e164.lstrip("+"))
+
+
+def place_dials(engine: Engine, session: Session, campaign: Campaign, wanted: int, reason: str, now: float) -> list[Dial]:
+    """Claim up to ``wanted`` due contacts of ``campaign`` and write their call rows."""
+    server = campaign.server
+    plan = campaign.plan.snapshot()
+    out: list[Dial] = []
+    refused: list[Verdict] = []
+    candidates = contacts_to_dial(session, campaign.id, now, wanted * 2 + 5)
+    for contact in candidates:
+        if len(out) >= wanted:
+            break
+        if not contact.numbers:
+            continue
+        number = contact.numbers[contact.next_number_index % len(contact.numbers)]
+        verdict = engine.guard.check(session, campaign, contact, number, now)
+        if not verdict.allowed:
+            refused.append(verdict)
+            if verdict.status:
+                contact.status = verdict.status
+            if verdict.retry_at is not None:
+                contact.next_attempt_at = from_epoch(verdict.retry_at)
+            continue
+        intent = build_intent(campaign, contact, number, plan, server)
+        if write_ahead(session, intent, plan, now):
+            out.append((server, intent, plan))
+            engine.call_campaign[intent.call_id] = campaign.id
+            if isinstance(engine.guard, DialObserver):
+                engine.guard.dialed(session, campaign, contact, intent.call_id, now)
+    engine.status_note[campaign.id] = dial_note(session, campaign.id, reason, len(out), bool(candidates), refused)
+    return out
+
+
+def build_intent(campaign: Campaign, contact: Contact, number: ContactNumber, plan: Mapping[str, Any], server: str) -> DialIntent:
+    call_id = new_id("call")
+    variables = {
+        "OLIVE_CALL_ID": call_id,
+        "OLIVE_CAMPAIGN": campaign.id,
+        "OLIVE_CONTACT": contact.id,
+        "OLIVE_QUEUE": campaign.queue,
+        # Queue()'s timeout is whole seconds; rounding down never exceeds the limit.
+        "OLIVE_CONNECT_LIMIT": str(max(1, math.floor(float(plan.get("connect_limit_s", 2.0))))),
+        "OLIVE_DROP_MESSAGE": (plan.get("drop_message") or "") if plan.get("drop_action") == "message" else "",
+    }
+    for name, value in (contact.variables or {}).items():
+        variables[f"OLIVE_VAR_{name.upper()}"] = str(value)
+    return DialIntent(
+        call_id=call_id,
+        campaign_id=campaign.id,
+        contact_id=contact.id,
+        contact_number_id=number.id,
+        number=number.number,
+        attempt=contact.attempts + 1,
+        server=server,
+        dial_string=dial_string(str(plan["channel_template"]), number.number),
+        variables=variables,
+    )
+
+
+__all__ = ["Dial", "build_intent", "dial_string", "place_dials"]
