@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from olive.calls import AgentActivity, AgentChange, CallChange, CallRecord, CallState
-from olive.engine._retry import NumberHistory, NextStep, after_attempt
+from olive.engine._retry import NextStep, NumberHistory, after_attempt
 from olive.store import (
     Agent,
     Call,

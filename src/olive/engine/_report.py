@@ -9,7 +9,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from olive.engine._stats import abandon_rate
-from olive.store import Agent, Call, CampaignRepository, Contact, campaign_dial_lists, outcome_counts
+from olive.store import (
+    Agent,
+    Call,
+    CampaignRepository,
+    Contact,
+    campaign_dial_lists,
+    outcome_counts,
+)
 
 if TYPE_CHECKING:
     from olive.engine._engine import Engine

@@ -13,8 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from olive import pacing
+from olive.calls import (
+    AgentActivity,
+    AgentChange,
+    AgentStatus,
+    CallChange,
+    CallRecord,
+    CallState,
+    Outcome,
+)
 from olive.engine._brake import AbandonBrake
-from olive.calls import AgentActivity, AgentChange, AgentStatus, CallChange, CallRecord, CallState, Outcome
 
 _ACTIVITY = {
     AgentActivity.IDLE: pacing.AgentActivity.IDLE,
