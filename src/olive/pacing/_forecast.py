@@ -92,46 +92,66 @@ class Forecast:
 def forecast(
     snapshot: PacingSnapshot, answers: AnswerModel, handles: HandleModel, patience_s: float
 ) -> Forecast:
-    times, p, ringing, no_answer = answers.tables(QUADRATURE_POINTS)
+    times, p, ringing, _ = answers.tables(QUADRATURE_POINTS)
     talk_rows, talk_bin_s, wrapup_rows = handles.tables(tuple(t + patience_s for t in times))
     now = snapshot.now
+    points = len(times)
     idle = 0
-    busy: list[tuple[tuple[float, ...], tuple[float, ...]]] = []
+    busy_p: list[tuple[float, ...]] = []
+    busy_v: list[tuple[float, ...]] = []
     last_talk, last_wrapup = len(talk_rows) - 1, len(wrapup_rows) - 1
+    idle_activity, talking, wrapping_up, offered = (
+        AgentActivity.IDLE,
+        AgentActivity.TALKING,
+        AgentActivity.WRAPUP,
+        AgentActivity.RINGING,
+    )
     for agent in snapshot.agents:
         activity = agent.activity
-        if activity is AgentActivity.IDLE:
+        if activity is idle_activity:
             idle += 1
-        elif activity is AgentActivity.TALKING:
-            busy.append(talk_rows[min(last_talk, max(0, int((now - agent.since) / talk_bin_s)))])
-        elif activity is AgentActivity.WRAPUP:
-            busy.append(wrapup_rows[min(last_wrapup, max(0, int(now - agent.since)))])
-        elif activity is AgentActivity.RINGING:  # being offered a call: about to talk
-            busy.append(talk_rows[0])
-    last_ring = len(ringing)
-    ring = [
-        ringing[max(0, int(now - t))] if now - t < last_ring else no_answer for t in snapshot.dialing
-    ]
-    k_points = len(times)
-    if busy:
-        free_mean = tuple(idle + sum(col) for col in zip(*(r[0] for r in busy), strict=True))
-        free_var = tuple(sum(col) for col in zip(*(r[1] for r in busy), strict=True))
+            continue
+        if activity is talking:
+            i = int((now - agent.since) / talk_bin_s)
+            row = talk_rows[last_talk if i > last_talk else i if i > 0 else 0]
+        elif activity is wrapping_up:
+            i = int(now - agent.since)
+            row = wrapup_rows[last_wrapup if i > last_wrapup else i if i > 0 else 0]
+        elif activity is offered:  # being offered a call: about to talk
+            row = talk_rows[0]
+        else:
+            continue
+        busy_p.append(row[0])
+        busy_v.append(row[1])
+    if busy_p:
+        free_mean = tuple(idle + sum(col) for col in zip(*busy_p, strict=True))
+        free_var = tuple(sum(col) for col in zip(*busy_v, strict=True))
     else:
-        free_mean, free_var = (float(idle),) * k_points, (0.0,) * k_points
+        free_mean, free_var = (float(idle),) * points, (0.0,) * points
+    # Ringing calls, counted by how many whole seconds they have rung.
+    bins = len(ringing)
+    rung = [0] * bins
+    for dialed_at in snapshot.dialing:
+        i = int(now - dialed_at)
+        if i < bins:
+            rung[i if i > 0 else 0] += 1
     waiting = snapshot.waiting
-    if ring:
-        demand_mean = tuple(waiting + sum(col) for col in zip(*(r[0] for r in ring), strict=True))
-        demand_var = tuple(sum(col) for col in zip(*(r[1] for r in ring), strict=True))
-    else:
-        demand_mean, demand_var = (float(waiting),) * k_points, (0.0,) * k_points
-    quadrature = k_points - 1
-    new_live = tuple(p * min(1.0, (k + 0.5) / quadrature) for k in range(k_points))
+    demand_mean = [float(waiting)] * points
+    demand_var = [0.0] * points
+    for i, count in enumerate(rung):
+        if count:
+            probabilities, variances = ringing[i]
+            for k in range(points):
+                demand_mean[k] += count * probabilities[k]
+                demand_var[k] += count * variances[k]
+    quadrature = points - 1
+    new_live = tuple(p * min(1.0, (k + 0.5) / quadrature) for k in range(points))
     return Forecast(
         times=times,
         free_mean=free_mean,
         free_var=free_var,
-        demand_mean=demand_mean,
-        demand_var=demand_var,
+        demand_mean=tuple(demand_mean),
+        demand_var=tuple(demand_var),
         new_live=new_live,
         waiting=waiting,
         answer_rate=p,

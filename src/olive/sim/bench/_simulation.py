@@ -82,6 +82,7 @@ class _State:
     talking: int = 0
     next_call: int = 0
     next_agent: int = 0
+    views: tuple[AgentSnapshot, ...] | None = None  # what the pacer sees of the team; None: stale
 
 
 class Simulation:
@@ -132,7 +133,7 @@ class Simulation:
         state, cell = self._state, self.cell
         snapshot = PacingSnapshot(
             now=now,
-            agents=tuple(a.view for a in state.agents.values() if not a.leaving),
+            agents=self._views(),
             dialing=tuple(state.dialing.values()),
             waiting=len(state.waiting),
             talking_calls=state.talking,
@@ -141,6 +142,12 @@ class Simulation:
         self.decisions += 1
         for _ in range(self.pacer.decide(snapshot).dials):
             self._dial(now)
+
+    def _views(self) -> tuple[AgentSnapshot, ...]:
+        state = self._state
+        if state.views is None:
+            state.views = tuple(a.view for a in state.agents.values() if not a.leaving)
+        return state.views
 
     def _dial(self, now: float) -> None:
         state, streams, no_answer = self._state, self._streams, self.cell.no_answer
@@ -187,6 +194,7 @@ class Simulation:
         agent.talk_s = state.talk.sample(streams.talk)
         agent.wrapup_s = self.cell.wrapup.sample(streams.wrapup)
         agent.view = AgentSnapshot(AgentActivity.TALKING, now)
+        state.views = None
         state.talking += 1
         self.metrics.connect(now)
         self.pacer.observe(CallConnected(now, now - answered_at))
@@ -195,12 +203,14 @@ class Simulation:
     def _talk_end(self, agent_id: int, now: float) -> None:
         agent = self._state.agents[agent_id]
         agent.view = AgentSnapshot(AgentActivity.WRAPUP, now)
+        self._state.views = None
         self._state.talking -= 1
         self._push(now + agent.wrapup_s, _WRAP_END, agent_id)
 
     def _wrap_end(self, agent_id: int, now: float) -> None:
         state = self._state
         agent = state.agents[agent_id]
+        state.views = None
         self.metrics.handled(agent.busy_since, agent.talk_s, now)
         self.pacer.observe(HandleEnded(now, agent.talk_s, agent.wrapup_s))
         if agent.leaving:
@@ -225,6 +235,7 @@ class Simulation:
 
     def _set_team(self, size: int, now: float) -> None:
         state = self._state
+        state.views = None
         staying = [a for a in state.agents.values() if not a.leaving]
         for _ in range(size - len(staying)):  # joiners, or leavers who change their minds
             returning = next((a for a in state.agents.values() if a.leaving), None)
