@@ -220,3 +220,22 @@ class TestTestTrunk:
         if cause is not None:
             hangup = await c.event("Hangup", Uniqueid=f"t-{number}")
             assert hangup["Cause"] == cause
+
+
+class TestAgentLeavesMidCall:
+    async def test_queue_remove_during_a_call_lets_it_finish(self, demo: SimulatedPBX) -> None:
+        demo.core.world.agent = lambda interface: AgentBehaviour(True, 0.5)  # type: ignore[method-assign, union-attr]
+        c = await logged_in(demo)
+        member = ("Queue", "olive-demo"), ("Interface", "PJSIP/7")
+        await c.response(c.send("QueueAdd", *member))
+        await c.response(c.send(
+            "Originate", ("Channel", "PJSIP/1001@test"), ("Context", "olive-dialer"), ("Exten", "s"),
+            ("Priority", "1"), ("ChannelId", "m1"), ("Variable", "OLIVE_QUEUE=olive-demo"), ("Async", "true"),
+        ))
+        await c.event("AgentConnect", Uniqueid="m1")
+        removed = await c.response(c.send("QueueRemove", *member))
+        assert removed.message == "Removed interface from queue"
+        done = await c.event("AgentComplete", Uniqueid="m1", timeout=10)
+        assert (done["Reason"], done["TalkTime"]) == ("caller", "30")
+        assert demo.queue_members("olive-demo") == []
+        assert not [ch for ch in demo.channels() if ch.linkedid == "m1"]

@@ -127,7 +127,7 @@ class Runner:
             core.set_var(ch, name.strip(), value)
             return True
         if app == "ringing":
-            self._to_dialer("ringing")
+            self._ringing()
             return True
         if app == "wait":
             self.wait(_number(args[0], 0.0))
@@ -221,13 +221,14 @@ class Runner:
 
     def _media_wait(self) -> float:
         one = self.ch.local_peer
-        if one is not None and getattr(one, "originated", False):
+        if one is not None and one.originated:
             return _MEDIA_WAIT_ORIGINATED
         return _MEDIA_WAIT
 
-    def _to_dialer(self, what: str) -> None:
+    def _ringing(self) -> None:
+        """Ringing() on a Local ``;2`` half: the dialing side hears it ringing."""
         one = self.ch.local_peer
-        if one is not None and one.dial is not None and what == "ringing":
+        if one is not None and one.dial is not None:
             one.dial.ringing()
 
 
