@@ -277,7 +277,8 @@ class Engine:
         out: list[tuple[Campaign, DialDecision]] = []
         for campaign in self.campaigns:
             if campaign.status != "running":
-                self.status_note[campaign.id] = "paused"
+                if campaign.status == "paused":
+                    self.status_note[campaign.id] = "paused: no new calls; calls in progress go on"
                 continue
             link = self.links.get(campaign.server)
             if link is None:

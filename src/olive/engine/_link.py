@@ -101,7 +101,10 @@ class PbxLink:
         self.state = LinkState.DISCONNECTED
         active = [r.call_id for r in self.tracker.active()]
         self.tracker.lost_sight(active)
-        log.warning("%s: AMI connection lost (%s); %d call(s) to reconcile", self.name, exc, len(active))
+        if exc is None and not active:
+            log.info("%s: AMI connection closed", self.name)
+        else:
+            log.warning("%s: AMI connection lost (%s); %d call(s) to reconcile", self.name, exc, len(active))
 
     async def _reconcile(self) -> None:
         self.state = LinkState.RECONCILING
