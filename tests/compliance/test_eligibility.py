@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from olive.compliance import (
+    CLOSING_MARGIN_S,
     LOCKOUT_S,
     ContactFacts,
     DialFacts,
@@ -57,6 +58,14 @@ class TestExplain:
         assert reason.clears_at == NEXT_MORNING == e.eligible_at
         assert "21:30 Thu America/New_York" in reason.message
         assert "08:00 Fri America/New_York" in reason.message
+
+    def test_no_call_starts_in_the_last_seconds_of_the_window(self) -> None:
+        close = NEXT_MORNING - 11 * 3600  # 21:00 Thursday in New York
+        assert explain(facts(), Schedule(), close - CLOSING_MARGIN_S - 1).dial_now
+        e = explain(facts(), Schedule(), close - CLOSING_MARGIN_S + 1)
+        assert codes(e) == ["outside_hours"]
+        assert "closes at 21:00 Thu America/New_York" in e.reasons[0].message
+        assert e.reasons[0].clears_at == NEXT_MORNING == e.eligible_at
 
     def test_campaign_paused(self) -> None:
         e = explain(facts(campaign_status="paused"), Schedule(), NOON_NY)

@@ -25,6 +25,7 @@ from olive.compliance._dnc import (
     parse_dnc_csv,
 )
 from olive.compliance._eligibility import (
+    CLOSING_MARGIN_S,
     LOCKOUT_S,
     ContactFacts,
     DialFacts,
@@ -54,6 +55,7 @@ from olive.compliance._why import (
 )
 
 __all__ = [
+    "CLOSING_MARGIN_S",
     "EXPORTS",
     "LOCKOUT_S",
     "CampaignExplanation",

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from olive.compliance._hours import HoursState, Zones, hours_state
 from olive.compliance._schedule import Schedule
 
+#: No call is started this close to the window's end: the Originate leaves a moment after the check.
+CLOSING_MARGIN_S = 15.0
 LOCKOUT_S = 72 * 3600.0  # uk-ofcom: no repeat call within 72 h of an abandoned call...
 # ...unless an agent is sure to be free: progressive dialing places a call only for an idle agent.
 LOCKOUT_EXEMPT_MODES = frozenset({"progressive"})
@@ -145,6 +147,20 @@ def hours_reasons(zones: Zones, schedule: Schedule, now: float) -> list[Reason]:
             )
         ]
     state = hours_state(schedule, zones.names, now)
+    if state.open and state.closes_at is not None and state.closes_at - now < CLOSING_MARGIN_S:
+        # About to close: the Originate goes out a moment after this check, so stop a little early.
+        after = hours_state(schedule, zones.names, state.closes_at)
+        if after.opens_at is None:
+            return [Reason(NO_COMMON_WINDOW, "its calling window closes now and does not open again", clears="when a time zone is set")]
+        opening = hours_state(schedule, zones.names, after.opens_at)
+        return [
+            Reason(
+                OUTSIDE_HOURS,
+                f"the calling window closes at {hours_state(schedule, zones.names, state.closes_at).local_text()}, "
+                f"less than {CLOSING_MARGIN_S:g} s from now; it opens again at {opening.local_text()}",
+                clears_at=after.opens_at,
+            )
+        ]
     if state.open:
         return []
     if state.opens_at is None:
@@ -249,6 +265,7 @@ __all__ = [
     "CALLBACK_OWNER_AWAY",
     "CALLBACK_SCHEDULED",
     "CAMPAIGN_NOT_RUNNING",
+    "CLOSING_MARGIN_S",
     "DNC",
     "DONE",
     "EXHAUSTED",
