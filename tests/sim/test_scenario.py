@@ -149,3 +149,30 @@ class TestDeterminism:
         b.agent("PJSIP/102")
         second = [b.agent("PJSIP/101") for _ in range(5)]
         assert first == second
+
+
+class TestDialplan:
+    def test_the_most_specific_pattern_wins_whatever_the_order(self) -> None:
+        from olive.sim._dialplan import parse_extensions
+
+        plan = parse_extensions(
+            "[a]\nexten => _X.,1,NoOp(any)\nexten => _9XX,1,NoOp(nine)\nexten => 900,1,NoOp(exact)\n"
+            "exten => _[a-z].,1,NoOp(letters)\n"
+        )
+
+        def app_data(exten: str) -> str:
+            found = plan.find("a", exten)
+            assert found is not None
+            return found.priorities[1].data
+
+        assert [app_data(e) for e in ("901", "900", "12", "abc")] == ["nine", "exact", "any", "letters"]
+        assert plan.find("a", "") is None
+
+    def test_expressions_and_substitution(self) -> None:
+        from olive.sim._dialplan import evaluate, substitute
+
+        values = {"A": "", "B": "x", "N": "12345"}
+        assert substitute('$["${A}" = ""]?drop', lambda k: values.get(k, ""), lambda n, a: "") == "1?drop"
+        assert substitute("${N:1:2}-${B}", lambda k: values.get(k, ""), lambda n, a: "") == "23-x"
+        assert evaluate("3 > 2 & 0") == "0"
+        assert evaluate('"a" != "b" | 0') == "1"

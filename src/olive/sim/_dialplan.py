@@ -67,9 +67,9 @@ class Dialplan:
         for ext in extens:  # an exact extension wins over a pattern
             if not ext.pattern.startswith("_") and ext.pattern == exten:
                 return ext
-        for ext in extens:
-            if ext.pattern.startswith("_") and ext.matches(exten):
-                return ext
+        matching = [ext for ext in extens if ext.pattern.startswith("_") and ext.matches(exten)]
+        if matching:  # the most specific pattern wins, as in ext_cmp()
+            return min(matching, key=lambda ext: _specificity(ext.pattern))
         for inc in self.includes.get(context, []):
             if inc not in _seen:
                 found = self.find(inc, exten, _seen | {context})
@@ -118,6 +118,38 @@ def _pattern_regex(pattern: str) -> re.Pattern[str]:
             out.append(re.escape(c))
         i += 1
     return re.compile("".join(out) + r"\Z")
+
+
+def _specificity(pattern: str) -> list[int]:
+    """How many characters each position of a pattern accepts (lower: more specific)."""
+    sizes: list[int] = []
+    body = pattern[1:]
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c.upper() in _CLASS:
+            sizes.append({"X": 10, "Z": 9, "N": 8}[c.upper()])
+        elif c == "[":
+            end = body.index("]", i)
+            inner = body[i + 1 : end]
+            count, j = 0, 0
+            while j < len(inner):
+                if j + 2 < len(inner) and inner[j + 1] == "-":
+                    count += abs(ord(inner[j + 2]) - ord(inner[j])) + 1
+                    j += 3
+                else:
+                    count += 1
+                    j += 1
+            sizes.append(max(1, count))
+            i = end
+        elif c == ".":
+            sizes.append(1000)
+        elif c == "!":
+            sizes.append(1001)
+        else:
+            sizes.append(1)
+        i += 1
+    return sizes
 
 
 def match_pattern(pattern: str, exten: str) -> bool:
