@@ -98,6 +98,14 @@ class TestUnknownAndMalformed:
         response = await client.response(client.send("Ping"))
         assert response.get("Ping") == "Pong"
 
+    async def test_an_endless_message_is_refused_and_the_session_goes_on(self, lab: SimulatedPBX) -> None:
+        client = await logged_in(lab)
+        client.send_raw(b"Action: Ping\r\nX: " + b"y" * (1 << 21))
+        await client.wait_for(lambda m: getattr(m, "message", None) == "Missing action in request", timeout=10)
+        client.send_raw(b"\r\n\r\n")
+        response = await client.response(client.send("Ping"))
+        assert response.get("Ping") == "Pong"
+
     async def test_a_message_split_across_reads(self, lab: SimulatedPBX) -> None:
         client = await logged_in(lab)
         data = b"Action: Ping\r\nActionID: split-1\r\n\r\n"

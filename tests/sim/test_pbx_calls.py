@@ -239,3 +239,35 @@ class TestAgentLeavesMidCall:
         assert (done["Reason"], done["TalkTime"]) == ("caller", "30")
         assert demo.queue_members("olive-demo") == []
         assert not [ch for ch in demo.channels() if ch.linkedid == "m1"]
+
+
+class TestVaryOrder:
+    async def test_a_failures_originate_response_comes_before_or_after_the_hangup(self, demo: SimulatedPBX) -> None:
+        assert demo.scenario.vary_order
+        c = await logged_in(demo)
+        for n in range(12):
+            await c.response(c.send(
+                "Originate", ("Channel", f"PJSIP/2{n:03d}@test"), ("Context", "olive-dialer"), ("Exten", "s"),
+                ("Priority", "1"), ("ChannelId", f"v{n}"), ("Async", "true"),
+            ))
+        for n in range(12):
+            await c.event("OriginateResponse", Uniqueid=f"v{n}")
+            await c.event("Hangup", Uniqueid=f"v{n}")
+        order = [
+            [m.name for m in c.events() if m.get("Uniqueid") == f"v{n}" and m.name in ("OriginateResponse", "Hangup")]
+            for n in range(12)
+        ]
+        assert ["OriginateResponse", "Hangup"] in order and ["Hangup", "OriginateResponse"] in order
+
+    async def test_without_it_the_response_comes_after(self, lab: SimulatedPBX) -> None:
+        assert not lab.scenario.vary_order
+        c = await logged_in(lab)
+        for n in range(6):
+            await c.response(c.send(
+                "Originate", ("Channel", f"Local/2{n:03d}@customers"), ("Context", "dialer"), ("Exten", "s"),
+                ("Priority", "1"), ("ChannelId", f"w{n}"), ("Async", "true"),
+            ))
+            await c.event("OriginateResponse", Uniqueid=f"w{n}")
+        for n in range(6):
+            names = [m.name for m in c.events() if m.get("Uniqueid") == f"w{n}" and m.name in ("OriginateResponse", "Hangup")]
+            assert names == ["Hangup", "OriginateResponse"]

@@ -9,6 +9,7 @@ dial's owner (an Originate or a queue) is told through :class:`DialOwner`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -27,6 +28,9 @@ class DialOwner(Protocol):
     def dial_ringing(self, dial: Dial) -> None: ...
     def dial_answered(self, dial: Dial) -> None: ...
     def dial_failed(self, dial: Dial, reason: int) -> None: ...
+    def early_failure(self) -> bool:
+        """Tell of a failure before the channel's hangup events (a race Asterisk has)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -147,18 +151,26 @@ class Dial:
         self.done = True
         self.end_event(status)
         self.dest.dial = None
+        early = self.owner.early_failure()
+        if early:
+            self.owner.dial_failed(self, reason)
         self.core.hangup(self.dest, 0)
-        self.owner.dial_failed(self, reason)
+        if not early:
+            self.owner.dial_failed(self, reason)
 
     def remote_hangup(self, cause: int) -> None:
         """The far end hung up before answering (a SIP final response)."""
         if self.done:
             return
         self.done = True
+        early = self.owner.early_failure()
+        if early:
+            self.owner.dial_failed(self, 0)
         self.end_event(_STATUS_BY_CAUSE.get(cause, "NOANSWER"))
         self.dest.dial = None
         self.core.hangup(self.dest, cause)
-        self.owner.dial_failed(self, 0)
+        if not early:
+            self.owner.dial_failed(self, 0)
 
 
 
@@ -168,6 +180,7 @@ def call_local(
     dial: Dial,
     *,
     before_begin: list[tuple[str, list[tuple[str, str]]]] | None = None,
+    fail_early: Callable[[int], None] | None = None,
 ) -> Channel | None:
     """local_call(): the ``;2`` half inherits variables and caller id, then runs dialplan.
 
@@ -183,6 +196,8 @@ def call_local(
         core.set_connected(two, one.cid_num, one.cid_name)
     if not core.dialplan.exists(two.context, two.exten):
         one.partner = two.partner = None
+        if fail_early is not None:
+            fail_early(0)
         core.hangup(two, 0)
         return None
     core.emit(

@@ -120,7 +120,7 @@ class Originate:
         if self.timeout_ms > 0:  # ast_dial: a timeout of 0 or less means none
             self._timer = core.sched.later(self.timeout_ms / 1000.0, self._timed_out)
         if target.tech == "Local":
-            two = call_local(core, one, dial)
+            two = call_local(core, one, dial, fail_early=self._fail_now_if_early)
             if two is None:
                 self._fail(0)
                 core.hangup(one, 0)
@@ -141,8 +141,20 @@ class Originate:
         if one.dial is not None:
             one.dial.done = True
             one.dial = None
+        self._fail_now_if_early(3)
         self.core.hangup(one, 19, force=True)
         self._fail(3)
+
+    def early_failure(self) -> bool:
+        """Asterisk sends OriginateResponse from its own thread: on failure it may come
+        before or after the channel's hangup events (transcripts 02, 04, 09, 15). With the
+        scenario's ``vary_order`` the call's random source picks one; else it comes after."""
+        rng = self.channel.rng if self.channel is not None else None
+        return bool(self.core.vary_order and rng is not None and rng.random() < 0.5)
+
+    def _fail_now_if_early(self, reason: int) -> None:
+        if self.early_failure():
+            self._fail(reason)
 
     # -- DialOwner ----------------------------------------------------------------------
     def dial_ringing(self, dial: Dial) -> None:

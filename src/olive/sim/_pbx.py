@@ -82,6 +82,7 @@ class SimulatedPBX:
         self.seed = self.scenario.seed if seed is None else seed
         self.core = Core(self.clock, self.scenario.dialplan, self.seed)
         self.core.world = World(self.scenario, self.seed)
+        self.core.vary_order = self.scenario.vary_order
         self.queues = Queues(self.core)
         self.core.pre_hangup_listeners.append(lambda ch: ch.far.media_stats() if ch.far is not None else None)
         for name, conf in self.scenario.queues.items():

@@ -268,6 +268,9 @@ class QueueCall:
     def dial_ringing(self, dial: Dial) -> None:
         return None
 
+    def early_failure(self) -> bool:
+        return False
+
     def dial_failed(self, dial: Dial, reason: int) -> None:
         for a in list(self.attempts):
             if a.dial is dial:

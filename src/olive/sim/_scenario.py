@@ -104,6 +104,7 @@ class Scenario:
     populations: dict[str, Population] = field(default_factory=dict)
     agents: AgentModel = field(default_factory=AgentModel)
     sounds: dict[str, float] = field(default_factory=dict)
+    vary_order: bool = False
     source: str = "<memory>"
 
 
@@ -219,7 +220,11 @@ def parse_scenario(data: dict[str, Any], base: Path, source: str = "<memory>") -
     if sc.scale <= 0:
         raise _err("scale", "must be > 0")
     pbx = _table(data.get("pbx", {}), "pbx")
-    _check_keys(pbx, "pbx", {"dialplan", "queues", "sounds"})
+    _check_keys(pbx, "pbx", {"dialplan", "queues", "sounds", "vary_order"})
+    vary = pbx.get("vary_order", False)
+    if not isinstance(vary, bool):
+        raise _err("pbx.vary_order", f"expected true or false, got {vary!r}")
+    sc.vary_order = vary
     for i, ref in enumerate(pbx.get("dialplan", ["@olive"])):
         text, name = _read_conf(str(ref), base, "extensions", f"pbx.dialplan[{i}]")
         try:
