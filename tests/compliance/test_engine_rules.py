@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from olive import pacing
-from olive.compliance import schedule_callback
-from olive.engine import CampaignRunner, Verdict
+from olive.compliance import ComplianceGuard, schedule_callback
+from olive.engine import AllowAll, CampaignRunner, Engine, Verdict
 from olive.engine._brake import AbandonBrake
 from olive.engine._due import contacts_to_dial, dial_note, refusal_summary
 from olive.engine._runner import pacer_config
@@ -28,6 +28,12 @@ def brake(profile: str, history: list[tuple[float, bool]] = ()) -> AbandonBrake:
     for at, abandoned in history:
         b.record(at, abandoned)
     return b
+
+
+class TestDefaultGuard:
+    def test_the_engine_is_compliant_by_default(self, session_factory: sessionmaker[Session]) -> None:
+        assert isinstance(Engine(session_factory, {}).guard, ComplianceGuard)
+        assert isinstance(Engine(session_factory, {}, guard=AllowAll()).guard, AllowAll)
 
 
 class TestAbandonBrake:
