@@ -171,3 +171,29 @@ class TestCheckVariable:
     def test_bad_assignments_are_refused(self, assignment: str) -> None:
         with pytest.raises(AMIValueError, match="variable"):
             check_variable(assignment)
+
+
+class TestVariableHeaders:
+    """Only Originate's ``Variable:`` lines are assignments; Getvar and Setvar name one variable."""
+
+    def test_getvar_and_setvar_name_a_variable(self) -> None:
+        from olive import ami
+
+        codec = ami.AMICodec()
+        assert b"Variable: QUEUESTATUS\r\n" in codec.send(ami.action("Getvar", Channel="PJSIP/1-1", Variable="QUEUESTATUS"))
+        assert b"Variable: CDR(userfield)\r\n" in codec.send(
+            ami.action("Setvar", Channel="PJSIP/1-1", Variable="CDR(userfield)", Value="x")
+        )
+
+    @pytest.mark.parametrize("bad", ["A=B", "1ABC", "A B", ""])
+    def test_a_setvar_name_is_a_plain_name(self, bad: str) -> None:
+        from olive import ami
+
+        with pytest.raises(ami.AMIValueError):
+            ami.action("Setvar", Channel="PJSIP/1-1", Variable=bad, Value="x")
+
+    def test_originate_variables_are_assignments(self) -> None:
+        from olive import ami
+
+        with pytest.raises(ami.AMIValueError):
+            ami.action("Originate", [("Variable", "JUSTANAME")], Channel="Local/1@c")

@@ -150,7 +150,7 @@ def action(name: str, headers: Iterable[Header] = (), /, **fields: object) -> Ac
         if value is None:
             continue
         out.append((key, render_value(value)))
-    check_headers(tuple(out))
+    check_headers(tuple(out), assignments=name.lower() == "originate")
     return Action(tuple(out))
 
 

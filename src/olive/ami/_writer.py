@@ -41,19 +41,32 @@ def check_header(name: str, value: str) -> None:
             raise AMIValueError(f"AMI header {name} is not valid Unicode text: {shown}") from None
 
 
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_()\-]*\Z")
+
+
 def check_variable(assignment: str) -> None:
     """``Variable: NAME=value``: the name part must be a plain identifier."""
     name, sep, _ = assignment.partition("=")
-    if not sep or not re.match(r"[A-Za-z_][A-Za-z0-9_()\-]*\Z", name):
+    if not sep or not _VARIABLE_NAME.match(name):
         raise AMIValueError(f"illegal channel variable assignment {assignment!r}")
 
 
 def check_headers(headers: tuple[Header, ...], *, assignments: bool = True) -> None:
-    """Check every header; ``assignments``: ``Variable:`` lines are ``NAME=value``."""
+    """Check every header; ``assignments``: ``Variable:`` lines are ``NAME=value``
+    (Originate); otherwise (Getvar, Setvar) they name one variable."""
     for name, value in headers:
         check_header(name, value)
-        if assignments and name.lower() == "variable":
+        if name.lower() != "variable":
+            continue
+        if assignments:
             check_variable(value)
+        elif not _VARIABLE_NAME.match(value):
+            raise AMIValueError(f"illegal channel variable name {value!r}")
+
+
+def assigns_variables(message: Message) -> bool:
+    """Only Originate's ``Variable:`` lines are ``NAME=value`` assignments."""
+    return isinstance(message, Action) and message.name.lower() == "originate"
 
 
 def serialize_headers(headers: tuple[Header, ...], *, assignments: bool = True) -> bytes:
@@ -67,4 +80,13 @@ def serialize(message: Message | Banner) -> bytes:
     if isinstance(message, Banner):
         check_header("Banner", message.text)
         return message.text.encode("utf-8") + b"\r\n"
-    return serialize_headers(message.headers, assignments=isinstance(message, Action))
+    if isinstance(message, Action):
+        return serialize_headers(message.headers, assignments=assigns_variables(message))
+    # In events (VarSet) the header is the variable's name and may be anything Asterisk sent.
+    check_headers_loose(message.headers)
+    return ("".join(f"{name}: {value}\r\n" for name, value in message.headers) + "\r\n").encode("utf-8")
+
+
+def check_headers_loose(headers: tuple[Header, ...]) -> None:
+    for name, value in headers:
+        check_header(name, value)
