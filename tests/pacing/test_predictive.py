@@ -88,7 +88,7 @@ class TestForecast:
 class TestAbandonBudget:
     def test_an_exhausted_budget_stops_dialing_ahead(self) -> None:
         pacer = warm_pacer(abandon_every=10)  # 10 % of live answers abandoned
-        assert pacer.budget(NOW) < 0
+        assert pacer.room(NOW) < 0
         decision = pacer.decide(team())
         assert "budget spent" in decision.reason
         assert decision.dials < warm_pacer().decide(team()).dials
@@ -104,9 +104,43 @@ class TestAbandonBudget:
         assert pacer.ledger.window(3600.0, later).abandons == 0
         assert "budget spent" in pacer.decide(team(now=later)).reason
 
+    def test_a_busy_bad_hour_is_braked_even_when_the_campaign_is_fine(self) -> None:
+        pacer = warm_pacer()
+        for i in range(20_000):  # a long clean campaign, long ago
+            pacer.observe(RestoredLiveAnswer(NOW - 86_400 * 5 + i, abandoned=False))
+        for i in range(400):  # the last hour: 400 live answers, 4 % abandoned
+            pacer.observe(RestoredLiveAnswer(NOW - 3000 + i, abandoned=i % 25 == 0))
+        assert pacer.ledger.campaign().rate < 0.01
+        assert "budget spent" in pacer.decide(team()).reason
+        unguarded = warm_pacer(PacerConfig(hour_guard=False))
+        for i in range(400):
+            unguarded.observe(RestoredLiveAnswer(NOW - 3000 + i, abandoned=i % 25 == 0))
+        assert "budget spent" not in unguarded.decide(team()).reason
+
+    def test_the_hour_is_steered_further_under_the_target_when_it_holds_fewer_answers(self) -> None:
+        def hour_aim(live_answers: int) -> float:
+            pacer = PredictivePacer()
+            pacer.observe(RestoredLiveAnswer(NOW - 86_400 * 5, abandoned=False))
+            for i in range(live_answers):
+                pacer.observe(RestoredLiveAnswer(NOW - 3000 + 3000 * i / live_answers, abandoned=False))
+            (hour, aim, _), *_ = [g for g in pacer.guarded(NOW) if g.stats.window_s == 3600.0]
+            assert hour.live_answers == live_answers
+            return aim
+
+        assert hour_aim(440) < hour_aim(2400) < PacerConfig().aim
+        assert hour_aim(440) == pytest.approx((13.2 - 1.5 * 13.2**0.5) / 440)
+
+    def test_a_quiet_hour_is_not_guarded(self) -> None:
+        pacer = warm_pacer()
+        for i in range(20_000):
+            pacer.observe(RestoredLiveAnswer(NOW - 86_400 * 5 + i, abandoned=False))
+        for i in range(100):  # a small team's hour: 100 live answers, 4 abandoned
+            pacer.observe(RestoredLiveAnswer(NOW - 3000 + 10 * i, abandoned=i % 25 == 0))
+        assert "budget spent" not in pacer.decide(team()).reason
+
     def test_restore_from_history(self) -> None:
         pacer = warm_pacer()
-        assert pacer.budget(NOW) > 0
+        assert pacer.room(NOW) > 0
         for i in range(200):  # yesterday's calls, replayed after a restart: 20 % abandoned
             pacer.observe(RestoredLiveAnswer(NOW - 86_000 + i, abandoned=i % 5 == 0))
         assert pacer.ledger.campaign().abandons >= 40

@@ -49,6 +49,14 @@ class PacerConfig:
     # the campaign-to-date rate. None: the profile's legal window.
     guard_windows_s: tuple[float, ...] | None = None
     report_window_s: float = HOUR_S  # rolling window shown on the dashboard
+    # Also steer the rolling report window (one hour), while it holds enough live answers
+    # for its rate to be controllable (at least hour_guard_volume abandons allowed: at 3 %,
+    # 167 live answers, about 8 busy agents). Abandons come in clusters, so the hour is
+    # steered to leave hour_guard_sigmas standard deviations of its abandon count (about
+    # the square root of the abandons allowed) under the target.
+    hour_guard: bool = True
+    hour_guard_volume: float = 5.0
+    hour_guard_sigmas: float = 1.5
     patience_s: float = 2.0  # how long a live answer may wait for an agent (2-second rule)
     # Cold start: the predictive pacer dials progressively until it has seen this much.
     warmup_resolved_dials: int = 100
@@ -73,6 +81,8 @@ class PacerConfig:
             raise ValueError("max_concurrent must be >= 0")
         if self.max_calls_per_second is not None and self.max_calls_per_second <= 0:
             raise ValueError("max_calls_per_second must be > 0")
+        if self.hour_guard_sigmas < 0 or self.hour_guard_volume <= 0:
+            raise ValueError("hour_guard_sigmas must be >= 0 and hour_guard_volume > 0")
         if self.patience_s <= 0:
             raise ValueError("patience_s must be > 0")
         for window in self.guard_windows_s or ():

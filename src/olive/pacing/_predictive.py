@@ -24,11 +24,13 @@ Each decision:
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Mapping
+from typing import NamedTuple
 
-from olive.pacing._abandon import AbandonLedger
+from olive.pacing._abandon import AbandonLedger, WindowStats
 from olive.pacing._base import (
     CallAbandoned,
     CallConnected,
@@ -49,6 +51,14 @@ _BUDGET_RESERVE = 1.0  # abandons of room the budget must leave to dial ahead of
 _AIM_OVERRUN = 3.0  # abandons over the aim at which the risk threshold has shrunk to its floor
 _THRESHOLD_FLOOR = 0.05  # of the target: calls this safe are placed even while paying back the aim
 _OUTCOME_WAIT_S = 120.0  # a live answer with no outcome after this long is forgotten
+
+
+class Guard(NamedTuple):
+    """A window the pacer keeps at or under the target."""
+
+    stats: WindowStats
+    aim: float  # the rate it is steered to
+    reserve: float  # abandons of room it keeps under the target before the budget is spent
 
 
 class PredictivePacer:
@@ -120,9 +130,27 @@ class PredictivePacer:
             and self._handles.handled >= config.warmup_handles
         )
 
-    def budget(self, now: float) -> float:
-        """Abandons still allowed, to date and over every guarded window (the smallest)."""
-        return self.ledger.budget(self.config.abandon_target, now, self.config.compliance_windows_s)
+    def guarded(self, now: float) -> list[Guard]:
+        """Each window kept at or under the target: the aim it is steered to, the room it keeps."""
+        config, ledger = self.config, self.ledger
+        windows = [Guard(ledger.campaign(), config.aim, _BUDGET_RESERVE)]
+        windows += [Guard(ledger.window(w, now), config.aim, _BUDGET_RESERVE) for w in config.compliance_windows_s]
+        if config.hour_guard:
+            hour = ledger.window(config.report_window_s, now)
+            allowed = config.abandon_target * hour.live_answers
+            if allowed >= config.hour_guard_volume:
+                sigma = math.sqrt(allowed)  # about the spread of the hour's abandon count
+                steer_to = max(0.0, allowed - config.hour_guard_sigmas * sigma)
+                windows.append(Guard(hour, min(config.aim, steer_to / hour.live_answers), max(1.0, sigma)))
+        return windows
+
+    def room(self, now: float) -> float:
+        """Abandons still allowed under the target beyond each window's reserve (the least).
+
+        Negative: the budget is spent.
+        """
+        target = self.config.abandon_target
+        return min(g.stats.budget(target) - g.reserve for g in self.guarded(now))
 
     # -- deciding ---------------------------------------------------------------
     def decide(self, snapshot: PacingSnapshot) -> DialDecision:
@@ -133,14 +161,14 @@ class PredictivePacer:
             self._phase = "cold start"
             self._switch(snapshot.now, ahead=False)
             dials, reason = floor, f"cold start, progressive: {idle} idle agents, {in_flight} calls on the way"
-        elif (budget := self.budget(snapshot.now)) < _BUDGET_RESERVE:
+        elif (room := self.room(snapshot.now)) < 0.0:
             self._phase = "paying back"
             self._switch(snapshot.now, ahead=False)
             dials, reason = self._forecast_dials(snapshot, floor, 0.0)
-            reason = f"abandon budget spent ({budget:.1f} left), near-riskless calls only; {reason}"
+            reason = f"abandon budget spent ({room:.1f} under the room kept), near-riskless calls only; {reason}"
         else:
             self._phase = "predictive"
-            overrun = -self.ledger.budget(self.config.aim, snapshot.now, self.config.compliance_windows_s)
+            overrun = max(g.stats.abandons - g.aim * g.stats.live_answers for g in self.guarded(snapshot.now))
             scale = max(0.0, min(1.0, 1.0 - overrun / _AIM_OVERRUN))
             self._switch(snapshot.now, ahead=True)
             dials, reason = self._forecast_dials(snapshot, floor, scale)
