@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from olive.ami import Action, Response
+from olive.sim._appargs import split_variables
 from olive.sim._apps import Runner
 from olive.sim._dial import Dial, call_local, parse_target, request
 from olive.sim._far import AgentBehaviour, Behaviour, FarEnd
@@ -50,10 +51,7 @@ class Originate:
         self.cid_num, self.cid_name = parse_callerid(action.get("CallerID") or "")
         self.variables: list[tuple[str, str]] = []
         for assignment in action.get_all("Variable"):
-            for part in assignment.split(","):
-                name, sep, value = part.partition("=")
-                if sep and name.strip():
-                    self.variables.append((name.strip(), value))
+            self.variables.extend(split_variables(assignment))
         self.priority = 1
         self.timeout_ms = 30000
         self.channel: Channel | None = None
