@@ -10,7 +10,12 @@ clients with an admin key, a viewer key and no key.
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator, Mapping
@@ -136,3 +141,53 @@ def viewer(live_api: LiveApi, keys: Keys) -> Iterator[httpx.Client]:
 def anon(live_api: LiveApi, keys: Keys) -> Iterator[httpx.Client]:
     with live_api.client() as client:
         yield client
+
+
+@dataclass
+class ServedApi:
+    """``olive serve`` in a child process: the real command, on loopback."""
+
+    url: str
+    sessions: sessionmaker[Session]
+    process: subprocess.Popen[str]
+    output: list[str]
+
+    def client(self, key: str | None = None, **kwargs: Any) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30.0, **kwargs)
+
+    def stop(self) -> int:
+        """SIGINT, as Ctrl-C would; returns the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        return self.process.returncode
+
+
+def serve(db_url: str, *args: str, env: Mapping[str, str] | None = None) -> ServedApi:
+    """Start ``olive serve --port 0`` on ``db_url``; wait until it says where it listens."""
+    command = [sys.executable, "-c", "from olive.cli import main; main()", "serve", "--host", "127.0.0.1",
+               "--port", "0", "--database-url", db_url, *args]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})}
+    )
+    assert process.stdout is not None
+    output: list[str] = []
+    url = None
+    for line in process.stdout:
+        output.append(line)
+        if match := re.search(r"olive serve: listening on (http://127\.0\.0\.1:\d+)", line):
+            url = match.group(1)
+            break
+    if url is None:
+        process.wait(10)
+        raise RuntimeError("olive serve did not start:\n" + "".join(output))
+    reader = threading.Thread(target=lambda: output.extend(process.stdout or ()), daemon=True)
+    reader.start()
+    from olive.store import make_engine
+
+    return ServedApi(url, make_sessionmaker(make_engine(db_url)), process, output)

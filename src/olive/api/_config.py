@@ -71,7 +71,8 @@ class ServeSettings:
 
     def describe(self) -> list[str]:
         """What the server will use, for the start-up message: no secrets."""
-        lines = [f"API      http://{self.host}:{self.port} (docs at /docs)", f"database {safe_url(self.database_url)}"]
+        where = f"http://{self.host}:{self.port}" if self.port else f"http://{self.host} on a free port"
+        lines = [f"API      {where} (docs at /docs)", f"database {safe_url(self.database_url)}"]
         if not self.asterisk:
             lines.append("asterisk none configured: campaigns cannot start (see docs/api.md)")
         for name, server in sorted(self.asterisk.items()):
@@ -94,7 +95,7 @@ def load_settings(
     file = _read(Path(path)) if path else _ConfigFile()
     resolved_port = port if port is not None else _env_port(env) if env.get("OLIVE_PORT") else file.server.port
     urls = list(asterisk) or _split(env.get("OLIVE_ASTERISK", ""))
-    servers = dict(_from_urls(urls, env)) if urls else _from_file(file.asterisk)
+    servers = dict(_from_urls(urls, env)) if urls else _from_file(file.asterisk, env)
     return ServeSettings(
         host=host or env.get("OLIVE_HOST") or file.server.host or DEFAULT_HOST,
         port=DEFAULT_PORT if resolved_port is None else resolved_port,
@@ -130,13 +131,15 @@ def _split(text: str) -> list[str]:
     return [part for part in (p.strip() for p in text.replace(" ", ",").split(",")) if part]
 
 
-def _from_file(specs: Mapping[str, AsteriskSpec]) -> dict[str, ServerConfig]:
+def _from_file(specs: Mapping[str, AsteriskSpec], env: Mapping[str, str]) -> dict[str, ServerConfig]:
     out = {}
     for name, spec in specs.items():
-        try:
-            out[name] = spec.server()
-        except ValueError as exc:
-            raise ConfigError(f"asterisk.{name}: {exc}") from None
+        secret = spec.secret
+        if secret is None and spec.secret_env is not None:
+            secret = env.get(spec.secret_env)
+            if secret is None:
+                raise ConfigError(f"asterisk.{name}.secret_env: environment variable {spec.secret_env} is not set")
+        out[name] = ServerConfig(spec.host, spec.port, spec.username, secret or "")
     return out
 
 

@@ -17,6 +17,7 @@ schemathesis) know them.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -126,6 +127,18 @@ def field_path(parts: Sequence[int | str]) -> str:
     return out
 
 
+#: Plain words for the fields whose shape is a regular expression.
+PATTERN_HINTS = {
+    "channel_template": "must name a channel technology and contain {number} or {digits}, e.g. PJSIP/{number}@trunk",
+    "interface": "must be an Asterisk device such as PJSIP/101 (no spaces, commas or control characters)",
+    "name": "letters, digits, spaces and . _ - (at most 200), starting with a letter or digit",
+    "queue": "an Asterisk queue name: letters, digits, _ and - (at most 80)",
+    "server": "an Asterisk server name: letters, digits, _ and - (at most 80)",
+    "context": "a dialplan context: letters, digits, _ and - (at most 80)",
+    "drop_message": "a recording name: letters, digits and _ - / . (at most 200)",
+}
+
+
 def validation_details(errors: Sequence[Any]) -> list[ErrorDetail]:
     details = []
     for error in errors:
@@ -133,6 +146,8 @@ def validation_details(errors: Sequence[Any]) -> list[ErrorDetail]:
         where = loc[0] if loc and loc[0] in ("body", "query", "path", "header") else None
         rest = loc[1:] if where else loc
         reason = str(error.get("msg", "invalid"))
+        if error.get("type") == "string_pattern_mismatch" and rest and str(rest[-1]) in PATTERN_HINTS:
+            reason = PATTERN_HINTS[str(rest[-1])]
         for prefix in ("Value error, ", "Assertion failed, "):
             reason = reason.removeprefix(prefix)
         ctx = error.get("ctx") or {}
@@ -171,7 +186,31 @@ async def _import_refused(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+        detail = ErrorDetail(location="body", reason="the body cannot be read as JSON (is it UTF-8?)")
+        return error_response(422, "invalid request: 1 problem", [detail])
+    if exc.status_code == 405:
+        allowed = allowed_methods(request)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
+    return error_response(exc.status_code, str(exc.detail), headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI schema documents for the request's path (for ``Allow``)."""
+    paths: dict[str, dict[str, Any]] = request.app.openapi().get("paths", {})
+    path = request.url.path
+    for template, item in paths.items():
+        pattern = "".join(
+            "[^/]+" if part.startswith("{") else re.escape(part) for part in re.split(r"(\{[^}]+\})", template)
+        )
+        if re.fullmatch(pattern, path):
+            return sorted(m.upper() for m in item if m.upper() in _METHODS)
+    return []
+
+
+_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"})
 
 
 async def _integrity(request: Request, exc: Exception) -> JSONResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 
 import uvicorn
 from fastapi import FastAPI
@@ -13,9 +14,16 @@ from olive.api._deps import ApiContext
 class ApiServer(uvicorn.Server):
     """uvicorn's server; when shutdown begins, open event streams are told to end."""
 
-    def __init__(self, app: FastAPI, config: uvicorn.Config) -> None:
+    def __init__(self, app: FastAPI, config: uvicorn.Config, on_started: Callable[[str], None] | None = None) -> None:
         super().__init__(config)
         self.olive_app = app
+        self.on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.on_started is not None and self.servers:
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            self.on_started(f"http://{host if ':' not in host else f'[{host}]'}:{port}")
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         context: ApiContext = self.olive_app.state.olive
@@ -23,7 +31,16 @@ class ApiServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def make_server(app: FastAPI, host: str, port: int, *, log_level: str = "info", access_log: bool = True) -> ApiServer:
+def make_server(
+    app: FastAPI,
+    host: str,
+    port: int,
+    *,
+    log_level: str = "info",
+    access_log: bool = True,
+    on_started: Callable[[str], None] | None = None,
+) -> ApiServer:
+    """A server for ``app``; ``on_started`` is told the URL it listens on (port 0 picks a free one)."""
     config = uvicorn.Config(
         app,
         host=host,
@@ -34,7 +51,7 @@ def make_server(app: FastAPI, host: str, port: int, *, log_level: str = "info", 
         timeout_graceful_shutdown=10,
         server_header=False,
     )
-    return ApiServer(app, config)
+    return ApiServer(app, config, on_started)
 
 
 __all__ = ["ApiServer", "make_server"]

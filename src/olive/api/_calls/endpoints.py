@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BeforeValidator
 
 from olive.api._calls import service
 from olive.api._calls.schemas import CallDetail, CallOut, Outcome
@@ -16,6 +16,16 @@ from olive.api._schemas import ID_PATTERN, Page, path_id
 
 router = APIRouter(tags=["calls"], responses=responses(401, 403, 422))
 
+
+def _iso_only(value: object) -> object:
+    """Times are ISO 8601 strings with a zone; a bare number is refused, not read as epoch seconds."""
+    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("expected an ISO 8601 date and time with a zone, e.g. 2026-03-02T14:00:00Z")
+    return value
+
+
+Time = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+
 CallId = Annotated[str, path_id("call")]
 
 
@@ -24,8 +34,8 @@ async def call_filter(
     contact_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
     outcome: Annotated[Outcome | None, Query()] = None,
     agent_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
-    since: Annotated[AwareDatetime | None, Query(description="originated at or after (ISO 8601 with zone)")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="originated before (ISO 8601 with zone)")] = None,
+    since: Annotated[Time | None, Query(description="originated at or after (ISO 8601 with zone)")] = None,
+    until: Annotated[Time | None, Query(description="originated before (ISO 8601 with zone)")] = None,
 ) -> service.CallFilter:
     return service.CallFilter(campaign_id, contact_id, outcome, agent_id, since, until)
 

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from olive.api._schemas import Stamped, partial_model
 from olive.specs import Name, PlanSpec
+
+#: A channel template: a technology (``PJSIP/``) and ``{number}`` or ``{digits}``, in either order.
+TEMPLATE_PATTERN = (
+    r"^[^\r\n\x00]*(/[^\r\n\x00]*\{(number|digits)\}|\{(number|digits)\}[^\r\n\x00]*/)[^\r\n\x00]*$"
+)
 
 
 class PlanCreate(PlanSpec):
     """A new plan. The same rules as a campaign file's ``[plan]``; ``name`` is required."""
 
     name: Name
+    channel_template: Annotated[
+        str, Field(max_length=200, pattern=TEMPLATE_PATTERN, description="e.g. PJSIP/{number}@trunk")
+    ]
 
 
-class PlanUpdate(partial_model(PlanSpec, "PlanUpdateFields")):  # type: ignore[misc]
+class PlanUpdate(partial_model(PlanCreate, "PlanUpdateFields")):  # type: ignore[misc]
     """Fields to change; absent fields stay as they are. ``retry_rules`` is replaced whole."""
 
 

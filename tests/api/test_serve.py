@@ -1,0 +1,124 @@
+"""``olive serve``: settings from flags, environment and file; the real command on loopback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from olive.api._config import ConfigError, load_settings
+from olive.engine import ServerConfig
+from olive.store import create_api_key, transaction
+
+from .conftest import closed_port, serve
+
+
+class TestSettings:
+    def test_defaults(self) -> None:
+        settings = load_settings(environ={})
+        assert (settings.host, settings.port, settings.database_url) == ("127.0.0.1", 8080, "sqlite:///olive.db")
+        assert settings.asterisk == {}
+
+    def test_file_then_environment_then_flags(self, tmp_path: Path) -> None:
+        config = tmp_path / "olive.toml"
+        config.write_text(
+            '[server]\nhost = "0.0.0.0"\nport = 9000\n[database]\nurl = "sqlite:///file.db"\n'
+            '[asterisk.east]\nhost = "10.0.0.5"\nusername = "dialer"\nsecret_env = "EAST_SECRET"\n'
+        )
+        env = {"OLIVE_CONFIG": str(config), "EAST_SECRET": "s3cret"}
+        from_file = load_settings(environ=env)
+        assert (from_file.host, from_file.port, from_file.database_url) == ("0.0.0.0", 9000, "sqlite:///file.db")
+        assert from_file.asterisk == {"east": ServerConfig("10.0.0.5", 5038, "dialer", "s3cret")}
+        env |= {"OLIVE_PORT": "9100", "OLIVE_DATABASE_URL": "sqlite:///env.db", "OLIVE_HOST": "127.0.0.2"}
+        from_env = load_settings(environ=env)
+        assert (from_env.host, from_env.port, from_env.database_url) == ("127.0.0.2", 9100, "sqlite:///env.db")
+        flags = load_settings(environ=env, host="::1", port=9200, database_url="sqlite:///flag.db")
+        assert (flags.host, flags.port, flags.database_url) == ("::1", 9200, "sqlite:///flag.db")
+
+    def test_asterisk_urls(self) -> None:
+        env = {"OLIVE_ASTERISK": "ami://olive:pa%3Ass@pbx1:5039/east, ami://dialer@pbx2?secret_env=S2", "S2": "two"}
+        settings = load_settings(environ=env)
+        assert settings.asterisk == {
+            "east": ServerConfig("pbx1", 5039, "olive", "pa:ss"),
+            "default": ServerConfig("pbx2", 5038, "dialer", "two"),
+        }
+        flagged = load_settings(environ=env, asterisk=["ami://x:y@pbx3"])
+        assert list(flagged.asterisk) == ["default"] and flagged.asterisk["default"].host == "pbx3"
+
+    @pytest.mark.parametrize(
+        ("kwargs", "env", "words"),
+        [
+            ({"asterisk": ["http://pbx"]}, {}, "ami://"),
+            ({"asterisk": ["ami://u@pbx"]}, {}, "secret"),
+            ({"asterisk": ["ami://u@pbx?secret_env=NOPE"]}, {}, "NOPE is not set"),
+            ({"asterisk": ["ami://u:p@a/x", "ami://u:p@b/x"]}, {}, "own name"),
+            ({"asterisk": ["ami://u:p@a:99999"]}, {}, "port"),
+            ({}, {"OLIVE_PORT": "eighty"}, "OLIVE_PORT"),
+            ({"config": "/nonexistent/olive.toml"}, {}, "no such file"),
+        ],
+    )
+    def test_errors_name_the_setting(self, kwargs: dict[str, object], env: dict[str, str], words: str) -> None:
+        with pytest.raises(ConfigError, match=words):
+            load_settings(environ=env, **kwargs)  # type: ignore[arg-type]
+
+    def test_file_errors(self, tmp_path: Path) -> None:
+        bad = tmp_path / "bad.toml"
+        bad.write_text("[server\n")
+        with pytest.raises(ConfigError, match="not valid TOML"):
+            load_settings(config=bad, environ={})
+        bad.write_text('[server]\nport = "x"\n[extra]\n')
+        with pytest.raises(ConfigError, match=r"server\.port.*extra"):
+            load_settings(config=bad, environ={})
+
+    def test_describe_never_shows_secrets(self) -> None:
+        settings = load_settings(
+            environ={}, database_url="postgresql+psycopg://olive:dbpass@db/olive", asterisk=["ami://olive:amipass@pbx/east"]
+        )
+        text = "\n".join(settings.describe())
+        assert "dbpass" not in text and "amipass" not in text
+        assert "olive@pbx:5038" in text and "db/olive" in text
+
+
+@pytest.fixture(scope="module")
+def db_backend() -> str:
+    return "sqlite"
+
+
+class TestServeCommand:
+    def test_serves_until_interrupted(self, db_url: str) -> None:
+        secret = "ami-secret-do-not-print"
+        served = serve(
+            db_url,
+            "--asterisk",
+            f"ami://olive@127.0.0.1:{closed_port()}/default?secret_env=TEST_AMI_SECRET",
+            env={"TEST_AMI_SECRET": secret},
+        )
+        try:
+            with transaction(served.sessions) as session:
+                _, key = create_api_key(session, "serve test", "viewer")
+            with served.client() as anon:
+                ready = anon.get("/ready").json()
+                assert ready["status"] == "ready" and ready["asterisk"] == {"default": ready["asterisk"]["default"]}
+                assert anon.get("/plans").status_code == 401
+            with served.client(key) as viewer:
+                assert viewer.get("/plans").json()["total"] == 0
+        finally:
+            status = served.stop()
+        output = "".join(served.output)
+        assert status in (0, 130), output  # uvicorn re-raises the SIGINT it handled: 130, as Ctrl-C
+        assert "olive serve: asterisk default: olive@127.0.0.1:" in output
+        assert secret not in output and key not in output
+        assert "Application shutdown complete" in output
+
+    def test_refuses_bad_settings(self, db_url: str) -> None:
+        with pytest.raises(RuntimeError, match="secret"):
+            serve(db_url, "--asterisk", "ami://olive@127.0.0.1/default")
+
+    def test_unreachable_database(self, tmp_path: Path) -> None:
+        with pytest.raises(RuntimeError, match="cannot use the database"):
+            serve(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
+
+
+def test_httpx_is_what_clients_use() -> None:
+    assert httpx.__version__
