@@ -40,7 +40,7 @@ class TestKeys:
         for method, path in _operations(live_api):
             response = viewer.request(method, path, params={"timeout_s": 0.1})
             if method == "GET":
-                assert response.status_code in (200, 404), (method, path, response.text)
+                assert response.status_code in (200, 404, 422), (method, path, response.text)
             else:
                 error(response, 403, "forbidden")
 
@@ -114,5 +114,5 @@ class TestSchema:
                 for status in ("401", "403", "422"):
                     ref = operation["responses"][status]["content"]["application/json"]["schema"]["$ref"]
                     assert ref.endswith("/ErrorBody"), (method, path, status)
-                if "{" in path:
+                if re.search(r"\{\w+_id\}", path):
                     assert "404" in operation["responses"], (method, path)
