@@ -199,16 +199,30 @@ class CallTracker:
                 continue
             for ch in present:
                 track.legs.see(ch.ref.uniqueid, ch.ref.channel)
+            # Still there: its next events will come. What happened in the gap is
+            # inferred from the channels; the times are when olive saw it again.
+            track.untracked = False
+            seen_late: list[str] = []
+            if any(c.state == UP for c in present):
+                track.or_seen = True  # answered, so its OriginateResponse (Success) went by
+                if rec.answered_at is None:
+                    track.update(answered_at=now)
+                    seen_late.append("answer")
             if any(c.bridge_id for c in present) and any(c.application in ("AppQueue", "AppDial") for c in present):
-                if rec.agent_connected_at is None:
-                    track.update(agent_connected_at=now, detail="connected while AMI was disconnected")
+                if track.record.agent_connected_at is None:
+                    track.update(agent_connected_at=now)
+                    seen_late.append("agent connect")
                 track.signal(Signal.AGENT_CONNECTED)
             elif any(c.application == "Queue" for c in present):
+                if track.record.queued_at is None:
+                    track.update(queued_at=now)
                 track.signal(Signal.QUEUED)
-            elif any(c.state == UP for c in present):
+            elif track.record.answered_at is not None:
                 track.signal(Signal.ANSWERED)
             else:
                 track.signal(Signal.DIALING)
+            if seen_late:
+                track.update(detail=f"{' and '.join(seen_late)} happened while AMI was disconnected; times approximate")
             changes.extend(self._changed(track, before, now))
         return changes
 
@@ -380,7 +394,7 @@ class CallTracker:
             hangup_cause=cause,
             hangup_cause_txt=cause_txt,
             ended_at=now,
-            detail=f"{detail}; {why}" if detail else why,
+            detail="; ".join(part for part in (rec.detail, detail, why) if part),
         )
         track.signal(Signal.END)
         self._forget(track)
