@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 import requests
-
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import Case, checks
