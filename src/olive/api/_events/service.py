@@ -15,9 +15,9 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
-from typing import Any
 
 from olive.api._deps import ApiContext
+from olive.api._events.schemas import EventMessage
 from olive.engine import BusEvent
 from olive.store import from_epoch
 
@@ -39,13 +39,9 @@ class EventFilter:
 
 
 def sse(event: BusEvent) -> str:
-    payload: dict[str, Any] = {
-        "id": event.id,
-        "kind": event.kind,
-        "at": from_epoch(event.at).isoformat(),
-        "campaign_id": event.campaign_id,
-        "data": dict(event.data),
-    }
+    payload = EventMessage.model_construct(
+        id=event.id, kind=event.kind, at=from_epoch(event.at), campaign_id=event.campaign_id, data=dict(event.data)
+    ).model_dump(mode="json")
     data = json.dumps(payload, default=str, separators=(",", ":"))
     return f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n"
 
