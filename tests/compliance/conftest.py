@@ -10,6 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+# The API's live server and its clients (test_api.py).
+from tests.api.conftest import admin, anon, keys, live_api, viewer  # noqa: F401
+
 from olive.store import (
     Agent,
     Call,

@@ -144,6 +144,12 @@ class TestExplain:
         e = explain(away, Schedule(), NOON_NY)
         assert codes(e) == ["callback_owner_away"] and "ann" in e.reasons[0].message
 
+    def test_a_schedule_without_windows(self) -> None:
+        from olive.compliance import parse_schedule
+
+        e = explain(facts(), parse_schedule({"days": []}), NOON_NY)
+        assert codes(e) == ["no_common_window"] and "has no calling window" in e.reasons[0].message
+
     def test_plan_not_allowed(self) -> None:
         e = explain(facts(dial=dial(plan_problems=("dial_timeout_s must be at least 15 s",))), Schedule(), NOON_NY)
         assert codes(e) == ["plan_not_allowed"]

@@ -7,7 +7,19 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from olive.api import _agents, _calls, _campaigns, _contacts, _dial_lists, _events, _plans
+    from olive.api import (
+        _agents,
+        _callbacks,
+        _calls,
+        _campaigns,
+        _compliance,
+        _contacts,
+        _dial_lists,
+        _dispositions,
+        _dnc,
+        _events,
+        _plans,
+    )
 
     return [
         _plans.router,
@@ -17,6 +29,10 @@ def routers() -> list[APIRouter]:
         _contacts.router,
         _calls.router,
         _events.router,
+        _dnc.router,
+        _dispositions.router,
+        _callbacks.router,
+        _compliance.router,
     ]
 
 

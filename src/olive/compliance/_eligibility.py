@@ -163,6 +163,8 @@ def hours_reasons(zones: Zones, schedule: Schedule, now: float) -> list[Reason]:
         ]
     if state.open:
         return []
+    if state.opens_at is None and not any(True for _ in schedule.windows()):
+        return [Reason(NO_COMMON_WINDOW, "the campaign's schedule has no calling window", clears="when the schedule is changed")]
     if state.opens_at is None:
         return [
             Reason(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from olive.api._campaigns.schemas import CampaignCreate, CampaignOut
 from olive.api._deps import Paging
 from olive.api._schemas import get_or_404, validate_merged, well_formed_id
+from olive.compliance import ScheduleError, check_schedule_for_profile, parse_schedule
 from olive.errors import Conflict, Invalid
 from olive.specs import check_plan_for_profile
 from olive.store import (
@@ -58,7 +59,7 @@ def create(session: Session, spec: CampaignCreate) -> Campaign:
     repo = CampaignRepository(session)
     _unique_name(repo, spec.name)
     plan = _ref(PlanRepository(session), spec.plan_id, "plan_id")
-    _check_profile(plan, spec.compliance_profile)
+    _check_profile(plan, spec.compliance_profile, spec.schedule)
     campaign = Campaign(
         name=spec.name,
         plan=plan,
@@ -96,7 +97,7 @@ def update(session: Session, campaign_id: str, changes: dict[str, Any]) -> Campa
             if getattr(spec, key) != current[key]:
                 raise Conflict(f"campaign {campaign.name} is {campaign.status}; stop it to change its {key}", field=key)
     plan = campaign.plan if spec.plan_id == campaign.plan_id else _ref(PlanRepository(session), spec.plan_id, "plan_id")
-    _check_profile(plan, spec.compliance_profile)
+    _check_profile(plan, spec.compliance_profile, spec.schedule)
     campaign.name, campaign.queue, campaign.server = spec.name, spec.queue, spec.server
     campaign.compliance_profile, campaign.default_region = spec.compliance_profile, spec.default_region
     campaign.schedule = spec.schedule
@@ -145,10 +146,17 @@ def _unique_name(repo: CampaignRepository, name: str) -> None:
         raise Conflict(f"a campaign named {name!r} already exists", field="name")
 
 
-def _check_profile(plan: Plan, profile: str) -> None:
+def _check_profile(plan: Plan, profile: str, schedule: dict[str, Any] | None = None) -> None:
     problems = check_plan_for_profile(plan.snapshot(), profile)
     if problems:
         raise Conflict(f"plan {plan.name} is not allowed under the {profile} profile: " + "; ".join(problems), field="plan_id")
+    try:
+        hours = parse_schedule(schedule)
+    except ScheduleError as exc:
+        raise Invalid(str(exc), field="schedule") from None
+    problems = check_schedule_for_profile(hours, profile)
+    if problems:
+        raise Conflict("; ".join(problems), field="schedule")
 
 
 def _ref(repo: Repository[M], id: str, field: str) -> M:
