@@ -68,7 +68,7 @@ class TestClassify:
     def test_untracked_unanswered_is_failed_with_a_reason(self) -> None:
         outcome, _, detail = classify(replace(BASE, untracked=True, channels_seen=False))
         assert outcome is Outcome.FAILED
-        assert "disconnected" in detail
+        assert "unknown" in detail
 
     def test_every_outcome_is_explained(self) -> None:
         assert classify(BASE)[2]

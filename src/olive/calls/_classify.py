@@ -94,7 +94,7 @@ def classify(f: Facts) -> tuple[Outcome, AbandonReason | None, str]:
     if f.dial_status == "CANCEL":
         return Outcome.NO_ANSWER, None, "the dial was cancelled before an answer"
     if f.untracked:
-        return Outcome.FAILED, None, "ended while AMI was disconnected; outcome unknown"
+        return Outcome.FAILED, None, "outcome unknown"
     if f.channels_seen and not f.dial_began and f.originate_reason == 0:
         # Local/NUMBER@context with no such extension: legs exist, nothing is dialed (transcript 07).
         return Outcome.INVALID_NUMBER, None, "no such number: the channel never dialed"
