@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from replay import replay
+
 from olive import ami
 from olive.calls import CallState, Outcome
-from replay import replay
 from support.transcripts import load
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import pairwise
 from typing import Any
 
 from olive.store import Call
@@ -33,6 +34,6 @@ def assert_no_contact_dialed_twice_at_once(calls: list[Call]) -> None:
         by_contact[call.contact_id or ""].append(call)
     for contact, attempts in by_contact.items():
         attempts.sort(key=lambda c: c.originated_at)
-        for before, after in zip(attempts, attempts[1:], strict=False):
+        for before, after in pairwise(attempts):
             assert before.ended_at is not None
             assert after.originated_at >= before.ended_at, f"contact {contact} had two calls at once"

@@ -23,8 +23,16 @@ from olive.clock import Clock, ScaledClock, SystemClock
 from olive.engine import AllowAll, DialGuard, Engine, ServerConfig, campaign_report
 from olive.engine._report import CampaignReport
 from olive.specs import PlanSpec
-from olive.store import Agent, Call, Campaign, DialList, Plan, import_contacts, transaction
-from olive.store import ContactRow
+from olive.store import (
+    Agent,
+    Call,
+    Campaign,
+    ContactRow,
+    DialList,
+    Plan,
+    import_contacts,
+    transaction,
+)
 
 SCENARIO = Path(__file__).with_name("e2e.toml")
 REAL_AMI = os.environ.get("OLIVE_TEST_AMI")

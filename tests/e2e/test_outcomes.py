@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from olive import ami
-from olive.store import to_epoch
-
 from e2e.checks import assert_every_attempt_recorded_once, assert_no_contact_dialed_twice_at_once
 from e2e.harness import CUSTOMERS, Olive, make_campaign, number
+from olive import ami
+from olive.store import to_epoch
 
 ONCE = {k: {"max_attempts": 1, "delay_s": 60} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED", "CANCELLED")}
 
