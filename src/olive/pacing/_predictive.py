@@ -11,13 +11,16 @@ Each decision:
    (:mod:`olive.pacing._forecast`). The threshold is learned by
    :mod:`olive.pacing._controller` so that the abandon rate settles at the aim
    (a little under the target).
-3. **Payback.** The threshold shrinks when the campaign to date, or any guarded
-   rolling window, is over the aim, reaching its floor (5 % of the target) at
-   three abandons over: an early excess is paid back, not averaged away.
-   If a window has less than one abandon of room left under the *target*, the
-   budget is spent: the pacer places the progressive floor and only calls at
-   the floor threshold, all but certain to find an agent. Each of their live
-   answers lowers the rate, which is how a bad hour is paid back.
+3. **Payback.** The guarded windows are the campaign to date, the profile's
+   legal window and, while it is busy enough to be controlled (at least five
+   abandons allowed), the last hour; each has an aim and a reserve
+   (:meth:`PredictivePacer.guarded`). The threshold shrinks when a window is
+   over its aim, reaching its floor (5 % of the target) at three abandons
+   over: an excess is paid back, not averaged away. If a window has less than
+   its reserve left under the *target*, the budget is spent: the pacer places
+   the progressive floor and only calls at the floor threshold, all but certain
+   to find an agent. Each of their live answers lowers the rate, which is how a
+   bad hour is paid back.
 4. **Limits.** The plan's max concurrent calls and max calls per second cap
    the result, in every case.
 """
