@@ -112,3 +112,19 @@ class TestCallsCsv:
     def test_bad_filter_and_no_key(self, viewer: httpx.Client, anon: httpx.Client) -> None:
         error(viewer.get("/calls.csv", params={"since": "soon"}), 422)
         error(anon.get("/calls.csv"), 401)
+
+
+class TestRepeatedParameters:
+    def test_a_scalar_given_twice_is_refused(self, viewer: httpx.Client) -> None:
+        for path in ("/calls", "/calls.csv", "/plans"):
+            body = error(viewer.get(path, params=[("limit", "5"), ("limit", "6")]), 422)
+            assert body["errors"] == [
+                {"location": "query", "field": "limit", "reason": "given more than once; give it once", "row": None}
+            ]
+
+    def test_a_list_parameter_may_repeat(self, viewer: httpx.Client) -> None:
+        response = viewer.get("/events", params=[("kind", "call"), ("kind", "agent"), ("timeout_s", "0.1")])
+        assert response.status_code == 200
+
+    def test_the_key_is_checked_first(self, anon: httpx.Client) -> None:
+        error(anon.get("/calls", params=[("limit", "5"), ("limit", "6")]), 401)

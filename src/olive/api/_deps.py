@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Depends, Query, Request, Security
+from fastapi import Depends, FastAPI, Query, Request, Security
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session, sessionmaker
@@ -97,14 +98,50 @@ def authenticate(
         return principal
 
 
-async def require_admin(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+async def checked(request: Request, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    """After the key: a query parameter given twice is refused unless it takes a list (422)."""
+    repeated = repeated_query_params(request)
+    if repeated:
+        raise RequestValidationError(
+            [{"loc": ("query", name), "msg": "given more than once; give it once", "type": "value_error"} for name in repeated]
+        )
+    return principal
+
+
+async def require_admin(principal: Annotated[Principal, Depends(checked)]) -> Principal:
     if principal.role != "admin":
         raise Forbidden(f"the {principal.role} role can only read; this needs an admin key")
     return principal
 
 
-Viewer = Depends(authenticate)
+Viewer = Depends(checked)
 Admin = Depends(require_admin)
+
+
+def repeated_query_params(request: Request) -> list[str]:
+    """Names given more than once in the query string that the operation does not take as a list."""
+    seen: dict[str, int] = {}
+    for name, _ in request.query_params.multi_items():
+        seen[name] = seen.get(name, 0) + 1
+    repeated = sorted(name for name, count in seen.items() if count > 1)
+    if not repeated:
+        return []
+    route = request.scope.get("route")
+    template = getattr(route, "path_format", None)
+    return [name for name in repeated if name not in _list_params(request.app, template, request.method)]
+
+
+def _list_params(app: FastAPI, template: str | None, method: str) -> frozenset[str]:
+    if template is None:
+        return frozenset()
+    operation = app.openapi().get("paths", {}).get(template, {}).get(method.lower(), {})
+    names = set()
+    for parameter in operation.get("parameters", ()):
+        schema = parameter.get("schema", {})
+        kinds = [schema, *schema.get("anyOf", ())]
+        if parameter.get("in") == "query" and any(k.get("type") == "array" for k in kinds):
+            names.add(parameter["name"])
+    return frozenset(names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +171,8 @@ __all__ = [
     "Principal",
     "Viewer",
     "authenticate",
+    "checked",
     "get_context",
+    "repeated_query_params",
     "require_admin",
 ]
