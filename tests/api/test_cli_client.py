@@ -59,6 +59,18 @@ class TestCampaignCreate:
         assert code == 2 and "line 2" in err
         assert ok(admin.get("/plans"))["total"] == 0 and ok(admin.get("/dial-lists"))["total"] == 0
 
+    def test_after_a_failed_attempt(self, live_api: LiveApi, keys: Keys, admin: httpx.Client, campaign_file: Path) -> None:
+        make_list(admin, name="spring-renewals")  # an earlier attempt got this far
+        ok(admin.post("/agents", json={"name": "someone-else", "interface": "PJSIP/101"}), 201)
+        code, _, err = _olive(live_api, keys.admin, "campaign", "create", str(campaign_file))
+        assert code == 1 and "interface" in err  # alice's device belongs to another agent
+        ok(admin.patch(f"/agents/{ok(admin.get('/agents', params={'name': 'someone-else'}))['items'][0]['id']}", json={"interface": "PJSIP/199"}))
+        code, out, err = _olive(live_api, keys.admin, "campaign", "create", str(campaign_file))
+        assert code == 0, err
+        campaign = ok(admin.get(f"/campaigns/{out.strip()}"))
+        assert ok(admin.get(f"/dial-lists/{campaign['dial_list_ids'][0]}"))["contact_count"] == 3
+        assert ok(admin.get("/dial-lists"))["total"] == 1
+
     def test_viewer_key_is_refused(self, live_api: LiveApi, keys: Keys, campaign_file: Path) -> None:
         code, _, err = _olive(live_api, keys.viewer, "campaign", "create", str(campaign_file))
         assert code == 1 and "admin" in err

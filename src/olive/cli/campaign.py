@@ -50,26 +50,36 @@ def create(
 
 
 def _install(api: Api, loaded: Any, server: str | None) -> dict[str, Any]:
+    """Plan (created, or updated if one of that name exists), agents (found by name, or
+    created), a dial list named after the campaign with the file's contacts, then the campaign."""
     spec = loaded.spec
-    if api.get("/campaigns", name=spec.campaign.name)["items"]:
-        raise ApiError(409, {"message": f"a campaign named {spec.campaign.name!r} already exists"})
+    name = spec.campaign.name
+    if api.get("/campaigns", name=name)["items"]:
+        raise ApiError(409, {"message": f"a campaign named {name!r} already exists"})
     plan_body = spec.plan.model_dump(mode="json", exclude={"name"})
-    plan_name = spec.plan.name or f"{spec.campaign.name} plan"
+    plan_name = spec.plan.name or f"{name} plan"
     existing = api.get("/plans", name=plan_name)["items"]
     if existing:
         plan = api.call("PATCH", f"/plans/{existing[0]['id']}", json=plan_body)
     else:
         plan = api.post("/plans", json={"name": plan_name, **plan_body})
-    dial_list = api.post("/dial-lists", json={"name": spec.campaign.name, "default_region": spec.campaign.default_region})
+    agent_ids = []
+    for agent in spec.agents:
+        found = api.get("/agents", name=agent.name)["items"]
+        agent_ids.append(found[0]["id"] if found else api.post("/agents", json=agent.model_dump())["id"])
+    lists = api.get("/dial-lists", name=name)["items"]
+    if lists and (lists[0]["contact_count"] or lists[0]["campaign_ids"]):
+        raise ApiError(409, {"message": f"a dial list named {name!r} already exists and is in use"})
+    region = spec.campaign.default_region
+    if lists:  # left empty by an earlier attempt that failed: use it
+        dial_list = api.call("PATCH", f"/dial-lists/{lists[0]['id']}", json={"default_region": region})
+    else:
+        dial_list = api.post("/dial-lists", json={"name": name, "default_region": region})
     api.post(
         f"/dial-lists/{dial_list['id']}/contacts/import",
         content=loaded.csv_text.encode("utf-8"),
         headers={"content-type": "text/csv"},
     )
-    agent_ids = []
-    for agent in spec.agents:
-        found = api.get("/agents", name=agent.name)["items"]
-        agent_ids.append(found[0]["id"] if found else api.post("/agents", json=agent.model_dump())["id"])
     body = spec.campaign.model_dump(mode="json")
     if server is not None:
         body["server"] = server
