@@ -61,6 +61,7 @@ async def _serve(settings: object, log_level: str) -> None:
         level=logging.DEBUG if log_level == "debug" else logging.INFO if log_level == "info" else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # "Context impl SQLiteImpl." is not news
     try:
         sessions = open_store(settings.database_url)
     except OperationalError as exc:
