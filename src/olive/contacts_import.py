@@ -67,11 +67,15 @@ def parse_rows(rows: Iterable[tuple[int, Mapping[str, object]]], default_region:
 
 def parse_csv(text: str, default_region: str) -> list[ContactRow]:
     reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
-        raise ImportRefused([RowError(1, "header", "the CSV has no header row")])
-    if not any(_PHONE_COLUMNS.match(f or "") or (f or "").lower() == "phones" for f in reader.fieldnames):
-        raise ImportRefused([RowError(1, "header", "no phone column (phone, phone1.., or phones)")])
-    return parse_rows(((reader.line_num, row) for row in reader), default_region)
+    try:
+        if not reader.fieldnames:
+            raise ImportRefused([RowError(1, "header", "the CSV has no header row")])
+        if not any(_PHONE_COLUMNS.match(f or "") or (f or "").lower() == "phones" for f in reader.fieldnames):
+            raise ImportRefused([RowError(1, "header", "no phone column (phone, phone1.., or phones)")])
+        rows = [(reader.line_num, row) for row in reader]
+    except csv.Error as exc:
+        raise ImportRefused([RowError(reader.line_num + 1, "row", f"not readable as CSV: {exc}")]) from None
+    return parse_rows(rows, default_region)
 
 
 def parse_json(items: list[Mapping[str, object]], default_region: str) -> list[ContactRow]:
@@ -120,7 +124,7 @@ def _parse_row(line: int, raw: Mapping[str, object], region: str, errors: list[R
     if tz is not None:
         try:
             ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory
             errors.append(RowError(line, "timezone", f"unknown time zone {tz!r}"))
     fields = {k: _text(raw.get(k)).strip() or None for k in ("name", "external_ref")}
     for key, value in fields.items():

@@ -14,9 +14,17 @@ import time
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
+_last = [0, 0]  # the last (ms, random) used: ids made in one millisecond still sort in order
+
+
 def ulid(now: float | None = None) -> str:
     ms = int((time.time() if now is None else now) * 1000)
-    value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
+    if ms == _last[0] and _last[1] < (1 << 80) - 1:
+        rand = _last[1] + 1
+    else:
+        rand = int.from_bytes(os.urandom(10), "big")
+    _last[0], _last[1] = ms, rand
+    value = (ms << 80) | rand
     chars = []
     for _ in range(26):
         value, rem = divmod(value, 32)

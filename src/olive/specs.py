@@ -23,7 +23,7 @@ Profile = Literal["us-tsr", "uk-ofcom", "none"]
 _SAFE = re.compile(r"^[^\r\n\x00]*$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._\-]{0,199}$")
 _QUEUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,79}$")
-_INTERFACE = re.compile(r"^[A-Za-z0-9]+/[^\s,|]{1,190}$")
+_INTERFACE = re.compile(r"^[A-Za-z0-9]+/[^\s,|\x00-\x1f\x7f]{1,190}$")
 
 
 class _Spec(BaseModel):

@@ -8,6 +8,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from e2e.harness import Olive, Target, start_target, stop_target
 
 
+@pytest.fixture(scope="module")
+def db_backend() -> str:
+    """End-to-end runs use SQLite; test_campaign.py runs on PostgreSQL too (the store
+    and API suites cover PostgreSQL in depth)."""
+    return "sqlite"
+
+
 @pytest.fixture
 async def target() -> AsyncIterator[Target]:
     t = await start_target()

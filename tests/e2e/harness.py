@@ -3,7 +3,7 @@
 ``OLIVE_TEST_AMI=host:port:user:secret`` points the suite at a real Asterisk
 configured from docs/asterisk/ (extensions.conf, olive-test.conf, queues.conf);
 otherwise each test starts olive's simulated PBX on 127.0.0.1 running that same
-dialplan, with a clock ``OLIVE_TEST_SCALE`` (default 20) times faster than real
+dialplan, with a clock ``OLIVE_TEST_SCALE`` (default 40) times faster than real
 time shared by the simulator and the engine.
 """
 
@@ -36,7 +36,7 @@ from olive.store import (
 
 SCENARIO = Path(__file__).with_name("e2e.toml")
 REAL_AMI = os.environ.get("OLIVE_TEST_AMI")
-SCALE = 1.0 if REAL_AMI else float(os.environ.get("OLIVE_TEST_SCALE", "20"))
+SCALE = 1.0 if REAL_AMI else float(os.environ.get("OLIVE_TEST_SCALE", "40"))
 CUSTOMERS = "Local/{number}@olive-test-customers"
 QUEUE = "olive-test"
 

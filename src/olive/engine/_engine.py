@@ -197,8 +197,16 @@ class Engine:
                     dials.extend(place_dials(self, session, campaign, decision.dials, decision.reason, now))
         if refresh:
             self._finish_campaigns(now, placed={intent.campaign_id for _, intent, _ in dials})
+        # Track each call before this tick returns, so the next decision counts it
+        # as on its way even if its Originate has not been written yet.
+        sent_at = self.clock.now()
         for server, intent, plan in dials:
-            self._spawn(self._originate(self.links[server], intent, plan, now))
+            link = self.links[server]
+            link.tracker.originate(intent.call_id, action_id=intent.call_id, dial_string=intent.dial_string, now=sent_at)
+            runner = self.runners.get(intent.campaign_id)
+            if runner is not None:
+                runner.dial_placed(sent_at)
+            self._spawn(self._originate(link, intent, plan))
         for op in self.members.plan(self.campaigns, self._olive_interfaces, now):
             self._spawn(op)
 
@@ -322,12 +330,8 @@ class Engine:
         self._io.add(task)
         task.add_done_callback(self._io.discard)
 
-    async def _originate(self, link: PbxLink, intent: DialIntent, plan: Mapping[str, Any], now: float) -> None:
-        runner = self.runners.get(intent.campaign_id)
-        sent_at = self.clock.now()  # the tick decided at ``now``; the call starts now
-        link.tracker.originate(intent.call_id, action_id=intent.call_id, dial_string=intent.dial_string, now=sent_at)
-        if runner is not None:
-            runner.dial_placed(sent_at)
+    async def _originate(self, link: PbxLink, intent: DialIntent, plan: Mapping[str, Any]) -> None:
+        """Send one Originate the tick already recorded and tracks; never re-sent."""
         try:
             act = ami.originate_action(
                 ami.OriginateRequest(
@@ -366,7 +370,9 @@ class Engine:
 
 def _default_guard() -> DialGuard:
     """Compliant by default: pass ``guard=AllowAll()`` only in tests about something else."""
-    from olive.compliance import ComplianceGuard  # compliance builds on the engine: imported when used
+    from olive.compliance import (
+        ComplianceGuard,  # compliance builds on the engine: imported when used
+    )
 
     return ComplianceGuard()
 

@@ -1,0 +1,68 @@
+"""Contacts from CSV or JSON: all or nothing, every bad row named by line and field."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from olive.contacts_import import ImportRefused, parse_csv, parse_json
+
+
+class TestParseCsv:
+    def test_numbers_in_order_normalised_and_variables(self) -> None:
+        (row,) = parse_csv("phone,phone2,name,policy\n(202) 555-0142,+44 20 7946 0958,Ann,P-1\n", "US")
+        assert row.numbers == ("+12025550142", "+442079460958")
+        assert (row.name, dict(row.variables)) == ("Ann", {"policy": "P-1"})
+
+    def test_phones_column_with_separators(self) -> None:
+        (row,) = parse_csv("phones\n2025550142;2025550143|2025550142\n", "US")
+        assert row.numbers == ("+12025550142", "+12025550143")  # duplicates once
+
+    def test_every_bad_row_is_reported_and_nothing_imported(self) -> None:
+        text = "phone,timezone,name\n2025550142,,ok\n123,,short\n2025550143,Mars/Base,tz\n2025550144,America,dir\n"
+        with pytest.raises(ImportRefused) as err:
+            parse_csv(text, "US")
+        where = [(e.line, e.field) for e in err.value.errors]
+        assert where == [(3, "phone"), (4, "timezone"), (5, "timezone")]
+        assert "nothing imported" in str(err.value)
+
+    def test_line_breaks_and_bad_variable_names(self) -> None:
+        with pytest.raises(ImportRefused) as err:
+            parse_csv('phone,name,2bad\n2025550142,"A\nB",x\n', "US")
+        assert {e.field for e in err.value.errors} == {"name", "2bad"}
+
+    def test_duplicate_external_refs(self) -> None:
+        with pytest.raises(ImportRefused) as err:
+            parse_csv("phone,external_ref\n2025550142,A\n2025550143,A\n", "US")
+        assert err.value.errors[0].reason == "duplicate of line 2"
+
+    @pytest.mark.parametrize("text", ["", "name\nAnn\n", "phone,name\n2025550142,a,extra\n"])
+    def test_structure_errors(self, text: str) -> None:
+        with pytest.raises(ImportRefused):
+            parse_csv(text, "US")
+
+    def test_unreadable_csv_is_refused_not_crashed(self) -> None:
+        with pytest.raises(ImportRefused):
+            parse_csv("phone,name\n2025550142," + "x" * 200_000 + "\n", "US")
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.text(max_size=300))
+    def test_any_text_is_parsed_or_refused(self, text: str) -> None:
+        try:
+            rows = parse_csv(text, "US")
+        except ImportRefused:
+            return
+        for row in rows:
+            assert all(n.startswith("+") for n in row.numbers)
+
+
+class TestParseJson:
+    def test_variables_object_and_numbers_list(self) -> None:
+        (row,) = parse_json([{"phones": ["2025550142"], "variables": {"tier": "gold"}}], "US")
+        assert row.numbers == ("+12025550142",) and dict(row.variables) == {"tier": "gold"}
+
+    def test_rows_are_counted_from_one(self) -> None:
+        with pytest.raises(ImportRefused) as err:
+            parse_json([{"phone": "2025550142"}, {"phone": "nope"}], "US")
+        assert err.value.errors[0].line == 2
