@@ -54,7 +54,6 @@ def place_dials(engine: Engine, session: Session, campaign: Campaign, wanted: in
         intent = build_intent(campaign, contact, number, plan, server)
         if write_ahead(session, intent, plan, now):
             out.append((server, intent, plan))
-            engine.call_campaign[intent.call_id] = campaign.id
             if isinstance(engine.guard, DialObserver):
                 engine.guard.dialed(session, campaign, contact, intent.call_id, now)
     engine.status_note[campaign.id] = dial_note(session, campaign.id, reason, len(out), bool(candidates), refused)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -52,6 +53,8 @@ from olive.store import (
 )
 
 log = logging.getLogger("olive.engine")
+
+Drained = tuple[PbxLink, list[CallChange], list[AgentChange]]
 
 
 class EngineState(enum.Enum):
@@ -184,10 +187,7 @@ class Engine:
         # Most ticks touch the database only when something happened: the store is
         # read on a timer (and when an operator acts), not on every tick.
         if refresh or any(calls or agents for _, calls, agents in drained):
-            with transaction(self.sessions) as session:
-                self._persist(session, drained)
-                if refresh:
-                    self._refresh(session, now)
+            self._persist_drained(drained, now, refresh=refresh)
         self._account(dt)
         decisions = self._decide(now)
         dials: list[Dial] = []
@@ -195,6 +195,8 @@ class Engine:
             with transaction(self.sessions) as session:
                 for campaign, decision in decisions:
                     dials.extend(place_dials(self, session, campaign, decision.dials, decision.reason, now))
+        for _, intent, _ in dials:  # committed: these calls now exist
+            self.call_campaign[intent.call_id] = intent.campaign_id
         if refresh:
             self._finish_campaigns(now, placed={intent.campaign_id for _, intent, _ in dials})
         # Track each call before this tick returns, so the next decision counts it
@@ -211,29 +213,47 @@ class Engine:
             self._spawn(op)
 
     def _persist_only(self) -> None:
-        drained = [(link, *link.drain()) for link in self.links.values()]
-        with transaction(self.sessions) as session:
-            self._persist(session, drained)
+        self._persist_drained([(link, *link.drain()) for link in self.links.values()], self.clock.now())
 
-    def _persist(self, session: Session, drained: list[tuple[PbxLink, list[CallChange], list[AgentChange]]]) -> None:
+    def _persist_drained(self, drained: list[Drained], now: float, *, refresh: bool = False) -> None:
+        """Write what the trackers saw; only after the commit feed the pacers and the event bus.
+
+        If the transaction fails, the changes go back to their links for the next tick,
+        so no call record is lost and no pacer hears of a change twice.
+        """
+        effects: list[Callable[[], object]] = []
+        try:
+            with transaction(self.sessions) as session:
+                self._persist(session, drained, effects)
+                if refresh:
+                    self._refresh(session, now)
+        except Exception:
+            for link, calls, agents in drained:
+                link.requeue(calls, agents)
+            raise
+        for effect in effects:
+            effect()
+
+    def _persist(self, session: Session, drained: list[Drained], effects: list[Callable[[], object]]) -> None:
         for _, calls, agents in drained:
             if agents:
                 for agent in apply_agent_changes(session, agents).values():
-                    self.bus.publish("agent", self.clock.now(), {"agent_id": agent.id, "name": agent.name, "state": agent.state})
+                    event = {"agent_id": agent.id, "name": agent.name, "state": agent.state}
+                    effects.append(functools.partial(self.bus.publish, "agent", self.clock.now(), event))
                 for agent_change in agents:
                     owner = self.members.owner(agent_change.status)
                     if owner in self.runners:
-                        self.runners[owner].agent_changed(agent_change)
+                        effects.append(functools.partial(self.runners[owner].agent_changed, agent_change))
             if not calls:
                 continue
             for ended in apply_call_changes(session, calls, self._agent_ids):
-                self.call_campaign.pop(ended.record.call_id, None)
+                effects.append(functools.partial(self.call_campaign.pop, ended.record.call_id, None))
                 self._call_ended(session, ended.record.call_id)
             for change in calls:
                 campaign_id = self.call_campaign.get(change.record.call_id) or self._campaign_of(session, change.record)
                 if campaign_id in self.runners:
-                    self.runners[campaign_id].call_changed(change)
-                self.bus.publish("call", self.clock.now(), call_event(change), campaign_id)
+                    effects.append(functools.partial(self.runners[campaign_id].call_changed, change))
+                effects.append(functools.partial(self.bus.publish, "call", self.clock.now(), call_event(change), campaign_id))
 
     def _call_ended(self, session: Session, call_id: str) -> None:
         if isinstance(self.guard, DialObserver):

@@ -144,6 +144,11 @@ class PbxLink:
         self.call_changes, self.agent_changes = [], []
         return calls, agents
 
+    def requeue(self, calls: list[CallChange], agents: list[AgentChange]) -> None:
+        """Put back changes that could not be stored, ahead of newer ones."""
+        self.call_changes[:0] = calls
+        self.agent_changes[:0] = agents
+
     def active_call_ids(self) -> Iterable[str]:
         return (r.call_id for r in self.tracker.active())
 

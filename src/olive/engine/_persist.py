@@ -179,7 +179,7 @@ def _finish_contact(session: Session, call: Call, rec: CallRecord) -> NextStep |
         select(Call.contact_number_id, Call.outcome, func.count())
         .where(Call.contact_id == contact.id, Call.outcome.is_not(None))
         .group_by(Call.contact_number_id, Call.outcome)
-    ).tuples()
+    )
     for number_id, outcome, total in rows:
         if number_id in counts and outcome:
             counts[number_id][outcome] += int(total)

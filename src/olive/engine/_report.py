@@ -85,7 +85,7 @@ def campaign_report(session: Session, campaign_id: str, now: float, engine: Engi
             .join(campaign_dial_lists, campaign_dial_lists.c.dial_list_id == Contact.dial_list_id)
             .where(campaign_dial_lists.c.campaign_id == campaign_id)
             .group_by(Contact.status)
-        ).tuples()
+        )
     }
     report = CampaignReport(
         campaign_id=campaign.id,
@@ -127,7 +127,7 @@ def campaign_report(session: Session, campaign_id: str, now: float, engine: Engi
 
 
 def agent_states(session: Session) -> dict[str, str]:
-    return {name: state for name, state in session.execute(select(Agent.name, Agent.state)).tuples()}
+    return {name: state for name, state in session.execute(select(Agent.name, Agent.state))}
 
 
 __all__ = ["CampaignReport", "agent_states", "campaign_report"]

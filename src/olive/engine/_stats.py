@@ -33,7 +33,7 @@ def live_answers_since(session: Session, campaign_id: str, since: float) -> list
         select(Call.ended_at, Call.outcome)
         .where(Call.campaign_id == campaign_id, Call.outcome.in_(LIVE), Call.ended_at >= as_utc(since))
         .order_by(Call.ended_at)
-    ).tuples()
+    )
     return [(to_epoch(at), outcome == "ABANDONED") for at, outcome in rows if at is not None]
 
 
@@ -46,7 +46,7 @@ def abandon_rate(session: Session, campaign_id: str, since: float | None = None)
     )
     if since is not None:
         statement = statement.where(Call.ended_at >= as_utc(since))
-    counts = {outcome: int(n) for outcome, n in session.execute(statement).tuples()}
+    counts = {outcome: int(n) for outcome, n in session.execute(statement)}
     live = sum(counts.values())
     abandoned = counts.get("ABANDONED", 0)
     return {"live_answers": live, "abandoned": abandoned, "rate": (abandoned / live) if live else 0.0}

@@ -1,0 +1,69 @@
+"""A tick whose transaction fails loses nothing: the changes wait for the next tick."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine as SAEngine
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from olive.engine import AllowAll, Engine, ServerConfig
+from olive.engine._persist import DialIntent, write_ahead
+from olive.store import (
+    Call,
+    Campaign,
+    Contact,
+    ContactNumber,
+    ContactRow,
+    DialList,
+    Plan,
+    import_contacts,
+    transaction,
+)
+
+
+@pytest.fixture(scope="module")
+def db_backend() -> str:
+    return "sqlite"
+
+
+async def test_a_failed_commit_keeps_the_changes(session_factory: sessionmaker[Session], db_clean: SAEngine) -> None:
+    with transaction(session_factory) as s:
+        plan = Plan(name="p", channel_template="PJSIP/{number}@t")
+        dial_list = DialList(name="l")
+        s.add_all([plan, dial_list])
+        s.flush()
+        (contact_id,) = import_contacts(s, dial_list.id, [ContactRow(numbers=("+12025550142",))])
+        campaign = Campaign(name="c", plan=plan, queue="q", dial_lists=[dial_list])
+        s.add(campaign)
+        s.flush()
+        number = s.scalars(select(ContactNumber).where(ContactNumber.contact_id == contact_id)).one()
+        intent = DialIntent("call_1", campaign.id, contact_id, number.id, number.number, 1, "default", "PJSIP/x@t")
+        assert write_ahead(s, intent, plan.snapshot(), 100.0)
+    engine = Engine(session_factory, {"default": ServerConfig(port=1)}, guard=AllowAll())
+    link = engine.links["default"]
+    link.tracker.originate("call_1", action_id="call_1", dial_string="PJSIP/x@t", now=100.0)
+    link.call_changes.extend(link.tracker.originate_refused("call_1", 100.5, "Channel not specified"))
+
+    boom_state: list[int] = []
+
+    def boom(conn: object) -> None:
+        if not boom_state:
+            boom_state.append(1)
+            raise RuntimeError("database went away")
+
+    event.listen(db_clean, "commit", boom)
+    try:
+        with pytest.raises(RuntimeError):
+            await engine.tick()
+        assert len(link.call_changes) == 1, "the change waits for the next tick"
+        assert len(engine.bus.recent) == 0, "nothing was announced for a change not stored"
+        await engine.tick()
+    finally:
+        event.remove(db_clean, "commit", boom)
+    with transaction(session_factory) as s:
+        call = s.get(Call, "call_1")
+        contact = s.get(Contact, contact_id)
+        assert call is not None and call.outcome == "FAILED" and call.ended_at is not None
+        assert contact is not None and contact.active_call_id is None
+    assert [e.kind for e in engine.bus.recent] == ["call"]
