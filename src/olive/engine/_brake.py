@@ -10,16 +10,18 @@ class AbandonBrake:
 
     Under ``us-tsr`` (30 days) and ``uk-ofcom`` (24 hours) the abandon rate,
     to date and over the profile's window, must stay at or under the plan's
-    target. While one more abandon would break it, no mode may dial ahead of
-    its agents: the decision is capped at the progressive floor (one call per
-    idle agent with no call on the way). The predictive pacer brakes the
-    same way on its own; this holds power mode, and any pacer, to it too.
+    target. While one more abandon would break it, power mode may not dial
+    ahead of its agents: the decision is capped at the progressive floor (one
+    call per idle agent with no call on the way). The predictive pacer keeps
+    the same windows itself and pays a bad hour back more cheaply (the floor
+    plus only near-riskless calls, see docs/pacing.md), so it is not braked
+    twice; progressive never dials ahead anyway.
     """
 
     RESERVE = 1.0  # abandons of room needed to dial ahead of the agents
 
-    def __init__(self, config: pacing.PacerConfig) -> None:
-        self.active = config.compliance_profile is not pacing.ComplianceProfile.NONE
+    def __init__(self, config: pacing.PacerConfig, mode: str = "power") -> None:
+        self.active = config.compliance_profile is not pacing.ComplianceProfile.NONE and mode == "power"
         self.target = config.abandon_target
         self.windows_s = config.compliance_windows_s
         self.ledger = pacing.AbandonLedger(self.windows_s or (3600.0,))

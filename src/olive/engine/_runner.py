@@ -73,7 +73,7 @@ class CampaignRunner:
         # abandon windows, and the recent dials and handle times for the estimators.
         self._live_answers: list[pacing.RestoredLiveAnswer] = []
         self._recent: deque[pacing.Observation] = deque(maxlen=20_000)
-        self.brake = AbandonBrake(pacer_config(self.plan, profile))
+        self.brake = AbandonBrake(pacer_config(self.plan, profile), self.pacer.mode)
 
     def __repr__(self) -> str:
         return f"<CampaignRunner {self.campaign_id} {self.pacer.mode}>"
@@ -92,7 +92,7 @@ class CampaignRunner:
             return
         self.plan, self.profile = dict(plan), profile
         self.pacer = pacing.make_pacer(self.plan.get("dial_mode", "progressive"), pacer_config(self.plan, profile))
-        self.brake = AbandonBrake(pacer_config(self.plan, profile))
+        self.brake = AbandonBrake(pacer_config(self.plan, profile), self.pacer.mode)
         for live in self._live_answers:
             self.pacer.observe(live)
             self.brake.record(live.at, live.abandoned)
