@@ -63,4 +63,5 @@ async def drive(
 
 
 def print_summary(final: CampaignReport) -> None:
+    console.print()
     console.print(summary_table(final))

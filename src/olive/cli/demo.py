@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
     def demo(
         agents: int = typer.Option(10, min=1, max=200, help="Agents in the demo team."),
         contacts: int = typer.Option(1000, min=1, max=100_000, help="Contacts to call."),
-        speed: float = typer.Option(30.0, min=1.0, max=200.0, help="How much faster than real time."),
+        speed: float = typer.Option(60.0, min=1.0, max=200.0, help="How much faster than real time."),
         mode: str = typer.Option("predictive", help="Dial mode: progressive, power or predictive."),
         db: Path = typer.Option(Path("olive-demo.db"), help="The demo's SQLite file (replaced on each run)."),
         api_port: int = typer.Option(8765, help="Serve the REST API here (0: no API)."),
