@@ -100,27 +100,34 @@ def load(path: str | Path) -> CampaignFile:
         raise CampaignFileError(path, ["no such file"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise CampaignFileError(path, [f"not valid TOML: {exc}"]) from None
+    problems: list[str] = []
+    spec: CampaignFileSpec | None = None
     try:
         spec = CampaignFileSpec.model_validate(raw)
     except ValidationError as exc:
-        raise CampaignFileError(path, [_pydantic_problem(e) for e in exc.errors()]) from None
-    problems = [f"plan: {p}" for p in check_plan_for_profile(spec.plan, spec.campaign.compliance_profile)]
-    names = [a.name for a in spec.agents]
-    interfaces = [a.interface for a in spec.agents]
-    if len(set(names)) != len(names) or len(set(interfaces)) != len(interfaces):
-        problems.append("agents: each agent needs its own name and interface")
-    csv_path = (path.parent / spec.contacts.csv).resolve()
+        problems.extend(_pydantic_problem(e) for e in exc.errors())
+    if spec is not None:
+        problems.extend(f"plan: {p}" for p in check_plan_for_profile(spec.plan, spec.campaign.compliance_profile))
+        names = [a.name for a in spec.agents]
+        interfaces = [a.interface for a in spec.agents]
+        if len(set(names)) != len(names) or len(set(interfaces)) != len(interfaces):
+            problems.append("agents: each agent needs its own name and interface")
+    # The CSV is checked even when the file has problems, so one run reports them all.
+    csv_name = raw.get("contacts", {}).get("csv") if isinstance(raw.get("contacts"), dict) else None
+    region = raw.get("campaign", {}).get("default_region", "US") if isinstance(raw.get("campaign"), dict) else "US"
     contacts: list[ContactRow] = []
-    try:
-        contacts = parse_csv(csv_path.read_text(encoding="utf-8-sig"), spec.campaign.default_region)
-    except FileNotFoundError:
-        problems.append(f"contacts.csv: no such file {csv_path}")
-    except ImportRefused as exc:
-        problems.extend(f"{csv_path.name}: {e}" for e in exc.errors)
-    if problems:
+    if isinstance(csv_name, str) and isinstance(region, str):
+        csv_path = (path.parent / csv_name).resolve()
+        try:
+            contacts = parse_csv(csv_path.read_text(encoding="utf-8-sig"), region)
+        except (FileNotFoundError, IsADirectoryError):
+            problems.append(f"contacts.csv: no such file {csv_path}")
+        except ImportRefused as exc:
+            problems.extend(f"{csv_path.name}: {e}" for e in exc.errors)
+    if problems or spec is None:
         raise CampaignFileError(path, problems)
     if not contacts:
-        raise CampaignFileError(path, [f"{csv_path.name}: no contacts"])
+        raise CampaignFileError(path, [f"{spec.contacts.csv}: no contacts"])
     return CampaignFile(path, spec, contacts)
 
 

@@ -1,0 +1,3 @@
+from olive.cli import main
+
+main()
