@@ -13,7 +13,7 @@ STATE_STYLE = {"ready": "green", "on_call": "cyan", "ringing": "yellow", "wrap_u
 
 
 def pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f}%"
+    return "-" if value is None else f"{value * 100:.1f}%"
 
 
 class LiveView:
@@ -56,7 +56,7 @@ class LiveView:
             f"connects/agent-hour {report.connects_per_agent_hour or 0:.1f}"
         )
         if speed:
-            line += f"   speed ×{speed:g}"
+            line += f"   speed x{speed:g}"
         parts: list[object] = [self.progress, layout, line]
         if report.note:
             parts.append(f"[dim]{report.note}")

@@ -6,7 +6,7 @@ import csv
 import json
 import sys
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import typer
@@ -21,7 +21,7 @@ COLUMNS = (
 TABLE_COLUMNS = ("id", "number", "attempt", "outcome", "originated_at", "agent", "customer_wait_s", "talk_s")
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     csv = "csv"
     jsonl = "jsonl"

@@ -20,9 +20,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run one campaign to completion against the Asterisk named in CAMPAIGN_FILE."""
         from olive.campaign_file import CampaignFileError, install, load
-        from olive.store import transaction
-
         from olive.compliance import campaign_problems, plan_warnings
+        from olive.store import transaction
 
         setup_logging(verbose)
         try:
