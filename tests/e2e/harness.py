@@ -90,7 +90,7 @@ def make_campaign(
     **plan: Any,
 ) -> str:
     """A campaign on the test queue, its plan, dial list, contacts and logged-in agents."""
-    spec = PlanSpec(channel_template=CUSTOMERS, **{"dial_timeout_s": 15, **plan})
+    spec = PlanSpec(**{"channel_template": CUSTOMERS, "dial_timeout_s": 15, **plan})
     with transaction(sessions) as s:
         plan_row = Plan(name=f"{name} plan", **spec.to_row())
         dial_list = DialList(name=f"{name} list")

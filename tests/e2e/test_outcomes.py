@@ -105,3 +105,29 @@ class TestMilliseconds:
         assert not any(e.name == "Newstate" and e.get("ChannelStateDesc") == "Up" for e in events)
         hangups = [e for e in events if e.name == "Hangup"]
         assert hangups and all(e.get("Cause") == "19" for e in hangups)
+
+
+class TestOliveEndsCalls:
+    async def test_a_channel_asterisk_cannot_create_is_failed(self, olive: Olive) -> None:
+        cid = make_campaign(
+            olive.sessions, name="failed", contacts=[number(1, 40)], retry_rules=ONCE,
+            channel_template="PJSIP/{number}@olive-no-such-endpoint",
+        )
+        await olive.start()
+        await olive.finish(cid)
+        (call,) = olive.calls(cid)
+        assert call.outcome == "FAILED"
+        assert call.answered_at is None
+
+    async def test_a_forced_stop_cancels_ringing_calls(self, olive: Olive) -> None:
+        cid = make_campaign(olive.sessions, name="cancel", contacts=[number(3, i) for i in range(2)], retry_rules=ONCE)
+        engine = await olive.start()
+        link = engine.links["default"]
+        await olive.until(lambda: sum(r.ringing_at is not None for r in link.tracker.active()) == 2, within_s=60, what="two calls ringing")
+        hung_up = await engine.control.stop_campaign(cid, force=True)
+        assert hung_up == 2
+        await olive.until(lambda: len(link.tracker) == 0, within_s=60, what="calls ended")
+        await olive.until(lambda: all(c.ended_at for c in olive.calls(cid)), within_s=60, what="records ended")
+        calls = olive.calls(cid)
+        assert [c.outcome for c in calls] == ["CANCELLED", "CANCELLED"]
+        assert olive.report(cid).status == "stopped"

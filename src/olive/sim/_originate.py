@@ -97,8 +97,11 @@ class Originate:
         behaviour: Behaviour | AgentBehaviour | None = None
         rng = core.dial_rng(target) if target is not None else None
         if target is not None and rng is not None and target.tech == "PJSIP":
-            # a trunk's number, or else an agent's phone (PJSIP/101)
-            behaviour = core.far_behaviour(target, rng) or core.agent_behaviour(target, None)
+            # a trunk's number, or else an agent's phone (PJSIP/101). PJSIP/NUMBER@X with
+            # no endpoint X cannot be created: Asterisk's request fails, no channel appears.
+            behaviour = core.far_behaviour(target, rng)
+            if behaviour is None and not target.exten:
+                behaviour = core.agent_behaviour(target, None)
         if target is None or (target.tech == "PJSIP" and behaviour is None):
             return self._fail(0)
         one = request(
