@@ -75,6 +75,13 @@ def start_live_api(
         try:
             loop.run_until_complete(server.serve())
         finally:
+            # An event stream still open when the server stops leaves its task pending: end it here,
+            # as asyncio.run would, rather than let it die with the closed loop.
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
     thread = threading.Thread(target=serve, name="olive-api-test-server", daemon=True)

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
+    from olive import web
     from olive.api import (
         _agents,
         _callbacks,
@@ -33,6 +34,7 @@ def routers() -> list[APIRouter]:
         _dispositions.router,
         _callbacks.router,
         _compliance.router,
+        web.router,  # the dashboard: GET /dashboard (not in the schema)
     ]
 
 
