@@ -102,7 +102,8 @@ class TestAbandonBudget:
         pacer = warm_pacer(config, abandon_every=10)
         later = NOW + 2 * 3600  # the bad hour is out of the 1 h report window, not the 24 h one
         assert pacer.ledger.window(3600.0, later).abandons == 0
-        assert "budget spent" in pacer.decide(team(now=later)).reason
+        reason = pacer.decide(team(now=later)).reason
+        assert "budget spent (last 24 h:" in reason or "budget spent (campaign to date:" in reason
 
     def test_a_busy_bad_hour_is_braked_even_when_the_campaign_is_fine(self) -> None:
         pacer = warm_pacer()
@@ -111,7 +112,7 @@ class TestAbandonBudget:
         for i in range(400):  # the last hour: 400 live answers, 4 % abandoned
             pacer.observe(RestoredLiveAnswer(NOW - 3000 + i, abandoned=i % 25 == 0))
         assert pacer.ledger.campaign().rate < 0.01
-        assert "budget spent" in pacer.decide(team()).reason
+        assert "abandon budget spent (last hour: 16 of 400 live answers" in pacer.decide(team()).reason
         unguarded = warm_pacer(PacerConfig(hour_guard=False))
         for i in range(400):
             unguarded.observe(RestoredLiveAnswer(NOW - 3000 + i, abandoned=i % 25 == 0))

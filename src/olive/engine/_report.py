@@ -120,7 +120,12 @@ def campaign_report(session: Session, campaign_id: str, now: float, engine: Engi
         if runner.last_decision is not None:
             report.pacer["last_decision"] = {"dials": runner.last_decision.dials, "reason": runner.last_decision.reason}
         level = estimates.get("dial_level")
-        report.dial_level = float(level) if level is not None else None
+        working = sum(1 for a in report.agents if a["state"] not in ("logged_out", "paused"))
+        if level is not None:
+            report.dial_level = float(level)
+        elif working:
+            # The predictive pacer has no fixed level: show the one it dials at now.
+            report.dial_level = report.active_calls / working
     if engine is not None:
         report.note = engine.status_note.get(campaign_id)
     return report

@@ -64,6 +64,16 @@ class Guard(NamedTuple):
     reserve: float  # abandons of room it keeps under the target before the budget is spent
 
 
+def _window_name(window_s: float | None) -> str:
+    if window_s is None:
+        return "campaign to date"
+    if window_s % 86400 == 0:
+        return f"last {window_s / 86400:g} days" if window_s > 86400 else "last 24 h"
+    if window_s % 3600 == 0:
+        return f"last {window_s / 3600:g} h" if window_s > 3600 else "last hour"
+    return f"last {window_s:g} s"
+
+
 class PredictivePacer:
     mode = "predictive"
 
@@ -152,8 +162,11 @@ class PredictivePacer:
 
         Negative: the budget is spent.
         """
+        return self._tightest(now)[0]
+
+    def _tightest(self, now: float) -> tuple[float, Guard]:
         target = self.config.abandon_target
-        return min(g.stats.budget(target) - g.reserve for g in self.guarded(now))
+        return min(((g.stats.budget(target) - g.reserve, g) for g in self.guarded(now)), key=lambda rg: rg[0])
 
     # -- deciding ---------------------------------------------------------------
     def decide(self, snapshot: PacingSnapshot) -> DialDecision:
@@ -164,11 +177,16 @@ class PredictivePacer:
             self._phase = "cold start"
             self._switch(snapshot.now, ahead=False)
             dials, reason = floor, f"cold start, progressive: {idle} idle agents, {in_flight} calls on the way"
-        elif (room := self.room(snapshot.now)) < 0.0:
+        elif (tight := self._tightest(snapshot.now))[0] < 0.0:
             self._phase = "paying back"
             self._switch(snapshot.now, ahead=False)
             dials, reason = self._forecast_dials(snapshot, floor, 0.0)
-            reason = f"abandon budget spent ({room:.1f} under the room kept), near-riskless calls only; {reason}"
+            room, guard = tight
+            reason = (
+                f"abandon budget spent ({_window_name(guard.stats.window_s)}: {guard.stats.abandons} of "
+                f"{guard.stats.live_answers} live answers, reserve short by {-room:.1f}): "
+                f"near-riskless calls only; {reason}"
+            )
         else:
             self._phase = "predictive"
             overrun = max(g.stats.abandons - g.aim * g.stats.live_answers for g in self.guarded(snapshot.now))

@@ -86,7 +86,7 @@ class ProgressivePacer:
         self._limits.observe(observation)
 
     def estimates(self) -> Mapping[str, float]:
-        return {}
+        return {"dial_level": 1.0}
 
 
 class PowerPacer:
@@ -111,4 +111,4 @@ class PowerPacer:
         self._limits.observe(observation)
 
     def estimates(self) -> Mapping[str, float]:
-        return {"lines_per_agent": self._lines_per_agent}
+        return {"dial_level": self._lines_per_agent, "lines_per_agent": self._lines_per_agent}

@@ -90,7 +90,9 @@ class CampaignStats(BaseModel):
     connects_per_agent_hour: float | None
     talk_min_per_agent_hour: float | None
     agent_hours: float
-    dial_level: float | None
+    dial_level: float | None = Field(
+        description="lines per agent: 1 in progressive mode, the plan's level in power mode, calls in progress per working agent in predictive mode"
+    )
     pacer: Pacer
     agents: list[AgentSummary]
     note: str | None
