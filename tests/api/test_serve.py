@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -12,6 +15,8 @@ from olive.engine import ServerConfig
 from olive.store import create_api_key, transaction
 
 from .conftest import closed_port, serve
+
+OLIVE = [sys.executable, "-m", "olive.cli.__main__"]
 
 
 class TestSettings:
@@ -118,6 +123,19 @@ class TestServeCommand:
     def test_unreachable_database(self, tmp_path: Path) -> None:
         with pytest.raises(RuntimeError, match="cannot use the database"):
             serve(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
+
+    def test_a_taken_port_is_refused_before_anything_starts(self, db_url: str, tmp_path: Path) -> None:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            done = subprocess.run(
+                [*OLIVE, "serve", "--host", "127.0.0.1", "--port", str(port), "--database-url", db_url],
+                capture_output=True, text=True, timeout=60,
+            )
+        assert done.returncode == 2
+        assert f"olive serve: cannot listen on 127.0.0.1:{port}: Address already in use" in done.stderr
+        assert "Traceback" not in done.stderr + done.stdout
 
 
 def test_httpx_is_what_clients_use() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -29,3 +30,20 @@ def test_the_demo_runs_its_campaign_to_the_end(tmp_path: Path) -> None:
     records = [json.loads(line) for line in calls.stdout.splitlines()]
     assert len({r["id"] for r in records}) == len(records) >= 40
     assert all(r["outcome"] for r in records)
+
+
+def test_a_taken_api_port_is_refused_and_the_old_database_is_kept(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    db.write_bytes(b"another demo's records")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [*OLIVE, "demo", "--api-port", str(port), "--db", str(db)],
+            capture_output=True, text=True, timeout=60, cwd=tmp_path, env={**os.environ, "COLUMNS": "200"},
+        )
+    assert done.returncode == 2
+    assert f"cannot serve the API on 127.0.0.1:{port}: Address already in use" in done.stderr
+    assert "--api-port 0" in done.stderr and "Traceback" not in done.stderr
+    assert db.read_bytes() == b"another demo's records"

@@ -31,6 +31,25 @@ class ApiServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+def unavailable(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be served (taken, not an address here), or None.
+
+    Asked before anything starts, so a second ``olive serve`` or ``olive demo`` says so
+    plainly instead of failing halfway with a traceback.
+    """
+    if port == 0:
+        return None
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio's server does
+            probe.bind(address)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
 def make_server(
     app: FastAPI,
     host: str,
@@ -54,4 +73,4 @@ def make_server(
     return ApiServer(app, config, on_started)
 
 
-__all__ = ["ApiServer", "make_server"]
+__all__ = ["ApiServer", "make_server", "unavailable"]

@@ -31,6 +31,16 @@ def register(app: typer.Typer) -> None:
         if mode not in ("progressive", "power", "predictive"):
             err_console.print(f"[red]unknown dial mode {mode!r}")
             raise typer.Exit(2)
+        if api_port:
+            from olive.api._server import unavailable
+
+            if (why := unavailable("127.0.0.1", api_port)) is not None:
+                err_console.print(
+                    f"[red]olive demo: cannot serve the API on 127.0.0.1:{api_port}: {why}[/] "
+                    "(another olive demo or serve?). Pass --api-port with a free port, or --api-port 0 for no API.",
+                    soft_wrap=True,
+                )
+                raise typer.Exit(2)
         setup_logging(verbose)
         asyncio.run(_demo(agents, contacts, speed, mode, db, api_port, seed))
 

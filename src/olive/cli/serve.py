@@ -41,6 +41,11 @@ def register(app: typer.Typer) -> None:
         except ConfigError as exc:
             err_console.print(f"[red]olive serve: {exc}", soft_wrap=True)
             raise typer.Exit(2) from None
+        from olive.api._server import unavailable
+
+        if (why := unavailable(settings.host, settings.port)) is not None:
+            err_console.print(f"[red]olive serve: cannot listen on {settings.host}:{settings.port}: {why}", soft_wrap=True)
+            raise typer.Exit(2)
         asyncio.run(_serve(settings, log_level.lower()))
 
 
