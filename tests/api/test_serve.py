@@ -41,6 +41,26 @@ class TestSettings:
         flags = load_settings(environ=env, host="::1", port=9200, database_url="sqlite:///flag.db")
         assert (flags.host, flags.port, flags.database_url) == ("::1", 9200, "sqlite:///flag.db")
 
+    def test_pausing_agents_for_missed_rings(self, tmp_path: Path) -> None:
+        assert load_settings(environ={}).pause_after_missed == 2
+        config = tmp_path / "olive.toml"
+        config.write_text("[agents]\npause_after_missed = 3\n")
+        assert load_settings(environ={"OLIVE_CONFIG": str(config)}).pause_after_missed == 3
+        never = load_settings(environ={"OLIVE_CONFIG": str(config), "OLIVE_PAUSE_AFTER_MISSED": "0"})
+        assert never.pause_after_missed == 0 and "agents   never paused for missed rings" in never.describe()
+        config.write_text("[agents]\npause_after_missed = -2\n")
+        with pytest.raises(ConfigError, match=r"agents\.pause_after_missed"):
+            load_settings(config=config, environ={})
+
+    def test_the_guides_example_file_loads(self, tmp_path: Path) -> None:
+        guide = (Path(__file__).parents[2] / "docs" / "api.md").read_text()
+        example = guide.split("A file:\n\n```toml\n", 1)[1].split("```", 1)[0]
+        config = tmp_path / "olive.toml"
+        config.write_text(example)
+        settings = load_settings(config=config, environ={"OLIVE_AMI_SECRET": "x"})
+        assert (settings.port, settings.pause_after_missed) == (8080, 2)
+        assert settings.asterisk["default"].host == "10.0.0.5"
+
     def test_asterisk_urls(self) -> None:
         env = {"OLIVE_ASTERISK": "ami://olive:pa%3Ass@pbx1:5039/east, ami://dialer@pbx2?secret_env=S2", "S2": "two"}
         settings = load_settings(environ=env)
@@ -60,6 +80,7 @@ class TestSettings:
             ({"asterisk": ["ami://u:p@a/x", "ami://u:p@b/x"]}, {}, "own name"),
             ({"asterisk": ["ami://u:p@a:99999"]}, {}, "port"),
             ({}, {"OLIVE_PORT": "eighty"}, "OLIVE_PORT"),
+            ({}, {"OLIVE_PAUSE_AFTER_MISSED": "-1"}, "OLIVE_PAUSE_AFTER_MISSED must be a whole number"),
             ({"config": "/nonexistent/olive.toml"}, {}, "no such file"),
         ],
     )

@@ -38,6 +38,29 @@ class TestMemberTracker:
         assert A.TALKING not in acts
         assert r.members.get("Local/901@agents-noanswer").activity is A.IDLE  # type: ignore[union-attr]
 
+    def test_11_counts_the_rings_it_missed_in_a_row(self) -> None:
+        r = replay("11_agent_no_answer")
+        missed = [c.status.missed_in_a_row for c in r.agent_changes if c.status.interface == "Local/901@agents-noanswer"]
+        # Rung four times: three rings time out, the fourth ends when the customer leaves.
+        assert sorted(set(missed)) == [0, 1, 2, 3]
+
+    def test_a_connect_or_an_unpause_forgives_missed_rings(self) -> None:
+        r = replay("01_answered_connected_to_agent", until=7.0)  # agent101 is ringing
+        agent = r.members.get("Local/101@agents")
+        assert agent is not None and agent.activity is A.RINGING
+        customer, agent_leg = ami.ChannelRef("Local/1001@x-1;1", "u1", "u1"), ami.ChannelRef("Local/101@agents-2;1", "u2", "u1")
+        miss = ami.AgentRingNoAnswer(customer, agent_leg, "olive-campaign", "Local/101@agents", "agent101", 2000)
+        r.members.handle(miss, 8.0)
+        assert r.members.get("Local/101@agents").missed_in_a_row == 1  # type: ignore[union-attr]
+        paused = ami.QueueMemberState("QueueMemberPause", "olive-campaign", "Local/101@agents", "agent101", 1, True, "missed", False, 0, 0)
+        unpaused = ami.QueueMemberState("QueueMemberPause", "olive-campaign", "Local/101@agents", "agent101", 1, False, "", False, 0, 0)
+        r.members.handle(paused, 9.0)
+        assert r.members.get("Local/101@agents").missed_in_a_row == 1  # type: ignore[union-attr]
+        r.members.handle(unpaused, 10.0)
+        assert r.members.get("Local/101@agents").missed_in_a_row == 0  # type: ignore[union-attr]
+        full = replay("01_answered_connected_to_agent")
+        assert all(c.status.missed_in_a_row == 0 for c in full.agent_changes)
+
     def test_14_paused_with_reason(self) -> None:
         r = replay("14_agent_paused")
         agent = r.members.get("Local/101@agents")

@@ -7,6 +7,9 @@
     [database]
     url = "postgresql+psycopg://olive@db.example/olive"
 
+    [agents]
+    pause_after_missed = 2      # rings let time out in a row before olive pauses the agent (0: never)
+
     [asterisk.default]          # one table per Asterisk server; campaigns name it
     host = "127.0.0.1"
     port = 5038
@@ -14,7 +17,8 @@
     secret_env = "OLIVE_AMI_SECRET"   # or: secret = "..."
 
 Environment: ``OLIVE_CONFIG`` (the file), ``OLIVE_HOST``, ``OLIVE_PORT``,
-``OLIVE_DATABASE_URL``, ``OLIVE_ASTERISK`` (AMI URLs, separated by commas).
+``OLIVE_DATABASE_URL``, ``OLIVE_ASTERISK`` (AMI URLs, separated by commas),
+``OLIVE_PAUSE_AFTER_MISSED``.
 An AMI URL is ``ami://USER[:SECRET]@HOST[:PORT][/NAME][?secret_env=VAR]``;
 NAME defaults to ``default``. Secrets are never printed: :meth:`ServeSettings.describe`
 shows where things are, not how to get in.
@@ -38,6 +42,7 @@ from olive.store import DEFAULT_DATABASE_URL, safe_url
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
+DEFAULT_PAUSE_AFTER_MISSED = 2
 
 
 class ConfigError(ValueError):
@@ -55,10 +60,16 @@ class _DatabaseSection(BaseModel):
     url: str | None = None
 
 
+class _AgentsSection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    pause_after_missed: int | None = Field(default=None, ge=0, le=100)
+
+
 class _ConfigFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     server: _ServerSection = Field(default_factory=_ServerSection)
     database: _DatabaseSection = Field(default_factory=_DatabaseSection)
+    agents: _AgentsSection = Field(default_factory=_AgentsSection)
     asterisk: dict[str, AsteriskSpec] = Field(default_factory=dict)
 
 
@@ -68,6 +79,7 @@ class ServeSettings:
     port: int = DEFAULT_PORT
     database_url: str = DEFAULT_DATABASE_URL
     asterisk: Mapping[str, ServerConfig] = field(default_factory=dict)
+    pause_after_missed: int = DEFAULT_PAUSE_AFTER_MISSED
 
     def describe(self) -> list[str]:
         """What the server will use, for the start-up message: no secrets."""
@@ -77,6 +89,10 @@ class ServeSettings:
             lines.append("asterisk none configured: campaigns cannot start (see docs/api.md)")
         for name, server in sorted(self.asterisk.items()):
             lines.append(f"asterisk {name}: {server.username}@{server.host}:{server.port}")
+        if self.pause_after_missed:
+            lines.append(f"agents   paused after {self.pause_after_missed} missed rings in a row")
+        else:
+            lines.append("agents   never paused for missed rings")
         return lines
 
 
@@ -101,7 +117,18 @@ def load_settings(
         port=DEFAULT_PORT if resolved_port is None else resolved_port,
         database_url=database_url or env.get("OLIVE_DATABASE_URL") or file.database.url or DEFAULT_DATABASE_URL,
         asterisk=servers,
+        pause_after_missed=_pause_after_missed(env, file),
     )
+
+
+def _pause_after_missed(env: Mapping[str, str], file: _ConfigFile) -> int:
+    text = env.get("OLIVE_PAUSE_AFTER_MISSED")
+    if text is not None:
+        if not text.isdigit() or int(text) > 100:
+            raise ConfigError(f"OLIVE_PAUSE_AFTER_MISSED must be a whole number from 0 to 100, got {text!r}")
+        return int(text)
+    configured = file.agents.pause_after_missed
+    return DEFAULT_PAUSE_AFTER_MISSED if configured is None else configured
 
 
 def _read(path: Path) -> _ConfigFile:

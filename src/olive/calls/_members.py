@@ -46,6 +46,7 @@ class AgentStatus:
     talk_started_at: float | None = None
     wrapup_until: float | None = None
     calls_taken: int = 0
+    missed_in_a_row: int = 0  # rings it let time out since it last took a call or was unpaused
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +82,17 @@ class MemberTracker:
             return []
         if isinstance(event, ami.AgentCalled):
             return self._move(agent, now, AgentActivity.RINGING, {"call_id": event.ref.linkedid})
-        if isinstance(event, ami.AgentRingNoAnswer) and agent.activity is AgentActivity.RINGING:
-            return self._move(agent, now, None, _CALL_OVER)
+        if isinstance(event, ami.AgentRingNoAnswer):
+            missed = {"missed_in_a_row": agent.missed_in_a_row + 1}
+            if agent.activity is AgentActivity.RINGING:
+                return self._move(agent, now, None, {**_CALL_OVER, **missed})
+            return self._move(agent, now, agent.activity, missed)
         if isinstance(event, ami.AgentConnect):
             return self._move(
-                agent, now, AgentActivity.TALKING, {"call_id": event.ref.linkedid, "talk_started_at": now}
+                agent,
+                now,
+                AgentActivity.TALKING,
+                {"call_id": event.ref.linkedid, "talk_started_at": now, "missed_in_a_row": 0},
             )
         if isinstance(event, ami.AgentComplete) and agent.activity is AgentActivity.TALKING:
             talk = now - (agent.talk_started_at if agent.talk_started_at is not None else now)
@@ -136,6 +143,8 @@ class MemberTracker:
             paused_reason=event.paused_reason if event.paused else "",
             device_status=event.status,
             calls_taken=max(before.calls_taken, event.calls_taken),
+            # Made ready again (by olive or at the phone): the misses before are forgiven.
+            missed_in_a_row=0 if before.paused and not event.paused else before.missed_in_a_row,
         )
         keep = agent.activity in _WITH_CALL
         # A ringing Local member reads INUSE; NOT_INUSE again means the ring is over.

@@ -72,7 +72,7 @@ async def _serve(settings: object, log_level: str) -> None:
     except OperationalError as exc:
         err_console.print(f"[red]olive serve: cannot use the database {safe_url(settings.database_url)}: {exc.orig}", soft_wrap=True)
         raise typer.Exit(2) from None
-    engine = Engine(sessions, settings.asterisk)
+    engine = Engine(sessions, settings.asterisk, pause_after_missed=settings.pause_after_missed)
     app = create_app(sessions, engine)
     for line in settings.describe():
         err_console.print(f"olive serve: {line}", soft_wrap=True)

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive import ami
-from olive.calls import AgentChange, CallChange, CallRecord, CallState
+from olive.calls import AgentActivity, AgentChange, CallChange, CallRecord, CallState
 from olive.clock import Clock, SystemClock
 from olive.engine._bus import EventBus
 from olive.engine._control import Control
@@ -40,6 +40,7 @@ from olive.engine._persist import (
 )
 from olive.engine._runner import CampaignRunner
 from olive.engine._stats import call_event, live_answers_since
+from olive.errors import Conflict
 from olive.pacing import DialDecision
 from olive.store import (
     Agent,
@@ -90,8 +91,11 @@ class Engine:
         guard: DialGuard | None = None,
         bus: EventBus | None = None,
         client_factory: Callable[[str, ServerConfig], ami.AMIClient] | None = None,
+        pause_after_missed: int = 2,
     ) -> None:
+        """``pause_after_missed``: rings an agent may let time out in a row before olive pauses them (0: never)."""
         self.sessions = sessions
+        self.pause_after_missed = pause_after_missed
         self.clock = clock or SystemClock()
         self.tick_s = tick_s
         self.guard = guard if guard is not None else _default_guard()
@@ -244,6 +248,9 @@ class Engine:
                     owner = self.members.owner(agent_change.status)
                     if owner in self.runners:
                         effects.append(functools.partial(self.runners[owner].agent_changed, agent_change))
+                    if self._missed_too_many(agent_change):
+                        agent_id = self._agent_ids[agent_change.status.interface]
+                        effects.append(functools.partial(self._pause_missing, agent_id, agent_change.status.missed_in_a_row))
             if not calls:
                 continue
             for ended in apply_call_changes(session, calls, self._agent_ids):
@@ -254,6 +261,27 @@ class Engine:
                 if campaign_id in self.runners:
                     effects.append(functools.partial(self.runners[campaign_id].call_changed, change))
                 effects.append(functools.partial(self.bus.publish, "call", self.clock.now(), call_event(change), campaign_id))
+
+    def _missed_too_many(self, change: AgentChange) -> bool:
+        status = change.status
+        return (
+            0 < self.pause_after_missed <= status.missed_in_a_row
+            and change.previous is AgentActivity.RINGING
+            and status.activity is not AgentActivity.RINGING
+            and not status.paused
+            and status.interface in self._agent_ids
+        )
+
+    def _pause_missing(self, agent_id: str, missed: int) -> None:
+        """Each ring an agent lets time out costs a customer the 2-second limit: pause
+        them, with the reason, until they say they are ready again."""
+        log.warning("agent %s missed %d calls in a row: pausing them", agent_id, missed)
+
+        async def pause() -> None:
+            with contextlib.suppress(Conflict):  # logged out meanwhile
+                await self.control.pause_agent(agent_id, f"missed {missed} calls in a row")
+
+        self._spawn(pause())
 
     def _call_ended(self, session: Session, call_id: str) -> None:
         if isinstance(self.guard, DialObserver):
