@@ -250,7 +250,7 @@ class Engine:
                         effects.append(functools.partial(self.runners[owner].agent_changed, agent_change))
                     if self._missed_too_many(agent_change):
                         agent_id = self._agent_ids[agent_change.status.interface]
-                        effects.append(functools.partial(self._pause_missing, agent_id, agent_change.status.missed_in_a_row))
+                        effects.append(functools.partial(self._pause_for_missed_rings, agent_id, agent_change.status.missed_in_a_row))
             if not calls:
                 continue
             for ended in apply_call_changes(session, calls, self._agent_ids):
@@ -272,7 +272,7 @@ class Engine:
             and status.interface in self._agent_ids
         )
 
-    def _pause_missing(self, agent_id: str, missed: int) -> None:
+    def _pause_for_missed_rings(self, agent_id: str, missed: int) -> None:
         """Each ring an agent lets time out costs a customer the 2-second limit: pause
         them, with the reason, until they say they are ready again."""
         log.warning("agent %s missed %d calls in a row: pausing them", agent_id, missed)
