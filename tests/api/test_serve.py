@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
+from cli_helpers import OLIVE, taken_port
 from olive.api._config import ConfigError, load_settings
 from olive.engine import ServerConfig
 from olive.store import create_api_key, transaction
 
 from .conftest import closed_port, serve
-
-OLIVE = [sys.executable, "-m", "olive.cli.__main__"]
 
 
 class TestSettings:
@@ -146,10 +143,7 @@ class TestServeCommand:
             serve(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
 
     def test_a_taken_port_is_refused_before_anything_starts(self, db_url: str, tmp_path: Path) -> None:
-        with socket.socket() as taken:
-            taken.bind(("127.0.0.1", 0))
-            taken.listen()
-            port = taken.getsockname()[1]
+        with taken_port() as port:
             done = subprocess.run(
                 [*OLIVE, "serve", "--host", "127.0.0.1", "--port", str(port), "--database-url", db_url],
                 capture_output=True, text=True, timeout=60,

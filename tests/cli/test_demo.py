@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
 from pathlib import Path
 
-OLIVE = [sys.executable, "-m", "olive.cli.__main__"]
+from cli_helpers import OLIVE, taken_port
 
 
 def test_the_demo_runs_its_campaign_to_the_end(tmp_path: Path) -> None:
@@ -35,10 +33,7 @@ def test_the_demo_runs_its_campaign_to_the_end(tmp_path: Path) -> None:
 def test_a_taken_api_port_is_refused_and_the_old_database_is_kept(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
     db.write_bytes(b"another demo's records")
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
+    with taken_port() as port:
         done = subprocess.run(
             [*OLIVE, "demo", "--api-port", str(port), "--db", str(db)],
             capture_output=True, text=True, timeout=60, cwd=tmp_path, env={**os.environ, "COLUMNS": "200"},

@@ -9,15 +9,15 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
+from cli_helpers import OLIVE
+
 HERE = Path(__file__).parent
-OLIVE = [sys.executable, "-m", "olive.cli.__main__"]
 
 
 def olive(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -120,12 +120,11 @@ def campaign_report(session: Session, campaign_id: str, now: float, engine: Engi
         if runner.last_decision is not None:
             report.pacer["last_decision"] = {"dials": runner.last_decision.dials, "reason": runner.last_decision.reason}
         level = estimates.get("dial_level")
-        working = sum(1 for a in report.agents if a["state"] not in ("logged_out", "paused"))
-        if level is not None:
-            report.dial_level = float(level)
-        elif working:
+        if level is None:
             # The predictive pacer has no fixed level: show the one it dials at now.
-            report.dial_level = report.active_calls / working
+            working = sum(1 for a in report.agents if a["state"] not in ("logged_out", "paused"))
+            level = report.active_calls / working if working else None
+        report.dial_level = None if level is None else float(level)
     if engine is not None:
         report.note = engine.status_note.get(campaign_id)
     return report
