@@ -9,13 +9,27 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from olive.api._deps import Context
-from olive.engine import EngineState
+from olive.engine import Engine, EngineState
 
 router = APIRouter(tags=["probes"])
 
 
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
+
+
+class LinkEvents(BaseModel):
+    malformed: int = Field(description="AMI events skipped as malformed")
+    failed: int = Field(description="events whose applying raised; contained to their call")
+    timestamps_ignored: int = Field(description="event Timestamps outside the sane window, replaced by olive's clock")
+
+
+class EngineHealthView(BaseModel):
+    tick_failures: int = Field(description="engine ticks that raised since start (the next tick retries)")
+    tick_failures_in_a_row: int = Field(description="3 or more: not ready, the engine is not dialing")
+    last_tick_error: str | None = None
+    changes_set_aside: int = Field(description="call or agent changes the database refused alone, set aside")
+    events: dict[str, LinkEvents] = Field(description="per Asterisk server")
 
 
 class Readiness(BaseModel):
@@ -25,6 +39,7 @@ class Readiness(BaseModel):
     asterisk: dict[str, str] = Field(
         description="each configured Asterisk server's AMI link: ready, reconciling or disconnected"
     )
+    health: EngineHealthView | None = None
 
 
 @router.get("/health", summary="Liveness: the process answers")
@@ -35,7 +50,7 @@ async def health() -> Health:
 @router.get(
     "/ready",
     summary="Readiness: the database answers and the engine runs",
-    description="200 when the database is reachable and the engine is running, else 503. "
+    description="200 when the database is reachable and the engine is running (its ticks not failing), else 503. "
     "AMI links are reported but do not decide readiness: the API works while Asterisk is away.",
     responses={503: {"model": Readiness, "description": "Not ready."}},
 )
@@ -47,7 +62,7 @@ def ready(context: Context, response: Response) -> Readiness:
     except Exception:
         database = "unreachable"
     engine = context.engine
-    ok = database == "ok" and engine.state is EngineState.RUNNING
+    ok = database == "ok" and engine.state is EngineState.RUNNING and not engine.health.failing
     if not ok:
         response.status_code = 503
     return Readiness(
@@ -55,6 +70,25 @@ def ready(context: Context, response: Response) -> Readiness:
         database=database,
         engine=engine.state.value,
         asterisk={name: link.state.value for name, link in engine.links.items()},
+        health=_health(engine),
+    )
+
+
+def _health(engine: Engine) -> EngineHealthView:
+    h = engine.health
+    return EngineHealthView(
+        tick_failures=h.tick_failures,
+        tick_failures_in_a_row=h.tick_failures_in_a_row,
+        last_tick_error=h.last_tick_error,
+        changes_set_aside=h.changes_set_aside,
+        events={
+            name: LinkEvents(
+                malformed=link.malformed_events,
+                failed=link.event_failures,
+                timestamps_ignored=link.event_clock.ignored,
+            )
+            for name, link in engine.links.items()
+        },
     )
 
 

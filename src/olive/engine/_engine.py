@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive import ami
@@ -30,6 +30,7 @@ from olive.engine._bus import EventBus
 from olive.engine._control import Control
 from olive.engine._dialing import Dial, place_dials
 from olive.engine._guard import DialGuard, DialObserver
+from olive.engine._health import FAILING_AFTER, EngineHealth, RateLimitedLog
 from olive.engine._link import PbxLink
 from olive.engine._members import MembershipSync
 from olive.engine._persist import (
@@ -117,6 +118,9 @@ class Engine:
         self._io: set[asyncio.Task[Any]] = set()
         self._last_tick: float | None = None
         self.ticks = 0
+        self.health = EngineHealth()
+        self._isolating = False  # storing changes one by one to find one the database refuses
+        self._tick_log = RateLimitedLog(log, every_s=30.0)
         self.refresh_s = 1.0  # real seconds between reads of campaigns and agents
         self._refresh_at = 0.0
         self.campaigns: list[Campaign] = []  # running and paused, as last read (detached)
@@ -172,8 +176,11 @@ class Engine:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("engine tick failed; retrying next tick")
+            except Exception as exc:
+                self.health.tick_failed(exc)
+                self._tick_log.warning("engine tick failed; retrying next tick", exc_info=True)
+            else:
+                self.health.tick_ok()
             await self.clock.sleep(self.tick_s)
 
     # -- one step ---------------------------------------------------------------------
@@ -234,9 +241,48 @@ class Engine:
         except Exception:
             for link, calls, agents in drained:
                 link.requeue(calls, agents)
+            if not self._isolating and self.health.tick_failures_in_a_row + 1 >= FAILING_AFTER:
+                self._set_aside_poison(now)
             raise
         for effect in effects:
             effect()
+
+    def _set_aside_poison(self, now: float) -> None:
+        """Ticks keep failing on what they write: store each change alone, and set aside
+        (log, count) those the database refuses while it answers, so one bad record
+        cannot stop the engine. A database that is down sets nothing aside."""
+        self._isolating = True
+        try:
+            for link in self.links.values():
+                self._set_aside_on(link, now)
+        finally:
+            self._isolating = False
+
+    def _set_aside_on(self, link: PbxLink, now: float) -> None:
+        calls, agents = link.call_changes, link.agent_changes
+        link.call_changes, link.agent_changes = [], []
+        singles: list[tuple[list[CallChange], list[AgentChange]]] = [([c], []) for c in calls]
+        singles += [([], [a]) for a in agents]
+        for i, (one_call, one_agent) in enumerate(singles):
+            try:
+                self._persist_drained([(link, one_call, one_agent)], now)
+            except Exception as exc:
+                link.call_changes, link.agent_changes = [], []
+                if not self._database_answers():
+                    for rest_calls, rest_agents in singles[i:]:
+                        link.requeue_after(rest_calls, rest_agents)
+                    return
+                self.health.change_set_aside()
+                what = one_call[0].record.call_id if one_call else one_agent[0].status.interface
+                log.error("%s: could not store a change of %s (%s); set aside", link.name, what, exc)
+
+    def _database_answers(self) -> bool:
+        try:
+            with self.sessions() as session:
+                session.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
 
     def _persist(self, session: Session, drained: list[Drained], effects: list[Callable[[], object]]) -> None:
         for _, calls, agents in drained:

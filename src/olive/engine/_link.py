@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 
 from olive import ami
 from olive.calls import AgentChange, CallChange, CallTracker, MemberTracker
 from olive.clock import Clock
+from olive.engine._health import EVENT_FAILURES, MALFORMED_EVENTS, STAMPS_IGNORED, RateLimitedLog
+from olive.engine._stamps import EventClock
 
 log = logging.getLogger("olive.engine")
 
@@ -51,7 +52,10 @@ class PbxLink:
         self.call_changes: list[CallChange] = []
         self.agent_changes: list[AgentChange] = []
         self.malformed_events = 0
-        self._offsets: deque[float] = deque(maxlen=256)
+        self.event_failures = 0  # events whose applying raised; contained to their call
+        self.event_clock = EventClock()
+        self._stamp_log = RateLimitedLog(log)
+        self._failure_log = RateLimitedLog(log)
         self.on_ready: Callable[[PbxLink], Awaitable[None]] | None = None
         client.on_event(self._on_event)
         client.on_connect(self._reconcile)
@@ -67,35 +71,52 @@ class PbxLink:
     def _on_event(self, event: ami.Event) -> None:
         try:
             typed = ami.parse_event(event)
-        except ami.AMIProtocolError as exc:
+        except Exception as exc:  # AMIProtocolError, or a field no parser foresaw
             self.malformed_events += 1
+            MALFORMED_EVENTS.labels(self.name).inc()
             log.warning("%s: skipped a malformed %s event: %s", self.name, event.name, exc)
             return
         if typed is None:
             return
         now = self.event_time(event)
-        self.call_changes.extend(self.tracker.handle(typed, now))
-        self.agent_changes.extend(self.members.handle(typed, now))
+        # One event that breaks a tracker costs that call its certainty, never the engine.
+        try:
+            self.call_changes.extend(self.tracker.handle(typed, now))
+        except Exception:
+            self._event_failed(event)
+        try:
+            self.agent_changes.extend(self.members.handle(typed, now))
+        except Exception:
+            self._event_failed(event)
+
+    def _event_failed(self, event: ami.Event) -> None:
+        self.event_failures += 1
+        EVENT_FAILURES.labels(self.name).inc()
+        call_id = event.get("Linkedid") or event.get("Uniqueid") or event.get("ActionID")
+        if call_id:
+            self.tracker.lost_sight([call_id])  # ends as reconciled, not from a half-applied event
+        self._failure_log.warning(
+            "%s: applying a %s event (call %s) failed; contained, counted", self.name, event.name, call_id, exc_info=True
+        )
 
     def event_time(self, event: ami.Event) -> float:
-        """When the event happened, on olive's clock.
+        """When the event happened, on olive's clock (see :class:`EventClock`).
 
-        Asterisk stamps events (``timestampevents = yes``); the stamp is free of
-        olive's own processing delays, so recorded waits and talk times are what
-        the customer lived. The stamp is mapped onto olive's clock by the smallest
-        recent receive-minus-stamp offset (clock skew plus the least network delay).
-        Unstamped events get their arrival time.
+        A stamp outside the sane window is replaced by the arrival time, with one
+        log line a minute at most, and counted.
         """
         received = self.clock.now()
-        stamp = event.get("Timestamp")
-        if not stamp:
-            return received
-        try:
-            at = float(stamp)
-        except ValueError:
-            return received
-        self._offsets.append(received - at)
-        return min(received, at + min(self._offsets))
+        at, refused = self.event_clock.time_of(event.get("Timestamp"), received)
+        if refused:
+            STAMPS_IGNORED.labels(self.name).inc()
+            self._stamp_log.warning(
+                "%s: ignored %s event Timestamp %r: not within %gs of olive's clock; using olive's clock",
+                self.name,
+                event.name,
+                event.get("Timestamp"),
+                self.event_clock.window_s,
+            )
+        return at
 
     def _on_disconnect(self, exc: BaseException | None) -> None:
         self.state = LinkState.DISCONNECTED
@@ -148,6 +169,11 @@ class PbxLink:
         """Put back changes that could not be stored, ahead of newer ones."""
         self.call_changes[:0] = calls
         self.agent_changes[:0] = agents
+
+    def requeue_after(self, calls: list[CallChange], agents: list[AgentChange]) -> None:
+        """Put back changes behind those already waiting."""
+        self.call_changes.extend(calls)
+        self.agent_changes.extend(agents)
 
     def active_call_ids(self) -> Iterable[str]:
         return (r.call_id for r in self.tracker.active())

@@ -1,0 +1,71 @@
+"""When an AMI event happened, on olive's clock: Asterisk's stamp, checked at the edge.
+
+Asterisk stamps events (``timestampevents = yes``); the stamp is free of
+olive's own processing delays, so recorded waits and talk times are what the
+customer lived. A stamp is mapped onto olive's clock by an offset (clock skew
+plus the least network delay) estimated from recent events.
+
+One bad stamp must not bend every later time (issue 10: ``Timestamp: 1e12``
+put every call in the year -29605; a stamp 21 h ahead gave negative ring
+times and ``talk_s`` of 21 h). So a stamp that is not a finite number within
+``window_s`` of arrival is ignored for olive's own clock and never enters the
+offset estimate; the estimate ignores offsets far below the recent median;
+and a link's event times never go backwards. Pure: arrival time is passed in.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import deque
+
+WINDOW_S = 300.0  # NTP keeps real servers within milliseconds; 5 minutes is generous
+OUTLIER_S = 2.0  # offsets this far below the median are one event's bad stamp, not skew
+
+
+class EventClock:
+    """Maps each event's stamp onto olive's clock, refusing stamps outside a sane window."""
+
+    def __init__(self, *, window_s: float = WINDOW_S, history: int = 256) -> None:
+        self.window_s = window_s
+        self._offsets: deque[float] = deque(maxlen=history)
+        self._last = -math.inf
+        self.ignored = 0  # stamps refused, since start
+
+    def __repr__(self) -> str:
+        return f"<EventClock window={self.window_s:g}s ignored={self.ignored}>"
+
+    def time_of(self, stamp: str | None, received: float) -> tuple[float, bool]:
+        """``(when, refused)``: the event's time, and whether its stamp was refused."""
+        at = _parse(stamp)
+        refused = at is not None and not abs(received - at) <= self.window_s
+        if at is None or refused:
+            when = received
+        else:
+            self._offsets.append(received - at)
+            when = min(received, at + self._offset())
+        when = max(when, min(self._last, received))  # never before an earlier event
+        self._last = when
+        if refused:
+            self.ignored += 1
+        return when, refused
+
+    def _offset(self) -> float:
+        if len(self._offsets) < 3:  # too few for a median: the later (safer) mapping
+            return max(self._offsets)
+        floor = statistics.median(self._offsets) - OUTLIER_S
+        return min(o for o in self._offsets if o >= floor)
+
+
+def _parse(stamp: str | None) -> float | None:
+    """The stamp as seconds, None when there is none; NaN and infinities are refused."""
+    if not stamp:
+        return None
+    try:
+        at = float(stamp)
+    except ValueError:
+        return math.nan
+    return at
+
+
+__all__ = ["OUTLIER_S", "WINDOW_S", "EventClock"]
