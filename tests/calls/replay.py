@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from olive import ami
 from olive.calls import AgentChange, CallChange, CallRecord, CallTracker, MemberTracker
-from support.transcripts import load
+from support.transcripts import Entry, load
 
 
 @dataclass
@@ -36,12 +37,16 @@ def replay(
     wrapup_s: float = 0.0,
     until: float | None = None,
     classes: frozenset[str] | None = None,
+    edit: Callable[[Sequence[Entry]], Sequence[Entry]] | None = None,
 ) -> Replay:
-    """``classes`` keeps only events of those Privilege classes, as ``Events: call,agent`` would."""
-    transcript = load(name)
+    """``classes`` keeps only events of those Privilege classes, as ``Events: call,agent`` would;
+    ``edit`` rewrites the entries first (a fault on top of a real recording)."""
+    entries = load(name).entries
+    if edit is not None:
+        entries = tuple(edit(entries))
     r = Replay(CallTracker(settle_s=settle_s), MemberTracker(wrapup_s=wrapup_s))
     codec = ami.AMICodec(ami.Role.CLIENT)
-    for entry in transcript.entries:
+    for entry in entries:
         if until is not None and entry.t > until:
             break
         r.last_t = entry.t

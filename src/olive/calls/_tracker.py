@@ -56,6 +56,7 @@ class _Track:
         self.with_channel_id = with_channel_id
         self.legs = LegSet(customer_uid=record.call_id if with_channel_id else None)
         self.or_seen = False
+        self.or_success: bool | None = None  # the first OriginateResponse's answer: it stands
         self.dial_began = False
         self.cancelled_by_olive = False
         self.queue_abandoned = False
@@ -245,7 +246,18 @@ class CallTracker:
         self._by_linkedid[uniqueid] = track
 
     def _on_originate_response(self, track: _Track, event: ami.OriginateResponse, now: float) -> None:
+        if track.or_success is not None:
+            # Asterisk answers each Originate once; a second answer (a duplicate, or a late
+            # contradicting one) is ignored, so a late Success cannot answer a busy call.
+            if event.success != track.or_success or event.reason != track.record.originate_reason:
+                said = f"{'Success' if event.success else 'Failure'} Reason {event.reason}"
+                log.warning("call %s: ignored a contradictory OriginateResponse (%s)", track.record.call_id, said)
+                note = f"contradictory OriginateResponse ignored ({said})"
+                if note not in (track.record.detail or ""):
+                    track.update(detail="; ".join(p for p in (track.record.detail, note) if p))
+            return
         track.or_seen = True
+        track.or_success = event.success
         track.update(originate_reason=event.reason)
         if event.uniqueid and track in self._unbound:
             self._bind(track, event.uniqueid)
