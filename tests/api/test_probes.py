@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine as SqlEngine
 
-from olive.engine import Engine, EngineState, ServerConfig
+from olive.engine import DialingLease, Engine, EngineState, ServerConfig
 from olive.engine._health import FAILING_AFTER
 from olive.store import make_engine, make_sessionmaker
 
@@ -79,3 +79,23 @@ def test_database_unreachable(tmp_path: Path) -> None:
     ready, health = _ready(broken)
     assert ready.status_code == 503 and ready.json()["database"] == "unreachable"
     assert health.status_code == 200
+
+
+def test_a_node_that_lost_the_dialing_lease_is_not_ready(db_engine: SqlEngine) -> None:
+    sessions = make_sessionmaker(db_engine)
+
+    def fenced() -> Engine:
+        lease = DialingLease(sessions, "node-b")
+        lease.note = "node node-a holds the dialing lease of this database"
+        engine = Engine(sessions, {}, lease=lease)
+        engine.state = EngineState.RUNNING
+        return engine
+
+    api = start_live_api(sessions, engine_factory=fenced, manage_engine=False)
+    try:
+        with httpx.Client(base_url=api.url) as client:
+            ready = client.get("/ready")
+        assert ready.status_code == 503
+        assert ready.json()["dialing_lease"] == "node node-a holds the dialing lease of this database"
+    finally:
+        stop_live_api(api)

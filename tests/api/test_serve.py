@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -133,6 +134,25 @@ class TestServeCommand:
         assert "olive serve: asterisk default: olive@127.0.0.1:" in output
         assert secret not in output and key not in output
         assert "Application shutdown complete" in output
+
+    def test_a_second_serve_on_the_same_database_refuses_to_start(self, db_url: str) -> None:
+        """One database, one dialing node (issue 10): the second says who dials, and exits 3."""
+        first = serve(db_url, env={"OLIVE_NODE": "node-a"})
+        try:
+            done = subprocess.run(
+                [*OLIVE, "serve", "--host", "127.0.0.1", "--port", "0", "--database-url", db_url],
+                capture_output=True, text=True, timeout=60, env={**os.environ, "OLIVE_NODE": "node-b"},
+            )
+            assert done.returncode == 3, done.stderr
+            assert "refusing to start: node node-a holds the dialing lease" in done.stderr
+            assert "Traceback" not in done.stderr + done.stdout
+            with first.client() as anon:
+                ready = anon.get("/ready").json()
+            assert ready["status"] == "ready" and ready["dialing_lease"] == "held by node-a"
+        finally:
+            assert first.stop() in (0, 130)
+        second = serve(db_url, env={"OLIVE_NODE": "node-b"})  # the first released it on its way out
+        assert second.stop() in (0, 130)
 
     def test_refuses_bad_settings(self, db_url: str) -> None:
         with pytest.raises(RuntimeError, match="secret"):

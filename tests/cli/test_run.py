@@ -107,6 +107,30 @@ class TestOliveRun:
         assert again.returncode == 0 and "Resuming" in again.stderr
         assert len(olive("calls", "-c", "cli-run", "-f", "jsonl", "--database-url", db).stdout.splitlines()) == len(records)
 
+    def test_refuses_to_dial_while_another_node_holds_the_database(self, tmp_path: Path, pbx_port: int) -> None:
+        import time
+
+        from olive.store import (
+            LeaseRepository,
+            make_engine,
+            make_sessionmaker,
+            migrate,
+            transaction,
+        )
+
+        path = campaign_file(tmp_path, pbx_port, name="cli-lease", numbers=["+12025551001"])
+        db = f"sqlite:///{tmp_path / 'olive.db'}"
+        migrate(db)
+        store = make_engine(db)
+        with transaction(make_sessionmaker(store)) as session:
+            LeaseRepository(session).acquire("serve-on-pbx1", "token", time.time(), 600.0)
+        store.dispose()
+        done = olive("run", str(path), "--no-live", "--database-url", db, env={"TEST_AMI_SECRET": "s3cret"})
+        assert done.returncode == 3, done.stderr
+        assert "refusing to dial: node serve-on-pbx1 holds the dialing lease" in done.stderr
+        with create_engine(db).connect() as conn:
+            assert conn.execute(text("select count(*) from campaigns")).scalar() == 0, "nothing installed"
+
     def test_a_bad_file_names_line_and_field_and_stores_nothing(self, tmp_path: Path, pbx_port: int) -> None:
         path = campaign_file(tmp_path, pbx_port, name="cli-bad", numbers=["+12025551001", "555-01"], extra="max_concurrent = 0\n")
         db_path = tmp_path / "olive.db"

@@ -40,6 +40,9 @@ class Readiness(BaseModel):
         description="each configured Asterisk server's AMI link: ready, reconciling or disconnected"
     )
     health: EngineHealthView | None = None
+    dialing_lease: str | None = Field(
+        None, description="'held by NODE' on the node that dials; else why this node does not dial (not ready)"
+    )
 
 
 @router.get("/health", summary="Liveness: the process answers")
@@ -62,7 +65,9 @@ def ready(context: Context, response: Response) -> Readiness:
     except Exception:
         database = "unreachable"
     engine = context.engine
-    ok = database == "ok" and engine.state is EngineState.RUNNING and not engine.health.failing
+    lease = engine.lease
+    fenced = lease is not None and not lease.held
+    ok = database == "ok" and engine.state is EngineState.RUNNING and not engine.health.failing and not fenced
     if not ok:
         response.status_code = 503
     return Readiness(
@@ -71,6 +76,7 @@ def ready(context: Context, response: Response) -> Readiness:
         engine=engine.state.value,
         asterisk={name: link.state.value for name, link in engine.links.items()},
         health=_health(engine),
+        dialing_lease=None if lease is None else (lease.note if fenced else f"held by {lease.node}"),
     )
 
 

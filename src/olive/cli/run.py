@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
         """Run one campaign to completion against the Asterisk named in CAMPAIGN_FILE."""
         from olive.campaign_file import CampaignFileError, install, load
         from olive.compliance import campaign_problems, plan_warnings
+        from olive.engine import DialingLease
         from olive.store import transaction
 
         setup_logging(verbose)
@@ -38,6 +39,10 @@ def register(app: typer.Typer) -> None:
         for warning in plan_warnings(plan, spec.campaign.compliance_profile):
             err_console.print(f"[yellow]warning:[/] {warning}")
         sessions = open_store(database_url)
+        lease = DialingLease(sessions)
+        if not lease.acquire():
+            err_console.print(f"[red]olive run: refusing to dial: {lease.note}", soft_wrap=True)
+            raise typer.Exit(3)
         with transaction(sessions) as session:
             campaign, created = install(session, cf)
             campaign_id = campaign.id
@@ -45,15 +50,15 @@ def register(app: typer.Typer) -> None:
             f"{'Loaded' if created else 'Resuming'} campaign [bold]{cf.name}[/] "
             f"({len(cf.contacts)} contacts in file) on Asterisk {server.host}:{server.port}"
         )
-        asyncio.run(_run(sessions, server, campaign_id, live=not no_live))
+        asyncio.run(_run(sessions, server, campaign_id, live=not no_live, lease=lease))
 
 
-async def _run(sessions: object, server: object, campaign_id: str, *, live: bool) -> None:
+async def _run(sessions: object, server: object, campaign_id: str, *, live: bool, lease: object) -> None:
     from olive.cli._drive import drive, print_summary
     from olive.compliance import ComplianceGuard
     from olive.engine import Engine
 
-    engine = Engine(sessions, {"default": server}, guard=ComplianceGuard())  # type: ignore[arg-type, dict-item]
+    engine = Engine(sessions, {"default": server}, guard=ComplianceGuard(), lease=lease)  # type: ignore[arg-type, dict-item]
     await engine.start()
     try:
         final = await drive(engine, sessions, campaign_id, live=live)  # type: ignore[arg-type]

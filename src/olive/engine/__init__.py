@@ -4,6 +4,7 @@ from olive.engine._bus import BusEvent, EventBus, Subscription
 from olive.engine._dialing import dial_string
 from olive.engine._engine import Engine, EngineState, ServerConfig
 from olive.engine._guard import ALLOW, AllowAll, DialGuard, DialObserver, Verdict
+from olive.engine._lease import DialingLease, LeaseHeld
 from olive.engine._link import LinkState, PbxLink
 from olive.engine._persist import DialIntent
 from olive.engine._report import CampaignReport, campaign_report
@@ -20,9 +21,11 @@ __all__ = [
     "DialGuard",
     "DialIntent",
     "DialObserver",
+    "DialingLease",
     "Engine",
     "EngineState",
     "EventBus",
+    "LeaseHeld",
     "LinkState",
     "NextStep",
     "NumberHistory",

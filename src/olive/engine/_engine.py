@@ -31,6 +31,7 @@ from olive.engine._control import Control
 from olive.engine._dialing import Dial, place_dials
 from olive.engine._guard import DialGuard, DialObserver
 from olive.engine._health import FAILING_AFTER, EngineHealth, RateLimitedLog
+from olive.engine._lease import DialingLease, LeaseHeld
 from olive.engine._link import PbxLink
 from olive.engine._members import MembershipSync
 from olive.engine._persist import (
@@ -93,9 +94,12 @@ class Engine:
         bus: EventBus | None = None,
         client_factory: Callable[[str, ServerConfig], ami.AMIClient] | None = None,
         pause_after_missed: int = 2,
+        lease: DialingLease | None = None,
     ) -> None:
-        """``pause_after_missed``: rings an agent may let time out in a row before olive pauses them (0: never)."""
+        """``pause_after_missed``: rings an agent may let time out in a row before olive pauses them (0: never).
+        ``lease``: the database's dialing lease (``olive serve`` and ``olive run`` always pass one)."""
         self.sessions = sessions
+        self.lease = lease
         self.pause_after_missed = pause_after_missed
         self.clock = clock or SystemClock()
         self.tick_s = tick_s
@@ -134,6 +138,9 @@ class Engine:
     async def start(self) -> None:
         if self.state is not EngineState.CREATED:
             raise RuntimeError(f"engine already {self.state.value}")
+        # First: a second node must not even release the live node's contact claims.
+        if self.lease is not None and not self.lease.acquire():
+            raise LeaseHeld(self.lease.note or "the dialing lease is held by another node")
         with transaction(self.sessions) as session:
             released = release_stale_claims(session)
             if released:
@@ -168,6 +175,8 @@ class Engine:
             self._persist_only()
         for link in self.links.values():
             await link.client.close()
+        if self.lease is not None:
+            self.lease.release()
         self.state = EngineState.STOPPED
 
     async def _loop(self) -> None:
@@ -200,7 +209,8 @@ class Engine:
         if refresh or any(calls or agents for _, calls, agents in drained):
             self._persist_drained(drained, now, refresh=refresh)
         self._account(dt)
-        decisions = self._decide(now)
+        dialing = self._may_dial()
+        decisions = self._decide(now) if dialing else []
         dials: list[Dial] = []
         if decisions:
             with transaction(self.sessions) as session:
@@ -208,7 +218,7 @@ class Engine:
                     dials.extend(place_dials(self, session, campaign, decision.dials, decision.reason, now))
         for _, intent, _ in dials:  # committed: these calls now exist
             self.call_campaign[intent.call_id] = intent.campaign_id
-        if refresh:
+        if refresh and dialing:  # a fenced node cannot see the other node's calls
             self._finish_campaigns(now, placed={intent.campaign_id for _, intent, _ in dials})
         # Track each call before this tick returns, so the next decision counts it
         # as on its way even if its Originate has not been written yet.
@@ -220,8 +230,20 @@ class Engine:
             if runner is not None:
                 runner.dial_placed(sent_at)
             self._spawn(self._originate(link, intent, plan))
+        if not dialing:
+            return
         for op in self.members.plan(self.campaigns, self._olive_interfaces, now):
             self._spawn(op)
+
+    def _may_dial(self) -> bool:
+        """Only the holder of the database's dialing lease dials (and manages queue members)."""
+        if self.lease is None or self.lease.tick():
+            return True
+        note = f"not dialing: {self.lease.note or 'this node does not hold the dialing lease'}"
+        for campaign in self.campaigns:
+            if campaign.status == "running":
+                self.status_note[campaign.id] = note
+        return False
 
     def _persist_only(self) -> None:
         self._persist_drained([(link, *link.drain()) for link in self.links.values()], self.clock.now())

@@ -57,6 +57,7 @@ from olive.store._db import (
     safe_url,
     transaction,
 )
+from olive.store._lease import DIALING, Lease, LeaseHolder, LeaseRepository
 from olive.store._plans import (
     DEFAULT_RETRY_RULES,
     RETRY_OUTCOMES,
@@ -120,6 +121,7 @@ __all__ = [
     "DEFAULT_DATABASE_URL",
     "DEFAULT_DISPOSITION_CODES",
     "DEFAULT_RETRY_RULES",
+    "DIALING",
     "DIAL_MODES",
     "DNC_RESULTS",
     "DROP_ACTIONS",
@@ -148,6 +150,9 @@ __all__ = [
     "DncCheck",
     "DncNumber",
     "DncRepository",
+    "Lease",
+    "LeaseHolder",
+    "LeaseRepository",
     "NotFound",
     "Page",
     "Plan",
