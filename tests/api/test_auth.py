@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine as SqlEngine
 
-from olive.store import ApiKey, revoke_api_key, transaction
+from olive.api._throttle import LIMIT, AuthThrottle, TooManyRequests
+from olive.store import ApiKey, create_api_key, make_sessionmaker, revoke_api_key, transaction
 
-from .conftest import Keys, LiveApi
+from .conftest import Keys, LiveApi, start_live_api, stop_live_api
 from .helpers import error, make_plan, ok
 
 PROBES = {"/health", "/ready"}
@@ -93,7 +97,20 @@ class TestProbes:
 
     def test_ready_reports_database_engine_and_links(self, anon: httpx.Client) -> None:
         body: dict[str, Any] = ok(anon.get("/ready"))
-        assert body == {"status": "ready", "database": "ok", "engine": "running", "asterisk": {"default": body["asterisk"]["default"]}}
+        assert body == {
+            "status": "ready",
+            "database": "ok",
+            "engine": "running",
+            "asterisk": {"default": body["asterisk"]["default"]},
+            "health": {
+                "tick_failures": 0,
+                "tick_failures_in_a_row": 0,
+                "last_tick_error": None,
+                "changes_set_aside": 0,
+                "events": {"default": {"malformed": 0, "failed": 0, "timestamps_ignored": 0}},
+            },
+            "dialing_lease": None,
+        }
         assert body["asterisk"]["default"] in ("disconnected", "reconciling")
 
     def test_docs_and_schema_need_no_key(self, anon: httpx.Client) -> None:
@@ -116,3 +133,60 @@ class TestSchema:
                     assert ref.endswith("/ErrorBody"), (method, path, status)
                 if re.search(r"\{\w+_id\}", path):
                     assert "404" in operation["responses"], (method, path)
+
+
+class TestWrongKeyFlood:
+    """Issue 10: a flood of wrong keys is rate-limited (429, Retry-After) and logged, without the key."""
+
+    def test_a_flood_gets_429_and_one_log_line(
+        self, db_clean: SqlEngine, keys_for_flood: tuple[LiveApi, str], caplog: pytest.LogCaptureFixture
+    ) -> None:
+        api, good = keys_for_flood
+        wrong = "olive_" + "w" * 43
+        with caplog.at_level(logging.WARNING, "olive.api"), api.client(wrong) as client:
+            for _ in range(LIMIT):
+                error(client.get("/plans"), 401, "unauthorized")
+            flooded = client.get("/plans")
+            body = error(flooded, 429, "too_many_requests")
+            assert 1 <= int(flooded.headers["retry-after"]) <= 60
+            assert "too many wrong API keys" in body["message"]
+        with api.client(good) as client:
+            assert client.get("/plans").status_code == 429, "the address waits, whatever key it sends"
+        lines = [r.getMessage() for r in caplog.records if "wrong API keys" in r.getMessage()]
+        assert len(lines) == 1 and "127.0.0.1" in lines[0]
+        assert wrong not in caplog.text and good not in caplog.text
+
+    def test_a_few_mistakes_are_not_a_flood(self, db_clean: SqlEngine, keys_for_flood: tuple[LiveApi, str]) -> None:
+        api, good = keys_for_flood
+        with api.client("olive_" + "w" * 43) as client:
+            for _ in range(LIMIT - 1):
+                error(client.get("/plans"), 401)
+        with api.client(good) as client:
+            assert client.get("/plans").status_code == 200
+
+    def test_the_window_slides(self) -> None:
+        now = [0.0]
+        throttle = AuthThrottle(limit=3, window_s=60, clock=lambda: now[0])
+        for t in (0.0, 10.0, 20.0):
+            now[0] = t
+            throttle.check("a")
+            throttle.failed("a")
+        with pytest.raises(TooManyRequests) as refused:
+            throttle.check("a")
+        assert refused.value.headers == {"Retry-After": "40"}
+        throttle.check("b")  # per address
+        now[0] = 60.0  # the first failure aged out
+        throttle.check("a")
+
+
+@pytest.fixture
+def keys_for_flood(db_clean: SqlEngine) -> Iterator[tuple[LiveApi, str]]:
+    """Its own server: a flood must not lock the module's shared one."""
+    sessions = make_sessionmaker(db_clean)
+    with transaction(sessions) as session:
+        _, good = create_api_key(session, "flood test", "viewer")
+    api = start_live_api(sessions)
+    try:
+        yield api, good
+    finally:
+        stop_live_api(api)

@@ -25,6 +25,7 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive.api._errors import Forbidden, Unauthorized
+from olive.api._throttle import AuthThrottle
 from olive.engine import Engine
 from olive.store import transaction, verify_api_key
 
@@ -40,6 +41,7 @@ class ApiContext:
     sessions: sessionmaker[Session]
     engine: Engine
     closing: asyncio.Event = field(default_factory=asyncio.Event)
+    auth_throttle: AuthThrottle = field(default_factory=AuthThrottle)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,7 @@ _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An olive
 
 
 def authenticate(
+    request: Request,
     context: Context,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     header: Annotated[str | None, Security(_header)],
@@ -85,9 +88,12 @@ def authenticate(
         raise Unauthorized("an API key is required: send 'Authorization: Bearer <key>'")
     if _KEY_SHAPE.fullmatch(plaintext) is None:
         raise Unauthorized("the API key is not valid")
+    address = request.client.host if request.client else "unknown"
+    context.auth_throttle.check(address)  # a flood of wrong keys: 429 before any lookup
     with context.sessions() as session:
         row = verify_api_key(session, plaintext)
         if row is None:
+            context.auth_throttle.failed(address)
             raise Unauthorized("the API key is not valid")
         principal = Principal(row.id, row.name, row.role)
         previous = inspect(row).attrs.last_used_at.history.deleted

@@ -74,6 +74,7 @@ _CODES = {
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid",
+    429: "too_many_requests",
     503: "unavailable",
 }
 _DESCRIPTIONS = {
@@ -84,6 +85,7 @@ _DESCRIPTIONS = {
     413: "The request body is too large.",
     415: "Unsupported content type.",
     422: "Invalid input: each problem names its field.",
+    429: "Too many wrong API keys from this address; see Retry-After.",
     503: "Not ready.",
 }
 
