@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from olive.controls import control_error
 from olive.phone import InvalidNumber, normalize
 from olive.store import ContactRow
 
@@ -127,9 +128,9 @@ def _parse_row(line: int, raw: Mapping[str, object], region: str, errors: list[R
         except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory
             errors.append(RowError(line, "timezone", f"unknown time zone {tz!r}"))
     fields = {k: _text(raw.get(k)).strip() or None for k in ("name", "external_ref")}
-    for key, value in fields.items():
-        if value and any(c in value for c in "\r\n\x00"):
-            errors.append(RowError(line, key, "contains a line break"))
+    for key in fields:
+        if problem := control_error(_text(raw.get(key))):  # before strip(): a trailing TAB is refused too
+            errors.append(RowError(line, key, problem))
     return ContactRow(
         numbers=tuple(e164), external_ref=fields["external_ref"], name=fields["name"],
         variables=variables, timezone=tz,
@@ -139,8 +140,8 @@ def _parse_row(line: int, raw: Mapping[str, object], region: str, errors: list[R
 def _variable(line: int, field_name: str, name: str, value: str, out: dict[str, str], errors: list[RowError]) -> None:
     if not _VARIABLE.match(name):
         errors.append(RowError(line, field_name, "variable names are letters, digits and _ (max 64), starting with a letter"))
-    elif any(c in value for c in "\r\n\x00"):
-        errors.append(RowError(line, field_name, "contains a line break"))
+    elif problem := control_error(value):
+        errors.append(RowError(line, field_name, problem))
     elif value != "":
         out[name] = value
 

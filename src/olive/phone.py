@@ -5,6 +5,8 @@ from __future__ import annotations
 import phonenumbers
 from phonenumbers import timezone as pn_timezone
 
+from olive.controls import control_error
+
 _UNKNOWN_ZONES = {"Etc/Unknown", ""}
 
 
@@ -17,12 +19,18 @@ def normalize(raw: str, region: str = "US") -> str:
     text = (raw or "").strip()
     if not text:
         raise InvalidNumber("empty phone number")
-    if any(c in text for c in "\r\n\x00"):
-        raise InvalidNumber("phone number contains a line break or NUL")
+    if problem := control_error(text):
+        raise InvalidNumber(f"phone number {problem}")
     try:
         parsed = phonenumbers.parse(text, region.upper() if region else None)
     except phonenumbers.NumberParseException as exc:
         raise InvalidNumber(f"not a phone number: {text!r} ({exc._msg})") from None
+    if parsed.extension:
+        # olive dials numbers, not extensions: storing it shortened would ring the switchboard.
+        raise InvalidNumber(
+            f"phone number {text!r} has extension {parsed.extension}: olive cannot dial extensions; "
+            "give the number without it"
+        )
     if not phonenumbers.is_possible_number(parsed):
         raise InvalidNumber(f"impossible number for its country: {text!r}")
     if not phonenumbers.is_valid_number(parsed):

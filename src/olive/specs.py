@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from olive.ami import MAX_DIAL_TIMEOUT_S, MIN_DIAL_TIMEOUT_S
+from olive.controls import CONTROL_CLASS, NO_CONTROL_PATTERN
 from olive.store import RETRY_OUTCOMES, default_retry_rules
 
 LEGAL_MIN_RING_S = 15  # ring at least 15 s (US TSR, UK Ofcom) unless the profile is "none"
@@ -20,10 +21,10 @@ MAX_LEGAL_CONNECT_LIMIT_S = 2.0
 
 DialMode = Literal["progressive", "power", "predictive"]
 Profile = Literal["us-tsr", "uk-ofcom", "none"]
-_SAFE = re.compile(r"^[^\r\n\x00]*$")
+_SAFE = re.compile(NO_CONTROL_PATTERN)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._\-]{0,199}$")
 _QUEUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,79}$")
-_INTERFACE = re.compile(r"^[A-Za-z0-9]+/[^\s,|\x00-\x1f\x7f]{1,190}$")
+_INTERFACE = re.compile(rf"^[A-Za-z0-9]+/[^\s,|{CONTROL_CLASS}]{{1,190}}$")
 
 
 class _Spec(BaseModel):

@@ -195,7 +195,7 @@ class TestOriginateAction:
             st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,15}", fullmatch=True),
             st.text(
                 alphabet=st.characters(
-                    blacklist_characters="\r\n\x00", blacklist_categories=("Cs",)
+                    blacklist_categories=("Cs", "Cc", "Cf", "Zl", "Zp")
                 )
                 | st.sampled_from(list(',"\\()[]= ')),
                 max_size=30,

@@ -1,7 +1,7 @@
 """olive.ami._writer: every name and value checked, nothing written on a refusal.
 
 h11 refuses illegal header bytes when it builds a request (h11/_headers.py);
-olive refuses CR, LF and NUL the same way, so a phone number can never
+olive refuses CR, LF, NUL (and every control character) the same way, so a phone number can never
 smuggle a second action onto the wire.
 """
 
@@ -29,7 +29,7 @@ names = st.from_regex(r"[A-Za-z0-9_-]{1,20}", fullmatch=True).filter(
     lambda n: n.lower() != "variable"
 )
 values = st.text(
-    alphabet=st.characters(blacklist_characters="\r\n\x00", blacklist_categories=("Cs",)),
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Zl", "Zp")),
     max_size=60,
 )
 headers = st.lists(st.tuples(names, values), max_size=12)

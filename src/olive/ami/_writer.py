@@ -1,6 +1,6 @@
 """Turning messages into bytes, checking every name and value on the way.
 
-No value may carry CR or LF: ``1001\\r\\nAction: Command`` in a phone number
+No value may carry CR, LF or another control character: ``1001\\r\\nAction: Command`` in a phone number
 would otherwise become a second action. Like h11's header checks, the write
 is refused whole and nothing is produced.
 """
@@ -11,9 +11,10 @@ import re
 
 from olive.ami._errors import AMIValueError
 from olive.ami._messages import Action, Banner, Header, Message
+from olive.controls import CONTROL_CLASS, describe
 
 _NAME = re.compile(r"[A-Za-z0-9_\-]+\Z")
-_FORBIDDEN = re.compile(r"[\r\n\x00]")
+_FORBIDDEN = re.compile(f"[{CONTROL_CLASS}]")  # CR/LF split actions; the rest have no business in AMI
 
 SECRET_HEADERS = frozenset({"secret", "key"})
 """Headers whose values never appear in a log line or an error message."""
@@ -32,7 +33,8 @@ def check_header(name: str, value: str) -> None:
     bad = _FORBIDDEN.search(value)
     if bad:
         raise AMIValueError(
-            f"AMI header {name} contains {bad.group()!r} (CR, LF and NUL are refused): {shown}"
+            f"AMI header {name} contains a control character {describe(bad.group())} "
+            f"(CR, LF and every other control character are refused): {shown}"
         )
     if not value.isascii():
         try:

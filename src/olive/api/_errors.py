@@ -29,6 +29,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from olive.contacts_import import ImportRefused
+from olive.controls import control_error
 from olive.errors import OliveError
 from olive.store import NotFound
 
@@ -148,7 +149,10 @@ def validation_details(errors: Sequence[Any]) -> list[ErrorDetail]:
         where = loc[0] if loc and loc[0] in ("body", "query", "path", "header") else None
         rest = loc[1:] if where else loc
         reason = str(error.get("msg", "invalid"))
-        if error.get("type") == "string_pattern_mismatch" and rest and str(rest[-1]) in PATTERN_HINTS:
+        bad = error.get("input")
+        if error.get("type") == "string_pattern_mismatch" and isinstance(bad, str) and control_error(bad):
+            reason = str(control_error(bad))  # say which character, whatever the field
+        elif error.get("type") == "string_pattern_mismatch" and rest and str(rest[-1]) in PATTERN_HINTS:
             reason = PATTERN_HINTS[str(rest[-1])]
         for prefix in ("Value error, ", "Assertion failed, "):
             reason = reason.removeprefix(prefix)

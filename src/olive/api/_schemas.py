@@ -13,6 +13,7 @@ from fastapi import Path
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from olive.controls import CONTROL_CLASS, NO_CONTROL_PATTERN
 from olive.store import Base, NotFound, Repository
 from olive.store import Page as StorePage
 
@@ -86,14 +87,14 @@ def _json_object(value: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 #: Free text that ends up in Asterisk or in logs: no control characters.
-PlainText = Annotated[str, Field(pattern=r"^[^\x00-\x1f\x7f]*$")]
+PlainText = Annotated[str, Field(pattern=NO_CONTROL_PATTERN)]
 Region = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2, e.g. US"), AfterValidator(_region)]
 JsonObject = Annotated[dict[str, Any] | None, AfterValidator(_json_object)]
 IdRef = Annotated[str, Field(min_length=1, max_length=64, description="an id")]
 #: An id in a query filter: letters, digits and ``_``.
 ID_PATTERN = r"^[A-Za-z0-9_]{1,64}$"
 #: A name in a query filter.
-TEXT_PATTERN = r"^[^\x00-\x1f\x7f]{1,200}$"
+TEXT_PATTERN = rf"^[^{CONTROL_CLASS}]{{1,200}}$"
 
 
 def _drop_default(schema: dict[str, Any]) -> None:

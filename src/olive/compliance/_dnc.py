@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from olive.contacts_import import RowError
+from olive.controls import control_error
 from olive.store import DncNumber
 
 _NUMBER_COLUMNS = ("number", "phone", "phone_number", "e164")
@@ -57,8 +58,8 @@ def normalize_dnc(raw: str, region: str = "US") -> str:
     text = (raw or "").strip()
     if not text:
         raise ValueError("empty number")
-    if any(c in text for c in "\r\n\x00"):
-        raise ValueError("the number contains a line break or NUL")
+    if problem := control_error(text):
+        raise ValueError(f"the number {problem}")
     try:
         parsed = phonenumbers.parse(text, region.upper() if region else None)
     except phonenumbers.NumberParseException as exc:

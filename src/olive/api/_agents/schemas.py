@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from olive.api._schemas import PlainText, Stamped, partial_model
+from olive.controls import CONTROL_CLASS
 from olive.specs import AgentSpec
 
 State = Literal["logged_out", "ready", "paused", "ringing", "on_call", "wrap_up"]
@@ -17,7 +18,7 @@ class AgentCreate(AgentSpec):
     """A new agent, logged out. ``interface`` is the device Asterisk rings, e.g. ``PJSIP/101``."""
 
     interface: Annotated[
-        str, Field(pattern=r"^[A-Za-z0-9]+/[^\s,|\x00-\x1f\x7f]{1,190}$", description="e.g. PJSIP/101")
+        str, Field(pattern=rf"^[A-Za-z0-9]+/[^\s,|{CONTROL_CLASS}]{{1,190}}$", description="e.g. PJSIP/101")
     ]
 
 

@@ -7,12 +7,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from olive.api._schemas import Stamped, partial_model
+from olive.controls import CONTROL_CLASS
 from olive.specs import Name, PlanSpec
 
 #: A channel template: a technology (``PJSIP/``) and ``{number}`` or ``{digits}``, in either order.
-TEMPLATE_PATTERN = (
-    r"^[^\r\n\x00]*(/[^\r\n\x00]*\{(number|digits)\}|\{(number|digits)\}[^\r\n\x00]*/)[^\r\n\x00]*$"
-)
+_C = CONTROL_CLASS
+TEMPLATE_PATTERN = rf"^[^{_C}]*(/[^{_C}]*\{{(number|digits)\}}|\{{(number|digits)\}}[^{_C}]*/)[^{_C}]*$"
 
 
 class PlanCreate(PlanSpec):
