@@ -10,11 +10,13 @@ extension is refused with a clear error, never silently shortened.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from olive.ami import AMIValueError, check_header
+from olive.campaign_file import CampaignFileError, load
 from olive.compliance import normalize_dnc
 from olive.contacts_import import ImportRefused, parse_csv, parse_json
 from olive.controls import find_control
@@ -115,3 +117,35 @@ class TestExtensions:
 
     def test_a_plain_number_still_passes(self) -> None:
         assert normalize("(202) 555-0142") == "+12025550142"
+
+
+class TestCampaignFile:
+    @pytest.mark.parametrize(("escaped", "named"), [("\\u001b", "U+001B (ESC)"), ("\\t", "U+0009 (TAB)"), ("\\u2028", "U+2028")])
+    def test_caller_id_is_refused_naming_the_character(self, tmp_path: Path, escaped: str, named: str) -> None:
+        (tmp_path / "contacts.csv").write_text("phone\n2025550142\n")
+        path = tmp_path / "campaign.toml"
+        path.write_text(f"""
+[asterisk]
+port = 5038
+secret_env = "X"
+
+[campaign]
+name = "c"
+queue = "q"
+compliance_profile = "none"
+
+[plan]
+dial_timeout_s = 20
+channel_template = "PJSIP/{{number}}@trunk"
+caller_id = "Olive{escaped} <2025550100>"
+
+[[agents]]
+name = "ann"
+interface = "PJSIP/101"
+
+[contacts]
+csv = "contacts.csv"
+""")
+        with pytest.raises(CampaignFileError) as err:
+            load(path)
+        assert f"plan.caller_id: contains a control character: {named}" in str(err.value)

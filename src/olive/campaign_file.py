@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError, model_validator
 from sqlalchemy.orm import Session
 
 from olive.contacts_import import ImportRefused, parse_csv
+from olive.controls import control_error
 from olive.engine import ServerConfig
 from olive.specs import AgentSpec, CampaignSpec, PlanSpec, _Spec, check_plan_for_profile
 from olive.store import (
@@ -133,6 +134,9 @@ def load(path: str | Path) -> CampaignFile:
 
 def _pydantic_problem(error: Any) -> str:
     where = ".".join(str(p) for p in error["loc"]) or "file"
+    bad = error.get("input")
+    if error.get("type") == "string_pattern_mismatch" and isinstance(bad, str) and (problem := control_error(bad)):
+        return f"{where}: {problem}"
     return f"{where}: {error['msg']}"
 
 
