@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive import ami
@@ -41,6 +41,7 @@ from olive.engine._persist import (
     load_open_calls,
 )
 from olive.engine._runner import CampaignRunner
+from olive.engine._set_aside import set_aside_refused
 from olive.engine._stats import call_event, live_answers_since
 from olive.errors import Conflict
 from olive.pacing import DialDecision
@@ -264,47 +265,14 @@ class Engine:
             for link, calls, agents in drained:
                 link.requeue(calls, agents)
             if not self._isolating and self.health.tick_failures_in_a_row + 1 >= FAILING_AFTER:
-                self._set_aside_poison(now)
+                self._isolating = True
+                try:
+                    set_aside_refused(self, now)
+                finally:
+                    self._isolating = False
             raise
         for effect in effects:
             effect()
-
-    def _set_aside_poison(self, now: float) -> None:
-        """Ticks keep failing on what they write: store each change alone, and set aside
-        (log, count) those the database refuses while it answers, so one bad record
-        cannot stop the engine. A database that is down sets nothing aside."""
-        self._isolating = True
-        try:
-            for link in self.links.values():
-                self._set_aside_on(link, now)
-        finally:
-            self._isolating = False
-
-    def _set_aside_on(self, link: PbxLink, now: float) -> None:
-        calls, agents = link.call_changes, link.agent_changes
-        link.call_changes, link.agent_changes = [], []
-        singles: list[tuple[list[CallChange], list[AgentChange]]] = [([c], []) for c in calls]
-        singles += [([], [a]) for a in agents]
-        for i, (one_call, one_agent) in enumerate(singles):
-            try:
-                self._persist_drained([(link, one_call, one_agent)], now)
-            except Exception as exc:
-                link.call_changes, link.agent_changes = [], []
-                if not self._database_answers():
-                    for rest_calls, rest_agents in singles[i:]:
-                        link.requeue_after(rest_calls, rest_agents)
-                    return
-                self.health.change_set_aside()
-                what = one_call[0].record.call_id if one_call else one_agent[0].status.interface
-                log.error("%s: could not store a change of %s (%s); set aside", link.name, what, exc)
-
-    def _database_answers(self) -> bool:
-        try:
-            with self.sessions() as session:
-                session.execute(text("SELECT 1"))
-        except Exception:
-            return False
-        return True
 
     def _persist(self, session: Session, drained: list[Drained], effects: list[Callable[[], object]]) -> None:
         for _, calls, agents in drained:
