@@ -29,6 +29,9 @@ class EventClock:
     def __init__(self, *, window_s: float = WINDOW_S, history: int = 256) -> None:
         self.window_s = window_s
         self._offsets: deque[float] = deque(maxlen=history)
+        self._floor = -math.inf  # offsets below it are outliers (median - OUTLIER_S)
+        self._estimate = math.inf
+        self._since_estimate = 0
         self._last = -math.inf
         self.ignored = 0  # stamps refused, since start
 
@@ -42,19 +45,26 @@ class EventClock:
         if at is None or refused:
             when = received
         else:
-            self._offsets.append(received - at)
-            when = min(received, at + self._offset())
+            when = min(received, at + self._offset(received - at))
         when = max(when, min(self._last, received))  # never before an earlier event
         self._last = when
         if refused:
             self.ignored += 1
         return when, refused
 
-    def _offset(self) -> float:
+    def _offset(self, offset: float) -> float:
+        """Add one offset; the estimate: the least recent offset that is not an outlier."""
+        self._offsets.append(offset)
         if len(self._offsets) < 3:  # too few for a median: the later (safer) mapping
             return max(self._offsets)
-        floor = statistics.median(self._offsets) - OUTLIER_S
-        return min(o for o in self._offsets if o >= floor)
+        self._since_estimate += 1
+        if self._since_estimate >= 32 or len(self._offsets) < 32:  # the median moves slowly
+            self._since_estimate = 0
+            self._floor = statistics.median(self._offsets) - OUTLIER_S
+            self._estimate = min(o for o in self._offsets if o >= self._floor)
+        elif self._floor <= offset < self._estimate:
+            self._estimate = offset
+        return self._estimate
 
 
 def _parse(stamp: str | None) -> float | None:
