@@ -8,8 +8,10 @@ ahead gave negative ring times and ``talk_s`` of 77,235 s.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import math
+import random
 
 import pytest
 from sqlalchemy import select
@@ -20,7 +22,7 @@ from olive.engine import AllowAll, Engine, EngineState, ServerConfig
 from olive.engine._health import FAILING_AFTER
 from olive.engine._link import PbxLink
 from olive.engine._persist import DialIntent, write_ahead
-from olive.engine._stamps import EventClock
+from olive.engine._stamps import EventClock, scaled
 from olive.store import (
     Call,
     Campaign,
@@ -156,6 +158,18 @@ class TestEventClock:
         clock.time_of(f"{T0 + 10 + 200:.6f}", T0 + 10.01)  # 200 s ahead: inside the window
         at, _ = clock.time_of(f"{T0 + 11:.6f}", T0 + 11.01)
         assert at == pytest.approx(T0 + 11.01)
+
+    def test_jitter_of_a_scaled_clock_is_not_an_outlier(self) -> None:
+        """Under a simulator 40x faster than real time, 200 ms of real delay jitter is 8 s:
+        durations must still be the stamps' (an e2e run saw a 7 s customer wait otherwise)."""
+        rng = random.Random(7)
+        clock = scaled(40.0)
+        mapped = []
+        for i in range(400):
+            at = T0 + i * 0.5
+            mapped.append(clock.time_of(f"{at:.6f}", at + 0.4 + rng.random() * 8.0)[0])
+        steps = [b - a for a, b in itertools.pairwise(mapped[100:])]
+        assert max(abs(step - 0.5) for step in steps) < 0.25
 
     def test_times_never_go_backwards(self) -> None:
         clock = EventClock()

@@ -18,7 +18,7 @@ from olive import ami
 from olive.calls import AgentChange, CallChange, CallTracker, MemberTracker
 from olive.clock import Clock
 from olive.engine._health import EVENT_FAILURES, MALFORMED_EVENTS, STAMPS_IGNORED, RateLimitedLog
-from olive.engine._stamps import EventClock
+from olive.engine._stamps import scaled as scaled_event_clock
 
 log = logging.getLogger("olive.engine")
 
@@ -53,7 +53,7 @@ class PbxLink:
         self.agent_changes: list[AgentChange] = []
         self.malformed_events = 0
         self.event_failures = 0  # events whose applying raised; contained to their call
-        self.event_clock = EventClock()
+        self.event_clock = scaled_event_clock(clock.scale)
         self._stamp_log = RateLimitedLog(log)
         self._failure_log = RateLimitedLog(log)
         self.on_ready: Callable[[PbxLink], Awaitable[None]] | None = None

@@ -20,14 +20,16 @@ import statistics
 from collections import deque
 
 WINDOW_S = 300.0  # NTP keeps real servers within milliseconds; 5 minutes is generous
-OUTLIER_S = 2.0  # offsets this far below the median are one event's bad stamp, not skew
+OUTLIER_S = 10.0  # offsets this far below the median are one event's bad stamp, not jitter
 
 
 class EventClock:
     """Maps each event's stamp onto olive's clock, refusing stamps outside a sane window."""
 
-    def __init__(self, *, window_s: float = WINDOW_S, history: int = 256) -> None:
+    def __init__(self, *, window_s: float = WINDOW_S, outlier_s: float = OUTLIER_S, history: int = 256) -> None:
+        """Seconds of the clock in use: a simulator's scaled clock scales them (``scaled``)."""
         self.window_s = window_s
+        self.outlier_s = outlier_s
         self._offsets: deque[float] = deque(maxlen=history)
         self._floor = -math.inf  # offsets below it are outliers (median - OUTLIER_S)
         self._estimate = math.inf
@@ -60,11 +62,16 @@ class EventClock:
         self._since_estimate += 1
         if self._since_estimate >= 32 or len(self._offsets) < 32:  # the median moves slowly
             self._since_estimate = 0
-            self._floor = statistics.median(self._offsets) - OUTLIER_S
+            self._floor = statistics.median(self._offsets) - self.outlier_s
             self._estimate = min(o for o in self._offsets if o >= self._floor)
         elif self._floor <= offset < self._estimate:
             self._estimate = offset
         return self._estimate
+
+
+def scaled(scale: float) -> EventClock:
+    """For a clock running ``scale`` times real time: network delays and skews are real seconds."""
+    return EventClock(window_s=WINDOW_S * scale, outlier_s=OUTLIER_S * scale)
 
 
 def _parse(stamp: str | None) -> float | None:
@@ -78,4 +85,4 @@ def _parse(stamp: str | None) -> float | None:
     return at
 
 
-__all__ = ["OUTLIER_S", "WINDOW_S", "EventClock"]
+__all__ = ["OUTLIER_S", "WINDOW_S", "EventClock", "scaled"]
