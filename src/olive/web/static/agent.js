@@ -117,9 +117,19 @@ async function showCall(callId) {
     byId("callback").hidden = true;
   }
   state.callId = callId;
+  byId("call").dataset.call = callId;
   renderCall(pop);
   byId("waiting").hidden = true;
   byId("call").hidden = false;
+}
+
+async function signedOut() {
+  try {
+    await api("GET", "/agent/me");
+    return false;
+  } catch (err) {
+    return err instanceof ApiError && err.status === 401;
+  }
 }
 
 function poll() {
@@ -133,14 +143,16 @@ function poll() {
 // The agent's own events; on each, re-read the agent (and the call on screen).
 async function follow(generation) {
   let delay = 1000;
-  let lastId = "0";
+  let lastId = null; // the first connection starts from now; a reconnect catches up from the last event
   while (generation === state.generation) {
     const controller = new AbortController();
     state.stream = controller;
     live("connecting", "connecting…");
     try {
+      const headers = { Authorization: `Bearer ${token()}`, Accept: "text/event-stream" };
+      if (lastId !== null) headers["Last-Event-ID"] = lastId;
       const response = await fetch("/agent/events", {
-        headers: { Authorization: `Bearer ${token()}`, Accept: "text/event-stream", "Last-Event-ID": lastId },
+        headers,
         signal: controller.signal, cache: "no-store",
       });
       if (response.status === 401 || response.status === 403) {
@@ -166,8 +178,11 @@ async function follow(generation) {
             try { payload = JSON.parse(message.data); } catch (err) { continue; }
             if (generation !== state.generation) return;
             if (payload.kind === "agent" && payload.data && payload.data.signed_out) {
-              showSignIn("You were signed out by a supervisor.");
-              return;
+              // Sessions were ended: this one too, unless it was opened since (then /agent/me still answers).
+              if (await signedOut()) {
+                showSignIn("You were signed out by a supervisor.");
+                return;
+              }
             }
             refresh();
           }
