@@ -8,6 +8,7 @@ another agent's call (and so contact) is 404, admin and viewer endpoints are
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -172,3 +173,22 @@ class TestAgentSession:
         out = ok(admin.post(f"/agents/{two['agents'][0]}/force-out"))
         assert out["pause_reason"] == "forced_out"  # on a call: kept on it, paused, signed out
         error(page_a.get("/agent/me"), 401)
+
+
+class TestAgentEvents:
+    def test_own_events_only_and_the_stream_ends_when_revoked(self, two: dict[str, Any], admin: httpx.Client) -> None:
+        page_a, page_b = two["pages"]
+        a, b = two["agents"]
+        lines: list[str] = []
+        with page_a.stream("GET", "/agent/events", timeout=20) as stream:
+            assert stream.status_code == 200 and stream.headers["content-type"].startswith("text/event-stream")
+            ok(admin.post(f"/agents/{b}/pause", json={"reason": "lunch"}))  # the other agent's: not on this stream
+            ok(admin.post(f"/agents/{a}/pause", json={"reason": "lunch"}))
+            assert admin.delete(f"/agents/{a}/password").status_code == 204
+            for line in stream.iter_lines():  # ends when the server closes it, after saying why
+                lines.append(line)
+        data = [json.loads(line[len("data: "):])["data"] for line in lines if line.startswith("data: ")]
+        assert [d.get("agent_id") for d in data] == [a, a]
+        assert data[0]["state"] == "paused" and data[-1]["signed_out"] is True
+        error(page_a.get("/agent/events"), 401)
+        ok(page_b.get("/agent/me"))

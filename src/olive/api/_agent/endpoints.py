@@ -128,7 +128,7 @@ async def agent_events(
 
     filters = AgentFilter(None, frozenset(), frozenset(), me.agent_id, await run_in_threadpool(names))
     stream = events.stream(context, filters, last_event_id=last_event_id, timeout_s=timeout_s)
-    return EventStream(stream, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return EventStream(service.until_signed_out(context, me, stream), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 __all__ = ["router"]

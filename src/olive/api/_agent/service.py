@@ -9,6 +9,9 @@ is theirs: on it, or after it until they dispose it.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -37,6 +40,7 @@ from olive.errors import Conflict, Invalid
 from olive.store import (
     Agent,
     AgentRepository,
+    AgentSession,
     Call,
     Callback,
     Campaign,
@@ -194,6 +198,25 @@ def dispose(session: Session, me: AgentPrincipal, call_id: str, body: AgentDispo
     return dispositions.set_call_disposition(session, call.id, request, now)
 
 
+def session_live(context: ApiContext, session_id: str) -> bool:
+    with transaction(context.sessions) as session:
+        row = session.get(AgentSession, session_id)
+        return row is not None and row.ended_at is None and row.expires_at > datetime.now(UTC)
+
+
+async def until_signed_out(context: ApiContext, me: AgentPrincipal, stream: AsyncIterator[str]) -> AsyncIterator[str]:
+    """The agent's event stream, ended once an admin has ended this session (after telling the page)."""
+    try:
+        async for chunk in stream:
+            yield chunk
+            if '"signed_out":true' in chunk and not await run_in_threadpool(session_live, context, me.session_id):
+                break
+    finally:
+        close = getattr(stream, "aclose", None)
+        if close is not None:
+            await close()  # unsubscribe from the bus now, not when collected
+
+
 def _allowed_reason(context: ApiContext, agent_id: str, reason: str) -> None:
     with transaction(context.sessions) as session:
         codes = [r.code for r in reasons_of(session, agent_id)]
@@ -230,6 +253,8 @@ __all__ = [
     "reasons_of",
     "screen_pop",
     "sign_in",
+    "session_live",
     "sign_out",
+    "until_signed_out",
     "visible_call",
 ]
