@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from olive.store import Agent, AgentCredential, AgentSession, Contact, check_password, transaction
+from olive.store import Agent, AgentCredential, Call, AgentSession, Contact, check_password, transaction
 
 from .conftest import LiveApi
 from .helpers import error, fields, insert_call, make_campaign, ok, set_columns
@@ -51,8 +51,7 @@ def two(admin: httpx.Client, live_api: LiveApi) -> dict[str, Any]:
         for i, agent in enumerate((a, b))
     ]
     for agent, call in zip((a, b), calls, strict=True):
-        set_columns(live_api.sessions, Agent, agent,
-                    state="on_call", current_call_id=call)
+        set_columns(live_api.sessions, Agent, agent, state="on_call", current_call_id=call)
     return {"campaign": campaign, "agents": (a, b), "calls": calls, "contacts": contact_ids,
             "pages": (_sign_in(live_api, admin, a), _sign_in(live_api, admin, b))}
 
@@ -114,6 +113,18 @@ class TestAgentSession:
         call = ok(admin.get(f"/calls/{call_a}"))
         assert call["disposition"] == "not_interested" and call["disposition_note"] == "has a supplier"
         assert "code" in fields(error(page_a.post(f"/agent/calls/{call_a}/disposition", json={"code": "nope"}), 422))
+
+    def test_the_screen_closes_once_the_call_is_over_and_disposed(self, two: dict[str, Any], live_api: LiveApi) -> None:
+        page_a, _ = two["pages"]
+        call_a = two["calls"][0]
+        # The call ends; the agent is ready again, but the call stays theirs until disposed (wrap-up).
+        set_columns(live_api.sessions, Call, call_a, state="ended", ended_at=datetime.now(UTC), outcome="CONNECTED")
+        set_columns(live_api.sessions, Agent, two["agents"][0], state="ready", current_call_id=None)
+        assert ok(page_a.get("/agent/me"))["call_id"] == call_a
+        assert ok(page_a.get(f"/agent/calls/{call_a}"))["ended_at"] is not None
+        ok(page_a.post(f"/agent/calls/{call_a}/disposition", json={"code": "sale"}))
+        assert ok(page_a.get("/agent/me"))["call_id"] is None
+        error(page_a.get(f"/agent/calls/{call_a}"), 404)
 
     def test_callback_for_self(self, two: dict[str, Any], admin: httpx.Client) -> None:
         page_a, _ = two["pages"]
