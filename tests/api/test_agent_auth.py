@@ -16,7 +16,15 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from olive.store import Agent, AgentCredential, Call, AgentSession, Contact, check_password, transaction
+from olive.store import (
+    Agent,
+    AgentCredential,
+    AgentSession,
+    Call,
+    Contact,
+    check_password,
+    transaction,
+)
 
 from .conftest import LiveApi
 from .helpers import error, fields, insert_call, make_campaign, ok, set_columns
