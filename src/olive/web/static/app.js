@@ -190,6 +190,7 @@ function onEvent(kind, event) {
     if (agent && event.data.state) {
       agent.state = event.data.state;
       panels.renderAgents(state.stats.agents, state.role === "admin");
+      if (event.data.state === "paused") pollStats(state.generation); // the event has no reason: read it now
     }
   } else if (kind === "campaign" && state.stats && event.data.status) {
     state.stats.status = event.data.status;
