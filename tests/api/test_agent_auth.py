@@ -195,6 +195,18 @@ class TestAgentSession:
 
 
 class TestAgentEvents:
+    @pytest.mark.parametrize(
+        ("params", "headers"),
+        [({"timeout_s": "0"}, {}), ({"timeout_s": "x"}, {}), ({"timeout_s": "1e9"}, {}), ({}, {"Last-Event-ID": "-1"}),
+         ({}, {"Last-Event-ID": "nope"})],
+    )
+    def test_bad_input(self, two: dict[str, Any], params: dict[str, str], headers: dict[str, str]) -> None:
+        error(two["pages"][0].get("/agent/events", params=params, headers=headers), 422)
+
+    def test_ends_after_timeout(self, two: dict[str, Any]) -> None:
+        response = two["pages"][0].get("/agent/events", params={"timeout_s": "0.2"}, headers={"Last-Event-ID": "0"})
+        assert response.status_code == 200 and response.text.startswith(": olive events")
+
     def test_own_events_only_and_the_stream_ends_when_revoked(self, two: dict[str, Any], admin: httpx.Client) -> None:
         page_a, page_b = two["pages"]
         a, b = two["agents"]
