@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ import pytest
 from sqlalchemy import select
 from tests.api.conftest import Keys, LiveApi
 from tests.api.helpers import ok
-from tests.e2e.harness import make_campaign, number
+from tests.e2e.harness import QUEUE, agent_interface, make_campaign, number
 
 from olive.store import Agent, Contact, ContactNumber, transaction
 
@@ -49,14 +50,15 @@ class Floor:
 
 @pytest.fixture
 def floor(dialer: Dialer, keys: Keys, admin: httpx.Client) -> Iterator[Floor]:
-    """A stopped campaign of two answering customers (each with a second number) and two
-    logged-out agents, each with a password; force-stopped after the test."""
+    """A stopped campaign of two answering customers (each with a second number), one who never
+    answers (to be tried again later: the campaign stays running), and two logged-out agents,
+    each with a password; force-stopped after the test."""
     sessions = dialer.api.sessions
     cid = make_campaign(
-        sessions, name="winter renewals", contacts=[number(1, 801), number(1, 802)], agents=("301", "302"), status="stopped"
+        sessions, name="winter renewals", contacts=[number(1, 801), number(1, 802), number(3, 803)], agents=("301", "302"), status="stopped"
     )
     with transaction(sessions) as s:
-        for i, (contact, name) in enumerate(zip(s.scalars(select(Contact).order_by(Contact.created_at, Contact.id)), CUSTOMERS, strict=True)):
+        for i, (contact, name) in enumerate(zip(s.scalars(select(Contact).order_by(Contact.created_at, Contact.id)), CUSTOMERS, strict=False)):
             contact.name, contact.variables, contact.external_ref = name, CUSTOMERS[name], f"crm-{i + 1}"
             s.add(ContactNumber(contact_id=contact.id, position=1, number=number(3, 810 + i)))
         agents = {a.name: a.id for a in s.scalars(select(Agent).where(Agent.name.in_(["agent301", "agent302"])))}
@@ -78,6 +80,18 @@ def pages(chromium: Any) -> Iterator[Pages]:
     tabs.close()
 
 
+def _members(dialer: Dialer) -> dict[str, Any]:
+    """The simulated Asterisk's members of the test queue (read-only, from the test's thread)."""
+    return {m.interface: m for m in list(dialer.target.pbx.queue_members(QUEUE))}
+
+
+def _until(check: Any, what: str) -> None:
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not check():
+        assert time.monotonic() < deadline, f"waited in vain for {what}"
+        time.sleep(0.05)
+
+
 def _sign_in(pages: Pages, url: str, name: str, password: str) -> Any:
     from playwright.sync_api import expect
 
@@ -94,10 +108,11 @@ def _sign_in(pages: Pages, url: str, name: str, password: str) -> Any:
 
 class TestAgentPage:
     def test_an_agents_day(
-        self, pages: Pages, live_api: LiveApi, floor: Floor, keys: Keys, admin: httpx.Client, tmp_path: Path
+        self, pages: Pages, dialer: Dialer, floor: Floor, keys: Keys, admin: httpx.Client, tmp_path: Path
     ) -> None:
         from playwright.sync_api import expect
 
+        live_api = dialer.api
         # A wrong password is refused clearly.
         page = pages.open(f"{live_api.url}/agent")
         page.get_by_label("Your name").fill("agent301")
@@ -119,6 +134,8 @@ class TestAgentPage:
 
         # The campaign starts; each agent's page pops their own customer.
         ok(admin.post(f"/campaigns/{floor.campaign_id}/start"))
+        if dialer.target.simulated:  # the page's Ready put both phones in the campaign's queue (QueueAdd)
+            _until(lambda: {agent_interface("301"), agent_interface("302")} <= set(_members(dialer)), "QueueAdd")
         seen: dict[str, str] = {}
         for name, page in (("agent301", ann), ("agent302", bob)):
             expect(page.locator("#call")).to_be_visible(timeout=WAIT_MS)
@@ -171,6 +188,8 @@ class TestAgentPage:
         expect(ann.locator("#state")).to_have_attribute("data-state", "paused")
         expect(ann.locator("#reason")).to_have_text("reason: lunch")
         assert ok(admin.get(f"/agents/{floor.agents['agent301']}"))["pause_reason"] == "lunch"
+        if dialer.target.simulated:  # QueuePause with the reason
+            _until(lambda: (_members(dialer)[agent_interface("301")].paused, _members(dialer)[agent_interface("301")].reason) == (True, "lunch"), "QueuePause")
         board = pages.open(f"{live_api.url}/dashboard#key={keys.admin}")
         board.get_by_label("Campaign", exact=True).select_option(floor.campaign_id)
         ann_row = board.locator(f"#agents tr[data-agent='{floor.agents['agent301']}']")
@@ -181,6 +200,8 @@ class TestAgentPage:
         expect(bob.locator("#signin")).to_be_visible(timeout=WAIT_MS)
         expect(bob.locator("#signin-error")).to_have_text("You were signed out by a supervisor.")
         assert ok(admin.get(f"/agents/{floor.agents['agent302']}"))["state"] == "logged_out"
+        if dialer.target.simulated:  # QueueRemove
+            _until(lambda: agent_interface("302") not in _members(dialer), "QueueRemove")
         expect(board.locator(f"#agents tr[data-agent='{floor.agents['agent302']}']")).to_have_attribute(
             "data-state", "logged_out", timeout=WAIT_MS
         )
