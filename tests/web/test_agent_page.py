@@ -198,7 +198,7 @@ class TestAgentPage:
         board.get_by_role("button", name="Force agent302 out").click()
         expect(board.locator("#action-msg")).to_have_text("agent302 was forced out.")
         expect(bob.locator("#signin")).to_be_visible(timeout=WAIT_MS)
-        expect(bob.locator("#signin-error")).to_have_text("You were signed out by a supervisor.")
+        expect(bob.locator("#signin-error")).to_contain_text("You were signed out: a supervisor ended your session")
         assert ok(admin.get(f"/agents/{floor.agents['agent302']}"))["state"] == "logged_out"
         if dialer.target.simulated:  # QueueRemove
             _until(lambda: agent_interface("302") not in _members(dialer), "QueueRemove")
@@ -209,6 +209,7 @@ class TestAgentPage:
         # A revoked password signs Ann out at once, and she cannot sign in again with it.
         assert admin.delete(f"/agents/{floor.agents['agent301']}/password").status_code == 204
         expect(ann.locator("#signin")).to_be_visible(timeout=WAIT_MS)
+        expect(ann.locator("#signin-error")).to_contain_text("You were signed out")
         assert ann.evaluate("sessionStorage.length") == 0
         ann.get_by_label("Your name").fill("agent301")
         ann.get_by_label("Password").fill(floor.passwords["agent301"])

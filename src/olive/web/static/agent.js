@@ -13,6 +13,7 @@ import { renderCall, renderSelf } from "/agent/static/agent-panels.js";
 const STORAGE = "olive.agent.session";
 const POLL_MS = 5000; // a backstop: events drive the page
 const QUIET_LIMIT_MS = 45000;
+const SIGNED_OUT = "You were signed out: a supervisor ended your session, or it expired. Sign in again.";
 
 const state = { me: null, callId: null, stream: null, timer: null, generation: 0 };
 
@@ -87,7 +88,7 @@ function showSignIn(message) {
 }
 
 function failed(err) {
-  if (err instanceof ApiError && err.status === 401) showSignIn(err.message);
+  if (err instanceof ApiError && err.status === 401) showSignIn(SIGNED_OUT);
   else banner(err.message);
 }
 
@@ -156,7 +157,7 @@ async function follow(generation) {
         signal: controller.signal, cache: "no-store",
       });
       if (response.status === 401 || response.status === 403) {
-        showSignIn("Your session has ended: sign in again.");
+        showSignIn(SIGNED_OUT);
         return;
       }
       if (response.ok && response.body) {
@@ -180,7 +181,7 @@ async function follow(generation) {
             if (payload.kind === "agent" && payload.data && payload.data.signed_out) {
               // Sessions were ended: this one too, unless it was opened since (then /agent/me still answers).
               if (await signedOut()) {
-                showSignIn("You were signed out by a supervisor.");
+                showSignIn(SIGNED_OUT);
                 return;
               }
             }
