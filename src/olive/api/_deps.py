@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from olive.api._errors import Forbidden, Unauthorized
 from olive.api._throttle import AuthThrottle
 from olive.engine import Engine
-from olive.store import transaction, verify_api_key
+from olive.store import AGENT_TOKEN_PREFIX, transaction, verify_api_key
 
 _KEY_SHAPE = re.compile(r"olive_[A-Za-z0-9_\-]{8,128}")
 #: ``last_used_at`` is written at most this often per key.
@@ -86,6 +86,8 @@ def authenticate(
     plaintext = bearer.credentials if bearer is not None else header
     if not plaintext:
         raise Unauthorized("an API key is required: send 'Authorization: Bearer <key>'")
+    if plaintext.startswith(AGENT_TOKEN_PREFIX):  # an agent's session reaches only /agent/... (api/_agent_auth.py)
+        raise Forbidden("an agent's session can only use the agent's own endpoints (/agent/...)")
     if _KEY_SHAPE.fullmatch(plaintext) is None:
         raise Unauthorized("the API key is not valid")
     address = request.client.host if request.client else "unknown"

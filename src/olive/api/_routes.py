@@ -9,6 +9,8 @@ from fastapi import APIRouter
 def routers() -> list[APIRouter]:
     from olive import web
     from olive.api import (
+        _agent,
+        _agent_access,
         _agents,
         _callbacks,
         _calls,
@@ -26,6 +28,8 @@ def routers() -> list[APIRouter]:
         _plans.router,
         _campaigns.router,
         _agents.router,
+        _agent_access.router,
+        _agent.router,
         _dial_lists.router,
         _contacts.router,
         _calls.router,
@@ -35,6 +39,7 @@ def routers() -> list[APIRouter]:
         _callbacks.router,
         _compliance.router,
         web.router,  # the dashboard: GET /dashboard (not in the schema)
+        web.agent_router,  # the agent's page: GET /agent (not in the schema)
     ]
 
 

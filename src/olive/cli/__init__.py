@@ -21,7 +21,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-_COMMANDS: list[str] = ["demo", "db", "run", "calls", "bench", "sim", "why", "export", "dnc", "serve", "apikey", "campaign", "contacts", "events"]
+_COMMANDS: list[str] = ["demo", "db", "run", "calls", "bench", "sim", "why", "export", "dnc", "serve", "apikey", "agent", "campaign", "contacts", "events"]
 
 
 def _version(value: bool) -> None:

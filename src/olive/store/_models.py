@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from olive.store._agent_auth import AgentCredential, AgentSession, PauseReason
 from olive.store._apikeys import ApiKey
 from olive.store._base import Base
 from olive.store._calls import Call
@@ -19,6 +20,8 @@ from olive.store._plans import Plan
 
 __all__ = [
     "Agent",
+    "AgentCredential",
+    "AgentSession",
     "ApiKey",
     "Base",
     "Call",
@@ -30,6 +33,7 @@ __all__ = [
     "DispositionCode",
     "DncCheck",
     "DncNumber",
+    "PauseReason",
     "Plan",
     "campaign_agents",
     "campaign_dial_lists",

@@ -1,9 +1,12 @@
-"""olive's live dashboard: one page served by the API app at ``GET /dashboard``.
+"""olive's web pages, served by the API app: the live dashboard (``GET /dashboard``)
+and the agent's page (``GET /agent``).
 
-Static HTML, CSS and plain JavaScript (``static/``), no build step. The page
-reads the REST API with the key the user gives it (see docs/dashboard.md).
+Static HTML, CSS and plain JavaScript (``static/``), no build step. The pages
+read the REST API with the key or session the user gives them (see
+docs/dashboard.md and docs/agents.md).
 """
 
+from olive.web._agent import agent_router
 from olive.web._routes import router
 
-__all__ = ["router"]
+__all__ = ["agent_router", "router"]

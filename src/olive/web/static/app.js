@@ -172,7 +172,7 @@ function show(stats) {
   panels.renderAbandon(stats);
   panels.renderOutcomes(stats);
   panels.renderPacing(stats);
-  panels.renderAgents(stats.agents);
+  panels.renderAgents(stats.agents, state.role === "admin");
   updateControls();
 }
 
@@ -189,7 +189,8 @@ function onEvent(kind, event) {
     const agent = state.stats.agents.find((a) => a.id === event.data.agent_id);
     if (agent && event.data.state) {
       agent.state = event.data.state;
-      panels.renderAgents(state.stats.agents);
+      panels.renderAgents(state.stats.agents, state.role === "admin");
+      if (event.data.state === "paused") pollStats(state.generation); // the event has no reason: read it now
     }
   } else if (kind === "campaign" && state.stats && event.data.status) {
     state.stats.status = event.data.status;
@@ -238,6 +239,23 @@ async function act(action) {
   }
 }
 
+// Force an agent out: their page is signed out, they leave the queues (paused if on a call).
+async function forceOut(button) {
+  const message = byId("action-msg");
+  button.disabled = true;
+  try {
+    await api("POST", `/agents/${encodeURIComponent(button.dataset.force)}/force-out`);
+    message.className = "action-msg good";
+    message.textContent = `${button.dataset.name} was forced out.`;
+  } catch (err) {
+    message.className = "action-msg bad";
+    message.textContent = err.message;
+    failed(err, null);
+  } finally {
+    pollStats(state.generation);
+  }
+}
+
 function main() {
   takeKeyFromFragment();
   byId("login-form").addEventListener("submit", (event) => {
@@ -252,6 +270,10 @@ function main() {
   byId("controls").addEventListener("click", (event) => {
     const button = event.target.closest("button[data-action]");
     if (button && !button.disabled) act(button.dataset.action);
+  });
+  byId("agents").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-force]");
+    if (button && !button.disabled && state.role === "admin") forceOut(button);
   });
   window.addEventListener("hashchange", () => {
     if (new URLSearchParams(window.location.hash.slice(1)).has("key")) {

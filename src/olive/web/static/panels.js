@@ -115,7 +115,8 @@ export function renderPacing(stats) {
   );
 }
 
-export function renderAgents(agents) {
+// With ``canForce`` (admin keys), each agent has a "Force out" button (see app.js).
+export function renderAgents(agents, canForce = false) {
   if (!agents.length) {
     fill(byId("agents"), h("p", { class: "hint" }, "This campaign has no agents."));
     return;
@@ -128,12 +129,15 @@ export function renderAgents(agents) {
     h("p", { class: "hint" }, summary),
     h("div", { class: "table-wrap" }, h("table", {},
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Agent"), h("th", { scope: "col" }, "Device"),
-        h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Pause reason"))),
+        h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Pause reason"),
+        canForce ? h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions")) : null)),
       h("tbody", {}, agents.map((a) => h("tr", { "data-agent": a.id, "data-state": a.state },
         h("th", { scope: "row" }, a.name),
         h("td", {}, a.interface),
         h("td", {}, h("span", { class: `badge ${a.state}` }, words(a.state))),
-        h("td", {}, a.pause_reason || "")))))),
+        h("td", {}, a.pause_reason ? words(a.pause_reason) : ""),
+        canForce ? h("td", {}, h("button", { type: "button", class: "small", "data-force": a.id, "data-name": a.name,
+          "aria-label": `Force ${a.name} out` }, "Force out")) : null))))),
   );
 }
 

@@ -1,0 +1,225 @@
+"""The agent's own endpoints over HTTP: passwords, sessions, and what an agent may reach.
+
+An agent signs in with the password an admin issued and gets a session
+token. The token reaches only ``/agent/...`` and only the agent's own data:
+another agent's call (and so contact) is 404, admin and viewer endpoints are
+403. A revoked password or a forced-out agent is signed out at once.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from olive.store import (
+    Agent,
+    AgentCredential,
+    AgentSession,
+    Call,
+    Contact,
+    check_password,
+    transaction,
+)
+
+from .conftest import LiveApi
+from .helpers import error, fields, insert_call, make_campaign, ok, set_columns
+
+
+def _password(admin: httpx.Client, agent_id: str) -> str:
+    body = ok(admin.post(f"/agents/{agent_id}/password"), 201)
+    assert body["agent_id"] == agent_id
+    password: str = body["password"]
+    return password
+
+
+def _sign_in(live_api: LiveApi, admin: httpx.Client, agent_id: str) -> httpx.Client:
+    name = ok(admin.get(f"/agents/{agent_id}"))["name"]
+    session = ok(live_api.client().post("/agent/session", json={"name": name, "password": _password(admin, agent_id)}), 201)
+    assert session["token"].startswith("olive_agent_") and session["agent_id"] == agent_id
+    return live_api.client(session["token"])
+
+
+@pytest.fixture
+def two(admin: httpx.Client, live_api: LiveApi) -> dict[str, Any]:
+    """A campaign with two agents, each signed in on their own page, and a connected call for each."""
+    campaign = make_campaign(admin, agents=2, contacts=2)
+    a, b = campaign["agent_ids"]
+    with transaction(live_api.sessions) as s:
+        rows = list(s.scalars(select(Contact).order_by(Contact.name)))
+        contact_ids = [c.id for c in rows]
+    now = datetime.now(UTC)
+    calls = [
+        insert_call(live_api.sessions, campaign["id"], contact_id=contact_ids[i], agent_id=agent, state="connected",
+                    agent_connected_at=now, answered_at=now)
+        for i, agent in enumerate((a, b))
+    ]
+    for agent, call in zip((a, b), calls, strict=True):
+        set_columns(live_api.sessions, Agent, agent, state="on_call", current_call_id=call)
+    return {"campaign": campaign, "agents": (a, b), "calls": calls, "contacts": contact_ids,
+            "pages": (_sign_in(live_api, admin, a), _sign_in(live_api, admin, b))}
+
+
+class TestPasswords:
+    def test_stored_salted_and_hashed(self, admin: httpx.Client, live_api: LiveApi) -> None:
+        agent = make_campaign(admin, agents=1)["agent_ids"][0]
+        first, second = _password(admin, agent), _password(admin, agent)
+        with transaction(live_api.sessions) as s:
+            rows = list(s.scalars(select(AgentCredential).where(AgentCredential.agent_id == agent)))
+            assert len(rows) == 2 and sum(r.revoked_at is None for r in rows) == 1  # the new one revokes the old
+            live = next(r for r in rows if r.revoked_at is None)
+            assert second not in live.secret_hash and live.secret_hash.startswith("scrypt$")
+            assert check_password(second, live.secret_hash) and not check_password(first, live.secret_hash)
+            assert rows[0].secret_hash.split("$")[4] != rows[1].secret_hash.split("$")[4]  # salted
+
+    def test_wrong_name_or_password(self, admin: httpx.Client, anon: httpx.Client) -> None:
+        agent = ok(admin.get(f"/agents/{make_campaign(admin, agents=1)['agent_ids'][0]}"))
+        password = _password(admin, agent["id"])
+        error(anon.post("/agent/session", json={"name": agent["name"], "password": password + "x"}), 401)
+        error(anon.post("/agent/session", json={"name": "nobody", "password": password}), 401)
+        assert "password" in fields(error(anon.post("/agent/session", json={"name": agent["name"]}), 422))
+        ok(anon.post("/agent/session", json={"name": agent["name"], "password": password}), 201)
+
+    def test_only_admins_issue(self, admin: httpx.Client, viewer: httpx.Client) -> None:
+        agent = make_campaign(admin, agents=1)["agent_ids"][0]
+        error(viewer.post(f"/agents/{agent}/password"), 403)
+        error(viewer.delete(f"/agents/{agent}/password"), 403)
+        error(admin.delete(f"/agents/{agent}/password"), 404)  # none issued yet
+        error(admin.post("/agents/agent_01J0000000000000000000000Z/password"), 404)
+
+
+class TestAgentSession:
+    def test_reads_own_state(self, two: dict[str, Any]) -> None:
+        page_a, _ = two["pages"]
+        me = ok(page_a.get("/agent/me"))
+        assert me["agent"]["id"] == two["agents"][0] and me["call_id"] == two["calls"][0]
+        assert [c["id"] for c in me["campaigns"]] == [two["campaign"]["id"]]
+        assert "lunch" in [r["code"] for r in me["pause_reasons"]]
+        assert "sale" in [c["code"] for c in me["disposition_codes"]]
+
+    def test_screen_pop_of_own_call_only(self, two: dict[str, Any]) -> None:
+        page_a, page_b = two["pages"]
+        call_a, call_b = two["calls"]
+        pop = ok(page_a.get(f"/agent/calls/{call_a}"))
+        assert pop["contact_id"] == two["contacts"][0] and pop["name"] == "Contact 0"
+        assert [n["dialed"] for n in pop["numbers"]] == [False]  # the test call names no number row
+        # Another agent's call, and so its contact, is out of reach: the same 404 as a call that does not exist.
+        error(page_a.get(f"/agent/calls/{call_b}"), 404)
+        error(page_b.get(f"/agent/calls/{call_a}"), 404)
+        error(page_a.post(f"/agent/calls/{call_b}/disposition", json={"code": "sale"}), 404)
+        error(page_a.get("/agent/calls/call_01J0000000000000000000000Z"), 404)
+
+    def test_disposes_own_call_with_notes(self, two: dict[str, Any], admin: httpx.Client) -> None:
+        page_a, _ = two["pages"]
+        call_a = two["calls"][0]
+        out = ok(page_a.post(f"/agent/calls/{call_a}/disposition", json={"code": "not_interested", "note": "has a supplier"}))
+        assert out["code"] == "not_interested"
+        call = ok(admin.get(f"/calls/{call_a}"))
+        assert call["disposition"] == "not_interested" and call["disposition_note"] == "has a supplier"
+        assert "code" in fields(error(page_a.post(f"/agent/calls/{call_a}/disposition", json={"code": "nope"}), 422))
+
+    def test_the_screen_closes_once_the_call_is_over_and_disposed(self, two: dict[str, Any], live_api: LiveApi) -> None:
+        page_a, _ = two["pages"]
+        call_a = two["calls"][0]
+        # The call ends; the agent is ready again, but the call stays theirs until disposed (wrap-up).
+        set_columns(live_api.sessions, Call, call_a, state="ended", ended_at=datetime.now(UTC), outcome="CONNECTED")
+        set_columns(live_api.sessions, Agent, two["agents"][0], state="ready", current_call_id=None)
+        assert ok(page_a.get("/agent/me"))["call_id"] == call_a
+        assert ok(page_a.get(f"/agent/calls/{call_a}"))["ended_at"] is not None
+        ok(page_a.post(f"/agent/calls/{call_a}/disposition", json={"code": "sale"}))
+        assert ok(page_a.get("/agent/me"))["call_id"] is None
+        error(page_a.get(f"/agent/calls/{call_a}"), 404)
+
+    def test_callback_for_self(self, two: dict[str, Any], admin: httpx.Client) -> None:
+        page_a, _ = two["pages"]
+        due = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        out = ok(page_a.post(f"/agent/calls/{two['calls'][0]}/disposition", json={"code": "callback", "callback_at": due, "note": "after 5"}))
+        callback = ok(admin.get(f"/callbacks/{out['callback_id']}"))
+        assert callback["agent_id"] == two["agents"][0] and callback["contact_id"] == two["contacts"][0]
+
+    def test_no_admin_or_viewer_endpoint(self, two: dict[str, Any]) -> None:
+        page_a, _ = two["pages"]
+        for method, path in [("GET", "/agents"), ("GET", f"/campaigns/{two['campaign']['id']}"),
+                             ("POST", f"/agents/{two['agents'][1]}/logout"), ("GET", f"/calls/{two['calls'][1]}"),
+                             ("GET", "/events"), ("POST", f"/agents/{two['agents'][0]}/password")]:
+            error(page_a.request(method, path), 403)
+
+    def test_api_keys_do_not_reach_agent_endpoints(self, admin: httpx.Client, anon: httpx.Client) -> None:
+        error(admin.get("/agent/me"), 403)
+        error(anon.get("/agent/me"), 401)
+        error(anon.get("/agent/me", headers={"Authorization": "Bearer olive_agent_" + "x" * 43}), 401)
+
+    def test_pause_reason_from_the_campaigns_list(self, two: dict[str, Any], admin: httpx.Client) -> None:
+        cid = two["campaign"]["id"]
+        reasons = {"reasons": [{"code": "coaching", "label": "Coaching"}, {"code": "lunch", "label": "Lunch"}]}
+        assert ok(admin.patch(f"/campaigns/{cid}/pause-reasons", json=reasons)) == reasons
+        page_a, _ = two["pages"]
+        assert [r["code"] for r in ok(page_a.get("/agent/me"))["pause_reasons"]] == ["coaching", "lunch"]
+        assert "reason" in fields(error(page_a.post("/agent/pause", json={"reason": "break"}), 422))
+        dup = {"reasons": [{"code": "lunch", "label": "a"}, {"code": "lunch", "label": "b"}]}
+        assert "reasons" in fields(error(admin.patch(f"/campaigns/{cid}/pause-reasons", json=dup), 422))
+
+    def test_sign_out(self, two: dict[str, Any], live_api: LiveApi) -> None:
+        page_a, page_b = two["pages"]
+        assert page_a.delete("/agent/session").status_code == 204
+        error(page_a.get("/agent/me"), 401)
+        ok(page_b.get("/agent/me"))
+
+    def test_revoked_agent_is_signed_out(self, two: dict[str, Any], admin: httpx.Client, live_api: LiveApi) -> None:
+        page_a, page_b = two["pages"]
+        name = ok(page_a.get("/agent/me"))["agent"]["name"]
+        assert admin.delete(f"/agents/{two['agents'][0]}/password").status_code == 204
+        error(page_a.get("/agent/me"), 401)
+        ok(page_b.get("/agent/me"))
+        error(live_api.client().post("/agent/session", json={"name": name, "password": "anything"}), 401)
+        with transaction(live_api.sessions) as s:
+            ended = s.scalars(select(AgentSession).where(AgentSession.agent_id == two["agents"][0])).all()
+            assert ended and all(r.ended_at is not None for r in ended)
+
+    def test_expired_session(self, two: dict[str, Any], live_api: LiveApi) -> None:
+        page_a, _ = two["pages"]
+        with transaction(live_api.sessions) as s:
+            for row in s.scalars(select(AgentSession).where(AgentSession.agent_id == two["agents"][0])):
+                row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+        error(page_a.get("/agent/me"), 401)
+
+    def test_force_out(self, two: dict[str, Any], admin: httpx.Client) -> None:
+        page_a, _ = two["pages"]
+        out = ok(admin.post(f"/agents/{two['agents'][0]}/force-out"))
+        assert out["pause_reason"] == "forced_out"  # on a call: kept on it, paused, signed out
+        error(page_a.get("/agent/me"), 401)
+
+
+class TestAgentEvents:
+    @pytest.mark.parametrize(
+        ("params", "headers"),
+        [({"timeout_s": "0"}, {}), ({"timeout_s": "x"}, {}), ({"timeout_s": "1e9"}, {}), ({}, {"Last-Event-ID": "-1"}),
+         ({}, {"Last-Event-ID": "nope"})],
+    )
+    def test_bad_input(self, two: dict[str, Any], params: dict[str, str], headers: dict[str, str]) -> None:
+        error(two["pages"][0].get("/agent/events", params=params, headers=headers), 422)
+
+    def test_ends_after_timeout(self, two: dict[str, Any]) -> None:
+        response = two["pages"][0].get("/agent/events", params={"timeout_s": "0.2"}, headers={"Last-Event-ID": "0"})
+        assert response.status_code == 200 and response.text.startswith(": olive events")
+
+    def test_own_events_only_and_the_stream_ends_when_revoked(self, two: dict[str, Any], admin: httpx.Client) -> None:
+        page_a, page_b = two["pages"]
+        a, b = two["agents"]
+        lines: list[str] = []
+        with page_a.stream("GET", "/agent/events", timeout=20) as stream:
+            assert stream.status_code == 200 and stream.headers["content-type"].startswith("text/event-stream")
+            ok(admin.post(f"/agents/{b}/pause", json={"reason": "lunch"}))  # the other agent's: not on this stream
+            ok(admin.post(f"/agents/{a}/pause", json={"reason": "lunch"}))
+            assert admin.delete(f"/agents/{a}/password").status_code == 204
+            for line in stream.iter_lines():  # ends when the server closes it, after saying why
+                lines.append(line)
+        data = [json.loads(line[len("data: "):])["data"] for line in lines if line.startswith("data: ")]
+        assert [d.get("agent_id") for d in data] == [a, a]
+        assert data[0]["state"] == "paused" and data[-1]["signed_out"] is True
+        error(page_a.get("/agent/events"), 401)
+        ok(page_b.get("/agent/me"))

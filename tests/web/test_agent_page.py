@@ -1,0 +1,231 @@
+"""The agent's page in a real browser (Debian's Chromium, headless, driven by Playwright).
+
+Two agents sign in on their own pages against a real API server whose engine
+dials olive's simulated Asterisk. They go ready, each gets a call with the
+right customer on screen, disposes it with notes (one schedules a callback
+for themselves), one pauses with a reason from the campaign's list; the
+supervisor's dashboard shows it and forces the other out; a revoked password
+signs the first out. Waits are bounded ("until ... or fail").
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from tests.api.conftest import Keys, LiveApi
+from tests.api.helpers import ok
+from tests.e2e.harness import QUEUE, agent_interface, make_campaign, number
+
+from olive.store import Agent, Contact, ContactNumber, transaction
+
+from .conftest import Dialer
+from .test_browser import WAIT_MS, Pages
+
+#: OLIVE_DOCS_SCREENSHOTS=docs/img keeps the screenshot for docs/agents.md.
+SCREENSHOTS = "OLIVE_DOCS_SCREENSHOTS"
+CUSTOMERS = {"Ada Lovelace": {"plan": "gold", "account": "A-1001"}, "Grace Hopper": {"plan": "silver", "account": "A-1002"}}
+
+
+@pytest.fixture(scope="module")
+def live_api(dialer: Dialer) -> LiveApi:
+    return dialer.api
+
+
+@dataclass
+class Floor:
+    campaign_id: str
+    agents: dict[str, str]  # name -> id
+    passwords: dict[str, str]
+
+
+@pytest.fixture
+def floor(dialer: Dialer, keys: Keys, admin: httpx.Client) -> Iterator[Floor]:
+    """A stopped campaign of two answering customers (each with a second number), one who never
+    answers (to be tried again later: the campaign stays running), and two logged-out agents,
+    each with a password; force-stopped after the test."""
+    sessions = dialer.api.sessions
+    cid = make_campaign(
+        sessions, name="winter renewals", contacts=[number(1, 801), number(1, 802), number(3, 803)], agents=("301", "302"), status="stopped"
+    )
+    with transaction(sessions) as s:
+        for i, (contact, name) in enumerate(zip(s.scalars(select(Contact).order_by(Contact.created_at, Contact.id)), CUSTOMERS, strict=False)):
+            contact.name, contact.variables, contact.external_ref = name, CUSTOMERS[name], f"crm-{i + 1}"
+            s.add(ContactNumber(contact_id=contact.id, position=1, number=number(3, 810 + i)))
+        agents = {a.name: a.id for a in s.scalars(select(Agent).where(Agent.name.in_(["agent301", "agent302"])))}
+        for agent in s.scalars(select(Agent).where(Agent.id.in_(agents.values()))):
+            agent.state = "logged_out"
+    passwords = {name: ok(admin.post(f"/agents/{id}/password"), 201)["password"] for name, id in agents.items()}
+    ok(admin.patch(f"/campaigns/{cid}/pause-reasons", json={"reasons": [
+        {"code": "lunch", "label": "Lunch"}, {"code": "coaching", "label": "Coaching"}, {"code": "break", "label": "Short break"}]}))
+    yield Floor(cid, agents, passwords)
+    admin.post(f"/campaigns/{cid}/stop", params={"force": "true"})
+    for id in agents.values():
+        admin.post(f"/agents/{id}/force-out")
+
+
+@pytest.fixture
+def pages(chromium: Any) -> Iterator[Pages]:
+    tabs = Pages(chromium)
+    yield tabs
+    tabs.close()
+
+
+def _members(dialer: Dialer) -> dict[str, Any]:
+    """The simulated Asterisk's members of the test queue (read-only, from the test's thread)."""
+    return {m.interface: m for m in list(dialer.target.pbx.queue_members(QUEUE))}
+
+
+def _until(check: Any, what: str) -> None:
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not check():
+        assert time.monotonic() < deadline, f"waited in vain for {what}"
+        time.sleep(0.05)
+
+
+def _sign_in(pages: Pages, url: str, name: str, password: str) -> Any:
+    from playwright.sync_api import expect
+
+    page = pages.open(f"{url}/agent", width=1100)
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#who-text")).to_have_text(name)
+    expect(page.locator("#state")).to_have_attribute("data-state", "logged_out")
+    expect(page.locator("#live")).to_have_attribute("data-state", "live")
+    assert password not in page.url and page.evaluate("Object.values(sessionStorage)")[0].startswith("olive_agent_")
+    return page
+
+
+class TestAgentPage:
+    def test_an_agents_day(
+        self, pages: Pages, dialer: Dialer, floor: Floor, keys: Keys, admin: httpx.Client, tmp_path: Path
+    ) -> None:
+        from playwright.sync_api import expect
+
+        live_api = dialer.api
+        # A wrong password is refused clearly.
+        page = pages.open(f"{live_api.url}/agent")
+        page.get_by_label("Your name").fill("agent301")
+        page.get_by_label("Password").fill("not-it")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator("#signin-error")).to_have_text("The name or the password is wrong.")
+
+        ann = _sign_in(pages, live_api.url, "agent301", floor.passwords["agent301"])
+        bob = _sign_in(pages, live_api.url, "agent302", floor.passwords["agent302"])
+        expect(ann.locator("#campaigns")).to_contain_text("winter renewals (stopped)")
+        expect(ann.locator("#pause-reason option")).to_have_text(["Lunch", "Coaching", "Short break"])
+
+        # Both go ready from their pages: olive logs them in (QueueAdd once the campaign runs).
+        for page in (ann, bob):
+            page.get_by_role("button", name="Ready").click()
+            expect(page.locator("#state")).to_have_attribute("data-state", "ready")
+            expect(page.locator("#notice")).to_contain_text("You are ready")
+        assert {ok(admin.get(f"/agents/{id}"))["state"] for id in floor.agents.values()} == {"ready"}
+
+        # The campaign starts; each agent's page pops their own customer.
+        ok(admin.post(f"/campaigns/{floor.campaign_id}/start"))
+        if dialer.target.simulated:  # the page's Ready put both phones in the campaign's queue (QueueAdd)
+            _until(lambda: {agent_interface("301"), agent_interface("302")} <= set(_members(dialer)), "QueueAdd")
+        seen: dict[str, str] = {}
+        for name, page in (("agent301", ann), ("agent302", bob)):
+            expect(page.locator("#call")).to_be_visible(timeout=WAIT_MS)
+            call_id = page.locator("#call").get_attribute("data-call")
+            assert call_id
+            call = ok(admin.get(f"/calls/{call_id}"))
+            assert call["agent_id"] == floor.agents[name]
+            with transaction(live_api.sessions) as s:
+                contact = s.get(Contact, call["contact_id"])
+                assert contact is not None
+                customer = contact.name or ""
+            expect(page.locator("#c-name")).to_have_text(customer)
+            expect(page.locator("#c-number")).to_have_text(call["number"])
+            expect(page.locator("#c-numbers li")).to_have_count(2)
+            expect(page.locator("#c-numbers li[data-dialed]")).to_contain_text(call["number"])
+            expect(page.locator("#c-fields")).to_contain_text(CUSTOMERS[customer]["account"])
+            expect(page.locator(f"#c-history tr[data-call='{call_id}']")).to_be_visible()
+            seen[name] = customer
+        assert sorted(seen.values()) == sorted(CUSTOMERS), "each agent got a different customer"
+        ann.screenshot(path=str(tmp_path / "agent.png"), full_page=True)
+        if keep := os.environ.get(SCREENSHOTS):
+            shutil.copy(tmp_path / "agent.png", Path(keep) / "agent.png")
+
+        # Wrap-up: Ann sells, Bob books a callback for himself; the screens clear once the calls are over.
+        ann_call = ann.locator("#call").get_attribute("data-call")
+        bob_call = bob.locator("#call").get_attribute("data-call")
+        ann.get_by_label("Disposition").select_option("sale")
+        ann.get_by_label("Notes").fill("Renewed on the gold plan")
+        ann.get_by_role("button", name="Save disposition").click()
+        bob.get_by_label("Disposition").select_option("callback")
+        expect(bob.locator("#callback")).to_be_visible()
+        due = (datetime.now().astimezone() + timedelta(days=1)).replace(second=0, microsecond=0)
+        bob.get_by_label("When").fill(due.strftime("%Y-%m-%dT%H:%M"))
+        bob.get_by_label("Notes").fill("Call back after 5 pm")
+        bob.get_by_role("button", name="Save disposition").click()
+        for page in (ann, bob):
+            expect(page.locator("#notice")).to_have_text("Disposition saved.")
+            expect(page.locator("#waiting")).to_be_visible(timeout=WAIT_MS)
+            expect(page.locator("#call")).to_be_hidden()
+        sold = ok(admin.get(f"/calls/{ann_call}"))
+        assert (sold["disposition"], sold["disposition_note"], sold["disposition_by"]) == ("sale", "Renewed on the gold plan", "agent301")
+        booked = ok(admin.get(f"/calls/{bob_call}"))
+        assert (booked["disposition"], booked["disposition_note"]) == ("callback", "Call back after 5 pm")
+        callbacks = ok(admin.get("/callbacks", params={"campaign_id": floor.campaign_id}))["items"]
+        assert [(c["agent_id"], datetime.fromisoformat(c["due_at"])) for c in callbacks] == [(floor.agents["agent302"], due)]
+
+        # Ann pauses for lunch; the supervisor's dashboard shows it, and forces Bob out.
+        ann.get_by_label("Pause reason").select_option("lunch")
+        ann.get_by_role("button", name="Pause").click()
+        expect(ann.locator("#state")).to_have_attribute("data-state", "paused")
+        expect(ann.locator("#reason")).to_have_text("reason: lunch")
+        assert ok(admin.get(f"/agents/{floor.agents['agent301']}"))["pause_reason"] == "lunch"
+        if dialer.target.simulated:  # QueuePause with the reason
+            _until(lambda: (_members(dialer)[agent_interface("301")].paused, _members(dialer)[agent_interface("301")].reason) == (True, "lunch"), "QueuePause")
+        board = pages.open(f"{live_api.url}/dashboard#key={keys.admin}")
+        board.get_by_label("Campaign", exact=True).select_option(floor.campaign_id)
+        ann_row = board.locator(f"#agents tr[data-agent='{floor.agents['agent301']}']")
+        expect(ann_row).to_have_attribute("data-state", "paused", timeout=WAIT_MS)
+        expect(ann_row).to_contain_text("lunch")
+        board.get_by_role("button", name="Force agent302 out").click()
+        expect(board.locator("#action-msg")).to_have_text("agent302 was forced out.")
+        expect(bob.locator("#signin")).to_be_visible(timeout=WAIT_MS)
+        expect(bob.locator("#signin-error")).to_contain_text("You were signed out: a supervisor ended your session")
+        assert ok(admin.get(f"/agents/{floor.agents['agent302']}"))["state"] == "logged_out"
+        if dialer.target.simulated:  # QueueRemove
+            _until(lambda: agent_interface("302") not in _members(dialer), "QueueRemove")
+        expect(board.locator(f"#agents tr[data-agent='{floor.agents['agent302']}']")).to_have_attribute(
+            "data-state", "logged_out", timeout=WAIT_MS
+        )
+
+        # A revoked password signs Ann out at once, and she cannot sign in again with it.
+        assert admin.delete(f"/agents/{floor.agents['agent301']}/password").status_code == 204
+        expect(ann.locator("#signin")).to_be_visible(timeout=WAIT_MS)
+        expect(ann.locator("#signin-error")).to_contain_text("You were signed out")
+        assert ann.evaluate("sessionStorage.length") == 0
+        ann.get_by_label("Your name").fill("agent301")
+        ann.get_by_label("Password").fill(floor.passwords["agent301"])
+        ann.get_by_role("button", name="Sign in").click()
+        expect(ann.locator("#signin-error")).to_have_text("The name or the password is wrong.")
+        assert pages.errors == []
+
+    def test_log_out_from_the_page(self, pages: Pages, live_api: LiveApi, floor: Floor, admin: httpx.Client) -> None:
+        from playwright.sync_api import expect
+
+        page = _sign_in(pages, live_api.url, "agent301", floor.passwords["agent301"])
+        page.get_by_role("button", name="Ready").click()
+        expect(page.locator("#state")).to_have_attribute("data-state", "ready")
+        page.get_by_role("button", name="Log out").click()
+        expect(page.locator("#signin")).to_be_visible()
+        expect(page.locator("#notice")).to_have_text("You are logged out. See you next time.")
+        assert ok(admin.get(f"/agents/{floor.agents['agent301']}"))["state"] == "logged_out"
+        assert page.evaluate("sessionStorage.length") == 0
+        assert pages.errors == []
