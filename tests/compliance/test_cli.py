@@ -114,6 +114,19 @@ class TestDnc:
         code, out = run(url, "why", "crm-1", "--at", "2026-01-15T17:00:00Z")
         assert "dnc" in out
 
+    def test_import_reads_the_file_as_the_api_does(self, db: tuple[str, dict[str, str]], tmp_path: Path) -> None:
+        url, _ = db
+        mac = tmp_path / "mac.csv"
+        mac.write_bytes(b"number,note\r2125550100,\"two\r\nlines\"\r")
+        code, out = run(url, "dnc", "import", str(mac))
+        assert code == 0 and "1 number(s) added" in out
+        with transaction(make_sessionmaker(make_engine(url))) as s:
+            assert [n.note for n in s.scalars(select(DncNumber))] == ["two\r\nlines"]
+        latin1 = tmp_path / "latin1.csv"
+        latin1.write_bytes("number,note\n2125550101,Jos\xe9\n".encode("latin-1"))
+        code, out = run(url, "dnc", "import", str(latin1))
+        assert code == 1 and "not UTF-8" in " ".join(out.split()) and "Traceback" not in out
+
     def test_a_bad_file_imports_nothing(self, db: tuple[str, dict[str, str]], tmp_path: Path) -> None:
         url, _ = db
         bad = tmp_path / "bad.csv"

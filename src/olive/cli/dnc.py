@@ -32,11 +32,14 @@ def import_(
     from olive.compliance import DncImportRefused, import_dnc, parse_dnc_csv
     from olive.store import transaction
 
-    try:
-        entries, errors = parse_dnc_csv(csv_file.read_text(encoding="utf-8-sig"), region, skip_invalid=skip_invalid)
-    except FileNotFoundError:
-        err_console.print(f"[red]no such file {csv_file}")
+    try:  # bytes decoded as the API decodes them, so both read a file alike
+        entries, errors = parse_dnc_csv(csv_file.read_bytes().decode("utf-8-sig"), region, skip_invalid=skip_invalid)
+    except OSError as exc:
+        err_console.print(f"[red]cannot read {csv_file}: {exc.strerror or exc}")
         raise typer.Exit(2) from None
+    except UnicodeDecodeError as exc:
+        err_console.print(f"[red]{csv_file} is not UTF-8 (byte {exc.start}); save it as UTF-8 CSV")
+        raise typer.Exit(1) from None
     except DncImportRefused as exc:
         err_console.print(f"[red]{csv_file}: {len(exc.errors)} bad row(s), nothing imported")
         for error in exc.errors[:50]:
