@@ -18,6 +18,11 @@ Database fixtures (reuse them in any test that needs a real store):
 
 PostgreSQL tests are not skipped when the server is missing: they fail and
 say where they looked.
+
+Property-based tests (hypothesis, schemathesis) are deterministic by default:
+the same examples on every run, so CI cannot pass or fail by chance. A longer
+randomized search is its own command: ``pytest --randomized`` (or
+``OLIVE_TEST_RANDOMIZED=1``); a failure it finds becomes an explicit test.
 """
 
 from __future__ import annotations
@@ -33,9 +38,31 @@ from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from support.fuzzing import RANDOMIZED_ENV, randomized
+
 POSTGRES_URL_ENV = "OLIVE_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--randomized",
+        action="store_true",
+        help=f"property-based tests with fresh random examples, and more of them (also {RANDOMIZED_ENV}=1)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--randomized"):
+        os.environ[RANDOMIZED_ENV] = "1"  # read by the schemathesis modules when they are imported
+    from hypothesis import settings
+
+    # Deterministic: examples derived from each test's source, no example database.
+    settings.register_profile("olive", derandomize=True, print_blob=True)
+    # Randomized: new examples each run; failures are kept in .hypothesis/ and replayed first.
+    settings.register_profile("olive-randomized", derandomize=False, print_blob=True)
+    settings.load_profile("olive-randomized" if randomized() else "olive")
 
 
 def postgres_admin_url() -> str:
