@@ -107,6 +107,15 @@ class TestOliveRun:
         assert again.returncode == 0 and "Resuming" in again.stderr
         assert len(olive("calls", "-c", "cli-run", "-f", "jsonl", "--database-url", db).stdout.splitlines()) == len(records)
 
+    def test_a_directory_or_unreadable_file_is_an_error_not_a_traceback(self, tmp_path: Path) -> None:
+        # issue 13: `olive run examples` crashed with IsADirectoryError.
+        latin1 = tmp_path / "latin1.toml"
+        latin1.write_bytes("[campaign]\nname = 'Jos\xe9'\n".encode("latin-1"))
+        for target, says in [(tmp_path, "is a directory"), (latin1, "not UTF-8")]:
+            done = olive("run", str(target), "--no-live", "--database-url", f"sqlite:///{tmp_path / 'x.db'}")
+            assert done.returncode == 2, done.stderr
+            assert says in " ".join(done.stderr.split()) and "Traceback" not in done.stderr
+
     def test_a_bad_file_names_line_and_field_and_stores_nothing(self, tmp_path: Path, pbx_port: int) -> None:
         path = campaign_file(tmp_path, pbx_port, name="cli-bad", numbers=["+12025551001", "555-01"], extra="max_concurrent = 0\n")
         db_path = tmp_path / "olive.db"
