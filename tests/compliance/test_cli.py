@@ -127,6 +127,13 @@ class TestDnc:
         code, out = run(url, "dnc", "import", str(latin1))
         assert code == 1 and "not UTF-8" in " ".join(out.split()) and "Traceback" not in out
 
+    def test_rows_that_look_like_markup_are_shown_as_written(self, db: tuple[str, dict[str, str]], tmp_path: Path) -> None:
+        url, _ = db
+        bad = tmp_path / "bad.csv"
+        bad.write_text("number\n[/b]\n")
+        code, out = run(url, "dnc", "import", str(bad))
+        assert code == 1 and "[/b]" in out
+
     def test_a_bad_file_imports_nothing(self, db: tuple[str, dict[str, str]], tmp_path: Path) -> None:
         url, _ = db
         bad = tmp_path / "bad.csv"

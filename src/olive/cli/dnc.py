@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from olive.cli._common import DATABASE_OPTION, console, err_console
 
@@ -43,7 +44,7 @@ def import_(
     except DncImportRefused as exc:
         err_console.print(f"[red]{csv_file}: {len(exc.errors)} bad row(s), nothing imported")
         for error in exc.errors[:50]:
-            err_console.print(f"  {error}")
+            err_console.print(f"  {escape(str(error))}")
         raise typer.Exit(1) from None
     sessions = open_store(database_url)
     with transaction(sessions) as session:
@@ -52,7 +53,7 @@ def import_(
     where = f"campaign {campaign}" if campaign else "the global list"
     console.print(f"{report.added} number(s) added to {where}; {report.already} already there")
     for error in report.errors:
-        err_console.print(f"[yellow]skipped[/] {error}")
+        err_console.print(f"[yellow]skipped[/] {escape(str(error))}")
 
 
 @dnc_app.command("add")
@@ -74,7 +75,7 @@ def add(
         try:
             entries.append(DncEntry(i, normalize_dnc(raw, region), note))
         except ValueError as exc:
-            err_console.print(f"[red]{raw!r}: {exc}; nothing added")
+            err_console.print(f"[red]{escape(repr(raw))}: {escape(str(exc))}; nothing added")
             raise typer.Exit(1) from None
     sessions = open_store(database_url)
     with transaction(sessions) as session:
@@ -101,7 +102,7 @@ def remove(
     try:
         e164 = normalize_dnc(number, region)
     except ValueError as exc:
-        err_console.print(f"[red]{exc}")
+        err_console.print(f"[red]{escape(str(exc))}")
         raise typer.Exit(1) from None
     sessions = open_store(database_url)
     with transaction(sessions) as session:
@@ -130,7 +131,7 @@ def check(
     try:
         e164 = normalize_dnc(number, region)
     except ValueError as exc:
-        err_console.print(f"[red]{exc}")
+        err_console.print(f"[red]{escape(str(exc))}")
         raise typer.Exit(1) from None
     sessions = open_store(database_url)
     with transaction(sessions) as session:

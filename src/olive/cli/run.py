@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from olive.cli._common import DATABASE_OPTION, err_console, open_store, setup_logging
 
@@ -33,7 +34,7 @@ def register(app: typer.Typer) -> None:
             if problems:
                 raise CampaignFileError(campaign_file, [f"campaign: {p}" for p in problems])
         except (CampaignFileError, ValueError) as exc:
-            err_console.print(f"[red]Cannot run this campaign file[/]\n{exc}")
+            err_console.print(f"[red]Cannot run this campaign file[/]\n{escape(str(exc))}")
             raise typer.Exit(2) from None
         for warning in plan_warnings(plan, spec.campaign.compliance_profile):
             err_console.print(f"[yellow]warning:[/] {warning}")
