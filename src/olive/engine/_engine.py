@@ -260,7 +260,8 @@ class Engine:
                 campaign_id = self.call_campaign.get(change.record.call_id) or self._campaign_of(session, change.record)
                 if campaign_id in self.runners:
                     effects.append(functools.partial(self.runners[campaign_id].call_changed, change))
-                effects.append(functools.partial(self.bus.publish, "call", self.clock.now(), call_event(change), campaign_id))
+                if change.record.state is not change.previous:  # the stream tells new states, not every AMI event
+                    effects.append(functools.partial(self.bus.publish, "call", self.clock.now(), call_event(change), campaign_id))
 
     def _missed_too_many(self, change: AgentChange) -> bool:
         status = change.status
