@@ -29,8 +29,8 @@ from olive.engine import Engine
 from olive.store import transaction, verify_api_key
 
 _KEY_SHAPE = re.compile(r"olive_[A-Za-z0-9_\-]{8,128}")
-#: ``last_used_at`` is written at most this often per key.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
+#: ``last_used_at`` is written at most this often per key: `olive apikey list` is exact to it.
+LAST_USED_RESOLUTION = timedelta(seconds=1)
 
 
 @dataclass
@@ -92,7 +92,7 @@ def authenticate(
         principal = Principal(row.id, row.name, row.role)
         previous = inspect(row).attrs.last_used_at.history.deleted
         if previous and previous[0] is not None and row.last_used_at - previous[0] < LAST_USED_RESOLUTION:
-            session.rollback()  # recorded less than a minute ago: spare the database a write
+            session.rollback()  # recorded within the second: spare the database a write
         else:
             session.commit()
         return principal

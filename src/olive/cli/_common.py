@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 import typer
 from rich.console import Console
@@ -14,6 +15,13 @@ err_console = Console(stderr=True)
 DATABASE_OPTION = typer.Option(
     None, "--database-url", envvar="OLIVE_DATABASE_URL", help="SQLAlchemy URL (default: sqlite:///olive.db)."
 )
+
+
+def iso_utc(value: datetime | None, timespec: str = "seconds") -> str:
+    """A time as every olive command prints it: ISO 8601 in UTC with a Z; "" for none."""
+    if value is None:
+        return ""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec=timespec) + "Z"
 
 
 def open_store(url: str | None) -> sessionmaker[Session]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from olive.cli._common import DATABASE_OPTION, console, err_console
+from olive.cli._common import DATABASE_OPTION, console, err_console, iso_utc
 
 COLUMNS = (
     "id", "campaign", "contact_id", "number", "attempt", "outcome", "dial_status", "hangup_cause",
@@ -101,7 +101,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.isoformat(timespec="milliseconds")
+        return iso_utc(value, "milliseconds")
     if isinstance(value, float):
         return f"{value:.2f}"
     if isinstance(value, (list, dict)):
