@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from olive.api._errors import Forbidden, Unauthorized
 from olive.engine import Engine
+from olive.metrics import Metrics
 from olive.store import transaction, verify_api_key
 
 _KEY_SHAPE = re.compile(r"olive_[A-Za-z0-9_\-]{8,128}")
@@ -40,6 +41,7 @@ class ApiContext:
     sessions: sessionmaker[Session]
     engine: Engine
     closing: asyncio.Event = field(default_factory=asyncio.Event)
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 @dataclass(frozen=True, slots=True)

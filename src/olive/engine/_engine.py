@@ -117,6 +117,7 @@ class Engine:
         self._io: set[asyncio.Task[Any]] = set()
         self._last_tick: float | None = None
         self.ticks = 0
+        self.on_tick: Callable[[float, bool], None] | None = None  # (seconds, failed) after each loop tick
         self.refresh_s = 1.0  # real seconds between reads of campaigns and agents
         self._refresh_at = 0.0
         self.campaigns: list[Campaign] = []  # running and paused, as last read (detached)
@@ -168,12 +169,16 @@ class Engine:
 
     async def _loop(self) -> None:
         while self.state is EngineState.RUNNING:
+            started, failed = time.perf_counter(), False
             try:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
             except Exception:
+                failed = True
                 log.exception("engine tick failed; retrying next tick")
+            if self.on_tick is not None:  # metrics
+                self.on_tick(time.perf_counter() - started, failed)
             await self.clock.sleep(self.tick_s)
 
     # -- one step ---------------------------------------------------------------------

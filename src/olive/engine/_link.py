@@ -97,6 +97,11 @@ class PbxLink:
         self._offsets.append(received - at)
         return min(received, at + min(self._offsets))
 
+    @property
+    def event_lag_s(self) -> float | None:
+        """How much later than the quickest one the last time-stamped event arrived (metrics)."""
+        return self._offsets[-1] - min(self._offsets) if self._offsets else None
+
     def _on_disconnect(self, exc: BaseException | None) -> None:
         self.state = LinkState.DISCONNECTED
         active = [r.call_id for r in self.tracker.active()]
