@@ -121,6 +121,15 @@ class TestProbes:
         assert schema["openapi"].startswith("3.")
         assert "swagger" in anon.get("/docs").text.lower()
 
+    def test_docs_work_offline(self, anon: httpx.Client) -> None:
+        # issue 13: /docs loaded Swagger UI from a CDN, blank on an offline call-centre network.
+        page = anon.get("/docs").text
+        assets = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page)
+        assert assets and all(a.startswith("/") for a in assets), assets
+        for asset in assets:
+            response = anon.get(asset)
+            assert response.status_code == 200 and len(response.content) > 1000, asset
+
 
 class TestSchema:
     def test_every_operation_declares_auth_and_errors(self, anon: httpx.Client) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from olive import __version__
 from olive.api._deps import ApiContext
+from olive.api._docs import install_docs
 from olive.api._errors import install_error_handlers
 from olive.api._limits import BodyLimit
 from olive.api._metrics import RequestMetrics
@@ -60,13 +61,14 @@ def create_app(sessions: sessionmaker[Session], engine: Engine, *, manage_engine
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by install_docs, from olive's own copy of Swagger UI
         redoc_url=None,
     )
     app.state.olive = context
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(RequestMetrics, metrics=context.metrics)
     install_error_handlers(app)
+    install_docs(app)
     app.include_router(probes)
     app.include_router(metrics_router)
     for router in routers():
