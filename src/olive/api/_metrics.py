@@ -23,7 +23,7 @@ router = APIRouter(tags=["probes"])
     "format. Needs a viewer key: scrape with `authorization: {credentials_file: ...}` (docs/operations.md).",
     response_class=Response,
     responses={
-        **responses(401),
+        **responses(401, 403, 422),
         200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text format"},
     },
 )
