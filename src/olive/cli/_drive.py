@@ -53,6 +53,8 @@ async def drive(
                     display.update(view.render(current, engine.clock.scale if engine.clock.scale != 1 else None))
                 if current.status == "finished" or interrupts >= 2:
                     break
+                if (why := _login_refused(engine)) is not None:
+                    raise LoginRefused(why)
                 if interrupts == 1 and current.active_calls == 0:
                     break
                 await asyncio.sleep(refresh_s)
@@ -60,6 +62,26 @@ async def drive(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGINT)
     return report(sessions, engine, campaign_id)
+
+
+#: Logins refused in a row before `olive run` gives up: a wrong secret does not fix itself.
+LOGIN_TRIES = 3
+
+
+class LoginRefused(Exception):
+    """Asterisk keeps refusing olive's AMI login."""
+
+
+def _login_refused(engine: Engine) -> str | None:
+    for link in engine.links.values():
+        client = link.client
+        if getattr(client, "login_refusals", 0) >= LOGIN_TRIES:
+            return (
+                f"Asterisk {link.name}: authentication failed for user {getattr(client, 'username', '?')!r} on "
+                f"{getattr(client, 'host', '?')}:{getattr(client, 'port', '?')} {LOGIN_TRIES} times: check the secret "
+                "and manager.conf (docs/asterisk-setup.md)"
+            )
+    return None
 
 
 def print_summary(final: CampaignReport) -> None:

@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
 
 
 async def _run(sessions: object, server: object, campaign_id: str, *, live: bool) -> None:
-    from olive.cli._drive import drive, print_summary
+    from olive.cli._drive import LoginRefused, drive, print_summary
     from olive.compliance import ComplianceGuard
     from olive.engine import Engine
 
@@ -58,6 +58,9 @@ async def _run(sessions: object, server: object, campaign_id: str, *, live: bool
     await engine.start()
     try:
         final = await drive(engine, sessions, campaign_id, live=live)  # type: ignore[arg-type]
+    except LoginRefused as exc:
+        err_console.print(f"[red]olive run: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
     finally:
         await engine.stop()
     print_summary(final)
