@@ -9,7 +9,7 @@ import signal
 from rich.live import Live
 from sqlalchemy.orm import Session, sessionmaker
 
-from olive.cli._common import console
+from olive.cli._common import console, logging_through
 from olive.cli._live import LiveView, summary_table
 from olive.engine import CampaignReport, Engine, campaign_report
 from olive.store import CampaignRepository, transaction
@@ -46,7 +46,7 @@ async def drive(
         loop.add_signal_handler(signal.SIGINT, on_interrupt)
     view = LiveView()
     try:
-        with Live(console=console, refresh_per_second=4, transient=False, auto_refresh=live) as display:
+        with Live(console=console, refresh_per_second=4, transient=False, auto_refresh=live) as display, logging_through(console):
             while True:
                 current = report(sessions, engine, campaign_id)
                 if live:
@@ -78,8 +78,8 @@ def _login_refused(engine: Engine) -> str | None:
         if getattr(client, "login_refusals", 0) >= LOGIN_TRIES:
             return (
                 f"Asterisk {link.name}: authentication failed for user {getattr(client, 'username', '?')!r} on "
-                f"{getattr(client, 'host', '?')}:{getattr(client, 'port', '?')} {LOGIN_TRIES} times: check the secret "
-                "and manager.conf (docs/asterisk-setup.md)"
+                f"{getattr(client, 'host', '?')}:{getattr(client, 'port', '?')}: check the secret and manager.conf "
+                f"(refused {LOGIN_TRIES} times; see docs/asterisk-setup.md)"
             )
     return None
 
