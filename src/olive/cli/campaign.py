@@ -23,7 +23,7 @@ NAME = typer.Argument(..., help="The campaign's name or id.")
 
 @campaign_app.command("create")
 def create(
-    file: Path = typer.Argument(..., help="A campaign file (TOML, as for `olive run`; its [asterisk] is ignored)."),
+    file: Path = typer.Argument(..., help="A campaign file (TOML, as for `olive run`; its \\[asterisk] table is ignored)."),
     server: str | None = typer.Option(None, "--server", help="The Asterisk server (as named in olive serve)."),
     start: bool = typer.Option(False, "--start", help="Log the agents in and start dialing."),
     api_url: str | None = URL_OPTION,
