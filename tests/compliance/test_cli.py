@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,15 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from olive.cli import app
-from olive.store import DncNumber, from_epoch, make_engine, make_sessionmaker, migrate, transaction
+from olive.store import (
+    Campaign,
+    DncNumber,
+    from_epoch,
+    make_engine,
+    make_sessionmaker,
+    migrate,
+    transaction,
+)
 
 from .conftest import NOON_NY, Builder
 
@@ -92,6 +101,24 @@ class TestExport:
     def test_bad_time(self, db: tuple[str, dict[str, str]]) -> None:
         url, _ = db
         assert run(url, "export", "attempts", "--since", "yesterday")[0] == 2
+
+
+class TestCalls:
+    def test_times_in_one_format_and_durations_rounded(self, db: tuple[str, dict[str, str]]) -> None:
+        # issue 13: times printed with "T", " " or "Z"; durations with 16 decimals.
+        url, ids = db
+        with transaction(make_sessionmaker(make_engine(url))) as s:
+            build = Builder(s)
+            campaign = s.scalars(select(Campaign).where(Campaign.name == ids["campaign"])).one()
+            build.call(campaign, None, outcome="CONNECTED", ended_at=from_epoch(NOON_NY), talk_s=2.4899999999999998,
+                       customer_wait_s=0.30000000000000004)
+        for fmt in ("jsonl", "csv", "table"):
+            code, out = run(url, "calls", "-c", ids["campaign"], "-f", fmt)
+            assert code == 0, out
+            assert "2.4899999" not in out and "0.3000000" not in out, fmt
+            stamps = re.findall(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d[^\s,\"│]*", out)
+            assert all("T" in t and t.endswith("Z") for t in stamps), (fmt, stamps)
+            assert stamps or fmt == "table", fmt
 
 
 class TestDnc:

@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
             rows = rows[-limit:]
         if fmt is Format.jsonl:
             for row in rows:
-                sys.stdout.write(json.dumps(row, default=str) + "\n")
+                sys.stdout.write(json.dumps({k: _json(v) for k, v in row.items()}, default=str) + "\n")
         elif fmt is Format.csv:
             writer = csv.DictWriter(sys.stdout, fieldnames=COLUMNS)
             writer.writeheader()
@@ -95,6 +95,15 @@ def _row(call: Any, campaign_name: str) -> dict[str, Any]:
         "agents_no_answer": call.agents_no_answer,
         "detail": call.detail,
     }
+
+
+def _json(value: Any) -> Any:
+    """Times as ISO 8601 UTC with Z; durations to the millisecond (the float noise is not data)."""
+    if isinstance(value, datetime):
+        return iso_utc(value, "milliseconds")
+    if isinstance(value, float):
+        return round(value, 3)
+    return value
 
 
 def _cell(value: Any) -> str:
