@@ -85,6 +85,9 @@ class TestSettings:
             ({"database_url": "olive.db"}, {}, "not a database URL"),
             ({"database_url": "mysql://olive:dbpass@db/olive"}, {}, "no driver for mysql"),
             ({}, {"OLIVE_DATABASE_URL": "postgres:/x:y"}, "OLIVE_DATABASE_URL"),
+            ({"asterisk": ["ami://olive:a%0Ab@pbx"]}, {}, "secret holds a line break"),
+            ({"asterisk": ["ami://ol%0Dive:x@pbx"]}, {}, "user holds a line break"),
+            ({"asterisk": ["ami://olive@pbx?secret_env=S"]}, {"S": "a\nb"}, "secret holds a line break"),
         ],
     )
     def test_errors_name_the_setting(self, kwargs: dict[str, object], env: dict[str, str], words: str) -> None:
@@ -99,6 +102,13 @@ class TestSettings:
         bad.write_text('[server]\nport = "x"\n[extra]\n')
         with pytest.raises(ConfigError, match=r"server\.port.*extra"):
             load_settings(config=bad, environ={})
+
+    def test_a_secret_from_the_environment_with_a_line_break(self, tmp_path: Path) -> None:
+        config = tmp_path / "olive.toml"
+        config.write_text('[asterisk.default]\nhost = "pbx"\nsecret_env = "S"\n')
+        with pytest.raises(ConfigError, match="S holds a line break") as refused:
+            load_settings(config=config, environ={"S": "top\nsecret"})
+        assert "top" not in str(refused.value)
 
     def test_describe_never_shows_secrets(self) -> None:
         settings = load_settings(

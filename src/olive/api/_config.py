@@ -195,6 +195,8 @@ def _from_file(specs: Mapping[str, AsteriskSpec], env: Mapping[str, str]) -> dic
             secret = env.get(spec.secret_env)
             if secret is None:
                 raise ConfigError(f"asterisk.{name}.secret_env: environment variable {spec.secret_env} is not set")
+        if any(ord(c) < 32 or ord(c) == 127 for c in secret or ""):
+            raise ConfigError(f"asterisk.{name}.secret_env: {spec.secret_env} holds a line break or control character")
         out[name] = ServerConfig(spec.host, spec.port, spec.username, secret or "")
     return out
 
@@ -223,6 +225,10 @@ def _from_urls(urls: Sequence[str], env: Mapping[str, str]) -> list[tuple[str, S
         if secret is None:
             raise ConfigError(f"Asterisk server {name}: give a secret, or ?secret_env=VARIABLE")
         username = unquote(parts.username or "olive")
+        for what, value in (("user", username), ("secret", secret)):
+            if any(ord(c) < 32 or ord(c) == 127 for c in value):
+                # It would end up in an AMI message; never echo a secret.
+                raise ConfigError(f"Asterisk server {name}: the {what} holds a line break or control character")
         out.append((name, ServerConfig(parts.hostname, port, username, secret)))
     names = [n for n, _ in out]
     if len(set(names)) != len(names):
