@@ -34,7 +34,7 @@ lint: $(BIN)/python  ## ruff and mypy --strict
 	$(BIN)/mypy
 
 docs: $(BIN)/python  ## the documentation site in site/, strictly (a broken link fails)
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 dist: $(BIN)/python  ## sdist and wheel in dist/, checked with twine
 	rm -rf dist build
