@@ -101,3 +101,32 @@ async def test_only_changes_of_state_are_announced(session_factory: sessionmaker
     await engine.tick()
     calls = [(e.data["previous"], e.data["state"]) for e in engine.bus.recent if e.kind == "call"]
     assert calls == [("originating", "ringing")]
+
+
+async def test_each_loop_tick_is_reported_with_its_result(session_factory: sessionmaker[Session], db_clean: SAEngine) -> None:
+    """The metrics hook hears every tick of the loop, failed ones included (olive_engine_ticks_total)."""
+    import asyncio
+
+    engine = Engine(session_factory, {}, guard=AllowAll(), tick_s=0.01)
+    seen: list[tuple[float, bool]] = []
+    engine.on_tick = lambda seconds, failed: seen.append((seconds, failed))
+    real, calls = engine.tick, 0
+
+    async def flaky() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("database went away")
+        await real()
+
+    engine.tick = flaky  # type: ignore[method-assign]
+    await engine.start()
+    try:
+        for _ in range(500):
+            if len(seen) >= 3:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await engine.stop()
+    assert [failed for _, failed in seen[:3]] == [False, True, False]
+    assert all(seconds >= 0 for seconds, _ in seen)
