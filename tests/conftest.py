@@ -16,8 +16,14 @@ Database fixtures (reuse them in any test that needs a real store):
 ``session``     one Session (rolled back and closed after the test; tables emptied).
 ``blank_db_url``  a fresh, *unmigrated* database for this test only.
 
-PostgreSQL tests are not skipped when the server is missing: they fail and
-say where they looked.
+Without a reachable PostgreSQL the ``postgresql`` tests are not run: they are
+skipped, and one line at the end of the run says so and how to run them. When
+the ``CI`` environment variable is set they fail instead: CI must run them.
+
+Property-based tests (hypothesis, schemathesis) are deterministic by default:
+the same examples on every run, so CI cannot pass or fail by chance. A longer
+randomized search is its own command: ``pytest --randomized`` (or
+``OLIVE_TEST_RANDOMIZED=1``); a failure it finds becomes an explicit test.
 """
 
 from __future__ import annotations
@@ -33,13 +39,74 @@ from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from support.fuzzing import RANDOMIZED_ENV, randomized
+
 POSTGRES_URL_ENV = "OLIVE_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--randomized",
+        action="store_true",
+        help=f"property-based tests with fresh random examples, and more of them (also {RANDOMIZED_ENV}=1)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--randomized"):
+        os.environ[RANDOMIZED_ENV] = "1"  # read by the schemathesis modules when they are imported
+    from hypothesis import settings
+
+    # Deterministic: examples derived from each test's source, no example database.
+    settings.register_profile("olive", derandomize=True, print_blob=True)
+    # Randomized: new examples each run; failures are kept in .hypothesis/ and replayed first.
+    settings.register_profile("olive-randomized", derandomize=False, print_blob=True)
+    settings.load_profile("olive-randomized" if randomized() else "olive")
+
+
 def postgres_admin_url() -> str:
     return os.environ.get(POSTGRES_URL_ENV) or DEFAULT_POSTGRES_URL
+
+
+POSTGRES_SKIP = "PostgreSQL is not reachable"
+_postgres_checked: list[str | None] = []  # asked once per process: [why] or [None]
+_postgres_skipped: list[str] = []  # the tests it kept from running, for the summary line
+
+
+def postgres_unreachable() -> str | None:
+    """Why the server at postgres_admin_url() cannot be used, or None (asked once)."""
+    if not _postgres_checked:
+        engine = create_engine(postgres_admin_url(), connect_args={"connect_timeout": 5})
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            _postgres_checked.append(None)
+        except OperationalError as exc:
+            _postgres_checked.append(str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc))
+        finally:
+            engine.dispose()
+    return _postgres_checked[0]
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Runs on the xdist controller too, with every worker's reports.
+    if report.skipped and POSTGRES_SKIP in str(report.longrepr):
+        _postgres_skipped.append(report.nodeid)
+        if isinstance(report.longrepr, tuple):  # one "SKIPPED [n]" line for them all, not one per test file
+            report.longrepr = (__file__, 0, report.longrepr[2])
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _postgres_skipped:
+        terminalreporter.write_line(
+            f"NOT RUN: {len(_postgres_skipped)} PostgreSQL test(s): {POSTGRES_SKIP} at "
+            f"{make_url(postgres_admin_url()).render_as_string(hide_password=True)}. To run them, start "
+            f"PostgreSQL (trust auth, a database 'test') or set {POSTGRES_URL_ENV}; with CI set they fail instead.",
+            yellow=True,
+            bold=True,
+        )
 
 
 @contextmanager
@@ -51,6 +118,11 @@ def fresh_database(backend: str, directory: Path) -> Iterator[str]:
     admin_url = make_url(postgres_admin_url())
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     name = f"olive_test_{worker}_{uuid.uuid4().hex[:12]}"
+    if (why := postgres_unreachable()) is not None:
+        where = admin_url.render_as_string(hide_password=True)
+        if os.environ.get("CI"):
+            pytest.fail(f"{POSTGRES_SKIP} at {where} and CI is set (set {POSTGRES_URL_ENV}): {why}", pytrace=False)
+        pytest.skip(f"{POSTGRES_SKIP} at {where}: {why}")
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -58,7 +130,7 @@ def fresh_database(backend: str, directory: Path) -> Iterator[str]:
     except OperationalError as exc:
         admin.dispose()
         pytest.fail(
-            f"PostgreSQL is not reachable at {admin_url.render_as_string(hide_password=True)} "
+            f"PostgreSQL refused a new database at {admin_url.render_as_string(hide_password=True)} "
             f"(set {POSTGRES_URL_ENV}): {exc.orig}",
             pytrace=False,
         )

@@ -32,6 +32,15 @@ class TestParseCsv:
             parse_csv('phone,name,2bad\n2025550142,"A\nB",x\n', "US")
         assert {e.field for e in err.value.errors} == {"name", "2bad"}
 
+    @pytest.mark.parametrize("newline", ["\r", "\r\n", "\n"])
+    def test_any_line_ending(self, newline: str) -> None:
+        text = newline.join(["phone,name", "2025550142,Ann", '2025550143,"B' + newline + 'C"', ""])
+        with pytest.raises(ImportRefused) as err:  # a line break in a name is refused, by line
+            parse_csv(text, "US")
+        assert [(e.line, e.field) for e in err.value.errors] == [(4, "name")]
+        rows = parse_csv(newline.join(["phone,name", "2025550142,Ann", "2025550143,Bob"]), "US")
+        assert [r.numbers for r in rows] == [("+12025550142",), ("+12025550143",)]
+
     def test_duplicate_external_refs(self) -> None:
         with pytest.raises(ImportRefused) as err:
             parse_csv("phone,external_ref\n2025550142,A\n2025550143,A\n", "US")

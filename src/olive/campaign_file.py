@@ -92,15 +92,26 @@ class CampaignFile:
         return self.spec.asterisk.server()
 
 
+def read_toml(path: Path) -> dict[str, Any]:
+    """The file's TOML; CampaignFileError saying why it cannot be read."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CampaignFileError(path, ["no such file"]) from None
+    except IsADirectoryError:
+        raise CampaignFileError(path, ["is a directory: give the campaign's .toml file"]) from None
+    except UnicodeDecodeError as exc:
+        raise CampaignFileError(path, [f"not UTF-8 (byte {exc.start}): save it as UTF-8"]) from None
+    except OSError as exc:
+        raise CampaignFileError(path, [f"cannot read it: {exc.strerror or exc}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CampaignFileError(path, [f"not valid TOML: {exc}"]) from None
+
+
 def load(path: str | Path) -> CampaignFile:
     """Read and check a campaign file and its CSV; raise CampaignFileError listing every problem."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CampaignFileError(path, ["no such file"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CampaignFileError(path, [f"not valid TOML: {exc}"]) from None
+    raw = read_toml(path)
     problems: list[str] = []
     spec: CampaignFileSpec | None = None
     try:
@@ -123,6 +134,10 @@ def load(path: str | Path) -> CampaignFile:
             contacts = parse_csv(csv_path.read_text(encoding="utf-8-sig"), region)
         except (FileNotFoundError, IsADirectoryError):
             problems.append(f"contacts.csv: no such file {csv_path}")
+        except UnicodeDecodeError as exc:
+            problems.append(f"contacts.csv: {csv_path} is not UTF-8 (byte {exc.start}): save it as UTF-8")
+        except OSError as exc:
+            problems.append(f"contacts.csv: cannot read {csv_path}: {exc.strerror or exc}")
         except ImportRefused as exc:
             problems.extend(f"{csv_path.name}: {e}" for e in exc.errors)
     if problems or spec is None:
@@ -199,4 +214,4 @@ def install(session: Session, cf: CampaignFile, *, server: str = "default") -> t
     return campaign, True
 
 
-__all__ = ["CampaignFile", "CampaignFileError", "CampaignFileSpec", "install", "load"]
+__all__ = ["CampaignFile", "CampaignFileError", "CampaignFileSpec", "install", "load", "read_toml"]

@@ -67,7 +67,7 @@ def parse_rows(rows: Iterable[tuple[int, Mapping[str, object]]], default_region:
 
 
 def parse_csv(text: str, default_region: str) -> list[ContactRow]:
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(csv_lines(text))
     try:
         if not reader.fieldnames:
             raise ImportRefused([RowError(1, "header", "the CSV has no header row")])
@@ -77,6 +77,12 @@ def parse_csv(text: str, default_region: str) -> list[ContactRow]:
     except csv.Error as exc:
         raise ImportRefused([RowError(reader.line_num + 1, "row", f"not readable as CSV: {exc}")]) from None
     return parse_rows(rows, default_region)
+
+
+def csv_lines(text: str) -> io.StringIO:
+    """``text`` as csv wants it: lines end at CR, LF or CRLF (old Mac and Excel exports end
+    them with a bare CR), and a quoted field keeps its line breaks as they are."""
+    return io.StringIO(text, newline="")
 
 
 def parse_json(items: list[Mapping[str, object]], default_region: str) -> list[ContactRow]:
@@ -146,4 +152,4 @@ def _variable(line: int, field_name: str, name: str, value: str, out: dict[str, 
         out[name] = value
 
 
-__all__ = ["ContactRow", "ImportRefused", "RowError", "parse_csv", "parse_json", "parse_rows"]
+__all__ = ["ContactRow", "ImportRefused", "RowError", "csv_lines", "parse_csv", "parse_json", "parse_rows"]

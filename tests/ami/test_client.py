@@ -453,6 +453,18 @@ class TestStart:
         server.secret = real
         await client.wait_connected(timeout=5)
         assert client.connections == 1
+        assert client.login_refusals == 0, "a login resets the count"
+
+    async def test_a_refused_login_says_who_where_and_what_to_check(
+        self, server: FakeAsterisk, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        client = make_client(secret="wrong")
+        await client.start()
+        await server.wait_action("Login", 3)  # the third try comes after the second refusal was counted
+        assert client.login_refusals >= 2
+        expected = f"authentication failed for user {server.username!r} on 127.0.0.1:{server.port}: check the secret and manager.conf"
+        assert any(expected in r.getMessage() for r in caplog.records), [r.getMessage() for r in caplog.records]
+        assert "wrong" not in caplog.text
 
 
 class TestKeepalive:

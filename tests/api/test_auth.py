@@ -5,14 +5,25 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import Engine as SqlEngine
+from typer.testing import CliRunner
 
 from olive.api._throttle import LIMIT, AuthThrottle, TooManyRequests
-from olive.store import ApiKey, create_api_key, make_sessionmaker, revoke_api_key, transaction
+from olive.cli import app
+from olive.cli._common import console
+from olive.store import (
+    ApiKey,
+    _apikeys,
+    create_api_key,
+    make_sessionmaker,
+    revoke_api_key,
+    transaction,
+)
 
 from .conftest import Keys, LiveApi, start_live_api, stop_live_api
 from .helpers import error, make_plan, ok
@@ -79,6 +90,22 @@ class TestKeys:
             assert revoke_api_key(session, key.id)
         error(admin.get("/plans"), 401)
 
+    def test_last_used_is_the_last_request(
+        self, live_api: LiveApi, keys: Keys, viewer: httpx.Client, db_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # issue 13: `olive apikey list` showed the first of several requests a minute apart or less.
+        clock = [datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)]
+        monkeypatch.setattr(_apikeys, "utcnow", lambda: clock[0])
+        for seconds in (0, 5, 50):
+            clock[0] = datetime(2026, 3, 2, 9, 0, seconds, tzinfo=UTC)
+            ok(viewer.get("/plans"))
+        with transaction(live_api.sessions) as session:
+            key = session.query(ApiKey).filter_by(role="viewer").one()
+            assert key.last_used_at == datetime(2026, 3, 2, 9, 0, 50, tzinfo=UTC)
+        monkeypatch.setattr(console, "width", 200)
+        listed = CliRunner().invoke(app, ["apikey", "list", "--database-url", db_url])
+        assert "2026-03-02T09:00:50Z" in listed.stdout, listed.stdout
+
     def test_401_comes_before_validation_and_lookup(self, anon: httpx.Client) -> None:
         error(anon.post("/plans", json={"nonsense": True}), 401)
         error(anon.get("/calls", params={"limit": -5}), 401)
@@ -121,6 +148,15 @@ class TestProbes:
         schema = ok(anon.get("/openapi.json"))
         assert schema["openapi"].startswith("3.")
         assert "swagger" in anon.get("/docs").text.lower()
+
+    def test_docs_work_offline(self, anon: httpx.Client) -> None:
+        # issue 13: /docs loaded Swagger UI from a CDN, blank on an offline call-centre network.
+        page = anon.get("/docs").text
+        assets = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page)
+        assert assets and all(a.startswith("/") for a in assets), assets
+        for asset in assets:
+            response = anon.get(asset)
+            assert response.status_code == 200 and len(response.content) > 1000, asset
 
 
 class TestSchema:

@@ -216,3 +216,46 @@ class TestAgentShift:
         until(lambda: interface not in _members(rig), "QueueRemove after logout")
         assert _calls(admin, cid) == []
         ok(admin.post(f"/campaigns/{cid}/stop"))
+
+
+def _scrape(viewer: httpx.Client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    response = viewer.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+class TestMetrics:
+    def test_metrics_move_while_a_campaign_runs(self, rig: Rig, admin: httpx.Client, viewer: httpx.Client) -> None:
+        campaign = _setup(admin, people="api-short", contacts=4)
+        cid, name, (agent_id,) = campaign["id"], campaign["name"], campaign["agent_ids"]
+        before = _scrape(viewer)
+        assert before[("olive_ami_up", (("server", "default"),))] == 1.0
+        assert ("olive_database_up", ()) in before and before[("olive_database_up", ())] == 1.0
+        ok(admin.post(f"/agents/{agent_id}/login"))
+        ok(admin.post(f"/campaigns/{cid}/start"))
+
+        def calls_so_far() -> float:
+            now = _scrape(viewer)
+            return sum(v for (metric, labels), v in now.items() if metric == "olive_calls_total" and ("campaign", name) in labels)
+
+        until(lambda: calls_so_far() >= 1, "a finished call shows in olive_calls_total")
+        during = _scrape(viewer)
+        assert ("olive_campaign_running", (("campaign", name),)) in during
+        assert ("olive_abandon_rate", (("campaign", name), ("window", "24h"))) in during
+        assert any(metric == "olive_pacer_estimate" and ("campaign", name) in labels for metric, labels in during)
+        assert sum(v for (m, _), v in during.items() if m == "olive_agents") >= 1
+        ticks = ("olive_engine_ticks_total", (("result", "ok"),))
+        assert during[ticks] > before[ticks]
+        assert during[("olive_engine_tick_seconds_count", ())] > before[("olive_engine_tick_seconds_count", ())]
+        requests = ("olive_api_requests_total", (("method", "POST"), ("route", "/campaigns/{campaign_id}/start"), ("status", "200")))
+        assert during[requests] >= 1
+        until(lambda: ok(admin.get(f"/campaigns/{cid}"))["status"] == "finished", "the campaign finishes")
+
+    def test_metrics_need_a_key(self, anon: httpx.Client) -> None:
+        assert anon.get("/metrics").status_code == 401

@@ -17,16 +17,18 @@ from hypothesis import HealthCheck, settings
 from schemathesis import Case
 from schemathesis.config import SchemathesisConfig
 
+from support.fuzzing import examples, schemathesis_config
+
 from .conftest import Keys, ServedApi
 from .schemathesis_support import call_and_validate, http, live_api, openapi_schema
 
 __all__ = ["http", "live_api"]  # module fixtures, used by name
 
-MAX_EXAMPLES = 4
+MAX_EXAMPLES = examples(4)
 
 #: Undocumented methods are tried with two (of eight): OPTIONS (which must list the
 #: documented ones in Allow) and PUT (which olive never serves).
-CONFIG = SchemathesisConfig.from_dict({"phases": {"coverage": {"unexpected-methods": ["OPTIONS", "PUT"]}}})
+CONFIG = SchemathesisConfig.from_dict(schemathesis_config({"phases": {"coverage": {"unexpected-methods": ["OPTIONS", "PUT"]}}}))
 
 schema = schemathesis.openapi.from_dict(openapi_schema(), config=CONFIG)
 

@@ -14,14 +14,16 @@ from hypothesis import HealthCheck, settings
 from schemathesis import Case
 from schemathesis.config import SchemathesisConfig
 
+from support.fuzzing import examples, schemathesis_config
+
 from .conftest import Keys, ServedApi
 from .schemathesis_support import call_and_validate, http, live_api, openapi_schema
 
 __all__ = ["http", "live_api"]  # module fixtures, used by name
 
-MAX_EXAMPLES = 8
+MAX_EXAMPLES = examples(8)
 
-CONFIG = SchemathesisConfig.from_dict({"phases": {"coverage": {"enabled": False}}})
+CONFIG = SchemathesisConfig.from_dict(schemathesis_config({"phases": {"coverage": {"enabled": False}}}))
 
 schema = schemathesis.openapi.from_dict(openapi_schema(), config=CONFIG)
 

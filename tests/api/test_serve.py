@@ -80,6 +80,15 @@ class TestSettings:
             ({}, {"OLIVE_PORT": "eighty"}, "OLIVE_PORT"),
             ({}, {"OLIVE_PAUSE_AFTER_MISSED": "-1"}, "OLIVE_PAUSE_AFTER_MISSED must be a whole number"),
             ({"config": "/nonexistent/olive.toml"}, {}, "no such file"),
+            # issue 13: these crashed `olive serve` with a traceback.
+            ({"asterisk": ["ami://u:p@[::1"]}, {}, "ami://"),
+            ({}, {"OLIVE_PORT": "\u00b2"}, "OLIVE_PORT"),
+            ({"database_url": "olive.db"}, {}, "not a database URL"),
+            ({"database_url": "mysql://olive:dbpass@db/olive"}, {}, "no driver for mysql"),
+            ({}, {"OLIVE_DATABASE_URL": "postgres:/x:y"}, "OLIVE_DATABASE_URL"),
+            ({"asterisk": ["ami://olive:a%0Ab@pbx"]}, {}, "secret holds a line break"),
+            ({"asterisk": ["ami://ol%0Dive:x@pbx"]}, {}, "user holds a line break"),
+            ({"asterisk": ["ami://olive@pbx?secret_env=S"]}, {"S": "a\nb"}, "secret holds a line break"),
         ],
     )
     def test_errors_name_the_setting(self, kwargs: dict[str, object], env: dict[str, str], words: str) -> None:
@@ -94,6 +103,13 @@ class TestSettings:
         bad.write_text('[server]\nport = "x"\n[extra]\n')
         with pytest.raises(ConfigError, match=r"server\.port.*extra"):
             load_settings(config=bad, environ={})
+
+    def test_a_secret_from_the_environment_with_a_line_break(self, tmp_path: Path) -> None:
+        config = tmp_path / "olive.toml"
+        config.write_text('[asterisk.default]\nhost = "pbx"\nsecret_env = "S"\n')
+        with pytest.raises(ConfigError, match="S holds a line break") as refused:
+            load_settings(config=config, environ={"S": "top\nsecret"})
+        assert "top" not in str(refused.value)
 
     def test_describe_never_shows_secrets(self) -> None:
         settings = load_settings(
@@ -157,6 +173,19 @@ class TestServeCommand:
     def test_refuses_bad_settings(self, db_url: str) -> None:
         with pytest.raises(RuntimeError, match="secret"):
             serve(db_url, "--asterisk", "ami://olive@127.0.0.1/default")
+
+    @pytest.mark.parametrize(
+        ("args", "words"),
+        [
+            (["--asterisk", "ami://olive:x@[::1"], "ami://USER"),
+            (["--database-url", "nonsense"], "not a database URL"),
+            (["--log-level", "loud"], "--log-level"),
+        ],
+    )
+    def test_bad_configuration_is_refused_without_a_traceback(self, args: list[str], words: str) -> None:
+        done = subprocess.run([*OLIVE, "serve", "--port", "0", *args], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2, done.stderr
+        assert words in done.stderr and "Traceback" not in done.stderr + done.stdout
 
     def test_unreachable_database(self, tmp_path: Path) -> None:
         with pytest.raises(RuntimeError, match="cannot use the database"):

@@ -131,6 +131,25 @@ class TestOliveRun:
         with create_engine(db).connect() as conn:
             assert conn.execute(text("select count(*) from campaigns")).scalar() == 0, "nothing installed"
 
+    def test_a_directory_or_unreadable_file_is_an_error_not_a_traceback(self, tmp_path: Path) -> None:
+        # issue 13: `olive run examples` crashed with IsADirectoryError.
+        latin1 = tmp_path / "latin1.toml"
+        latin1.write_bytes("[campaign]\nname = 'Jos\xe9'\n".encode("latin-1"))
+        for target, says in [(tmp_path, "is a directory"), (latin1, "not UTF-8")]:
+            done = olive("run", str(target), "--no-live", "--database-url", f"sqlite:///{tmp_path / 'x.db'}")
+            assert done.returncode == 2, done.stderr
+            assert says in " ".join(done.stderr.split()) and "Traceback" not in done.stderr
+
+    def test_a_wrong_ami_secret_gives_up_with_a_clear_error(self, tmp_path: Path, pbx_port: int) -> None:
+        # issue 13: a wrong secret logged "refused the login; retrying later" forever.
+        path = campaign_file(tmp_path, pbx_port, name="cli-wrong-secret", numbers=["+12025551001"])
+        done = olive("run", str(path), "--no-live", "--database-url", f"sqlite:///{tmp_path / 'olive.db'}",
+                     env={"TEST_AMI_SECRET": "not-the-secret"}, timeout=90)
+        assert done.returncode == 1, done.stderr
+        text = " ".join(done.stderr.split())
+        assert f"authentication failed for user 'olive' on 127.0.0.1:{pbx_port}: check the secret and manager.conf" in text
+        assert "not-the-secret" not in done.stderr + done.stdout
+
     def test_a_bad_file_names_line_and_field_and_stores_nothing(self, tmp_path: Path, pbx_port: int) -> None:
         path = campaign_file(tmp_path, pbx_port, name="cli-bad", numbers=["+12025551001", "555-01"], extra="max_concurrent = 0\n")
         db_path = tmp_path / "olive.db"

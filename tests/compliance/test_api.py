@@ -81,6 +81,13 @@ class TestDnc:
         assert registry["added"] == 1
         assert ok(viewer.get("/dnc"))["total"] == 3
 
+    def test_import_any_line_ending(self, admin: httpx.Client) -> None:
+        # schemathesis found bare-CR bodies answered 500 (issue 13).
+        report = ok(admin.post("/dnc/import", content="number\r2015550105\r2015550106\r", headers={"content-type": "text/csv"}))
+        assert (report["read"], report["added"]) == (2, 2)
+        body = error(admin.post("/dnc/import", content="a\rb", headers={"content-type": "text/csv"}), 422, "import_refused")
+        assert [e["row"] for e in body["errors"]] == [1, 2]
+
     def test_import_refuses_bad_rows_or_skips_them(self, admin: httpx.Client, viewer: httpx.Client) -> None:
         bad = "number\n2015550104\nnot a number\n"
         body = error(admin.post("/dnc/import", content=bad, headers={"content-type": "text/csv"}), 422, "import_refused")

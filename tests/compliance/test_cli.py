@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,15 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from olive.cli import app
-from olive.store import DncNumber, from_epoch, make_engine, make_sessionmaker, migrate, transaction
+from olive.store import (
+    Campaign,
+    DncNumber,
+    from_epoch,
+    make_engine,
+    make_sessionmaker,
+    migrate,
+    transaction,
+)
 
 from .conftest import NOON_NY, Builder
 
@@ -94,6 +103,24 @@ class TestExport:
         assert run(url, "export", "attempts", "--since", "yesterday")[0] == 2
 
 
+class TestCalls:
+    def test_times_in_one_format_and_durations_rounded(self, db: tuple[str, dict[str, str]]) -> None:
+        # issue 13: times printed with "T", " " or "Z"; durations with 16 decimals.
+        url, ids = db
+        with transaction(make_sessionmaker(make_engine(url))) as s:
+            build = Builder(s)
+            campaign = s.scalars(select(Campaign).where(Campaign.name == ids["campaign"])).one()
+            build.call(campaign, None, outcome="CONNECTED", ended_at=from_epoch(NOON_NY), talk_s=2.4899999999999998,
+                       customer_wait_s=0.30000000000000004)
+        for fmt in ("jsonl", "csv", "table"):
+            code, out = run(url, "calls", "-c", ids["campaign"], "-f", fmt)
+            assert code == 0, out
+            assert "2.4899999" not in out and "0.3000000" not in out, fmt
+            stamps = re.findall(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d[^\s,\"│]*", out)
+            assert all("T" in t and t.endswith("Z") for t in stamps), (fmt, stamps)
+            assert stamps or fmt == "table", fmt
+
+
 class TestDnc:
     def test_import_add_check_remove(self, db: tuple[str, dict[str, str]], tmp_path: Path) -> None:
         url, ids = db
@@ -113,6 +140,26 @@ class TestDnc:
         # The contact is now explained as DNC.
         code, out = run(url, "why", "crm-1", "--at", "2026-01-15T17:00:00Z")
         assert "dnc" in out
+
+    def test_import_reads_the_file_as_the_api_does(self, db: tuple[str, dict[str, str]], tmp_path: Path) -> None:
+        url, _ = db
+        mac = tmp_path / "mac.csv"
+        mac.write_bytes(b"number,note\r2125550100,\"two\r\nlines\"\r")
+        code, out = run(url, "dnc", "import", str(mac))
+        assert code == 0 and "1 number(s) added" in out
+        with transaction(make_sessionmaker(make_engine(url))) as s:
+            assert [n.note for n in s.scalars(select(DncNumber))] == ["two\r\nlines"]
+        latin1 = tmp_path / "latin1.csv"
+        latin1.write_bytes("number,note\n2125550101,Jos\xe9\n".encode("latin-1"))
+        code, out = run(url, "dnc", "import", str(latin1))
+        assert code == 1 and "not UTF-8" in " ".join(out.split()) and "Traceback" not in out
+
+    def test_rows_that_look_like_markup_are_shown_as_written(self, db: tuple[str, dict[str, str]], tmp_path: Path) -> None:
+        url, _ = db
+        bad = tmp_path / "bad.csv"
+        bad.write_text("number\n[/b]\n")
+        code, out = run(url, "dnc", "import", str(bad))
+        assert code == 1 and "[/b]" in out
 
     def test_a_bad_file_imports_nothing(self, db: tuple[str, dict[str, str]], tmp_path: Path) -> None:
         url, _ = db

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -57,6 +59,29 @@ class TestParseCsv:
             parse_dnc_csv("number\n2125550100\nnope\n12\n")
         assert [(e.line, e.field) for e in refused.value.errors] == [(3, "number"), (4, "number")]
         assert "nothing imported" in str(refused.value)
+
+    @pytest.mark.parametrize("newline", ["\r", "\r\n", "\n"])
+    def test_any_line_ending(self, newline: str) -> None:
+        # Old Mac and Excel exports end lines with a bare CR (issue 13: the API answered 500).
+        text = newline.join(["number,note", "(212) 555-0100,asked", '212 555 0101,"two' + newline + 'lines"', ""])
+        entries, _ = parse_dnc_csv(text)
+        assert [(e.line, e.number) for e in entries] == [(2, "+12125550100"), (3, "+12125550101")]
+        assert entries[1].note == "two" + newline + "lines"
+
+    def test_a_bare_cr_in_one_number_per_line(self) -> None:
+        with pytest.raises(DncImportRefused) as refused:
+            parse_dnc_csv("a\rb")
+        assert [(e.line, e.field) for e in refused.value.errors] == [(1, "number"), (2, "number")]
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.text(max_size=200))
+    def test_any_text_is_read_or_refused(self, text: str) -> None:
+        try:
+            entries, _ = parse_dnc_csv(text)
+        except DncImportRefused as refused:
+            assert refused.errors
+            return
+        assert all(e.number.startswith("+") for e in entries)
 
     def test_or_are_skipped_and_reported(self) -> None:
         entries, errors = parse_dnc_csv("number\n2125550100\nnope\n", skip_invalid=True)

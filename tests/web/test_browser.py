@@ -85,7 +85,8 @@ class TestDashboard:
         # The key came in the fragment, went to sessionStorage, and left the address bar.
         expect(page.locator("#who-text")).to_have_text("test admin · admin key", timeout=WAIT_MS)
         assert "key=" not in page.url and keys.admin not in page.url
-        assert page.evaluate("Object.values(sessionStorage)") == [keys.admin]
+        stored = page.evaluate("Object.values(sessionStorage)")
+        assert keys.admin in stored and all(v == keys.admin or v.startswith("camp_") for v in stored), stored
 
         # Pick the campaign: stopped, its agents ready, Start the only way forward.
         option = page.locator(f"#campaign option[value='{campaign}']")
@@ -143,7 +144,8 @@ class TestDashboard:
 
         page = pages.open(f"{live_api.url}/dashboard#key={keys.viewer}", width=820)
         expect(page.locator("#who-text")).to_have_text("test viewer · viewer key", timeout=WAIT_MS)
-        page.get_by_label("Campaign", exact=True).select_option(campaign)
+        # issue 13: the dashboard opened on "Choose a campaign…"; it now opens on one.
+        expect(page.get_by_label("Campaign", exact=True)).to_have_value(campaign, timeout=WAIT_MS)
         expect(page.locator("#c-status")).to_have_text("stopped", timeout=WAIT_MS)
         expect(page.locator("#controls")).to_be_hidden()
         expect(page.get_by_role("button", name="Start")).to_have_count(0)

@@ -125,6 +125,7 @@ class AMIClient:
         self._connected = asyncio.Event()
         self._closing = False
         self.connections = 0  # successful logins so far, for tests and metrics
+        self.login_refusals = 0  # logins refused in a row (a wrong secret): `olive run` gives up on them
 
     # -- subscription ---------------------------------------------------------
     def on_event(self, handler: EventHandler) -> Callable[[], None]:
@@ -157,6 +158,10 @@ class AMIClient:
         if self._supervisor is None or self._supervisor.done():
             self._supervisor = asyncio.create_task(self._supervise(), name=f"ami-{self.name}")
 
+    @property
+    def username(self) -> str:
+        return self._username
+
     async def close(self) -> None:
         self._closing = True
         if self._supervisor:
@@ -181,7 +186,11 @@ class AMIClient:
             except asyncio.CancelledError:
                 raise
             except AMIAuthenticationError:
-                log.error("AMI %s refused the login; retrying later", self.name)
+                self.login_refusals += 1
+                log.error(
+                    "AMI %s: authentication failed for user %r on %s:%s: check the secret and manager.conf (try %d)",
+                    self.name, self._username, self.host, self.port, self.login_refusals,
+                )
             except (TimeoutError, OSError, AMIConnectionError) as exc:
                 log.warning("AMI %s connection failed: %s", self.name, exc)
             except Exception:
@@ -212,6 +221,7 @@ class AMIClient:
             await self._drop(None)
             raise
         self.connections += 1
+        self.login_refusals = 0
         self._connected.set()
         log.info("AMI %s connected (%s)", self.name, self.banner.text if self.banner else "?")
         if self.keepalive > 0:

@@ -10,11 +10,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from olive import __version__
 from olive.api._deps import ApiContext
+from olive.api._docs import install_docs
 from olive.api._errors import install_error_handlers
 from olive.api._limits import BodyLimit
+from olive.api._metrics import RequestMetrics
+from olive.api._metrics import router as metrics_router
 from olive.api._probes import router as probes
 from olive.api._routes import routers
 from olive.engine import Engine, EngineState
+from olive.metrics import EngineCollector
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 
@@ -37,6 +41,8 @@ def create_app(sessions: sessionmaker[Session], engine: Engine, *, manage_engine
     starts and stops it when it stops, so one process serves and dials.
     """
     context = ApiContext(sessions, engine)
+    context.metrics.registry.register(EngineCollector(engine))
+    engine.on_tick = context.metrics.observe_tick
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,13 +61,16 @@ def create_app(sessions: sessionmaker[Session], engine: Engine, *, manage_engine
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by install_docs, from olive's own copy of Swagger UI
         redoc_url=None,
     )
     app.state.olive = context
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(RequestMetrics, metrics=context.metrics)
     install_error_handlers(app)
+    install_docs(app)
     app.include_router(probes)
+    app.include_router(metrics_router)
     for router in routers():
         app.include_router(router)
     return app

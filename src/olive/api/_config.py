@@ -35,6 +35,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from olive.campaign_file import AsteriskSpec
 from olive.engine import ServerConfig
@@ -112,19 +114,46 @@ def load_settings(
     resolved_port = port if port is not None else _env_port(env) if env.get("OLIVE_PORT") else file.server.port
     urls = list(asterisk) or _split(env.get("OLIVE_ASTERISK", ""))
     servers = dict(_from_urls(urls, env)) if urls else _from_file(file.asterisk, env)
+    url, source = next(
+        (u, where)
+        for u, where in [
+            (database_url, "--database-url"),
+            (env.get("OLIVE_DATABASE_URL"), "OLIVE_DATABASE_URL"),
+            (file.database.url, f"{path}: database.url"),
+            (DEFAULT_DATABASE_URL, "default"),
+        ]
+        if u
+    )
     return ServeSettings(
         host=host or env.get("OLIVE_HOST") or file.server.host or DEFAULT_HOST,
         port=DEFAULT_PORT if resolved_port is None else resolved_port,
-        database_url=database_url or env.get("OLIVE_DATABASE_URL") or file.database.url or DEFAULT_DATABASE_URL,
+        database_url=_database_url(url, source),
         asterisk=servers,
         pause_after_missed=_pause_after_missed(env, file),
     )
 
 
+def _database_url(url: str, source: str) -> str:
+    """``url`` when SQLAlchemy can use it; the error never echoes it (it may hold a password)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"{source}: not a database URL; use e.g. sqlite:///olive.db or postgresql+psycopg://olive@HOST/olive"
+        ) from None
+    try:
+        parsed.get_dialect().import_dbapi()
+    except (NoSuchModuleError, ImportError):
+        raise ConfigError(
+            f"{source}: no driver for {parsed.drivername}; olive uses sqlite or postgresql+psycopg"
+        ) from None
+    return url
+
+
 def _pause_after_missed(env: Mapping[str, str], file: _ConfigFile) -> int:
     text = env.get("OLIVE_PAUSE_AFTER_MISSED")
     if text is not None:
-        if not text.isdigit() or int(text) > 100:
+        if not (text.isascii() and text.isdigit()) or int(text) > 100:
             raise ConfigError(f"OLIVE_PAUSE_AFTER_MISSED must be a whole number from 0 to 100, got {text!r}")
         return int(text)
     configured = file.agents.pause_after_missed
@@ -149,7 +178,7 @@ def _read(path: Path) -> _ConfigFile:
 
 def _env_port(env: Mapping[str, str]) -> int:
     text = env.get("OLIVE_PORT", "")
-    if not text.isdigit() or not 0 <= int(text) <= 65535:
+    if not (text.isascii() and text.isdigit()) or not 0 <= int(text) <= 65535:
         raise ConfigError(f"OLIVE_PORT must be a port number, got {text!r}")
     return int(text)
 
@@ -166,6 +195,8 @@ def _from_file(specs: Mapping[str, AsteriskSpec], env: Mapping[str, str]) -> dic
             secret = env.get(spec.secret_env)
             if secret is None:
                 raise ConfigError(f"asterisk.{name}.secret_env: environment variable {spec.secret_env} is not set")
+        if any(ord(c) < 32 or ord(c) == 127 for c in secret or ""):
+            raise ConfigError(f"asterisk.{name}.secret_env: {spec.secret_env} holds a line break or control character")
         out[name] = ServerConfig(spec.host, spec.port, spec.username, secret or "")
     return out
 
@@ -173,7 +204,10 @@ def _from_file(specs: Mapping[str, AsteriskSpec], env: Mapping[str, str]) -> dic
 def _from_urls(urls: Sequence[str], env: Mapping[str, str]) -> list[tuple[str, ServerConfig]]:
     out = []
     for url in urls:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # an unclosed [IPv6 address
+            parts = urlsplit("")
         if parts.scheme != "ami" or not parts.hostname:
             raise ConfigError("an Asterisk server is ami://USER[:SECRET]@HOST[:PORT][/NAME][?secret_env=VAR]")
         try:
@@ -191,6 +225,10 @@ def _from_urls(urls: Sequence[str], env: Mapping[str, str]) -> list[tuple[str, S
         if secret is None:
             raise ConfigError(f"Asterisk server {name}: give a secret, or ?secret_env=VARIABLE")
         username = unquote(parts.username or "olive")
+        for what, value in (("user", username), ("secret", secret)):
+            if any(ord(c) < 32 or ord(c) == 127 for c in value):
+                # It would end up in an AMI message; never echo a secret.
+                raise ConfigError(f"Asterisk server {name}: the {what} holds a line break or control character")
         out.append((name, ServerConfig(parts.hostname, port, username, secret)))
     names = [n for n, _ in out]
     if len(set(names)) != len(names):

@@ -27,11 +27,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from olive.api._errors import Forbidden, Unauthorized
 from olive.api._throttle import AuthThrottle
 from olive.engine import Engine
+from olive.metrics import Metrics
 from olive.store import AGENT_TOKEN_PREFIX, transaction, verify_api_key
 
 _KEY_SHAPE = re.compile(r"olive_[A-Za-z0-9_\-]{8,128}")
-#: ``last_used_at`` is written at most this often per key.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
+#: ``last_used_at`` is written at most this often per key: `olive apikey list` is exact to it.
+LAST_USED_RESOLUTION = timedelta(seconds=1)
 
 
 @dataclass
@@ -42,6 +43,7 @@ class ApiContext:
     engine: Engine
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     auth_throttle: AuthThrottle = field(default_factory=AuthThrottle)
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +102,7 @@ def authenticate(
         principal = Principal(row.id, row.name, row.role)
         previous = inspect(row).attrs.last_used_at.history.deleted
         if previous and previous[0] is not None and row.last_used_at - previous[0] < LAST_USED_RESOLUTION:
-            session.rollback()  # recorded less than a minute ago: spare the database a write
+            session.rollback()  # recorded within the second: spare the database a write
         else:
             session.commit()
         return principal

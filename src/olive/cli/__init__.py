@@ -8,10 +8,26 @@ listed in ``_COMMANDS``; heavy imports happen inside the commands so that
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import typer
 
 from olive import __version__
+
+
+def _no_type_beside_flags() -> None:
+    """Typer's rich help prints ``<bool>`` beside every flag; a flag takes no value, so print none."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_no_type_beside_flags()
 
 app = typer.Typer(
     name="olive",

@@ -6,13 +6,12 @@ anything is sent, so a bad file changes nothing on the server.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from olive.campaign_file import AsteriskSpec, CampaignFileError, CampaignFileSpec
+from olive.campaign_file import AsteriskSpec, CampaignFileError, CampaignFileSpec, read_toml
 from olive.contacts_import import ImportRefused, parse_csv
 from olive.specs import check_plan_for_profile
 
@@ -31,12 +30,7 @@ class LoadedFile:
 
 def load_for_api(path: Path) -> LoadedFile:
     """Read and check the file and its CSV; raise CampaignFileError listing every problem."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CampaignFileError(path, ["no such file"]) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise CampaignFileError(path, [f"not valid TOML: {exc}"]) from None
+    raw = read_toml(path)
     try:
         spec = ApiCampaignFileSpec.model_validate(raw)
     except ValidationError as exc:
@@ -48,7 +42,7 @@ def load_for_api(path: Path) -> LoadedFile:
     try:
         text = csv_path.read_text(encoding="utf-8-sig")
         count = len(parse_csv(text, spec.campaign.default_region))
-    except (FileNotFoundError, UnicodeDecodeError):
+    except (OSError, UnicodeDecodeError):
         problems.append(f"contacts.csv: cannot read {csv_path}")
     except ImportRefused as exc:
         problems.extend(f"{csv_path.name}: {e}" for e in exc.errors)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import typer
 from rich.console import Console
+from rich.logging import RichHandler
 from sqlalchemy.orm import Session, sessionmaker
 
 console = Console()
@@ -14,6 +18,13 @@ err_console = Console(stderr=True)
 DATABASE_OPTION = typer.Option(
     None, "--database-url", envvar="OLIVE_DATABASE_URL", help="SQLAlchemy URL (default: sqlite:///olive.db)."
 )
+
+
+def iso_utc(value: datetime | None, timespec: str = "seconds") -> str:
+    """A time as every olive command prints it: ISO 8601 in UTC with a Z; "" for none."""
+    if value is None:
+        return ""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec=timespec) + "Z"
 
 
 def open_store(url: str | None) -> sessionmaker[Session]:
@@ -26,5 +37,22 @@ def open_store(url: str | None) -> sessionmaker[Session]:
 
 
 def setup_logging(verbose: bool, *, to_stderr: bool = True) -> None:
+    """Log through Rich on stderr; :func:`logging_through` moves it onto a live view's console."""
     level = logging.DEBUG if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = RichHandler(console=err_console if to_stderr else console, show_path=False, markup=False, log_time_format="%H:%M:%S")
+    logging.basicConfig(level=level, format="%(name)s: %(message)s", handlers=[handler], force=True)
+
+
+@contextmanager
+def logging_through(target: Console) -> Iterator[None]:
+    """While a Live view is up, log lines are printed by its console, above the view,
+    instead of being written into the middle of it."""
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, RichHandler)]
+    saved = [h.console for h in handlers]
+    for handler in handlers:
+        handler.console = target
+    try:
+        yield
+    finally:
+        for handler, before in zip(handlers, saved, strict=True):
+            handler.console = before

@@ -9,7 +9,7 @@ import signal
 from rich.live import Live
 from sqlalchemy.orm import Session, sessionmaker
 
-from olive.cli._common import console
+from olive.cli._common import console, logging_through
 from olive.cli._live import LiveView, summary_table
 from olive.engine import CampaignReport, Engine, campaign_report
 from olive.store import CampaignRepository, transaction
@@ -46,13 +46,15 @@ async def drive(
         loop.add_signal_handler(signal.SIGINT, on_interrupt)
     view = LiveView()
     try:
-        with Live(console=console, refresh_per_second=4, transient=False, auto_refresh=live) as display:
+        with Live(console=console, refresh_per_second=4, transient=False, auto_refresh=live) as display, logging_through(console):
             while True:
                 current = report(sessions, engine, campaign_id)
                 if live:
                     display.update(view.render(current, engine.clock.scale if engine.clock.scale != 1 else None))
                 if current.status == "finished" or interrupts >= 2:
                     break
+                if (why := _login_refused(engine)) is not None:
+                    raise LoginRefused(why)
                 if interrupts == 1 and current.active_calls == 0:
                     break
                 await asyncio.sleep(refresh_s)
@@ -60,6 +62,26 @@ async def drive(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGINT)
     return report(sessions, engine, campaign_id)
+
+
+#: Logins refused in a row before `olive run` gives up: a wrong secret does not fix itself.
+LOGIN_TRIES = 3
+
+
+class LoginRefused(Exception):
+    """Asterisk keeps refusing olive's AMI login."""
+
+
+def _login_refused(engine: Engine) -> str | None:
+    for link in engine.links.values():
+        client = link.client
+        if getattr(client, "login_refusals", 0) >= LOGIN_TRIES:
+            return (
+                f"Asterisk {link.name}: authentication failed for user {getattr(client, 'username', '?')!r} on "
+                f"{getattr(client, 'host', '?')}:{getattr(client, 'port', '?')}: check the secret and manager.conf "
+                f"(refused {LOGIN_TRIES} times; see docs/asterisk-setup.md)"
+            )
+    return None
 
 
 def print_summary(final: CampaignReport) -> None:

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 import typer
 
-from olive.cli._common import DATABASE_OPTION, console, err_console
+from olive.cli._common import DATABASE_OPTION, console, err_console, iso_utc
 
 apikey_app = typer.Typer(name="apikey", help="Manage the REST API's keys.", no_args_is_help=True)
 
@@ -56,8 +56,8 @@ def list_keys(database_url: str | None = DATABASE_OPTION) -> None:
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
-            row.id, row.name, row.role, row.prefix + "…", _when(row.created_at), _when(row.last_used_at),
-            _when(row.revoked_at),
+            row.id, row.name, row.role, row.prefix + "…", iso_utc(row.created_at), iso_utc(row.last_used_at),
+            iso_utc(row.revoked_at),
         )
     console.print(table)
 
@@ -78,12 +78,6 @@ def revoke(
         err_console.print(f"[red]no live key {key_id!r}", soft_wrap=True)
         raise typer.Exit(1)
     err_console.print(f"Revoked {key_id}.", soft_wrap=True)
-
-
-def _when(value: object) -> str:
-    from datetime import datetime
-
-    return value.isoformat(timespec="seconds") if isinstance(value, datetime) else ""
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from olive.cli._common import DATABASE_OPTION, console, err_console
+from olive.cli._common import DATABASE_OPTION, console, err_console, iso_utc
 
 COLUMNS = (
     "id", "campaign", "contact_id", "number", "attempt", "outcome", "dial_status", "hangup_cause",
@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
             rows = rows[-limit:]
         if fmt is Format.jsonl:
             for row in rows:
-                sys.stdout.write(json.dumps(row, default=str) + "\n")
+                sys.stdout.write(json.dumps({k: _json(v) for k, v in row.items()}, default=str) + "\n")
         elif fmt is Format.csv:
             writer = csv.DictWriter(sys.stdout, fieldnames=COLUMNS)
             writer.writeheader()
@@ -97,11 +97,20 @@ def _row(call: Any, campaign_name: str) -> dict[str, Any]:
     }
 
 
+def _json(value: Any) -> Any:
+    """Times as ISO 8601 UTC with Z; durations to the millisecond (the float noise is not data)."""
+    if isinstance(value, datetime):
+        return iso_utc(value, "milliseconds")
+    if isinstance(value, float):
+        return round(value, 3)
+    return value
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.isoformat(timespec="milliseconds")
+        return iso_utc(value, "milliseconds")
     if isinstance(value, float):
         return f"{value:.2f}"
     if isinstance(value, (list, dict)):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from olive.cli._api_client import KEY_OPTION, URL_OPTION, Api, ApiError, connect, fail
 from olive.cli._common import console, err_console
@@ -22,7 +23,7 @@ NAME = typer.Argument(..., help="The campaign's name or id.")
 
 @campaign_app.command("create")
 def create(
-    file: Path = typer.Argument(..., help="A campaign file (TOML, as for `olive run`; its [asterisk] is ignored)."),
+    file: Path = typer.Argument(..., help="A campaign file (TOML, as for `olive run`; its \\[asterisk] table is ignored)."),
     server: str | None = typer.Option(None, "--server", help="The Asterisk server (as named in olive serve)."),
     start: bool = typer.Option(False, "--start", help="Log the agents in and start dialing."),
     api_url: str | None = URL_OPTION,
@@ -34,7 +35,7 @@ def create(
     try:
         loaded = load_for_api(file)
     except ValueError as exc:
-        err_console.print(f"[red]Cannot use this campaign file[/]\n{exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]Cannot use this campaign file[/]\n{escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     with connect(api_url, api_key) as api:
         try:

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from olive.cli._api_client import KEY_OPTION, URL_OPTION, ApiError, connect, fail
 from olive.cli._common import err_console
@@ -36,9 +46,12 @@ def import_contacts(
                 if not (create and exc.status == 404):
                     raise
                 target = api.post("/dial-lists", json={"name": dial_list, "default_region": region})
-            report = api.post(
-                f"/dial-lists/{target['id']}/contacts/import", content=body, headers={"content-type": media}
-            )
+            with _progress(body, file.name) as upload:
+                report = api.post(
+                    f"/dial-lists/{target['id']}/contacts/import",
+                    content=upload,
+                    headers={"content-type": media, "content-length": str(len(body))},
+                )
         except ApiError as exc:
             fail(exc)
     err_console.print(
@@ -46,6 +59,30 @@ def import_contacts(
         f"it now has {report['contact_count']}.",
         soft_wrap=True,
     )
+
+
+#: Bytes per piece of the upload: the bar moves every 256 KiB.
+CHUNK = 256 * 1024
+
+
+@contextmanager
+def _progress(body: bytes, name: str) -> Iterator[Iterator[bytes]]:
+    """The body in pieces, with a progress bar on a terminal: sending, then the server's
+    check of every row (a 200,000-row file takes a while; all or nothing, so no partial count)."""
+    rows = max(0, body.count(b"\n") - 1) if not name.lower().endswith(".json") else None
+    what = f"{rows:,} rows" if rows is not None else f"{len(body):,} bytes"
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        sending = bar.add_task(f"sending {name} ({what})", total=len(body))
+
+        def pieces() -> Iterator[bytes]:
+            for start in range(0, len(body), CHUNK):
+                piece = body[start : start + CHUNK]
+                yield piece
+                bar.advance(sending, len(piece))
+            bar.update(sending, description=f"olive checks and stores {what} (all or nothing)")
+
+        yield pieces()
 
 
 def register(app: typer.Typer) -> None:

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         db: Path = typer.Option(Path("olive-demo.db"), help="The demo's SQLite file (replaced on each run)."),
         api_port: int = typer.Option(8765, help="Serve the REST API here (0: no API)."),
         seed: int = typer.Option(1, help="Seed of the contacts and the simulated customers."),
-        verbose: bool = typer.Option(False, "--verbose", "-v"),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="Log AMI and engine activity (above the live view)."),
     ) -> None:
         """Run a demo campaign (10 agents, 1,000 contacts) against olive's simulated Asterisk.
 

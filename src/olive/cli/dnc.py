@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from olive.cli._common import DATABASE_OPTION, console, err_console
 
@@ -32,15 +33,18 @@ def import_(
     from olive.compliance import DncImportRefused, import_dnc, parse_dnc_csv
     from olive.store import transaction
 
-    try:
-        entries, errors = parse_dnc_csv(csv_file.read_text(encoding="utf-8-sig"), region, skip_invalid=skip_invalid)
-    except FileNotFoundError:
-        err_console.print(f"[red]no such file {csv_file}")
+    try:  # bytes decoded as the API decodes them, so both read a file alike
+        entries, errors = parse_dnc_csv(csv_file.read_bytes().decode("utf-8-sig"), region, skip_invalid=skip_invalid)
+    except OSError as exc:
+        err_console.print(f"[red]cannot read {csv_file}: {exc.strerror or exc}")
         raise typer.Exit(2) from None
+    except UnicodeDecodeError as exc:
+        err_console.print(f"[red]{csv_file} is not UTF-8 (byte {exc.start}); save it as UTF-8 CSV")
+        raise typer.Exit(1) from None
     except DncImportRefused as exc:
         err_console.print(f"[red]{csv_file}: {len(exc.errors)} bad row(s), nothing imported")
         for error in exc.errors[:50]:
-            err_console.print(f"  {error}")
+            err_console.print(f"  {escape(str(error))}")
         raise typer.Exit(1) from None
     sessions = open_store(database_url)
     with transaction(sessions) as session:
@@ -49,7 +53,7 @@ def import_(
     where = f"campaign {campaign}" if campaign else "the global list"
     console.print(f"{report.added} number(s) added to {where}; {report.already} already there")
     for error in report.errors:
-        err_console.print(f"[yellow]skipped[/] {error}")
+        err_console.print(f"[yellow]skipped[/] {escape(str(error))}")
 
 
 @dnc_app.command("add")
@@ -71,7 +75,7 @@ def add(
         try:
             entries.append(DncEntry(i, normalize_dnc(raw, region), note))
         except ValueError as exc:
-            err_console.print(f"[red]{raw!r}: {exc}; nothing added")
+            err_console.print(f"[red]{escape(repr(raw))}: {escape(str(exc))}; nothing added")
             raise typer.Exit(1) from None
     sessions = open_store(database_url)
     with transaction(sessions) as session:
@@ -98,7 +102,7 @@ def remove(
     try:
         e164 = normalize_dnc(number, region)
     except ValueError as exc:
-        err_console.print(f"[red]{exc}")
+        err_console.print(f"[red]{escape(str(exc))}")
         raise typer.Exit(1) from None
     sessions = open_store(database_url)
     with transaction(sessions) as session:
@@ -127,7 +131,7 @@ def check(
     try:
         e164 = normalize_dnc(number, region)
     except ValueError as exc:
-        err_console.print(f"[red]{exc}")
+        err_console.print(f"[red]{escape(str(exc))}")
         raise typer.Exit(1) from None
     sessions = open_store(database_url)
     with transaction(sessions) as session:

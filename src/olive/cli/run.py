@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from olive.cli._common import DATABASE_OPTION, err_console, open_store, setup_logging
 
@@ -34,7 +35,7 @@ def register(app: typer.Typer) -> None:
             if problems:
                 raise CampaignFileError(campaign_file, [f"campaign: {p}" for p in problems])
         except (CampaignFileError, ValueError) as exc:
-            err_console.print(f"[red]Cannot run this campaign file[/]\n{exc}")
+            err_console.print(f"[red]Cannot run this campaign file[/]\n{escape(str(exc))}")
             raise typer.Exit(2) from None
         for warning in plan_warnings(plan, spec.campaign.compliance_profile):
             err_console.print(f"[yellow]warning:[/] {warning}")
@@ -54,7 +55,7 @@ def register(app: typer.Typer) -> None:
 
 
 async def _run(sessions: object, server: object, campaign_id: str, *, live: bool, lease: object) -> None:
-    from olive.cli._drive import drive, print_summary
+    from olive.cli._drive import LoginRefused, drive, print_summary
     from olive.compliance import ComplianceGuard
     from olive.engine import Engine
 
@@ -62,6 +63,9 @@ async def _run(sessions: object, server: object, campaign_id: str, *, live: bool
     await engine.start()
     try:
         final = await drive(engine, sessions, campaign_id, live=live)  # type: ignore[arg-type]
+    except LoginRefused as exc:
+        err_console.print(f"[red]olive run: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
     finally:
         await engine.stop()
     print_summary(final)

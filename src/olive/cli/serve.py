@@ -12,6 +12,8 @@ import typer
 
 from olive.cli._common import err_console
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
 
 def register(app: typer.Typer) -> None:
     @app.command("serve")
@@ -32,14 +34,19 @@ def register(app: typer.Typer) -> None:
         """Serve the REST API (docs at /docs) and run the dialing engine."""
         import asyncio
 
+        from rich.markup import escape
+
         from olive.api._config import ConfigError, load_settings
 
+        if log_level.lower() not in LOG_LEVELS:
+            err_console.print(f"[red]olive serve: --log-level is one of {', '.join(LOG_LEVELS)}, not {log_level!r}", soft_wrap=True)
+            raise typer.Exit(2)
         try:
             settings = load_settings(
                 config=config, host=host, port=port, database_url=database_url, asterisk=asterisk
             )
         except ConfigError as exc:
-            err_console.print(f"[red]olive serve: {exc}", soft_wrap=True)
+            err_console.print(f"[red]olive serve: {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(2) from None
         from olive.api._server import unavailable
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from olive.cli._common import DATABASE_OPTION, console, err_console
+from olive.cli._common import DATABASE_OPTION, console, err_console, iso_utc
 
 
 class Format(StrEnum):
@@ -107,7 +107,7 @@ def _contacts(session: Any, key: str) -> list[str]:
 
 def _print(data: dict[str, Any], fmt: Format, text: Any) -> None:
     if fmt is Format.json:
-        typer.echo(json.dumps(data, indent=2, default=str))
+        typer.echo(json.dumps(data, indent=2, default=lambda v: iso_utc(v) if isinstance(v, datetime) else str(v)))
     else:
         text(data)
 

@@ -14,7 +14,6 @@ Registry delivers them.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -22,7 +21,7 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from olive.contacts_import import RowError
+from olive.contacts_import import RowError, csv_lines
 from olive.controls import control_error
 from olive.store import DncNumber
 
@@ -71,7 +70,11 @@ def normalize_dnc(raw: str, region: str = "US") -> str:
 
 def parse_dnc_csv(text: str, region: str = "US", *, skip_invalid: bool = False) -> tuple[list[DncEntry], list[RowError]]:
     """Every entry of a DNC file, in order; bad rows raise :class:`DncImportRefused` unless skipped."""
-    rows = list(csv.reader(io.StringIO(text)))
+    reader = csv.reader(csv_lines(text))
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        raise DncImportRefused([RowError(reader.line_num + 1, "row", f"not readable as CSV: {exc}")]) from None
     entries: list[DncEntry] = []
     errors: list[RowError] = []
     header = [h.strip().lower() for h in rows[0]] if rows else []

@@ -7,7 +7,7 @@ from olive.engine._guard import ALLOW, AllowAll, DialGuard, DialObserver, Verdic
 from olive.engine._lease import DialingLease, LeaseHeld
 from olive.engine._link import LinkState, PbxLink
 from olive.engine._persist import DialIntent
-from olive.engine._report import CampaignReport, campaign_report
+from olive.engine._report import CampaignReport, agent_states, campaign_report
 from olive.engine._retry import NextStep, NumberHistory, after_attempt
 from olive.engine._runner import CampaignRunner
 from olive.engine._stats import abandon_rate, live_answers_since
@@ -35,6 +35,7 @@ __all__ = [
     "Verdict",
     "abandon_rate",
     "after_attempt",
+    "agent_states",
     "campaign_report",
     "dial_string",
     "live_answers_since",

@@ -126,6 +126,7 @@ class Engine:
         self.health = EngineHealth()
         self._isolating = False  # storing changes one by one to find one the database refuses
         self._tick_log = RateLimitedLog(log, every_s=30.0)
+        self.on_tick: Callable[[float, bool], None] | None = None  # (seconds, failed) after each loop tick
         self.refresh_s = 1.0  # real seconds between reads of campaigns and agents
         self._refresh_at = 0.0
         self.campaigns: list[Campaign] = []  # running and paused, as last read (detached)
@@ -182,15 +183,19 @@ class Engine:
 
     async def _loop(self) -> None:
         while self.state is EngineState.RUNNING:
+            started, failed = time.perf_counter(), False
             try:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                failed = True
                 self.health.tick_failed(exc)
                 self._tick_log.warning("engine tick failed; retrying next tick", exc_info=True)
             else:
                 self.health.tick_ok()
+            if self.on_tick is not None:  # metrics
+                self.on_tick(time.perf_counter() - started, failed)
             await self.clock.sleep(self.tick_s)
 
     # -- one step ---------------------------------------------------------------------
@@ -296,7 +301,8 @@ class Engine:
                 campaign_id = self.call_campaign.get(change.record.call_id) or self._campaign_of(session, change.record)
                 if campaign_id in self.runners:
                     effects.append(functools.partial(self.runners[campaign_id].call_changed, change))
-                effects.append(functools.partial(self.bus.publish, "call", self.clock.now(), call_event(change), campaign_id))
+                if change.record.state is not change.previous:  # the stream tells new states, not every AMI event
+                    effects.append(functools.partial(self.bus.publish, "call", self.clock.now(), call_event(change), campaign_id))
 
     def _missed_too_many(self, change: AgentChange) -> bool:
         status = change.status

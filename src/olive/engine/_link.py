@@ -118,6 +118,11 @@ class PbxLink:
             )
         return at
 
+    @property
+    def event_lag_s(self) -> float | None:
+        """How much later than the quickest one the last time-stamped event arrived (metrics)."""
+        return self.event_clock.lag_s
+
     def _on_disconnect(self, exc: BaseException | None) -> None:
         self.state = LinkState.DISCONNECTED
         active = [r.call_id for r in self.tracker.active()]

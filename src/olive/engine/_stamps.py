@@ -40,6 +40,11 @@ class EventClock:
     def __repr__(self) -> str:
         return f"<EventClock window={self.window_s:g}s ignored={self.ignored}>"
 
+    @property
+    def lag_s(self) -> float | None:
+        """How much later than the quickest one the last time-stamped event arrived."""
+        return self._offsets[-1] - min(self._offsets) if self._offsets else None
+
     def time_of(self, stamp: str | None, received: float) -> tuple[float, bool]:
         """``(when, refused)``: the event's time, and whether its stamp was refused."""
         at = _parse(stamp)

@@ -28,6 +28,7 @@ const state = {
   statsTimer: null,
   listTimer: null,
   busy: false,
+  campaigns: [],  // as last listed
 };
 
 function banner(message) {
@@ -80,11 +81,20 @@ async function signIn() {
   byId("controls").hidden = caller.role !== "admin";
   byId("readonly").hidden = caller.role === "admin";
   await loadCampaigns();
-  const chosen = sessionStorage.getItem(CHOSEN) || "";
-  if (chosen && [...byId("campaign").options].some((o) => o.value === chosen)) {
+  const chosen = openingCampaign(sessionStorage.getItem(CHOSEN) || "");
+  if (chosen) {
     byId("campaign").value = chosen;
     choose(chosen);
   }
+}
+
+// The campaign the board opens on: the one watched last in this tab, else the first running
+// one, else the first listed; an empty board only when there is no campaign at all.
+function openingCampaign(saved) {
+  const items = state.campaigns || [];
+  if (saved && items.some((c) => c.id === saved)) return saved;
+  const running = items.find((c) => c.status === "running");
+  return (running || items[0] || { id: "" }).id;
 }
 
 async function loadCampaigns() {
@@ -105,6 +115,7 @@ function campaignLabel(campaign) {
 }
 
 function showCampaigns(items) {
+  state.campaigns = items;
   const select = byId("campaign");
   const current = [...select.options].slice(1);
   if (current.length === items.length && current.every((o, i) => o.value === items[i].id)) {

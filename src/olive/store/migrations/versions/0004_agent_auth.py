@@ -1,8 +1,8 @@
 """Agents sign in: per-agent passwords (salted scrypt), their sessions (hashed
 tokens with an expiry), and each campaign's pause reasons.
 
-Revision ID: 0003_i16
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-06
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_i16"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

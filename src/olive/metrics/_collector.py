@@ -1,0 +1,108 @@
+"""Figures read at scrape time from the engine and the store."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import text
+
+if TYPE_CHECKING:
+    from prometheus_client import Metric
+
+    from olive.engine import Engine
+
+LINK_STATES = ("ready", "reconciling", "disconnected")
+AGENT_STATES = ("ready", "ringing", "on_call", "wrap_up", "paused", "logged_out")
+
+
+class EngineCollector(Collector):
+    """Campaigns (running and paused), agents, AMI links and the database, as they are now."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._links()
+        yield from self._store()
+
+    def _links(self) -> Iterator[Metric]:
+        connected = GaugeMetricFamily("olive_ami_up", "1 when the AMI link is logged in and reconciled (dialing allowed)", labels=["server"])
+        state = GaugeMetricFamily("olive_ami_link_state", "The AMI link's state (1 for the current one)", labels=["server", "state"])
+        reconnects = CounterMetricFamily("olive_ami_reconnects", "AMI logins after the first, since olive started", labels=["server"])
+        malformed = CounterMetricFamily("olive_ami_malformed_events", "AMI events skipped as malformed", labels=["server"])
+        lag = GaugeMetricFamily(
+            "olive_ami_event_lag_seconds",
+            "How much later than the quickest one the last time-stamped AMI event arrived",
+            labels=["server"],
+        )
+        for name, link in list(self.engine.links.items()):
+            connected.add_metric([name], 1.0 if link.ready else 0.0)
+            for value in LINK_STATES:
+                state.add_metric([name, value], 1.0 if link.state.value == value else 0.0)
+            logins = getattr(link.client, "connections", 0)
+            reconnects.add_metric([name], float(max(0, logins - 1)))
+            malformed.add_metric([name], float(link.malformed_events))
+            if (late := link.event_lag_s) is not None:
+                lag.add_metric([name], late)
+        yield from (connected, state, reconnects, malformed, lag)
+
+    def _store(self) -> Iterator[Metric]:
+        from olive.engine import agent_states, campaign_report
+
+        engine = self.engine
+        latency = GaugeMetricFamily("olive_database_latency_seconds", "Round trip of a SELECT 1 at this scrape")
+        up = GaugeMetricFamily("olive_database_up", "1 when the database answered this scrape")
+        started = time.perf_counter()
+        try:
+            with engine.sessions() as session:
+                session.execute(text("SELECT 1"))
+                latency.add_metric([], time.perf_counter() - started)
+                up.add_metric([], 1.0)
+                agents = Counter(agent_states(session).values())
+                now = engine.clock.now()
+                reports = [campaign_report(session, c.id, now, engine) for c in list(engine.campaigns)]
+        except Exception:  # the scrape still tells that the database is away
+            up.add_metric([], 0.0)
+            yield from (latency, up)
+            return
+        yield from (latency, up)
+        by_state = GaugeMetricFamily("olive_agents", "Agents by state (all agents olive knows)", labels=["state"])
+        for value in sorted(set(AGENT_STATES) | set(agents)):
+            by_state.add_metric([value], float(agents.get(value, 0)))
+        yield by_state
+        calls = CounterMetricFamily("olive_calls", "Finished calls by outcome", labels=["campaign", "outcome"])
+        active = GaugeMetricFamily("olive_calls_active", "Calls in progress (dialing, ringing, queued, talking)", labels=["campaign"])
+        running = GaugeMetricFamily("olive_campaign_running", "1 when the campaign is running, 0 when paused", labels=["campaign"])
+        abandon = GaugeMetricFamily(
+            "olive_abandon_rate", "Abandoned / live answers over a window (campaign, 24h, 30d)", labels=["campaign", "window"]
+        )
+        answers = GaugeMetricFamily("olive_live_answers", "Live answers over a window", labels=["campaign", "window"])
+        estimates = GaugeMetricFamily("olive_pacer_estimate", "The pacer's current estimates", labels=["campaign", "estimate"])
+        level = GaugeMetricFamily("olive_dial_level", "Calls in progress per working agent, or the fixed dial level", labels=["campaign"])
+        occupancy = GaugeMetricFamily("olive_agent_occupancy", "Share of agent time spent on calls", labels=["campaign"])
+        for report in reports:
+            name = report.name
+            for outcome, count in sorted(report.outcomes.items()):
+                calls.add_metric([name, outcome], float(count))
+            active.add_metric([name], float(report.active_calls))
+            running.add_metric([name], 1.0 if report.status == "running" else 0.0)
+            for window, figures in report.abandon.items():
+                abandon.add_metric([name, window], float(figures["rate"]))
+                answers.add_metric([name, window], float(figures["live_answers"]))
+            for key, value in sorted((report.pacer.get("estimates") or {}).items()):
+                if value is not None and math.isfinite(value):
+                    estimates.add_metric([name, key], float(value))
+            if report.dial_level is not None:
+                level.add_metric([name], report.dial_level)
+            if report.occupancy is not None:
+                occupancy.add_metric([name], report.occupancy)
+        yield from (calls, active, running, abandon, answers, estimates, level, occupancy)
+
+
+__all__ = ["EngineCollector"]
