@@ -136,6 +136,10 @@ def contacts_due(
         .order_by(campaign_dial_lists.c.dial_list_id)
     ).all()
 
+    # By next attempt then id for both: the never-tried share one (NULL) time,
+    # and PostgreSQL does not take IS NULL as fixing the column's order.
+    order = (Contact.next_attempt_at, Contact.id)
+
     def pick(list_id: str, due: ColumnElement[bool], order: Sequence[Any], n: int) -> Sequence[Contact]:
         statement = (
             select(Contact)
@@ -153,7 +157,7 @@ def contacts_due(
         return session.scalars(statement).all()
 
     fresh = sorted(
-        (c for list_id in list_ids for c in pick(list_id, Contact.next_attempt_at.is_(None), [Contact.id], limit)),
+        (c for list_id in list_ids for c in pick(list_id, Contact.next_attempt_at.is_(None), order, limit)),
         key=lambda c: c.id,
     )[:limit]
     if len(fresh) == limit:
@@ -163,7 +167,7 @@ def contacts_due(
         (
             c
             for list_id in list_ids
-            for c in pick(list_id, Contact.next_attempt_at <= at, [Contact.next_attempt_at, Contact.id], wanted)
+            for c in pick(list_id, Contact.next_attempt_at <= at, order, wanted)
         ),
         key=lambda c: (as_utc(c.next_attempt_at or at), c.id),
     )[:wanted]
