@@ -69,6 +69,7 @@ from olive.store._plans import (
 from olive.store._queries import (
     ContactRow,
     claim_contact,
+    contact_status_counts,
     contacts_due,
     import_contacts,
     next_attempt_due,
@@ -161,6 +162,7 @@ __all__ = [
     "campaign_agents",
     "campaign_dial_lists",
     "claim_contact",
+    "contact_status_counts",
     "contacts_due",
     "create_api_key",
     "current_revision",
