@@ -116,9 +116,10 @@ def _parse_text(text: str) -> list[ParsedMessage]:
         if not piece:
             continue
         # A known name has no colon, so ": " is where its first colon is.
-        lines = [line.partition(": ") for line in piece.split("\r\n")]
-        headers = tuple([(n, v) for n, s, v in lines if s and n in good])
-        if len(headers) != len(lines):
+        headers = tuple(
+            [(p[0], p[2]) for line in piece.split("\r\n") if (p := line.partition(": "))[1] and p[0] in good]
+        )
+        if len(headers) != piece.count("\r\n") + 1:
             checked = _headers_of(piece)
             if isinstance(checked, str):
                 out.append(MalformedMessage(piece.encode("utf-8"), checked))
