@@ -85,6 +85,10 @@ def populate(session: Session, size: int) -> str:
     session.add(campaign)
     session.flush()
     stamp = NOW - timedelta(days=1)
+    if session.connection().dialect.name == "postgresql":
+        _populate_server_side(session, dial_list.id, size, stamp)
+        session.commit()
+        return campaign.id
     chunk = 5000
     for start in range(0, size, chunk):
         contacts, numbers = [], []
@@ -109,6 +113,37 @@ def populate(session: Session, size: int) -> str:
         session.execute(insert(ContactNumber), numbers)
     session.commit()
     return campaign.id
+
+
+def _populate_server_side(session: Session, list_id: str, size: int, stamp: datetime) -> None:
+    """The same rows as :func:`populate`, made by PostgreSQL itself (generate_series): far faster."""
+    params = {"list_id": list_id, "size": size, "now": NOW, "stamp": stamp}
+    session.execute(
+        text(
+            """
+            INSERT INTO contacts (id, dial_list_id, status, next_attempt_at, attempts, next_number_index,
+                                  variables, created_at, updated_at)
+            SELECT 'cont_' || lpad(i::text, 26, '0'), :list_id, 'pending',
+                   CASE WHEN i % 4 < 2 THEN NULL
+                        WHEN i % 4 = 2 THEN :now - make_interval(mins => i % 600)
+                        ELSE :now + make_interval(mins => 1 + i % 600) END,
+                   CASE WHEN i % 4 < 2 THEN 0 ELSE 1 END, 0, '{}'::jsonb, :stamp, :stamp
+            FROM generate_series(0, :size - 1) AS i
+            """
+        ),
+        params,
+    )
+    session.execute(
+        text(
+            """
+            INSERT INTO contact_numbers (id, contact_id, position, number, attempts, created_at, updated_at)
+            SELECT 'num_' || lpad(i::text, 26, '0'), 'cont_' || lpad(i::text, 26, '0'), 0,
+                   '+1555' || lpad(i::text, 7, '0'), 0, :stamp, :stamp
+            FROM generate_series(0, :size - 1) AS i
+            """
+        ),
+        params,
+    )
 
 
 def before_query(session: Session, campaign_id: str) -> list[Contact]:
