@@ -45,24 +45,38 @@ class ImportRefused(ValueError):
         super().__init__(f"{len(errors)} bad row(s), nothing imported: {shown}{more}")
 
 
-def parse_rows(rows: Iterable[tuple[int, Mapping[str, object]]], default_region: str) -> list[ContactRow]:
-    """Validate ``(line, row)`` pairs; raise :class:`ImportRefused` listing every bad row."""
-    good: list[ContactRow] = []
-    errors: list[RowError] = []
-    refs: dict[str, int] = {}
-    for line, raw in rows:
+class RowChecker:
+    """Checks rows one at a time, remembering external refs to report duplicates.
+
+    The streaming import keeps only this (and the good rows, on disk), never
+    the whole file's rows in memory.
+    """
+
+    def __init__(self, default_region: str) -> None:
+        self.region = default_region
+        self.errors: list[RowError] = []
+        self.refs: dict[str, int] = {}  # external_ref -> first line
+
+    def check(self, line: int, raw: Mapping[str, object]) -> ContactRow | None:
+        """The row as a contact, or None (its errors are added to :attr:`errors`)."""
         row_errors: list[RowError] = []
-        contact = _parse_row(line, raw, default_region, row_errors)
+        contact = _parse_row(line, raw, self.region, row_errors)
         if contact is not None and contact.external_ref and not row_errors:
-            first = refs.setdefault(contact.external_ref, line)
+            first = self.refs.setdefault(contact.external_ref, line)
             if first != line:
                 row_errors.append(RowError(line, "external_ref", f"duplicate of line {first}"))
         if row_errors:
-            errors.extend(row_errors)
-        elif contact is not None:
-            good.append(contact)
-    if errors:
-        raise ImportRefused(errors)
+            self.errors.extend(row_errors)
+            return None
+        return contact
+
+
+def parse_rows(rows: Iterable[tuple[int, Mapping[str, object]]], default_region: str) -> list[ContactRow]:
+    """Validate ``(line, row)`` pairs; raise :class:`ImportRefused` listing every bad row."""
+    checker = RowChecker(default_region)
+    good = [contact for line, raw in rows if (contact := checker.check(line, raw)) is not None]
+    if checker.errors:
+        raise ImportRefused(checker.errors)
     return good
 
 
@@ -152,4 +166,13 @@ def _variable(line: int, field_name: str, name: str, value: str, out: dict[str, 
         out[name] = value
 
 
-__all__ = ["ContactRow", "ImportRefused", "RowError", "csv_lines", "parse_csv", "parse_json", "parse_rows"]
+__all__ = [
+    "ContactRow",
+    "ImportRefused",
+    "RowChecker",
+    "RowError",
+    "csv_lines",
+    "parse_csv",
+    "parse_json",
+    "parse_rows",
+]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from olive.ami import Action, Banner, Event, MalformedMessage, Response
 from olive.ami._reader import FrameReader, decode, parse_headers, parse_message
+from support import transcripts
 
 
 def frames(reader: FrameReader) -> list[object]:
@@ -138,3 +139,73 @@ class TestFrameReader:
         reader.feed(b"Event: A\r\n\r\n\r\n")
         reader.feed(b"")
         assert frames(reader) == [Event((("Event", "A"),))]
+
+
+class _Careful(FrameReader):
+    """The message-by-message path only: what the fast path must agree with."""
+
+    _bulk = False
+
+
+_PIECES = [
+    b"Event: A", b"Response: Success", b"Action: Ping", b"Foo", b"Name", b"x", b"Dest",
+    b": ", b":", b" ", b"\t", b"\x1c", b"\r\n", b"\r\n\r\n", b"\n", b"\r",
+    "\u00e9".encode(), b"\xff", b"\xc3",
+]
+
+
+def _run(reader: FrameReader, data: bytes, cut: int) -> list[object]:
+    got: list[object] = []
+    for i in range(0, len(data), cut):
+        reader.feed(data[i : i + cut])
+        got += frames(reader)
+    reader.feed(b"")
+    return got + frames(reader)
+
+
+class TestFastPathAgreesWithTheCarefulOne:
+    """All whole messages are framed at once on a fast path; it must change nothing."""
+
+    @settings(max_examples=400, deadline=None, derandomize=True)
+    @given(
+        st.lists(st.sampled_from(_PIECES), max_size=40),
+        st.integers(min_value=1, max_value=64),
+        st.sampled_from([8, 30, 1 << 20]),
+    )
+    def test_same_messages_for_any_bytes_cuts_and_limits(self, pieces: list[bytes], cut: int, limit: int) -> None:
+        data = b"".join(pieces)
+        fast = _run(FrameReader(expect_banner=False, max_message_bytes=limit), data, cut)
+        careful = _run(_Careful(expect_banner=False, max_message_bytes=limit), data, cut)
+        assert fast == careful
+
+    @settings(max_examples=400, deadline=None, derandomize=True)
+    @given(
+        st.lists(
+            st.tuples(
+                st.sampled_from(
+                    [b"Event", b"Response", b"Action", b"Name", b" Name", b"Name ", b"", b"Na\x1cme",
+                     b"\x1cName", b"Na:me", b"Name\r", "N\u00e9".encode(), b"N\xff"]
+                ),
+                st.sampled_from([b": ", b":", b"", b" : ", b":  "]),
+                st.sampled_from([b"", b"x", b" x", b"a: b", b"\xc3", "\u00e9".encode()]),
+                st.sampled_from([b"\r\n", b"\r\n", b"\r\n\r\n", b"\n", b"\r\n\r\n\r\n", b"\n\n"]),
+            ),
+            max_size=30,
+        ),
+        st.integers(min_value=1, max_value=80),
+    )
+    def test_same_messages_for_header_like_lines(self, lines: list[tuple[bytes, ...]], cut: int) -> None:
+        data = b"".join(b"".join(line) for line in lines)
+        fast = _run(FrameReader(expect_banner=False, max_message_bytes=60), data, cut)
+        careful = _run(_Careful(expect_banner=False, max_message_bytes=60), data, cut)
+        assert fast == careful
+
+    def test_recorded_asterisk_bytes(self) -> None:
+        data = b"Asterisk Call Manager/11.0.0\r\n" + b"".join(
+            e.wire() for name in transcripts.names() for e in transcripts.load(name).received() if not e.is_banner
+        )
+        for cut in (1, 7, 4096, len(data)):
+            fast = _run(FrameReader(expect_banner=True), data, cut)
+            careful = _run(_Careful(expect_banner=True), data, cut)
+            assert fast == careful and len(fast) > 1000
+            assert not any(isinstance(m, MalformedMessage) for m in fast[1:])

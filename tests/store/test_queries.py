@@ -16,6 +16,7 @@ from olive.store import (
     ContactRow,
     DialList,
     claim_contact,
+    contact_status_counts,
     contacts_due,
     import_contacts,
     open_calls,
@@ -87,6 +88,16 @@ class TestContactsDue:
         factory.campaign(dial_lists=[other_list])
         factory.contact(other_list)
         assert contacts_due(session, camp.id, NOW, limit=10) == []
+
+
+class TestContactStatusCounts:
+    def test_counts_every_list_of_the_campaign_only(self, session: Session, factory: Factory) -> None:
+        first, second, other = factory.dial_list(), factory.dial_list(), factory.dial_list()
+        camp = factory.campaign(dial_lists=[first, second])
+        for dial_list, status in [(first, "pending"), (first, "done"), (second, "pending"), (second, "dnc"), (other, "pending")]:
+            factory.contact(dial_list, status=status)
+        assert contact_status_counts(session, camp.id) == {"pending": 2, "done": 1, "dnc": 1}
+        assert contact_status_counts(session, factory.campaign().id) == {}
 
 
 class TestOpenCalls:

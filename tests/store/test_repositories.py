@@ -133,6 +133,20 @@ class TestAggregates:
         assert CampaignRepository(session).contacts_remaining(campaign.id) == 3
         assert DialListRepository(session).contact_count(dial_list.id) == 5
 
+    def test_has_contacts_remaining(self, session: Session, factory: Factory) -> None:
+        first, second = factory.dial_list(), factory.dial_list()
+        campaign = factory.campaign(dial_lists=[first, second])
+        repo = CampaignRepository(session)
+        assert not repo.has_contacts_remaining(campaign.id)
+        factory.contact(first, status="done")
+        only = factory.contact(second, status="dialing")
+        assert repo.has_contacts_remaining(campaign.id)
+        only.status = "exhausted"
+        session.flush()
+        assert not repo.has_contacts_remaining(campaign.id)
+        factory.contact(second)  # pending
+        assert repo.has_contacts_remaining(campaign.id)
+
     def test_contact_repository(self, session: Session, factory: Factory) -> None:
         dial_list = factory.dial_list()
         campaign = factory.campaign(dial_lists=[dial_list])

@@ -23,6 +23,14 @@ class Message:
     def get(self, name: str, default: str | None = None) -> str | None:
         """Value of the first header called ``name`` (any case), else ``default``."""
         key = name.lower()
+        if key.isascii():
+            # Only a name of the same length can match an ASCII key, so most
+            # headers are passed over without lower-casing them.
+            size = len(key)
+            for n, v in self.headers:
+                if len(n) == size and (n == name or n.lower() == key):
+                    return v
+            return default
         for n, v in self.headers:
             if n.lower() == key:
                 return v

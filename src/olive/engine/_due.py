@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from olive.engine._guard import Verdict
-from olive.store import Callback, Contact, as_utc, campaign_dial_lists, contacts_due, to_epoch
+from olive.store import Callback, Contact, as_utc, contacts_due, next_attempt_due, to_epoch
 
 
 def callbacks_due(session: Session, campaign_id: str, now: float, limit: int) -> list[Contact]:
@@ -57,16 +57,8 @@ def contacts_to_dial(session: Session, campaign_id: str, now: float, limit: int)
 
 def next_due_at(session: Session, campaign_id: str) -> float | None:
     """When the campaign's next pending contact comes due (None: none is waiting)."""
-    at = session.scalar(
-        select(func.min(Contact.next_attempt_at))
-        .join(campaign_dial_lists, campaign_dial_lists.c.dial_list_id == Contact.dial_list_id)
-        .where(
-            campaign_dial_lists.c.campaign_id == campaign_id,
-            Contact.status == "pending",
-            Contact.active_call_id.is_(None),
-        )
-    )
-    return None if at is None else to_epoch(as_utc(at))
+    at = next_attempt_due(session, campaign_id)
+    return None if at is None else to_epoch(at)
 
 
 def refusal_summary(refused: Sequence[Verdict]) -> str:

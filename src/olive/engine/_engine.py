@@ -403,7 +403,7 @@ class Engine:
         with transaction(self.sessions) as session:
             repo = CampaignRepository(session)
             for cached in idle:
-                if repo.contacts_remaining(cached.id) > 0:
+                if repo.has_contacts_remaining(cached.id):
                     continue
                 campaign = repo.get(cached.id)
                 if campaign is None or campaign.status != "running":

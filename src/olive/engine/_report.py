@@ -13,8 +13,7 @@ from olive.store import (
     Agent,
     Call,
     CampaignRepository,
-    Contact,
-    campaign_dial_lists,
+    contact_status_counts,
     outcome_counts,
 )
 
@@ -78,15 +77,7 @@ class CampaignReport:
 
 def campaign_report(session: Session, campaign_id: str, now: float, engine: Engine | None = None) -> CampaignReport:
     campaign = CampaignRepository(session).get_with_links(campaign_id)
-    contacts = {
-        status: int(n)
-        for status, n in session.execute(
-            select(Contact.status, func.count())
-            .join(campaign_dial_lists, campaign_dial_lists.c.dial_list_id == Contact.dial_list_id)
-            .where(campaign_dial_lists.c.campaign_id == campaign_id)
-            .group_by(Contact.status)
-        )
-    }
+    contacts = contact_status_counts(session, campaign_id)
     report = CampaignReport(
         campaign_id=campaign.id,
         name=campaign.name,

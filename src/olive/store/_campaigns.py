@@ -122,7 +122,9 @@ class Contact(TimestampMixin, Base):
         CheckConstraint("attempts >= 0", name="attempts"),
         CheckConstraint("next_number_index >= 0", name="next_number_index"),
         UniqueConstraint("dial_list_id", "external_ref"),
-        Index("ix_contacts_due", "dial_list_id", "status", "next_attempt_at"),
+        # In the order contacts_due reads them, so picking the next few reads
+        # only those few index entries, however many contacts are pending.
+        Index("ix_contacts_due", "dial_list_id", "status", "next_attempt_at", "id"),
     )
 
     id: Mapped[str] = id_column("cont")

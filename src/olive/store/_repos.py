@@ -75,6 +75,24 @@ class CampaignRepository(Repository[Campaign]):
         )
         return int(self.session.scalar(statement) or 0)
 
+    def has_contacts_remaining(self, campaign_id: str) -> bool:
+        """Whether any contact of the campaign's lists is still pending or dialing.
+
+        Stops at the first one (``ix_contacts_due``), where counting them would
+        read every pending contact: the engine asks this of idle campaigns.
+        """
+        lists = select(campaign_dial_lists.c.dial_list_id).where(campaign_dial_lists.c.campaign_id == campaign_id)
+        return any(
+            self.session.scalar(
+                select(Contact.id)
+                .where(Contact.dial_list_id == list_id, Contact.status == status)
+                .limit(1)
+            )
+            is not None
+            for list_id in self.session.scalars(lists).all()
+            for status in ("pending", "dialing")
+        )
+
 
 class DialListRepository(Repository[DialList]):
     model = DialList

@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
+from typing import IO
 from zoneinfo import available_timezones
 
-from olive.contacts_import import ImportRefused, RowError, parse_csv, parse_rows
+from olive.contacts_import import ImportRefused, RowChecker, RowError, parse_csv, parse_rows
 from olive.store import ContactRow
 
 LIMITS = {"name": 200, "external_ref": 200, "timezone": 64}
@@ -51,6 +52,57 @@ def csv_rows(text: str, region: str) -> tuple[list[ContactRow], list[int]]:
     if errors:
         raise ImportRefused(_sorted(errors))
     return rows, [line for line, _ in pairs]
+
+
+def spool_csv(body: bytes, region: str, spool: IO[str]) -> tuple[int, dict[str, int]]:
+    """Check a CSV body row by row and write each good row to ``spool`` (JSON lines).
+
+    Returns the number of rows and the external refs with their lines (to check
+    against the list). Raises ImportRefused naming every bad row, or
+    UnicodeDecodeError. Memory stays flat in the number of rows: the text is
+    decoded as it is read and no row is kept once written.
+    """
+    text = io.TextIOWrapper(io.BytesIO(body), encoding="utf-8-sig", newline="")
+    reader = csv.DictReader(text)
+    checker = RowChecker(region)
+    count = 0
+    try:
+        for row in reader:
+            count += 1
+            if count > MAX_ROWS:
+                raise ImportRefused([RowError(reader.line_num, "row", f"more than {MAX_ROWS} rows")])
+            pre, ((line, cleaned),) = _precheck([(reader.line_num, row)])
+            checker.errors.extend(pre)
+            contact = checker.check(line, cleaned)
+            if contact is not None and not pre:
+                spool.write(_row_line(contact))
+    except csv.Error as exc:
+        raise ImportRefused([RowError(reader.line_num, "row", f"not valid CSV: {exc}")]) from None
+    errors = checker.errors
+    header = io.StringIO()
+    csv.writer(header).writerow(reader.fieldnames or [])
+    try:
+        parse_csv(header.getvalue() if reader.fieldnames else "", region)  # the header's own checks
+    except ImportRefused as exc:
+        errors = [*exc.errors, *errors]
+    if errors:
+        raise ImportRefused(_sorted(errors))
+    return count, checker.refs
+
+
+def _row_line(row: ContactRow) -> str:
+    fields = [list(row.numbers), row.external_ref, row.name, dict(row.variables), row.timezone]
+    return json.dumps(fields, separators=(",", ":")) + "\n"
+
+
+def spooled_rows(spool: IO[str]) -> Iterator[ContactRow]:
+    """The rows :func:`spool_csv` wrote, from the start of ``spool``."""
+    spool.seek(0)
+    for text in spool:
+        numbers, external_ref, name, variables, timezone = json.loads(text)
+        yield ContactRow(
+            numbers=tuple(numbers), external_ref=external_ref, name=name, variables=variables, timezone=timezone
+        )
 
 
 def json_rows(items: object, region: str) -> tuple[list[ContactRow], list[int]]:
@@ -123,4 +175,4 @@ def decode_json(body: bytes) -> object:
         raise ValueError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
 
 
-__all__ = ["LIMITS", "csv_rows", "decode_json", "json_rows", "one_row"]
+__all__ = ["LIMITS", "csv_rows", "decode_json", "json_rows", "one_row", "spool_csv", "spooled_rows"]

@@ -1,0 +1,307 @@
+"""How long picking the next contacts takes, before and after ``ix_contacts_due`` matched the order.
+
+    python benchmarks/due_contacts.py                                  # SQLite, 10k/100k/1M
+    python benchmarks/due_contacts.py --backend postgresql --sizes 10000,1000000
+    OLIVE_BENCH_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test ...
+
+For each size a fresh database (SQLite under /tmp, or a throw-away PostgreSQL
+database) gets one campaign with one dial list of N pending contacts: half
+never tried, a quarter due for a retry, a quarter due later. Then:
+
+* ``before``: schema at revision 0002 and the due-contact query as it was
+  (a join with the campaign's lists, ``ORDER BY next_attempt_at NULLS FIRST, id``);
+* ``after``: schema at head and :func:`olive.store.contacts_due`.
+
+Each picks 50 contacts (numbers loaded), ``--repeat`` times; the table shows
+the median (and the fastest run, in brackets) and the plan's tell-tale (a temporary b-tree / Sort, or the index).
+"rows only" is the same pick without loading the numbers (``with_numbers=False``):
+the part that depends on the number of contacts, without the ORM's fixed cost.
+The campaign report's contacts-by-status counts (``olive run`` polls them)
+are timed before (one join, grouped) and after (per list, on the covering index). Nothing is written under the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, func, insert, make_url, or_, select, text
+from sqlalchemy.orm import Session, selectinload
+
+from olive.ids import new_id
+from olive.store import (
+    Campaign,
+    Contact,
+    ContactNumber,
+    DialList,
+    Plan,
+    as_utc,
+    campaign_dial_lists,
+    contact_status_counts,
+    contacts_due,
+    make_engine,
+    make_sessionmaker,
+    migrate,
+)
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+PICK = 50
+PG_URL = os.environ.get("OLIVE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@contextmanager
+def database(backend: str) -> Iterator[str]:
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="olive-due-") as directory:
+            yield f"sqlite:///{Path(directory) / 'due.db'}"
+        return
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"olive_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def populate(session: Session, size: int) -> str:
+    plan = Plan(name="bench", channel_template="PJSIP/{number}@trunk")
+    dial_list = DialList(name="bench")
+    session.add_all([plan, dial_list])
+    session.flush()
+    campaign = Campaign(name="bench", plan_id=plan.id, queue="bench", dial_lists=[dial_list])
+    session.add(campaign)
+    session.flush()
+    stamp = NOW - timedelta(days=1)
+    if session.connection().dialect.name == "postgresql":
+        _populate_server_side(session, dial_list.id, size, stamp)
+        session.commit()
+        return campaign.id
+    chunk = 5000
+    for start in range(0, size, chunk):
+        contacts, numbers = [], []
+        for i in range(start, min(size, start + chunk)):
+            contact_id = new_id("cont")
+            kind = i % 4
+            at = None if kind < 2 else NOW - timedelta(minutes=i % 600) if kind == 2 else NOW + timedelta(minutes=1 + i % 600)
+            contacts.append(
+                {
+                    "id": contact_id, "dial_list_id": dial_list.id, "status": "pending", "next_attempt_at": at,
+                    "attempts": 0 if at is None else 1, "next_number_index": 0, "variables": {},
+                    "created_at": stamp, "updated_at": stamp,
+                }
+            )
+            numbers.append(
+                {
+                    "id": new_id("num"), "contact_id": contact_id, "position": 0, "number": f"+1555{i:07d}",
+                    "attempts": 0, "created_at": stamp, "updated_at": stamp,
+                }
+            )
+        session.execute(insert(Contact), contacts)
+        session.execute(insert(ContactNumber), numbers)
+    session.commit()
+    return campaign.id
+
+
+def _populate_server_side(session: Session, list_id: str, size: int, stamp: datetime) -> None:
+    """The same rows as :func:`populate`, made by PostgreSQL itself (generate_series): far faster."""
+    params = {"list_id": list_id, "size": size, "now": NOW, "stamp": stamp}
+    session.execute(
+        text(
+            """
+            INSERT INTO contacts (id, dial_list_id, status, next_attempt_at, attempts, next_number_index,
+                                  variables, created_at, updated_at)
+            SELECT 'cont_' || lpad(i::text, 26, '0'), :list_id, 'pending',
+                   CASE WHEN i % 4 < 2 THEN NULL
+                        WHEN i % 4 = 2 THEN :now - make_interval(mins => i % 600)
+                        ELSE :now + make_interval(mins => 1 + i % 600) END,
+                   CASE WHEN i % 4 < 2 THEN 0 ELSE 1 END, 0, '{}'::jsonb, :stamp, :stamp
+            FROM generate_series(0, :size - 1) AS i
+            """
+        ),
+        params,
+    )
+    session.execute(
+        text(
+            """
+            INSERT INTO contact_numbers (id, contact_id, position, number, attempts, created_at, updated_at)
+            SELECT 'num_' || lpad(i::text, 26, '0'), 'cont_' || lpad(i::text, 26, '0'), 0,
+                   '+1555' || lpad(i::text, 7, '0'), 0, :stamp, :stamp
+            FROM generate_series(0, :size - 1) AS i
+            """
+        ),
+        params,
+    )
+
+
+def before_query(session: Session, campaign_id: str) -> list[Contact]:
+    """The due-contact query as it was up to revision 0002."""
+    statement = (
+        select(Contact)
+        .join(campaign_dial_lists, campaign_dial_lists.c.dial_list_id == Contact.dial_list_id)
+        .where(
+            campaign_dial_lists.c.campaign_id == campaign_id,
+            Contact.status == "pending",
+            Contact.active_call_id.is_(None),
+            or_(Contact.next_attempt_at.is_(None), Contact.next_attempt_at <= as_utc(NOW)),
+        )
+        .order_by(Contact.next_attempt_at.asc().nulls_first(), Contact.id)
+        .limit(PICK)
+        .options(selectinload(Contact.numbers))
+    )
+    return list(session.scalars(statement).all())
+
+
+def contact_counts(session: Session, campaign_id: str) -> dict[str, int]:
+    """The campaign report's contacts-by-status figure as it was (one join, grouped)."""
+    return {
+        status: int(n)
+        for status, n in session.execute(
+            select(Contact.status, func.count())
+            .join(campaign_dial_lists, campaign_dial_lists.c.dial_list_id == Contact.dial_list_id)
+            .where(campaign_dial_lists.c.campaign_id == campaign_id)
+            .group_by(Contact.status)
+        )
+    }
+
+
+class Timing(float):
+    """Median milliseconds, with the fastest run (on a busy machine, the cost without waiting for a CPU)."""
+
+    fastest: float
+
+    def __format__(self, spec: str) -> str:
+        return f"{float(self):{spec}} ({self.fastest:{spec}})"
+
+
+def timed(session: Session, fn: Callable[[], object], repeat: int) -> Timing:
+    fn()  # warm the cache as a running engine would have
+    out = []
+    for _ in range(repeat):
+        session.expunge_all()
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+        session.rollback()
+    result = Timing(statistics.median(out) * 1000)
+    result.fastest = min(out) * 1000
+    return result
+
+
+def plan_note(session: Session, backend: str, statement: str) -> str:
+    rows = session.connection().exec_driver_sql(
+        ("EXPLAIN QUERY PLAN " if backend == "sqlite" else "EXPLAIN ") + statement
+    ).all()
+    plan = " ".join(str(r[-1] if backend == "sqlite" else r[0]) for r in rows)
+    if "TEMP B-TREE" in plan or " Sort " in f" {plan} ":
+        return "sorts"
+    return "index order" if "ix_contacts_due" in plan else "?"
+
+
+def last_statement(session: Session, backend: str, fn: Callable[[], object]) -> str:
+    """The first contacts query ``fn`` sends, with its parameters written in."""
+    seen: list[str] = []
+    engine = session.get_bind()
+
+    def keep(_c: object, _cur: object, statement: str, params: object, _ctx: object, _many: bool) -> None:
+        if "FROM contacts" in statement and "ORDER BY" in statement and "contact_numbers" not in statement:
+            seen.append(_inline(statement, params, backend))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        fn()
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    session.rollback()
+    return seen[0]
+
+
+def _inline(statement: str, params: object, backend: str) -> str:
+    """The statement with its parameters written in, for EXPLAIN."""
+    def lit(v: object) -> str:
+        if isinstance(v, (int, float)):
+            return str(v)
+        return "'" + str(v).replace("'", "''") + "'"
+
+    if backend == "sqlite":
+        assert isinstance(params, (tuple, list))
+        parts = statement.split("?")
+        return "".join(p + (lit(params[i]) if i < len(params) else "") for i, p in enumerate(parts))
+    assert isinstance(params, dict)
+    for key, value in params.items():
+        statement = statement.replace(f"%({key})s", lit(value))
+    return statement
+
+
+def run(backend: str, size: int, repeat: int) -> dict[str, object]:
+    with database(backend) as url:
+        engine = make_engine(url)
+        try:
+            migrate(engine, "0002")
+            factory = make_sessionmaker(engine)
+            with factory() as session:
+                t0 = time.perf_counter()
+                campaign_id = populate(session, size)
+                load_s = time.perf_counter() - t0
+                session.connection().exec_driver_sql("ANALYZE")
+                session.commit()
+                before = timed(session, lambda: before_query(session, campaign_id), repeat)
+                counts_before = timed(session, lambda: contact_counts(session, campaign_id), max(3, repeat // 4))
+                before_plan = plan_note(session, backend, last_statement(session, backend, lambda: before_query(session, campaign_id)))
+            migrate(engine)
+            with factory() as session:
+                session.connection().exec_driver_sql("ANALYZE")
+                session.commit()
+                pick = lambda: contacts_due(session, campaign_id, NOW, PICK)  # noqa: E731
+                assert len(pick()) == PICK
+                after = timed(session, pick, repeat)
+                rows_only = timed(session, lambda: contacts_due(session, campaign_id, NOW, PICK, with_numbers=False), repeat)
+                after_plan = plan_note(session, backend, last_statement(session, backend, pick))
+                counts = timed(session, lambda: contact_status_counts(session, campaign_id), max(3, repeat // 4))
+        finally:
+            engine.dispose()
+    return {
+        "backend": backend, "contacts": size, "load_s": load_s,
+        "before_ms": before, "before_plan": before_plan,
+        "after_ms": after, "after_rows_ms": rows_only, "after_plan": after_plan, "report_counts_ms": counts, "report_counts_before_ms": counts_before,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", default="sqlite", help="sqlite, postgresql or both (comma-separated)")
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--repeat", type=int, default=21)
+    args = parser.parse_args(argv)
+    print(
+        "| backend | contacts | before: pick 50 | before plan | after: pick 50 "
+        "| after: rows only | after plan | report counts before | after |"
+    )
+    print("|---|---:|---:|---|---:|---:|---|---:|---:|")
+    for backend in args.backend.split(","):
+        for size in (int(s) for s in args.sizes.split(",")):
+            r = run(backend, size, args.repeat)
+            print(
+                f"| {backend} | {size:,} | {r['before_ms']:.2f} ms | {r['before_plan']} | "
+                f"{r['after_ms']:.2f} ms | {r['after_rows_ms']:.2f} ms | {r['after_plan']} | "
+                f"{r['report_counts_before_ms']:.1f} ms | {r['report_counts_ms']:.1f} ms |",
+                flush=True,
+            )
+            print(f"  (loaded in {r['load_s']:.0f} s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

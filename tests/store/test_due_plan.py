@@ -1,0 +1,89 @@
+"""Picking due contacts reads ``ix_contacts_due`` in order: no sort over the pending contacts.
+
+The statements ``contacts_due`` really sends are captured and explained on
+each backend (``EXPLAIN QUERY PLAN`` on SQLite, ``EXPLAIN`` on PostgreSQL)
+against a list of a few thousand contacts, after ANALYZE, so the planner
+chooses as it would in production. The speed itself is measured by
+``benchmarks/due_contacts.py``, not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, update
+from sqlalchemy.orm import Session
+
+from olive.store import Contact, ContactRow, contacts_due, import_contacts, next_attempt_due
+
+from .conftest import Factory
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def _captured(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    seen: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if "FROM contacts" in statement and "ORDER BY" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+
+
+def _plan(session: Session, statement: str, parameters: Any, backend: str) -> str:
+    connection = session.connection()
+    if backend == "sqlite":
+        rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+        return "\n".join(str(row[-1]) for row in rows)
+    rows = connection.exec_driver_sql("EXPLAIN " + statement, parameters).all()
+    return "\n".join(str(row[0]) for row in rows)
+
+
+@pytest.fixture
+def campaign_id(session: Session, factory: Factory, db_backend: str) -> str:
+    lists = [factory.dial_list(), factory.dial_list()]
+    camp = factory.campaign(dial_lists=lists)
+    for dial_list in lists:
+        ids = import_contacts(session, dial_list.id, (ContactRow(numbers=[f"+1555{i:07d}"]) for i in range(3000)))
+        # Most tried before (half due now, half later), 150 never tried, 50 done.
+        session.execute(
+            update(Contact).where(Contact.id.in_(ids[:1400])).values(next_attempt_at=NOW - timedelta(hours=1))
+        )
+        session.execute(
+            update(Contact).where(Contact.id.in_(ids[1400:2800])).values(next_attempt_at=NOW + timedelta(hours=1))
+        )
+        session.execute(update(Contact).where(Contact.id.in_(ids[2950:])).values(status="done"))
+    session.commit()
+    session.connection().exec_driver_sql("ANALYZE" if db_backend == "sqlite" else "ANALYZE contacts")
+    return camp.id
+
+
+@pytest.mark.parametrize("limit", [50, 400])  # 400: the 300 never tried run out, due retries follow
+def test_due_contacts_are_read_in_index_order(
+    session: Session, campaign_id: str, db_backend: str, limit: int
+) -> None:
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    gen = _captured(engine)
+    seen = next(gen)
+    due = contacts_due(session, campaign_id, NOW, limit)
+    later = next_attempt_due(session, campaign_id)
+    gen.close()
+
+    assert len(due) == limit and later == NOW - timedelta(hours=1)
+    assert len(seen) >= 2
+    for statement, parameters in seen:
+        plan = _plan(session, statement, parameters, db_backend)
+        assert "ix_contacts_due" in plan, plan
+        if db_backend == "sqlite":
+            assert "TEMP B-TREE" not in plan, plan
+        else:
+            assert "Sort" not in plan, plan
