@@ -98,6 +98,20 @@ def _event_tv(now: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", tm) + f".{int((now % 1) * 1000):03d}+0000"
 
 
+def _core_status(pbx: SimulatedPBX, session: AMISession, a: Action) -> None:
+    """manager.c action_corestatus(): start and reload time (local time, whole seconds)."""
+    import time
+
+    core = pbx.core
+    started = time.gmtime(core.started)
+    day, clock = time.strftime("%Y-%m-%d", started), time.strftime("%H:%M:%S", started)
+    session.send(_resp(
+        a, "Success", None,
+        ("CoreStartupDate", day), ("CoreStartupTime", clock), ("CoreReloadDate", day), ("CoreReloadTime", clock),
+        ("CoreCurrentCalls", str(len(core.channels))),
+    ))
+
+
 def _logoff(pbx: SimulatedPBX, session: AMISession, a: Action) -> None:
     session.send(_resp(a, "Goodbye", "Thanks for all the fish."))
     session.close()
@@ -207,6 +221,7 @@ _HANDLERS: dict[str, Callable[[SimulatedPBX, AMISession, Action], None]] = {
     "login": _login,
     "logoff": _logoff,
     "ping": _ping,
+    "corestatus": _core_status,
     "originate": _originate,
     "queueadd": _queue_change(Queues.add, "Added interface to queue"),
     "queueremove": _queue_change(Queues.remove, "Removed interface from queue"),

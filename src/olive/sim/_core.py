@@ -86,6 +86,7 @@ class Core:
         # Test hook: fixed values for RAND() per channel name or device (Local/1001@customers).
         self.rand_pins: dict[str, list[int]] = {}
         self.world: World | None = None
+        self.astdb: dict[str, str] = {}  # the PBX's AstDB, shared across restarts
         # Vary the order of events where Asterisk's threads race (see Originate.early_failure).
         self.vary_order = False
 
