@@ -180,13 +180,26 @@ class CallTracker:
             changes.extend(self._end(track, now))
         return changes
 
-    def reconcile(self, channels: Sequence[ami.CoreShowChannel], now: float) -> list[CallChange]:
-        """After a reconnect: align every active call with Asterisk's channel list."""
+    def reconcile(
+        self,
+        channels: Sequence[ami.CoreShowChannel],
+        now: float,
+        *,
+        gone: str = "ended while AMI was disconnected",
+        only: Iterable[str] | None = None,
+    ) -> list[CallChange]:
+        """Align active calls (every one, or ``only`` these ids) with Asterisk's channel list.
+
+        ``gone`` is the record's detail for a call none of whose channels exists.
+        """
         alive: dict[str, list[ami.CoreShowChannel]] = {}
         for ch in channels:
             alive.setdefault(ch.ref.linkedid, []).append(ch)
         changes: list[CallChange] = []
+        wanted = None if only is None else set(only)
         for track in list(self._calls.values()):
+            if wanted is not None and track.record.call_id not in wanted:
+                continue
             rec, before = track.record, track.record
             present = alive.get(rec.linkedid or "", [])
             for leg in track.legs:
@@ -195,7 +208,7 @@ class CallTracker:
             if not present:
                 track.untracked = True
                 track.or_seen = True
-                changes.extend(self._end(track, now, detail="ended while AMI was disconnected"))
+                changes.extend(self._end(track, now, detail=gone))
                 continue
             for ch in present:
                 track.legs.see(ch.ref.uniqueid, ch.ref.channel)

@@ -121,7 +121,7 @@ class Engine:
         self._refresh_at = 0.0
         self.campaigns: list[Campaign] = []  # running and paused, as last read (detached)
         self._agent_ids: dict[str, str] = {}  # interface -> agent id
-        self._olive_interfaces: set[str] = set()
+        self.olive_interfaces: set[str] = set()  # every agent's interface: members olive owns
 
     def __repr__(self) -> str:
         return f"<Engine {self.state.value} campaigns={len(self.runners)} links={list(self.links)}>"
@@ -213,7 +213,7 @@ class Engine:
             if runner is not None:
                 runner.dial_placed(sent_at)
             self._spawn(self._originate(link, intent, plan))
-        for op in self.members.plan(self.campaigns, self._olive_interfaces, now):
+        for op in self.members.plan(self.campaigns, self.olive_interfaces, now):
             self._spawn(op)
 
     def _persist_only(self) -> None:
@@ -298,7 +298,7 @@ class Engine:
         self._refresh_at = time.monotonic() + self.refresh_s
         agents = list(session.scalars(select(Agent)))
         self._agent_ids = {a.interface: a.id for a in agents}
-        self._olive_interfaces = set(self._agent_ids)
+        self.olive_interfaces = set(self._agent_ids)
         campaigns = CampaignRepository(session).with_status("running", "paused")
         live = {c.id for c in campaigns}
         for campaign_id in list(self.runners):
@@ -342,6 +342,12 @@ class Engine:
                 continue
             if not link.ready:
                 self.status_note[campaign.id] = f"waiting for Asterisk {link.name} ({link.state.value})"
+                continue
+            if not link.membership_confirmed and (missing := self.members.waiting_for(campaign)):
+                self.status_note[campaign.id] = (
+                    f"waiting for Asterisk {link.name} to have {missing} agent(s) back in queue {campaign.queue}"
+                    " (re-added after a reconnect)"
+                )
                 continue
             runner = self.runners[campaign.id]
             calls = [r for r in link.tracker.active() if self.call_campaign.get(r.call_id) == campaign.id]

@@ -51,6 +51,11 @@ class PbxLink:
         self.call_changes: list[CallChange] = []
         self.agent_changes: list[AgentChange] = []
         self.malformed_events = 0
+        self.asterisk_started: str | None = None  # CoreStatus start date and time, as last read
+        self.asterisk_restarts = 0  # restarts seen since olive started
+        self.connected_at: float | None = None
+        # After each login: True once the queues hold every member olive wants there.
+        self.membership_confirmed = False
         self._offsets: deque[float] = deque(maxlen=256)
         self.on_ready: Callable[[PbxLink], Awaitable[None]] | None = None
         client.on_event(self._on_event)
@@ -108,12 +113,16 @@ class PbxLink:
 
     async def _reconcile(self) -> None:
         self.state = LinkState.RECONCILING
+        self.membership_confirmed = False
+        self.connected_at = self.clock.now()
         try:
+            restarted = await self._check_restart()
             for queue in sorted(self.queues):
                 await self.refresh_queue(queue)
             _, items = await self.client.send_list_action(ami.action("CoreShowChannels"))
             channels = [t for t in (ami.parse_event(i) for i in items) if isinstance(t, ami.CoreShowChannel)]
-            changes = self.tracker.reconcile(channels, self.clock.now())
+            gone = "lost in an Asterisk restart" if restarted else "ended while AMI was disconnected"
+            changes = self.tracker.reconcile(channels, self.clock.now(), gone=gone)
             self.call_changes.extend(changes)
             if self.on_ready is not None:
                 await self.on_ready(self)
@@ -123,13 +132,40 @@ class PbxLink:
         self.state = LinkState.READY
         log.info("%s: reconciled (%d channel(s)); dialing allowed", self.name, len(channels))
 
+    async def _check_restart(self) -> bool:
+        """Did Asterisk restart since olive last saw it? CoreStatus says when it started.
+
+        FullyBooted (with its Uptime) is not relied on: a login filtered to
+        ``Events: call,agent`` never gets it (transcript 17). Whatever the
+        answer, the picture is rebuilt from Asterisk; this only names the cause.
+        """
+        try:
+            response = await self.client.send_action(ami.action("CoreStatus"))
+        except ami.AMIActionError as exc:
+            log.warning("%s: CoreStatus refused (%s); cannot tell whether Asterisk restarted", self.name, exc)
+            return False
+        started = f"{response.get('CoreStartupDate') or ''} {response.get('CoreStartupTime') or ''}".strip()
+        previous, self.asterisk_started = self.asterisk_started, started or None
+        if previous is None or not started or started == previous:
+            return False
+        self.asterisk_restarts += 1
+        log.warning(
+            "%s: Asterisk restarted (started %s, was %s): its channels and dynamic queue members are gone; "
+            "rebuilding from what it has now", self.name, started, previous,
+        )
+        return True
+
     async def refresh_queue(self, queue: str) -> list[ami.QueueMemberState]:
-        """Re-read one queue's members and feed them to the agent tracker."""
+        """Re-read one queue's members: Asterisk's list replaces what olive believed."""
         _, items = await self.client.send_list_action(ami.action("QueueStatus", Queue=queue))
         now = self.clock.now()
-        members = [t for t in (ami.parse_event(i) for i in items) if isinstance(t, ami.QueueMemberState)]
+        members = [
+            t for t in (ami.parse_event(i) for i in items)
+            if isinstance(t, ami.QueueMemberState) and t.queue == queue
+        ]
         for member in members:
             self.agent_changes.extend(self.members.handle(member, now))
+        self.agent_changes.extend(self.members.snapshot(queue, (m.interface for m in members), now))
         return members
 
     def drain(self) -> tuple[list[CallChange], list[AgentChange]]:

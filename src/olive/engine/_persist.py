@@ -31,7 +31,8 @@ from olive.store import (
 
 # What the agents table says for each tracked activity. LOGGED_OUT is not
 # written: only an explicit logout (API/CLI) ends an agent's shift, and a
-# member that vanished from a queue (Asterisk restart) is added back.
+# member that vanished from a queue (Asterisk restart) is added back; until
+# then they are ready (or paused), never left on a call that no longer exists.
 AGENT_STATE = {
     AgentActivity.IDLE: "ready",
     AgentActivity.RINGING: "ringing",
@@ -207,7 +208,15 @@ def apply_agent_changes(session: Session, changes: Sequence[AgentChange]) -> dic
     for change in changes:
         st = change.status
         agent = session.scalars(select(Agent).where(Agent.interface == st.interface)).first()
-        if agent is None or agent.state == "logged_out" or st.activity is AgentActivity.LOGGED_OUT:
+        if agent is None or agent.state == "logged_out":
+            continue
+        if st.activity is AgentActivity.LOGGED_OUT:
+            # Out of every queue but still logged in (Asterisk restarted): any call olive
+            # had them on is over; they are what they were apart from it, until re-added.
+            agent.state = "paused" if agent.pause_reason else "ready"
+            agent.state_since = as_utc(st.since)
+            agent.current_call_id = None
+            touched[agent.id] = agent
             continue
         agent.state = AGENT_STATE[st.activity]
         agent.pause_reason = st.paused_reason or ("unavailable" if st.activity is AgentActivity.UNAVAILABLE else None)
