@@ -62,6 +62,7 @@ class _Track:
         self.hangup_before_abandon = False
         self.untracked = False
         self.settle_deadline: float | None = None
+        self.answer_by: float | None = None  # no OriginateResponse by then: ask Asterisk (see overdue())
 
     def update(self, **fields: object) -> None:
         self.record = replace(self.record, **fields)  # type: ignore[arg-type]
@@ -71,8 +72,9 @@ class _Track:
 
 
 class CallTracker:
-    def __init__(self, *, settle_s: float = 1.0) -> None:
+    def __init__(self, *, settle_s: float = 1.0, recheck_s: float = 30.0) -> None:
         self.settle_s = settle_s
+        self.recheck_s = recheck_s  # a call that exists but never got its OriginateResponse: asked again after
         self._calls: dict[str, _Track] = {}
         self._by_linkedid: dict[str, _Track] = {}
         self._by_action: dict[str, _Track] = {}
@@ -80,9 +82,17 @@ class CallTracker:
 
     # -- what the engine tells us ------------------------------------------------
     def originate(
-        self, call_id: str, *, action_id: str | None, dial_string: str, now: float, with_channel_id: bool = True
+        self,
+        call_id: str,
+        *,
+        action_id: str | None,
+        dial_string: str,
+        now: float,
+        with_channel_id: bool = True,
+        answer_by: float | None = None,
     ) -> CallRecord:
-        """Register an attempt before its Originate is sent."""
+        """Register an attempt before its Originate is sent. ``answer_by``: when its
+        OriginateResponse is overdue (dial timeout plus a margin; see :meth:`overdue`)."""
         if call_id in self._calls:
             raise ValueError(f"call {call_id} is already tracked")
         record = CallRecord(
@@ -94,7 +104,9 @@ class CallTracker:
             linkedid=call_id if with_channel_id else None,
             uniqueid=call_id if with_channel_id else None,
         )
-        self._add(_Track(record, with_channel_id=with_channel_id))
+        track = _Track(record, with_channel_id=with_channel_id)
+        track.answer_by = answer_by
+        self._add(track)
         return record
 
     def adopt(self, record: CallRecord) -> None:
@@ -134,6 +146,22 @@ class CallTracker:
         for call_id in call_ids:
             if (track := self._calls.get(call_id)) is not None:
                 track.untracked = True
+
+    def overdue(self, now: float) -> list[str]:
+        """Calls whose OriginateResponse is overdue: the caller asks Asterisk about them
+        (:meth:`reconcile` with ``only``). Each is returned once per deadline."""
+        out: list[str] = []
+        for track in self._calls.values():
+            if track.answer_by is not None and now >= track.answer_by and not track.or_seen:
+                track.answer_by = None
+                out.append(track.record.call_id)
+        return out
+
+    def recheck(self, call_ids: Iterable[str], now: float) -> None:
+        """Asking about these overdue calls failed: ask again after ``recheck_s``."""
+        for call_id in call_ids:
+            if (track := self._calls.get(call_id)) is not None and not track.or_seen:
+                track.answer_by = now + self.recheck_s
 
     # -- queries ------------------------------------------------------------------
     def get(self, call_id: str) -> CallRecord | None:
@@ -212,6 +240,8 @@ class CallTracker:
                 continue
             for ch in present:
                 track.legs.see(ch.ref.uniqueid, ch.ref.channel)
+            if not track.or_seen:
+                track.answer_by = now + self.recheck_s  # its OriginateResponse may be lost: ask again later
             # Still there: its next events will come. What happened in the gap is
             # inferred from the channels; the times are when olive saw it again.
             track.untracked = False

@@ -56,6 +56,9 @@ from olive.store import (
 log = logging.getLogger("olive.engine")
 
 Drained = tuple[PbxLink, list[CallChange], list[AgentChange]]
+# An Originate's answer (OriginateResponse) comes by the dial timeout at the latest;
+# this long after it, olive asks Asterisk whether the call exists at all.
+ORIGINATE_MARGIN_S = 5.0
 
 
 class EngineState(enum.Enum):
@@ -208,13 +211,19 @@ class Engine:
         sent_at = self.clock.now()
         for server, intent, plan in dials:
             link = self.links[server]
-            link.tracker.originate(intent.call_id, action_id=intent.call_id, dial_string=intent.dial_string, now=sent_at)
+            answer_by = sent_at + float(plan.get("dial_timeout_s", 30)) + ORIGINATE_MARGIN_S
+            link.tracker.originate(
+                intent.call_id, action_id=intent.call_id, dial_string=intent.dial_string, now=sent_at, answer_by=answer_by
+            )
             runner = self.runners.get(intent.campaign_id)
             if runner is not None:
                 runner.dial_placed(sent_at)
             self._spawn(self._originate(link, intent, plan))
         for op in self.members.plan(self.campaigns, self.olive_interfaces, now):
             self._spawn(op)
+        for link in self.links.values():
+            if link.ready and (overdue := link.tracker.overdue(now)):
+                self._spawn(link.check_calls(overdue))
 
     def _persist_only(self) -> None:
         self._persist_drained([(link, *link.drain()) for link in self.links.values()], self.clock.now())
@@ -435,4 +444,4 @@ def _default_client(name: str, config: ServerConfig) -> ami.AMIClient:
     return ami.AMIClient(config.host, config.port, config.username, config.secret, events=config.events, name=name)
 
 
-__all__ = ["Engine", "EngineState", "ServerConfig"]
+__all__ = ["ORIGINATE_MARGIN_S", "Engine", "EngineState", "ServerConfig"]

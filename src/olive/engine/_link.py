@@ -21,6 +21,8 @@ from olive.clock import Clock
 
 log = logging.getLogger("olive.engine")
 
+DEGRADED_AFTER_S = 5.0  # real seconds an action may wait for its response before the link is degraded
+
 
 class LinkState(enum.Enum):
     DISCONNECTED = "disconnected"
@@ -68,6 +70,16 @@ class PbxLink:
     @property
     def ready(self) -> bool:
         return self.state is LinkState.READY
+
+    @property
+    def health(self) -> str:
+        """The link's state for /ready: ``degraded`` when connected but not answering
+        (an action waited longer than ``DEGRADED_AFTER_S``, or timed out with no answer since)."""
+        if self.state is not LinkState.DISCONNECTED and (
+            self.client.unanswered_s() > DEGRADED_AFTER_S or not self.client.answering
+        ):
+            return "degraded"
+        return self.state.value
 
     def _on_event(self, event: ami.Event) -> None:
         try:
@@ -167,6 +179,27 @@ class PbxLink:
             self.agent_changes.extend(self.members.handle(member, now))
         self.agent_changes.extend(self.members.snapshot(queue, (m.interface for m in members), now))
         return members
+
+    async def check_calls(self, call_ids: list[str]) -> None:
+        """Calls whose OriginateResponse is overdue: does Asterisk have their channels?
+
+        A call with none is over (its Originate was lost, or its events were):
+        it ends on what is known, with the reason. One that exists is followed
+        on, and asked about again later if its answer still does not come.
+        """
+        try:
+            _, items = await self.client.send_list_action(ami.action("CoreShowChannels"))
+        except ami.AMIError as exc:
+            log.warning("%s: could not ask about %d overdue call(s) (%s); asking again later", self.name, len(call_ids), exc)
+            self.tracker.recheck(call_ids, self.clock.now())
+            return
+        channels = [t for t in (ami.parse_event(i) for i in items) if isinstance(t, ami.CoreShowChannel)]
+        gone = "no OriginateResponse from Asterisk in time and no channel of the call exists"
+        changes = self.tracker.reconcile(channels, self.clock.now(), gone=gone, only=call_ids)
+        for change in changes:
+            if change.ended:
+                log.warning("%s: call %s ended: %s", self.name, change.record.call_id, gone)
+        self.call_changes.extend(changes)
 
     def drain(self) -> tuple[list[CallChange], list[AgentChange]]:
         """Changes since the last drain, plus what the passing of time decided."""
