@@ -21,7 +21,7 @@ so the far leg's real cause is recorded; :meth:`CallTracker.tick` ends it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from olive import ami
@@ -215,10 +215,13 @@ class CallTracker:
         *,
         gone: str = "ended while AMI was disconnected",
         only: Iterable[str] | None = None,
+        results: Mapping[str, str] | None = None,
     ) -> list[CallChange]:
         """Align active calls (every one, or ``only`` these ids) with Asterisk's channel list.
 
         ``gone`` is the record's detail for a call none of whose channels exists.
+        ``results``: what the dialplan left in AstDB for such calls, by call id
+        (``CONNECTED|interface|QUEUESTATUS`` or ``ABANDONED||QUEUESTATUS``).
         """
         alive: dict[str, list[ami.CoreShowChannel]] = {}
         for ch in channels:
@@ -236,7 +239,12 @@ class CallTracker:
             if not present:
                 track.untracked = True
                 track.or_seen = True
-                changes.extend(self._end(track, now, detail=gone))
+                result = (results or {}).get(rec.call_id)
+                if result is not None:
+                    _learn(track, result, now)
+                    changes.extend(self._end(track, now, detail=f"{gone}; result read back from Asterisk (AstDB)"))
+                else:
+                    changes.extend(self._end(track, now, detail=gone))
                 continue
             for ch in present:
                 track.legs.see(ch.ref.uniqueid, ch.ref.channel)
@@ -451,6 +459,22 @@ class CallTracker:
             self._by_linkedid.pop(rec.linkedid, None)
         if track in self._unbound:
             self._unbound.remove(track)
+
+
+def _learn(track: _Track, result: str, now: float) -> None:
+    """Apply the dialplan's record of an answered call olive did not see end."""
+    kind, _, rest = result.partition("|")
+    interface, _, queue_status = rest.partition("|")
+    rec = track.record
+    answered_at = rec.answered_at if rec.answered_at is not None else now
+    if kind.strip().upper() == "CONNECTED":
+        track.update(
+            answered_at=answered_at,
+            agent_connected_at=rec.agent_connected_at if rec.agent_connected_at is not None else now,
+            agent_interface=rec.agent_interface or interface.strip() or None,
+        )
+    elif kind.strip().upper() == "ABANDONED":
+        track.update(answered_at=answered_at, queue_status=queue_status.strip() or rec.queue_status)
 
 
 def _ref_of(event: ami.TypedEvent) -> ami.ChannelRef | None:

@@ -248,7 +248,7 @@ class Engine:
             effect()
 
     def _persist(self, session: Session, drained: list[Drained], effects: list[Callable[[], object]]) -> None:
-        for _, calls, agents in drained:
+        for link, calls, agents in drained:
             if agents:
                 for agent in apply_agent_changes(session, agents).values():
                     event = {"agent_id": agent.id, "name": agent.name, "state": agent.state}
@@ -264,12 +264,18 @@ class Engine:
                 continue
             for ended in apply_call_changes(session, calls, self._agent_ids):
                 effects.append(functools.partial(self.call_campaign.pop, ended.record.call_id, None))
+                if ended.record.answered_at is not None and link.ready:
+                    # Seen to the end: its result in AstDB (for olive's absence) is not needed.
+                    effects.append(functools.partial(self._forget_result, link, ended.record.call_id))
                 self._call_ended(session, ended.record.call_id)
             for change in calls:
                 campaign_id = self.call_campaign.get(change.record.call_id) or self._campaign_of(session, change.record)
                 if campaign_id in self.runners:
                     effects.append(functools.partial(self.runners[campaign_id].call_changed, change))
                 effects.append(functools.partial(self.bus.publish, "call", self.clock.now(), call_event(change), campaign_id))
+
+    def _forget_result(self, link: PbxLink, call_id: str) -> None:
+        self._spawn(link.forget_result(call_id))
 
     def _missed_too_many(self, change: AgentChange) -> bool:
         status = change.status

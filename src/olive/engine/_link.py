@@ -21,6 +21,7 @@ from olive.clock import Clock
 
 log = logging.getLogger("olive.engine")
 
+ASTDB_FAMILY = "olive-outcome"  # where the shipped dialplan's hangup handler leaves each answered call's result
 DEGRADED_AFTER_S = 5.0  # real seconds an action may wait for its response before the link is degraded
 
 
@@ -58,6 +59,8 @@ class PbxLink:
         self.connected_at: float | None = None
         # After each login: True once the queues hold every member olive wants there.
         self.membership_confirmed = False
+        # Does the dialplan leave each answered call's result in AstDB? None: not known yet.
+        self.astdb_results: bool | None = None
         self._offsets: deque[float] = deque(maxlen=256)
         self.on_ready: Callable[[PbxLink], Awaitable[None]] | None = None
         client.on_event(self._on_event)
@@ -134,8 +137,11 @@ class PbxLink:
             _, items = await self.client.send_list_action(ami.action("CoreShowChannels"))
             channels = [t for t in (ami.parse_event(i) for i in items) if isinstance(t, ami.CoreShowChannel)]
             gone = "lost in an Asterisk restart" if restarted else "ended while AMI was disconnected"
-            changes = self.tracker.reconcile(channels, self.clock.now(), gone=gone)
+            results = await self._read_results(channels)
+            changes = self.tracker.reconcile(channels, self.clock.now(), gone=gone, results=results)
             self.call_changes.extend(changes)
+            for call_id in results:
+                await self.forget_result(call_id)
             if self.on_ready is not None:
                 await self.on_ready(self)
         except ami.AMIError as exc:
@@ -166,6 +172,44 @@ class PbxLink:
             "rebuilding from what it has now", self.name, started, previous,
         )
         return True
+
+    async def _read_results(self, channels: list[ami.CoreShowChannel]) -> dict[str, str]:
+        """What the dialplan left in AstDB for the calls that ended while olive could not see."""
+        alive = {c.ref.linkedid for c in channels}
+        results: dict[str, str] = {}
+        for record in self.tracker.active():
+            if (record.linkedid or "") in alive:
+                continue
+            try:
+                _, items = await self.client.send_list_action(ami.action("DBGet", Family=ASTDB_FAMILY, Key=record.call_id))
+            except ami.AMIActionError:
+                continue  # "Database entry not found": never answered, or no hangup handler in the dialplan
+            for item in items:
+                value = item.get("Val")
+                if item.name == "DBGetResponse" and value is not None:
+                    results[record.call_id] = value
+        if results:
+            self.astdb_results = True
+            log.info("%s: %d call(s) that ended unseen have their result from AstDB", self.name, len(results))
+        return results
+
+    async def forget_result(self, call_id: str) -> None:
+        """Delete an ended call's AstDB result. Whether one was there tells whether the
+        dialplan records results (docs/asterisk/extensions.conf, [olive-outcome])."""
+        try:
+            response = await self.client.send_action(
+                ami.action("DBDel", Family=ASTDB_FAMILY, Key=call_id), check=False
+            )
+        except ami.AMIError:
+            return
+        if response.ok:
+            self.astdb_results = True
+        elif self.astdb_results is None:
+            self.astdb_results = False
+            log.warning(
+                "%s: the dialplan leaves no call results in AstDB (no [olive-outcome] hangup handler): the outcome "
+                "of a call that ends while olive is away cannot be known", self.name,
+            )
 
     async def refresh_queue(self, queue: str) -> list[ami.QueueMemberState]:
         """Re-read one queue's members: Asterisk's list replaces what olive believed."""
