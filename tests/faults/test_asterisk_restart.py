@@ -63,7 +63,7 @@ class TestAsteriskRestart:
         back = max(added.values()) - login
         assert back <= 5.0, f"agents back in the queue {back:.1f} s after login"
         assert link.asterisk_restarts == 1
-        await olive.until(lambda: first_action_after(pbx, "Originate", login) is not None, within_s=10, what="dialing again")
+        await olive.until(lambda: first_action_after(pbx, "Originate", login) is not None, within_s=15, what="dialing again")
         redial = first_action_after(pbx, "Originate", login)
         assert redial is not None
         # Nothing was dialed before the queue had its agents again.
@@ -104,3 +104,35 @@ class TestAsteriskRestart:
         calls = olive.calls(cid)
         assert {c.outcome for c in calls} == {"CONNECTED"}
         assert all("restart" in (c.detail or "") for c in calls)
+
+    async def test_no_dialing_until_the_agents_are_back(self, olive: Olive) -> None:
+        """Asterisk restarts and the first QueueAdds after it are lost: olive does not
+        dial into the empty queue, says why, and adds the agents again."""
+        contacts = [number(1, 400 + i) for i in range(30)]
+        cid = make_campaign(olive.sessions, name="restart-lost-add", contacts=contacts, agents=AGENTS, retry_rules=RULES)
+        engine = await olive.start()
+        link = engine.links["default"]
+        pbx = olive.target.pbx
+        everyone = {agent_interface(a) for a in AGENTS}
+        await olive.until(lambda: members(olive) == everyone and bool(pbx.actions_named("Originate")),
+                          within_s=60, what="dialing")
+        await pbx.restart(down_s=1.0)
+        restarted_at = olive.target.clock.now()
+        pbx.swallow("QueueAdd", count=len(AGENTS))
+        notes: set[str] = set()
+
+        def back() -> bool:
+            notes.add(engine.status_note.get(cid, ""))
+            return members(olive) == everyone
+
+        await olive.until(back, within_s=60, what="agents back in the queue")
+        (login,) = [r.time for r in pbx.actions if r.action.name == "Login" and r.time > restarted_at]
+        adds = [r.time for r in pbx.actions if r.action.name == "QueueAdd" and r.time > login]
+        assert len(adds) == 2 * len(AGENTS), "the lost QueueAdds were not sent again"
+        # Not one call while the queue was empty; the note said why.
+        assert first_action_after(pbx, "Originate", login) is None or first_action_after(pbx, "Originate", login) >= max(adds)
+        assert any("back in queue" in n for n in notes), notes
+        await olive.finish(cid, within_s=3 * 3600)
+        calls = olive.calls(cid)
+        assert_fault_invariants(calls, pbx)
+        print(f"restart with lost QueueAdds: agents back {max(adds) - login:.1f} s after login; notes seen: {sorted(notes)}")

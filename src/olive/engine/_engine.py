@@ -394,6 +394,10 @@ class Engine:
                 log.info("campaign %s finished", campaign.name)
 
     # -- I/O --------------------------------------------------------------------------
+    def spawn(self, coro: Any) -> None:
+        """Run ``coro`` (AMI I/O) in the background; stop() waits for it."""
+        self._spawn(coro)
+
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
         self._io.add(task)

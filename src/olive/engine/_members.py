@@ -13,7 +13,6 @@ never both count on the same free agent.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Coroutine
@@ -55,13 +54,13 @@ class MembershipSync:
         return out
 
     async def on_link_ready(self, link: PbxLink) -> None:
-        """Right after a login's QueueStatus: put back at once the members Asterisk lacks
-        (a restart forgets them all), before the link opens to dialing."""
+        """Right after a login's QueueStatus: send at once the QueueAdds for the members
+        Asterisk lacks (a restart forgets them all). Their answers are not awaited (one
+        lost would hold the reconciliation); dialing waits for the members instead."""
         self._holdoff = {k: v for k, v in self._holdoff.items() if k[0] != link.name}
         engine = self.engine
-        ops = self.plan(engine.campaigns, engine.olive_interfaces, engine.clock.now(), reconciling=link)
-        if ops:
-            await asyncio.gather(*ops)
+        for op in self.plan(engine.campaigns, engine.olive_interfaces, engine.clock.now(), reconciling=link):
+            engine.spawn(op)
 
     def plan(
         self, campaigns: list[Campaign], olive_agents: set[str], now: float, *, reconciling: PbxLink | None = None
