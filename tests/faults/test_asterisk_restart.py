@@ -111,7 +111,6 @@ class TestAsteriskRestart:
         contacts = [number(1, 400 + i) for i in range(30)]
         cid = make_campaign(olive.sessions, name="restart-lost-add", contacts=contacts, agents=AGENTS, retry_rules=RULES)
         engine = await olive.start()
-        link = engine.links["default"]
         pbx = olive.target.pbx
         everyone = {agent_interface(a) for a in AGENTS}
         await olive.until(lambda: members(olive) == everyone and bool(pbx.actions_named("Originate")),
