@@ -88,8 +88,10 @@ class TestAsteriskRestart:
             within_s=120, what="both agents talking",
         )
         await engine.control.pause_campaign(cid)  # no new call: the agents' state is the restart's doing
-        before = agent_states(olive)
-        assert before[agent_interface("101")] == before[agent_interface("102")] == "on_call"
+        await olive.until(
+            lambda: {agent_states(olive)[agent_interface(a)] for a in ("101", "102")} == {"on_call"},
+            within_s=30, what="both agents on_call in the store",
+        )
         await pbx.restart(down_s=1.0)
         await olive.until(lambda: link.client.connections >= 2 and link.ready, within_s=60, what="olive logged in again")
         await olive.until(

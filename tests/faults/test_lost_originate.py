@@ -42,7 +42,8 @@ async def test_lost_originate_is_finished_and_its_contact_freed(olive: Olive, ac
     lost = next(c for c in calls if c.id == lost_id)
     assert lost.outcome == "FAILED" and "no channel" in (lost.detail or ""), lost.detail
     held = (lost.ended_at - lost.originated_at).total_seconds()
-    assert held <= DIAL_TIMEOUT_S + ORIGINATE_MARGIN_S + 5, f"the lost call held its line {held:.1f} s"
+    # + 10 s: the engine's tick and the event loop, seen at 40x on a busy machine
+    assert held <= DIAL_TIMEOUT_S + ORIGINATE_MARGIN_S + 10, f"the lost call held its line {held:.1f} s"
     # Its contact was freed and tried again, by the FAILED rule.
     again = [c for c in calls if c.contact_id == lost.contact_id and c.id != lost.id]
     assert again and again[0].outcome == "CONNECTED"

@@ -80,18 +80,22 @@ class TestOliveAbsent:
         contacts = [number(1, 700 + i) for i in range(6)]
         pbx = olive.target.pbx
         cid = make_campaign(olive.sessions, name="absent-abandon", contacts=contacts, agents=AGENTS, retry_rules=RULES)
+        for n in contacts:  # each rings 8 s before it answers (then talks 30 s): time to step away
+            pbx.pin_random(f"Local/{n}@olive-test-customers", 8, 30)
         first = await olive.start()
-        await olive.until(lambda: len(ringing(first)) >= 2, within_s=120, what="calls ringing")
-        in_flight = {r.call_id for r in first.links["default"].tracker.active()}
-        # The agents step away (paused at their phones) as olive dies: the answers that come wait in vain.
+        # As soon as Asterisk has the first calls (they ring 2-4 s), before any is answered,
+        # the agents step away (paused at their phones) and olive dies: the answers wait in vain.
+        await olive.until(lambda: len(pbx.actions_named("Originate")) >= 2, within_s=120, what="calls placed")
         for a in AGENTS:
             act = action("QueuePause", Queue=QUEUE, Interface=agent_interface(a), Paused="true")
             pbx.core.sched.run_now(lambda act=act: pbx.queues.pause(act))
+        in_flight = {r.call_id for r in first.links["default"].tracker.active()}
         await crash(first)
         ids = {"campaign": cid}
         await olive.until(lambda: not pbx.channels(), within_s=120, what="the calls ended unseen")
         abandoned_unseen = {k.split("/", 1)[1] for k, v in pbx.astdb.items() if v.startswith("ABANDONED")} & in_flight
-        assert abandoned_unseen
+        assert not pbx.core.rand_pins.get(f"Local/{contacts[0]}@olive-test-customers"), "the ring pin was not used"
+        assert abandoned_unseen, (pbx.astdb, in_flight, pbx.queue_members(QUEUE))
         assert pbx.port is not None
         desk = await Client.connect(pbx.port)  # back at their desks
         await desk.response(desk.send("Login", Username="olive", Secret="olive-test", Events="off"))

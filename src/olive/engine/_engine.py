@@ -361,7 +361,7 @@ class Engine:
             if not link.membership_confirmed and (missing := self.members.waiting_for(campaign)):
                 self.status_note[campaign.id] = (
                     f"waiting for Asterisk {link.name} to have {missing} agent(s) back in queue {campaign.queue}"
-                    " (re-added after a reconnect)"
+                    " (added again after connecting)"
                 )
                 continue
             runner = self.runners[campaign.id]
