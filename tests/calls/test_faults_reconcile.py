@@ -106,3 +106,34 @@ class TestQueueSnapshot:
         m.snapshot("q1", [], 1.0)
         status = m.get("Local/101@a")
         assert status is not None and status.queues == frozenset({"q2"}) and status.activity is AgentActivity.IDLE
+
+
+class TestUnknownOutcome:
+    def ended(self, *, answers_seen: bool, until: float = 0.5) -> tuple[Outcome | None, bool, str]:
+        r = replay("16_queue_status_snapshot", until=until)  # ringing when olive lost sight
+        r.tracker.lost_sight(r.call_ids)
+        (change,) = r.tracker.reconcile([], 60.0, answers_seen=answers_seen)
+        rec = change.record
+        return rec.outcome, rec.outcome_unknown, rec.detail or ""
+
+    def test_gone_unseen_with_nothing_known_is_unknown(self) -> None:
+        outcome, unknown, detail = self.ended(answers_seen=False)
+        assert (outcome, unknown) == (Outcome.FAILED, True) and "outcome unknown" in detail
+
+    def test_gone_where_an_answer_would_have_been_seen_was_not_answered(self) -> None:
+        outcome, unknown, detail = self.ended(answers_seen=True)
+        assert (outcome, unknown) == (Outcome.FAILED, False) and "not answered" in detail
+
+    def test_a_call_seen_answered_then_lost_is_an_abandon_that_may_have_connected(self) -> None:
+        # Counted as abandoned (the safe side of the 3% rule), but maybe an agent took it.
+        outcome, unknown, _ = self.ended(answers_seen=False, until=8.5)
+        assert (outcome, unknown) == (Outcome.ABANDONED, True)
+
+    def test_an_abandon_read_from_astdb_is_known(self) -> None:
+        r = replay("16_queue_status_snapshot", until=0.5)
+        call_id = r.call_ids[0]
+        r.tracker.lost_sight([call_id])
+        (change,) = r.tracker.reconcile([], 60.0, results={call_id: "ABANDONED||TIMEOUT"})
+        rec = change.record
+        assert (rec.outcome, rec.outcome_unknown) == (Outcome.ABANDONED, False)
+        assert rec.abandon_reason is not None and rec.abandon_reason.value == "timeout"

@@ -42,8 +42,16 @@ def ringing(engine: Engine) -> list[str]:
 async def outage(olive: Olive, contacts: list[str], name: str) -> tuple[set[str], dict[str, str], Olive]:
     """Crash olive while calls ring; let them be answered and end unseen; start a new olive."""
     make = make_campaign(olive.sessions, name=name, contacts=contacts, agents=AGENTS, retry_rules=RULES)
+    pbx = olive.target.pbx
+    for n in contacts[:3]:  # the first calls ring 8 s: olive dies while Asterisk rings them
+        pbx.pin_random(f"Local/{n}@olive-test-customers", 8, 30)
     first = await olive.start()
-    await olive.until(lambda: len(ringing(first)) >= 2, within_s=120, what="calls ringing")
+
+    def ringing_at_asterisk() -> int:
+        ours = set(ringing(first))
+        return len({c.linkedid for c in pbx.channels() if c.linkedid in ours and c.state != "Up"})
+
+    await olive.until(lambda: ringing_at_asterisk() >= 2, within_s=120, what="calls ringing at Asterisk")
     in_flight = {r.call_id for r in first.links["default"].tracker.active()}
     await crash(first)
     return in_flight, {"campaign": make}, olive
@@ -114,3 +122,31 @@ class TestOliveAbsent:
         assert report.abandon["campaign"]["abandoned"] == abandoned >= len(abandoned_unseen)
         print(f"olive absent, agents away: {len(abandoned_unseen)} answer(s) abandoned unseen and counted; "
               f"{abandoned} abandoned / {live} live answers")
+
+    async def test_without_results_in_astdb_an_unknown_outcome_is_not_redialed(self, olive: Olive) -> None:
+        """A dialplan without the [olive-outcome] hangup handler: what happened while olive
+        was down cannot be known, and those contacts are not dialed again as if unreached."""
+        pbx = olive.target.pbx
+        del pbx.core.dialplan.contexts["olive-outcome"]  # the handler is pushed but does nothing
+        contacts = [number(1, 800 + i) for i in range(6)]
+        for n in contacts:
+            pbx.pin_random(f"Local/{n}@olive-test-customers", 8, 30)
+        cid = make_campaign(olive.sessions, name="absent-unknown", contacts=contacts, agents=AGENTS, retry_rules=RULES)
+        first = await olive.start()
+        await olive.until(lambda: len(pbx.actions_named("Originate")) >= 2, within_s=120, what="calls placed")
+        in_flight = {r.call_id for r in first.links["default"].tracker.active()}
+        await crash(first)
+        await olive.until(lambda: not pbx.channels(), within_s=120, what="the calls ended unseen")
+        assert not pbx.astdb
+        second = Olive(olive.sessions, olive.target, olive.guard)
+        try:
+            await second.start()
+            await second.finish(cid, within_s=3 * 3600)
+            calls = second.calls(cid)
+        finally:
+            await second.stop()
+        unknown = [c for c in calls if c.id in in_flight]
+        assert unknown and all(c.outcome == "FAILED" and "outcome unknown" in (c.detail or "") for c in unknown)
+        for call in unknown:  # they talked to an agent, unseen: never dialed again
+            assert [c.id for c in calls if c.contact_id == call.contact_id] == [call.id]
+        assert_fault_invariants(calls, pbx)

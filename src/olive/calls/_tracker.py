@@ -25,9 +25,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from olive import ami
-from olive.calls._classify import REASON_ANSWERED, Facts, classify
+from olive.calls._classify import REASON_ANSWERED, UNKNOWN_WHY, Facts, classify
 from olive.calls._legs import LegSet, expected_channel_prefix
-from olive.calls._model import AgentRing, CallRecord, CallState
+from olive.calls._model import AbandonReason, AgentRing, CallRecord, CallState
 from olive.calls._table import Signal, transition
 
 log = logging.getLogger("olive.calls")
@@ -61,6 +61,7 @@ class _Track:
         self.queue_abandoned = False
         self.hangup_before_abandon = False
         self.untracked = False
+        self.known_unanswered = False  # gone unseen, but Asterisk would have recorded an answer
         self.settle_deadline: float | None = None
         self.answer_by: float | None = None  # no OriginateResponse by then: ask Asterisk (see overdue())
 
@@ -216,12 +217,16 @@ class CallTracker:
         gone: str = "ended while AMI was disconnected",
         only: Iterable[str] | None = None,
         results: Mapping[str, str] | None = None,
+        answers_seen: bool = False,
     ) -> list[CallChange]:
         """Align active calls (every one, or ``only`` these ids) with Asterisk's channel list.
 
         ``gone`` is the record's detail for a call none of whose channels exists.
         ``results``: what the dialplan left in AstDB for such calls, by call id
         (``CONNECTED|interface|QUEUESTATUS`` or ``ABANDONED||QUEUESTATUS``).
+        ``answers_seen``: an answer would not have gone unnoticed (olive was watching,
+        or the dialplan records every answered call in AstDB), so a gone call with no
+        answer and no result was not answered, rather than of unknown outcome.
         """
         alive: dict[str, list[ami.CoreShowChannel]] = {}
         for ch in channels:
@@ -243,6 +248,9 @@ class CallTracker:
                 if result is not None:
                     _learn(track, result, now)
                     changes.extend(self._end(track, now, detail=f"{gone}; result read back from Asterisk (AstDB)"))
+                elif answers_seen and rec.answered_at is None:
+                    track.known_unanswered = True
+                    changes.extend(self._end(track, now, detail=f"{gone}; it was not answered"))
                 else:
                     changes.extend(self._end(track, now, detail=gone))
                 continue
@@ -446,6 +454,8 @@ class CallTracker:
             hangup_cause_txt=cause_txt,
             ended_at=now,
             detail="; ".join(part for part in (rec.detail, detail, why) if part),
+            # Nothing known, or answered and then lost from sight: maybe it reached an agent.
+            outcome_unknown=(why == UNKNOWN_WHY and not track.known_unanswered) or abandon_reason is AbandonReason.UNKNOWN,
         )
         track.signal(Signal.END)
         self._forget(track)
@@ -474,7 +484,12 @@ def _learn(track: _Track, result: str, now: float) -> None:
             agent_interface=rec.agent_interface or interface.strip() or None,
         )
     elif kind.strip().upper() == "ABANDONED":
-        track.update(answered_at=answered_at, queue_status=queue_status.strip() or rec.queue_status)
+        # Known, not guessed: the queue gave up (QUEUESTATUS=TIMEOUT) or the customer hung up.
+        status = queue_status.strip() or rec.queue_status
+        track.untracked = False
+        track.queue_abandoned = True
+        track.hangup_before_abandon = (status or "").upper() != "TIMEOUT"
+        track.update(answered_at=answered_at, queued_at=rec.queued_at or answered_at, queue_status=status)
 
 
 def _ref_of(event: ami.TypedEvent) -> ami.ChannelRef | None:

@@ -138,7 +138,9 @@ class PbxLink:
             channels = [t for t in (ami.parse_event(i) for i in items) if isinstance(t, ami.CoreShowChannel)]
             gone = "lost in an Asterisk restart" if restarted else "ended while AMI was disconnected"
             results = await self._read_results(channels)
-            changes = self.tracker.reconcile(channels, self.clock.now(), gone=gone, results=results)
+            changes = self.tracker.reconcile(
+                channels, self.clock.now(), gone=gone, results=results, answers_seen=self.astdb_results is True
+            )
             self.call_changes.extend(changes)
             for call_id in results:
                 await self.forget_result(call_id)
@@ -239,7 +241,8 @@ class PbxLink:
             return
         channels = [t for t in (ami.parse_event(i) for i in items) if isinstance(t, ami.CoreShowChannel)]
         gone = "no OriginateResponse from Asterisk in time and no channel of the call exists"
-        changes = self.tracker.reconcile(channels, self.clock.now(), gone=gone, only=call_ids)
+        # Connected all along: an answer would have come as events.
+        changes = self.tracker.reconcile(channels, self.clock.now(), gone=gone, only=call_ids, answers_seen=True)
         for change in changes:
             if change.ended:
                 log.warning("%s: call %s ended: %s", self.name, change.record.call_id, gone)

@@ -184,9 +184,17 @@ def _finish_contact(session: Session, call: Call, rec: CallRecord) -> NextStep |
     for number_id, outcome, total in rows:
         if number_id in counts and outcome:
             counts[number_id][outcome] += int(total)
+    outcome = rec.outcome.value
+    if rec.outcome_unknown and call.contact_number_id in counts:
+        # Maybe answered, maybe even by an agent: not retried as if unreached, unless
+        # the plan has an UNKNOWN rule.
+        tally = counts[call.contact_number_id]
+        tally[outcome] -= 1
+        tally["UNKNOWN"] += 1
+        outcome = "UNKNOWN"
     history = [NumberHistory(n.position, dict(counts[n.id])) for n in numbers]
     tried = next((i for i, n in enumerate(numbers) if n.id == call.contact_number_id), 0)
-    step = after_attempt(history, tried, rec.outcome.value, call.plan_snapshot.get("retry_rules"), rec.ended_at)
+    step = after_attempt(history, tried, outcome, call.plan_snapshot.get("retry_rules"), rec.ended_at)
     for n in numbers:
         if n.id == call.contact_number_id:
             n.last_outcome = rec.outcome.value
