@@ -83,6 +83,7 @@ class _Pending:
     action: str
     future: asyncio.Future[tuple[Response, list[Event]]]
     is_list: bool
+    sent_at: float = 0.0  # loop time
     response: Response | None = None
     items: list[Event] = field(default_factory=list)
 
@@ -126,6 +127,10 @@ class AMIClient:
         self._closing = False
         self.connections = 0  # successful logins so far, for tests and metrics
         self.login_refusals = 0  # logins refused in a row (a wrong secret): `olive run` gives up on them
+        # Loop times of the last action that timed out and of the last response: an
+        # action unanswered since means a link that is connected but not answering.
+        self.last_timeout_at: float | None = None
+        self.last_response_at: float | None = None
 
     # -- subscription ---------------------------------------------------------
     def on_event(self, handler: EventHandler) -> Callable[[], None]:
@@ -305,7 +310,22 @@ class AMIClient:
             log.warning("AMI %s connection lost: %s", self.name, error)
         await self._drop(error)
 
+    def unanswered_s(self) -> float:
+        """How long the oldest pending action has waited (seconds, 0 if none)."""
+        if not self._pending:
+            return 0.0
+        now = asyncio.get_running_loop().time()
+        return max(0.0, now - min(p.sent_at for p in self._pending.values()))
+
+    @property
+    def answering(self) -> bool:
+        """False after an action timed out, until Asterisk answers anything again."""
+        return self.last_timeout_at is None or (
+            self.last_response_at is not None and self.last_response_at > self.last_timeout_at
+        )
+
     def _on_response(self, response: Response) -> None:
+        self.last_response_at = asyncio.get_running_loop().time()
         pending = self._pending.get(response.action_id or "")
         if pending is None:
             log.debug("AMI %s response for unknown ActionID %s", self.name, response.action_id)
@@ -387,13 +407,14 @@ class AMIClient:
         future: asyncio.Future[tuple[Response, list[Event]]] = (
             asyncio.get_running_loop().create_future()
         )
-        pending = _Pending(act.name, future, is_list)
+        pending = _Pending(act.name, future, is_list, sent_at=asyncio.get_running_loop().time())
         self._pending[action_id] = pending
         log.debug("AMI %s -> %s", self.name, redacted(act.headers))
         self._writer.write(data)
         try:
             return await asyncio.wait_for(future, timeout or self.action_timeout)
         except TimeoutError:
+            self.last_timeout_at = asyncio.get_running_loop().time()
             raise AMITimeout(f"{act.name} ({action_id}) got no response from {self.name}") from None
         finally:  # answered, timed out, failed or cancelled: it is no longer pending
             if self._pending.get(action_id) is pending:

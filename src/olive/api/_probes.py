@@ -37,7 +37,8 @@ class Readiness(BaseModel):
     database: Literal["ok", "unreachable"]
     engine: str = Field(description="created, running, stopping or stopped")
     asterisk: dict[str, str] = Field(
-        description="each configured Asterisk server's AMI link: ready, reconciling or disconnected"
+        description="each configured Asterisk server's AMI link: ready, reconciling, disconnected, or "
+        "degraded (connected, but an action has waited more than 5 s for its answer or timed out)"
     )
     health: EngineHealthView | None = None
     dialing_lease: str | None = Field(
@@ -74,7 +75,7 @@ def ready(context: Context, response: Response) -> Readiness:
         status="ready" if ok else "not_ready",
         database=database,
         engine=engine.state.value,
-        asterisk={name: link.state.value for name, link in engine.links.items()},
+        asterisk={name: link.health for name, link in engine.links.items()},
         health=_health(engine),
         dialing_lease=None if lease is None else (lease.note if fenced else f"held by {lease.node}"),
     )

@@ -20,6 +20,7 @@ REASON_RINGING_TIMEOUT = 3
 REASON_ANSWERED = 4
 REASON_BUSY = 5
 REASON_CONGESTION = 8
+UNKNOWN_WHY = "outcome unknown"  # ended unseen with nothing to tell what happened
 
 _DIAL_STATUS = {
     "BUSY": Outcome.BUSY,
@@ -94,7 +95,7 @@ def classify(f: Facts) -> tuple[Outcome, AbandonReason | None, str]:
     if f.dial_status == "CANCEL":
         return Outcome.NO_ANSWER, None, "the dial was cancelled before an answer"
     if f.untracked:
-        return Outcome.FAILED, None, "outcome unknown"
+        return Outcome.FAILED, None, UNKNOWN_WHY
     if f.channels_seen and not f.dial_began and f.originate_reason == 0:
         # Local/NUMBER@context with no such extension: legs exist, nothing is dialed (transcript 07).
         return Outcome.INVALID_NUMBER, None, "no such number: the channel never dialed"

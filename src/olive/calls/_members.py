@@ -13,7 +13,7 @@ A Local-channel member reads INUSE (2) while ringing, never RINGING (6)
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from olive import ami
@@ -121,6 +121,25 @@ class MemberTracker:
 
     def forget(self, interface: str) -> None:
         self._agents.pop(interface, None)
+
+    def snapshot(self, queue: str, listed: Iterable[str], now: float) -> list[AgentChange]:
+        """A QueueStatus of ``queue`` listed these members (interfaces) and no others.
+
+        Whoever olive believed a member and is not listed left the queue unseen
+        (an Asterisk restart forgets every dynamic member): they are out of it,
+        and any call olive had them on is over.
+        """
+        present = set(listed)
+        changes: list[AgentChange] = []
+        for agent in list(self._agents.values()):
+            if queue not in agent.queues or agent.interface in present:
+                continue
+            queues = agent.queues - {queue}
+            fields: dict[str, object] = {"queues": queues}
+            if not queues:
+                fields.update(_CALL_OVER, talk_started_at=None, wrapup_until=None)
+            changes.extend(self._move(agent, now, None if queues else AgentActivity.LOGGED_OUT, fields))
+        return changes
 
     # -- internals ----------------------------------------------------------------
     def _on_member(self, event: ami.QueueMemberState, now: float) -> list[AgentChange]:

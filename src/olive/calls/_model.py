@@ -91,6 +91,7 @@ class CallRecord:
     agents_rung: tuple[AgentRing, ...] = ()
     asterisk_hold_time_s: int | None = None  # AgentConnect/QueueCallerAbandon HoldTime (whole seconds)
     asterisk_talk_time_s: int | None = None  # AgentComplete TalkTime (whole seconds)
+    outcome_unknown: bool = False  # FAILED only because olive could not learn what happened (maybe answered)
 
     @property
     def ring_s(self) -> float | None:

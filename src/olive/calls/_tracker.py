@@ -21,13 +21,13 @@ so the far leg's real cause is recorded; :meth:`CallTracker.tick` ends it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from olive import ami
-from olive.calls._classify import REASON_ANSWERED, Facts, classify
+from olive.calls._classify import REASON_ANSWERED, UNKNOWN_WHY, Facts, classify
 from olive.calls._legs import LegSet, expected_channel_prefix
-from olive.calls._model import AgentRing, CallRecord, CallState
+from olive.calls._model import AbandonReason, AgentRing, CallRecord, CallState
 from olive.calls._table import Signal, transition
 
 log = logging.getLogger("olive.calls")
@@ -62,7 +62,9 @@ class _Track:
         self.queue_abandoned = False
         self.hangup_before_abandon = False
         self.untracked = False
+        self.known_unanswered = False  # gone unseen, but Asterisk would have recorded an answer
         self.settle_deadline: float | None = None
+        self.answer_by: float | None = None  # no OriginateResponse by then: ask Asterisk (see overdue())
 
     def update(self, **fields: object) -> None:
         self.record = replace(self.record, **fields)  # type: ignore[arg-type]
@@ -72,8 +74,9 @@ class _Track:
 
 
 class CallTracker:
-    def __init__(self, *, settle_s: float = 1.0) -> None:
+    def __init__(self, *, settle_s: float = 1.0, recheck_s: float = 30.0) -> None:
         self.settle_s = settle_s
+        self.recheck_s = recheck_s  # a call that exists but never got its OriginateResponse: asked again after
         self._calls: dict[str, _Track] = {}
         self._by_linkedid: dict[str, _Track] = {}
         self._by_action: dict[str, _Track] = {}
@@ -81,9 +84,17 @@ class CallTracker:
 
     # -- what the engine tells us ------------------------------------------------
     def originate(
-        self, call_id: str, *, action_id: str | None, dial_string: str, now: float, with_channel_id: bool = True
+        self,
+        call_id: str,
+        *,
+        action_id: str | None,
+        dial_string: str,
+        now: float,
+        with_channel_id: bool = True,
+        answer_by: float | None = None,
     ) -> CallRecord:
-        """Register an attempt before its Originate is sent."""
+        """Register an attempt before its Originate is sent. ``answer_by``: when its
+        OriginateResponse is overdue (dial timeout plus a margin; see :meth:`overdue`)."""
         if call_id in self._calls:
             raise ValueError(f"call {call_id} is already tracked")
         record = CallRecord(
@@ -95,7 +106,9 @@ class CallTracker:
             linkedid=call_id if with_channel_id else None,
             uniqueid=call_id if with_channel_id else None,
         )
-        self._add(_Track(record, with_channel_id=with_channel_id))
+        track = _Track(record, with_channel_id=with_channel_id)
+        track.answer_by = answer_by
+        self._add(track)
         return record
 
     def adopt(self, record: CallRecord) -> None:
@@ -135,6 +148,22 @@ class CallTracker:
         for call_id in call_ids:
             if (track := self._calls.get(call_id)) is not None:
                 track.untracked = True
+
+    def overdue(self, now: float) -> list[str]:
+        """Calls whose OriginateResponse is overdue: the caller asks Asterisk about them
+        (:meth:`reconcile` with ``only``). Each is returned once per deadline."""
+        out: list[str] = []
+        for track in self._calls.values():
+            if track.answer_by is not None and now >= track.answer_by and not track.or_seen:
+                track.answer_by = None
+                out.append(track.record.call_id)
+        return out
+
+    def recheck(self, call_ids: Iterable[str], now: float) -> None:
+        """Asking about these overdue calls failed: ask again after ``recheck_s``."""
+        for call_id in call_ids:
+            if (track := self._calls.get(call_id)) is not None and not track.or_seen:
+                track.answer_by = now + self.recheck_s
 
     # -- queries ------------------------------------------------------------------
     def get(self, call_id: str) -> CallRecord | None:
@@ -181,13 +210,33 @@ class CallTracker:
             changes.extend(self._end(track, now))
         return changes
 
-    def reconcile(self, channels: Sequence[ami.CoreShowChannel], now: float) -> list[CallChange]:
-        """After a reconnect: align every active call with Asterisk's channel list."""
+    def reconcile(
+        self,
+        channels: Sequence[ami.CoreShowChannel],
+        now: float,
+        *,
+        gone: str = "ended while AMI was disconnected",
+        only: Iterable[str] | None = None,
+        results: Mapping[str, str] | None = None,
+        answers_seen: bool = False,
+    ) -> list[CallChange]:
+        """Align active calls (every one, or ``only`` these ids) with Asterisk's channel list.
+
+        ``gone`` is the record's detail for a call none of whose channels exists.
+        ``results``: what the dialplan left in AstDB for such calls, by call id
+        (``CONNECTED|interface|QUEUESTATUS`` or ``ABANDONED||QUEUESTATUS``).
+        ``answers_seen``: an answer would not have gone unnoticed (olive was watching,
+        or the dialplan records every answered call in AstDB), so a gone call with no
+        answer and no result was not answered, rather than of unknown outcome.
+        """
         alive: dict[str, list[ami.CoreShowChannel]] = {}
         for ch in channels:
             alive.setdefault(ch.ref.linkedid, []).append(ch)
         changes: list[CallChange] = []
+        wanted = None if only is None else set(only)
         for track in list(self._calls.values()):
+            if wanted is not None and track.record.call_id not in wanted:
+                continue
             rec, before = track.record, track.record
             present = alive.get(rec.linkedid or "", [])
             for leg in track.legs:
@@ -196,10 +245,20 @@ class CallTracker:
             if not present:
                 track.untracked = True
                 track.or_seen = True
-                changes.extend(self._end(track, now, detail="ended while AMI was disconnected"))
+                result = (results or {}).get(rec.call_id)
+                if result is not None:
+                    _learn(track, result, now)
+                    changes.extend(self._end(track, now, detail=f"{gone}; result read back from Asterisk (AstDB)"))
+                elif answers_seen and rec.answered_at is None:
+                    track.known_unanswered = True
+                    changes.extend(self._end(track, now, detail=f"{gone}; it was not answered"))
+                else:
+                    changes.extend(self._end(track, now, detail=gone))
                 continue
             for ch in present:
                 track.legs.see(ch.ref.uniqueid, ch.ref.channel)
+            if not track.or_seen:
+                track.answer_by = now + self.recheck_s  # its OriginateResponse may be lost: ask again later
             # Still there: its next events will come. What happened in the gap is
             # inferred from the channels; the times are when olive saw it again.
             track.untracked = False
@@ -407,6 +466,8 @@ class CallTracker:
             hangup_cause_txt=cause_txt,
             ended_at=now,
             detail="; ".join(part for part in (rec.detail, detail, why) if part),
+            # Nothing known, or answered and then lost from sight: maybe it reached an agent.
+            outcome_unknown=(why == UNKNOWN_WHY and not track.known_unanswered) or abandon_reason is AbandonReason.UNKNOWN,
         )
         track.signal(Signal.END)
         self._forget(track)
@@ -420,6 +481,27 @@ class CallTracker:
             self._by_linkedid.pop(rec.linkedid, None)
         if track in self._unbound:
             self._unbound.remove(track)
+
+
+def _learn(track: _Track, result: str, now: float) -> None:
+    """Apply the dialplan's record of an answered call olive did not see end."""
+    kind, _, rest = result.partition("|")
+    interface, _, queue_status = rest.partition("|")
+    rec = track.record
+    answered_at = rec.answered_at if rec.answered_at is not None else now
+    if kind.strip().upper() == "CONNECTED":
+        track.update(
+            answered_at=answered_at,
+            agent_connected_at=rec.agent_connected_at if rec.agent_connected_at is not None else now,
+            agent_interface=rec.agent_interface or interface.strip() or None,
+        )
+    elif kind.strip().upper() == "ABANDONED":
+        # Known, not guessed: the queue gave up (QUEUESTATUS=TIMEOUT) or the customer hung up.
+        status = queue_status.strip() or rec.queue_status
+        track.untracked = False
+        track.queue_abandoned = True
+        track.hangup_before_abandon = (status or "").upper() != "TIMEOUT"
+        track.update(answered_at=answered_at, queued_at=rec.queued_at or answered_at, queue_status=status)
 
 
 def _ref_of(event: ami.TypedEvent) -> ami.ChannelRef | None:

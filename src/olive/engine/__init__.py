@@ -2,7 +2,7 @@
 
 from olive.engine._bus import BusEvent, EventBus, Subscription
 from olive.engine._dialing import dial_string
-from olive.engine._engine import Engine, EngineState, ServerConfig
+from olive.engine._engine import ORIGINATE_MARGIN_S, Engine, EngineState, ServerConfig
 from olive.engine._guard import ALLOW, AllowAll, DialGuard, DialObserver, Verdict
 from olive.engine._lease import DialingLease, LeaseHeld
 from olive.engine._link import LinkState, PbxLink
@@ -14,6 +14,7 @@ from olive.engine._stats import abandon_rate, live_answers_since
 
 __all__ = [
     "ALLOW",
+    "ORIGINATE_MARGIN_S",
     "AllowAll",
     "BusEvent",
     "CampaignReport",

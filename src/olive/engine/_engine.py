@@ -59,6 +59,9 @@ from olive.store import (
 log = logging.getLogger("olive.engine")
 
 Drained = tuple[PbxLink, list[CallChange], list[AgentChange]]
+# An Originate's answer (OriginateResponse) comes by the dial timeout at the latest;
+# this long after it, olive asks Asterisk whether the call exists at all.
+ORIGINATE_MARGIN_S = 5.0
 
 
 class EngineState(enum.Enum):
@@ -131,7 +134,7 @@ class Engine:
         self._refresh_at = 0.0
         self.campaigns: list[Campaign] = []  # running and paused, as last read (detached)
         self._agent_ids: dict[str, str] = {}  # interface -> agent id
-        self._olive_interfaces: set[str] = set()
+        self.olive_interfaces: set[str] = set()  # every agent's interface: members olive owns
 
     def __repr__(self) -> str:
         return f"<Engine {self.state.value} campaigns={len(self.runners)} links={list(self.links)}>"
@@ -231,14 +234,20 @@ class Engine:
         sent_at = self.clock.now()
         for server, intent, plan in dials:
             link = self.links[server]
-            link.tracker.originate(intent.call_id, action_id=intent.call_id, dial_string=intent.dial_string, now=sent_at)
+            answer_by = sent_at + float(plan.get("dial_timeout_s", 30)) + ORIGINATE_MARGIN_S
+            link.tracker.originate(
+                intent.call_id, action_id=intent.call_id, dial_string=intent.dial_string, now=sent_at, answer_by=answer_by
+            )
             runner = self.runners.get(intent.campaign_id)
             if runner is not None:
                 runner.dial_placed(sent_at)
             self._spawn(self._originate(link, intent, plan))
+        for link in self.links.values():  # calls already placed are followed to their end, lease or not
+            if link.ready and (overdue := link.tracker.overdue(now)):
+                self._spawn(link.check_calls(overdue))
         if not dialing:
             return
-        for op in self.members.plan(self.campaigns, self._olive_interfaces, now):
+        for op in self.members.plan(self.campaigns, self.olive_interfaces, now):
             self._spawn(op)
 
     def _may_dial(self) -> bool:
@@ -280,7 +289,7 @@ class Engine:
             effect()
 
     def _persist(self, session: Session, drained: list[Drained], effects: list[Callable[[], object]]) -> None:
-        for _, calls, agents in drained:
+        for link, calls, agents in drained:
             if agents:
                 for agent in apply_agent_changes(session, agents).values():
                     event = {"agent_id": agent.id, "name": agent.name, "state": agent.state}
@@ -296,6 +305,9 @@ class Engine:
                 continue
             for ended in apply_call_changes(session, calls, self._agent_ids):
                 effects.append(functools.partial(self.call_campaign.pop, ended.record.call_id, None))
+                if ended.record.answered_at is not None and link.ready:
+                    # Seen to the end: its result in AstDB (for olive's absence) is not needed.
+                    effects.append(functools.partial(self._forget_result, link, ended.record.call_id))
                 self._call_ended(session, ended.record.call_id)
             for change in calls:
                 campaign_id = self.call_campaign.get(change.record.call_id) or self._campaign_of(session, change.record)
@@ -303,6 +315,9 @@ class Engine:
                     effects.append(functools.partial(self.runners[campaign_id].call_changed, change))
                 if change.record.state is not change.previous:  # the stream tells new states, not every AMI event
                     effects.append(functools.partial(self.bus.publish, "call", self.clock.now(), call_event(change), campaign_id))
+
+    def _forget_result(self, link: PbxLink, call_id: str) -> None:
+        self._spawn(link.forget_result(call_id))
 
     def _missed_too_many(self, change: AgentChange) -> bool:
         status = change.status
@@ -340,7 +355,7 @@ class Engine:
         self._refresh_at = time.monotonic() + self.refresh_s
         agents = list(session.scalars(select(Agent)))
         self._agent_ids = {a.interface: a.id for a in agents}
-        self._olive_interfaces = set(self._agent_ids)
+        self.olive_interfaces = set(self._agent_ids)
         campaigns = CampaignRepository(session).with_status("running", "paused")
         live = {c.id for c in campaigns}
         for campaign_id in list(self.runners):
@@ -385,6 +400,12 @@ class Engine:
             if not link.ready:
                 self.status_note[campaign.id] = f"waiting for Asterisk {link.name} ({link.state.value})"
                 continue
+            if not link.membership_confirmed and (missing := self.members.waiting_for(campaign)):
+                self.status_note[campaign.id] = (
+                    f"waiting for Asterisk {link.name} to have {missing} agent(s) back in queue {campaign.queue}"
+                    " (added again after connecting)"
+                )
+                continue
             runner = self.runners[campaign.id]
             calls = [r for r in link.tracker.active() if self.call_campaign.get(r.call_id) == campaign.id]
             decision = runner.decide(runner.snapshot(now, self.members.agents_of(campaign), calls))
@@ -415,6 +436,10 @@ class Engine:
                 log.info("campaign %s finished", campaign.name)
 
     # -- I/O --------------------------------------------------------------------------
+    def spawn(self, coro: Any) -> None:
+        """Run ``coro`` (AMI I/O) in the background; stop() waits for it."""
+        self._spawn(coro)
+
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
         self._io.add(task)
@@ -471,4 +496,4 @@ def _default_client(name: str, config: ServerConfig) -> ami.AMIClient:
     return ami.AMIClient(config.host, config.port, config.username, config.secret, events=config.events, name=name)
 
 
-__all__ = ["Engine", "EngineState", "ServerConfig"]
+__all__ = ["ORIGINATE_MARGIN_S", "Engine", "EngineState", "ServerConfig"]

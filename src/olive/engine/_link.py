@@ -22,6 +22,9 @@ from olive.engine._stamps import scaled as scaled_event_clock
 
 log = logging.getLogger("olive.engine")
 
+ASTDB_FAMILY = "olive-outcome"  # where the shipped dialplan's hangup handler leaves each answered call's result
+DEGRADED_AFTER_S = 5.0  # real seconds an action may wait for its response before the link is degraded
+
 
 class LinkState(enum.Enum):
     DISCONNECTED = "disconnected"
@@ -56,6 +59,13 @@ class PbxLink:
         self.event_clock = scaled_event_clock(clock.scale)
         self._stamp_log = RateLimitedLog(log)
         self._failure_log = RateLimitedLog(log)
+        self.asterisk_started: str | None = None  # CoreStatus start date and time, as last read
+        self.asterisk_restarts = 0  # restarts seen since olive started
+        self.connected_at: float | None = None
+        # After each login: True once the queues hold every member olive wants there.
+        self.membership_confirmed = False
+        # Does the dialplan leave each answered call's result in AstDB? None: not known yet.
+        self.astdb_results: bool | None = None
         self.on_ready: Callable[[PbxLink], Awaitable[None]] | None = None
         client.on_event(self._on_event)
         client.on_connect(self._reconcile)
@@ -67,6 +77,16 @@ class PbxLink:
     @property
     def ready(self) -> bool:
         return self.state is LinkState.READY
+
+    @property
+    def health(self) -> str:
+        """The link's state for /ready: ``degraded`` when connected but not answering
+        (an action waited longer than ``DEGRADED_AFTER_S``, or timed out with no answer since)."""
+        if self.state is not LinkState.DISCONNECTED and (
+            self.client.unanswered_s() > DEGRADED_AFTER_S or not self.client.answering
+        ):
+            return "degraded"
+        return self.state.value
 
     def _on_event(self, event: ami.Event) -> None:
         try:
@@ -134,13 +154,22 @@ class PbxLink:
 
     async def _reconcile(self) -> None:
         self.state = LinkState.RECONCILING
+        self.membership_confirmed = False
+        self.connected_at = self.clock.now()
         try:
+            restarted = await self._check_restart()
             for queue in sorted(self.queues):
                 await self.refresh_queue(queue)
             _, items = await self.client.send_list_action(ami.action("CoreShowChannels"))
             channels = [t for t in (ami.parse_event(i) for i in items) if isinstance(t, ami.CoreShowChannel)]
-            changes = self.tracker.reconcile(channels, self.clock.now())
+            gone = "lost in an Asterisk restart" if restarted else "ended while AMI was disconnected"
+            results = await self._read_results(channels)
+            changes = self.tracker.reconcile(
+                channels, self.clock.now(), gone=gone, results=results, answers_seen=self.astdb_results is True
+            )
             self.call_changes.extend(changes)
+            for call_id in results:
+                await self.forget_result(call_id)
             if self.on_ready is not None:
                 await self.on_ready(self)
         except ami.AMIError as exc:
@@ -149,14 +178,101 @@ class PbxLink:
         self.state = LinkState.READY
         log.info("%s: reconciled (%d channel(s)); dialing allowed", self.name, len(channels))
 
+    async def _check_restart(self) -> bool:
+        """Did Asterisk restart since olive last saw it? CoreStatus says when it started.
+
+        FullyBooted (with its Uptime) is not relied on: a login filtered to
+        ``Events: call,agent`` never gets it (transcript 17). Whatever the
+        answer, the picture is rebuilt from Asterisk; this only names the cause.
+        """
+        try:
+            response = await self.client.send_action(ami.action("CoreStatus"))
+        except ami.AMIActionError as exc:
+            log.warning("%s: CoreStatus refused (%s); cannot tell whether Asterisk restarted", self.name, exc)
+            return False
+        started = f"{response.get('CoreStartupDate') or ''} {response.get('CoreStartupTime') or ''}".strip()
+        previous, self.asterisk_started = self.asterisk_started, started or None
+        if previous is None or not started or started == previous:
+            return False
+        self.asterisk_restarts += 1
+        log.warning(
+            "%s: Asterisk restarted (started %s, was %s): its channels and dynamic queue members are gone; "
+            "rebuilding from what it has now", self.name, started, previous,
+        )
+        return True
+
+    async def _read_results(self, channels: list[ami.CoreShowChannel]) -> dict[str, str]:
+        """What the dialplan left in AstDB for the calls that ended while olive could not see."""
+        alive = {c.ref.linkedid for c in channels}
+        results: dict[str, str] = {}
+        for record in self.tracker.active():
+            if (record.linkedid or "") in alive:
+                continue
+            try:
+                _, items = await self.client.send_list_action(ami.action("DBGet", Family=ASTDB_FAMILY, Key=record.call_id))
+            except ami.AMIActionError:
+                continue  # "Database entry not found": never answered, or no hangup handler in the dialplan
+            for item in items:
+                value = item.get("Val")
+                if item.name == "DBGetResponse" and value is not None:
+                    results[record.call_id] = value
+        if results:
+            self.astdb_results = True
+            log.info("%s: %d call(s) that ended unseen have their result from AstDB", self.name, len(results))
+        return results
+
+    async def forget_result(self, call_id: str) -> None:
+        """Delete an ended call's AstDB result. Whether one was there tells whether the
+        dialplan records results (docs/asterisk/extensions.conf, [olive-outcome])."""
+        try:
+            response = await self.client.send_action(
+                ami.action("DBDel", Family=ASTDB_FAMILY, Key=call_id), check=False
+            )
+        except ami.AMIError:
+            return
+        if response.ok:
+            self.astdb_results = True
+        elif self.astdb_results is None:
+            self.astdb_results = False
+            log.warning(
+                "%s: the dialplan leaves no call results in AstDB (no [olive-outcome] hangup handler): the outcome "
+                "of a call that ends while olive is away cannot be known", self.name,
+            )
+
     async def refresh_queue(self, queue: str) -> list[ami.QueueMemberState]:
-        """Re-read one queue's members and feed them to the agent tracker."""
+        """Re-read one queue's members: Asterisk's list replaces what olive believed."""
         _, items = await self.client.send_list_action(ami.action("QueueStatus", Queue=queue))
         now = self.clock.now()
-        members = [t for t in (ami.parse_event(i) for i in items) if isinstance(t, ami.QueueMemberState)]
+        members = [
+            t for t in (ami.parse_event(i) for i in items)
+            if isinstance(t, ami.QueueMemberState) and t.queue == queue
+        ]
         for member in members:
             self.agent_changes.extend(self.members.handle(member, now))
+        self.agent_changes.extend(self.members.snapshot(queue, (m.interface for m in members), now))
         return members
+
+    async def check_calls(self, call_ids: list[str]) -> None:
+        """Calls whose OriginateResponse is overdue: does Asterisk have their channels?
+
+        A call with none is over (its Originate was lost, or its events were):
+        it ends on what is known, with the reason. One that exists is followed
+        on, and asked about again later if its answer still does not come.
+        """
+        try:
+            _, items = await self.client.send_list_action(ami.action("CoreShowChannels"))
+        except ami.AMIError as exc:
+            log.warning("%s: could not ask about %d overdue call(s) (%s); asking again later", self.name, len(call_ids), exc)
+            self.tracker.recheck(call_ids, self.clock.now())
+            return
+        channels = [t for t in (ami.parse_event(i) for i in items) if isinstance(t, ami.CoreShowChannel)]
+        gone = "no OriginateResponse from Asterisk in time and no channel of the call exists"
+        # Connected all along: an answer would have come as events.
+        changes = self.tracker.reconcile(channels, self.clock.now(), gone=gone, only=call_ids, answers_seen=True)
+        for change in changes:
+            if change.ended:
+                log.warning("%s: call %s ended: %s", self.name, change.record.call_id, gone)
+        self.call_changes.extend(changes)
 
     def drain(self) -> tuple[list[CallChange], list[AgentChange]]:
         """Changes since the last drain, plus what the passing of time decided."""

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("olive.engine")
 
 Key = tuple[str, str, str]  # server, queue, interface
+CONFIRM_S = 10.0  # after a login, how long dialing waits for members that cannot be added
 
 
 class MembershipSync:
@@ -53,10 +54,19 @@ class MembershipSync:
         return out
 
     async def on_link_ready(self, link: PbxLink) -> None:
-        # Memberships are compared afresh on the next tick; forget what was on its way.
+        """Right after a login's QueueStatus: send at once the QueueAdds for the members
+        Asterisk lacks (a restart forgets them all). Their answers are not awaited (one
+        lost would hold the reconciliation); dialing waits for the members instead."""
         self._holdoff = {k: v for k, v in self._holdoff.items() if k[0] != link.name}
+        engine = self.engine
+        for op in self.plan(engine.campaigns, engine.olive_interfaces, engine.clock.now(), reconciling=link):
+            engine.spawn(op)
 
-    def plan(self, campaigns: list[Campaign], olive_agents: set[str], now: float) -> list[Coroutine[Any, Any, None]]:
+    def plan(
+        self, campaigns: list[Campaign], olive_agents: set[str], now: float, *, reconciling: PbxLink | None = None
+    ) -> list[Coroutine[Any, Any, None]]:
+        """The QueueAdd/QueueRemove actions that bring ready links (or the one being
+        reconciled) in line with who should be a member."""
         ordered = sorted(campaigns, key=lambda c: (c.started_at is None, c.started_at or 0, c.id))
         desired: dict[Key, Agent] = {}
         self._owner, self._interfaces = {}, {}
@@ -70,7 +80,7 @@ class MembershipSync:
                 desired[(campaign.server, campaign.queue, agent.interface)] = agent
         ops: list[Coroutine[Any, Any, None]] = []
         for name, link in self.engine.links.items():
-            if not link.ready:
+            if link is not reconciling and (reconciling is not None or not link.ready):
                 continue
             actual: set[Key] = {
                 (name, queue, st.interface)
@@ -78,13 +88,44 @@ class MembershipSync:
                 for queue in st.queues
                 if queue in link.queues
             }
-            for key, agent in desired.items():
-                if key[0] == name and key not in actual and self._free(key, now):
+            missing = [key for key in desired if key[0] == name and key not in actual]
+            if reconciling is None:
+                self._confirm(link, missing, now)
+            for key in missing:
+                if self._free(key, now):
+                    agent = desired[key]
                     ops.append(self._add(link, key, agent.name, agent.state == "paused", agent.pause_reason))
             for key in actual - desired.keys():
                 if key[2] in olive_agents and self._free(key, now):
                     ops.append(self._remove(link, key))
         return ops
+
+    def _confirm(self, link: PbxLink, missing: list[Key], now: float) -> None:
+        """After a login, dialing waits until Asterisk's queues hold every member olive wants
+        there (an empty queue drops every answer at the connect limit), or until
+        ``CONFIRM_S`` has passed: then whoever could not be added is left out and logged."""
+        if link.membership_confirmed:
+            return
+        if not missing:
+            link.membership_confirmed = True
+            log.info("%s: queue membership confirmed; dialing allowed", link.name)
+            return
+        if link.connected_at is not None and now - link.connected_at >= CONFIRM_S:
+            link.membership_confirmed = True
+            log.warning(
+                "%s: %d member(s) still not in their queue %.0f s after login (%s); dialing with the others",
+                link.name, len(missing), CONFIRM_S, ", ".join(f"{k[2]} in {k[1]}" for k in missing),
+            )
+
+    def waiting_for(self, campaign: Campaign) -> int:
+        """Members of this campaign's queue olive is still adding back after a login."""
+        link = self.engine.links.get(campaign.server)
+        if link is None or link.membership_confirmed:
+            return 0
+        return sum(
+            1 for a in campaign.agents
+            if a.state != "logged_out" and campaign.queue not in getattr(link.members.get(a.interface), "queues", ())
+        )
 
     def _free(self, key: Key, now: float) -> bool:
         if self._holdoff.get(key, 0.0) > now:

@@ -31,7 +31,8 @@ from olive.store import (
 
 # What the agents table says for each tracked activity. LOGGED_OUT is not
 # written: only an explicit logout (API/CLI) ends an agent's shift, and a
-# member that vanished from a queue (Asterisk restart) is added back.
+# member that vanished from a queue (Asterisk restart) is added back; until
+# then they are ready (or paused), never left on a call that no longer exists.
 AGENT_STATE = {
     AgentActivity.IDLE: "ready",
     AgentActivity.RINGING: "ringing",
@@ -183,9 +184,17 @@ def _finish_contact(session: Session, call: Call, rec: CallRecord) -> NextStep |
     for number_id, outcome, total in rows:
         if number_id in counts and outcome:
             counts[number_id][outcome] += int(total)
+    outcome = rec.outcome.value
+    if rec.outcome_unknown and call.contact_number_id in counts:
+        # Maybe answered, maybe even by an agent: not retried as if unreached, unless
+        # the plan has an UNKNOWN rule.
+        tally = counts[call.contact_number_id]
+        tally[outcome] -= 1
+        tally["UNKNOWN"] += 1
+        outcome = "UNKNOWN"
     history = [NumberHistory(n.position, dict(counts[n.id])) for n in numbers]
     tried = next((i for i, n in enumerate(numbers) if n.id == call.contact_number_id), 0)
-    step = after_attempt(history, tried, rec.outcome.value, call.plan_snapshot.get("retry_rules"), rec.ended_at)
+    step = after_attempt(history, tried, outcome, call.plan_snapshot.get("retry_rules"), rec.ended_at)
     for n in numbers:
         if n.id == call.contact_number_id:
             n.last_outcome = rec.outcome.value
@@ -207,7 +216,15 @@ def apply_agent_changes(session: Session, changes: Sequence[AgentChange]) -> dic
     for change in changes:
         st = change.status
         agent = session.scalars(select(Agent).where(Agent.interface == st.interface)).first()
-        if agent is None or agent.state == "logged_out" or st.activity is AgentActivity.LOGGED_OUT:
+        if agent is None or agent.state == "logged_out":
+            continue
+        if st.activity is AgentActivity.LOGGED_OUT:
+            # Out of every queue but still logged in (Asterisk restarted): any call olive
+            # had them on is over; they are what they were apart from it, until re-added.
+            agent.state = "paused" if agent.pause_reason else "ready"
+            agent.state_since = as_utc(st.since)
+            agent.current_call_id = None
+            touched[agent.id] = agent
             continue
         agent.state = AGENT_STATE[st.activity]
         agent.pause_reason = st.paused_reason or ("unavailable" if st.activity is AgentActivity.UNAVAILABLE else None)

@@ -98,6 +98,20 @@ def _event_tv(now: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", tm) + f".{int((now % 1) * 1000):03d}+0000"
 
 
+def _core_status(pbx: SimulatedPBX, session: AMISession, a: Action) -> None:
+    """manager.c action_corestatus(): start and reload time (local time, whole seconds)."""
+    import time
+
+    core = pbx.core
+    started = time.gmtime(core.started)
+    day, clock = time.strftime("%Y-%m-%d", started), time.strftime("%H:%M:%S", started)
+    session.send(_resp(
+        a, "Success", None,
+        ("CoreStartupDate", day), ("CoreStartupTime", clock), ("CoreReloadDate", day), ("CoreReloadTime", clock),
+        ("CoreCurrentCalls", str(len(core.channels))),
+    ))
+
+
 def _logoff(pbx: SimulatedPBX, session: AMISession, a: Action) -> None:
     session.send(_resp(a, "Goodbye", "Thanks for all the fish."))
     session.close()
@@ -203,10 +217,57 @@ def _setvar(pbx: SimulatedPBX, session: AMISession, a: Action) -> None:
     session.send(_resp(a, "Success", "Variable Set"))
 
 
+def _db_key(session: AMISession, a: Action) -> str | None:
+    """main/db.c's checks on Family and Key; None (error sent) when one is missing."""
+    family, key = a.get("Family") or "", a.get("Key") or ""
+    if not family:
+        session.send(_resp(a, "Error", "No family specified."))
+        return None
+    if not key:
+        session.send(_resp(a, "Error", "No key specified."))
+        return None
+    return f"{family}/{key}"
+
+
+def _dbget(pbx: SimulatedPBX, session: AMISession, a: Action) -> None:
+    """manager_dbget(): a one-item list (Asterisk 13+) ending in DBGetComplete."""
+    path = _db_key(session, a)
+    if path is None:
+        return
+    value = pbx.astdb.get(path)
+    if value is None:
+        return session.send(_resp(a, "Error", "Database entry not found"))
+    aid = [("ActionID", a.action_id)] if a.action_id else []
+    item = Event((("Event", "DBGetResponse"), ("Family", a.get("Family") or ""), ("Key", a.get("Key") or ""),
+                  ("Val", value), *aid))
+    _list(pbx, session, a, "Result will follow", "DBGetComplete", [item])
+
+
+def _dbput(pbx: SimulatedPBX, session: AMISession, a: Action) -> None:
+    path = _db_key(session, a)
+    if path is None:
+        return
+    pbx.astdb[path] = a.get("Val") or ""
+    session.send(_resp(a, "Success", "Updated database successfully"))
+
+
+def _dbdel(pbx: SimulatedPBX, session: AMISession, a: Action) -> None:
+    path = _db_key(session, a)
+    if path is None:
+        return
+    if pbx.astdb.pop(path, None) is None:
+        return session.send(_resp(a, "Error", "Database entry not found"))
+    session.send(_resp(a, "Success", "Key deleted successfully"))
+
+
 _HANDLERS: dict[str, Callable[[SimulatedPBX, AMISession, Action], None]] = {
+    "dbget": _dbget,
+    "dbput": _dbput,
+    "dbdel": _dbdel,
     "login": _login,
     "logoff": _logoff,
     "ping": _ping,
+    "corestatus": _core_status,
     "originate": _originate,
     "queueadd": _queue_change(Queues.add, "Added interface to queue"),
     "queueremove": _queue_change(Queues.remove, "Removed interface from queue"),

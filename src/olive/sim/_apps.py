@@ -17,7 +17,7 @@ from olive.sim._model import BUSY, UP, Channel
 if TYPE_CHECKING:
     from olive.sim._core import Core
 
-__all__ = ["APPLICATIONS", "Runner"]
+__all__ = ["APPLICATIONS", "Runner", "run_hangup_handlers"]
 
 APPLICATIONS = frozenset(
     {"answer", "busy", "congestion", "echo", "goto", "gotoif", "hangup", "noop", "playback", "queue",
@@ -124,7 +124,8 @@ class Runner:
             return True
         if app == "set":
             name, _, value = data.partition("=")
-            core.set_var(ch, name.strip(), value)
+            if not core.write_function(ch, name.strip(), value):
+                core.set_var(ch, name.strip(), value)
             return True
         if app == "ringing":
             self._ringing()
@@ -237,3 +238,27 @@ def _number(text: str, default: float) -> float:
         return float(text.strip())
     except (ValueError, AttributeError):
         return default
+
+
+def run_hangup_handlers(core: Core, ch: Channel) -> None:
+    """Run the handlers pushed with CHANNEL(hangup_handler_push), last pushed first, as the
+    channel hangs up (before its Hangup event). A handler runs until Return() or its
+    extension ends; only applications that need no live channel (Set, NoOp) do anything."""
+    where = (ch.context, ch.exten, ch.priority)
+    handlers, ch.hangup_handlers = ch.hangup_handlers, []
+    for spec in reversed(handlers):
+        parts = [p.strip() for p in split_args(spec)] + ["", ""]
+        context, exten, prio = parts[0], parts[1] or "s", int(_number(parts[2], 1) or 1)
+        runner = Runner(core, ch, context, exten, prio)
+        runner.stopped = True  # never steps on its own: the channel is going
+        for _ in range(100):
+            step = core.dialplan.priority(ch.context, ch.exten, ch.priority)
+            if step is None or step.app.lower() == "return":
+                break
+            data = runner.expand(step.data)
+            if step.app.lower() == "set":
+                name, _, value = data.partition("=")
+                if not core.write_function(ch, name.strip(), value):
+                    core.set_var(ch, name.strip(), value)
+            ch.priority += 1
+    ch.context, ch.exten, ch.priority = where

@@ -86,6 +86,7 @@ class Core:
         # Test hook: fixed values for RAND() per channel name or device (Local/1001@customers).
         self.rand_pins: dict[str, list[int]] = {}
         self.world: World | None = None
+        self.astdb: dict[str, str] = {}  # the PBX's AstDB, shared across restarts
         # Vary the order of events where Asterisk's threads race (see Originate.early_failure).
         self.vary_order = False
 
@@ -164,6 +165,23 @@ class Core:
         ch.variables[name] = value
         self.channel_event("VarSet", ch, ("Variable", name), ("Value", value), category="dialplan")
 
+    def write_function(self, ch: Channel, name: str, value: str) -> bool:
+        """Set(FUNCTION(args)=value) for the functions olive's dialplan writes; False if ``name``
+        is a plain variable. Writing a function sets no variable, so no VarSet."""
+        func, _, rest = name.partition("(")
+        if not rest.endswith(")"):
+            return False
+        args, func = rest[:-1].strip(), func.strip().upper()
+        if func == "DB":
+            family, _, key = args.partition("/")
+            if family and key:
+                self.astdb[f"{family}/{key}"] = value
+            return True
+        if func == "CHANNEL" and args.lower() == "hangup_handler_push":
+            ch.hangup_handlers.append(value)
+            return True
+        return False
+
     def set_callerid(self, ch: Channel, num: str | None, name: str | None) -> None:
         ch.cid_num, ch.cid_name = num, name
         self.channel_event("NewCallerid", ch, ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)"))
@@ -223,6 +241,10 @@ class Core:
         peer = ch.local_peer
         if peer is not None and not peer.dead:
             self.request_hangup(peer, ch.hangupcause)
+        if ch.hangup_handlers:
+            from olive.sim._apps import run_hangup_handlers
+
+            run_hangup_handlers(self, ch)
         for listener in self.pre_hangup_listeners:
             listener(ch)
         extra: list[Header] = [("Cause", str(ch.hangupcause)), ("Cause-txt", cause_text(ch.hangupcause))]

@@ -7,7 +7,7 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from olive.ami import Action
+from olive.ami import Action, Response
 from olive.clock import Clock, ScaledClock
 from olive.sim._apps import Runner
 from olive.sim._core import Core
@@ -80,23 +80,34 @@ class SimulatedPBX:
         self.username = username
         self.secret = secret
         self.seed = self.scenario.seed if seed is None else seed
-        self.core = Core(self.clock, self.scenario.dialplan, self.seed)
-        self.core.world = World(self.scenario, self.seed)
-        self.core.vary_order = self.scenario.vary_order
-        self.queues = Queues(self.core)
-        self.core.pre_hangup_listeners.append(lambda ch: ch.far.media_stats() if ch.far is not None else None)
-        for name, conf in self.scenario.queues.items():
-            self.queues.queues[name] = Queue.from_config(name, conf)
-        self.globals: dict[str, str] = dict(self.scenario.dialplan.globals)
+        self.astdb: dict[str, str] = {}  # AstDB ("family/key" -> value): on disk, so it outlives a restart
         self.actions: list[ActionRecord] = []
+        self.restarts = 0
+        # Faults a test asks for: the next actions of a name get no response (see swallow()).
+        self._swallow: dict[str, list[bool]] = {}
+        self._boot()
         self._server: asyncio.base_events.Server | None = None
+        self._host = "127.0.0.1"
         self._sessions: set[AMISession] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self.port: int | None = None
 
+    def _boot(self) -> None:
+        """Everything Asterisk keeps in memory, as it is when Asterisk has just started."""
+        self.core = Core(self.clock, self.scenario.dialplan, self.seed + self.restarts)
+        self.core.world = World(self.scenario, self.seed + self.restarts)
+        self.core.vary_order = self.scenario.vary_order
+        self.core.astdb = self.astdb
+        self.queues = Queues(self.core)
+        self.core.pre_hangup_listeners.append(lambda ch: ch.far.media_stats() if ch.far is not None else None)
+        for name, conf in self.scenario.queues.items():
+            self.queues.queues[name] = Queue.from_config(name, conf)
+        self.globals: dict[str, str] = dict(self.scenario.dialplan.globals)
+
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        self._host = host
         self._server = await asyncio.start_server(self._accept, host, port)
         sock = self._server.sockets[0]
         self.port = int(sock.getsockname()[1])
@@ -124,6 +135,56 @@ class SimulatedPBX:
         for session in list(self._sessions):
             session.abort()
         await asyncio.sleep(0)
+
+    async def restart(self, down_s: float = 0.0) -> None:
+        """Asterisk restarts (a crash, an upgrade, ``core restart now``).
+
+        Every AMI session drops; every channel is gone with no Hangup anyone
+        could see; dynamic queue members (QueueAdd) and queue statistics are
+        forgotten, as is all other in-memory state; the new process has a new
+        start time (CoreStatus, FullyBooted Uptime). AstDB, kept on disk,
+        survives. For ``down_s`` seconds (of the PBX's clock) AMI refuses
+        connections, as while Asterisk boots.
+        """
+        assert self.port is not None, "start() the PBX first"
+        if self._server is not None:
+            self._server.close()
+        for session in list(self._sessions):
+            session.abort()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        for ch in list(self.core.channels.values()):
+            ch.dead = True
+            ch.cancel_timers()
+        if down_s > 0:
+            await self.clock.sleep(down_s)
+        self.restarts += 1
+        self._boot()
+        self._ticker = asyncio.create_task(self.core.sched.run(), name="olive-sim-scheduler")
+        self._server = await asyncio.start_server(self._accept, self._host, self.port)
+
+    def swallow(self, action: str, *, count: int = 1, acknowledge: bool = False) -> None:
+        """The next ``count`` actions named ``action`` are lost inside Asterisk: no response
+        and nothing done (a wedged manager thread). With ``acknowledge`` (Originate only)
+        the action is answered "successfully queued" but its call never starts, so no
+        OriginateResponse and no channel event ever follow."""
+        self._swallow.setdefault(action.lower(), []).extend([acknowledge] * count)
+
+    def swallowed(self, session: AMISession, action: Action) -> bool:
+        """Called by the session for each action: True if this one is lost."""
+        queue = self._swallow.get(action.name.strip().lower())
+        if not queue:
+            return False
+        acknowledge = queue.pop(0)
+        if acknowledge:
+            headers = [("Response", "Success")]
+            if action.action_id:
+                headers.append(("ActionID", action.action_id))
+            headers.append(("Message", "Originate successfully queued"))
+            session.send(Response(tuple(headers)))
+        return True
 
     async def __aenter__(self) -> SimulatedPBX:
         await self.start()

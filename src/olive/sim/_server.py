@@ -98,6 +98,8 @@ class AMISession:
     def _handle(self, message: object) -> None:
         if isinstance(message, Action):
             self.pbx.record(self, message)
+            if self.authenticated and self.pbx.swallowed(self, message):
+                return
             dispatch(self.pbx, self, message)
         elif isinstance(message, MalformedMessage):
             # Asterisk keeps the lines it can read; without an Action header it says so.

@@ -21,6 +21,10 @@ RETRY_OUTCOMES: Final = (
     "ABANDONED",
     "INVALID_NUMBER",
     "CANCELLED",
+    # Not an outcome of its own: a FAILED attempt whose real outcome olive could not
+    # learn (it ended while olive could not see it, maybe answered). Never retried
+    # unless the plan says so.
+    "UNKNOWN",
 )
 
 DEFAULT_RETRY_RULES: Final[Mapping[str, Mapping[str, int]]] = {
@@ -31,6 +35,7 @@ DEFAULT_RETRY_RULES: Final[Mapping[str, Mapping[str, int]]] = {
     "ABANDONED": {"max_attempts": 2, "delay_s": 3600},
     "INVALID_NUMBER": {"max_attempts": 0, "delay_s": 0},
     "CANCELLED": {"max_attempts": 1, "delay_s": 60},
+    "UNKNOWN": {"max_attempts": 0, "delay_s": 0},
 }
 
 

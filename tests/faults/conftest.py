@@ -1,0 +1,32 @@
+"""The fault suite runs olive's engine against the simulator (the e2e harness), on SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from e2e.harness import Olive, Target, start_target, stop_target
+
+
+@pytest.fixture(scope="module")
+def db_backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+async def target() -> AsyncIterator[Target]:
+    t = await start_target()
+    if not t.simulated:
+        await stop_target(t)
+        pytest.skip("playing a fault needs the simulator")
+    yield t
+    await stop_target(t)
+
+
+@pytest.fixture
+async def olive(session_factory: sessionmaker[Session], target: Target) -> AsyncIterator[Olive]:
+    o = Olive(session_factory, target)
+    yield o
+    await o.stop()

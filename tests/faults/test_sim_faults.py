@@ -1,0 +1,98 @@
+"""The simulator plays each fault as Asterisk does: a restart, a swallowed action."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from tests.sim.client import Client
+
+from olive.clock import ScaledClock
+from olive.sim import SimulatedPBX
+
+FAST = 50.0
+
+
+@pytest.fixture
+async def lab() -> AsyncIterator[SimulatedPBX]:
+    pbx = SimulatedPBX("lab", clock=ScaledClock(FAST))
+    await pbx.start()
+    try:
+        yield pbx
+    finally:
+        await pbx.stop()
+
+
+async def logged_in(pbx: SimulatedPBX) -> Client:
+    assert pbx.port is not None
+    client = await Client.connect(pbx.port)
+    await client.response(client.send("Login", Username="olive", Secret="olive", Events="on"))
+    return client
+
+
+def answered_originate(client: Client, call_id: str) -> str:
+    return client.send(
+        "Originate", Channel="Local/1001@customers", Context="dialer", Exten="s", Priority="1",
+        Timeout="30000", Async="true", ChannelId=call_id,
+    )
+
+
+class TestRestart:
+    async def test_core_status_says_when_asterisk_started(self, lab: SimulatedPBX) -> None:
+        client = await logged_in(lab)
+        first = await client.response(client.send("CoreStatus"))
+        assert first.response == "Success"
+        assert first.get("CoreStartupDate") and first.get("CoreStartupTime") and first.get("CoreCurrentCalls") == "0"
+        await lab.clock.sleep(2.0)
+        await lab.restart()
+        again = await logged_in(lab)
+        second = await again.response(again.send("CoreStatus"))
+        assert (second.get("CoreStartupDate"), second.get("CoreStartupTime")) != (
+            first.get("CoreStartupDate"), first.get("CoreStartupTime"),
+        )
+
+    async def test_restart_drops_sessions_channels_and_dynamic_members(self, lab: SimulatedPBX) -> None:
+        client = await logged_in(lab)
+        queue = next(iter(lab.queues.queues))
+        await client.response(client.send("QueueAdd", Queue=queue, Interface="Local/101@agents", MemberName="a101"))
+        assert [m.interface for m in lab.queue_members(queue)] == ["Local/101@agents"]
+        await client.response(answered_originate(client, "olive-restart-1"))
+        await client.event("Newchannel", Uniqueid="olive-restart-1")
+        assert lab.channels()
+        await lab.restart(down_s=1.0)
+        await asyncio.wait_for(client.closed.wait(), 5)
+        assert lab.channels() == []
+        assert lab.queue_members(queue) == []
+        again = await logged_in(lab)
+        booted = await again.event("FullyBooted")
+        assert int(booted.get("Uptime") or "99") < 2
+        # No Hangup for the vanished channels reaches anyone: nobody was connected.
+        assert all(not (isinstance(m, type(booted)) and m.name == "Hangup") for m in again.messages)
+
+    async def test_astdb_survives_a_restart(self, lab: SimulatedPBX) -> None:
+        lab.astdb["olive/x"] = "1"
+        await lab.restart()
+        assert lab.astdb == {"olive/x": "1"}
+        assert lab.core.astdb is lab.astdb
+
+
+class TestSwallowedAction:
+    async def test_no_response_and_nothing_done(self, lab: SimulatedPBX) -> None:
+        client = await logged_in(lab)
+        lab.swallow("Originate")
+        aid = answered_originate(client, "olive-lost-1")
+        with pytest.raises(TimeoutError):
+            await client.response(aid, timeout=0.5)
+        assert lab.channels() == []
+        # The next one is handled as usual.
+        assert (await client.response(answered_originate(client, "olive-lost-2"))).response == "Success"
+
+    async def test_acknowledged_but_never_placed(self, lab: SimulatedPBX) -> None:
+        client = await logged_in(lab)
+        lab.swallow("Originate", acknowledge=True)
+        response = await client.response(answered_originate(client, "olive-lost-3"))
+        assert (response.response, response.message) == ("Success", "Originate successfully queued")
+        await lab.clock.sleep(3.0)
+        assert lab.channels() == []
+        assert not any(getattr(m, "name", "") == "OriginateResponse" for m in client.messages)
