@@ -58,5 +58,13 @@ async def _run(sessions: object, server: object, campaign_id: str, *, live: bool
     try:
         final = await drive(engine, sessions, campaign_id, live=live)  # type: ignore[arg-type]
     finally:
+        # Normal end, Ctrl-C or a fatal error: its agents leave the queue and are logged out.
+        try:
+            left = await engine.control.log_out_campaign_agents(campaign_id)
+        except Exception as exc:  # the original error, if any, matters more
+            left = []
+            err_console.print(f"[red]Could not log the agents out:[/] {exc}")
+        if left:
+            err_console.print(f"[yellow]warning:[/] still members of the queue in Asterisk: {', '.join(left)}")
         await engine.stop()
     print_summary(final)
