@@ -216,3 +216,19 @@ class TestOliveRunFatalError:
         assert isinstance(result.exception, RuntimeError), result.output
         assert queue_members(pbx_port) & {"PJSIP/101", "PJSIP/102"} == set()
         assert agent_states(db_path) == {"ann": "logged_out", "bob": "logged_out"}
+
+
+class TestPrivateNumberingInACampaignFile:
+    def test_contacts_numbering_private_takes_lab_numbers(self, tmp_path: Path) -> None:
+        from olive.campaign_file import CampaignFileError, load
+
+        path = campaign_file(tmp_path, 5038, name="lab", numbers=["1001", "1002"])
+        with pytest.raises(CampaignFileError, match="impossible number"):
+            load(path)
+        path.write_text(path.read_text().replace('csv = "contacts.csv"', 'csv = "contacts.csv"\nnumbering = "private"'))
+        loaded = load(path)
+        assert [c.numbers for c in loaded.contacts] == [("1001",), ("1002",)]
+        assert loaded.spec.contacts.numbering == "private"
+        (tmp_path / "contacts.csv").write_text("phone\n10\x0701\n")
+        with pytest.raises(CampaignFileError, match="control character"):
+            load(path)
