@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from olive.contacts_import import ImportRefused, parse_csv, parse_json
+from olive.phone import PRIVATE, InvalidNumber, normalize, private_number
 
 
 class TestParseCsv:
@@ -75,3 +76,29 @@ class TestParseJson:
         with pytest.raises(ImportRefused) as err:
             parse_json([{"phone": "2025550142"}, {"phone": "nope"}], "US")
         assert err.value.errors[0].line == 2
+
+
+class TestPrivateNumbering:
+    """Issue 18: lab and internal numbers (1001) with a private numbering plan: no
+    phone-number validation, but the character rules still hold."""
+
+    def test_a_private_list_keeps_internal_numbers_as_written(self) -> None:
+        (row,) = parse_csv("phone,phone2,name\n 1001 ,*43,Lab\n", PRIVATE)
+        assert row.numbers == ("1001", "*43")
+
+    def test_the_same_number_in_a_national_list_is_refused(self) -> None:
+        with pytest.raises(ImportRefused) as err:
+            parse_csv("phone\n1001\n", "US")
+        assert "impossible number" in str(err.value)
+
+    @pytest.mark.parametrize(
+        "raw",
+        ["10\r01", "10\n01", "1001\x00", "10\x0701", "1001\x7f", "100 1", "1001;x", "Local/1001", "1-001", "", "1" * 33],
+    )
+    def test_control_characters_and_anything_but_digits_star_hash_are_refused(self, raw: str) -> None:
+        with pytest.raises(InvalidNumber):
+            private_number(raw)
+
+    def test_a_leading_plus_is_kept(self) -> None:
+        assert private_number("+4412") == "+4412"
+        assert normalize("1001", PRIVATE) == "1001"

@@ -12,7 +12,7 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from olive.contacts_import import ImportRefused, parse_csv
 from olive.controls import control_error
 from olive.engine import ServerConfig
+from olive.phone import PRIVATE
 from olive.specs import AgentSpec, CampaignSpec, PlanSpec, _Spec, check_plan_for_profile
 from olive.store import (
     Agent,
@@ -68,6 +69,9 @@ class AsteriskSpec(_Spec):
 
 class ContactsSpec(_Spec):
     csv: str = Field(description="path of the contacts CSV, relative to the campaign file")
+    numbering: Literal["e164", "private"] = Field(
+        "e164", description="private: lab or internal numbers (1001), digits only, not checked for a country"
+    )
 
 
 class CampaignFileSpec(_Spec):
@@ -127,6 +131,8 @@ def load(path: str | Path) -> CampaignFile:
     # The CSV is checked even when the file has problems, so one run reports them all.
     csv_name = raw.get("contacts", {}).get("csv") if isinstance(raw.get("contacts"), dict) else None
     region = raw.get("campaign", {}).get("default_region", "US") if isinstance(raw.get("campaign"), dict) else "US"
+    if isinstance(raw.get("contacts"), dict) and raw["contacts"].get("numbering") == "private":
+        region = PRIVATE
     contacts: list[ContactRow] = []
     if isinstance(csv_name, str) and isinstance(region, str):
         csv_path = (path.parent / csv_name).resolve()
@@ -182,7 +188,9 @@ def install(session: Session, cf: CampaignFile, *, server: str = "default") -> t
             setattr(plan, key, value)
     dial_list = DialListRepository(session).get_by_name(cf.name)
     if dial_list is None:
-        dial_list = DialList(name=cf.name, default_region=spec.campaign.default_region)
+        dial_list = DialList(
+            name=cf.name, default_region=spec.campaign.default_region, numbering=spec.contacts.numbering
+        )
         session.add(dial_list)
     session.flush()
     import_contacts(session, dial_list.id, cf.contacts)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 from phonenumbers import timezone as pn_timezone
 
@@ -16,6 +18,8 @@ class InvalidNumber(ValueError):
 
 def normalize(raw: str, region: str = "US") -> str:
     """``raw`` as E.164 (``+15551234567``), reading national numbers in ``region``."""
+    if region == PRIVATE:
+        return private_number(raw)
     text = (raw or "").strip()
     if not text:
         raise InvalidNumber("empty phone number")
@@ -53,4 +57,28 @@ def dial_digits(e164: str, fmt: str = "e164") -> str:
     return e164.lstrip("+") if fmt == "digits" else e164
 
 
-__all__ = ["InvalidNumber", "dial_digits", "normalize", "time_zones"]
+#: The "region" of a dial list whose numbers follow a private numbering plan
+#: (lab or internal extensions such as 1001): not checked against any country.
+PRIVATE = "private"
+_PRIVATE_NUMBER = re.compile(r"\+?[0-9*#]{1,32}")
+
+
+def private_number(raw: str) -> str:
+    """``raw`` as a private-plan number: only digits, ``*`` and ``#`` (a leading ``+`` kept).
+
+    No country rules, but nothing that could break the dial string or an AMI
+    header (line breaks, control characters, spaces, ``/`` or ``@``) gets through.
+    """
+    text = (raw or "").strip()
+    if not text:
+        raise InvalidNumber("empty phone number")
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise InvalidNumber("phone number contains a line break or control character")
+    if not _PRIVATE_NUMBER.fullmatch(text):
+        raise InvalidNumber(
+            f"not a private-plan number: {text!r} (only digits, * and #, with an optional leading +; at most 32)"
+        )
+    return text
+
+
+__all__ = ["PRIVATE", "InvalidNumber", "dial_digits", "normalize", "private_number", "time_zones"]

@@ -313,3 +313,23 @@ class TestFilteredLogin:
         assert typed("17_events_filtered_login", OriginateResponse)
         assert typed("17_events_filtered_login", AgentConnect)
         assert typed("17_events_filtered_login", VarSet) == []
+
+
+class TestAgentCompleteWithoutCaller:
+    def test_18_parses_without_the_callers_fields(self) -> None:
+        got = feed_all([b"Asterisk Call Manager/9.0.0\r\n", b"".join(e.wire() for e in transcripts.load_fragment("18_agentcomplete_without_channel"))])
+        done = [parse_event(e) for e in got if isinstance(e, Event)]
+        assert [type(d) for d in done] == [AgentComplete] * 3
+        first, second, third = done
+        assert isinstance(second, AgentComplete) and second.dest is None
+        assert isinstance(first, AgentComplete) and isinstance(third, AgentComplete)
+        assert first.ref is None and first.dest is None
+        assert (first.queue, first.interface, first.member_name) == ("olive-test", "Local/102@olive-test-agents", "agent102")
+        assert (first.talk_time_s, first.reason) == (37, "caller")
+        assert third.ref is None
+        assert third.dest is not None and third.dest.linkedid == "call_01M94GKM3WCR2NESQWHT464MCH"
+
+    def test_a_recorded_complete_with_the_caller_keeps_it(self) -> None:
+        (done,) = typed("01_answered_connected_to_agent", AgentComplete)
+        assert done.ref is not None and done.dest is not None
+        assert done.dest.linkedid == done.ref.linkedid

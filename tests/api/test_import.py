@@ -158,3 +158,35 @@ class TestImportRefused:
         error(_import(admin, "list_nope", "phone\n"), 404)
         error(_import(viewer, make_list(admin)["id"], "phone\n"), 403)
         error(_import(admin, "list_nope", "phone\n", "text/plain"), 415)
+
+
+class TestPrivateNumbering:
+    """Issue 18: a dial list of lab or internal numbers (1001) skips the country checks only."""
+
+    def test_a_private_list_takes_internal_numbers(self, admin: httpx.Client) -> None:
+        dial_list = make_list(admin, numbering="private")
+        assert dial_list["numbering"] == "private"
+        ok(_import(admin, dial_list["id"], "phone,phone2,name\n1001,*43,Lab\n"), 201)
+        (contact,) = _by_name(admin, dial_list["id"])
+        assert [n["number"] for n in contact["numbers"]] == ["1001", "*43"]
+        found = ok(admin.get(f"/dial-lists/{dial_list['id']}/contacts", params={"number": "1001"}))["items"]
+        assert [c["id"] for c in found] == [contact["id"]]
+
+    def test_it_still_refuses_what_could_break_a_dial_string(self, admin: httpx.Client) -> None:
+        dial_list = make_list(admin, numbering="private")
+        body = error(_import(admin, dial_list["id"], 'phone\n"10\r01"\n1001@evil\n'), 422)
+        assert _count(admin, dial_list["id"]) == 0
+        assert "control character" in json.dumps(body) and "not a private-plan number" in json.dumps(body)
+
+    def test_a_national_list_refuses_them_as_before(self, admin: httpx.Client) -> None:
+        dial_list = make_list(admin)
+        assert dial_list["numbering"] == "e164"
+        body = error(_import(admin, dial_list["id"], "phone\n1001\n"), 422)
+        assert "impossible number" in json.dumps(body)
+
+    def test_numbering_is_validated_and_can_be_changed(self, admin: httpx.Client) -> None:
+        error(admin.post("/dial-lists", json={"name": "bad-numbering", "numbering": "lab"}), 422)
+        dial_list = make_list(admin)
+        changed = ok(admin.patch(f"/dial-lists/{dial_list['id']}", json={"numbering": "private"}))
+        assert changed["numbering"] == "private"
+        ok(_import(admin, dial_list["id"], "phone\n1001\n"), 201)

@@ -7,7 +7,41 @@ from dataclasses import dataclass, field
 
 from olive import ami
 from olive.calls import AgentChange, CallChange, CallRecord, CallTracker, MemberTracker
-from support.transcripts import Entry, load
+from support.transcripts import Entry, load, load_fragment
+
+# What transcript 18's AgentComplete events keep when the caller's snapshot is gone.
+AGENT_COMPLETE_BARE = frozenset(
+    {"event", "privilege", "timestamp", "queue", "interface", "membername", "holdtime", "talktime", "reason"}
+)
+
+
+def bare_agent_complete(wire: bytes) -> bytes:
+    """``wire`` with each AgentComplete cut down to the fields transcript 18 shows it can lose all else."""
+    messages = wire.split(b"\r\n\r\n")
+    out = []
+    for message in messages:
+        lines = message.split(b"\r\n")
+        if lines and lines[0].lower() == b"event: agentcomplete":
+            lines = [x for x in lines if x.split(b":", 1)[0].strip().lower().decode() in AGENT_COMPLETE_BARE]
+        out.append(b"\r\n".join(lines))
+    return b"\r\n\r\n".join(out)
+
+
+def fragment_events(name: str) -> list[ami.TypedEvent]:
+    """The typed events of a fragment transcript (18), read through the codec."""
+    codec = ami.AMICodec(ami.Role.CLIENT)
+    codec.receive_data(b"Asterisk Call Manager/9.0.0\r\n")
+    for entry in load_fragment(name):
+        codec.receive_data(entry.wire())
+    typed: list[ami.TypedEvent] = []
+    while (message := codec.next_message()) is not ami.NEED_DATA:
+        if isinstance(message, ami.Banner):
+            continue
+        assert isinstance(message, ami.Event), message
+        event = ami.parse_event(message)
+        assert event is not None
+        typed.append(event)
+    return typed
 
 
 @dataclass
@@ -38,9 +72,14 @@ def replay(
     until: float | None = None,
     classes: frozenset[str] | None = None,
     edit: Callable[[Sequence[Entry]], Sequence[Entry]] | None = None,
+    caller_less_complete: bool = False,
 ) -> Replay:
     """``classes`` keeps only events of those Privilege classes, as ``Events: call,agent`` would;
-    ``edit`` rewrites the entries first (a fault on top of a real recording)."""
+    ``edit`` rewrites the entries first (a fault on top of a real recording).
+
+    ``caller_less_complete`` strips AgentComplete down to Queue/Interface/MemberName and
+    its times, as real Asterisk sometimes sends it (transcript 18).
+    """
     entries = load(name).entries
     if edit is not None:
         entries = tuple(edit(entries))
@@ -63,7 +102,7 @@ def replay(
                 )
                 r.call_ids.append(call_id)
             continue
-        codec.receive_data(entry.wire())
+        codec.receive_data(bare_agent_complete(entry.wire()) if caller_less_complete else entry.wire())
         while True:
             message = codec.next_message()
             if message is ami.NEED_DATA:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from replay import replay
+from replay import fragment_events, replay
 
 from olive import ami
 from olive.calls import AgentActivity, MemberTracker
@@ -90,3 +90,44 @@ def pytest_approx(value: float) -> object:
     import pytest
 
     return pytest.approx(value, abs=0.01)
+
+
+class TestAgentCompleteWithoutCaller:
+    """Transcript 18: AgentComplete may lack the caller's Channel/Uniqueid and even every Dest* field."""
+
+    def test_18_each_recorded_event_ends_the_members_call(self) -> None:
+        events = fragment_events("18_agentcomplete_without_channel")
+        assert len(events) == 3
+        for event in events:
+            assert isinstance(event, ami.AgentComplete)
+            m = MemberTracker()
+            added = ami.QueueMemberState(
+                "QueueMemberAdded", event.queue, event.interface, event.member_name, 1, False, "", False, 0, 0
+            )
+            m.handle(added, 0.0)
+            customer = ami.ChannelRef("Local/1001@customers-1;1", "c1", "call-1")
+            agent_leg = ami.ChannelRef(f"{event.interface}-2;1", "a1", "call-1")
+            m.handle(ami.AgentConnect(customer, agent_leg, event.queue, event.interface, event.member_name, 0, 1), 10.0)
+            assert m.get(event.interface).activity is A.TALKING  # type: ignore[union-attr]
+            (change,) = m.handle(event, 10.0 + event.talk_time_s)
+            assert change.status.activity is A.IDLE
+            assert change.status.call_id is None
+            assert change.talk_s == pytest_approx(event.talk_time_s)
+
+    def test_01_replayed_with_a_caller_less_agent_complete(self) -> None:
+        r = replay("01_answered_connected_to_agent", caller_less_complete=True)
+        assert activities(r, "Local/101@agents") == [A.IDLE, A.RINGING, A.TALKING, A.IDLE]
+        rec = r.record()
+        assert rec.asterisk_talk_time_s == 21  # the call still learns Asterisk's TalkTime
+
+    def test_10_replayed_with_a_caller_less_agent_complete_and_wrapup(self) -> None:
+        r = replay("10_originate_with_channelid", caller_less_complete=True, wrapup_s=2.0)
+        assert activities(r, "Local/101@agents")[-3:] == [A.TALKING, A.WRAPUP, A.IDLE]
+        assert r.record("olive-call-0001").asterisk_talk_time_s == 31
+
+    def test_a_complete_for_another_queue_member_is_not_this_agents(self) -> None:
+        (event, *_) = fragment_events("18_agentcomplete_without_channel")
+        assert isinstance(event, ami.AgentComplete)
+        m = MemberTracker()
+        m.handle(ami.QueueMemberState("QueueMemberAdded", "q", "Local/999@x", "other", 1, False, "", False, 0, 0), 0.0)
+        assert m.handle(event, 1.0) == []

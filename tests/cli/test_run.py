@@ -8,7 +8,10 @@ import io
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +19,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from cli_helpers import OLIVE
+from olive import ami
 
 HERE = Path(__file__).parent
 
@@ -83,6 +87,73 @@ interface = "PJSIP/102"
 csv = "contacts.csv"
 """)
     return path
+
+
+def queue_members(port: int, queue: str = "olive-fast") -> set[str]:
+    """The members Asterisk (here the simulator) has in ``queue``, asked over AMI."""
+    codec = ami.AMICodec(ami.Role.CLIENT)
+    members: set[str] = set()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(codec.send(ami.action("Login", [("ActionID", "l")], Username="olive", Secret="s3cret")))
+        sock.sendall(codec.send(ami.action("QueueStatus", [("ActionID", "q")], Queue=queue)))
+        while True:
+            data = sock.recv(65536)
+            assert data, "the simulator closed the connection"
+            codec.receive_data(data)
+            while (m := codec.next_message()) is not ami.NEED_DATA:
+                if isinstance(m, ami.Response) and m.action_id == "l":
+                    assert m.ok, m
+                if isinstance(m, ami.Event) and m.name == "QueueMember":
+                    members.add(m.get("Location") or "")
+                if isinstance(m, ami.Event) and m.name == "QueueStatusComplete":
+                    return members
+
+
+def agent_states(db_path: Path) -> dict[str, str]:
+    with create_engine(f"sqlite:///{db_path}").connect() as conn:
+        return dict(conn.execute(text("select name, state from agents")).all())  # type: ignore[arg-type]
+
+
+class TestOliveRunLeavesNoMemberBehind:
+    """docs/campaign-file.md: its agents are queue members while it runs and removed when it ends."""
+
+    def test_at_completion(self, tmp_path: Path, pbx_port: int) -> None:
+        path = campaign_file(tmp_path, pbx_port, name="cli-members", numbers=["+12025551001", "+12025552001"])
+        done = olive("run", str(path), "--no-live", "--database-url", f"sqlite:///{tmp_path / 'olive.db'}",
+                     env={"TEST_AMI_SECRET": "s3cret"})
+        assert done.returncode == 0, done.stderr
+        assert queue_members(pbx_port) & {"PJSIP/101", "PJSIP/102"} == set(), done.stderr
+        assert agent_states(tmp_path / "olive.db") == {"ann": "logged_out", "bob": "logged_out"}
+
+    @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+    def test_when_stopped_by_a_signal(self, tmp_path: Path, pbx_port: int, sig: signal.Signals) -> None:
+        # Long retry delays keep the campaign going until the signal comes.
+        numbers = [f"+120255520{i:02d}" for i in range(20)]
+        path = campaign_file(tmp_path, pbx_port, name=f"cli-sig-{sig.name}", numbers=numbers)
+        path.write_text(path.read_text().replace("max_attempts = 2\ndelay_s = 1", "max_attempts = 2\ndelay_s = 600"))
+        db_path = tmp_path / "olive.db"
+        proc = subprocess.Popen(
+            [*OLIVE, "run", str(path), "--no-live", "--database-url", f"sqlite:///{db_path}"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "TEST_AMI_SECRET": "s3cret"},
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while queue_members(pbx_port) & {"PJSIP/101", "PJSIP/102"} != {"PJSIP/101", "PJSIP/102"}:
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "olive run never added its agents"
+                time.sleep(0.2)
+            proc.send_signal(sig)
+            if sig is signal.SIGINT:  # the first Ctrl-C lets calls end; the second quits now
+                time.sleep(0.3)
+                proc.send_signal(sig)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert "Traceback" not in err, err
+        assert f"Campaign cli-sig-{sig.name}" in out  # it ended as it should: with its summary
+        assert queue_members(pbx_port) & {"PJSIP/101", "PJSIP/102"} == set()
+        assert agent_states(db_path) == {"ann": "logged_out", "bob": "logged_out"}
 
 
 class TestOliveRun:
@@ -160,3 +231,47 @@ class TestOliveRun:
         if db_path.exists():
             with create_engine(f"sqlite:///{db_path}").connect() as conn:
                 assert conn.execute(text("select count(*) from campaigns")).scalar() == 0
+
+
+class TestOliveRunFatalError:
+    def test_a_fatal_error_still_logs_the_agents_out(
+        self, tmp_path: Path, pbx_port: int, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import asyncio
+
+        from typer.testing import CliRunner
+
+        import olive.cli._drive
+        from olive.cli import app
+
+        async def crash(*args: object, **kwargs: object) -> None:
+            deadline = time.monotonic() + 30
+            while queue_members(pbx_port) & {"PJSIP/101", "PJSIP/102"} != {"PJSIP/101", "PJSIP/102"}:
+                assert time.monotonic() < deadline, "olive run never added its agents"
+                await asyncio.sleep(0.2)
+            raise RuntimeError("the live view broke")
+
+        monkeypatch.setattr(olive.cli._drive, "drive", crash)
+        monkeypatch.setenv("TEST_AMI_SECRET", "s3cret")
+        path = campaign_file(tmp_path, pbx_port, name="cli-fatal", numbers=["+12025551001"])
+        db_path = tmp_path / "olive.db"
+        result = CliRunner().invoke(app, ["run", str(path), "--no-live", "--database-url", f"sqlite:///{db_path}"])
+        assert isinstance(result.exception, RuntimeError), result.output
+        assert queue_members(pbx_port) & {"PJSIP/101", "PJSIP/102"} == set()
+        assert agent_states(db_path) == {"ann": "logged_out", "bob": "logged_out"}
+
+
+class TestPrivateNumberingInACampaignFile:
+    def test_contacts_numbering_private_takes_lab_numbers(self, tmp_path: Path) -> None:
+        from olive.campaign_file import CampaignFileError, load
+
+        path = campaign_file(tmp_path, 5038, name="lab", numbers=["1001", "1002"])
+        with pytest.raises(CampaignFileError, match="impossible number"):
+            load(path)
+        path.write_text(path.read_text().replace('csv = "contacts.csv"', 'csv = "contacts.csv"\nnumbering = "private"'))
+        loaded = load(path)
+        assert [c.numbers for c in loaded.contacts] == [("1001",), ("1002",)]
+        assert loaded.spec.contacts.numbering == "private"
+        (tmp_path / "contacts.csv").write_text("phone\n10\x0701\n")
+        with pytest.raises(CampaignFileError, match="control character"):
+            load(path)

@@ -177,3 +177,22 @@ class TestDialReasons:
     def test_the_guard_sees_the_same_rules(self) -> None:
         assert dial_reasons(dial(), Schedule(), NOON_NY) == []
         assert [r.code for r in dial_reasons(dial(), Schedule(), LATE_NY)] == ["outside_hours"]
+
+
+class TestDefaultHoursUnderEveryProfile:
+    """Issue 18: with no schedule set, 08:00-21:00 applies under every profile, `none` included;
+    the refusal says so, so `olive why` does not leave the operator guessing."""
+
+    def test_profile_none_without_a_schedule_still_keeps_the_default_hours(self) -> None:
+        e = explain(facts(dial=dial(profile="none")), Schedule(), LATE_NY)
+        assert codes(e) == ["outside_hours"]
+        message = e.reasons[0].message
+        assert "no schedule" in message and "08:00-21:00" in message and "'none'" in message
+
+    def test_a_schedule_of_its_own_is_not_called_the_default(self) -> None:
+        from olive.compliance import parse_schedule
+
+        own = parse_schedule({"start": "09:00", "end": "17:00"})
+        e = explain(facts(dial=dial(profile="none")), own, LATE_NY)
+        assert codes(e) == ["outside_hours"]
+        assert "no schedule" not in e.reasons[0].message

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from e2e.harness import Olive, Target, start_target, stop_target
+from e2e.harness import Olive, Target, queue_members, remove_members, start_target, stop_target
 
 
 @pytest.fixture(scope="module")
@@ -17,9 +17,19 @@ def db_backend() -> str:
 
 @pytest.fixture
 async def target() -> AsyncIterator[Target]:
+    """The Asterisk under test; its queue is left as the test found it, pass or fail
+    (on a real Asterisk the tests would otherwise ring each other's agents)."""
     t = await start_target()
-    yield t
-    await stop_target(t)
+    before = await queue_members(t)
+    try:
+        yield t
+    finally:
+        try:
+            await remove_members(t, await queue_members(t) - before)
+            left = await queue_members(t) - before
+            assert not left, f"members left in the test queue: {sorted(left)}"
+        finally:
+            await stop_target(t)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from olive import ami
 from olive.clock import Clock, ScaledClock, SystemClock
 from olive.engine import AllowAll, DialGuard, Engine, ServerConfig, campaign_report
 from olive.engine._report import CampaignReport
@@ -77,6 +78,35 @@ async def start_target() -> Target:
 async def stop_target(target: Target) -> None:
     if target.pbx is not None:
         await target.pbx.stop()
+
+
+async def _ami(target: Target) -> ami.AMIClient:
+    s = target.server
+    client = ami.AMIClient(s.host, s.port, s.username, s.secret, events="off", name="e2e-queue")
+    await client.connect()
+    return client
+
+
+async def queue_members(target: Target, queue: str = QUEUE) -> set[str]:
+    """The interfaces Asterisk has in ``queue`` right now (QueueStatus)."""
+    client = await _ami(target)
+    try:
+        _, items = await client.send_list_action(ami.action("QueueStatus", Queue=queue), timeout=10)
+    finally:
+        await client.close()
+    return {e.get("Location") or "" for e in items if e.name == "QueueMember" and e.get("Queue") == queue}
+
+
+async def remove_members(target: Target, interfaces: set[str], queue: str = QUEUE) -> None:
+    """Leave the queue as the test found it: QueueRemove what the test added."""
+    if not interfaces:
+        return
+    client = await _ami(target)
+    try:
+        for interface in sorted(interfaces):
+            await client.send_action(ami.action("QueueRemove", Queue=queue, Interface=interface), check=False, timeout=10)
+    finally:
+        await client.close()
 
 
 def make_campaign(

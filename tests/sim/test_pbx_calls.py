@@ -271,3 +271,40 @@ class TestVaryOrder:
         for n in range(6):
             names = [m.name for m in c.events() if m.get("Uniqueid") == f"w{n}" and m.name in ("OriginateResponse", "Hangup")]
             assert names == ["Hangup", "OriginateResponse"]
+
+
+class TestAnswerWaitsForMedia:
+    """Answer() on a Local ;2 leg waits up to 500 ms for a media frame (main/channel.c
+    __ast_answer); only a ringing tone or a sound from the ;1 side ends it sooner."""
+
+    @staticmethod
+    async def answered_to_hangup(pbx: SimulatedPBX, channel: str, context: str, *variables: str) -> float:
+        c = await logged_in(pbx)
+        await c.response(c.send(
+            "Originate", ("Channel", channel), ("Context", context), ("Exten", "s"), ("Priority", "1"),
+            ("Async", "true"), *(("Variable", v) for v in variables),
+        ))
+        up = await c.event("Newstate", ChannelStateDesc="Up", timeout=20)
+        gone = await c.event("Hangup", timeout=20)
+        return float(gone["Timestamp"]) - float(up["Timestamp"])
+
+    async def test_queue_with_music_on_hold_sends_no_frame_so_the_wait_is_500_ms(self) -> None:
+        # docs/asterisk: Queue() without the r option; olive-test.conf's 5xxx is
+        # Answer(); Wait(0.2); Hangup(): it hangs up 0.7 s after answering (INDEX.md).
+        from tests.e2e.harness import SCENARIO
+
+        pbx = SimulatedPBX(SCENARIO, clock=ScaledClock(FAST))
+        await pbx.start()
+        try:
+            took = await self.answered_to_hangup(
+                pbx, "Local/+12025555001@olive-test-customers", "olive-dialer",
+                "OLIVE_QUEUE=olive-test", "OLIVE_CONNECT_LIMIT=2",
+            )
+        finally:
+            await pbx.stop()
+        assert took == pytest.approx(0.7, abs=0.05)
+
+    async def test_queue_with_ringing_sends_frames_so_the_wait_is_short(self, lab: SimulatedPBX) -> None:
+        # The lab's [dialer] is Queue(olive-campaign,r): transcript 05's 5001 hangs up 3.022 s after answering.
+        took = await self.answered_to_hangup(lab, "Local/5001@customers", "dialer")
+        assert took == pytest.approx(3.02, abs=0.02)

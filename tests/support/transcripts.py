@@ -65,14 +65,36 @@ class Transcript:
         return next(e for e in self.sent() if e.get("Action") == "Originate")
 
 
+_RAW = "# ===== FULL RAW TRANSCRIPT"
+
+
 def names() -> list[str]:
-    return sorted(p.stem for p in TRANSCRIPTS.glob("*.txt"))
+    """The full recordings (each with its Originate and raw, timed transcript)."""
+    return sorted(p.stem for p in TRANSCRIPTS.glob("*.txt") if _RAW in p.read_text())
+
+
+def fragment_names() -> list[str]:
+    """Files that hold only a few recorded events (no Originate, no times), such as 18."""
+    return sorted(p.stem for p in TRANSCRIPTS.glob("*.txt") if _RAW not in p.read_text())
+
+
+@cache
+def load_fragment(name: str) -> tuple[Entry, ...]:
+    """A fragment's events, each as a received entry at t=0 (their Timestamp headers keep Asterisk's time)."""
+    text = (TRANSCRIPTS / f"{name}.txt").read_text()
+    blocks = [b for b in text.split("\n\n") if b.strip()]
+    entries = []
+    for block in blocks:
+        lines = tuple(line for line in block.split("\n") if line and not line.startswith("#"))
+        if lines:
+            entries.append(Entry(0.0, "recv", lines))
+    return tuple(entries)
 
 
 @cache
 def load(name: str) -> Transcript:
     text = (TRANSCRIPTS / f"{name}.txt").read_text()
-    head, _, raw = text.partition("# ===== FULL RAW TRANSCRIPT")
+    head, _, raw = text.partition(_RAW)
     raw = raw.split("\n", 1)[1]
     entries: list[Entry] = []
     current: tuple[float, str] | None = None

@@ -192,13 +192,18 @@ class AgentRingNoAnswer:
 
 @dataclass(frozen=True, slots=True)
 class AgentComplete:
-    ref: ChannelRef
+    """A member's queue call is over. Asterisk may send it without the caller's
+    fields, and even without the agent leg's Dest* fields (transcript 18): the
+    member is always named by Queue and Interface."""
+
+    ref: ChannelRef | None
     queue: str
     interface: str
     member_name: str
     hold_time_s: int
     talk_time_s: int
     reason: str  # "agent", "caller" or "transfer"
+    dest: ChannelRef | None = None  # the agent's leg; its Linkedid is the call's
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,8 +364,9 @@ def _agent_ring_no_answer(e: Event) -> AgentRingNoAnswer:
 @_parser("AgentComplete")
 def _agent_complete(e: Event) -> AgentComplete:
     return AgentComplete(
-        ChannelRef.of(e), _req(e, "Queue"), _req(e, "Interface"), e.get("MemberName") or "",
+        ChannelRef.maybe(e), _req(e, "Queue"), _req(e, "Interface"), e.get("MemberName") or "",
         _int(e, "HoldTime", default=0), _int(e, "TalkTime", default=0), e.get("Reason") or "",
+        ChannelRef.maybe(e, "Dest"),
     )
 
 

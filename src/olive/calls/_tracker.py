@@ -190,6 +190,8 @@ class CallTracker:
             return self._changed(track, before, now)
         ref = _ref_of(event)
         if ref is None:
+            if isinstance(event, ami.AgentComplete):
+                return self._on_caller_less_complete(event, now)
             return []
         track = self._track_for(ref, event, now)
         if track is None:
@@ -287,6 +289,22 @@ class CallTracker:
         return changes
 
     # -- internals ----------------------------------------------------------------
+    def _on_caller_less_complete(self, event: ami.AgentComplete, now: float) -> list[CallChange]:
+        """An AgentComplete without the caller (transcript 18): the call is the one
+        the agent leg's Linkedid names, else the one connected to that member."""
+        track = self._by_linkedid.get(event.dest.linkedid) if event.dest else None
+        if track is None:
+            connected = [
+                t for t in self._calls.values()
+                if t.record.agent_interface == event.interface and t.record.queue in (None, event.queue)
+            ]
+            track = max(connected, key=lambda t: t.record.agent_connected_at or 0.0, default=None)
+        if track is None:
+            return []
+        before = track.record
+        track.update(asterisk_talk_time_s=event.talk_time_s)
+        return self._changed(track, before, now)
+
     def _track_for(self, ref: ami.ChannelRef, event: ami.TypedEvent, now: float) -> _Track | None:
         track = self._by_linkedid.get(ref.linkedid)
         if track is not None:

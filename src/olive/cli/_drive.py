@@ -28,7 +28,8 @@ async def drive(
     live: bool = True,
     refresh_s: float = 0.25,
 ) -> CampaignReport:
-    """Run until the campaign finishes; the first Ctrl-C pauses dialing and lets calls end, the second quits."""
+    """Run until the campaign finishes; the first Ctrl-C pauses dialing and lets calls end, the second
+    (or a SIGTERM) quits."""
     interrupts = 0
     loop = asyncio.get_running_loop()
 
@@ -42,8 +43,14 @@ async def drive(
                     campaign.status = "paused"
             console.print("[yellow]Ctrl-C: no new calls; waiting for calls in progress (Ctrl-C again to quit now)")
 
+    def on_terminate() -> None:
+        nonlocal interrupts
+        interrupts = 2
+        console.print("[yellow]Terminated: stopping now")
+
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGINT, on_interrupt)
+        loop.add_signal_handler(signal.SIGTERM, on_terminate)
     view = LiveView()
     try:
         with Live(console=console, refresh_per_second=4, transient=False, auto_refresh=live) as display, logging_through(console):
@@ -61,6 +68,7 @@ async def drive(
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGINT)
+            loop.remove_signal_handler(signal.SIGTERM)
     return report(sessions, engine, campaign_id)
 
 

@@ -71,11 +71,11 @@ def _install(api: Api, loaded: Any, server: str | None) -> dict[str, Any]:
     lists = api.get("/dial-lists", name=name)["items"]
     if lists and (lists[0]["contact_count"] or lists[0]["campaign_ids"]):
         raise ApiError(409, {"message": f"a dial list named {name!r} already exists and is in use"})
-    region = spec.campaign.default_region
+    numbers = {"default_region": spec.campaign.default_region, "numbering": spec.contacts.numbering}
     if lists:  # left empty by an earlier attempt that failed: use it
-        dial_list = api.call("PATCH", f"/dial-lists/{lists[0]['id']}", json={"default_region": region})
+        dial_list = api.call("PATCH", f"/dial-lists/{lists[0]['id']}", json=numbers)
     else:
-        dial_list = api.post("/dial-lists", json={"name": name, "default_region": region})
+        dial_list = api.post("/dial-lists", json={"name": name, **numbers})
     api.post(
         f"/dial-lists/{dial_list['id']}/contacts/import",
         content=loaded.csv_text.encode("utf-8"),

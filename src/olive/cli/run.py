@@ -67,5 +67,13 @@ async def _run(sessions: object, server: object, campaign_id: str, *, live: bool
         err_console.print(f"[red]olive run: {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(1) from None
     finally:
+        # Normal end, Ctrl-C or a fatal error: its agents leave the queue and are logged out.
+        try:
+            left = await engine.control.log_out_campaign_agents(campaign_id)
+        except Exception as exc:  # the original error, if any, matters more
+            left = []
+            err_console.print(f"[red]Could not log the agents out:[/] {exc}")
+        if left:
+            err_console.print(f"[yellow]warning:[/] still members of the queue in Asterisk: {', '.join(left)}")
         await engine.stop()
     print_summary(final)

@@ -175,10 +175,17 @@ def hours_reasons(zones: Zones, schedule: Schedule, now: float) -> list[Reason]:
             )
         ]
     opening = hours_state(schedule, zones.names, state.opens_at)
+    default = ""
+    if schedule == Schedule():
+        # Hours are the schedule's business, not the profile's: `none` keeps them too.
+        default = (
+            " (the campaign has no schedule, so the default window 08:00-21:00 local applies under every "
+            "compliance profile, 'none' included; set a schedule to call at other hours)"
+        )
     return [
         Reason(
             OUTSIDE_HOURS,
-            f"outside calling hours: it is {state.local_text()}; the window opens at {opening.local_text()}",
+            f"outside calling hours: it is {state.local_text()}; the window opens at {opening.local_text()}{default}",
             clears_at=state.opens_at,
         )
     ]

@@ -53,7 +53,10 @@ def plan_warnings(plan: Mapping[str, Any], profile: str) -> list[str]:
             "message naming the caller and a number to call back; set drop_action 'message' and drop_message"
         )
     if profile == "none":
-        warnings.append("compliance profile 'none': no abandon cap, ring-time or connect-limit rule is enforced")
+        warnings.append(
+            "compliance profile 'none': no abandon cap, ring-time or connect-limit rule is enforced; "
+            "calling hours still follow the campaign's schedule (08:00-21:00 local when it sets none)"
+        )
     return warnings
 
 

@@ -7,7 +7,9 @@ follow within one tick) and sends the AMI actions that cannot wait.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -25,6 +27,8 @@ from olive.store import (
 
 if TYPE_CHECKING:
     from olive.engine._engine import Engine
+
+log = logging.getLogger("olive.engine")
 
 
 def start_campaign(session: Session, campaign_id: str, now: float) -> Campaign:
@@ -99,6 +103,38 @@ class Control:
             interface = agent.interface
         await self._queue_pause_all(interface, None, remove=True)
         self._agent_event(agent_id, "logged_out")
+
+    async def log_out_campaign_agents(self, campaign_id: str, *, timeout_s: float = 5.0) -> list[str]:
+        """The end of ``olive run``: the campaign's agents are logged out in the store
+        and removed from its queue (QueueRemove), whether or not a call is still up.
+        Returns the interfaces Asterisk could not be asked to remove (link down)."""
+        with transaction(self.engine.sessions) as session:
+            campaign = CampaignRepository(session).get_with_links(campaign_id)
+            server, queue = campaign.server, campaign.queue
+            now = from_epoch(self.engine.clock.now())
+            interfaces = []
+            for agent in campaign.agents:
+                interfaces.append(agent.interface)
+                if agent.state != "logged_out":
+                    agent.state, agent.pause_reason, agent.state_since = "logged_out", None, now
+                    self.engine.bus.publish("agent", self.engine.clock.now(), {"agent_id": agent.id, "state": "logged_out"})
+        self.engine.invalidate()
+        link = self.engine.links.get(server)
+        if link is None or not link.ready:
+            log.warning("Asterisk %s is not connected: %s stay members of %s", server, ", ".join(interfaces), queue)
+            return interfaces
+        left: list[str] = []
+
+        async def remove(interface: str) -> None:
+            act = ami.action("QueueRemove", Queue=queue, Interface=interface)
+            try:
+                await asyncio.wait_for(link.client.send_action(act, check=False), timeout_s)
+            except (ami.AMIError, TimeoutError) as exc:
+                log.warning("QueueRemove %s from %s failed: %s", interface, queue, exc)
+                left.append(interface)
+
+        await asyncio.gather(*(remove(i) for i in interfaces))
+        return left
 
     async def pause_agent(self, agent_id: str, reason: str) -> None:
         with transaction(self.engine.sessions) as session:

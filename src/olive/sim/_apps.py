@@ -15,6 +15,7 @@ from olive.sim._dialplan import split_args, substitute
 from olive.sim._model import BUSY, UP, Channel
 
 if TYPE_CHECKING:
+    from olive.sim._clockwork import Timer
     from olive.sim._core import Core
 
 __all__ = ["APPLICATIONS", "Runner", "run_hangup_handlers"]
@@ -24,9 +25,13 @@ APPLICATIONS = frozenset(
      "ringing", "set", "wait"}
 )
 
-# Answer() waits for the first voice frame, up to 500 ms; an originated Local
-# leg's other half sends one after about 20 ms (transcripts 01, 05 vs agent legs).
-_MEDIA_WAIT_ORIGINATED = 0.02
+# Answer() on a ringing channel waits for the first media frame, up to 500 ms
+# (main/channel.c __ast_answer). On a Local ;2 leg a frame comes only when the
+# ;1 side makes sound: Queue(...,r) plays a ringing tone whose first frame
+# arrives ~20 ms later (transcripts 01, 05); Queue() with music on hold and no
+# music, or a silent agent leg, sends none, so the dialplan goes on after the
+# full 500 ms (INDEX.md: Answer(); Wait(0.2); Hangup() hangs up ~0.7 s after answer).
+_FIRST_FRAME = 0.02
 _MEDIA_WAIT = 0.5
 
 
@@ -41,6 +46,8 @@ class Runner:
         ch.runner = self
         ch.on_hangup_request = self.hangup_requested
         self.queue_app: Callable[[Runner, list[str], str], None] | None = None
+        self._media_wait: Timer | None = None  # Answer() waiting for the first frame
+        self._media_since: float | None = None  # when the far half started sending frames
 
     # -- control ---------------------------------------------------------------------
     def start(self) -> None:
@@ -137,7 +144,11 @@ class Runner:
             if ch.state == UP:
                 return True
             self._answer()
-            self.wait(self._media_wait())
+            if self._media_since is not None:
+                self.wait(_FIRST_FRAME)
+            else:
+                self._media_wait = self.core.sched.later(_MEDIA_WAIT, self._media_waited)
+                ch.timers.append(self._media_wait)
             return False
         if app in ("busy", "congestion"):
             ch.set_cause(17 if app == "busy" else 34, force=True)
@@ -168,6 +179,7 @@ class Runner:
         if app == "playback":
             if ch.state != UP:
                 self._answer()
+            self.sounds_to_peer()
             seconds = core.sound_seconds(args[0])
 
             def done() -> None:
@@ -220,11 +232,24 @@ class Runner:
         elif one is not None:
             self.core.newstate(one, UP)
 
-    def _media_wait(self) -> float:
-        one = self.ch.local_peer
-        if one is not None and one.originated:
-            return _MEDIA_WAIT_ORIGINATED
-        return _MEDIA_WAIT
+    def _media_waited(self) -> None:
+        self._media_wait = None
+        self.resume()
+
+    def media_started(self) -> None:
+        """The other half of this Local channel began sending frames (a tone, a sound file)."""
+        if self._media_since is None:
+            self._media_since = self.core.now
+        pending = self._media_wait
+        if pending is not None and not pending.cancelled:
+            pending.cancel()
+            self._media_wait = None
+            self.wait(_FIRST_FRAME)
+
+    def sounds_to_peer(self) -> None:
+        peer = self.ch.local_peer
+        if peer is not None and peer.runner is not None:
+            peer.runner.media_started()
 
     def _ringing(self) -> None:
         """Ringing() on a Local ``;2`` half: the dialing side hears it ringing."""

@@ -83,6 +83,8 @@ class QueueCall:
                            ("Count", str(len(q.entries))), category="agent")
         if not self.ringing:
             core.channel_event("MusicOnHoldStart", ch, ("Class", "default"))
+        else:
+            self.runner.sounds_to_peer()  # the ringing tone: media for a Local ;2 in Answer()
         ch.on_hangup_request = self.caller_hungup
         if ch.far is not None:
             ch.far.joined_queue()

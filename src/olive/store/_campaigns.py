@@ -102,10 +102,20 @@ class DialList(TimestampMixin, Base):
     id: Mapped[str] = id_column("list")
     name: Mapped[str] = mapped_column(String(200), unique=True)
     default_region: Mapped[str] = mapped_column(String(2), default="US")
+    # "e164": numbers are checked and normalised for their country; "private": a
+    # private numbering plan (lab or internal extensions), digits only, unchecked.
+    numbering: Mapped[str] = mapped_column(String(8), default="e164", server_default="e164")
 
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="dial_list", lazy="raise", passive_deletes=True
     )
+
+    @property
+    def number_region(self) -> str:
+        """What its numbers are read with: the region, or the private plan."""
+        from olive.phone import PRIVATE
+
+        return PRIVATE if self.numbering == "private" else self.default_region
 
 
 class Contact(TimestampMixin, Base):

@@ -70,7 +70,7 @@ def list_contacts(
         where.append(Contact.external_ref == external_ref)
     if number is not None:
         try:
-            e164 = normalize(number, found.default_region)
+            e164 = normalize(number, found.number_region)
         except InvalidNumber as exc:
             raise Invalid(str(exc), field="number") from None
         where.append(Contact.id.in_(select(ContactNumber.contact_id).where(ContactNumber.number == e164)))
@@ -81,7 +81,7 @@ def list_contacts(
 
 def create(session: Session, dial_list_id: str, data: dict[str, Any]) -> Contact:
     found = dial_list(session, dial_list_id)
-    row = _one(data, found.default_region)
+    row = _one(data, found.number_region)
     if row.external_ref is not None:
         _unique_ref(session, found.id, row.external_ref)
     (contact_id,) = import_contacts(session, found.id, [row])
@@ -103,7 +103,7 @@ def update(session: Session, dial_list_id: str, contact_id: str, changes: dict[s
         "timezone": contact.timezone,
         "variables": dict(contact.variables or {}),
     }
-    row = _one({**current, **changes}, found.default_region)
+    row = _one({**current, **changes}, found.number_region)
     if row.external_ref is not None and row.external_ref != contact.external_ref:
         _unique_ref(session, found.id, row.external_ref)
     contact.name, contact.external_ref, contact.timezone = row.name, row.external_ref, row.timezone
@@ -141,7 +141,7 @@ def import_rows(session: Session, dial_list_id: str, media_type: str, body: byte
             raise RequestValidationError(
                 [{"loc": ("body",), "msg": "expected a JSON array of contact objects", "type": "list_type"}]
             )
-        rows, lines = contact_rows.json_rows(document, found.default_region)
+        rows, lines = contact_rows.json_rows(document, found.number_region)
     else:
         try:
             text = body.decode("utf-8-sig")
@@ -149,7 +149,7 @@ def import_rows(session: Session, dial_list_id: str, media_type: str, body: byte
             raise RequestValidationError(
                 [{"loc": ("body",), "msg": "the body is not UTF-8 text", "type": "value_error"}]
             ) from None
-        rows, lines = contact_rows.csv_rows(text, found.default_region)
+        rows, lines = contact_rows.csv_rows(text, found.number_region)
     _refs_not_taken(session, found.id, rows, lines)
     import_contacts(session, found.id, rows)
     total = session.scalar(select(func.count()).select_from(Contact).where(Contact.dial_list_id == found.id))

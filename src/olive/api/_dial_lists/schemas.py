@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from olive.api._schemas import Region, Stamped, partial_model
@@ -15,6 +17,12 @@ class DialListCreate(BaseModel):
 
     name: Name
     default_region: Region = "US"
+    numbering: Literal["e164", "private"] = Field(
+        "e164",
+        description="e164: numbers are checked for their country and stored as E.164; private: a private "
+        "numbering plan (lab or internal extensions such as 1001), only digits, * and # (leading + allowed), "
+        "not checked against any country",
+    )
 
 
 class DialListUpdate(partial_model(DialListCreate, "DialListUpdateFields")):  # type: ignore[misc]
@@ -24,6 +32,7 @@ class DialListUpdate(partial_model(DialListCreate, "DialListUpdateFields")):  # 
 class DialListOut(Stamped):
     name: str
     default_region: str
+    numbering: str
     contact_count: int = Field(ge=0)
     campaign_ids: list[str] = Field(description="campaigns that dial this list")
 

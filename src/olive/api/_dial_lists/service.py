@@ -31,17 +31,17 @@ def get(session: Session, dial_list_id: str) -> DialList:
 def create(session: Session, spec: DialListCreate) -> DialList:
     repo = DialListRepository(session)
     _unique_name(repo, spec.name)
-    return repo.add(DialList(name=spec.name, default_region=spec.default_region))
+    return repo.add(DialList(name=spec.name, default_region=spec.default_region, numbering=spec.numbering))
 
 
 def update(session: Session, dial_list_id: str, changes: dict[str, Any]) -> DialList:
     repo = DialListRepository(session)
     dial_list = get(session, dial_list_id)
-    current = {"name": dial_list.name, "default_region": dial_list.default_region}
+    current = {"name": dial_list.name, "default_region": dial_list.default_region, "numbering": dial_list.numbering}
     spec = validate_merged(DialListCreate, {**current, **changes})
     if spec.name != dial_list.name:
         _unique_name(repo, spec.name)
-    dial_list.name, dial_list.default_region = spec.name, spec.default_region
+    dial_list.name, dial_list.default_region, dial_list.numbering = spec.name, spec.default_region, spec.numbering
     session.flush()
     return dial_list
 
@@ -94,6 +94,7 @@ def to_out(session: Session, lists: Sequence[DialList]) -> list[DialListOut]:
             updated_at=d.updated_at,
             name=d.name,
             default_region=d.default_region,
+            numbering=d.numbering,
             contact_count=counts.get(d.id, 0),
             campaign_ids=campaigns[d.id],
         )
