@@ -13,7 +13,7 @@ from faults.checks import abandon_rate, assert_fault_invariants, first_action_af
 from olive.calls import AgentActivity, CallState
 from olive.store import Agent, transaction
 
-AGENTS = ["101", "102", "103", "104"]
+AGENTS = ["801", "802", "803", "804"]
 RULES = {k: {"max_attempts": 3, "delay_s": 20} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED")}
 
 
@@ -79,7 +79,7 @@ class TestAsteriskRestart:
 
     async def test_agents_of_lost_calls_are_free_and_can_log_out(self, olive: Olive) -> None:
         contacts = [number(1, 300 + i) for i in range(6)]
-        cid = make_campaign(olive.sessions, name="restart-paused", contacts=contacts, agents=["101", "102"], retry_rules=RULES)
+        cid = make_campaign(olive.sessions, name="restart-paused", contacts=contacts, agents=["801", "802"], retry_rules=RULES)
         engine = await olive.start()
         link = engine.links["default"]
         pbx = olive.target.pbx
@@ -89,7 +89,7 @@ class TestAsteriskRestart:
         )
         await engine.control.pause_campaign(cid)  # no new call: the agents' state is the restart's doing
         await olive.until(
-            lambda: {agent_states(olive)[agent_interface(a)] for a in ("101", "102")} == {"on_call"},
+            lambda: {agent_states(olive)[agent_interface(a)] for a in ("801", "802")} == {"on_call"},
             within_s=30, what="both agents on_call in the store",
         )
         await pbx.restart(down_s=1.0)
@@ -98,11 +98,11 @@ class TestAsteriskRestart:
             lambda: set(agent_states(olive).values()) == {"ready"}, within_s=10, what="agents ready, not on a dead call"
         )
         with transaction(olive.sessions) as s:
-            agent = s.query(Agent).filter(Agent.interface == agent_interface("101")).one()
+            agent = s.query(Agent).filter(Agent.interface == agent_interface("801")).one()
             agent_id, current = agent.id, agent.current_call_id
         assert current is None
         await engine.control.logout_agent(agent_id)  # refused (409) while it seemed on a call
-        await olive.until(lambda: members(olive) == {agent_interface("102")}, within_s=10, what="only 102 back in the queue")
+        await olive.until(lambda: members(olive) == {agent_interface("802")}, within_s=10, what="only 802 back in the queue")
         calls = olive.calls(cid)
         assert {c.outcome for c in calls} == {"CONNECTED"}
         assert all("restart" in (c.detail or "") for c in calls)

@@ -24,7 +24,7 @@ RULES = {k: {"max_attempts": 3, "delay_s": 5} for k in ("BUSY", "NO_ANSWER", "CO
 async def test_lost_originate_is_finished_and_its_contact_freed(olive: Olive, acknowledge: bool) -> None:
     pbx = olive.target.pbx
     contacts = [number(1, 500 + i) for i in range(12)]
-    cid = make_campaign(olive.sessions, name="lost", contacts=contacts, agents=["101", "102"],
+    cid = make_campaign(olive.sessions, name="lost", contacts=contacts, agents=["801", "802"],
                         retry_rules=RULES, dial_timeout_s=DIAL_TIMEOUT_S)
     pbx.swallow("Originate", acknowledge=acknowledge)  # the very first Originate is lost
     engine = await olive.start()

@@ -18,7 +18,7 @@ from olive.ami import action
 from olive.calls import CallState
 from olive.engine import Engine, EngineState
 
-AGENTS = ["101", "102", "103"]
+AGENTS = ["801", "802", "803"]
 RULES = {k: {"max_attempts": 3, "delay_s": 20} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED")}
 
 

@@ -2,7 +2,7 @@
 
 No single event or tick may stop the engine, so failures are contained where
 they happen, and counted here so that an operator sees them: per engine (the
-``/ready`` probe) and process-wide as Prometheus counters (``/metrics``).
+``/ready`` probe) and at ``/metrics``, where olive.metrics reads them at each scrape.
 Log lines for failures that can repeat per event are rate-limited.
 """
 
@@ -11,21 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-
-from prometheus_client import Counter
-
-TICK_FAILURES = Counter("olive_engine_tick_failures", "Engine ticks that raised (the next tick retries)")
-EVENT_FAILURES = Counter(
-    "olive_engine_event_failures", "AMI events whose applying raised (contained to that call)", ["server"]
-)
-MALFORMED_EVENTS = Counter("olive_ami_malformed_events", "AMI events skipped as malformed", ["server"])
-STAMPS_IGNORED = Counter(
-    "olive_ami_timestamps_ignored", "AMI event Timestamps outside the sane window, replaced by olive's clock", ["server"]
-)
-
-CHANGES_SET_ASIDE = Counter(
-    "olive_engine_changes_set_aside", "Call or agent changes the database refused alone, set aside so ticks go on"
-)
 
 FAILING_AFTER = 3  # ticks failing in a row before /ready says not ready
 
@@ -68,11 +53,9 @@ class EngineHealth:
         self.tick_failures += 1
         self.tick_failures_in_a_row += 1
         self.last_tick_error = f"{type(exc).__name__}: {exc}"[:300]
-        TICK_FAILURES.inc()
 
     def change_set_aside(self) -> None:
         self.changes_set_aside += 1
-        CHANGES_SET_ASIDE.inc()
 
     @property
     def failing(self) -> bool:
@@ -81,12 +64,7 @@ class EngineHealth:
 
 
 __all__ = [
-    "CHANGES_SET_ASIDE",
-    "EVENT_FAILURES",
     "FAILING_AFTER",
-    "MALFORMED_EVENTS",
-    "STAMPS_IGNORED",
-    "TICK_FAILURES",
     "EngineHealth",
     "RateLimitedLog",
 ]

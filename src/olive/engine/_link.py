@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from olive import ami
 from olive.calls import AgentChange, CallChange, CallTracker, MemberTracker
 from olive.clock import Clock
-from olive.engine._health import EVENT_FAILURES, MALFORMED_EVENTS, STAMPS_IGNORED, RateLimitedLog
+from olive.engine._health import RateLimitedLog
 from olive.engine._stamps import scaled as scaled_event_clock
 
 log = logging.getLogger("olive.engine")
@@ -93,7 +93,6 @@ class PbxLink:
             typed = ami.parse_event(event)
         except Exception as exc:  # AMIProtocolError, or a field no parser foresaw
             self.malformed_events += 1
-            MALFORMED_EVENTS.labels(self.name).inc()
             log.warning("%s: skipped a malformed %s event: %s", self.name, event.name, exc)
             return
         if typed is None:
@@ -111,7 +110,6 @@ class PbxLink:
 
     def _event_failed(self, event: ami.Event) -> None:
         self.event_failures += 1
-        EVENT_FAILURES.labels(self.name).inc()
         call_id = event.get("Linkedid") or event.get("Uniqueid") or event.get("ActionID")
         if call_id:
             self.tracker.lost_sight([call_id])  # ends as reconciled, not from a half-applied event
@@ -128,7 +126,6 @@ class PbxLink:
         received = self.clock.now()
         at, refused = self.event_clock.time_of(event.get("Timestamp"), received)
         if refused:
-            STAMPS_IGNORED.labels(self.name).inc()
             self._stamp_log.warning(
                 "%s: ignored %s event Timestamp %r: not within %gs of olive's clock; using olive's clock",
                 self.name,

@@ -36,6 +36,14 @@ class EngineCollector(Collector):
         state = GaugeMetricFamily("olive_ami_link_state", "The AMI link's state (1 for the current one)", labels=["server", "state"])
         reconnects = CounterMetricFamily("olive_ami_reconnects", "AMI logins after the first, since olive started", labels=["server"])
         malformed = CounterMetricFamily("olive_ami_malformed_events", "AMI events skipped as malformed", labels=["server"])
+        failed = CounterMetricFamily(
+            "olive_engine_event_failures", "AMI events whose applying raised (contained to that call)", labels=["server"]
+        )
+        stamps = CounterMetricFamily(
+            "olive_ami_timestamps_ignored",
+            "AMI event Timestamps outside the sane window, replaced by olive's clock",
+            labels=["server"],
+        )
         lag = GaugeMetricFamily(
             "olive_ami_event_lag_seconds",
             "How much later than the quickest one the last time-stamped AMI event arrived",
@@ -48,9 +56,19 @@ class EngineCollector(Collector):
             logins = getattr(link.client, "connections", 0)
             reconnects.add_metric([name], float(max(0, logins - 1)))
             malformed.add_metric([name], float(link.malformed_events))
+            failed.add_metric([name], float(link.event_failures))
+            stamps.add_metric([name], float(link.event_clock.ignored))
             if (late := link.event_lag_s) is not None:
                 lag.add_metric([name], late)
-        yield from (connected, state, reconnects, malformed, lag)
+        yield from (connected, state, reconnects, malformed, failed, stamps, lag)
+        health = self.engine.health
+        ticks = CounterMetricFamily("olive_engine_tick_failures", "Engine ticks that raised (the next tick retries)")
+        ticks.add_metric([], float(health.tick_failures))
+        aside = CounterMetricFamily(
+            "olive_engine_changes_set_aside", "Call or agent changes the database refused alone, set aside so ticks go on"
+        )
+        aside.add_metric([], float(health.changes_set_aside))
+        yield from (ticks, aside)
 
     def _store(self) -> Iterator[Metric]:
         from olive.engine import agent_states, campaign_report

@@ -168,7 +168,7 @@ def import_csv(sessions: sessionmaker[Session], dial_list_id: str, body: bytes) 
     deleted again, except contacts the engine already started dialing.
     """
     with transaction(sessions) as session:
-        region = dial_list(session, dial_list_id).default_region
+        region = dial_list(session, dial_list_id).number_region
     with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
         try:
             count, refs = contact_rows.spool_csv(body, region, spool)
