@@ -55,13 +55,13 @@ def floor(dialer: Dialer, keys: Keys, admin: httpx.Client) -> Iterator[Floor]:
     each with a password; force-stopped after the test."""
     sessions = dialer.api.sessions
     cid = make_campaign(
-        sessions, name="winter renewals", contacts=[number(1, 801), number(1, 802), number(3, 803)], agents=("301", "302"), status="stopped"
+        sessions, name="winter renewals", contacts=[number(1, 801), number(1, 802), number(3, 803)], agents=("801", "802"), status="stopped"
     )
     with transaction(sessions) as s:
         for i, (contact, name) in enumerate(zip(s.scalars(select(Contact).order_by(Contact.created_at, Contact.id)), CUSTOMERS, strict=False)):
             contact.name, contact.variables, contact.external_ref = name, CUSTOMERS[name], f"crm-{i + 1}"
             s.add(ContactNumber(contact_id=contact.id, position=1, number=number(3, 810 + i)))
-        agents = {a.name: a.id for a in s.scalars(select(Agent).where(Agent.name.in_(["agent301", "agent302"])))}
+        agents = {a.name: a.id for a in s.scalars(select(Agent).where(Agent.name.in_(["agent801", "agent802"])))}
         for agent in s.scalars(select(Agent).where(Agent.id.in_(agents.values()))):
             agent.state = "logged_out"
     passwords = {name: ok(admin.post(f"/agents/{id}/password"), 201)["password"] for name, id in agents.items()}
@@ -115,13 +115,13 @@ class TestAgentPage:
         live_api = dialer.api
         # A wrong password is refused clearly.
         page = pages.open(f"{live_api.url}/agent")
-        page.get_by_label("Your name").fill("agent301")
+        page.get_by_label("Your name").fill("agent801")
         page.get_by_label("Password").fill("not-it")
         page.get_by_role("button", name="Sign in").click()
         expect(page.locator("#signin-error")).to_have_text("The name or the password is wrong.")
 
-        ann = _sign_in(pages, live_api.url, "agent301", floor.passwords["agent301"])
-        bob = _sign_in(pages, live_api.url, "agent302", floor.passwords["agent302"])
+        ann = _sign_in(pages, live_api.url, "agent801", floor.passwords["agent801"])
+        bob = _sign_in(pages, live_api.url, "agent802", floor.passwords["agent802"])
         expect(ann.locator("#campaigns")).to_contain_text("winter renewals (stopped)")
         expect(ann.locator("#pause-reason option")).to_have_text(["Lunch", "Coaching", "Short break"])
 
@@ -135,9 +135,9 @@ class TestAgentPage:
         # The campaign starts; each agent's page pops their own customer.
         ok(admin.post(f"/campaigns/{floor.campaign_id}/start"))
         if dialer.target.simulated:  # the page's Ready put both phones in the campaign's queue (QueueAdd)
-            _until(lambda: {agent_interface("301"), agent_interface("302")} <= set(_members(dialer)), "QueueAdd")
+            _until(lambda: {agent_interface("801"), agent_interface("802")} <= set(_members(dialer)), "QueueAdd")
         seen: dict[str, str] = {}
-        for name, page in (("agent301", ann), ("agent302", bob)):
+        for name, page in (("agent801", ann), ("agent802", bob)):
             expect(page.locator("#call")).to_be_visible(timeout=WAIT_MS)
             call_id = page.locator("#call").get_attribute("data-call")
             assert call_id
@@ -176,43 +176,43 @@ class TestAgentPage:
             expect(page.locator("#waiting")).to_be_visible(timeout=WAIT_MS)
             expect(page.locator("#call")).to_be_hidden()
         sold = ok(admin.get(f"/calls/{ann_call}"))
-        assert (sold["disposition"], sold["disposition_note"], sold["disposition_by"]) == ("sale", "Renewed on the gold plan", "agent301")
+        assert (sold["disposition"], sold["disposition_note"], sold["disposition_by"]) == ("sale", "Renewed on the gold plan", "agent801")
         booked = ok(admin.get(f"/calls/{bob_call}"))
         assert (booked["disposition"], booked["disposition_note"]) == ("callback", "Call back after 5 pm")
         callbacks = ok(admin.get("/callbacks", params={"campaign_id": floor.campaign_id}))["items"]
-        assert [(c["agent_id"], datetime.fromisoformat(c["due_at"])) for c in callbacks] == [(floor.agents["agent302"], due)]
+        assert [(c["agent_id"], datetime.fromisoformat(c["due_at"])) for c in callbacks] == [(floor.agents["agent802"], due)]
 
         # Ann pauses for lunch; the supervisor's dashboard shows it, and forces Bob out.
         ann.get_by_label("Pause reason").select_option("lunch")
         ann.get_by_role("button", name="Pause").click()
         expect(ann.locator("#state")).to_have_attribute("data-state", "paused")
         expect(ann.locator("#reason")).to_have_text("reason: lunch")
-        assert ok(admin.get(f"/agents/{floor.agents['agent301']}"))["pause_reason"] == "lunch"
+        assert ok(admin.get(f"/agents/{floor.agents['agent801']}"))["pause_reason"] == "lunch"
         if dialer.target.simulated:  # QueuePause with the reason
-            _until(lambda: (_members(dialer)[agent_interface("301")].paused, _members(dialer)[agent_interface("301")].reason) == (True, "lunch"), "QueuePause")
+            _until(lambda: (_members(dialer)[agent_interface("801")].paused, _members(dialer)[agent_interface("801")].reason) == (True, "lunch"), "QueuePause")
         board = pages.open(f"{live_api.url}/dashboard#key={keys.admin}")
         board.get_by_label("Campaign", exact=True).select_option(floor.campaign_id)
-        ann_row = board.locator(f"#agents tr[data-agent='{floor.agents['agent301']}']")
+        ann_row = board.locator(f"#agents tr[data-agent='{floor.agents['agent801']}']")
         expect(ann_row).to_have_attribute("data-state", "paused", timeout=WAIT_MS)
         expect(ann_row).to_contain_text("lunch")
-        board.get_by_role("button", name="Force agent302 out").click()
-        expect(board.locator("#action-msg")).to_have_text("agent302 was forced out.")
+        board.get_by_role("button", name="Force agent802 out").click()
+        expect(board.locator("#action-msg")).to_have_text("agent802 was forced out.")
         expect(bob.locator("#signin")).to_be_visible(timeout=WAIT_MS)
         expect(bob.locator("#signin-error")).to_contain_text("You were signed out: a supervisor ended your session")
-        assert ok(admin.get(f"/agents/{floor.agents['agent302']}"))["state"] == "logged_out"
+        assert ok(admin.get(f"/agents/{floor.agents['agent802']}"))["state"] == "logged_out"
         if dialer.target.simulated:  # QueueRemove
-            _until(lambda: agent_interface("302") not in _members(dialer), "QueueRemove")
-        expect(board.locator(f"#agents tr[data-agent='{floor.agents['agent302']}']")).to_have_attribute(
+            _until(lambda: agent_interface("802") not in _members(dialer), "QueueRemove")
+        expect(board.locator(f"#agents tr[data-agent='{floor.agents['agent802']}']")).to_have_attribute(
             "data-state", "logged_out", timeout=WAIT_MS
         )
 
         # A revoked password signs Ann out at once, and she cannot sign in again with it.
-        assert admin.delete(f"/agents/{floor.agents['agent301']}/password").status_code == 204
+        assert admin.delete(f"/agents/{floor.agents['agent801']}/password").status_code == 204
         expect(ann.locator("#signin")).to_be_visible(timeout=WAIT_MS)
         expect(ann.locator("#signin-error")).to_contain_text("You were signed out")
         assert ann.evaluate("sessionStorage.length") == 0
-        ann.get_by_label("Your name").fill("agent301")
-        ann.get_by_label("Password").fill(floor.passwords["agent301"])
+        ann.get_by_label("Your name").fill("agent801")
+        ann.get_by_label("Password").fill(floor.passwords["agent801"])
         ann.get_by_role("button", name="Sign in").click()
         expect(ann.locator("#signin-error")).to_have_text("The name or the password is wrong.")
         assert pages.errors == []
@@ -220,12 +220,12 @@ class TestAgentPage:
     def test_log_out_from_the_page(self, pages: Pages, live_api: LiveApi, floor: Floor, admin: httpx.Client) -> None:
         from playwright.sync_api import expect
 
-        page = _sign_in(pages, live_api.url, "agent301", floor.passwords["agent301"])
+        page = _sign_in(pages, live_api.url, "agent801", floor.passwords["agent801"])
         page.get_by_role("button", name="Ready").click()
         expect(page.locator("#state")).to_have_attribute("data-state", "ready")
         page.get_by_role("button", name="Log out").click()
         expect(page.locator("#signin")).to_be_visible()
         expect(page.locator("#notice")).to_have_text("You are logged out. See you next time.")
-        assert ok(admin.get(f"/agents/{floor.agents['agent301']}"))["state"] == "logged_out"
+        assert ok(admin.get(f"/agents/{floor.agents['agent801']}"))["state"] == "logged_out"
         assert page.evaluate("sessionStorage.length") == 0
         assert pages.errors == []
