@@ -15,12 +15,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 from tests.sim.client import Client
+from tests.sim.replay import SCENARIOS
 from tests.support.transcripts import Entry, load
 
 from olive.ami import Event, Response
 from olive.clock import ScaledClock
 from olive.sim import SimulatedPBX, load_scenario
-from tests.sim.replay import SCENARIOS
 
 NAME = "21_core_restart_now"
 QUEUE, AGENT = "olive-test", "Local/101@olive-test-agents"
