@@ -42,7 +42,10 @@ RUNS = (
 )
 # Recordings that are not one call's session, compared by their own tests: an Asterisk
 # restart cannot be replayed on one running simulator.
-SEPARATE = {"21_core_restart_now": "tests/sim/test_conformance_restart.py"}
+SEPARATE = {
+    "21_core_restart_now": "tests/sim/test_conformance_restart.py",
+    "22_core_restart_with_a_call_up": "tests/sim/test_conformance_restart.py",
+}
 
 # The simulated Asterisk each run is replayed on: its scenario and the dialplan files whose RAND()
 # values are pinned. Runs not named here use the lab's (tests/fixtures/asterisk-22/conf).
