@@ -118,3 +118,33 @@ async def test_core_status_and_queue_status_as_recorded_across_the_restart(pbx: 
     real_params = next(e for e in recorded_list if e.get("Event") == "QueueParams")
     for counter in ("Calls", "Holdtime", "TalkTime", "Completed", "Abandoned"):
         assert params.get(counter) == real_params.get(counter) == "0", counter
+
+
+async def test_core_restart_now_hangs_up_every_call_and_keeps_its_result(pbx: SimulatedPBX) -> None:
+    """Transcript 22: the calls end visibly (their hangup handlers run) before Shutdown."""
+    t = load("22_core_restart_with_a_call_up")
+    shutdown_at = next(i for i, e in enumerate(t.received()) if e.get("Event") == "Shutdown")
+    real_hangups = [e for e in t.received()[:shutdown_at] if e.get("Event") == "Hangup"]
+    assert len(real_hangups) == 4, "both legs of the customer and of the agent"
+    real_value = next(e.get("Val") for e in t.received() if e.get("Event") == "DBGetResponse")
+    call_id = "olive-c22-0001"
+    client = await session(pbx)
+    await client.response(client.send("QueueAdd", Queue=QUEUE, Interface=AGENT, MemberName="agent101"))
+    variables = [("Variable", v) for v in (f"OLIVE_CALL_ID={call_id}", f"OLIVE_QUEUE={QUEUE}", "OLIVE_CONNECT_LIMIT=2")]
+    await client.response(client.send(
+        "Originate", *variables, Channel="Local/+12025551001@olive-test-customers", Context="olive-dialer",
+        Exten="s", Priority="1", Timeout="30000", Async="true", ChannelId=call_id,
+    ))
+    await client.event("AgentConnect", timeout=10)
+    await pbx.restart()
+    await asyncio.wait_for(client.closed.wait(), 5)
+    names = [m.name for m in client.events()]
+    assert "Shutdown" in names
+    seen_hangups = [m for m in client.events("Hangup")]
+    assert len(seen_hangups) == len(real_hangups)
+    assert names.index("Shutdown") > max(i for i, n in enumerate(names) if n == "Hangup")
+    assert "HangupHandlerRun" in names
+    again = await session(pbx)
+    aid = again.send("DBGet", Family="olive-outcome", Key=call_id)
+    item = await again.event("DBGetResponse", ActionID=aid)
+    assert item.get("Val") == real_value == "CONNECTED|Local/101@olive-test-agents|"
