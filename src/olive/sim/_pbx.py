@@ -139,8 +139,10 @@ class SimulatedPBX:
     async def restart(self, down_s: float = 0.0, *, clean: bool = True) -> None:
         """Asterisk restarts (``core restart now``, an upgrade, or with ``clean=False`` a crash).
 
-        A clean restart first sends every AMI session a Shutdown event (Shutdown:
-        Cleanly, Restart: True) and closes it, as transcript 21 shows; a crash just
+        A clean restart first hangs up every call as the sessions watch (hangup
+        handlers run, so AstDB keeps answered calls' results: transcript 22), then
+        sends every AMI session a Shutdown event (Shutdown: Cleanly, Restart: True)
+        and closes it (21); a crash just
         drops the connections. Every AMI session drops; every channel is gone with no Hangup anyone
         could see; dynamic queue members (QueueAdd) and queue statistics are
         forgotten, as is all other in-memory state; the new process has a new
@@ -152,6 +154,12 @@ class SimulatedPBX:
         if self._server is not None:
             self._server.close()
         if clean:
+            # core restart now hangs up every channel first (ast_softhangup_all()): sessions
+            # see the calls end and hangup handlers run (transcript 22); then Shutdown.
+            for ch in list(self.core.channels.values()):
+                if not ch.dead:
+                    self.core.hangup(ch, 16, soft=True)
+            await asyncio.sleep(0.01)  # let what the hangups scheduled for now happen
             self.core.emit("Shutdown", "system", [("Shutdown", "Cleanly"), ("Restart", "True")])
         for session in list(self._sessions):
             if clean:
