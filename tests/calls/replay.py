@@ -102,6 +102,8 @@ def replay(
                 )
                 r.call_ids.append(call_id)
             continue
+        if entry.is_banner:  # a new connection (after Asterisk restarted: 21, 22)
+            codec = ami.AMICodec(ami.Role.CLIENT)
         codec.receive_data(bare_agent_complete(entry.wire()) if caller_less_complete else entry.wire())
         while True:
             message = codec.next_message()

@@ -12,15 +12,20 @@ import pytest
 from replay import replay
 
 from olive.calls import AbandonReason, CallState, Outcome
-from support.transcripts import names
+from support.transcripts import load, names
 
 
 def approx(value: float, abs: float = 0.01) -> object:
     return pytest.approx(value, abs=abs)
 
 
+def with_calls() -> list[str]:
+    """The recordings that place a call (21 records only an Asterisk restart)."""
+    return [n for n in names() if any(e.get("Action") == "Originate" for e in load(n).sent())]
+
+
 class TestEveryTranscript:
-    @pytest.mark.parametrize("name", names())
+    @pytest.mark.parametrize("name", with_calls())
     def test_each_originate_ends_with_one_outcome(self, name: str) -> None:
         r = replay(name)
         assert r.call_ids, "every transcript originates at least one call"
@@ -206,3 +211,22 @@ class TestConcurrentCalls:
         r = replay("15_concurrent_10_calls")
         agents = [r.ended[c].agent_interface for c in ("olive-c15-01", "olive-c15-04", "olive-c15-06")]
         assert len(set(agents)) == 3
+
+
+class TestRealAsteriskSetUpFromDocs:
+    """19, 20 and 22: the shipped dialplan (with its [olive-outcome] hangup handler) on a real Asterisk."""
+
+    def test_19_connected(self) -> None:
+        rec = replay("19_outcome_in_astdb_connected").record()
+        assert rec.outcome is Outcome.CONNECTED
+        assert rec.agent_interface == "Local/101@olive-test-agents"
+
+    def test_20_connect_limit_abandon(self) -> None:
+        rec = replay("20_outcome_in_astdb_abandoned").record()
+        assert rec.outcome is Outcome.ABANDONED
+
+    def test_22_a_call_cut_by_core_restart_now_ends_connected(self) -> None:
+        """Asterisk hangs the call up (Shutdown comes after): olive sees it end as it was."""
+        rec = replay("22_core_restart_with_a_call_up").record()
+        assert rec.outcome is Outcome.CONNECTED
+        assert rec.agent_interface == "Local/101@olive-test-agents"

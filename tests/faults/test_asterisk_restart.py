@@ -46,7 +46,7 @@ class TestAsteriskRestart:
         )
         talking = {s.interface for s in link.members.agents() if s.activity is AgentActivity.TALKING}
         lost = {r.call_id for r in link.tracker.active()}
-        await pbx.restart(down_s=3.0)
+        await pbx.restart(down_s=3.0, clean=False)  # a crash: the calls vanish unseen
         restarted_at = olive.target.clock.now()
         await olive.until(lambda: link.client.connections >= 2, within_s=60, what="olive logged in again")
         await olive.until(lambda: link.client.connections >= 2 and link.ready, within_s=60, what="olive logged in again")
@@ -92,7 +92,7 @@ class TestAsteriskRestart:
             lambda: {agent_states(olive)[agent_interface(a)] for a in ("801", "802")} == {"on_call"},
             within_s=30, what="both agents on_call in the store",
         )
-        await pbx.restart(down_s=1.0)
+        await pbx.restart(down_s=1.0, clean=False)
         await olive.until(lambda: link.client.connections >= 2 and link.ready, within_s=60, what="olive logged in again")
         await olive.until(
             lambda: set(agent_states(olive).values()) == {"ready"}, within_s=10, what="agents ready, not on a dead call"
@@ -117,7 +117,7 @@ class TestAsteriskRestart:
         everyone = {agent_interface(a) for a in AGENTS}
         await olive.until(lambda: members(olive) == everyone and bool(pbx.actions_named("Originate")),
                           within_s=60, what="dialing")
-        await pbx.restart(down_s=1.0)
+        await pbx.restart(down_s=1.0, clean=False)
         restarted_at = olive.target.clock.now()
         pbx.swallow("QueueAdd", count=len(AGENTS))
         notes: set[str] = set()

@@ -19,13 +19,14 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tests.support.transcripts import ROOT, Entry, Transcript, load
 
 from olive.ami import NEED_DATA as _NEED
 from olive.ami import AMICodec, Banner, Event, MalformedMessage, Response, Role
 from olive.clock import ScaledClock
-from olive.sim import SimulatedPBX
+from olive.sim import SimulatedPBX, load_scenario
 from olive.sim._dialplan import parse_extensions
 
 RUNS = (
@@ -35,7 +36,25 @@ RUNS = (
     ("13_customer_hangup_while_agent_rings", "14_agent_paused", "12_queue_timeout_2s", "11_agent_no_answer",
      "10_originate_with_channelid", "15_concurrent_10_calls", "16_queue_status_snapshot",
      "17_events_filtered_login"),
+    # Recorded later on an Asterisk set up from docs/asterisk (olive's own dialplan with its
+    # hangup handler, olive-test.conf's customers and agents): replayed on the e2e scenario.
+    ("19_outcome_in_astdb_connected", "20_outcome_in_astdb_abandoned"),
 )
+# Recordings that are not one call's session, compared by their own tests: an Asterisk
+# restart cannot be replayed on one running simulator.
+SEPARATE = {
+    "21_core_restart_now": "tests/sim/test_conformance_restart.py",
+    "22_core_restart_with_a_call_up": "tests/sim/test_conformance_restart.py",
+}
+
+# The simulated Asterisk each run is replayed on: its scenario and the dialplan files whose RAND()
+# values are pinned. Runs not named here use the lab's (tests/fixtures/asterisk-22/conf).
+_DOCS = Path(__file__).resolve().parents[2] / "docs" / "asterisk"
+SCENARIOS: dict[int, tuple[str | Path, tuple[Path, ...]]] = {
+    2: (Path(__file__).resolve().parents[1] / "e2e" / "e2e.toml",
+        (_DOCS / "extensions.conf", _DOCS / "olive-test.conf")),
+}
+_LAB: tuple[str | Path, tuple[Path, ...]] = ("lab", (ROOT / "conf" / "extensions.conf",))
 
 _SUFFIX = re.compile(r"-[0-9a-f]{8}(;[12])?$")
 
@@ -74,14 +93,14 @@ def emptied_queues(t: Transcript) -> list[str]:
     return m.group(1).split(",") if m else []
 
 
-def rand_pins(t: Transcript) -> dict[str, list[int]]:
+def rand_pins(t: Transcript, confs: tuple[Path, ...] = _LAB[1]) -> dict[str, list[int]]:
     """The values RAND() gave in the recording, per device, in order of the channels using it.
 
     A session logged in without the dialplan class (17) has no Newexten to read them
     from; there the customer's ring and talk times are read off its state changes, and
     agents, who did not end the call, get the longest talk time.
     """
-    plan = parse_extensions((ROOT / "conf" / "extensions.conf").read_text())
+    plan = parse_extensions("\n".join(c.read_text() for c in confs))
     pins: dict[str, list[int]] = defaultdict(list)
     if not any(e.get("Event") == "Newexten" for e in t.received()):
         born: dict[str, float] = {}
@@ -187,7 +206,7 @@ async def _session(pbx: SimulatedPBX, clock: ScaledClock, replay: Replay, lead: 
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(progress.wait(), 0.05)
             await clock.sleep(gap)
-        writer.write(b"".join(e.wire() for e in batch))
+        writer.write(b"".join(e.wire() for e in batch).replace(b"Secret: <not recorded>", b"Secret: olive"))
         await writer.drain()
     await asyncio.wait_for(task, 30)
     writer.close()
@@ -251,12 +270,14 @@ async def _warm_up(pbx: SimulatedPBX) -> None:
 
 
 async def replay_run(names: Iterable[str], scale: float) -> dict[str, Replay]:
+    names = tuple(names)
+    scenario, confs = SCENARIOS.get(RUNS.index(names), _LAB) if names in RUNS else _LAB
     replays = {n: Replay(n, load(n), origin_of(load(n))) for n in names}
     first = next(iter(replays.values()))
     clock = ScaledClock(scale, start=first.origin + first.transcript.sent()[0].t - 5.0)
-    pbx = SimulatedPBX("lab", clock=clock)
+    pbx = SimulatedPBX(scenario if isinstance(scenario, str) else load_scenario(scenario), clock=clock)
     for r in replays.values():
-        for device, values in rand_pins(r.transcript).items():
+        for device, values in rand_pins(r.transcript, confs).items():
             pbx.core.rand_pins.setdefault(device, []).extend(values)
     await pbx.start()
     try:
@@ -284,4 +305,4 @@ def replay_all(scale: float) -> dict[str, Replay]:
     return {k: v for part in parts for k, v in part.items()}
 
 
-__all__ = ["RUNS", "Message", "Replay", "device_of", "recorded_messages", "replay_all", "replay_run"]
+__all__ = ["RUNS", "SEPARATE", "Message", "Replay", "device_of", "recorded_messages", "replay_all", "replay_run"]

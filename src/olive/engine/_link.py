@@ -35,6 +35,10 @@ class LinkState(enum.Enum):
         return f"<LinkState.{self.name}>"
 
 
+# manager_dbdel()'s answer when the key does not exist (transcripts 19, 20).
+NO_SUCH_KEY = "Database entry could not be deleted"
+
+
 class PbxLink:
     def __init__(
         self,
@@ -229,7 +233,9 @@ class PbxLink:
             return
         if response.ok:
             self.astdb_results = True
-        elif self.astdb_results is None:
+        elif response.message == NO_SUCH_KEY and self.astdb_results is None:
+            # Only this answer says the key is not there: others ("Asterisk is shutting down",
+            # refused while a restart hangs the calls up) say nothing about the dialplan.
             self.astdb_results = False
             log.warning(
                 "%s: the dialplan leaves no call results in AstDB (no [olive-outcome] hangup handler): the outcome "

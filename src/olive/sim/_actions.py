@@ -108,7 +108,7 @@ def _core_status(pbx: SimulatedPBX, session: AMISession, a: Action) -> None:
     session.send(_resp(
         a, "Success", None,
         ("CoreStartupDate", day), ("CoreStartupTime", clock), ("CoreReloadDate", day), ("CoreReloadTime", clock),
-        ("CoreCurrentCalls", str(len(core.channels))),
+        ("CoreCurrentCalls", str(len(core.channels))), ("CoreProcessedCalls", str(core.processed_calls)),
     ))
 
 
@@ -255,8 +255,8 @@ def _dbdel(pbx: SimulatedPBX, session: AMISession, a: Action) -> None:
     path = _db_key(session, a)
     if path is None:
         return
-    if pbx.astdb.pop(path, None) is None:
-        return session.send(_resp(a, "Error", "Database entry not found"))
+    if pbx.astdb.pop(path, None) is None:  # manager_dbdel(): ast_db_del() failed (transcript 19)
+        return session.send(_resp(a, "Error", "Database entry could not be deleted"))
     session.send(_resp(a, "Success", "Key deleted successfully"))
 
 

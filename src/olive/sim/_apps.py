@@ -51,6 +51,7 @@ class Runner:
 
     # -- control ---------------------------------------------------------------------
     def start(self) -> None:
+        self.core.processed_calls += 1  # pbx.c increase_call_count(): each channel's PBX run
         self.step()
 
     def stop(self) -> None:
@@ -268,19 +269,30 @@ def _number(text: str, default: float) -> float:
 def run_hangup_handlers(core: Core, ch: Channel) -> None:
     """Run the handlers pushed with CHANNEL(hangup_handler_push), last pushed first, as the
     channel hangs up (before its Hangup event). A handler runs until Return() or its
-    extension ends; only applications that need no live channel (Set, NoOp) do anything."""
+    extension ends; only applications that need no live channel (Set, NoOp) do anything.
+    As transcript 19 shows: HangupHandlerRun, the Gosub frame's LOCAL(ARGC), a Newexten per
+    priority, and Return()'s ARGC and GOSUB_RETVAL; the Hangup event then tells where the
+    channel was before."""
     where = (ch.context, ch.exten, ch.priority)
     handlers, ch.hangup_handlers = ch.hangup_handlers, []
     for spec in reversed(handlers):
+        core.channel_event("HangupHandlerRun", ch, ("Handler", spec), category="dialplan")
+        core.channel_event("VarSet", ch, ("Variable", "LOCAL(ARGC)"), ("Value", "0"), category="dialplan")
         parts = [p.strip() for p in split_args(spec)] + ["", ""]
         context, exten, prio = parts[0], parts[1] or "s", int(_number(parts[2], 1) or 1)
         runner = Runner(core, ch, context, exten, prio)
         runner.stopped = True  # never steps on its own: the channel is going
         for _ in range(100):
             step = core.dialplan.priority(ch.context, ch.exten, ch.priority)
-            if step is None or step.app.lower() == "return":
+            if step is None:
                 break
             data = runner.expand(step.data)
+            core.channel_event("Newexten", ch, ("Extension", ch.exten), ("Application", step.app), ("AppData", data),
+                               category="dialplan")
+            if step.app.lower() == "return":
+                core.channel_event("VarSet", ch, ("Variable", "ARGC"), ("Value", ""), category="dialplan")
+                core.channel_event("VarSet", ch, ("Variable", "GOSUB_RETVAL"), ("Value", data), category="dialplan")
+                break
             if step.app.lower() == "set":
                 name, _, value = data.partition("=")
                 if not core.write_function(ch, name.strip(), value):

@@ -71,6 +71,7 @@ class Core:
         self.dialplan = dialplan
         self.seed = seed
         self.started = clock.now()
+        self.processed_calls = 0  # channels that started running dialplan (CoreProcessedCalls)
         self.sessions: list[Session] = []
         self.channels: dict[str, Channel] = {}
         self.event_log: deque[Event] = deque(maxlen=1000)  # the latest events, for tests
@@ -179,6 +180,7 @@ class Core:
             return True
         if func == "CHANNEL" and args.lower() == "hangup_handler_push":
             ch.hangup_handlers.append(value)
+            self.channel_event("HangupHandlerPush", ch, ("Handler", value), category="dialplan")
             return True
         return False
 

@@ -136,10 +136,14 @@ class SimulatedPBX:
             session.abort()
         await asyncio.sleep(0)
 
-    async def restart(self, down_s: float = 0.0) -> None:
-        """Asterisk restarts (a crash, an upgrade, ``core restart now``).
+    async def restart(self, down_s: float = 0.0, *, clean: bool = True) -> None:
+        """Asterisk restarts (``core restart now``, an upgrade, or with ``clean=False`` a crash).
 
-        Every AMI session drops; every channel is gone with no Hangup anyone
+        A clean restart first hangs up every call as the sessions watch (hangup
+        handlers run, so AstDB keeps answered calls' results: transcript 22), then
+        sends every AMI session a Shutdown event (Shutdown: Cleanly, Restart: True)
+        and closes it (21); a crash just
+        drops the connections. Every AMI session drops; every channel is gone with no Hangup anyone
         could see; dynamic queue members (QueueAdd) and queue statistics are
         forgotten, as is all other in-memory state; the new process has a new
         start time (CoreStatus, FullyBooted Uptime). AstDB, kept on disk,
@@ -149,8 +153,19 @@ class SimulatedPBX:
         assert self.port is not None, "start() the PBX first"
         if self._server is not None:
             self._server.close()
+        if clean:
+            # core restart now hangs up every channel first (ast_softhangup_all()): sessions
+            # see the calls end and hangup handlers run (transcript 22); then Shutdown.
+            for ch in list(self.core.channels.values()):
+                if not ch.dead:
+                    self.core.hangup(ch, 16, soft=True)
+            await asyncio.sleep(0.01)  # let what the hangups scheduled for now happen
+            self.core.emit("Shutdown", "system", [("Shutdown", "Cleanly"), ("Restart", "True")])
         for session in list(self._sessions):
-            session.abort()
+            if clean:
+                session.close()
+            else:
+                session.abort()
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
