@@ -31,6 +31,21 @@ from support import transcripts
 from .helpers import drain, feed_all, recorded_count, split
 
 NAMES = transcripts.names()
+
+
+def _sessions(name: str) -> list[list[transcripts.Entry]]:
+    """The received entries per AMI connection: a banner starts each (21 and 22 log in twice)."""
+    sessions: list[list[transcripts.Entry]] = []
+    for entry in transcripts.load(name).received():
+        if entry.is_banner or not sessions:
+            sessions.append([])
+        sessions[-1].append(entry)
+    return sessions
+
+
+# One byte stream per recording; those that reconnect (a restart) are checked per connection.
+ONE_SESSION = [n for n in NAMES if len(_sessions(n)) == 1]
+RECONNECTING = [n for n in NAMES if len(_sessions(n)) > 1]
 BANNER = Banner("Asterisk Call Manager/11.0.0")
 _KINDS: dict[str, type[Event] | type[Response] | type[Action]] = {
     "event": Event,
@@ -53,11 +68,20 @@ def expected_received(name: str) -> list[ParsedMessage]:
 
 def test_there_are_seventeen_transcripts() -> None:
     # A transcript that silently failed to load would shrink every test below.
-    assert len(NAMES) == 17
+    assert len(NAMES) == 21
+    assert RECONNECTING == ["21_core_restart_now", "22_core_restart_with_a_call_up"]
 
 
 class TestNextMessage:
-    @pytest.mark.parametrize("name", NAMES)
+    @pytest.mark.parametrize("name", RECONNECTING)
+    def test_each_connection_of_a_restart(self, name: str) -> None:
+        for entries in _sessions(name):
+            data = b"".join(e.wire() for e in entries)
+            want = [expected(e) for e in entries]
+            assert feed_all([data]) == want
+            assert feed_all(split(data, [1] * len(data))) == want
+
+    @pytest.mark.parametrize("name", ONE_SESSION)
     def test_whole_transcript(self, name: str) -> None:
         got = feed_all([transcripts.load(name).received_bytes()])
         assert got == expected_received(name)
@@ -65,7 +89,7 @@ class TestNextMessage:
         assert got[0] == BANNER
         assert not [m for m in got if isinstance(m, MalformedMessage)]
 
-    @pytest.mark.parametrize("name", NAMES)
+    @pytest.mark.parametrize("name", ONE_SESSION)
     def test_byte_by_byte(self, name: str) -> None:
         # A message comes out exactly when its last byte (the blank line) arrives.
         entries = transcripts.load(name).received()
@@ -84,14 +108,14 @@ class TestNextMessage:
         assert codec.next_message() is CLOSED
         assert len(got) == recorded_count(name, "recv")
 
-    @pytest.mark.parametrize("name", NAMES)
+    @pytest.mark.parametrize("name", ONE_SESSION)
     @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(sizes=st.lists(st.integers(min_value=1, max_value=3000), min_size=1, max_size=30))
     def test_random_chunks(self, name: str, sizes: list[int]) -> None:
         data = transcripts.load(name).received_bytes()
         assert feed_all(split(data, sizes)) == expected_received(name)
 
-    @pytest.mark.parametrize("name", NAMES)
+    @pytest.mark.parametrize("name", ONE_SESSION)
     def test_trailing_partial_message_waits(self, name: str) -> None:
         codec = AMICodec(Role.CLIENT)
         partial = b"Event: Hangup\r\nChannel: PJSIP/1001-0000\xc3"  # ends mid-character
@@ -160,7 +184,7 @@ class TestNextMessage:
         got = feed_all([b"Event: X\r\nName: caf\xe9\r\n\r\n"], Role.SERVER)
         assert got == [Event((("Event", "X"), ("Name", "caf\u00e9")))]
 
-    @pytest.mark.parametrize("name", NAMES)
+    @pytest.mark.parametrize("name", ONE_SESSION)
     def test_lf_only_line_ends_are_accepted(self, name: str) -> None:
         data = transcripts.load(name).received_bytes().replace(b"\r\n", b"\n")
         assert feed_all(split(data, [7, 300])) == expected_received(name)
