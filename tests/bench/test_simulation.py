@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from olive.pacing import (
@@ -100,6 +101,16 @@ class TestDrift:
         drifted, _ = simulate(drifting, ProgressivePacer(), seed=1)
         assert drifted.dials / drifted.connects < base.dials / base.connects
         assert drifted.talk_s / drifted.connects > 1.5 * base.talk_s / base.connects
+
+    def test_a_longer_dial_timeout_rings_calls_past_every_time_seen(self) -> None:
+        # Issue 11, as found: the dial timeout goes from 25 s to 45 s mid-campaign, so calls
+        # ring longer than any the predictive pacer has seen; it must forecast them, not crash.
+        cell = small_cell(warmup_minutes=0.0, hours=0.5, changes=(Change(at_minutes=15.0, ring_timeout_s=45.0),))
+        metrics, _ = simulate(cell, make_pacer("predictive"), seed=1)
+        assert metrics.live_answers > 100
+        ringing_out, _ = simulate(cell, ProgressivePacer(), seed=1)
+        before, _ = simulate(dataclasses.replace(cell, changes=()), ProgressivePacer(), seed=1)
+        assert ringing_out.dials < before.dials  # the change applies: agents wait longer per dial
 
     def test_worst_hour_starts_an_hour_into_the_shift(self) -> None:
         metrics, _ = simulate(small_cell(warmup_minutes=0.0, hours=1.5), make_pacer("power"), seed=1)

@@ -214,3 +214,14 @@ class TestEstimates:
             assert key in estimates
         assert estimates["answer_delay_mean_s"] == pytest.approx(12, rel=0.15)
         assert estimates["non_answer_mean_s"] == pytest.approx(19.75, rel=0.15)
+
+
+class TestRingingLongerThanEverSeen:
+    """Issue 11: a dial timeout raised mid-campaign rings calls past every answer time learned."""
+
+    def test_a_call_ringing_past_every_time_seen_is_forecast(self) -> None:
+        pacer = warm_pacer()  # it has seen calls resolve within 25 s at most
+        ringing = [a + 0.5 for a in range(20, 90)]  # seconds rung, up to far past the longest seen
+        decision = pacer.decide(team(dialing=ringing))
+        assert decision.dials >= 0
+        assert "predictive" in decision.reason

@@ -143,8 +143,8 @@ class AnswerModel:
             still_ringing = p * (n_delays - answered_by_e) / n_delays + (1.0 - p) * (
                 n_non - bisect_right(non_answers, e)
             ) / n_non
-            if still_ringing <= 0.0:
-                ringing.append(_row([0.0] * points))
+            if still_ringing <= 0.0:  # rung past every time seen: one entry per forecast time
+                ringing.append(_row([0.0] * len(horizons)))
                 continue
             ringing.append(
                 _row(
@@ -154,7 +154,7 @@ class AnswerModel:
                     ]
                 )
             )
-        zero = _row([0.0] * points)
+        zero = _row([0.0] * len(horizons))
         self._tables = (horizons, p, ringing, zero)
         return self._tables
 
