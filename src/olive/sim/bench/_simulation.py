@@ -96,7 +96,7 @@ class Simulation:
         self._events: list[tuple[float, int, int, int]] = []
         self._seq = 0
         start = SHIFT_START + cell.warmup_minutes * 60.0
-        self.metrics = RunMetrics(start, start + self.hours * 3600.0)
+        self.metrics = RunMetrics(start, start + self.hours * 3600.0, SHIFT_START)
         self.decisions = 0
 
     # -- event queue ------------------------------------------------------------
