@@ -114,6 +114,8 @@ class TestAbandonBudget:
         assert pacer.ledger.campaign().rate < 0.01
         assert "abandon budget spent (last hour: 16 of 400 live answers" in pacer.decide(team()).reason
         unguarded = warm_pacer(PacerConfig(hour_guard=False))
+        for i in range(20_000):
+            unguarded.observe(RestoredLiveAnswer(NOW - 86_400 * 5 + i, abandoned=False))
         for i in range(400):
             unguarded.observe(RestoredLiveAnswer(NOW - 3000 + i, abandoned=i % 25 == 0))
         assert "budget spent" not in unguarded.decide(team()).reason

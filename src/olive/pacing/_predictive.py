@@ -95,10 +95,12 @@ class PredictivePacer:
         self._forecast: Forecast | None = None
         self._phase = "cold start"
         self._now = 0.0
+        self._team = 0
 
     # -- learning ---------------------------------------------------------------
     def observe(self, observation: Observation) -> None:
         self._limits.observe(observation)
+        self._answers.advance(observation.at)
         if isinstance(observation, DialResolved):
             self._answers.observe(observation.dialed_at, observation.at, observation.live)
             if observation.live:
@@ -110,7 +112,7 @@ class PredictivePacer:
             if self._dialed_on_forecast(observation.at - observation.wait_s):
                 self._controller.outcome(abandoned)
         elif isinstance(observation, HandleEnded):
-            self._handles.observe(observation.talk_s, observation.wrapup_s)
+            self._handles.observe(observation.talk_s, observation.wrapup_s, observation.at)
         elif isinstance(observation, RestoredLiveAnswer):
             self.ledger.restore([(observation.at, observation.abandoned)])
 
@@ -146,8 +148,8 @@ class PredictivePacer:
     def guarded(self, now: float) -> list[Guard]:
         """Each window kept at or under the target: the aim it is steered to, the room it keeps."""
         config, ledger = self.config, self.ledger
-        windows = [Guard(ledger.campaign(), config.aim, _BUDGET_RESERVE)]
-        windows += [Guard(ledger.window(w, now), config.aim, _BUDGET_RESERVE) for w in config.compliance_windows_s]
+        windows = [self._steered(ledger.campaign())]
+        windows += [self._steered(ledger.window(w, now)) for w in config.compliance_windows_s]
         if config.hour_guard:
             hour = ledger.window(config.report_window_s, now)
             allowed = config.abandon_target * hour.live_answers
@@ -156,6 +158,16 @@ class PredictivePacer:
                 steer_to = max(0.0, allowed - config.hour_guard_sigmas * sigma)
                 windows.append(Guard(hour, min(config.aim, steer_to / hour.live_answers), max(1.0, sigma)))
         return windows
+
+    def _steered(self, stats: WindowStats) -> Guard:
+        """A legal window (or the campaign to date): steered like the hour, with abandons' clusters
+        in mind, while it holds few live answers; the plain aim and a one-abandon reserve later."""
+        config = self.config
+        allowed = config.abandon_target * stats.live_answers
+        sigma = math.sqrt(allowed)
+        steer_to = max(0.0, allowed - config.hour_guard_sigmas * sigma)
+        aim = min(config.aim, steer_to / stats.live_answers) if stats.live_answers else 0.0
+        return Guard(stats, aim, max(_BUDGET_RESERVE, sigma))
 
     def room(self, now: float) -> float:
         """Abandons still allowed under the target beyond each window's reserve (the least).
@@ -171,6 +183,8 @@ class PredictivePacer:
     # -- deciding ---------------------------------------------------------------
     def decide(self, snapshot: PacingSnapshot) -> DialDecision:
         self._now = snapshot.now
+        self._team = len(snapshot.agents)
+        self._answers.settle(snapshot.now, min(snapshot.dialing) if snapshot.dialing else None)
         idle, in_flight = snapshot.idle_agents, snapshot.calls_in_flight
         floor = max(0, idle - in_flight)
         if not self.warm:
@@ -196,11 +210,33 @@ class PredictivePacer:
         dials, reason = self._limits.apply(dials, reason, snapshot)
         return DialDecision(dials, reason, self._decision_estimates())
 
+    @property
+    def confidence(self) -> float:
+        """From 0 to 1 as the live answers and ended calls learned from reach ``confidence_samples``."""
+        seen = min(self._answers.live_answers, self._handles.handled)
+        return min(1.0, seen / max(self.config.confidence_samples, 5 * self._team))
+
+    def bound(self, fc: Forecast, floor: int) -> int:
+        """The most calls one decision may place: the progressive floor, plus calls for the agents
+        the forecast expects free (idle, or busy and free by the longest answer time plus the
+        connect limit) beyond the live answers already on the way, one live answer each at the
+        answer rate's upper bound, scaled by the confidence.
+        """
+        spare = fc.free_mean[-1] - fc.demand_mean[-1]
+        p_high = min(1.0, fc.answer_rate + 2.0 * math.sqrt(fc.answer_rate_var))
+        if spare <= 0.0 or p_high <= 0.0:
+            return floor
+        return floor + math.ceil(self.confidence * spare / p_high)
+
     def _forecast_dials(self, snapshot: PacingSnapshot, floor: int, scale: float) -> tuple[int, str]:
         fc = self._forecast = forecast(snapshot, self._answers, self._handles, self.config.patience_s)
-        threshold = max(self._controller.threshold * scale, _THRESHOLD_FLOOR * self.config.abandon_target)
+        confidence = self.confidence
+        threshold = max(
+            self._controller.threshold * scale * confidence, _THRESHOLD_FLOOR * self.config.abandon_target
+        )
         room, _ = self._limits.room(snapshot)
-        ceiling = min(room, 10 * len(snapshot.agents) + 10)
+        bound = self.bound(fc, floor)
+        ceiling = min(room, bound)
         dials = floor
         while dials < ceiling and fc.abandon_probability(dials) <= threshold:
             dials += 1
@@ -208,7 +244,8 @@ class PredictivePacer:
             f"predictive: {fc.expected_free_agents:.1f} agents free within "
             f"{fc.times[len(fc.times) // 2]:.0f} s, "
             f"{fc.expected_live_answers_ahead:.1f} live answers on the way, "
-            f"answer rate {fc.answer_rate:.2f}, risk threshold {threshold:.3f}"
+            f"answer rate {fc.answer_rate:.2f}, risk threshold {threshold:.3f}, "
+            f"confidence {confidence:.2f}, at most {bound} calls"
         )
 
     # -- reporting --------------------------------------------------------------
