@@ -13,9 +13,9 @@ from olive.pacing import (
     ProgressivePacer,
     make_pacer,
 )
-from olive.sim.bench import SHIFT_START, Change, Simulation, simulate
+from olive.sim.bench import SHIFT_START, Change, Simulation, load_scenario, simulate
 
-from .helpers import small_cell
+from .helpers import GRID, small_cell
 
 
 class OneCallEvery:
@@ -116,3 +116,15 @@ class TestDrift:
         metrics, _ = simulate(small_cell(warmup_minutes=0.0, hours=1.5), make_pacer("power"), seed=1)
         assert metrics.start == SHIFT_START
         assert metrics.worst_hour() is None  # only 30 minutes after the first hour
+
+
+class TestColdStart:
+    def test_a_big_team_with_no_wrap_up_starts_safely(self) -> None:
+        # Issue 11: 200 agents, no wrap-up, from the first dial. The pacer that left its cold
+        # start on the 30 shortest calls ran its first five minutes at about 40 % abandons here.
+        grid = load_scenario(GRID.parent / "extended-grid.toml")
+        cell = dataclasses.replace(grid.cell("a200-p30-nowrap"), hours=5 / 60)
+        metrics, _ = simulate(cell, make_pacer("predictive"), seed=1)
+        assert metrics.live_answers > 400
+        assert metrics.abandons <= 0.03 * metrics.live_answers
+        assert metrics.worst_to_date <= 0.03  # at every abandon after the first 100 live answers

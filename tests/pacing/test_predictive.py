@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from olive.pacing import (
@@ -227,3 +229,46 @@ class TestRingingLongerThanEverSeen:
         decision = pacer.decide(team(dialing=ringing))
         assert decision.dials >= 0
         assert "predictive" in decision.reason
+
+
+class TestConfidenceAndBound:
+    """Issue 11: near-progressive until the estimates are trusted; a bound on every decision."""
+
+    def test_confidence_grows_with_what_was_learned(self) -> None:
+        little, more = PredictivePacer(), PredictivePacer()
+        teach(little, dials=400, handles=40)
+        teach(more, dials=3000, handles=400)
+        little.decide(team())
+        more.decide(team())
+        assert 0.0 < little.confidence < 0.5
+        assert more.confidence == 1.0
+
+    def test_a_big_team_needs_more_evidence(self) -> None:
+        pacer = PredictivePacer()
+        teach(pacer, dials=3000, handles=400)
+        pacer.decide(team())
+        assert pacer.confidence == 1.0
+        pacer.decide(snapshot(idle=10, talking=[30.0] * 990))
+        assert pacer.confidence < 0.5  # 1,000 agents: 5,000 live answers and ended calls for full trust
+
+    def test_a_young_pacer_places_fewer_calls_than_a_seasoned_one(self) -> None:
+        young, seasoned = PredictivePacer(), PredictivePacer()
+        teach(young, dials=400, handles=40)
+        teach(seasoned, dials=3000, handles=400)
+        assert young.warm and seasoned.warm
+        assert young.decide(team()).dials < seasoned.decide(team()).dials
+
+    @pytest.mark.parametrize("idle", [0, 50, 1000])
+    def test_no_decision_places_more_than_the_bound(self, idle: int) -> None:
+        # A mass login: many idle agents at once, next to a busy team.
+        pacer = warm_pacer(dials=3000, handles=400)
+        snap = snapshot(idle=idle, talking=[float(e) for e in range(0, 400, 2)], dialing=[3.0] * 20)
+        decision = pacer.decide(snap)
+        assert pacer._forecast is not None
+        floor = max(0, idle - 20)
+        bound = pacer.bound(pacer._forecast, floor)
+        assert floor <= decision.dials <= bound
+        fc = pacer._forecast
+        spare = fc.free_mean[-1] - fc.demand_mean[-1]
+        assert bound <= floor + math.ceil(spare / fc.answer_rate) + 1  # one live answer per spare agent
+        assert f"at most {bound} calls" in decision.reason
