@@ -17,6 +17,7 @@ from olive.pacing import (
     PredictivePacer,
     RestoredLiveAnswer,
 )
+from olive.pacing._predictive import AbandonClusters
 
 from .helpers import NOW, snapshot, teach
 
@@ -272,3 +273,24 @@ class TestConfidenceAndBound:
         spare = fc.free_mean[-1] - fc.demand_mean[-1]
         assert bound <= floor + math.ceil(spare / fc.answer_rate) + 1  # one live answer per spare agent
         assert f"at most {bound} calls" in decision.reason
+
+
+class TestAbandonClusters:
+    def test_lone_abandons_have_dispersion_one_and_bursts_more(self) -> None:
+        clusters = AbandonClusters()
+        for i in range(50):
+            clusters.abandoned(NOW + 60.0 * i)
+        assert clusters.dispersion == pytest.approx(1.0)
+        for i in range(20):  # overflows dropping five calls within a second
+            for k in range(5):
+                clusters.abandoned(NOW + 10_000.0 + 60.0 * i + 0.2 * k)
+        assert clusters.dispersion > 3.0
+
+    def test_a_bursty_campaign_keeps_a_bigger_reserve(self) -> None:
+        calm, bursty = warm_pacer(), warm_pacer()
+        for i in range(1000):
+            t = NOW - 3000 + i
+            calm.observe(RestoredLiveAnswer(t, abandoned=i % 100 == 0))
+            bursty.observe(RestoredLiveAnswer(t, abandoned=i % 400 < 5 and i >= 400))
+        assert calm.ledger.campaign().abandons == bursty.ledger.campaign().abandons == 10
+        assert bursty.room(NOW) < calm.room(NOW)

@@ -56,6 +56,36 @@ _THRESHOLD_FLOOR = 0.05  # of the target: calls this safe are placed even while 
 _OUTCOME_WAIT_S = 120.0  # a live answer with no outcome after this long is forgotten
 
 
+class AbandonClusters:
+    """How abandons bunch: one overflow drops several calls, more in a big team.
+
+    Abandons less than ``gap_s`` apart are one cluster. The abandon count of a
+    window is then compound Poisson: its variance is the expected count times
+    ``E[size^2] / E[size]`` (the dispersion, 1 for lone abandons), which the
+    guards' steering margin and reserve use. Three lone abandons are assumed
+    before any is seen.
+    """
+
+    def __init__(self, gap_s: float = 5.0, prior: float = 3.0) -> None:
+        self._gap_s = gap_s
+        self._last = -math.inf
+        self._size = 0
+        self._sum = self._sum_sq = prior
+
+    def abandoned(self, at: float) -> None:
+        if at - self._last > self._gap_s and self._size:
+            self._sum += self._size
+            self._sum_sq += self._size**2
+            self._size = 0
+        self._size += 1
+        self._last = at
+
+    @property
+    def dispersion(self) -> float:
+        size = self._size
+        return (self._sum_sq + size**2) / (self._sum + size)
+
+
 class Guard(NamedTuple):
     """A window the pacer keeps at or under the target."""
 
@@ -96,6 +126,7 @@ class PredictivePacer:
         self._phase = "cold start"
         self._now = 0.0
         self._team = 0
+        self.clusters = AbandonClusters()
 
     # -- learning ---------------------------------------------------------------
     def observe(self, observation: Observation) -> None:
@@ -108,13 +139,17 @@ class PredictivePacer:
                 self._pending.append((observation.at, mode))
         elif isinstance(observation, CallConnected | CallAbandoned):
             abandoned = isinstance(observation, CallAbandoned)
-            self.ledger.record(observation.at, abandoned)  # a live answer counts once its fate is known
+            self.ledger.record(observation.at, abandoned)
+            if abandoned:
+                self.clusters.abandoned(observation.at)  # a live answer counts once its fate is known
             if self._dialed_on_forecast(observation.at - observation.wait_s):
                 self._controller.outcome(abandoned)
         elif isinstance(observation, HandleEnded):
             self._handles.observe(observation.talk_s, observation.wrapup_s, observation.at)
         elif isinstance(observation, RestoredLiveAnswer):
             self.ledger.restore([(observation.at, observation.abandoned)])
+            if observation.abandoned:
+                self.clusters.abandoned(observation.at)
 
     def _dialed_on_forecast(self, answered_at: float) -> bool:
         """Take the pending live answer answered at ``answered_at``: was it dialed on the forecast?"""
@@ -154,7 +189,7 @@ class PredictivePacer:
             hour = ledger.window(config.report_window_s, now)
             allowed = config.abandon_target * hour.live_answers
             if allowed >= config.hour_guard_volume:
-                sigma = math.sqrt(allowed)  # about the spread of the hour's abandon count
+                sigma = math.sqrt(allowed * self.clusters.dispersion)  # the spread of the hour's abandon count
                 steer_to = max(0.0, allowed - config.hour_guard_sigmas * sigma)
                 windows.append(Guard(hour, min(config.aim, steer_to / hour.live_answers), max(1.0, sigma)))
         return windows
@@ -164,7 +199,7 @@ class PredictivePacer:
         in mind, while it holds few live answers; the plain aim and a one-abandon reserve later."""
         config = self.config
         allowed = config.abandon_target * stats.live_answers
-        sigma = math.sqrt(allowed)
+        sigma = math.sqrt(allowed * self.clusters.dispersion)
         steer_to = max(0.0, allowed - config.hour_guard_sigmas * sigma)
         aim = min(config.aim, steer_to / stats.live_answers) if stats.live_answers else 0.0
         return Guard(stats, aim, max(_BUDGET_RESERVE, sigma))
