@@ -305,6 +305,8 @@ class PredictivePacer:
             "warm": 1.0 if self.warm else 0.0,
             "paying_back": 1.0 if self._phase == "paying back" else 0.0,
             "abandon_rate": self.ledger.campaign().rate,
+            "abandon_dispersion": self.clusters.dispersion,
+            "confidence": self.confidence,
         }
         for stats in self.ledger.stats(self._now)[1:]:
             out[f"abandon_rate_{stats.window_s:g}s"] = stats.rate
