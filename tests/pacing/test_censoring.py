@@ -124,3 +124,21 @@ class TestTalkTime:
         s = kaplan_meier([1.0, 3.0, 4.0], [2.0], tail_at_risk=1)
         assert s(1.5) == 0.75
         assert s(3.5) == pytest.approx(0.75 * (1 - 1 / 2))
+
+
+def test_a_big_batch_is_learned_in_an_order_that_does_not_follow_its_outcomes() -> None:
+    # One decision places 2,000 calls at the same instant (a 3 % answer rate needs many);
+    # they resolve fast failures first, live answers next, ring-outs last. Fed in that order,
+    # the 200-dial fast memory read 0 %, then far too much, and the rate swung by tens.
+    model = AnswerModel()
+    rng = Random(4)
+    for batch in range(10):
+        t0 = 100.0 * batch
+        outcomes = [(4.0 if rng.random() < 0.25 else 25.0, False) for _ in range(1940)]
+        outcomes += [(answer_delay(rng), True) for _ in range(60)]
+        for took, live in sorted(outcomes):  # in the order they come back
+            model.observe(t0, t0 + took, live)
+        model.settle(t0 + 30.0, None)
+        if batch >= 2:
+            assert model.rate == pytest.approx(0.03, abs=0.01), batch
+    assert model.shifts == 0

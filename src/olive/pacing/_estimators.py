@@ -108,7 +108,12 @@ class AnswerModel:
         """A dial resolved; it is learned from once every dial placed before it has too."""
         duration = max(0.0, at - dialed_at)
         self._seq += 1
-        heapq.heappush(self._held, (dialed_at, self._seq, duration, live))
+        # Dials placed at the same instant (one decision's batch) come back fast failures
+        # first, live answers next, ring-outs last; learning them in that order would swing
+        # the fast estimate. A scramble of the arrival order (golden-ratio hashing, so the
+        # early and late arrivals interleave evenly) breaks the ties instead.
+        scrambled = (self._seq * 2654435761) % 4294967296
+        heapq.heappush(self._held, (dialed_at, scrambled, duration, live))
         self._longest = max(self._longest, duration)
         self.advance(at)
 
