@@ -40,7 +40,8 @@ def test_json_has_one_object_per_cell_and_policy(app: typer.Typer) -> None:
     assert [r["policy"] for r in rows] == ["progressive", "vicidial", "predictive"]
     for row in rows:
         for key in ("cell", "policy", "occupancy", "talk_min_per_agent_hour", "connects_per_agent_hour",
-                    "abandon_rate", "abandon_rate_worst_hour", "dials_per_connect",
+                    "abandon_rate", "abandon_rate_worst_hour", "abandon_rate_first_15min",
+                    "abandon_rate_first_hour", "abandon_rate_worst_to_date", "dials_per_connect",
                     "idle_s_between_connects", "seeds", "hours"):  # fmt: skip
             assert key in row
         assert row["cell"] == "a20-p0.3" and row["seeds"] == [1]
@@ -88,3 +89,23 @@ def test_errors(app: typer.Typer, args: list[str], message: str) -> None:
     result = invoke(app, *args)
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_a_failing_seed_is_reported_and_the_rest_runs(app: typer.Typer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from olive.sim.bench import _runner
+
+    real = _runner.simulate
+
+    def broken_on_seed_2(cell: Any, pacer: Any, seed: int, hours: float | None = None) -> Any:
+        if seed == 2:
+            raise IndexError("tuple index out of range")
+        return real(cell, pacer, seed, hours)
+
+    monkeypatch.setattr(_runner, "simulate", broken_on_seed_2)
+    args = ["--cell", "a20-p0.3", "--seeds", "1,2", "--hours-scale", "0.01", "--jobs", "1", "--policy", "progressive"]
+    result = invoke(app, *args, "--json")
+    assert result.exit_code == 1  # the run is not clean, but it finished
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(rows) == 1 and rows[0]["seeds"] == [1] and rows[0]["occupancy"] > 0
+    assert rows[0]["failures"] == [rows[0]["failures"][0]] and "seed 2: IndexError" in rows[0]["failures"][0]
+    assert "failed:" in result.stderr and "seed 2" in result.stderr

@@ -63,11 +63,23 @@ class TestStandardGrid:
             (180.0, None, 15),
         ]
 
-    def test_the_project_copy_is_the_shared_grid(self) -> None:
-        shared = Path("/work/shared/bench/standard-grid.toml")
+    @pytest.mark.parametrize("name", ["standard-grid.toml", "extended-grid.toml"])
+    def test_the_project_copy_is_the_shared_grid(self, name: str) -> None:
+        shared = Path("/work/shared/bench") / name
         if not shared.exists():
             pytest.skip("no shared grid on this machine")
-        assert tomllib.loads(shared.read_text()) == tomllib.loads(GRID.read_text())
+        assert tomllib.loads(shared.read_text()) == tomllib.loads((GRID.parent / name).read_text())
+
+    def test_the_extended_and_stress_grids_load(self) -> None:
+        extended = load_scenario(GRID.parent / "extended-grid.toml")
+        assert {c.agents for c in extended.cells} >= {20, 200, 500, 1000}
+        assert all(c.warmup_minutes == 0 for c in extended.cells)
+        stress = load_scenario(GRID.parent / "stress-grid.toml")
+        assert len(stress.cells) >= 6
+
+    def test_ring_timeout_change(self) -> None:
+        cell = parse_scenario(scenario(change=[{"at_minutes": 10, "ring_timeout_s": 45.0}])).cells[0]
+        assert cell.changes[0].ring_timeout_s == 45.0
 
 
 class TestMerging:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from olive.pacing import (
@@ -12,9 +13,9 @@ from olive.pacing import (
     ProgressivePacer,
     make_pacer,
 )
-from olive.sim.bench import SHIFT_START, Change, Simulation, simulate
+from olive.sim.bench import SHIFT_START, Change, Simulation, load_scenario, simulate
 
-from .helpers import small_cell
+from .helpers import GRID, small_cell
 
 
 class OneCallEvery:
@@ -43,7 +44,7 @@ class OneCallEvery:
 
 class TestBookkeeping:
     def test_every_live_answer_is_connected_or_abandoned(self) -> None:
-        metrics, decisions = simulate(small_cell(), make_pacer("power"), seed=1)
+        metrics, decisions = simulate(small_cell(warmup_minutes=0.0), make_pacer("power"), seed=1)
         assert metrics.live_answers > 100
         assert metrics.abandons > 0  # two lines per idle agent overflows now and then
         assert abs(metrics.live_answers - metrics.connects - metrics.abandons) <= 20  # a few straddle the edges
@@ -101,7 +102,29 @@ class TestDrift:
         assert drifted.dials / drifted.connects < base.dials / base.connects
         assert drifted.talk_s / drifted.connects > 1.5 * base.talk_s / base.connects
 
+    def test_a_longer_dial_timeout_rings_calls_past_every_time_seen(self) -> None:
+        # Issue 11, as found: the dial timeout goes from 25 s to 45 s mid-campaign, so calls
+        # ring longer than any the predictive pacer has seen; it must forecast them, not crash.
+        cell = small_cell(warmup_minutes=0.0, hours=0.5, changes=(Change(at_minutes=15.0, ring_timeout_s=45.0),))
+        metrics, _ = simulate(cell, make_pacer("predictive"), seed=1)
+        assert metrics.live_answers > 100
+        ringing_out, _ = simulate(cell, ProgressivePacer(), seed=1)
+        before, _ = simulate(dataclasses.replace(cell, changes=()), ProgressivePacer(), seed=1)
+        assert ringing_out.dials < before.dials  # the change applies: agents wait longer per dial
+
     def test_worst_hour_starts_an_hour_into_the_shift(self) -> None:
         metrics, _ = simulate(small_cell(warmup_minutes=0.0, hours=1.5), make_pacer("power"), seed=1)
         assert metrics.start == SHIFT_START
-        assert metrics.worst_hour(SHIFT_START) is None  # only 30 minutes after the first hour
+        assert metrics.worst_hour() is None  # only 30 minutes after the first hour
+
+
+class TestColdStart:
+    def test_a_big_team_with_no_wrap_up_starts_safely(self) -> None:
+        # Issue 11: 200 agents, no wrap-up, from the first dial. The pacer that left its cold
+        # start on the 30 shortest calls ran its first five minutes at about 40 % abandons here.
+        grid = load_scenario(GRID.parent / "extended-grid.toml")
+        cell = dataclasses.replace(grid.cell("a200-p30-nowrap"), hours=5 / 60)
+        metrics, _ = simulate(cell, make_pacer("predictive"), seed=1)
+        assert metrics.live_answers > 400
+        assert metrics.abandons <= 0.03 * metrics.live_answers
+        assert metrics.worst_to_date <= 0.03  # at every abandon after the first 100 live answers

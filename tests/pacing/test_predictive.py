@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from olive.pacing import (
@@ -15,6 +17,7 @@ from olive.pacing import (
     PredictivePacer,
     RestoredLiveAnswer,
 )
+from olive.pacing._predictive import AbandonClusters
 
 from .helpers import NOW, snapshot, teach
 
@@ -114,6 +117,8 @@ class TestAbandonBudget:
         assert pacer.ledger.campaign().rate < 0.01
         assert "abandon budget spent (last hour: 16 of 400 live answers" in pacer.decide(team()).reason
         unguarded = warm_pacer(PacerConfig(hour_guard=False))
+        for i in range(20_000):
+            unguarded.observe(RestoredLiveAnswer(NOW - 86_400 * 5 + i, abandoned=False))
         for i in range(400):
             unguarded.observe(RestoredLiveAnswer(NOW - 3000 + i, abandoned=i % 25 == 0))
         assert "budget spent" not in unguarded.decide(team()).reason
@@ -214,3 +219,78 @@ class TestEstimates:
             assert key in estimates
         assert estimates["answer_delay_mean_s"] == pytest.approx(12, rel=0.15)
         assert estimates["non_answer_mean_s"] == pytest.approx(19.75, rel=0.15)
+
+
+class TestRingingLongerThanEverSeen:
+    """Issue 11: a dial timeout raised mid-campaign rings calls past every answer time learned."""
+
+    def test_a_call_ringing_past_every_time_seen_is_forecast(self) -> None:
+        pacer = warm_pacer()  # it has seen calls resolve within 25 s at most
+        ringing = [a + 0.5 for a in range(20, 90)]  # seconds rung, up to far past the longest seen
+        decision = pacer.decide(team(dialing=ringing))
+        assert decision.dials >= 0
+        assert "predictive" in decision.reason
+
+
+class TestConfidenceAndBound:
+    """Issue 11: near-progressive until the estimates are trusted; a bound on every decision."""
+
+    def test_confidence_grows_with_what_was_learned(self) -> None:
+        little, more = PredictivePacer(), PredictivePacer()
+        teach(little, dials=400, handles=40)
+        teach(more, dials=3000, handles=400)
+        little.decide(team())
+        more.decide(team())
+        assert 0.0 < little.confidence < 0.5
+        assert more.confidence == 1.0
+
+    def test_a_big_team_needs_more_evidence(self) -> None:
+        pacer = PredictivePacer()
+        teach(pacer, dials=3000, handles=400)
+        pacer.decide(team())
+        assert pacer.confidence == 1.0
+        pacer.decide(snapshot(idle=10, talking=[30.0] * 990))
+        assert pacer.confidence < 0.5  # 1,000 agents: 5,000 live answers and ended calls for full trust
+
+    def test_a_young_pacer_places_fewer_calls_than_a_seasoned_one(self) -> None:
+        young, seasoned = PredictivePacer(), PredictivePacer()
+        teach(young, dials=400, handles=40)
+        teach(seasoned, dials=3000, handles=400)
+        assert young.warm and seasoned.warm
+        assert young.decide(team()).dials < seasoned.decide(team()).dials
+
+    @pytest.mark.parametrize("idle", [0, 50, 1000])
+    def test_no_decision_places_more_than_the_bound(self, idle: int) -> None:
+        # A mass login: many idle agents at once, next to a busy team.
+        pacer = warm_pacer(dials=3000, handles=400)
+        snap = snapshot(idle=idle, talking=[float(e) for e in range(0, 400, 2)], dialing=[3.0] * 20)
+        decision = pacer.decide(snap)
+        assert pacer._forecast is not None
+        floor = max(0, idle - 20)
+        bound = pacer.bound(pacer._forecast, floor)
+        assert floor <= decision.dials <= bound
+        fc = pacer._forecast
+        spare = fc.free_mean[-1] - fc.demand_mean[-1]
+        assert bound <= floor + math.ceil(spare / fc.answer_rate) + 1  # one live answer per spare agent
+        assert f"at most {bound} calls" in decision.reason
+
+
+class TestAbandonClusters:
+    def test_lone_abandons_have_dispersion_one_and_bursts_more(self) -> None:
+        clusters = AbandonClusters()
+        for i in range(50):
+            clusters.abandoned(NOW + 60.0 * i)
+        assert clusters.dispersion == pytest.approx(1.0)
+        for i in range(20):  # overflows dropping five calls within a second
+            for k in range(5):
+                clusters.abandoned(NOW + 10_000.0 + 60.0 * i + 0.2 * k)
+        assert clusters.dispersion > 3.0
+
+    def test_a_bursty_campaign_keeps_a_bigger_reserve(self) -> None:
+        calm, bursty = warm_pacer(), warm_pacer()
+        for i in range(1000):
+            t = NOW - 3000 + i
+            calm.observe(RestoredLiveAnswer(t, abandoned=i % 100 == 0))
+            bursty.observe(RestoredLiveAnswer(t, abandoned=i % 400 < 5 and i >= 400))
+        assert calm.ledger.campaign().abandons == bursty.ledger.campaign().abandons == 10
+        assert bursty.room(NOW) < calm.room(NOW)

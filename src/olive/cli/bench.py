@@ -57,6 +57,7 @@ def bench(
         PlotUnavailable,
         RunResult,
         ScenarioError,
+        failure_lines,
         json_lines,
         load_scenario,
         plan,
@@ -112,8 +113,11 @@ def bench(
     else:
         out = Console()
         if not out.is_terminal:
-            out.width = max(out.width, 120)  # a file or a pipe: no need to squeeze the table
+            out.width = max(out.width, 170)  # a file or a pipe: no need to squeeze the table
         out.print(table(summaries, title=f"olive bench {scenario_file}"))
+    failed = list(failure_lines(summaries))
+    for line in failed:
+        err.print(f"[red]failed:[/red] {escape(line)}")
     if plot_path is not None:
         try:
             plot(summaries, plot_path)
@@ -121,3 +125,5 @@ def bench(
             err.print(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(2) from None
         err.print(f"plot written to {plot_path}")
+    if failed:
+        raise typer.Exit(1)  # every other cell and seed ran and is reported above

@@ -62,6 +62,9 @@ class PacerConfig:
     warmup_resolved_dials: int = 100
     warmup_live_answers: int = 30
     warmup_handles: int = 30
+    # Confidence: the pacer widens from progressive to its full forecast as the live answers
+    # and the calls ended it has learned from grow to this many (linearly).
+    confidence_samples: int = 300
     # How much history the estimators weigh (in observations, not seconds).
     answer_rate_memory: int = 2000
     answer_rate_fast_memory: int = 200
@@ -83,6 +86,8 @@ class PacerConfig:
             raise ValueError("max_calls_per_second must be > 0")
         if self.hour_guard_sigmas < 0 or self.hour_guard_volume <= 0:
             raise ValueError("hour_guard_sigmas must be >= 0 and hour_guard_volume > 0")
+        if self.confidence_samples < 1:
+            raise ValueError("confidence_samples must be >= 1")
         if self.patience_s <= 0:
             raise ValueError("patience_s must be > 0")
         for window in self.guard_windows_s or ():

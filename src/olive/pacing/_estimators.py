@@ -1,8 +1,22 @@
 """What the predictive pacer learns online: answers, their timing, and handle times.
 
-Nothing here is told the campaign's true parameters. :class:`AnswerModel`
-learns the live-answer rate from a slow and a fast exponentially weighted
-estimate: the slow one is used, unless the two disagree by more than two
+Nothing here is told the campaign's true parameters, and nothing is biased by
+calls still in flight:
+
+- :class:`AnswerModel` learns from dials **in the order they were placed**,
+  and only from dials whose whole cohort has resolved: a dial's outcome is
+  held back until every dial placed before it has stopped ringing (the
+  oldest call still ringing says how far that is). Counting results in the
+  order they arrive would see fast failures (4 s) first, live answers next
+  and ring-outs last, and the answer rate would swing with every burst of
+  dials; the answer and non-answer times would be the short ones.
+- :class:`HandleModel` estimates the talk-time distribution by Kaplan-Meier:
+  calls still being talked are right-censored observations (they have lasted
+  at least this long), so the first calls to end, the short ones, do not
+  pass for the distribution.
+
+:class:`AnswerModel` learns the live-answer rate from a slow and a fast
+exponentially weighted estimate: the slow one is used, unless the two disagree by more than two
 standard deviations, when the fast one is (with its larger variance, which
 makes the forecast more careful), and past 3.5 the slow one jumps to the
 fast one. A real change is followed within a couple of hundred dials. It
@@ -17,16 +31,24 @@ table lookup per agent and per ringing call.
 
 from __future__ import annotations
 
+import heapq
 import math
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Sequence
+
+from olive.pacing._survival import Survival, kaplan_meier
 
 Row = tuple[tuple[float, ...], tuple[float, ...]]  # (probabilities, their Bernoulli variances)
 
 _TALK_BIN_S = 2.0
 _TAIL_MIN_SAMPLES = 25  # beyond the elapsed time with fewer samples left, use a memoryless tail
 _WRAP_POINTS = 5
+# Without a snapshot (only observations), a dial is taken as resolved when this long has
+# passed (or longer, once slower resolutions are seen); with one, the oldest ringing call decides.
+_HOLD_S = 60.0
+_STUCK_S = 600.0  # a call "ringing" longer than this is lost, not ringing: stop waiting for it
+_CENSORED_REBUILD_S = 10.0  # rebuild the talk table this often while calls in progress weigh in
 
 
 def _row(probabilities: Sequence[float]) -> Row:
@@ -77,9 +99,47 @@ class AnswerModel:
         self.shifts = 0  # how many times a change in the answer rate was detected
         self._changes = 0  # observations since the tables were built
         self._tables: tuple[tuple[float, ...], float, list[Row], Row] | None = None
+        self._held: list[tuple[float, int, float, bool]] = []  # (dialed at, seq, duration, live)
+        self._seq = 0
+        self._latest = -math.inf
+        self._longest = 0.0
 
     def observe(self, dialed_at: float, at: float, live: bool) -> None:
+        """A dial resolved; it is learned from once every dial placed before it has too."""
         duration = max(0.0, at - dialed_at)
+        self._seq += 1
+        # Dials placed at the same instant (one decision's batch) come back fast failures
+        # first, live answers next, ring-outs last; learning them in that order would swing
+        # the fast estimate. A scramble of the arrival order (golden-ratio hashing, so the
+        # early and late arrivals interleave evenly) breaks the ties instead.
+        scrambled = (self._seq * 2654435761) % 4294967296
+        heapq.heappush(self._held, (dialed_at, scrambled, duration, live))
+        self._longest = max(self._longest, duration)
+        self.advance(at)
+
+    def advance(self, now: float) -> None:
+        """Time passed: learn from dials old enough to be resolved, whatever the ringing calls."""
+        self._latest = max(self._latest, now)
+        self._release(self._latest - max(_HOLD_S, self._longest + 1.0))
+
+    def settle(self, now: float, oldest_ringing: float | None) -> None:
+        """Learn from every dial placed before the oldest call still ringing (all of them, if none)."""
+        self._latest = max(self._latest, now)
+        cutoff = now if oldest_ringing is None else max(oldest_ringing, now - _STUCK_S)
+        self._release(cutoff)
+
+    @property
+    def held(self) -> int:
+        """Resolved dials not yet learned from: an older call is still ringing."""
+        return len(self._held)
+
+    def _release(self, cutoff: float) -> None:
+        held = self._held
+        while held and held[0][0] < cutoff:
+            _, _, duration, live = heapq.heappop(held)
+            self._learn(duration, live)
+
+    def _learn(self, duration: float, live: bool) -> None:
         self.resolved += 1
         self._slow.add(live)
         self._fast.add(live)
@@ -143,8 +203,8 @@ class AnswerModel:
             still_ringing = p * (n_delays - answered_by_e) / n_delays + (1.0 - p) * (
                 n_non - bisect_right(non_answers, e)
             ) / n_non
-            if still_ringing <= 0.0:
-                ringing.append(_row([0.0] * points))
+            if still_ringing <= 0.0:  # rung past every time seen: one entry per forecast time
+                ringing.append(_row([0.0] * len(horizons)))
                 continue
             ringing.append(
                 _row(
@@ -154,84 +214,119 @@ class AnswerModel:
                     ]
                 )
             )
-        zero = _row([0.0] * points)
+        zero = _row([0.0] * len(horizons))
         self._tables = (horizons, p, ringing, zero)
         return self._tables
 
 
 class HandleModel:
-    """Talk time and wrap-up time of the last calls handled."""
+    """Talk time (Kaplan-Meier, calls in progress censored) and wrap-up time of recent calls.
+
+    The talk sample is a cohort: every call whose talk began after a cut-off,
+    ended (an event) or still in progress (censored). Until a call is dropped
+    from memory the cut-off is the start of the campaign; after, it is when
+    the last call dropped ended, since every call begun after that has either
+    ended since (and is kept) or is still in progress.
+    """
 
     def __init__(self, samples: int = 1000) -> None:
-        self._talk: deque[float] = deque(maxlen=samples)
+        self._samples = samples
+        self._talk: deque[tuple[float, float, float]] = deque(maxlen=samples)  # (start, talk, end)
         self._wrapup: deque[float] = deque(maxlen=samples)
         self.handled = 0
         self._changes = 0
         self._key: tuple[float, ...] = ()
         self._talk_rows: list[Row] = []
         self._wrapup_rows: list[Row] = []
+        self._built_at = -math.inf
+        self._censoring_matters = False
+        self.survival: Survival | None = None
+        self._cutoff = -math.inf  # calls begun before this may have been forgotten
 
-    def observe(self, talk_s: float, wrapup_s: float) -> None:
-        self._talk.append(max(0.0, talk_s))
-        self._wrapup.append(max(0.0, wrapup_s))
+    def observe(self, talk_s: float, wrapup_s: float, ended_at: float | None = None) -> None:
+        """A call's wrap-up ended at ``ended_at`` (None: unknown, then it has no place in time)."""
+        talk_s, wrapup_s = max(0.0, talk_s), max(0.0, wrapup_s)
+        end = -math.inf if ended_at is None else ended_at
+        if len(self._talk) == self._talk.maxlen:
+            self._cutoff = max(self._cutoff, self._talk[0][2])
+        self._talk.append((end - wrapup_s - talk_s, talk_s, end))
+        self._wrapup.append(wrapup_s)
         self.handled += 1
         self._changes += 1
 
     def mean_talk(self) -> float:
-        return math.fsum(self._talk) / len(self._talk) if self._talk else 0.0
+        """The mean talk time, calls in progress accounted for once a table has been built with them."""
+        if self.survival is not None:
+            return self.survival.mean
+        return math.fsum(t for _, t, _ in self._talk) / len(self._talk) if self._talk else 0.0
 
     def mean_wrapup(self) -> float:
         return math.fsum(self._wrapup) / len(self._wrapup) if self._wrapup else 0.0
 
-    def tables(self, horizons: tuple[float, ...]) -> tuple[list[Row], float, list[Row]]:
+    def _cohort(self, now: float, talking_since: Sequence[float]) -> tuple[list[float], list[float]]:
+        """Ended talk times and elapsed times of talks in progress, of calls begun after the cut-off."""
+        talk = self._talk
+        if len(talking_since) * 8 > (talk.maxlen or 0):  # a big team: keep enough calls to see long ones
+            self._talk = talk = deque(talk, maxlen=max(self._samples, 8 * len(talking_since)))
+        cutoff = self._cutoff
+        if cutoff == -math.inf or not talking_since:
+            return [t for _, t, _ in talk], [now - since for since in talking_since]
+        return (
+            [t for start, t, _ in talk if start >= cutoff],
+            [now - since for since in talking_since if since >= cutoff],
+        )
+
+    def tables(
+        self, horizons: tuple[float, ...], now: float = 0.0, talking_since: Sequence[float] = ()
+    ) -> tuple[list[Row], float, list[Row]]:
         """Rows of P(agent free within each horizon), by elapsed talk and by elapsed wrap-up.
 
         ``talk_rows[i]`` is for an agent talking for ``2 i`` to ``2 i + 2``
         seconds (the last row serves every longer call); ``wrapup_rows[i]`` for
-        one in wrap-up for ``i`` to ``i + 1`` seconds.
+        one in wrap-up for ``i`` to ``i + 1`` seconds. ``talking_since``: when
+        each call now in progress began (censored observations at ``now``).
         """
         stale = any(abs(a - b) > 0.25 for a, b in zip(horizons, self._key, strict=False))
-        if self._talk_rows and self._changes < 25 and len(horizons) == len(self._key) and not stale:
+        aged = self._censoring_matters and now - self._built_at >= _CENSORED_REBUILD_S
+        if self._talk_rows and self._changes < 25 and len(horizons) == len(self._key) and not (stale or aged):
             return self._talk_rows, _TALK_BIN_S, self._wrapup_rows
         self._changes = 0
         self._key = horizons
-        talk = sorted(self._talk) or [0.0]
+        self._built_at = now
+        ended, in_progress = self._cohort(now, talking_since)
+        # Calls in progress change the estimate while they are many against the calls ended.
+        self._censoring_matters = len(in_progress) * 2 > len(ended)
+        self.survival = survival = kaplan_meier(ended or [0.0], in_progress)
         wrapups = sorted(self._wrapup) or [0.0]
         wrap_points = (wrapups[0],) if wrapups[0] == wrapups[-1] else _quantiles(wrapups, _WRAP_POINTS)
-        self._talk_rows = self._talk_table(talk, wrap_points, horizons)
+        self._talk_rows = self._talk_table(survival, wrap_points, horizons)
         self._wrapup_rows = self._wrapup_table(wrapups, horizons)
         return self._talk_rows, _TALK_BIN_S, self._wrapup_rows
 
     @staticmethod
-    def _talk_table(
-        talk: list[float], wrap_points: tuple[float, ...], horizons: tuple[float, ...]
-    ) -> list[Row]:
-        n = len(talk)
+    def _talk_table(survival: Survival, wrap_points: tuple[float, ...], horizons: tuple[float, ...]) -> list[Row]:
         rows: list[Row] = []
         b = 0
         while True:
             e = (b + 0.5) * _TALK_BIN_S
-            done = bisect_right(talk, e)
-            left = n - done
-            if left < _TAIL_MIN_SAMPLES or b > 10_000:
-                # Memoryless tail: the mean residual talk time of the longest calls.
-                tail = [t - e for t in talk[done:]] or [max(1.0, talk[-1] - talk[n // 2])]
-                residual = max(1.0, math.fsum(tail) / len(tail))
+            if e >= survival.tail_start or b > 10_000:  # memoryless from here: one row for all longer calls
+                rate = survival.hazard
                 rows.append(
                     _row(
                         [
-                            math.fsum(1.0 - math.exp(-max(0.0, h - w) / residual) for w in wrap_points)
+                            math.fsum(1.0 - math.exp(-rate * max(0.0, h - w)) for w in wrap_points)
                             / len(wrap_points)
                             for h in horizons
                         ]
                     )
                 )
                 return rows
+            lasted = survival(e)
             rows.append(
                 _row(
                     [
-                        math.fsum(max(0, bisect_right(talk, e + h - w) - done) for w in wrap_points)
-                        / (left * len(wrap_points))
+                        math.fsum(1.0 - survival(e + h - w) / lasted if h > w else 0.0 for w in wrap_points)
+                        / len(wrap_points)
                         for h in horizons
                     ]
                 )

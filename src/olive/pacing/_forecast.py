@@ -93,8 +93,9 @@ def forecast(
     snapshot: PacingSnapshot, answers: AnswerModel, handles: HandleModel, patience_s: float
 ) -> Forecast:
     times, p, ringing, _ = answers.tables(QUADRATURE_POINTS)
-    talk_rows, talk_bin_s, wrapup_rows = handles.tables(tuple(t + patience_s for t in times))
     now = snapshot.now
+    talking_since = [a.since for a in snapshot.agents if a.activity is AgentActivity.TALKING]
+    talk_rows, talk_bin_s, wrapup_rows = handles.tables(tuple(t + patience_s for t in times), now, talking_since)
     points = len(times)
     idle = 0
     busy_p: list[tuple[float, ...]] = []

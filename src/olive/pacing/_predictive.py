@@ -56,6 +56,36 @@ _THRESHOLD_FLOOR = 0.05  # of the target: calls this safe are placed even while 
 _OUTCOME_WAIT_S = 120.0  # a live answer with no outcome after this long is forgotten
 
 
+class AbandonClusters:
+    """How abandons bunch: one overflow drops several calls, more in a big team.
+
+    Abandons less than ``gap_s`` apart are one cluster. The abandon count of a
+    window is then compound Poisson: its variance is the expected count times
+    ``E[size^2] / E[size]`` (the dispersion, 1 for lone abandons), which the
+    guards' steering margin and reserve use. Three lone abandons are assumed
+    before any is seen.
+    """
+
+    def __init__(self, gap_s: float = 5.0, prior: float = 3.0) -> None:
+        self._gap_s = gap_s
+        self._last = -math.inf
+        self._size = 0
+        self._sum = self._sum_sq = prior
+
+    def abandoned(self, at: float) -> None:
+        if at - self._last > self._gap_s and self._size:
+            self._sum += self._size
+            self._sum_sq += self._size**2
+            self._size = 0
+        self._size += 1
+        self._last = at
+
+    @property
+    def dispersion(self) -> float:
+        size = self._size
+        return (self._sum_sq + size**2) / (self._sum + size)
+
+
 class Guard(NamedTuple):
     """A window the pacer keeps at or under the target."""
 
@@ -95,10 +125,13 @@ class PredictivePacer:
         self._forecast: Forecast | None = None
         self._phase = "cold start"
         self._now = 0.0
+        self._team = 0
+        self.clusters = AbandonClusters()
 
     # -- learning ---------------------------------------------------------------
     def observe(self, observation: Observation) -> None:
         self._limits.observe(observation)
+        self._answers.advance(observation.at)
         if isinstance(observation, DialResolved):
             self._answers.observe(observation.dialed_at, observation.at, observation.live)
             if observation.live:
@@ -106,13 +139,17 @@ class PredictivePacer:
                 self._pending.append((observation.at, mode))
         elif isinstance(observation, CallConnected | CallAbandoned):
             abandoned = isinstance(observation, CallAbandoned)
-            self.ledger.record(observation.at, abandoned)  # a live answer counts once its fate is known
+            self.ledger.record(observation.at, abandoned)
+            if abandoned:
+                self.clusters.abandoned(observation.at)  # a live answer counts once its fate is known
             if self._dialed_on_forecast(observation.at - observation.wait_s):
                 self._controller.outcome(abandoned)
         elif isinstance(observation, HandleEnded):
-            self._handles.observe(observation.talk_s, observation.wrapup_s)
+            self._handles.observe(observation.talk_s, observation.wrapup_s, observation.at)
         elif isinstance(observation, RestoredLiveAnswer):
             self.ledger.restore([(observation.at, observation.abandoned)])
+            if observation.abandoned:
+                self.clusters.abandoned(observation.at)
 
     def _dialed_on_forecast(self, answered_at: float) -> bool:
         """Take the pending live answer answered at ``answered_at``: was it dialed on the forecast?"""
@@ -146,16 +183,26 @@ class PredictivePacer:
     def guarded(self, now: float) -> list[Guard]:
         """Each window kept at or under the target: the aim it is steered to, the room it keeps."""
         config, ledger = self.config, self.ledger
-        windows = [Guard(ledger.campaign(), config.aim, _BUDGET_RESERVE)]
-        windows += [Guard(ledger.window(w, now), config.aim, _BUDGET_RESERVE) for w in config.compliance_windows_s]
+        windows = [self._steered(ledger.campaign())]
+        windows += [self._steered(ledger.window(w, now)) for w in config.compliance_windows_s]
         if config.hour_guard:
             hour = ledger.window(config.report_window_s, now)
             allowed = config.abandon_target * hour.live_answers
             if allowed >= config.hour_guard_volume:
-                sigma = math.sqrt(allowed)  # about the spread of the hour's abandon count
+                sigma = math.sqrt(allowed * self.clusters.dispersion)  # the spread of the hour's abandon count
                 steer_to = max(0.0, allowed - config.hour_guard_sigmas * sigma)
                 windows.append(Guard(hour, min(config.aim, steer_to / hour.live_answers), max(1.0, sigma)))
         return windows
+
+    def _steered(self, stats: WindowStats) -> Guard:
+        """A legal window (or the campaign to date): steered like the hour, with abandons' clusters
+        in mind, while it holds few live answers; the plain aim and a one-abandon reserve later."""
+        config = self.config
+        allowed = config.abandon_target * stats.live_answers
+        sigma = math.sqrt(allowed * self.clusters.dispersion)
+        steer_to = max(0.0, allowed - config.hour_guard_sigmas * sigma)
+        aim = min(config.aim, steer_to / stats.live_answers) if stats.live_answers else 0.0
+        return Guard(stats, aim, max(_BUDGET_RESERVE, sigma))
 
     def room(self, now: float) -> float:
         """Abandons still allowed under the target beyond each window's reserve (the least).
@@ -171,6 +218,8 @@ class PredictivePacer:
     # -- deciding ---------------------------------------------------------------
     def decide(self, snapshot: PacingSnapshot) -> DialDecision:
         self._now = snapshot.now
+        self._team = len(snapshot.agents)
+        self._answers.settle(snapshot.now, min(snapshot.dialing) if snapshot.dialing else None)
         idle, in_flight = snapshot.idle_agents, snapshot.calls_in_flight
         floor = max(0, idle - in_flight)
         if not self.warm:
@@ -196,11 +245,33 @@ class PredictivePacer:
         dials, reason = self._limits.apply(dials, reason, snapshot)
         return DialDecision(dials, reason, self._decision_estimates())
 
+    @property
+    def confidence(self) -> float:
+        """From 0 to 1 as the live answers and ended calls learned from reach ``confidence_samples``."""
+        seen = min(self._answers.live_answers, self._handles.handled)
+        return min(1.0, seen / max(self.config.confidence_samples, 5 * self._team))
+
+    def bound(self, fc: Forecast, floor: int) -> int:
+        """The most calls one decision may place: the progressive floor, plus calls for the agents
+        the forecast expects free (idle, or busy and free by the longest answer time plus the
+        connect limit) beyond the live answers already on the way, one live answer each at the
+        answer rate's upper bound, scaled by the confidence.
+        """
+        spare = fc.free_mean[-1] - fc.demand_mean[-1]
+        p_high = min(1.0, fc.answer_rate + 2.0 * math.sqrt(fc.answer_rate_var))
+        if spare <= 0.0 or p_high <= 0.0:
+            return floor
+        return floor + math.ceil(self.confidence * spare / p_high)
+
     def _forecast_dials(self, snapshot: PacingSnapshot, floor: int, scale: float) -> tuple[int, str]:
         fc = self._forecast = forecast(snapshot, self._answers, self._handles, self.config.patience_s)
-        threshold = max(self._controller.threshold * scale, _THRESHOLD_FLOOR * self.config.abandon_target)
+        confidence = self.confidence
+        threshold = max(
+            self._controller.threshold * scale * confidence, _THRESHOLD_FLOOR * self.config.abandon_target
+        )
         room, _ = self._limits.room(snapshot)
-        ceiling = min(room, 10 * len(snapshot.agents) + 10)
+        bound = self.bound(fc, floor)
+        ceiling = min(room, bound)
         dials = floor
         while dials < ceiling and fc.abandon_probability(dials) <= threshold:
             dials += 1
@@ -208,7 +279,8 @@ class PredictivePacer:
             f"predictive: {fc.expected_free_agents:.1f} agents free within "
             f"{fc.times[len(fc.times) // 2]:.0f} s, "
             f"{fc.expected_live_answers_ahead:.1f} live answers on the way, "
-            f"answer rate {fc.answer_rate:.2f}, risk threshold {threshold:.3f}"
+            f"answer rate {fc.answer_rate:.2f}, risk threshold {threshold:.3f}, "
+            f"confidence {confidence:.2f}, at most {bound} calls"
         )
 
     # -- reporting --------------------------------------------------------------
@@ -233,6 +305,8 @@ class PredictivePacer:
             "warm": 1.0 if self.warm else 0.0,
             "paying_back": 1.0 if self._phase == "paying back" else 0.0,
             "abandon_rate": self.ledger.campaign().rate,
+            "abandon_dispersion": self.clusters.dispersion,
+            "confidence": self.confidence,
         }
         for stats in self.ledger.stats(self._now)[1:]:
             out[f"abandon_rate_{stats.window_s:g}s"] = stats.rate

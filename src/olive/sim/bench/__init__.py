@@ -11,7 +11,14 @@ scenario format and the metrics.
 from olive.sim.bench._distributions import Distribution, Exponential, Fixed, LogNormal, ShiftedGamma
 from olive.sim.bench._metrics import RunMetrics, worst_rolling_rate
 from olive.sim.bench._policies import POLICIES, build_pacer, pacer_config, policy_label
-from olive.sim.bench._report import PlotUnavailable, json_lines, plot, require_matplotlib, table
+from olive.sim.bench._report import (
+    PlotUnavailable,
+    failure_lines,
+    json_lines,
+    plot,
+    require_matplotlib,
+    table,
+)
 from olive.sim.bench._runner import RunResult, Summary, Task, plan, run, run_task, summarize
 from olive.sim.bench._scenario import (
     Cell,
@@ -47,6 +54,7 @@ __all__ = [
     "Summary",
     "Task",
     "build_pacer",
+    "failure_lines",
     "json_lines",
     "load_scenario",
     "pacer_config",

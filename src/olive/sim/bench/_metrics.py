@@ -1,4 +1,9 @@
-"""What one simulated shift measured, after the warm-up, and how seeds add up."""
+"""What one simulated shift measured, and how seeds add up.
+
+Abandons and live answers count from the first dial of the shift, as the law
+counts them; occupancy, talk, connects and dials are measured after the
+warm-up (the steady state the pacer reaches).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Protocol
 from olive.pacing import AgentActivity, AgentSnapshot
 
 WORST_HOUR_NOT_BEFORE_S = 3600.0  # rolling hours are judged from the end of the shift's first hour
+TO_DATE_AFTER_LIVE = 100  # the campaign-to-date rate is judged once this many live answers are in
 
 
 class _BusyAgent(Protocol):
@@ -29,10 +35,16 @@ def _overlap(a: float, b: float, start: float, end: float) -> float:
 
 @dataclass(slots=True)
 class RunMetrics:
-    """Counts for one (cell, policy, seed) over the measured period [start, end)."""
+    """Counts for one (cell, policy, seed).
+
+    Occupancy and rates per agent-hour cover the measured period [start, end);
+    live answers and abandons cover the whole shift [shift_start, end), warm-up
+    included, by minute from the shift's start.
+    """
 
     start: float
     end: float
+    shift_start: float
     agent_s: float = 0.0  # logged-in agent time
     busy_s: float = 0.0  # talk + wrap-up time
     talk_s: float = 0.0
@@ -42,30 +54,43 @@ class RunMetrics:
     connects: int = 0
     minute_live: list[int] = field(default_factory=list)
     minute_abandons: list[int] = field(default_factory=list)
+    minute_dials: list[int] = field(default_factory=list)
+    minute_agents: list[int] = field(default_factory=list)  # logged-in agents at the minute's end
+    to_date_live: int = 0  # campaign to date, as events happen (an abandon when it happens)
+    to_date_abandons: int = 0
+    worst_to_date: float = 0.0  # the highest campaign-to-date rate once TO_DATE_AFTER_LIVE are in
     _team: int = 0
     _team_since: float = 0.0
 
     def __post_init__(self) -> None:
-        minutes = math.ceil((self.end - self.start) / 60.0 - 1e-9)
+        minutes = max(1, math.ceil((self.end - self.shift_start) / 60.0 - 1e-9))
         self.minute_live = [0] * minutes
         self.minute_abandons = [0] * minutes
+        self.minute_dials = [0] * minutes
+        self.minute_agents = [0] * minutes
 
     def _minute(self, at: float) -> int:
-        return min(len(self.minute_live) - 1, int((at - self.start) / 60.0))
+        return min(len(self.minute_live) - 1, int((at - self.shift_start) / 60.0))
 
     def dial(self, at: float) -> None:
+        if self.shift_start <= at < self.end:
+            self.minute_dials[self._minute(at)] += 1
         if self.start <= at < self.end:
             self.dials += 1
 
     def live_answer(self, at: float) -> None:
-        if self.start <= at < self.end:
+        if self.shift_start <= at < self.end:
             self.live_answers += 1
             self.minute_live[self._minute(at)] += 1
+            self.to_date_live += 1
 
     def abandon(self, answered_at: float) -> None:
-        if self.start <= answered_at < self.end:
+        if self.shift_start <= answered_at < self.end:
             self.abandons += 1
             self.minute_abandons[self._minute(answered_at)] += 1
+            self.to_date_abandons += 1
+            if self.to_date_live >= TO_DATE_AFTER_LIVE:
+                self.worst_to_date = max(self.worst_to_date, self.to_date_abandons / self.to_date_live)
 
     def connect(self, at: float) -> None:
         if self.start <= at < self.end:
@@ -77,6 +102,9 @@ class RunMetrics:
 
     def team(self, size: int, at: float) -> None:
         self.agent_s += self._team * _overlap(self._team_since, at, self.start, self.end)
+        if self.shift_start <= at < self.end:
+            first = self._minute(at)
+            self.minute_agents[first:] = [size] * (len(self.minute_agents) - first)
         self._team, self._team_since = size, at
 
     def finish(self, agents: Iterable[_BusyAgent]) -> None:
@@ -86,14 +114,18 @@ class RunMetrics:
                 self.handled(agent.busy_since, agent.talk_s, free_at)
         self.team(self._team, self.end)
 
-    def worst_hour(self, shift_start: float) -> float | None:
+    def worst_hour(self) -> float | None:
         """The highest abandon rate over rolling 60-minute windows (1-minute steps).
 
-        Windows start no earlier than one hour into the shift and lie inside the
-        measured period; None if no window fits.
+        Windows start no earlier than one hour into the shift (the first hour
+        has its own figure, :meth:`first_minutes`); None if no window fits.
         """
-        first = max(0, math.ceil((shift_start + WORST_HOUR_NOT_BEFORE_S - self.start) / 60.0 - 1e-9))
+        first = round(WORST_HOUR_NOT_BEFORE_S / 60.0)
         return worst_rolling_rate(self.minute_live[first:], self.minute_abandons[first:], 60)
+
+    def first_minutes(self, minutes: int) -> tuple[int, int]:
+        """(live answers, abandons) in the shift's first ``minutes``, from the first dial."""
+        return sum(self.minute_live[:minutes]), sum(self.minute_abandons[:minutes])
 
 
 def worst_rolling_rate(live: Sequence[int], abandons: Sequence[int], width: int) -> float | None:

@@ -12,8 +12,10 @@ from olive.sim.bench._policies import policy_label
 from olive.sim.bench._runner import Summary
 
 _CAPTION = (
-    "occ: (talk + wrap-up) / logged-in time; talk min, connects: per agent-hour; aband: abandoned / "
-    "live answers; worst h: worst rolling hour; idle s: agent idle seconds per connect"
+    "occ: (talk + wrap-up) / logged-in time, after the warm-up; talk min, connects: per agent-hour; "
+    "aband: abandoned / live answers from the first dial; 15 min, 1st h: the shift's first 15 minutes "
+    "and hour; to-date: worst campaign-to-date rate after 100 live answers; worst h: worst rolling "
+    "hour after the first; idle s: agent idle seconds per connect; failed: seeds that did not complete"
 )
 
 
@@ -26,13 +28,16 @@ def table(summaries: Sequence[Summary], title: str = "olive bench") -> Table:
     out = Table(title=title, title_justify="left", caption=_CAPTION, caption_justify="left")
     out.add_column("cell", no_wrap=True)
     out.add_column("policy", no_wrap=True)
-    for name in ("occ %", "talk min", "connects", "aband %", "worst h %", "dials/conn", "idle s"):
+    for name in (
+        "occ %", "talk min", "connects", "aband %", "15 min %", "1st h %", "to-date %", "worst h %",
+        "dials/conn", "idle s", "failed",
+    ):  # fmt: skip
         out.add_column(name, justify="right", no_wrap=True)
     previous = None
     for s in summaries:
         if previous is not None and s.cell != previous:
             out.add_section()
-        worst = "-" if s.abandon_rate_worst_hour is None else f"{100 * s.abandon_rate_worst_hour:.2f}"
+        worst = _percent(s.abandon_rate_worst_hour)
         out.add_row(
             s.cell if s.cell != previous else "",
             policy_label(s.policy),
@@ -40,12 +45,27 @@ def table(summaries: Sequence[Summary], title: str = "olive bench") -> Table:
             f"{s.talk_min_per_agent_hour:.1f}",
             f"{s.connects_per_agent_hour:.1f}",
             f"{100 * s.abandon_rate:.2f}",
+            _percent(s.abandon_rate_first_15min),
+            _percent(s.abandon_rate_first_hour),
+            _percent(s.abandon_rate_worst_to_date),
             worst,
             f"{s.dials_per_connect:.2f}",
             f"{s.idle_s_between_connects:.1f}",
+            f"[red]{len(s.failures)}[/red]" if s.failures else "",
         )
         previous = s.cell
     return out
+
+
+def _percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{100 * rate:.2f}"
+
+
+def failure_lines(summaries: Sequence[Summary]) -> Iterator[str]:
+    """One line per seed that failed: cell, policy, seed and the error."""
+    for s in summaries:
+        for failure in s.failures:
+            yield f"{s.cell} / {policy_label(s.policy)}: {failure}"
 
 
 def json_lines(summaries: Sequence[Summary]) -> Iterator[str]:

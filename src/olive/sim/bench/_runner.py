@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import traceback
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from olive.sim.bench._metrics import RunMetrics
 from olive.sim.bench._policies import build_pacer
 from olive.sim.bench._scenario import Cell, Scenario
-from olive.sim.bench._simulation import SHIFT_START, simulate
+from olive.sim.bench._simulation import simulate
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,14 +30,17 @@ class Task:
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
+    """One shift, or why it failed (``metrics`` is None and ``error`` says what was raised)."""
+
     task: Task
-    metrics: RunMetrics
+    metrics: RunMetrics | None
     decisions: int
     wall_s: float
+    error: str | None = None
 
     @property
     def worst_hour(self) -> float | None:
-        return self.metrics.worst_hour(SHIFT_START)
+        return None if self.metrics is None else self.metrics.worst_hour()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +55,18 @@ class Summary:
     occupancy: float
     talk_min_per_agent_hour: float
     connects_per_agent_hour: float
-    abandon_rate: float
-    abandon_rate_worst_hour: float | None  # the worst rolling hour of any seed
+    abandon_rate: float  # whole shift, from the first dial
+    abandon_rate_worst_hour: float | None  # the worst rolling hour of any seed, after the first hour
+    abandon_rate_first_15min: float | None  # seeds summed; None without a live answer
+    abandon_rate_first_hour: float | None
+    abandon_rate_worst_to_date: float  # the worst campaign-to-date rate of any seed, after 100 live answers
     dials_per_connect: float
     idle_s_between_connects: float
     live_answers: int
     abandons: int
     occupancy_by_seed: tuple[float, ...]
     wall_s: float
+    failures: tuple[str, ...] = ()  # "seed N: error" for each seed that did not complete
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -71,6 +79,9 @@ class Summary:
             "abandon_rate_worst_hour": (
                 None if self.abandon_rate_worst_hour is None else round(self.abandon_rate_worst_hour, 5)
             ),
+            "abandon_rate_first_15min": _round(self.abandon_rate_first_15min),
+            "abandon_rate_first_hour": _round(self.abandon_rate_first_hour),
+            "abandon_rate_worst_to_date": round(self.abandon_rate_worst_to_date, 5),
             "dials_per_connect": round(self.dials_per_connect, 3),
             "idle_s_between_connects": round(self.idle_s_between_connects, 2),
             "seeds": list(self.seeds),
@@ -80,12 +91,27 @@ class Summary:
             "abandons": self.abandons,
             "occupancy_by_seed": [round(x, 5) for x in self.occupancy_by_seed],
             "wall_s": round(self.wall_s, 1),
+            "failures": list(self.failures),
         }
 
 
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 5)
+
+
+def _rate(live: int, abandons: int) -> float | None:
+    return abandons / live if live else None
+
+
 def run_task(task: Task) -> RunResult:
+    """Run one shift; an exception becomes a failed result, so one seed never aborts a grid."""
     started = time.perf_counter()
-    metrics, decisions = simulate(task.cell, build_pacer(task.policy, task.cell), task.seed, task.hours)
+    try:
+        metrics, decisions = simulate(task.cell, build_pacer(task.policy, task.cell), task.seed, task.hours)
+    except Exception as exc:  # reported per cell and seed; the grid goes on
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        error = f"{type(exc).__name__}: {exc} (at {where.filename}:{where.lineno})"
+        return RunResult(task, None, 0, time.perf_counter() - started, error)
     return RunResult(task, metrics, decisions, time.perf_counter() - started)
 
 
@@ -133,7 +159,12 @@ def run(
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    done(pending.pop(future), future.result())
+                    index = pending.pop(future)
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # a dead worker fails its own task only
+                        result = RunResult(tasks[index], None, 0, 0.0, f"{type(exc).__name__}: {exc}")
+                    done(index, result)
     return [results[i] for i in range(len(tasks))]
 
 
@@ -142,33 +173,41 @@ def summarize(results: Iterable[RunResult]) -> list[Summary]:
     for result in results:
         groups.setdefault((result.task.cell.name, result.task.policy), []).append(result)
     summaries = []
-    for (cell, policy), runs in groups.items():
-        m = [r.metrics for r in runs]
+    for (cell, policy), every_run in groups.items():
+        runs = [r for r in every_run if r.metrics is not None]
+        failures = tuple(f"seed {r.task.seed}: {r.error}" for r in every_run if r.metrics is None)
+        m = [r.metrics for r in runs if r.metrics is not None]
         agent_s = sum(x.agent_s for x in m)
         busy_s = sum(x.busy_s for x in m)
         connects = sum(x.connects for x in m)
         live = sum(x.live_answers for x in m)
         abandons = sum(x.abandons for x in m)
         worst = [w for w in (r.worst_hour for r in runs) if w is not None]
+        first_15 = [x.first_minutes(15) for x in m]
+        first_hour = [x.first_minutes(60) for x in m]
         agent_hours = agent_s / 3600.0
         summaries.append(
             Summary(
                 cell=cell,
                 policy=policy,
                 seeds=tuple(r.task.seed for r in runs),
-                hours=runs[0].task.hours,
+                hours=every_run[0].task.hours,
                 agent_hours=agent_hours,
                 occupancy=busy_s / agent_s if agent_s else 0.0,
                 talk_min_per_agent_hour=sum(x.talk_s for x in m) / 60.0 / agent_hours if agent_s else 0.0,
                 connects_per_agent_hour=connects / agent_hours if agent_s else 0.0,
                 abandon_rate=abandons / live if live else 0.0,
                 abandon_rate_worst_hour=max(worst) if worst else None,
+                abandon_rate_first_15min=_rate(sum(f[0] for f in first_15), sum(f[1] for f in first_15)),
+                abandon_rate_first_hour=_rate(sum(f[0] for f in first_hour), sum(f[1] for f in first_hour)),
+                abandon_rate_worst_to_date=max((x.worst_to_date for x in m), default=0.0),
                 dials_per_connect=sum(x.dials for x in m) / connects if connects else 0.0,
                 idle_s_between_connects=(agent_s - busy_s) / connects if connects else 0.0,
                 live_answers=live,
                 abandons=abandons,
                 occupancy_by_seed=tuple(x.busy_s / x.agent_s if x.agent_s else 0.0 for x in m),
-                wall_s=sum(r.wall_s for r in runs),
+                wall_s=sum(r.wall_s for r in every_run),
+                failures=failures,
             )
         )
     return summaries

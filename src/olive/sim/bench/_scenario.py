@@ -41,6 +41,7 @@ class Change:
     answer_rate: float | None = None
     talk_mean_s: float | None = None
     agents: int | None = None
+    ring_timeout_s: float | None = None  # the plan's dial timeout, from now on
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,7 @@ _DIST_KEYS = {
     "shifted_gamma": ({"shift_s", "shape", "scale_s"}, {"max_s"}),
 }
 _NO_ANSWER_KEYS = {"fast_fail_share", "fast_fail_s", "ring_timeout_s"}
-_CHANGE_KEYS = {"at_minutes", "answer_rate", "talk_mean_s", "agents"}
+_CHANGE_KEYS = {"at_minutes", "answer_rate", "talk_mean_s", "agents", "ring_timeout_s"}
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -178,12 +179,15 @@ def _change(raw: Any, where: str) -> Change:
         raise ScenarioError(f"{where}: must be a table")
     _check_keys(raw, _CHANGE_KEYS, where, required={"at_minutes"})
     if len(raw) < 2:
-        raise ScenarioError(f"{where}: changes nothing (set answer_rate, talk_mean_s or agents)")
+        raise ScenarioError(f"{where}: changes nothing (set answer_rate, talk_mean_s, agents or ring_timeout_s)")
     return Change(
         at_minutes=_number(raw, "at_minutes", where, low=0.0),
         answer_rate=_number(raw, "answer_rate", where, low=0.0, high=1.0) if "answer_rate" in raw else None,
         talk_mean_s=_number(raw, "talk_mean_s", where, low=0.0, open_low=True) if "talk_mean_s" in raw else None,
         agents=_int(raw, "agents", where, minimum=0) if "agents" in raw else None,
+        ring_timeout_s=(
+            _number(raw, "ring_timeout_s", where, low=0.0, open_low=True) if "ring_timeout_s" in raw else None
+        ),
     )
 
 

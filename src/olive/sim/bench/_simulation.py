@@ -20,6 +20,7 @@ their call's wrap-up ends and take no new call meanwhile.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 from collections import deque
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from olive.pacing import (
 )
 from olive.sim.bench._distributions import Distribution
 from olive.sim.bench._metrics import RunMetrics
-from olive.sim.bench._scenario import Cell
+from olive.sim.bench._scenario import Cell, NoAnswer
 
 # Shifts start at 08:00 UTC on Monday 2025-01-06, so day-based baselines see a working day.
 SHIFT_START = 1_736_150_400.0
@@ -75,6 +76,7 @@ class _Streams:
 class _State:
     answer_rate: float
     talk: Distribution
+    no_answer: NoAnswer
     agents: dict[int, _Agent] = field(default_factory=dict)
     idle: deque[int] = field(default_factory=deque)
     dialing: dict[int, float] = field(default_factory=dict)
@@ -90,11 +92,11 @@ class Simulation:
         self.cell, self.pacer, self.seed = cell, pacer, seed
         self.hours = cell.hours if hours is None else hours
         self._streams = _Streams.for_run(cell, seed)
-        self._state = _State(answer_rate=cell.answer_rate, talk=cell.talk)
+        self._state = _State(answer_rate=cell.answer_rate, talk=cell.talk, no_answer=cell.no_answer)
         self._events: list[tuple[float, int, int, int]] = []
         self._seq = 0
         start = SHIFT_START + cell.warmup_minutes * 60.0
-        self.metrics = RunMetrics(start, start + self.hours * 3600.0)
+        self.metrics = RunMetrics(start, start + self.hours * 3600.0, SHIFT_START)
         self.decisions = 0
 
     # -- event queue ------------------------------------------------------------
@@ -150,7 +152,8 @@ class Simulation:
         return state.views
 
     def _dial(self, now: float) -> None:
-        state, streams, no_answer = self._state, self._streams, self.cell.no_answer
+        state, streams = self._state, self._streams
+        no_answer = state.no_answer
         call = state.next_call
         state.next_call += 1
         u_live, u_fast = streams.dial.random(), streams.dial.random()
@@ -230,6 +233,8 @@ class Simulation:
             state.answer_rate = change.answer_rate
         if change.talk_mean_s is not None:
             state.talk = self.cell.talk.with_mean(change.talk_mean_s)
+        if change.ring_timeout_s is not None:
+            state.no_answer = dataclasses.replace(state.no_answer, ring_timeout_s=change.ring_timeout_s)
         if change.agents is not None:
             self._set_team(change.agents, now)
 
