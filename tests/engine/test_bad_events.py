@@ -14,23 +14,16 @@ import math
 import random
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.stored import placed_call
 from olive import ami
 from olive.engine import AllowAll, Engine, EngineState, ServerConfig
 from olive.engine._health import FAILING_AFTER
 from olive.engine._link import PbxLink
-from olive.engine._persist import DialIntent, write_ahead
 from olive.engine._stamps import EventClock, scaled
 from olive.store import (
     Call,
-    Campaign,
-    ContactNumber,
-    ContactRow,
-    DialList,
-    Plan,
-    import_contacts,
     to_epoch,
     transaction,
 )
@@ -57,18 +50,7 @@ class ManualClock:
 
 
 def _call(sessions: sessionmaker[Session], call_id: str = "call_1") -> None:
-    with transaction(sessions) as s:
-        plan = Plan(name="p", channel_template="PJSIP/{number}@t")
-        dial_list = DialList(name="l")
-        s.add_all([plan, dial_list])
-        s.flush()
-        (contact_id,) = import_contacts(s, dial_list.id, [ContactRow(numbers=("+12025550142",))])
-        campaign = Campaign(name="c", plan=plan, queue="q", dial_lists=[dial_list])
-        s.add(campaign)
-        s.flush()
-        number = s.scalars(select(ContactNumber).where(ContactNumber.contact_id == contact_id)).one()
-        intent = DialIntent(call_id, campaign.id, contact_id, number.id, number.number, 1, "default", "PJSIP/x@t")
-        assert write_ahead(s, intent, plan.snapshot(), T0)
+    placed_call(sessions, call_id, T0)
 
 
 def _event(name: str, stamp: str | None, call_id: str = "call_1", **fields: str) -> ami.Event:

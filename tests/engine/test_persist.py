@@ -6,21 +6,15 @@ from dataclasses import replace
 
 import pytest
 from sqlalchemy import Engine as SAEngine
-from sqlalchemy import event, select
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.stored import placed_call
 from olive.calls import CallChange, CallState
 from olive.engine import AllowAll, Engine, ServerConfig
-from olive.engine._persist import DialIntent, write_ahead
 from olive.store import (
     Call,
-    Campaign,
     Contact,
-    ContactNumber,
-    ContactRow,
-    DialList,
-    Plan,
-    import_contacts,
     transaction,
 )
 
@@ -31,18 +25,7 @@ def db_backend() -> str:
 
 
 async def test_a_failed_commit_keeps_the_changes(session_factory: sessionmaker[Session], db_clean: SAEngine) -> None:
-    with transaction(session_factory) as s:
-        plan = Plan(name="p", channel_template="PJSIP/{number}@t")
-        dial_list = DialList(name="l")
-        s.add_all([plan, dial_list])
-        s.flush()
-        (contact_id,) = import_contacts(s, dial_list.id, [ContactRow(numbers=("+12025550142",))])
-        campaign = Campaign(name="c", plan=plan, queue="q", dial_lists=[dial_list])
-        s.add(campaign)
-        s.flush()
-        number = s.scalars(select(ContactNumber).where(ContactNumber.contact_id == contact_id)).one()
-        intent = DialIntent("call_1", campaign.id, contact_id, number.id, number.number, 1, "default", "PJSIP/x@t")
-        assert write_ahead(s, intent, plan.snapshot(), 100.0)
+    contact_id = placed_call(session_factory)
     engine = Engine(session_factory, {"default": ServerConfig(port=1)}, guard=AllowAll())
     link = engine.links["default"]
     link.tracker.originate("call_1", action_id="call_1", dial_string="PJSIP/x@t", now=100.0)
@@ -75,18 +58,7 @@ async def test_a_failed_commit_keeps_the_changes(session_factory: sessionmaker[S
 async def test_only_changes_of_state_are_announced(session_factory: sessionmaker[Session], db_clean: SAEngine) -> None:
     """issue 13: the event stream repeated `"state":"ringing","previous":"ringing"` for every
     AMI event of a ringing call; the runner still hears each change, the stream only new states."""
-    with transaction(session_factory) as s:
-        plan = Plan(name="p", channel_template="PJSIP/{number}@t")
-        dial_list = DialList(name="l")
-        s.add_all([plan, dial_list])
-        s.flush()
-        (contact_id,) = import_contacts(s, dial_list.id, [ContactRow(numbers=("+12025550142",))])
-        campaign = Campaign(name="c", plan=plan, queue="q", dial_lists=[dial_list])
-        s.add(campaign)
-        s.flush()
-        number = s.scalars(select(ContactNumber).where(ContactNumber.contact_id == contact_id)).one()
-        intent = DialIntent("call_1", campaign.id, contact_id, number.id, number.number, 1, "default", "PJSIP/x@t")
-        assert write_ahead(s, intent, plan.snapshot(), 100.0)
+    placed_call(session_factory)
     engine = Engine(session_factory, {"default": ServerConfig(port=1)}, guard=AllowAll())
     link = engine.links["default"]
     record = link.tracker.originate("call_1", action_id="call_1", dial_string="PJSIP/x@t", now=100.0)
