@@ -272,17 +272,7 @@ def _unique_ref(session: Session, dial_list_id: str, external_ref: str) -> None:
 
 
 def _refs_not_taken(session: Session, dial_list_id: str, rows: Sequence[ContactRow], lines: Sequence[int]) -> None:
-    wanted = {row.external_ref: line for row, line in zip(rows, lines, strict=True) if row.external_ref}
-    refs = list(wanted)
-    errors: list[RowError] = []
-    for start in range(0, len(refs), 500):
-        chunk = refs[start : start + 500]
-        taken = session.scalars(
-            select(Contact.external_ref).where(Contact.dial_list_id == dial_list_id, Contact.external_ref.in_(chunk))
-        ).all()
-        errors.extend(RowError(wanted[ref], "external_ref", "already in this dial list") for ref in taken if ref)
-    if errors:
-        raise ImportRefused(sorted(errors, key=lambda e: e.line))
+    _refs_free(session, dial_list_id, {row.external_ref: line for row, line in zip(rows, lines, strict=True) if row.external_ref})
 
 
 __all__ = ["create", "delete_contact", "dial_list", "get", "import_csv", "import_rows", "list_contacts", "update"]
