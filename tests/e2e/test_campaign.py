@@ -41,7 +41,10 @@ class TestCampaignOfTwoHundred:
         kinds = [1] * 80 + [2] * 30 + [3] * 30 + [4] * 20 + [5] * 20 + [6] * 20
         contacts = [number(kind, i) for i, kind in enumerate(kinds)]
         rules = {k: {"max_attempts": 2, "delay_s": 30} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED")}
-        rules["ABANDONED"] = {"max_attempts": 3, "delay_s": 30}
+        # Five tries for a dropped answer: at 40x real time a loaded machine drops up to
+        # one 1xxx answer in seven (see below), and 3 tries left one contact of 80
+        # unreached about one run in five; with 5 the odds are about 1 in 250.
+        rules["ABANDONED"] = {"max_attempts": 5, "delay_s": 30}
         cid = make_campaign(
             olive.sessions, name="two-hundred", contacts=contacts, agents=["101", "102", "103", "104", "105"],
             retry_rules=rules, max_concurrent=20,
@@ -54,9 +57,9 @@ class TestCampaignOfTwoHundred:
         assert report.outcomes["CONNECTED"] == 80
         assert report.outcomes["INVALID_NUMBER"] == 20  # never retried
         assert report.outcomes["BUSY"] == 60  # two attempts each
-        # The 5xxx hang up before any agent answers, three times each.
+        # The 5xxx hang up before any agent answers, five times each.
         gone = [c for c in calls if c.number[8] == "5"]
-        assert len(gone) == 60
+        assert len(gone) == 100
         assert {(c.outcome, c.abandon_reason) for c in gone} == {("ABANDONED", "caller_hangup")}
         # An agent rung for a 5xxx customer is tied up until that customer leaves, so
         # now and then an answered 1xxx customer finds no agent free within the 2 s
@@ -65,7 +68,7 @@ class TestCampaignOfTwoHundred:
         # count is asserted: 8 was exceeded under load (13 of 200) with every contact reached.
         dropped = [c for c in calls if c.outcome == "ABANDONED" and c.number[8] != "5"]
         assert all(c.abandon_reason == "timeout" and c.number[8] == "1" for c in dropped), dropped
-        assert report.outcomes["ABANDONED"] == 60 + len(dropped)
+        assert report.outcomes["ABANDONED"] == 100 + len(dropped)
         assert report.contacts == {"done": 80, "exhausted": 120}
         assert sum(report.outcomes.values()) == len(calls)
 
