@@ -9,13 +9,17 @@ another agent's call (and so contact) is 404, admin and viewer endpoints are
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import select
 
+from olive.api._throttle import LIMIT
 from olive.store import (
     Agent,
     AgentCredential,
@@ -23,10 +27,12 @@ from olive.store import (
     Call,
     Contact,
     check_password,
+    issue_agent_password,
+    make_sessionmaker,
     transaction,
 )
 
-from .conftest import LiveApi
+from .conftest import LiveApi, start_live_api, stop_live_api
 from .helpers import error, fields, insert_call, make_campaign, ok, set_columns
 
 
@@ -223,3 +229,49 @@ class TestAgentEvents:
         assert data[0]["state"] == "paused" and data[-1]["signed_out"] is True
         error(page_a.get("/agent/events"), 401)
         ok(page_b.get("/agent/me"))
+
+
+class TestSignInFlood:
+    """Wrong names or passwords from one address are rate-limited (429, Retry-After), logged without them."""
+
+    def test_a_flood_gets_429_and_one_log_line(self, flood_api: tuple[LiveApi, str, str], caplog: pytest.LogCaptureFixture) -> None:
+        api, name, password = flood_api
+        guess = "guess-" + "p" * 20
+        with caplog.at_level(logging.WARNING, "olive.api"), api.client() as anon:
+            for i in range(LIMIT):
+                who = name if i % 2 else "nobody-" + "n" * 10  # a wrong name counts as a wrong password does
+                error(anon.post("/agent/session", json={"name": who, "password": guess}), 401)
+            flooded = anon.post("/agent/session", json={"name": name, "password": password})
+            body = error(flooded, 429, "too_many_requests")
+            assert 1 <= int(flooded.headers["retry-after"]) <= 60
+            assert "too many wrong agent sign-ins" in body["message"]
+            # Bad input is still a 422 (checked before the throttle), and API keys have a throttle of their own.
+            error(anon.post("/agent/session", json={"name": name}), 422)
+        lines = [r.getMessage() for r in caplog.records if "wrong agent sign-ins" in r.getMessage()]
+        assert len(lines) == 1 and "127.0.0.1" in lines[0]
+        assert guess not in caplog.text and password not in caplog.text and "nobody-" not in caplog.text
+
+    def test_a_few_mistakes_are_not_a_flood(self, flood_api: tuple[LiveApi, str, str]) -> None:
+        api, name, password = flood_api
+        with api.client() as anon:
+            for _ in range(LIMIT - 1):
+                error(anon.post("/agent/session", json={"name": name, "password": "wrong"}), 401)
+            ok(anon.post("/agent/session", json={"name": name, "password": password}), 201)
+            # Signing in right does not count: the page keeps working.
+            ok(anon.post("/agent/session", json={"name": name, "password": password}), 201)
+
+
+@pytest.fixture
+def flood_api(db_clean: SqlEngine) -> Iterator[tuple[LiveApi, str, str]]:
+    """Its own server (a flood must not lock the module's shared one) and an agent with a password."""
+    sessions = make_sessionmaker(db_clean)
+    with transaction(sessions) as session:
+        agent = Agent(name="flooded agent", interface="PJSIP/991")
+        session.add(agent)
+        session.flush()
+        password = issue_agent_password(session, agent.id)
+    api = start_live_api(sessions)
+    try:
+        yield api, "flooded agent", password
+    finally:
+        stop_live_api(api)

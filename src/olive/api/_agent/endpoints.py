@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Header, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from olive.api._agent import service
@@ -21,7 +21,7 @@ from olive.api._agent_auth import Me
 from olive.api._agents.schemas import AgentOut
 from olive.api._deps import Context, DbSession, EngineDep
 from olive.api._dispositions.schemas import DispositionOut
-from olive.api._errors import json_responses, responses
+from olive.api._errors import Unauthorized, json_responses, responses
 from olive.api._events import service as events
 from olive.api._events.endpoints import EventStream
 from olive.api._schemas import path_id
@@ -37,11 +37,18 @@ CallId = Annotated[str, path_id("call")]
     "/session",
     status_code=status.HTTP_201_CREATED,
     summary="Sign in as an agent",
-    description="With the agent's name and the password an admin issued. The token reaches only `/agent/...`.",
-    responses=responses(401, 422),
+    description="With the agent's name and the password an admin issued. The token reaches only `/agent/...`. "
+    "Many wrong names or passwords from one address within a minute get 429 with `Retry-After`.",
+    responses=responses(401, 422, 429),
 )
-def sign_in(body: SignIn, session: DbSession) -> SessionOut:
-    return service.sign_in(session, body)
+def sign_in(body: SignIn, request: Request, context: Context, session: DbSession) -> SessionOut:
+    address = request.client.host if request.client else "unknown"
+    context.sign_in_throttle.check(address)  # a flood: 429 before the password is hashed
+    try:
+        return service.sign_in(session, body)
+    except Unauthorized:
+        context.sign_in_throttle.failed(address)
+        raise
 
 
 @router.delete("/session", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out (this session)")
