@@ -141,11 +141,64 @@ class TestAgentSession:
         error(page_a.get(f"/agent/calls/{call_a}"), 404)
 
     def test_callback_for_self(self, two: dict[str, Any], admin: httpx.Client) -> None:
-        page_a, _ = two["pages"]
+        page_a, page_b = two["pages"]
         due = (datetime.now(UTC) + timedelta(days=1)).isoformat()
         out = ok(page_a.post(f"/agent/calls/{two['calls'][0]}/disposition", json={"code": "callback", "callback_at": due, "note": "after 5"}))
         callback = ok(admin.get(f"/callbacks/{out['callback_id']}"))
         assert callback["agent_id"] == two["agents"][0] and callback["contact_id"] == two["contacts"][0]
+        # On the owner's list, with whom to call and when; not on anyone else's.
+        [mine] = ok(page_a.get("/agent/callbacks"))
+        assert (mine["id"], mine["contact_name"], mine["note"], mine["source_call_id"]) == (out["callback_id"], "Contact 0", "after 5", two["calls"][0])
+        assert datetime.fromisoformat(mine["due_at"]) == datetime.fromisoformat(due)
+        assert mine["campaign"]["id"] == two["campaign"]["id"]
+        assert ok(page_b.get("/agent/callbacks")) == []
+        # The contact's history on the screen names its owner.
+        [brief] = ok(page_a.get(f"/agent/calls/{two['calls'][0]}"))["callbacks"]
+        assert (brief["mine"], brief["owner"], brief["status"]) == (True, ok(admin.get(f"/agents/{two['agents'][0]}"))["name"], "scheduled")
+
+    def test_callback_for_anyone(self, two: dict[str, Any], admin: httpx.Client) -> None:
+        page_a, _ = two["pages"]
+        due = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+        body = {"code": "callback", "callback_at": due, "callback_mine": False}
+        out = ok(page_a.post(f"/agent/calls/{two['calls'][0]}/disposition", json=body))
+        assert ok(admin.get(f"/callbacks/{out['callback_id']}"))["agent_id"] is None
+        assert ok(page_a.get("/agent/callbacks")) == []
+        [brief] = ok(page_a.get(f"/agent/calls/{two['calls'][0]}"))["callbacks"]
+        assert (brief["mine"], brief["owner"]) == (False, None)
+        # Given to this agent by a supervisor: now theirs.
+        ok(admin.patch(f"/callbacks/{out['callback_id']}", json={"agent_id": two["agents"][0]}))
+        assert [c["id"] for c in ok(page_a.get("/agent/callbacks"))] == [out["callback_id"]]
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            ({"code": "callback"}, "callback_at"),
+            ({"code": "callback", "callback_at": "2020-01-01T09:00:00+00:00"}, "callback_at"),  # in the past
+            ({"code": "callback", "callback_at": "tomorrow"}, "callback_at"),
+            ({"code": "callback", "callback_at": "2099-01-01T09:00:00"}, "callback_at"),  # no zone
+            ({"code": "sale", "callback_at": "2099-01-01T09:00:00+00:00"}, "callback_at"),  # not a callback code
+            ({"code": "callback", "callback_at": "2099-01-01T09:00:00+00:00", "callback_mine": "perhaps"}, "callback_mine"),
+            ({"code": "callback", "callback_at": "2099-01-01T09:00:00+00:00", "callback_agent_id": "agent_x"}, "callback_agent_id"),
+        ],
+    )
+    def test_callback_bad_input(self, two: dict[str, Any], admin: httpx.Client, body: dict[str, Any], field: str) -> None:
+        page_a, _ = two["pages"]
+        assert field in fields(error(page_a.post(f"/agent/calls/{two['calls'][0]}/disposition", json=body), 422))
+        assert ok(admin.get("/callbacks", params={"contact_id": two["contacts"][0]}))["items"] == [], "nothing booked"
+
+    def test_ready_ends_wrap_up_once_disposed(self, two: dict[str, Any], live_api: LiveApi, admin: httpx.Client) -> None:
+        page_a, _ = two["pages"]
+        call_a, agent_a = two["calls"][0], two["agents"][0]
+        set_columns(live_api.sessions, Call, call_a, state="ended", ended_at=datetime.now(UTC), outcome="CONNECTED")
+        set_columns(live_api.sessions, Agent, agent_a, state="wrap_up", current_call_id=None, pause_reason="lunch")
+        refused = error(page_a.post("/agent/ready"), 409)
+        assert call_a in refused["message"] and "disposition" in refused["message"]
+        assert ok(admin.get(f"/agents/{agent_a}"))["state"] == "wrap_up", "nothing changed"
+        ok(page_a.post(f"/agent/calls/{call_a}/disposition", json={"code": "sale"}))
+        out = ok(page_a.post("/agent/ready"))
+        # Out of the queues and back (QueueRemove, QueueAdd on the next tick): ready, the pause asked for dropped.
+        assert (out["state"], out["pause_reason"]) == ("ready", None)
+        assert ok(page_a.get("/agent/me"))["call_id"] is None
 
     def test_no_admin_or_viewer_endpoint(self, two: dict[str, Any]) -> None:
         page_a, _ = two["pages"]

@@ -13,6 +13,7 @@ from olive.api._agent.schemas import (
     AgentDisposition,
     AgentPause,
     AgentSelf,
+    MyCallback,
     ScreenPop,
     SessionOut,
     SignIn,
@@ -61,7 +62,14 @@ def read_self(me: Me, session: DbSession) -> AgentSelf:
     return service.read_self(session, me)
 
 
-@router.post("/ready", summary="Go ready", description="Logs in (QueueAdd) or unpauses (QueuePause Paused=false).", responses=responses(409))
+@router.post(
+    "/ready",
+    summary="Go ready",
+    description="Logs in (QueueAdd) or unpauses (QueuePause Paused=false). In wrap-up, ends it now: the last "
+    "call must be disposed (409 otherwise); the agent leaves the queues and comes back (QueueRemove, QueueAdd), "
+    "which ends Asterisk's `wrapuptime` too.",
+    responses=responses(409),
+)
 async def ready(me: Me, context: Context) -> AgentOut:
     return await service.go_ready(context, me)
 
@@ -84,6 +92,16 @@ async def log_out(me: Me, context: Context) -> AgentOut:
 )
 def screen_pop(me: Me, call_id: CallId, session: DbSession) -> ScreenPop:
     return service.screen_pop(session, me, call_id)
+
+
+@router.get(
+    "/callbacks",
+    summary="The agent's own scheduled callbacks",
+    description="Booked *for me* on a disposition, or given to the agent by a supervisor; earliest due first. "
+    "When due they are dialed like any other contact for now (see docs/agents.md).",
+)
+def my_callbacks(me: Me, session: DbSession) -> list[MyCallback]:
+    return service.my_callbacks(session, me)
 
 
 @router.post(

@@ -23,6 +23,7 @@ from olive.api._agent.schemas import (
     CallbackBrief,
     CampaignBrief,
     CodeBrief,
+    MyCallback,
     NumberBrief,
     PauseReasonItem,
     ScreenPop,
@@ -150,7 +151,7 @@ def screen_pop(session: Session, me: AgentPrincipal, call_id: str) -> ScreenPop:
             )
         )
         callbacks = list(session.scalars(select(Callback).where(Callback.contact_id == contact.id).order_by(Callback.due_at.desc())))
-    ids = {c.agent_id for c in history if c.agent_id}
+    ids = {c.agent_id for c in history if c.agent_id} | {b.agent_id for b in callbacks if b.agent_id}
     names: dict[str, str] = {id: name for id, name in session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(ids)))}
     return ScreenPop(
         call_id=call.id,
@@ -179,14 +180,56 @@ def screen_pop(session: Session, me: AgentPrincipal, call_id: str) -> ScreenPop:
             )
             for c in history
         ],
-        callbacks=[CallbackBrief(due_at=b.due_at, status=b.status, note=b.note, mine=b.agent_id == me.agent_id) for b in callbacks],
+        callbacks=[
+            CallbackBrief(
+                due_at=b.due_at, status=b.status, note=b.note, mine=b.agent_id == me.agent_id,
+                owner=None if b.agent_id is None else names.get(b.agent_id, b.agent_id),
+            )
+            for b in callbacks
+        ],
         disposition=call.disposition,
         disposition_note=call.disposition_note,
     )
 
 
+MY_CALLBACKS = 200
+
+
+def my_callbacks(session: Session, me: AgentPrincipal) -> list[MyCallback]:
+    """The agent's own scheduled callbacks, earliest first (booked *for me*, or given to them by a supervisor)."""
+    rows = session.execute(
+        select(Callback, Contact, Campaign)
+        .join(Contact, Contact.id == Callback.contact_id)
+        .join(Campaign, Campaign.id == Callback.campaign_id)
+        .where(Callback.agent_id == me.agent_id, Callback.status == "scheduled")
+        .order_by(Callback.due_at, Callback.id)
+        .limit(MY_CALLBACKS)
+    ).all()
+    contact_ids = {contact.id for _, contact, _ in rows}
+    first: dict[str, str] = {}
+    if contact_ids:
+        numbers = session.execute(
+            select(ContactNumber.contact_id, ContactNumber.number)
+            .where(ContactNumber.contact_id.in_(contact_ids))
+            .order_by(ContactNumber.contact_id, ContactNumber.position)
+        )
+        for contact_id, number in numbers:
+            first.setdefault(contact_id, number)
+    return [
+        MyCallback(
+            id=callback.id, due_at=callback.due_at, note=callback.note,
+            campaign=CampaignBrief(id=campaign.id, name=campaign.name, status=campaign.status),
+            contact_name=contact.name, external_ref=contact.external_ref, number=first.get(contact.id),
+            source_call_id=callback.source_call_id,
+        )
+        for callback, contact, campaign in rows
+    ]
+
+
 def dispose(session: Session, me: AgentPrincipal, call_id: str, body: AgentDisposition, now: float) -> DispositionOut:
     call = _own_call(session, me, call_id)
+    if body.callback_at is not None and body.callback_at.timestamp() <= now:
+        raise Invalid("the callback's time has passed: choose a time in the future", field="callback_at")
     agent = agents.get(session, me.agent_id)
     request = DispositionSet(
         code=body.code,
@@ -224,14 +267,44 @@ def _allowed_reason(context: ApiContext, agent_id: str, reason: str) -> None:
         raise Invalid(f"{reason!r} is not one of this agent's pause reasons: {', '.join(codes)}", field="reason")
 
 
+def _undisposed_call(context: ApiContext, agent_id: str) -> str | None:
+    with transaction(context.sessions) as session:
+        call = visible_call(session, agents.get(session, agent_id))
+        return None if call is None or call.disposition is not None else call.id
+
+
 async def go_ready(context: ApiContext, me: AgentPrincipal) -> AgentOut:
-    """Logged out: log in (QueueAdd follows); paused: unpause (QueuePause Paused=false)."""
+    """Logged out: log in (QueueAdd follows); paused: unpause (QueuePause Paused=false);
+    in wrap-up: end it now (see :func:`end_wrap_up`)."""
     current = await agents.read(context, me.agent_id)
     if current.state == "logged_out":
         if not current.campaign_ids:
             raise Conflict("you are in no campaign yet; ask a supervisor to add you to one", field="state")
         return await agents.login(context, me.agent_id)
+    if current.state == "wrap_up":
+        return await end_wrap_up(context, me)
     return await agents.ready(context, me.agent_id)
+
+
+async def end_wrap_up(context: ApiContext, me: AgentPrincipal) -> AgentOut:
+    """The agent is done with their last call before the plan's ``wrapup_s`` is up.
+
+    The call must be disposed first (the next call would take its place on
+    the screen). Wrap-up is held in two places: olive's member tracker (until
+    ``wrapup_s`` has passed) and Asterisk's queue (``wrapuptime`` after the
+    member's last call). Neither has a verb to end it, so the agent goes out
+    of the queues and back in through the engine's own verbs, as
+    ``POST /agents/{id}/logout`` and ``/login`` do: QueueRemove now, then
+    QueueAdd on the engine's next tick. A re-added member has no last call in
+    app_queue, so Asterisk offers it the next call at once, and the tracker
+    sees a new, idle member. A pause asked for during the call is dropped:
+    the agent asked to be ready.
+    """
+    undisposed = await run_in_threadpool(_undisposed_call, context, me.agent_id)
+    if undisposed is not None:
+        raise Conflict(f"save a disposition for call {undisposed} first, then you are ready for the next one", field="state")
+    await agents.logout(context, me.agent_id)
+    return await agents.login(context, me.agent_id)
 
 
 async def pause(context: ApiContext, me: AgentPrincipal, reason: str) -> AgentOut:
@@ -246,8 +319,10 @@ async def log_out(context: ApiContext, me: AgentPrincipal) -> AgentOut:
 __all__ = [
     "campaigns_of",
     "dispose",
+    "end_wrap_up",
     "go_ready",
     "log_out",
+    "my_callbacks",
     "pause",
     "read_self",
     "reasons_of",
