@@ -190,11 +190,13 @@ class TestAgentSession:
         page_a, _ = two["pages"]
         call_a, agent_a = two["calls"][0], two["agents"][0]
         set_columns(live_api.sessions, Call, call_a, state="ended", ended_at=datetime.now(UTC), outcome="CONNECTED")
-        set_columns(live_api.sessions, Agent, agent_a, state="wrap_up", current_call_id=None, pause_reason="lunch")
+        # As the engine leaves it: in wrap-up, the call just over still the agent's current one.
+        set_columns(live_api.sessions, Agent, agent_a, state="wrap_up", current_call_id=call_a, pause_reason="lunch")
         refused = error(page_a.post("/agent/ready"), 409)
         assert call_a in refused["message"] and "disposition" in refused["message"]
         assert ok(admin.get(f"/agents/{agent_a}"))["state"] == "wrap_up", "nothing changed"
         ok(page_a.post(f"/agent/calls/{call_a}/disposition", json={"code": "sale"}))
+        assert ok(page_a.get("/agent/me"))["call_id"] is None, "disposed and over: off the screen, still in wrap-up"
         out = ok(page_a.post("/agent/ready"))
         # Out of the queues and back (QueueRemove, QueueAdd on the next tick): ready, the pause asked for dropped.
         assert (out["state"], out["pause_reason"]) == ("ready", None)

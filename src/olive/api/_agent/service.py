@@ -99,7 +99,8 @@ def visible_call(session: Session, agent: Agent) -> Call | None:
     """The call the agent may see: the one they are on, else their last one until they dispose it."""
     if agent.current_call_id is not None:
         call = session.get(Call, agent.current_call_id)
-        if call is not None and call.agent_id == agent.id:
+        # In wrap-up the agent's current call is the one just over: shown until disposed.
+        if call is not None and call.agent_id == agent.id and (call.ended_at is None or call.disposition is None):
             return call
     last = session.scalars(
         select(Call)
