@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -284,6 +285,29 @@ class TestAgentEvents:
         assert data[0]["state"] == "paused" and data[-1]["signed_out"] is True
         error(page_a.get("/agent/events"), 401)
         ok(page_b.get("/agent/me"))
+
+    @pytest.mark.parametrize("how", ["ended", "expired"])
+    def test_the_stream_ends_when_the_session_ends_unheard(self, two: dict[str, Any], live_api: LiveApi, how: str) -> None:
+        """Ended on another olive node (no event on this node's bus), or expired: the stream still ends, long
+        before its ``timeout_s``, and the page's next request is 401."""
+        page_a, page_b = two["pages"]
+        a = two["agents"][0]
+        with page_b.stream("GET", "/agent/events", params={"timeout_s": 60}, timeout=70) as other, \
+                page_a.stream("GET", "/agent/events", params={"timeout_s": 60}, timeout=70) as stream:
+            assert stream.status_code == 200 and other.status_code == 200
+            with transaction(live_api.sessions) as s:
+                for row in s.scalars(select(AgentSession).where(AgentSession.agent_id == a, AgentSession.ended_at.is_(None))):
+                    if how == "ended":
+                        row.ended_at = datetime.now(UTC)
+                    else:
+                        row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+            started = time.monotonic()
+            lines = list(stream.iter_lines())
+            took = time.monotonic() - started
+        assert took < 30, f"the stream ran {took:.1f} s: to its timeout_s (60 s), not ended by the session check"
+        assert not any(line.startswith("data: ") for line in lines), "nothing was published"
+        error(page_a.get("/agent/me"), 401)
+        ok(page_b.get("/agent/me"))  # the other agent's stream and session go on
 
 
 class TestSignInFlood:

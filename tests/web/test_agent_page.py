@@ -27,7 +27,15 @@ from tests.api.conftest import Keys, LiveApi
 from tests.api.helpers import ok
 from tests.e2e.harness import QUEUE, agent_interface, make_campaign, number
 
-from olive.store import Agent, Contact, ContactNumber, DialList, to_epoch, transaction
+from olive.store import (
+    Agent,
+    Contact,
+    ContactNumber,
+    DialList,
+    end_agent_sessions,
+    to_epoch,
+    transaction,
+)
 
 from .conftest import Dialer
 from .test_browser import WAIT_MS, Pages
@@ -357,4 +365,19 @@ class TestAgentPage:
         names = {ok(admin.get(f"/calls/{c}"))["contact_id"] for c in (first, second)}
         assert len(names) == 2, "the second call is the other customer"
         expect(page.locator("#c-name")).to_have_text(re.compile("Alan Turing|Edsger Dijkstra"))
+        assert pages.errors == []
+
+    def test_signed_out_on_another_node(self, pages: Pages, live_api: LiveApi, floor: Floor) -> None:
+        """A force-out or revoke on another olive node publishes nothing on this node's bus: the page's
+        event stream still ends within SESSION_CHECK_S and the page shows the sign-in form."""
+        from playwright.sync_api import expect
+
+        page = _sign_in(pages, live_api.url, "agent802", floor.passwords["agent802"])
+        with transaction(live_api.sessions) as s:
+            end_agent_sessions(s, floor.agents["agent802"])
+        ended = time.monotonic()
+        expect(page.locator("#signin")).to_be_visible(timeout=WAIT_MS)
+        print(f"\nended elsewhere: the page showed the sign-in form {time.monotonic() - ended:.2f} s after the session ended")
+        expect(page.locator("#signin-error")).to_contain_text("You were signed out")
+        assert page.evaluate("sessionStorage.length") == 0
         assert pages.errors == []

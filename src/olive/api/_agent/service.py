@@ -9,6 +9,8 @@ is theirs: on it, or after it until they dispose it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -248,14 +250,44 @@ def session_live(context: ApiContext, session_id: str) -> bool:
         return row is not None and row.ended_at is None and row.expires_at > datetime.now(UTC)
 
 
-async def until_signed_out(context: ApiContext, me: AgentPrincipal, stream: AsyncIterator[str]) -> AsyncIterator[str]:
-    """The agent's event stream, ended once an admin has ended this session (after telling the page)."""
+#: How often an agent's open event stream checks that its session still lives. A session ended on
+#: another olive node (whose event bus this one does not hear), or expired, ends the stream this soon.
+SESSION_CHECK_S = 1.0
+
+
+async def until_signed_out(
+    context: ApiContext, me: AgentPrincipal, stream: AsyncIterator[str], *, check_s: float = SESSION_CHECK_S
+) -> AsyncIterator[str]:
+    """The agent's event stream, ended once their session has ended: at once when this node hears
+    an admin end it (after telling the page), else within ``check_s``. The page then finds its
+    session gone (401) and shows the sign-in form."""
+    loop = asyncio.get_running_loop()
+    chunks = aiter(stream)
+    pending: asyncio.Future[str] | None = None
+    next_check = loop.time() + check_s
     try:
-        async for chunk in stream:
-            yield chunk
-            if '"signed_out":true' in chunk and not await run_in_threadpool(session_live, context, me.session_id):
-                break
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(chunks))
+            done, _ = await asyncio.wait({pending}, timeout=max(0.0, next_check - loop.time()))
+            if pending in done:
+                try:
+                    chunk = pending.result()
+                except StopAsyncIteration:
+                    return
+                pending = None
+                yield chunk
+                if '"signed_out":true' in chunk and not await run_in_threadpool(session_live, context, me.session_id):
+                    return
+            if loop.time() >= next_check:
+                if not await run_in_threadpool(session_live, context, me.session_id):
+                    return
+                next_check = loop.time() + check_s
     finally:
+        if pending is not None and not pending.done():
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await pending
         close = getattr(stream, "aclose", None)
         if close is not None:
             await close()  # unsubscribe from the bus now, not when collected
@@ -318,6 +350,7 @@ async def log_out(context: ApiContext, me: AgentPrincipal) -> AgentOut:
 
 
 __all__ = [
+    "SESSION_CHECK_S",
     "campaigns_of",
     "dispose",
     "end_wrap_up",

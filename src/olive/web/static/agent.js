@@ -190,6 +190,12 @@ async function follow(generation) {
           }
         }
         clearTimeout(watchdog);
+        // The server ends the stream once the session has ended (revoked or forced out on another
+        // node, or expired): sign in again now rather than after a reconnect.
+        if (generation === state.generation && await signedOut()) {
+          showSignIn(SIGNED_OUT);
+          return;
+        }
       }
     } catch (err) {
       if (generation !== state.generation) return;
