@@ -9,13 +9,18 @@ another agent's call (and so contact) is 404, admin and viewer endpoints are
 from __future__ import annotations
 
 import json
+import logging
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import select
 
+from olive.api._throttle import LIMIT
 from olive.store import (
     Agent,
     AgentCredential,
@@ -23,10 +28,12 @@ from olive.store import (
     Call,
     Contact,
     check_password,
+    issue_agent_password,
+    make_sessionmaker,
     transaction,
 )
 
-from .conftest import LiveApi
+from .conftest import LiveApi, start_live_api, stop_live_api
 from .helpers import error, fields, insert_call, make_campaign, ok, set_columns
 
 
@@ -135,11 +142,66 @@ class TestAgentSession:
         error(page_a.get(f"/agent/calls/{call_a}"), 404)
 
     def test_callback_for_self(self, two: dict[str, Any], admin: httpx.Client) -> None:
-        page_a, _ = two["pages"]
+        page_a, page_b = two["pages"]
         due = (datetime.now(UTC) + timedelta(days=1)).isoformat()
         out = ok(page_a.post(f"/agent/calls/{two['calls'][0]}/disposition", json={"code": "callback", "callback_at": due, "note": "after 5"}))
         callback = ok(admin.get(f"/callbacks/{out['callback_id']}"))
         assert callback["agent_id"] == two["agents"][0] and callback["contact_id"] == two["contacts"][0]
+        # On the owner's list, with whom to call and when; not on anyone else's.
+        [mine] = ok(page_a.get("/agent/callbacks"))
+        assert (mine["id"], mine["contact_name"], mine["note"], mine["source_call_id"]) == (out["callback_id"], "Contact 0", "after 5", two["calls"][0])
+        assert datetime.fromisoformat(mine["due_at"]) == datetime.fromisoformat(due)
+        assert mine["campaign"]["id"] == two["campaign"]["id"]
+        assert ok(page_b.get("/agent/callbacks")) == []
+        # The contact's history on the screen names its owner.
+        [brief] = ok(page_a.get(f"/agent/calls/{two['calls'][0]}"))["callbacks"]
+        assert (brief["mine"], brief["owner"], brief["status"]) == (True, ok(admin.get(f"/agents/{two['agents'][0]}"))["name"], "scheduled")
+
+    def test_callback_for_anyone(self, two: dict[str, Any], admin: httpx.Client) -> None:
+        page_a, _ = two["pages"]
+        due = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+        body = {"code": "callback", "callback_at": due, "callback_mine": False}
+        out = ok(page_a.post(f"/agent/calls/{two['calls'][0]}/disposition", json=body))
+        assert ok(admin.get(f"/callbacks/{out['callback_id']}"))["agent_id"] is None
+        assert ok(page_a.get("/agent/callbacks")) == []
+        [brief] = ok(page_a.get(f"/agent/calls/{two['calls'][0]}"))["callbacks"]
+        assert (brief["mine"], brief["owner"]) == (False, None)
+        # Given to this agent by a supervisor: now theirs.
+        ok(admin.patch(f"/callbacks/{out['callback_id']}", json={"agent_id": two["agents"][0]}))
+        assert [c["id"] for c in ok(page_a.get("/agent/callbacks"))] == [out["callback_id"]]
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            ({"code": "callback"}, "callback_at"),
+            ({"code": "callback", "callback_at": "2020-01-01T09:00:00+00:00"}, "callback_at"),  # in the past
+            ({"code": "callback", "callback_at": "tomorrow"}, "callback_at"),
+            ({"code": "callback", "callback_at": "2099-01-01T09:00:00"}, "callback_at"),  # no zone
+            ({"code": "sale", "callback_at": "2099-01-01T09:00:00+00:00"}, "callback_at"),  # not a callback code
+            ({"code": "callback", "callback_at": "2099-01-01T09:00:00+00:00", "callback_mine": "perhaps"}, "callback_mine"),
+            ({"code": "callback", "callback_at": "2099-01-01T09:00:00+00:00", "callback_agent_id": "agent_x"}, "callback_agent_id"),
+        ],
+    )
+    def test_callback_bad_input(self, two: dict[str, Any], admin: httpx.Client, body: dict[str, Any], field: str) -> None:
+        page_a, _ = two["pages"]
+        assert field in fields(error(page_a.post(f"/agent/calls/{two['calls'][0]}/disposition", json=body), 422))
+        assert ok(admin.get("/callbacks", params={"contact_id": two["contacts"][0]}))["items"] == [], "nothing booked"
+
+    def test_ready_ends_wrap_up_once_disposed(self, two: dict[str, Any], live_api: LiveApi, admin: httpx.Client) -> None:
+        page_a, _ = two["pages"]
+        call_a, agent_a = two["calls"][0], two["agents"][0]
+        set_columns(live_api.sessions, Call, call_a, state="ended", ended_at=datetime.now(UTC), outcome="CONNECTED")
+        # As the engine leaves it: in wrap-up, the call just over still the agent's current one.
+        set_columns(live_api.sessions, Agent, agent_a, state="wrap_up", current_call_id=call_a, pause_reason="lunch")
+        refused = error(page_a.post("/agent/ready"), 409)
+        assert call_a in refused["message"] and "disposition" in refused["message"]
+        assert ok(admin.get(f"/agents/{agent_a}"))["state"] == "wrap_up", "nothing changed"
+        ok(page_a.post(f"/agent/calls/{call_a}/disposition", json={"code": "sale"}))
+        assert ok(page_a.get("/agent/me"))["call_id"] is None, "disposed and over: off the screen, still in wrap-up"
+        out = ok(page_a.post("/agent/ready"))
+        # Out of the queues and back (QueueRemove, QueueAdd on the next tick): ready, the pause asked for dropped.
+        assert (out["state"], out["pause_reason"]) == ("ready", None)
+        assert ok(page_a.get("/agent/me"))["call_id"] is None
 
     def test_no_admin_or_viewer_endpoint(self, two: dict[str, Any]) -> None:
         page_a, _ = two["pages"]
@@ -223,3 +285,72 @@ class TestAgentEvents:
         assert data[0]["state"] == "paused" and data[-1]["signed_out"] is True
         error(page_a.get("/agent/events"), 401)
         ok(page_b.get("/agent/me"))
+
+    @pytest.mark.parametrize("how", ["ended", "expired"])
+    def test_the_stream_ends_when_the_session_ends_unheard(self, two: dict[str, Any], live_api: LiveApi, how: str) -> None:
+        """Ended on another olive node (no event on this node's bus), or expired: the stream still ends, long
+        before its ``timeout_s``, and the page's next request is 401."""
+        page_a, page_b = two["pages"]
+        a = two["agents"][0]
+        with page_b.stream("GET", "/agent/events", params={"timeout_s": 60}, timeout=70) as other, \
+                page_a.stream("GET", "/agent/events", params={"timeout_s": 60}, timeout=70) as stream:
+            assert stream.status_code == 200 and other.status_code == 200
+            with transaction(live_api.sessions) as s:
+                for row in s.scalars(select(AgentSession).where(AgentSession.agent_id == a, AgentSession.ended_at.is_(None))):
+                    if how == "ended":
+                        row.ended_at = datetime.now(UTC)
+                    else:
+                        row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+            started = time.monotonic()
+            lines = list(stream.iter_lines())
+            took = time.monotonic() - started
+        assert took < 30, f"the stream ran {took:.1f} s: to its timeout_s (60 s), not ended by the session check"
+        assert not any(line.startswith("data: ") for line in lines), "nothing was published"
+        error(page_a.get("/agent/me"), 401)
+        ok(page_b.get("/agent/me"))  # the other agent's stream and session go on
+
+
+class TestSignInFlood:
+    """Wrong names or passwords from one address are rate-limited (429, Retry-After), logged without them."""
+
+    def test_a_flood_gets_429_and_one_log_line(self, flood_api: tuple[LiveApi, str, str], caplog: pytest.LogCaptureFixture) -> None:
+        api, name, password = flood_api
+        guess = "guess-" + "p" * 20
+        with caplog.at_level(logging.WARNING, "olive.api"), api.client() as anon:
+            for i in range(LIMIT):
+                who = name if i % 2 else "nobody-" + "n" * 10  # a wrong name counts as a wrong password does
+                error(anon.post("/agent/session", json={"name": who, "password": guess}), 401)
+            flooded = anon.post("/agent/session", json={"name": name, "password": password})
+            body = error(flooded, 429, "too_many_requests")
+            assert 1 <= int(flooded.headers["retry-after"]) <= 60
+            assert "too many wrong agent sign-ins" in body["message"]
+            # Bad input is still a 422 (checked before the throttle), and API keys have a throttle of their own.
+            error(anon.post("/agent/session", json={"name": name}), 422)
+        lines = [r.getMessage() for r in caplog.records if "wrong agent sign-ins" in r.getMessage()]
+        assert len(lines) == 1 and "127.0.0.1" in lines[0]
+        assert guess not in caplog.text and password not in caplog.text and "nobody-" not in caplog.text
+
+    def test_a_few_mistakes_are_not_a_flood(self, flood_api: tuple[LiveApi, str, str]) -> None:
+        api, name, password = flood_api
+        with api.client() as anon:
+            for _ in range(LIMIT - 1):
+                error(anon.post("/agent/session", json={"name": name, "password": "wrong"}), 401)
+            ok(anon.post("/agent/session", json={"name": name, "password": password}), 201)
+            # Signing in right does not count: the page keeps working.
+            ok(anon.post("/agent/session", json={"name": name, "password": password}), 201)
+
+
+@pytest.fixture
+def flood_api(db_clean: SqlEngine) -> Iterator[tuple[LiveApi, str, str]]:
+    """Its own server (a flood must not lock the module's shared one) and an agent with a password."""
+    sessions = make_sessionmaker(db_clean)
+    with transaction(sessions) as session:
+        agent = Agent(name="flooded agent", interface="PJSIP/991")
+        session.add(agent)
+        session.flush()
+        password = issue_agent_password(session, agent.id)
+    api = start_live_api(sessions)
+    try:
+        yield api, "flooded agent", password
+    finally:
+        stop_live_api(api)

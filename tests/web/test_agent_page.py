@@ -11,6 +11,7 @@ signs the first out. Waits are bounded ("until ... or fail").
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -26,7 +27,15 @@ from tests.api.conftest import Keys, LiveApi
 from tests.api.helpers import ok
 from tests.e2e.harness import QUEUE, agent_interface, make_campaign, number
 
-from olive.store import Agent, Contact, ContactNumber, transaction
+from olive.store import (
+    Agent,
+    Contact,
+    ContactNumber,
+    DialList,
+    end_agent_sessions,
+    to_epoch,
+    transaction,
+)
 
 from .conftest import Dialer
 from .test_browser import WAIT_MS, Pages
@@ -73,6 +82,39 @@ def floor(dialer: Dialer, keys: Keys, admin: httpx.Client) -> Iterator[Floor]:
         admin.post(f"/agents/{id}/force-out")
 
 
+#: The plan's after-call work in the wrap-up test: an hour of the simulator's clock (90 s of real time at
+#: OLIVE_TEST_SCALE=40), far longer than any wait in the test, so a second call proves wrap-up ended early.
+LONG_WRAPUP_S = 3600
+
+
+@pytest.fixture
+def long_wrapup(dialer: Dialer, admin: httpx.Client) -> Iterator[Floor]:
+    """A stopped progressive campaign of two answering customers, one agent, and an hour's wrap-up, in olive's
+    plan and (simulated) in the queue's ``wrapuptime`` as docs/asterisk-setup.md advises; both restored after."""
+    sessions = dialer.api.sessions
+    cid = make_campaign(
+        sessions, name="quick turns", contacts=[number(1, 821), number(1, 822)], agents=("801",), status="stopped",
+        wrapup_s=LONG_WRAPUP_S,
+    )
+    with transaction(sessions) as s:
+        for i, contact in enumerate(s.scalars(select(Contact).where(Contact.dial_list_id.in_(
+            select(DialList.id).where(DialList.name == "quick turns list"))).order_by(Contact.created_at, Contact.id))):
+            contact.name = ("Alan Turing", "Edsger Dijkstra")[i]
+        agent = s.scalars(select(Agent).where(Agent.name == "agent801")).one()
+        agent.state, agent_id = "logged_out", agent.id
+    password = ok(admin.post(f"/agents/{agent_id}/password"), 201)["password"]
+    queue = dialer.target.pbx.queues.queues[QUEUE] if dialer.target.simulated else None
+    if queue is not None:
+        queue.wrapuptime = LONG_WRAPUP_S
+    try:
+        yield Floor(cid, {"agent801": agent_id}, {"agent801": password})
+    finally:
+        if queue is not None:
+            queue.wrapuptime = 0
+        admin.post(f"/campaigns/{cid}/stop", params={"force": "true"})
+        admin.post(f"/agents/{agent_id}/force-out")
+
+
 @pytest.fixture
 def pages(chromium: Any) -> Iterator[Pages]:
     tabs = Pages(chromium)
@@ -90,6 +132,25 @@ def _until(check: Any, what: str) -> None:
     while not check():
         assert time.monotonic() < deadline, f"waited in vain for {what}"
         time.sleep(0.05)
+
+
+def _keep(shot: Path) -> None:
+    """With OLIVE_DOCS_SCREENSHOTS=docs/img, keep the screenshot for docs/agents.md."""
+    if keep := os.environ.get(SCREENSHOTS):
+        shutil.copy(shot, Path(keep) / shot.name)
+
+
+#: From the page itself, with its own session token: what the server answers (status code).
+_FETCH_AS_PAGE = """async ([method, path]) => {
+  const token = sessionStorage.getItem("olive.agent.session");
+  const response = await fetch(path, { method, headers: { Authorization: `Bearer ${token}` } });
+  return response.status;
+}"""
+
+
+def _status(page: Any, method: str, path: str) -> int:
+    status: int = page.evaluate(_FETCH_AS_PAGE, [method, path])
+    return status
 
 
 def _sign_in(pages: Pages, url: str, name: str, password: str) -> Any:
@@ -119,6 +180,8 @@ class TestAgentPage:
         page.get_by_label("Password").fill("not-it")
         page.get_by_role("button", name="Sign in").click()
         expect(page.locator("#signin-error")).to_have_text("The name or the password is wrong.")
+        page.locator("#signin").screenshot(path=str(tmp_path / "agent-signin.png"))
+        _keep(tmp_path / "agent-signin.png")
 
         ann = _sign_in(pages, live_api.url, "agent801", floor.passwords["agent801"])
         bob = _sign_in(pages, live_api.url, "agent802", floor.passwords["agent802"])
@@ -156,12 +219,26 @@ class TestAgentPage:
             seen[name] = customer
         assert sorted(seen.values()) == sorted(CUSTOMERS), "each agent got a different customer"
         ann.screenshot(path=str(tmp_path / "agent.png"), full_page=True)
-        if keep := os.environ.get(SCREENSHOTS):
-            shutil.copy(tmp_path / "agent.png", Path(keep) / "agent.png")
+        _keep(tmp_path / "agent.png")
 
-        # Wrap-up: Ann sells, Bob books a callback for himself; the screens clear once the calls are over.
+        # From Ann's own page (her token, in Chromium): Bob's call and customer are out of reach, and so is
+        # every admin or viewer endpoint; her own call answers.
         ann_call = ann.locator("#call").get_attribute("data-call")
         bob_call = bob.locator("#call").get_attribute("data-call")
+        bob_contact = ok(admin.get(f"/calls/{bob_call}"))["contact_id"]
+        dial_list = ok(admin.get(f"/campaigns/{floor.campaign_id}"))["dial_list_ids"][0]
+        assert _status(ann, "GET", f"/agent/calls/{ann_call}") == 200
+        assert _status(ann, "GET", f"/agent/calls/{bob_call}") == 404, "the same answer as for a call that does not exist"
+        assert _status(ann, "POST", f"/agent/calls/{bob_call}/disposition") in (404, 422)
+        for method, path in [
+            ("GET", f"/dial-lists/{dial_list}/contacts/{bob_contact}"), ("GET", f"/calls/{bob_call}"),
+            ("GET", "/agents"), ("POST", f"/agents/{floor.agents['agent802']}/force-out"),
+            ("GET", "/callbacks"), ("GET", "/events"), ("GET", "/dashboard/whoami"),
+        ]:
+            assert _status(ann, method, path) == 403, (method, path)
+        assert ok(admin.get(f"/agents/{floor.agents['agent802']}"))["state"] != "logged_out", "the force-out was refused"
+
+        # Wrap-up: Ann sells, Bob books a callback for himself; the screens clear once the calls are over.
         ann.get_by_label("Disposition").select_option("sale")
         ann.get_by_label("Notes").fill("Renewed on the gold plan")
         ann.get_by_role("button", name="Save disposition").click()
@@ -170,6 +247,9 @@ class TestAgentPage:
         due = (datetime.now().astimezone() + timedelta(days=1)).replace(second=0, microsecond=0)
         bob.get_by_label("When").fill(due.strftime("%Y-%m-%dT%H:%M"))
         bob.get_by_label("Notes").fill("Call back after 5 pm")
+        expect(bob.get_by_label("For me")).to_be_checked()
+        bob.locator(".wrapup").screenshot(path=str(tmp_path / "agent-callback.png"))
+        _keep(tmp_path / "agent-callback.png")
         bob.get_by_role("button", name="Save disposition").click()
         for page in (ann, bob):
             expect(page.locator("#notice")).to_have_text("Disposition saved.")
@@ -181,6 +261,11 @@ class TestAgentPage:
         assert (booked["disposition"], booked["disposition_note"]) == ("callback", "Call back after 5 pm")
         callbacks = ok(admin.get("/callbacks", params={"campaign_id": floor.campaign_id}))["items"]
         assert [(c["agent_id"], datetime.fromisoformat(c["due_at"])) for c in callbacks] == [(floor.agents["agent802"], due)]
+        # Bob's page lists it under his callbacks, with whom to call; Ann's does not.
+        mine = bob.locator(f"#my-callbacks tr[data-callback='{callbacks[0]['id']}']")
+        expect(mine).to_contain_text(seen["agent802"])
+        expect(mine).to_contain_text("Call back after 5 pm")
+        expect(ann.locator("#my-callbacks")).to_have_text("No callbacks booked for you.")
 
         # Ann pauses for lunch; the supervisor's dashboard shows it, and forces Bob out.
         ann.get_by_label("Pause reason").select_option("lunch")
@@ -195,9 +280,13 @@ class TestAgentPage:
         ann_row = board.locator(f"#agents tr[data-agent='{floor.agents['agent801']}']")
         expect(ann_row).to_have_attribute("data-state", "paused", timeout=WAIT_MS)
         expect(ann_row).to_contain_text("lunch")
+        board.locator("#agents").screenshot(path=str(tmp_path / "agent-supervisor.png"))
+        _keep(tmp_path / "agent-supervisor.png")
         board.get_by_role("button", name="Force agent802 out").click()
+        forced = time.monotonic()
         expect(board.locator("#action-msg")).to_have_text("agent802 was forced out.")
         expect(bob.locator("#signin")).to_be_visible(timeout=WAIT_MS)
+        print(f"\nforce-out: Bob's page showed the sign-in form {time.monotonic() - forced:.2f} s after the click")
         expect(bob.locator("#signin-error")).to_contain_text("You were signed out: a supervisor ended your session")
         assert ok(admin.get(f"/agents/{floor.agents['agent802']}"))["state"] == "logged_out"
         if dialer.target.simulated:  # QueueRemove
@@ -207,8 +296,10 @@ class TestAgentPage:
         )
 
         # A revoked password signs Ann out at once, and she cannot sign in again with it.
+        revoked = time.monotonic()
         assert admin.delete(f"/agents/{floor.agents['agent801']}/password").status_code == 204
         expect(ann.locator("#signin")).to_be_visible(timeout=WAIT_MS)
+        print(f"revoke: Ann's page showed the sign-in form {time.monotonic() - revoked:.2f} s after DELETE /agents/{{id}}/password")
         expect(ann.locator("#signin-error")).to_contain_text("You were signed out")
         assert ann.evaluate("sessionStorage.length") == 0
         ann.get_by_label("Your name").fill("agent801")
@@ -227,5 +318,66 @@ class TestAgentPage:
         expect(page.locator("#signin")).to_be_visible()
         expect(page.locator("#notice")).to_have_text("You are logged out. See you next time.")
         assert ok(admin.get(f"/agents/{floor.agents['agent801']}"))["state"] == "logged_out"
+        assert page.evaluate("sessionStorage.length") == 0
+        assert pages.errors == []
+
+    def test_ready_ends_wrap_up_early(
+        self, pages: Pages, dialer: Dialer, long_wrapup: Floor, admin: httpx.Client, tmp_path: Path
+    ) -> None:
+        from playwright.sync_api import expect
+
+        floor = long_wrapup
+        page = _sign_in(pages, dialer.api.url, "agent801", floor.passwords["agent801"])
+        page.get_by_role("button", name="Ready").click()
+        expect(page.locator("#state")).to_have_attribute("data-state", "ready")
+        ok(admin.post(f"/campaigns/{floor.campaign_id}/start"))
+
+        # The first customer; the call ends and the agent is in wrap-up for the plan's hour.
+        expect(page.locator("#call")).to_be_visible(timeout=WAIT_MS)
+        first = page.locator("#call").get_attribute("data-call")
+        expect(page.locator("#state")).to_have_attribute("data-state", "wrap_up", timeout=WAIT_MS)
+        expect(page.locator("#reason")).to_contain_text("press Ready once you are done")
+        # Ready before the disposition is refused, and says why; nothing changes.
+        page.get_by_role("button", name="Ready").click()
+        expect(page.locator("#banner")).to_contain_text(f"save a disposition for call {first} first")
+        expect(page.locator("#state")).to_have_attribute("data-state", "wrap_up")
+
+        page.get_by_label("Disposition").select_option("sale")
+        page.get_by_role("button", name="Save disposition").click()
+        expect(page.locator("#waiting")).to_be_visible(timeout=WAIT_MS)
+        expect(page.locator("#state")).to_have_attribute("data-state", "wrap_up")
+        page.locator(".me").screenshot(path=str(tmp_path / "agent-wrapup.png"))
+        _keep(tmp_path / "agent-wrapup.png")
+        ended = ok(admin.get(f"/calls/{first}"))["ended_at"]
+        assert ended is not None
+
+        # Done early: Ready; the agent leaves the queue and comes back, and the next customer pops.
+        page.get_by_role("button", name="Ready").click()
+        expect(page.locator("#notice")).to_contain_text("You are ready")
+        expect(page.locator("#call")).to_be_visible(timeout=WAIT_MS)
+        second = page.locator("#call").get_attribute("data-call")
+        assert second and second != first
+        call = ok(admin.get(f"/calls/{second}"))
+        assert call["agent_id"] == floor.agents["agent801"]
+        # Well inside the hour of wrap-up, on the clock olive and the simulator share.
+        connected = datetime.fromisoformat(call["agent_connected_at"])
+        assert to_epoch(connected) - to_epoch(datetime.fromisoformat(ended)) < LONG_WRAPUP_S / 4
+        names = {ok(admin.get(f"/calls/{c}"))["contact_id"] for c in (first, second)}
+        assert len(names) == 2, "the second call is the other customer"
+        expect(page.locator("#c-name")).to_have_text(re.compile("Alan Turing|Edsger Dijkstra"))
+        assert pages.errors == []
+
+    def test_signed_out_on_another_node(self, pages: Pages, live_api: LiveApi, floor: Floor) -> None:
+        """A force-out or revoke on another olive node publishes nothing on this node's bus: the page's
+        event stream still ends within SESSION_CHECK_S and the page shows the sign-in form."""
+        from playwright.sync_api import expect
+
+        page = _sign_in(pages, live_api.url, "agent802", floor.passwords["agent802"])
+        with transaction(live_api.sessions) as s:
+            end_agent_sessions(s, floor.agents["agent802"])
+        ended = time.monotonic()
+        expect(page.locator("#signin")).to_be_visible(timeout=WAIT_MS)
+        print(f"\nended elsewhere: the page showed the sign-in form {time.monotonic() - ended:.2f} s after the session ended")
+        expect(page.locator("#signin-error")).to_contain_text("You were signed out")
         assert page.evaluate("sessionStorage.length") == 0
         assert pages.errors == []

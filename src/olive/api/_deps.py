@@ -43,6 +43,7 @@ class ApiContext:
     engine: Engine
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     auth_throttle: AuthThrottle = field(default_factory=AuthThrottle)
+    sign_in_throttle: AuthThrottle = field(default_factory=lambda: AuthThrottle(what="wrong agent sign-ins"))
     metrics: Metrics = field(default_factory=Metrics)
 
 

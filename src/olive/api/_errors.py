@@ -86,7 +86,7 @@ _DESCRIPTIONS = {
     413: "The request body is too large.",
     415: "Unsupported content type.",
     422: "Invalid input: each problem names its field.",
-    429: "Too many wrong API keys from this address; see Retry-After.",
+    429: "Too many wrong API keys (or agent sign-ins) from this address; see Retry-After.",
     503: "Not ready.",
 }
 

@@ -1,4 +1,4 @@
-"""Wrong API keys, counted per client address: a flood gets 429 and one log line.
+"""Wrong credentials, counted per client address: a flood gets 429 and one log line.
 
 A guessed key costs a database lookup; a client stuck on a revoked key, or a
 scanner, sends thousands. After :data:`LIMIT` wrong keys from one address
@@ -7,12 +7,18 @@ a key is answered 429 with ``Retry-After`` (before any lookup) until the
 oldest failure leaves the window. Only keys of olive's shape (``olive_...``)
 count: anything else is refused without touching the database. Keys are
 never logged; the address and the count are.
+
+Agents' sign-ins (``POST /agent/session``) have a throttle of their own
+(``what="wrong agent sign-ins"``): a wrong name or password counts, and a
+flood is answered 429 before the password is hashed (scrypt, ~50 ms each).
+Neither the name nor the password is logged.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -36,35 +42,47 @@ class TooManyRequests(OliveError):
 
 class AuthThrottle:
     def __init__(
-        self, limit: int = LIMIT, window_s: float = WINDOW_S, clock: Callable[[], float] = time.monotonic
+        self,
+        limit: int = LIMIT,
+        window_s: float = WINDOW_S,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        what: str = "wrong API keys",
     ) -> None:
+        self.what = what
         self.limit = limit
         self.window_s = window_s
         self.clock = clock
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()  # sync handlers call it from the threadpool
 
     def check(self, address: str) -> None:
         """Raise :class:`TooManyRequests` while ``address`` is over the limit."""
-        failures = self._recent(address)
-        if failures is not None and len(failures) >= self.limit:
-            retry = max(1, math.ceil(failures[0] + self.window_s - self.clock()))
+        with self._lock:
+            failures = self._recent(address)
+            full = failures is not None and len(failures) >= self.limit
+            oldest = failures[0] if failures else 0.0
+        if full:
+            retry = max(1, math.ceil(oldest + self.window_s - self.clock()))
             raise TooManyRequests(
-                f"too many wrong API keys from this address; try again in {retry} s", retry
+                f"too many {self.what} from this address; try again in {retry} s", retry
             )
 
     def failed(self, address: str) -> None:
-        """A wrong key from ``address``."""
-        failures = self._recent(address)
-        if failures is None:
-            failures = self._failures[address] = deque()
-            while len(self._failures) > MAX_ADDRESSES:
-                self._failures.popitem(last=False)
-        failures.append(self.clock())
-        self._failures.move_to_end(address)
-        if len(failures) == self.limit:
+        """A wrong credential from ``address``."""
+        with self._lock:
+            failures = self._recent(address)
+            if failures is None:
+                failures = self._failures[address] = deque()
+                while len(self._failures) > MAX_ADDRESSES:
+                    self._failures.popitem(last=False)
+            failures.append(self.clock())
+            self._failures.move_to_end(address)
+            count = len(failures)
+        if count == self.limit:
             log.warning(
-                "%d wrong API keys from %s within %gs: answering 429 until they age out",
-                self.limit, address, self.window_s,
+                "%d %s from %s within %gs: answering 429 until they age out",
+                self.limit, self.what, address, self.window_s,
             )
 
     def _recent(self, address: str) -> deque[float] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Header, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from olive.api._agent import service
@@ -13,6 +13,7 @@ from olive.api._agent.schemas import (
     AgentDisposition,
     AgentPause,
     AgentSelf,
+    MyCallback,
     ScreenPop,
     SessionOut,
     SignIn,
@@ -21,7 +22,7 @@ from olive.api._agent_auth import Me
 from olive.api._agents.schemas import AgentOut
 from olive.api._deps import Context, DbSession, EngineDep
 from olive.api._dispositions.schemas import DispositionOut
-from olive.api._errors import json_responses, responses
+from olive.api._errors import Unauthorized, json_responses, responses
 from olive.api._events import service as events
 from olive.api._events.endpoints import EventStream
 from olive.api._schemas import path_id
@@ -37,11 +38,18 @@ CallId = Annotated[str, path_id("call")]
     "/session",
     status_code=status.HTTP_201_CREATED,
     summary="Sign in as an agent",
-    description="With the agent's name and the password an admin issued. The token reaches only `/agent/...`.",
-    responses=responses(401, 422),
+    description="With the agent's name and the password an admin issued. The token reaches only `/agent/...`. "
+    "Many wrong names or passwords from one address within a minute get 429 with `Retry-After`.",
+    responses=responses(401, 422, 429),
 )
-def sign_in(body: SignIn, session: DbSession) -> SessionOut:
-    return service.sign_in(session, body)
+def sign_in(body: SignIn, request: Request, context: Context, session: DbSession) -> SessionOut:
+    address = request.client.host if request.client else "unknown"
+    context.sign_in_throttle.check(address)  # a flood: 429 before the password is hashed
+    try:
+        return service.sign_in(session, body)
+    except Unauthorized:
+        context.sign_in_throttle.failed(address)
+        raise
 
 
 @router.delete("/session", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out (this session)")
@@ -54,7 +62,14 @@ def read_self(me: Me, session: DbSession) -> AgentSelf:
     return service.read_self(session, me)
 
 
-@router.post("/ready", summary="Go ready", description="Logs in (QueueAdd) or unpauses (QueuePause Paused=false).", responses=responses(409))
+@router.post(
+    "/ready",
+    summary="Go ready",
+    description="Logs in (QueueAdd) or unpauses (QueuePause Paused=false). In wrap-up, ends it now: the last "
+    "call must be disposed (409 otherwise); the agent leaves the queues and comes back (QueueRemove, QueueAdd), "
+    "which ends Asterisk's `wrapuptime` too.",
+    responses=responses(409),
+)
 async def ready(me: Me, context: Context) -> AgentOut:
     return await service.go_ready(context, me)
 
@@ -77,6 +92,16 @@ async def log_out(me: Me, context: Context) -> AgentOut:
 )
 def screen_pop(me: Me, call_id: CallId, session: DbSession) -> ScreenPop:
     return service.screen_pop(session, me, call_id)
+
+
+@router.get(
+    "/callbacks",
+    summary="The agent's own scheduled callbacks",
+    description="Booked *for me* on a disposition, or given to the agent by a supervisor; earliest due first. "
+    "When due they are dialed like any other contact for now (see docs/agents.md).",
+)
+def my_callbacks(me: Me, session: DbSession) -> list[MyCallback]:
+    return service.my_callbacks(session, me)
 
 
 @router.post(

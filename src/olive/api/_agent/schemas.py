@@ -102,7 +102,21 @@ class CallbackBrief(BaseModel):
     due_at: datetime
     status: str
     note: str | None
-    mine: bool
+    mine: bool = Field(description="owned by the signed-in agent")
+    owner: str | None = Field(description="the owning agent's name; null: anyone")
+
+
+class MyCallback(BaseModel):
+    """A scheduled callback the signed-in agent owns: whom, when, and why."""
+
+    id: str
+    due_at: datetime
+    note: str | None
+    campaign: CampaignBrief
+    contact_name: str | None
+    external_ref: str | None
+    number: str | None = Field(description="the contact's first number")
+    source_call_id: str | None = Field(description="the call it was booked on")
 
 
 class ScreenPop(BaseModel):
@@ -145,6 +159,7 @@ __all__ = [
     "CallbackBrief",
     "CampaignBrief",
     "CodeBrief",
+    "MyCallback",
     "NumberBrief",
     "PasswordOut",
     "PauseReasonItem",

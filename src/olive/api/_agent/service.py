@@ -9,6 +9,8 @@ is theirs: on it, or after it until they dispose it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -23,6 +25,7 @@ from olive.api._agent.schemas import (
     CallbackBrief,
     CampaignBrief,
     CodeBrief,
+    MyCallback,
     NumberBrief,
     PauseReasonItem,
     ScreenPop,
@@ -98,7 +101,8 @@ def visible_call(session: Session, agent: Agent) -> Call | None:
     """The call the agent may see: the one they are on, else their last one until they dispose it."""
     if agent.current_call_id is not None:
         call = session.get(Call, agent.current_call_id)
-        if call is not None and call.agent_id == agent.id:
+        # In wrap-up the agent's current call is the one just over: shown until disposed.
+        if call is not None and call.agent_id == agent.id and (call.ended_at is None or call.disposition is None):
             return call
     last = session.scalars(
         select(Call)
@@ -150,7 +154,7 @@ def screen_pop(session: Session, me: AgentPrincipal, call_id: str) -> ScreenPop:
             )
         )
         callbacks = list(session.scalars(select(Callback).where(Callback.contact_id == contact.id).order_by(Callback.due_at.desc())))
-    ids = {c.agent_id for c in history if c.agent_id}
+    ids = {c.agent_id for c in history if c.agent_id} | {b.agent_id for b in callbacks if b.agent_id}
     names: dict[str, str] = {id: name for id, name in session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(ids)))}
     return ScreenPop(
         call_id=call.id,
@@ -179,14 +183,56 @@ def screen_pop(session: Session, me: AgentPrincipal, call_id: str) -> ScreenPop:
             )
             for c in history
         ],
-        callbacks=[CallbackBrief(due_at=b.due_at, status=b.status, note=b.note, mine=b.agent_id == me.agent_id) for b in callbacks],
+        callbacks=[
+            CallbackBrief(
+                due_at=b.due_at, status=b.status, note=b.note, mine=b.agent_id == me.agent_id,
+                owner=None if b.agent_id is None else names.get(b.agent_id, b.agent_id),
+            )
+            for b in callbacks
+        ],
         disposition=call.disposition,
         disposition_note=call.disposition_note,
     )
 
 
+MY_CALLBACKS = 200
+
+
+def my_callbacks(session: Session, me: AgentPrincipal) -> list[MyCallback]:
+    """The agent's own scheduled callbacks, earliest first (booked *for me*, or given to them by a supervisor)."""
+    rows = session.execute(
+        select(Callback, Contact, Campaign)
+        .join(Contact, Contact.id == Callback.contact_id)
+        .join(Campaign, Campaign.id == Callback.campaign_id)
+        .where(Callback.agent_id == me.agent_id, Callback.status == "scheduled")
+        .order_by(Callback.due_at, Callback.id)
+        .limit(MY_CALLBACKS)
+    ).all()
+    contact_ids = {contact.id for _, contact, _ in rows}
+    first: dict[str, str] = {}
+    if contact_ids:
+        numbers = session.execute(
+            select(ContactNumber.contact_id, ContactNumber.number)
+            .where(ContactNumber.contact_id.in_(contact_ids))
+            .order_by(ContactNumber.contact_id, ContactNumber.position)
+        )
+        for contact_id, number in numbers:
+            first.setdefault(contact_id, number)
+    return [
+        MyCallback(
+            id=callback.id, due_at=callback.due_at, note=callback.note,
+            campaign=CampaignBrief(id=campaign.id, name=campaign.name, status=campaign.status),
+            contact_name=contact.name, external_ref=contact.external_ref, number=first.get(contact.id),
+            source_call_id=callback.source_call_id,
+        )
+        for callback, contact, campaign in rows
+    ]
+
+
 def dispose(session: Session, me: AgentPrincipal, call_id: str, body: AgentDisposition, now: float) -> DispositionOut:
     call = _own_call(session, me, call_id)
+    if body.callback_at is not None and body.callback_at.timestamp() <= now:
+        raise Invalid("the callback's time has passed: choose a time in the future", field="callback_at")
     agent = agents.get(session, me.agent_id)
     request = DispositionSet(
         code=body.code,
@@ -204,14 +250,44 @@ def session_live(context: ApiContext, session_id: str) -> bool:
         return row is not None and row.ended_at is None and row.expires_at > datetime.now(UTC)
 
 
-async def until_signed_out(context: ApiContext, me: AgentPrincipal, stream: AsyncIterator[str]) -> AsyncIterator[str]:
-    """The agent's event stream, ended once an admin has ended this session (after telling the page)."""
+#: How often an agent's open event stream checks that its session still lives. A session ended on
+#: another olive node (whose event bus this one does not hear), or expired, ends the stream this soon.
+SESSION_CHECK_S = 1.0
+
+
+async def until_signed_out(
+    context: ApiContext, me: AgentPrincipal, stream: AsyncIterator[str], *, check_s: float = SESSION_CHECK_S
+) -> AsyncIterator[str]:
+    """The agent's event stream, ended once their session has ended: at once when this node hears
+    an admin end it (after telling the page), else within ``check_s``. The page then finds its
+    session gone (401) and shows the sign-in form."""
+    loop = asyncio.get_running_loop()
+    chunks = aiter(stream)
+    pending: asyncio.Future[str] | None = None
+    next_check = loop.time() + check_s
     try:
-        async for chunk in stream:
-            yield chunk
-            if '"signed_out":true' in chunk and not await run_in_threadpool(session_live, context, me.session_id):
-                break
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(chunks))
+            done, _ = await asyncio.wait({pending}, timeout=max(0.0, next_check - loop.time()))
+            if pending in done:
+                try:
+                    chunk = pending.result()
+                except StopAsyncIteration:
+                    return
+                pending = None
+                yield chunk
+                if '"signed_out":true' in chunk and not await run_in_threadpool(session_live, context, me.session_id):
+                    return
+            if loop.time() >= next_check:
+                if not await run_in_threadpool(session_live, context, me.session_id):
+                    return
+                next_check = loop.time() + check_s
     finally:
+        if pending is not None and not pending.done():
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await pending
         close = getattr(stream, "aclose", None)
         if close is not None:
             await close()  # unsubscribe from the bus now, not when collected
@@ -224,14 +300,44 @@ def _allowed_reason(context: ApiContext, agent_id: str, reason: str) -> None:
         raise Invalid(f"{reason!r} is not one of this agent's pause reasons: {', '.join(codes)}", field="reason")
 
 
+def _undisposed_call(context: ApiContext, agent_id: str) -> str | None:
+    with transaction(context.sessions) as session:
+        call = visible_call(session, agents.get(session, agent_id))
+        return None if call is None or call.disposition is not None else call.id
+
+
 async def go_ready(context: ApiContext, me: AgentPrincipal) -> AgentOut:
-    """Logged out: log in (QueueAdd follows); paused: unpause (QueuePause Paused=false)."""
+    """Logged out: log in (QueueAdd follows); paused: unpause (QueuePause Paused=false);
+    in wrap-up: end it now (see :func:`end_wrap_up`)."""
     current = await agents.read(context, me.agent_id)
     if current.state == "logged_out":
         if not current.campaign_ids:
             raise Conflict("you are in no campaign yet; ask a supervisor to add you to one", field="state")
         return await agents.login(context, me.agent_id)
+    if current.state == "wrap_up":
+        return await end_wrap_up(context, me)
     return await agents.ready(context, me.agent_id)
+
+
+async def end_wrap_up(context: ApiContext, me: AgentPrincipal) -> AgentOut:
+    """The agent is done with their last call before the plan's ``wrapup_s`` is up.
+
+    The call must be disposed first (the next call would take its place on
+    the screen). Wrap-up is held in two places: olive's member tracker (until
+    ``wrapup_s`` has passed) and Asterisk's queue (``wrapuptime`` after the
+    member's last call). Neither has a verb to end it, so the agent goes out
+    of the queues and back in through the engine's own verbs, as
+    ``POST /agents/{id}/logout`` and ``/login`` do: QueueRemove now, then
+    QueueAdd on the engine's next tick. A re-added member has no last call in
+    app_queue, so Asterisk offers it the next call at once, and the tracker
+    sees a new, idle member. A pause asked for during the call is dropped:
+    the agent asked to be ready.
+    """
+    undisposed = await run_in_threadpool(_undisposed_call, context, me.agent_id)
+    if undisposed is not None:
+        raise Conflict(f"save a disposition for call {undisposed} first, then you are ready for the next one", field="state")
+    await agents.logout(context, me.agent_id)
+    return await agents.login(context, me.agent_id)
 
 
 async def pause(context: ApiContext, me: AgentPrincipal, reason: str) -> AgentOut:
@@ -244,10 +350,13 @@ async def log_out(context: ApiContext, me: AgentPrincipal) -> AgentOut:
 
 
 __all__ = [
+    "SESSION_CHECK_S",
     "campaigns_of",
     "dispose",
+    "end_wrap_up",
     "go_ready",
     "log_out",
+    "my_callbacks",
     "pause",
     "read_self",
     "reasons_of",

@@ -8,7 +8,8 @@ export function renderSelf(me) {
   badge.textContent = words(a.state);
   badge.className = `badge ${a.state}`;
   badge.dataset.state = a.state;
-  byId("reason").textContent = a.pause_reason ? `reason: ${words(a.pause_reason)}` : "";
+  byId("reason").textContent = a.pause_reason ? `reason: ${words(a.pause_reason)}`
+    : a.state === "wrap_up" ? "after-call work: press Ready once you are done (it ends by itself after the campaign's wrap-up time)" : "";
   byId("who-text").textContent = a.name;
   byId("campaigns").textContent = me.campaigns.length
     ? `Campaigns: ${me.campaigns.map((c) => `${c.name} (${c.status})`).join(", ")}`
@@ -21,7 +22,8 @@ export function renderSelf(me) {
   if (code.options.length !== me.disposition_codes.length + 1) {
     fill(code, h("option", { value: "" }, "Choose…"), me.disposition_codes.map((c) => h("option", { value: c.code, "data-callback": c.callback ? "1" : null }, c.label)));
   }
-  byId("ready").disabled = !(a.state === "logged_out" || a.state === "paused");
+  // In wrap-up, Ready ends it early (once the call is disposed).
+  byId("ready").disabled = !(a.state === "logged_out" || a.state === "paused" || a.state === "wrap_up");
   byId("pause").disabled = a.state === "logged_out" || (a.state === "paused" && a.pause_reason === reason.value);
   byId("logout").disabled = a.state === "logged_out" || a.state === "on_call" || a.state === "ringing";
 }
@@ -53,7 +55,16 @@ export function renderCall(pop) {
     : h("p", { class: "hint" }, "No earlier attempts."));
   fill(byId("c-callbacks"), pop.callbacks.length
     ? [h("h3", {}, "Callbacks"), h("ul", { class: "plain" }, pop.callbacks.map((b) => h("li", {},
-        `${new Date(b.due_at).toLocaleString()} · ${b.status}${b.mine ? " · yours" : ""}`, b.note ? ` · ${b.note}` : "")))]
+        `${new Date(b.due_at).toLocaleString()} · ${b.status} · ${b.mine ? "for you" : b.owner ? `for ${b.owner}` : "for anyone"}`,
+        b.note ? ` · ${b.note}` : "")))]
     : null);
   byId("disposed").textContent = pop.disposition ? `Saved: ${words(pop.disposition)}.` : "";
+}
+
+export function renderMyCallbacks(callbacks) {
+  fill(byId("my-callbacks"), callbacks.length
+    ? table(["Due", "Customer", "Number", "Campaign", "Notes"], callbacks.map((b) => h("tr", { "data-callback": b.id },
+        h("td", {}, new Date(b.due_at).toLocaleString()), h("td", {}, b.contact_name || b.external_ref || "(no name)"),
+        h("td", {}, b.number || ""), h("td", {}, b.campaign.name), h("td", {}, b.note || ""))))
+    : h("p", { class: "hint" }, "No callbacks booked for you."));
 }

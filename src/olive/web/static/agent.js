@@ -8,7 +8,7 @@
 
 import { byId } from "/dashboard/static/dom.js";
 import { parseEvents } from "/dashboard/static/stream.js";
-import { renderCall, renderSelf } from "/agent/static/agent-panels.js";
+import { renderCall, renderMyCallbacks, renderSelf } from "/agent/static/agent-panels.js";
 
 const STORAGE = "olive.agent.session";
 const POLL_MS = 5000; // a backstop: events drive the page
@@ -95,10 +95,11 @@ function failed(err) {
 async function refresh() {
   const generation = state.generation;
   try {
-    const me = await api("GET", "/agent/me");
+    const [me, callbacks] = await Promise.all([api("GET", "/agent/me"), api("GET", "/agent/callbacks")]);
     if (generation !== state.generation) return;
     state.me = me;
     renderSelf(me);
+    renderMyCallbacks(callbacks);
     await showCall(me.call_id);
   } catch (err) {
     if (generation === state.generation) failed(err);
@@ -189,6 +190,12 @@ async function follow(generation) {
           }
         }
         clearTimeout(watchdog);
+        // The server ends the stream once the session has ended (revoked or forced out on another
+        // node, or expired): sign in again now rather than after a reconnect.
+        if (generation === state.generation && await signedOut()) {
+          showSignIn(SIGNED_OUT);
+          return;
+        }
       }
     } catch (err) {
       if (generation !== state.generation) return;
