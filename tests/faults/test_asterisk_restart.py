@@ -79,18 +79,22 @@ class TestAsteriskRestart:
 
     async def test_agents_of_lost_calls_are_free_and_can_log_out(self, olive: Olive) -> None:
         contacts = [number(1, 300 + i) for i in range(6)]
+        pbx = olive.target.pbx
+        for n in contacts:  # ring 2 s, then talk until Asterisk dies: the calls must outlast the set-up
+            pbx.pin_random(f"Local/{n}@olive-test-customers", 2, 3600)
         cid = make_campaign(olive.sessions, name="restart-paused", contacts=contacts, agents=["801", "802"], retry_rules=RULES)
         engine = await olive.start()
         link = engine.links["default"]
-        pbx = olive.target.pbx
         await olive.until(
             lambda: sum(1 for r in link.tracker.active() if r.state is CallState.CONNECTED) >= 2,
             within_s=120, what="both agents talking",
         )
         await engine.control.pause_campaign(cid)  # no new call: the agents' state is the restart's doing
+        # A precondition, not a latency claim: the next tick stores what the tracker saw (measured
+        # 0.1-0.9 s); the window is the set-up waits' as a stalled machine can eat 30 s at 40x.
         await olive.until(
             lambda: {agent_states(olive)[agent_interface(a)] for a in ("801", "802")} == {"on_call"},
-            within_s=30, what="both agents on_call in the store",
+            within_s=120, what="both agents on_call in the store",
         )
         await pbx.restart(down_s=1.0, clean=False)
         await olive.until(lambda: link.client.connections >= 2 and link.ready, within_s=60, what="olive logged in again")
