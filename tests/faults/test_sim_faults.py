@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from tests.sim.client import Client
 
 from olive.clock import ScaledClock
-from olive.sim import SimulatedPBX
+from olive.sim import SimulatedPBX, load_scenario
 
 FAST = 50.0
 
@@ -96,3 +97,32 @@ class TestSwallowedAction:
         await lab.clock.sleep(3.0)
         assert lab.channels() == []
         assert not any(getattr(m, "name", "") == "OriginateResponse" for m in client.messages)
+
+
+E2E = Path(__file__).resolve().parents[1] / "e2e" / "e2e.toml"
+
+
+async def test_the_hangup_handler_leaves_when_the_call_ended() -> None:
+    """docs/asterisk's [olive-outcome] writes ${EPOCH} (whole Unix seconds, pbx_variables.c's
+    time(NULL)) as the result's last field: the simulator expands it from its own clock."""
+    pbx = SimulatedPBX(load_scenario(E2E), clock=ScaledClock(FAST), username="olive", secret="olive-test")
+    await pbx.start()
+    try:
+        assert pbx.port is not None
+        client = await Client.connect(pbx.port)
+        await client.response(client.send("Login", Username="olive", Secret="olive-test", Events="on"))
+        await client.response(client.send("QueueAdd", Queue="olive-test", Interface="Local/801@olive-test-agents"))
+        pbx.pin_random("Local/+12025551001@olive-test-customers", 2, 5)
+        call_id = "olive-epoch-1"
+        await client.response(client.send(
+            "Originate", ("Variable", f"OLIVE_CALL_ID={call_id}"), ("Variable", "OLIVE_QUEUE=olive-test"),
+            Channel="Local/+12025551001@olive-test-customers", Context="olive-dialer", Exten="s", Priority="1",
+            Timeout="30000", Async="true", ChannelId=call_id,
+        ))
+        await client.event("AgentConnect", timeout=5)
+        hangup = await client.event("Hangup", timeout=5, Uniqueid=call_id)
+        kind, agent, status, end = pbx.astdb[f"olive-outcome/{call_id}"].split("|")
+        assert (kind, agent, status) == ("CONNECTED", "Local/801@olive-test-agents", "")
+        assert int(end) == int(float(hangup.get("Timestamp") or "0"))
+    finally:
+        await pbx.stop()

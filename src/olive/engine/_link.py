@@ -168,9 +168,9 @@ class PbxLink:
             changes = self.tracker.reconcile(
                 channels, self.clock.now(), gone=gone, results=results, answers_seen=self.astdb_results is True
             )
+            # Their results are deleted from AstDB once their records are stored (the engine's
+            # tick, as for a call seen to its end): deleted before, a crash would lose them.
             self.call_changes.extend(changes)
-            for call_id in results:
-                await self.forget_result(call_id)
             if self.on_ready is not None:
                 await self.on_ready(self)
         except ami.AMIError as exc:
