@@ -20,6 +20,8 @@ from olive.sim._world import World
 
 __all__ = ["ActionRecord", "ChannelInfo", "MemberInfo", "SimulatedPBX"]
 
+SHUTDOWN_S = 1.1  # core restart now: from hanging up every call to the Shutdown event (transcript 22)
+
 
 @dataclass(frozen=True)
 class ActionRecord:
@@ -83,6 +85,10 @@ class SimulatedPBX:
         self.astdb: dict[str, str] = {}  # AstDB ("family/key" -> value): on disk, so it outlives a restart
         self.actions: list[ActionRecord] = []
         self.restarts = 0
+        # While a clean restart shuts down, manager.c refuses every action (transcript 22).
+        self.shutting_down = False
+        self.shutdown_began_at: float | None = None  # the last clean restart's ast_softhangup_all()
+        self.shutdown_event_at: float | None = None  # ... and its Shutdown event
         # Faults a test asks for: the next actions of a name get no response (see swallow()).
         self._swallow: dict[str, list[bool]] = {}
         self._boot()
@@ -136,13 +142,14 @@ class SimulatedPBX:
             session.abort()
         await asyncio.sleep(0)
 
-    async def restart(self, down_s: float = 0.0, *, clean: bool = True) -> None:
+    async def restart(self, down_s: float = 0.0, *, clean: bool = True, shutdown_s: float = SHUTDOWN_S) -> None:
         """Asterisk restarts (``core restart now``, an upgrade, or with ``clean=False`` a crash).
 
         A clean restart first hangs up every call as the sessions watch (hangup
         handlers run, so AstDB keeps answered calls' results: transcript 22), then
-        sends every AMI session a Shutdown event (Shutdown: Cleanly, Restart: True)
-        and closes it (21); a crash just
+        refuses every action for ``shutdown_s`` ("Asterisk is shutting down", 1.1 s
+        in transcript 22), then sends every AMI session a Shutdown event (Shutdown:
+        Cleanly, Restart: True) and closes it (21); a crash just
         drops the connections. Every AMI session drops; every channel is gone with no Hangup anyone
         could see; dynamic queue members (QueueAdd) and queue statistics are
         forgotten, as is all other in-memory state; the new process has a new
@@ -154,12 +161,22 @@ class SimulatedPBX:
         if self._server is not None:
             self._server.close()
         if clean:
-            # core restart now hangs up every channel first (ast_softhangup_all()): sessions
-            # see the calls end and hangup handlers run (transcript 22); then Shutdown.
-            for ch in list(self.core.channels.values()):
-                if not ch.dead:
-                    self.core.hangup(ch, 16, soft=True)
+            # core restart now hangs up every channel first (ast_softhangup_all(): a
+            # SoftHangupRequest with Cause 4, AST_SOFTHANGUP_SHUTDOWN, on each): sessions see
+            # the calls end and hangup handlers run (transcript 22); manager.c refuses every
+            # action from then on; Shutdown comes last.
+            self.core.sched.advance()
+            self.shutdown_began_at = self.core.now
+            live = [ch for ch in self.core.channels.values() if not ch.dead]
+            for ch in live:
+                self.core.channel_event("SoftHangupRequest", ch, ("Cause", "4"))
+            self.shutting_down = True
+            for ch in live:
+                self.core.hangup(ch, 16, soft=True)
             await asyncio.sleep(0.01)  # let what the hangups scheduled for now happen
+            await self.clock.sleep(shutdown_s)
+            self.core.sched.advance()
+            self.shutdown_event_at = self.core.now
             self.core.emit("Shutdown", "system", [("Shutdown", "Cleanly"), ("Restart", "True")])
         for session in list(self._sessions):
             if clean:
@@ -176,6 +193,7 @@ class SimulatedPBX:
         if down_s > 0:
             await self.clock.sleep(down_s)
         self.restarts += 1
+        self.shutting_down = False
         self._boot()
         self._ticker = asyncio.create_task(self.core.sched.run(), name="olive-sim-scheduler")
         self._server = await asyncio.start_server(self._accept, self._host, self.port)
