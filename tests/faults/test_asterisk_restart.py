@@ -8,10 +8,12 @@ stuck on a call that died with Asterisk.
 
 from __future__ import annotations
 
+import asyncio
+
 from e2e.harness import QUEUE, Olive, agent_interface, make_campaign, number
 from faults.checks import abandon_rate, assert_fault_invariants, first_action_after
 from olive.calls import AgentActivity, CallState
-from olive.store import Agent, transaction
+from olive.store import Agent, Contact, transaction
 
 AGENTS = ["801", "802", "803", "804"]
 RULES = {k: {"max_attempts": 3, "delay_s": 20} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED")}
@@ -141,3 +143,59 @@ class TestAsteriskRestart:
         calls = olive.calls(cid)
         assert_fault_invariants(calls, pbx)
         print(f"restart with lost QueueAdds: agents back {max(adds) - login:.1f} s after login; notes seen: {sorted(notes)}")
+
+    async def test_a_planned_restart_holds_dialing_and_costs_no_contact_an_attempt(self, olive: Olive) -> None:
+        """``core restart now``: Asterisk hangs up every call (SoftHangupRequest Cause 4 first),
+        refuses every action for about a second ("Asterisk is shutting down"), then sends
+        Shutdown and closes (transcript 22). olive stops dialing at the first sign, and an
+        Originate refused meanwhile placed no call: it costs its contact no attempt."""
+        contacts = [number(1, 900 + i) for i in range(40)]
+        cid = make_campaign(olive.sessions, name="planned-restart", contacts=contacts, agents=AGENTS, retry_rules=RULES)
+        engine = await olive.start()
+        link = engine.links["default"]
+        pbx = olive.target.pbx
+        await olive.until(
+            lambda: sum(1 for r in link.tracker.active() if r.state is CallState.CONNECTED) >= 2,
+            within_s=120, what="agents talking",
+        )
+        states: list[tuple[float, str]] = []
+        link_state = olive.target.clock.now
+        watching = True
+
+        async def watch() -> None:
+            while watching:
+                if not states or states[-1][1] != link.state.value:
+                    states.append((link_state(), link.state.value))
+                await asyncio.sleep(0.005)
+
+        watcher = asyncio.create_task(watch())
+        await pbx.restart(down_s=1.0, clean=True)
+        began, closed = pbx.shutdown_began_at, pbx.shutdown_event_at
+        await olive.until(lambda: link.client.connections >= 2 and link.ready, within_s=60, what="olive logged in again")
+        watching = False
+        await watcher
+        report = await olive.finish(cid, within_s=3 * 3600)
+        calls = olive.calls(cid)
+        assert_fault_invariants(calls, pbx)
+        # olive saw the shutdown coming and held dialing before the connection closed.
+        held = [t for t, s in states if s == "shutting_down"]
+        assert held, f"the link never said Asterisk was shutting down: {states}"
+        assert began is not None and closed is not None and began <= held[0] <= closed
+        # Nothing decided after that was sent into the refusal window.
+        in_window = {r.action.get("ChannelId") for r in pbx.actions if r.action.name == "Originate" and began <= r.time <= closed}
+        decided = {c.id: c.originated_at.timestamp() for c in calls}
+        late = [cid_ for cid_ in in_window if decided[cid_] > held[0]]
+        assert not late, f"{len(late)} Originate(s) decided after olive knew Asterisk was shutting down"
+        # Whatever was refused cost no attempt: each contact's count is the calls Asterisk placed.
+        refused = [c for c in calls if "shutting down" in (c.detail or "")]
+        with transaction(olive.sessions) as s:
+            attempts = {c.id: c.attempts for c in s.query(Contact).filter(Contact.id.in_({c.contact_id for c in calls}))}
+        placed: dict[str, int] = {}
+        for c in calls:
+            if c not in refused:
+                placed[c.contact_id or ""] = placed.get(c.contact_id or "", 0) + 1
+        assert {k: attempts[k] for k in placed} == placed
+        assert report.contacts.get("done", 0) == len(contacts), report.contacts
+        print(f"planned restart: olive held dialing {held[0] - began:.2f} s after Asterisk began shutting down "
+              f"(Shutdown came {closed - began:.2f} s after); {len(in_window)} Originate(s) sent into the refusal "
+              f"window, {len(refused)} refused, none charged")

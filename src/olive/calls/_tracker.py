@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from olive import ami
 from olive.calls._classify import REASON_ANSWERED, UNKNOWN_WHY, Facts, classify
 from olive.calls._legs import LegSet, expected_channel_prefix
-from olive.calls._model import AbandonReason, AgentRing, CallRecord, CallState
+from olive.calls._model import NOT_PLACED, AbandonReason, AgentRing, CallRecord, CallState
 from olive.calls._table import Signal, transition
 
 log = logging.getLogger("olive.calls")
@@ -132,12 +132,17 @@ class CallTracker:
         else:
             self._unbound.append(track)
 
-    def originate_refused(self, call_id: str, now: float, message: str) -> list[CallChange]:
-        """Asterisk answered the Originate action itself with an Error: no call exists."""
+    def originate_refused(self, call_id: str, now: float, message: str, *, passing: bool = False) -> list[CallChange]:
+        """Asterisk answered the Originate action itself with an Error: no call exists.
+        ``passing``: for a reason that says nothing about the number (Asterisk shutting
+        down), so the attempt is marked ``not_placed`` and costs its contact nothing."""
         track = self._calls.get(call_id)
         if track is None:
             return []
         track.or_seen = True
+        if passing:
+            track.update(not_placed=True)
+            return self._end(track, now, detail=f"{NOT_PLACED}: Originate refused: {message}")
         return self._end(track, now, detail=f"Originate refused: {message}")
 
     def cancel(self, call_id: str) -> None:
