@@ -126,3 +126,38 @@ async def test_the_hangup_handler_leaves_when_the_call_ended() -> None:
         assert int(end) == int(float(hangup.get("Timestamp") or "0"))
     finally:
         await pbx.stop()
+
+
+class TestOddEvents:
+    async def test_the_next_event_of_a_name_goes_out_changed_and_the_rest_as_ever(self, lab: SimulatedPBX) -> None:
+        client = await logged_in(lab)
+        lab.odd_event("Newchannel", Timestamp="1e12", ChannelState="Up", Extra="1")
+        await client.response(answered_originate(client, "olive-odd-1"))
+        await client.event("OriginateResponse", timeout=5)
+        first, *others = client.events("Newchannel")
+        assert (first.get("Timestamp"), first.get("ChannelState"), first.get("Extra")) == ("1e12", "Up", "1")
+        assert others and all(e.get("Timestamp") != "1e12" and e.get("Extra") is None for e in others)
+        assert [n for n, _ in first.headers][:3] == ["Event", "Privilege", "Timestamp"]  # the order Asterisk sends
+
+    async def test_a_field_can_go_missing(self, lab: SimulatedPBX) -> None:
+        client = await logged_in(lab)
+        lab.odd_event("Newchannel", Uniqueid=None)
+        await client.response(answered_originate(client, "olive-odd-2"))
+        await client.event("OriginateResponse", timeout=5)
+        first, second, *_ = client.events("Newchannel")
+        assert first.get("Uniqueid") is None and second.get("Uniqueid") is not None
+
+    async def test_a_late_event_comes_after_those_that_followed_it(self, lab: SimulatedPBX) -> None:
+        client = await logged_in(lab)
+        lab.odd_event("Newchannel", delay_s=2.0)
+        await client.response(answered_originate(client, "olive-odd-3"))
+        late = await client.event("Newchannel", timeout=5, Uniqueid="olive-odd-3")
+        events = client.events()
+        assert events.index(late) > [m.name for m in events].index("DialBegin")
+        assert float(late.get("Timestamp") or 0) < lab.clock.now() - 1.0, "stamped when it happened"
+
+    async def test_an_extra_event(self, lab: SimulatedPBX) -> None:
+        client = await logged_in(lab)
+        lab.send_event("ChannelTalkingStart", Channel="PJSIP/someone-00000042", Uniqueid="1.42", Linkedid="1.42")
+        extra = await client.event("ChannelTalkingStart", timeout=5)
+        assert extra.get("Linkedid") == "1.42" and extra.get("Timestamp")

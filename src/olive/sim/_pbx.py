@@ -7,7 +7,7 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from olive.ami import Action, Response
+from olive.ami import Action, Event, Response
 from olive.clock import Clock, ScaledClock
 from olive.sim._apps import Runner
 from olive.sim._core import Core
@@ -28,6 +28,16 @@ class ActionRecord:
     time: float  # the PBX clock's time when it arrived
     session: int
     action: Action
+
+
+@dataclass
+class _OddEvent:
+    """A fault: the next ``remaining`` events named ``name`` are changed on their way out."""
+
+    name: str
+    remaining: int
+    fields: dict[str, str | None]
+    delay_s: float
 
 
 @dataclass(frozen=True)
@@ -89,8 +99,10 @@ class SimulatedPBX:
         self.shutting_down = False
         self.shutdown_began_at: float | None = None  # the last clean restart's ast_softhangup_all()
         self.shutdown_event_at: float | None = None  # ... and its Shutdown event
-        # Faults a test asks for: the next actions of a name get no response (see swallow()).
+        # Faults a test asks for: the next actions of a name get no response (see swallow()),
+        # the next events of a name go out changed or late (see odd_event()).
         self._swallow: dict[str, list[bool]] = {}
+        self._odd: list[_OddEvent] = []
         self._boot()
         self._server: asyncio.base_events.Server | None = None
         self._host = "127.0.0.1"
@@ -105,6 +117,7 @@ class SimulatedPBX:
         self.core.world = World(self.scenario, self.seed + self.restarts)
         self.core.vary_order = self.scenario.vary_order
         self.core.astdb = self.astdb
+        self.core.tamper = self._tamper
         self.queues = Queues(self.core)
         self.core.pre_hangup_listeners.append(lambda ch: ch.far.media_stats() if ch.far is not None else None)
         for name, conf in self.scenario.queues.items():
@@ -218,6 +231,31 @@ class SimulatedPBX:
             headers.append(("Message", "Originate successfully queued"))
             session.send(Response(tuple(headers)))
         return True
+
+    def odd_event(self, name: str, *, count: int = 1, delay_s: float = 0.0, **fields: str | None) -> None:
+        """The next ``count`` events named ``name`` go out odd, as a real Asterisk's sometimes
+        do: with ``fields`` replacing (or added to) their headers, None removing one (a host
+        clock gone wrong: ``Timestamp="1e12"``; a malformed field: ``ChannelState="Up"``), and/or
+        ``delay_s`` later than they happened, after events that followed them (an answer
+        from another thread, out of order). Everything else is untouched."""
+        self._odd.append(_OddEvent(name.lower(), count, dict(fields), delay_s))
+
+    def send_event(self, name: str, category: str = "call", **fields: str) -> None:
+        """An extra event, now, to every session: one olive does not model (a newer
+        Asterisk's), or one about a channel that is not olive's (someone else's call)."""
+        self.core.sched.run_now(lambda: self.core.emit(name, category, list(fields.items())))
+
+    def _tamper(self, event: Event) -> tuple[Event, float]:
+        rule = next((r for r in self._odd if r.name == event.name.lower() and r.remaining > 0), None)
+        if rule is None:
+            return event, 0.0
+        rule.remaining -= 1
+        if rule.remaining <= 0:
+            self._odd.remove(rule)
+        headers = [(n, rule.fields.get(n, v)) for n, v in event.headers if rule.fields.get(n, v) is not None]
+        present = {n for n, _ in event.headers}
+        headers += [(n, v) for n, v in rule.fields.items() if n not in present and v is not None]
+        return Event(tuple((n, v) for n, v in headers if v is not None)), rule.delay_s
 
     async def __aenter__(self) -> SimulatedPBX:
         await self.start()
