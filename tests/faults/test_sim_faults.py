@@ -161,3 +161,15 @@ class TestOddEvents:
         lab.send_event("ChannelTalkingStart", Channel="PJSIP/someone-00000042", Uniqueid="1.42", Linkedid="1.42")
         extra = await client.event("ChannelTalkingStart", timeout=5)
         assert extra.get("Linkedid") == "1.42" and extra.get("Timestamp")
+
+    async def test_one_call_s_answer_repeated_and_contradicted(self, lab: SimulatedPBX) -> None:
+        client = await logged_in(lab)
+        lab.odd_event("OriginateResponse", where={"Uniqueid": "olive-odd-5"}, then=[{}, {"Response": "Success", "Reason": "4"}])
+        await client.response(answered_originate(client, "olive-odd-4"))
+        await client.response(answered_originate(client, "olive-odd-5"))
+        await client.event("OriginateResponse", timeout=5, Uniqueid="olive-odd-4")
+        await client.wait_for(lambda m: len([e for e in client.events("OriginateResponse") if e.get("Uniqueid") == "olive-odd-5"]) == 3)
+        fourth = [e for e in client.events("OriginateResponse") if e.get("Uniqueid") == "olive-odd-4"]
+        fifth = [e for e in client.events("OriginateResponse") if e.get("Uniqueid") == "olive-odd-5"]
+        assert len(fourth) == 1
+        assert [e.get("Response") for e in fifth[:2]] == [fifth[0].get("Response")] * 2 and fifth[2].get("Reason") == "4"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,19 @@ class _OddEvent:
     remaining: int
     fields: dict[str, str | None]
     delay_s: float
+    where: dict[str, str]  # only events whose headers begin so
+    then: list[dict[str, str | None]]  # copies sent after it, each with these fields
+    then_every_s: float
+
+    def matches(self, event: Event) -> bool:
+        return self.name == event.name.lower() and all((event.get(k) or "").startswith(v) for k, v in self.where.items())
+
+    @staticmethod
+    def edit(event: Event, fields: Mapping[str, str | None]) -> Event:
+        headers = [(n, fields.get(n, v)) for n, v in event.headers]
+        present = {n for n, _ in event.headers}
+        headers += [(n, v) for n, v in fields.items() if n not in present]
+        return Event(tuple((n, v) for n, v in headers if v is not None))
 
 
 @dataclass(frozen=True)
@@ -232,30 +246,42 @@ class SimulatedPBX:
             session.send(Response(tuple(headers)))
         return True
 
-    def odd_event(self, name: str, *, count: int = 1, delay_s: float = 0.0, **fields: str | None) -> None:
-        """The next ``count`` events named ``name`` go out odd, as a real Asterisk's sometimes
-        do: with ``fields`` replacing (or added to) their headers, None removing one (a host
-        clock gone wrong: ``Timestamp="1e12"``; a malformed field: ``ChannelState="Up"``), and/or
-        ``delay_s`` later than they happened, after events that followed them (an answer
-        from another thread, out of order). Everything else is untouched."""
-        self._odd.append(_OddEvent(name.lower(), count, dict(fields), delay_s))
+    def odd_event(
+        self,
+        name: str,
+        *,
+        count: int = 1,
+        delay_s: float = 0.0,
+        where: Mapping[str, str] | None = None,
+        then: Sequence[Mapping[str, str | None]] = (),
+        then_every_s: float = 0.5,
+        **fields: str | None,
+    ) -> None:
+        """The next ``count`` events named ``name`` (whose headers begin as ``where`` says)
+        go out odd, as a real Asterisk's sometimes do: with ``fields`` replacing (or added
+        to) their headers, None removing one (a host clock gone wrong: ``Timestamp="1e12"``;
+        a malformed field: ``ChannelState="Up"``), and/or ``delay_s`` later than they
+        happened, after events that followed them (an answer from another thread, out of
+        order); ``then``: followed, ``then_every_s`` apart, by copies with those fields
+        changed (duplicate or contradictory answers). Everything else is untouched."""
+        rule = _OddEvent(name.lower(), count, dict(fields), delay_s, dict(where or {}), [dict(t) for t in then], then_every_s)
+        self._odd.append(rule)
 
     def send_event(self, name: str, category: str = "call", **fields: str) -> None:
         """An extra event, now, to every session: one olive does not model (a newer
         Asterisk's), or one about a channel that is not olive's (someone else's call)."""
         self.core.sched.run_now(lambda: self.core.emit(name, category, list(fields.items())))
 
-    def _tamper(self, event: Event) -> tuple[Event, float]:
-        rule = next((r for r in self._odd if r.name == event.name.lower() and r.remaining > 0), None)
+    def _tamper(self, event: Event) -> list[tuple[Event, float]]:
+        rule = next((r for r in self._odd if r.matches(event)), None)
         if rule is None:
-            return event, 0.0
+            return [(event, 0.0)]
         rule.remaining -= 1
         if rule.remaining <= 0:
             self._odd.remove(rule)
-        headers = [(n, rule.fields.get(n, v)) for n, v in event.headers if rule.fields.get(n, v) is not None]
-        present = {n for n, _ in event.headers}
-        headers += [(n, v) for n, v in rule.fields.items() if n not in present and v is not None]
-        return Event(tuple((n, v) for n, v in headers if v is not None)), rule.delay_s
+        sent = rule.edit(event, rule.fields)
+        copies = [(rule.edit(sent, t), rule.delay_s + (i + 1) * rule.then_every_s) for i, t in enumerate(rule.then)]
+        return [(sent, rule.delay_s), *copies]
 
     async def __aenter__(self) -> SimulatedPBX:
         await self.start()
