@@ -8,31 +8,18 @@ answer abandoned meanwhile counts in the abandon statistics.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 
 from tests.sim.client import Client
 
 from e2e.harness import QUEUE, Olive, agent_interface, make_campaign, number
-from faults.checks import abandon_rate, assert_fault_invariants
+from faults.checks import abandon_rate, assert_fault_invariants, crash
 from olive.ami import action
 from olive.calls import CallState
-from olive.engine import Engine, EngineState
+from olive.engine import Engine
 
 AGENTS = ["801", "802", "803"]
 RULES = {k: {"max_attempts": 3, "delay_s": 20} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED")}
-
-
-async def crash(engine: Engine) -> None:
-    """olive dies without a goodbye; Asterisk keeps the calls up."""
-    assert engine._loop_task is not None
-    engine._loop_task.cancel()
-    engine.state = EngineState.STOPPED
-    for link in engine.links.values():
-        if link.client._writer is not None:
-            link.client._writer.transport.abort()
-        await link.client.close()
-    await asyncio.sleep(0.05)
 
 
 def ringing(engine: Engine) -> list[str]:
