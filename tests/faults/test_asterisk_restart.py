@@ -8,8 +8,6 @@ stuck on a call that died with Asterisk.
 
 from __future__ import annotations
 
-import asyncio
-
 from e2e.harness import QUEUE, Olive, agent_interface, make_campaign, number
 from faults.checks import abandon_rate, assert_fault_invariants, first_action_after
 from olive.calls import AgentActivity, CallState
@@ -158,33 +156,22 @@ class TestAsteriskRestart:
             lambda: sum(1 for r in link.tracker.active() if r.state is CallState.CONNECTED) >= 2,
             within_s=120, what="agents talking",
         )
-        states: list[tuple[float, str]] = []
-        link_state = olive.target.clock.now
-        watching = True
-
-        async def watch() -> None:
-            while watching:
-                if not states or states[-1][1] != link.state.value:
-                    states.append((link_state(), link.state.value))
-                await asyncio.sleep(0.005)
-
-        watcher = asyncio.create_task(watch())
         await pbx.restart(down_s=1.0, clean=True)
         began, closed = pbx.shutdown_began_at, pbx.shutdown_event_at
         await olive.until(lambda: link.client.connections >= 2 and link.ready, within_s=60, what="olive logged in again")
-        watching = False
-        await watcher
         report = await olive.finish(cid, within_s=3 * 3600)
         calls = olive.calls(cid)
         assert_fault_invariants(calls, pbx)
-        # olive saw the shutdown coming and held dialing before the connection closed.
-        held = [t for t, s in states if s == "shutting_down"]
-        assert held, f"the link never said Asterisk was shutting down: {states}"
-        assert began is not None and closed is not None and began <= held[0] <= closed
+        # olive held dialing at the first sign: the calls' SoftHangupRequest (Cause 4), which
+        # Asterisk sends before the calls end, a second before Shutdown.
+        assert link.shutdown_seen is not None, "olive never noticed Asterisk was shutting down"
+        held, sign = link.shutdown_seen
+        assert sign == "SoftHangupRequest event"
+        assert began is not None and closed is not None and began <= held
         # Nothing decided after that was sent into the refusal window.
         in_window = {r.action.get("ChannelId") for r in pbx.actions if r.action.name == "Originate" and began <= r.time <= closed}
         decided = {c.id: c.originated_at.timestamp() for c in calls}
-        late = [cid_ for cid_ in in_window if decided[cid_] > held[0]]
+        late = [cid_ for cid_ in in_window if decided[cid_] > held]
         assert not late, f"{len(late)} Originate(s) decided after olive knew Asterisk was shutting down"
         # Whatever was refused cost no attempt: each contact's count is the calls Asterisk placed.
         refused = [c for c in calls if "shutting down" in (c.detail or "")]
@@ -195,7 +182,9 @@ class TestAsteriskRestart:
             if c not in refused:
                 placed[c.contact_id or ""] = placed.get(c.contact_id or "", 0) + 1
         assert {k: attempts[k] for k in placed} == placed
-        assert report.contacts.get("done", 0) == len(contacts), report.contacts
-        print(f"planned restart: olive held dialing {held[0] - began:.2f} s after Asterisk began shutting down "
+        for call in refused:  # and each such contact was dialed again
+            assert any(c.contact_id == call.contact_id and c.originated_at > call.originated_at for c in calls), call.id
+        assert report.contacts.get("dialing", 0) == 0
+        print(f"planned restart: olive held dialing {held - began:.2f} s after Asterisk began shutting down "
               f"(Shutdown came {closed - began:.2f} s after); {len(in_window)} Originate(s) sent into the refusal "
               f"window, {len(refused)} refused, none charged")

@@ -56,20 +56,22 @@ async def test_one_node_dials_and_a_standby_takes_over_when_it_dies(olive: Olive
     expires = first.lease.valid_until
     await crash(first)
     died = clock.now()
-    started = None
+    started: float | None = None
     while started is None:  # the supervisor restarts the standby until it may dial
         await clock.sleep(RETRY_S)
         standby = node(olive, olive.sessions, "node-b")
+        tried = clock.now()
         try:
             await standby.start()
         except LeaseHeld:
             refused += 1
-            assert clock.now() < expires + RETRY_S + 5, "the dead node's lease never expired"
+            # Refused only while the dead node's lease still ran (whatever the machine's speed).
+            assert tried < expires, f"refused {tried - expires:.1f} s after the dead node's lease expired"
         else:
             started = clock.now()
     olive.engine = standby
+    # It took over at its first restart after the lease expired, not before.
     assert started >= expires, f"the standby dialed {expires - started:.1f} s before the dead node's lease expired"
-    assert started - died <= TTL_S + RETRY_S + 5  # dialing back: within the lease's time to live and one restart
     report = await olive.finish(cid, within_s=3 * 3600)
     calls = olive.calls(cid)
     # No record lost (each Originate of either node has one), none twice, no contact twice at once.

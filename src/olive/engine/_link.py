@@ -79,6 +79,7 @@ class PbxLink:
         self.astdb_results: bool | None = None
         self.on_ready: Callable[[PbxLink], Awaitable[None]] | None = None
         self._probe_at: float | None = None  # while shutting down: when to ask whether it still is
+        self.shutdown_seen: tuple[float, str] | None = None  # when olive last learned Asterisk was going, and how
         client.on_event(self._on_event)
         client.on_connect(self._reconcile)
         client.on_disconnect(self._on_disconnect)
@@ -161,6 +162,7 @@ class PbxLink:
         if self.state not in (LinkState.READY, LinkState.RECONCILING):
             return
         self.state = LinkState.SHUTTING_DOWN
+        self.shutdown_seen = (self.clock.now(), sign)
         self._probe_at = self.clock.now() + SHUTDOWN_PROBE_S
         log.warning("%s: Asterisk is shutting down (%s): no dialing until it is back", self.name, sign)
 
