@@ -79,6 +79,30 @@ class TestResultsFromAstDB:
     def test_abandoned_unseen_is_abandoned(self) -> None:
         assert self.gone("ABANDONED||TIMEOUT") is Outcome.ABANDONED
 
+    def ended_at(self, result: str, until: float = 0.0005) -> tuple[float | None, float | None, float]:
+        """(ended_at, talk_s, originated_at) of a call gone unseen, read back at t=60."""
+        r = replay("16_queue_status_snapshot", until=until)
+        call_id = r.call_ids[0]
+        r.tracker.lost_sight([call_id])
+        (change,) = r.tracker.reconcile([], 60.0, results={call_id: result})
+        return change.record.ended_at, change.record.talk_s, change.record.originated_at
+
+    def test_it_ended_when_the_hangup_handler_ran_not_when_olive_read_it(self) -> None:
+        ended, talk, originated = self.ended_at("CONNECTED|Local/101@agents||30")
+        assert originated < 30 and ended == 30.0
+        assert talk == 0.0  # the connect was not seen: no talk time is invented
+        ended, talk, _ = self.ended_at("CONNECTED|Local/101@agents||30", until=9.5)  # connected at 9.007, seen
+        assert ended == 30.0 and talk is not None and 20 < talk < 22
+
+    def test_an_older_dialplan_without_end_time_gives_the_read_time(self) -> None:
+        assert self.ended_at("CONNECTED|Local/101@agents|")[0] == 60.0
+
+    def test_an_impossible_end_time_moves_nothing(self) -> None:
+        assert self.ended_at("ABANDONED||TIMEOUT|1e12")[0] == 60.0  # not after olive read it
+        assert self.ended_at("ABANDONED||TIMEOUT|nan")[0] == 60.0
+        ended, _, originated = self.ended_at("ABANDONED||TIMEOUT|-5")
+        assert ended == originated  # not before the call was placed
+
     def test_without_a_result_it_is_what_olive_can_prove(self) -> None:
         assert self.gone(None) is Outcome.FAILED
         assert self.gone(None, until=8.5) is Outcome.ABANDONED  # olive had seen the answer

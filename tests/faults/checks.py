@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from typing import Any
 
 from e2e.checks import assert_every_attempt_recorded_once, assert_no_contact_dialed_twice_at_once
+from olive.engine import Engine, EngineState
 from olive.store import Call
 
 
@@ -39,3 +41,15 @@ def assert_fault_invariants(calls: list[Call], pbx: Any, *, max_abandon: float =
 def first_action_after(pbx: Any, name: str, at: float) -> float | None:
     times = [r.time for r in pbx.actions if r.action.name.lower() == name.lower() and r.time >= at]
     return min(times) if times else None
+
+
+async def crash(engine: Engine) -> None:
+    """olive dies without a goodbye: no lease released, no record written; Asterisk keeps the calls up."""
+    assert engine._loop_task is not None
+    engine._loop_task.cancel()
+    engine.state = EngineState.STOPPED
+    for link in engine.links.values():
+        if link.client._writer is not None:
+            link.client._writer.transport.abort()
+        await link.client.close()
+    await asyncio.sleep(0.05)

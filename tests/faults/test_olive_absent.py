@@ -8,30 +8,18 @@ answer abandoned meanwhile counts in the abandon statistics.
 
 from __future__ import annotations
 
-import asyncio
+from collections import Counter
 
 from tests.sim.client import Client
 
 from e2e.harness import QUEUE, Olive, agent_interface, make_campaign, number
-from faults.checks import abandon_rate, assert_fault_invariants
+from faults.checks import abandon_rate, assert_fault_invariants, crash
 from olive.ami import action
 from olive.calls import CallState
-from olive.engine import Engine, EngineState
+from olive.engine import Engine
 
 AGENTS = ["801", "802", "803"]
 RULES = {k: {"max_attempts": 3, "delay_s": 20} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED")}
-
-
-async def crash(engine: Engine) -> None:
-    """olive dies without a goodbye; Asterisk keeps the calls up."""
-    assert engine._loop_task is not None
-    engine._loop_task.cancel()
-    engine.state = EngineState.STOPPED
-    for link in engine.links.values():
-        if link.client._writer is not None:
-            link.client._writer.transport.abort()
-        await link.client.close()
-    await asyncio.sleep(0.05)
 
 
 def ringing(engine: Engine) -> list[str]:
@@ -63,9 +51,11 @@ class TestOliveAbsent:
         in_flight, ids, _ = await outage(olive, contacts, "absent")
         pbx = olive.target.pbx
         await olive.until(lambda: not pbx.channels(), within_s=120, what="the calls ended unseen")
+        gone_at = olive.target.clock.now()  # every call of the outage had ended by then
         results = {k.split("/", 1)[1]: v for k, v in pbx.astdb.items() if k.split("/", 1)[1] in in_flight}
         connected = {cid for cid, v in results.items() if v.startswith("CONNECTED")}
         assert connected, f"no call connected during the outage: {results}"
+        await olive.target.clock.sleep(120)  # olive stays down two minutes more
         second = Olive(olive.sessions, olive.target, olive.guard)
         try:
             await second.start()
@@ -75,11 +65,19 @@ class TestOliveAbsent:
             await second.stop()
         by_id = {c.id: c for c in calls}
         for call_id in connected:
-            assert by_id[call_id].outcome == "CONNECTED", (call_id, by_id[call_id].outcome, by_id[call_id].detail)
-            assert "AstDB" in (by_id[call_id].detail or "")
-            assert by_id[call_id].agent_interface in {agent_interface(a) for a in AGENTS}
+            call = by_id[call_id]
+            assert call.outcome == "CONNECTED", (call_id, call.outcome, call.detail)
+            assert "AstDB" in (call.detail or "")
+            assert call.agent_interface in {agent_interface(a) for a in AGENTS}
+            # It ended when the hangup handler ran (${EPOCH}, whole seconds), not when olive read it back.
+            assert call.ended_at is not None
+            ended = call.ended_at.timestamp()
+            assert ended <= gone_at + 1.0, f"{call_id} ended {ended - gone_at:.0f} s after its channels were gone"
+            assert call.talk_s is None or 0 <= call.talk_s <= 41, call.talk_s
         assert_fault_invariants(calls, pbx)
         assert not any(k.split("/", 1)[1] in in_flight for k in pbx.astdb), "olive left results in AstDB"
+        deleted = Counter(a.get("Key") for a in pbx.actions_named("DBDel"))
+        assert all(n == 1 for n in deleted.values()), f"a result deleted twice: {deleted.most_common(3)}"
         abandoned, live = abandon_rate(calls)
         print(f"olive absent: {len(in_flight)} call(s) in flight at the crash, {len(connected)} connected unseen "
               f"and recorded CONNECTED; {abandoned} abandoned / {live} live answers")

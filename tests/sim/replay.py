@@ -37,7 +37,8 @@ RUNS = (
      "10_originate_with_channelid", "15_concurrent_10_calls", "16_queue_status_snapshot",
      "17_events_filtered_login"),
     # Recorded later on an Asterisk set up from docs/asterisk (olive's own dialplan with its
-    # hangup handler, olive-test.conf's customers and agents): replayed on the e2e scenario.
+    # hangup handler, olive-test.conf's customers and agents): replayed on the e2e scenario
+    # with the dialplan as it was then (recorded-19-22.toml).
     ("19_outcome_in_astdb_connected", "20_outcome_in_astdb_abandoned"),
 )
 # Recordings that are not one call's session, compared by their own tests: an Asterisk
@@ -51,8 +52,8 @@ SEPARATE = {
 # values are pinned. Runs not named here use the lab's (tests/fixtures/asterisk-22/conf).
 _DOCS = Path(__file__).resolve().parents[2] / "docs" / "asterisk"
 SCENARIOS: dict[int, tuple[str | Path, tuple[Path, ...]]] = {
-    2: (Path(__file__).resolve().parents[1] / "e2e" / "e2e.toml",
-        (_DOCS / "extensions.conf", _DOCS / "olive-test.conf")),
+    2: (Path(__file__).with_name("recorded-19-22.toml"),
+        (ROOT / "conf" / "docs-19-22" / "extensions.conf", _DOCS / "olive-test.conf")),
 }
 _LAB: tuple[str | Path, tuple[Path, ...]] = ("lab", (ROOT / "conf" / "extensions.conf",))
 

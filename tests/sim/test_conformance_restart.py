@@ -136,10 +136,25 @@ async def test_core_restart_now_hangs_up_every_call_and_keeps_its_result(pbx: Si
         Exten="s", Priority="1", Timeout="30000", Async="true", ChannelId=call_id,
     ))
     await client.event("AgentConnect", timeout=10)
-    await pbx.restart()
+    restart = asyncio.create_task(pbx.restart())
+    await client.event("Hangup", timeout=5)
+    # As Asterisk shuts down, manager.c refuses every action, as it did the recorder's.
+    real_refusals = [e for e in t.received() if e.get("Response") == "Error"]
+    assert {e.get("Message") for e in real_refusals} == {"Asterisk is shutting down"}
+    refused = await client.response(client.send("Ping"))
+    assert (refused.response, refused.message) == ("Error", "Asterisk is shutting down")
+    await restart
     await asyncio.wait_for(client.closed.wait(), 5)
     names = [m.name for m in client.events()]
     assert "Shutdown" in names
+    # ast_softhangup_all() first: a SoftHangupRequest with Cause 4 (AST_SOFTHANGUP_SHUTDOWN) on every
+    # channel, before any of them hangs up.
+    real_soft = [e.get("Cause") for e in t.received()[:shutdown_at] if e.get("Event") == "SoftHangupRequest"]
+    seen_soft = [m.get("Cause") for m in client.events("SoftHangupRequest")]
+    assert real_soft[:4] == ["4"] * 4 and seen_soft[:4] == ["4"] * 4
+    assert names.index("Hangup") > max(i for i, n in enumerate(names[: names.index("Hangup")]) if n == "SoftHangupRequest")
+    assert pbx.shutdown_began_at is not None and pbx.shutdown_event_at is not None
+    assert pbx.shutdown_event_at - pbx.shutdown_began_at >= 1.0  # 1.1 s in the recording
     seen_hangups = [m for m in client.events("Hangup")]
     assert len(seen_hangups) == len(real_hangups)
     assert names.index("Shutdown") > max(i for i, n in enumerate(names) if n == "Hangup")

@@ -3,11 +3,12 @@
 from olive.calls._classify import Facts, classify
 from olive.calls._legs import expected_channel_prefix
 from olive.calls._members import AgentActivity, AgentChange, AgentStatus, MemberTracker
-from olive.calls._model import AbandonReason, AgentRing, CallRecord, CallState, Outcome
+from olive.calls._model import NOT_PLACED, AbandonReason, AgentRing, CallRecord, CallState, Outcome
 from olive.calls._table import TRANSITIONS, IllegalTransition, Signal, transition
 from olive.calls._tracker import CallChange, CallTracker
 
 __all__ = [
+    "NOT_PLACED",
     "TRANSITIONS",
     "AbandonReason",
     "AgentActivity",

@@ -5,6 +5,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+# How the record of an Originate Asterisk refused for a passing reason (shutting down) begins:
+# no call was made, so it is no attempt (retry rules and attempt counts leave it out).
+NOT_PLACED = "not placed"
+
 
 class CallState(enum.Enum):
     """Progress of one attempt. Ordered: a call only moves forward."""
@@ -92,6 +96,7 @@ class CallRecord:
     asterisk_hold_time_s: int | None = None  # AgentConnect/QueueCallerAbandon HoldTime (whole seconds)
     asterisk_talk_time_s: int | None = None  # AgentComplete TalkTime (whole seconds)
     outcome_unknown: bool = False  # FAILED only because olive could not learn what happened (maybe answered)
+    not_placed: bool = False  # Asterisk refused the Originate for a passing reason (shutting down): no call was made
 
     @property
     def ring_s(self) -> float | None:

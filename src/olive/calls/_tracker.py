@@ -20,14 +20,16 @@ so the far leg's real cause is recorded; :meth:`CallTracker.tick` ends it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from olive import ami
 from olive.calls._classify import REASON_ANSWERED, UNKNOWN_WHY, Facts, classify
 from olive.calls._legs import LegSet, expected_channel_prefix
-from olive.calls._model import AbandonReason, AgentRing, CallRecord, CallState
+from olive.calls._model import NOT_PLACED, AbandonReason, AgentRing, CallRecord, CallState
 from olive.calls._table import Signal, transition
 
 log = logging.getLogger("olive.calls")
@@ -130,12 +132,17 @@ class CallTracker:
         else:
             self._unbound.append(track)
 
-    def originate_refused(self, call_id: str, now: float, message: str) -> list[CallChange]:
-        """Asterisk answered the Originate action itself with an Error: no call exists."""
+    def originate_refused(self, call_id: str, now: float, message: str, *, passing: bool = False) -> list[CallChange]:
+        """Asterisk answered the Originate action itself with an Error: no call exists.
+        ``passing``: for a reason that says nothing about the number (Asterisk shutting
+        down), so the attempt is marked ``not_placed`` and costs its contact nothing."""
         track = self._calls.get(call_id)
         if track is None:
             return []
         track.or_seen = True
+        if passing:
+            track.update(not_placed=True)
+            return self._end(track, now, detail=f"{NOT_PLACED}: Originate refused: {message}")
         return self._end(track, now, detail=f"Originate refused: {message}")
 
     def cancel(self, call_id: str) -> None:
@@ -226,7 +233,8 @@ class CallTracker:
 
         ``gone`` is the record's detail for a call none of whose channels exists.
         ``results``: what the dialplan left in AstDB for such calls, by call id
-        (``CONNECTED|interface|QUEUESTATUS`` or ``ABANDONED||QUEUESTATUS``).
+        (``CONNECTED|interface|QUEUESTATUS|END`` or ``ABANDONED||QUEUESTATUS|END``; END,
+        when the hangup handler ran, in Unix seconds, is missing from older dialplans).
         ``answers_seen``: an answer would not have gone unnoticed (olive was watching,
         or the dialplan records every answered call in AstDB), so a gone call with no
         answer and no result was not answered, rather than of unknown outcome.
@@ -249,8 +257,8 @@ class CallTracker:
                 track.or_seen = True
                 result = (results or {}).get(rec.call_id)
                 if result is not None:
-                    _learn(track, result, now)
-                    changes.extend(self._end(track, now, detail=f"{gone}; result read back from Asterisk (AstDB)"))
+                    ended = _learn(track, result, now)
+                    changes.extend(self._end(track, ended, detail=f"{gone}; result read back from Asterisk (AstDB)"))
                 elif answers_seen and rec.answered_at is None:
                     track.known_unanswered = True
                     changes.extend(self._end(track, now, detail=f"{gone}; it was not answered"))
@@ -501,16 +509,25 @@ class CallTracker:
             self._unbound.remove(track)
 
 
-def _learn(track: _Track, result: str, now: float) -> None:
-    """Apply the dialplan's record of an answered call olive did not see end."""
+def _learn(track: _Track, result: str, now: float) -> float:
+    """Apply the dialplan's record of an answered call olive did not see end; returns
+    when it ended: the handler's ${EPOCH} if it wrote one, kept between what olive
+    last saw of the call and ``now`` (a clock apart or a bad value moves nothing)."""
     kind, _, rest = result.partition("|")
-    interface, _, queue_status = rest.partition("|")
+    interface, _, rest = rest.partition("|")
+    queue_status, _, end = rest.partition("|")
     rec = track.record
-    answered_at = rec.answered_at if rec.answered_at is not None else now
+    seen = [t for t in (rec.originated_at, rec.ringing_at, rec.answered_at, rec.agent_connected_at) if t is not None]
+    ended = now
+    with contextlib.suppress(ValueError):
+        stamp = float(end.strip())
+        if math.isfinite(stamp):
+            ended = min(now, max(stamp, *seen))
+    answered_at = rec.answered_at if rec.answered_at is not None else ended
     if kind.strip().upper() == "CONNECTED":
         track.update(
             answered_at=answered_at,
-            agent_connected_at=rec.agent_connected_at if rec.agent_connected_at is not None else now,
+            agent_connected_at=rec.agent_connected_at if rec.agent_connected_at is not None else ended,
             agent_interface=rec.agent_interface or interface.strip() or None,
         )
     elif kind.strip().upper() == "ABANDONED":
@@ -520,6 +537,7 @@ def _learn(track: _Track, result: str, now: float) -> None:
         track.queue_abandoned = True
         track.hangup_before_abandon = (status or "").upper() != "TIMEOUT"
         track.update(answered_at=answered_at, queued_at=rec.queued_at or answered_at, queue_status=status)
+    return ended
 
 
 def _ref_of(event: ami.TypedEvent) -> ami.ChannelRef | None:

@@ -31,7 +31,7 @@ from olive.compliance._eligibility import RECHECK_S, Reason, dial_reasons
 from olive.compliance._facts import campaign_schedule, dial_facts, due_callback
 from olive.compliance._hours import next_open_in_all
 from olive.compliance._schedule import Schedule
-from olive.engine import NumberHistory, Verdict
+from olive.engine import NumberHistory, Verdict, counts_as_attempt
 from olive.store import Call, Campaign, Contact, ContactNumber, DncCheck, DncRepository
 
 
@@ -99,7 +99,7 @@ def _other_numbers(session: Session, campaign: Campaign, contact: Contact, block
     counts: dict[str, dict[str, int]] = {n.id: {} for n in numbers}
     rows = session.execute(
         select(Call.contact_number_id, Call.outcome, func.count())
-        .where(Call.contact_id == contact.id, Call.outcome.is_not(None))
+        .where(Call.contact_id == contact.id, Call.outcome.is_not(None), counts_as_attempt())
         .group_by(Call.contact_number_id, Call.outcome)
     )
     for number_id, outcome, total in rows:

@@ -6,7 +6,7 @@ from olive.engine._engine import ORIGINATE_MARGIN_S, Engine, EngineState, Server
 from olive.engine._guard import ALLOW, AllowAll, DialGuard, DialObserver, Verdict
 from olive.engine._lease import DialingLease, LeaseHeld
 from olive.engine._link import LinkState, PbxLink
-from olive.engine._persist import DialIntent
+from olive.engine._persist import DialIntent, counts_as_attempt
 from olive.engine._report import CampaignReport, agent_states, campaign_report
 from olive.engine._retry import NextStep, NumberHistory, after_attempt
 from olive.engine._runner import CampaignRunner
@@ -38,6 +38,7 @@ __all__ = [
     "after_attempt",
     "agent_states",
     "campaign_report",
+    "counts_as_attempt",
     "dial_string",
     "live_answers_since",
 ]

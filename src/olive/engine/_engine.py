@@ -32,7 +32,7 @@ from olive.engine._dialing import Dial, place_dials
 from olive.engine._guard import DialGuard, DialObserver
 from olive.engine._health import FAILING_AFTER, EngineHealth, RateLimitedLog
 from olive.engine._lease import DialingLease, LeaseHeld
-from olive.engine._link import PbxLink
+from olive.engine._link import SHUTTING_DOWN, PbxLink
 from olive.engine._members import MembershipSync
 from olive.engine._persist import (
     DialIntent,
@@ -245,6 +245,8 @@ class Engine:
         for link in self.links.values():  # calls already placed are followed to their end, lease or not
             if link.ready and (overdue := link.tracker.overdue(now)):
                 self._spawn(link.check_calls(overdue))
+            if link.shutdown_probe_due(now):
+                self._spawn(link.probe_shutdown())
         if not dialing:
             return
         for op in self.members.plan(self.campaigns, self.olive_interfaces, now):
@@ -461,7 +463,12 @@ class Engine:
             await link.client.send_action(act)
         except (ami.AMIActionError, ami.AMIValueError) as exc:
             message = exc.response.message or "" if isinstance(exc, ami.AMIActionError) else str(exc)
-            link.call_changes.extend(link.tracker.originate_refused(intent.call_id, self.clock.now(), message or "error"))
+            passing = message == SHUTTING_DOWN  # no call placed, and none until Asterisk is back
+            if passing:
+                link.asterisk_shutting_down(f"Originate refused: {message}")
+            link.call_changes.extend(
+                link.tracker.originate_refused(intent.call_id, self.clock.now(), message or "error", passing=passing)
+            )
         except (ami.AMIConnectionError, ami.AMITimeout) as exc:
             # Asterisk may or may not have the call: never re-send; reconciliation decides.
             log.warning("Originate %s unconfirmed (%s); will reconcile", intent.call_id, exc)

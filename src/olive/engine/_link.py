@@ -30,6 +30,7 @@ class LinkState(enum.Enum):
     DISCONNECTED = "disconnected"
     RECONCILING = "reconciling"  # logged in, re-reading state; no dialing yet
     READY = "ready"
+    SHUTTING_DOWN = "shutting_down"  # Asterisk said it is going away; no dialing until it is back
 
     def __repr__(self) -> str:
         return f"<LinkState.{self.name}>"
@@ -37,6 +38,12 @@ class LinkState(enum.Enum):
 
 # manager_dbdel()'s answer when the key does not exist (transcripts 19, 20).
 NO_SUCH_KEY = "Database entry could not be deleted"
+# manager.c's answer to every action once Asterisk has begun to shut down (transcript 22).
+SHUTTING_DOWN = "Asterisk is shutting down"
+# ast_softhangup_all()'s SoftHangupRequest Cause (AST_SOFTHANGUP_SHUTDOWN): the first sign of a
+# shutdown, on every channel, before the calls end and about a second before Shutdown (transcript 22).
+SOFTHANGUP_SHUTDOWN = "4"
+SHUTDOWN_PROBE_S = 5.0  # still connected this long after: is Asterisk answering again (shutdown aborted)?
 
 
 class PbxLink:
@@ -71,6 +78,8 @@ class PbxLink:
         # Does the dialplan leave each answered call's result in AstDB? None: not known yet.
         self.astdb_results: bool | None = None
         self.on_ready: Callable[[PbxLink], Awaitable[None]] | None = None
+        self._probe_at: float | None = None  # while shutting down: when to ask whether it still is
+        self.shutdown_seen: tuple[float, str] | None = None  # when olive last learned Asterisk was going, and how
         client.on_event(self._on_event)
         client.on_connect(self._reconcile)
         client.on_disconnect(self._on_disconnect)
@@ -93,6 +102,8 @@ class PbxLink:
         return self.state.value
 
     def _on_event(self, event: ami.Event) -> None:
+        if event.name == "Shutdown" or (event.name == "SoftHangupRequest" and event.get("Cause") == SOFTHANGUP_SHUTDOWN):
+            self.asterisk_shutting_down(f"{event.name} event")
         try:
             typed = ami.parse_event(event)
         except Exception as exc:  # AMIProtocolError, or a field no parser foresaw
@@ -144,6 +155,34 @@ class PbxLink:
         """How much later than the quickest one the last time-stamped event arrived (metrics)."""
         return self.event_clock.lag_s
 
+    def asterisk_shutting_down(self, sign: str) -> None:
+        """Asterisk is going away (``core restart now``, ``core stop``): it refuses every action
+        until it closes the connection, so olive places no call and sends no queue action until
+        it has logged in again and rebuilt its picture (or Asterisk answers again)."""
+        if self.state not in (LinkState.READY, LinkState.RECONCILING):
+            return
+        self.state = LinkState.SHUTTING_DOWN
+        self.shutdown_seen = (self.clock.now(), sign)
+        self._probe_at = self.clock.now() + SHUTDOWN_PROBE_S
+        log.warning("%s: Asterisk is shutting down (%s): no dialing until it is back", self.name, sign)
+
+    def shutdown_probe_due(self, now: float) -> bool:
+        if self.state is not LinkState.SHUTTING_DOWN or self._probe_at is None or now < self._probe_at:
+            return False
+        self._probe_at = now + SHUTDOWN_PROBE_S
+        return True
+
+    async def probe_shutdown(self) -> None:
+        """Still connected well after it said it was shutting down: a shutdown can be aborted
+        (``core abort shutdown``); an action answered again means Asterisk stays."""
+        try:
+            response = await self.client.send_action(ami.action("Ping"), check=False)
+        except ami.AMIError:
+            return
+        if response.ok and self.state is LinkState.SHUTTING_DOWN:
+            log.warning("%s: Asterisk answers again: its shutdown was aborted; re-reading its state", self.name)
+            await self._reconcile()
+
     def _on_disconnect(self, exc: BaseException | None) -> None:
         self.state = LinkState.DISCONNECTED
         active = [r.call_id for r in self.tracker.active()]
@@ -168,13 +207,15 @@ class PbxLink:
             changes = self.tracker.reconcile(
                 channels, self.clock.now(), gone=gone, results=results, answers_seen=self.astdb_results is True
             )
+            # Their results are deleted from AstDB once their records are stored (the engine's
+            # tick, as for a call seen to its end): deleted before, a crash would lose them.
             self.call_changes.extend(changes)
-            for call_id in results:
-                await self.forget_result(call_id)
             if self.on_ready is not None:
                 await self.on_ready(self)
         except ami.AMIError as exc:
             log.error("%s: reconciliation failed (%s); the link stays closed to dialing", self.name, exc)
+            return
+        if self.state is not LinkState.RECONCILING:  # Asterisk began shutting down meanwhile
             return
         self.state = LinkState.READY
         log.info("%s: reconciled (%d channel(s)); dialing allowed", self.name, len(channels))
@@ -233,6 +274,8 @@ class PbxLink:
             return
         if response.ok:
             self.astdb_results = True
+        elif response.message == SHUTTING_DOWN:
+            self.asterisk_shutting_down(f"DBDel refused: {SHUTTING_DOWN}")
         elif response.message == NO_SUCH_KEY and self.astdb_results is None:
             # Only this answer says the key is not there: others ("Asterisk is shutting down",
             # refused while a restart hangs the calls up) say nothing about the dialplan.
@@ -303,4 +346,4 @@ class PbxLink:
         return (r.call_id for r in self.tracker.active())
 
 
-__all__ = ["LinkState", "PbxLink"]
+__all__ = ["SHUTTING_DOWN", "LinkState", "PbxLink"]

@@ -12,10 +12,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from olive.calls import AgentActivity, AgentChange, CallChange, CallRecord, CallState
+from olive.calls import NOT_PLACED, AgentActivity, AgentChange, CallChange, CallRecord, CallState
 from olive.engine._retry import NextStep, NumberHistory, after_attempt
 from olive.store import (
     Agent,
@@ -172,13 +172,15 @@ def _finish_contact(session: Session, call: Call, rec: CallRecord) -> NextStep |
     contact = session.get(Contact, call.contact_id)
     if contact is None:
         return None
+    if rec.not_placed:
+        return _not_placed(session, contact, call, rec.ended_at)
     numbers = list(
         session.scalars(select(ContactNumber).where(ContactNumber.contact_id == contact.id).order_by(ContactNumber.position))
     )
     counts: dict[str, Counter[str]] = {n.id: Counter() for n in numbers}
     rows = session.execute(
         select(Call.contact_number_id, Call.outcome, func.count())
-        .where(Call.contact_id == contact.id, Call.outcome.is_not(None))
+        .where(Call.contact_id == contact.id, Call.outcome.is_not(None), counts_as_attempt())
         .group_by(Call.contact_number_id, Call.outcome)
     )
     for number_id, outcome, total in rows:
@@ -207,6 +209,24 @@ def _finish_contact(session: Session, call: Call, rec: CallRecord) -> NextStep |
         next_attempt_at=step.next_attempt_at,
         last_outcome=rec.outcome.value,
     )
+    return step
+
+
+def counts_as_attempt() -> ColumnElement[bool]:
+    """Calls that were attempts: not those Asterisk refused for a passing reason (``NOT_PLACED``)."""
+    return or_(Call.detail.is_(None), ~Call.detail.startswith(f"{NOT_PLACED}:"))
+
+
+def _not_placed(session: Session, contact: Contact, call: Call, now: float) -> NextStep:
+    """Asterisk placed no call (it refused the Originate while shutting down): the attempt
+    the write-ahead counted is given back and the same number is due again at once.
+    The record stays (FAILED, with why): one record per Originate."""
+    contact.attempts = max(0, contact.attempts - 1)
+    number = session.get(ContactNumber, call.contact_number_id) if call.contact_number_id else None
+    if number is not None:
+        number.attempts = max(0, number.attempts - 1)
+    step = NextStep("pending", now, contact.next_number_index, "not placed: Asterisk refused it while shutting down")
+    release_contact(session, contact.id, call.id, status=step.status, next_attempt_at=now)
     return step
 
 

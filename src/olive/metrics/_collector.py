@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from olive.engine import Engine
 
-LINK_STATES = ("ready", "reconciling", "disconnected")
+LINK_STATES = ("ready", "reconciling", "disconnected", "shutting_down")
 AGENT_STATES = ("ready", "ringing", "on_call", "wrap_up", "paused", "logged_out")
 
 

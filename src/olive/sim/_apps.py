@@ -82,6 +82,7 @@ class Runner:
         fixed = {
             "CHANNEL": ch.name, "EXTEN": ch.exten, "CONTEXT": ch.context, "PRIORITY": str(ch.priority),
             "UNIQUEID": ch.uniqueid, "HANGUPCAUSE": str(ch.hangupcause),
+            "EPOCH": str(int(self.core.now)),  # pbx_variables.c: time(NULL), whole seconds
             "CALLERID(num)": ch.cid_num or "", "CALLERID(name)": ch.cid_name or "",
         }
         if name in fixed:

@@ -90,6 +90,8 @@ class Core:
         self.astdb: dict[str, str] = {}  # the PBX's AstDB, shared across restarts
         # Vary the order of events where Asterisk's threads race (see Originate.early_failure).
         self.vary_order = False
+        # Test hook: each event passes through it on its way out: [(event as sent, delay), ...].
+        self.tamper: Callable[[Event], list[tuple[Event, float]]] | None = None
 
     @property
     def now(self) -> float:
@@ -101,6 +103,16 @@ class Core:
         event = Event(
             (("Event", name), ("Privilege", f"{category},all"), ("Timestamp", f"{self.now:.6f}"), *headers)
         )
+        if self.tamper is None:
+            self._publish(event, flag)
+            return
+        for sent, delay_s in self.tamper(event):  # a fault a test asked for (SimulatedPBX.odd_event)
+            if delay_s > 0:
+                self.sched.later(delay_s, lambda sent=sent: self._publish(sent, flag))  # type: ignore[misc]
+            else:
+                self._publish(sent, flag)
+
+    def _publish(self, event: Event, flag: int) -> None:
         self.event_log.append(event)
         for session in list(self.sessions):
             if session.event_mask & flag:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from olive.ami import Action, Response
+from olive.ami import Action, Event, Response
 from olive.clock import Clock, ScaledClock
 from olive.sim._apps import Runner
 from olive.sim._core import Core
@@ -20,12 +21,37 @@ from olive.sim._world import World
 
 __all__ = ["ActionRecord", "ChannelInfo", "MemberInfo", "SimulatedPBX"]
 
+SHUTDOWN_S = 1.1  # core restart now: from hanging up every call to the Shutdown event (transcript 22)
+
 
 @dataclass(frozen=True)
 class ActionRecord:
     time: float  # the PBX clock's time when it arrived
     session: int
     action: Action
+
+
+@dataclass
+class _OddEvent:
+    """A fault: the next ``remaining`` events named ``name`` are changed on their way out."""
+
+    name: str
+    remaining: int
+    fields: dict[str, str | None]
+    delay_s: float
+    where: dict[str, str]  # only events whose headers begin so
+    then: list[dict[str, str | None]]  # copies sent after it, each with these fields
+    then_every_s: float
+
+    def matches(self, event: Event) -> bool:
+        return self.name == event.name.lower() and all((event.get(k) or "").startswith(v) for k, v in self.where.items())
+
+    @staticmethod
+    def edit(event: Event, fields: Mapping[str, str | None]) -> Event:
+        headers = [(n, fields.get(n, v)) for n, v in event.headers]
+        present = {n for n, _ in event.headers}
+        headers += [(n, v) for n, v in fields.items() if n not in present]
+        return Event(tuple((n, v) for n, v in headers if v is not None))
 
 
 @dataclass(frozen=True)
@@ -83,8 +109,14 @@ class SimulatedPBX:
         self.astdb: dict[str, str] = {}  # AstDB ("family/key" -> value): on disk, so it outlives a restart
         self.actions: list[ActionRecord] = []
         self.restarts = 0
-        # Faults a test asks for: the next actions of a name get no response (see swallow()).
+        # While a clean restart shuts down, manager.c refuses every action (transcript 22).
+        self.shutting_down = False
+        self.shutdown_began_at: float | None = None  # the last clean restart's ast_softhangup_all()
+        self.shutdown_event_at: float | None = None  # ... and its Shutdown event
+        # Faults a test asks for: the next actions of a name get no response (see swallow()),
+        # the next events of a name go out changed or late (see odd_event()).
         self._swallow: dict[str, list[bool]] = {}
+        self._odd: list[_OddEvent] = []
         self._boot()
         self._server: asyncio.base_events.Server | None = None
         self._host = "127.0.0.1"
@@ -99,6 +131,7 @@ class SimulatedPBX:
         self.core.world = World(self.scenario, self.seed + self.restarts)
         self.core.vary_order = self.scenario.vary_order
         self.core.astdb = self.astdb
+        self.core.tamper = self._tamper
         self.queues = Queues(self.core)
         self.core.pre_hangup_listeners.append(lambda ch: ch.far.media_stats() if ch.far is not None else None)
         for name, conf in self.scenario.queues.items():
@@ -136,13 +169,14 @@ class SimulatedPBX:
             session.abort()
         await asyncio.sleep(0)
 
-    async def restart(self, down_s: float = 0.0, *, clean: bool = True) -> None:
+    async def restart(self, down_s: float = 0.0, *, clean: bool = True, shutdown_s: float = SHUTDOWN_S) -> None:
         """Asterisk restarts (``core restart now``, an upgrade, or with ``clean=False`` a crash).
 
         A clean restart first hangs up every call as the sessions watch (hangup
         handlers run, so AstDB keeps answered calls' results: transcript 22), then
-        sends every AMI session a Shutdown event (Shutdown: Cleanly, Restart: True)
-        and closes it (21); a crash just
+        refuses every action for ``shutdown_s`` ("Asterisk is shutting down", 1.1 s
+        in transcript 22), then sends every AMI session a Shutdown event (Shutdown:
+        Cleanly, Restart: True) and closes it (21); a crash just
         drops the connections. Every AMI session drops; every channel is gone with no Hangup anyone
         could see; dynamic queue members (QueueAdd) and queue statistics are
         forgotten, as is all other in-memory state; the new process has a new
@@ -154,12 +188,22 @@ class SimulatedPBX:
         if self._server is not None:
             self._server.close()
         if clean:
-            # core restart now hangs up every channel first (ast_softhangup_all()): sessions
-            # see the calls end and hangup handlers run (transcript 22); then Shutdown.
-            for ch in list(self.core.channels.values()):
-                if not ch.dead:
-                    self.core.hangup(ch, 16, soft=True)
+            # core restart now hangs up every channel first (ast_softhangup_all(): a
+            # SoftHangupRequest with Cause 4, AST_SOFTHANGUP_SHUTDOWN, on each): sessions see
+            # the calls end and hangup handlers run (transcript 22); manager.c refuses every
+            # action from then on; Shutdown comes last.
+            self.core.sched.advance()
+            self.shutdown_began_at = self.core.now
+            live = [ch for ch in self.core.channels.values() if not ch.dead]
+            for ch in live:
+                self.core.channel_event("SoftHangupRequest", ch, ("Cause", "4"))
+            self.shutting_down = True
+            for ch in live:
+                self.core.hangup(ch, 16, soft=True)
             await asyncio.sleep(0.01)  # let what the hangups scheduled for now happen
+            await self.clock.sleep(shutdown_s)
+            self.core.sched.advance()
+            self.shutdown_event_at = self.core.now
             self.core.emit("Shutdown", "system", [("Shutdown", "Cleanly"), ("Restart", "True")])
         for session in list(self._sessions):
             if clean:
@@ -176,6 +220,7 @@ class SimulatedPBX:
         if down_s > 0:
             await self.clock.sleep(down_s)
         self.restarts += 1
+        self.shutting_down = False
         self._boot()
         self._ticker = asyncio.create_task(self.core.sched.run(), name="olive-sim-scheduler")
         self._server = await asyncio.start_server(self._accept, self._host, self.port)
@@ -200,6 +245,43 @@ class SimulatedPBX:
             headers.append(("Message", "Originate successfully queued"))
             session.send(Response(tuple(headers)))
         return True
+
+    def odd_event(
+        self,
+        name: str,
+        *,
+        count: int = 1,
+        delay_s: float = 0.0,
+        where: Mapping[str, str] | None = None,
+        then: Sequence[Mapping[str, str | None]] = (),
+        then_every_s: float = 0.5,
+        **fields: str | None,
+    ) -> None:
+        """The next ``count`` events named ``name`` (whose headers begin as ``where`` says)
+        go out odd, as a real Asterisk's sometimes do: with ``fields`` replacing (or added
+        to) their headers, None removing one (a host clock gone wrong: ``Timestamp="1e12"``;
+        a malformed field: ``ChannelState="Up"``), and/or ``delay_s`` later than they
+        happened, after events that followed them (an answer from another thread, out of
+        order); ``then``: followed, ``then_every_s`` apart, by copies with those fields
+        changed (duplicate or contradictory answers). Everything else is untouched."""
+        rule = _OddEvent(name.lower(), count, dict(fields), delay_s, dict(where or {}), [dict(t) for t in then], then_every_s)
+        self._odd.append(rule)
+
+    def send_event(self, name: str, category: str = "call", **fields: str) -> None:
+        """An extra event, now, to every session: one olive does not model (a newer
+        Asterisk's), or one about a channel that is not olive's (someone else's call)."""
+        self.core.sched.run_now(lambda: self.core.emit(name, category, list(fields.items())))
+
+    def _tamper(self, event: Event) -> list[tuple[Event, float]]:
+        rule = next((r for r in self._odd if r.matches(event)), None)
+        if rule is None:
+            return [(event, 0.0)]
+        rule.remaining -= 1
+        if rule.remaining <= 0:
+            self._odd.remove(rule)
+        sent = rule.edit(event, rule.fields)
+        copies = [(rule.edit(sent, t), rule.delay_s + (i + 1) * rule.then_every_s) for i, t in enumerate(rule.then)]
+        return [(sent, rule.delay_s), *copies]
 
     async def __aenter__(self) -> SimulatedPBX:
         await self.start()

@@ -98,6 +98,12 @@ class AMISession:
     def _handle(self, message: object) -> None:
         if isinstance(message, Action):
             self.pbx.record(self, message)
+            if self.pbx.shutting_down:  # manager.c's process_message(), before any other check
+                headers = [("Response", "Error")]
+                if message.action_id:
+                    headers.append(("ActionID", message.action_id))
+                self.send(Response((*headers, ("Message", "Asterisk is shutting down"))))
+                return
             if self.authenticated and self.pbx.swallowed(self, message):
                 return
             dispatch(self.pbx, self, message)
