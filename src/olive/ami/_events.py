@@ -103,18 +103,17 @@ def _bool(f: _Fields, name: str) -> bool:
     return (f.get(name) or "").lower() in ("1", "true", "yes")
 
 
-# The three header names of a channel, by prefix ("" for the event's own, "Dest" for the far leg).
-_REF_NAMES = {prefix: (prefix + "Channel", prefix + "Uniqueid", prefix + "Linkedid") for prefix in ("", "Dest")}
-
-
 def _ref(f: _Fields, prefix: str = "") -> ChannelRef:
-    channel, uniqueid, linkedid = _REF_NAMES.get(prefix) or (prefix + "Channel", prefix + "Uniqueid", prefix + "Linkedid")
-    return ChannelRef(_req(f, channel), _req(f, uniqueid), f.get(linkedid) or _req(f, uniqueid))
+    # Channel is checked first, then Uniqueid: the error names the first one missing.
+    if not prefix:  # the event's own channel: most events, so spelled out
+        channel, uniqueid = _req(f, "Channel"), _req(f, "Uniqueid")
+        return ChannelRef(channel, uniqueid, f.get("Linkedid") or uniqueid)
+    channel, uniqueid = _req(f, prefix + "Channel"), _req(f, prefix + "Uniqueid")
+    return ChannelRef(channel, uniqueid, f.get(prefix + "Linkedid") or uniqueid)
 
 
 def _maybe_ref(f: _Fields, prefix: str = "") -> ChannelRef | None:
-    channel, uniqueid, _ = _REF_NAMES.get(prefix) or (prefix + "Channel", prefix + "Uniqueid", "")
-    if f.get(channel) is None or f.get(uniqueid) is None:
+    if f.get(prefix + "Channel") is None or f.get(prefix + "Uniqueid") is None:
         return None
     return _ref(f, prefix)
 
