@@ -6,6 +6,8 @@ from functools import cache
 from typing import TypeVar
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from olive.ami import (
     AgentCalled,
@@ -333,3 +335,35 @@ class TestAgentCompleteWithoutCaller:
         (done,) = typed("01_answered_connected_to_agent", AgentComplete)
         assert done.ref is not None and done.dest is not None
         assert done.dest.linkedid == done.ref.linkedid
+
+
+class TestShapeCache:
+    """Typed views find fields through a cache keyed by the header names; it must
+    still read the first header of each name, any case, whatever came before."""
+
+    @settings(max_examples=200, deadline=None, derandomize=True)
+    @given(st.data())
+    def test_views_read_what_event_get_reads_for_any_order_duplicates_and_case(self, data: st.DataObject) -> None:
+        source = data.draw(st.sampled_from(["VarSet", "AgentComplete", "DialBegin", "QueueMemberStatus"]))
+        headers = list(first_raw(source).headers[1:])
+        extra = data.draw(st.lists(st.sampled_from(headers), max_size=4))
+        for name, value in extra:  # the same name again, in another case, with another value
+            again = value + ("1" if value.isdigit() else "-again")
+            headers.append((data.draw(st.sampled_from([name, name.lower(), name.upper()])), again))
+        headers = data.draw(st.permutations(headers))
+        event = Event((("Event", source), *headers))
+        twin = Event((("Event", source), *((n, v + ("0" if v.isdigit() else "x")) for n, v in headers)))  # same shape
+        for e in (event, twin):
+            view = parse_event(e)
+            if isinstance(view, VarSet):
+                assert (view.ref.channel, view.ref.uniqueid, view.variable) == (e["Channel"], e["Uniqueid"], e["Variable"])
+                assert view.ref.linkedid == (e.get("Linkedid") or e["Uniqueid"])
+            elif isinstance(view, AgentComplete):
+                assert (view.queue, view.interface, view.reason) == (e["Queue"], e["Interface"], e.get("Reason") or "")
+                assert view.dest is not None and view.dest.channel == e["DestChannel"]
+            elif isinstance(view, DialBegin):
+                assert view.dest.uniqueid == e["DestUniqueid"]
+                assert view.caller is None or view.caller.channel == e["Channel"]
+            else:
+                assert isinstance(view, QueueMemberState)
+                assert (view.queue, view.member_name) == (e["Queue"], e.get("MemberName") or e.get("Name") or "")

@@ -14,41 +14,108 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TypeVar
 
 from olive.ami._errors import AMIProtocolError
-from olive.ami._messages import Event
+from olive.ami._messages import Event, Header
 
 UNKNOWN = "<unknown>"
 
+# Speed: an event's fields are found through its *shape*, the tuple of its
+# header names. Asterisk sends each kind of event with the same few shapes,
+# so where each name first occurs (any case, as Message.get finds it) is
+# worked out once per shape and name, then reused: a dict lookup per field
+# instead of a scan of the headers. A peer that invents shapes only fills the
+# bounded cache; past the cap each event gets a fresh, uncached lookup table.
+_SHAPES: dict[str, dict[str, int]] = {}
+_SHAPES_CAP = 4096
+_name_of = itemgetter(0)
 
-def _req(event: Event, name: str) -> str:
-    value = event.get(name)
+
+def _first(headers: tuple[Header, ...], name: str) -> int:
+    """Index of the first header called ``name`` (any case, as :meth:`Message.get`), else -1."""
+    key = name.lower()
+    if key.isascii():
+        size = len(key)
+        for i, (n, _) in enumerate(headers):
+            if len(n) == size and (n == name or n.lower() == key):
+                return i
+        return -1
+    for i, (n, _) in enumerate(headers):
+        if n.lower() == key:
+            return i
+    return -1
+
+
+class _Fields:
+    """One event's headers, read by name through its shape's cached positions."""
+
+    __slots__ = ("_pos", "event", "headers")
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
+        headers = self.headers = event.headers
+        shape = "\n".join(map(_name_of, headers))  # a name never holds a line break
+        pos = _SHAPES.get(shape)
+        if pos is None:
+            pos = {}
+            if len(_SHAPES) < _SHAPES_CAP:
+                _SHAPES[shape] = pos
+        self._pos = pos
+
+    def get(self, name: str) -> str | None:
+        i = self._pos.get(name)
+        if i is None:
+            i = self._pos[name] = _first(self.headers, name)
+        return self.headers[i][1] if i >= 0 else None
+
+    @property
+    def name(self) -> str:
+        return self.get("Event") or ""
+
+
+def _req(f: _Fields, name: str) -> str:
+    value = f.get(name)
     if value is None:
-        raise AMIProtocolError(f"{event.name} event without {name}: {dict(event.headers)!r}")
+        raise AMIProtocolError(f"{f.name} event without {name}: {dict(f.headers)!r}")
     return value
 
 
-def _opt(event: Event, name: str) -> str | None:
-    value = event.get(name)
+def _opt(f: _Fields, name: str) -> str | None:
+    value = f.get(name)
     return None if value in (None, "", UNKNOWN) else value
 
 
-def _int(event: Event, name: str, default: int | None = None) -> int:
-    value = event.get(name)
-    if value in (None, ""):
+def _int(f: _Fields, name: str, default: int | None = None) -> int:
+    value = f.get(name)
+    if value is None or value == "":
         if default is not None:
             return default
-        raise AMIProtocolError(f"{event.name} event without {name}")
-    assert value is not None
+        raise AMIProtocolError(f"{f.name} event without {name}")
     try:
         return int(value)
     except ValueError:
-        raise AMIProtocolError(f"{event.name} event has non-numeric {name}: {value!r}") from None
+        raise AMIProtocolError(f"{f.name} event has non-numeric {name}: {value!r}") from None
 
 
-def _bool(event: Event, name: str) -> bool:
-    return (event.get(name) or "").lower() in ("1", "true", "yes")
+def _bool(f: _Fields, name: str) -> bool:
+    return (f.get(name) or "").lower() in ("1", "true", "yes")
+
+
+def _ref(f: _Fields, prefix: str = "") -> ChannelRef:
+    # Channel is checked first, then Uniqueid: the error names the first one missing.
+    if not prefix:  # the event's own channel: most events, so spelled out
+        channel, uniqueid = _req(f, "Channel"), _req(f, "Uniqueid")
+        return ChannelRef(channel, uniqueid, f.get("Linkedid") or uniqueid)
+    channel, uniqueid = _req(f, prefix + "Channel"), _req(f, prefix + "Uniqueid")
+    return ChannelRef(channel, uniqueid, f.get(prefix + "Linkedid") or uniqueid)
+
+
+def _maybe_ref(f: _Fields, prefix: str = "") -> ChannelRef | None:
+    if f.get(prefix + "Channel") is None or f.get(prefix + "Uniqueid") is None:
+        return None
+    return _ref(f, prefix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,17 +128,11 @@ class ChannelRef:
 
     @classmethod
     def of(cls, event: Event, prefix: str = "") -> ChannelRef:
-        return cls(
-            channel=_req(event, prefix + "Channel"),
-            uniqueid=_req(event, prefix + "Uniqueid"),
-            linkedid=event.get(prefix + "Linkedid") or _req(event, prefix + "Uniqueid"),
-        )
+        return _ref(_Fields(event), prefix)
 
     @classmethod
     def maybe(cls, event: Event, prefix: str = "") -> ChannelRef | None:
-        if event.get(prefix + "Channel") is None or event.get(prefix + "Uniqueid") is None:
-            return None
-        return cls.of(event, prefix)
+        return _maybe_ref(_Fields(event), prefix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,154 +320,161 @@ TypedEvent = (
 )
 
 _T = TypeVar("_T")
-_PARSERS: dict[str, Callable[[Event], TypedEvent]] = {}
+_PARSERS: dict[str, Callable[[_Fields], TypedEvent]] = {}
+_PARSERS_EXACT: dict[str, Callable[[_Fields], TypedEvent]] = {}  # as Asterisk spells them: no lower()
 
 
-def _parser(*names: str) -> Callable[[Callable[[Event], _T]], Callable[[Event], _T]]:
-    def register(fn: Callable[[Event], _T]) -> Callable[[Event], _T]:
+def _parser(*names: str) -> Callable[[Callable[[_Fields], _T]], Callable[[_Fields], _T]]:
+    def register(fn: Callable[[_Fields], _T]) -> Callable[[_Fields], _T]:
         for name in names:
             _PARSERS[name.lower()] = fn  # type: ignore[assignment]
+            _PARSERS_EXACT[name] = fn  # type: ignore[assignment]
         return fn
 
     return register
 
 
 @_parser("OriginateResponse")
-def _originate_response(e: Event) -> OriginateResponse:
+def _originate_response(f: _Fields) -> OriginateResponse:
     return OriginateResponse(
-        action_id=e.action_id,
-        success=(e.get("Response") or "").lower() == "success",
-        reason=_int(e, "Reason"),
-        channel=e.get("Channel") or "",
-        uniqueid=_opt(e, "Uniqueid"),
+        action_id=f.get("ActionID"),
+        success=(f.get("Response") or "").lower() == "success",
+        reason=_int(f, "Reason"),
+        channel=f.get("Channel") or "",
+        uniqueid=_opt(f, "Uniqueid"),
     )
 
 
 @_parser("Newchannel")
-def _newchannel(e: Event) -> Newchannel:
-    return Newchannel(ChannelRef.of(e), _int(e, "ChannelState"), e.get("Context") or "", e.get("Exten") or "")
+def _newchannel(f: _Fields) -> Newchannel:
+    return Newchannel(_ref(f), _int(f, "ChannelState"), f.get("Context") or "", f.get("Exten") or "")
 
 
 @_parser("Newstate")
-def _newstate(e: Event) -> Newstate:
-    return Newstate(ChannelRef.of(e), _int(e, "ChannelState"), e.get("ChannelStateDesc") or "")
+def _newstate(f: _Fields) -> Newstate:
+    return Newstate(_ref(f), _int(f, "ChannelState"), f.get("ChannelStateDesc") or "")
 
 
 @_parser("DialBegin")
-def _dial_begin(e: Event) -> DialBegin:
-    return DialBegin(ChannelRef.maybe(e), ChannelRef.of(e, "Dest"))
+def _dial_begin(f: _Fields) -> DialBegin:
+    return DialBegin(_maybe_ref(f), _ref(f, "Dest"))
 
 
 @_parser("DialEnd")
-def _dial_end(e: Event) -> DialEnd:
-    return DialEnd(ChannelRef.maybe(e), ChannelRef.of(e, "Dest"), _req(e, "DialStatus"))
+def _dial_end(f: _Fields) -> DialEnd:
+    return DialEnd(_maybe_ref(f), _ref(f, "Dest"), _req(f, "DialStatus"))
 
 
 @_parser("Hangup")
-def _hangup(e: Event) -> Hangup:
-    return Hangup(ChannelRef.of(e), _int(e, "Cause", default=0), e.get("Cause-txt") or "")
+def _hangup(f: _Fields) -> Hangup:
+    return Hangup(_ref(f), _int(f, "Cause", default=0), f.get("Cause-txt") or "")
 
 
 @_parser("HangupRequest", "SoftHangupRequest")
-def _hangup_request(e: Event) -> HangupRequest:
-    return HangupRequest(ChannelRef.of(e), _int(e, "Cause", default=0), e.name.lower().startswith("soft"))
+def _hangup_request(f: _Fields) -> HangupRequest:
+    return HangupRequest(_ref(f), _int(f, "Cause", default=0), f.name.lower().startswith("soft"))
 
 
 @_parser("VarSet")
-def _varset(e: Event) -> VarSet:
-    return VarSet(ChannelRef.of(e), _req(e, "Variable"), e.get("Value") or "")
+def _varset(f: _Fields) -> VarSet:
+    return VarSet(_ref(f), _req(f, "Variable"), f.get("Value") or "")
 
 
 @_parser("BridgeEnter")
-def _bridge_enter(e: Event) -> BridgeEnter:
-    return BridgeEnter(ChannelRef.of(e), _req(e, "BridgeUniqueid"))
+def _bridge_enter(f: _Fields) -> BridgeEnter:
+    return BridgeEnter(_ref(f), _req(f, "BridgeUniqueid"))
 
 
 @_parser("QueueCallerJoin")
-def _caller_join(e: Event) -> QueueCallerJoin:
-    return QueueCallerJoin(ChannelRef.of(e), _req(e, "Queue"), _int(e, "Position", default=0))
+def _caller_join(f: _Fields) -> QueueCallerJoin:
+    return QueueCallerJoin(_ref(f), _req(f, "Queue"), _int(f, "Position", default=0))
 
 
 @_parser("QueueCallerLeave")
-def _caller_leave(e: Event) -> QueueCallerLeave:
-    return QueueCallerLeave(ChannelRef.of(e), _req(e, "Queue"))
+def _caller_leave(f: _Fields) -> QueueCallerLeave:
+    return QueueCallerLeave(_ref(f), _req(f, "Queue"))
 
 
 @_parser("QueueCallerAbandon")
-def _caller_abandon(e: Event) -> QueueCallerAbandon:
-    return QueueCallerAbandon(ChannelRef.of(e), _req(e, "Queue"), _int(e, "HoldTime", default=0))
+def _caller_abandon(f: _Fields) -> QueueCallerAbandon:
+    return QueueCallerAbandon(_ref(f), _req(f, "Queue"), _int(f, "HoldTime", default=0))
 
 
 @_parser("AgentCalled")
-def _agent_called(e: Event) -> AgentCalled:
+def _agent_called(f: _Fields) -> AgentCalled:
     return AgentCalled(
-        ChannelRef.of(e), ChannelRef.of(e, "Dest"), _req(e, "Queue"), _req(e, "Interface"),
-        e.get("MemberName") or "",
+        _ref(f), _ref(f, "Dest"), _req(f, "Queue"), _req(f, "Interface"),
+        f.get("MemberName") or "",
     )
 
 
 @_parser("AgentConnect")
-def _agent_connect(e: Event) -> AgentConnect:
+def _agent_connect(f: _Fields) -> AgentConnect:
     return AgentConnect(
-        ChannelRef.of(e), ChannelRef.of(e, "Dest"), _req(e, "Queue"), _req(e, "Interface"),
-        e.get("MemberName") or "", _int(e, "HoldTime", default=0), _int(e, "RingTime", default=0),
+        _ref(f), _ref(f, "Dest"), _req(f, "Queue"), _req(f, "Interface"),
+        f.get("MemberName") or "", _int(f, "HoldTime", default=0), _int(f, "RingTime", default=0),
     )
 
 
 @_parser("AgentRingNoAnswer")
-def _agent_ring_no_answer(e: Event) -> AgentRingNoAnswer:
+def _agent_ring_no_answer(f: _Fields) -> AgentRingNoAnswer:
     return AgentRingNoAnswer(
-        ChannelRef.of(e), ChannelRef.of(e, "Dest"), _req(e, "Queue"), _req(e, "Interface"),
-        e.get("MemberName") or "", _int(e, "RingTime", default=0),
+        _ref(f), _ref(f, "Dest"), _req(f, "Queue"), _req(f, "Interface"),
+        f.get("MemberName") or "", _int(f, "RingTime", default=0),
     )
 
 
 @_parser("AgentComplete")
-def _agent_complete(e: Event) -> AgentComplete:
+def _agent_complete(f: _Fields) -> AgentComplete:
     return AgentComplete(
-        ChannelRef.maybe(e), _req(e, "Queue"), _req(e, "Interface"), e.get("MemberName") or "",
-        _int(e, "HoldTime", default=0), _int(e, "TalkTime", default=0), e.get("Reason") or "",
-        ChannelRef.maybe(e, "Dest"),
+        _maybe_ref(f), _req(f, "Queue"), _req(f, "Interface"), f.get("MemberName") or "",
+        _int(f, "HoldTime", default=0), _int(f, "TalkTime", default=0), f.get("Reason") or "",
+        _maybe_ref(f, "Dest"),
     )
 
 
 @_parser("QueueMemberAdded", "QueueMemberRemoved", "QueueMemberStatus", "QueueMemberPause", "QueueMember")
-def _queue_member(e: Event) -> QueueMemberState:
+def _queue_member(f: _Fields) -> QueueMemberState:
     # QueueStatus' list item names the interface "Location" and the name "Name".
-    interface = e.get("Interface") or e.get("Location")
+    interface = f.get("Interface") or f.get("Location")
     if interface is None:
-        raise AMIProtocolError(f"{e.name} event without Interface")
+        raise AMIProtocolError(f"{f.name} event without Interface")
     return QueueMemberState(
-        kind=e.name,
-        queue=_req(e, "Queue"),
+        kind=f.name,
+        queue=_req(f, "Queue"),
         interface=interface,
-        member_name=e.get("MemberName") or e.get("Name") or "",
-        status=_int(e, "Status", default=0),
-        paused=_bool(e, "Paused"),
-        paused_reason=e.get("PausedReason") or "",
-        in_call=_bool(e, "InCall"),
-        calls_taken=_int(e, "CallsTaken", default=0),
-        last_call=_int(e, "LastCall", default=0),
+        member_name=f.get("MemberName") or f.get("Name") or "",
+        status=_int(f, "Status", default=0),
+        paused=_bool(f, "Paused"),
+        paused_reason=f.get("PausedReason") or "",
+        in_call=_bool(f, "InCall"),
+        calls_taken=_int(f, "CallsTaken", default=0),
+        last_call=_int(f, "LastCall", default=0),
     )
 
 
 @_parser("CoreShowChannel")
-def _core_show_channel(e: Event) -> CoreShowChannel:
+def _core_show_channel(f: _Fields) -> CoreShowChannel:
     return CoreShowChannel(
-        ChannelRef.of(e), _int(e, "ChannelState", default=0), e.get("Application") or "",
-        _opt(e, "BridgeId"), e.get("Duration") or "",
+        _ref(f), _int(f, "ChannelState", default=0), f.get("Application") or "",
+        _opt(f, "BridgeId"), f.get("Duration") or "",
     )
 
 
 @_parser("FullyBooted")
-def _fully_booted(e: Event) -> FullyBooted:
+def _fully_booted(f: _Fields) -> FullyBooted:
     return FullyBooted()
 
 
 def parse_event(event: Event) -> TypedEvent | None:
     """The typed view of ``event``, or None when olive does not model it."""
-    parser = _PARSERS.get(event.name.lower())
-    return parser(event) if parser else None
+    headers = event.headers
+    if headers and headers[0][0] == "Event":  # where Asterisk puts it: the one event.name finds
+        value = headers[0][1]
+        parser = _PARSERS_EXACT.get(value) or _PARSERS.get(value.lower())
+    else:
+        parser = _PARSERS.get(event.name.lower())
+    return parser(_Fields(event)) if parser else None
 
 
 MODELLED_EVENTS = frozenset(_PARSERS)

@@ -167,6 +167,11 @@ class FrameReader:
         return self._eof
 
     @property
+    def ready(self) -> deque[ParsedMessage]:
+        """Messages framed and parsed, not yet returned (the codec pops them directly)."""
+        return self._ready
+
+    @property
     def pending(self) -> int:
         return len(self._buffer)
 

@@ -25,7 +25,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from olive.contacts_import import ImportRefused
@@ -87,8 +88,11 @@ _DESCRIPTIONS = {
     415: "Unsupported content type.",
     422: "Invalid input: each problem names its field.",
     429: "Too many wrong API keys (or agent sign-ins) from this address; see Retry-After.",
-    503: "Not ready.",
+    503: "Not ready, or overloaded (the database is busy): retry after Retry-After seconds.",
 }
+
+#: Seconds a client is asked to wait when the database is saturated (pool exhausted, lock held).
+RETRY_AFTER_S = 1
 
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -230,6 +234,32 @@ async def _data(request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "a value cannot be stored (too long, or holds a character the database refuses)")
 
 
+async def _pool_timeout(request: Request, exc: Exception) -> JSONResponse:
+    # Every connection of the API's pool is in use and none came back in time.
+    log.warning("database pool exhausted: answered 503 to %s %s", request.method, request.url.path)
+    return overloaded("the server is overloaded: every database connection is busy; retry shortly")
+
+
+#: What SQLite and PostgreSQL say when a lock or a timeout, not the request, is the problem.
+_BUSY = ("database is locked", "database table is locked", "database is busy", "lock timeout", "canceling statement due to")
+
+
+async def _operational(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OperationalError)
+    reason = str(exc.orig)
+    if any(text in reason for text in _BUSY):
+        log.warning("database busy (%s): answered 503 to %s %s", reason.splitlines()[0], request.method, request.url.path)
+        return overloaded("the server is overloaded: the database is busy with other writes; retry shortly")
+    # Unreachable, restarting, out of connections: nothing the request did; no 500.
+    log.error("database unavailable (%s): answered 503 to %s %s", type(exc.orig).__name__, request.method, request.url.path)
+    return overloaded("the database is unavailable; retry shortly", code="database_unavailable")
+
+
+def overloaded(message: str, *, code: str = "overloaded") -> JSONResponse:
+    """503 with Retry-After: the honest answer when the database, not the request, is the limit."""
+    return error_response(503, message, code=code, headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OliveError, _olive_error)
     app.add_exception_handler(NotFound, _not_found)
@@ -238,9 +268,12 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(IntegrityError, _integrity)
     app.add_exception_handler(DataError, _data)
+    app.add_exception_handler(PoolTimeout, _pool_timeout)
+    app.add_exception_handler(OperationalError, _operational)
 
 
 __all__ = [
+    "RETRY_AFTER_S",
     "ErrorBody",
     "ErrorDetail",
     "Forbidden",
@@ -249,6 +282,7 @@ __all__ = [
     "field_path",
     "install_error_handlers",
     "json_responses",
+    "overloaded",
     "responses",
     "validation_details",
 ]

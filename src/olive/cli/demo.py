@@ -69,10 +69,10 @@ async def _demo(agents: int, contacts: int, speed: float, mode: str, db: Path, a
     api_task: asyncio.Task[None] | None = None
     server = None
     if api_port:
-        from olive.api import create_app
+        from olive.api import create_app, make_api_sessions
         from olive.api._server import make_server
 
-        server = make_server(create_app(sessions, engine, manage_engine=False), "127.0.0.1", api_port, log_level="warning", access_log=False)
+        server = make_server(create_app(make_api_sessions(f"sqlite:///{db}"), engine, manage_engine=False), "127.0.0.1", api_port, log_level="warning", access_log=False)
         api_task = asyncio.create_task(server.serve())
     console.print(
         f"[bold]olive demo[/]: {agents} agents, {contacts} contacts, {mode} dialing, "

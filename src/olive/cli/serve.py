@@ -61,12 +61,12 @@ async def _serve(settings: object, log_level: str) -> None:
 
     from sqlalchemy.exc import OperationalError
 
-    from olive.api import create_app
+    from olive.api import create_app, make_api_sessions
     from olive.api._config import ServeSettings
     from olive.api._server import make_server
     from olive.cli._common import open_store
     from olive.engine import DialingLease, Engine
-    from olive.store import safe_url
+    from olive.store import database_url, safe_url
 
     assert isinstance(settings, ServeSettings)
     logging.basicConfig(
@@ -85,7 +85,8 @@ async def _serve(settings: object, log_level: str) -> None:
         err_console.print(f"[red]olive serve: refusing to start: {lease.note}", soft_wrap=True)
         raise typer.Exit(3)
     engine = Engine(sessions, settings.asterisk, pause_after_missed=settings.pause_after_missed, lease=lease)
-    app = create_app(sessions, engine)
+    # Requests get their own pool, with short waits: API load cannot take the engine's connections.
+    app = create_app(make_api_sessions(database_url(settings.database_url)), engine)
     for line in settings.describe():
         err_console.print(f"olive serve: {line}", soft_wrap=True)
     server = make_server(

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -158,6 +159,26 @@ class Contact(TimestampMixin, Base):
         cascade="all, delete-orphan",
         passive_deletes=True,
     )
+
+
+class ContactCount(Base):
+    """How many contacts a dial list has in one status: kept by database triggers.
+
+    Triggers on ``contacts`` (migration 0007) change these rows in the same
+    transaction as every insert, delete and status change, so no code path
+    can forget them. On SQLite there is one row per list and status; on
+    PostgreSQL each statement appends its net change (rows that never
+    conflict between concurrent writers), and the counts are the sums.
+    Read them with :func:`olive.store.contact_status_counts`.
+    """
+
+    __tablename__ = "contact_counts"
+    __table_args__ = (Index("ix_contact_counts_list", "dial_list_id", "status", "n"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
+    dial_list_id: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    n: Mapped[int] = mapped_column(BigInteger)
 
 
 class ContactNumber(TimestampMixin, Base):

@@ -45,19 +45,40 @@ def safe_url(url: str | Engine) -> str:
 
 
 def make_engine(
-    url: str | None = None, *, busy_timeout_ms: int = 10_000, echo: bool = False
+    url: str | None = None,
+    *,
+    busy_timeout_ms: int = 10_000,
+    echo: bool = False,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
+    pool_timeout_s: float | None = None,
 ) -> Engine:
-    """An engine for ``url`` (default: :func:`database_url`), set up for olive."""
+    """An engine for ``url`` (default: :func:`database_url`), set up for olive.
+
+    Each engine has its own connection pool. ``pool_size``, ``max_overflow``
+    and ``pool_timeout_s`` (how long a checkout waits before
+    ``sqlalchemy.exc.TimeoutError``) default to SQLAlchemy's (5, 10, 30 s);
+    the API passes smaller waits so that overload is answered, not queued.
+    """
     parsed = make_url(database_url(url))
+    in_memory = parsed.database in (None, "", ":memory:")
+    pool: dict[str, Any] = {}
+    if not (parsed.get_backend_name() == "sqlite" and in_memory):  # in memory: one shared connection, no queue
+        pool = {
+            key: value
+            for key, value in (("pool_size", pool_size), ("max_overflow", max_overflow), ("pool_timeout", pool_timeout_s))
+            if value is not None
+        }
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
             parsed,
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+            **pool,
         )
-        _setup_sqlite(engine, busy_timeout_ms, in_memory=parsed.database in (None, "", ":memory:"))
+        _setup_sqlite(engine, busy_timeout_ms, in_memory=in_memory)
         return engine
-    return create_engine(parsed, echo=echo, pool_pre_ping=True)
+    return create_engine(parsed, echo=echo, pool_pre_ping=True, **pool)
 
 
 def _setup_sqlite(engine: Engine, busy_timeout_ms: int, *, in_memory: bool) -> None:
