@@ -78,10 +78,13 @@ from olive.store._db import (
 )
 from olive.store._lease import DIALING, Lease, LeaseHolder, LeaseRepository
 from olive.store._plans import (
+    AMD_AFTER_GREETING_S,
+    AMD_CONTEXT,
     DEFAULT_RETRY_RULES,
     RETRY_OUTCOMES,
     Plan,
     RetryRule,
+    amd_variables,
     default_retry_rules,
     retry_rule,
     validate_retry_rules,
@@ -133,6 +136,8 @@ __all__ = [
     "ABANDON_REASONS",
     "AGENT_STATES",
     "AGENT_TOKEN_PREFIX",
+    "AMD_AFTER_GREETING_S",
+    "AMD_CONTEXT",
     "API_KEY_ROLES",
     "CALLBACK_STATUSES",
     "CALL_STATES",
@@ -188,6 +193,7 @@ __all__ = [
     "RetryRule",
     "TimestampMixin",
     "UTCDateTime",
+    "amd_variables",
     "as_utc",
     "campaign_agents",
     "campaign_dial_lists",

@@ -1,0 +1,44 @@
+"""Answering-machine detection: a plan's AMD action and NOTSURE rule, a call's AMD verdict.
+
+Revision ID: 0007_amd
+Revises: 0006
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0007_amd"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("plans") as batch:
+        batch.add_column(sa.Column("amd", sa.String(length=16), nullable=False, server_default="off"))
+        batch.add_column(sa.Column("amd_message", sa.String(length=200), nullable=True))
+        batch.add_column(sa.Column("amd_notsure", sa.String(length=16), nullable=False, server_default="agent"))
+        batch.create_check_constraint(op.f("ck_plans_amd"), "amd IN ('off', 'hangup', 'message', 'agent')")
+        batch.create_check_constraint(op.f("ck_plans_amd_notsure"), "amd_notsure IN ('agent', 'machine')")
+        batch.create_check_constraint(op.f("ck_plans_amd_message"), "amd <> 'message' OR amd_message IS NOT NULL")
+    with op.batch_alter_table("calls") as batch:
+        batch.add_column(sa.Column("amd_status", sa.String(length=16), nullable=True))
+        batch.add_column(sa.Column("amd_cause", sa.String(length=64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("calls") as batch:
+        batch.drop_column("amd_cause")
+        batch.drop_column("amd_status")
+    with op.batch_alter_table("plans") as batch:
+        batch.drop_constraint(op.f("ck_plans_amd_message"), type_="check")
+        batch.drop_constraint(op.f("ck_plans_amd_notsure"), type_="check")
+        batch.drop_constraint(op.f("ck_plans_amd"), type_="check")
+        batch.drop_column("amd_notsure")
+        batch.drop_column("amd_message")
+        batch.drop_column("amd")
