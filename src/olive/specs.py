@@ -62,6 +62,8 @@ class PlanSpec(_Spec):
         None, description="with amd 'message': the recording left after the machine's beep")
     amd_notsure: Literal["agent", "machine"] = Field(
         "agent", description="what AMD's NOTSURE verdict is taken for")
+    amd_false_positive_share: float = Field(
+        0.03, ge=0, le=1, description="estimated share of MACHINE verdicts that were people (counted as abandoned)")
 
     @field_validator("channel_template")
     @classmethod

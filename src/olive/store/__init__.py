@@ -80,6 +80,7 @@ from olive.store._lease import DIALING, Lease, LeaseHolder, LeaseRepository
 from olive.store._plans import (
     AMD_AFTER_GREETING_S,
     AMD_CONTEXT,
+    AMD_FALSE_POSITIVE_SHARE,
     DEFAULT_RETRY_RULES,
     RETRY_OUTCOMES,
     Plan,
@@ -138,6 +139,7 @@ __all__ = [
     "AGENT_TOKEN_PREFIX",
     "AMD_AFTER_GREETING_S",
     "AMD_CONTEXT",
+    "AMD_FALSE_POSITIVE_SHARE",
     "API_KEY_ROLES",
     "CALLBACK_STATUSES",
     "CALL_STATES",

@@ -102,6 +102,9 @@ AMD_CONTEXT: Final = "olive-amd"
 #: amd.conf's after_greeting_silence (docs/asterisk/amd.conf): AMD calls a person HUMAN this
 #: long after their greeting, so it counts against the 2-second connect limit.
 AMD_AFTER_GREETING_S: Final = 0.8
+#: The default estimate of the share of MACHINE verdicts that were people, until the operator
+#: has measured their own (docs/compliance.md): an assumption, not a measurement.
+AMD_FALSE_POSITIVE_SHARE: Final = 0.03
 
 
 def amd_variables(plan: Mapping[str, Any]) -> dict[str, str]:
@@ -138,6 +141,7 @@ class Plan(TimestampMixin, Base):
         CheckConstraint(one_of("amd", AMD_ACTIONS), name="amd"),
         CheckConstraint(one_of("amd_notsure", AMD_NOTSURE), name="amd_notsure"),
         CheckConstraint("amd <> 'message' OR amd_message IS NOT NULL", name="amd_message"),
+        CheckConstraint("amd_false_positive_share >= 0 AND amd_false_positive_share <= 1", name="amd_false_positive_share"),
     )
 
     id: Mapped[str] = id_column("plan")
@@ -159,6 +163,10 @@ class Plan(TimestampMixin, Base):
     amd: Mapped[str] = mapped_column(String(16), default="off", server_default="off")
     amd_message: Mapped[str | None] = mapped_column(String(200))
     amd_notsure: Mapped[str] = mapped_column(String(16), default="agent", server_default="agent")
+    #: The share of MACHINE verdicts estimated to have been people (AMD's false positives):
+    #: each such call is an abandoned call in law. Measure it (listen to a sample); see compliance.md.
+    amd_false_positive_share: Mapped[float] = mapped_column(
+        Float, default=AMD_FALSE_POSITIVE_SHARE, server_default=str(AMD_FALSE_POSITIVE_SHARE))
 
     def retry_rule(self, outcome: str) -> RetryRule:
         return retry_rule(self.retry_rules, outcome)
@@ -186,6 +194,9 @@ class Plan(TimestampMixin, Base):
             "amd": self.amd or "off",
             "amd_message": self.amd_message,
             "amd_notsure": self.amd_notsure or "agent",
+            "amd_false_positive_share": (
+                AMD_FALSE_POSITIVE_SHARE if self.amd_false_positive_share is None else self.amd_false_positive_share
+            ),
         }
         # With AMD, answered calls go through [olive-amd] first (docs/asterisk/extensions.conf).
         if out["amd"] != "off" and out["context"] == DEFAULT_CONTEXT:
@@ -196,6 +207,7 @@ class Plan(TimestampMixin, Base):
 __all__ = [
     "AMD_AFTER_GREETING_S",
     "AMD_CONTEXT",
+    "AMD_FALSE_POSITIVE_SHARE",
     "DEFAULT_RETRY_RULES",
     "NEVER",
     "RETRY_OUTCOMES",

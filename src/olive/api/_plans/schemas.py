@@ -52,6 +52,7 @@ class PlanOut(Stamped):
     amd: Literal["off", "hangup", "message", "agent"] = "off"
     amd_message: str | None = None
     amd_notsure: Literal["agent", "machine"] = "agent"
+    amd_false_positive_share: float = 0.03
 
 
 __all__ = ["PlanCreate", "PlanOut", "PlanUpdate", "RetryRuleOut"]
