@@ -10,7 +10,8 @@ import pytest
 
 from e2e.checks import assert_every_attempt_recorded_once, assert_no_contact_dialed_twice_at_once
 from e2e.harness import REAL_AMI, Olive, make_campaign, number
-from olive.store import Call
+from olive.compliance._records import abandon_rows
+from olive.store import Call, transaction
 
 
 def by_contact(calls: list[Call]) -> dict[str, list[Call]]:
@@ -95,3 +96,12 @@ class TestFortyPercentMachines:
                     assert before.ended_at is not None
                     assert (after.originated_at - before.ended_at).total_seconds() >= 60
         assert report.contacts.get("pending", 0) == 0
+        # What olive reports to a regulator: the plan's estimate (3% of MACHINE verdicts were
+        # people) in place of the truth only the simulator knows, judged against the 3%.
+        with transaction(olive.sessions) as s:
+            row = next(r for r in abandon_rows(s, olive.target.clock.now(), cid) if r["window"] == "campaign_to_date")
+        assert row["amd_machines"] == outcomes["MACHINE"]
+        assert row["rate_with_amd_estimate"] == pytest.approx(
+            (outcomes["ABANDONED"] + 0.03 * outcomes["MACHINE"]) / (outcomes["CONNECTED"] + outcomes["ABANDONED"] + 0.03 * outcomes["MACHINE"]),
+            abs=1e-6)
+        assert row["within_limit"] is True
