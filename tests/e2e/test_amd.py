@@ -56,7 +56,8 @@ class TestPeopleAndMachines:
 
 @pytest.mark.skipif(bool(REAL_AMI), reason="needs the simulator's trunk population with 40% machines")
 class TestFortyPercentMachines:
-    async def test_abandons_with_amd_false_positives_stay_under_3_percent(self, olive: Olive) -> None:
+    @pytest.mark.parametrize("dial_mode", ["progressive", "predictive"])
+    async def test_abandons_with_amd_false_positives_stay_under_3_percent(self, olive: Olive, dial_mode: str) -> None:
         """The issue's campaign: 40% machines, AMD 91% right (1% of people taken for machines,
         20% of machines for people). Under the law a person AMD hung up on is an abandoned
         call, so the rate counts them; the simulator tells them by their cause (a person AMD
@@ -64,7 +65,7 @@ class TestFortyPercentMachines:
         contacts = [number(1, i) for i in range(200)]
         cid = make_campaign(
             olive.sessions, name="amd-forty", contacts=contacts, agents=["801", "802", "803", "804", "805"],
-            channel_template="PJSIP/{number}@amd", amd="hangup", max_concurrent=20,
+            channel_template="PJSIP/{number}@amd", amd="hangup", max_concurrent=20, dial_mode=dial_mode,
             retry_rules={"MACHINE": {"max_attempts": 2, "delay_s": 60}, "ABANDONED": {"max_attempts": 1, "delay_s": 60}},
         )
         await olive.start()
@@ -84,7 +85,7 @@ class TestFortyPercentMachines:
         machines_detected = outcomes["MACHINE"] - people_hung_up_on
         abandoned = outcomes["ABANDONED"] + people_hung_up_on
         live = outcomes["CONNECTED"] + outcomes["ABANDONED"] + people_hung_up_on
-        print(f"\n{len(calls)} calls: {dict(outcomes)}; machines detected {machines_detected}, "
+        print(f"\n{dial_mode}: {len(calls)} calls: {dict(outcomes)}; machines detected {machines_detected}, "
               f"people AMD hung up on {people_hung_up_on}; abandon rate {abandoned}/{live} = {abandoned / live:.2%}")
         assert machines_detected > 0.3 * len(calls) * 0.8  # about 40% of answers, 80% of them caught
         assert abandoned / live <= 0.03
