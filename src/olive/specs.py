@@ -56,6 +56,14 @@ class PlanSpec(_Spec):
     drop_action: Literal["hangup", "message"] = "hangup"
     drop_message: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-/.]{1,200}$")] | None = None
     retry_rules: dict[str, RetryRuleSpec] = Field(default_factory=lambda: {k: RetryRuleSpec(**v) for k, v in default_retry_rules().items()})
+    amd: Literal["off", "hangup", "message", "agent"] = Field(
+        "off", description="answering-machine detection: what to do with a MACHINE (off: no detection)")
+    amd_message: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-/.]{1,200}$")] | None = Field(
+        None, description="with amd 'message': the recording left after the machine's beep")
+    amd_notsure: Literal["agent", "machine"] = Field(
+        "agent", description="what AMD's NOTSURE verdict is taken for")
+    amd_false_positive_share: float = Field(
+        0.03, ge=0, le=1, description="estimated share of MACHINE verdicts that were people (counted as abandoned)")
 
     @field_validator("channel_template")
     @classmethod
@@ -78,6 +86,8 @@ class PlanSpec(_Spec):
     def _drop(self) -> PlanSpec:
         if self.drop_action == "message" and not self.drop_message:
             raise ValueError("drop_action 'message' needs drop_message (a recording name)")
+        if self.amd == "message" and not self.amd_message:
+            raise ValueError("amd 'message' needs amd_message (a recording name)")
         return self
 
     def to_row(self) -> dict[str, Any]:

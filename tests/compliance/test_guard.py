@@ -105,6 +105,21 @@ class TestGuard:
         assert verdict.retry_at == abandoned_at + LOCKOUT_S  # 16:00 London: open
         assert check(session, build, campaign.id, contact.id, abandoned_at + LOCKOUT_S).allowed
 
+    def test_uk_24_hours_after_amd_took_the_number_for_a_machine(self, session: Session, build: Builder) -> None:
+        # Ofcom: a repeat call within 24 h of an AMD machine only with an agent guaranteed.
+        campaign = build.campaign(profile="uk-ofcom", dial_mode="predictive", amd="hangup")
+        contact = build.contact(campaign, [LONDON_NUMBER])
+        machine_at = NOON_NY - 3600
+        build.call(campaign, None, LONDON_NUMBER, outcome="MACHINE", ended_at=from_epoch(machine_at))
+        verdict = check(session, build, campaign.id, contact.id)
+        assert not verdict.allowed and verdict.reason.startswith("machine_lockout")
+        assert verdict.retry_at == machine_at + 24 * 3600  # 16:00 London: open
+        assert check(session, build, campaign.id, contact.id, machine_at + 24 * 3600).allowed
+        progressive = build.campaign(profile="uk-ofcom", dial_mode="progressive", amd="hangup")
+        assert check(session, build, progressive.id, build.contact(progressive, [LONDON_NUMBER]).id).allowed
+        us = build.campaign(profile="us-tsr", dial_mode="predictive", amd="hangup")
+        assert check(session, build, us.id, build.contact(us, [LONDON_NUMBER]).id).allowed
+
     def test_uk_lockout_waits_for_the_window_too(self, session: Session, build: Builder) -> None:
         campaign = build.campaign(profile="uk-ofcom", dial_mode="power")
         contact = build.contact(campaign, [LONDON_NUMBER])

@@ -78,6 +78,26 @@ class TestAbandonWindows:
         assert (rolling["rolling_24h"]["live_answers"], rolling["rolling_24h"]["abandoned"]) == (1, 1)
         assert (rolling["rolling_30d"]["live_answers"], rolling["rolling_30d"]["rate"]) == (2, 0.5)
 
+    def test_amd_false_positives_count_as_abandoned_by_the_plans_estimate(self, session: Session, build: Builder) -> None:
+        # 97 people connected, 100 MACHINE verdicts of which the plan estimates 2% were people.
+        campaign = build.campaign(amd="hangup", amd_false_positive_share=0.02)
+        snapshot = campaign.plan.snapshot()
+        for i in range(97):
+            build.call(campaign, None, outcome="CONNECTED", ended_at=from_epoch(NOON_NY - 100 - i), plan_snapshot=snapshot)
+        for i in range(100):
+            build.call(campaign, None, outcome="MACHINE", ended_at=from_epoch(NOON_NY - 300 - i), plan_snapshot=snapshot,
+                       amd_status="MACHINE", amd_cause="LONGGREETING-1500-1500")
+        row = next(r for r in abandon_rows(session, NOON_NY, campaign.id) if r["window"] == "campaign_to_date")
+        assert (row["live_answers"], row["abandoned"], row["rate"]) == (97, 0, 0.0)  # machines are not live answers
+        assert (row["amd_machines"], row["amd_false_positives_estimated"]) == (100, 2.0)
+        assert row["rate_with_amd_estimate"] == round(2 / 99, 6)
+        assert row["within_limit"] is True
+        build.call(campaign, None, outcome="ABANDONED", ended_at=from_epoch(NOON_NY - 50), plan_snapshot=snapshot)
+        row = next(r for r in abandon_rows(session, NOON_NY, campaign.id) if r["window"] == "campaign_to_date")
+        assert row["rate"] == round(1 / 98, 6) and row["rate_with_amd_estimate"] == round(3 / 100, 6)
+        attempt = next(r for r in as_csv("attempts", session, NOON_NY, campaign_id=campaign.id) if r["outcome"] == "MACHINE")
+        assert (attempt["amd"], attempt["amd_status"], attempt["amd_cause"]) == ("hangup", "MACHINE", "LONGGREETING-1500-1500")
+
     def test_no_calls_yet(self, session: Session, build: Builder) -> None:
         build.campaign()
         rows = as_csv("abandons", session, NOON_NY)

@@ -36,10 +36,14 @@ class TestRetryRule:
         assert retry_rule(rules, "BUSY") == RetryRule(5, 30)
         assert retry_rule(rules, "NO_ANSWER") == RetryRule(3, 3600)
 
-    @pytest.mark.parametrize("outcome", ["CONNECTED", "MACHINE", "SOMETHING"])
+    @pytest.mark.parametrize("outcome", ["CONNECTED", "SOMETHING"])
     def test_final_and_unknown_outcomes_never_retry(self, outcome: str) -> None:
         rule = retry_rule({}, outcome)
         assert (rule.max_attempts, rule.retries) == (0, False)
+
+    def test_an_answering_machine_is_tried_again_at_another_time_of_day(self) -> None:
+        assert retry_rule({}, "MACHINE") == RetryRule(3, 4 * 3600)
+        assert retry_rule({"MACHINE": {"max_attempts": 0, "delay_s": 0}}, "MACHINE").retries is False
 
     def test_default_copy_is_independent(self) -> None:
         rules = default_retry_rules()
@@ -83,3 +87,40 @@ class TestSnapshot:
         snapshot["retry_rules"]["BUSY"]["max_attempts"] = 0
         assert plan.retry_rules["BUSY"]["max_attempts"] == 3
         assert plan.retry_rule("BUSY") == RetryRule(3, 300)
+
+
+class TestAmdSettings:
+    def test_off_sends_nothing_and_keeps_the_context(self) -> None:
+        from olive.store import Plan, amd_variables
+
+        plan = Plan(name="p", channel_template="PJSIP/{number}@t", context="olive-dialer", amd="off",
+                    connect_limit_s=2.0, retry_rules={})
+        assert amd_variables(plan.snapshot()) == {}
+        assert plan.snapshot()["context"] == "olive-dialer"
+
+    def test_on_goes_through_olive_amd_with_the_connect_limit_less_amds_silence(self) -> None:
+        from olive.store import Plan, amd_variables
+
+        plan = Plan(name="p", channel_template="PJSIP/{number}@t", context="olive-dialer", amd="message",
+                    amd_message="acme/vm", amd_notsure="machine", connect_limit_s=2.0, retry_rules={})
+        snap = plan.snapshot()
+        assert snap["context"] == "olive-amd"
+        assert amd_variables(snap) == {
+            "OLIVE_AMD": "message", "OLIVE_AMD_MESSAGE": "acme/vm", "OLIVE_AMD_NOTSURE": "machine",
+            "OLIVE_CONNECT_LIMIT": "1",  # 2 s - 0.8 s of after-greeting silence, whole seconds
+        }
+
+    def test_a_custom_context_is_left_alone(self) -> None:
+        from olive.store import Plan
+
+        plan = Plan(name="p", channel_template="PJSIP/{number}@t", context="my-amd", amd="hangup", retry_rules={})
+        assert plan.snapshot()["context"] == "my-amd"
+
+    def test_message_needs_a_recording(self) -> None:
+        from pydantic import ValidationError
+
+        from olive.specs import PlanSpec
+
+        with pytest.raises(ValidationError, match="amd_message"):
+            PlanSpec(channel_template="PJSIP/{number}@t", amd="message")
+        assert PlanSpec(channel_template="PJSIP/{number}@t", amd="message", amd_message="acme/vm").amd == "message"

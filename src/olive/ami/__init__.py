@@ -38,6 +38,7 @@ from olive.ami._events import (
     QueueCallerLeave,
     QueueMemberState,
     TypedEvent,
+    UserEvent,
     VarSet,
     parse_event,
 )
@@ -105,6 +106,7 @@ __all__ = [
     "Response",
     "Role",
     "TypedEvent",
+    "UserEvent",
     "VarSet",
     "action",
     "check_header",

@@ -196,6 +196,20 @@ class VarSet:
 
 
 @dataclass(frozen=True, slots=True)
+class UserEvent:
+    """UserEvent(name,Key: Value,...) from the dialplan (the ``user`` class): the channel,
+    the event's name and its body's fields, in order."""
+
+    ref: ChannelRef
+    name: str
+    fields: tuple[tuple[str, str], ...]
+
+    def get(self, key: str) -> str | None:
+        low = key.lower()
+        return next((v for k, v in self.fields if k.lower() == low), None)
+
+
+@dataclass(frozen=True, slots=True)
 class BridgeEnter:
     ref: ChannelRef
     bridge_id: str
@@ -306,6 +320,7 @@ TypedEvent = (
     | Hangup
     | HangupRequest
     | VarSet
+    | UserEvent
     | BridgeEnter
     | QueueCallerJoin
     | QueueCallerLeave
@@ -459,6 +474,22 @@ def _core_show_channel(f: _Fields) -> CoreShowChannel:
         _ref(f), _int(f, "ChannelState", default=0), f.get("Application") or "",
         _opt(f, "BridgeId"), f.get("Duration") or "",
     )
+
+
+# The headers every channel event carries (ast_manager_build_channel_state_string), not the body.
+_CHANNEL_HEADERS = frozenset(
+    h.lower() for h in (
+        "Event", "Privilege", "Timestamp", "SystemName", "Channel", "ChannelState", "ChannelStateDesc",
+        "CallerIDNum", "CallerIDName", "ConnectedLineNum", "ConnectedLineName", "Language", "AccountCode",
+        "Context", "Exten", "Priority", "Uniqueid", "Linkedid", "UserEvent",
+    )
+)
+
+
+@_parser("UserEvent")
+def _user_event(e: Event) -> UserEvent:
+    body = tuple((k, v) for k, v in e.headers if k.lower() not in _CHANNEL_HEADERS)
+    return UserEvent(ChannelRef.of(e), _req(e, "UserEvent"), body)
 
 
 @_parser("FullyBooted")

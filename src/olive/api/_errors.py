@@ -143,6 +143,7 @@ PATTERN_HINTS = {
     "server": "an Asterisk server name: letters, digits, _ and - (at most 80)",
     "context": "a dialplan context: letters, digits, _ and - (at most 80)",
     "drop_message": "a recording name: letters, digits and _ - / . (at most 200)",
+    "amd_message": "a recording name: letters, digits and _ - / . (at most 200)",
 }
 
 

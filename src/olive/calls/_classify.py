@@ -6,6 +6,13 @@ busy is Reason 5. So the outcome is decided from every fact together, once
 the call has ended, whatever order the facts arrived in. Precedence, most
 specific first: olive's own cancel, the dial's DialStatus, the far leg's
 Q.850 cause, then the OriginateResponse Reason.
+
+Answering-machine detection (the dialplan's [olive-amd]): an answered call
+that AMD called MACHINE (or NOTSURE, when the plan treats that as a machine)
+and that never joined the queue is MACHINE, whatever order its UserEvent,
+VarSet, OriginateResponse and hangups came in. A machine the plan sends to an
+agent anyway joins the queue and is classified like any answer: CONNECTED,
+or ABANDONED if no agent took it (olive cannot know no person was there).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ REASON_ANSWERED = 4
 REASON_BUSY = 5
 REASON_CONGESTION = 8
 UNKNOWN_WHY = "outcome unknown"  # ended unseen with nothing to tell what happened
+AMD_MACHINE = frozenset({"MACHINE", "NOTSURE"})  # verdicts that can keep a call from the queue
 
 _DIAL_STATUS = {
     "BUSY": Outcome.BUSY,
@@ -75,12 +83,15 @@ class Facts:
     queue_status: str | None
     hangup_before_abandon: bool
     untracked: bool = False  # ended while olive could not see it
+    amd_status: str | None = None  # AMDSTATUS, when the dialplan ran AMD()
 
 
 def classify(f: Facts) -> tuple[Outcome, AbandonReason | None, str]:
     """The outcome, the abandon reason (for ABANDONED) and a one-line explanation."""
     if f.connected:
         return Outcome.CONNECTED, None, "an agent answered (AgentConnect)"
+    if f.answered and not f.queued and (f.amd_status or "").upper() in AMD_MACHINE:
+        return Outcome.MACHINE, None, f"AMD said {f.amd_status!s}: not offered to an agent"
     if f.answered:
         return Outcome.ABANDONED, _abandon_reason(f), "answered, but no agent took the call"
     if f.cancelled_by_olive:

@@ -27,13 +27,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from olive import ami
-from olive.calls._classify import REASON_ANSWERED, UNKNOWN_WHY, Facts, classify
+from olive.calls._classify import AMD_MACHINE, REASON_ANSWERED, UNKNOWN_WHY, Facts, classify
 from olive.calls._legs import LegSet, expected_channel_prefix
 from olive.calls._model import NOT_PLACED, AbandonReason, AgentRing, CallRecord, CallState
 from olive.calls._table import Signal, transition
 
 log = logging.getLogger("olive.calls")
 
+AMD_EVENT = "oliveamd"  # UserEvent(OliveAMD,Status: ...,Cause: ...) from [olive-amd]
 UP = 6  # AST_STATE_UP
 RINGING = 5  # AST_STATE_RINGING
 
@@ -413,6 +414,9 @@ class CallTracker:
             track.update(asterisk_talk_time_s=event.talk_time_s)
         elif isinstance(event, ami.VarSet):
             self._on_varset(track, event)
+        elif isinstance(event, ami.UserEvent) and event.name.lower() == AMD_EVENT:
+            track.update(amd_status=(event.get("Status") or "").upper() or rec.amd_status,
+                         amd_cause=event.get("Cause") or rec.amd_cause)
 
     def _on_dial(self, track: _Track, event: ami.DialBegin | ami.DialEnd, now: float) -> None:
         """Only the dial towards the customer counts, not the queue ringing agents."""
@@ -439,6 +443,10 @@ class CallTracker:
             track.update(queue_status=event.value)
         elif name == "OLIVE_DROP_PLAYED":
             track.update(drop_message_played=event.value.upper() == "SUCCESS")
+        elif name == "AMDSTATUS" and event.value:
+            track.update(amd_status=event.value.upper())
+        elif name == "AMDCAUSE" and event.value:
+            track.update(amd_cause=event.value)
 
     def _ringing(self, track: _Track, now: float) -> None:
         if track.record.ringing_at is None:
@@ -483,6 +491,7 @@ class CallTracker:
                 queue_status=rec.queue_status,
                 hangup_before_abandon=track.hangup_before_abandon,
                 untracked=track.untracked,
+                amd_status=rec.amd_status,
             )
         )
         track.update(
@@ -510,12 +519,11 @@ class CallTracker:
 
 
 def _learn(track: _Track, result: str, now: float) -> float:
-    """Apply the dialplan's record of an answered call olive did not see end; returns
+    """Apply the dialplan's record of an answered call olive did not see end
+    (``KIND|interface|QUEUESTATUS|EPOCH``, with ``|AMDSTATUS`` from [olive-amd]); returns
     when it ended: the handler's ${EPOCH} if it wrote one, kept between what olive
     last saw of the call and ``now`` (a clock apart or a bad value moves nothing)."""
-    kind, _, rest = result.partition("|")
-    interface, _, rest = rest.partition("|")
-    queue_status, _, end = rest.partition("|")
+    kind, interface, queue_status, end, amd_status = [*result.split("|"), "", "", "", ""][:5]
     rec = track.record
     seen = [t for t in (rec.originated_at, rec.ringing_at, rec.answered_at, rec.agent_connected_at) if t is not None]
     ended = now
@@ -524,6 +532,14 @@ def _learn(track: _Track, result: str, now: float) -> float:
         if math.isfinite(stamp):
             ended = min(now, max(stamp, *seen))
     answered_at = rec.answered_at if rec.answered_at is not None else ended
+    amd = amd_status.strip().upper()
+    if amd:
+        track.update(amd_status=amd)
+    if kind.strip().upper() == "ABANDONED" and amd in AMD_MACHINE and not queue_status.strip():
+        # Never queued: AMD kept it from the agents (MACHINE, or NOTSURE by the plan).
+        track.untracked = False
+        track.update(answered_at=answered_at)
+        return ended
     if kind.strip().upper() == "CONNECTED":
         track.update(
             answered_at=answered_at,

@@ -19,6 +19,9 @@ CLOSING_MARGIN_S = 15.0
 LOCKOUT_S = 72 * 3600.0  # uk-ofcom: no repeat call within 72 h of an abandoned call...
 # ...unless an agent is sure to be free: progressive dialing places a call only for an idle agent.
 LOCKOUT_EXEMPT_MODES = frozenset({"progressive"})
+#: uk-ofcom: after AMD took a call to the number for a machine, no repeat call within 24 h
+#: unless an agent is sure to be free (the same exemption).
+MACHINE_LOCKOUT_S = 24 * 3600.0
 
 # Reason codes.
 CAMPAIGN_NOT_RUNNING = "campaign_not_running"
@@ -35,6 +38,7 @@ UNKNOWN_TIMEZONE = "unknown_timezone"
 OUTSIDE_HOURS = "outside_hours"
 NO_COMMON_WINDOW = "no_common_window"
 LOCKOUT = "abandon_lockout"
+MACHINE_LOCKOUT = "machine_lockout"
 
 #: How long a refusal that clears by itself at no known time is put off (unknown zone, owner away).
 RECHECK_S = {UNKNOWN_TIMEZONE: 3600.0, NO_COMMON_WINDOW: 86400.0, CALLBACK_OWNER_AWAY: 30.0, PLAN_NOT_ALLOWED: 60.0}
@@ -71,6 +75,7 @@ class DialFacts:
     zones: Zones
     plan_problems: tuple[str, ...] = ()
     last_abandoned_at: float | None = None  # latest abandoned call to this number, any campaign
+    last_machine_at: float | None = None  # latest call AMD took for a machine (outcome MACHINE), any campaign
     callback_owner: str | None = None  # the agent a due callback of this contact belongs to
     callback_owner_ready: bool = True
 
@@ -125,6 +130,9 @@ def dial_reasons(facts: DialFacts, schedule: Schedule, now: float) -> list[Reaso
     lockout = lockout_reason(facts, now)
     if lockout is not None:
         reasons.append(lockout)
+    machine = machine_lockout_reason(facts, now)
+    if machine is not None:
+        reasons.append(machine)
     if facts.callback_owner is not None and not facts.callback_owner_ready:
         reasons.append(
             Reason(
@@ -201,6 +209,20 @@ def lockout_reason(facts: DialFacts, now: float) -> Reason | None:
         LOCKOUT,
         f"a call to this number was abandoned at {iso(facts.last_abandoned_at)}: under uk-ofcom it may be "
         f"called again within 72 h only when an agent is sure to be free (progressive dialing)",
+        clears_at=until,
+    )
+
+
+def machine_lockout_reason(facts: DialFacts, now: float) -> Reason | None:
+    if facts.profile != "uk-ofcom" or facts.last_machine_at is None:
+        return None
+    until = facts.last_machine_at + MACHINE_LOCKOUT_S
+    if now >= until or facts.dial_mode in LOCKOUT_EXEMPT_MODES:
+        return None
+    return Reason(
+        MACHINE_LOCKOUT,
+        f"answering-machine detection took a call to this number for a machine at {iso(facts.last_machine_at)}: "
+        f"under uk-ofcom it may be called again within 24 h only when an agent is sure to be free (progressive dialing)",
         clears_at=until,
     )
 
@@ -298,4 +320,5 @@ __all__ = [
     "hours_reasons",
     "iso",
     "lockout_reason",
+    "machine_lockout_reason",
 ]

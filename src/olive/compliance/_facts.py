@@ -41,6 +41,12 @@ def last_abandoned_at(session: Session, number: str) -> float | None:
     return None if at is None else to_epoch(as_utc(at))
 
 
+def last_machine_at(session: Session, number: str) -> float | None:
+    """When the latest call to ``number`` that AMD took for a machine ended, in any campaign."""
+    at = session.scalar(select(func.max(Call.ended_at)).where(Call.number == number, Call.outcome == "MACHINE"))
+    return None if at is None else to_epoch(as_utc(at))
+
+
 def due_callback(session: Session, campaign_id: str, contact_id: str, now: float) -> Callback | None:
     return session.scalars(
         select(Callback)
@@ -95,6 +101,7 @@ def dial_facts(
         zones=contact_zones(contact.timezone, number, schedule.fallback_timezone),
         plan_problems=tuple(campaign_problems(plan, campaign.schedule, profile)),
         last_abandoned_at=last_abandoned_at(session, number) if profile == "uk-ofcom" else None,
+        last_machine_at=last_machine_at(session, number) if profile == "uk-ofcom" else None,
         callback_owner=owner_name,
         callback_owner_ready=owner_ready,
     )
@@ -132,5 +139,6 @@ __all__ = [
     "due_callback",
     "future_callback",
     "last_abandoned_at",
+    "last_machine_at",
     "next_number",
 ]

@@ -17,7 +17,7 @@ from olive.engine._due import contacts_to_dial, dial_note
 from olive.engine._guard import DialObserver, Verdict
 from olive.engine._persist import DialIntent, write_ahead
 from olive.ids import new_id
-from olive.store import Campaign, Contact, ContactNumber, from_epoch
+from olive.store import Campaign, Contact, ContactNumber, amd_variables, from_epoch
 
 if TYPE_CHECKING:
     from olive.engine._engine import Engine
@@ -71,6 +71,7 @@ def build_intent(campaign: Campaign, contact: Contact, number: ContactNumber, pl
         "OLIVE_CONNECT_LIMIT": str(max(1, math.floor(float(plan.get("connect_limit_s", 2.0))))),
         "OLIVE_DROP_MESSAGE": (plan.get("drop_message") or "") if plan.get("drop_action") == "message" else "",
     }
+    variables.update(amd_variables(plan))  # [olive-amd]'s settings, when the plan runs AMD
     for name, value in (contact.variables or {}).items():
         variables[f"OLIVE_VAR_{name.upper()}"] = str(value)
     return DialIntent(

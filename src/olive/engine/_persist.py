@@ -159,6 +159,7 @@ def _copy(call: Call, rec: CallRecord, agent_ids: Mapping[str, str]) -> None:
         call.hangup_cause_txt = rec.hangup_cause_txt
         call.abandon_reason = rec.abandon_reason.value if rec.abandon_reason else None
         call.drop_message_played = rec.drop_message_played
+        call.amd_status, call.amd_cause = rec.amd_status, rec.amd_cause
         call.customer_wait_s = rec.customer_wait_s
         call.talk_s = rec.talk_s
         call.ring_s = rec.ring_s

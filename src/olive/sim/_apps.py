@@ -1,7 +1,7 @@
 """Running dialplan on a channel: one :class:`Runner` per channel in the PBX.
 
-Supported applications: Answer, Busy, Congestion, Echo, Goto, GotoIf, Hangup,
-NoOp, Playback, Queue, Ringing, Set, Wait. Each runs as Asterisk's does as far
+Supported applications: AMD, Answer, Busy, Congestion, Echo, Goto, GotoIf, Hangup,
+NoOp, Playback, Queue, Ringing, Set, UserEvent, Wait, WaitForSilence. Each runs as Asterisk's does as far
 as AMI can see: a Newexten when it starts, VarSet for Set, state changes and
 indications that reach the dialing side of a Local channel.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from olive.sim._amd import AMD_SETTINGS, Detection, SilenceWait, user_event_headers
 from olive.sim._dialplan import split_args, substitute
 from olive.sim._model import BUSY, UP, Channel
 
@@ -21,8 +22,8 @@ if TYPE_CHECKING:
 __all__ = ["APPLICATIONS", "Runner", "run_hangup_handlers"]
 
 APPLICATIONS = frozenset(
-    {"answer", "busy", "congestion", "echo", "goto", "gotoif", "hangup", "noop", "playback", "queue",
-     "ringing", "set", "wait"}
+    {"amd", "answer", "busy", "congestion", "echo", "goto", "gotoif", "hangup", "noop", "playback", "queue",
+     "ringing", "set", "userevent", "wait", "waitforsilence"}
 )
 
 # Answer() on a ringing channel waits for the first media frame, up to 500 ms
@@ -48,6 +49,8 @@ class Runner:
         self.queue_app: Callable[[Runner, list[str], str], None] | None = None
         self._media_wait: Timer | None = None  # Answer() waiting for the first frame
         self._media_since: float | None = None  # when the far half started sending frames
+        self.voice_until: float | None = None  # Playback() on this channel makes sound until then
+        self.listener: Detection | SilenceWait | None = None  # AMD()/WaitForSilence() listening
 
     # -- control ---------------------------------------------------------------------
     def start(self) -> None:
@@ -59,6 +62,8 @@ class Runner:
 
     def hangup_requested(self, cause: int) -> None:
         """The far side hung up while an application was running: the PBX ends."""
+        if self.listener is not None:
+            self.listener.hangup()  # AMD()/WaitForSilence() set their status first
         self.finish_hangup()
 
     def finish_hangup(self) -> None:
@@ -183,6 +188,8 @@ class Runner:
                 self._answer()
             self.sounds_to_peer()
             seconds = core.sound_seconds(args[0])
+            self.voice_until = core.now + seconds
+            self.voice_to_peer(core.now, self.voice_until)
 
             def done() -> None:
                 core.set_var(ch, "PLAYBACKSTATUS", "SUCCESS")
@@ -193,6 +200,18 @@ class Runner:
             if ch.state != UP:
                 self._answer()
             return False
+        if app == "amd":
+            Detection(self, AMD_SETTINGS.with_args(args)).start()
+            return False
+        if app == "waitforsilence":
+            SilenceWait(self, args).start()
+            return False
+        if app == "userevent":
+            parsed = user_event_headers(data)
+            if parsed is not None:
+                name, pairs = parsed
+                core.channel_event("UserEvent", ch, ("UserEvent", name), *pairs, category="user")
+            return True
         if app == "queue":
             if self.queue_app is None:
                 raise RuntimeError("no queue application installed")
@@ -252,6 +271,12 @@ class Runner:
         peer = self.ch.local_peer
         if peer is not None and peer.runner is not None:
             peer.runner.media_started()
+
+    def voice_to_peer(self, start: float, end: float) -> None:
+        """Sound on this Local half reaches whoever listens on the other (AMD, WaitForSilence)."""
+        peer = self.ch.local_peer
+        if peer is not None and peer.runner is not None and peer.runner.listener is not None:
+            peer.runner.listener.voice(start, end)
 
     def _ringing(self) -> None:
         """Ringing() on a Local ``;2`` half: the dialing side hears it ringing."""

@@ -24,6 +24,7 @@ __all__ = ["AgentBehaviour", "Behaviour", "FarEnd"]
 # SIP status and Asterisk cause of each failure (ast_sip_hangup_sip2cause()).
 FAILURES = {"busy": (486, 17), "congestion": (503, 34), "invalid": (404, 1), "rejected": (603, 21)}
 _PROVISIONAL = 0.002  # 180 Ringing arrives a moment after the INVITE
+_BEEP = 0.5  # an answering machine's beep after its greeting
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,10 @@ class Behaviour:
     ``patience``: seconds the answered customer waits for an agent (None: no limit).
     ``talk``: seconds the customer talks with the agent (None: until the agent hangs up).
     ``max_call``: the customer hangs up this long after answering, whatever happens.
+    ``greeting``: an answering machine (outcome ``machine``) plays its greeting this long
+    after answering, then beeps and records.
+    ``amd``: what app_amd would conclude on this call: (AMDSTATUS, AMDCAUSE, seconds of
+    listening), drawn from the scenario's ``[amd]`` accuracy.
     """
 
     outcome: str
@@ -42,6 +47,12 @@ class Behaviour:
     patience: float | None = None
     talk: float | None = None
     max_call: float | None = None
+    greeting: float | None = None
+    amd: tuple[str, str, float] | None = None
+
+    @property
+    def machine(self) -> bool:
+        return self.outcome == "machine"
 
 
 @dataclass(frozen=True)
@@ -77,7 +88,7 @@ class FarEnd:
             self._later(b.delay, lambda: self.core.request_hangup(self.ch, cause, sip))
             return
         self._later(_PROVISIONAL, dial.ringing)
-        if b.outcome == "answer":
+        if b.outcome in ("answer", "machine"):
             self._later(max(b.delay, _PROVISIONAL), dial.answered)
 
     # -- after the answer ---------------------------------------------------------
@@ -92,6 +103,14 @@ class FarEnd:
         if isinstance(b, Behaviour) and b.patience is not None:
             self._patience = self.core.sched.later(b.patience, self.hang_up)
             self.ch.timers.append(self._patience)
+
+    def silent_from(self) -> float:
+        """When the far end stops making sound: a machine after its greeting and beep."""
+        b, ch = self.behaviour, self.ch
+        answered = ch.answered_at if ch.answered_at is not None else self.core.now
+        if isinstance(b, Behaviour) and b.greeting is not None:
+            return answered + b.greeting + _BEEP
+        return answered
 
     def connected(self) -> None:
         if self._patience is not None:

@@ -18,6 +18,7 @@ from olive.sim._dialplan import ConfigError, Dialplan, parse_extensions, parse_q
 __all__ = [
     "OUTCOMES",
     "AgentModel",
+    "AmdModel",
     "Distribution",
     "Population",
     "Rule",
@@ -27,7 +28,7 @@ __all__ = [
     "load_scenario",
 ]
 
-OUTCOMES = ("answer", "busy", "congestion", "invalid", "rejected", "noanswer")
+OUTCOMES = ("answer", "machine", "busy", "congestion", "invalid", "rejected", "noanswer")
 BUILTIN_CONF = {"@lab": "lab", "@olive": "olive"}
 
 
@@ -65,6 +66,7 @@ class Rule:
     talk: Distribution | None = None
     patience: Distribution | None = None
     max_call: Distribution | None = None
+    greeting: Distribution | None = None  # outcome "machine": seconds of greeting before the beep
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class Population:
     fail_delay: Distribution
     talk: Distribution
     patience: Distribution | None
+    greeting: Distribution = Distribution("uniform", 4.0, 12.0)  # a machine's greeting, to the beep
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,24 @@ class AgentModel:
     context: str = "agents"
 
 
+@dataclass(frozen=True)
+class AmdModel:
+    """How well app_amd tells people from machines on this scenario's trunks.
+
+    ``false_positive``: share of people AMD calls MACHINE; ``false_negative``: share of
+    machines it calls HUMAN; ``notsure``: share of either it gives up on (NOTSURE,
+    after the total analysis time). ``human_delay`` / ``machine_delay``: seconds from the
+    start of AMD() to its verdict (a person's "hello" plus the 800 ms of silence after it;
+    1.5 s of a machine's greeting).
+    """
+
+    false_positive: float = 0.0
+    false_negative: float = 0.0
+    notsure: float = 0.0
+    human_delay: Distribution = Distribution("uniform", 1.3, 2.3)
+    machine_delay: Distribution = Distribution("uniform", 1.5, 2.5)
+
+
 @dataclass
 class Scenario:
     name: str = "scenario"
@@ -103,6 +124,7 @@ class Scenario:
     trunks: dict[str, Trunk] = field(default_factory=dict)
     populations: dict[str, Population] = field(default_factory=dict)
     agents: AgentModel = field(default_factory=AgentModel)
+    amd: AmdModel = field(default_factory=AmdModel)
     sounds: dict[str, float] = field(default_factory=dict)
     vary_order: bool = False
     source: str = "<memory>"
@@ -178,21 +200,21 @@ def _read_conf(ref: str, base: Path, kind: str, where: str) -> tuple[str, str]:
 
 def _rule(raw: Any, where: str) -> Rule:
     r = _table(raw, where)
-    _check_keys(r, where, {"match", "outcome", "delay", "talk", "patience", "max_call"})
+    _check_keys(r, where, {"match", "outcome", "delay", "talk", "patience", "max_call", "greeting"})
     match = r.get("match")
     if not isinstance(match, str) or not match:
         raise _err(f"{where}.match", "expected a number or an Asterisk pattern such as '_2XXX'")
     outcome = r.get("outcome")
     if outcome not in OUTCOMES:
         raise _err(f"{where}.outcome", f"expected one of {', '.join(OUTCOMES)}, got {outcome!r}")
-    opt = {k: _dist(r[k], f"{where}.{k}") for k in ("talk", "patience", "max_call") if k in r}
+    opt = {k: _dist(r[k], f"{where}.{k}") for k in ("talk", "patience", "max_call", "greeting") if k in r}
     return Rule(match, outcome, _dist(r.get("delay", 0), f"{where}.delay"), **opt)
 
 
 def _population(raw: Any, where: str) -> Population:
     p = _table(raw, where)
-    shares_keys = {"answer", "busy", "congestion", "invalid", "rejected"}
-    _check_keys(p, where, shares_keys | {"answer_delay", "fail_delay", "talk", "patience"})
+    shares_keys = {"answer", "machine", "busy", "congestion", "invalid", "rejected"}
+    _check_keys(p, where, shares_keys | {"answer_delay", "fail_delay", "talk", "patience", "greeting"})
     shares = {k: _number(p.get(k, 0.0), f"{where}.{k}") for k in shares_keys}
     if sum(shares.values()) > 1.0 + 1e-9:
         raise _err(where, f"the shares add up to {sum(shares.values()):.3f}, more than 1 (the rest never answers)")
@@ -205,11 +227,28 @@ def _population(raw: Any, where: str) -> Population:
         _dist(p.get("fail_delay", [1, 5]), f"{where}.fail_delay"),
         _dist(p["talk"], f"{where}.talk"),
         _dist(p["patience"], f"{where}.patience") if "patience" in p else None,
+        *([_dist(p["greeting"], f"{where}.greeting")] if "greeting" in p else []),
+    )
+
+
+def _amd(raw: Any) -> AmdModel:
+    t = _table(raw, "amd")
+    _check_keys(t, "amd", {"false_positive", "false_negative", "notsure", "human_delay", "machine_delay"})
+    shares = {}
+    for key in ("false_positive", "false_negative", "notsure"):
+        shares[key] = _number(t.get(key, 0.0), f"amd.{key}")
+        if shares[key] > 1:
+            raise _err(f"amd.{key}", "a share must be between 0 and 1")
+    default = AmdModel()
+    return AmdModel(
+        **shares,
+        human_delay=_dist(t["human_delay"], "amd.human_delay") if "human_delay" in t else default.human_delay,
+        machine_delay=_dist(t["machine_delay"], "amd.machine_delay") if "machine_delay" in t else default.machine_delay,
     )
 
 
 def parse_scenario(data: dict[str, Any], base: Path, source: str = "<memory>") -> Scenario:
-    _check_keys(data, "", {"name", "seed", "scale", "pbx", "queues", "trunks", "population", "agents"})
+    _check_keys(data, "", {"name", "seed", "scale", "pbx", "queues", "trunks", "population", "agents", "amd"})
     sc = Scenario(source=source)
     sc.name = str(data.get("name", Path(source).stem))
     seed = data.get("seed", 0)
@@ -252,6 +291,7 @@ def parse_scenario(data: dict[str, Any], base: Path, source: str = "<memory>") -
             raise _err(f"{where}.population", f"no [population.{pop}] in this scenario")
         rules = tuple(_rule(r, f"{where}.rules[{i}]") for i, r in enumerate(t.get("rules", [])))
         sc.trunks[tname] = Trunk(tname, str(t.get("context", "default")), rules, pop)
+    sc.amd = _amd(data.get("amd", {}))
     agents = _table(data.get("agents", {}), "agents")
     _check_keys(agents, "agents", {"answer_delay", "no_answer", "talk", "wrapup", "context"})
     no_answer = _number(agents.get("no_answer", 0.0), "agents.no_answer")

@@ -79,10 +79,14 @@ from olive.store._db import (
 )
 from olive.store._lease import DIALING, Lease, LeaseHolder, LeaseRepository
 from olive.store._plans import (
+    AMD_AFTER_GREETING_S,
+    AMD_CONTEXT,
+    AMD_FALSE_POSITIVE_SHARE,
     DEFAULT_RETRY_RULES,
     RETRY_OUTCOMES,
     Plan,
     RetryRule,
+    amd_variables,
     default_retry_rules,
     retry_rule,
     validate_retry_rules,
@@ -136,6 +140,9 @@ __all__ = [
     "ABANDON_REASONS",
     "AGENT_STATES",
     "AGENT_TOKEN_PREFIX",
+    "AMD_AFTER_GREETING_S",
+    "AMD_CONTEXT",
+    "AMD_FALSE_POSITIVE_SHARE",
     "API_KEY_ROLES",
     "CALLBACK_STATUSES",
     "CALL_STATES",
@@ -193,6 +200,7 @@ __all__ = [
     "RetryRule",
     "TimestampMixin",
     "UTCDateTime",
+    "amd_variables",
     "as_utc",
     "campaign_agents",
     "campaign_dial_lists",

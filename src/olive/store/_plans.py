@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -10,9 +11,9 @@ from sqlalchemy import CheckConstraint, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from olive.store._base import Base, JSONType, TimestampMixin, id_column
-from olive.store._vocab import DIAL_MODES, DROP_ACTIONS, one_of
+from olive.store._vocab import AMD_ACTIONS, AMD_NOTSURE, DIAL_MODES, DROP_ACTIONS, one_of
 
-#: The outcomes a plan has a retry rule for (CONNECTED and MACHINE are final).
+#: The outcomes a plan has a retry rule for (CONNECTED is final).
 RETRY_OUTCOMES: Final = (
     "BUSY",
     "NO_ANSWER",
@@ -21,6 +22,7 @@ RETRY_OUTCOMES: Final = (
     "ABANDONED",
     "INVALID_NUMBER",
     "CANCELLED",
+    "MACHINE",
     # Not an outcome of its own: a FAILED attempt whose real outcome olive could not
     # learn (it ended while olive could not see it, maybe answered). Never retried
     # unless the plan says so.
@@ -35,6 +37,9 @@ DEFAULT_RETRY_RULES: Final[Mapping[str, Mapping[str, int]]] = {
     "ABANDONED": {"max_attempts": 2, "delay_s": 3600},
     "INVALID_NUMBER": {"max_attempts": 0, "delay_s": 0},
     "CANCELLED": {"max_attempts": 1, "delay_s": 60},
+    # An answering machine: try twice more, four hours later each time (another part of
+    # the day, when the person may be in); the third machine stops the number.
+    "MACHINE": {"max_attempts": 3, "delay_s": 14400},
     "UNKNOWN": {"max_attempts": 0, "delay_s": 0},
 }
 
@@ -92,6 +97,33 @@ def validate_retry_rules(rules: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     return out
 
 
+DEFAULT_CONTEXT: Final = "olive-dialer"
+AMD_CONTEXT: Final = "olive-amd"
+#: amd.conf's after_greeting_silence (docs/asterisk/amd.conf): AMD calls a person HUMAN this
+#: long after their greeting, so it counts against the 2-second connect limit.
+AMD_AFTER_GREETING_S: Final = 0.8
+#: The default estimate of the share of MACHINE verdicts that were people, until the operator
+#: has measured their own (docs/compliance.md): an assumption, not a measurement.
+AMD_FALSE_POSITIVE_SHARE: Final = 0.03
+
+
+def amd_variables(plan: Mapping[str, Any]) -> dict[str, str]:
+    """The Originate variables [olive-amd] reads, from a plan snapshot; none with AMD off.
+
+    The queue gets what is left of the connect limit once AMD has heard the end of the
+    greeting (whole seconds, at least 1): 2 s - 0.8 s leaves 1 s."""
+    action = plan.get("amd") or "off"
+    if action == "off":
+        return {}
+    limit = float(plan.get("connect_limit_s", 2.0))
+    return {
+        "OLIVE_AMD": str(action),
+        "OLIVE_AMD_MESSAGE": str(plan.get("amd_message") or "") if action == "message" else "",
+        "OLIVE_AMD_NOTSURE": str(plan.get("amd_notsure") or "agent"),
+        "OLIVE_CONNECT_LIMIT": str(max(1, math.floor(limit - AMD_AFTER_GREETING_S))),
+    }
+
+
 class Plan(TimestampMixin, Base):
     __tablename__ = "plans"
     __table_args__ = (
@@ -106,6 +138,10 @@ class Plan(TimestampMixin, Base):
         CheckConstraint("wrapup_s >= 0", name="wrapup_s"),
         CheckConstraint("connect_limit_s > 0", name="connect_limit_s"),
         CheckConstraint("drop_action = 'hangup' OR drop_message IS NOT NULL", name="drop_message"),
+        CheckConstraint(one_of("amd", AMD_ACTIONS), name="amd"),
+        CheckConstraint(one_of("amd_notsure", AMD_NOTSURE), name="amd_notsure"),
+        CheckConstraint("amd <> 'message' OR amd_message IS NOT NULL", name="amd_message"),
+        CheckConstraint("amd_false_positive_share >= 0 AND amd_false_positive_share <= 1", name="amd_false_positive_share"),
     )
 
     id: Mapped[str] = id_column("plan")
@@ -124,13 +160,21 @@ class Plan(TimestampMixin, Base):
     drop_action: Mapped[str] = mapped_column(String(16), default="hangup")
     drop_message: Mapped[str | None] = mapped_column(String(200))
     retry_rules: Mapped[dict[str, Any]] = mapped_column(JSONType, default=default_retry_rules)
+    amd: Mapped[str] = mapped_column(String(16), default="off", server_default="off")
+    amd_message: Mapped[str | None] = mapped_column(String(200))
+    amd_notsure: Mapped[str] = mapped_column(String(16), default="agent", server_default="agent")
+    #: The share of MACHINE verdicts estimated to have been people (AMD's false positives):
+    #: each such call is an abandoned call in law. Measure it (listen to a sample); see compliance.md.
+    amd_false_positive_share: Mapped[float] = mapped_column(
+        Float, default=AMD_FALSE_POSITIVE_SHARE, server_default=str(AMD_FALSE_POSITIVE_SHARE))
 
     def retry_rule(self, outcome: str) -> RetryRule:
         return retry_rule(self.retry_rules, outcome)
 
     def snapshot(self) -> dict[str, Any]:
-        """The plan's settings as plain JSON, for ``Call.plan_snapshot``."""
-        return {
+        """The plan's settings as plain JSON, for ``Call.plan_snapshot``; ``context`` is the
+        one answered calls really go to."""
+        out: dict[str, Any] = {
             "id": self.id,
             "name": self.name,
             "dial_mode": self.dial_mode,
@@ -147,15 +191,29 @@ class Plan(TimestampMixin, Base):
             "drop_action": self.drop_action,
             "drop_message": self.drop_message,
             "retry_rules": {k: dict(v) for k, v in (self.retry_rules or {}).items()},
+            "amd": self.amd or "off",
+            "amd_message": self.amd_message,
+            "amd_notsure": self.amd_notsure or "agent",
+            "amd_false_positive_share": (
+                AMD_FALSE_POSITIVE_SHARE if self.amd_false_positive_share is None else self.amd_false_positive_share
+            ),
         }
+        # With AMD, answered calls go through [olive-amd] first (docs/asterisk/extensions.conf).
+        if out["amd"] != "off" and out["context"] == DEFAULT_CONTEXT:
+            out["context"] = AMD_CONTEXT
+        return out
 
 
 __all__ = [
+    "AMD_AFTER_GREETING_S",
+    "AMD_CONTEXT",
+    "AMD_FALSE_POSITIVE_SHARE",
     "DEFAULT_RETRY_RULES",
     "NEVER",
     "RETRY_OUTCOMES",
     "Plan",
     "RetryRule",
+    "amd_variables",
     "default_retry_rules",
     "retry_rule",
     "validate_retry_rules",

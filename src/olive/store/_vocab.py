@@ -7,6 +7,8 @@ from typing import Final
 
 DIAL_MODES: Final = ("progressive", "power", "predictive")
 DROP_ACTIONS: Final = ("hangup", "message")
+AMD_ACTIONS: Final = ("off", "hangup", "message", "agent")  # what a plan does with a MACHINE
+AMD_NOTSURE: Final = ("agent", "machine")  # what a plan takes a NOTSURE verdict for
 CAMPAIGN_STATUSES: Final = ("stopped", "running", "paused", "finished")
 COMPLIANCE_PROFILES: Final = ("us-tsr", "uk-ofcom", "none")
 CONTACT_STATUSES: Final = ("pending", "dialing", "done", "exhausted", "dnc")
@@ -38,6 +40,8 @@ def one_of(column: str, values: Iterable[str]) -> str:
 __all__ = [
     "ABANDON_REASONS",
     "AGENT_STATES",
+    "AMD_ACTIONS",
+    "AMD_NOTSURE",
     "API_KEY_ROLES",
     "CALLBACK_STATUSES",
     "CALL_STATES",

@@ -49,6 +49,10 @@ class PlanOut(Stamped):
     drop_action: Literal["hangup", "message"]
     drop_message: str | None
     retry_rules: dict[str, RetryRuleOut]
+    amd: Literal["off", "hangup", "message", "agent"] = "off"
+    amd_message: str | None = None
+    amd_notsure: Literal["agent", "machine"] = "agent"
+    amd_false_positive_share: float = 0.03
 
 
 __all__ = ["PlanCreate", "PlanOut", "PlanUpdate", "RetryRuleOut"]
