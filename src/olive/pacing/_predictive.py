@@ -222,7 +222,10 @@ class PredictivePacer:
         self._answers.settle(snapshot.now, min(snapshot.dialing) if snapshot.dialing else None)
         idle, in_flight = snapshot.idle_agents, snapshot.calls_in_flight
         floor = max(0, idle - in_flight)
-        if not self.warm:
+        warm = self.warm
+        if warm:
+            self._answers.watch(snapshot.now, snapshot.dialing)
+        if not warm:
             self._phase = "cold start"
             self._switch(snapshot.now, ahead=False)
             dials, reason = floor, f"cold start, progressive: {idle} idle agents, {in_flight} calls on the way"
@@ -285,7 +288,7 @@ class PredictivePacer:
 
     # -- reporting --------------------------------------------------------------
     def _decision_estimates(self) -> Mapping[str, float]:
-        out = {"answer_rate": self._answers.rate, "risk_threshold": self._controller.threshold}
+        out = {"answer_rate": self._answers.cautious_rate, "risk_threshold": self._controller.threshold}
         if self._phase == "predictive" and self._forecast is not None:
             out["expected_free_agents"] = self._forecast.expected_free_agents
             out["expected_live_answers_ahead"] = self._forecast.expected_live_answers_ahead
@@ -295,6 +298,7 @@ class PredictivePacer:
         answers, handles = self._answers, self._handles
         out = {
             "answer_rate": answers.rate,
+            "answer_rate_recent_rise": answers.recent_rise or 0.0,
             "answer_delay_mean_s": answers.mean_answer_delay(),
             "non_answer_mean_s": answers.mean_non_answer_time(),
             "talk_mean_s": handles.mean_talk(),
