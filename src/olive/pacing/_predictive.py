@@ -250,9 +250,22 @@ class PredictivePacer:
 
     @property
     def confidence(self) -> float:
-        """From 0 to 1 as the live answers and ended calls learned from reach ``confidence_samples``."""
+        """From 0 to 1 as the live answers and ended calls learned from reach :meth:`evidence_needed`."""
         seen = min(self._answers.live_answers, self._handles.handled)
-        return min(1.0, seen / max(self.config.confidence_samples, 5 * self._team))
+        return min(1.0, seen / self.evidence_needed(self._team))
+
+    def evidence_needed(self, team: int) -> int:
+        """Live answers and ended calls for full confidence: ``confidence_samples`` (300) from 20
+        agents up, 5 per agent from 60 up, 15 per agent below 20.
+
+        What a young estimate can cost is the calls one decision places ahead of agents on it,
+        about the agents expected free within an answer time, which grows with the team: a
+        5-agent team has one or two agents free at a time, so an error in its estimates costs a
+        call or two, however young; 15 samples per agent is the evidence a 20-agent team has at
+        300. The cold start's minimums (30 live answers and 30 calls ended) still apply.
+        """
+        config = self.config
+        return max(min(config.confidence_samples, config.confidence_per_agent * team), 5 * team, 1)
 
     def bound(self, fc: Forecast, floor: int) -> int:
         """The most calls one decision may place: the progressive floor, plus calls for the agents
