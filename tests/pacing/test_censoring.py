@@ -142,3 +142,66 @@ def test_a_big_batch_is_learned_in_an_order_that_does_not_follow_its_outcomes() 
         if batch >= 2:
             assert model.rate == pytest.approx(0.03, abs=0.01), batch
     assert model.shifts == 0
+
+
+def watched_campaign(
+    rate_before: float, rate_after: float, change_s: int, until_s: int, per_second: int = 8, seed: int = 3
+) -> list[float | None]:
+    """Dials ``per_second`` a second; the answer rate changes at ``change_s``.
+
+    At each whole second the model is settled and watched as the pacer does with a
+    snapshot; returns the detected rise (or None) second by second.
+    """
+    rng = Random(seed)
+    model = AnswerModel()
+    resolutions: list[tuple[float, float, bool]] = []
+    ringing: dict[float, int] = {}
+    rises: list[float | None] = []
+    for second in range(until_s):
+        now = float(second)
+        while resolutions and resolutions[0][0] <= now:
+            at, dialed_at, live = heapq.heappop(resolutions)
+            model.observe(dialed_at, at, live)
+            ringing[dialed_at] -= 1
+            if not ringing[dialed_at]:
+                del ringing[dialed_at]
+        rate = rate_before if second < change_s else rate_after
+        for k in range(per_second):
+            dialed_at = now + k / per_second
+            live = rng.random() < rate
+            took = answer_delay(rng) if live else (4.0 if rng.random() < 0.25 else 25.0)
+            heapq.heappush(resolutions, (dialed_at + took, dialed_at, live))
+            ringing[dialed_at] = ringing.get(dialed_at, 0) + 1
+        model.settle(now, min(ringing, default=None))
+        dialing = [t for t, n in ringing.items() for _ in range(n) if t <= now]
+        model.watch(now, dialing)
+        rises.append(model.recent_rise)
+    return rises
+
+
+class TestAnswerRateRise:
+    """A sudden rise is the dangerous direction: every call placed on the old rate answers more often."""
+
+    @pytest.mark.parametrize("seed", [3, 4, 5])
+    def test_a_quadrupled_answer_rate_is_tracked_within_20_seconds(self, seed: int) -> None:
+        rises = watched_campaign(0.1, 0.4, change_s=600, until_s=660, seed=seed)
+        detected = next(s for s in range(600, 660) if rises[s] is not None)
+        # The long-run rate learns a dial a ring timeout (25 s) late; the watch sees the
+        # live answers of the calls still ringing, the first of which come 3 s after the dial.
+        assert detected - 600 <= 20
+        # From 20 s on the forecast plans on at least 1.8 times the old rate (the long windows
+        # still hold dials placed before the change) until the long-run rate has caught up.
+        tracked = [r for r in rises[620:640] if r is not None]
+        assert len(tracked) >= 15
+        assert min(tracked) >= 0.18
+        assert sorted(tracked)[len(tracked) // 2] == pytest.approx(0.4, abs=0.1)
+
+    @pytest.mark.parametrize(("rate", "seed"), [(0.1, 3), (0.3, 4), (0.05, 5)])
+    def test_a_steady_campaign_rarely_looks_like_a_rise(self, rate: float, seed: int) -> None:
+        rises = watched_campaign(rate, rate, change_s=0, until_s=1800, seed=seed)
+        false_alarms = sum(r is not None for r in rises[120:])
+        assert false_alarms <= 0.01 * len(rises[120:])
+
+    def test_a_falling_answer_rate_is_no_rise(self) -> None:
+        rises = watched_campaign(0.3, 0.1, change_s=600, until_s=720)
+        assert all(r is None for r in rises[600:])

@@ -252,6 +252,16 @@ class TestConfidenceAndBound:
         pacer.decide(snapshot(idle=10, talking=[30.0] * 990))
         assert pacer.confidence < 0.5  # 1,000 agents: 5,000 live answers and ended calls for full trust
 
+    def test_a_small_team_needs_less_evidence(self) -> None:
+        pacer = PredictivePacer()
+        # 15 per agent below 20 agents, 300 from 20 to 60, 5 per agent beyond.
+        assert [pacer.evidence_needed(n) for n in (3, 5, 20, 40, 200, 1000)] == [45, 75, 300, 300, 1000, 5000]
+        teach(pacer, dials=800, handles=80)  # about 240 live answers, 80 calls ended
+        pacer.decide(snapshot(idle=1, talking=[30.0] * 4))
+        assert pacer.confidence == 1.0
+        pacer.decide(team())
+        assert pacer.confidence < 0.5
+
     def test_a_young_pacer_places_fewer_calls_than_a_seasoned_one(self) -> None:
         young, seasoned = PredictivePacer(), PredictivePacer()
         teach(young, dials=400, handles=40)

@@ -65,6 +65,9 @@ class PacerConfig:
     # Confidence: the pacer widens from progressive to its full forecast as the live answers
     # and the calls ended it has learned from grow to this many (linearly).
     confidence_samples: int = 300
+    # ... or this many per logged-in agent, if fewer: a small team's young estimates can cost
+    # only the few calls it places ahead of its agents.
+    confidence_per_agent: int = 15
     # How much history the estimators weigh (in observations, not seconds).
     answer_rate_memory: int = 2000
     answer_rate_fast_memory: int = 200
@@ -86,8 +89,8 @@ class PacerConfig:
             raise ValueError("max_calls_per_second must be > 0")
         if self.hour_guard_sigmas < 0 or self.hour_guard_volume <= 0:
             raise ValueError("hour_guard_sigmas must be >= 0 and hour_guard_volume > 0")
-        if self.confidence_samples < 1:
-            raise ValueError("confidence_samples must be >= 1")
+        if self.confidence_samples < 1 or self.confidence_per_agent < 1:
+            raise ValueError("confidence_samples and confidence_per_agent must be >= 1")
         if self.patience_s <= 0:
             raise ValueError("patience_s must be > 0")
         for window in self.guard_windows_s or ():

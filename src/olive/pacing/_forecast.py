@@ -156,5 +156,5 @@ def forecast(
         new_live=new_live,
         waiting=waiting,
         answer_rate=p,
-        answer_rate_var=answers.rate_variance,
+        answer_rate_var=answers.cautious_variance,
     )

@@ -222,7 +222,10 @@ class PredictivePacer:
         self._answers.settle(snapshot.now, min(snapshot.dialing) if snapshot.dialing else None)
         idle, in_flight = snapshot.idle_agents, snapshot.calls_in_flight
         floor = max(0, idle - in_flight)
-        if not self.warm:
+        warm = self.warm
+        if warm:
+            self._answers.watch(snapshot.now, snapshot.dialing)
+        if not warm:
             self._phase = "cold start"
             self._switch(snapshot.now, ahead=False)
             dials, reason = floor, f"cold start, progressive: {idle} idle agents, {in_flight} calls on the way"
@@ -247,9 +250,22 @@ class PredictivePacer:
 
     @property
     def confidence(self) -> float:
-        """From 0 to 1 as the live answers and ended calls learned from reach ``confidence_samples``."""
+        """From 0 to 1 as the live answers and ended calls learned from reach :meth:`evidence_needed`."""
         seen = min(self._answers.live_answers, self._handles.handled)
-        return min(1.0, seen / max(self.config.confidence_samples, 5 * self._team))
+        return min(1.0, seen / self.evidence_needed(self._team))
+
+    def evidence_needed(self, team: int) -> int:
+        """Live answers and ended calls for full confidence: ``confidence_samples`` (300) from 20
+        agents up, 5 per agent from 60 up, 15 per agent below 20.
+
+        What a young estimate can cost is the calls one decision places ahead of agents on it,
+        about the agents expected free within an answer time, which grows with the team: a
+        5-agent team has one or two agents free at a time, so an error in its estimates costs a
+        call or two, however young; 15 samples per agent is the evidence a 20-agent team has at
+        300. The cold start's minimums (30 live answers and 30 calls ended) still apply.
+        """
+        config = self.config
+        return max(min(config.confidence_samples, config.confidence_per_agent * team), 5 * team, 1)
 
     def bound(self, fc: Forecast, floor: int) -> int:
         """The most calls one decision may place: the progressive floor, plus calls for the agents
@@ -285,7 +301,7 @@ class PredictivePacer:
 
     # -- reporting --------------------------------------------------------------
     def _decision_estimates(self) -> Mapping[str, float]:
-        out = {"answer_rate": self._answers.rate, "risk_threshold": self._controller.threshold}
+        out = {"answer_rate": self._answers.cautious_rate, "risk_threshold": self._controller.threshold}
         if self._phase == "predictive" and self._forecast is not None:
             out["expected_free_agents"] = self._forecast.expected_free_agents
             out["expected_live_answers_ahead"] = self._forecast.expected_live_answers_ahead
@@ -295,6 +311,7 @@ class PredictivePacer:
         answers, handles = self._answers, self._handles
         out = {
             "answer_rate": answers.rate,
+            "answer_rate_recent_rise": answers.recent_rise or 0.0,
             "answer_delay_mean_s": answers.mean_answer_delay(),
             "non_answer_mean_s": answers.mean_non_answer_time(),
             "talk_mean_s": handles.mean_talk(),
