@@ -37,7 +37,7 @@ def _set_aside_on(engine: Engine, link: PbxLink, now: float) -> bool:
     singles += [([], [a]) for a in agents]
     for i, (one_call, one_agent) in enumerate(singles):
         try:
-            engine._persist_drained([(link, one_call, one_agent)], now)
+            engine.persist_now([(link, one_call, one_agent)], now)
         except Exception as exc:
             link.call_changes, link.agent_changes = [], []
             if not _database_answers(engine):

@@ -22,9 +22,9 @@ from olive.store import from_epoch, transaction
 async def start(context: ApiContext, campaign_id: str) -> CampaignOut:
     """Start (or restart) dialing. 409 without agents, dial lists, a known server, or an allowed plan."""
     campaign = await read(context, campaign_id)
-    links = context.engine.links
-    if campaign.server not in links:
-        known = ", ".join(sorted(links)) or "none"
+    servers = context.engine.servers()
+    if campaign.server not in servers:
+        known = ", ".join(sorted(servers)) or "none"
         raise Conflict(
             f"campaign {campaign.name} is on Asterisk server {campaign.server!r}, "
             f"which olive serve is not configured for (configured: {known})",
@@ -56,7 +56,7 @@ async def stop(context: ApiContext, campaign_id: str, *, force: bool) -> tuple[C
 def read_sync(context: ApiContext, campaign_id: str) -> CampaignOut:
     with transaction(context.sessions) as session:
         campaign = service.get(session, campaign_id)
-        return service.to_out(campaign, context.engine.status_note.get(campaign.id))
+        return service.to_out(campaign, context.engine.note(campaign.id))
 
 
 async def read(context: ApiContext, campaign_id: str) -> CampaignOut:
