@@ -59,6 +59,14 @@ from olive.ami._originate import (
     dial_timeout_ms,
     originate_action,
 )
+from olive.ami._transport import (
+    ByteReader,
+    ByteWriter,
+    Connector,
+    MemoryWriter,
+    memory_pipe,
+    tcp_connector,
+)
 from olive.ami._writer import check_header
 
 __all__ = [
@@ -84,7 +92,10 @@ __all__ = [
     "Backoff",
     "Banner",
     "BridgeEnter",
+    "ByteReader",
+    "ByteWriter",
     "ChannelRef",
+    "Connector",
     "CoreShowChannel",
     "DialBegin",
     "DialEnd",
@@ -93,6 +104,7 @@ __all__ = [
     "Hangup",
     "HangupRequest",
     "MalformedMessage",
+    "MemoryWriter",
     "Message",
     "Newchannel",
     "Newstate",
@@ -109,7 +121,9 @@ __all__ = [
     "action",
     "check_header",
     "dial_timeout_ms",
+    "memory_pipe",
     "originate_action",
     "parse_event",
     "redacted",
+    "tcp_connector",
 ]
