@@ -59,6 +59,11 @@ def place_dials(
     return out, dial_note(session, campaign.id, reason, len(out), bool(candidates), refused)
 
 
+def connect_limit_s(plan: Mapping[str, Any]) -> int:
+    """Queue()'s timeout for the plan: whole seconds; rounding down never exceeds the limit."""
+    return max(1, math.floor(float(plan.get("connect_limit_s", 2.0))))
+
+
 def build_intent(campaign: Campaign, contact: Contact, number: ContactNumber, plan: Mapping[str, Any], server: str) -> DialIntent:
     call_id = new_id("call")
     variables = {
@@ -66,8 +71,7 @@ def build_intent(campaign: Campaign, contact: Contact, number: ContactNumber, pl
         "OLIVE_CAMPAIGN": campaign.id,
         "OLIVE_CONTACT": contact.id,
         "OLIVE_QUEUE": campaign.queue,
-        # Queue()'s timeout is whole seconds; rounding down never exceeds the limit.
-        "OLIVE_CONNECT_LIMIT": str(max(1, math.floor(float(plan.get("connect_limit_s", 2.0))))),
+        "OLIVE_CONNECT_LIMIT": str(connect_limit_s(plan)),
         "OLIVE_DROP_MESSAGE": (plan.get("drop_message") or "") if plan.get("drop_action") == "message" else "",
     }
     for name, value in (contact.variables or {}).items():
@@ -85,4 +89,4 @@ def build_intent(campaign: Campaign, contact: Contact, number: ContactNumber, pl
     )
 
 
-__all__ = ["Dial", "build_intent", "dial_string", "place_dials"]
+__all__ = ["Dial", "build_intent", "connect_limit_s", "dial_string", "place_dials"]

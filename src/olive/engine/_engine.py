@@ -33,7 +33,7 @@ from olive.clock import Clock, SystemClock
 from olive.engine._bus import EventBus
 from olive.engine._campaigns import CampaignStatus, Refreshed, finish_idle, read_campaigns
 from olive.engine._control import Control
-from olive.engine._dialing import Dial, place_dials
+from olive.engine._dialing import Dial, connect_limit_s, place_dials
 from olive.engine._guard import DialGuard, DialObserver
 from olive.engine._health import FAILING_AFTER, EngineHealth, RateLimitedLog
 from olive.engine._lease import DialingLease, LeaseHeld
@@ -471,6 +471,11 @@ class Engine:
             if link is not None:
                 link.queues.add(campaign.queue)
                 link.members.wrapup_s = max(link.members.wrapup_s, float(plan.get("wrapup_s", 0.0)))
+        for link in self.links.values():
+            # A ring counts as missed only if it lasted the whole connect limit (Queue()'s
+            # timeout, whole seconds): a shorter one was cut by the customer's limit.
+            limits = [connect_limit_s(c.plan.snapshot()) for c in refreshed.campaigns if self.links.get(c.server) is link]
+            link.members.full_ring_ms = 1000 * min(limits, default=0)
         self.campaigns = refreshed.campaigns
 
     def _account(self, dt: float) -> None:
