@@ -124,6 +124,7 @@ class Control:
         await self._in_transaction(change)
         self.engine.invalidate()
         self.engine.bus.publish("campaign", self.engine.clock.now(), {"campaign_id": campaign_id, "status": status}, campaign_id)
+        await self.engine.next_tick()  # the engine works from the change when the verb returns
 
     async def login_agent(self, agent_id: str) -> None:
         """The agent starts working: the next tick adds them to their running campaigns' queues."""

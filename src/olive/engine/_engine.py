@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive import ami
@@ -136,6 +137,10 @@ class Engine:
         self.on_tick: Callable[[float, bool], None] | None = None  # (seconds, failed) after each loop tick
         self.refresh_s = 1.0  # real seconds between reads of campaigns and agents (scaled by the clock)
         self._refresh_at = -float("inf")  # on the engine's clock
+        # invalidate() bumps the first; a refresh that read the store after a bump
+        # records it in the second (an operator's change during a tick's read is not lost).
+        self._changes_asked = 0
+        self._changes_read = -1
         # The engine's database work runs here, one step at a time, off the event loop.
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="olive-engine-db")
         self._wake = asyncio.Event()  # an operator asked for a tick now
@@ -278,7 +283,7 @@ class Engine:
     # -- one step ---------------------------------------------------------------------
     def invalidate(self) -> None:
         """Re-read campaigns and agents from the store on the next tick (an operator changed them)."""
-        self._refresh_at = -float("inf")
+        self._changes_asked += 1
 
     async def tick(self) -> None:
         """One turn of the pump: store what was seen, decide, write the dials, then do the I/O."""
@@ -287,11 +292,14 @@ class Engine:
         self._last_tick = now
         self.ticks += 1
         drained = [(link, *link.drain()) for link in self.links.values()]
-        refresh = now >= self._refresh_at
+        asked = self._changes_asked
+        refresh = now >= self._refresh_at or self._changes_read != asked
         # Most ticks touch the database only when something happened: the store is
         # read on a timer (and when an operator acts), not on every tick.
         if refresh or any(calls or agents for _, calls, agents in drained):
             await self._persist_drained(drained, now, refresh=refresh)
+            if refresh:
+                self._changes_read = max(self._changes_read, asked)
         self._account(dt)
         dialing = await self._may_dial()
         decisions = self._decide(now) if dialing else []
@@ -330,6 +338,10 @@ class Engine:
         notes: dict[str, str] = {}
         with transaction(self.sessions) as session:
             for campaign, decision in decisions:
+                # Read before an operator's pause or stop committed (the same thread runs
+                # theirs): the store says, right before the claim.
+                if session.scalar(select(Campaign.status).where(Campaign.id == campaign.id)) != "running":
+                    continue
                 placed, notes[campaign.id] = place_dials(self.guard, session, campaign, decision.dials, decision.reason, now)
                 dials.extend(placed)
         return dials, notes
