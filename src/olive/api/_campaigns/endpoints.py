@@ -140,7 +140,7 @@ async def stop_campaign(
     responses=responses(404),
 )
 async def campaign_stats(campaign_id: CampaignId, context: Context) -> CampaignStats:
-    return control.stats(context, campaign_id)
+    return await control.stats(context, campaign_id)
 
 
 __all__ = ["router"]
