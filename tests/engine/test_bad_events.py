@@ -230,3 +230,29 @@ async def test_ticks_that_keep_failing_show_in_health_and_a_poison_change_is_set
     loop.cancel()
     with pytest.raises(asyncio.CancelledError):
         await loop
+
+
+async def test_a_locked_database_sets_nothing_aside(session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite's 'database is locked' (another writer past the busy timeout) is the database
+    being busy, not refusing a record: the changes wait; none is set aside (lost)."""
+    from sqlalchemy.exc import OperationalError
+
+    _call(session_factory)
+    clock = ManualClock(T0)
+    engine = _engine(session_factory, clock)
+    link = engine.links["default"]
+    _play(engine, clock, f"{T0:.6f}")
+    import olive.engine._engine as engine_module
+
+    def locked(session: Session, changes: list[object], agent_ids: object) -> object:
+        raise OperationalError("UPDATE calls", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(engine_module, "apply_call_changes", locked)
+    waiting = len(link.call_changes)
+    assert waiting
+    for _ in range(FAILING_AFTER + 2):
+        with pytest.raises(OperationalError):
+            await engine.tick()
+        engine.health.tick_failed(RuntimeError("locked"))
+    assert engine.health.changes_set_aside == 0
+    assert len(link.call_changes) >= waiting, "every change still waits for the database"

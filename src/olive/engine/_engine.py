@@ -373,8 +373,7 @@ class Engine:
             if not self._isolating and self.health.tick_failures_in_a_row + 1 >= FAILING_AFTER:
                 self._isolating = True
                 try:
-                    # Rare (the database keeps refusing): done on the loop, as it moves link buffers.
-                    set_aside_refused(self, now)
+                    await set_aside_refused(self, now)
                 finally:
                     self._isolating = False
             raise
@@ -391,9 +390,9 @@ class Engine:
             refreshed = read_campaigns(session, now, set(self.runners)) if refresh else None
         return effects, refreshed
 
-    def persist_now(self, drained: list[Drained], now: float) -> None:
-        """Store ``drained`` and do its effects, here and now (the set-aside search, on the loop)."""
-        effects, _ = self._store_drained(drained, now, False)
+    async def persist_now(self, drained: list[Drained], now: float) -> None:
+        """Store ``drained`` (in the database thread) and do its effects (the set-aside search)."""
+        effects, _ = await self._in_db(self._store_drained, drained, now, False)
         for effect in effects:
             effect()
 
