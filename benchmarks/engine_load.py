@@ -229,7 +229,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     tick_times = ticks[:n_ticks]
     api = None
     if client_proc is not None:
-        out, _ = client_proc.communicate(timeout=args.seconds + 60)
+        # Waited for in a thread: a blocking wait here would stall the loop under test.
+        out, _ = await asyncio.to_thread(client_proc.communicate, None, args.seconds + 60)
         api = json.loads(out.decode() or "{}")
     stop.set()
     await monitor
