@@ -9,6 +9,8 @@ with every duration still expressed in the campaign's own seconds.
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import time
 from typing import Protocol
 
@@ -56,3 +58,50 @@ class ScaledClock:
 
     def to_real(self, seconds: float) -> float:
         return seconds / self.scale
+
+
+class ManualClock:
+    """Virtual time that moves only when a test says so: ``await clock.advance(5)``.
+
+    Sleepers wake in due order, each at its exact due time, with the event loop
+    let run after each (``settle``) so what the wake-up caused happens before
+    time moves on. Share one with the simulated PBX (in memory) and the engine
+    for deterministic tests with exact durations.
+    """
+
+    scale = 1.0
+
+    def __init__(self, start: float = 1_767_225_600.0) -> None:  # 2026-01-01 00:00 UTC
+        self._now = float(start)
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    def now(self) -> float:
+        return self._now
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self._now + seconds, next(self._seq), waiter))
+        await waiter
+
+    async def advance(self, seconds: float) -> None:
+        """Move time ``seconds`` on, waking every sleeper due by then at its due time."""
+        target = self._now + max(0.0, seconds)
+        while self._sleepers and self._sleepers[0][0] <= target:
+            when, _, waiter = heapq.heappop(self._sleepers)
+            if waiter.done():  # cancelled
+                continue
+            self._now = max(self._now, when)
+            waiter.set_result(None)
+            await self.settle()
+        self._now = target
+        await self.settle()
+
+    @staticmethod
+    async def settle(rounds: int = 30) -> None:
+        """Let the event loop run what is ready (bytes in memory pipes, woken tasks)."""
+        for _ in range(rounds):
+            await asyncio.sleep(0)

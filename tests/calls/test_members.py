@@ -61,6 +61,19 @@ class TestMemberTracker:
         full = replay("01_answered_connected_to_agent")
         assert all(c.status.missed_in_a_row == 0 for c in full.agent_changes)
 
+    def test_a_ring_the_connect_limit_cut_short_is_not_a_miss(self) -> None:
+        """app_queue rings a member only for what is left of Queue()'s timeout (whole
+        seconds): a ring of 1000 ms under a 2 s connect limit was the customer's limit
+        running out, not the agent letting it ring (the e2e agents answer after 1 s)."""
+        customer, agent_leg = ami.ChannelRef("Local/1001@x-1;1", "u1", "u1"), ami.ChannelRef("Local/101@agents-2;1", "u2", "u1")
+        for ring_ms, counted in ((1000, 0), (1999, 0), (2000, 1), (5000, 1)):
+            r = replay("01_answered_connected_to_agent", until=7.0)  # agent101 is ringing
+            r.members.full_ring_ms = 2000
+            r.members.handle(ami.AgentRingNoAnswer(customer, agent_leg, "olive-campaign", "Local/101@agents", "agent101", ring_ms), 8.0)
+            agent = r.members.get("Local/101@agents")
+            assert agent is not None and agent.activity is not A.RINGING
+            assert agent.missed_in_a_row == counted, ring_ms
+
     def test_14_paused_with_reason(self) -> None:
         r = replay("14_agent_paused")
         agent = r.members.get("Local/101@agents")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import select
 
 from e2e.harness import Olive, agent_interface, make_campaign, number
@@ -71,33 +69,4 @@ class TestAgentsMidCampaign:
             a = s.get(Agent, agent)
             return a is not None and a.state in ("on_call", "ringing")
 
-    async def test_an_agent_who_misses_two_rings_in_a_row_is_paused(self, olive: Olive) -> None:
-        # 901's phone rings and is never answered: each ring it lets time out drops a
-        # customer at the connect limit, so olive pauses 901 after the second.
-        rules = {"ABANDONED": {"max_attempts": 3, "delay_s": 30}, "NO_ANSWER": {"max_attempts": 1, "delay_s": 30}}
-        contacts = [number(1, 300 + i) for i in range(10)]
-        cid = make_campaign(olive.sessions, name="missed-rings", contacts=contacts, agents=["101", "901"], retry_rules=rules)
-        absent = agent_id(olive, "901")
-        await olive.start()
-        await olive.until(lambda: self._state(olive, absent) == ("paused", "missed 2 calls in a row"), within_s=1200, what="901 paused")
-        paused_at = olive.target.clock.now()
-        if olive.target.simulated:
-            member = lambda: {m.interface: m for m in olive.target.pbx.queue_members("olive-test")}[agent_interface("901")]  # noqa: E731
-            await olive.until(lambda: member().paused, within_s=60, what="QueuePause for 901")
-            assert member().reason == "missed 2 calls in a row"
-        report = await olive.finish(cid, within_s=4 * 3600)
-        calls = olive.calls(cid)
-        rings = [r for c in calls for r in c.agents_no_answer if r["interface"] == agent_interface("901")]
-        assert len(rings) >= 2
-        # After the pause nobody rings 901 (one ring may already be under way when it lands).
-        assert all(datetime.fromisoformat(r["at"]).timestamp() < paused_at + 5 for r in rings)
-        assert all(c.agent_interface != agent_interface("901") for c in calls)
-        assert report.outcomes["CONNECTED"] == 10, "the dropped customers were called again and reached 101"
-        assert self._state(olive, absent) == ("paused", "missed 2 calls in a row"), "paused until they say they are ready"
-
-    @staticmethod
-    def _state(olive: Olive, agent: str) -> tuple[str, str | None]:
-        with transaction(olive.sessions) as s:
-            a = s.get(Agent, agent)
-            assert a is not None
-            return a.state, a.pause_reason
+    # An agent who misses two rings in a row is paused: tests/engine/test_in_memory.py (TestMissedRings).

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from e2e.checks import assert_every_attempt_recorded_once
 from e2e.harness import CUSTOMERS, Olive, make_campaign, number
 from olive import ami
-from olive.store import to_epoch
 
 ONCE = {k: {"max_attempts": 1, "delay_s": 60} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED", "CANCELLED")}
 
@@ -31,60 +28,22 @@ class TestOutcomes:
         connected = next(c for c in calls if c.outcome == "CONNECTED")
         assert connected.agent_interface in ("Local/101@olive-test-agents", "Local/102@olive-test-agents")
         assert connected.agent_id is not None
-        assert connected.customer_wait_s is not None and connected.customer_wait_s < 2.0
-        assert connected.talk_s is not None and 18 <= connected.talk_s <= 42
+        # Exact durations: tests/engine/test_in_memory.py (manual clock). Over TCP, only that they were measured.
+        assert connected.customer_wait_s is not None and connected.talk_s is not None
         busy = next(c for c in calls if c.outcome == "BUSY")
         assert busy.hangup_cause == 17
         abandoned = next(c for c in calls if c.outcome == "ABANDONED")
         assert abandoned.abandon_reason == "caller_hangup"
         no_answer = next(c for c in calls if c.outcome == "NO_ANSWER")
-        assert no_answer.ring_s == pytest.approx(15, abs=1.0)
+        assert no_answer.ring_s is not None
         assert_every_attempt_recorded_once(calls, olive.target.pbx)
 
-    async def test_connect_limit_drops_an_answer_no_agent_takes(self, olive: Olive) -> None:
-        # The only agent's phone rings and is never answered: the answered customer is
-        # dropped by the dialplan when the 2 s connect limit passes.
-        cid = make_campaign(olive.sessions, name="connect-limit", contacts=[number(7, 1)], agents=["901"], retry_rules=ONCE)
-        await olive.start()
-        await olive.finish(cid)
-        (call,) = olive.calls(cid)
-        assert (call.outcome, call.abandon_reason) == ("ABANDONED", "timeout")
-        assert call.customer_wait_s == pytest.approx(2.0, abs=0.5)
-        assert call.agent_interface is None
 
-
-class TestRetries:
-    async def test_busy_is_retried_after_its_delay(self, olive: Olive) -> None:
-        rules = dict(ONCE, BUSY={"max_attempts": 2, "delay_s": 60})
-        cid = make_campaign(olive.sessions, name="retry", contacts=[number(2, 7)], retry_rules=rules)
-        await olive.start()
-        await olive.finish(cid)
-        first, second = olive.calls(cid)
-        assert (first.outcome, second.outcome) == ("BUSY", "BUSY")
-        assert (first.attempt, second.attempt) == (1, 2)
-        assert first.ended_at is not None
-        assert to_epoch(second.originated_at) - to_epoch(first.ended_at) >= 60
-
-    async def test_next_number_is_tried(self, olive: Olive) -> None:
-        rules = dict(ONCE, NO_ANSWER={"max_attempts": 1, "delay_s": 30})
-        cid = make_campaign(olive.sessions, name="next-number", contacts=[[number(3, 8), number(1, 8)]], retry_rules=rules)
-        await olive.start()
-        await olive.finish(cid)
-        assert [(c.number, c.outcome) for c in olive.calls(cid)] == [(number(3, 8), "NO_ANSWER"), (number(1, 8), "CONNECTED")]
+# The connect-limit drop, retries, the next number and the plan's milliseconds moved to
+# tests/engine/test_in_memory.py: the same engine and simulator, in memory, with exact figures.
 
 
 class TestMilliseconds:
-    async def test_plan_seconds_reach_asterisk_as_milliseconds(self, olive: Olive) -> None:
-        cid = make_campaign(olive.sessions, name="ms", contacts=[number(3, 9)], retry_rules=ONCE, dial_timeout_s=17)
-        await olive.start()
-        await olive.finish(cid)
-        (call,) = olive.calls(cid)
-        assert call.outcome == "NO_ANSWER"
-        assert call.ring_s == pytest.approx(17, abs=1.0)
-        if olive.target.pbx is not None:
-            (sent,) = olive.target.pbx.actions_named("Originate")
-            assert sent.get("Timeout") == "17000"
-
     async def test_a_hand_written_30_ms_originate_dies_still_ringing(self, olive: Olive) -> None:
         t = olive.target
         client = ami.AMIClient(t.server.host, t.server.port, t.server.username, t.server.secret, keepalive=0)

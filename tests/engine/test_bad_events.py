@@ -211,15 +211,18 @@ async def test_ticks_that_keep_failing_show_in_health_and_a_poison_change_is_set
     monkeypatch.setattr(engine_module, "apply_call_changes", refuse_call_1)
     engine.state = EngineState.RUNNING
     loop = asyncio.create_task(engine._loop())
-    for _ in range(200):
-        await asyncio.sleep(0)
+    # The engine's database work runs in its own thread: wait in real time (bounded).
+    for _ in range(500):
+        await asyncio.sleep(0.01)
         if engine.health.changes_set_aside:
             break
     assert engine.health.tick_failures == FAILING_AFTER
     assert engine.health.changes_set_aside >= 1
     assert "character varying" in (engine.health.last_tick_error or "")
-    for _ in range(20):
-        await asyncio.sleep(0)
+    for _ in range(500):
+        await asyncio.sleep(0.01)
+        if engine.health.tick_failures_in_a_row == 0:
+            break
     assert engine.health.tick_failures_in_a_row == 0, "ticks run again"
     assert not engine.health.failing
     assert link.call_changes == []
@@ -227,3 +230,29 @@ async def test_ticks_that_keep_failing_show_in_health_and_a_poison_change_is_set
     loop.cancel()
     with pytest.raises(asyncio.CancelledError):
         await loop
+
+
+async def test_a_locked_database_sets_nothing_aside(session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite's 'database is locked' (another writer past the busy timeout) is the database
+    being busy, not refusing a record: the changes wait; none is set aside (lost)."""
+    from sqlalchemy.exc import OperationalError
+
+    _call(session_factory)
+    clock = ManualClock(T0)
+    engine = _engine(session_factory, clock)
+    link = engine.links["default"]
+    _play(engine, clock, f"{T0:.6f}")
+    import olive.engine._engine as engine_module
+
+    def locked(session: Session, changes: list[object], agent_ids: object) -> object:
+        raise OperationalError("UPDATE calls", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(engine_module, "apply_call_changes", locked)
+    waiting = len(link.call_changes)
+    assert waiting
+    for _ in range(FAILING_AFTER + 2):
+        with pytest.raises(OperationalError):
+            await engine.tick()
+        engine.health.tick_failed(RuntimeError("locked"))
+    assert engine.health.changes_set_aside == 0
+    assert len(link.call_changes) >= waiting, "every change still waits for the database"

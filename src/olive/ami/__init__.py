@@ -60,6 +60,14 @@ from olive.ami._originate import (
     dial_timeout_ms,
     originate_action,
 )
+from olive.ami._transport import (
+    ByteReader,
+    ByteWriter,
+    Connector,
+    MemoryWriter,
+    memory_pipe,
+    tcp_connector,
+)
 from olive.ami._writer import check_header
 
 __all__ = [
@@ -85,7 +93,10 @@ __all__ = [
     "Backoff",
     "Banner",
     "BridgeEnter",
+    "ByteReader",
+    "ByteWriter",
     "ChannelRef",
+    "Connector",
     "CoreShowChannel",
     "DialBegin",
     "DialEnd",
@@ -94,6 +105,7 @@ __all__ = [
     "Hangup",
     "HangupRequest",
     "MalformedMessage",
+    "MemoryWriter",
     "Message",
     "Newchannel",
     "Newstate",
@@ -111,7 +123,9 @@ __all__ = [
     "action",
     "check_header",
     "dial_timeout_ms",
+    "memory_pipe",
     "originate_action",
     "parse_event",
     "redacted",
+    "tcp_connector",
 ]

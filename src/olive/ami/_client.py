@@ -15,6 +15,9 @@ events. Its safety rules are not panoramisk's:
   supervisor survives any failure to connect;
 * a keep-alive Ping that gets no answer drops the connection (a dead peer
   would otherwise look connected until TCP gives up).
+
+It runs over TCP by default, or over any stream pair a ``connector`` opens
+(``olive.ami.memory_pipe``, the simulator's ``connect_in_memory``).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from olive.ami._messages import (
     Response,
     action,
 )
+from olive.ami._transport import ByteReader, ByteWriter, Connector, tcp_connector
 from olive.ami._writer import SECRET_HEADERS, check_header
 
 log = logging.getLogger("olive.ami")
@@ -101,7 +105,9 @@ class AMIClient:
         action_timeout: float = 10.0,
         keepalive: float = 20.0,
         backoff: Backoff | None = None,
+        connector: Connector | None = None,
     ) -> None:
+        """``connector`` opens the byte streams (default: TCP to ``host``:``port``)."""
         # Refused here, not at the first login in a background task (the Secret is not shown).
         check_header("Username", username)
         check_header("Secret", secret)
@@ -111,8 +117,9 @@ class AMIClient:
         self.action_timeout = action_timeout
         self.keepalive = keepalive
         self.backoff = backoff or Backoff()
+        self._connector = connector or tcp_connector(host, port)
         self.banner: Banner | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        self._writer: ByteWriter | None = None
         self._codec: AMICodec | None = None
         self._pending: dict[str, _Pending] = {}
         self._ids = itertools.count(1)
@@ -208,9 +215,7 @@ class AMIClient:
             await asyncio.sleep(delay)
 
     async def _open(self) -> None:
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(self.host, self.port), self.action_timeout
-        )
+        reader, writer = await asyncio.wait_for(self._connector(), self.action_timeout)
         self._codec = AMICodec(Role.CLIENT)
         self._writer = writer
         banner_seen = asyncio.get_running_loop().create_future()
@@ -274,7 +279,7 @@ class AMIClient:
                     )
                 )
 
-    async def _read_loop(self, reader: asyncio.StreamReader, banner_seen: asyncio.Future[Banner]) -> None:
+    async def _read_loop(self, reader: ByteReader, banner_seen: asyncio.Future[Banner]) -> None:
         assert self._codec is not None
         codec = self._codec
         error: BaseException | None = None

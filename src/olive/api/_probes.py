@@ -75,7 +75,7 @@ def ready(context: Context, response: Response) -> Readiness:
         status="ready" if ok else "not_ready",
         database=database,
         engine=engine.state.value,
-        asterisk={name: link.health for name, link in engine.links.items()},
+        asterisk=engine.servers(),
         health=_health(engine),
         dialing_lease=None if lease is None else (lease.note if fenced else f"held by {lease.node}"),
     )

@@ -64,8 +64,12 @@ _CALL_OVER: dict[str, object] = {"call_id": None, "device_status": NOT_INUSE}
 
 
 class MemberTracker:
-    def __init__(self, *, wrapup_s: float = 0.0) -> None:
+    def __init__(self, *, wrapup_s: float = 0.0, full_ring_ms: int = 0) -> None:
+        """``full_ring_ms``: a ring that times out sooner was cut short by the customer's
+        connect limit (app_queue rings a member only for what is left of Queue()'s
+        timeout, in whole seconds), not let go by the agent: it is not counted as missed."""
         self.wrapup_s = wrapup_s
+        self.full_ring_ms = full_ring_ms
         self._agents: dict[str, AgentStatus] = {}
 
     def get(self, interface: str) -> AgentStatus | None:
@@ -83,7 +87,7 @@ class MemberTracker:
         if isinstance(event, ami.AgentCalled):
             return self._move(agent, now, AgentActivity.RINGING, {"call_id": event.ref.linkedid})
         if isinstance(event, ami.AgentRingNoAnswer):
-            missed = {"missed_in_a_row": agent.missed_in_a_row + 1}
+            missed = {"missed_in_a_row": agent.missed_in_a_row + (event.ring_time_ms >= self.full_ring_ms)}
             if agent.activity is AgentActivity.RINGING:
                 return self._move(agent, now, None, {**_CALL_OVER, **missed})
             return self._move(agent, now, agent.activity, missed)

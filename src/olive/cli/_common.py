@@ -36,6 +36,17 @@ def open_store(url: str | None) -> sessionmaker[Session]:
     return make_sessionmaker(engine)
 
 
+def engine_pool(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """The dialing engine's own connection pool on the same database, so that the API's
+    requests can never take the connections the engine needs (docs/architecture.md)."""
+    from olive.store import make_engine, make_sessionmaker
+
+    bind = sessions.kw["bind"]
+    if bind.url.get_backend_name() == "sqlite" and bind.url.database in (None, "", ":memory:"):
+        return sessions  # an in-memory database exists in one pool only
+    return make_sessionmaker(make_engine(bind.url.render_as_string(hide_password=False)))
+
+
 def setup_logging(verbose: bool, *, to_stderr: bool = True) -> None:
     """Log through Rich on stderr; :func:`logging_through` moves it onto a live view's console."""
     level = logging.DEBUG if verbose else logging.WARNING

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 from pathlib import Path
 
 import typer
@@ -68,6 +70,9 @@ async def _run(sessions: object, server: object, campaign_id: str, *, live: bool
         raise typer.Exit(1) from None
     finally:
         # Normal end, Ctrl-C or a fatal error: its agents leave the queue and are logged out.
+        # Another Ctrl-C meanwhile must not cut that short (the summary would be lost too).
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, lambda: err_console.print("[yellow]Stopping…"))
         try:
             left = await engine.control.log_out_campaign_agents(campaign_id)
         except Exception as exc:  # the original error, if any, matters more

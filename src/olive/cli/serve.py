@@ -64,7 +64,7 @@ async def _serve(settings: object, log_level: str) -> None:
     from olive.api import create_app, make_api_sessions
     from olive.api._config import ServeSettings
     from olive.api._server import make_server
-    from olive.cli._common import open_store
+    from olive.cli._common import engine_pool, open_store
     from olive.engine import DialingLease, Engine
     from olive.store import database_url, safe_url
 
@@ -80,11 +80,12 @@ async def _serve(settings: object, log_level: str) -> None:
         err_console.print(f"[red]olive serve: cannot use the database {safe_url(settings.database_url)}: {exc.orig}", soft_wrap=True)
         raise typer.Exit(2) from None
     # One node dials per database: a second olive serve refuses to start (docs/operations.md).
-    lease = DialingLease(sessions)
+    engine_sessions = engine_pool(sessions)
+    lease = DialingLease(engine_sessions)
     if not lease.acquire():
         err_console.print(f"[red]olive serve: refusing to start: {lease.note}", soft_wrap=True)
         raise typer.Exit(3)
-    engine = Engine(sessions, settings.asterisk, pause_after_missed=settings.pause_after_missed, lease=lease)
+    engine = Engine(engine_sessions, settings.asterisk, pause_after_missed=settings.pause_after_missed, lease=lease)
     # Requests get their own pool, with short waits: API load cannot take the engine's connections.
     app = create_app(make_api_sessions(database_url(settings.database_url)), engine)
     for line in settings.describe():

@@ -1,6 +1,7 @@
 """The campaign engine: runs campaigns against Asterisk, decides then does the I/O."""
 
 from olive.engine._bus import BusEvent, EventBus, Subscription
+from olive.engine._campaigns import CampaignStatus
 from olive.engine._dialing import dial_string
 from olive.engine._engine import ORIGINATE_MARGIN_S, Engine, EngineState, ServerConfig
 from olive.engine._guard import ALLOW, AllowAll, DialGuard, DialObserver, Verdict
@@ -19,6 +20,7 @@ __all__ = [
     "BusEvent",
     "CampaignReport",
     "CampaignRunner",
+    "CampaignStatus",
     "DialGuard",
     "DialIntent",
     "DialObserver",

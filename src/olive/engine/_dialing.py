@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from olive.engine._due import contacts_to_dial, dial_note
-from olive.engine._guard import DialObserver, Verdict
+from olive.engine._guard import DialGuard, DialObserver, Verdict
 from olive.engine._persist import DialIntent, write_ahead
 from olive.ids import new_id
 from olive.store import Campaign, Contact, ContactNumber, amd_variables, from_epoch
-
-if TYPE_CHECKING:
-    from olive.engine._engine import Engine
 
 Dial = tuple[str, DialIntent, dict[str, Any]]  # (server, intent, plan snapshot)
 
@@ -30,8 +27,11 @@ def dial_string(template: str, e164: str) -> str:
     return template.replace("{number}", e164).replace("{digits}", e164.lstrip("+"))
 
 
-def place_dials(engine: Engine, session: Session, campaign: Campaign, wanted: int, reason: str, now: float) -> list[Dial]:
-    """Claim up to ``wanted`` due contacts of ``campaign`` and write their call rows."""
+def place_dials(
+    guard: DialGuard, session: Session, campaign: Campaign, wanted: int, reason: str, now: float
+) -> tuple[list[Dial], str]:
+    """Claim up to ``wanted`` due contacts of ``campaign`` and write their call rows.
+    Returns the dials and the campaign's status note."""
     server = campaign.server
     plan = campaign.plan.snapshot()
     out: list[Dial] = []
@@ -43,7 +43,7 @@ def place_dials(engine: Engine, session: Session, campaign: Campaign, wanted: in
         if not contact.numbers:
             continue
         number = contact.numbers[contact.next_number_index % len(contact.numbers)]
-        verdict = engine.guard.check(session, campaign, contact, number, now)
+        verdict = guard.check(session, campaign, contact, number, now)
         if not verdict.allowed:
             refused.append(verdict)
             if verdict.status:
@@ -54,10 +54,14 @@ def place_dials(engine: Engine, session: Session, campaign: Campaign, wanted: in
         intent = build_intent(campaign, contact, number, plan, server)
         if write_ahead(session, intent, plan, now):
             out.append((server, intent, plan))
-            if isinstance(engine.guard, DialObserver):
-                engine.guard.dialed(session, campaign, contact, intent.call_id, now)
-    engine.status_note[campaign.id] = dial_note(session, campaign.id, reason, len(out), bool(candidates), refused)
-    return out
+            if isinstance(guard, DialObserver):
+                guard.dialed(session, campaign, contact, intent.call_id, now)
+    return out, dial_note(session, campaign.id, reason, len(out), bool(candidates), refused)
+
+
+def connect_limit_s(plan: Mapping[str, Any]) -> int:
+    """Queue()'s timeout for the plan: whole seconds; rounding down never exceeds the limit."""
+    return max(1, math.floor(float(plan.get("connect_limit_s", 2.0))))
 
 
 def build_intent(campaign: Campaign, contact: Contact, number: ContactNumber, plan: Mapping[str, Any], server: str) -> DialIntent:
@@ -67,8 +71,7 @@ def build_intent(campaign: Campaign, contact: Contact, number: ContactNumber, pl
         "OLIVE_CAMPAIGN": campaign.id,
         "OLIVE_CONTACT": contact.id,
         "OLIVE_QUEUE": campaign.queue,
-        # Queue()'s timeout is whole seconds; rounding down never exceeds the limit.
-        "OLIVE_CONNECT_LIMIT": str(max(1, math.floor(float(plan.get("connect_limit_s", 2.0))))),
+        "OLIVE_CONNECT_LIMIT": str(connect_limit_s(plan)),
         "OLIVE_DROP_MESSAGE": (plan.get("drop_message") or "") if plan.get("drop_action") == "message" else "",
     }
     variables.update(amd_variables(plan))  # [olive-amd]'s settings, when the plan runs AMD
@@ -87,4 +90,4 @@ def build_intent(campaign: Campaign, contact: Contact, number: ContactNumber, pl
     )
 
 
-__all__ = ["Dial", "build_intent", "dial_string", "place_dials"]
+__all__ = ["Dial", "build_intent", "connect_limit_s", "dial_string", "place_dials"]

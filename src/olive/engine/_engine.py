@@ -1,11 +1,15 @@
 """The campaign engine: decide, then do the I/O.
 
-Each tick is one synchronous step inside one database transaction: persist
-what the trackers saw, bring campaigns and queue memberships in line with
-the store, ask each campaign's pacer how many calls to place, claim those
-contacts and write their call rows. Only after the commit does the engine
-send the Originates (and queue actions), outside any transaction. Between
-ticks the AMI pumps feed the pure trackers.
+One pump: only the engine's loop ticks. Each tick persists what the trackers
+saw, brings campaigns and queue memberships in line with the store, asks each
+campaign's pacer how many calls to place, claims those contacts and writes
+their call rows. Every database step runs in the engine's own database thread
+(``_in_db``), so the event loop keeps reading AMI and serving HTTP meanwhile;
+each returns what to do, and the loop does it only after the commit: bus
+events, pacer feeding, and the Originates, sent with nothing in between the
+commit of their rows and their spawning. Operators' verbs (``Control``) run
+their transactions in the same thread and ask the loop for a tick
+(``next_tick``) instead of ticking themselves.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,8 +32,9 @@ from olive import ami
 from olive.calls import AgentActivity, AgentChange, CallChange, CallRecord, CallState
 from olive.clock import Clock, SystemClock
 from olive.engine._bus import EventBus
+from olive.engine._campaigns import CampaignStatus, Refreshed, finish_idle, read_campaigns
 from olive.engine._control import Control
-from olive.engine._dialing import Dial, place_dials
+from olive.engine._dialing import Dial, connect_limit_s, place_dials
 from olive.engine._guard import DialGuard, DialObserver
 from olive.engine._health import FAILING_AFTER, EngineHealth, RateLimitedLog
 from olive.engine._lease import DialingLease, LeaseHeld
@@ -42,15 +48,12 @@ from olive.engine._persist import (
 )
 from olive.engine._runner import CampaignRunner
 from olive.engine._set_aside import set_aside_refused
-from olive.engine._stats import call_event, live_answers_since
+from olive.engine._stats import call_event
 from olive.errors import Conflict
 from olive.pacing import DialDecision
 from olive.store import (
-    Agent,
     Call,
     Campaign,
-    CampaignRepository,
-    from_epoch,
     open_calls,
     release_stale_claims,
     transaction,
@@ -59,6 +62,8 @@ from olive.store import (
 log = logging.getLogger("olive.engine")
 
 Drained = tuple[PbxLink, list[CallChange], list[AgentChange]]
+Effect = Callable[[], object]  # something to do on the loop once the database step committed
+T = TypeVar("T")
 # An Originate's answer (OriginateResponse) comes by the dial timeout at the latest;
 # this long after it, olive asks Asterisk whether the call exists at all.
 ORIGINATE_MARGIN_S = 5.0
@@ -119,7 +124,7 @@ class Engine:
             link = PbxLink(name, factory(name, config), self.clock, settle_s=settle_s)
             self.links[name] = link
         self.members = MembershipSync(self)
-        self.control = Control(self)
+        self.control = Control(self, sessions)
         for link in self.links.values():
             link.on_ready = self.members.on_link_ready
         self._loop_task: asyncio.Task[None] | None = None
@@ -130,8 +135,16 @@ class Engine:
         self._isolating = False  # storing changes one by one to find one the database refuses
         self._tick_log = RateLimitedLog(log, every_s=30.0)
         self.on_tick: Callable[[float, bool], None] | None = None  # (seconds, failed) after each loop tick
-        self.refresh_s = 1.0  # real seconds between reads of campaigns and agents
-        self._refresh_at = 0.0
+        self.refresh_s = 1.0  # real seconds between reads of campaigns and agents (scaled by the clock)
+        self._refresh_at = -float("inf")  # on the engine's clock
+        # invalidate() bumps the first; a refresh that read the store after a bump
+        # records it in the second (an operator's change during a tick's read is not lost).
+        self._changes_asked = 0
+        self._changes_read = -1
+        # The engine's database work runs here, one step at a time, off the event loop.
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="olive-engine-db")
+        self._wake = asyncio.Event()  # an operator asked for a tick now
+        self._tick_waiters: list[asyncio.Future[None]] = []
         self.campaigns: list[Campaign] = []  # running and paused, as last read (detached)
         self._agent_ids: dict[str, str] = {}  # interface -> agent id
         self.olive_interfaces: set[str] = set()  # every agent's interface: members olive owns
@@ -140,12 +153,22 @@ class Engine:
         return f"<Engine {self.state.value} campaigns={len(self.runners)} links={list(self.links)}>"
 
     # -- lifecycle ------------------------------------------------------------------
-    async def start(self) -> None:
+    async def start(self, *, run: bool = True) -> None:
+        """Load the calls left open, connect, and (``run``) start the pump. Tests that
+        drive ticks themselves pass ``run=False`` and call :meth:`tick`."""
         if self.state is not EngineState.CREATED:
             raise RuntimeError(f"engine already {self.state.value}")
         # First: a second node must not even release the live node's contact claims.
-        if self.lease is not None and not self.lease.acquire():
+        if self.lease is not None and not await self._in_db(self.lease.acquire):
             raise LeaseHeld(self.lease.note or "the dialing lease is held by another node")
+        await self._in_db(self._load_open_calls)
+        self.state = EngineState.RUNNING
+        for link in self.links.values():
+            await link.client.start()
+        if run:
+            self._loop_task = asyncio.create_task(self._loop(), name="olive-engine")
+
+    def _load_open_calls(self) -> None:
         with transaction(self.sessions) as session:
             released = release_stale_claims(session)
             if released:
@@ -154,38 +177,61 @@ class Engine:
                 for record in load_open_calls(session, name):
                     link.tracker.adopt(record)
                 self._remember_open_calls(session, name)
-        self.state = EngineState.RUNNING
-        for link in self.links.values():
-            await link.client.start()
-        self._loop_task = asyncio.create_task(self._loop(), name="olive-engine")
 
     def _remember_open_calls(self, session: Session, server: str) -> None:
         for call in open_calls(session, server):
             self.call_campaign[call.id] = call.campaign_id
 
+    async def _in_db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` (database work) in the engine's database thread; the loop goes on meanwhile."""
+        return await asyncio.get_running_loop().run_in_executor(self._db, functools.partial(fn, *args))
+
+    async def run_db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Database work of the engine's collaborators (operator verbs), in the engine's database thread."""
+        return await self._in_db(fn, *args)
+
     async def stop(self, *, hangup: bool = False) -> None:
-        """Stop dialing and disconnect. Calls in progress go on in Asterisk (or are hung up)."""
+        """Stop dialing and disconnect. Calls in progress go on in Asterisk (or are hung up).
+
+        The tick under way finishes (its committed calls get their Originates); then
+        what the trackers still hold is stored. If that last write fails, the error is
+        logged and raised once the links are closed and the lease released.
+        """
         if self.state in (EngineState.STOPPING, EngineState.STOPPED):
             return
         if hangup:
             await self.hangup_calls(None)
         self.state = EngineState.STOPPING
+        self._wake.set()
         if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
+            try:
+                await asyncio.wait_for(asyncio.shield(self._loop_task), 30.0)
+            except TimeoutError:
+                log.error("the engine's last tick did not end within 30 s; cancelling it")
+                self._loop_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._loop_task
+        self._release_tick_waiters()
         if self._io:
             await asyncio.wait(self._io, timeout=5)
-        with contextlib.suppress(Exception):
-            self._persist_only()
+        failure: Exception | None = None
+        try:
+            await self._persist_only()
+        except Exception as exc:
+            log.exception("stopping: the last changes seen could not be stored")
+            failure = exc
         for link in self.links.values():
             await link.client.close()
         if self.lease is not None:
-            self.lease.release()
+            await self._in_db(self.lease.release)
+        self._db.shutdown(wait=False)
         self.state = EngineState.STOPPED
+        if failure is not None:
+            raise failure
 
     async def _loop(self) -> None:
         while self.state is EngineState.RUNNING:
+            waiters, self._tick_waiters = self._tick_waiters, []
             started, failed = time.perf_counter(), False
             try:
                 await self.tick()
@@ -197,42 +243,76 @@ class Engine:
                 self._tick_log.warning("engine tick failed; retrying next tick", exc_info=True)
             else:
                 self.health.tick_ok()
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
             if self.on_tick is not None:  # metrics
                 self.on_tick(time.perf_counter() - started, failed)
-            await self.clock.sleep(self.tick_s)
+            await self._pause()
+
+    async def _pause(self) -> None:
+        """Sleep a tick period on the engine's clock, or less if an operator asks for a tick."""
+        if self._tick_waiters or self.state is not EngineState.RUNNING:
+            return
+        self._wake.clear()
+        sleeper = asyncio.ensure_future(self.clock.sleep(self.tick_s))
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait((sleeper, woken), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            woken.cancel()
+
+    async def next_tick(self) -> None:
+        """Have the loop tick now and wait for that tick to end. Without a loop
+        (``start(run=False)``, or not started) the caller's tick is the only pump."""
+        if self._loop_task is None or self._loop_task.done() or self.state is not EngineState.RUNNING:
+            await self.tick()
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._tick_waiters.append(waiter)
+        self._wake.set()
+        await waiter
+
+    def _release_tick_waiters(self) -> None:
+        waiters, self._tick_waiters = self._tick_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     # -- one step ---------------------------------------------------------------------
     def invalidate(self) -> None:
         """Re-read campaigns and agents from the store on the next tick (an operator changed them)."""
-        self._refresh_at = 0.0
+        self._changes_asked += 1
 
     async def tick(self) -> None:
+        """One turn of the pump: store what was seen, decide, write the dials, then do the I/O."""
         now = self.clock.now()
         dt = 0.0 if self._last_tick is None else max(0.0, now - self._last_tick)
         self._last_tick = now
         self.ticks += 1
         drained = [(link, *link.drain()) for link in self.links.values()]
-        refresh = time.monotonic() >= self._refresh_at
+        asked = self._changes_asked
+        refresh = now >= self._refresh_at or self._changes_read != asked
         # Most ticks touch the database only when something happened: the store is
         # read on a timer (and when an operator acts), not on every tick.
         if refresh or any(calls or agents for _, calls, agents in drained):
-            self._persist_drained(drained, now, refresh=refresh)
+            await self._persist_drained(drained, now, refresh=refresh)
+            if refresh:
+                self._changes_read = max(self._changes_read, asked)
         self._account(dt)
-        dialing = self._may_dial()
+        dialing = await self._may_dial()
         decisions = self._decide(now) if dialing else []
         dials: list[Dial] = []
         if decisions:
-            with transaction(self.sessions) as session:
-                for campaign, decision in decisions:
-                    dials.extend(place_dials(self, session, campaign, decision.dials, decision.reason, now))
-        for _, intent, _ in dials:  # committed: these calls now exist
-            self.call_campaign[intent.call_id] = intent.campaign_id
-        if refresh and dialing:  # a fenced node cannot see the other node's calls
-            self._finish_campaigns(now, placed={intent.campaign_id for _, intent, _ in dials})
-        # Track each call before this tick returns, so the next decision counts it
-        # as on its way even if its Originate has not been written yet.
+            dials, notes = await self._in_db(self._place_dials, decisions, now)
+            self.status_note.update(notes)
+        # Committed: these calls now exist. Nothing else happens before their Originates
+        # are under way. Each is tracked before this tick returns, so the next decision
+        # counts it as on its way even if its Originate has not been written yet.
         sent_at = self.clock.now()
         for server, intent, plan in dials:
+            self.call_campaign[intent.call_id] = intent.campaign_id
             link = self.links[server]
             answer_by = sent_at + float(plan.get("dial_timeout_s", 30)) + ORIGINATE_MARGIN_S
             link.tracker.originate(
@@ -242,6 +322,8 @@ class Engine:
             if runner is not None:
                 runner.dial_placed(sent_at)
             self._spawn(self._originate(link, intent, plan))
+        if refresh and dialing:  # a fenced node cannot see the other node's calls
+            await self._finish_campaigns(now)
         for link in self.links.values():  # calls already placed are followed to their end, lease or not
             if link.ready and (overdue := link.tracker.overdue(now)):
                 self._spawn(link.check_calls(overdue))
@@ -252,9 +334,23 @@ class Engine:
         for op in self.members.plan(self.campaigns, self.olive_interfaces, now):
             self._spawn(op)
 
-    def _may_dial(self) -> bool:
+    def _place_dials(self, decisions: list[tuple[Campaign, DialDecision]], now: float) -> tuple[list[Dial], dict[str, str]]:
+        """In the database thread: claim the contacts and write the call rows, in one transaction."""
+        dials: list[Dial] = []
+        notes: dict[str, str] = {}
+        with transaction(self.sessions) as session:
+            for campaign, decision in decisions:
+                # Read before an operator's pause or stop committed (the same thread runs
+                # theirs): the store says, right before the claim.
+                if session.scalar(select(Campaign.status).where(Campaign.id == campaign.id)) != "running":
+                    continue
+                placed, notes[campaign.id] = place_dials(self.guard, session, campaign, decision.dials, decision.reason, now)
+                dials.extend(placed)
+        return dials, notes
+
+    async def _may_dial(self) -> bool:
         """Only the holder of the database's dialing lease dials (and manages queue members)."""
-        if self.lease is None or self.lease.tick():
+        if self.lease is None or await self._in_db(self.lease.tick):
             return True
         note = f"not dialing: {self.lease.note or 'this node does not hold the dialing lease'}"
         for campaign in self.campaigns:
@@ -262,31 +358,43 @@ class Engine:
                 self.status_note[campaign.id] = note
         return False
 
-    def _persist_only(self) -> None:
-        self._persist_drained([(link, *link.drain()) for link in self.links.values()], self.clock.now())
+    async def _persist_only(self) -> None:
+        await self._persist_drained([(link, *link.drain()) for link in self.links.values()], self.clock.now())
 
-    def _persist_drained(self, drained: list[Drained], now: float, *, refresh: bool = False) -> None:
+    async def _persist_drained(self, drained: list[Drained], now: float, *, refresh: bool = False) -> None:
         """Write what the trackers saw; only after the commit feed the pacers and the event bus.
 
         If the transaction fails, the changes go back to their links for the next tick,
         so no call record is lost and no pacer hears of a change twice.
         """
-        effects: list[Callable[[], object]] = []
         try:
-            with transaction(self.sessions) as session:
-                self._persist(session, drained, effects)
-                if refresh:
-                    self._refresh(session, now)
+            effects, refreshed = await self._in_db(self._store_drained, drained, now, refresh)
         except Exception:
             for link, calls, agents in drained:
                 link.requeue(calls, agents)
             if not self._isolating and self.health.tick_failures_in_a_row + 1 >= FAILING_AFTER:
                 self._isolating = True
                 try:
-                    set_aside_refused(self, now)
+                    await set_aside_refused(self, now)
                 finally:
                     self._isolating = False
             raise
+        if refreshed is not None:
+            self._apply_refresh(refreshed, now)
+        for effect in effects:
+            effect()
+
+    def _store_drained(self, drained: list[Drained], now: float, refresh: bool) -> tuple[list[Effect], Refreshed | None]:
+        """In the database thread: one transaction; returns what to do after its commit."""
+        effects: list[Effect] = []
+        with transaction(self.sessions) as session:
+            self._persist(session, drained, effects)
+            refreshed = read_campaigns(session, now, set(self.runners)) if refresh else None
+        return effects, refreshed
+
+    async def persist_now(self, drained: list[Drained], now: float) -> None:
+        """Store ``drained`` (in the database thread) and do its effects (the set-aside search)."""
+        effects, _ = await self._in_db(self._store_drained, drained, now, False)
         for effect in effects:
             effect()
 
@@ -352,23 +460,22 @@ class Engine:
         call = session.get(Call, record.call_id)
         return call.campaign_id if call else None
 
-    def _refresh(self, session: Session, now: float) -> None:
-        """Re-read running and paused campaigns (with plan, lists and agents) and the agents."""
-        self._refresh_at = time.monotonic() + self.refresh_s
-        agents = list(session.scalars(select(Agent)))
-        self._agent_ids = {a.interface: a.id for a in agents}
-        self.olive_interfaces = set(self._agent_ids)
-        campaigns = CampaignRepository(session).with_status("running", "paused")
-        live = {c.id for c in campaigns}
+    def _apply_refresh(self, refreshed: Refreshed, now: float) -> None:
+        """On the loop, after the commit: the campaigns and agents as just read."""
+        self._refresh_at = now + self.refresh_s * self.clock.scale
+        self._agent_ids = refreshed.agent_ids
+        self.olive_interfaces = set(refreshed.agent_ids)
+        live = {c.id for c in refreshed.campaigns}
         for campaign_id in list(self.runners):
             if campaign_id not in live:
                 del self.runners[campaign_id]
-        for campaign in campaigns:
+        for campaign in refreshed.campaigns:
             plan = campaign.plan.snapshot()
             runner = self.runners.get(campaign.id)
             if runner is None:
-                runner = CampaignRunner(campaign.id, plan, campaign.compliance_profile)
-                runner.restore(live_answers_since(session, campaign.id, now - 31 * 86400))
+                runner = refreshed.new_runners.get(campaign.id)
+                if runner is None:  # appeared and vanished meanwhile: built next time
+                    continue
                 self.runners[campaign.id] = runner
                 self.bus.publish("campaign", now, {"campaign_id": campaign.id, "status": campaign.status}, campaign.id)
             else:
@@ -377,7 +484,12 @@ class Engine:
             if link is not None:
                 link.queues.add(campaign.queue)
                 link.members.wrapup_s = max(link.members.wrapup_s, float(plan.get("wrapup_s", 0.0)))
-        self.campaigns = campaigns
+        for link in self.links.values():
+            # A ring counts as missed only if it lasted the whole connect limit (Queue()'s
+            # timeout, whole seconds): a shorter one was cut by the customer's limit.
+            limits = [connect_limit_s(c.plan.snapshot()) for c in refreshed.campaigns if self.links.get(c.server) is link]
+            link.members.full_ring_ms = 1000 * min(limits, default=0)
+        self.campaigns = refreshed.campaigns
 
     def _account(self, dt: float) -> None:
         if dt <= 0:
@@ -417,25 +529,37 @@ class Engine:
                 self.status_note[campaign.id] = decision.reason
         return out
 
-    def _finish_campaigns(self, now: float, placed: set[str]) -> None:
+    async def _finish_campaigns(self, now: float) -> None:
         """A running campaign with no call in progress and no contact left is finished."""
-        busy = set(self.call_campaign.values()) | placed
-        idle = [c for c in self.campaigns if c.status == "running" and c.id not in busy]
+        busy = set(self.call_campaign.values())
+        idle = [c.id for c in self.campaigns if c.status == "running" and c.id not in busy]
         if not idle:
             return
-        with transaction(self.sessions) as session:
-            repo = CampaignRepository(session)
-            for cached in idle:
-                if repo.has_contacts_remaining(cached.id):
-                    continue
-                campaign = repo.get(cached.id)
-                if campaign is None or campaign.status != "running":
-                    continue
-                campaign.status = cached.status = "finished"
-                campaign.finished_at = from_epoch(now)
+        finished = await self._in_db(self._finish_idle, idle, now)
+        for campaign in self.campaigns:  # committed: now say so
+            if campaign.id in finished:
+                campaign.status = "finished"
                 self.status_note[campaign.id] = "finished: every contact is done or exhausted"
                 self.bus.publish("campaign", now, {"campaign_id": campaign.id, "status": "finished"}, campaign.id)
-                log.info("campaign %s finished", campaign.name)
+                log.info("campaign %s finished", finished[campaign.id])
+
+    def _finish_idle(self, idle: list[str], now: float) -> dict[str, str]:
+        with transaction(self.sessions) as session:
+            return finish_idle(session, idle, now)
+
+    # -- the read-only view ---------------------------------------------------------
+    def status(self, campaign_id: str) -> CampaignStatus:
+        """What the engine knows of a campaign now, for the API and reports (read-only)."""
+        runner = self.runners.get(campaign_id)
+        return CampaignStatus.of(campaign_id, self.status_note.get(campaign_id), runner)
+
+    def note(self, campaign_id: str) -> str | None:
+        """Why the campaign is not dialing, if it is not (as of the last tick)."""
+        return self.status_note.get(campaign_id)
+
+    def servers(self) -> dict[str, str]:
+        """Each configured Asterisk server and its link's health (``ready``, ``degraded``, ...)."""
+        return {name: link.health for name, link in self.links.items()}
 
     # -- I/O --------------------------------------------------------------------------
     def spawn(self, coro: Any) -> None:
@@ -445,7 +569,12 @@ class Engine:
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
         self._io.add(task)
-        task.add_done_callback(self._io.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._io.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("engine task %s failed", task.get_coro(), exc_info=exc)
 
     async def _originate(self, link: PbxLink, intent: DialIntent, plan: Mapping[str, Any]) -> None:
         """Send one Originate the tick already recorded and tracks; never re-sent."""

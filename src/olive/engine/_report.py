@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,9 +18,15 @@ from olive.store import (
 )
 
 if TYPE_CHECKING:
-    from olive.engine._engine import Engine
+    from olive.engine._campaigns import CampaignStatus
 
 DAY_S = 86400.0
+
+
+class StatusView(Protocol):
+    """The engine's read-only view: all a report needs of it."""
+
+    def status(self, campaign_id: str) -> CampaignStatus: ...
 
 
 @dataclass
@@ -75,7 +81,7 @@ class CampaignReport:
         }
 
 
-def campaign_report(session: Session, campaign_id: str, now: float, engine: Engine | None = None) -> CampaignReport:
+def campaign_report(session: Session, campaign_id: str, now: float, engine: StatusView | None = None) -> CampaignReport:
     campaign = CampaignRepository(session).get_with_links(campaign_id)
     contacts = contact_status_counts(session, campaign_id)
     report = CampaignReport(
@@ -98,26 +104,27 @@ def campaign_report(session: Session, campaign_id: str, now: float, engine: Engi
             or 0
         ),
     )
-    runner = engine.runners.get(campaign_id) if engine is not None else None
-    if runner is not None:
-        c = runner.counters
+    status = engine.status(campaign_id) if engine is not None else None
+    if status is not None and status.counters is not None:
+        c = status.counters
         report.agent_hours = c.agent_s / 3600.0
         if c.agent_s > 0:
             report.occupancy = c.handle_s / c.agent_s
             report.connects_per_agent_hour = c.connects / report.agent_hours
             report.talk_min_per_agent_hour = (c.talk_s / 60.0) / report.agent_hours
-        estimates = dict(runner.pacer.estimates())
-        report.pacer = {"mode": runner.pacer.mode, "estimates": estimates}
-        if runner.last_decision is not None:
-            report.pacer["last_decision"] = {"dials": runner.last_decision.dials, "reason": runner.last_decision.reason}
+        estimates = dict(status.estimates)
+        report.pacer = {"mode": status.pacer_mode, "estimates": estimates}
+        if status.last_decision is not None:
+            dials, reason = status.last_decision
+            report.pacer["last_decision"] = {"dials": dials, "reason": reason}
         level = estimates.get("dial_level")
         if level is None:
             # The predictive pacer has no fixed level: show the one it dials at now.
             working = sum(1 for a in report.agents if a["state"] not in ("logged_out", "paused"))
             level = report.active_calls / working if working else None
         report.dial_level = None if level is None else float(level)
-    if engine is not None:
-        report.note = engine.status_note.get(campaign_id)
+    if status is not None:
+        report.note = status.note
     return report
 
 

@@ -11,11 +11,11 @@ publishes device states that way, after the change that caused them).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from olive.clock import Clock
 
@@ -99,11 +99,15 @@ class Scheduler:
             self._wake.clear()
             while self._heap and self._heap[0][2].cancelled:
                 heapq.heappop(self._heap)
-            timeout = None
-            if self._heap:
-                timeout = max(0.0, self._heap[0][0] - self.clock.now()) / self.clock.scale
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            woken = asyncio.ensure_future(self._wake.wait())
+            waits: set[asyncio.Future[Any]] = {woken}
+            if self._heap:  # on the clock's own time: scaled, real or manual
+                waits.add(asyncio.ensure_future(self.clock.sleep(max(0.0, self._heap[0][0] - self.clock.now()))))
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiting in waits:
+                    waiting.cancel()
 
 
 __all__ = ["Scheduler", "Timer"]

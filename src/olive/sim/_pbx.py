@@ -1,4 +1,4 @@
-"""The Python API: a simulated Asterisk 22 PBX speaking AMI over TCP."""
+"""The Python API: a simulated Asterisk 22 PBX speaking AMI over TCP, or in memory."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from olive.ami import Action, Event, Response
+from olive.ami import Action, ByteReader, ByteWriter, Event, Response, memory_pipe
 from olive.clock import Clock, ScaledClock
 from olive.sim._apps import Runner
 from olive.sim._core import Core
@@ -124,6 +124,8 @@ class SimulatedPBX:
         self._tasks: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self.port: int | None = None
+        self._in_memory = False
+        self._accepting = False  # in memory: connections are taken (not while down in a restart)
 
     def _boot(self) -> None:
         """Everything Asterisk keeps in memory, as it is when Asterisk has just started."""
@@ -147,7 +149,25 @@ class SimulatedPBX:
         self._ticker = asyncio.create_task(self.core.sched.run(), name="olive-sim-scheduler")
         return self.port
 
+    async def start_in_memory(self) -> None:
+        """Serve AMI in memory instead of TCP: each :meth:`connect_in_memory` is one
+        session (pass it as the client's ``connector``). With a ``ManualClock`` the
+        whole PBX moves only when the test advances time."""
+        self._in_memory = self._accepting = True
+        self._ticker = asyncio.create_task(self.core.sched.run(), name="olive-sim-scheduler")
+
+    async def connect_in_memory(self) -> tuple[ByteReader, ByteWriter]:
+        """A new AMI session over a memory pipe: the client's end (an ``AMIClient`` connector)."""
+        if not self._accepting:
+            raise ConnectionRefusedError("the simulated Asterisk is not accepting AMI connections")
+        client_end, (reader, writer) = memory_pipe()
+        task = asyncio.create_task(self._accept(reader, writer), name="olive-sim-session")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return client_end
+
     async def stop(self) -> None:
+        self._accepting = False
         if self._server is not None:
             self._server.close()
         for session in list(self._sessions):
@@ -184,7 +204,8 @@ class SimulatedPBX:
         survives. For ``down_s`` seconds (of the PBX's clock) AMI refuses
         connections, as while Asterisk boots.
         """
-        assert self.port is not None, "start() the PBX first"
+        assert self.port is not None or self._in_memory, "start() the PBX first"
+        self._accepting = False
         if self._server is not None:
             self._server.close()
         if clean:
@@ -223,7 +244,10 @@ class SimulatedPBX:
         self.shutting_down = False
         self._boot()
         self._ticker = asyncio.create_task(self.core.sched.run(), name="olive-sim-scheduler")
-        self._server = await asyncio.start_server(self._accept, self._host, self.port)
+        if self._in_memory:
+            self._accepting = True
+        else:
+            self._server = await asyncio.start_server(self._accept, self._host, self.port)
 
     def swallow(self, action: str, *, count: int = 1, acknowledge: bool = False) -> None:
         """The next ``count`` actions named ``action`` are lost inside Asterisk: no response
@@ -290,7 +314,7 @@ class SimulatedPBX:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _accept(self, reader: ByteReader, writer: ByteWriter) -> None:
         session = AMISession(self, reader, writer)
         self._sessions.add(session)
         task = asyncio.current_task()

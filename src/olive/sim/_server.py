@@ -1,4 +1,4 @@
-"""AMI sessions over TCP: one asyncio server, one codec and event filter per session."""
+"""AMI sessions over TCP or in memory: one codec and event filter per session."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from olive.ami import (
     AMICodec,
     AMIError,
     Banner,
+    ByteReader,
+    ByteWriter,
     Event,
     MalformedMessage,
     Response,
@@ -33,7 +35,7 @@ _ids = itertools.count(1)
 
 
 class AMISession:
-    def __init__(self, pbx: SimulatedPBX, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, pbx: SimulatedPBX, reader: ByteReader, writer: ByteWriter) -> None:
         self.id = next(_ids)
         self.pbx = pbx
         self.reader = reader

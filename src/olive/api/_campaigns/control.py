@@ -1,12 +1,13 @@
 """Driving campaigns through the engine (start, pause, resume, stop) and reading their figures.
 
-These run on the event loop: the engine's control verbs are coroutines, and
-its runners are only touched from the loop, never from a worker thread.
+The engine's control verbs are coroutines run on the event loop; the engine's
+state is read there (``engine.status``), the store's in the thread pool.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -14,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from olive.api._campaigns import service
 from olive.api._campaigns.schemas import CampaignOut, CampaignStats
 from olive.api._deps import ApiContext
-from olive.engine import campaign_report
+from olive.engine import CampaignStatus, campaign_report
 from olive.errors import Conflict
 from olive.store import from_epoch, transaction
 
@@ -22,9 +23,9 @@ from olive.store import from_epoch, transaction
 async def start(context: ApiContext, campaign_id: str) -> CampaignOut:
     """Start (or restart) dialing. 409 without agents, dial lists, a known server, or an allowed plan."""
     campaign = await read(context, campaign_id)
-    links = context.engine.links
-    if campaign.server not in links:
-        known = ", ".join(sorted(links)) or "none"
+    servers = context.engine.servers()
+    if campaign.server not in servers:
+        known = ", ".join(sorted(servers)) or "none"
         raise Conflict(
             f"campaign {campaign.name} is on Asterisk server {campaign.server!r}, "
             f"which olive serve is not configured for (configured: {known})",
@@ -56,20 +57,35 @@ async def stop(context: ApiContext, campaign_id: str, *, force: bool) -> tuple[C
 def read_sync(context: ApiContext, campaign_id: str) -> CampaignOut:
     with transaction(context.sessions) as session:
         campaign = service.get(session, campaign_id)
-        return service.to_out(campaign, context.engine.status_note.get(campaign.id))
+        return service.to_out(campaign, context.engine.note(campaign.id))
 
 
 async def read(context: ApiContext, campaign_id: str) -> CampaignOut:
     return await run_in_threadpool(read_sync, context, campaign_id)
 
 
-def stats(context: ApiContext, campaign_id: str) -> CampaignStats:
-    """The campaign's figures now. Call on the event loop (it reads the engine's runners)."""
-    engine = context.engine
-    now = engine.clock.now()
+@dataclass(frozen=True)
+class _Seen:
+    """The engine's view of one campaign, taken on the loop, for a report built in a thread."""
+
+    seen: CampaignStatus
+
+    def status(self, campaign_id: str) -> CampaignStatus:
+        return self.seen
+
+
+async def stats(context: ApiContext, campaign_id: str) -> CampaignStats:
+    """The campaign's figures now: the engine's view is read on the loop, the store's
+    figures in the thread pool (never a database wait on the event loop)."""
+    seen = _Seen(context.engine.status(campaign_id))
+    return await run_in_threadpool(_stats, context, campaign_id, seen)
+
+
+def _stats(context: ApiContext, campaign_id: str, seen: _Seen) -> CampaignStats:
+    now = context.engine.clock.now()
     with transaction(context.sessions) as session:
         service.get(session, campaign_id)
-        report = campaign_report(session, campaign_id, now, engine).as_dict()
+        report = campaign_report(session, campaign_id, now, seen).as_dict()
     pacer: dict[str, Any] = dict(report.get("pacer") or {})
     pacer["estimates"] = {k: _finite(v) for k, v in (pacer.get("estimates") or {}).items()}
     report["pacer"] = pacer

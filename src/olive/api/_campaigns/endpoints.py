@@ -33,8 +33,8 @@ def list_campaigns(
     name: Annotated[str | None, Query(pattern=TEXT_PATTERN, description="exact name")] = None,
 ) -> Page[CampaignOut]:
     page = service.list_campaigns(session, paging, status=status, plan_id=plan_id, name=name)
-    notes = context.engine.status_note
-    return Page[CampaignOut].build(page, [service.to_out(c, notes.get(c.id)) for c in page.items])
+    engine = context.engine
+    return Page[CampaignOut].build(page, [service.to_out(c, engine.note(c.id)) for c in page.items])
 
 
 @router.post(
@@ -53,7 +53,7 @@ def create_campaign(body: CampaignCreate, session: DbSession, response: Response
 
 @router.get("/{campaign_id}", dependencies=[Viewer], summary="Read a campaign", responses=responses(404))
 def read_campaign(campaign_id: CampaignId, session: DbSession, context: Context) -> CampaignOut:
-    return service.to_out(service.get(session, campaign_id), context.engine.status_note.get(campaign_id))
+    return service.to_out(service.get(session, campaign_id), context.engine.note(campaign_id))
 
 
 @router.patch(
@@ -66,7 +66,7 @@ def read_campaign(campaign_id: CampaignId, session: DbSession, context: Context)
 )
 def update_campaign(campaign_id: CampaignId, body: CampaignUpdate, session: DbSession, context: Context) -> CampaignOut:
     campaign = service.update(session, campaign_id, body.model_dump(exclude_unset=True))
-    return service.to_out(campaign, context.engine.status_note.get(campaign_id))
+    return service.to_out(campaign, context.engine.note(campaign_id))
 
 
 @router.delete(
@@ -140,7 +140,7 @@ async def stop_campaign(
     responses=responses(404),
 )
 async def campaign_stats(campaign_id: CampaignId, context: Context) -> CampaignStats:
-    return control.stats(context, campaign_id)
+    return await control.stats(context, campaign_id)
 
 
 __all__ = ["router"]

@@ -24,7 +24,7 @@ def contact(session: Session, contact_id: str, campaign_id: str | None, now: flo
 def campaign(session: Session, campaign_id: str, engine: Engine) -> CampaignDialing:
     if not well_formed_id(campaign_id):
         raise NotFound("campaign", campaign_id)
-    found = explain_campaign(session, campaign_id, engine.clock.now(), engine.status_note.get(campaign_id))
+    found = explain_campaign(session, campaign_id, engine.clock.now(), engine.note(campaign_id))
     return CampaignDialing.model_validate(found.as_dict())
 
 

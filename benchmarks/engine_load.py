@@ -1,0 +1,360 @@
+"""The engine under load: N agents dialing against the simulated Asterisk.
+
+    python benchmarks/engine_load.py --agents 1000 --seconds 60
+    python benchmarks/engine_load.py --agents 200 --sim memory      # simulator in this process
+    python benchmarks/engine_load.py --database postgresql+psycopg://postgres@127.0.0.1/test
+    python benchmarks/engine_load.py --api-clients 50               # and 50 API clients meanwhile
+
+One campaign (power dialing, 2 lines per agent, half the customers answer and
+talk 20-40 s, half ring to the 15-s dial timeout), N agents who answer after
+1 s, against ``olive sim`` running benchmarks/engine-load.toml in a separate
+process (``--sim tcp``, the default) or in memory in this process
+(``--sim memory``: its work then shares the event loop). Real time (scale 1).
+
+Reported:
+- tick p50/p99: each engine loop tick, wall time (database waits included);
+- loop ms per dial: the event loop's time inside ticks (tick time minus the
+  awaited database work), per placed dial; and the main thread's CPU time
+  per placed dial (AMI reading and everything else on the loop included);
+- event-loop lag p99: how late a 20-ms sleeper wakes;
+- calls placed per minute; peak concurrent calls; RSS now and peak.
+
+With ``--api-clients N`` the same run serves olive's HTTP API (uvicorn, in
+this process, as ``olive serve``) and N clients in a separate process mix
+reads (campaign, stats, calls, agents) and writes (DNC entries, contacts)
+for the whole run; it reports /health p99 and the count of 5xx responses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+SCENARIO = HERE / "engine-load.toml"
+QUEUE = "olive-test"
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def rss_mb() -> tuple[float, float]:
+    now = 0.0
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                now = int(line.split()[1]) / 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return now, peak
+
+
+def setup_store(url: str, agents: int, contacts: int) -> tuple[Any, str]:
+    from olive.specs import PlanSpec
+    from olive.store import (
+        Agent,
+        Campaign,
+        ContactRow,
+        DialList,
+        Plan,
+        import_contacts,
+        make_engine,
+        make_sessionmaker,
+        migrate,
+        transaction,
+    )
+
+    engine = make_engine(url)
+    migrate(engine)
+    sessions = make_sessionmaker(engine)
+    spec = PlanSpec(
+        channel_template="Local/{number}@bench-customers", dial_timeout_s=15, dial_mode="power",
+        lines_per_agent=2.0, max_concurrent=max(50, agents * 3), max_calls_per_second=200.0,
+    )
+    with transaction(sessions) as s:
+        plan = Plan(name="bench plan", **spec.to_row())
+        dial_list = DialList(name="bench list")
+        members = [Agent(name=f"agent{1000 + i}", interface=f"Local/{1000 + i}@olive-test-agents", state="ready") for i in range(agents)]
+        s.add_all([plan, dial_list, *members])
+        s.flush()
+        rows = [ContactRow(numbers=(f"+120255{i % 10}{i // 10:04d}",)) for i in range(contacts)]
+        import_contacts(s, dial_list.id, rows)
+        campaign = Campaign(name="bench", status="running", plan=plan, queue=QUEUE, compliance_profile="us-tsr",
+                            dial_lists=[dial_list], agents=members)
+        s.add(campaign)
+        s.flush()
+        campaign_id = campaign.id
+    return sessions, campaign_id
+
+
+def fresh_postgres(admin_url: str) -> str:
+    from sqlalchemy import create_engine, make_url, text
+
+    name = f"olive_bench_{os.getpid()}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, make_url, text
+
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="test"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+async def lag_monitor(samples: list[float], stop: asyncio.Event, period: float = 0.02) -> None:
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        t = loop.time()
+        await asyncio.sleep(period)
+        samples.append(max(0.0, loop.time() - t - period))
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    from olive import ami
+    from olive.cli._common import engine_pool
+    from olive.clock import SystemClock
+    from olive.engine import AllowAll, Engine, ServerConfig
+
+    url = args.database or f"sqlite:///{tempfile.mkdtemp(prefix='olive-bench-')}/bench.db"
+    if url.startswith("postgresql"):
+        url = fresh_postgres(url)  # its own database on that server, dropped at the end
+    contacts = args.contacts or args.agents * 12
+    sessions, campaign_id = setup_store(url, args.agents, contacts)
+    clock = SystemClock()
+    sim_proc: subprocess.Popen[bytes] | None = None
+    pbx: Any = None
+    factory = None
+    if args.sim == "memory":
+        from olive.sim import SimulatedPBX, load_scenario
+
+        pbx = SimulatedPBX(load_scenario(SCENARIO), clock=clock, username="olive", secret="bench")
+        await pbx.start_in_memory()
+
+        def factory(name: str, config: ServerConfig) -> ami.AMIClient:
+            return ami.AMIClient("memory", 0, config.username, config.secret, name=name, connector=pbx.connect_in_memory)
+
+        server = ServerConfig("memory", 0, "olive", "bench")
+    else:
+        port = args.port
+        sim_proc = subprocess.Popen(  # a separate process, as the issue measured
+            [sys.executable, "-c", "from olive.cli import main; main()", "sim", "--scenario", str(SCENARIO), "--port", str(port), "--secret", "bench", "--scale", "1"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        server = ServerConfig("127.0.0.1", port, "olive", "bench")
+        for _ in range(600):  # until the simulator listens
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.1)
+                continue
+            writer.close()
+            break
+    engine = Engine(engine_pool(sessions), {"default": server}, clock=clock, guard=AllowAll(), tick_s=0.25,
+                    client_factory=factory)
+    ticks: list[float] = []  # wall time of each loop tick
+    loop_in_ticks: list[float] = []  # of which not waiting for the database thread
+    db_wait = [0.0]
+    in_tick = [False]
+    real_in_db = engine._in_db
+
+    async def timed_in_db(fn: Any, *a: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return await real_in_db(fn, *a)
+        finally:
+            if in_tick[0]:
+                db_wait[0] += time.perf_counter() - t
+
+    real_tick = engine.tick
+
+    async def measured_tick() -> None:
+        in_tick[0], db_wait[0] = True, 0.0
+        t = time.perf_counter()
+        try:
+            await real_tick()
+        finally:
+            in_tick[0] = False
+            ticks.append(time.perf_counter() - t)
+            loop_in_ticks.append(ticks[-1] - db_wait[0])
+
+    engine._in_db = timed_in_db  # type: ignore[method-assign]
+    engine.tick = measured_tick  # type: ignore[method-assign]
+    api_server = client_proc = None
+    if args.api_clients:
+        api_server, client_proc = await start_api(args, sessions, engine, campaign_id)
+    lag: list[float] = []
+    stop = asyncio.Event()
+    monitor = asyncio.create_task(lag_monitor(lag, stop))
+    await engine.start()
+    link = engine.links["default"]
+    for _ in range(600):
+        if link.ready:
+            break
+        await asyncio.sleep(0.05)
+    started, cpu0 = time.perf_counter(), time.thread_time()
+    ticks.clear()
+    loop_in_ticks.clear()
+    lag.clear()
+    dials0 = engine.status(campaign_id).counters.dials if engine.status(campaign_id).counters else 0
+    concurrent = 0
+    while time.perf_counter() - started < args.seconds:
+        await asyncio.sleep(0.5)
+        concurrent = max(concurrent, len(link.tracker))
+    elapsed = time.perf_counter() - started
+    cpu = time.thread_time() - cpu0
+    counters = engine.status(campaign_id).counters
+    dials = (counters.dials if counters else 0) - dials0
+    n_ticks = len(ticks)
+    tick_loop_s = sum(loop_in_ticks[:n_ticks])
+    tick_times = ticks[:n_ticks]
+    api = None
+    if client_proc is not None:
+        # Waited for in a thread: a blocking wait here would stall the loop under test.
+        out, _ = await asyncio.to_thread(client_proc.communicate, None, args.seconds + 60)
+        api = json.loads(out.decode() or "{}")
+    stop.set()
+    await monitor
+    now_mb, peak_mb = rss_mb()
+    await engine.stop(hangup=False)
+    if api_server is not None:
+        api_server.should_exit = True
+        await asyncio.sleep(0.5)
+    if pbx is not None:
+        await pbx.stop()
+    if sim_proc is not None:
+        sim_proc.terminate()
+        sim_proc.wait(10)
+    if url.startswith("postgresql"):
+        drop_postgres(url)
+    return {
+        "agents": args.agents, "sim": args.sim, "database": url.split(":")[0], "seconds": round(elapsed, 1),
+        "api_clients": args.api_clients,
+        "dials": dials, "calls_per_min": round(dials / elapsed * 60, 1), "peak_concurrent_calls": concurrent,
+        "ticks": n_ticks, "tick_p50_ms": round(pct(tick_times, 0.5) * 1000, 1),
+        "tick_p99_ms": round(pct(tick_times, 0.99) * 1000, 1),
+        "tick_loop_p99_ms": round(pct(loop_in_ticks[:n_ticks], 0.99) * 1000, 1),
+        "tick_loop_ms_per_dial": round(tick_loop_s * 1000 / dials, 3) if dials else None,
+        "loop_cpu_ms_per_dial": round(cpu * 1000 / dials, 3) if dials else None,
+        "loop_lag_p99_ms": round(pct(lag, 0.99) * 1000, 1), "loop_lag_max_ms": round(max(lag, default=0) * 1000, 1),
+        "rss_mb": round(now_mb), "rss_peak_mb": round(peak_mb), "api": api,
+        "last_decision": engine.status(campaign_id).last_decision,
+    }
+
+
+async def start_api(args: argparse.Namespace, sessions: Any, engine: Any, campaign_id: str) -> tuple[Any, Any]:
+    import uvicorn
+
+    from olive.api import create_app
+
+    key = make_key(sessions)
+    app = create_app(sessions, engine, manage_engine=False)
+    config = uvicorn.Config(app, host="127.0.0.1", port=args.api_port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    server.task = asyncio.create_task(server.serve())  # type: ignore[attr-defined]
+    while not server.started:
+        await asyncio.sleep(0.05)
+    client = subprocess.Popen(
+        [sys.executable, __file__, "--client", f"http://127.0.0.1:{args.api_port}", "--client-key", key,
+         "--client-campaign", campaign_id,
+         "--api-clients", str(args.api_clients), "--seconds", str(args.seconds)],
+        stdout=subprocess.PIPE,
+    )
+    return server, client
+
+
+def make_key(sessions: Any) -> str:
+    from olive.store import create_api_key, transaction
+
+    with transaction(sessions) as s:
+        _, secret = create_api_key(s, "bench", role="admin")
+    return str(secret)
+
+
+async def clients(base: str, key: str, campaign_id: str, n: int, seconds: float) -> dict[str, Any]:
+    """N API clients: 3 reads for each write, for ``seconds``; /health timed apart."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {key}"}
+    statuses: dict[int, int] = {}
+    health: list[float] = []
+    end = time.perf_counter() + seconds
+
+    async def one(i: int, client: httpx.AsyncClient) -> None:
+        j = 0
+        while time.perf_counter() < end:
+            j += 1
+            kind = j % 4
+            try:
+                if kind == 0:
+                    r = await client.post("/dnc", json={"number": f"+1303555{i:02d}{j % 100:02d}"})
+                elif kind == 1:
+                    r = await client.get(f"/campaigns/{campaign_id}/stats")
+                elif kind == 2:
+                    r = await client.get("/calls", params={"campaign_id": campaign_id, "limit": 50})
+                else:
+                    r = await client.get(f"/campaigns/{campaign_id}")
+                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+            except httpx.HTTPError:
+                statuses[0] = statuses.get(0, 0) + 1
+
+    async def probe(client: httpx.AsyncClient) -> None:
+        while time.perf_counter() < end:
+            t = time.perf_counter()
+            with contextlib.suppress(httpx.HTTPError):
+                await client.get("/health")
+            health.append(time.perf_counter() - t)
+            await asyncio.sleep(0.1)
+
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
+        await asyncio.gather(probe(client), *(one(i, client) for i in range(n)))
+    return {
+        "requests": sum(statuses.values()), "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "5xx": sum(v for k, v in statuses.items() if k >= 500),
+        "health_p99_ms": round(pct(health, 0.99) * 1000, 1), "health_max_ms": round(max(health, default=0) * 1000, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--agents", type=int, default=1000)
+    parser.add_argument("--contacts", type=int, default=0, help="default: 12 per agent")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--sim", choices=("tcp", "memory"), default="tcp")
+    parser.add_argument("--port", type=int, default=15038)
+    parser.add_argument("--database", default=os.environ.get("OLIVE_BENCH_DATABASE"))
+    parser.add_argument("--api-clients", type=int, default=0)
+    parser.add_argument("--api-port", type=int, default=18080)
+    parser.add_argument("--client", help=argparse.SUPPRESS)
+    parser.add_argument("--client-key", help=argparse.SUPPRESS)
+    parser.add_argument("--client-campaign", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.client:
+        result = asyncio.run(clients(args.client, args.client_key, args.client_campaign, args.api_clients, args.seconds))
+        print(json.dumps(result))
+        return
+    print(json.dumps(asyncio.run(run(args)), indent=1))
+
+
+if __name__ == "__main__":
+
+    main()

@@ -1,0 +1,94 @@
+"""The engine's reads of campaigns and agents, and what it shows of them.
+
+``read_campaigns`` and ``finish_idle`` run in the engine's database thread
+and return data; the loop applies it after the commit (runners, notes, bus
+events). ``CampaignStatus`` is the read-only view the API and reports get,
+instead of the engine's own fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from olive.engine._runner import CampaignCounters, CampaignRunner
+from olive.engine._stats import live_answers_since
+from olive.store import Agent, Campaign, CampaignRepository, from_epoch
+
+LIVE_ANSWERS_S = 31 * 86400.0  # the abandon windows a new runner learns from again
+
+
+@dataclass
+class Refreshed:
+    """Running and paused campaigns (with plan, lists and agents) and the agents, as read."""
+
+    agent_ids: dict[str, str]  # interface -> agent id
+    campaigns: list[Campaign]
+    new_runners: dict[str, CampaignRunner] = field(default_factory=dict)  # built for campaigns without one
+
+
+def read_campaigns(session: Session, now: float, have_runners: set[str]) -> Refreshed:
+    agents = list(session.scalars(select(Agent)))
+    campaigns = CampaignRepository(session).with_status("running", "paused")
+    refreshed = Refreshed({a.interface: a.id for a in agents}, campaigns)
+    for campaign in campaigns:
+        if campaign.id in have_runners:
+            continue
+        runner = CampaignRunner(campaign.id, campaign.plan.snapshot(), campaign.compliance_profile)
+        runner.restore(live_answers_since(session, campaign.id, now - LIVE_ANSWERS_S))
+        refreshed.new_runners[campaign.id] = runner
+    return refreshed
+
+
+def finish_idle(session: Session, idle: list[str], now: float) -> dict[str, str]:
+    """Mark finished the running campaigns among ``idle`` that have no contact left; returns id -> name."""
+    repo = CampaignRepository(session)
+    finished: dict[str, str] = {}
+    for campaign_id in idle:
+        if repo.has_contacts_remaining(campaign_id):
+            continue
+        campaign = repo.get(campaign_id)
+        if campaign is None or campaign.status != "running":
+            continue
+        campaign.status = "finished"
+        campaign.finished_at = from_epoch(now)
+        finished[campaign.id] = campaign.name
+    return finished
+
+
+@dataclass(frozen=True)
+class CampaignStatus:
+    """A campaign as the engine sees it: why it is not dialing, and its live figures
+    (``None`` when the engine does not run it)."""
+
+    campaign_id: str
+    note: str | None
+    counters: CampaignCounters | None = None
+    pacer_mode: str | None = None
+    estimates: dict[str, Any] = field(default_factory=dict)
+    last_decision: tuple[int, str] | None = None  # (dials, reason)
+
+    @property
+    def running(self) -> bool:
+        return self.counters is not None
+
+    @classmethod
+    def of(cls, campaign_id: str, note: str | None, runner: CampaignRunner | None) -> CampaignStatus:
+        if runner is None:
+            return cls(campaign_id, note)
+        decision = runner.last_decision
+        c = runner.counters
+        return cls(
+            campaign_id,
+            note,
+            CampaignCounters(dict(c.outcomes), c.agent_s, c.handle_s, c.talk_s, c.connects, c.dials),
+            runner.pacer.mode,
+            dict(runner.pacer.estimates()),
+            None if decision is None else (decision.dials, decision.reason),
+        )
+
+
+__all__ = ["CampaignStatus", "Refreshed", "finish_idle", "read_campaigns"]
