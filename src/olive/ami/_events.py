@@ -487,9 +487,9 @@ _CHANNEL_HEADERS = frozenset(
 
 
 @_parser("UserEvent")
-def _user_event(e: Event) -> UserEvent:
-    body = tuple((k, v) for k, v in e.headers if k.lower() not in _CHANNEL_HEADERS)
-    return UserEvent(ChannelRef.of(e), _req(e, "UserEvent"), body)
+def _user_event(f: _Fields) -> UserEvent:
+    body = tuple((k, v) for k, v in f.headers if k.lower() not in _CHANNEL_HEADERS)
+    return UserEvent(_ref(f), _req(f, "UserEvent"), body)
 
 
 @_parser("FullyBooted")
