@@ -44,7 +44,7 @@ async def _refused_originate(sessions: sessionmaker[Session], message: str) -> t
         intent = DialIntent("call_1", "c", contact_id, number.id, number.number, 1, "default", "PJSIP/x@t")
     await engine._originate(link, intent, {"dial_timeout_s": 30, "context": "olive-dialer"})
     clock.t += 0.5
-    engine._persist_only()
+    await engine._persist_only()
     return engine, contact_id
 
 
