@@ -187,7 +187,33 @@ def _epoch(m: Message | None) -> float | None:
     return float(ts) if ts else None
 
 
-def _second_fix(want: list[Message], got: list[Message]) -> list[Message]:
+# app_queue's running averages of those durations (QueueParams, QueueSummary), each
+# (3 * old + new) / 4 in whole seconds: one call's boundary crossing moves them by at most 1.
+AVERAGES = {
+    ("QueueParams", "TalkTime"): "TalkTime", ("QueueSummary", "TalkTime"): "TalkTime",
+    ("QueueParams", "Holdtime"): "HoldTime", ("QueueSummary", "HoldTime"): "HoldTime",
+}
+
+
+def _average_fix(want: list[Message], got: list[Message], shifted: set[str]) -> list[Message]:
+    """Take back the one-second move of a queue's average that a crossing undone by
+    :func:`_second_fix` caused (only for a duration that did cross, in this replay)."""
+    out, seen = [], Counter[str]()
+    for m in got:
+        seen[m.kind] += 1
+        mine = [x for x in want if x.kind == m.kind]
+        twin = mine[seen[m.kind] - 1] if len(mine) >= seen[m.kind] else None
+        headers = list(m.headers)
+        for i, (name, value) in enumerate(headers):
+            base = AVERAGES.get((m.kind, name))
+            recorded = twin.get(name) if twin is not None and base in shifted else None
+            if recorded is not None and value.isdigit() and recorded.isdigit() and abs(int(value) - int(recorded)) == 1:
+                headers[i] = (name, recorded)
+        out.append(Message(m.t, m.kind, tuple(headers)))
+    return out
+
+
+def _second_fix(want: list[Message], got: list[Message], shifted: set[str] | None = None) -> list[Message]:
     """Undo the whole-second boundary crossings caused by replaying a few ms off the recording.
 
     A duration of whole seconds is int(end) - int(start). When the replay's start or end
@@ -209,6 +235,8 @@ def _second_fix(want: list[Message], got: list[Message]) -> list[Message]:
                 continue
             ws, we, gs, ge = (t for t in times if t is not None)
             shift = (int(ge) - int(gs)) - (int(we) - int(ws))
+            if shift and shifted is not None:
+                shifted.add(name)
             headers[i] = (name, str(int(value) - shift))
         out.append(Message(m.t, m.kind, tuple(headers)))
     return out
@@ -228,8 +256,10 @@ def _compare(replay: Replay, got: list[Message], time_tolerance: float) -> Repor
         raw_w[stream_of(m, cw)].append(m)
     for m in got:
         raw_g[stream_of(m, cg)].append(m)
-    for key, msgs in raw_g.items():
-        for m in _second_fix(raw_w.get(key, []), msgs):
+    shifted: set[str] = set()
+    fixed = {key: _second_fix(raw_w.get(key, []), msgs, shifted) for key, msgs in raw_g.items()}
+    for key, msgs in fixed.items():
+        for m in _average_fix(raw_w.get(key, []), msgs, shifted) if shifted else msgs:
             streams_g[key].append((m, normalize(m, cg)))
     for key in sorted(set(streams_w) | set(streams_g)):
         w, g = streams_w.get(key, []), streams_g.get(key, [])
