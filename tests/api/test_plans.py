@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from .conftest import LiveApi
 from .helpers import UNKNOWN_IDS, error, fields, make_campaign, make_plan, ok, unique
 
 
@@ -153,3 +154,28 @@ class TestDeletePlan:
 
     def test_unknown(self, admin: httpx.Client) -> None:
         error(admin.delete(f"/plans/{unique('plan_x')}"), 404)
+
+
+class TestTheEngineSeesChanges:
+    """A running campaign's engine re-reads plans, campaigns and agents on its next tick
+    after a change is committed, not up to a refresh period later (docs/api.md)."""
+
+    @pytest.fixture
+    def asked(self, live_api: LiveApi, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+        calls: list[int] = []
+        monkeypatch.setattr(live_api.engine, "invalidate", lambda: calls.append(1))
+        return calls
+
+    def test_a_changed_plan_is_re_read(self, admin: httpx.Client, asked: list[int]) -> None:
+        plan = make_plan(admin)
+        asked.clear()
+        ok(admin.patch(f"/plans/{plan['id']}", json={"dial_timeout_s": 45}))
+        assert asked, "the engine was not told the plan changed"
+
+    def test_reads_and_refused_changes_do_not_ask(self, admin: httpx.Client, asked: list[int]) -> None:
+        plan = make_plan(admin)
+        asked.clear()
+        ok(admin.get(f"/plans/{plan['id']}"))
+        ok(admin.get("/plans"))
+        error(admin.patch(f"/plans/{plan['id']}", json={"dial_timeout_s": -1}), 422)
+        assert not asked

@@ -21,14 +21,22 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive.api._errors import Forbidden, Unauthorized
 from olive.api._throttle import AuthThrottle
 from olive.engine import Engine
 from olive.metrics import Metrics
-from olive.store import AGENT_TOKEN_PREFIX, transaction, verify_api_key
+from olive.store import (
+    AGENT_TOKEN_PREFIX,
+    Agent,
+    Campaign,
+    DialList,
+    Plan,
+    transaction,
+    verify_api_key,
+)
 
 _KEY_SHAPE = re.compile(r"olive_[A-Za-z0-9_\-]{8,128}")
 #: ``last_used_at`` is written at most this often per key: `olive apikey list` is exact to it.
@@ -69,9 +77,23 @@ async def get_engine(context: Context) -> Engine:
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
+# What the engine reads into memory on a refresh: a committed change to one of these
+# asks it to re-read on its next tick, not up to a refresh period later.
+_ENGINE_READS = (Agent, Campaign, DialList, Plan)
+
+
 def db_session(context: Context) -> Iterator[Session]:
+    changed: list[bool] = []
+
+    def note(session: Session, *_: object) -> None:
+        if not changed and any(isinstance(o, _ENGINE_READS) for o in (*session.new, *session.dirty, *session.deleted)):
+            changed.append(True)
+
     with transaction(context.sessions) as session:
+        event.listen(session, "before_flush", note)
         yield session
+    if changed:  # after the commit: a tick that reads now sees the change
+        context.engine.invalidate()
 
 
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
