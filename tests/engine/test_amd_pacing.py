@@ -7,12 +7,19 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from sqlalchemy import Engine as SAEngine
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from engine.stored import placed_call
 from olive import pacing
 from olive.calls import CallChange, CallRecord, CallState, Outcome
 from olive.engine._runner import CampaignRunner
+from olive.engine._stats import machines_since
+from olive.store import Call, from_epoch, transaction
 
 T0 = 1_000_000_000.0
+
 AMD_PLAN = {"dial_mode": "predictive", "amd": "hangup", "amd_false_positive_share": 0.05}
 
 
@@ -103,3 +110,21 @@ def test_a_rebuilt_pacer_keeps_the_amd_estimate() -> None:
     runner.update_plan({**AMD_PLAN, "max_concurrent": 80}, "uk-ofcom")
     assert isinstance(runner.pacer, pacing.PredictivePacer)
     assert runner.pacer.ledger.campaign().abandons == pytest.approx(0.05)
+
+
+def test_a_restarted_engine_replays_amds_machines_into_the_abandon_windows(
+    session_factory: sessionmaker[Session], db_clean: SAEngine
+) -> None:
+    placed_call(session_factory, now=T0)
+    with transaction(session_factory) as s:
+        call = s.scalars(select(Call)).one()
+        call.outcome, call.ended_at = "MACHINE", from_epoch(T0 + 20)
+        call.plan_snapshot = {**call.plan_snapshot, "amd": "hangup", "amd_false_positive_share": 0.1}
+        campaign_id = call.campaign_id
+    with session_factory() as s:
+        machines = machines_since(s, campaign_id, T0 - 3600)
+    assert machines == [(pytest.approx(T0 + 20), 0.1)]
+    runner = CampaignRunner(campaign_id, AMD_PLAN, "uk-ofcom")
+    runner.restore_machines(machines)
+    assert isinstance(runner.pacer, pacing.PredictivePacer)
+    assert runner.pacer.ledger.window(86400.0, T0 + 30).abandons == pytest.approx(0.1)

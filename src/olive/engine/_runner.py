@@ -89,6 +89,14 @@ class CampaignRunner:
             self.brake.record(at, abandoned)
             self._live_answers.append(obs)
 
+    def restore_machines(self, machines: Iterable[tuple[float, float]]) -> None:
+        """Replay the campaign's past MACHINE calls (at, estimated share of a person), oldest first."""
+        for at, share in machines:
+            obs = pacing.MachineDetected(at, share)
+            self.pacer.observe(obs)
+            self.brake.record_machine(at, share)
+            self._machines.append(obs)
+
     def update_plan(self, plan: Mapping[str, Any], profile: str) -> None:
         """A changed plan applies to new calls; calls in flight keep their snapshot."""
         if dict(plan) == self.plan and profile == self.profile:
