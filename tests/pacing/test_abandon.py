@@ -95,3 +95,20 @@ class TestWindows:
 
     def test_empty_rate_is_zero(self) -> None:
         assert AbandonLedger().campaign().rate == 0.0
+
+
+def test_amds_estimated_people_count_on_both_sides_of_every_window() -> None:
+    from olive.pacing import MachineDetected, PredictivePacer
+
+    ledger = AbandonLedger((3600.0, 86400.0))
+    for i in range(97):
+        ledger.record(1000.0 + i, abandoned=i < 2)
+    for i in range(100):  # 100 machines, 3 % of them people: 3 estimated abandons
+        ledger.record_machine(1200.0 + i, 0.03)
+    for stats in ledger.stats(1400.0):
+        assert (stats.live_answers, stats.abandons) == pytest.approx((100.0, 5.0))
+    assert ledger.window(3600.0, 1200.0 + 3600.0 + 100).live_answers == pytest.approx(0.0, abs=1e-9)
+    assert ledger.budget(0.03, 1400.0, (86400.0,)) == pytest.approx(-2.0)
+    pacer = PredictivePacer()
+    pacer.observe(MachineDetected(1000.0, 0.25))
+    assert pacer.ledger.campaign().abandons == pytest.approx(0.25)

@@ -99,6 +99,7 @@ class CallRecord:
     not_placed: bool = False  # Asterisk refused the Originate for a passing reason (shutting down): no call was made
     amd_status: str | None = None  # app_amd's AMDSTATUS: MACHINE, HUMAN, NOTSURE or HANGUP
     amd_cause: str | None = None  # app_amd's AMDCAUSE, e.g. LONGGREETING-1500-1500
+    amd_at: float | None = None  # when olive first learned AMD's verdict
 
     @property
     def ring_s(self) -> float | None:

@@ -51,6 +51,12 @@ class CallChange:
         return self.record.state is CallState.ENDED
 
 
+def _stamp_amd(track: _Track, now: float) -> None:
+    """The verdict's time, once: the pacer resolves an AMD call's dial there."""
+    if track.record.amd_at is None and track.record.amd_status:
+        track.update(amd_at=now)
+
+
 class _Track:
     """Mutable working state of one call; :attr:`record` is its published snapshot."""
 
@@ -413,10 +419,11 @@ class CallTracker:
         elif isinstance(event, ami.AgentComplete):
             track.update(asterisk_talk_time_s=event.talk_time_s)
         elif isinstance(event, ami.VarSet):
-            self._on_varset(track, event)
+            self._on_varset(track, event, now)
         elif isinstance(event, ami.UserEvent) and event.name.lower() == AMD_EVENT:
             track.update(amd_status=(event.get("Status") or "").upper() or rec.amd_status,
                          amd_cause=event.get("Cause") or rec.amd_cause)
+            _stamp_amd(track, now)
 
     def _on_dial(self, track: _Track, event: ami.DialBegin | ami.DialEnd, now: float) -> None:
         """Only the dial towards the customer counts, not the queue ringing agents."""
@@ -437,7 +444,7 @@ class CallTracker:
             if event.dial_status == "ANSWER":
                 self._answered(track, now)
 
-    def _on_varset(self, track: _Track, event: ami.VarSet) -> None:
+    def _on_varset(self, track: _Track, event: ami.VarSet, now: float) -> None:
         name = event.variable.upper()
         if name == "QUEUESTATUS" or (name == "OLIVE_DROP_REASON" and track.record.queue_status is None):
             track.update(queue_status=event.value)
@@ -445,6 +452,7 @@ class CallTracker:
             track.update(drop_message_played=event.value.upper() == "SUCCESS")
         elif name == "AMDSTATUS" and event.value:
             track.update(amd_status=event.value.upper())
+            _stamp_amd(track, now)
         elif name == "AMDCAUSE" and event.value:
             track.update(amd_cause=event.value)
 

@@ -29,6 +29,10 @@ class AbandonBrake:
     def record(self, at: float, abandoned: bool) -> None:
         self.ledger.restore([(at, abandoned)])
 
+    def record_machine(self, at: float, person_share: float) -> None:
+        """A call AMD took for a machine: its estimated share of a person counts as abandoned."""
+        self.ledger.record_machine(at, person_share)
+
     def budget(self, now: float) -> float:
         return self.ledger.budget(self.target, now, self.windows_s)
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from olive.engine._runner import CampaignCounters, CampaignRunner
-from olive.engine._stats import live_answers_since
+from olive.engine._stats import live_answers_since, machines_since
 from olive.store import Agent, Campaign, CampaignRepository, from_epoch
 
 LIVE_ANSWERS_S = 31 * 86400.0  # the abandon windows a new runner learns from again
@@ -39,6 +39,7 @@ def read_campaigns(session: Session, now: float, have_runners: set[str]) -> Refr
             continue
         runner = CampaignRunner(campaign.id, campaign.plan.snapshot(), campaign.compliance_profile)
         runner.restore(live_answers_since(session, campaign.id, now - LIVE_ANSWERS_S))
+        runner.restore_machines(machines_since(session, campaign.id, now - LIVE_ANSWERS_S))
         refreshed.new_runners[campaign.id] = runner
     return refreshed
 

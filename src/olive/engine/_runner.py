@@ -23,6 +23,7 @@ from olive.calls import (
     Outcome,
 )
 from olive.engine._brake import AbandonBrake
+from olive.store import AMD_FALSE_POSITIVE_SHARE
 
 _ACTIVITY = {
     AgentActivity.IDLE: pacing.AgentActivity.IDLE,
@@ -73,6 +74,8 @@ class CampaignRunner:
         # abandon windows, and the recent dials and handle times for the estimators.
         self._live_answers: list[pacing.RestoredLiveAnswer] = []
         self._recent: deque[pacing.Observation] = deque(maxlen=20_000)
+        self._machines: list[pacing.MachineDetected] = []  # AMD's machines, for the abandon windows
+        self._amd_pending: set[str] = set()  # answered calls whose dial resolves at AMD's verdict
         self.brake = AbandonBrake(pacer_config(self.plan, profile), self.pacer.mode)
 
     def __repr__(self) -> str:
@@ -86,6 +89,14 @@ class CampaignRunner:
             self.brake.record(at, abandoned)
             self._live_answers.append(obs)
 
+    def restore_machines(self, machines: Iterable[tuple[float, float]]) -> None:
+        """Replay the campaign's past MACHINE calls (at, estimated share of a person), oldest first."""
+        for at, share in machines:
+            obs = pacing.MachineDetected(at, share)
+            self.pacer.observe(obs)
+            self.brake.record_machine(at, share)
+            self._machines.append(obs)
+
     def update_plan(self, plan: Mapping[str, Any], profile: str) -> None:
         """A changed plan applies to new calls; calls in flight keep their snapshot."""
         if dict(plan) == self.plan and profile == self.profile:
@@ -96,6 +107,9 @@ class CampaignRunner:
         for live in self._live_answers:
             self.pacer.observe(live)
             self.brake.record(live.at, live.abandoned)
+        for machine in self._machines:
+            self.pacer.observe(machine)
+            self.brake.record_machine(machine.at, machine.person_share)
         for obs in self._recent:
             self.pacer.observe(obs)
 
@@ -104,6 +118,9 @@ class CampaignRunner:
         if isinstance(obs, (pacing.CallAbandoned, pacing.CallConnected)):
             self._live_answers.append(pacing.RestoredLiveAnswer(obs.at, isinstance(obs, pacing.CallAbandoned)))
             self.brake.record(obs.at, isinstance(obs, pacing.CallAbandoned))
+        elif isinstance(obs, pacing.MachineDetected):
+            self._machines.append(obs)
+            self.brake.record_machine(obs.at, obs.person_share)
         else:
             self._recent.append(obs)
 
@@ -112,10 +129,55 @@ class CampaignRunner:
         self.counters.dials += 1
         self._observe(pacing.DialPlaced(at))
 
+    # -- answering-machine detection ----------------------------------------------------
+    @property
+    def amd(self) -> bool:
+        return str(self.plan.get("amd") or "off") != "off"
+
+    @property
+    def amd_person_share(self) -> float:
+        """The plan's estimate of the people among AMD's machines (Ofcom counts them abandoned)."""
+        share = self.plan.get("amd_false_positive_share")
+        return AMD_FALSE_POSITIVE_SHARE if share is None else float(share)
+
+    def to_agents(self, rec: CallRecord) -> bool | None:
+        """For an answered call under AMD: does it go to the agents (a live answer for the
+        pacer)? None while AMD has not decided. HANGUP during AMD counts as live, as it
+        does in the abandon rate (it may have been a person)."""
+        if rec.queued_at is not None or rec.agent_connected_at is not None:
+            return True
+        if rec.state is CallState.ENDED:
+            return rec.outcome is not Outcome.MACHINE
+        status = (rec.amd_status or "").upper()
+        if status == "HUMAN" or (status in ("MACHINE", "NOTSURE") and self.plan.get("amd") == "agent"):
+            return True
+        if status == "MACHINE":
+            return False
+        if status == "NOTSURE":
+            return str(self.plan.get("amd_notsure") or "agent") != "machine"
+        return None
+
+    def _resolve_amd(self, rec: CallRecord) -> None:
+        """With AMD the dial resolves at the verdict, the moment a person needs an agent (or
+        is known not to): the answer-time estimate includes AMD's listening, the non-answer
+        time includes the machines', and until then the call is in flight (``dialing``)."""
+        to_agents = self.to_agents(rec)
+        if to_agents is None:
+            return
+        self._amd_pending.discard(rec.call_id)
+        times = [t for t in (rec.amd_at, rec.queued_at, rec.agent_connected_at, rec.ended_at) if t is not None]
+        at = min(times) if times else rec.answered_at or rec.originated_at
+        self._observe(pacing.DialResolved(at, rec.originated_at, live=to_agents))
+
     def call_changed(self, change: CallChange) -> None:
         rec, before = change.record, change.previous
         if rec.answered_at is not None and before.rank < CallState.ANSWERED.rank:
-            self._observe(pacing.DialResolved(rec.answered_at, rec.originated_at, live=True))
+            if self.amd:
+                self._amd_pending.add(rec.call_id)
+            else:
+                self._observe(pacing.DialResolved(rec.answered_at, rec.originated_at, live=True))
+        if rec.call_id in self._amd_pending:
+            self._resolve_amd(rec)
         if change.ended and rec.answered_at is None and rec.ended_at is not None:
             self._observe(pacing.DialResolved(rec.ended_at, rec.originated_at, live=False))
         if rec.agent_connected_at is not None and before.rank < CallState.CONNECTED.rank:
@@ -125,6 +187,8 @@ class CampaignRunner:
             self.counters.outcomes[rec.outcome.value] = self.counters.outcomes.get(rec.outcome.value, 0) + 1
             if rec.outcome is Outcome.ABANDONED and rec.ended_at is not None:
                 self._observe(pacing.CallAbandoned(rec.ended_at, rec.customer_wait_s or 0.0))
+            if rec.outcome is Outcome.MACHINE and rec.ended_at is not None:
+                self._observe(pacing.MachineDetected(rec.ended_at, self.amd_person_share))
             if rec.talk_s:
                 self.counters.talk_s += rec.talk_s
 
@@ -150,6 +214,12 @@ class CampaignRunner:
         for rec in calls:
             if rec.state in (CallState.ORIGINATING, CallState.RINGING):
                 dialing.append(rec.originated_at)
+            elif rec.state is CallState.ANSWERED and rec.call_id in self._amd_pending:
+                # AMD still listening: not yet a customer waiting, but maybe one to come,
+                # the same as a call still ringing (its dial resolves at the verdict).
+                dialing.append(rec.originated_at)
+            elif rec.state is CallState.ANSWERED and self.amd and self.to_agents(rec) is False:
+                continue  # a machine being hung up on or left a message: no agent needed
             elif rec.state in (CallState.ANSWERED, CallState.QUEUED):
                 waiting += 1
             elif rec.state is CallState.CONNECTED:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from olive.calls import CallChange
-from olive.store import Call, as_utc, to_epoch
+from olive.store import AMD_FALSE_POSITIVE_SHARE, Call, as_utc, to_epoch
 
 LIVE = ("CONNECTED", "ABANDONED")
 
@@ -37,6 +37,23 @@ def live_answers_since(session: Session, campaign_id: str, since: float) -> list
     return [(to_epoch(at), outcome == "ABANDONED") for at, outcome in rows if at is not None]
 
 
+def machines_since(session: Session, campaign_id: str, since: float) -> list[tuple[float, float]]:
+    """(ended at, the plan's estimated share of a person) for every call AMD took for a machine
+    since ``since``, oldest first: the abandons the compliance export estimates among them."""
+    rows = session.execute(
+        select(Call.ended_at, Call.plan_snapshot)
+        .where(Call.campaign_id == campaign_id, Call.outcome == "MACHINE", Call.ended_at >= as_utc(since))
+        .order_by(Call.ended_at)
+    )
+    out = []
+    for at, plan in rows:
+        if at is None:
+            continue
+        share = (plan or {}).get("amd_false_positive_share")
+        out.append((to_epoch(at), AMD_FALSE_POSITIVE_SHARE if share is None else float(share)))
+    return out
+
+
 def abandon_rate(session: Session, campaign_id: str, since: float | None = None) -> dict[str, Any]:
     """Abandoned / live answers, over the whole campaign or since ``since``."""
     statement = (
@@ -52,4 +69,4 @@ def abandon_rate(session: Session, campaign_id: str, since: float | None = None)
     return {"live_answers": live, "abandoned": abandoned, "rate": (abandoned / live) if live else 0.0}
 
 
-__all__ = ["abandon_rate", "call_event", "live_answers_since"]
+__all__ = ["abandon_rate", "call_event", "live_answers_since", "machines_since"]

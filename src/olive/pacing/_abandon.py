@@ -37,8 +37,8 @@ class WindowStats:
     """Counts over one window; ``window_s`` is None for the campaign to date."""
 
     window_s: float | None
-    live_answers: int
-    abandons: int
+    live_answers: float  # whole calls, plus AMD's estimated people among its machines
+    abandons: float
 
     @property
     def rate(self) -> float:
@@ -58,11 +58,11 @@ class _RollingCounts:
         self.window_s = window_s
         self.bucket_s = window_s / BUCKETS_PER_WINDOW
         self._n = BUCKETS_PER_WINDOW
-        self._buckets: deque[list[int]] = deque()  # [bucket index, live answers, abandons]
-        self.live_answers = 0
-        self.abandons = 0
+        self._buckets: deque[list[float]] = deque()  # [bucket index, live answers, abandons]
+        self.live_answers = 0.0
+        self.abandons = 0.0
 
-    def add(self, at: float, live_answers: int, abandons: int) -> None:
+    def add(self, at: float, live_answers: float, abandons: float) -> None:
         index = math.floor(at / self.bucket_s)
         buckets = self._buckets
         if buckets and index <= buckets[-1][0] - self._n:
@@ -99,8 +99,8 @@ class AbandonLedger:
 
     def __init__(self, windows_s: Iterable[float] = (3600.0,)) -> None:
         self._windows = {w: _RollingCounts(w) for w in sorted(set(windows_s))}
-        self.live_answers = 0
-        self.abandons = 0
+        self.live_answers = 0.0
+        self.abandons = 0.0
         self._latest = -math.inf
 
     @property
@@ -111,13 +111,19 @@ class AbandonLedger:
         """One live answer whose fate is known at ``at``: connected or abandoned."""
         self._add(at, 1, 1 if abandoned else 0)
 
+    def record_machine(self, at: float, person_share: float) -> None:
+        """A call AMD took for a machine: ``person_share`` of a person abandoned (Ofcom's
+        AMD false-positive rule), added to the abandons and the live answers alike."""
+        if person_share > 0:
+            self._add(at, person_share, person_share)
+
     def restore(self, records: Iterable[AbandonRecord | tuple[float, bool]]) -> None:
         """Replay stored live answers (oldest first); the same as recording each again."""
         for record in records:
             at, abandoned = (record.at, record.abandoned) if isinstance(record, AbandonRecord) else record
             self._add(at, 1, 1 if abandoned else 0)
 
-    def _add(self, at: float, live_answers: int, abandons: int) -> None:
+    def _add(self, at: float, live_answers: float, abandons: float) -> None:
         self.live_answers += live_answers
         self.abandons += abandons
         self._latest = max(self._latest, at)

@@ -13,6 +13,13 @@ What the engine feeds, and when (all times are seconds since the epoch):
 - :class:`CallConnected` when a live answer is bridged to an agent;
 - :class:`CallAbandoned` when a live answer is dropped (no agent in time);
 - :class:`HandleEnded` when an agent finishes a call's wrap-up;
+- :class:`MachineDetected` when answering-machine detection (AMD) took an
+  answered call for a machine: not a live answer, but ``person_share`` of a
+  person hung up on (the plan's ``amd_false_positive_share``: Ofcom counts a
+  person AMD took for a machine as abandoned). Abandon accounting adds that
+  share to both the abandons and the live answers of its windows, as the
+  compliance export does. With AMD, :class:`DialResolved` comes at AMD's
+  verdict, not at the pick-up: ``live`` for a call that goes to the agents;
 - :class:`RestoredLiveAnswer` (added for restarts): one per stored live answer,
   oldest first, before the first decision, so abandon accounting survives a
   restart. Pacers without abandon accounting ignore it.
@@ -117,6 +124,15 @@ class HandleEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class MachineDetected:
+    """AMD took an answered call for a machine (not offered to an agent): the estimated
+    share of such calls that were people (``person_share``) counts as abandoned."""
+
+    at: float
+    person_share: float
+
+
+@dataclass(frozen=True, slots=True)
 class RestoredLiveAnswer:
     """A live answer from before a restart, replayed from the store."""
 
@@ -125,7 +141,13 @@ class RestoredLiveAnswer:
 
 
 Observation = (
-    DialPlaced | DialResolved | CallConnected | CallAbandoned | HandleEnded | RestoredLiveAnswer
+    DialPlaced
+    | DialResolved
+    | CallConnected
+    | CallAbandoned
+    | HandleEnded
+    | RestoredLiveAnswer
+    | MachineDetected
 )
 
 

@@ -40,6 +40,7 @@ from olive.pacing._base import (
     DialDecision,
     DialResolved,
     HandleEnded,
+    MachineDetected,
     Observation,
     PacingSnapshot,
     RestoredLiveAnswer,
@@ -146,6 +147,8 @@ class PredictivePacer:
                 self._controller.outcome(abandoned)
         elif isinstance(observation, HandleEnded):
             self._handles.observe(observation.talk_s, observation.wrapup_s, observation.at)
+        elif isinstance(observation, MachineDetected):
+            self.ledger.record_machine(observation.at, observation.person_share)
         elif isinstance(observation, RestoredLiveAnswer):
             self.ledger.restore([(observation.at, observation.abandoned)])
             if observation.abandoned:
@@ -235,8 +238,8 @@ class PredictivePacer:
             dials, reason = self._forecast_dials(snapshot, floor, 0.0)
             room, guard = tight
             reason = (
-                f"abandon budget spent ({_window_name(guard.stats.window_s)}: {guard.stats.abandons} of "
-                f"{guard.stats.live_answers} live answers, reserve short by {-room:.1f}): "
+                f"abandon budget spent ({_window_name(guard.stats.window_s)}: {guard.stats.abandons:g} of "
+                f"{guard.stats.live_answers:g} live answers, reserve short by {-room:.1f}): "
                 f"near-riskless calls only; {reason}"
             )
         else:

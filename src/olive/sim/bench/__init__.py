@@ -21,6 +21,7 @@ from olive.sim.bench._report import (
 )
 from olive.sim.bench._runner import RunResult, Summary, Task, plan, run, run_task, summarize
 from olive.sim.bench._scenario import (
+    Amd,
     Cell,
     Change,
     NoAnswer,
@@ -37,6 +38,7 @@ __all__ = [
     "SHIFT_START",
     "AdaptiveDialLevelPacer",
     "AdaptiveSettings",
+    "Amd",
     "Cell",
     "Change",
     "Distribution",

@@ -59,6 +59,11 @@ class RunMetrics:
     to_date_live: int = 0  # campaign to date, as events happen (an abandon when it happens)
     to_date_abandons: int = 0
     worst_to_date: float = 0.0  # the highest campaign-to-date rate once TO_DATE_AFTER_LIVE are in
+    machines: int = 0  # AMD verdicts MACHINE (hung up, not live answers)
+    machine_people: int = 0  # of which were people (AMD false positives; Ofcom: abandoned)
+    amd_estimate: float = 0.0  # the people among them as the plan estimates (machines x person share)
+    minute_amd: list[float] = field(default_factory=list)  # that estimate, by minute
+    to_date_amd: float = 0.0
     _team: int = 0
     _team_since: float = 0.0
 
@@ -68,6 +73,7 @@ class RunMetrics:
         self.minute_abandons = [0] * minutes
         self.minute_dials = [0] * minutes
         self.minute_agents = [0] * minutes
+        self.minute_amd = [0.0] * minutes
 
     def _minute(self, at: float) -> int:
         return min(len(self.minute_live) - 1, int((at - self.shift_start) / 60.0))
@@ -89,8 +95,23 @@ class RunMetrics:
             self.abandons += 1
             self.minute_abandons[self._minute(answered_at)] += 1
             self.to_date_abandons += 1
-            if self.to_date_live >= TO_DATE_AFTER_LIVE:
-                self.worst_to_date = max(self.worst_to_date, self.to_date_abandons / self.to_date_live)
+            self._judge_to_date()
+
+    def machine(self, at: float, person_share: float, person: bool) -> None:
+        """AMD took a call for a machine: ``person_share`` of a person abandoned, by estimate
+        (both sides of the rate, as the compliance export counts it)."""
+        if self.shift_start <= at < self.end:
+            self.machines += 1
+            self.machine_people += int(person)
+            self.amd_estimate += person_share
+            self.minute_amd[self._minute(at)] += person_share
+            self.to_date_amd += person_share
+            self._judge_to_date()
+
+    def _judge_to_date(self) -> None:
+        if self.to_date_live >= TO_DATE_AFTER_LIVE:
+            rate = (self.to_date_abandons + self.to_date_amd) / (self.to_date_live + self.to_date_amd)
+            self.worst_to_date = max(self.worst_to_date, rate)
 
     def connect(self, at: float) -> None:
         if self.start <= at < self.end:
@@ -121,14 +142,18 @@ class RunMetrics:
         has its own figure, :meth:`first_minutes`); None if no window fits.
         """
         first = round(WORST_HOUR_NOT_BEFORE_S / 60.0)
-        return worst_rolling_rate(self.minute_live[first:], self.minute_abandons[first:], 60)
+        live = [n + e for n, e in zip(self.minute_live, self.minute_amd, strict=True)]
+        abandons = [n + e for n, e in zip(self.minute_abandons, self.minute_amd, strict=True)]
+        return worst_rolling_rate(live[first:], abandons[first:], 60)
 
-    def first_minutes(self, minutes: int) -> tuple[int, int]:
-        """(live answers, abandons) in the shift's first ``minutes``, from the first dial."""
-        return sum(self.minute_live[:minutes]), sum(self.minute_abandons[:minutes])
+    def first_minutes(self, minutes: int) -> tuple[float, float]:
+        """(live answers, abandons) in the shift's first ``minutes``, from the first dial, with
+        AMD's estimated people among its machines on both sides."""
+        amd = sum(self.minute_amd[:minutes])
+        return sum(self.minute_live[:minutes]) + amd, sum(self.minute_abandons[:minutes]) + amd
 
 
-def worst_rolling_rate(live: Sequence[int], abandons: Sequence[int], width: int) -> float | None:
+def worst_rolling_rate(live: Sequence[float], abandons: Sequence[float], width: int) -> float | None:
     if len(live) < width:
         return None
     live_sum, abandon_sum = sum(live[:width]), sum(abandons[:width])

@@ -67,6 +67,20 @@ class Summary:
     occupancy_by_seed: tuple[float, ...]
     wall_s: float
     failures: tuple[str, ...] = ()  # "seed N: error" for each seed that did not complete
+    machines: int = 0  # AMD's MACHINE verdicts (not live answers)
+    amd_people_estimated: float = 0.0  # machines x the plan's share of people among them
+    amd_people_actual: int = 0  # the people AMD really took for machines (the simulation knows)
+
+    @property
+    def abandon_rate_with_amd(self) -> float:
+        """Ofcom's count: the estimated people among AMD's machines abandoned, on both sides."""
+        live = self.live_answers + self.amd_people_estimated
+        return (self.abandons + self.amd_people_estimated) / live if live else 0.0
+
+    @property
+    def abandon_rate_with_amd_actual(self) -> float:
+        live = self.live_answers + self.amd_people_actual
+        return (self.abandons + self.amd_people_actual) / live if live else 0.0
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -92,6 +106,11 @@ class Summary:
             "occupancy_by_seed": [round(x, 5) for x in self.occupancy_by_seed],
             "wall_s": round(self.wall_s, 1),
             "failures": list(self.failures),
+            "machines": self.machines,
+            "amd_people_estimated": round(self.amd_people_estimated, 2),
+            "amd_people_actual": self.amd_people_actual,
+            "abandon_rate_with_amd": round(self.abandon_rate_with_amd, 5),
+            "abandon_rate_with_amd_actual": round(self.abandon_rate_with_amd_actual, 5),
         }
 
 
@@ -99,7 +118,7 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 5)
 
 
-def _rate(live: int, abandons: int) -> float | None:
+def _rate(live: float, abandons: float) -> float | None:
     return abandons / live if live else None
 
 
@@ -208,6 +227,9 @@ def summarize(results: Iterable[RunResult]) -> list[Summary]:
                 occupancy_by_seed=tuple(x.busy_s / x.agent_s if x.agent_s else 0.0 for x in m),
                 wall_s=sum(r.wall_s for r in every_run),
                 failures=failures,
+                machines=sum(x.machines for x in m),
+                amd_people_estimated=sum(x.amd_estimate for x in m),
+                amd_people_actual=sum(x.machine_people for x in m),
             )
         )
     return summaries

@@ -62,6 +62,35 @@ class Cell:
     tick_s: float = 1.0  # how often the pacer is asked even when nothing happened
     max_concurrent: int | None = None
     max_calls_per_second: float | None = None
+    amd: Amd | None = None  # answering machines and AMD; None: every answer is a person
+
+
+@dataclass(frozen=True, slots=True)
+class Amd:
+    """Answering machines among the answers, and how app_amd tells them from people.
+
+    An answered dial is a machine with probability ``machine_share``. AMD listens
+    ``human_s`` before a HUMAN verdict and ``machine_s`` before a MACHINE one; it takes
+    a person for a machine with probability ``false_positive`` and a machine for a
+    person with ``false_negative`` (that machine then goes to an agent like a person).
+    ``person_share`` is the plan's ``amd_false_positive_share``, the share of MACHINE
+    verdicts the operator estimates were people (default: the true share).
+    """
+
+    machine_share: float
+    human_s: float = 2.5
+    machine_s: float = 3.5
+    false_positive: float = 0.01
+    false_negative: float = 0.10
+    estimated_person_share: float | None = None
+
+    @property
+    def person_share(self) -> float:
+        if self.estimated_person_share is not None:
+            return self.estimated_person_share
+        people = (1 - self.machine_share) * self.false_positive
+        machines = self.machine_share * (1 - self.false_negative)
+        return people / (people + machines) if people + machines else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +109,8 @@ _SCALARS = {
     "hours", "warmup_minutes", "seeds", "abandon_target", "patience_s", "agents",
     "answer_rate", "tick_s", "max_concurrent", "max_calls_per_second",
 }  # fmt: skip
-_TABLES = {"talk", "wrapup", "answer_delay", "no_answer"}
+_TABLES = {"talk", "wrapup", "answer_delay", "no_answer", "amd"}
+_AMD_KEYS = {"machine_share", "human_s", "machine_s", "false_positive", "false_negative", "person_share"}
 _DIST_KEYS = {
     "fixed": ({"value_s"}, set()),
     "exponential": ({"mean_s"}, set()),
@@ -171,7 +201,17 @@ def _cell(defaults: Mapping[str, Any], raw: Mapping[str, Any], where: str) -> Ce
             if "max_calls_per_second" in merged
             else None
         ),
+        amd=_amd(merged["amd"], f"{where}: [amd]") if merged.get("amd") else None,
     )
+
+
+def _amd(raw: Mapping[str, Any], where: str) -> Amd:
+    _check_keys(raw, _AMD_KEYS, where, required={"machine_share"})
+    fields = {k: _number(raw, k, where, low=0.0, high=1.0) for k in ("machine_share", "false_positive", "false_negative")
+              if k in raw}
+    fields |= {k: _number(raw, k, where, low=0.0) for k in ("human_s", "machine_s") if k in raw}
+    share = _number(raw, "person_share", where, low=0.0, high=1.0) if "person_share" in raw else None
+    return Amd(estimated_person_share=share, **fields)
 
 
 def _change(raw: Any, where: str) -> Change:

@@ -14,6 +14,14 @@ stream per kind of draw (dial outcome, answer delay, talk, wrap-up), each used
 once per dial or per connect, so every policy meets the same k-th dial and
 the same m-th conversation (common random numbers).
 
+With ``[amd]`` (answering machines), an answered dial is a machine with the
+cell's machine share; AMD listens (``human_s`` or ``machine_s``) and its
+verdict, right or wrong by the cell's accuracy, decides: HUMAN goes to the
+agents (the pacer learns the dial as a live answer at the verdict), MACHINE
+is hung up (a non-live result at the verdict, and a
+:class:`~olive.pacing.MachineDetected` with the plan's estimated share of
+people). The call counts as in flight until the verdict, as in the engine.
+
 A team that shrinks loses its idle agents first; busy agents leave when
 their call's wrap-up ends and take no new call meanwhile.
 """
@@ -34,6 +42,7 @@ from olive.pacing import (
     DialPlaced,
     DialResolved,
     HandleEnded,
+    MachineDetected,
     Pacer,
     PacingSnapshot,
 )
@@ -44,7 +53,7 @@ from olive.sim.bench._scenario import Cell, NoAnswer
 # Shifts start at 08:00 UTC on Monday 2025-01-06, so day-based baselines see a working day.
 SHIFT_START = 1_736_150_400.0
 
-_RESOLVE, _ABANDON, _TALK_END, _WRAP_END, _TICK, _CHANGE, _END = range(7)
+_RESOLVE, _ABANDON, _TALK_END, _WRAP_END, _VERDICT, _TICK, _CHANGE, _END = range(8)
 
 
 @dataclass(slots=True)
@@ -63,13 +72,14 @@ class _Streams:
     answer_delay: Random
     talk: Random
     wrapup: Random
+    amd: Random  # machine or person, and AMD's verdict: two draws per answered dial
 
     @classmethod
     def for_run(cls, cell: Cell, seed: int) -> _Streams:
         def stream(kind: str) -> Random:
             return Random(f"olive-bench/{cell.name}/{seed}/{kind}")
 
-        return cls(stream("dial"), stream("answer_delay"), stream("talk"), stream("wrapup"))
+        return cls(stream("dial"), stream("answer_delay"), stream("talk"), stream("wrapup"), stream("amd"))
 
 
 @dataclass(slots=True)
@@ -81,6 +91,7 @@ class _State:
     idle: deque[int] = field(default_factory=deque)
     dialing: dict[int, float] = field(default_factory=dict)
     waiting: dict[int, float] = field(default_factory=dict)  # call -> answered at, FIFO
+    people: set[int] = field(default_factory=set)  # calls in AMD that a person answered
     talking: int = 0
     next_call: int = 0
     next_agent: int = 0
@@ -113,7 +124,7 @@ class Simulation:
         self._push(now, _TICK)
         self._push(self.metrics.end, _END)
         events, pop = self._events, heapq.heappop
-        handlers = (self._resolve, self._abandon, self._talk_end, self._wrap_end)
+        handlers = (self._resolve, self._abandon, self._talk_end, self._wrap_end, self._verdict)
         while events:
             now, _, kind, subject = pop(events)
             if kind == _END:
@@ -172,10 +183,35 @@ class Simulation:
     def _resolve(self, subject: int, now: float) -> None:
         state = self._state
         call, live = subject >> 1, bool(subject & 1)
+        amd = self.cell.amd
+        if live and amd is not None:  # answered: AMD listens first, the call stays in flight
+            u_machine, u_verdict = self._streams.amd.random(), self._streams.amd.random()
+            person = u_machine >= amd.machine_share
+            human = u_verdict >= amd.false_positive if person else u_verdict < amd.false_negative
+            if person:
+                state.people.add(call)
+            self._push(now + (amd.human_s if human else amd.machine_s), _VERDICT, 2 * call + int(human))
+            return
         dialed_at = state.dialing.pop(call)
         self.pacer.observe(DialResolved(now, dialed_at, live))
-        if not live:
-            return
+        if live:
+            self._live_answer(call, now)
+
+    def _verdict(self, subject: int, now: float) -> None:
+        state, amd = self._state, self.cell.amd
+        assert amd is not None
+        call, human = subject >> 1, bool(subject & 1)
+        person = call in state.people
+        state.people.discard(call)
+        self.pacer.observe(DialResolved(now, state.dialing.pop(call), human))
+        if human:
+            self._live_answer(call, now)
+        else:
+            self.metrics.machine(now, amd.person_share, person)
+            self.pacer.observe(MachineDetected(now, amd.person_share))
+
+    def _live_answer(self, call: int, now: float) -> None:
+        state = self._state
         self.metrics.live_answer(now)
         if state.idle:
             self._connect(state.idle.popleft(), now, now)
