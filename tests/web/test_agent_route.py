@@ -8,8 +8,8 @@ import httpx
 from tests.api.conftest import Keys, LiveApi
 from tests.api.helpers import error
 
-from olive.web._agent import AGENT_ASSETS
-from olive.web._routes import ASSETS
+from olive.api._pages.agent import AGENT_ASSETS
+from olive.api._pages.dashboard import ASSETS
 
 from .test_route import KEY_LIKE, _Links
 

@@ -49,7 +49,7 @@ class Caller(BaseModel):
 
 
 def _read(name: str) -> bytes:
-    return (resources.files("olive.web") / "static" / name).read_bytes()
+    return (resources.files("olive.api._pages") / "static" / name).read_bytes()
 
 
 @router.get("")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from starlette.exceptions import HTTPException
 
-from olive.web._routes import CONTENT_SECURITY_POLICY, HEADERS, _read
+from olive.api._pages.dashboard import CONTENT_SECURITY_POLICY, HEADERS, _read
 
 #: The files the agent's page loads (besides the dashboard's dom.js and stream.js).
 AGENT_ASSETS = {
