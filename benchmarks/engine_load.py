@@ -131,9 +131,11 @@ async def lag_monitor(samples: list[float], stop: asyncio.Event, period: float =
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     from olive import ami
+    from olive.ami import ServerConfig
     from olive.cli._common import engine_pool
     from olive.clock import SystemClock
-    from olive.engine import AllowAll, Engine, ServerConfig
+    from olive.compliance import AllowAll
+    from olive.engine import Engine
 
     url = args.database or f"sqlite:///{tempfile.mkdtemp(prefix='olive-bench-')}/bench.db"
     if url.startswith("postgresql"):

@@ -171,10 +171,11 @@ def install_campaign(session: Any, agents: int, contacts: int, mode: str, seed: 
 
 
 async def run_live(agents: int, answer_rate: float, minutes: float, scale: float, seed: int, mode: str) -> dict[str, Any]:
+    from olive.ami import ServerConfig
     from olive.clock import ScaledClock
     from olive.compliance import ComplianceGuard
     from olive.demo import demo_start
-    from olive.engine import Engine, ServerConfig, campaign_report
+    from olive.engine import Engine, campaign_report
     from olive.sim import SimulatedPBX
     from olive.store import CampaignRepository, make_engine, make_sessionmaker, migrate, transaction
 

@@ -17,9 +17,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, model_validator
 from sqlalchemy.orm import Session
 
+from olive.ami import ServerConfig
 from olive.contacts_import import ImportRefused, parse_csv
 from olive.controls import control_error
-from olive.engine import ServerConfig
 from olive.phone import PRIVATE
 from olive.specs import AgentSpec, CampaignSpec, PlanSpec, _Spec, check_plan_for_profile
 from olive.store import (

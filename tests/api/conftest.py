@@ -28,9 +28,10 @@ from fastapi import FastAPI
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.orm import Session, sessionmaker
 
+from olive.ami import ServerConfig
 from olive.api import create_app
 from olive.api._server import ApiServer, make_server
-from olive.engine import Engine, ServerConfig
+from olive.engine import Engine
 from olive.store import create_api_key, make_sessionmaker, transaction
 
 T = TypeVar("T")

@@ -25,8 +25,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine as SqlEngine
 
+from olive.ami import ServerConfig
 from olive.clock import ScaledClock
-from olive.engine import Engine, ServerConfig
+from olive.engine import Engine
 from olive.store import make_sessionmaker
 
 from .conftest import LiveApi, start_live_api, stop_live_api

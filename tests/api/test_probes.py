@@ -9,7 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine as SqlEngine
 
-from olive.engine import DialingLease, Engine, EngineState, ServerConfig
+from olive.ami import ServerConfig
+from olive.engine import DialingLease, Engine, EngineState
 from olive.engine._health import FAILING_AFTER
 from olive.store import make_engine, make_sessionmaker
 

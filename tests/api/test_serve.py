@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from cli_helpers import OLIVE, taken_port
+from olive.ami import ServerConfig
 from olive.api._config import ConfigError, load_settings
-from olive.engine import ServerConfig
 from olive.store import create_api_key, transaction
 
 from .conftest import closed_port, serve

@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from olive.ami import ServerConfig
 from olive.clock import ScaledClock
 from olive.compliance import ComplianceGuard
-from olive.engine import Engine, ServerConfig
+from olive.engine import Engine
 from olive.specs import PlanSpec
 from olive.store import (
     Agent,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive import pacing
-from olive.compliance import ComplianceGuard, schedule_callback
-from olive.engine import AllowAll, CampaignRunner, Engine, Verdict
+from olive.compliance import AllowAll, ComplianceGuard, Verdict, schedule_callback
+from olive.engine import CampaignRunner, Engine
 from olive.engine._brake import AbandonBrake
 from olive.engine._due import contacts_to_dial, dial_note, refusal_summary
 from olive.engine._runner import pacer_config

@@ -5,8 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from olive.compliance import LOCKOUT_S, ComplianceGuard, schedule_callback
-from olive.engine import AllowAll, DialObserver
+from olive.compliance import LOCKOUT_S, AllowAll, ComplianceGuard, DialObserver, schedule_callback
 from olive.store import Callback, DncCheck, DncRepository, from_epoch
 
 from .conftest import LATE_NY, LONDON_NUMBER, NOON_NY, NY_NUMBER, NY_NUMBER_2, Builder

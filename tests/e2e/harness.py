@@ -20,8 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive import ami
+from olive.ami import ServerConfig
 from olive.clock import Clock, ScaledClock, SystemClock
-from olive.engine import AllowAll, DialGuard, Engine, ServerConfig, campaign_report
+from olive.compliance import AllowAll, DialGuard
+from olive.engine import Engine, campaign_report
 from olive.engine._report import CampaignReport
 from olive.specs import PlanSpec
 from olive.store import (

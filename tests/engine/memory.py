@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from e2e.harness import SCENARIO
 from olive import ami
+from olive.ami import ServerConfig
 from olive.clock import ManualClock
-from olive.engine import AllowAll, DialGuard, Engine, ServerConfig, campaign_report
+from olive.compliance import AllowAll, DialGuard
+from olive.engine import Engine, campaign_report
 from olive.engine._report import CampaignReport
 from olive.sim import SimulatedPBX, load_scenario
 from olive.store import Call, transaction

@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.stored import placed_call
 from olive import ami
-from olive.engine import AllowAll, Engine, EngineState, ServerConfig
+from olive.ami import ServerConfig
+from olive.compliance import AllowAll
+from olive.engine import Engine, EngineState
 from olive.engine._health import FAILING_AFTER
 from olive.engine._link import PbxLink
 from olive.engine._stamps import EventClock, scaled

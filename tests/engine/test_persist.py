@@ -10,8 +10,10 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.stored import placed_call
+from olive.ami import ServerConfig
 from olive.calls import CallChange, CallState
-from olive.engine import AllowAll, Engine, ServerConfig
+from olive.compliance import AllowAll
+from olive.engine import Engine
 from olive.store import (
     Call,
     Contact,

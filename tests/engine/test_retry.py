@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from olive.engine import NumberHistory, after_attempt, dial_string
+from olive.compliance import NumberHistory, after_attempt
+from olive.engine import dial_string
 
 RULES = {
     "BUSY": {"max_attempts": 2, "delay_s": 300},

@@ -11,7 +11,9 @@ from tests.engine.test_bad_events import ManualClock
 
 from engine.stored import placed_call
 from olive import ami
-from olive.engine import AllowAll, Engine, LinkState, ServerConfig
+from olive.ami import ServerConfig
+from olive.compliance import AllowAll
+from olive.engine import Engine, LinkState
 from olive.engine._link import SHUTTING_DOWN
 from olive.engine._persist import DialIntent
 from olive.store import Call, Contact, ContactNumber, to_epoch, transaction

@@ -31,7 +31,8 @@ from tests.api.conftest import (  # noqa: F401
 )
 from tests.e2e.harness import Target, start_target, stop_target
 
-from olive.engine import AllowAll, Engine
+from olive.compliance import AllowAll
+from olive.engine import Engine
 from olive.store import make_sessionmaker
 
 CHROMIUM = Path(os.environ.get("OLIVE_TEST_CHROMIUM", "/usr/bin/chromium"))

@@ -8,8 +8,7 @@ import httpx
 from tests.api.conftest import Keys, LiveApi
 from tests.api.helpers import error
 
-from olive.web._agent import AGENT_ASSETS
-from olive.web._routes import ASSETS
+from olive.api._pages import AGENT_ASSETS, ASSETS
 
 from .test_route import KEY_LIKE, _Links
 

@@ -11,8 +11,7 @@ import pytest
 from tests.api.conftest import Keys, LiveApi
 from tests.api.helpers import error, ok
 
-from olive.web._agent import AGENT_ASSETS
-from olive.web._routes import ASSETS
+from olive.api._pages import AGENT_ASSETS, ASSETS
 
 KEY_LIKE = re.compile(r"olive_[A-Za-z0-9_\-]{8,}")
 
@@ -90,7 +89,7 @@ class TestFiles:
                 assert imported in ASSETS, f"{name} imports {imported}, which is not served"
 
     def test_the_package_ships_exactly_the_served_files(self) -> None:
-        shipped = {p.name for p in (resources.files("olive.web") / "static").iterdir() if p.is_file()}
+        shipped = {p.name for p in (resources.files("olive.api") / "static").iterdir() if p.is_file()}
         assert shipped == {*ASSETS, "dashboard.html", *AGENT_ASSETS, "agent.html"}  # the agent page: test_agent_route.py
 
     @pytest.mark.parametrize("name", ["nope.js", "dashboard.html", "..%2f_routes.py", "%2e%2e%2f__init__.py"])

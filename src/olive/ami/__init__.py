@@ -7,6 +7,7 @@ decodes each TCP chunk before framing. See docs/ami.md.
 
 from olive.ami._client import AMIClient, Backoff, redacted
 from olive.ami._codec import AMICodec, Role
+from olive.ami._config import ServerConfig
 from olive.ami._errors import (
     AMIActionError,
     AMIAuthenticationError,
@@ -117,6 +118,7 @@ __all__ = [
     "QueueMemberState",
     "Response",
     "Role",
+    "ServerConfig",
     "TypedEvent",
     "UserEvent",
     "VarSet",

@@ -38,8 +38,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from olive.ami import ServerConfig
 from olive.campaign_file import AsteriskSpec
-from olive.engine import ServerConfig
 from olive.store import DEFAULT_DATABASE_URL, safe_url
 
 DEFAULT_HOST = "127.0.0.1"

@@ -7,7 +7,6 @@ from fastapi import APIRouter
 
 
 def routers() -> list[APIRouter]:
-    from olive import web
     from olive.api import (
         _agent,
         _agent_access,
@@ -21,6 +20,7 @@ def routers() -> list[APIRouter]:
         _dispositions,
         _dnc,
         _events,
+        _pages,
         _plans,
     )
 
@@ -38,8 +38,8 @@ def routers() -> list[APIRouter]:
         _dispositions.router,
         _callbacks.router,
         _compliance.router,
-        web.router,  # the dashboard: GET /dashboard (not in the schema)
-        web.agent_router,  # the agent's page: GET /agent (not in the schema)
+        _pages.router,  # the dashboard: GET /dashboard (not in the schema)
+        _pages.agent_router,  # the agent's page: GET /agent (not in the schema)
     ]
 
 

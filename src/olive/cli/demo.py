@@ -46,11 +46,12 @@ def register(app: typer.Typer) -> None:
 
 
 async def _demo(agents: int, contacts: int, speed: float, mode: str, db: Path, api_port: int, seed: int) -> None:
+    from olive.ami import ServerConfig
     from olive.cli._drive import drive, print_summary
     from olive.clock import ScaledClock
     from olive.compliance import ComplianceGuard
     from olive.demo import demo_start, install_demo
-    from olive.engine import Engine, ServerConfig
+    from olive.engine import Engine
     from olive.sim import SimulatedPBX
     from olive.store import create_api_key, make_engine, make_sessionmaker, migrate, transaction
 

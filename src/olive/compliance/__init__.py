@@ -2,11 +2,14 @@
 dispositions and callbacks, explanations and records. See docs/compliance.md.
 
 The pure parts (schedules, calling hours, eligibility reasons, profile
-checks) take the time they are about and do no I/O. The rest reads and
-writes the store inside the caller's transaction. :class:`ComplianceGuard`
-is the engine's default dial guard.
+checks, the retry rule) take the time they are about and do no I/O. The
+rest reads and writes the store inside the caller's transaction.
+:class:`ComplianceGuard` is the engine's default dial guard; the dial guard's
+types (:class:`DialGuard`, :class:`Verdict`) and the retry rule
+(:func:`after_attempt`) live here too, below the engine that uses them.
 """
 
+from olive.compliance._dial_guard import ALLOW, AllowAll, DialGuard, DialObserver, Verdict
 from olive.compliance._dispositions import (
     DispositionError,
     DispositionResult,
@@ -46,6 +49,13 @@ from olive.compliance._hours import (
 )
 from olive.compliance._profile import campaign_problems, check_schedule_for_profile, plan_warnings
 from olive.compliance._records import EXPORTS, export_rows, write_csv
+from olive.compliance._retry import (
+    FINAL_OUTCOMES,
+    NextStep,
+    NumberHistory,
+    after_attempt,
+    counts_as_attempt,
+)
 from olive.compliance._schedule import Schedule, ScheduleError, Window, parse_schedule
 from olive.compliance._why import (
     CampaignExplanation,
@@ -55,14 +65,19 @@ from olive.compliance._why import (
 )
 
 __all__ = [
+    "ALLOW",
     "CLOSING_MARGIN_S",
     "EXPORTS",
+    "FINAL_OUTCOMES",
     "LOCKOUT_S",
+    "AllowAll",
     "CampaignExplanation",
     "ComplianceGuard",
     "ContactExplanation",
     "ContactFacts",
     "DialFacts",
+    "DialGuard",
+    "DialObserver",
     "DispositionError",
     "DispositionResult",
     "DncEntry",
@@ -70,17 +85,22 @@ __all__ = [
     "DncImportReport",
     "Eligibility",
     "HoursState",
+    "NextStep",
+    "NumberHistory",
     "Reason",
     "Schedule",
     "ScheduleError",
+    "Verdict",
     "Window",
     "Zones",
+    "after_attempt",
     "apply_disposition",
     "campaign_problems",
     "cancel_callback",
     "check_schedule_for_profile",
     "contact_facts",
     "contact_zones",
+    "counts_as_attempt",
     "dial_facts",
     "dial_reasons",
     "ensure_codes",

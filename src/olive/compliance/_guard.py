@@ -26,12 +26,13 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from olive.compliance._dial_guard import Verdict
 from olive.compliance._dispositions import apply_disposition
 from olive.compliance._eligibility import RECHECK_S, Reason, dial_reasons
 from olive.compliance._facts import campaign_schedule, dial_facts, due_callback
 from olive.compliance._hours import next_open_in_all
+from olive.compliance._retry import NumberHistory, counts_as_attempt
 from olive.compliance._schedule import Schedule
-from olive.engine import NumberHistory, Verdict, counts_as_attempt
 from olive.store import Call, Campaign, Contact, ContactNumber, DncCheck, DncRepository
 
 

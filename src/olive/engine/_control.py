@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive import ami
+from olive.compliance import campaign_problems
 from olive.errors import Conflict
 from olive.store import (
     Agent,
@@ -63,10 +64,6 @@ def start_campaign(session: Session, campaign_id: str, now: float) -> Campaign:
         raise Conflict(f"campaign {campaign.name} has no agents", field="agents")
     if not campaign.dial_lists:
         raise Conflict(f"campaign {campaign.name} has no dial list", field="dial_lists")
-    from olive.compliance import (
-        campaign_problems,  # not at import time: compliance builds on the engine
-    )
-
     problems = campaign_problems(campaign.plan.snapshot(), campaign.schedule, campaign.compliance_profile)
     if problems:
         raise Conflict("; ".join(problems), field="plan")

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from olive.compliance import DialGuard, DialObserver, Verdict
 from olive.engine._due import contacts_to_dial, dial_note
-from olive.engine._guard import DialGuard, DialObserver, Verdict
 from olive.engine._persist import DialIntent, write_ahead
 from olive.ids import new_id
 from olive.store import Campaign, Contact, ContactNumber, amd_variables, from_epoch

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from olive.engine._guard import Verdict
+from olive.compliance import Verdict
 from olive.store import Callback, Contact, as_utc, contacts_due, next_attempt_due, to_epoch
 
 

@@ -22,20 +22,20 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive import ami
+from olive.ami import ServerConfig
 from olive.calls import AgentActivity, AgentChange, CallChange, CallRecord, CallState
 from olive.clock import Clock, SystemClock
+from olive.compliance import ComplianceGuard, DialGuard, DialObserver
 from olive.engine._bus import EventBus
 from olive.engine._campaigns import CampaignStatus, Refreshed, finish_idle, read_campaigns
 from olive.engine._control import Control
 from olive.engine._dialing import Dial, connect_limit_s, place_dials
-from olive.engine._guard import DialGuard, DialObserver
 from olive.engine._health import FAILING_AFTER, EngineHealth, RateLimitedLog
 from olive.engine._lease import DialingLease, LeaseHeld
 from olive.engine._link import SHUTTING_DOWN, PbxLink
@@ -77,17 +77,6 @@ class EngineState(enum.Enum):
 
     def __repr__(self) -> str:
         return f"<EngineState.{self.name}>"
-
-
-@dataclass(frozen=True)
-class ServerConfig:
-    """How to reach one Asterisk over AMI."""
-
-    host: str = "127.0.0.1"
-    port: int = 5038
-    username: str = "olive"
-    secret: str = field(default="", repr=False)
-    events: str = "on"  # olive needs the call, agent and dialplan classes (VarSet)
 
 
 class Engine:
@@ -621,10 +610,6 @@ class Engine:
 
 def _default_guard() -> DialGuard:
     """Compliant by default: pass ``guard=AllowAll()`` only in tests about something else."""
-    from olive.compliance import (
-        ComplianceGuard,  # compliance builds on the engine: imported when used
-    )
-
     return ComplianceGuard()
 
 
@@ -632,4 +617,4 @@ def _default_client(name: str, config: ServerConfig) -> ami.AMIClient:
     return ami.AMIClient(config.host, config.port, config.username, config.secret, events=config.events, name=name)
 
 
-__all__ = ["ORIGINATE_MARGIN_S", "Engine", "EngineState", "ServerConfig"]
+__all__ = ["ORIGINATE_MARGIN_S", "Engine", "EngineState"]

@@ -12,11 +12,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from olive.calls import NOT_PLACED, AgentActivity, AgentChange, CallChange, CallRecord, CallState
-from olive.engine._retry import NextStep, NumberHistory, after_attempt
+from olive.calls import AgentActivity, AgentChange, CallChange, CallRecord, CallState
+from olive.compliance import NextStep, NumberHistory, after_attempt, counts_as_attempt
 from olive.store import (
     Agent,
     Call,
@@ -211,11 +211,6 @@ def _finish_contact(session: Session, call: Call, rec: CallRecord) -> NextStep |
         last_outcome=rec.outcome.value,
     )
     return step
-
-
-def counts_as_attempt() -> ColumnElement[bool]:
-    """Calls that were attempts: not those Asterisk refused for a passing reason (``NOT_PLACED``)."""
-    return or_(Call.detail.is_(None), ~Call.detail.startswith(f"{NOT_PLACED}:"))
 
 
 def _not_placed(session: Session, contact: Contact, call: Call, now: float) -> NextStep:

@@ -5,7 +5,8 @@ number may end with that outcome (0: never try that number again after it),
 and the next try waits ``delay_s``. A contact's numbers are tried in order;
 after an attempt the next *live* number is tried once the delay has passed,
 wrapping round to the first. A contact is done once connected and exhausted
-once no number is left alive.
+once no number is left alive. Calls Asterisk refused for a passing reason
+(``NOT_PLACED``) are not attempts (:func:`counts_as_attempt`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from olive.store import retry_rule
+from sqlalchemy import ColumnElement, or_
+
+from olive.calls import NOT_PLACED
+from olive.store import Call, retry_rule
 
 FINAL_OUTCOMES = frozenset({"CONNECTED"})
 
@@ -62,4 +66,9 @@ def after_attempt(
     return NextStep("exhausted", None, tried_index, f"{outcome}: no number left to try")
 
 
-__all__ = ["FINAL_OUTCOMES", "NextStep", "NumberHistory", "after_attempt"]
+def counts_as_attempt() -> ColumnElement[bool]:
+    """Calls that were attempts: not those Asterisk refused for a passing reason (``NOT_PLACED``)."""
+    return or_(Call.detail.is_(None), ~Call.detail.startswith(f"{NOT_PLACED}:"))
+
+
+__all__ = ["FINAL_OUTCOMES", "NextStep", "NumberHistory", "after_attempt", "counts_as_attempt"]

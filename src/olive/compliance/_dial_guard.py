@@ -3,7 +3,7 @@
 The engine asks its :class:`DialGuard` right before each dial, inside the
 transaction that claims the contact, so a number added to the do-not-call
 list a second ago, or a calling window that just closed, stops the call.
-The compliance module provides the real guard, and the engine uses it unless
+:class:`~olive.compliance.ComplianceGuard` is the real guard, and the engine uses it unless
 told otherwise; :class:`AllowAll` is for tests that are about something else.
 
 A guard may also observe (:class:`DialObserver`): the engine calls its

@@ -1,4 +1,7 @@
-"""Serving the dashboard: one HTML page, its stylesheet and scripts, and who the key is.
+"""olive's web pages, served by the API app with its key checks: the live
+dashboard (``GET /dashboard``, and who the key is) and the agent's page
+(``GET /agent``). Static HTML, CSS and plain JavaScript (``static/``), no build
+step; see docs/dashboard.md and docs/agents.md.
 
 The page and its files need no key: they hold no data and no secret. The data
 comes from the REST API, which the page calls with the key the user gives it.
@@ -49,7 +52,7 @@ class Caller(BaseModel):
 
 
 def _read(name: str) -> bytes:
-    return (resources.files("olive.web") / "static" / name).read_bytes()
+    return (resources.files("olive.api") / "static" / name).read_bytes()
 
 
 @router.get("")
@@ -72,4 +75,30 @@ def whoami(principal: Annotated[Principal, Depends(checked)]) -> Caller:
     return Caller(name=principal.name, role=principal.role)
 
 
-__all__ = ["ASSETS", "CONTENT_SECURITY_POLICY", "Caller", "router"]
+# The agent's page: the agent signs in on it; its data comes from the /agent/... API.
+
+#: The files the agent's page loads (besides the dashboard's dom.js and stream.js).
+AGENT_ASSETS = {
+    "agent.css": "text/css; charset=utf-8",
+    "agent.js": "text/javascript; charset=utf-8",
+    "agent-panels.js": "text/javascript; charset=utf-8",
+}
+
+agent_router = APIRouter(prefix="/agent", include_in_schema=False)
+
+
+@agent_router.get("")
+def agent_page() -> Response:
+    headers = {**HEADERS, "Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Frame-Options": "DENY"}
+    return Response(_read("agent.html"), media_type="text/html; charset=utf-8", headers=headers)
+
+
+@agent_router.get("/static/{name}")
+def agent_asset(name: str) -> Response:
+    media_type = AGENT_ASSETS.get(name)
+    if media_type is None:
+        raise HTTPException(404, f"the agent's page has no file {name!r}")
+    return Response(_read(name), media_type=media_type, headers=HEADERS)
+
+
+__all__ = ["AGENT_ASSETS", "ASSETS", "CONTENT_SECURITY_POLICY", "Caller", "agent_router", "router"]
