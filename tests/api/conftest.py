@@ -62,9 +62,10 @@ def start_live_api(
     *,
     engine_factory: Callable[[], Engine] | None = None,
     manage_engine: bool = True,
+    **app_options: Any,
 ) -> LiveApi:
     engine = engine_factory() if engine_factory else Engine(sessions, dict(servers or {}), tick_s=0.1)
-    app = create_app(sessions, engine, manage_engine=manage_engine)
+    app = create_app(sessions, engine, manage_engine=manage_engine, **app_options)
     # uvicorn binds port 0 itself (a socket handed to it answers each request 40 ms late).
     server = make_server(app, "127.0.0.1", 0, log_level="warning", access_log=False)
     loops: list[asyncio.AbstractEventLoop] = []

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive import __version__
+from olive.api._admission import API_THREADS, MAX_IN_FLIGHT, Admission, AdmissionState
 from olive.api._deps import ApiContext
 from olive.api._docs import install_docs
 from olive.api._errors import install_error_handlers
@@ -34,13 +35,23 @@ the current state, 422 naming each bad field. See docs/api.md.
 """
 
 
-def create_app(sessions: sessionmaker[Session], engine: Engine, *, manage_engine: bool = True) -> FastAPI:
+def create_app(
+    sessions: sessionmaker[Session],
+    engine: Engine,
+    *,
+    manage_engine: bool = True,
+    api_threads: int = API_THREADS,
+    max_in_flight: int = MAX_IN_FLIGHT,
+) -> FastAPI:
     """The API over ``sessions`` and ``engine``.
 
     With ``manage_engine`` (the default) the app starts the engine when it
     starts and stops it when it stops, so one process serves and dials.
+    ``api_threads`` bounds the threads the API's sync endpoints run in, and
+    past ``max_in_flight`` requests a new one is answered 503 with Retry-After
+    (:mod:`olive.api._admission`), so API load cannot starve the engine.
     """
-    context = ApiContext(sessions, engine)
+    context = ApiContext(sessions, engine, admission=AdmissionState(api_threads, max_in_flight))
     context.metrics.registry.register(EngineCollector(engine))
     engine.on_tick = context.metrics.observe_tick
 
@@ -66,6 +77,7 @@ def create_app(sessions: sessionmaker[Session], engine: Engine, *, manage_engine
     )
     app.state.olive = context
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(Admission, state=context.admission)  # before any work; its 503s are still counted
     app.add_middleware(RequestMetrics, metrics=context.metrics)
     install_error_handlers(app)
     install_docs(app)

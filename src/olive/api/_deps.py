@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated
@@ -24,6 +25,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
+from olive.api._admission import AdmissionState
 from olive.api._errors import Forbidden, Unauthorized
 from olive.api._throttle import AuthThrottle
 from olive.engine import Engine
@@ -53,6 +55,11 @@ class ApiContext:
     auth_throttle: AuthThrottle = field(default_factory=AuthThrottle)
     sign_in_throttle: AuthThrottle = field(default_factory=lambda: AuthThrottle(what="wrong agent sign-ins"))
     metrics: Metrics = field(default_factory=Metrics)
+    admission: AdmissionState = field(default_factory=AdmissionState)
+    #: One thread of its own for /ready's database check, so it never waits behind API requests.
+    probe_executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="olive-probe")
+    )
 
 
 @dataclass(frozen=True, slots=True)
