@@ -176,15 +176,22 @@ class AMIClient:
 
     async def close(self) -> None:
         self._closing = True
-        if self._supervisor:
-            self._supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._supervisor
-            self._supervisor = None
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None:
+            supervisor.cancel()
+            # Bounded: seen stuck "cancelling" in its wait on the reader (olive run never
+            # exited); _drop below ends the reader, and with it that wait.
+            await asyncio.wait({supervisor}, timeout=1.0)
         if self._writer is not None and self.connected:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.send_action(action("Logoff"), check=False), 2.0)
         await self._drop(None)
+        if supervisor is not None and not supervisor.done():
+            supervisor.cancel()
+            await asyncio.wait({supervisor}, timeout=1.0)
+        if supervisor is not None and supervisor.done() and not supervisor.cancelled():
+            with contextlib.suppress(Exception):
+                supervisor.result()  # retrieved: no "exception never retrieved" at exit
 
     async def _supervise(self) -> None:
         while not self._closing:
