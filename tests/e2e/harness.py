@@ -54,6 +54,19 @@ def number(kind: int, n: int) -> str:
     return f"+1202555{kind}{n:03d}"
 
 
+#: One try per outcome: each test number's outcome shows once.
+ONCE = {k: {"max_attempts": 1, "delay_s": 60} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED", "CANCELLED")}
+#: A number of each kind and the outcome it must get (docs/asterisk/olive-test.conf).
+EVERY_OUTCOME = {
+    number(1, 1): "CONNECTED",
+    number(2, 1): "BUSY",
+    number(3, 1): "NO_ANSWER",
+    number(4, 1): "CONGESTION",
+    number(5, 1): "ABANDONED",
+    number(6, 1): "INVALID_NUMBER",
+}
+
+
 @dataclass
 class Target:
     clock: Clock

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 from e2e.checks import assert_every_attempt_recorded_once
-from e2e.harness import CUSTOMERS, Olive, make_campaign, number
+from e2e.harness import CUSTOMERS, EVERY_OUTCOME, ONCE, Olive, make_campaign, number
 from olive import ami
-
-ONCE = {k: {"max_attempts": 1, "delay_s": 60} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED", "CANCELLED")}
 
 
 class TestOutcomes:
     async def test_every_outcome(self, olive: Olive) -> None:
-        expected = {
-            number(1, 1): "CONNECTED",
-            number(2, 1): "BUSY",
-            number(3, 1): "NO_ANSWER",
-            number(4, 1): "CONGESTION",
-            number(5, 1): "ABANDONED",
-            number(6, 1): "INVALID_NUMBER",
-        }
+        expected = EVERY_OUTCOME
         cid = make_campaign(olive.sessions, name="every-outcome", contacts=list(expected), retry_rules=ONCE)
         await olive.start()
         report = await olive.finish(cid)

@@ -17,11 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from e2e.checks import assert_every_attempt_recorded_once, assert_no_contact_dialed_twice_at_once
-from e2e.harness import agent_interface, make_campaign, number
+from e2e.harness import EVERY_OUTCOME, ONCE, agent_interface, make_campaign, number
 from engine.memory import InMemory
 from olive.store import Agent, Campaign, to_epoch, transaction
-
-ONCE = {k: {"max_attempts": 1, "delay_s": 60} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED", "CANCELLED")}
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +42,7 @@ def agent_state(sessions: sessionmaker[Session], interface: str) -> tuple[str, s
 
 class TestOutcomes:
     async def test_every_outcome_with_exact_durations(self, mem: InMemory) -> None:
-        expected = {
-            number(1, 1): "CONNECTED",
-            number(2, 1): "BUSY",
-            number(3, 1): "NO_ANSWER",
-            number(4, 1): "CONGESTION",
-            number(5, 1): "ABANDONED",
-            number(6, 1): "INVALID_NUMBER",
-        }
+        expected = EVERY_OUTCOME
         cid = make_campaign(mem.sessions, name="every-outcome", contacts=list(expected), retry_rules=ONCE)
         await mem.start()
         report = await mem.finish(cid)
