@@ -156,6 +156,38 @@ class TestOliveRunLeavesNoMemberBehind:
         assert agent_states(db_path) == {"ann": "logged_out", "bob": "logged_out"}
 
 
+    def test_ctrl_c_held_down_until_it_exits(self, tmp_path: Path, pbx_port: int) -> None:
+        """An operator leaning on Ctrl-C: interrupts land in the clean-up and in the interpreter's own
+        exit (joining the database thread), where an unhandled one printed a KeyboardInterrupt traceback."""
+        numbers = [f"+120255520{i:02d}" for i in range(20)]
+        path = campaign_file(tmp_path, pbx_port, name="cli-held", numbers=numbers)
+        path.write_text(path.read_text().replace("max_attempts = 2\ndelay_s = 1", "max_attempts = 2\ndelay_s = 600"))
+        db_path = tmp_path / "olive.db"
+        proc = subprocess.Popen(
+            [*OLIVE, "run", str(path), "--no-live", "--database-url", f"sqlite:///{db_path}"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "TEST_AMI_SECRET": "s3cret"},
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while queue_members(pbx_port) & {"PJSIP/101", "PJSIP/102"} != {"PJSIP/101", "PJSIP/102"}:
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "olive run never added its agents"
+                time.sleep(0.2)
+            deadline = time.monotonic() + 60
+            while proc.poll() is None and time.monotonic() < deadline:
+                proc.send_signal(signal.SIGINT)
+                time.sleep(0.01)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+        assert proc.returncode == 0, err
+        assert "Campaign cli-held" in out
+        assert queue_members(pbx_port) & {"PJSIP/101", "PJSIP/102"} == set()
+        assert agent_states(db_path) == {"ann": "logged_out", "bob": "logged_out"}
+
+
 class TestOliveRun:
     def test_a_campaign_runs_to_completion_and_every_attempt_is_listed(self, tmp_path: Path, pbx_port: int) -> None:
         numbers = [f"+1202555100{i}" for i in range(4)] + ["+12025552001", "+12025554001"]

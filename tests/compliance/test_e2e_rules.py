@@ -86,7 +86,8 @@ class TestTwoSecondRule:
             drop_action="message", drop_message=SAFE_HARBOUR,
         )
         await rig.start()
-        await rig.until(lambda: any(c.outcome for c in rig.calls(campaign_id)), within_s=120, what="the call ended")
+        # The call takes well under a minute of the rig's clock; at 20x a loaded machine's stalls eat into 120 s.
+        await rig.until(lambda: any(c.outcome for c in rig.calls(campaign_id)), within_s=600, what="the call ended")
         [call] = rig.calls(campaign_id)
         assert (call.outcome, call.abandon_reason, call.drop_message_played) == ("ABANDONED", "timeout", True)
         assert call.customer_wait_s is not None and call.customer_wait_s == pytest.approx(2.0, abs=0.6)

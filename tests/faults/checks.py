@@ -48,6 +48,9 @@ async def crash(engine: Engine) -> None:
     assert engine._loop_task is not None
     engine._loop_task.cancel()
     engine.state = EngineState.STOPPED
+    # A dead process writes nothing more: let a database job already handed to the engine's
+    # thread (a lease renewal, say) finish now, not after the "death".
+    await asyncio.get_running_loop().run_in_executor(engine._db, lambda: None)
     for link in engine.links.values():
         if link.client._writer is not None:
             link.client._writer.transport.abort()

@@ -53,8 +53,8 @@ async def test_one_node_dials_and_a_standby_takes_over_when_it_dies(olive: Olive
     logins_before = sum(1 for r in pbx.actions if r.action.name == "Login")
     # The first node dies; its lease runs out TTL_S after its last renewal.
     assert first.lease is not None
-    expires = first.lease.valid_until
     await crash(first)
+    expires = first.lease.valid_until  # read after the death: a renewal may have been on its way
     died = clock.now()
     started: float | None = None
     while started is None:  # the supervisor restarts the standby until it may dial

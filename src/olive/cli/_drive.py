@@ -67,9 +67,18 @@ async def drive(
                 await asyncio.sleep(refresh_s)
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.remove_signal_handler(signal.SIGINT)
             loop.remove_signal_handler(signal.SIGTERM)
+        ignore_interrupts()
     return report(sessions, engine, campaign_id)
+
+
+def ignore_interrupts() -> None:
+    """From the end of a run to the process's exit, Ctrl-C is ignored: the clean-up (agents logged
+    out, the summary) must finish, and an interrupt in the interpreter's own exit prints a traceback.
+    The loop's handler goes first: removing it later would put Python's default one back."""
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 #: Logins refused in a row before `olive run` gives up: a wrong secret does not fix itself.

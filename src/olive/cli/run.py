@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 from pathlib import Path
 
 import typer
@@ -57,7 +55,7 @@ def register(app: typer.Typer) -> None:
 
 
 async def _run(sessions: object, server: object, campaign_id: str, *, live: bool, lease: object) -> None:
-    from olive.cli._drive import LoginRefused, drive, print_summary
+    from olive.cli._drive import LoginRefused, drive, ignore_interrupts, print_summary
     from olive.compliance import ComplianceGuard
     from olive.engine import Engine
 
@@ -69,10 +67,10 @@ async def _run(sessions: object, server: object, campaign_id: str, *, live: bool
         err_console.print(f"[red]olive run: {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(1) from None
     finally:
-        # Normal end, Ctrl-C or a fatal error: its agents leave the queue and are logged out.
-        # Another Ctrl-C meanwhile must not cut that short (the summary would be lost too).
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, lambda: err_console.print("[yellow]Stopping…"))
+        # Normal end, Ctrl-C or a fatal error: its agents leave the queue and are logged out,
+        # with Ctrl-C ignored until the process exits.
+        ignore_interrupts()
+        err_console.print("[yellow]Stopping: logging the agents out…")
         try:
             left = await engine.control.log_out_campaign_agents(campaign_id)
         except Exception as exc:  # the original error, if any, matters more
