@@ -179,10 +179,10 @@ def heartbeat_node(session: Session, name: str, instance: str, ttl_s: float, *, 
     return renewed is not None
 
 
-def leave_node(session: Session, name: str, instance: str) -> None:
+def leave_node(session: Session, name: str, instance: str, *, at: float | None = None) -> None:
     """A clean stop: the node is no longer counted (its units are released separately)."""
     session.execute(
-        update(Node).where(Node.name == name, Node.instance == instance).values(expires_at=clock(session, None))
+        update(Node).where(Node.name == name, Node.instance == instance).values(expires_at=clock(session, at))
     )
 
 
