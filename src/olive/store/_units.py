@@ -38,6 +38,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    ColumnElement,
     ForeignKey,
     String,
     delete,
@@ -47,6 +48,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from olive.ids import new_id
@@ -114,12 +116,15 @@ class StaleLease(RuntimeError):
         self.lease = lease
 
 
-def _lease(row: Unit | tuple[str, str, str | None, int, datetime | None]) -> UnitLease:
-    campaign_id, server, node, token, expires_at = (
-        (row.campaign_id, row.server, row.owner_node, row.token, row.expires_at) if isinstance(row, Unit) else row
-    )
-    assert node is not None and expires_at is not None
-    return UnitLease(campaign_id, server, node, token, to_epoch(expires_at))
+_LEASE_COLUMNS = (Unit.campaign_id, Unit.server, Unit.owner_node, Unit.token, Unit.expires_at)
+
+
+def _leases(rows: Iterable[Row[str, str, str | None, int, datetime | None]]) -> list[UnitLease]:
+    out = []
+    for campaign_id, server, node, token, expires_at in rows:
+        assert node is not None and expires_at is not None
+        out.append(UnitLease(campaign_id, server, node, token, to_epoch(expires_at)))
+    return sorted(out, key=lambda lease: lease.key)
 
 
 def set_campaign_servers(session: Session, campaign_id: str, server_names: Sequence[str]) -> None:
@@ -144,7 +149,7 @@ def units(session: Session) -> list[UnitView]:
     ]
 
 
-def _takeable(session: Session, at: float | None) -> list[object]:
+def _takeable(session: Session, at: float | None) -> list[ColumnElement[bool]]:
     """Units of held campaigns on servers not known down, free or with their lease run out."""
     now = clock(session, at)
     return [
@@ -177,7 +182,7 @@ def acquire_units(
         select(Unit.campaign_id, Unit.server)
         .join(Campaign, Campaign.id == Unit.campaign_id)
         .join(Server, Server.name == Unit.server)
-        .where(*conditions)  # type: ignore[arg-type]
+        .where(*conditions)
         .order_by(Unit.expires_at.nulls_first(), Unit.campaign_id, Unit.server)
         .limit(limit)
         .with_for_update(of=Unit, skip_locked=True)
@@ -198,13 +203,13 @@ def acquire_units(
             heartbeat_at=now,
             expires_at=later(session, at, ttl_s),
         )
-        .returning(Unit.campaign_id, Unit.server, Unit.owner_node, Unit.token, Unit.expires_at)
+        .returning(*_LEASE_COLUMNS)
         .execution_options(synchronize_session=False)
     ).all()
-    return sorted((_lease(tuple(row)) for row in taken), key=lambda lease: lease.key)  # type: ignore[arg-type]
+    return _leases(taken)
 
 
-def _held(leases: Iterable[UnitLease]) -> list[object]:
+def _held(leases: Iterable[UnitLease]) -> list[ColumnElement[bool]]:
     leases = list(leases)
     nodes = {lease.node for lease in leases}
     if len(nodes) > 1:
@@ -229,12 +234,12 @@ def renew_units(
     now = clock(session, at)
     renewed = session.execute(
         update(Unit)
-        .where(*_held(leases), Unit.expires_at > now)  # type: ignore[arg-type]
+        .where(*_held(leases), Unit.expires_at > now)
         .values(heartbeat_at=now, expires_at=later(session, at, ttl_s))
-        .returning(Unit.campaign_id, Unit.server, Unit.owner_node, Unit.token, Unit.expires_at)
+        .returning(*_LEASE_COLUMNS)
         .execution_options(synchronize_session=False)
     ).all()
-    return sorted((_lease(tuple(row)) for row in renewed), key=lambda lease: lease.key)  # type: ignore[arg-type]
+    return _leases(renewed)
 
 
 def release_units(session: Session, leases: Sequence[UnitLease]) -> int:
@@ -243,7 +248,7 @@ def release_units(session: Session, leases: Sequence[UnitLease]) -> int:
         return 0
     gone = session.execute(
         update(Unit)
-        .where(*_held(leases))  # type: ignore[arg-type]
+        .where(*_held(leases))
         .values(owner_node=None, heartbeat_at=None, expires_at=None)
         .returning(Unit.campaign_id)
         .execution_options(synchronize_session=False)
@@ -331,7 +336,12 @@ def claim_contacts(
 
 
 def open_claims(session: Session, campaign_id: str, server: str) -> list[Claim]:
-    """Contacts still claimed through this unit: what a new owner adopts before it dials."""
+    """Contacts of the campaign's dial lists still claimed through ``server``.
+
+    A diagnostic and a cross-check: a new owner adopts the unit's open *call
+    rows*, committed with their claims. (A dial list shared by two campaigns
+    shows both campaigns' claims on that server here.)
+    """
     lists = select(campaign_dial_lists.c.dial_list_id).where(campaign_dial_lists.c.campaign_id == campaign_id)
     rows = session.execute(
         select(Contact.id, Contact.active_call_id)
