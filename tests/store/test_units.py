@@ -12,10 +12,11 @@ import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive.store import (
+    Call,
     Contact,
     ServerLimits,
     StaleLease,
@@ -32,6 +33,7 @@ from olive.store import (
     register_servers,
     release_units,
     renew_units,
+    reserve_dials,
     servers,
     set_campaign_servers,
     set_server_health,
@@ -309,3 +311,80 @@ class TestRaces:
         with transaction(session_factory) as s:
             for server in claimed:
                 assert {c.contact_id for c in open_claims(s, cid, server)} == set(claimed[server])
+
+
+def open_calls_on(session: Session, campaign_id: str, server: str, n: int) -> None:
+    for _ in range(n):
+        session.add(Call(campaign_id=campaign_id, contact_id=None, number="+15551230001", server=server))
+    session.flush()
+
+
+class TestServerBudget:
+    def test_calls_in_progress_on_the_server_count_against_max_channels(
+        self, session_factory: sessionmaker[Session], session: Session, factory: Factory
+    ) -> None:
+        first, other = campaigns(factory, session, 2, ("pbx-a",))
+        register_servers(session, {"pbx-a": ServerLimits(max_channels=5)})
+        open_calls_on(session, other, "pbx-a", 3)  # another campaign's calls on the same server
+        session.commit()
+        lease = next(lease for lease in acquire(session_factory, "a", T0) if lease.campaign_id == first)
+        with transaction(session_factory) as s:
+            assert reserve_dials(s, lease, 10, at=T0 + 1) == 2
+            open_calls_on(s, first, "pbx-a", 2)
+        with transaction(session_factory) as s:
+            assert reserve_dials(s, lease, 10, at=T0 + 2) == 0
+
+    def test_max_cps_is_a_bucket_refilling_at_that_rate(
+        self, session_factory: sessionmaker[Session], session: Session, factory: Factory
+    ) -> None:
+        campaigns(factory, session, 1, ("pbx-a",))
+        register_servers(session, {"pbx-a": ServerLimits(max_cps=2.0)})
+        session.commit()
+        (lease,) = acquire(session_factory, "a", T0)
+
+        def reserve(wanted: int, at: float) -> int:
+            with transaction(session_factory) as s:
+                return reserve_dials(s, lease, wanted, at=at)
+
+        assert reserve(10, T0) == 2, "a full bucket: one second's worth"
+        assert reserve(10, T0 + 0.25) == 0
+        assert reserve(10, T0 + 0.5) == 1
+        assert reserve(10, T0 + 4) == 2, "never more than one second's worth"
+        assert reserve(1, T0 + 4.5) == 1
+
+    def test_a_stale_owner_reserves_nothing(
+        self, session_factory: sessionmaker[Session], session: Session, factory: Factory
+    ) -> None:
+        campaigns(factory, session, 1, ("pbx-a",))
+        (old,) = acquire(session_factory, "a", T0)
+        acquire(session_factory, "b", T0 + TTL)
+        with pytest.raises(StaleLease), transaction(session_factory) as s:
+            reserve_dials(s, old, 1, at=T0 + TTL)
+
+    def test_units_of_one_server_owned_by_two_nodes_never_exceed_its_channels(
+        self, session_factory: sessionmaker[Session], session: Session, factory: Factory
+    ) -> None:
+        campaigns(factory, session, 2, ("pbx-a",))
+        register_servers(session, {"pbx-a": ServerLimits(max_channels=25)})
+        session.commit()
+        leases = [*acquire(session_factory, "a", T0, limit=1), *acquire(session_factory, "b", T0, limit=1)]
+        assert len({lease.campaign_id for lease in leases}) == 2
+        placed: list[int] = []
+        barrier = threading.Barrier(2)
+
+        def dialer(lease: UnitLease) -> None:
+            barrier.wait()
+            for _ in range(20):
+                with transaction(session_factory) as s:
+                    n = reserve_dials(s, lease, 3, at=T0 + 1)
+                    open_calls_on(s, lease.campaign_id, "pbx-a", n)
+                placed.append(n)
+
+        threads = [threading.Thread(target=dialer, args=(lease,)) for lease in leases]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sum(placed) == 25, "the server's 25, not one more (the server row serialises the reservations)"
+        with transaction(session_factory) as s:
+            assert s.scalar(select(func.count()).select_from(Call).where(Call.ended_at.is_(None))) == 25

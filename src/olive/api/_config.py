@@ -18,7 +18,7 @@
     port = 5038
     username = "olive"
     secret_env = "OLIVE_AMI_SECRET"   # or: secret = "..."
-    max_channels = 200          # optional: concurrent channels olive may open there
+    max_channels = 200          # optional: calls olive may have in progress there
     max_cps = 20                # optional: Originates per second
 
 Environment: ``OLIVE_CONFIG`` (the file), ``OLIVE_HOST``, ``OLIVE_PORT``,

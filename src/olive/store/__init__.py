@@ -149,6 +149,7 @@ from olive.store._units import (
     open_claims,
     release_units,
     renew_units,
+    reserve_dials,
     set_campaign_servers,
     units,
 )
@@ -287,6 +288,7 @@ __all__ = [
     "release_stale_claims",
     "release_units",
     "renew_units",
+    "reserve_dials",
     "retry_rule",
     "revoke_agent_password",
     "revoke_api_key",

@@ -49,8 +49,11 @@ class Server(Base):
     )
 
     name: Mapped[str] = mapped_column(String(80), primary_key=True)  # as campaigns and calls name it
-    max_channels: Mapped[int | None] = mapped_column(Integer)  # concurrent channels olive may open; None: no limit
+    max_channels: Mapped[int | None] = mapped_column(Integer)  # calls olive may have in progress there; None: no limit
     max_cps: Mapped[float | None] = mapped_column(Float)  # Originates per second; None: no limit
+    # The calls-per-second bucket (olive.store.reserve_dials): tokens left at cps_at; NULL: full.
+    cps_tokens: Mapped[float | None] = mapped_column(Float)
+    cps_at: Mapped[datetime | None]
     health: Mapped[str] = mapped_column(String(16), default="unknown", server_default="unknown")
     health_note: Mapped[str | None] = mapped_column(String(200))
     health_at: Mapped[datetime | None]

@@ -52,7 +52,8 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from olive.ids import new_id
-from olive.store._base import Base, to_epoch, utcnow
+from olive.store._base import Base, from_epoch, to_epoch, utcnow
+from olive.store._calls import Call
 from olive.store._campaigns import Campaign, Contact, campaign_dial_lists
 from olive.store._nodes import Server, clock, later, live_nodes
 
@@ -278,6 +279,40 @@ def fence(session: Session, lease: UnitLease, *, at: float | None = None, margin
         raise StaleLease(lease)
 
 
+def reserve_dials(session: Session, lease: UnitLease, wanted: int, *, at: float | None = None, margin_s: float = 0.0) -> int:
+    """How many of ``wanted`` calls the unit may place now on its server, taken from the server's budget.
+
+    Fenced, then the server row is locked (``FOR UPDATE``) until the
+    transaction ends, so the units of one server (owned by any nodes) take
+    from its limits one after another: ``max_channels`` against the server's
+    calls in progress (every campaign's), ``max_cps`` from a bucket that
+    refills at ``max_cps`` a second and holds at most one second's worth.
+    Insert the call rows in the same transaction; what is reserved and not
+    placed is not given back (the bucket refills within a second).
+    """
+    fence(session, lease, at=at, margin_s=margin_s)
+    if wanted <= 0:
+        return 0
+    server = session.execute(
+        select(Server).where(Server.name == lease.server).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+    allowed = wanted
+    if server.max_channels is not None:
+        in_progress = session.scalar(
+            select(func.count()).select_from(Call).where(Call.server == lease.server, Call.ended_at.is_(None))
+        ) or 0
+        allowed = min(allowed, max(0, server.max_channels - in_progress))
+    if server.max_cps is not None:
+        now = to_epoch(session.scalar(select(clock(session, at))) or utcnow())
+        tokens = server.max_cps if server.cps_tokens is None or server.cps_at is None else min(
+            server.max_cps, server.cps_tokens + max(0.0, now - to_epoch(server.cps_at)) * server.max_cps
+        )
+        allowed = min(allowed, math.floor(tokens + 1e-9))
+        server.cps_tokens, server.cps_at = tokens - allowed, from_epoch(now)
+        session.flush()
+    return allowed
+
+
 def _claim(session: Session, lease: UnitLease, contact_id: str, call_id: str) -> bool:
     won = session.execute(
         update(Contact)
@@ -366,6 +401,7 @@ __all__ = [
     "open_claims",
     "release_units",
     "renew_units",
+    "reserve_dials",
     "set_campaign_servers",
     "units",
 ]

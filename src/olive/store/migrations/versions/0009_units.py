@@ -30,6 +30,8 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=80), nullable=False),
         sa.Column("max_channels", sa.Integer(), nullable=True),
         sa.Column("max_cps", sa.Float(), nullable=True),
+        sa.Column("cps_tokens", sa.Float(), nullable=True),
+        sa.Column("cps_at", TS, nullable=True),
         sa.Column("health", sa.String(length=16), server_default="unknown", nullable=False),
         sa.Column("health_note", sa.String(length=200), nullable=True),
         sa.Column("health_at", TS, nullable=True),
