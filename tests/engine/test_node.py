@@ -12,16 +12,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive.engine import NodeRunner
 from olive.store import (
     Campaign,
+    Contact,
+    ContactNumber,
     DialList,
     Plan,
     ServerLimits,
+    StaleLease,
     UnitLease,
+    claim_contacts,
     make_sessionmaker,
     register_servers,
     set_campaign_servers,
@@ -189,3 +193,45 @@ def test_a_second_process_under_a_live_nodes_name_takes_nothing(
     first.step()
     twin.step()
     assert not twin.registered and not twin.working and sorted(first.working) == keys
+
+
+def test_a_frozen_node_wakes_to_find_its_units_taken_and_its_writes_refused(
+    session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
+) -> None:
+    """A long pause (GC, SIGSTOP, a paused VM): the others take over; the sleeper's claims are refused."""
+    with transaction(session_factory) as s:
+        for dial_list in s.scalars(select(DialList)):
+            for k in range(30):
+                s.add(Contact(dial_list_id=dial_list.id, numbers=[ContactNumber(position=0, number=f"+1555{k:07d}")]))
+    clock = ModelClock()
+    a, b = node(session_factory, "a", clock), node(session_factory, "b", clock)
+    claimed: list[tuple[str, str]] = []
+
+    def dial(runners: list[NodeRunner]) -> None:
+        """Each node claims one contact for every unit it may dial, fenced by its lease."""
+        for r in runners:
+            for key in sorted(r.leases):
+                if r.may_dial(key):
+                    with transaction(session_factory) as s:
+                        claimed.extend((c.contact_id, r.name) for c in claim_contacts(s, r.leases[key], 1, at=clock.wall()))
+
+    for _ in range(8):  # 4 s of both working
+        clock.t += 0.5
+        for r in (a, b):
+            r.step()
+        dial([a, b])
+    mine = dict(a.leases)
+    for _ in range(20):  # a sleeps 10 s; b carries on
+        clock.t += 0.5
+        b.step()
+        check([a, b], keys, session_factory, clock)
+        dial([b])
+    assert sorted(b.working) == keys
+    assert not any(a.may_dial(key) for key in mine), "by its own clock, the sleeper knows it may not dial"
+    for lease in mine.values():  # and if it tried anyway, the database refuses
+        with pytest.raises(StaleLease), transaction(session_factory) as s:
+            claim_contacts(s, lease, 1, at=clock.wall())
+    run([a, b], keys, session_factory, clock, 6)  # a wakes: gives up what it lost, gets its share back
+    assert len(a.working) == len(b.working) == 3
+    contacts = [contact for contact, _ in claimed]
+    assert len(contacts) == len(set(contacts)) > 0, "no contact claimed twice, across the takeover"
