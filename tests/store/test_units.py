@@ -12,7 +12,7 @@ import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive.store import (
@@ -388,3 +388,32 @@ class TestServerBudget:
         assert sum(placed) == 25, "the server's 25, not one more (the server row serialises the reservations)"
         with transaction(session_factory) as s:
             assert s.scalar(select(func.count()).select_from(Call).where(Call.ended_at.is_(None))) == 25
+
+
+class TestFenceOncePerTransaction:
+    def test_claims_of_one_transaction_share_its_fence_and_the_next_transaction_fences_again(
+        self, session_factory: sessionmaker[Session], session: Session, factory: Factory
+    ) -> None:
+        campaigns(factory, session, 1, ("pbx-a",), contacts=4)
+        (lease,) = acquire(session_factory, "a", T0)
+        ids = list(session.scalars(select(Contact.id).order_by(Contact.id)))
+        fences: list[str] = []
+
+        def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+            if "FOR SHARE" in statement:
+                fences.append(statement)
+
+        bind = session_factory.kw["bind"]
+        event.listen(bind, "before_cursor_execute", count)
+        try:
+            with session_factory() as owner:
+                with owner.begin():
+                    assert claim_contact_for_unit(owner, lease, ids[0], "call_1", at=T0 + 1)
+                    assert claim_contact_for_unit(owner, lease, ids[1], "call_2", at=T0 + 1)
+                assert len(fences) == 1, "one fence for the transaction's claims"
+                acquire(session_factory, "b", T0 + TTL)  # a's lease ran out; b took the unit
+                with pytest.raises(StaleLease), owner.begin():
+                    claim_contact_for_unit(owner, lease, ids[2], "call_3", at=T0 + TTL)
+                assert len(fences) == 2, "a new transaction is fenced again, and refused"
+        finally:
+            event.remove(bind, "before_cursor_execute", count)

@@ -277,6 +277,16 @@ def fence(session: Session, lease: UnitLease, *, at: float | None = None, margin
     ).first()
     if ok is None:
         raise StaleLease(lease)
+    session.info[_FENCED] = (session.get_transaction(), lease)
+
+
+_FENCED = "olive.store.fenced"  # session.info: (transaction, lease) last fenced
+
+
+def _fenced(session: Session, lease: UnitLease) -> bool:
+    """Whether this transaction already holds ``lease``'s fence (its share lock lasts until the end)."""
+    transaction, fenced = session.info.get(_FENCED, (None, None))
+    return transaction is not None and transaction is session.get_transaction() and fenced == lease
 
 
 def reserve_dials(session: Session, lease: UnitLease, wanted: int, *, at: float | None = None, margin_s: float = 0.0) -> int:
@@ -336,8 +346,13 @@ def _claim(session: Session, lease: UnitLease, contact_id: str, call_id: str) ->
 def claim_contact_for_unit(
     session: Session, lease: UnitLease, contact_id: str, call_id: str, *, at: float | None = None
 ) -> bool:
-    """Fenced ``claim_contact``: True if ``call_id`` is now the contact's one call; StaleLease if not ours."""
-    fence(session, lease, at=at)
+    """Fenced ``claim_contact``: True if ``call_id`` is now the contact's one call; StaleLease if not ours.
+
+    Fenced once per transaction: the fence's lock holds until the transaction
+    ends, so the unit cannot change hands between the claims of one tick.
+    """
+    if not _fenced(session, lease):
+        fence(session, lease, at=at)
     return _claim(session, lease, contact_id, call_id)
 
 
@@ -348,24 +363,38 @@ def claim_contacts(
 
     Fenced, then ``FOR UPDATE SKIP LOCKED``: a contact another unit is
     claiming right now is skipped, not waited for, and never claimed twice.
-    Never-tried contacts first, then due retries, oldest first.
+    Never-tried contacts first, then due retries, oldest first, list by list
+    (in the index's order, like ``contacts_due``, so a claim reads only the
+    rows it takes however many contacts are pending).
     """
     fence(session, lease, at=at, margin_s=margin_s)
     if limit <= 0:
         return []
-    lists = select(campaign_dial_lists.c.dial_list_id).where(campaign_dial_lists.c.campaign_id == lease.campaign_id)
-    due = session.scalars(
-        select(Contact.id)
-        .where(
-            Contact.dial_list_id.in_(lists),
-            Contact.status == "pending",
-            Contact.active_call_id.is_(None),
-            or_(Contact.next_attempt_at.is_(None), Contact.next_attempt_at <= clock(session, at)),
-        )
-        .order_by(Contact.next_attempt_at.nulls_first(), Contact.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    list_ids = session.scalars(
+        select(campaign_dial_lists.c.dial_list_id)
+        .where(campaign_dial_lists.c.campaign_id == lease.campaign_id)
+        .order_by(campaign_dial_lists.c.dial_list_id)
     ).all()
+    now = clock(session, at)
+    due: list[str] = []
+    # Never tried, then due retries; each read in the order of ix_contacts_due (list, status,
+    # next attempt, id), one list at a time, so it stops after the few rows it needs.
+    for when in (Contact.next_attempt_at.is_(None), Contact.next_attempt_at <= now):
+        for list_id in list_ids:
+            if len(due) >= limit:
+                break
+            due += session.scalars(
+                select(Contact.id)
+                .where(
+                    Contact.dial_list_id == list_id,
+                    Contact.status == "pending",
+                    when,
+                    Contact.active_call_id.is_(None),
+                )
+                .order_by(Contact.next_attempt_at, Contact.id)
+                .limit(limit - len(due))
+                .with_for_update(skip_locked=True)
+            ).all()
     claims = [Claim(contact_id, new_id("call")) for contact_id in due]
     return [c for c in claims if _claim(session, lease, c.contact_id, c.call_id)]
 
