@@ -22,6 +22,7 @@ def routers() -> list[APIRouter]:
         _events,
         _pages,
         _plans,
+        _pool,
     )
 
     return [
@@ -38,6 +39,7 @@ def routers() -> list[APIRouter]:
         _dispositions.router,
         _callbacks.router,
         _compliance.router,
+        _pool.router,
         _pages.router,  # the dashboard: GET /dashboard (not in the schema)
         _pages.agent_router,  # the agent's page: GET /agent (not in the schema)
     ]

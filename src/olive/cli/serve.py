@@ -29,6 +29,9 @@ def register(app: typer.Typer) -> None:
             help="An Asterisk server, ami://USER@HOST:PORT/NAME?secret_env=VAR (repeatable; env OLIVE_ASTERISK).",
         ),
         config: Path | None = typer.Option(None, "--config", help="A TOML settings file (env OLIVE_CONFIG)."),
+        node: str | None = typer.Option(
+            None, "--node", help="This node's name among several on one database (env OLIVE_NODE; default host:pid)."
+        ),
         log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
     ) -> None:
         """Serve the REST API (docs at /docs) and run the dialing engine."""
@@ -43,7 +46,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
         try:
             settings = load_settings(
-                config=config, host=host, port=port, database_url=database_url, asterisk=asterisk
+                config=config, host=host, port=port, database_url=database_url, asterisk=asterisk, node=node
             )
         except ConfigError as exc:
             err_console.print(f"[red]olive serve: {escape(str(exc))}", soft_wrap=True)
@@ -66,7 +69,7 @@ async def _serve(settings: object, log_level: str) -> None:
     from olive.api._server import make_server
     from olive.cli._common import engine_pool, open_store
     from olive.engine import DialingLease, Engine
-    from olive.store import database_url, safe_url
+    from olive.store import ServerLimits, database_url, register_servers, safe_url, transaction
 
     assert isinstance(settings, ServeSettings)
     logging.basicConfig(
@@ -81,10 +84,12 @@ async def _serve(settings: object, log_level: str) -> None:
         raise typer.Exit(2) from None
     # One node dials per database: a second olive serve refuses to start (docs/operations.md).
     engine_sessions = engine_pool(sessions)
-    lease = DialingLease(engine_sessions)
+    lease = DialingLease(engine_sessions, settings.node)
     if not lease.acquire():
         err_console.print(f"[red]olive serve: refusing to start: {lease.note}", soft_wrap=True)
         raise typer.Exit(3)
+    with transaction(sessions) as session:  # the server pool as configured, for every node to see
+        register_servers(session, {name: settings.limits.get(name, ServerLimits()) for name in settings.asterisk})
     engine = Engine(engine_sessions, settings.asterisk, pause_after_missed=settings.pause_after_missed, lease=lease)
     # Requests get their own pool, with short waits: API load cannot take the engine's connections.
     app = create_app(make_api_sessions(database_url(settings.database_url)), engine)

@@ -10,6 +10,7 @@ from olive.engine._dialing import dial_string
 from olive.engine._engine import ORIGINATE_MARGIN_S, Engine, EngineState
 from olive.engine._lease import DialingLease, LeaseHeld
 from olive.engine._link import LinkState, PbxLink
+from olive.engine._node import NodeRunner, UnitWorker
 from olive.engine._persist import DialIntent
 from olive.engine._report import CampaignReport, agent_states, campaign_report
 from olive.engine._runner import CampaignRunner
@@ -28,8 +29,10 @@ __all__ = [
     "EventBus",
     "LeaseHeld",
     "LinkState",
+    "NodeRunner",
     "PbxLink",
     "Subscription",
+    "UnitWorker",
     "abandon_rate",
     "agent_states",
     "campaign_report",

@@ -150,6 +150,9 @@ class Contact(TimestampMixin, Base):
     next_number_index: Mapped[int] = mapped_column(Integer, default=0)
     active_call_id: Mapped[str | None] = mapped_column(String(40))
     last_outcome: Mapped[str | None] = mapped_column(String(16))
+    # Which unit's lease (server, fencing token) made the last claim (olive.store._units).
+    claim_server: Mapped[str | None] = mapped_column(String(80))
+    claim_token: Mapped[int | None] = mapped_column(BigInteger)
 
     dial_list: Mapped[DialList] = relationship(back_populates="contacts", lazy="raise")
     numbers: Mapped[list[ContactNumber]] = relationship(

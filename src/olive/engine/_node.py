@@ -1,0 +1,183 @@
+"""One olive node among several: holds its share of units and starts or stops their work.
+
+A unit is one campaign on one Asterisk server (docs/scale-out.md). The runner
+registers the node, takes up to its fair share of free or expired units,
+renews them every ``ttl_s / 3``, and gives each one to a :class:`UnitWorker`
+(in the integration to come: an engine for that unit, which adopts its calls
+in flight before it dials). It decides *when to stop* by its own monotonic
+clock, measured from before each take or renewal statement was sent:
+``stop_early_s`` before the database's expiry at the latest, so it has
+stopped before any other node may take the unit. Every database write the
+worker makes for the unit is fenced by the lease's token
+(``olive.store.fence``); the runner only decides dialing on or off.
+
+Not wired into ``olive serve`` yet: one database still has one dialing node.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from collections.abc import Callable
+from typing import Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from olive.store import (
+    UnitLease,
+    acquire_units,
+    fair_share,
+    heartbeat_node,
+    leave_node,
+    register_node,
+    release_units,
+    renew_units,
+    transaction,
+)
+
+log = logging.getLogger("olive.engine")
+
+UNIT_TTL_S = 6.0
+STOP_EARLY_S = 2.0  # a unit's work stops this long before its lease expires, at the latest
+LOOK_EVERY_S = 1.0  # how often step() should run
+
+Key = tuple[str, str]
+
+
+class UnitWorker(Protocol):
+    """What a node does with a unit it owns."""
+
+    def start(self, lease: UnitLease) -> None:
+        """Adopt the unit's calls in flight, then dial for it (under ``lease``'s token)."""
+
+    def stop(self, lease: UnitLease, why: str) -> None:
+        """Stop dialing for the unit at once; calls in progress are left to Asterisk and the next owner."""
+
+
+class NodeRunner:
+    """Holds units for one node. Call :meth:`step` every :data:`LOOK_EVERY_S`."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        name: str,
+        worker: UnitWorker,
+        *,
+        ttl_s: float = UNIT_TTL_S,
+        stop_early_s: float = STOP_EARLY_S,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] | None = None,
+    ) -> None:
+        if not 0 < stop_early_s < ttl_s * 2 / 3:
+            raise ValueError("stop_early_s must be above 0 and leave room for the renewals (below 2/3 of the TTL)")
+        self.sessions = sessions
+        self.name = name
+        self.instance = uuid.uuid4().hex
+        self.worker = worker
+        self.ttl_s = ttl_s
+        self.stop_early_s = stop_early_s
+        self.monotonic = monotonic
+        self.wall = wall  # None: the database's clock judges expiry (production); tests pass one
+        self.leases: dict[Key, UnitLease] = {}
+        self.deadline: dict[Key, float] = {}  # monotonic time after which the unit's work must have stopped
+        self.working: set[Key] = set()
+        self.registered = False
+        self._next_renewal = -math.inf
+
+    def __repr__(self) -> str:
+        return f"<NodeRunner {self.name} units={sorted(self.working)}>"
+
+    def _at(self) -> float | None:
+        return None if self.wall is None else self.wall()
+
+    def may_dial(self, key: Key) -> bool:
+        return key in self.working and self.monotonic() < self.deadline[key]
+
+    def step(self) -> None:
+        """Stop what ran out, renew when due, take up to the fair share, give back the excess."""
+        self._stop_expired()
+        try:
+            if not self.registered:
+                with transaction(self.sessions) as session:
+                    self.registered = register_node(session, self.name, self.instance, self.ttl_s, at=self._at())
+                if not self.registered:
+                    log.error("node %s: another live process runs under this name; taking no units", self.name)
+                    return
+            if self.monotonic() >= self._next_renewal:
+                self._renew()
+            self._balance()
+        except Exception as exc:  # the database is away: the deadlines stop the work in time
+            log.warning("node %s: %s: %s", self.name, type(exc).__name__, exc)
+        self._stop_expired()
+
+    def leave(self) -> None:
+        """A clean stop: stop every unit's work, then release the units and the name."""
+        leases = list(self.leases.values())
+        for key in list(self.leases):
+            self._drop(key, "the node is stopping")
+        try:
+            with transaction(self.sessions) as session:
+                release_units(session, leases)
+                leave_node(session, self.name, self.instance, at=self._at())
+        except Exception as exc:
+            log.warning("node %s: could not release its units (%s); they expire in %gs", self.name, exc, self.ttl_s)
+        self.registered = False
+
+    def _stop_expired(self) -> None:
+        now = self.monotonic()
+        for key in sorted(self.working):
+            if now >= self.deadline[key]:
+                self.working.discard(key)
+                self.worker.stop(self.leases[key], "its lease could not be renewed in time")
+                log.error("node %s: stopped dialing for %s@%s: lease not renewed", self.name, *key)
+
+    def _renew(self) -> None:
+        sent = self.monotonic()
+        self._next_renewal = sent + self.ttl_s / 3
+        with transaction(self.sessions) as session:
+            if not heartbeat_node(session, self.name, self.instance, self.ttl_s, at=self._at()):
+                self.registered = False  # expired while away: register again (and take units like anyone)
+            renewed = renew_units(session, list(self.leases.values()), self.ttl_s, at=self._at())
+        kept = {lease.key for lease in renewed}
+        for key in sorted(set(self.leases) - kept):
+            self._drop(key, "its lease was lost (expired or taken)")
+        for lease in renewed:
+            self.leases[lease.key] = lease
+            self.deadline[lease.key] = sent + self.ttl_s - self.stop_early_s
+            if lease.key not in self.working and self.monotonic() < self.deadline[lease.key]:
+                # Stopped while a renewal was slow, and the lease held after all: adopt and dial again.
+                self.working.add(lease.key)
+                self.worker.start(lease)
+
+    def _balance(self) -> None:
+        with transaction(self.sessions) as session:
+            share = fair_share(session, at=self._at())
+        if len(self.leases) < share:
+            sent = self.monotonic()
+            with transaction(self.sessions) as session:
+                taken = acquire_units(session, self.name, self.ttl_s, limit=share - len(self.leases), at=self._at())
+            for lease in taken:
+                self.leases[lease.key] = lease
+                self.deadline[lease.key] = sent + self.ttl_s - self.stop_early_s
+                self.working.add(lease.key)
+                log.info("node %s: took %s@%s (token %d)", self.name, *lease.key, lease.token)
+                self.worker.start(lease)
+        elif len(self.leases) > share + 1:
+            excess = sorted(self.leases)[share:]
+            leases = [self.leases[key] for key in excess]
+            for key in excess:
+                self._drop(key, "handed over: this node holds more than its share")
+            with transaction(self.sessions) as session:
+                release_units(session, leases)
+
+    def _drop(self, key: Key, why: str) -> None:
+        lease = self.leases.pop(key)
+        self.deadline.pop(key, None)
+        if key in self.working:
+            self.working.discard(key)
+            self.worker.stop(lease, why)
+
+
+__all__ = ["LOOK_EVERY_S", "STOP_EARLY_S", "UNIT_TTL_S", "NodeRunner", "UnitWorker"]

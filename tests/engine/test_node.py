@@ -1,0 +1,237 @@
+"""Node runners sharing units on one PostgreSQL (issue 15): balance, death, partition, hand-over.
+
+Each runner is one node with its own sessions; they step on a shared model
+clock (``at`` for the database, ``monotonic`` for the nodes) so the test
+knows exactly when each lease expires. After every step no unit may be
+dialed by two nodes: ``may_dial`` (the node's own belief, by its clock) is
+true for one node at most, and only while the database gives it the unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import Engine, create_engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from olive.engine import NodeRunner
+from olive.store import (
+    Campaign,
+    Contact,
+    ContactNumber,
+    DialList,
+    Plan,
+    ServerLimits,
+    StaleLease,
+    UnitLease,
+    claim_contacts,
+    make_sessionmaker,
+    register_servers,
+    set_campaign_servers,
+    transaction,
+    units,
+)
+
+pytestmark = pytest.mark.postgres
+
+T0 = 1_790_000_000.0
+TTL, STOP_EARLY = 6.0, 2.0
+SERVERS = ("pbx-a", "pbx-b")
+
+
+@pytest.fixture(scope="module")
+def db_backend() -> str:
+    return "postgresql"
+
+
+@dataclass
+class ModelClock:
+    t: float = 0.0
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def wall(self) -> float:
+        return T0 + self.t
+
+
+@dataclass
+class Worker:
+    """Records what the runner asked of the unit's work."""
+
+    clock: ModelClock
+    events: list[tuple[float, str, tuple[str, str], int]] = field(default_factory=list)
+
+    def start(self, lease: UnitLease) -> None:
+        self.events.append((self.clock.t, "start", lease.key, lease.token))
+
+    def stop(self, lease: UnitLease, why: str) -> None:
+        self.events.append((self.clock.t, "stop", lease.key, lease.token))
+
+
+def node(sessions: sessionmaker[Session], name: str, clock: ModelClock) -> NodeRunner:
+    return NodeRunner(sessions, name, Worker(clock), ttl_s=TTL, stop_early_s=STOP_EARLY,
+                      monotonic=clock.monotonic, wall=clock.wall)
+
+
+@pytest.fixture
+def keys(session_factory: sessionmaker[Session]) -> list[tuple[str, str]]:
+    """Three running campaigns on both servers: six units."""
+    with transaction(session_factory) as s:
+        register_servers(s, {name: ServerLimits() for name in SERVERS})
+        plan = Plan(name="p", channel_template="PJSIP/{number}@trunk")
+        s.add(plan)
+        s.flush()
+        for i in range(3):
+            campaign = Campaign(name=f"c{i}", plan_id=plan.id, queue="sales", status="running",
+                                dial_lists=[DialList(name=f"l{i}")])
+            s.add(campaign)
+            s.flush()
+            set_campaign_servers(s, campaign.id, list(SERVERS))
+    with transaction(session_factory) as s:
+        return sorted((u.campaign_id, u.server) for u in units(s))
+
+
+def check(runners: list[NodeRunner], keys: list[tuple[str, str]], sessions: sessionmaker[Session], clock: ModelClock) -> None:
+    with transaction(sessions) as s:
+        rows = {(u.campaign_id, u.server): u for u in units(s)}
+    for key in keys:
+        dialers = [r for r in runners if r.may_dial(key)]
+        assert len(dialers) <= 1, f"{key} dialed by {[r.name for r in dialers]} at t={clock.t}"
+        for r in dialers:
+            row = rows[key]
+            assert (row.owner_node, row.token) == (r.name, r.leases[key].token), f"{r.name} dials {key} it does not own"
+            assert row.expires_at is not None and row.expires_at - clock.wall() >= STOP_EARLY - 1e-6
+
+
+def run(runners: list[NodeRunner], keys: list[tuple[str, str]], sessions: sessionmaker[Session], clock: ModelClock,
+        seconds: float, every: float = 0.5) -> None:
+    end = clock.t + seconds
+    while clock.t < end - 1e-9:
+        clock.t += every
+        for r in runners:
+            r.step()
+            check(runners, keys, sessions, clock)
+
+
+def test_two_nodes_share_the_units_evenly(session_factory: sessionmaker[Session], keys: list[tuple[str, str]]) -> None:
+    clock = ModelClock()
+    a = node(session_factory, "a", clock)
+    a.step()
+    assert sorted(a.working) == keys, "alone, a node takes every unit"
+    b = node(session_factory, "b", clock)
+    run([a, b], keys, session_factory, clock, 3)
+    assert len(a.working) == len(b.working) == 3 and not a.working & b.working
+    handed = [e for e in a.worker.events if e[1] == "stop"]  # type: ignore[attr-defined]
+    assert len(handed) == 3, "a stopped the three it handed over before releasing them"
+
+
+def test_a_dead_nodes_units_move_within_seven_seconds(session_factory: sessionmaker[Session], keys: list[tuple[str, str]]) -> None:
+    clock = ModelClock()
+    a, b = node(session_factory, "a", clock), node(session_factory, "b", clock)
+    run([a, b], keys, session_factory, clock, 4)
+    held_by_a = sorted(a.leases)
+    assert len(held_by_a) == 3
+    # a dies (kill -9): no more steps, no goodbye. Its leases expire TTL after its last renewal.
+    with transaction(session_factory) as s:
+        expiry = max(u.expires_at or 0 for u in units(s) if u.owner_node == "a") - T0
+    died = clock.t
+    took: dict[tuple[str, str], float] = {}
+    while clock.t < died + 12:
+        clock.t += 1.0
+        b.step()
+        check([a, b], keys, session_factory, clock)
+        for key in held_by_a:
+            if key in b.working and key not in took:
+                took[key] = clock.t
+    assert sorted(took) == held_by_a and sorted(b.working) == keys
+    assert all(expiry <= t <= expiry + 1.0 for t in took.values()), (took, expiry)
+    assert max(took.values()) - died <= 7.0, "taken within 7 s of the death (the lease, then one look)"
+    tokens = {e[2]: e[3] for e in b.worker.events if e[1] == "start"}  # type: ignore[attr-defined]
+    assert all(tokens[key] > a.leases[key].token for key in held_by_a), "new owner, newer tokens"
+
+
+def test_a_node_cut_off_from_the_database_stops_before_anyone_may_start(
+    session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
+) -> None:
+    clock = ModelClock()
+    a, b = node(session_factory, "a", clock), node(session_factory, "b", clock)
+    run([a, b], keys, session_factory, clock, 4)
+    held_by_a = sorted(a.working)
+    last_renewed = {key: a.deadline[key] - (TTL - STOP_EARLY) for key in held_by_a}
+    unreachable: Engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 2})
+    a.sessions = make_sessionmaker(unreachable)  # a partition: a still runs, its database is gone
+    cut = clock.t
+    run([a, b], keys, session_factory, clock, 12)  # checks after every step: never two dialers
+    stops = {e[2]: e[0] for e in a.worker.events if e[1] == "stop" and e[0] > cut}  # type: ignore[attr-defined]
+    assert sorted(stops) == held_by_a
+    for key in held_by_a:
+        assert stops[key] <= last_renewed[key] + TTL - STOP_EARLY + 0.5, "stopped by its own clock, in time"
+    assert sorted(b.working) == keys, "b took every unit once a's leases ran out"
+    unreachable.dispose()
+
+
+def test_a_clean_stop_hands_the_units_over_at_the_next_look(
+    session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
+) -> None:
+    clock = ModelClock()
+    a, b = node(session_factory, "a", clock), node(session_factory, "b", clock)
+    run([a, b], keys, session_factory, clock, 4)
+    a.leave()
+    assert not a.working and all(e[1] == "stop" for e in a.worker.events[-3:])  # type: ignore[attr-defined]
+    clock.t += 1.0
+    b.step()
+    assert sorted(b.working) == keys
+
+
+def test_a_second_process_under_a_live_nodes_name_takes_nothing(
+    session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
+) -> None:
+    clock = ModelClock()
+    first, twin = node(session_factory, "a", clock), node(session_factory, "a", clock)
+    first.step()
+    twin.step()
+    assert not twin.registered and not twin.working and sorted(first.working) == keys
+
+
+def test_a_frozen_node_wakes_to_find_its_units_taken_and_its_writes_refused(
+    session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
+) -> None:
+    """A long pause (GC, SIGSTOP, a paused VM): the others take over; the sleeper's claims are refused."""
+    with transaction(session_factory) as s:
+        for dial_list in s.scalars(select(DialList)):
+            for k in range(30):
+                s.add(Contact(dial_list_id=dial_list.id, numbers=[ContactNumber(position=0, number=f"+1555{k:07d}")]))
+    clock = ModelClock()
+    a, b = node(session_factory, "a", clock), node(session_factory, "b", clock)
+    claimed: list[tuple[str, str]] = []
+
+    def dial(runners: list[NodeRunner]) -> None:
+        """Each node claims one contact for every unit it may dial, fenced by its lease."""
+        for r in runners:
+            for key in sorted(r.leases):
+                if r.may_dial(key):
+                    with transaction(session_factory) as s:
+                        claimed.extend((c.contact_id, r.name) for c in claim_contacts(s, r.leases[key], 1, at=clock.wall()))
+
+    for _ in range(8):  # 4 s of both working
+        clock.t += 0.5
+        for r in (a, b):
+            r.step()
+        dial([a, b])
+    mine = dict(a.leases)
+    for _ in range(20):  # a sleeps 10 s; b carries on
+        clock.t += 0.5
+        b.step()
+        check([a, b], keys, session_factory, clock)
+        dial([b])
+    assert sorted(b.working) == keys
+    assert not any(a.may_dial(key) for key in mine), "by its own clock, the sleeper knows it may not dial"
+    for lease in mine.values():  # and if it tried anyway, the database refuses
+        with pytest.raises(StaleLease), transaction(session_factory) as s:
+            claim_contacts(s, lease, 1, at=clock.wall())
+    run([a, b], keys, session_factory, clock, 6)  # a wakes: gives up what it lost, gets its share back
+    assert len(a.working) == len(b.working) == 3
+    contacts = [contact for contact, _ in claimed]
+    assert len(contacts) == len(set(contacts)) > 0, "no contact claimed twice, across the takeover"
