@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from olive.calls import AgentActivity, AgentChange, CallChange, CallRecord, CallState
 from olive.compliance import NextStep, NumberHistory, after_attempt, counts_as_attempt
+from olive.engine._optout import opt_out_step, opted_out
 from olive.store import (
     Agent,
     Call,
@@ -160,6 +161,7 @@ def _copy(call: Call, rec: CallRecord, agent_ids: Mapping[str, str]) -> None:
         call.abandon_reason = rec.abandon_reason.value if rec.abandon_reason else None
         call.drop_message_played = rec.drop_message_played
         call.amd_status, call.amd_cause = rec.amd_status, rec.amd_cause
+        call.ivr_key, call.ivr_status = rec.ivr_key, rec.ivr_status
         call.customer_wait_s = rec.customer_wait_s
         call.talk_s = rec.talk_s
         call.ring_s = rec.ring_s
@@ -198,6 +200,8 @@ def _finish_contact(session: Session, call: Call, rec: CallRecord) -> NextStep |
     history = [NumberHistory(n.position, dict(counts[n.id])) for n in numbers]
     tried = next((i for i, n in enumerate(numbers) if n.id == call.contact_number_id), 0)
     step = after_attempt(history, tried, outcome, call.plan_snapshot.get("retry_rules"), rec.ended_at)
+    if opted_out(session, call, rec):  # agentless: the opt-out key stops the number now
+        step = opt_out_step(step, rec.ivr_key)
     for n in numbers:
         if n.id == call.contact_number_id:
             n.last_outcome = rec.outcome.value

@@ -79,6 +79,7 @@ from olive.store._db import (
 )
 from olive.store._lease import DIALING, Lease, LeaseHolder, LeaseRepository
 from olive.store._plans import (
+    AGENTLESS_CONTEXT,
     AMD_AFTER_GREETING_S,
     AMD_CONTEXT,
     AMD_FALSE_POSITIVE_SHARE,
@@ -86,8 +87,10 @@ from olive.store._plans import (
     RETRY_OUTCOMES,
     Plan,
     RetryRule,
+    agentless_variables,
     amd_variables,
     default_retry_rules,
+    opt_out_key,
     retry_rule,
     validate_retry_rules,
 )
@@ -138,6 +141,7 @@ from olive.store._vocab import (
 
 __all__ = [
     "ABANDON_REASONS",
+    "AGENTLESS_CONTEXT",
     "AGENT_STATES",
     "AGENT_TOKEN_PREFIX",
     "AMD_AFTER_GREETING_S",
@@ -200,6 +204,7 @@ __all__ = [
     "RetryRule",
     "TimestampMixin",
     "UTCDateTime",
+    "agentless_variables",
     "amd_variables",
     "as_utc",
     "campaign_agents",
@@ -229,6 +234,7 @@ __all__ = [
     "next_attempt_due",
     "open_agent_session",
     "open_calls",
+    "opt_out_key",
     "outcome_counts",
     "pause_reasons",
     "release_contact",
