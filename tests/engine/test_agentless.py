@@ -116,3 +116,14 @@ class TestAgentless:
         assert max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans) <= 5
         # Read() still ran for the opt-out key (and timed out): the opt-out is open without agents too.
         assert {c.ivr_status for c in calls} == {"TIMEOUT"}
+
+    async def test_with_nobody_logged_in_the_agent_key_is_not_offered(self, mem: InMemory) -> None:
+        # Pressing 1 would only reach an empty queue and be dropped: an abandoned call.
+        cid = make_campaign(mem.sessions, name="nobody", contacts=[number(0, 102)], agents=[],
+                            **dict(AGENTLESS, retry_rules={}))
+        await mem.start()
+        report = await mem.finish(cid, within_s=600)
+        [call] = mem.calls(cid)
+        assert (call.outcome, call.ivr_key, call.queued_at) == ("MESSAGE", "1", None)
+        assert call.plan_snapshot["ivr_agent_key"] is None
+        assert report.outcomes == {"MESSAGE": 1}
