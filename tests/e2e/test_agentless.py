@@ -2,7 +2,7 @@
 dialplan, an Asterisk (the simulator, or a real one via OLIVE_TEST_AMI: the customers are
 olive-test.conf's Local channels and the recordings Asterisk's core sounds).
 
-The same campaign as tests/engine/test_agentless.py, with the real compliance guard (the
+The same campaign as tests/engine/test_agentless_campaign.py, with the real compliance guard (the
 do-not-call list checked right before each dial); profile none and a 24-hour schedule so
 that it runs whatever the hour."""
 

@@ -459,7 +459,7 @@ class CallTracker:
             _stamp_amd(track, now)
         elif name == "AMDCAUSE" and event.value:
             track.update(amd_cause=event.value)
-        elif name == "OLIVE_AGENTLESS":
+        elif name in ("OLIVE_AGENTLESS", "OLIVE_MESSAGE_PLAYED"):
             track.update(agentless=True)
         elif name == "OLIVE_KEY":  # Read()'s own VarSet: there even when the UserEvent is not
             track.update(agentless=True, ivr_key=event.value.strip() or track.record.ivr_key)

@@ -115,6 +115,9 @@ def load_open_calls(session: Session, server: str) -> list[CallRecord]:
             queued_at=_epoch(c.queued_at),
             agent_connected_at=_epoch(c.agent_connected_at),
             agent_interface=c.agent_interface,
+            # An agentless call keeps what olive knew of it (its VarSets will not come again).
+            agentless=(c.plan_snapshot or {}).get("dial_mode") == "agentless",
+            ivr_key=c.ivr_key,
         )
         for c in open_calls(session, server)
     ]
@@ -148,6 +151,7 @@ def _copy(call: Call, rec: CallRecord, agent_ids: Mapping[str, str]) -> None:
         value = getattr(rec, name)
         setattr(call, name, None if value is None else as_utc(value))
     call.agent_interface = rec.agent_interface
+    call.ivr_key, call.ivr_status = rec.ivr_key, rec.ivr_status  # stored as soon as known: a restart keeps it
     if rec.agent_interface:
         call.agent_id = agent_ids.get(rec.agent_interface)
     call.agents_no_answer = [
@@ -161,7 +165,6 @@ def _copy(call: Call, rec: CallRecord, agent_ids: Mapping[str, str]) -> None:
         call.abandon_reason = rec.abandon_reason.value if rec.abandon_reason else None
         call.drop_message_played = rec.drop_message_played
         call.amd_status, call.amd_cause = rec.amd_status, rec.amd_cause
-        call.ivr_key, call.ivr_status = rec.ivr_key, rec.ivr_status
         call.customer_wait_s = rec.customer_wait_s
         call.talk_s = rec.talk_s
         call.ring_s = rec.ring_s

@@ -199,7 +199,7 @@ class Plan(TimestampMixin, Base):
     message: Mapped[str | None] = mapped_column(String(200))
     ivr_prompt: Mapped[str | None] = mapped_column(String(200))
     ivr_agent_key: Mapped[str | None] = mapped_column(String(1))
-    ivr_optout_key: Mapped[str | None] = mapped_column(String(1), default="9", server_default="9")
+    ivr_optout_key: Mapped[str | None] = mapped_column(String(1))  # PlanSpec defaults it to 9; None: no key
     ivr_timeout_s: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
 
     def retry_rule(self, outcome: str) -> RetryRule:

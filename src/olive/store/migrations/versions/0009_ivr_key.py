@@ -30,7 +30,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("message", sa.String(length=200), nullable=True))
         batch.add_column(sa.Column("ivr_prompt", sa.String(length=200), nullable=True))
         batch.add_column(sa.Column("ivr_agent_key", sa.String(length=1), nullable=True))
-        batch.add_column(sa.Column("ivr_optout_key", sa.String(length=1), nullable=True, server_default="9"))
+        batch.add_column(sa.Column("ivr_optout_key", sa.String(length=1), nullable=True))
         batch.add_column(sa.Column("ivr_timeout_s", sa.Integer(), nullable=False, server_default="5"))
         batch.drop_constraint(op.f("ck_plans_dial_mode"), type_="check")
         batch.create_check_constraint(op.f("ck_plans_dial_mode"), _in("dial_mode", (*_MODES, "agentless")))

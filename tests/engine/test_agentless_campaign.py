@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from e2e.checks import assert_every_attempt_recorded_once, assert_no_contact_dialed_twice_at_once
 from e2e.harness import agent_interface, make_campaign, number
-from engine.memory import InMemory
+from engine.memory import SERVER, InMemory
 from olive.compliance import ComplianceGuard
 from olive.engine._optout import OPT_OUT_SOURCE
 from olive.store import Contact, DncNumber, transaction
@@ -126,4 +126,31 @@ class TestAgentless:
         [call] = mem.calls(cid)
         assert (call.outcome, call.ivr_key, call.queued_at) == ("MESSAGE", "1", None)
         assert call.plan_snapshot["ivr_agent_key"] is None
+        assert report.outcomes == {"MESSAGE": 1}
+
+    @pytest.mark.parametrize("keys", [True, False], ids=["read", "playback"])
+    async def test_a_restart_during_the_message_keeps_it_a_message(self, mem: InMemory, keys: bool) -> None:
+        from olive import ami
+        from olive.ami import ServerConfig
+        from olive.engine import Engine
+
+        plan = dict(AGENTLESS, retry_rules={}) if keys else dict(AGENTLESS, retry_rules={}, ivr_optout_key=None,
+                                                                     ivr_agent_key=None, message="long-message")
+        cid = make_campaign(mem.sessions, name="restart", contacts=[number(0, 3)], agents=[], **plan)
+        await mem.start()
+        await mem.run_until(lambda: any(c.answered_at is not None for c in mem.calls(cid)), within_s=60,
+                            what="the call answered")
+        await mem.run_for(1.0)  # the message is playing; olive has seen [olive-broadcast] begin
+        await mem.engine.stop()
+
+        def client(name: str, config: ServerConfig) -> ami.AMIClient:
+            return ami.AMIClient(config.host, config.port, config.username, config.secret, events=config.events,
+                                 name=name, connector=mem.pbx.connect_in_memory)
+
+        mem.engine = Engine(mem.sessions, {"default": SERVER}, clock=mem.clock,
+                            guard=ComplianceGuard(), tick_s=mem.tick_s, client_factory=client)
+        await mem.start()
+        report = await mem.finish(cid, within_s=600)
+        [call] = mem.calls(cid)
+        assert (call.outcome, call.ivr_status) == ("MESSAGE", "TIMEOUT" if keys else None)
         assert report.outcomes == {"MESSAGE": 1}
