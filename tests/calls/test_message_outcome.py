@@ -20,8 +20,8 @@ from olive.calls import CallRecord, CallTracker, Facts, Outcome, classify
 Events = list[tuple[float, ami.TypedEvent]]
 
 
-async def recorded(number: str, *variables: str) -> Events:
-    c = await run_local(number, *variables)
+async def recorded(number: str, *variables: str, agent: str | None = None) -> Events:
+    c = await run_local(number, *variables, agent=agent)
     out = []
     for e in c.events():
         t = ami.parse_event(e)
@@ -90,10 +90,13 @@ class TestMessage:
         assert (rec.outcome, rec.ivr_key, rec.ivr_status) == (Outcome.MESSAGE, None, "HANGUP")
 
     async def test_the_agent_key_is_a_live_answer(self) -> None:
-        # No agent in the queue: the connect limit drops it, an abandoned call like any other.
-        rec = follow(await recorded("+12025550101", *KEYS))
+        rec = follow(await recorded("+12025550101", *KEYS, agent="Local/801@olive-test-agents"))
         assert rec.ivr_key == "1" and rec.queued_at is not None
-        assert rec.outcome is Outcome.ABANDONED and rec.outcome.live_answer
+        assert rec.outcome is Outcome.CONNECTED and rec.outcome.live_answer
+
+    async def test_the_agent_key_with_no_agent_ready_is_a_message(self) -> None:
+        rec = follow(await recorded("+12025550101", *KEYS))
+        assert (rec.outcome, rec.ivr_key, rec.queued_at) == (Outcome.MESSAGE, "1", None)
 
 
 class TestClassify:

@@ -117,15 +117,14 @@ class TestAgentless:
         # Read() still ran for the opt-out key (and timed out): the opt-out is open without agents too.
         assert {c.ivr_status for c in calls} == {"TIMEOUT"}
 
-    async def test_with_nobody_logged_in_the_agent_key_is_not_offered(self, mem: InMemory) -> None:
-        # Pressing 1 would only reach an empty queue and be dropped: an abandoned call.
+    async def test_with_no_agent_ready_the_agent_key_does_not_queue(self, mem: InMemory) -> None:
+        # It would only wait for nobody and be dropped: an abandoned call. The key is recorded.
         cid = make_campaign(mem.sessions, name="nobody", contacts=[number(0, 102)], agents=[],
                             **dict(AGENTLESS, retry_rules={}))
         await mem.start()
         report = await mem.finish(cid, within_s=600)
         [call] = mem.calls(cid)
         assert (call.outcome, call.ivr_key, call.queued_at) == ("MESSAGE", "1", None)
-        assert call.plan_snapshot["ivr_agent_key"] is None
         assert report.outcomes == {"MESSAGE": 1}
 
     @pytest.mark.parametrize("keys", [True, False], ids=["read", "playback"])
@@ -154,3 +153,48 @@ class TestAgentless:
         [call] = mem.calls(cid)
         assert (call.outcome, call.ivr_status) == ("MESSAGE", "TIMEOUT" if keys else None)
         assert report.outcomes == {"MESSAGE": 1}
+
+
+class TestATrunkOfPeople:
+    async def test_two_hundred_numbers_keys_recorded_and_every_9_opted_out(self, mem: InMemory) -> None:
+        """e2e.toml's ivr trunk: 70% answer; of them 10% press 1, 5% press 9 (the simulator's [ivr])."""
+        from collections import Counter
+
+        numbers = [number(1, i) for i in range(200)]
+        plan = dict(AGENTLESS, channel_template="PJSIP/{number}@ivr", max_concurrent=10, max_calls_per_second=2,
+                    retry_rules={"MESSAGE": {"max_attempts": 2, "delay_s": 120}, "NO_ANSWER": {"max_attempts": 1, "delay_s": 0},
+                                 "ABANDONED": {"max_attempts": 1, "delay_s": 0}})
+        cid = make_campaign(mem.sessions, name="trunk", contacts=numbers, agents=["801", "802"], **plan)
+        await mem.start()
+        report = await mem.finish(cid, within_s=3600)
+        calls = mem.calls(cid)
+        assert_every_attempt_recorded_once(calls, mem.pbx)
+        assert_no_contact_dialed_twice_at_once(calls)
+        outcomes = Counter(c.outcome for c in calls)
+        keys = Counter(c.ivr_key for c in calls if c.answered_at is not None)
+        assert set(outcomes) <= {"MESSAGE", "CONNECTED", "ABANDONED", "NO_ANSWER"}
+        with transaction(mem.sessions) as s:
+            listed = set(s.scalars(select(DncNumber.number).where(DncNumber.campaign_id == cid)))
+        pressed_9 = {c.number for c in calls if c.ivr_key == "9"}
+        per_number = Counter(c.number for c in calls)
+        print(f"\n{len(calls)} calls: {dict(outcomes)}; keys of answered calls {dict(keys)}; "
+              f"{len(listed)} numbers opted out")
+        assert pressed_9 and listed == pressed_9
+        for n in pressed_9:  # the opt-out was its number's last call
+            last = max((c for c in calls if c.number == n), key=lambda c: c.originated_at)
+            assert last.ivr_key == "9"
+        assert all(per_number[n] <= 2 for n in per_number)  # MESSAGE twice at most, the rest once
+        # Only the agent key reaches the queue; every call there pressed it.
+        for c in calls:
+            if c.outcome in ("CONNECTED", "ABANDONED"):
+                assert c.ivr_key == "1" and c.queued_at is not None
+            if c.outcome == "MESSAGE":  # "1" too: no agent was ready when it was pressed
+                assert c.ivr_key in (None, "9", "1") and c.queued_at is None
+        answered = sum(keys.values())
+        assert 0.02 < keys["9"] / answered < 0.1 and 0.05 < keys["1"] / answered < 0.17
+        spans = [(c.originated_at.timestamp(), c.ended_at.timestamp()) for c in calls if c.ended_at is not None]
+        assert max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans) <= 10
+        # The agent key joins the queue only while an agent is ready: none waited in vain here
+        # (two pressing 1 at once for one ready agent still could).
+        assert outcomes["ABANDONED"] == 0 and outcomes["CONNECTED"] > 0
+        assert report.outcomes == dict(outcomes)

@@ -18,11 +18,13 @@ KEYS = ("OLIVE_MESSAGE=hello-world", "OLIVE_IVR_PROMPT=beep", "OLIVE_IVR_KEYS=19
         "OLIVE_IVR_TIMEOUT=5", "OLIVE_QUEUE=olive-test", "OLIVE_CONNECT_LIMIT=2")
 
 
-async def run(pbx: SimulatedPBX, channel: str, *variables: str, until: str = "Hangup") -> Client:
+async def run(pbx: SimulatedPBX, channel: str, *variables: str, until: str = "Hangup", agent: str | None = None) -> Client:
     port = await pbx.start()
     try:
         c = await Client.connect(port)
         await c.login("on")
+        if agent is not None:
+            await c.response(c.send("QueueAdd", ("Queue", "olive-test"), ("Interface", agent)))
         await c.response(c.send(
             "Originate", ("Channel", channel), ("Context", "olive-broadcast"), ("Exten", "s"), ("Priority", "1"),
             ("ChannelId", CALL), ("Async", "true"), ("Variable", f"OLIVE_CALL_ID={CALL}"),
@@ -35,11 +37,11 @@ async def run(pbx: SimulatedPBX, channel: str, *variables: str, until: str = "Ha
         await pbx.stop()
 
 
-async def run_local(number: str, *variables: str, until: str = "Hangup") -> Client:
+async def run_local(number: str, *variables: str, until: str = "Hangup", agent: str | None = None) -> Client:
     from tests.e2e.harness import SCENARIO
 
     return await run(SimulatedPBX(SCENARIO, clock=ScaledClock(FAST)), f"Local/{number}@olive-test-customers",
-                     *variables, until=until)
+                     *variables, until=until, agent=agent)
 
 
 def var(c: Client, name: str) -> tuple[str, float] | None:
@@ -71,10 +73,17 @@ class TestLocalCustomers:
         read = [e for e in c.events("Newexten") if e.get("Application") == "Read" and e.get("Uniqueid") == CALL]
         assert [e["AppData"] for e in read] == ["OLIVE_KEY,hello-world&beep,1,,1,5"]
 
-    async def test_pressing_1_joins_the_queue(self) -> None:
-        c = await run_local("+12025550101", *KEYS, until="QueueCallerJoin")
+    async def test_pressing_1_joins_the_queue_when_an_agent_is_ready(self) -> None:
+        c = await run_local("+12025550101", *KEYS, until="QueueCallerJoin", agent="Local/801@olive-test-agents")
         assert var(c, "OLIVE_KEY")[0] == "1"  # type: ignore[index]
         assert c.events("UserEvent")[0]["Key"] == "1"
+        assert var(c, "OLIVE_AGENTS_READY")[0] == "1"  # type: ignore[index]
+
+    async def test_pressing_1_with_no_agent_ready_plays_the_drop_message_and_ends(self) -> None:
+        c = await run_local("+12025550101", *KEYS, "OLIVE_DROP_MESSAGE=sorry")
+        assert var(c, "OLIVE_AGENTS_READY")[0] == "0"  # type: ignore[index]
+        assert not c.events("QueueCallerJoin")
+        assert var(c, "OLIVE_DROP_PLAYED")[0] == "SUCCESS"  # type: ignore[index]
 
     async def test_no_key_times_out_after_the_recordings_and_the_timeout(self) -> None:
         c = await run_local("+12025550001", *KEYS)
@@ -149,3 +158,22 @@ class TestTrunkCustomers:
             parse_scenario({"ivr": {"keys": {"1": 0.7, "9": 0.6}}}, Path("."))
         with pytest.raises(ScenarioError, match=r"ivr\.press"):
             parse_scenario({"ivr": {"press": 1}}, Path("."))
+
+
+class TestQueueMember:
+    async def test_counts_as_app_queue_does(self) -> None:
+        from tests.e2e.harness import SCENARIO
+
+        pbx = SimulatedPBX(SCENARIO, clock=ScaledClock(FAST))
+        port = await pbx.start()
+        try:
+            c = await Client.connect(port)
+            await c.login("on")
+            for iface, paused in (("Local/801@olive-test-agents", "false"), ("Local/802@olive-test-agents", "true")):
+                await c.response(c.send("QueueAdd", ("Queue", "olive-test"), ("Interface", iface), ("Paused", paused)))
+            await c.close()
+            counts = {opt: pbx.queue_member(["olive-test", opt]) for opt in ("count", "logged", "free", "ready", "penalty")}
+            assert counts == {"count": "2", "logged": "2", "free": "1", "ready": "1", "penalty": ""}
+            assert pbx.queue_member(["no-such-queue", "ready"]) == ""
+        finally:
+            await pbx.stop()

@@ -22,7 +22,6 @@ from olive.store import (
     Contact,
     ContactNumber,
     agentless_variables,
-    agents_logged_in,
     amd_variables,
     from_epoch,
 )
@@ -42,10 +41,6 @@ def place_dials(
     Returns the dials and the campaign's status note."""
     server = campaign.server
     plan = campaign.plan.snapshot()
-    if plan.get("ivr_agent_key") and plan.get("dial_mode") == "agentless" and not agents_logged_in(session, campaign.id):
-        # Agentless with nobody logged in: the agent key is not offered (it would only reach
-        # an empty queue and be dropped as an abandoned call); a key pressed is still recorded.
-        plan = {**plan, "ivr_agent_key": None}
     out: list[Dial] = []
     refused: list[Verdict] = []
     candidates = contacts_to_dial(session, campaign.id, now, wanted * 2 + 5)

@@ -48,6 +48,7 @@ class Runner:
         ch.runner = self
         ch.on_hangup_request = self.hangup_requested
         self.queue_app: Callable[[Runner, list[str], str], None] | None = None
+        self.queue_member: Callable[[list[str]], str] | None = None  # QUEUE_MEMBER(), read
         self._media_wait: Timer | None = None  # Answer() waiting for the first frame
         self._media_since: float | None = None  # when the far half started sending frames
         self.voice_until: float | None = None  # Playback() on this channel makes sound until then
@@ -108,6 +109,8 @@ class Runner:
             cond, _, choices = ",".join(args).partition("?")
             yes, _, no = choices.partition(":")
             return yes if cond.strip() not in ("", "0") else no
+        if name == "QUEUE_MEMBER":
+            return self.queue_member(args) if self.queue_member is not None else ""
         if name == "CALLERID":
             return self.ch.cid_num or "" if (args and args[0] == "num") else self.ch.cid_name or ""
         return ""

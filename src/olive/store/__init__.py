@@ -97,7 +97,6 @@ from olive.store._plans import (
 from olive.store._queries import (
     COMPACT_COUNT_ROWS,
     ContactRow,
-    agents_logged_in,
     claim_contact,
     compact_contact_counts,
     contact_status_counts,
@@ -206,7 +205,6 @@ __all__ = [
     "TimestampMixin",
     "UTCDateTime",
     "agentless_variables",
-    "agents_logged_in",
     "amd_variables",
     "as_utc",
     "campaign_agents",

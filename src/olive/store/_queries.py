@@ -23,14 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 from olive.ids import new_id
 from olive.store._base import as_utc, utcnow
 from olive.store._calls import Call
-from olive.store._campaigns import (
-    Agent,
-    Contact,
-    ContactCount,
-    ContactNumber,
-    campaign_agents,
-    campaign_dial_lists,
-)
+from olive.store._campaigns import Contact, ContactCount, ContactNumber, campaign_dial_lists
 
 
 def claim_contact(session: Session, contact_id: str, call_id: str) -> bool:
@@ -367,19 +360,9 @@ def _flush_import(
     numbers.clear()
 
 
-def agents_logged_in(session: Session, campaign_id: str) -> int:
-    """How many of the campaign's agents are logged in (ready, paused or busy)."""
-    return int(session.scalar(
-        select(func.count()).select_from(campaign_agents)
-        .join(Agent, Agent.id == campaign_agents.c.agent_id)
-        .where(campaign_agents.c.campaign_id == campaign_id, Agent.state != "logged_out")
-    ) or 0)
-
-
 __all__ = [
     "COMPACT_COUNT_ROWS",
     "ContactRow",
-    "agents_logged_in",
     "claim_contact",
     "compact_contact_counts",
     "contact_status_counts",
