@@ -78,8 +78,14 @@ class CampaignFileSpec(_Spec):
     asterisk: AsteriskSpec
     campaign: CampaignSpec
     plan: PlanSpec
-    agents: list[AgentSpec] = Field(min_length=1)
+    agents: list[AgentSpec] = Field(default_factory=list, description="at least one, unless the plan is agentless")
     contacts: ContactsSpec
+
+    @model_validator(mode="after")
+    def _someone_to_talk_to(self) -> CampaignFileSpec:
+        if not self.agents and self.plan.dial_mode != "agentless":
+            raise ValueError("agents: at least one [[agents]] (only an agentless plan needs none)")
+        return self
 
 
 @dataclass(frozen=True)

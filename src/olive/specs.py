@@ -19,7 +19,7 @@ from olive.store import RETRY_OUTCOMES, default_retry_rules
 LEGAL_MIN_RING_S = 15  # ring at least 15 s (US TSR, UK Ofcom) unless the profile is "none"
 MAX_LEGAL_CONNECT_LIMIT_S = 2.0
 
-DialMode = Literal["progressive", "power", "predictive"]
+DialMode = Literal["progressive", "power", "predictive", "agentless"]
 Profile = Literal["us-tsr", "uk-ofcom", "none"]
 _SAFE = re.compile(NO_CONTROL_PATTERN)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._\-]{0,199}$")
@@ -64,6 +64,15 @@ class PlanSpec(_Spec):
         "agent", description="what AMD's NOTSURE verdict is taken for")
     amd_false_positive_share: float = Field(
         0.03, ge=0, le=1, description="estimated share of MACHINE verdicts that were people (counted as abandoned)")
+    message: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-/.]{1,200}$")] | None = Field(
+        None, description="dial_mode agentless: the recording played to whoever answers")
+    ivr_prompt: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-/.]{1,200}$")] | None = Field(
+        None, description="agentless: a recording played after the message, e.g. 'press 1 to talk to someone'")
+    ivr_agent_key: Annotated[str, Field(pattern=r"^[0-9*]$")] | None = Field(
+        None, description="agentless: the key that puts the caller through to an agent (none: no agents)")
+    ivr_optout_key: Annotated[str, Field(pattern=r"^[0-9*]$")] | None = Field(
+        "9", description="agentless: the key that adds the number to the campaign's do-not-call list at once")
+    ivr_timeout_s: int = Field(5, ge=1, le=60, description="agentless: seconds to wait for a key after the recordings")
 
     @field_validator("channel_template")
     @classmethod
@@ -88,6 +97,13 @@ class PlanSpec(_Spec):
             raise ValueError("drop_action 'message' needs drop_message (a recording name)")
         if self.amd == "message" and not self.amd_message:
             raise ValueError("amd 'message' needs amd_message (a recording name)")
+        if self.dial_mode == "agentless":
+            if not self.message:
+                raise ValueError("dial_mode 'agentless' needs message (a recording name)")
+            if self.amd != "off":
+                raise ValueError("dial_mode 'agentless' does not run AMD: set amd 'off'")
+            if self.ivr_agent_key is not None and self.ivr_agent_key == self.ivr_optout_key:
+                raise ValueError("ivr_agent_key and ivr_optout_key must differ")
         return self
 
     def to_row(self) -> dict[str, Any]:

@@ -97,6 +97,24 @@ class TestUpdatePlan:
         assert changed["channel_template"] == plan["channel_template"]
         assert changed["updated_at"] >= plan["updated_at"]
 
+    def test_the_stored_context_survives_a_change_to_agentless_and_back(self, admin: httpx.Client) -> None:
+        # The snapshot names the context calls go to (olive-broadcast, olive-amd); a PATCH must
+        # not store that as the plan's own, or turning the mode off again would leave it.
+        plan = make_plan(admin)
+        agentless = ok(admin.patch(f"/plans/{plan['id']}", json={"dial_mode": "agentless", "message": "acme/offer"}))
+        assert agentless["context"] == "olive-dialer" and agentless["ivr_optout_key"] == "9"
+        ok(admin.patch(f"/plans/{plan['id']}", json={"max_concurrent": 7}))
+        back = ok(admin.patch(f"/plans/{plan['id']}", json={"dial_mode": "progressive"}))
+        assert back["context"] == "olive-dialer"
+        with_amd = ok(admin.patch(f"/plans/{plan['id']}", json={"amd": "hangup"}))
+        ok(admin.patch(f"/plans/{plan['id']}", json={"max_concurrent": 8}))
+        assert ok(admin.patch(f"/plans/{plan['id']}", json={"amd": "off"}))["context"] == with_amd["context"] == "olive-dialer"
+
+    def test_agentless_needs_a_message(self, admin: httpx.Client) -> None:
+        plan = make_plan(admin)
+        body = error(admin.patch(f"/plans/{plan['id']}", json={"dial_mode": "agentless"}), 422)
+        assert "message" in body["errors"][0]["reason"]
+
     def test_null_for_a_required_field(self, admin: httpx.Client) -> None:
         plan = make_plan(admin)
         body = error(admin.patch(f"/plans/{plan['id']}", json={"dial_timeout_s": None}), 422)

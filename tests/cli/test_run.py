@@ -307,3 +307,23 @@ class TestPrivateNumberingInACampaignFile:
         (tmp_path / "contacts.csv").write_text("phone\n10\x0701\n")
         with pytest.raises(CampaignFileError, match="control character"):
             load(path)
+
+
+class TestAgentlessCampaignFile:
+    def test_an_agentless_plan_needs_no_agents_and_others_do(self, tmp_path: Path) -> None:
+        import re
+
+        from olive.campaign_file import CampaignFileError, load
+
+        path = campaign_file(tmp_path, 5038, name="broadcast", numbers=["+12025550100"])
+        no_agents = re.sub(r"\[\[agents\]\]\nname = \"\w+\"\ninterface = \"PJSIP/10\d\"\n\n", "", path.read_text())
+        assert "[[agents]]" not in no_agents
+        path.write_text(no_agents)
+        with pytest.raises(CampaignFileError, match="only an agentless plan needs none"):
+            load(path)
+        path.write_text(no_agents.replace('channel_template = "PJSIP/{number}@trunk"\n',
+                                          'channel_template = "PJSIP/{number}@trunk"\ndial_mode = "agentless"\n'
+                                          'message = "acme/offer"\nivr_prompt = "acme/press-9"\n'))
+        loaded = load(path)
+        assert loaded.spec.agents == [] and loaded.spec.plan.dial_mode == "agentless"
+        assert loaded.spec.plan.ivr_optout_key == "9"

@@ -124,3 +124,58 @@ class TestAmdSettings:
         with pytest.raises(ValidationError, match="amd_message"):
             PlanSpec(channel_template="PJSIP/{number}@t", amd="message")
         assert PlanSpec(channel_template="PJSIP/{number}@t", amd="message", amd_message="acme/vm").amd == "message"
+
+
+class TestAgentlessSettings:
+    def plan(self, **kw: object) -> Any:
+        from olive.store import Plan
+
+        fields = {"name": "p", "channel_template": "PJSIP/{number}@t", "context": "olive-dialer", "retry_rules": {},
+                  "dial_mode": "agentless", "message": "acme/offer", "ivr_optout_key": "9", "ivr_timeout_s": 5, **kw}
+        return Plan(**fields)
+
+    def test_agentless_goes_to_olive_broadcast_with_its_message_and_keys(self) -> None:
+        from olive.store import agentless_variables, opt_out_key
+
+        snap = self.plan(ivr_prompt="acme/press", ivr_agent_key="1").snapshot()
+        assert snap["context"] == "olive-broadcast"
+        assert agentless_variables(snap) == {
+            "OLIVE_MESSAGE": "acme/offer", "OLIVE_IVR_KEYS": "19", "OLIVE_IVR_PROMPT": "acme/press",
+            "OLIVE_IVR_TIMEOUT": "5", "OLIVE_IVR_AGENT": "1",
+        }
+        assert opt_out_key(snap) == "9"
+
+    def test_without_keys_the_message_just_plays(self) -> None:
+        from olive.store import agentless_variables, opt_out_key
+
+        snap = self.plan(ivr_optout_key=None).snapshot()
+        assert agentless_variables(snap)["OLIVE_IVR_KEYS"] == ""
+        assert opt_out_key(snap) is None
+
+    def test_other_modes_send_nothing_and_opt_nobody_out(self) -> None:
+        from olive.store import agentless_variables, opt_out_key
+
+        snap = self.plan(dial_mode="progressive").snapshot()
+        assert snap["context"] == "olive-dialer"
+        assert agentless_variables(snap) == {} and opt_out_key(snap) is None
+
+    def test_a_message_played_is_never_retried_by_default(self) -> None:
+        assert retry_rule({}, "MESSAGE").retries is False
+        assert retry_rule({"MESSAGE": {"max_attempts": 2, "delay_s": 86400}}, "MESSAGE") == RetryRule(2, 86400)
+
+    @pytest.mark.parametrize(
+        ("fields", "error"),
+        [
+            ({}, "needs message"),
+            ({"message": "m", "amd": "hangup"}, "does not run AMD"),
+            ({"message": "m", "ivr_agent_key": "9"}, "must differ"),
+            ({"message": "m", "ivr_agent_key": "12"}, "ivr_agent_key"),
+        ],
+    )
+    def test_the_spec_refuses_what_cannot_work(self, fields: dict[str, object], error: str) -> None:
+        from pydantic import ValidationError
+
+        from olive.specs import PlanSpec
+
+        with pytest.raises(ValidationError, match=error):
+            PlanSpec(channel_template="PJSIP/{number}@t", dial_mode="agentless", **fields)  # type: ignore[arg-type]

@@ -144,6 +144,10 @@ PATTERN_HINTS = {
     "context": "a dialplan context: letters, digits, _ and - (at most 80)",
     "drop_message": "a recording name: letters, digits and _ - / . (at most 200)",
     "amd_message": "a recording name: letters, digits and _ - / . (at most 200)",
+    "message": "a recording name: letters, digits and _ - / . (at most 200)",
+    "ivr_prompt": "a recording name: letters, digits and _ - / . (at most 200)",
+    "ivr_agent_key": "one key: 0-9 or *",
+    "ivr_optout_key": "one key: 0-9 or *",
 }
 
 

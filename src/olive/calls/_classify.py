@@ -13,6 +13,12 @@ and that never joined the queue is MACHINE, whatever order its UserEvent,
 VarSet, OriginateResponse and hangups came in. A machine the plan sends to an
 agent anyway joins the queue and is classified like any answer: CONNECTED,
 or ABANDONED if no agent took it (olive cannot know no person was there).
+
+Agentless calls (the dialplan's [olive-broadcast], which sets OLIVE_AGENTLESS):
+an answered call that never joined the queue is MESSAGE (the plan's message
+played, a key maybe read), whatever order its VarSets, UserEvent and hangups
+came in; one whose key put it through to the queue is classified like any
+answer (CONNECTED, or ABANDONED if no agent took it within the connect limit).
 """
 
 from __future__ import annotations
@@ -84,6 +90,8 @@ class Facts:
     hangup_before_abandon: bool
     untracked: bool = False  # ended while olive could not see it
     amd_status: str | None = None  # AMDSTATUS, when the dialplan ran AMD()
+    agentless: bool = False  # the answered call ran [olive-broadcast]
+    ivr_key: str | None = None  # the key it read, if any
 
 
 def classify(f: Facts) -> tuple[Outcome, AbandonReason | None, str]:
@@ -92,6 +100,9 @@ def classify(f: Facts) -> tuple[Outcome, AbandonReason | None, str]:
         return Outcome.CONNECTED, None, "an agent answered (AgentConnect)"
     if f.answered and not f.queued and (f.amd_status or "").upper() in AMD_MACHINE:
         return Outcome.MACHINE, None, f"AMD said {f.amd_status!s}: not offered to an agent"
+    if f.answered and not f.queued and f.agentless:
+        key = f"key {f.ivr_key} pressed" if f.ivr_key else "no key pressed"
+        return Outcome.MESSAGE, None, f"agentless: the message played, {key}"
     if f.answered:
         return Outcome.ABANDONED, _abandon_reason(f), "answered, but no agent took the call"
     if f.cancelled_by_olive:

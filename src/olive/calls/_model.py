@@ -38,6 +38,7 @@ class Outcome(enum.Enum):
     FAILED = "FAILED"  # olive or Asterisk could not place the call
     CANCELLED = "CANCELLED"  # olive hung it up before it was answered (e.g. a forced stop)
     MACHINE = "MACHINE"  # AMD said answering machine (or NOTSURE, per plan) and no agent was offered it
+    MESSAGE = "MESSAGE"  # agentless: answered, the plan's message played (a key maybe read), never queued
 
     @property
     def live_answer(self) -> bool:
@@ -100,6 +101,9 @@ class CallRecord:
     amd_status: str | None = None  # app_amd's AMDSTATUS: MACHINE, HUMAN, NOTSURE or HANGUP
     amd_cause: str | None = None  # app_amd's AMDCAUSE, e.g. LONGGREETING-1500-1500
     amd_at: float | None = None  # when olive first learned AMD's verdict
+    agentless: bool = False  # the answered call ran [olive-broadcast] (an agentless plan's message)
+    ivr_key: str | None = None  # the key Read() took in [olive-broadcast] (None: none)
+    ivr_status: str | None = None  # Read()'s READSTATUS: OK, TIMEOUT, HANGUP, ...
 
     @property
     def ring_s(self) -> float | None:

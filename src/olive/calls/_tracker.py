@@ -35,6 +35,7 @@ from olive.calls._table import Signal, transition
 log = logging.getLogger("olive.calls")
 
 AMD_EVENT = "oliveamd"  # UserEvent(OliveAMD,Status: ...,Cause: ...) from [olive-amd]
+IVR_EVENT = "oliveivr"  # UserEvent(OliveIVR,Key: ...,Status: ...) from [olive-broadcast]
 UP = 6  # AST_STATE_UP
 RINGING = 5  # AST_STATE_RINGING
 
@@ -424,6 +425,9 @@ class CallTracker:
             track.update(amd_status=(event.get("Status") or "").upper() or rec.amd_status,
                          amd_cause=event.get("Cause") or rec.amd_cause)
             _stamp_amd(track, now)
+        elif isinstance(event, ami.UserEvent) and event.name.lower() == IVR_EVENT:
+            track.update(agentless=True, ivr_key=(event.get("Key") or "").strip() or rec.ivr_key,
+                         ivr_status=(event.get("Status") or "").strip().upper() or rec.ivr_status)
 
     def _on_dial(self, track: _Track, event: ami.DialBegin | ami.DialEnd, now: float) -> None:
         """Only the dial towards the customer counts, not the queue ringing agents."""
@@ -455,6 +459,12 @@ class CallTracker:
             _stamp_amd(track, now)
         elif name == "AMDCAUSE" and event.value:
             track.update(amd_cause=event.value)
+        elif name in ("OLIVE_AGENTLESS", "OLIVE_MESSAGE_PLAYED"):
+            track.update(agentless=True)
+        elif name == "OLIVE_KEY":  # Read()'s own VarSet: there even when the UserEvent is not
+            track.update(agentless=True, ivr_key=event.value.strip() or track.record.ivr_key)
+        elif name == "READSTATUS" and track.record.agentless and event.value:
+            track.update(ivr_status=event.value.strip().upper())
 
     def _ringing(self, track: _Track, now: float) -> None:
         if track.record.ringing_at is None:
@@ -500,6 +510,8 @@ class CallTracker:
                 hangup_before_abandon=track.hangup_before_abandon,
                 untracked=track.untracked,
                 amd_status=rec.amd_status,
+                agentless=rec.agentless,
+                ivr_key=rec.ivr_key,
             )
         )
         track.update(
@@ -528,10 +540,12 @@ class CallTracker:
 
 def _learn(track: _Track, result: str, now: float) -> float:
     """Apply the dialplan's record of an answered call olive did not see end
-    (``KIND|interface|QUEUESTATUS|EPOCH``, with ``|AMDSTATUS`` from [olive-amd]); returns
-    when it ended: the handler's ${EPOCH} if it wrote one, kept between what olive
-    last saw of the call and ``now`` (a clock apart or a bad value moves nothing)."""
-    kind, interface, queue_status, end, amd_status = [*result.split("|"), "", "", "", ""][:5]
+    (``KIND|interface|QUEUESTATUS|EPOCH``, with ``|AMDSTATUS`` from [olive-amd] and
+    ``||yes|KEY`` from [olive-broadcast]); returns when it ended: the handler's ${EPOCH}
+    if it wrote one, kept between what olive last saw of the call and ``now`` (a clock
+    apart or a bad value moves nothing)."""
+    fields = [*result.split("|"), "", "", "", "", "", ""]
+    kind, interface, queue_status, end, amd_status, agentless, key = fields[:7]
     rec = track.record
     seen = [t for t in (rec.originated_at, rec.ringing_at, rec.answered_at, rec.agent_connected_at) if t is not None]
     ended = now
@@ -548,6 +562,13 @@ def _learn(track: _Track, result: str, now: float) -> float:
         track.untracked = False
         track.update(answered_at=answered_at)
         return ended
+    if agentless.strip():
+        track.update(agentless=True, ivr_key=key.strip() or rec.ivr_key)
+        if kind.strip().upper() == "ABANDONED" and not queue_status.strip():
+            # Never queued: the agentless message played (and maybe a key was read).
+            track.untracked = False
+            track.update(answered_at=answered_at)
+            return ended
     if kind.strip().upper() == "CONNECTED":
         track.update(
             answered_at=answered_at,

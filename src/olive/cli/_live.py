@@ -8,7 +8,7 @@ from rich.table import Table
 
 from olive.engine import CampaignReport
 
-OUTCOME_ORDER = ("CONNECTED", "ABANDONED", "NO_ANSWER", "BUSY", "CONGESTION", "INVALID_NUMBER", "FAILED", "CANCELLED", "MACHINE")
+OUTCOME_ORDER = ("CONNECTED", "ABANDONED", "NO_ANSWER", "BUSY", "CONGESTION", "INVALID_NUMBER", "FAILED", "CANCELLED", "MACHINE", "MESSAGE")
 STATE_STYLE = {"ready": "green", "on_call": "cyan", "ringing": "yellow", "wrap_up": "blue", "paused": "magenta", "logged_out": "dim"}
 
 

@@ -41,7 +41,7 @@ ATTEMPT_COLUMNS = (
     "originated_at", "answered_at", "agent_connected_at", "ended_at", "ring_s", "customer_wait_s",
     "agent", "talk_s", "dial_status", "hangup_cause", "abandon_reason", "connect_limit_s",
     "drop_action", "drop_message", "drop_message_played", "dial_timeout_s", "amd", "amd_status", "amd_cause",
-    "disposition",
+    "message", "ivr_key", "disposition",
     "disposition_by", "disposition_at", "dnc_check", "dnc_checked_at",
 )
 ABANDON_COLUMNS = (
@@ -107,6 +107,8 @@ def attempt_rows(session: Session, campaign_id: str | None = None, since: float 
             "amd": plan.get("amd") or "off",
             "amd_status": call.amd_status,
             "amd_cause": call.amd_cause,
+            "message": plan.get("message") if plan.get("dial_mode") == "agentless" else None,
+            "ivr_key": call.ivr_key,
             "disposition": call.disposition,
             "disposition_by": call.disposition_by,
             "disposition_at": call.disposition_at,

@@ -17,7 +17,14 @@ from olive.compliance import DialGuard, DialObserver, Verdict
 from olive.engine._due import contacts_to_dial, dial_note
 from olive.engine._persist import DialIntent, write_ahead
 from olive.ids import new_id
-from olive.store import Campaign, Contact, ContactNumber, amd_variables, from_epoch
+from olive.store import (
+    Campaign,
+    Contact,
+    ContactNumber,
+    agentless_variables,
+    amd_variables,
+    from_epoch,
+)
 
 Dial = tuple[str, DialIntent, dict[str, Any]]  # (server, intent, plan snapshot)
 
@@ -75,6 +82,7 @@ def build_intent(campaign: Campaign, contact: Contact, number: ContactNumber, pl
         "OLIVE_DROP_MESSAGE": (plan.get("drop_message") or "") if plan.get("drop_action") == "message" else "",
     }
     variables.update(amd_variables(plan))  # [olive-amd]'s settings, when the plan runs AMD
+    variables.update(agentless_variables(plan))  # [olive-broadcast]'s, when the plan is agentless
     for name, value in (contact.variables or {}).items():
         variables[f"OLIVE_VAR_{name.upper()}"] = str(value)
     return DialIntent(

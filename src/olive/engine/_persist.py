@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from olive.calls import AgentActivity, AgentChange, CallChange, CallRecord, CallState
 from olive.compliance import NextStep, NumberHistory, after_attempt, counts_as_attempt
+from olive.engine._optout import opt_out_step, opted_out
 from olive.store import (
     Agent,
     Call,
@@ -114,6 +115,9 @@ def load_open_calls(session: Session, server: str) -> list[CallRecord]:
             queued_at=_epoch(c.queued_at),
             agent_connected_at=_epoch(c.agent_connected_at),
             agent_interface=c.agent_interface,
+            # An agentless call keeps what olive knew of it (its VarSets will not come again).
+            agentless=(c.plan_snapshot or {}).get("dial_mode") == "agentless",
+            ivr_key=c.ivr_key,
         )
         for c in open_calls(session, server)
     ]
@@ -147,6 +151,7 @@ def _copy(call: Call, rec: CallRecord, agent_ids: Mapping[str, str]) -> None:
         value = getattr(rec, name)
         setattr(call, name, None if value is None else as_utc(value))
     call.agent_interface = rec.agent_interface
+    call.ivr_key, call.ivr_status = rec.ivr_key, rec.ivr_status  # stored as soon as known: a restart keeps it
     if rec.agent_interface:
         call.agent_id = agent_ids.get(rec.agent_interface)
     call.agents_no_answer = [
@@ -198,6 +203,8 @@ def _finish_contact(session: Session, call: Call, rec: CallRecord) -> NextStep |
     history = [NumberHistory(n.position, dict(counts[n.id])) for n in numbers]
     tried = next((i for i, n in enumerate(numbers) if n.id == call.contact_number_id), 0)
     step = after_attempt(history, tried, outcome, call.plan_snapshot.get("retry_rules"), rec.ended_at)
+    if opted_out(session, call, rec):  # agentless: the opt-out key stops the number now
+        step = opt_out_step(step, rec.ivr_key)
     for n in numbers:
         if n.id == call.contact_number_id:
             n.last_outcome = rec.outcome.value

@@ -4,7 +4,8 @@ The engine asks :func:`make_pacer` for a pacer per campaign, then calls
 ``decide(snapshot)`` after every batch of observations (and at least once a
 second) and ``observe(observation)`` for everything that happens; see
 :mod:`olive.pacing._base` for what to feed and when. Modes: progressive,
-power and predictive (docs/pacing.md explains each).
+power and predictive (docs/pacing.md explains each), and agentless (no agents:
+the plan's concurrency and calls-per-second caps only).
 
 Additions to the original interface: :class:`RestoredLiveAnswer`, an
 observation for replaying stored live answers after a restart, and
@@ -13,6 +14,7 @@ observation for replaying stored live answers after a restart, and
 """
 
 from olive.pacing._abandon import AbandonLedger, AbandonRecord, WindowStats
+from olive.pacing._agentless import AgentlessPacer
 from olive.pacing._base import (
     AgentActivity,
     AgentSnapshot,
@@ -38,6 +40,7 @@ __all__ = [
     "AbandonRecord",
     "AgentActivity",
     "AgentSnapshot",
+    "AgentlessPacer",
     "CallAbandoned",
     "CallConnected",
     "ComplianceProfile",

@@ -13,6 +13,7 @@ class DialMode(enum.Enum):
     PROGRESSIVE = "progressive"
     POWER = "power"
     PREDICTIVE = "predictive"
+    AGENTLESS = "agentless"  # no agents: the plan's concurrency and calls-per-second caps only
 
 
 class ComplianceProfile(enum.Enum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from olive.pacing._agentless import AgentlessPacer
 from olive.pacing._base import Pacer
 from olive.pacing._config import DialMode, PacerConfig
 from olive.pacing._predictive import PredictivePacer
@@ -20,4 +21,6 @@ def make_pacer(mode: DialMode | str, config: PacerConfig | None = None) -> Pacer
         return ProgressivePacer(config)
     if dial_mode is DialMode.POWER:
         return PowerPacer(config)
+    if dial_mode is DialMode.AGENTLESS:
+        return AgentlessPacer(config)
     return PredictivePacer(config)

@@ -1,7 +1,7 @@
 """Running dialplan on a channel: one :class:`Runner` per channel in the PBX.
 
 Supported applications: AMD, Answer, Busy, Congestion, Echo, Goto, GotoIf, Hangup,
-NoOp, Playback, Queue, Ringing, Set, UserEvent, Wait, WaitForSilence. Each runs as Asterisk's does as far
+NoOp, Playback, Queue, Read, Ringing, SendDTMF, Set, UserEvent, Wait, WaitForSilence. Each runs as Asterisk's does as far
 as AMI can see: a Newexten when it starts, VarSet for Set, state changes and
 indications that reach the dialing side of a Local channel.
 """
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from olive.sim._amd import AMD_SETTINGS, Detection, SilenceWait, user_event_headers
 from olive.sim._dialplan import split_args, substitute
+from olive.sim._ivr import KeyRead, send_dtmf
 from olive.sim._model import BUSY, UP, Channel
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ __all__ = ["APPLICATIONS", "Runner", "run_hangup_handlers"]
 
 APPLICATIONS = frozenset(
     {"amd", "answer", "busy", "congestion", "echo", "goto", "gotoif", "hangup", "noop", "playback", "queue",
-     "ringing", "set", "userevent", "wait", "waitforsilence"}
+     "read", "ringing", "senddtmf", "set", "userevent", "wait", "waitforsilence"}
 )
 
 # Answer() on a ringing channel waits for the first media frame, up to 500 ms
@@ -47,10 +48,11 @@ class Runner:
         ch.runner = self
         ch.on_hangup_request = self.hangup_requested
         self.queue_app: Callable[[Runner, list[str], str], None] | None = None
+        self.queue_member: Callable[[list[str]], str] | None = None  # QUEUE_MEMBER(), read
         self._media_wait: Timer | None = None  # Answer() waiting for the first frame
         self._media_since: float | None = None  # when the far half started sending frames
         self.voice_until: float | None = None  # Playback() on this channel makes sound until then
-        self.listener: Detection | SilenceWait | None = None  # AMD()/WaitForSilence() listening
+        self.listener: Detection | SilenceWait | KeyRead | None = None  # AMD()/WaitForSilence()/Read() listening
 
     # -- control ---------------------------------------------------------------------
     def start(self) -> None:
@@ -107,6 +109,8 @@ class Runner:
             cond, _, choices = ",".join(args).partition("?")
             yes, _, no = choices.partition(":")
             return yes if cond.strip() not in ("", "0") else no
+        if name == "QUEUE_MEMBER":
+            return self.queue_member(args) if self.queue_member is not None else ""
         if name == "CALLERID":
             return self.ch.cid_num or "" if (args and args[0] == "num") else self.ch.cid_name or ""
         return ""
@@ -202,6 +206,14 @@ class Runner:
             return False
         if app == "amd":
             Detection(self, AMD_SETTINGS.with_args(args)).start()
+            return False
+        if app == "read":
+            if ch.state != UP:
+                self._answer()  # Read() answers first (unless its n or s option says not to)
+            KeyRead(self, args).start()
+            return False
+        if app == "senddtmf":
+            send_dtmf(self, data)
             return False
         if app == "waitforsilence":
             SilenceWait(self, args).start()

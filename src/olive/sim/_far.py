@@ -40,6 +40,8 @@ class Behaviour:
     after answering, then beeps and records.
     ``amd``: what app_amd would conclude on this call: (AMDSTATUS, AMDCAUSE, seconds of
     listening), drawn from the scenario's ``[amd]`` accuracy.
+    ``key``: the key a person presses when Read() asks (None: none), ``key_delay`` seconds
+    after Read() starts, drawn from the scenario's ``[ivr]`` shares.
     """
 
     outcome: str
@@ -49,6 +51,8 @@ class Behaviour:
     max_call: float | None = None
     greeting: float | None = None
     amd: tuple[str, str, float] | None = None
+    key: str | None = None
+    key_delay: float = 0.0
 
     @property
     def machine(self) -> bool:

@@ -14,7 +14,7 @@ from olive.sim._apps import Runner
 from olive.sim._core import Core
 from olive.sim._model import Channel
 from olive.sim._queue_app import QueueCall
-from olive.sim._queues import Queue, Queues
+from olive.sim._queues import Member, Queue, Queues
 from olive.sim._scenario import Scenario, builtin_scenario, load_scenario
 from olive.sim._server import AMISession
 from olive.sim._world import World
@@ -330,6 +330,31 @@ class SimulatedPBX:
     # -- wiring ----------------------------------------------------------------------------
     def install_queue(self, runner: Runner) -> None:
         runner.queue_app = lambda r, args, data: QueueCall(self.queues, r, args).start()
+        runner.queue_member = self.queue_member
+
+    def queue_member(self, args: list[str]) -> str:
+        """QUEUE_MEMBER(queue,option) read as app_queue's queue_function_mem_read counts:
+        logged (not unavailable or invalid), free (not in use, not paused), ready (free and
+        not in wrap-up), count (all). Another option or no such queue: empty (and an error
+        in Asterisk's log)."""
+        q = self.queues.queues.get(args[0].strip() if args else "")
+        option = args[1].strip().lower() if len(args) > 1 else ""
+        if q is None:
+            return ""
+        members = list(q.members.values())
+        now = int(self.core.now)
+        if option == "count":
+            return str(len(members))
+        if option == "logged":
+            return str(sum(1 for m in members if m.status not in (4, 5)))
+        if option == "free":
+            return str(sum(1 for m in members if m.status == 1 and not m.paused))
+        if option == "ready":
+            def wrapping(m: Member) -> bool:
+                wrapup = q.wrapup(m)
+                return bool(m.lastcall and wrapup and now - wrapup < m.lastcall)
+            return str(sum(1 for m in members if m.status == 1 and not m.paused and not wrapping(m)))
+        return ""
 
     def record(self, session: AMISession, action: Action) -> None:
         self.actions.append(ActionRecord(self.core.now, session.id, action))

@@ -20,6 +20,7 @@ __all__ = [
     "AgentModel",
     "AmdModel",
     "Distribution",
+    "IvrModel",
     "Population",
     "Rule",
     "Scenario",
@@ -114,6 +115,16 @@ class AmdModel:
     machine_delay: Distribution = Distribution("uniform", 1.5, 2.5)
 
 
+@dataclass(frozen=True)
+class IvrModel:
+    """What the people on this scenario's trunks do when an agentless call's Read() asks
+    for a key: ``keys`` maps a key to the share of people who press it (the rest press
+    nothing); ``delay``: seconds from the start of Read() (its prompt) to the key."""
+
+    keys: tuple[tuple[str, float], ...] = ()
+    delay: Distribution = Distribution("uniform", 1.0, 4.0)
+
+
 @dataclass
 class Scenario:
     name: str = "scenario"
@@ -125,6 +136,7 @@ class Scenario:
     populations: dict[str, Population] = field(default_factory=dict)
     agents: AgentModel = field(default_factory=AgentModel)
     amd: AmdModel = field(default_factory=AmdModel)
+    ivr: IvrModel = field(default_factory=IvrModel)
     sounds: dict[str, float] = field(default_factory=dict)
     vary_order: bool = False
     source: str = "<memory>"
@@ -247,8 +259,23 @@ def _amd(raw: Any) -> AmdModel:
     )
 
 
+def _ivr(raw: Any) -> IvrModel:
+    t = _table(raw, "ivr")
+    _check_keys(t, "ivr", {"keys", "delay"})
+    keys = _table(t.get("keys", {}), "ivr.keys")
+    shares: list[tuple[str, float]] = []
+    for key, share in keys.items():
+        if len(key) != 1 or key not in "0123456789*":
+            raise _err(f"ivr.keys.{key}", "expected a single key: 0-9 or *")
+        shares.append((key, _number(share, f"ivr.keys.{key}")))
+    if sum(s for _, s in shares) > 1.0 + 1e-9:
+        raise _err("ivr.keys", "the shares add up to more than 1 (the rest press nothing)")
+    default = IvrModel()
+    return IvrModel(tuple(shares), _dist(t["delay"], "ivr.delay") if "delay" in t else default.delay)
+
+
 def parse_scenario(data: dict[str, Any], base: Path, source: str = "<memory>") -> Scenario:
-    _check_keys(data, "", {"name", "seed", "scale", "pbx", "queues", "trunks", "population", "agents", "amd"})
+    _check_keys(data, "", {"name", "seed", "scale", "pbx", "queues", "trunks", "population", "agents", "amd", "ivr"})
     sc = Scenario(source=source)
     sc.name = str(data.get("name", Path(source).stem))
     seed = data.get("seed", 0)
@@ -292,6 +319,7 @@ def parse_scenario(data: dict[str, Any], base: Path, source: str = "<memory>") -
         rules = tuple(_rule(r, f"{where}.rules[{i}]") for i, r in enumerate(t.get("rules", [])))
         sc.trunks[tname] = Trunk(tname, str(t.get("context", "default")), rules, pop)
     sc.amd = _amd(data.get("amd", {}))
+    sc.ivr = _ivr(data.get("ivr", {}))
     agents = _table(data.get("agents", {}), "agents")
     _check_keys(agents, "agents", {"answer_delay", "no_answer", "talk", "wrapup", "context"})
     no_answer = _number(agents.get("no_answer", 0.0), "agents.no_answer")

@@ -130,7 +130,21 @@ class World:
             return b
         key = f"{target.tech}/{target.resource}"
         rng = stable_rng(self.seed, "amd", key, self.dialed[key])
-        return replace(b, amd=amd_verdict(self.scenario.amd, machine=b.machine, rng=rng))
+        b = replace(b, amd=amd_verdict(self.scenario.amd, machine=b.machine, rng=rng))
+        return self._with_key(b, key) if b.outcome == "answer" else b
+
+    def _with_key(self, b: Behaviour, key: str) -> Behaviour:
+        """The key this person presses if an agentless call asks, from its own random stream."""
+        ivr = self.scenario.ivr
+        if not ivr.keys:
+            return b
+        rng = stable_rng(self.seed, "ivr", key, self.dialed[key])
+        roll, delay = rng.random(), ivr.delay.draw(rng)
+        for digit, share in ivr.keys:
+            if roll < share:
+                return replace(b, key=digit, key_delay=delay)
+            roll -= share
+        return b
 
     def agent(self, interface: str) -> AgentBehaviour:
         self.rung[interface] += 1

@@ -93,6 +93,7 @@ from olive.store._nodes import (
     set_server_health,
 )
 from olive.store._plans import (
+    AGENTLESS_CONTEXT,
     AMD_AFTER_GREETING_S,
     AMD_CONTEXT,
     AMD_FALSE_POSITIVE_SHARE,
@@ -100,8 +101,10 @@ from olive.store._plans import (
     RETRY_OUTCOMES,
     Plan,
     RetryRule,
+    agentless_variables,
     amd_variables,
     default_retry_rules,
+    opt_out_key,
     retry_rule,
     validate_retry_rules,
 )
@@ -170,6 +173,7 @@ from olive.store._vocab import (
 
 __all__ = [
     "ABANDON_REASONS",
+    "AGENTLESS_CONTEXT",
     "AGENT_STATES",
     "AGENT_TOKEN_PREFIX",
     "AMD_AFTER_GREETING_S",
@@ -243,6 +247,7 @@ __all__ = [
     "UnitLease",
     "UnitView",
     "acquire_units",
+    "agentless_variables",
     "amd_variables",
     "as_utc",
     "campaign_agents",
@@ -280,6 +285,7 @@ __all__ = [
     "open_agent_session",
     "open_calls",
     "open_claims",
+    "opt_out_key",
     "outcome_counts",
     "pause_reasons",
     "register_node",

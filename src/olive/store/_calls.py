@@ -90,6 +90,8 @@ class Call(TimestampMixin, Base):
     drop_message_played: Mapped[bool | None] = mapped_column(Boolean)
     amd_status: Mapped[str | None] = mapped_column(String(16))  # app_amd's AMDSTATUS, when the plan ran AMD
     amd_cause: Mapped[str | None] = mapped_column(String(64))  # AMDCAUSE, e.g. LONGGREETING-1500-1500
+    ivr_key: Mapped[str | None] = mapped_column(String(8))  # agentless: the key Read() took (None: none)
+    ivr_status: Mapped[str | None] = mapped_column(String(16))  # agentless: Read()'s READSTATUS
     plan_snapshot: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     detail: Mapped[str | None] = mapped_column(Text)
     disposition: Mapped[str | None] = mapped_column(String(64))

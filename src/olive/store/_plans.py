@@ -23,6 +23,7 @@ RETRY_OUTCOMES: Final = (
     "INVALID_NUMBER",
     "CANCELLED",
     "MACHINE",
+    "MESSAGE",
     # Not an outcome of its own: a FAILED attempt whose real outcome olive could not
     # learn (it ended while olive could not see it, maybe answered). Never retried
     # unless the plan says so.
@@ -40,6 +41,8 @@ DEFAULT_RETRY_RULES: Final[Mapping[str, Mapping[str, int]]] = {
     # An answering machine: try twice more, four hours later each time (another part of
     # the day, when the person may be in); the third machine stops the number.
     "MACHINE": {"max_attempts": 3, "delay_s": 14400},
+    # Agentless: the message played to someone; once is enough unless the plan says otherwise.
+    "MESSAGE": {"max_attempts": 0, "delay_s": 0},
     "UNKNOWN": {"max_attempts": 0, "delay_s": 0},
 }
 
@@ -99,6 +102,7 @@ def validate_retry_rules(rules: Mapping[str, Any]) -> dict[str, dict[str, int]]:
 
 DEFAULT_CONTEXT: Final = "olive-dialer"
 AMD_CONTEXT: Final = "olive-amd"
+AGENTLESS_CONTEXT: Final = "olive-broadcast"
 #: amd.conf's after_greeting_silence (docs/asterisk/amd.conf): AMD calls a person HUMAN this
 #: long after their greeting, so it counts against the 2-second connect limit.
 AMD_AFTER_GREETING_S: Final = 0.8
@@ -124,6 +128,28 @@ def amd_variables(plan: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+def agentless_variables(plan: Mapping[str, Any]) -> dict[str, str]:
+    """The Originate variables [olive-broadcast] reads, from a plan snapshot; none unless
+    the plan is agentless. Read() runs only when a key means something."""
+    if plan.get("dial_mode") != "agentless":
+        return {}
+    agent, optout = plan.get("ivr_agent_key") or "", plan.get("ivr_optout_key") or ""
+    return {
+        "OLIVE_MESSAGE": str(plan.get("message") or ""),
+        "OLIVE_IVR_KEYS": f"{agent}{optout}",
+        "OLIVE_IVR_PROMPT": str(plan.get("ivr_prompt") or ""),
+        "OLIVE_IVR_TIMEOUT": str(int(plan.get("ivr_timeout_s") or 5)),
+        "OLIVE_IVR_AGENT": str(agent),
+    }
+
+
+def opt_out_key(plan: Mapping[str, Any]) -> str | None:
+    """The key that puts the number on the campaign's do-not-call list (agentless plans)."""
+    if plan.get("dial_mode") != "agentless":
+        return None
+    return str(plan.get("ivr_optout_key") or "") or None
+
+
 class Plan(TimestampMixin, Base):
     __tablename__ = "plans"
     __table_args__ = (
@@ -142,6 +168,8 @@ class Plan(TimestampMixin, Base):
         CheckConstraint(one_of("amd_notsure", AMD_NOTSURE), name="amd_notsure"),
         CheckConstraint("amd <> 'message' OR amd_message IS NOT NULL", name="amd_message"),
         CheckConstraint("amd_false_positive_share >= 0 AND amd_false_positive_share <= 1", name="amd_false_positive_share"),
+        CheckConstraint("dial_mode <> 'agentless' OR message IS NOT NULL", name="message"),
+        CheckConstraint("ivr_timeout_s BETWEEN 1 AND 60", name="ivr_timeout_s"),
     )
 
     id: Mapped[str] = id_column("plan")
@@ -167,6 +195,12 @@ class Plan(TimestampMixin, Base):
     #: each such call is an abandoned call in law. Measure it (listen to a sample); see compliance.md.
     amd_false_positive_share: Mapped[float] = mapped_column(
         Float, default=AMD_FALSE_POSITIVE_SHARE, server_default=str(AMD_FALSE_POSITIVE_SHARE))
+    # Agentless plans (dial_mode agentless): what [olive-broadcast] plays and which keys it reads.
+    message: Mapped[str | None] = mapped_column(String(200))
+    ivr_prompt: Mapped[str | None] = mapped_column(String(200))
+    ivr_agent_key: Mapped[str | None] = mapped_column(String(1))
+    ivr_optout_key: Mapped[str | None] = mapped_column(String(1))  # PlanSpec defaults it to 9; None: no key
+    ivr_timeout_s: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
 
     def retry_rule(self, outcome: str) -> RetryRule:
         return retry_rule(self.retry_rules, outcome)
@@ -197,14 +231,23 @@ class Plan(TimestampMixin, Base):
             "amd_false_positive_share": (
                 AMD_FALSE_POSITIVE_SHARE if self.amd_false_positive_share is None else self.amd_false_positive_share
             ),
+            "message": self.message,
+            "ivr_prompt": self.ivr_prompt,
+            "ivr_agent_key": self.ivr_agent_key,
+            "ivr_optout_key": self.ivr_optout_key,
+            "ivr_timeout_s": 5 if self.ivr_timeout_s is None else self.ivr_timeout_s,
         }
-        # With AMD, answered calls go through [olive-amd] first (docs/asterisk/extensions.conf).
+        # With AMD, answered calls go through [olive-amd] first (docs/asterisk/extensions.conf);
+        # an agentless plan's go to [olive-broadcast].
         if out["amd"] != "off" and out["context"] == DEFAULT_CONTEXT:
             out["context"] = AMD_CONTEXT
+        if out["dial_mode"] == "agentless" and out["context"] == DEFAULT_CONTEXT:
+            out["context"] = AGENTLESS_CONTEXT
         return out
 
 
 __all__ = [
+    "AGENTLESS_CONTEXT",
     "AMD_AFTER_GREETING_S",
     "AMD_CONTEXT",
     "AMD_FALSE_POSITIVE_SHARE",
@@ -213,8 +256,10 @@ __all__ = [
     "RETRY_OUTCOMES",
     "Plan",
     "RetryRule",
+    "agentless_variables",
     "amd_variables",
     "default_retry_rules",
+    "opt_out_key",
     "retry_rule",
     "validate_retry_rules",
 ]

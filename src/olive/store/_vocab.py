@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
-DIAL_MODES: Final = ("progressive", "power", "predictive")
+DIAL_MODES: Final = ("progressive", "power", "predictive", "agentless")
 DROP_ACTIONS: Final = ("hangup", "message")
 AMD_ACTIONS: Final = ("off", "hangup", "message", "agent")  # what a plan does with a MACHINE
 AMD_NOTSURE: Final = ("agent", "machine")  # what a plan takes a NOTSURE verdict for
@@ -24,6 +24,7 @@ OUTCOMES: Final = (
     "FAILED",
     "CANCELLED",
     "MACHINE",
+    "MESSAGE",
 )
 ABANDON_REASONS: Final = ("timeout", "caller_hangup", "not_queued", "unknown")
 API_KEY_ROLES: Final = ("admin", "viewer")

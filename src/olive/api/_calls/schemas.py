@@ -10,7 +10,8 @@ from pydantic import Field
 from olive.api._schemas import Out
 
 Outcome = Literal[
-    "CONNECTED", "ABANDONED", "NO_ANSWER", "BUSY", "CONGESTION", "INVALID_NUMBER", "FAILED", "CANCELLED", "MACHINE"
+    "CONNECTED", "ABANDONED", "NO_ANSWER", "BUSY", "CONGESTION", "INVALID_NUMBER", "FAILED", "CANCELLED", "MACHINE",
+    "MESSAGE",
 ]
 CallState = Literal["originating", "ringing", "answered", "queued", "connected", "ended"]
 
@@ -43,6 +44,8 @@ class CallOut(Out):
     drop_message_played: bool | None
     amd_status: str | None = Field(None, description="answering-machine detection's verdict: MACHINE, HUMAN, NOTSURE or HANGUP")
     amd_cause: str | None = Field(None, description="what decided it, as app_amd says: e.g. LONGGREETING-1500-1500")
+    ivr_key: str | None = Field(None, description="agentless: the key the person pressed (null: none)")
+    ivr_status: str | None = Field(None, description="agentless: Read()'s READSTATUS: OK, TIMEOUT, HANGUP, ...")
     detail: str | None
     disposition: str | None
     disposition_note: str | None

@@ -35,7 +35,7 @@ class RetryRuleOut(BaseModel):
 
 class PlanOut(Stamped):
     name: str
-    dial_mode: Literal["progressive", "power", "predictive"]
+    dial_mode: Literal["progressive", "power", "predictive", "agentless"]
     dial_timeout_s: int
     caller_id: str | None
     channel_template: str
@@ -53,6 +53,11 @@ class PlanOut(Stamped):
     amd_message: str | None = None
     amd_notsure: Literal["agent", "machine"] = "agent"
     amd_false_positive_share: float = 0.03
+    message: str | None = None
+    ivr_prompt: str | None = None
+    ivr_agent_key: str | None = None
+    ivr_optout_key: str | None = "9"
+    ivr_timeout_s: int = 5
 
 
 __all__ = ["PlanCreate", "PlanOut", "PlanUpdate", "RetryRuleOut"]

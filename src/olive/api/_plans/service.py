@@ -43,6 +43,7 @@ def update(session: Session, plan_id: str, changes: dict[str, Any]) -> Plan:
     plan = get_or_404(repo, plan_id)
     current = plan.snapshot()
     current.pop("id")
+    current["context"] = plan.context  # the plan's own: the snapshot's is where calls go (olive-amd, olive-broadcast)
     spec = validate_merged(PlanCreate, {**current, **changes})
     if spec.name != plan.name:
         _unique_name(repo, spec.name)
