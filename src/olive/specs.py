@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from olive.ami import MAX_DIAL_TIMEOUT_S, MIN_DIAL_TIMEOUT_S
 from olive.controls import CONTROL_CLASS, NO_CONTROL_PATTERN
-from olive.store import RETRY_OUTCOMES, default_retry_rules
+from olive.store import CALLBACK_QUEUE, RETRY_OUTCOMES, default_retry_rules
 
 LEGAL_MIN_RING_S = 15  # ring at least 15 s (US TSR, UK Ofcom) unless the profile is "none"
 MAX_LEGAL_CONNECT_LIMIT_S = 2.0
@@ -64,6 +64,12 @@ class PlanSpec(_Spec):
         "agent", description="what AMD's NOTSURE verdict is taken for")
     amd_false_positive_share: float = Field(
         0.03, ge=0, le=1, description="estimated share of MACHINE verdicts that were people (counted as abandoned)")
+    callback_queue: Annotated[str, Field(pattern=_QUEUE.pattern)] | None = Field(
+        CALLBACK_QUEUE, description="the queue where an owned callback waits for its owner alone (null: any agent takes it)")
+    callback_owner_timeout_s: float | None = Field(
+        None, ge=0, le=30 * 86400,
+        description="how long past its time an owned callback waits for its owner to be ready before any agent may take it "
+        "(null: it waits for the owner)")
 
     @field_validator("channel_template")
     @classmethod
@@ -73,6 +79,11 @@ class PlanSpec(_Spec):
         if "/" not in value:
             raise ValueError("must name a channel technology, e.g. PJSIP/{number}@trunk")
         return value
+
+    @field_validator("callback_queue", mode="before")
+    @classmethod
+    def _no_callback_queue(cls, value: Any) -> Any:
+        return None if value == "" else value  # a campaign file (TOML has no null) turns it off with ""
 
     @field_validator("retry_rules")
     @classmethod

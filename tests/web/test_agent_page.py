@@ -381,3 +381,60 @@ class TestAgentPage:
         expect(page.locator("#signin-error")).to_contain_text("You were signed out")
         assert page.evaluate("sessionStorage.length") == 0
         assert pages.errors == []
+
+    def test_a_callback_for_me_comes_back_to_me(self, pages: Pages, dialer: Dialer, floor: Floor, admin: httpx.Client) -> None:
+        """Bob books a callback for himself a few minutes ahead (on the clock olive and the simulator share) and
+        pauses; Ann is free all along. When it is due it waits for Bob, and once he is ready it rings him, not Ann:
+        the customer pops on his page (the call waits in olive-callbacks for his penalty alone)."""
+        from playwright.sync_api import expect
+
+        ann = _sign_in(pages, dialer.api.url, "agent801", floor.passwords["agent801"])
+        bob = _sign_in(pages, dialer.api.url, "agent802", floor.passwords["agent802"])
+        for page in (ann, bob):
+            page.get_by_role("button", name="Ready").click()
+            expect(page.locator("#state")).to_have_attribute("data-state", "ready")
+        ok(admin.post(f"/campaigns/{floor.campaign_id}/start"))
+        for page in (ann, bob):
+            expect(page.locator("#call")).to_be_visible(timeout=WAIT_MS)
+        bob_call = bob.locator("#call").get_attribute("data-call")
+        contact_id = ok(admin.get(f"/calls/{bob_call}"))["contact_id"]
+
+        # Bob: a callback for himself, three to four minutes ahead of olive's clock; then a pause.
+        clock = dialer.target.clock
+        due = datetime.fromtimestamp(clock.now() + 180).astimezone().replace(second=0, microsecond=0) + timedelta(minutes=1)
+        bob.get_by_label("Disposition").select_option("callback")
+        bob.get_by_label("When").fill(due.strftime("%Y-%m-%dT%H:%M"))
+        bob.get_by_label("Notes").fill("Wants to hear from Bob again")
+        expect(bob.get_by_label("For me")).to_be_checked()
+        bob.get_by_role("button", name="Save disposition").click()
+        expect(bob.locator("#notice")).to_have_text("Disposition saved.")
+        ann.get_by_label("Disposition").select_option("sale")
+        ann.get_by_role("button", name="Save disposition").click()
+        expect(ann.locator("#notice")).to_have_text("Disposition saved.")
+        bob.get_by_label("Pause reason").select_option("coaching")
+        bob.get_by_role("button", name="Pause").click()
+        expect(bob.locator("#state")).to_have_attribute("data-state", "paused", timeout=WAIT_MS)
+
+        # Due, and Ann free: it waits for Bob all the same.
+        def callback_calls() -> list[dict[str, Any]]:
+            items = ok(admin.get("/calls", params={"contact_id": contact_id}))["items"]
+            return [c for c in items if c["id"] != bob_call]
+
+        _until(lambda: clock.now() > due.timestamp() + 60, "the callback due a minute ago")
+        assert callback_calls() == [], "dialed while its owner was paused"
+        expect(ann.locator("#state")).to_have_attribute("data-state", "ready")
+
+        # Bob is ready: it rings him, and his page shows the customer again.
+        bob.get_by_role("button", name="Ready").click()
+        expect(bob.locator("#call")).to_be_visible(timeout=WAIT_MS)
+        again = bob.locator("#call").get_attribute("data-call")
+        assert again and again != bob_call
+        call = ok(admin.get(f"/calls/{again}"))
+        assert (call["contact_id"], call["agent_id"]) == (contact_id, floor.agents["agent802"])
+        expect(bob.locator("#c-history")).to_contain_text("Wants to hear from Bob again")
+        assert ann.locator("#call").get_attribute("data-call") != again
+        if dialer.target.simulated:  # it waited in the callbacks queue, where both are members, each with a penalty
+            callbacks = {m.interface: m.penalty for m in dialer.target.pbx.queue_members("olive-callbacks")}
+            assert set(callbacks) == {agent_interface("801"), agent_interface("802")}
+            assert len(set(callbacks.values())) == 2
+        assert pages.errors == []

@@ -33,6 +33,7 @@ from olive.calls import AgentActivity, AgentChange, CallChange, CallRecord, Call
 from olive.clock import Clock, SystemClock
 from olive.compliance import ComplianceGuard, DialGuard, DialObserver
 from olive.engine._bus import EventBus
+from olive.engine._callbacks import OwnerRoutes
 from olive.engine._campaigns import CampaignStatus, Refreshed, finish_idle, read_campaigns
 from olive.engine._control import Control
 from olive.engine._dialing import Dial, connect_limit_s, place_dials
@@ -112,6 +113,7 @@ class Engine:
         for name, config in servers.items():
             link = PbxLink(name, factory(name, config), self.clock, settle_s=settle_s)
             self.links[name] = link
+        self.callbacks = OwnerRoutes(self)  # owned callbacks to their owner
         self.members = MembershipSync(self)
         self.control = Control(self, sessions)
         for link in self.links.values():
@@ -333,7 +335,9 @@ class Engine:
                 # theirs): the store says, right before the claim.
                 if session.scalar(select(Campaign.status).where(Campaign.id == campaign.id)) != "running":
                     continue
-                placed, notes[campaign.id] = place_dials(self.guard, session, campaign, decision.dials, decision.reason, now)
+                placed, notes[campaign.id] = place_dials(
+                    self.guard, session, campaign, decision.dials, decision.reason, now, self.callbacks
+                )
                 dials.extend(placed)
         return dials, notes
 
@@ -479,6 +483,7 @@ class Engine:
             limits = [connect_limit_s(c.plan.snapshot()) for c in refreshed.campaigns if self.links.get(c.server) is link]
             link.members.full_ring_ms = 1000 * min(limits, default=0)
         self.campaigns = refreshed.campaigns
+        self.callbacks.refreshed(refreshed.campaigns, refreshed.agent_ids, refreshed.owner_calls)
 
     def _account(self, dt: float) -> None:
         if dt <= 0:

@@ -105,6 +105,8 @@ AMD_AFTER_GREETING_S: Final = 0.8
 #: The default estimate of the share of MACHINE verdicts that were people, until the operator
 #: has measured their own (docs/compliance.md): an assumption, not a measurement.
 AMD_FALSE_POSITIVE_SHARE: Final = 0.03
+#: The shared queue where owned callbacks wait for their owner (docs/asterisk/queues.conf).
+CALLBACK_QUEUE: Final = "olive-callbacks"
 
 
 def amd_variables(plan: Mapping[str, Any]) -> dict[str, str]:
@@ -142,6 +144,7 @@ class Plan(TimestampMixin, Base):
         CheckConstraint(one_of("amd_notsure", AMD_NOTSURE), name="amd_notsure"),
         CheckConstraint("amd <> 'message' OR amd_message IS NOT NULL", name="amd_message"),
         CheckConstraint("amd_false_positive_share >= 0 AND amd_false_positive_share <= 1", name="amd_false_positive_share"),
+        CheckConstraint("callback_owner_timeout_s IS NULL OR callback_owner_timeout_s >= 0", name="callback_owner_timeout_s"),
     )
 
     id: Mapped[str] = id_column("plan")
@@ -167,6 +170,13 @@ class Plan(TimestampMixin, Base):
     #: each such call is an abandoned call in law. Measure it (listen to a sample); see compliance.md.
     amd_false_positive_share: Mapped[float] = mapped_column(
         Float, default=AMD_FALSE_POSITIVE_SHARE, server_default=str(AMD_FALSE_POSITIVE_SHARE))
+    #: The queue an owned callback's answered call waits in for its owner alone (null: the campaign's
+    #: queue, whoever is free). New plans get CALLBACK_QUEUE from PlanSpec; plans from before it have none.
+    #: See docs/agents.md and docs/asterisk/queues.conf.
+    callback_queue: Mapped[str | None] = mapped_column(String(80))
+    #: How long past its time a due owned callback waits for its owner to be ready before any agent
+    #: may take it (null: it waits for the owner, however long).
+    callback_owner_timeout_s: Mapped[float | None] = mapped_column(Float)
 
     def retry_rule(self, outcome: str) -> RetryRule:
         return retry_rule(self.retry_rules, outcome)
@@ -197,6 +207,8 @@ class Plan(TimestampMixin, Base):
             "amd_false_positive_share": (
                 AMD_FALSE_POSITIVE_SHARE if self.amd_false_positive_share is None else self.amd_false_positive_share
             ),
+            "callback_queue": self.callback_queue,
+            "callback_owner_timeout_s": self.callback_owner_timeout_s,
         }
         # With AMD, answered calls go through [olive-amd] first (docs/asterisk/extensions.conf).
         if out["amd"] != "off" and out["context"] == DEFAULT_CONTEXT:
@@ -208,6 +220,7 @@ __all__ = [
     "AMD_AFTER_GREETING_S",
     "AMD_CONTEXT",
     "AMD_FALSE_POSITIVE_SHARE",
+    "CALLBACK_QUEUE",
     "DEFAULT_RETRY_RULES",
     "NEVER",
     "RETRY_OUTCOMES",

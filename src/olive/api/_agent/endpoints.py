@@ -98,7 +98,7 @@ def screen_pop(me: Me, call_id: CallId, session: DbSession) -> ScreenPop:
     "/callbacks",
     summary="The agent's own scheduled callbacks",
     description="Booked *for me* on a disposition, or given to the agent by a supervisor; earliest due first. "
-    "When due they are dialed like any other contact for now (see docs/agents.md).",
+    "When due each is dialed once its owner is ready, and connected to that agent alone (see docs/agents.md).",
 )
 def my_callbacks(me: Me, session: DbSession) -> list[MyCallback]:
     return service.my_callbacks(session, me)

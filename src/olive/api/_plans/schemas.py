@@ -53,6 +53,8 @@ class PlanOut(Stamped):
     amd_message: str | None = None
     amd_notsure: Literal["agent", "machine"] = "agent"
     amd_false_positive_share: float = 0.03
+    callback_queue: str | None = "olive-callbacks"
+    callback_owner_timeout_s: float | None = None
 
 
 __all__ = ["PlanCreate", "PlanOut", "PlanUpdate", "RetryRuleOut"]
