@@ -19,7 +19,7 @@ from olive.store import CALLBACK_QUEUE, RETRY_OUTCOMES, default_retry_rules
 LEGAL_MIN_RING_S = 15  # ring at least 15 s (US TSR, UK Ofcom) unless the profile is "none"
 MAX_LEGAL_CONNECT_LIMIT_S = 2.0
 
-DialMode = Literal["progressive", "power", "predictive"]
+DialMode = Literal["progressive", "power", "predictive", "preview"]
 Profile = Literal["us-tsr", "uk-ofcom", "none"]
 _SAFE = re.compile(NO_CONTROL_PATTERN)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._\-]{0,199}$")
@@ -70,6 +70,11 @@ class PlanSpec(_Spec):
         None, ge=0, le=30 * 86400,
         description="how long past its time an owned callback waits for its owner to be ready before any agent may take it "
         "(null: it waits for the owner)")
+    preview_timeout_s: float | None = Field(
+        120.0, gt=0, le=86400,
+        description="preview mode: how long a contact stays on an agent's screen unattended (null: until they act)")
+    preview_timeout_action: Literal["skip", "dial"] = Field(
+        "skip", description="preview mode, when nobody acted in time: skip the contact (and pause the agent) or dial it")
 
     @field_validator("channel_template")
     @classmethod
@@ -99,6 +104,8 @@ class PlanSpec(_Spec):
             raise ValueError("drop_action 'message' needs drop_message (a recording name)")
         if self.amd == "message" and not self.amd_message:
             raise ValueError("amd 'message' needs amd_message (a recording name)")
+        if self.dial_mode == "preview" and not self.callback_queue:
+            raise ValueError("dial_mode 'preview' needs callback_queue (the agent's call waits there for them alone)")
         return self
 
     def to_row(self) -> dict[str, Any]:

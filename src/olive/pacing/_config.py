@@ -13,6 +13,7 @@ class DialMode(enum.Enum):
     PROGRESSIVE = "progressive"
     POWER = "power"
     PREDICTIVE = "predictive"
+    PREVIEW = "preview"  # the agent dials each contact from their page (engine/_preview.py)
 
 
 class ComplianceProfile(enum.Enum):

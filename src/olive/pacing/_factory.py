@@ -5,7 +5,7 @@ from __future__ import annotations
 from olive.pacing._base import Pacer
 from olive.pacing._config import DialMode, PacerConfig
 from olive.pacing._predictive import PredictivePacer
-from olive.pacing._simple import PowerPacer, ProgressivePacer
+from olive.pacing._simple import PowerPacer, PreviewPacer, ProgressivePacer
 
 
 def make_pacer(mode: DialMode | str, config: PacerConfig | None = None) -> Pacer:
@@ -20,4 +20,6 @@ def make_pacer(mode: DialMode | str, config: PacerConfig | None = None) -> Pacer
         return ProgressivePacer(config)
     if dial_mode is DialMode.POWER:
         return PowerPacer(config)
+    if dial_mode is DialMode.PREVIEW:
+        return PreviewPacer(config)
     return PredictivePacer(config)

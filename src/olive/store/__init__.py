@@ -92,6 +92,7 @@ from olive.store._plans import (
     retry_rule,
     validate_retry_rules,
 )
+from olive.store._previews import PREVIEW_STATUSES, Preview
 from olive.store._queries import (
     COMPACT_COUNT_ROWS,
     ContactRow,
@@ -163,6 +164,7 @@ __all__ = [
     "DROP_ACTIONS",
     "ENV_DATABASE_URL",
     "OUTCOMES",
+    "PREVIEW_STATUSES",
     "RETRY_OUTCOMES",
     "SESSION_TTL",
     "Agent",
@@ -198,6 +200,7 @@ __all__ = [
     "PauseReason",
     "Plan",
     "PlanRepository",
+    "Preview",
     "Repository",
     "RetryRule",
     "TimestampMixin",

@@ -145,6 +145,8 @@ class Plan(TimestampMixin, Base):
         CheckConstraint("amd <> 'message' OR amd_message IS NOT NULL", name="amd_message"),
         CheckConstraint("amd_false_positive_share >= 0 AND amd_false_positive_share <= 1", name="amd_false_positive_share"),
         CheckConstraint("callback_owner_timeout_s IS NULL OR callback_owner_timeout_s >= 0", name="callback_owner_timeout_s"),
+        CheckConstraint("preview_timeout_s IS NULL OR preview_timeout_s > 0", name="preview_timeout_s"),
+        CheckConstraint("preview_timeout_action IN ('skip', 'dial')", name="preview_timeout_action"),
     )
 
     id: Mapped[str] = id_column("plan")
@@ -177,6 +179,10 @@ class Plan(TimestampMixin, Base):
     #: How long past its time a due owned callback waits for its owner to be ready before any agent
     #: may take it (null: it waits for the owner, however long).
     callback_owner_timeout_s: Mapped[float | None] = mapped_column(Float)
+    #: Preview mode: how long a contact stays on an agent's screen unattended (None: until they act),
+    #: then skipped (the agent paused) or dialed.
+    preview_timeout_s: Mapped[float | None] = mapped_column(Float)
+    preview_timeout_action: Mapped[str] = mapped_column(String(16), default="skip", server_default="skip")
 
     def retry_rule(self, outcome: str) -> RetryRule:
         return retry_rule(self.retry_rules, outcome)
@@ -209,6 +215,8 @@ class Plan(TimestampMixin, Base):
             ),
             "callback_queue": self.callback_queue,
             "callback_owner_timeout_s": self.callback_owner_timeout_s,
+            "preview_timeout_s": self.preview_timeout_s,
+            "preview_timeout_action": self.preview_timeout_action or "skip",
         }
         # With AMD, answered calls go through [olive-amd] first (docs/asterisk/extensions.conf).
         if out["amd"] != "off" and out["context"] == DEFAULT_CONTEXT:

@@ -35,7 +35,7 @@ class RetryRuleOut(BaseModel):
 
 class PlanOut(Stamped):
     name: str
-    dial_mode: Literal["progressive", "power", "predictive"]
+    dial_mode: Literal["progressive", "power", "predictive", "preview"]
     dial_timeout_s: int
     caller_id: str | None
     channel_template: str
@@ -55,6 +55,8 @@ class PlanOut(Stamped):
     amd_false_positive_share: float = 0.03
     callback_queue: str | None = "olive-callbacks"
     callback_owner_timeout_s: float | None = None
+    preview_timeout_s: float | None = None
+    preview_timeout_action: Literal["skip", "dial"] = "skip"
 
 
 __all__ = ["PlanCreate", "PlanOut", "PlanUpdate", "RetryRuleOut"]
