@@ -16,8 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from e2e.harness import QUEUE, agent_interface, make_campaign, number
-from engine.memory import InMemory
-from olive.compliance import schedule_callback
+from engine.memory import SERVER, InMemory
+from olive import ami
+from olive.ami import ServerConfig
+from olive.compliance import AllowAll, schedule_callback
+from olive.engine import Engine
 from olive.engine._callbacks import penalties
 from olive.store import CALLBACK_QUEUE, Agent, Call, Callback, ContactNumber, transaction
 
@@ -128,6 +131,40 @@ class TestOwnedCallbacks:
         await mem.run_until(lambda: mem.calls(cid)[0].agent_interface == owner, within_s=60, what="connected to the owner")
         await mem.run_until(lambda: mem.calls(cid)[0].ended_at is not None, within_s=120, what="the call over")
         await mem.run_until(lambda: owner in queue.members, within_s=10, what="the owner back in the campaign queue")
+
+
+class TestRestart:
+    async def test_the_reservation_survives_a_restart(self, mem: InMemory) -> None:
+        """olive stops while the callback's customer is ringing; a new olive on the same database keeps the
+        owner out of the campaign queue (calls.for_agent_id), and the call still reaches the owner."""
+        cid = make_campaign(mem.sessions, name="restart", contacts=[number(1, 51)], retry_rules=ONCE)
+        _book(mem.sessions, cid, [number(1, 51)], "agent102", mem.clock.now() + 10)
+        await mem.start()
+        owner = agent_interface("102")
+        queue = mem.pbx.queues.queues[QUEUE]
+        await mem.run_until(lambda: bool(mem.calls(cid)), within_s=30, what="the callback dialed")
+        await mem.run_until(lambda: owner not in queue.members, within_s=5, what="the owner out of the campaign queue")
+        assert mem.calls(cid)[0].answered_at is None
+        await mem.engine.stop()
+
+        def client(name: str, config: ServerConfig) -> ami.AMIClient:
+            return ami.AMIClient(
+                config.host, config.port, config.username, config.secret, events=config.events, name=name,
+                connector=mem.pbx.connect_in_memory,
+            )
+
+        mem.engine = Engine(mem.sessions, {"default": SERVER}, clock=mem.clock, guard=AllowAll(), tick_s=mem.tick_s, client_factory=client)
+        await mem.start()
+        seen_back: list[float] = []
+
+        def connected() -> bool:
+            if owner in queue.members:
+                seen_back.append(mem.clock.now())
+            return mem.calls(cid)[0].agent_connected_at is not None
+
+        await mem.run_until(connected, within_s=60, what="connected after the restart")
+        assert seen_back == [], "the new olive put the owner back in the campaign queue before the connect"
+        assert mem.calls(cid)[0].agent_interface == owner
 
 
 class TestOwnerAway:
