@@ -133,6 +133,21 @@ class TestOwnedCallbacks:
         await mem.run_until(lambda: owner in queue.members, within_s=10, what="the owner back in the campaign queue")
 
 
+class TestEndOfRun:
+    async def test_the_end_of_olive_run_leaves_the_callbacks_queue_too(self, mem: InMemory) -> None:
+        """``olive run`` logs the campaign's agents out at its end: out of the campaign's queue and of
+        olive-callbacks (no member left behind in Asterisk)."""
+        cid = make_campaign(mem.sessions, name="the end", contacts=[number(3, 61)], retry_rules=ONCE)
+        await mem.start()
+        callbacks = mem.pbx.queues.queues[CALLBACK_QUEUE]
+        both = {agent_interface("101"), agent_interface("102")}
+        await mem.run_until(lambda: set(callbacks.members) == both, within_s=10, what="both in olive-callbacks")
+        assert await mem.engine.control.log_out_campaign_agents(cid) == []
+        await mem.clock.settle()
+        assert set(callbacks.members) == set()
+        assert both.isdisjoint(mem.pbx.queues.queues[QUEUE].members)
+
+
 class TestRestart:
     async def test_the_reservation_survives_a_restart(self, mem: InMemory) -> None:
         """olive stops while the callback's customer is ringing; a new olive on the same database keeps the
