@@ -19,7 +19,7 @@ from engine.memory import InMemory
 from olive.compliance import ComplianceGuard
 from olive.engine._preview import SKIP_DELAY_S
 from olive.errors import Conflict
-from olive.store import Agent, Contact, DncNumber, Preview, to_epoch, transaction
+from olive.store import Agent, Campaign, Contact, DncNumber, Preview, to_epoch, transaction
 
 ONCE = {k: {"max_attempts": 1, "delay_s": 60} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED", "CANCELLED")}
 
@@ -116,6 +116,19 @@ class TestPreview:
         assert [p.status for p in _previews(mem)] == ["dialed"]
         await mem.run_until(lambda: mem.calls(cid)[0].agent_interface is not None, within_s=30, what="connected")
         assert mem.calls(cid)[0].for_agent_id == ids["agent101"]
+
+
+    async def test_a_stopped_campaign_withdraws_its_previews(self, mem: InMemory) -> None:
+        cid = make_campaign(mem.sessions, name="stopping", contacts=[number(1, 41)], agents=("101",), retry_rules=ONCE, dial_mode="preview")
+        ids = _agent_ids(mem)
+        await mem.start()
+        await mem.run_until(lambda: _offered_to(mem, ids["agent101"]) is not None, within_s=10, what="offered")
+        with transaction(mem.sessions) as s:
+            s.get(Campaign, cid).status = "stopped"  # type: ignore[union-attr]
+        mem.engine.invalidate()
+        await mem.run_until(lambda: [p.status for p in _previews(mem)] == ["withdrawn"], within_s=5, what="withdrawn")
+        with pytest.raises(Conflict):
+            await mem.engine.previews.dial(ids["agent101"])
 
 
 class TestRulesAtTheClick:

@@ -76,7 +76,7 @@ def is_preview(campaign: Campaign) -> bool:
 class Previews:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._active = False  # a preview campaign ran at the last tick: its previews may need closing
+        self._active = True  # previews may need closing (the first tick: left open by an earlier run)
         self._hold: dict[str, float] = {}  # agent id -> no offer before (being paused after a timeout)
 
     # -- each tick ------------------------------------------------------------------
