@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from olive.calls import AgentActivity, CallState
 from olive.compliance import CALLBACK_OWNER_AWAY, RECHECK_S, Verdict, due_callback
+from olive.engine._members import CONFIRM_S
 from olive.store import Agent, Call, Campaign, Contact, as_utc, to_epoch
 
 if TYPE_CHECKING:
@@ -179,6 +180,8 @@ class OwnerRoutes:
         link = self.engine.links.get(campaign.server)
         status = link.members.get(owner.interface) if link is not None else None
         if status is None or str(queue) not in status.queues:
+            if link is not None and link.connected_at is not None and now - link.connected_at < CONFIRM_S:
+                return busy  # just connected: olive is still adding its members
             log.warning(
                 "callback %s: its owner %s is not in queue %s (is it in queues.conf?); any agent may take it",
                 callback.id, owner.name, queue,
