@@ -14,12 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from olive.ami import MAX_DIAL_TIMEOUT_S, MIN_DIAL_TIMEOUT_S
 from olive.controls import CONTROL_CLASS, NO_CONTROL_PATTERN
-from olive.store import RETRY_OUTCOMES, default_retry_rules
+from olive.store import CALLBACK_QUEUE, RETRY_OUTCOMES, default_retry_rules
 
 LEGAL_MIN_RING_S = 15  # ring at least 15 s (US TSR, UK Ofcom) unless the profile is "none"
 MAX_LEGAL_CONNECT_LIMIT_S = 2.0
 
-DialMode = Literal["progressive", "power", "predictive", "agentless"]
+DialMode = Literal["progressive", "power", "predictive", "preview", "agentless"]
 Profile = Literal["us-tsr", "uk-ofcom", "none"]
 _SAFE = re.compile(NO_CONTROL_PATTERN)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._\-]{0,199}$")
@@ -73,6 +73,17 @@ class PlanSpec(_Spec):
     ivr_optout_key: Annotated[str, Field(pattern=r"^[0-9*]$")] | None = Field(
         "9", description="agentless: the key that adds the number to the campaign's do-not-call list at once")
     ivr_timeout_s: int = Field(5, ge=1, le=60, description="agentless: seconds to wait for a key after the recordings")
+    callback_queue: Annotated[str, Field(pattern=_QUEUE.pattern)] | None = Field(
+        CALLBACK_QUEUE, description="the queue where an owned callback waits for its owner alone (null: any agent takes it)")
+    callback_owner_timeout_s: float | None = Field(
+        None, ge=0, le=30 * 86400,
+        description="how long past its time an owned callback waits for its owner to be ready before any agent may take it "
+        "(null: it waits for the owner)")
+    preview_timeout_s: float | None = Field(
+        120.0, gt=0, le=86400,
+        description="preview mode: how long a contact stays on an agent's screen unattended (null: until they act)")
+    preview_timeout_action: Literal["skip", "dial"] = Field(
+        "skip", description="preview mode, when nobody acted in time: skip the contact (and pause the agent) or dial it")
 
     @field_validator("channel_template")
     @classmethod
@@ -82,6 +93,11 @@ class PlanSpec(_Spec):
         if "/" not in value:
             raise ValueError("must name a channel technology, e.g. PJSIP/{number}@trunk")
         return value
+
+    @field_validator("callback_queue", mode="before")
+    @classmethod
+    def _no_callback_queue(cls, value: Any) -> Any:
+        return None if value == "" else value  # a campaign file (TOML has no null) turns it off with ""
 
     @field_validator("retry_rules")
     @classmethod
@@ -104,6 +120,8 @@ class PlanSpec(_Spec):
                 raise ValueError("dial_mode 'agentless' does not run AMD: set amd 'off'")
             if self.ivr_agent_key is not None and self.ivr_agent_key == self.ivr_optout_key:
                 raise ValueError("ivr_agent_key and ivr_optout_key must differ")
+        if self.dial_mode == "preview" and not self.callback_queue:
+            raise ValueError("dial_mode 'preview' needs callback_queue (the agent's call waits there for them alone)")
         return self
 
     def to_row(self) -> dict[str, Any]:

@@ -100,6 +100,21 @@ class TestQueueActions:
         assert called["Interface"] == "Local/102@agents"
 
 
+    async def test_a_callers_penalty_range_rings_only_the_members_within_it(self, lab: SimulatedPBX) -> None:
+        """QUEUE_MIN_PENALTY/QUEUE_MAX_PENALTY on the caller's channel (app_queue's calc_metric()): the
+        member with penalty 7 is rung, never the one with 3, though round robin would pick 101 first."""
+        c = await logged_in(lab)
+        for n, penalty in (("101", "3"), ("102", "7")):
+            await c.response(c.send("QueueAdd", ("Queue", "olive-campaign"), ("Interface", f"Local/{n}@agents"), ("Penalty", penalty)))
+        assert {m.interface: m.penalty for m in lab.queue_members("olive-campaign")} == {"Local/101@agents": 3, "Local/102@agents": 7}
+        await c.response(c.send(
+            "Originate", ("Channel", "Local/5001@customers"), ("Context", "dialer"), ("Exten", "s"),
+            ("Priority", "1"), ("Async", "true"), ("Variable", "QUEUE_MIN_PENALTY=7"), ("Variable", "QUEUE_MAX_PENALTY=7"),
+        ))
+        called = await c.event("AgentCalled")
+        assert called["Interface"] == "Local/102@agents"
+
+
 class TestChannelActions:
     async def test_hangup_with_cause_and_variables(self, lab: SimulatedPBX) -> None:
         c = await logged_in(lab)

@@ -82,7 +82,7 @@ class TestPlan:
             ("dial_timeout_s", 301),
             ("channel_template", "PJSIP/trunk"),
             ("channel_template", "PJSIP/{num}@trunk"),
-            ("dial_mode", "preview"),
+            ("dial_mode", "manual"),
             ("max_concurrent", 0),
             ("lines_per_agent", 0.0),
             ("max_calls_per_second", 0.0),

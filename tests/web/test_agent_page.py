@@ -32,6 +32,7 @@ from olive.store import (
     Contact,
     ContactNumber,
     DialList,
+    Preview,
     end_agent_sessions,
     to_epoch,
     transaction,
@@ -116,6 +117,28 @@ def long_wrapup(dialer: Dialer, admin: httpx.Client) -> Iterator[Floor]:
 
 
 @pytest.fixture
+def preview_floor(dialer: Dialer, admin: httpx.Client) -> Iterator[Floor]:
+    """A stopped preview campaign of two answering customers and one logged-out agent with a password."""
+    sessions = dialer.api.sessions
+    cid = make_campaign(
+        sessions, name="preview calls", contacts=[number(1, 831), number(1, 832)], agents=("801",), status="stopped",
+        dial_mode="preview",
+    )
+    with transaction(sessions) as s:
+        for i, contact in enumerate(s.scalars(select(Contact).where(Contact.dial_list_id.in_(
+            select(DialList.id).where(DialList.name == "preview calls list"))).order_by(Contact.created_at, Contact.id))):
+            contact.name, contact.variables = ("Katherine Johnson", "Dorothy Vaughan")[i], {"account": f"P-{i + 1}"}
+        agent = s.scalars(select(Agent).where(Agent.name == "agent801")).one()
+        agent.state, agent_id = "logged_out", agent.id
+    password = ok(admin.post(f"/agents/{agent_id}/password"), 201)["password"]
+    try:
+        yield Floor(cid, {"agent801": agent_id}, {"agent801": password})
+    finally:
+        admin.post(f"/campaigns/{cid}/stop", params={"force": "true"})
+        admin.post(f"/agents/{agent_id}/force-out")
+
+
+@pytest.fixture
 def pages(chromium: Any) -> Iterator[Pages]:
     tabs = Pages(chromium)
     yield tabs
@@ -151,6 +174,17 @@ _FETCH_AS_PAGE = """async ([method, path]) => {
 def _status(page: Any, method: str, path: str) -> int:
     status: int = page.evaluate(_FETCH_AS_PAGE, [method, path])
     return status
+
+
+def _ready_when_done(page: Any) -> None:
+    """The call disposed and over: ready, pressing Ready to end wrap-up early if need be."""
+    from playwright.sync_api import expect
+
+    state = page.locator("#state")
+    expect(state).to_have_attribute("data-state", re.compile("ready|wrap_up"), timeout=WAIT_MS)
+    if state.get_attribute("data-state") == "wrap_up":
+        page.get_by_role("button", name="Ready").click()
+    expect(state).to_have_attribute("data-state", "ready", timeout=WAIT_MS)
 
 
 def _sign_in(pages: Pages, url: str, name: str, password: str) -> Any:
@@ -380,4 +414,107 @@ class TestAgentPage:
         print(f"\nended elsewhere: the page showed the sign-in form {time.monotonic() - ended:.2f} s after the session ended")
         expect(page.locator("#signin-error")).to_contain_text("You were signed out")
         assert page.evaluate("sessionStorage.length") == 0
+        assert pages.errors == []
+
+    def test_a_callback_for_me_comes_back_to_me(self, pages: Pages, dialer: Dialer, floor: Floor, admin: httpx.Client) -> None:
+        """Bob books a callback for himself a few minutes ahead (on the clock olive and the simulator share) and
+        pauses; Ann is free all along. When it is due it waits for Bob, and once he is ready it rings him, not Ann:
+        the customer pops on his page (the call waits in olive-callbacks for his penalty alone)."""
+        from playwright.sync_api import expect
+
+        ann = _sign_in(pages, dialer.api.url, "agent801", floor.passwords["agent801"])
+        bob = _sign_in(pages, dialer.api.url, "agent802", floor.passwords["agent802"])
+        for page in (ann, bob):
+            page.get_by_role("button", name="Ready").click()
+            expect(page.locator("#state")).to_have_attribute("data-state", "ready")
+        ok(admin.post(f"/campaigns/{floor.campaign_id}/start"))
+        for page in (ann, bob):
+            expect(page.locator("#call")).to_be_visible(timeout=WAIT_MS)
+        bob_call = bob.locator("#call").get_attribute("data-call")
+        contact_id = ok(admin.get(f"/calls/{bob_call}"))["contact_id"]
+
+        # Bob: a callback for himself, three to four minutes ahead of olive's clock; then a pause.
+        clock = dialer.target.clock
+        due = datetime.fromtimestamp(clock.now() + 180).astimezone().replace(second=0, microsecond=0) + timedelta(minutes=1)
+        bob.get_by_label("Disposition").select_option("callback")
+        bob.get_by_label("When").fill(due.strftime("%Y-%m-%dT%H:%M"))
+        bob.get_by_label("Notes").fill("Wants to hear from Bob again")
+        expect(bob.get_by_label("For me")).to_be_checked()
+        bob.get_by_role("button", name="Save disposition").click()
+        expect(bob.locator("#notice")).to_have_text("Disposition saved.")
+        ann.get_by_label("Disposition").select_option("sale")
+        ann.get_by_role("button", name="Save disposition").click()
+        expect(ann.locator("#notice")).to_have_text("Disposition saved.")
+        for page in (ann, bob):  # done with wrap-up (an earlier test may have left the tracker an hour of it)
+            _ready_when_done(page)
+        bob.get_by_label("Pause reason").select_option("coaching")
+        bob.get_by_role("button", name="Pause").click()
+        expect(bob.locator("#state")).to_have_attribute("data-state", "paused", timeout=WAIT_MS)
+
+        # Due, and Ann free: it waits for Bob all the same.
+        def callback_calls() -> list[dict[str, Any]]:
+            items = ok(admin.get("/calls", params={"contact_id": contact_id}))["items"]
+            return [c for c in items if c["id"] != bob_call]
+
+        _until(lambda: clock.now() > due.timestamp() + 60, "the callback due a minute ago")
+        assert callback_calls() == [], "dialed while its owner was paused"
+        expect(ann.locator("#state")).to_have_attribute("data-state", "ready")
+
+        # Bob is ready: it rings him, and his page shows the customer again.
+        bob.get_by_role("button", name="Ready").click()
+        expect(bob.locator("#call")).to_be_visible(timeout=WAIT_MS)
+        again = bob.locator("#call").get_attribute("data-call")
+        assert again and again != bob_call
+        call = ok(admin.get(f"/calls/{again}"))
+        assert (call["contact_id"], call["agent_id"]) == (contact_id, floor.agents["agent802"])
+        expect(bob.locator("#c-history")).to_contain_text("Wants to hear from Bob again")
+        assert ann.locator("#call").get_attribute("data-call") != again
+        if dialer.target.simulated:  # it waited in the callbacks queue, where both are members, each with a penalty
+            callbacks = {m.interface: m.penalty for m in dialer.target.pbx.queue_members("olive-callbacks")}
+            assert set(callbacks) == {agent_interface("801"), agent_interface("802")}
+            assert len(set(callbacks.values())) == 2
+        assert pages.errors == []
+
+    def test_preview_dials_and_skips(
+        self, pages: Pages, dialer: Dialer, preview_floor: Floor, admin: httpx.Client, tmp_path: Path
+    ) -> None:
+        """Preview mode: the page shows the next contact; Skip needs a reason and brings the next one; Dial calls
+        the customer and puts them through to this agent, whose page pops the call."""
+        from playwright.sync_api import expect
+
+        floor = preview_floor
+        page = _sign_in(pages, dialer.api.url, "agent801", floor.passwords["agent801"])
+        page.get_by_role("button", name="Ready").click()
+        expect(page.locator("#state")).to_have_attribute("data-state", "ready")
+        ok(admin.post(f"/campaigns/{floor.campaign_id}/start"))
+
+        card = page.locator("#preview")
+        expect(card).to_be_visible(timeout=WAIT_MS)
+        first = card.get_attribute("data-contact")
+        expect(page.locator("#p-name")).to_have_text(re.compile("Katherine Johnson|Dorothy Vaughan"))
+        expect(page.locator("#p-fields")).to_contain_text("P-")
+        page.screenshot(path=str(tmp_path / "agent-preview.png"), full_page=True)
+        _keep(tmp_path / "agent-preview.png")
+        assert ok(admin.get("/calls", params={"campaign_id": floor.campaign_id}))["items"] == [], "nothing dialed by itself"
+
+        # Skip asks why; with a reason the next contact comes.
+        page.get_by_role("button", name="Skip").click()
+        expect(page.locator("#banner")).to_contain_text("Say why you skip this contact")
+        page.get_by_label("Skip reason").fill("asked to be emailed first")
+        page.get_by_role("button", name="Skip").click()
+        expect(card).not_to_have_attribute("data-contact", first or "", timeout=WAIT_MS)
+        second = card.get_attribute("data-contact")
+        assert second and second != first
+        with transaction(dialer.api.sessions) as s:
+            skipped = s.scalars(select(Preview).where(Preview.contact_id == first)).one()
+            assert (skipped.status, skipped.reason) == ("skipped", "asked to be emailed first")
+
+        # Dial: the customer is called, answers, and comes to this agent; the page pops the call.
+        page.get_by_role("button", name="Dial").click()
+        expect(page.locator("#call")).to_be_visible(timeout=WAIT_MS)
+        expect(card).to_be_hidden()
+        call_id = page.locator("#call").get_attribute("data-call")
+        call = ok(admin.get(f"/calls/{call_id}"))
+        assert (call["contact_id"], call["agent_id"]) == (second, floor.agents["agent801"])
+        expect(page.locator("#c-fields")).to_contain_text("P-")
         assert pages.errors == []

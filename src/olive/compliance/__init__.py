@@ -28,8 +28,10 @@ from olive.compliance._dnc import (
     parse_dnc_csv,
 )
 from olive.compliance._eligibility import (
+    CALLBACK_OWNER_AWAY,
     CLOSING_MARGIN_S,
     LOCKOUT_S,
+    RECHECK_S,
     ContactFacts,
     DialFacts,
     Eligibility,
@@ -37,7 +39,7 @@ from olive.compliance._eligibility import (
     dial_reasons,
     explain,
 )
-from olive.compliance._facts import contact_facts, dial_facts
+from olive.compliance._facts import contact_facts, dial_facts, due_callback
 from olive.compliance._guard import ComplianceGuard
 from olive.compliance._hours import (
     HoursState,
@@ -66,10 +68,12 @@ from olive.compliance._why import (
 
 __all__ = [
     "ALLOW",
+    "CALLBACK_OWNER_AWAY",
     "CLOSING_MARGIN_S",
     "EXPORTS",
     "FINAL_OUTCOMES",
     "LOCKOUT_S",
+    "RECHECK_S",
     "AllowAll",
     "CampaignExplanation",
     "ComplianceGuard",
@@ -103,6 +107,7 @@ __all__ = [
     "counts_as_attempt",
     "dial_facts",
     "dial_reasons",
+    "due_callback",
     "ensure_codes",
     "explain",
     "explain_campaign",

@@ -18,7 +18,7 @@ from olive.compliance._schedule import Schedule
 CLOSING_MARGIN_S = 15.0
 LOCKOUT_S = 72 * 3600.0  # uk-ofcom: no repeat call within 72 h of an abandoned call...
 # ...unless an agent is sure to be free: progressive dialing places a call only for an idle agent.
-LOCKOUT_EXEMPT_MODES = frozenset({"progressive"})
+LOCKOUT_EXEMPT_MODES = frozenset({"progressive", "preview"})
 #: uk-ofcom: after AMD took a call to the number for a machine, no repeat call within 24 h
 #: unless an agent is sure to be free (the same exemption).
 MACHINE_LOCKOUT_S = 24 * 3600.0

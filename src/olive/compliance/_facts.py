@@ -91,6 +91,9 @@ def dial_facts(
     owner_name: str | None = None
     owner_ready = True
     callback = due_callback(session, campaign.id, contact.id, now)
+    timeout = plan.get("callback_owner_timeout_s")
+    if callback is not None and timeout is not None and now >= to_epoch(as_utc(callback.due_at)) + float(timeout):
+        callback = None  # waited long enough for its owner: any agent may take it
     if callback is not None and callback.agent_id is not None:
         owner = session.get(Agent, callback.agent_id)
         if owner is not None:

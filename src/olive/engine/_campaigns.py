@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from olive.engine._callbacks import owner_calls
 from olive.engine._runner import CampaignCounters, CampaignRunner
 from olive.engine._stats import live_answers_since, machines_since
 from olive.store import Agent, Campaign, CampaignRepository, from_epoch
@@ -28,12 +29,13 @@ class Refreshed:
     agent_ids: dict[str, str]  # interface -> agent id
     campaigns: list[Campaign]
     new_runners: dict[str, CampaignRunner] = field(default_factory=dict)  # built for campaigns without one
+    owner_calls: dict[str, tuple[str, str]] = field(default_factory=dict)  # open owned callbacks: call id -> (interface, server)
 
 
 def read_campaigns(session: Session, now: float, have_runners: set[str]) -> Refreshed:
     agents = list(session.scalars(select(Agent)))
     campaigns = CampaignRepository(session).with_status("running", "paused")
-    refreshed = Refreshed({a.interface: a.id for a in agents}, campaigns)
+    refreshed = Refreshed({a.interface: a.id for a in agents}, campaigns, owner_calls=owner_calls(session))
     for campaign in campaigns:
         if campaign.id in have_runners:
             continue

@@ -155,7 +155,7 @@ class Control:
         Returns the interfaces Asterisk could not be asked to remove (link down)."""
         now = from_epoch(self.engine.clock.now())
 
-        def log_out(session: Session) -> tuple[str, str, list[str], list[str]]:
+        def log_out(session: Session) -> tuple[str, str, str | None, list[str], list[str]]:
             campaign = CampaignRepository(session).get_with_links(campaign_id)
             interfaces, logged_out = [], []
             for agent in campaign.agents:
@@ -163,9 +163,10 @@ class Control:
                 if agent.state != "logged_out":
                     agent.state, agent.pause_reason, agent.state_since = "logged_out", None, now
                     logged_out.append(agent.id)
-            return campaign.server, campaign.queue, interfaces, logged_out
+            callback_queue = campaign.plan.snapshot().get("callback_queue")
+            return campaign.server, campaign.queue, callback_queue, interfaces, logged_out
 
-        server, queue, interfaces, logged_out = await self._in_transaction(log_out)
+        server, queue, callback_queue, interfaces, logged_out = await self._in_transaction(log_out)
         for agent_id in logged_out:  # committed: now say so
             self.engine.bus.publish("agent", self.engine.clock.now(), {"agent_id": agent_id, "state": "logged_out"})
         self.engine.invalidate()
@@ -175,7 +176,7 @@ class Control:
             return interfaces
         left: list[str] = []
 
-        async def remove(interface: str) -> None:
+        async def remove(interface: str, queue: str = queue) -> None:
             act = ami.action("QueueRemove", Queue=queue, Interface=interface)
             try:
                 await asyncio.wait_for(link.client.send_action(act, check=False), timeout_s)
@@ -184,6 +185,9 @@ class Control:
                 left.append(interface)
 
         await asyncio.gather(*(remove(i) for i in interfaces))
+        if callback_queue:  # and from the owned callbacks' queue (engine/_callbacks.py), quietly: maybe never added
+            members = {st.interface for st in link.members.agents() if str(callback_queue) in st.queues}
+            await asyncio.gather(*(remove(i, str(callback_queue)) for i in interfaces if i in members))
         return left
 
     async def pause_agent(self, agent_id: str, reason: str) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from olive.compliance import DialGuard, DialObserver, Verdict
+from olive.engine._callbacks import OwnerRoute, OwnerRoutes
 from olive.engine._due import contacts_to_dial, dial_note
 from olive.engine._persist import DialIntent, write_ahead
 from olive.ids import new_id
@@ -35,10 +36,17 @@ def dial_string(template: str, e164: str) -> str:
 
 
 def place_dials(
-    guard: DialGuard, session: Session, campaign: Campaign, wanted: int, reason: str, now: float
+    guard: DialGuard,
+    session: Session,
+    campaign: Campaign,
+    wanted: int,
+    reason: str,
+    now: float,
+    routes: OwnerRoutes | None = None,
 ) -> tuple[list[Dial], str]:
     """Claim up to ``wanted`` due contacts of ``campaign`` and write their call rows.
-    Returns the dials and the campaign's status note."""
+    Returns the dials and the campaign's status note. With ``routes``, a due callback
+    whose owner is ready goes to that owner alone (engine/_callbacks.py)."""
     server = campaign.server
     plan = campaign.plan.snapshot()
     out: list[Dial] = []
@@ -50,7 +58,9 @@ def place_dials(
         if not contact.numbers:
             continue
         number = contact.numbers[contact.next_number_index % len(contact.numbers)]
-        verdict = guard.check(session, campaign, contact, number, now)
+        route = routes.route(session, campaign, contact, plan, now) if routes is not None else None
+        # A callback whose owner is away or busy is held back like a guard's refusal.
+        verdict = route if isinstance(route, Verdict) else guard.check(session, campaign, contact, number, now)
         if not verdict.allowed:
             refused.append(verdict)
             if verdict.status:
@@ -58,8 +68,11 @@ def place_dials(
             if verdict.retry_at is not None:
                 contact.next_attempt_at = from_epoch(verdict.retry_at)
             continue
-        intent = build_intent(campaign, contact, number, plan, server)
+        owner = route if isinstance(route, OwnerRoute) else None
+        intent = build_intent(campaign, contact, number, plan, server, owner)
         if write_ahead(session, intent, plan, now):
+            if owner is not None and routes is not None:
+                routes.reserve(session, intent.call_id, owner, server, now)
             out.append((server, intent, plan))
             if isinstance(guard, DialObserver):
                 guard.dialed(session, campaign, contact, intent.call_id, now)
@@ -71,7 +84,14 @@ def connect_limit_s(plan: Mapping[str, Any]) -> int:
     return max(1, math.floor(float(plan.get("connect_limit_s", 2.0))))
 
 
-def build_intent(campaign: Campaign, contact: Contact, number: ContactNumber, plan: Mapping[str, Any], server: str) -> DialIntent:
+def build_intent(
+    campaign: Campaign,
+    contact: Contact,
+    number: ContactNumber,
+    plan: Mapping[str, Any],
+    server: str,
+    owner: OwnerRoute | None = None,
+) -> DialIntent:
     call_id = new_id("call")
     variables = {
         "OLIVE_CALL_ID": call_id,
@@ -83,6 +103,8 @@ def build_intent(campaign: Campaign, contact: Contact, number: ContactNumber, pl
     }
     variables.update(amd_variables(plan))  # [olive-amd]'s settings, when the plan runs AMD
     variables.update(agentless_variables(plan))  # [olive-broadcast]'s, when the plan is agentless
+    if owner is not None:  # an owned callback: its owner's queue and penalty
+        variables.update(owner.variables())
     for name, value in (contact.variables or {}).items():
         variables[f"OLIVE_VAR_{name.upper()}"] = str(value)
     return DialIntent(

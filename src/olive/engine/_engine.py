@@ -33,6 +33,7 @@ from olive.calls import AgentActivity, AgentChange, CallChange, CallRecord, Call
 from olive.clock import Clock, SystemClock
 from olive.compliance import ComplianceGuard, DialGuard, DialObserver
 from olive.engine._bus import EventBus
+from olive.engine._callbacks import OwnerRoutes
 from olive.engine._campaigns import CampaignStatus, Refreshed, finish_idle, read_campaigns
 from olive.engine._control import Control
 from olive.engine._dialing import Dial, connect_limit_s, place_dials
@@ -46,6 +47,7 @@ from olive.engine._persist import (
     apply_call_changes,
     load_open_calls,
 )
+from olive.engine._preview import Previews
 from olive.engine._runner import CampaignRunner
 from olive.engine._set_aside import set_aside_refused
 from olive.engine._stats import call_event
@@ -112,6 +114,8 @@ class Engine:
         for name, config in servers.items():
             link = PbxLink(name, factory(name, config), self.clock, settle_s=settle_s)
             self.links[name] = link
+        self.callbacks = OwnerRoutes(self)  # owned callbacks to their owner
+        self.previews = Previews(self)  # preview mode: the agents dial
         self.members = MembershipSync(self)
         self.control = Control(self, sessions)
         for link in self.links.values():
@@ -299,6 +303,22 @@ class Engine:
         # Committed: these calls now exist. Nothing else happens before their Originates
         # are under way. Each is tracked before this tick returns, so the next decision
         # counts it as on its way even if its Originate has not been written yet.
+        self.send_dials(dials)
+        if refresh and dialing:  # a fenced node cannot see the other node's calls
+            await self._finish_campaigns(now)
+        for link in self.links.values():  # calls already placed are followed to their end, lease or not
+            if link.ready and (overdue := link.tracker.overdue(now)):
+                self._spawn(link.check_calls(overdue))
+            if link.shutdown_probe_due(now):
+                self._spawn(link.probe_shutdown())
+        if not dialing:
+            return
+        for op in self.members.plan(self.campaigns, self.olive_interfaces, now):
+            self._spawn(op)
+        await self.previews.tick(now)
+
+    def send_dials(self, dials: list[Dial]) -> None:
+        """Committed calls: track each and send its Originate (never re-sent)."""
         sent_at = self.clock.now()
         for server, intent, plan in dials:
             self.call_campaign[intent.call_id] = intent.campaign_id
@@ -311,17 +331,6 @@ class Engine:
             if runner is not None:
                 runner.dial_placed(sent_at)
             self._spawn(self._originate(link, intent, plan))
-        if refresh and dialing:  # a fenced node cannot see the other node's calls
-            await self._finish_campaigns(now)
-        for link in self.links.values():  # calls already placed are followed to their end, lease or not
-            if link.ready and (overdue := link.tracker.overdue(now)):
-                self._spawn(link.check_calls(overdue))
-            if link.shutdown_probe_due(now):
-                self._spawn(link.probe_shutdown())
-        if not dialing:
-            return
-        for op in self.members.plan(self.campaigns, self.olive_interfaces, now):
-            self._spawn(op)
 
     def _place_dials(self, decisions: list[tuple[Campaign, DialDecision]], now: float) -> tuple[list[Dial], dict[str, str]]:
         """In the database thread: claim the contacts and write the call rows, in one transaction."""
@@ -333,7 +342,9 @@ class Engine:
                 # theirs): the store says, right before the claim.
                 if session.scalar(select(Campaign.status).where(Campaign.id == campaign.id)) != "running":
                     continue
-                placed, notes[campaign.id] = place_dials(self.guard, session, campaign, decision.dials, decision.reason, now)
+                placed, notes[campaign.id] = place_dials(
+                    self.guard, session, campaign, decision.dials, decision.reason, now, self.callbacks
+                )
                 dials.extend(placed)
         return dials, notes
 
@@ -479,6 +490,7 @@ class Engine:
             limits = [connect_limit_s(c.plan.snapshot()) for c in refreshed.campaigns if self.links.get(c.server) is link]
             link.members.full_ring_ms = 1000 * min(limits, default=0)
         self.campaigns = refreshed.campaigns
+        self.callbacks.refreshed(refreshed.campaigns, refreshed.agent_ids, refreshed.owner_calls)
 
     def _account(self, dt: float) -> None:
         if dt <= 0:

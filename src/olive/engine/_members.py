@@ -69,15 +69,23 @@ class MembershipSync:
         reconciled) in line with who should be a member."""
         ordered = sorted(campaigns, key=lambda c: (c.started_at is None, c.started_at or 0, c.id))
         desired: dict[Key, Agent] = {}
+        callback_keys: set[Key] = set()  # members of callback queues (engine/_callbacks.py)
+        reserved = self.engine.callbacks.reserved(now)  # owners on their callback: out of the campaign queues
         self._owner, self._interfaces = {}, {}
         for campaign in ordered:
             ifaces = self._interfaces.setdefault(campaign.id, set())
+            callback_queue = campaign.plan.snapshot().get("callback_queue")
             for agent in campaign.agents:
                 if agent.state == "logged_out":
                     continue
                 ifaces.add(agent.interface)
                 self._owner.setdefault(agent.interface, campaign.id)
-                desired[(campaign.server, campaign.queue, agent.interface)] = agent
+                if agent.interface not in reserved:
+                    desired[(campaign.server, campaign.queue, agent.interface)] = agent
+                if callback_queue:
+                    key = (campaign.server, str(callback_queue), agent.interface)
+                    desired[key] = agent
+                    callback_keys.add(key)
         ops: list[Coroutine[Any, Any, None]] = []
         for name, link in self.engine.links.items():
             if link is not reconciling and (reconciling is not None or not link.ready):
@@ -89,12 +97,13 @@ class MembershipSync:
                 if queue in link.queues
             }
             missing = [key for key in desired if key[0] == name and key not in actual]
-            if reconciling is None:
-                self._confirm(link, missing, now)
+            if reconciling is None:  # dialing waits for the campaign queues' members only
+                self._confirm(link, [key for key in missing if key not in callback_keys], now)
             for key in missing:
                 if self._free(key, now):
                     agent = desired[key]
-                    ops.append(self._add(link, key, agent.name, agent.state == "paused", agent.pause_reason))
+                    penalty = self.engine.callbacks.penalty.get(agent.id, 0) if key in callback_keys else 0
+                    ops.append(self._add(link, key, agent.name, agent.state == "paused", agent.pause_reason, penalty))
             for key in actual - desired.keys():
                 if key[2] in olive_agents and self._free(key, now):
                     ops.append(self._remove(link, key))
@@ -133,11 +142,11 @@ class MembershipSync:
         self._holdoff[key] = now + 5.0
         return True
 
-    async def _add(self, link: PbxLink, key: Key, name: str, paused: bool, reason: str | None) -> None:
+    async def _add(self, link: PbxLink, key: Key, name: str, paused: bool, reason: str | None, penalty: int = 0) -> None:
         _, queue, interface = key
         act = ami.action(
             "QueueAdd", Queue=queue, Interface=interface, MemberName=name, StateInterface=interface,
-            Penalty=0, Paused=paused, Reason=reason if paused and reason else None,
+            Penalty=penalty, Paused=paused, Reason=reason if paused and reason else None,
         )
         try:
             response = await link.client.send_action(act, check=False)

@@ -14,6 +14,7 @@ class DialMode(enum.Enum):
     POWER = "power"
     PREDICTIVE = "predictive"
     AGENTLESS = "agentless"  # no agents: the plan's concurrency and calls-per-second caps only
+    PREVIEW = "preview"  # the agent dials each contact from their page (engine/_preview.py)
 
 
 class ComplianceProfile(enum.Enum):

@@ -6,7 +6,7 @@ from olive.pacing._agentless import AgentlessPacer
 from olive.pacing._base import Pacer
 from olive.pacing._config import DialMode, PacerConfig
 from olive.pacing._predictive import PredictivePacer
-from olive.pacing._simple import PowerPacer, ProgressivePacer
+from olive.pacing._simple import PowerPacer, PreviewPacer, ProgressivePacer
 
 
 def make_pacer(mode: DialMode | str, config: PacerConfig | None = None) -> Pacer:
@@ -23,4 +23,6 @@ def make_pacer(mode: DialMode | str, config: PacerConfig | None = None) -> Pacer
         return PowerPacer(config)
     if dial_mode is DialMode.AGENTLESS:
         return AgentlessPacer(config)
+    if dial_mode is DialMode.PREVIEW:
+        return PreviewPacer(config)
     return PredictivePacer(config)

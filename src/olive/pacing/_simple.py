@@ -112,3 +112,22 @@ class PowerPacer:
 
     def estimates(self) -> Mapping[str, float]:
         return {"dial_level": self._lines_per_agent, "lines_per_agent": self._lines_per_agent}
+
+
+class PreviewPacer:
+    """Preview mode: olive places no call by itself; each ready agent is shown a contact
+    and dials it (or skips it) from their page (engine/_preview.py)."""
+
+    mode = "preview"
+
+    def __init__(self, config: PacerConfig | None = None) -> None:
+        self._limits = DialLimits(config or PacerConfig())
+
+    def decide(self, snapshot: PacingSnapshot) -> DialDecision:
+        return DialDecision(0, f"preview: {snapshot.idle_agents} ready agent(s) choose their calls on their page")
+
+    def observe(self, observation: Observation) -> None:
+        self._limits.observe(observation)
+
+    def estimates(self) -> Mapping[str, float]:
+        return {"dial_level": 1.0}

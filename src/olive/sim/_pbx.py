@@ -76,6 +76,7 @@ class MemberInfo:
     reason: str
     calls_taken: int
     in_call: bool
+    penalty: int = 0
 
 
 class SimulatedPBX:
@@ -386,7 +387,7 @@ class SimulatedPBX:
         if q is None:
             return []
         return [
-            MemberInfo(queue, m.interface, m.name, m.status, m.paused, m.reason, m.calls, bool(m.starttime))
+            MemberInfo(queue, m.interface, m.name, m.status, m.paused, m.reason, m.calls, bool(m.starttime), m.penalty)
             for m in q.members.values()
         ]
 

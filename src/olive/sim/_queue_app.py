@@ -12,6 +12,7 @@ queue_exec()/try_calling() in Asterisk 22's app_queue.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -57,6 +58,9 @@ class QueueCall:
         self.member: Member | None = None
         self.callstart = 0
         self.bridge_start = 0.0
+        # queue_exec(): the caller's penalty range from its channel (INT_MAX: no limit).
+        self.min_penalty = _penalty(self.ch.variables.get("QUEUE_MIN_PENALTY"))
+        self.max_penalty = _penalty(self.ch.variables.get("QUEUE_MAX_PENALTY"))
 
     # -- join ------------------------------------------------------------------------
     def start(self) -> None:
@@ -67,7 +71,7 @@ class QueueCall:
         if q.maxlen and len(q.entries) >= q.maxlen:
             return self._leave_without_joining("FULL")
         if q.joinempty in ("no", "strict", "unavailable") and not any(
-            q.available(m, core.now) for m in q.members.values()
+            q.available(m, core.now) and self.within_penalty(q, m) for m in q.members.values()
         ):
             return self._leave_without_joining("JOINEMPTY")
         self.q = q
@@ -130,7 +134,20 @@ class QueueCall:
     def callable_members(self) -> list[Member]:
         q = self.q
         assert q is not None
-        return [m for m in q.members.values() if q.available(m, self.core.now) and not m.ringing]
+        return [
+            m for m in q.members.values() if q.available(m, self.core.now) and not m.ringing and self.within_penalty(q, m)
+        ]
+
+    def within_penalty(self, q: Queue, m: Member) -> bool:
+        """calc_metric(): a member whose penalty is outside the caller's QUEUE_MIN_PENALTY..
+        QUEUE_MAX_PENALTY is never rung (unless the queue has no more members than
+        penaltymemberslimit). is_our_turn() counts every available member all the same."""
+        if len(q.members) <= q.penaltymemberslimit:
+            return True
+        return not (
+            (self.max_penalty is not None and m.penalty > self.max_penalty)
+            or (self.min_penalty is not None and m.penalty < self.min_penalty)
+        )
 
     def pick(self) -> list[Member]:
         q = self.q
@@ -374,3 +391,7 @@ class QueueCall:
             self.runner.resume()
 
 
+def _penalty(text: str | None) -> int | None:
+    """sscanf("%30d"): a leading integer, or no limit (None) when there is none."""
+    match = re.match(r"\s*([+-]?\d+)", text or "")
+    return int(match.group(1)) if match else None

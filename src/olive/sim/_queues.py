@@ -96,6 +96,7 @@ class Queue:
     abandoned_in_sl: int = 0
     rrpos: int = 0
     last_member: str | None = None
+    penaltymemberslimit: int = 0
 
     @classmethod
     def from_config(cls, name: str, conf: dict[str, str]) -> Queue:
@@ -116,6 +117,8 @@ class Queue:
         q.timeoutpriority = conf.get("timeoutpriority", "app").strip().lower()
         q.servicelevel = int(conf.get("servicelevel", "0") or 0)
         q.weight = int(conf.get("weight", "0") or 0)
+        limit = (conf.get("penaltymemberslimit") or "0").strip()
+        q.penaltymemberslimit = int(limit) if limit.isdigit() else 0
         return q
 
     def sl_perf(self) -> str:

@@ -97,6 +97,7 @@ from olive.store._plans import (
     AMD_AFTER_GREETING_S,
     AMD_CONTEXT,
     AMD_FALSE_POSITIVE_SHARE,
+    CALLBACK_QUEUE,
     DEFAULT_RETRY_RULES,
     RETRY_OUTCOMES,
     Plan,
@@ -108,6 +109,7 @@ from olive.store._plans import (
     retry_rule,
     validate_retry_rules,
 )
+from olive.store._previews import PREVIEW_STATUSES, Preview
 from olive.store._queries import (
     COMPACT_COUNT_ROWS,
     ContactRow,
@@ -180,6 +182,7 @@ __all__ = [
     "AMD_CONTEXT",
     "AMD_FALSE_POSITIVE_SHARE",
     "API_KEY_ROLES",
+    "CALLBACK_QUEUE",
     "CALLBACK_STATUSES",
     "CALL_STATES",
     "CAMPAIGN_LINKS",
@@ -197,6 +200,7 @@ __all__ = [
     "DROP_ACTIONS",
     "ENV_DATABASE_URL",
     "OUTCOMES",
+    "PREVIEW_STATUSES",
     "RETRY_OUTCOMES",
     "SERVER_HEALTH",
     "SESSION_TTL",
@@ -236,6 +240,7 @@ __all__ = [
     "PauseReason",
     "Plan",
     "PlanRepository",
+    "Preview",
     "Repository",
     "RetryRule",
     "Server",

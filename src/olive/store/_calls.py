@@ -81,6 +81,8 @@ class Call(TimestampMixin, Base):
         ForeignKey("agents.id", ondelete="SET NULL"), index=True
     )
     agent_interface: Mapped[str | None] = mapped_column(String(200))
+    #: the agent this call was placed for (an owned callback): only they may take it
+    for_agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"), index=True)
     customer_wait_s: Mapped[float | None] = mapped_column(Float)
     talk_s: Mapped[float | None] = mapped_column(Float)
     ring_s: Mapped[float | None] = mapped_column(Float)

@@ -109,6 +109,8 @@ AMD_AFTER_GREETING_S: Final = 0.8
 #: The default estimate of the share of MACHINE verdicts that were people, until the operator
 #: has measured their own (docs/compliance.md): an assumption, not a measurement.
 AMD_FALSE_POSITIVE_SHARE: Final = 0.03
+#: The shared queue where owned callbacks wait for their owner (docs/asterisk/queues.conf).
+CALLBACK_QUEUE: Final = "olive-callbacks"
 
 
 def amd_variables(plan: Mapping[str, Any]) -> dict[str, str]:
@@ -170,6 +172,9 @@ class Plan(TimestampMixin, Base):
         CheckConstraint("amd_false_positive_share >= 0 AND amd_false_positive_share <= 1", name="amd_false_positive_share"),
         CheckConstraint("dial_mode <> 'agentless' OR message IS NOT NULL", name="message"),
         CheckConstraint("ivr_timeout_s BETWEEN 1 AND 60", name="ivr_timeout_s"),
+        CheckConstraint("callback_owner_timeout_s IS NULL OR callback_owner_timeout_s >= 0", name="callback_owner_timeout_s"),
+        CheckConstraint("preview_timeout_s IS NULL OR preview_timeout_s > 0", name="preview_timeout_s"),
+        CheckConstraint("preview_timeout_action IN ('skip', 'dial')", name="preview_timeout_action"),
     )
 
     id: Mapped[str] = id_column("plan")
@@ -201,6 +206,17 @@ class Plan(TimestampMixin, Base):
     ivr_agent_key: Mapped[str | None] = mapped_column(String(1))
     ivr_optout_key: Mapped[str | None] = mapped_column(String(1))  # PlanSpec defaults it to 9; None: no key
     ivr_timeout_s: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    #: The queue an owned callback's answered call waits in for its owner alone (null: the campaign's
+    #: queue, whoever is free). New plans get CALLBACK_QUEUE from PlanSpec; plans from before it have none.
+    #: See docs/agents.md and docs/asterisk/queues.conf.
+    callback_queue: Mapped[str | None] = mapped_column(String(80))
+    #: How long past its time a due owned callback waits for its owner to be ready before any agent
+    #: may take it (null: it waits for the owner, however long).
+    callback_owner_timeout_s: Mapped[float | None] = mapped_column(Float)
+    #: Preview mode: how long a contact stays on an agent's screen unattended (None: until they act),
+    #: then skipped (the agent paused) or dialed.
+    preview_timeout_s: Mapped[float | None] = mapped_column(Float)
+    preview_timeout_action: Mapped[str] = mapped_column(String(16), default="skip", server_default="skip")
 
     def retry_rule(self, outcome: str) -> RetryRule:
         return retry_rule(self.retry_rules, outcome)
@@ -236,6 +252,10 @@ class Plan(TimestampMixin, Base):
             "ivr_agent_key": self.ivr_agent_key,
             "ivr_optout_key": self.ivr_optout_key,
             "ivr_timeout_s": 5 if self.ivr_timeout_s is None else self.ivr_timeout_s,
+            "callback_queue": self.callback_queue,
+            "callback_owner_timeout_s": self.callback_owner_timeout_s,
+            "preview_timeout_s": self.preview_timeout_s,
+            "preview_timeout_action": self.preview_timeout_action or "skip",
         }
         # With AMD, answered calls go through [olive-amd] first (docs/asterisk/extensions.conf);
         # an agentless plan's go to [olive-broadcast].
@@ -251,6 +271,7 @@ __all__ = [
     "AMD_AFTER_GREETING_S",
     "AMD_CONTEXT",
     "AMD_FALSE_POSITIVE_SHARE",
+    "CALLBACK_QUEUE",
     "DEFAULT_RETRY_RULES",
     "NEVER",
     "RETRY_OUTCOMES",

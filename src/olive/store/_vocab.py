@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
-DIAL_MODES: Final = ("progressive", "power", "predictive", "agentless")
+DIAL_MODES: Final = ("progressive", "power", "predictive", "preview", "agentless")
 DROP_ACTIONS: Final = ("hangup", "message")
 AMD_ACTIONS: Final = ("off", "hangup", "message", "agent")  # what a plan does with a MACHINE
 AMD_NOTSURE: Final = ("agent", "machine")  # what a plan takes a NOTSURE verdict for

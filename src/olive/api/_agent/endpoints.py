@@ -8,12 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
-from olive.api._agent import service
+from olive.api._agent import preview, service
 from olive.api._agent.schemas import (
     AgentDisposition,
     AgentPause,
     AgentSelf,
     MyCallback,
+    PreviewDialed,
+    PreviewOut,
+    PreviewSkip,
     ScreenPop,
     SessionOut,
     SignIn,
@@ -85,6 +88,41 @@ async def log_out(me: Me, context: Context) -> AgentOut:
 
 
 @router.get(
+    "/preview",
+    summary="Preview mode: the contact on the agent's screen",
+    description="In a campaign whose plan's `dial_mode` is `preview`, olive puts the next due contact on each ready "
+    "agent's screen (`preview` null: none now). The agent dials it (`POST /agent/preview/dial`) or skips it "
+    "(`POST /agent/preview/skip`); unattended past `expires_at`, the plan's `preview_timeout_action` applies.",
+)
+def read_preview(me: Me, session: DbSession) -> PreviewOut:
+    return preview.read_preview(session, me)
+
+
+@router.post(
+    "/preview/dial",
+    summary="Preview mode: dial the contact on the screen",
+    description="Checks the contact again (calling hours, do-not-call, ...), then calls the customer; the answered "
+    "call is put through to this agent alone. 409 with the reason when there is nothing to dial, the agent is not "
+    "ready, or the rules say no now (the contact then leaves the screen).",
+    responses=responses(409),
+)
+async def dial_preview(me: Me, context: Context) -> PreviewDialed:
+    return await preview.dial(context, me)
+
+
+@router.post(
+    "/preview/skip",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Preview mode: skip the contact on the screen",
+    description="With a reason (kept with the preview). The contact is offered again an hour later; the next one "
+    "comes at once. 409 when there is nothing to skip.",
+    responses=responses(409),
+)
+async def skip_preview(me: Me, body: PreviewSkip, context: Context) -> None:
+    await preview.skip(context, me, body.reason)
+
+
+@router.get(
     "/calls/{call_id}",
     summary="The contact on the agent's call (screen pop)",
     description="Only the agent's own call, while on it or until they dispose it; any other call is 404.",
@@ -98,7 +136,7 @@ def screen_pop(me: Me, call_id: CallId, session: DbSession) -> ScreenPop:
     "/callbacks",
     summary="The agent's own scheduled callbacks",
     description="Booked *for me* on a disposition, or given to the agent by a supervisor; earliest due first. "
-    "When due they are dialed like any other contact for now (see docs/agents.md).",
+    "When due each is dialed once its owner is ready, and connected to that agent alone (see docs/agents.md).",
 )
 def my_callbacks(me: Me, session: DbSession) -> list[MyCallback]:
     return service.my_callbacks(session, me)

@@ -140,6 +140,39 @@ class ScreenPop(BaseModel):
     disposition_note: str | None
 
 
+class PreviewCard(BaseModel):
+    """Preview mode: the contact olive put on the agent's screen to dial or skip."""
+
+    id: str
+    campaign: CampaignBrief
+    offered_at: datetime
+    expires_at: datetime | None = Field(description="then skipped (the agent paused) or dialed, per the plan")
+    timeout_action: str = Field(description="what happens at expires_at: skip or dial")
+    contact_id: str
+    name: str | None
+    external_ref: str | None
+    timezone: str | None
+    number: str = Field(description="the number Dial calls")
+    fields: dict[str, Any]
+    numbers: list[NumberBrief]
+    history: list[Attempt] = Field(description="every attempt to this contact, newest first")
+    callbacks: list[CallbackBrief]
+
+
+class PreviewOut(BaseModel):
+    preview: PreviewCard | None = Field(description="null: nothing on the screen (not ready, or no contact due)")
+
+
+class PreviewSkip(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[PlainText, Field(min_length=1, max_length=200, description="why, e.g. 'customer asked for email'")]
+
+
+class PreviewDialed(BaseModel):
+    call_id: str
+
+
 class AgentDisposition(BaseModel):
     """The agent's disposition of their call, with notes; a callback code needs ``callback_at``."""
 
@@ -164,6 +197,10 @@ __all__ = [
     "PasswordOut",
     "PauseReasonItem",
     "PauseReasons",
+    "PreviewCard",
+    "PreviewDialed",
+    "PreviewOut",
+    "PreviewSkip",
     "ScreenPop",
     "SessionOut",
     "SignIn",

@@ -143,6 +143,31 @@ def screen_pop(session: Session, me: AgentPrincipal, call_id: str) -> ScreenPop:
     campaign = session.get(Campaign, call.campaign_id)
     assert campaign is not None  # calls.campaign_id is RESTRICT
     contact = session.get(Contact, call.contact_id) if call.contact_id else None
+    numbers, history, callbacks = contact_card(session, me, contact, call.contact_number_id)
+    return ScreenPop(
+        call_id=call.id,
+        campaign=CampaignBrief(id=campaign.id, name=campaign.name, status=campaign.status),
+        state=call.state,
+        connected_at=call.agent_connected_at,
+        ended_at=call.ended_at,
+        number=call.number,
+        contact_id=call.contact_id,
+        name=None if contact is None else contact.name,
+        external_ref=None if contact is None else contact.external_ref,
+        timezone=None if contact is None else contact.timezone,
+        fields={} if contact is None else dict(contact.variables or {}),
+        numbers=numbers,
+        history=history,
+        callbacks=callbacks,
+        disposition=call.disposition,
+        disposition_note=call.disposition_note,
+    )
+
+
+def contact_card(
+    session: Session, me: AgentPrincipal, contact: Contact | None, dialed_number_id: str | None
+) -> tuple[list[NumberBrief], list[Attempt], list[CallbackBrief]]:
+    """A contact's numbers (``dialed_number_id`` marked), attempts and callbacks, as an agent sees them."""
     numbers: list[ContactNumber] = []
     history: list[Call] = []
     callbacks: list[Callback] = []
@@ -156,26 +181,15 @@ def screen_pop(session: Session, me: AgentPrincipal, call_id: str) -> ScreenPop:
         callbacks = list(session.scalars(select(Callback).where(Callback.contact_id == contact.id).order_by(Callback.due_at.desc())))
     ids = {c.agent_id for c in history if c.agent_id} | {b.agent_id for b in callbacks if b.agent_id}
     names: dict[str, str] = {id: name for id, name in session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(ids)))}
-    return ScreenPop(
-        call_id=call.id,
-        campaign=CampaignBrief(id=campaign.id, name=campaign.name, status=campaign.status),
-        state=call.state,
-        connected_at=call.agent_connected_at,
-        ended_at=call.ended_at,
-        number=call.number,
-        contact_id=call.contact_id,
-        name=None if contact is None else contact.name,
-        external_ref=None if contact is None else contact.external_ref,
-        timezone=None if contact is None else contact.timezone,
-        fields={} if contact is None else dict(contact.variables or {}),
-        numbers=[
+    return (
+        [
             NumberBrief(
                 number=n.number, position=n.position, attempts=n.attempts, last_outcome=n.last_outcome,
-                dialed=n.id == call.contact_number_id,
+                dialed=n.id == dialed_number_id,
             )
             for n in numbers
         ],
-        history=[
+        [
             Attempt(
                 call_id=c.id, number=c.number, originated_at=c.originated_at, outcome=c.outcome,
                 agent=names.get(c.agent_id or "", c.agent_interface), talk_s=c.talk_s, disposition=c.disposition,
@@ -183,15 +197,13 @@ def screen_pop(session: Session, me: AgentPrincipal, call_id: str) -> ScreenPop:
             )
             for c in history
         ],
-        callbacks=[
+        [
             CallbackBrief(
                 due_at=b.due_at, status=b.status, note=b.note, mine=b.agent_id == me.agent_id,
                 owner=None if b.agent_id is None else names.get(b.agent_id, b.agent_id),
             )
             for b in callbacks
         ],
-        disposition=call.disposition,
-        disposition_note=call.disposition_note,
     )
 
 

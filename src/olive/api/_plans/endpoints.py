@@ -23,7 +23,7 @@ def list_plans(
     session: DbSession,
     paging: PagingDep,
     name: Annotated[str | None, Query(pattern=TEXT_PATTERN, description="exact name")] = None,
-    dial_mode: Annotated[Literal["progressive", "power", "predictive", "agentless"] | None, Query()] = None,
+    dial_mode: Annotated[Literal["progressive", "power", "predictive", "preview", "agentless"] | None, Query()] = None,
 ) -> Page[PlanOut]:
     page = service.list_plans(session, paging, name=name, dial_mode=dial_mode)
     return Page[PlanOut].build(page, [PlanOut.model_validate(p) for p in page.items])

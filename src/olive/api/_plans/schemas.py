@@ -35,7 +35,7 @@ class RetryRuleOut(BaseModel):
 
 class PlanOut(Stamped):
     name: str
-    dial_mode: Literal["progressive", "power", "predictive", "agentless"]
+    dial_mode: Literal["progressive", "power", "predictive", "preview", "agentless"]
     dial_timeout_s: int
     caller_id: str | None
     channel_template: str
@@ -58,6 +58,10 @@ class PlanOut(Stamped):
     ivr_agent_key: str | None = None
     ivr_optout_key: str | None = "9"
     ivr_timeout_s: int = 5
+    callback_queue: str | None = "olive-callbacks"
+    callback_owner_timeout_s: float | None = None
+    preview_timeout_s: float | None = None
+    preview_timeout_action: Literal["skip", "dial"] = "skip"
 
 
 __all__ = ["PlanCreate", "PlanOut", "PlanUpdate", "RetryRuleOut"]

@@ -68,3 +68,24 @@ export function renderMyCallbacks(callbacks) {
         h("td", {}, b.number || ""), h("td", {}, b.campaign.name), h("td", {}, b.note || ""))))
     : h("p", { class: "hint" }, "No callbacks booked for you."));
 }
+
+// Preview mode: the contact olive put on this agent's screen, to dial or skip.
+export function renderPreview(preview) {
+  byId("p-name").textContent = preview.name || "(no name)";
+  byId("p-number").textContent = preview.number;
+  byId("p-expires").textContent = preview.expires_at
+    ? `(${preview.timeout_action === "dial" ? "dialed" : "skipped"} by itself at ${clock(preview.expires_at)})` : "";
+  byId("p-campaign").textContent = [preview.campaign.name, preview.external_ref ? `ref ${preview.external_ref}` : null,
+    preview.timezone].filter(Boolean).join(" · ");
+  fill(byId("p-numbers"), preview.numbers.map((n) => h("li", { "data-dialed": n.dialed ? "1" : null },
+    n.number, n.dialed ? " (to dial)" : "", ` · ${n.attempts} attempt(s)`, n.last_outcome ? ` · last ${words(n.last_outcome)}` : "")));
+  const fields = Object.entries(preview.fields);
+  fill(byId("p-fields"), fields.length
+    ? h("table", { class: "kv" }, h("tbody", {}, fields.map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, String(v))))))
+    : h("p", { class: "hint" }, "No fields."));
+  fill(byId("p-history"), preview.history.length
+    ? table(["When", "Number", "Outcome", "Agent", "Disposition", "Notes"], preview.history.map((c) => h("tr", { "data-call": c.call_id },
+        h("td", {}, clock(c.originated_at)), h("td", {}, c.number), h("td", {}, c.outcome ? words(c.outcome) : "in progress"),
+        h("td", {}, c.agent || ""), h("td", {}, c.disposition ? words(c.disposition) : ""), h("td", {}, c.disposition_note || ""))))
+    : h("p", { class: "hint" }, "No earlier attempts."));
+}

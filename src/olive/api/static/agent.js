@@ -8,14 +8,14 @@
 
 import { byId } from "/dashboard/static/dom.js";
 import { parseEvents } from "/dashboard/static/stream.js";
-import { renderCall, renderMyCallbacks, renderSelf } from "/agent/static/agent-panels.js";
+import { renderCall, renderMyCallbacks, renderPreview, renderSelf } from "/agent/static/agent-panels.js";
 
 const STORAGE = "olive.agent.session";
 const POLL_MS = 5000; // a backstop: events drive the page
 const QUIET_LIMIT_MS = 45000;
 const SIGNED_OUT = "You were signed out: a supervisor ended your session, or it expired. Sign in again.";
 
-const state = { me: null, callId: null, stream: null, timer: null, generation: 0 };
+const state = { me: null, callId: null, previewId: null, stream: null, timer: null, generation: 0 };
 
 class ApiError extends Error {
   constructor(status, message) {
@@ -95,12 +95,14 @@ function failed(err) {
 async function refresh() {
   const generation = state.generation;
   try {
-    const [me, callbacks] = await Promise.all([api("GET", "/agent/me"), api("GET", "/agent/callbacks")]);
+    const [me, callbacks, preview] = await Promise.all([
+      api("GET", "/agent/me"), api("GET", "/agent/callbacks"), api("GET", "/agent/preview")]);
     if (generation !== state.generation) return;
     state.me = me;
     renderSelf(me);
     renderMyCallbacks(callbacks);
     await showCall(me.call_id);
+    showPreview(me.call_id ? null : preview.preview);
   } catch (err) {
     if (generation === state.generation) failed(err);
   }
@@ -123,6 +125,24 @@ async function showCall(callId) {
   renderCall(pop);
   byId("waiting").hidden = true;
   byId("call").hidden = false;
+}
+
+function showPreview(preview) {
+  const card = byId("preview");
+  if (!preview) {
+    state.previewId = null;
+    card.hidden = true;
+    return;
+  }
+  if (preview.id !== state.previewId) byId("p-reason").value = "";
+  state.previewId = preview.id;
+  card.dataset.preview = preview.id;
+  card.dataset.contact = preview.contact_id;
+  renderPreview(preview);
+  byId("waiting").hidden = true;
+  byId("p-dial").disabled = false;
+  byId("p-skip").disabled = false;
+  card.hidden = false;
 }
 
 async function signedOut() {
@@ -268,6 +288,21 @@ byId("logout").addEventListener("click", async (e) => {
     failed(err);
     if (state.me) renderSelf(state.me);
   }
+});
+
+byId("p-dial").addEventListener("click", (e) => {
+  byId("p-skip").disabled = true;
+  act(e.currentTarget, "POST", "/agent/preview/dial", undefined, "Dialing: the customer comes to your phone when they answer.");
+});
+byId("p-skip").addEventListener("click", (e) => {
+  const reason = byId("p-reason").value.trim();
+  if (!reason) {
+    banner("Say why you skip this contact (Skip reason).");
+    byId("p-reason").focus();
+    return;
+  }
+  byId("p-dial").disabled = true;
+  act(e.currentTarget, "POST", "/agent/preview/skip", { reason }, "Skipped.");
 });
 
 byId("code").addEventListener("change", () => {
