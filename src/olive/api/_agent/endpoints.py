@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
-from olive.api._agent import preview, service
+from olive.api._agent import control, service
 from olive.api._agent.schemas import (
     AgentDisposition,
     AgentPause,
@@ -95,7 +95,7 @@ async def log_out(me: Me, context: Context) -> AgentOut:
     "(`POST /agent/preview/skip`); unattended past `expires_at`, the plan's `preview_timeout_action` applies.",
 )
 def read_preview(me: Me, session: DbSession) -> PreviewOut:
-    return preview.read_preview(session, me)
+    return control.read_preview(session, me)
 
 
 @router.post(
@@ -107,7 +107,7 @@ def read_preview(me: Me, session: DbSession) -> PreviewOut:
     responses=responses(409),
 )
 async def dial_preview(me: Me, context: Context) -> PreviewDialed:
-    return await preview.dial(context, me)
+    return await control.dial(context, me)
 
 
 @router.post(
@@ -119,7 +119,7 @@ async def dial_preview(me: Me, context: Context) -> PreviewDialed:
     responses=responses(409),
 )
 async def skip_preview(me: Me, body: PreviewSkip, context: Context) -> None:
-    await preview.skip(context, me, body.reason)
+    await control.skip(context, me, body.reason)
 
 
 @router.get(

@@ -1,4 +1,4 @@
-"""Preview mode on the agent's page: the contact olive put on their screen, Dial and Skip
+"""Preview mode on the agent's page, the verbs that drive the engine: the contact olive put on their screen, Dial and Skip
 (the engine's ``Previews`` does the work; see engine/_preview.py)."""
 
 from __future__ import annotations
