@@ -304,3 +304,34 @@ class TestAbandonClusters:
             bursty.observe(RestoredLiveAnswer(t, abandoned=i % 400 < 5 and i >= 400))
         assert calm.ledger.campaign().abandons == bursty.ledger.campaign().abandons == 10
         assert bursty.room(NOW) < calm.room(NOW)
+
+
+def _crew(agents: int) -> PacingSnapshot:
+    """A team of ``agents``, all busy: a quarter in wrap-up, the rest talking."""
+    wrapping = agents // 4
+    return snapshot(talking=[30.0] * (agents - wrapping), wrapup=[5.0] * wrapping)
+
+
+class TestTeamSizedClusters:
+    def test_the_cluster_assumed_before_any_is_seen_grows_with_the_team(self) -> None:
+        clusters = AbandonClusters()
+        assert clusters.dispersion_for(5) == clusters.dispersion == 1.0
+        assert clusters.dispersion_for(50) == pytest.approx(2.5)
+        assert clusters.dispersion_for(200) == pytest.approx(5.0)
+        for i in range(200):  # lone abandons seen: the prior fades
+            clusters.abandoned(NOW + 60.0 * i)
+        assert clusters.dispersion_for(200) < 1.3  # (3 x 25 + 200) / (3 x 5 + 200)
+
+    def test_a_big_teams_early_overflow_finds_the_budget_spent(self) -> None:
+        # s-ring-longer-a50, seed 2, minute 10: 3 lone abandons in 212 live answers, then an
+        # overflow dropped 4 calls (7 of 231: 3.03 %) while the pacer still dialed ahead.
+        def reason(agents: int) -> str:
+            pacer = warm_pacer()
+            for i in range(212 - int(pacer.ledger.campaign().live_answers)):
+                pacer.observe(RestoredLiveAnswer(NOW - 600 + i, abandoned=i in (0, 6, 12)))  # lone: over 5 s apart
+            assert (pacer.ledger.campaign().live_answers, pacer.ledger.campaign().abandons) == (212, 3)
+            pacer.decide(_crew(agents))  # the pacer learns the team's size
+            return pacer.decide(_crew(agents)).reason
+
+        assert "budget spent (campaign to date: 3 of 212" in reason(50)
+        assert "budget spent" not in reason(5)

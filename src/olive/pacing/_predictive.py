@@ -143,8 +143,6 @@ class PredictivePacer:
         self._now = 0.0
         self._team = 0
         self.clusters = AbandonClusters()
-        self._hourly_capacity = math.inf  # live answers the team could take in an hour
-        self._capacity_key = (-1, -1)
 
     # -- learning ---------------------------------------------------------------
     def observe(self, observation: Observation) -> None:
@@ -204,11 +202,10 @@ class PredictivePacer:
         """Each window kept at or under the target: the aim it is steered to, the room it keeps."""
         config, ledger = self.config, self.ledger
         dispersion = self.clusters.dispersion_for(self._team)
-        hour = ledger.window(config.report_window_s, now)
-        horizon = max(hour.live_answers, self._hourly_capacity)  # what the next hour can bring
-        windows = [self._steered(ledger.campaign(), horizon, dispersion)]
-        windows += [self._steered(ledger.window(w, now), horizon, dispersion) for w in config.compliance_windows_s]
+        windows = [self._steered(ledger.campaign(), dispersion)]
+        windows += [self._steered(ledger.window(w, now), dispersion) for w in config.compliance_windows_s]
         if config.hour_guard:
+            hour = ledger.window(config.report_window_s, now)
             allowed = config.abandon_target * hour.live_answers
             if allowed >= config.hour_guard_volume:
                 sigma = math.sqrt(allowed * dispersion)  # the spread of the hour's abandon count
@@ -216,22 +213,13 @@ class PredictivePacer:
                 windows.append(Guard(hour, min(config.aim, steer_to / hour.live_answers), max(1.0, sigma)))
         return windows
 
-    def _steered(self, stats: WindowStats, horizon: float, dispersion: float) -> Guard:
-        """A legal window (or the campaign to date), steered with abandons' clusters in mind.
-
-        Its margin and reserve are the spread of the abandons the next hour can add, not of the
-        window's whole count: a long window's rate rises only by what arrives in it, and an hour
-        is about what the pacer takes to pay an excess back. ``horizon`` is the live answers of
-        the last hour or, if more, those the team could take in an hour (agents x 3,600 s / mean
-        handle time: a team back from a pause, or just grown, gets the margin of its size). While
-        the window holds no more than that (the start of a campaign) the spread is of its whole
-        count, as for the hour guard; later the margin stops growing with the window (a 5-agent
-        team after 20 hours is steered to 2.85 %, not to 2.4 %).
-        """
+    def _steered(self, stats: WindowStats, dispersion: float) -> Guard:
+        """A legal window (or the campaign to date): steered like the hour, with abandons' clusters
+        in mind, while it holds few live answers; the plain aim and a one-abandon reserve later."""
         config = self.config
-        horizon = min(stats.live_answers, horizon)
-        sigma = math.sqrt(config.abandon_target * horizon * dispersion)
-        steer_to = max(0.0, config.abandon_target * stats.live_answers - config.hour_guard_sigmas * sigma)
+        allowed = config.abandon_target * stats.live_answers
+        sigma = math.sqrt(allowed * dispersion)
+        steer_to = max(0.0, allowed - config.hour_guard_sigmas * sigma)
         aim = min(config.aim, steer_to / stats.live_answers) if stats.live_answers else 0.0
         return Guard(stats, aim, max(_BUDGET_RESERVE, sigma))
 
@@ -250,10 +238,6 @@ class PredictivePacer:
     def decide(self, snapshot: PacingSnapshot) -> DialDecision:
         self._now = snapshot.now
         self._team = len(snapshot.agents)
-        if (key := (self._team, self._handles.handled)) != self._capacity_key:  # means cost O(samples)
-            self._capacity_key = key
-            handle = self._handles.mean_talk() + self._handles.mean_wrapup()
-            self._hourly_capacity = self._team * 3600.0 / handle if handle > 0.0 else math.inf
         self._answers.settle(snapshot.now, min(snapshot.dialing) if snapshot.dialing else None)
         idle, in_flight = snapshot.idle_agents, snapshot.calls_in_flight
         floor = max(0, idle - in_flight)
