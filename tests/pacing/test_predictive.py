@@ -304,3 +304,74 @@ class TestAbandonClusters:
             bursty.observe(RestoredLiveAnswer(t, abandoned=i % 400 < 5 and i >= 400))
         assert calm.ledger.campaign().abandons == bursty.ledger.campaign().abandons == 10
         assert bursty.room(NOW) < calm.room(NOW)
+
+
+def _crew(agents: int) -> PacingSnapshot:
+    """A team of ``agents``, all busy: a quarter in wrap-up, the rest talking."""
+    wrapping = agents // 4
+    return snapshot(talking=[30.0] * (agents - wrapping), wrapup=[5.0] * wrapping)
+
+
+class TestTeamSizedClusters:
+    def test_the_cluster_assumed_before_any_is_seen_grows_with_the_team(self) -> None:
+        clusters = AbandonClusters()
+        assert clusters.dispersion_for(5) == clusters.dispersion == 1.0
+        assert clusters.dispersion_for(50) == pytest.approx(2.5)
+        assert clusters.dispersion_for(200) == pytest.approx(5.0)
+        for i in range(200):  # lone abandons seen: the prior fades
+            clusters.abandoned(NOW + 60.0 * i)
+        assert clusters.dispersion_for(200) < 1.3  # (3 x 25 + 200) / (3 x 5 + 200)
+
+    def test_a_big_teams_early_overflow_finds_the_budget_spent(self) -> None:
+        # s-ring-longer-a50, seed 2, minute 10: 3 lone abandons in 212 live answers, then an
+        # overflow dropped 4 calls (7 of 231: 3.03 %) while the pacer still dialed ahead.
+        def reason(agents: int) -> str:
+            pacer = warm_pacer()
+            for i in range(212 - int(pacer.ledger.campaign().live_answers)):
+                pacer.observe(RestoredLiveAnswer(NOW - 600 + i, abandoned=i in (0, 6, 12)))  # lone: over 5 s apart
+            assert (pacer.ledger.campaign().live_answers, pacer.ledger.campaign().abandons) == (212, 3)
+            pacer.decide(_crew(agents))  # the pacer learns the team's size
+            return pacer.decide(_crew(agents)).reason
+
+        assert "budget spent (campaign to date: 3 of 212" in reason(50)
+        assert "budget spent" not in reason(5)
+
+
+def _campaign_guard(pacer: PredictivePacer) -> tuple[float, float]:
+    """The campaign-to-date guard's (aim, reserve)."""
+    (_, aim, reserve), *_ = pacer.guarded(NOW)
+    return aim, reserve
+
+
+class TestLongWindowMargin:
+    @staticmethod
+    def after(live_answers: int, abandons: int, agents: int = 5) -> PredictivePacer:
+        """A campaign of ``agents`` with 100 live answers an hour so far."""
+        pacer = PredictivePacer()
+        every = live_answers // abandons
+        span = 36.0 * live_answers  # 100 live answers an hour
+        for i in range(live_answers):
+            pacer.observe(RestoredLiveAnswer(NOW - span + span * i / live_answers, abandoned=i % every == 5))
+        teach(pacer, start=NOW - 3000.0, dials=0)  # a mean handle time of about 135 s
+        pacer.decide(_crew(agents))
+        return pacer
+
+    def test_a_small_teams_long_campaign_keeps_the_margin_of_a_few_hours(self) -> None:
+        pacer = self.after(2000, 52)  # 20 hours of a 5-agent team, 2.6 % to date: 60 allowed
+        aim, reserve = _campaign_guard(pacer)
+        # the whole count's spread would steer it to (60 - 1.5 sqrt(60)) / 2000 = 2.42 %, reserve 7.7;
+        # four hours of what 5 agents can take (about 4 x 133 live answers): about 2.7 %, reserve 4
+        assert 0.0265 < aim < 0.0275
+        assert 3.7 < reserve < 4.3
+        assert "budget spent" not in pacer.decide(_crew(5)).reason
+
+    def test_the_first_hours_keep_the_whole_counts_margin(self) -> None:
+        aim, reserve = _campaign_guard(self.after(400, 4))
+        assert aim == pytest.approx((12.0 - 1.5 * math.sqrt(12.0)) / 400)
+        assert reserve == pytest.approx(math.sqrt(12.0))
+
+    def test_a_big_team_keeps_the_margin_of_what_its_next_hours_can_bring(self) -> None:
+        small, big = self.after(2000, 52), self.after(2000, 52, agents=300)  # 300 take ~8,000 an hour
+        whole_count_spread = math.sqrt(60.0 * big.clusters.dispersion_for(300))
+        assert _campaign_guard(big)[1] == pytest.approx(whole_count_spread)
+        assert _campaign_guard(big)[0] < _campaign_guard(small)[0]
