@@ -289,7 +289,7 @@ class QueueMemberState:
     queue: str
     interface: str
     member_name: str
-    status: int  # AST_DEVICE_*: 1 not in use, 2 in use, 5 unavailable, 6 ringing, ...
+    status: int  # AST_DEVICE_*: ami.DeviceState
     paused: bool
     paused_reason: str
     in_call: bool

@@ -5,7 +5,7 @@ olive adds its logged-in agents to the campaign queues as members
 them with AgentCalled. An agent is keyed by its Asterisk interface
 (``PJSIP/101``) because one agent may sit in several queues.
 
-Device status (QueueMemberStatus Status) is Asterisk's AST_DEVICE_* code.
+Device status (QueueMemberStatus Status) is Asterisk's AST_DEVICE_* code (ami.DeviceState).
 A Local-channel member reads INUSE (2) while ringing, never RINGING (6)
 (transcript 11), so ringing is taken from AgentCalled, not from Status.
 """
@@ -18,7 +18,20 @@ from dataclasses import dataclass, replace
 
 from olive import ami
 
-NOT_INUSE, INUSE, BUSY, INVALID, UNAVAILABLE, RINGING, RINGINUSE, ONHOLD = 1, 2, 3, 4, 5, 6, 7, 8
+D = ami.DeviceState
+NOT_INUSE = D.NOT_INUSE
+
+
+class AgentState(enum.Enum):
+    """An agent's state as olive keeps it (``agents.state``) and shows it: what the agent
+    may be given. :class:`AgentActivity` is what the queue events say the member is doing."""
+
+    LOGGED_OUT = "logged_out"
+    READY = "ready"
+    PAUSED = "paused"
+    RINGING = "ringing"
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"
 
 
 class AgentActivity(enum.Enum):
@@ -203,8 +216,8 @@ def _resting(agent: AgentStatus) -> AgentActivity:
         return AgentActivity.LOGGED_OUT
     if agent.paused:
         return AgentActivity.PAUSED
-    if agent.device_status in (UNAVAILABLE, INVALID):
+    if agent.device_status in (D.UNAVAILABLE, D.INVALID):
         return AgentActivity.UNAVAILABLE
-    if agent.device_status in (INUSE, BUSY, RINGINUSE, ONHOLD, RINGING) and agent.call_id is None:
+    if agent.device_status in (D.INUSE, D.BUSY, D.RINGINUSE, D.ONHOLD, D.RINGING) and agent.call_id is None:
         return AgentActivity.BUSY
     return AgentActivity.IDLE

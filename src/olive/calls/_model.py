@@ -41,8 +41,24 @@ class Outcome(enum.Enum):
 
     @property
     def live_answer(self) -> bool:
-        """A person answered: the denominator of the abandon rate."""
+        """A person answered: the denominator of the legal abandon rate. A MACHINE is not one
+        (AMD's estimated people among machines are counted apart, as a share)."""
         return self in (Outcome.CONNECTED, Outcome.ABANDONED)
+
+    @property
+    def final(self) -> bool:
+        """The contact is done: no retry rule, the plan's or the default, tries it again."""
+        return self is Outcome.CONNECTED
+
+
+#: The outcomes that are live answers (:attr:`Outcome.live_answer`), and those that are final.
+LIVE_ANSWERS: frozenset[Outcome] = frozenset(o for o in Outcome if o.live_answer)
+FINAL_OUTCOMES: frozenset[Outcome] = frozenset(o for o in Outcome if o.final)
+#: The retry-rule key of a FAILED attempt whose real outcome olive could not learn (it ended
+#: while olive could not see it, maybe answered): not an outcome of its own.
+UNKNOWN_OUTCOME = "UNKNOWN"
+#: The keys a plan's retry rules may have: every outcome that is not final, and UNKNOWN.
+RETRY_OUTCOMES: tuple[str, ...] = (*(o.value for o in Outcome if not o.final), UNKNOWN_OUTCOME)
 
 
 class AbandonReason(enum.Enum):

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from olive import ami
-from olive.calls._classify import AMD_MACHINE, REASON_ANSWERED, UNKNOWN_WHY, Facts, classify
+from olive.calls._classify import AMD_MACHINE, UNKNOWN_WHY, Facts, classify
 from olive.calls._legs import LegSet, expected_channel_prefix
 from olive.calls._model import NOT_PLACED, AbandonReason, AgentRing, CallRecord, CallState
 from olive.calls._table import Signal, transition
@@ -35,8 +35,6 @@ from olive.calls._table import Signal, transition
 log = logging.getLogger("olive.calls")
 
 AMD_EVENT = "oliveamd"  # UserEvent(OliveAMD,Status: ...,Cause: ...) from [olive-amd]
-UP = 6  # AST_STATE_UP
-RINGING = 5  # AST_STATE_RINGING
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,7 +278,7 @@ class CallTracker:
             # inferred from the channels; the times are when olive saw it again.
             track.untracked = False
             seen_late: list[str] = []
-            if any(c.state == UP for c in present):
+            if any(c.state == ami.ChannelState.UP for c in present):
                 track.or_seen = True  # answered, so its OriginateResponse (Success) went by
                 if rec.answered_at is None:
                     track.update(answered_at=now)
@@ -357,7 +355,7 @@ class CallTracker:
             if event.channel:
                 track.update(channel=event.channel)
             self._answered(track, now)
-        elif event.reason == REASON_ANSWERED:
+        elif event.reason == ami.OriginateReason.ANSWERED:
             log.warning("call %s: OriginateResponse Failure with Reason 4", track.record.call_id)
 
     def _answered(self, track: _Track, now: float) -> None:
@@ -375,9 +373,9 @@ class CallTracker:
         elif isinstance(event, ami.Newstate):
             legs.see(ref.uniqueid, ref.channel)
             if legs.is_customer_side(ref.uniqueid) or ref.uniqueid == legs.trunk_uid:
-                if event.state == UP:
+                if event.state == ami.ChannelState.UP:
                     self._answered(track, now)
-                elif event.state == RINGING:
+                elif event.state == ami.ChannelState.RINGING:
                     self._ringing(track, now)
         elif isinstance(event, (ami.DialBegin, ami.DialEnd)):
             self._on_dial(track, event, now)

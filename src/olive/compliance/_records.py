@@ -23,6 +23,7 @@ from typing import IO, Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from olive.calls import LIVE_ANSWERS, Outcome
 from olive.store import (
     AMD_FALSE_POSITIVE_SHARE,
     Call,
@@ -124,18 +125,18 @@ def abandon_rows(session: Session, now: float, campaign_id: str | None = None) -
         machines: list[tuple[float, float]] = []  # (ended, estimated share of a person)
         for ended, outcome, played, plan in session.execute(
             select(Call.ended_at, Call.outcome, Call.drop_message_played, Call.plan_snapshot)
-            .where(Call.campaign_id == campaign.id, Call.outcome.in_(("CONNECTED", "ABANDONED", "MACHINE")),
+            .where(Call.campaign_id == campaign.id, Call.outcome.in_([*(o.value for o in LIVE_ANSWERS), Outcome.MACHINE.value]),
                    Call.ended_at.is_not(None))
             .order_by(Call.ended_at)
         ):
             if ended is None:
                 continue
             at = to_epoch(as_utc(ended))
-            if outcome == "MACHINE":
+            if outcome == Outcome.MACHINE.value:
                 share = (plan or {}).get("amd_false_positive_share")
                 machines.append((at, AMD_FALSE_POSITIVE_SHARE if share is None else float(share)))
             else:
-                answers.append((at, outcome == "ABANDONED", bool(played)))
+                answers.append((at, outcome == Outcome.ABANDONED.value, bool(played)))
         first_call = min([a[0] for a in answers[:1]] + [m[0] for m in machines[:1]], default=None)
         start = to_epoch(as_utc(campaign.started_at)) if campaign.started_at is not None else first_call
         row = _window_counter(campaign, answers, machines)

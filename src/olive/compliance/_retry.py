@@ -17,10 +17,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, or_
 
+from olive import calls
 from olive.calls import NOT_PLACED
 from olive.store import Call, retry_rule
 
-FINAL_OUTCOMES = frozenset({"CONNECTED"})
+#: The final outcomes' names (olive.calls): the contact is done.
+FINAL_OUTCOMES: frozenset[str] = frozenset(o.value for o in calls.FINAL_OUTCOMES)
 
 
 @dataclass(frozen=True, slots=True)

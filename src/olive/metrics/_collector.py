@@ -12,13 +12,15 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import text
 
+from olive.calls import AgentState
+
 if TYPE_CHECKING:
     from prometheus_client import Metric
 
     from olive.engine import Engine
 
 LINK_STATES = ("ready", "reconciling", "disconnected", "shutting_down")
-AGENT_STATES = ("ready", "ringing", "on_call", "wrap_up", "paused", "logged_out")
+AGENT_STATES = tuple(s.value for s in AgentState)
 
 
 class EngineCollector(Collector):

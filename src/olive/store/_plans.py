@@ -10,24 +10,14 @@ from typing import Any, Final
 from sqlalchemy import CheckConstraint, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from olive import calls
 from olive.store._base import Base, JSONType, TimestampMixin, id_column
 from olive.store._vocab import AMD_ACTIONS, AMD_NOTSURE, DIAL_MODES, DROP_ACTIONS, one_of
 
-#: The outcomes a plan has a retry rule for (CONNECTED is final).
-RETRY_OUTCOMES: Final = (
-    "BUSY",
-    "NO_ANSWER",
-    "CONGESTION",
-    "FAILED",
-    "ABANDONED",
-    "INVALID_NUMBER",
-    "CANCELLED",
-    "MACHINE",
-    # Not an outcome of its own: a FAILED attempt whose real outcome olive could not
-    # learn (it ended while olive could not see it, maybe answered). Never retried
-    # unless the plan says so.
-    "UNKNOWN",
-)
+#: The outcomes a plan has a retry rule for: every outcome that is not final (olive.calls),
+#: and UNKNOWN, a FAILED attempt whose real outcome olive could not learn (never retried
+#: unless the plan says so).
+RETRY_OUTCOMES: Final = calls.RETRY_OUTCOMES
 
 DEFAULT_RETRY_RULES: Final[Mapping[str, Mapping[str, int]]] = {
     "BUSY": {"max_attempts": 3, "delay_s": 300},
@@ -68,9 +58,11 @@ def default_retry_rules() -> dict[str, dict[str, int]]:
 def retry_rule(rules: Mapping[str, Any] | None, outcome: str) -> RetryRule:
     """The rule for ``outcome``: the plan's own, else the default, else never.
 
-    Pure. ``rules`` is a plan's ``retry_rules`` JSON. Outcomes without a
-    rule anywhere (CONNECTED, MACHINE, unknown) are never retried.
+    Pure. ``rules`` is a plan's ``retry_rules`` JSON. A final outcome (CONNECTED) is
+    never retried, whatever the rules say, nor is an outcome with no rule anywhere.
     """
+    if outcome not in RETRY_OUTCOMES:
+        return NEVER
     raw = (rules or {}).get(outcome)
     if raw is None:
         raw = DEFAULT_RETRY_RULES.get(outcome)
