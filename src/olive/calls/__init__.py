@@ -2,7 +2,7 @@
 
 from olive.calls._classify import Facts, classify
 from olive.calls._legs import expected_channel_prefix
-from olive.calls._members import AgentActivity, AgentChange, AgentState, AgentStatus, MemberTracker
+from olive.calls._members import AgentChange, AgentStatus, MemberTracker
 from olive.calls._model import (
     FINAL_OUTCOMES,
     LIVE_ANSWERS,
@@ -10,15 +10,19 @@ from olive.calls._model import (
     RETRY_OUTCOMES,
     UNKNOWN_OUTCOME,
     AbandonReason,
+    AgentActivity,
     AgentRing,
+    AgentState,
     CallRecord,
     CallState,
     Outcome,
 )
-from olive.calls._table import TRANSITIONS, IllegalTransition, Signal, transition
+from olive.calls._table import AGENT_MOVES, EVENT_SIGNALS, TRANSITIONS, Signal, transition
 from olive.calls._tracker import CallChange, CallTracker
 
 __all__ = [
+    "AGENT_MOVES",
+    "EVENT_SIGNALS",
     "FINAL_OUTCOMES",
     "LIVE_ANSWERS",
     "NOT_PLACED",
@@ -36,7 +40,6 @@ __all__ = [
     "CallState",
     "CallTracker",
     "Facts",
-    "IllegalTransition",
     "MemberTracker",
     "Outcome",
     "Signal",

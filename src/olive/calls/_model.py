@@ -61,6 +61,29 @@ UNKNOWN_OUTCOME = "UNKNOWN"
 RETRY_OUTCOMES: tuple[str, ...] = (*(o.value for o in Outcome if not o.final), UNKNOWN_OUTCOME)
 
 
+class AgentState(enum.Enum):
+    """An agent's state as olive keeps it (``agents.state``) and shows it: what the agent
+    may be given. :class:`AgentActivity` is what the queue events say the member is doing."""
+
+    LOGGED_OUT = "logged_out"
+    READY = "ready"
+    PAUSED = "paused"
+    RINGING = "ringing"
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"
+
+
+class AgentActivity(enum.Enum):
+    LOGGED_OUT = "logged_out"  # in no queue
+    IDLE = "idle"  # ready for a call
+    RINGING = "ringing"  # the queue is offering it a call
+    TALKING = "talking"  # connected to a customer
+    WRAPUP = "wrapup"  # after-call work
+    PAUSED = "paused"
+    BUSY = "busy"  # its device is in use by a call olive did not give it
+    UNAVAILABLE = "unavailable"  # its device is unreachable (phone unregistered)
+
+
 class AbandonReason(enum.Enum):
     TIMEOUT = "timeout"  # the connect limit (Queue() timeout) dropped it: QUEUESTATUS=TIMEOUT
     CALLER_HANGUP = "caller_hangup"  # the customer hung up while waiting
