@@ -130,10 +130,6 @@ class ChannelRef:
     def of(cls, event: Event, prefix: str = "") -> ChannelRef:
         return _ref(_Fields(event), prefix)
 
-    @classmethod
-    def maybe(cls, event: Event, prefix: str = "") -> ChannelRef | None:
-        return _maybe_ref(_Fields(event), prefix)
-
 
 @dataclass(frozen=True, slots=True)
 class OriginateResponse:

@@ -4,6 +4,7 @@ from olive.calls._classify import Facts, classify
 from olive.calls._legs import expected_channel_prefix
 from olive.calls._members import AgentChange, AgentStatus, MemberTracker
 from olive.calls._model import (
+    DEFAULT_RETRY,
     FINAL_OUTCOMES,
     LIVE_ANSWERS,
     NOT_PLACED,
@@ -22,6 +23,7 @@ from olive.calls._tracker import CallChange, CallTracker
 
 __all__ = [
     "AGENT_MOVES",
+    "DEFAULT_RETRY",
     "EVENT_SIGNALS",
     "FINAL_OUTCOMES",
     "LIVE_ANSWERS",

@@ -114,9 +114,6 @@ class MemberTracker:
                 changes.extend(self._move(agent, now, target, _CALL_OVER))
         return changes
 
-    def forget(self, interface: str) -> None:
-        self._agents.pop(interface, None)
-
     def snapshot(self, queue: str, listed: Iterable[str], now: float) -> list[AgentChange]:
         """A QueueStatus of ``queue`` listed these members (interfaces) and no others.
 

@@ -59,6 +59,21 @@ FINAL_OUTCOMES: frozenset[Outcome] = frozenset(o for o in Outcome if o.final)
 UNKNOWN_OUTCOME = "UNKNOWN"
 #: The keys a plan's retry rules may have: every outcome that is not final, and UNKNOWN.
 RETRY_OUTCOMES: tuple[str, ...] = (*(o.value for o in Outcome if not o.final), UNKNOWN_OUTCOME)
+#: The default retry rule of each of them, (max_attempts, delay_s), for a plan that has none
+#: of its own: at most max_attempts attempts of a number may end so (0: never try it again).
+DEFAULT_RETRY: dict[str, tuple[int, int]] = {
+    Outcome.BUSY.value: (3, 300),
+    Outcome.NO_ANSWER.value: (3, 3600),
+    Outcome.CONGESTION.value: (3, 120),
+    Outcome.FAILED.value: (2, 600),
+    Outcome.ABANDONED.value: (2, 3600),
+    Outcome.INVALID_NUMBER.value: (0, 0),
+    Outcome.CANCELLED.value: (1, 60),
+    # An answering machine: try twice more, four hours later each time (another part of
+    # the day, when the person may be in); the third machine stops the number.
+    Outcome.MACHINE.value: (3, 14400),
+    UNKNOWN_OUTCOME: (0, 0),
+}
 
 
 class AgentState(enum.Enum):

@@ -74,6 +74,7 @@ from olive.store._db import (
     make_engine,
     make_sessionmaker,
     migrate,
+    ping,
     safe_url,
     transaction,
 )
@@ -105,6 +106,7 @@ from olive.store._queries import (
     release_contact,
     release_stale_claims,
 )
+from olive.store._records_repo import ComplianceRecords
 from olive.store._repos import (
     CAMPAIGN_LINKS,
     AgentRepository,
@@ -116,9 +118,11 @@ from olive.store._repos import (
 from olive.store._repos_records import (
     ApiKeyRepository,
     CallbackRepository,
+    CallFilter,
     CallRepository,
     DispositionCodeRepository,
     DncRepository,
+    counts_as_attempt,
 )
 from olive.store._repository import NotFound, Page, Repository
 from olive.store._vocab import (
@@ -171,11 +175,13 @@ __all__ = [
     "ApiKeyRepository",
     "Base",
     "Call",
+    "CallFilter",
     "CallRepository",
     "Callback",
     "CallbackRepository",
     "Campaign",
     "CampaignRepository",
+    "ComplianceRecords",
     "Contact",
     "ContactCount",
     "ContactNumber",
@@ -209,6 +215,7 @@ __all__ = [
     "compact_contact_counts",
     "contact_status_counts",
     "contacts_due",
+    "counts_as_attempt",
     "create_api_key",
     "current_revision",
     "database_url",
@@ -231,6 +238,7 @@ __all__ = [
     "open_calls",
     "outcome_counts",
     "pause_reasons",
+    "ping",
     "release_contact",
     "release_stale_claims",
     "retry_rule",

@@ -20,17 +20,7 @@ from olive.store._vocab import AMD_ACTIONS, AMD_NOTSURE, DIAL_MODES, DROP_ACTION
 RETRY_OUTCOMES: Final = calls.RETRY_OUTCOMES
 
 DEFAULT_RETRY_RULES: Final[Mapping[str, Mapping[str, int]]] = {
-    "BUSY": {"max_attempts": 3, "delay_s": 300},
-    "NO_ANSWER": {"max_attempts": 3, "delay_s": 3600},
-    "CONGESTION": {"max_attempts": 3, "delay_s": 120},
-    "FAILED": {"max_attempts": 2, "delay_s": 600},
-    "ABANDONED": {"max_attempts": 2, "delay_s": 3600},
-    "INVALID_NUMBER": {"max_attempts": 0, "delay_s": 0},
-    "CANCELLED": {"max_attempts": 1, "delay_s": 60},
-    # An answering machine: try twice more, four hours later each time (another part of
-    # the day, when the person may be in); the third machine stops the number.
-    "MACHINE": {"max_attempts": 3, "delay_s": 14400},
-    "UNKNOWN": {"max_attempts": 0, "delay_s": 0},
+    outcome: {"max_attempts": attempts, "delay_s": delay} for outcome, (attempts, delay) in calls.DEFAULT_RETRY.items()
 }
 
 
