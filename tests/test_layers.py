@@ -9,7 +9,9 @@ docs/architecture.md, and a test checks the two agree.
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
 
 import pytest
 from tools import import_graph
@@ -19,7 +21,8 @@ from tools.import_graph import Import
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("clock", "controls", "errors", "ids"),  # foundations: nothing of olive
     ("ami", "pacing", "phone"),  # the AMI protocol, the pacers, phone numbers: pure
-    ("calls", "sim", "store"),  # call tracking; the simulated PBX and its bench; the database
+    ("calls",),  # call tracking, and the vocabulary of calls: outcomes, call and agent states
+    ("sim", "store"),  # the simulated PBX and its bench; the database
     ("contacts_import", "specs"),  # checked inputs: plans, campaigns, contact files
     ("campaign_file", "compliance", "demo"),  # the rules (dial guard, retry); the campaign file
     ("engine",),  # runs campaigns: decides, then does the I/O
@@ -108,13 +111,13 @@ class TestTheCheckItself:
         up = Import("olive.compliance._guard", "olive.engine", "src/olive/compliance/_guard.py", 34)
         assert wrong_way([up], LAYER) == [
             "src/olive/compliance/_guard.py:34: olive.compliance._guard imports olive.engine: "
-            "up, from compliance (layer 4) to engine (layer 5)"
+            "up, from compliance (layer 5) to engine (layer 6)"
         ]
 
     def test_a_sideways_import_is_refused(self) -> None:
         side = Import("olive.sim._core", "olive.store", "src/olive/sim/_core.py", 1)
         assert wrong_way([side], LAYER) == [
-            "src/olive/sim/_core.py:1: olive.sim._core imports olive.store: sideways, from sim (layer 2) to store (layer 2)"
+            "src/olive/sim/_core.py:1: olive.sim._core imports olive.store: sideways, from sim (layer 3) to store (layer 3)"
         ]
 
     def test_a_cycle_is_found(self) -> None:
@@ -131,3 +134,57 @@ class TestDocs:
 
     def test_the_docs_picture_is_todays(self) -> None:
         assert import_graph.current() == import_graph.section(), "run: python tools/import_graph.py --write"
+
+
+#: What builds SQL: a module outside olive.store importing one of these from SQLAlchemy
+#: writes queries of its own (GUIDE: all SQL lives in store).
+QUERY_BUILDERS = frozenset({
+    "select", "insert", "update", "delete", "text", "func", "and_", "or_", "not_", "exists",
+    "ColumnElement", "Select", "literal", "case", "union", "union_all",
+})
+#: Where SQL still lives outside the store, by module, until it moves (named in the report
+#: of issue 14): the engine's (being reworked in issue 12) and the agent screen's (issue 16).
+SQL_OUTSIDE_STORE_ALLOWED: frozenset[str] = frozenset({
+    "olive.engine._campaigns",
+    "olive.engine._due",
+    "olive.engine._engine",
+    "olive.engine._persist",
+    "olive.engine._report",
+    "olive.engine._set_aside",
+    "olive.engine._stats",
+    "olive.api._agent.service",
+})
+
+
+def sql_outside_store(source: Path = import_graph.SOURCE) -> dict[str, list[str]]:
+    """Each module outside olive.store that imports a query builder, with what and where."""
+    found: dict[str, list[str]] = {}
+    for name, path in import_graph.modules(source).items():
+        if name == "olive.store" or name.startswith("olive.store."):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sqlalchemy":
+                names = sorted(a.name for a in node.names if a.name in QUERY_BUILDERS)
+                if names:
+                    found.setdefault(name, []).append(f"line {node.lineno}: {', '.join(names)}")
+            elif isinstance(node, ast.Import) and any(a.name.split(".")[0] == "sqlalchemy" for a in node.names):
+                found.setdefault(name, []).append(f"line {node.lineno}: import sqlalchemy")
+    return found
+
+
+class TestSqlLivesInTheStore:
+    def test_no_query_is_built_outside_the_store(self) -> None:
+        offenders = {m: w for m, w in sql_outside_store().items() if m not in SQL_OUTSIDE_STORE_ALLOWED}
+        assert offenders == {}, "move the query into a store repository"
+
+    def test_the_allow_list_holds_only_modules_that_still_need_it(self) -> None:
+        assert SQL_OUTSIDE_STORE_ALLOWED - set(sql_outside_store()) == set(), "drop them from the allow-list"
+
+    def test_the_check_sees_a_query_builder(self, tmp_path: Path) -> None:
+        pkg = tmp_path / "olive" / "api"
+        pkg.mkdir(parents=True)
+        (tmp_path / "olive" / "__init__.py").write_text("")
+        (pkg / "__init__.py").write_text("")
+        (pkg / "_x.py").write_text("def f():\n    from sqlalchemy import select, String\n")
+        (pkg / "_y.py").write_text("from sqlalchemy.orm import Session\n")
+        assert sql_outside_store(tmp_path) == {"olive.api._x": ["line 2: select"]}

@@ -56,9 +56,6 @@ class ScaledClock:
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds) / self.scale)
 
-    def to_real(self, seconds: float) -> float:
-        return seconds / self.scale
-
 
 class ManualClock:
     """Virtual time that moves only when a test says so: ``await clock.advance(5)``.

@@ -64,3 +64,17 @@ def test_originate_response_anywhere(name: str, outcome: Outcome, cause: int, da
     # with ChannelId (transcript 15) any position works, tested by the concurrent replay.
     events.insert(j, (t_or, response))
     assert run(events, originate) == (outcome, cause)
+
+
+@pytest.mark.parametrize("name", ["02_busy", "01_answered_connected_to_agent"])
+def test_events_after_the_end_change_nothing(name: str) -> None:
+    """The call table has no row for ENDED: the tracker forgets a call as it ends, so the
+    same events replayed after the end reach nothing (and raise nothing)."""
+    events, originate = events_of(name)
+    tracker = CallTracker()
+    tracker.originate("c1", action_id=originate["action_id"], dial_string=originate["channel"], now=0.0, with_channel_id=False)
+    for t, ev in events:
+        tracker.handle(ev, t)
+    tracker.tick(1e9)
+    assert tracker.get("c1") is None
+    assert [c for t, ev in events for c in tracker.handle(ev, t + 1e9)] == []

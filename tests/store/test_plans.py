@@ -41,6 +41,12 @@ class TestRetryRule:
         rule = retry_rule({}, outcome)
         assert (rule.max_attempts, rule.retries) == (0, False)
 
+    def test_a_final_outcome_never_retries_whatever_the_rules_say(self) -> None:
+        # The store said "CONNECTED is final" in a comment only: a rules mapping naming it
+        # (a plan row written around validate_retry_rules) made it retryable.
+        rules = {"CONNECTED": {"max_attempts": 3, "delay_s": 60}}
+        assert retry_rule(rules, "CONNECTED").retries is False
+
     def test_an_answering_machine_is_tried_again_at_another_time_of_day(self) -> None:
         assert retry_rule({}, "MACHINE") == RetryRule(3, 4 * 3600)
         assert retry_rule({"MACHINE": {"max_attempts": 0, "delay_s": 0}}, "MACHINE").retries is False

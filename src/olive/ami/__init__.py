@@ -7,6 +7,14 @@ decodes each TCP chunk before framing. See docs/ami.md.
 
 from olive.ami._client import AMIClient, Backoff, redacted
 from olive.ami._codec import AMICodec, Role
+from olive.ami._codes import (
+    CAUSE_TEXT,
+    ChannelState,
+    DeviceState,
+    HangupCause,
+    OriginateReason,
+    cause_text,
+)
 from olive.ami._config import ServerConfig
 from olive.ami._errors import (
     AMIActionError,
@@ -72,6 +80,7 @@ from olive.ami._transport import (
 from olive.ami._writer import check_header
 
 __all__ = [
+    "CAUSE_TEXT",
     "CLOSED",
     "MAX_DIAL_TIMEOUT_S",
     "MIN_DIAL_TIMEOUT_S",
@@ -97,19 +106,23 @@ __all__ = [
     "ByteReader",
     "ByteWriter",
     "ChannelRef",
+    "ChannelState",
     "Connector",
     "CoreShowChannel",
+    "DeviceState",
     "DialBegin",
     "DialEnd",
     "Event",
     "FullyBooted",
     "Hangup",
+    "HangupCause",
     "HangupRequest",
     "MalformedMessage",
     "MemoryWriter",
     "Message",
     "Newchannel",
     "Newstate",
+    "OriginateReason",
     "OriginateRequest",
     "OriginateResponse",
     "QueueCallerAbandon",
@@ -123,6 +136,7 @@ __all__ = [
     "UserEvent",
     "VarSet",
     "action",
+    "cause_text",
     "check_header",
     "dial_timeout_ms",
     "memory_pipe",

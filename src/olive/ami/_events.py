@@ -130,10 +130,6 @@ class ChannelRef:
     def of(cls, event: Event, prefix: str = "") -> ChannelRef:
         return _ref(_Fields(event), prefix)
 
-    @classmethod
-    def maybe(cls, event: Event, prefix: str = "") -> ChannelRef | None:
-        return _maybe_ref(_Fields(event), prefix)
-
 
 @dataclass(frozen=True, slots=True)
 class OriginateResponse:
@@ -289,7 +285,7 @@ class QueueMemberState:
     queue: str
     interface: str
     member_name: str
-    status: int  # AST_DEVICE_*: 1 not in use, 2 in use, 5 unavailable, 6 ringing, ...
+    status: int  # AST_DEVICE_*: ami.DeviceState
     paused: bool
     paused_reason: str
     in_call: bool

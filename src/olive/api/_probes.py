@@ -7,11 +7,11 @@ from typing import Literal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive.api._deps import Context
 from olive.engine import Engine, EngineState
+from olive.store import ping
 
 router = APIRouter(tags=["probes"])
 
@@ -83,7 +83,7 @@ async def ready(context: Context, response: Response) -> Readiness:
 def _database(sessions: sessionmaker[Session]) -> Literal["ok", "unreachable"]:
     try:
         with sessions() as session:
-            session.execute(text("SELECT 1"))
+            ping(session)
     except Exception:
         return "unreachable"
     return "ok"

@@ -25,14 +25,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from olive.ami import HangupCause as Cause
+from olive.ami import OriginateReason as Reason
 from olive.calls._model import AbandonReason, Outcome
 
-# OriginateResponse Reason: Asterisk's AST_CONTROL_* code of the last frame seen.
-REASON_HANGUP = 1
-REASON_RINGING_TIMEOUT = 3
-REASON_ANSWERED = 4
-REASON_BUSY = 5
-REASON_CONGESTION = 8
 UNKNOWN_WHY = "outcome unknown"  # ended unseen with nothing to tell what happened
 AMD_MACHINE = frozenset({"MACHINE", "NOTSURE"})  # verdicts that can keep a call from the queue
 
@@ -45,30 +41,30 @@ _DIAL_STATUS = {
 }
 
 # Q.850 cause codes, grouped by what they mean for a dialer.
-_CAUSE = {
-    1: Outcome.INVALID_NUMBER,  # unallocated number
-    2: Outcome.INVALID_NUMBER,  # no route to transit network
-    3: Outcome.INVALID_NUMBER,  # no route to destination
-    22: Outcome.INVALID_NUMBER,  # number changed
-    28: Outcome.INVALID_NUMBER,  # invalid number format
-    17: Outcome.BUSY,  # user busy
-    21: Outcome.BUSY,  # call rejected (the callee declined)
-    18: Outcome.NO_ANSWER,  # no user responding
-    19: Outcome.NO_ANSWER,  # no answer from user (alerted)
-    20: Outcome.NO_ANSWER,  # subscriber absent
-    34: Outcome.CONGESTION,  # no circuit/channel available
-    38: Outcome.CONGESTION,  # network out of order
-    41: Outcome.CONGESTION,  # temporary failure
-    42: Outcome.CONGESTION,  # switching equipment congestion
-    44: Outcome.CONGESTION,  # requested channel not available
-    47: Outcome.CONGESTION,  # resource unavailable
+_CAUSE: dict[int, Outcome] = {
+    Cause.UNALLOCATED: Outcome.INVALID_NUMBER,
+    Cause.NO_ROUTE_TRANSIT_NET: Outcome.INVALID_NUMBER,
+    Cause.NO_ROUTE_DESTINATION: Outcome.INVALID_NUMBER,
+    Cause.NUMBER_CHANGED: Outcome.INVALID_NUMBER,
+    Cause.INVALID_NUMBER_FORMAT: Outcome.INVALID_NUMBER,
+    Cause.USER_BUSY: Outcome.BUSY,
+    Cause.CALL_REJECTED: Outcome.BUSY,  # the callee declined
+    Cause.NO_USER_RESPONSE: Outcome.NO_ANSWER,
+    Cause.NO_ANSWER: Outcome.NO_ANSWER,  # alerted, no answer
+    Cause.SUBSCRIBER_ABSENT: Outcome.NO_ANSWER,
+    Cause.NORMAL_CIRCUIT_CONGESTION: Outcome.CONGESTION,
+    Cause.NETWORK_OUT_OF_ORDER: Outcome.CONGESTION,
+    Cause.NORMAL_TEMPORARY_FAILURE: Outcome.CONGESTION,
+    Cause.SWITCH_CONGESTION: Outcome.CONGESTION,
+    Cause.REQUESTED_CHAN_UNAVAIL: Outcome.CONGESTION,
+    Cause.RESOURCE_UNAVAILABLE: Outcome.CONGESTION,
 }
 
-_REASON = {
-    REASON_BUSY: Outcome.BUSY,
-    REASON_CONGESTION: Outcome.CONGESTION,
-    REASON_RINGING_TIMEOUT: Outcome.NO_ANSWER,
-    REASON_HANGUP: Outcome.NO_ANSWER,  # the far end hung up before answering
+_REASON: dict[int, Outcome] = {
+    Reason.BUSY: Outcome.BUSY,
+    Reason.CONGESTION: Outcome.CONGESTION,
+    Reason.RINGING: Outcome.NO_ANSWER,  # still ringing when the dial timed out
+    Reason.HANGUP: Outcome.NO_ANSWER,  # the far end hung up before answering
 }
 
 
@@ -118,7 +114,7 @@ def classify(f: Facts) -> tuple[Outcome, AbandonReason | None, str]:
         return Outcome.NO_ANSWER, None, "the dial was cancelled before an answer"
     if f.untracked:
         return Outcome.FAILED, None, UNKNOWN_WHY
-    if f.channels_seen and not f.dial_began and f.originate_reason == 0:
+    if f.channels_seen and not f.dial_began and f.originate_reason == Reason.NOTHING:
         # Local/NUMBER@context with no such extension: legs exist, nothing is dialed (transcript 07).
         return Outcome.INVALID_NUMBER, None, "no such number: the channel never dialed"
     if not f.channels_seen:

@@ -5,31 +5,22 @@ olive adds its logged-in agents to the campaign queues as members
 them with AgentCalled. An agent is keyed by its Asterisk interface
 (``PJSIP/101``) because one agent may sit in several queues.
 
-Device status (QueueMemberStatus Status) is Asterisk's AST_DEVICE_* code.
+Device status (QueueMemberStatus Status) is Asterisk's AST_DEVICE_* code (ami.DeviceState).
 A Local-channel member reads INUSE (2) while ringing, never RINGING (6)
 (transcript 11), so ringing is taken from AgentCalled, not from Status.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from olive import ami
+from olive.calls._model import AgentActivity
+from olive.calls._table import AGENT_MOVES, Rest, agent_move
 
-NOT_INUSE, INUSE, BUSY, INVALID, UNAVAILABLE, RINGING, RINGINUSE, ONHOLD = 1, 2, 3, 4, 5, 6, 7, 8
-
-
-class AgentActivity(enum.Enum):
-    LOGGED_OUT = "logged_out"  # in no queue
-    IDLE = "idle"  # ready for a call
-    RINGING = "ringing"  # the queue is offering it a call
-    TALKING = "talking"  # connected to a customer
-    WRAPUP = "wrapup"  # after-call work
-    PAUSED = "paused"
-    BUSY = "busy"  # its device is in use by a call olive did not give it
-    UNAVAILABLE = "unavailable"  # its device is unreachable (phone unregistered)
+D = ami.DeviceState
+NOT_INUSE = D.NOT_INUSE
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,34 +75,33 @@ class MemberTracker:
         agent = self._agents.get(getattr(event, "interface", ""))
         if agent is None:
             return []
-        if isinstance(event, ami.AgentCalled):
-            return self._move(agent, now, AgentActivity.RINGING, {"call_id": event.ref.linkedid})
+        move = type(event).__name__  # AGENT_MOVES is keyed by the event's name
+        target = agent_move(agent.activity, move) if move in AGENT_MOVES else None
+        if isinstance(event, ami.AgentCalled) and target is not None:
+            return self._move(agent, now, target, {"call_id": event.ref.linkedid})
         if isinstance(event, ami.AgentRingNoAnswer):
             missed = {"missed_in_a_row": agent.missed_in_a_row + (event.ring_time_ms >= self.full_ring_ms)}
-            if agent.activity is AgentActivity.RINGING:
-                return self._move(agent, now, None, {**_CALL_OVER, **missed})
+            if target is not None:
+                return self._move(agent, now, target, {**_CALL_OVER, **missed})
             return self._move(agent, now, agent.activity, missed)
-        if isinstance(event, ami.AgentConnect):
-            return self._move(
-                agent,
-                now,
-                AgentActivity.TALKING,
-                {"call_id": event.ref.linkedid, "talk_started_at": now, "missed_in_a_row": 0},
-            )
-        if isinstance(event, ami.AgentComplete) and agent.activity is AgentActivity.TALKING:
+        if isinstance(event, ami.AgentConnect) and target is not None:
+            return self._move(agent, now, target, {"call_id": event.ref.linkedid, "talk_started_at": now, "missed_in_a_row": 0})
+        if isinstance(event, ami.AgentComplete) and target is not None:
             talk = now - (agent.talk_started_at if agent.talk_started_at is not None else now)
             if self.wrapup_s > 0:
-                changes = self._move(agent, now, AgentActivity.WRAPUP, {"wrapup_until": now + self.wrapup_s})
-            else:
-                changes = [replace(c, wrapup_s=0.0) for c in self._move(agent, now, None, _CALL_OVER)]
+                changes = self._move(agent, now, target, {"wrapup_until": now + self.wrapup_s})
+            else:  # no after-call work: the wrap-up is over at once
+                rest = agent_move(AgentActivity.WRAPUP, "wrap-up over")
+                changes = [replace(c, wrapup_s=0.0) for c in self._move(agent, now, rest, _CALL_OVER)]
             return [replace(c, talk_s=talk) for c in changes]
         return []
 
     def tick(self, now: float) -> list[AgentChange]:
         changes: list[AgentChange] = []
         for agent in list(self._agents.values()):
-            if agent.activity is AgentActivity.WRAPUP and agent.wrapup_until is not None and now >= agent.wrapup_until:
-                for change in self._move(agent, now, None, {**_CALL_OVER, "wrapup_until": None}):
+            target = agent_move(agent.activity, "wrap-up over")
+            if target is not None and agent.wrapup_until is not None and now >= agent.wrapup_until:
+                for change in self._move(agent, now, target, {**_CALL_OVER, "wrapup_until": None}):
                     changes.append(replace(change, wrapup_s=now - agent.since))
         return changes
 
@@ -119,12 +109,10 @@ class MemberTracker:
         """A call is over: an agent still ringing for it is not any more (transcripts 11, 13)."""
         changes: list[AgentChange] = []
         for agent in list(self._agents.values()):
-            if agent.activity is AgentActivity.RINGING and agent.call_id == call_id:
-                changes.extend(self._move(agent, now, None, _CALL_OVER))
+            target = agent_move(agent.activity, "call ended")
+            if target is not None and agent.call_id == call_id:
+                changes.extend(self._move(agent, now, target, _CALL_OVER))
         return changes
-
-    def forget(self, interface: str) -> None:
-        self._agents.pop(interface, None)
 
     def snapshot(self, queue: str, listed: Iterable[str], now: float) -> list[AgentChange]:
         """A QueueStatus of ``queue`` listed these members (interfaces) and no others.
@@ -155,7 +143,7 @@ class MemberTracker:
             if queues:
                 self._agents[event.interface] = replace(before, queues=queues)
                 return []
-            return self._move(before, now, AgentActivity.LOGGED_OUT, {"queues": frozenset(), "call_id": None})
+            return self._move(before, now, agent_move(before.activity, "QueueMemberRemoved"), {"queues": frozenset(), "call_id": None})
         if before is None:
             before = AgentStatus(event.interface, event.member_name, AgentActivity.LOGGED_OUT, now)
         agent = replace(
@@ -183,14 +171,14 @@ class MemberTracker:
         self,
         before: AgentStatus,
         now: float,
-        activity: AgentActivity | None,
+        activity: AgentActivity | Rest | None,
         fields: Mapping[str, object] | None = None,
         *,
         updated: AgentStatus | None = None,
     ) -> list[AgentChange]:
-        """Apply ``fields``, then move to ``activity`` (None: whatever it rests in)."""
+        """Apply ``fields``, then move to ``activity`` (REST or None: whatever it rests in)."""
         updated = replace(updated or before, **(fields or {}))  # type: ignore[arg-type]
-        target = activity if activity is not None else _resting(updated)
+        target = activity if isinstance(activity, AgentActivity) else _resting(updated)
         if target is not updated.activity:
             updated = replace(updated, activity=target, since=now)
         self._agents[before.interface] = updated
@@ -203,8 +191,8 @@ def _resting(agent: AgentStatus) -> AgentActivity:
         return AgentActivity.LOGGED_OUT
     if agent.paused:
         return AgentActivity.PAUSED
-    if agent.device_status in (UNAVAILABLE, INVALID):
+    if agent.device_status in (D.UNAVAILABLE, D.INVALID):
         return AgentActivity.UNAVAILABLE
-    if agent.device_status in (INUSE, BUSY, RINGINUSE, ONHOLD, RINGING) and agent.call_id is None:
+    if agent.device_status in (D.INUSE, D.BUSY, D.RINGINUSE, D.ONHOLD, D.RINGING) and agent.call_id is None:
         return AgentActivity.BUSY
     return AgentActivity.IDLE

@@ -42,8 +42,64 @@ class Outcome(enum.Enum):
 
     @property
     def live_answer(self) -> bool:
-        """A person answered: the denominator of the abandon rate."""
+        """A person answered: the denominator of the legal abandon rate. A MACHINE is not one
+        (AMD's estimated people among machines are counted apart, as a share)."""
         return self in (Outcome.CONNECTED, Outcome.ABANDONED)
+
+    @property
+    def final(self) -> bool:
+        """The contact is done: no retry rule, the plan's or the default, tries it again."""
+        return self is Outcome.CONNECTED
+
+
+#: The outcomes that are live answers (:attr:`Outcome.live_answer`), and those that are final.
+LIVE_ANSWERS: frozenset[Outcome] = frozenset(o for o in Outcome if o.live_answer)
+FINAL_OUTCOMES: frozenset[Outcome] = frozenset(o for o in Outcome if o.final)
+#: The retry-rule key of a FAILED attempt whose real outcome olive could not learn (it ended
+#: while olive could not see it, maybe answered): not an outcome of its own.
+UNKNOWN_OUTCOME = "UNKNOWN"
+#: The keys a plan's retry rules may have: every outcome that is not final, and UNKNOWN.
+RETRY_OUTCOMES: tuple[str, ...] = (*(o.value for o in Outcome if not o.final), UNKNOWN_OUTCOME)
+#: The default retry rule of each of them, (max_attempts, delay_s), for a plan that has none
+#: of its own: at most max_attempts attempts of a number may end so (0: never try it again).
+DEFAULT_RETRY: dict[str, tuple[int, int]] = {
+    Outcome.BUSY.value: (3, 300),
+    Outcome.NO_ANSWER.value: (3, 3600),
+    Outcome.CONGESTION.value: (3, 120),
+    Outcome.FAILED.value: (2, 600),
+    Outcome.ABANDONED.value: (2, 3600),
+    Outcome.INVALID_NUMBER.value: (0, 0),
+    Outcome.CANCELLED.value: (1, 60),
+    # An answering machine: try twice more, four hours later each time (another part of
+    # the day, when the person may be in); the third machine stops the number.
+    Outcome.MACHINE.value: (3, 14400),
+    # Agentless: the message played to someone; once is enough unless the plan says otherwise.
+    Outcome.MESSAGE.value: (0, 0),
+    UNKNOWN_OUTCOME: (0, 0),
+}
+
+
+class AgentState(enum.Enum):
+    """An agent's state as olive keeps it (``agents.state``) and shows it: what the agent
+    may be given. :class:`AgentActivity` is what the queue events say the member is doing."""
+
+    LOGGED_OUT = "logged_out"
+    READY = "ready"
+    PAUSED = "paused"
+    RINGING = "ringing"
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"
+
+
+class AgentActivity(enum.Enum):
+    LOGGED_OUT = "logged_out"  # in no queue
+    IDLE = "idle"  # ready for a call
+    RINGING = "ringing"  # the queue is offering it a call
+    TALKING = "talking"  # connected to a customer
+    WRAPUP = "wrapup"  # after-call work
+    PAUSED = "paused"
+    BUSY = "busy"  # its device is in use by a call olive did not give it
+    UNAVAILABLE = "unavailable"  # its device is unreachable (phone unregistered)
 
 
 class AbandonReason(enum.Enum):

@@ -23,21 +23,26 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from olive import ami
-from olive.calls._classify import AMD_MACHINE, REASON_ANSWERED, UNKNOWN_WHY, Facts, classify
+from olive.calls._classify import AMD_MACHINE, UNKNOWN_WHY, Facts, classify
 from olive.calls._legs import LegSet, expected_channel_prefix
 from olive.calls._model import NOT_PLACED, AbandonReason, AgentRing, CallRecord, CallState
-from olive.calls._table import Signal, transition
+from olive.calls._table import (
+    CHANNEL_STATE_SIGNALS,
+    DIAL_STATUS_SIGNALS,
+    EVENT_SIGNALS,
+    Signal,
+    transition,
+)
 
 log = logging.getLogger("olive.calls")
 
 AMD_EVENT = "oliveamd"  # UserEvent(OliveAMD,Status: ...,Cause: ...) from [olive-amd]
 IVR_EVENT = "oliveivr"  # UserEvent(OliveIVR,Key: ...,Status: ...) from [olive-broadcast]
-UP = 6  # AST_STATE_UP
-RINGING = 5  # AST_STATE_RINGING
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +286,7 @@ class CallTracker:
             # inferred from the channels; the times are when olive saw it again.
             track.untracked = False
             seen_late: list[str] = []
-            if any(c.state == UP for c in present):
+            if any(c.state == ami.ChannelState.UP for c in present):
                 track.or_seen = True  # answered, so its OriginateResponse (Success) went by
                 if rec.answered_at is None:
                     track.update(answered_at=now)
@@ -357,71 +362,78 @@ class CallTracker:
         if event.success:
             if event.channel:
                 track.update(channel=event.channel)
-            self._answered(track, now)
-        elif event.reason == REASON_ANSWERED:
+            self._signal(track, Signal.ANSWERED, now)
+        elif event.reason == ami.OriginateReason.ANSWERED:
             log.warning("call %s: OriginateResponse Failure with Reason 4", track.record.call_id)
 
-    def _answered(self, track: _Track, now: float) -> None:
-        if track.record.answered_at is None:
-            track.update(answered_at=now)
-        track.signal(Signal.ANSWERED)
-
     def _apply(self, track: _Track, event: ami.TypedEvent, ref: ami.ChannelRef, now: float) -> None:
-        legs, rec = track.legs, track.record
-        if isinstance(event, ami.Newchannel):
-            legs.see(ref.uniqueid, ref.channel)
-            if ref.uniqueid == legs.customer_uid and rec.channel is None:
-                track.update(channel=ref.channel)
-            self._ringing(track, now)
-        elif isinstance(event, ami.Newstate):
-            legs.see(ref.uniqueid, ref.channel)
-            if legs.is_customer_side(ref.uniqueid) or ref.uniqueid == legs.trunk_uid:
-                if event.state == UP:
-                    self._answered(track, now)
-                elif event.state == RINGING:
-                    self._ringing(track, now)
-        elif isinstance(event, (ami.DialBegin, ami.DialEnd)):
-            self._on_dial(track, event, now)
-        elif isinstance(event, ami.HangupRequest):
-            leg = legs.get(ref.uniqueid)
-            if leg is not None:
-                leg.hangup_requested = True
-        elif isinstance(event, ami.Hangup):
-            leg = legs.see(ref.uniqueid, ref.channel)
-            leg.hung_up, leg.cause, leg.cause_txt = True, event.cause, event.cause_txt
-        elif isinstance(event, ami.QueueCallerJoin):
-            legs.queue_uid = ref.uniqueid
-            if rec.queued_at is None:
-                track.update(queued_at=now, queue=event.queue)
-            self._answered(track, now)
-            track.signal(Signal.QUEUED)
-        elif isinstance(event, ami.QueueCallerAbandon):
-            track.queue_abandoned = True
-            track.hangup_before_abandon = legs.customer_side_hanging_up()
-            track.update(asterisk_hold_time_s=event.hold_time_s, left_queue_at=rec.left_queue_at or now)
-        elif isinstance(event, ami.QueueCallerLeave):
-            if rec.left_queue_at is None:
-                track.update(left_queue_at=now)
-        elif isinstance(event, ami.AgentCalled):
-            legs.agent_uids.add(event.dest.uniqueid)
-            ring = AgentRing(event.interface, event.member_name, now)
-            track.update(agents_rung=(*rec.agents_rung, ring))
-        elif isinstance(event, ami.AgentRingNoAnswer):
-            track.update(agents_rung=_mark_no_answer(rec.agents_rung, event.interface, event.ring_time_ms))
-        elif isinstance(event, ami.AgentConnect):
-            if rec.agent_connected_at is None:
-                track.update(
-                    agent_connected_at=now,
-                    agent_interface=event.interface,
-                    agent_member_name=event.member_name,
-                    asterisk_hold_time_s=event.hold_time_s,
-                )
-            track.signal(Signal.AGENT_CONNECTED)
-        elif isinstance(event, ami.AgentComplete):
-            track.update(asterisk_talk_time_s=event.talk_time_s)
-        elif isinstance(event, ami.VarSet):
-            self._on_varset(track, event, now)
-        elif isinstance(event, ami.UserEvent) and event.name.lower() == AMD_EVENT:
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, track, event, ref, now)
+
+    def _on_newchannel(self, track: _Track, event: ami.Newchannel, ref: ami.ChannelRef, now: float) -> None:
+        track.legs.see(ref.uniqueid, ref.channel)
+        if ref.uniqueid == track.legs.customer_uid and track.record.channel is None:
+            track.update(channel=ref.channel)
+        self._signal(track, EVENT_SIGNALS[ami.Newchannel], now)
+
+    def _on_newstate(self, track: _Track, event: ami.Newstate, ref: ami.ChannelRef, now: float) -> None:
+        legs = track.legs
+        legs.see(ref.uniqueid, ref.channel)
+        if legs.is_customer_side(ref.uniqueid) or ref.uniqueid == legs.trunk_uid:
+            signal = CHANNEL_STATE_SIGNALS.get(event.state)
+            if signal is not None:
+                self._signal(track, signal, now)
+
+    def _on_hangup_request(self, track: _Track, event: ami.HangupRequest, ref: ami.ChannelRef, now: float) -> None:
+        leg = track.legs.get(ref.uniqueid)
+        if leg is not None:
+            leg.hangup_requested = True
+
+    def _on_hangup(self, track: _Track, event: ami.Hangup, ref: ami.ChannelRef, now: float) -> None:
+        leg = track.legs.see(ref.uniqueid, ref.channel)
+        leg.hung_up, leg.cause, leg.cause_txt = True, event.cause, event.cause_txt
+
+    def _on_queue_join(self, track: _Track, event: ami.QueueCallerJoin, ref: ami.ChannelRef, now: float) -> None:
+        track.legs.queue_uid = ref.uniqueid
+        if track.record.queued_at is None:
+            track.update(queued_at=now, queue=event.queue)
+        self._signal(track, Signal.ANSWERED, now)
+        self._signal(track, EVENT_SIGNALS[ami.QueueCallerJoin], now)
+
+    def _on_queue_abandon(self, track: _Track, event: ami.QueueCallerAbandon, ref: ami.ChannelRef, now: float) -> None:
+        track.queue_abandoned = True
+        track.hangup_before_abandon = track.legs.customer_side_hanging_up()
+        track.update(asterisk_hold_time_s=event.hold_time_s, left_queue_at=track.record.left_queue_at or now)
+
+    def _on_queue_leave(self, track: _Track, event: ami.QueueCallerLeave, ref: ami.ChannelRef, now: float) -> None:
+        if track.record.left_queue_at is None:
+            track.update(left_queue_at=now)
+
+    def _on_agent_called(self, track: _Track, event: ami.AgentCalled, ref: ami.ChannelRef, now: float) -> None:
+        track.legs.agent_uids.add(event.dest.uniqueid)
+        ring = AgentRing(event.interface, event.member_name, now)
+        track.update(agents_rung=(*track.record.agents_rung, ring))
+
+    def _on_agent_no_answer(self, track: _Track, event: ami.AgentRingNoAnswer, ref: ami.ChannelRef, now: float) -> None:
+        track.update(agents_rung=_mark_no_answer(track.record.agents_rung, event.interface, event.ring_time_ms))
+
+    def _on_agent_connect(self, track: _Track, event: ami.AgentConnect, ref: ami.ChannelRef, now: float) -> None:
+        if track.record.agent_connected_at is None:
+            track.update(
+                agent_connected_at=now,
+                agent_interface=event.interface,
+                agent_member_name=event.member_name,
+                asterisk_hold_time_s=event.hold_time_s,
+            )
+        self._signal(track, EVENT_SIGNALS[ami.AgentConnect], now)
+
+    def _on_agent_complete(self, track: _Track, event: ami.AgentComplete, ref: ami.ChannelRef, now: float) -> None:
+        track.update(asterisk_talk_time_s=event.talk_time_s)
+
+    def _on_user_event(self, track: _Track, event: ami.UserEvent, ref: ami.ChannelRef, now: float) -> None:
+        if event.name.lower() == AMD_EVENT:
+            rec = track.record
             track.update(amd_status=(event.get("Status") or "").upper() or rec.amd_status,
                          amd_cause=event.get("Cause") or rec.amd_cause)
             _stamp_amd(track, now)
@@ -429,7 +441,7 @@ class CallTracker:
             track.update(agentless=True, ivr_key=(event.get("Key") or "").strip() or rec.ivr_key,
                          ivr_status=(event.get("Status") or "").strip().upper() or rec.ivr_status)
 
-    def _on_dial(self, track: _Track, event: ami.DialBegin | ami.DialEnd, now: float) -> None:
+    def _on_dial(self, track: _Track, event: ami.DialBegin | ami.DialEnd, ref: ami.ChannelRef, now: float) -> None:
         """Only the dial towards the customer counts, not the queue ringing agents."""
         legs, caller = track.legs, event.caller
         if caller is not None:
@@ -442,13 +454,14 @@ class CallTracker:
             legs.see(event.dest.uniqueid, event.dest.channel)
         if isinstance(event, ami.DialBegin):
             track.dial_began = True
-            self._ringing(track, now)
+            self._signal(track, EVENT_SIGNALS[ami.DialBegin], now)
         else:
             track.update(dial_status=event.dial_status)
-            if event.dial_status == "ANSWER":
-                self._answered(track, now)
+            signal = DIAL_STATUS_SIGNALS.get(event.dial_status)
+            if signal is not None:
+                self._signal(track, signal, now)
 
-    def _on_varset(self, track: _Track, event: ami.VarSet, now: float) -> None:
+    def _on_varset(self, track: _Track, event: ami.VarSet, ref: ami.ChannelRef, now: float) -> None:
         name = event.variable.upper()
         if name == "QUEUESTATUS" or (name == "OLIVE_DROP_REASON" and track.record.queue_status is None):
             track.update(queue_status=event.value)
@@ -466,10 +479,13 @@ class CallTracker:
         elif name == "READSTATUS" and track.record.agentless and event.value:
             track.update(ivr_status=event.value.strip().upper())
 
-    def _ringing(self, track: _Track, now: float) -> None:
-        if track.record.ringing_at is None:
+    def _signal(self, track: _Track, signal: Signal, now: float) -> None:
+        """Move the call by ``signal``, stamping when it first rang or was answered."""
+        if signal is Signal.DIALING and track.record.ringing_at is None:
             track.update(ringing_at=now)
-        track.signal(Signal.DIALING)
+        elif signal is Signal.ANSWERED and track.record.answered_at is None:
+            track.update(answered_at=now)
+        track.signal(signal)
 
     def _changed(self, track: _Track, before: CallRecord, now: float) -> list[CallChange]:
         if track.record.state is not CallState.ENDED:
@@ -599,3 +615,25 @@ def _mark_no_answer(rings: tuple[AgentRing, ...], interface: str, ring_ms: int) 
             out[i] = replace(out[i], ring_ms=ring_ms)
             break
     return tuple(out)
+
+
+#: Which of the tracker's handlers each event type goes to (events of other types carry
+#: nothing about a call). Each handler records the event's facts and gives the call the
+#: signal the tables in calls/_table.py name.
+_HANDLERS: dict[type[ami.TypedEvent], Callable[[CallTracker, _Track, Any, ami.ChannelRef, float], None]] = {
+    ami.Newchannel: CallTracker._on_newchannel,
+    ami.Newstate: CallTracker._on_newstate,
+    ami.DialBegin: CallTracker._on_dial,
+    ami.DialEnd: CallTracker._on_dial,
+    ami.HangupRequest: CallTracker._on_hangup_request,
+    ami.Hangup: CallTracker._on_hangup,
+    ami.QueueCallerJoin: CallTracker._on_queue_join,
+    ami.QueueCallerAbandon: CallTracker._on_queue_abandon,
+    ami.QueueCallerLeave: CallTracker._on_queue_leave,
+    ami.AgentCalled: CallTracker._on_agent_called,
+    ami.AgentRingNoAnswer: CallTracker._on_agent_no_answer,
+    ami.AgentConnect: CallTracker._on_agent_connect,
+    ami.AgentComplete: CallTracker._on_agent_complete,
+    ami.VarSet: CallTracker._on_varset,
+    ami.UserEvent: CallTracker._on_user_event,
+}

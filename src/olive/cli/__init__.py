@@ -8,7 +8,7 @@ listed in ``_COMMANDS``; heavy imports happen inside the commands so that
 from __future__ import annotations
 
 import importlib
-from typing import Any
+import typing
 
 import typer
 
@@ -21,7 +21,7 @@ def _no_type_beside_flags() -> None:
 
     shown = TyperOption.display_type_rich
 
-    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+    def display_type_rich(self: TyperOption, ctx: typing.Any) -> str | None:
         return None if self.is_flag else shown(self, ctx)
 
     TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]

@@ -6,10 +6,19 @@ from rich.console import Group
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from olive.calls import AgentState, Outcome
 from olive.engine import CampaignReport
 
-OUTCOME_ORDER = ("CONNECTED", "ABANDONED", "NO_ANSWER", "BUSY", "CONGESTION", "INVALID_NUMBER", "FAILED", "CANCELLED", "MACHINE", "MESSAGE")
-STATE_STYLE = {"ready": "green", "on_call": "cyan", "ringing": "yellow", "wrap_up": "blue", "paused": "magenta", "logged_out": "dim"}
+OUTCOME_ORDER = tuple(o.value for o in Outcome)
+_STYLE = {
+    AgentState.READY: "green",
+    AgentState.ON_CALL: "cyan",
+    AgentState.RINGING: "yellow",
+    AgentState.WRAP_UP: "blue",
+    AgentState.PAUSED: "magenta",
+    AgentState.LOGGED_OUT: "dim",
+}
+STATE_STYLE = {s.value: style for s, style in _STYLE.items()}
 
 
 def pct(value: float | None) -> str:

@@ -42,14 +42,13 @@ def create(
 def list_keys(database_url: str | None = DATABASE_OPTION) -> None:
     """List keys (never the keys themselves: their id, name, role and first characters)."""
     from rich.table import Table
-    from sqlalchemy import select
 
     from olive.cli._common import open_store
-    from olive.store import ApiKey, transaction
+    from olive.store import ApiKeyRepository, transaction
 
     sessions = open_store(database_url)
     with transaction(sessions) as session:
-        rows = list(session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)))
+        rows = ApiKeyRepository(session).every()
     table = Table(title=f"{len(rows)} API key(s)", title_justify="left")
     table.add_column("id", no_wrap=True)
     for column in ("name", "role", "starts with", "created", "last used", "revoked"):

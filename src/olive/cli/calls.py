@@ -37,21 +37,17 @@ def register(app: typer.Typer) -> None:
         database_url: str | None = DATABASE_OPTION,
     ) -> None:
         """Print every attempt of a campaign: one record per call."""
-        from sqlalchemy import select
-
         from olive.cli._common import open_store
-        from olive.store import Call, Campaign, transaction
+        from olive.store import CallRepository, CampaignRepository, transaction
 
         sessions = open_store(database_url)
         with transaction(sessions) as session:
-            found = session.scalars(select(Campaign).where((Campaign.name == campaign) | (Campaign.id == campaign))).first()
+            found = CampaignRepository(session).by_name_or_id(campaign)
             if found is None:
                 err_console.print(f"[red]no campaign named {campaign!r}")
                 raise typer.Exit(1)
-            query = select(Call).where(Call.campaign_id == found.id).order_by(Call.originated_at, Call.id)
-            if outcome:
-                query = query.where(Call.outcome == outcome.upper())
-            rows = [_row(c, found.name) for c in session.scalars(query)]
+            found_calls = CallRepository(session).of_campaign(found.id, outcome=outcome.upper() if outcome else None)
+            rows = [_row(c, found.name) for c in found_calls]
         if limit is not None:
             rows = rows[-limit:]
         if fmt is Format.jsonl:

@@ -92,12 +92,10 @@ def remove(
     database_url: str | None = DATABASE_OPTION,
 ) -> None:
     """Take a number off a do-not-call list (only do this when the person asked for calls again)."""
-    from sqlalchemy import delete
-
     from olive.cli._common import open_store
     from olive.cli.why import _campaign_id
     from olive.compliance import normalize_dnc
-    from olive.store import DncNumber, transaction
+    from olive.store import DncRepository, transaction
 
     try:
         e164 = normalize_dnc(number, region)
@@ -107,8 +105,7 @@ def remove(
     sessions = open_store(database_url)
     with transaction(sessions) as session:
         campaign_id = _campaign_id(session, campaign) if campaign else None
-        scope = DncNumber.campaign_id.is_(None) if campaign_id is None else DncNumber.campaign_id == campaign_id
-        removed = session.execute(delete(DncNumber).where(DncNumber.number == e164, scope).returning(DncNumber.id)).all()
+        removed = DncRepository(session).remove(e164, campaign_id)
     if not removed:
         err_console.print(f"[yellow]{e164} was not on that list")
         raise typer.Exit(1)

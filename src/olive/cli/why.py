@@ -75,34 +75,31 @@ def _parse_time(text: str) -> float:
 
 
 def _campaign_id(session: Any, name_or_id: str) -> str:
-    from sqlalchemy import select
+    from olive.store import CampaignRepository
 
-    from olive.store import Campaign
-
-    found = session.scalars(select(Campaign.id).where((Campaign.name == name_or_id) | (Campaign.id == name_or_id))).first()
+    found = CampaignRepository(session).by_name_or_id(name_or_id)
     if found is None:
         err_console.print(f"[red]no campaign named {name_or_id!r}")
         raise typer.Exit(1)
-    return str(found)
+    return found.id
 
 
 def _contacts(session: Any, key: str) -> list[str]:
     """Contact ids for an id, an external ref, or a phone number (normalised to E.164)."""
-    from sqlalchemy import select
-
     from olive.phone import InvalidNumber, normalize
-    from olive.store import Contact, ContactNumber
+    from olive.store import Contact, ContactRepository
 
     if session.get(Contact, key) is not None:
         return [key]
-    ids = list(session.scalars(select(Contact.id).where(Contact.external_ref == key).order_by(Contact.id)))
+    repo = ContactRepository(session)
+    ids = repo.ids_for(external_ref=key)
     if ids:
         return ids
     try:
         number = normalize(key)
     except InvalidNumber:
         return []
-    return list(session.scalars(select(ContactNumber.contact_id).where(ContactNumber.number == number).distinct()))
+    return repo.ids_for(number=number)
 
 
 def _print(data: dict[str, Any], fmt: Format, text: Any) -> None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from olive.errors import Conflict, Invalid
@@ -32,13 +31,15 @@ from olive.store import (
     Agent,
     Call,
     Callback,
+    CallbackRepository,
+    CallRepository,
     Contact,
     ContactNumber,
+    ContactRepository,
     DispositionCode,
     DispositionCodeRepository,
     DncRepository,
     NotFound,
-    as_utc,
     from_epoch,
 )
 
@@ -61,8 +62,9 @@ class DispositionResult:
 
 def ensure_codes(session: Session) -> None:
     """Seed the default codes into an empty table (a fresh database has none)."""
-    if not session.scalar(select(func.count()).select_from(DispositionCode)):
-        DispositionCodeRepository(session).seed_defaults()
+    repo = DispositionCodeRepository(session)
+    if not repo.count_codes():
+        repo.seed_defaults()
 
 
 def set_disposition(
@@ -82,7 +84,7 @@ def set_disposition(
         raise NotFound("call", call_id)
     disposition = session.get(DispositionCode, code)
     if disposition is None:
-        known = ", ".join(session.scalars(select(DispositionCode.code).order_by(DispositionCode.code)))
+        known = ", ".join(c.code for c in DispositionCodeRepository(session).all_codes())
         raise DispositionError("code", f"unknown disposition code {code!r} (known: {known})")
     if call.disposition_applied_at is not None:
         raise Conflict(f"call {call_id} already has disposition {call.disposition!r}, and it has taken effect", field="code")
@@ -144,21 +146,7 @@ def schedule_callback(
 
 def apply_disposition(session: Session, call_id: str, now: float) -> bool:
     """Make the call's disposition take effect on its contact, once the call has ended. True if it did now."""
-    won = session.execute(
-        update(Call)
-        .where(
-            Call.id == call_id,
-            Call.disposition.is_not(None),
-            Call.ended_at.is_not(None),
-            Call.disposition_applied_at.is_(None),
-        )
-        .values(disposition_applied_at=as_utc(now))
-        .returning(Call.disposition, Call.contact_id, Call.contact_number_id)
-        .execution_options(synchronize_session=False)
-    ).first()
-    loaded = session.identity_map.get(session.identity_key(Call, call_id))
-    if loaded is not None:
-        session.expire(loaded, ["disposition_applied_at"])
+    won = CallRepository(session).claim_disposition(call_id, now)
     if won is None:
         return False
     code_name, contact_id, number_id = won
@@ -199,19 +187,15 @@ def cancel_callback(session: Session, callback_id: str) -> Callback:
 
 
 def _callbacks_from(session: Session, call_id: str) -> list[Callback]:
-    return list(
-        session.scalars(select(Callback).where(Callback.source_call_id == call_id, Callback.status == "scheduled"))
-    )
+    return CallbackRepository(session).scheduled(source_call_id=call_id)
 
 
 def _scheduled_callbacks(session: Session, contact_id: str) -> list[Callback]:
-    return list(session.scalars(select(Callback).where(Callback.contact_id == contact_id, Callback.status == "scheduled")))
+    return CallbackRepository(session).scheduled(contact_id=contact_id)
 
 
 def _numbers(session: Session, contact_id: str) -> list[ContactNumber]:
-    return list(
-        session.scalars(select(ContactNumber).where(ContactNumber.contact_id == contact_id).order_by(ContactNumber.position))
-    )
+    return ContactRepository(session).numbers(contact_id)
 
 
 def _index_of(session: Session, contact_id: str, number_id: str | None, default: int) -> int:

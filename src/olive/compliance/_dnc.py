@@ -18,12 +18,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import phonenumbers
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from olive.contacts_import import RowError, csv_lines
 from olive.controls import control_error
-from olive.store import DncNumber
+from olive.store import DncNumber, DncRepository
 
 _NUMBER_COLUMNS = ("number", "phone", "phone_number", "e164")
 _CHUNK = 1000
@@ -120,10 +119,9 @@ def import_dnc(
         pending.setdefault(entry.number, entry)
     numbers = list(pending)
     existing: set[str] = set()
-    scope = DncNumber.campaign_id.is_(None) if campaign_id is None else DncNumber.campaign_id == campaign_id
+    repo = DncRepository(session)
     for start in range(0, len(numbers), _CHUNK):
-        chunk = numbers[start : start + _CHUNK]
-        existing.update(session.scalars(select(DncNumber.number).where(scope, DncNumber.number.in_(chunk))))
+        existing |= repo.listed(numbers[start : start + _CHUNK], campaign_id)
     added = [
         DncNumber(number=n, campaign_id=campaign_id, source=source, note=pending[n].note)
         for n in numbers

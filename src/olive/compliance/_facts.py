@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from olive.calls import Outcome
 from olive.compliance._eligibility import ContactFacts, DialFacts
 from olive.compliance._hours import contact_zones
 from olive.compliance._profile import campaign_problems
 from olive.compliance._schedule import Schedule, ScheduleError, parse_schedule
 from olive.store import (
     Agent,
-    Call,
     Callback,
+    CallbackRepository,
+    CallRepository,
     Campaign,
     Contact,
     ContactNumber,
@@ -37,42 +38,22 @@ def next_number(contact: Contact) -> ContactNumber | None:
 
 def last_abandoned_at(session: Session, number: str) -> float | None:
     """When the latest abandoned call to ``number`` ended, in any campaign."""
-    at = session.scalar(select(func.max(Call.ended_at)).where(Call.number == number, Call.outcome == "ABANDONED"))
+    at = CallRepository(session).last_ended_at(number, Outcome.ABANDONED.value)
     return None if at is None else to_epoch(as_utc(at))
 
 
 def last_machine_at(session: Session, number: str) -> float | None:
     """When the latest call to ``number`` that AMD took for a machine ended, in any campaign."""
-    at = session.scalar(select(func.max(Call.ended_at)).where(Call.number == number, Call.outcome == "MACHINE"))
+    at = CallRepository(session).last_ended_at(number, Outcome.MACHINE.value)
     return None if at is None else to_epoch(as_utc(at))
 
 
 def due_callback(session: Session, campaign_id: str, contact_id: str, now: float) -> Callback | None:
-    return session.scalars(
-        select(Callback)
-        .where(
-            Callback.campaign_id == campaign_id,
-            Callback.contact_id == contact_id,
-            Callback.status == "scheduled",
-            Callback.due_at <= as_utc(now),
-        )
-        .order_by(Callback.due_at, Callback.id)
-        .limit(1)
-    ).first()
+    return CallbackRepository(session).next_for(campaign_id, contact_id, now, due=True)
 
 
 def future_callback(session: Session, campaign_id: str, contact_id: str, now: float) -> Callback | None:
-    return session.scalars(
-        select(Callback)
-        .where(
-            Callback.campaign_id == campaign_id,
-            Callback.contact_id == contact_id,
-            Callback.status == "scheduled",
-            Callback.due_at > as_utc(now),
-        )
-        .order_by(Callback.due_at, Callback.id)
-        .limit(1)
-    ).first()
+    return CallbackRepository(session).next_for(campaign_id, contact_id, now, due=False)
 
 
 def dial_facts(

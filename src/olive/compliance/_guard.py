@@ -23,7 +23,6 @@ linked to the call, a due callback is marked done) and, when a call ends,
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from olive.compliance._dial_guard import Verdict
@@ -31,9 +30,17 @@ from olive.compliance._dispositions import apply_disposition
 from olive.compliance._eligibility import RECHECK_S, Reason, dial_reasons
 from olive.compliance._facts import campaign_schedule, dial_facts, due_callback
 from olive.compliance._hours import next_open_in_all
-from olive.compliance._retry import NumberHistory, counts_as_attempt
+from olive.compliance._retry import NumberHistory
 from olive.compliance._schedule import Schedule
-from olive.store import Call, Campaign, Contact, ContactNumber, DncCheck, DncRepository
+from olive.store import (
+    Call,
+    CallRepository,
+    Campaign,
+    Contact,
+    ContactNumber,
+    DncCheck,
+    DncRepository,
+)
 
 
 class ComplianceGuard:
@@ -97,22 +104,14 @@ def _other_numbers(session: Session, campaign: Campaign, contact: Contact, block
     numbers = list(contact.numbers)
     if len(numbers) < 2:
         return []
-    counts: dict[str, dict[str, int]] = {n.id: {} for n in numbers}
-    rows = session.execute(
-        select(Call.contact_number_id, Call.outcome, func.count())
-        .where(Call.contact_id == contact.id, Call.outcome.is_not(None), counts_as_attempt())
-        .group_by(Call.contact_number_id, Call.outcome)
-    )
-    for number_id, outcome, total in rows:
-        if number_id in counts and outcome:
-            counts[number_id][outcome] = int(total)
+    counts = CallRepository(session).outcomes_by_number(contact.id)
     rules = campaign.plan.retry_rules
     start = next((i for i, n in enumerate(numbers) if n.id == blocked.id), 0)
     order = [(start + step) % len(numbers) for step in range(1, len(numbers))]
     return [
         (i, numbers[i])
         for i in order
-        if numbers[i].number != blocked.number and NumberHistory(i, counts[numbers[i].id]).alive(rules)
+        if numbers[i].number != blocked.number and NumberHistory(i, counts.get(numbers[i].id, {})).alive(rules)
     ]
 
 

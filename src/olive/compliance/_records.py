@@ -20,15 +20,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from olive.calls import Outcome
 from olive.store import (
     AMD_FALSE_POSITIVE_SHARE,
-    Call,
     Campaign,
-    DncCheck,
-    DncNumber,
+    ComplianceRecords,
     as_utc,
     to_epoch,
 )
@@ -54,29 +52,15 @@ DNC_COLUMNS = ("number", "list", "source", "note", "added_at")
 EXPORTS = {"attempts": ATTEMPT_COLUMNS, "abandons": ABANDON_COLUMNS, "dnc-checks": DNC_CHECK_COLUMNS, "dnc": DNC_COLUMNS}
 
 
-def _between(statement: Select[Any], column: Any, since: float | None, until: float | None) -> Select[Any]:
-    if since is not None:
-        statement = statement.where(column >= as_utc(since))
-    if until is not None:
-        statement = statement.where(column < as_utc(until))
-    return statement
-
-
 def _names(session: Session) -> dict[str, Campaign]:
-    return {c.id: c for c in session.scalars(select(Campaign))}
+    return ComplianceRecords(session).campaigns()
 
 
 def attempt_rows(session: Session, campaign_id: str | None = None, since: float | None = None, until: float | None = None) -> Iterator[dict[str, Any]]:
     campaigns = _names(session)
-    statement = select(Call).order_by(Call.originated_at, Call.id)
-    if campaign_id is not None:
-        statement = statement.where(Call.campaign_id == campaign_id)
-    statement = _between(statement, Call.originated_at, since, until)
-    checks_stmt = select(DncCheck).where(DncCheck.call_id.is_not(None))
-    if campaign_id is not None:
-        checks_stmt = checks_stmt.where(DncCheck.campaign_id == campaign_id)
-    checks = {c.call_id: c for c in session.scalars(_between(checks_stmt, DncCheck.checked_at, since, until))}
-    for call in session.scalars(statement):
+    records = ComplianceRecords(session)
+    checks = {c.call_id: c for c in records.dnc_checks(campaign_id, since, until, of_calls=True)}
+    for call in records.attempts(campaign_id, since, until):
         plan = call.plan_snapshot or {}
         campaign = campaigns.get(call.campaign_id)
         check = checks.get(call.id)
@@ -124,20 +108,13 @@ def abandon_rows(session: Session, now: float, campaign_id: str | None = None) -
             continue
         answers: list[tuple[float, bool, bool]] = []
         machines: list[tuple[float, float]] = []  # (ended, estimated share of a person)
-        for ended, outcome, played, plan in session.execute(
-            select(Call.ended_at, Call.outcome, Call.drop_message_played, Call.plan_snapshot)
-            .where(Call.campaign_id == campaign.id, Call.outcome.in_(("CONNECTED", "ABANDONED", "MACHINE")),
-                   Call.ended_at.is_not(None))
-            .order_by(Call.ended_at)
-        ):
-            if ended is None:
-                continue
+        for ended, outcome, played, plan in ComplianceRecords(session).answers_and_machines(campaign.id):
             at = to_epoch(as_utc(ended))
-            if outcome == "MACHINE":
+            if outcome == Outcome.MACHINE.value:
                 share = (plan or {}).get("amd_false_positive_share")
                 machines.append((at, AMD_FALSE_POSITIVE_SHARE if share is None else float(share)))
             else:
-                answers.append((at, outcome == "ABANDONED", bool(played)))
+                answers.append((at, outcome == Outcome.ABANDONED.value, bool(played)))
         first_call = min([a[0] for a in answers[:1]] + [m[0] for m in machines[:1]], default=None)
         start = to_epoch(as_utc(campaign.started_at)) if campaign.started_at is not None else first_call
         row = _window_counter(campaign, answers, machines)
@@ -191,10 +168,7 @@ def _window_counter(campaign: Campaign, answers: list[tuple[float, bool, bool]],
 
 def dnc_check_rows(session: Session, campaign_id: str | None = None, since: float | None = None, until: float | None = None) -> Iterator[dict[str, Any]]:
     campaigns = _names(session)
-    statement = select(DncCheck).order_by(DncCheck.checked_at, DncCheck.id)
-    if campaign_id is not None:
-        statement = statement.where(DncCheck.campaign_id == campaign_id)
-    for check in session.scalars(_between(statement, DncCheck.checked_at, since, until)):
+    for check in ComplianceRecords(session).dnc_checks(campaign_id, since, until):
         campaign = campaigns.get(check.campaign_id or "")
         matched = check.matched_list
         if matched and matched != "global":
@@ -212,10 +186,7 @@ def dnc_check_rows(session: Session, campaign_id: str | None = None, since: floa
 
 def dnc_rows(session: Session, campaign_id: str | None = None) -> Iterator[dict[str, Any]]:
     campaigns = _names(session)
-    statement = select(DncNumber).order_by(DncNumber.campaign_id.is_not(None), DncNumber.number)
-    if campaign_id is not None:
-        statement = statement.where(DncNumber.campaign_id == campaign_id)
-    for entry in session.scalars(statement):
+    for entry in ComplianceRecords(session).dnc_numbers(campaign_id):
         owner = campaigns.get(entry.campaign_id or "")
         yield {
             "number": entry.number,

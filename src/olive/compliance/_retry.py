@@ -15,12 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_
+from olive import calls
+from olive.store import counts_as_attempt, retry_rule
 
-from olive.calls import NOT_PLACED
-from olive.store import Call, retry_rule
-
-FINAL_OUTCOMES = frozenset({"CONNECTED"})
+#: The final outcomes' names (olive.calls): the contact is done.
+FINAL_OUTCOMES: frozenset[str] = frozenset(o.value for o in calls.FINAL_OUTCOMES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +63,6 @@ def after_attempt(
                 f"{outcome}: number {index + 1} of {count} in {rule.delay_s} s",
             )
     return NextStep("exhausted", None, tried_index, f"{outcome}: no number left to try")
-
-
-def counts_as_attempt() -> ColumnElement[bool]:
-    """Calls that were attempts: not those Asterisk refused for a passing reason (``NOT_PLACED``)."""
-    return or_(Call.detail.is_(None), ~Call.detail.startswith(f"{NOT_PLACED}:"))
 
 
 __all__ = ["FINAL_OUTCOMES", "NextStep", "NumberHistory", "after_attempt", "counts_as_attempt"]

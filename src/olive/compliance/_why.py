@@ -10,19 +10,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from olive.compliance._eligibility import Eligibility, explain, iso
 from olive.compliance._facts import campaign_schedule, contact_facts
 from olive.compliance._profile import campaign_problems, plan_warnings
 from olive.store import (
-    CAMPAIGN_LINKS,
     Campaign,
+    CampaignRepository,
     Contact,
+    ContactRepository,
     NotFound,
     as_utc,
-    campaign_dial_lists,
     to_epoch,
 )
 
@@ -61,20 +60,12 @@ class ContactExplanation:
 
 
 def campaigns_of(session: Session, contact: Contact) -> list[Campaign]:
-    return list(
-        session.scalars(
-            select(Campaign)
-            .join(campaign_dial_lists, campaign_dial_lists.c.campaign_id == Campaign.id)
-            .where(campaign_dial_lists.c.dial_list_id == contact.dial_list_id)
-            .options(*CAMPAIGN_LINKS)
-            .order_by(Campaign.name)
-        )
-    )
+    return CampaignRepository(session).dialing_list(contact.dial_list_id)
 
 
 def explain_contact(session: Session, contact_id: str, now: float, campaign_id: str | None = None) -> list[ContactExplanation]:
     """One explanation per campaign dialing the contact's list (or just ``campaign_id``)."""
-    contact = session.scalars(select(Contact).where(Contact.id == contact_id).options(selectinload(Contact.numbers))).first()
+    contact = ContactRepository(session).load(contact_id)
     if contact is None:
         raise NotFound("contact", contact_id)
     out = []
@@ -106,7 +97,8 @@ class CampaignExplanation:
 
 
 def explain_campaign(session: Session, campaign_id: str, now: float, engine_note: str | None = None) -> CampaignExplanation:
-    campaign = session.scalars(select(Campaign).where(Campaign.id == campaign_id).options(*CAMPAIGN_LINKS)).first()
+    repo = CampaignRepository(session)
+    campaign = repo.find_with_links(campaign_id)
     if campaign is None:
         raise NotFound("campaign", campaign_id)
     out = CampaignExplanation(campaign.id, campaign.name, campaign.status, dialing=False, engine_note=engine_note)
@@ -123,23 +115,10 @@ def explain_campaign(session: Session, campaign_id: str, now: float, engine_note
     elif not any(a.state == "ready" for a in campaign.agents):
         states = Counter(a.state for a in campaign.agents)
         out.reasons.append("no agent is ready (" + ", ".join(f"{n} {s}" for s, n in sorted(states.items())) + ")")
-    in_lists = campaign_dial_lists.c.campaign_id == campaign.id
-    joined = select(Contact).join(campaign_dial_lists, campaign_dial_lists.c.dial_list_id == Contact.dial_list_id).where(in_lists)
-    out.contacts = {
-        status: int(n)
-        for status, n in session.execute(
-            select(Contact.status, func.count())
-            .join(campaign_dial_lists, campaign_dial_lists.c.dial_list_id == Contact.dial_list_id)
-            .where(in_lists)
-            .group_by(Contact.status)
-        )
-    }
-    pending = joined.where(Contact.status == "pending", Contact.active_call_id.is_(None))
-    due = pending.where((Contact.next_attempt_at.is_(None)) | (Contact.next_attempt_at <= as_utc(now)))
-    out.due_now = int(session.scalar(select(func.count()).select_from(due.subquery())) or 0)
+    out.contacts = repo.contacts_by_status(campaign.id)
+    out.due_now = repo.count_due(campaign.id, now)
     if out.due_now == 0:
-        waiting = pending.subquery()
-        later = session.scalar(select(func.min(waiting.c.next_attempt_at)))
+        later = repo.next_pending_at(campaign.id)
         if later is not None:
             out.next_due_at = iso(to_epoch(as_utc(later)))
         if out.contacts.get("pending", 0) + out.contacts.get("dialing", 0) == 0:
@@ -150,7 +129,7 @@ def explain_campaign(session: Session, campaign_id: str, now: float, engine_note
             )
     schedule = campaign_schedule(campaign)
     held: Counter[str] = Counter()
-    for contact in session.scalars(due.options(selectinload(Contact.numbers)).order_by(Contact.next_attempt_at, Contact.id).limit(SAMPLE)):
+    for contact in repo.due_sample(campaign.id, now, SAMPLE):
         facts = contact_facts(session, campaign, contact, now)
         eligibility = explain(facts, schedule, now)
         codes = {r.code for r in eligibility.reasons} - {"campaign_not_running"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 
 from olive import ami
 from olive.calls import AgentChange, CallChange, CallTracker, MemberTracker
@@ -337,13 +337,6 @@ class PbxLink:
         self.call_changes[:0] = calls
         self.agent_changes[:0] = agents
 
-    def requeue_after(self, calls: list[CallChange], agents: list[AgentChange]) -> None:
-        """Put back changes behind those already waiting."""
-        self.call_changes.extend(calls)
-        self.agent_changes.extend(agents)
-
-    def active_call_ids(self) -> Iterable[str]:
-        return (r.call_id for r in self.tracker.active())
 
 
 __all__ = ["SHUTTING_DOWN", "LinkState", "PbxLink"]

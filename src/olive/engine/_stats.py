@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from olive.calls import CallChange
+from olive.calls import LIVE_ANSWERS, CallChange
 from olive.store import AMD_FALSE_POSITIVE_SHARE, Call, as_utc, to_epoch
 
-LIVE = ("CONNECTED", "ABANDONED")
+LIVE = tuple(sorted(o.value for o in LIVE_ANSWERS))
 
 
 def call_event(change: CallChange) -> dict[str, Any]:

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import text
+
+from olive.calls import AgentState
+from olive.store import ping
 
 if TYPE_CHECKING:
     from prometheus_client import Metric
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
     from olive.engine import Engine
 
 LINK_STATES = ("ready", "reconciling", "disconnected", "shutting_down")
-AGENT_STATES = ("ready", "ringing", "on_call", "wrap_up", "paused", "logged_out")
+AGENT_STATES = tuple(s.value for s in AgentState)
 
 
 class EngineCollector(Collector):
@@ -79,7 +81,7 @@ class EngineCollector(Collector):
         started = time.perf_counter()
         try:
             with engine.sessions() as session:
-                session.execute(text("SELECT 1"))
+                ping(session)
                 latency.add_metric([], time.perf_counter() - started)
                 up.add_metric([], 1.0)
                 agents = Counter(agent_states(session).values())

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from olive.ami import HangupCause
 from olive.sim._model import RING, RINGING, UP, Channel
 
 if TYPE_CHECKING:
@@ -21,7 +22,12 @@ if TYPE_CHECKING:
 __all__ = ["Dial", "DialOwner", "Target", "parse_target", "request"]
 
 # ast_hangup_cause_to_dial_status()
-_STATUS_BY_CAUSE = {17: "BUSY", 34: "CONGESTION", 3: "CHANUNAVAIL", 20: "CHANUNAVAIL"}
+_STATUS_BY_CAUSE: dict[int, str] = {
+    HangupCause.USER_BUSY: "BUSY",
+    HangupCause.NORMAL_CIRCUIT_CONGESTION: "CONGESTION",
+    HangupCause.NO_ROUTE_DESTINATION: "CHANUNAVAIL",
+    HangupCause.SUBSCRIBER_ABSENT: "CHANUNAVAIL",
+}
 
 
 class DialOwner(Protocol):

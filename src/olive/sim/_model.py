@@ -11,40 +11,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from olive.ami import CAUSE_TEXT, ChannelState, cause_text
+
 if TYPE_CHECKING:
     from olive.sim._clockwork import Timer
 
 Header = tuple[str, str]
 
-DOWN, RING, RINGING, UP, BUSY = 0, 4, 5, 6, 7
-STATE_DESC = {0: "Down", 1: "Rsrvd", 2: "OffHook", 3: "Dialing", 4: "Ring", 5: "Ringing", 6: "Up", 7: "Busy"}
+DOWN, RING, RINGING, UP, BUSY = (
+    ChannelState.DOWN, ChannelState.RING, ChannelState.RINGING, ChannelState.UP, ChannelState.BUSY)
+STATE_DESC: dict[int, str] = {s: s.desc for s in ChannelState}
 
-CAUSE_TEXT = {
-    0: "Unknown",
-    1: "Unallocated (unassigned) number",
-    3: "No route to destination",
-    16: "Normal Clearing",
-    17: "User busy",
-    18: "No user responding",
-    19: "User alerting, no answer",
-    20: "Subscriber absent",
-    21: "Call Rejected",
-    26: "Answered elsewhere",
-    27: "Destination out of order",
-    28: "Invalid number format",
-    31: "Normal, unspecified",
-    34: "Circuit/channel congestion",
-    38: "Network out of order",
-    41: "Temporary failure",
-    42: "Switching equipment congestion",
-    127: "Interworking, unspecified",
-}
 
 UNKNOWN = "<unknown>"
-
-
-def cause_text(cause: int) -> str:
-    return CAUSE_TEXT.get(cause, "Unknown")
 
 
 @dataclass(eq=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from olive.ami import Action, Event, Response
+from olive.ami import Action, DeviceState, Event, Response
 
 if TYPE_CHECKING:
     from olive.sim._core import Core
@@ -20,10 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEVICE_STATUS", "Member", "Queue", "QueueEntry", "Queues", "list_response", "set_duration"]
 
-DEVICE_STATUS = {
-    "UNKNOWN": 0, "NOT_INUSE": 1, "INUSE": 2, "BUSY": 3, "INVALID": 4, "UNAVAILABLE": 5,
-    "RINGING": 6, "RINGINUSE": 7, "ONHOLD": 8,
-}
+DEVICE_STATUS: dict[str, int] = {s.name: s.value for s in DeviceState}
 _TRUE = ("1", "true", "yes", "on", "y", "t")
 
 

@@ -74,6 +74,7 @@ from olive.store._db import (
     make_engine,
     make_sessionmaker,
     migrate,
+    ping,
     safe_url,
     transaction,
 )
@@ -124,6 +125,7 @@ from olive.store._queries import (
     release_contact,
     release_stale_claims,
 )
+from olive.store._records_repo import ComplianceRecords
 from olive.store._repos import (
     CAMPAIGN_LINKS,
     AgentRepository,
@@ -135,9 +137,11 @@ from olive.store._repos import (
 from olive.store._repos_records import (
     ApiKeyRepository,
     CallbackRepository,
+    CallFilter,
     CallRepository,
     DispositionCodeRepository,
     DncRepository,
+    counts_as_attempt,
 )
 from olive.store._repository import NotFound, Page, Repository
 from olive.store._units import (
@@ -212,12 +216,14 @@ __all__ = [
     "ApiKeyRepository",
     "Base",
     "Call",
+    "CallFilter",
     "CallRepository",
     "Callback",
     "CallbackRepository",
     "Campaign",
     "CampaignRepository",
     "Claim",
+    "ComplianceRecords",
     "Contact",
     "ContactCount",
     "ContactNumber",
@@ -264,6 +270,7 @@ __all__ = [
     "compact_contact_counts",
     "contact_status_counts",
     "contacts_due",
+    "counts_as_attempt",
     "create_api_key",
     "current_revision",
     "database_url",
@@ -295,6 +302,7 @@ __all__ = [
     "pause_reasons",
     "register_node",
     "register_servers",
+    "ping",
     "release_contact",
     "release_stale_claims",
     "release_units",

@@ -23,7 +23,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 ENV_DATABASE_URL: Final = "OLIVE_DATABASE_URL"
@@ -111,6 +111,11 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work at the edge: commit on success, roll back on error, always close."""
     with factory() as session, session.begin():
         yield session
+
+
+def ping(session: Session) -> None:
+    """A round trip to the database (``SELECT 1``); raises if it does not answer."""
+    session.execute(text("SELECT 1"))
 
 
 def _config(connection: Connection) -> Config:

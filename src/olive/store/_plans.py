@@ -10,40 +10,17 @@ from typing import Any, Final
 from sqlalchemy import CheckConstraint, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from olive import calls
 from olive.store._base import Base, JSONType, TimestampMixin, id_column
 from olive.store._vocab import AMD_ACTIONS, AMD_NOTSURE, DIAL_MODES, DROP_ACTIONS, one_of
 
-#: The outcomes a plan has a retry rule for (CONNECTED is final).
-RETRY_OUTCOMES: Final = (
-    "BUSY",
-    "NO_ANSWER",
-    "CONGESTION",
-    "FAILED",
-    "ABANDONED",
-    "INVALID_NUMBER",
-    "CANCELLED",
-    "MACHINE",
-    "MESSAGE",
-    # Not an outcome of its own: a FAILED attempt whose real outcome olive could not
-    # learn (it ended while olive could not see it, maybe answered). Never retried
-    # unless the plan says so.
-    "UNKNOWN",
-)
+#: The outcomes a plan has a retry rule for: every outcome that is not final (olive.calls),
+#: and UNKNOWN, a FAILED attempt whose real outcome olive could not learn (never retried
+#: unless the plan says so).
+RETRY_OUTCOMES: Final = calls.RETRY_OUTCOMES
 
 DEFAULT_RETRY_RULES: Final[Mapping[str, Mapping[str, int]]] = {
-    "BUSY": {"max_attempts": 3, "delay_s": 300},
-    "NO_ANSWER": {"max_attempts": 3, "delay_s": 3600},
-    "CONGESTION": {"max_attempts": 3, "delay_s": 120},
-    "FAILED": {"max_attempts": 2, "delay_s": 600},
-    "ABANDONED": {"max_attempts": 2, "delay_s": 3600},
-    "INVALID_NUMBER": {"max_attempts": 0, "delay_s": 0},
-    "CANCELLED": {"max_attempts": 1, "delay_s": 60},
-    # An answering machine: try twice more, four hours later each time (another part of
-    # the day, when the person may be in); the third machine stops the number.
-    "MACHINE": {"max_attempts": 3, "delay_s": 14400},
-    # Agentless: the message played to someone; once is enough unless the plan says otherwise.
-    "MESSAGE": {"max_attempts": 0, "delay_s": 0},
-    "UNKNOWN": {"max_attempts": 0, "delay_s": 0},
+    outcome: {"max_attempts": attempts, "delay_s": delay} for outcome, (attempts, delay) in calls.DEFAULT_RETRY.items()
 }
 
 
@@ -71,9 +48,11 @@ def default_retry_rules() -> dict[str, dict[str, int]]:
 def retry_rule(rules: Mapping[str, Any] | None, outcome: str) -> RetryRule:
     """The rule for ``outcome``: the plan's own, else the default, else never.
 
-    Pure. ``rules`` is a plan's ``retry_rules`` JSON. Outcomes without a
-    rule anywhere (CONNECTED, MACHINE, unknown) are never retried.
+    Pure. ``rules`` is a plan's ``retry_rules`` JSON. A final outcome (CONNECTED) is
+    never retried, whatever the rules say, nor is an outcome with no rule anywhere.
     """
+    if outcome not in RETRY_OUTCOMES:
+        return NEVER
     raw = (rules or {}).get(outcome)
     if raw is None:
         raw = DEFAULT_RETRY_RULES.get(outcome)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 
+from olive.calls import NOT_PLACED
 from olive.store._apikeys import ApiKey, create_api_key, revoke_api_key, verify_api_key
 from olive.store._base import as_utc
 from olive.store._calls import Call
@@ -17,12 +20,107 @@ from olive.store._compliance import (
     DncNumber,
 )
 from olive.store._queries import open_calls, outcome_counts
-from olive.store._repository import Repository
+from olive.store._repository import Page, Repository
+
+
+@dataclass(frozen=True, slots=True)
+class CallFilter:
+    """Which calls to read: the filters of ``GET /calls`` and its CSV export."""
+
+    campaign_id: str | None = None
+    contact_id: str | None = None
+    outcome: str | None = None
+    agent_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def where(self) -> list[ColumnElement[bool]]:
+        out: list[ColumnElement[bool]] = []
+        for column, value in (
+            (Call.campaign_id, self.campaign_id),
+            (Call.contact_id, self.contact_id),
+            (Call.outcome, self.outcome),
+            (Call.agent_id, self.agent_id),
+        ):
+            if value is not None:
+                out.append(column == value)
+        if self.since is not None:
+            out.append(Call.originated_at >= self.since)
+        if self.until is not None:
+            out.append(Call.originated_at < self.until)
+        return out
+
+
+
+def counts_as_attempt() -> ColumnElement[bool]:
+    """Calls that were attempts: not those Asterisk refused for a passing reason (``NOT_PLACED``)."""
+    return or_(Call.detail.is_(None), ~Call.detail.startswith(f"{NOT_PLACED}:"))
 
 
 class CallRepository(Repository[Call]):
     model = Call
     kind = "call"
+
+    def search(self, filters: CallFilter, *, limit: int = 50, offset: int = 0) -> Page[Call]:
+        return self.list(*filters.where(), order_by=(Call.originated_at,), limit=limit, offset=offset)
+
+    def outcomes_by_number(self, contact_id: str) -> dict[str | None, dict[str, int]]:
+        """How the contact's attempts ended, counted per outcome, for each of its numbers
+        (by contact number id): what the retry rules weigh."""
+        counts: dict[str | None, dict[str, int]] = {}
+        rows = self.session.execute(
+            select(Call.contact_number_id, Call.outcome, func.count())
+            .where(Call.contact_id == contact_id, Call.outcome.is_not(None), counts_as_attempt())
+            .group_by(Call.contact_number_id, Call.outcome)
+        )
+        for number_id, outcome, total in rows:
+            if outcome:
+                counts.setdefault(number_id, {})[outcome] = int(total)
+        return counts
+
+    def last_ended_at(self, number: str, outcome: str) -> datetime | None:
+        """When the latest call to ``number`` with that outcome ended, in any campaign."""
+        return self.session.scalar(select(func.max(Call.ended_at)).where(Call.number == number, Call.outcome == outcome))
+
+    def claim_disposition(self, call_id: str, now: datetime | float) -> tuple[str, str | None, str | None] | None:
+        """Mark the ended call's disposition as taken effect, if it has one that has not;
+        returns (code, contact id, contact number id) to whoever won (one conditional
+        UPDATE: the engine ending the call and the API setting the code race here)."""
+        won = self.session.execute(
+            update(Call)
+            .where(
+                Call.id == call_id,
+                Call.disposition.is_not(None),
+                Call.ended_at.is_not(None),
+                Call.disposition_applied_at.is_(None),
+            )
+            .values(disposition_applied_at=as_utc(now))
+            .returning(Call.disposition, Call.contact_id, Call.contact_number_id)
+            .execution_options(synchronize_session=False)
+        ).first()
+        loaded = self.session.identity_map.get(self.session.identity_key(Call, call_id))
+        if loaded is not None:
+            self.session.expire(loaded, ["disposition_applied_at"])
+        if won is None:
+            return None
+        code, contact_id, number_id = won
+        return str(code), contact_id, number_id
+
+    def of_campaign(self, campaign_id: str, *, outcome: str | None = None) -> list[Call]:
+        """Every call of the campaign (with that outcome), oldest first."""
+        statement = self.select().where(Call.campaign_id == campaign_id)
+        if outcome is not None:
+            statement = statement.where(Call.outcome == outcome)
+        return self.all(statement.order_by(Call.originated_at, Call.id))
+
+    def chunk(self, filters: CallFilter, *, after: tuple[datetime, str] | None, limit: int) -> list[Call]:
+        """Up to ``limit`` matching calls, oldest first, after ``(originated_at, id)``: keyset
+        paging, so an export reads every call once however many there are."""
+        statement = self.select().where(*filters.where()).order_by(Call.originated_at, Call.id).limit(limit)
+        if after is not None:
+            at, id = after
+            statement = statement.where(or_(Call.originated_at > at, and_(Call.originated_at == at, Call.id > id)))
+        return self.all(statement)
 
     def open(self, server: str | None = None) -> list[Call]:
         return open_calls(self.session, server)
@@ -46,6 +144,11 @@ class ApiKeyRepository(Repository[ApiKey]):
     model = ApiKey
     kind = "API key"
 
+
+    def every(self) -> list[ApiKey]:
+        """Every key, revoked ones too, oldest first."""
+        return self.all(self.select().order_by(ApiKey.created_at, ApiKey.id))
+
     def create(self, name: str, role: str) -> tuple[ApiKey, str]:
         return create_api_key(self.session, name, role)
 
@@ -59,6 +162,31 @@ class ApiKeyRepository(Repository[ApiKey]):
 class DncRepository(Repository[DncNumber]):
     model = DncNumber
     kind = "DNC number"
+
+    def search(
+        self, *, campaign_id: str | None, scope: str | None, number: str | None, limit: int = 50, offset: int = 0
+    ) -> Page[DncNumber]:
+        """Entries of one campaign's list, of the global list (``scope="global"``) or of any
+        campaign's (``scope="campaign"``), optionally for one number (E.164)."""
+        where: list[ColumnElement[bool]] = []
+        if scope == "global":
+            where.append(DncNumber.campaign_id.is_(None))
+        elif scope == "campaign":
+            where.append(DncNumber.campaign_id.is_not(None))
+        return self.list_by(
+            {"campaign_id": campaign_id, "number": number}, *where, order_by=("number", "id"), limit=limit, offset=offset
+        )
+
+    def listed(self, numbers: Sequence[str], campaign_id: str | None) -> set[str]:
+        """Which of ``numbers`` the campaign's list (or the global one) already has."""
+        scope = DncNumber.campaign_id.is_(None) if campaign_id is None else DncNumber.campaign_id == campaign_id
+        return set(self.session.scalars(select(DncNumber.number).where(scope, DncNumber.number.in_(numbers))))
+
+    def remove(self, number: str, campaign_id: str | None) -> bool:
+        """Take ``number`` off the campaign's list, or the global one; whether it was there."""
+        scope = DncNumber.campaign_id.is_(None) if campaign_id is None else DncNumber.campaign_id == campaign_id
+        removed = self.session.execute(delete(DncNumber).where(DncNumber.number == number, scope).returning(DncNumber.id))
+        return bool(removed.all())
 
     def match(self, number: str, campaign_id: str | None) -> DncNumber | None:
         """The entry blocking ``number`` for the campaign (its own list first, then global)."""
@@ -137,6 +265,16 @@ class DispositionCodeRepository(Repository[DispositionCode]):
         self.session.flush()
         return added
 
+    def count_codes(self) -> int:
+        return int(self.session.scalar(select(func.count()).select_from(DispositionCode)) or 0)
+
+    def all_codes(self) -> list[DispositionCode]:
+        return self.all(self.select().order_by(DispositionCode.code))
+
+    def times_used(self, code: str) -> int:
+        """How many calls carry the code."""
+        return int(self.session.scalar(select(func.count()).select_from(Call).where(Call.disposition == code)) or 0)
+
 
 class CallbackRepository(Repository[Callback]):
     model = Callback
@@ -156,11 +294,33 @@ class CallbackRepository(Repository[Callback]):
         )
         return self.all(statement)
 
+    def scheduled(self, *, contact_id: str | None = None, source_call_id: str | None = None) -> list[Callback]:
+        """The scheduled callbacks of a contact, or those a call asked for."""
+        return self.all(self.select().where(
+            *((Callback.contact_id == contact_id,) if contact_id is not None else ()),
+            *((Callback.source_call_id == source_call_id,) if source_call_id is not None else ()),
+            Callback.status == "scheduled",
+        ))
+
+    def next_for(self, campaign_id: str, contact_id: str, now: datetime | float, *, due: bool) -> Callback | None:
+        """The contact's earliest scheduled callback in the campaign: one due at ``now``
+        (``due``), or else the earliest still to come."""
+        when = Callback.due_at <= as_utc(now) if due else Callback.due_at > as_utc(now)
+        statement = (
+            self.select()
+            .where(Callback.campaign_id == campaign_id, Callback.contact_id == contact_id, Callback.status == "scheduled", when)
+            .order_by(Callback.due_at, Callback.id)
+            .limit(1)
+        )
+        return self.session.scalars(statement).first()
+
 
 __all__ = [
     "ApiKeyRepository",
+    "CallFilter",
     "CallRepository",
     "CallbackRepository",
     "DispositionCodeRepository",
     "DncRepository",
+    "counts_as_attempt",
 ]

@@ -7,7 +7,7 @@ made) but never commit: the edge that opened the session owns the transaction.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -100,6 +100,23 @@ class Repository(Generic[M]):
             .options(*options)
         )
         return Page(self.all(statement), int(total or 0), limit, offset)
+
+    def list_by(
+        self,
+        equal: Mapping[str, object],
+        *where: ColumnElement[bool],
+        order_by: Sequence[str] = (),
+        limit: int = 50,
+        offset: int = 0,
+        options: Sequence[ORMOption] = (),
+    ) -> Page[M]:
+        """:meth:`list` of the rows whose columns equal ``equal``'s values (None: any),
+        ordered by the named columns: the filters an API list endpoint takes."""
+        filters = [getattr(self.model, column) == value for column, value in equal.items() if value is not None]
+        return self.list(
+            *filters, *where, order_by=[getattr(self.model, c) for c in order_by],
+            limit=limit, offset=offset, options=options,
+        )
 
     def count(self, *where: ColumnElement[bool]) -> int:
         statement = select(func.count()).select_from(self.model).where(*where)

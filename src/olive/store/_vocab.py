@@ -1,9 +1,15 @@
-"""The closed vocabularies stored as text, each enforced by a CHECK constraint."""
+"""The closed vocabularies stored as text, each enforced by a CHECK constraint.
+
+Those of calls and agents are the domain's enums' values (olive.calls): an outcome or
+state is named there once; the migrations spell them out, and tests/test_vocabulary.py
+checks that the migrated database allows exactly these."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Final
+
+from olive.calls import AbandonReason, AgentState, CallState, Outcome
 
 DIAL_MODES: Final = ("progressive", "power", "predictive", "preview", "agentless")
 DROP_ACTIONS: Final = ("hangup", "message")
@@ -12,21 +18,10 @@ AMD_NOTSURE: Final = ("agent", "machine")  # what a plan takes a NOTSURE verdict
 CAMPAIGN_STATUSES: Final = ("stopped", "running", "paused", "finished")
 COMPLIANCE_PROFILES: Final = ("us-tsr", "uk-ofcom", "none")
 CONTACT_STATUSES: Final = ("pending", "dialing", "done", "exhausted", "dnc")
-AGENT_STATES: Final = ("logged_out", "ready", "paused", "ringing", "on_call", "wrap_up")
-CALL_STATES: Final = ("originating", "ringing", "answered", "queued", "connected", "ended")
-OUTCOMES: Final = (
-    "CONNECTED",
-    "ABANDONED",
-    "NO_ANSWER",
-    "BUSY",
-    "CONGESTION",
-    "INVALID_NUMBER",
-    "FAILED",
-    "CANCELLED",
-    "MACHINE",
-    "MESSAGE",
-)
-ABANDON_REASONS: Final = ("timeout", "caller_hangup", "not_queued", "unknown")
+AGENT_STATES: Final = tuple(s.value for s in AgentState)
+CALL_STATES: Final = tuple(s.value for s in CallState)
+OUTCOMES: Final = tuple(o.value for o in Outcome)
+ABANDON_REASONS: Final = tuple(r.value for r in AbandonReason)
 API_KEY_ROLES: Final = ("admin", "viewer")
 DNC_RESULTS: Final = ("clear", "blocked")
 CALLBACK_STATUSES: Final = ("scheduled", "done", "cancelled")

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -18,21 +17,15 @@ from olive.api._agents.schemas import AgentCreate, AgentOut
 from olive.api._deps import ApiContext, Paging
 from olive.api._schemas import get_or_404, validate_merged
 from olive.errors import Conflict
-from olive.store import Agent, AgentRepository, Page, campaign_agents, transaction
+from olive.store import Agent, AgentRepository, Page, transaction
 
 
 def list_agents(
     session: Session, paging: Paging, *, state: str | None, name: str | None, campaign_id: str | None
 ) -> Page[Agent]:
-    where: list[ColumnElement[bool]] = []
-    if state is not None:
-        where.append(Agent.state == state)
-    if name is not None:
-        where.append(Agent.name == name)
-    if campaign_id is not None:
-        members = select(campaign_agents.c.agent_id).where(campaign_agents.c.campaign_id == campaign_id)
-        where.append(Agent.id.in_(members))
-    return AgentRepository(session).list(*where, order_by=(Agent.name,), limit=paging.limit, offset=paging.offset)
+    return AgentRepository(session).search(
+        state=state, name=name, campaign_id=campaign_id, limit=paging.limit, offset=paging.offset
+    )
 
 
 def get(session: Session, agent_id: str) -> Agent:
@@ -69,16 +62,7 @@ def delete(session: Session, agent_id: str) -> None:
 
 
 def to_out(session: Session, agents: Sequence[Agent]) -> list[AgentOut]:
-    ids = [a.id for a in agents]
-    campaigns: dict[str, list[str]] = {id: [] for id in ids}
-    if ids:
-        rows = session.execute(
-            select(campaign_agents.c.agent_id, campaign_agents.c.campaign_id)
-            .where(campaign_agents.c.agent_id.in_(ids))
-            .order_by(campaign_agents.c.campaign_id)
-        )
-        for agent_id, campaign_id in rows:
-            campaigns[agent_id].append(campaign_id)
+    campaigns = AgentRepository(session).campaign_ids(a.id for a in agents)
     return [
         AgentOut(
             id=a.id,

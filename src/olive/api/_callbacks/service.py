@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from olive.api._callbacks.schemas import CallbackCreate
@@ -17,10 +16,10 @@ from olive.store import (
     Callback,
     CallbackRepository,
     Campaign,
+    CampaignRepository,
     Contact,
     Page,
     as_utc,
-    campaign_dial_lists,
     from_epoch,
 )
 
@@ -34,16 +33,10 @@ def list_callbacks(
     agent_id: str | None,
     status: str | None,
 ) -> Page[Callback]:
-    where: list[ColumnElement[bool]] = []
-    for column, value in (
-        (Callback.campaign_id, campaign_id),
-        (Callback.contact_id, contact_id),
-        (Callback.agent_id, agent_id),
-        (Callback.status, status),
-    ):
-        if value is not None:
-            where.append(column == value)
-    return CallbackRepository(session).list(*where, order_by=(Callback.due_at, Callback.id), limit=paging.limit, offset=paging.offset)
+    return CallbackRepository(session).list_by(
+        {"campaign_id": campaign_id, "contact_id": contact_id, "agent_id": agent_id, "status": status},
+        order_by=("due_at", "id"), limit=paging.limit, offset=paging.offset,
+    )
 
 
 def get(session: Session, callback_id: str) -> Callback:
@@ -53,13 +46,7 @@ def get(session: Session, callback_id: str) -> Callback:
 def create(session: Session, body: CallbackCreate) -> Callback:
     contact = _row(session, Contact, body.contact_id, "contact_id", "contact")
     campaign = _row(session, Campaign, body.campaign_id, "campaign_id", "campaign")
-    dials = session.scalar(
-        select(campaign_dial_lists.c.campaign_id).where(
-            campaign_dial_lists.c.campaign_id == campaign.id,
-            campaign_dial_lists.c.dial_list_id == contact.dial_list_id,
-        )
-    )
-    if dials is None:
+    if not CampaignRepository(session).dials_list(campaign.id, contact.dial_list_id):
         raise Invalid(f"campaign {campaign.name} does not dial this contact's list", field="contact_id")
     if body.agent_id is not None:
         _row(session, Agent, body.agent_id, "agent_id", "agent")

@@ -37,7 +37,7 @@ async def call_filter(
     since: Annotated[Time | None, Query(description="originated at or after (ISO 8601 with zone)")] = None,
     until: Annotated[Time | None, Query(description="originated before (ISO 8601 with zone)")] = None,
 ) -> service.CallFilter:
-    return service.CallFilter(campaign_id, contact_id, outcome, agent_id, since, until)
+    return service.CallFilter(campaign_id, contact_id, None if outcome is None else outcome.value, agent_id, since, until)
 
 
 Filter = Annotated[service.CallFilter, Depends(call_filter)]

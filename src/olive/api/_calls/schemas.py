@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 
 from olive.api._schemas import Out
-
-Outcome = Literal[
-    "CONNECTED", "ABANDONED", "NO_ANSWER", "BUSY", "CONGESTION", "INVALID_NUMBER", "FAILED", "CANCELLED", "MACHINE",
-    "MESSAGE",
-]
-CallState = Literal["originating", "ringing", "answered", "queued", "connected", "ended"]
+from olive.calls import CallState, Outcome  # the API speaks the domain's vocabulary
 
 
 class CallOut(Out):

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from olive.api._campaigns.schemas import CampaignCreate, CampaignOut
@@ -39,15 +38,9 @@ M = TypeVar("M", bound=Base)
 def list_campaigns(
     session: Session, paging: Paging, *, status: str | None, plan_id: str | None, name: str | None
 ) -> Page[Campaign]:
-    where: list[ColumnElement[bool]] = []
-    if status is not None:
-        where.append(Campaign.status == status)
-    if plan_id is not None:
-        where.append(Campaign.plan_id == plan_id)
-    if name is not None:
-        where.append(Campaign.name == name)
-    return CampaignRepository(session).list(
-        *where, order_by=(Campaign.created_at,), limit=paging.limit, offset=paging.offset, options=CAMPAIGN_LINKS
+    return CampaignRepository(session).list_by(
+        {"status": status, "plan_id": plan_id, "name": name},
+        order_by=("created_at",), limit=paging.limit, offset=paging.offset, options=CAMPAIGN_LINKS,
     )
 
 

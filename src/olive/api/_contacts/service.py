@@ -11,8 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import ColumnElement, delete, func, select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from olive.api._contacts import rows as contact_rows
 from olive.api._contacts.schemas import ImportReport
@@ -23,7 +22,6 @@ from olive.errors import Conflict, Invalid
 from olive.phone import InvalidNumber, normalize
 from olive.store import (
     Contact,
-    ContactNumber,
     ContactRepository,
     ContactRow,
     DialList,
@@ -37,9 +35,6 @@ from olive.store import (
 
 log = logging.getLogger(__name__)
 IMPORT_BATCH = 5000  # rows per committed batch of a CSV import
-
-_NUMBERS = (selectinload(Contact.numbers),)
-
 
 def dial_list(session: Session, dial_list_id: str) -> DialList:
     return get_or_404(DialListRepository(session), dial_list_id)
@@ -63,19 +58,14 @@ def list_contacts(
     number: str | None,
 ) -> Page[Contact]:
     found = dial_list(session, dial_list_id)
-    where: list[ColumnElement[bool]] = [Contact.dial_list_id == found.id]
-    if status is not None:
-        where.append(Contact.status == status)
-    if external_ref is not None:
-        where.append(Contact.external_ref == external_ref)
+    e164 = None
     if number is not None:
         try:
             e164 = normalize(number, found.number_region)
         except InvalidNumber as exc:
             raise Invalid(str(exc), field="number") from None
-        where.append(Contact.id.in_(select(ContactNumber.contact_id).where(ContactNumber.number == e164)))
-    return ContactRepository(session).list(
-        *where, order_by=(Contact.created_at,), limit=paging.limit, offset=paging.offset, options=_NUMBERS
+    return ContactRepository(session).search(
+        found.id, status=status, external_ref=external_ref, number=e164, limit=paging.limit, offset=paging.offset
     )
 
 
@@ -109,9 +99,7 @@ def update(session: Session, dial_list_id: str, contact_id: str, changes: dict[s
     contact.name, contact.external_ref, contact.timezone = row.name, row.external_ref, row.timezone
     contact.variables = dict(row.variables)
     if list(row.numbers) != current["phones"]:
-        session.execute(delete(ContactNumber).where(ContactNumber.contact_id == contact.id))
-        session.add_all(ContactNumber(contact_id=contact.id, position=i, number=n) for i, n in enumerate(row.numbers))
-        contact.next_number_index = 0
+        ContactRepository(session).replace_numbers(contact, row.numbers)
     if status is not None:
         contact.status = status
         if status == "pending":
@@ -152,8 +140,8 @@ def import_rows(session: Session, dial_list_id: str, media_type: str, body: byte
         rows, lines = contact_rows.csv_rows(text, found.number_region)
     _refs_not_taken(session, found.id, rows, lines)
     import_contacts(session, found.id, rows)
-    total = session.scalar(select(func.count()).select_from(Contact).where(Contact.dial_list_id == found.id))
-    return ImportReport(dial_list_id=found.id, imported=len(rows), contact_count=int(total or 0))
+    total = DialListRepository(session).contact_count(found.id)
+    return ImportReport(dial_list_id=found.id, imported=len(rows), contact_count=total)
 
 
 def import_csv(sessions: sessionmaker[Session], dial_list_id: str, body: bytes) -> ImportReport:
@@ -192,8 +180,8 @@ def import_csv(sessions: sessionmaker[Session], dial_list_id: str, body: bytes) 
             _undo_import(sessions, dial_list_id, stamp, span)
             raise
     with transaction(sessions) as session:
-        total = session.scalar(select(func.count()).select_from(Contact).where(Contact.dial_list_id == dial_list_id))
-    return ImportReport(dial_list_id=dial_list_id, imported=count, contact_count=int(total or 0))
+        total = DialListRepository(session).contact_count(dial_list_id)
+    return ImportReport(dial_list_id=dial_list_id, imported=count, contact_count=total)
 
 
 def _import_batch(
@@ -213,17 +201,7 @@ def _undo_import(sessions: sessionmaker[Session], dial_list_id: str, stamp: Any,
         return
     try:
         with transaction(sessions) as session:
-            mine = (
-                Contact.dial_list_id == dial_list_id,
-                Contact.id.between(span[0], span[1]),
-                Contact.created_at == stamp,
-            )
-            session.execute(
-                delete(Contact)
-                .where(*mine, Contact.active_call_id.is_(None), Contact.attempts == 0)
-                .execution_options(synchronize_session=False)
-            )
-            kept = session.scalar(select(func.count()).select_from(Contact).where(*mine))
+            kept = ContactRepository(session).undo_import(dial_list_id, span[0], span[1], stamp)
         if kept:
             log.warning("import into %s failed; %d contact(s) already dialed were kept", dial_list_id, kept)
     except Exception:
@@ -236,10 +214,8 @@ def _refs_free(session: Session, dial_list_id: str, refs: Mapping[str, int]) -> 
     errors: list[RowError] = []
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        taken = session.scalars(
-            select(Contact.external_ref).where(Contact.dial_list_id == dial_list_id, Contact.external_ref.in_(chunk))
-        ).all()
-        errors.extend(RowError(refs[ref], "external_ref", "already in this dial list") for ref in taken if ref)
+        taken = ContactRepository(session).refs_taken(dial_list_id, chunk)
+        errors.extend(RowError(refs[ref], "external_ref", "already in this dial list") for ref in taken)
     if errors:
         raise ImportRefused(sorted(errors, key=lambda e: e.line))
 
@@ -260,10 +236,7 @@ def _loc(field: str) -> tuple[str | int, ...]:
 
 
 def _load(session: Session, contact_id: str) -> Contact | None:
-    statement = (
-        select(Contact).where(Contact.id == contact_id).options(*_NUMBERS).execution_options(populate_existing=True)
-    )
-    return session.scalars(statement).one_or_none()
+    return ContactRepository(session).load(contact_id)
 
 
 def _unique_ref(session: Session, dial_list_id: str, external_ref: str) -> None:

@@ -5,22 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from olive.api._deps import Paging
 from olive.api._dial_lists.schemas import DialListCreate, DialListOut
 from olive.api._schemas import get_or_404, validate_merged
 from olive.errors import Conflict
-from olive.store import Campaign, Contact, DialList, DialListRepository, Page, campaign_dial_lists
+from olive.store import DialList, DialListRepository, Page
 
 
 def list_dial_lists(session: Session, paging: Paging, *, name: str | None) -> Page[DialList]:
-    where: list[ColumnElement[bool]] = []
-    if name is not None:
-        where.append(DialList.name == name)
-    return DialListRepository(session).list(
-        *where, order_by=(DialList.created_at,), limit=paging.limit, offset=paging.offset
+    return DialListRepository(session).list_by(
+        {"name": name}, order_by=("created_at",), limit=paging.limit, offset=paging.offset
     )
 
 
@@ -49,44 +45,20 @@ def update(session: Session, dial_list_id: str, changes: dict[str, Any]) -> Dial
 def delete(session: Session, dial_list_id: str) -> None:
     """Delete the list and its contacts; their call records are kept."""
     dial_list = get(session, dial_list_id)
-    active = session.scalars(
-        select(Campaign.name)
-        .join(campaign_dial_lists, campaign_dial_lists.c.campaign_id == Campaign.id)
-        .where(campaign_dial_lists.c.dial_list_id == dial_list.id, Campaign.status.in_(("running", "paused")))
-        .order_by(Campaign.name)
-    ).all()
+    repo = DialListRepository(session)
+    active = repo.campaigns_dialing(dial_list.id, ("running", "paused"))
     if active:
         raise Conflict(f"dial list {dial_list.name} is dialed by running campaign(s) {', '.join(active)}; stop them first")
-    dialing = session.scalar(
-        select(func.count())
-        .select_from(Contact)
-        .where(Contact.dial_list_id == dial_list.id, Contact.active_call_id.is_not(None))
-    )
+    dialing = repo.contacts_on_a_call(dial_list.id)
     if dialing:
         raise Conflict(f"dial list {dial_list.name} has {dialing} contact(s) on a call now; try again when they end")
-    DialListRepository(session).delete(dial_list)
+    repo.delete(dial_list)
 
 
 def to_out(session: Session, lists: Sequence[DialList]) -> list[DialListOut]:
     ids = [d.id for d in lists]
-    counts: dict[str, int] = {}
-    campaigns: dict[str, list[str]] = {id: [] for id in ids}
-    if ids:
-        counts = {
-            list_id: int(n)
-            for list_id, n in session.execute(
-                select(Contact.dial_list_id, func.count())
-                .where(Contact.dial_list_id.in_(ids))
-                .group_by(Contact.dial_list_id)
-            )
-        }
-        rows = session.execute(
-            select(campaign_dial_lists.c.dial_list_id, campaign_dial_lists.c.campaign_id)
-            .where(campaign_dial_lists.c.dial_list_id.in_(ids))
-            .order_by(campaign_dial_lists.c.campaign_id)
-        )
-        for list_id, campaign_id in rows:
-            campaigns[list_id].append(campaign_id)
+    repo = DialListRepository(session)
+    counts, campaigns = repo.contact_counts(ids), repo.campaign_ids(ids)
     return [
         DialListOut(
             id=d.id,

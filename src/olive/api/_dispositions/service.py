@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from olive.api._dispositions.schemas import DispositionCodeCreate, DispositionOut, DispositionSet
 from olive.api._schemas import validate_merged
 from olive.compliance import ensure_codes, set_disposition
 from olive.errors import Conflict
-from olive.store import Call, DispositionCode, NotFound
+from olive.store import DispositionCode, DispositionCodeRepository, NotFound
 
 
 def list_codes(session: Session) -> list[DispositionCode]:
     ensure_codes(session)
-    return list(session.scalars(select(DispositionCode).order_by(DispositionCode.code)))
+    return DispositionCodeRepository(session).all_codes()
 
 
 def get_code(session: Session, code: str) -> DispositionCode:
@@ -49,7 +48,7 @@ def update_code(session: Session, code: str, changes: dict[str, Any]) -> Disposi
 
 def delete_code(session: Session, code: str) -> None:
     row = get_code(session, code)
-    used = int(session.scalar(select(func.count()).select_from(Call).where(Call.disposition == code)) or 0)
+    used = DispositionCodeRepository(session).times_used(code)
     if used:
         raise Conflict(f"{used} call(s) have disposition {code!r}; it is kept for their records", field="code")
     session.delete(row)

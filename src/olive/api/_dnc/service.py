@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from olive.api._deps import Paging
@@ -34,16 +33,10 @@ def e164(number: str, region: str, field: str = "number") -> str:
 def list_entries(
     session: Session, paging: Paging, *, campaign_id: str | None, scope: str | None, number: str | None, region: str
 ) -> Page[DncNumber]:
-    where: list[ColumnElement[bool]] = []
-    if campaign_id is not None:
-        where.append(DncNumber.campaign_id == campaign_id)
-    if scope == "global":
-        where.append(DncNumber.campaign_id.is_(None))
-    elif scope == "campaign":
-        where.append(DncNumber.campaign_id.is_not(None))
-    if number is not None:
-        where.append(DncNumber.number == e164(number, region))
-    return DncRepository(session).list(*where, order_by=(DncNumber.number, DncNumber.id), limit=paging.limit, offset=paging.offset)
+    return DncRepository(session).search(
+        campaign_id=campaign_id, scope=scope, number=None if number is None else e164(number, region),
+        limit=paging.limit, offset=paging.offset,
+    )
 
 
 def add(session: Session, body: DncCreate) -> tuple[DncNumber, bool]:

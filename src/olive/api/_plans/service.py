@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from olive.api._deps import Paging
@@ -19,12 +18,9 @@ from olive.store import Campaign, Page, Plan, PlanRepository
 
 
 def list_plans(session: Session, paging: Paging, *, name: str | None, dial_mode: str | None) -> Page[Plan]:
-    where: list[ColumnElement[bool]] = []
-    if name is not None:
-        where.append(Plan.name == name)
-    if dial_mode is not None:
-        where.append(Plan.dial_mode == dial_mode)
-    return PlanRepository(session).list(*where, order_by=(Plan.created_at,), limit=paging.limit, offset=paging.offset)
+    return PlanRepository(session).list_by(
+        {"name": name, "dial_mode": dial_mode}, order_by=("created_at",), limit=paging.limit, offset=paging.offset
+    )
 
 
 def get(session: Session, plan_id: str) -> Plan:
