@@ -432,12 +432,12 @@ class CallTracker:
         track.update(asterisk_talk_time_s=event.talk_time_s)
 
     def _on_user_event(self, track: _Track, event: ami.UserEvent, ref: ami.ChannelRef, now: float) -> None:
+        rec = track.record
         if event.name.lower() == AMD_EVENT:
-            rec = track.record
             track.update(amd_status=(event.get("Status") or "").upper() or rec.amd_status,
                          amd_cause=event.get("Cause") or rec.amd_cause)
             _stamp_amd(track, now)
-        elif isinstance(event, ami.UserEvent) and event.name.lower() == IVR_EVENT:
+        elif event.name.lower() == IVR_EVENT:
             track.update(agentless=True, ivr_key=(event.get("Key") or "").strip() or rec.ivr_key,
                          ivr_status=(event.get("Status") or "").strip().upper() or rec.ivr_status)
 
