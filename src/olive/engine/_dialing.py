@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from olive.compliance import DialGuard, DialObserver, Verdict
 from olive.engine._due import contacts_to_dial, dial_note
-from olive.engine._persist import DialIntent, write_ahead
+from olive.engine._persist import DialIntent, write_ahead_all
 from olive.ids import new_id
 from olive.store import Campaign, Contact, ContactNumber, amd_variables, from_epoch
 
@@ -36,9 +36,10 @@ def place_dials(
     plan = campaign.plan.snapshot()
     out: list[Dial] = []
     refused: list[Verdict] = []
+    chosen: list[tuple[Contact, DialIntent]] = []
     candidates = contacts_to_dial(session, campaign.id, now, wanted * 2 + 5)
     for contact in candidates:
-        if len(out) >= wanted:
+        if len(chosen) >= wanted:
             break
         if not contact.numbers:
             continue
@@ -51,8 +52,11 @@ def place_dials(
             if verdict.retry_at is not None:
                 contact.next_attempt_at = from_epoch(verdict.retry_at)
             continue
-        intent = build_intent(campaign, contact, number, plan, server)
-        if write_ahead(session, intent, plan, now):
+        chosen.append((contact, build_intent(campaign, contact, number, plan, server)))
+    # All of the tick's claims and call rows for this campaign in a few statements.
+    written = write_ahead_all(session, [(intent, plan) for _, intent in chosen], now)
+    for contact, intent in chosen:
+        if intent.call_id in written:
             out.append((server, intent, plan))
             if isinstance(guard, DialObserver):
                 guard.dialed(session, campaign, contact, intent.call_id, now)
