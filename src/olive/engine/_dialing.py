@@ -37,7 +37,8 @@ def place_dials(
     out: list[Dial] = []
     refused: list[Verdict] = []
     chosen: list[tuple[Contact, DialIntent]] = []
-    candidates = contacts_to_dial(session, campaign.id, now, wanted * 2 + 5)
+    lists = [d.id for d in campaign.dial_lists]  # as last read (the engine re-reads them every second)
+    candidates = contacts_to_dial(session, campaign.id, now, wanted * 2 + 5, list_ids=lists)
     for contact in candidates:
         if len(chosen) >= wanted:
             break
