@@ -31,9 +31,10 @@ class Refreshed:
 
 
 def read_campaigns(session: Session, now: float, have_runners: set[str]) -> Refreshed:
-    agents = list(session.scalars(select(Agent)))
+    # Two columns, not ORM objects: read every second, for every agent.
+    agent_ids = {interface: id_ for interface, id_ in session.execute(select(Agent.interface, Agent.id))}
     campaigns = CampaignRepository(session).with_status("running", "paused")
-    refreshed = Refreshed({a.interface: a.id for a in agents}, campaigns)
+    refreshed = Refreshed(agent_ids, campaigns)
     for campaign in campaigns:
         if campaign.id in have_runners:
             continue
