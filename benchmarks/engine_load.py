@@ -4,6 +4,7 @@
     python benchmarks/engine_load.py --agents 200 --sim memory      # simulator in this process
     python benchmarks/engine_load.py --database postgresql+psycopg://postgres@127.0.0.1/test
     python benchmarks/engine_load.py --api-clients 50               # and 50 API clients meanwhile
+    python benchmarks/engine_load.py --api-clients 50 --side-by-side  # without, then with, in one run
 
 One campaign (power dialing, 2 lines per agent, half the customers answer and
 talk 20-40 s, half ring to the 15-s dial timeout), N agents who answer after
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import resource
@@ -326,22 +326,43 @@ async def clients(base: str, key: str, campaign_id: str, n: int, seconds: float)
             except httpx.HTTPError:
                 statuses[0] = statuses.get(0, 0) + 1
 
-    async def probe(client: httpx.AsyncClient) -> None:
-        while time.perf_counter() < end:
-            t = time.perf_counter()
-            with contextlib.suppress(httpx.HTTPError):
-                await client.get("/health")
-            health.append(time.perf_counter() - t)
-            await asyncio.sleep(0.1)
-
+    # /health is timed from a process of its own: timed from this one, its figure would
+    # include this process's own event loop, busy with the N clients.
+    prober = subprocess.Popen(
+        [sys.executable, __file__, "--probe", base, "--seconds", str(seconds)], stdout=subprocess.PIPE
+    )
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
-        await asyncio.gather(probe(client), *(one(i, client) for i in range(n)))
+        await asyncio.gather(*(one(i, client) for i in range(n)))
+    out, _ = await asyncio.to_thread(prober.communicate, None, seconds + 30)
+    health.extend(json.loads(out.decode() or "[]"))
     return {
         "requests": sum(statuses.values()), "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "5xx": sum(v for k, v in statuses.items() if k >= 500),
         "5xx_not_503": sum(v for k, v in statuses.items() if k >= 500 and k != 503),
         "health_p99_ms": round(pct(health, 0.99) * 1000, 1), "health_max_ms": round(max(health, default=0) * 1000, 1),
     }
+
+
+def probe(base: str, seconds: float) -> list[float]:
+    """GET /health every 100 ms on one kept-alive connection; each answer's wall time."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(base)
+    times: list[float] = []
+    end = time.perf_counter() + seconds
+    connection = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port or 80, timeout=60)
+    while time.perf_counter() < end:
+        t = time.perf_counter()
+        try:
+            connection.request("GET", "/health")
+            connection.getresponse().read()
+        except (OSError, http.client.HTTPException):
+            connection.close()
+            connection = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port or 80, timeout=60)
+        times.append(time.perf_counter() - t)
+        time.sleep(0.1)
+    return times
 
 
 def main() -> None:
@@ -358,13 +379,26 @@ def main() -> None:
                         help="threads for the API's sync endpoints (default: olive's; 40 was Starlette's)")
     parser.add_argument("--max-in-flight", type=int, default=None,
                         help="API requests in flight before 503 (default: olive's; a large number: never)")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="with --api-clients: first the same run without API load, then with it; report both")
     parser.add_argument("--client", help=argparse.SUPPRESS)
+    parser.add_argument("--probe", help=argparse.SUPPRESS)
     parser.add_argument("--client-key", help=argparse.SUPPRESS)
     parser.add_argument("--client-campaign", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
         result = asyncio.run(clients(args.client, args.client_key, args.client_campaign, args.api_clients, args.seconds))
         print(json.dumps(result))
+        return
+    if args.probe:
+        print(json.dumps(probe(args.probe, args.seconds)))
+        return
+    if args.side_by_side and args.api_clients:
+        quiet = asyncio.run(run(argparse.Namespace(**{**vars(args), "api_clients": 0})))
+        loaded = asyncio.run(run(args))
+        change = (loaded["calls_per_min"] / quiet["calls_per_min"] - 1) * 100 if quiet["calls_per_min"] else None
+        print(json.dumps({"without_api_load": quiet, "with_api_load": loaded,
+                          "calls_per_min_change_pct": None if change is None else round(change, 1)}, indent=1))
         return
     print(json.dumps(asyncio.run(run(args)), indent=1))
 

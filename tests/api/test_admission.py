@@ -133,3 +133,45 @@ def test_event_streams_and_probes_are_not_counted() -> None:
     assert exempt("/health") and exempt("/ready") and exempt("/metrics")
     assert exempt("/events") and exempt("/agent/events")
     assert not exempt("/campaigns") and not exempt("/dnc") and not exempt("/calls")
+
+
+def test_an_import_under_way_does_not_hold_the_api_s_one_thread(db_engine: SqlEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Imports run on a limiter of their own: with one API thread, other requests are still answered."""
+    from olive.api._contacts import service as contacts_service
+
+    entered, finish = threading.Event(), threading.Event()
+    real = contacts_service.import_csv
+
+    def slow_import(*args: object) -> object:
+        entered.set()
+        finish.wait(30)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(contacts_service, "import_csv", slow_import)
+    api, _, key = _serve(db_engine, api_threads=1)
+    results: list[httpx.Response] = []
+    try:
+        with api.client(key) as client:
+            list_id = client.post("/dial-lists", json={"name": "while importing"}).json()["id"]
+
+        def post_import() -> None:
+            with api.client(key) as client:
+                results.append(
+                    client.post(
+                        f"/dial-lists/{list_id}/contacts/import",
+                        content=b"phone\n+13035550100\n",
+                        headers={"content-type": "text/csv"},
+                    )
+                )
+
+        importer = threading.Thread(target=post_import)
+        importer.start()
+        assert entered.wait(20)
+        with api.client(key) as client:
+            assert client.get("/campaigns", timeout=10).status_code == 200  # the import holds no API thread
+        finish.set()
+        importer.join(30)
+        assert results and results[0].status_code in (200, 201), results[0].text if results else None
+    finally:
+        finish.set()
+        stop_live_api(api)

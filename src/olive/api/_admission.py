@@ -14,6 +14,12 @@ dials. :class:`Admission` does two things:
   once with 503 ``overloaded`` and ``Retry-After`` instead of letting requests
   queue for threads without bound.
 
+Long requests (contact and DNC imports, the calls CSV export) run in
+threads of their own limiter (:data:`BULK_THREADS`, :func:`run_bulk`,
+:func:`bulk_chunks`), not the API's: a minutes-long import no longer holds
+one of the API's threads, so that pool can be as small as keeps the engine
+dialing under load (one).
+
 ``/health`` is async and never enters the count or the thread pool, so it
 answers while the API is saturated.
 """
@@ -21,10 +27,14 @@ answers while the API is saturated.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import anyio.to_thread
+from anyio import CapacityLimiter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from olive.api._errors import overloaded
@@ -32,7 +42,12 @@ from olive.api._errors import overloaded
 log = logging.getLogger("olive.api")
 
 #: Threads the API may run at once (anyio's default limiter; Starlette's default is 40).
-API_THREADS = 4
+#: One: the API's work is Python under the GIL, so more threads answer no more requests and
+#: take the GIL from the engine's database thread (50 clients on PostgreSQL: dialing -42 %
+#: with 4, -23 % with 2, -1 % with 1; docs/performance.md).
+API_THREADS = 1
+#: Threads for long requests (imports, exports), apart from the API's: one at a time.
+BULK_THREADS = 1
 #: Requests in flight (running or waiting for one of those threads) before new ones get 503.
 #: Below the API's pool (10 + 10 connections): a request waiting for a thread may already hold
 #: a connection (its key was checked), so more in flight would only starve the pool.
@@ -60,6 +75,25 @@ class AdmissionState:
     max_in_flight: int = MAX_IN_FLIGHT
     in_flight: int = 0
     refused: int = 0
+    bulk: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(BULK_THREADS))
+
+
+T = TypeVar("T")
+
+
+async def run_bulk(state: AdmissionState, fn: Callable[..., T], *args: Any) -> T:
+    """Run a long request's work (an import) in a thread of the bulk limiter, not the API's."""
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args), limiter=state.bulk)
+
+
+async def bulk_chunks(state: AdmissionState, chunks: Iterator[T]) -> AsyncIterator[T]:
+    """Each chunk of a long response (an export) made in a thread of the bulk limiter."""
+    done = object()
+    while True:
+        chunk: T | object = await anyio.to_thread.run_sync(next, chunks, done, limiter=state.bulk)
+        if chunk is done:
+            return
+        yield chunk  # type: ignore[misc]  # not `done`: a T
 
 
 class Admission:
@@ -97,4 +131,15 @@ class Admission:
             state.in_flight -= 1
 
 
-__all__ = ["API_THREADS", "EXEMPT_PREFIXES", "MAX_IN_FLIGHT", "Admission", "AdmissionState", "exempt", "install_thread_limit"]
+__all__ = [
+    "API_THREADS",
+    "BULK_THREADS",
+    "EXEMPT_PREFIXES",
+    "MAX_IN_FLIGHT",
+    "Admission",
+    "AdmissionState",
+    "bulk_chunks",
+    "exempt",
+    "install_thread_limit",
+    "run_bulk",
+]

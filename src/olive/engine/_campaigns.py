@@ -33,9 +33,10 @@ class Refreshed:
 
 
 def read_campaigns(session: Session, now: float, have_runners: set[str]) -> Refreshed:
-    agents = list(session.scalars(select(Agent)))
+    # Two columns, not ORM objects: read every second, for every agent.
+    agent_ids = {interface: id_ for interface, id_ in session.execute(select(Agent.interface, Agent.id))}
     campaigns = CampaignRepository(session).with_status("running", "paused")
-    refreshed = Refreshed({a.interface: a.id for a in agents}, campaigns, owner_calls=owner_calls(session))
+    refreshed = Refreshed(agent_ids, campaigns, owner_calls=owner_calls(session))
     for campaign in campaigns:
         if campaign.id in have_runners:
             continue

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from olive.compliance import DialGuard, DialObserver, Verdict
 from olive.engine._callbacks import OwnerRoute, OwnerRoutes
 from olive.engine._due import contacts_to_dial, dial_note
-from olive.engine._persist import DialIntent, write_ahead
+from olive.engine._persist import DialIntent, write_ahead_all
 from olive.ids import new_id
 from olive.store import (
     Campaign,
@@ -51,9 +51,12 @@ def place_dials(
     plan = campaign.plan.snapshot()
     out: list[Dial] = []
     refused: list[Verdict] = []
-    candidates = contacts_to_dial(session, campaign.id, now, wanted * 2 + 5)
+    chosen: list[tuple[Contact, DialIntent, OwnerRoute | None]] = []
+    owners: dict[str, OwnerRoute] = {}  # agent id -> the owned callback routed to them this tick
+    lists = [d.id for d in campaign.dial_lists]  # as last read (the engine re-reads them every second)
+    candidates = contacts_to_dial(session, campaign.id, now, wanted * 2 + 5, list_ids=lists)
     for contact in candidates:
-        if len(out) >= wanted:
+        if len(chosen) >= wanted:
             break
         if not contact.numbers:
             continue
@@ -69,8 +72,15 @@ def place_dials(
                 contact.next_attempt_at = from_epoch(verdict.retry_at)
             continue
         owner = route if isinstance(route, OwnerRoute) else None
-        intent = build_intent(campaign, contact, number, plan, server, owner)
-        if write_ahead(session, intent, plan, now):
+        if owner is not None:
+            if owner.agent_id in owners:
+                continue  # one callback at a time for an owner: the next waits for a later tick
+            owners[owner.agent_id] = owner
+        chosen.append((contact, build_intent(campaign, contact, number, plan, server, owner), owner))
+    # All of the tick's claims and call rows for this campaign in a few statements.
+    written = write_ahead_all(session, [(intent, plan) for _, intent, _ in chosen], now)
+    for contact, intent, owner in chosen:
+        if intent.call_id in written:
             if owner is not None and routes is not None:
                 routes.reserve(session, intent.call_id, owner, server, now)
             out.append((server, intent, plan))

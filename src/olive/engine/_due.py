@@ -45,13 +45,16 @@ def callbacks_due(session: Session, campaign_id: str, now: float, limit: int) ->
     return out
 
 
-def contacts_to_dial(session: Session, campaign_id: str, now: float, limit: int) -> list[Contact]:
-    """Up to ``limit`` contacts to offer the dial guard, due callbacks first."""
+def contacts_to_dial(
+    session: Session, campaign_id: str, now: float, limit: int, *, list_ids: Sequence[str] | None = None
+) -> list[Contact]:
+    """Up to ``limit`` contacts to offer the dial guard, due callbacks first.
+    ``list_ids``: the campaign's dial lists if known (saves a query)."""
     first = callbacks_due(session, campaign_id, now, limit)
     if len(first) >= limit:
         return first
     taken = {c.id for c in first}
-    rest = [c for c in contacts_due(session, campaign_id, now, limit) if c.id not in taken]
+    rest = [c for c in contacts_due(session, campaign_id, now, limit, list_ids=list_ids) if c.id not in taken]
     return (first + rest)[:limit]
 
 

@@ -38,6 +38,8 @@ class MembershipSync:
         self._owner: dict[str, str] = {}  # interface -> campaign id its pacing counts for
         self._interfaces: dict[str, set[str]] = {}  # campaign id -> its logged-in agents' interfaces
         self._holdoff: dict[Key, float] = {}  # an action is on its way: don't repeat it until then
+        self._refreshing: set[tuple[str, str]] = set()  # (server, queue) being re-read now
+        self._refresh_again: set[tuple[str, str]] = set()  # asked for meanwhile: once more after it
 
     def owner(self, status: AgentStatus) -> str | None:
         return self._owner.get(status.interface)
@@ -155,8 +157,7 @@ class MembershipSync:
             return
         if not response.ok:
             log.info("QueueAdd %s to %s: %s; re-reading the queue", interface, queue, response.message)
-            with contextlib.suppress(ami.AMIError):
-                await link.refresh_queue(queue)
+            await self._refresh(link, queue)
 
     async def _remove(self, link: PbxLink, key: Key) -> None:
         _, queue, interface = key
@@ -166,8 +167,26 @@ class MembershipSync:
             log.warning("QueueRemove %s from %s failed: %s", interface, queue, exc)
             return
         if not response.ok:
-            with contextlib.suppress(ami.AMIError):
-                await link.refresh_queue(queue)
+            await self._refresh(link, queue)
+
+    async def _refresh(self, link: PbxLink, queue: str) -> None:
+        """Re-read the queue; refused actions that arrive while it is being re-read ask for one
+        more read after it, not one each (a thousand refused QueueAdds were a thousand
+        QueueStatus lists of a thousand members)."""
+        key = (link.name, queue)
+        if key in self._refreshing:
+            self._refresh_again.add(key)
+            return
+        self._refreshing.add(key)
+        try:
+            while True:
+                self._refresh_again.discard(key)
+                with contextlib.suppress(ami.AMIError):
+                    await link.refresh_queue(queue)
+                if key not in self._refresh_again:
+                    return
+        finally:
+            self._refreshing.discard(key)
 
 
 __all__ = ["MembershipSync"]

@@ -7,12 +7,10 @@ and the contact cannot be dialed by anyone else meanwhile.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from olive.calls import AgentActivity, AgentChange, CallChange, CallRecord, CallState
@@ -21,13 +19,17 @@ from olive.engine._optout import opt_out_step, opted_out
 from olive.store import (
     Agent,
     Call,
-    Contact,
-    ContactNumber,
+    NewCall,
+    Release,
+    agents_by_interface,
     as_utc,
-    claim_contact,
+    calls_by_id,
+    claim_and_insert_calls,
+    finish_facts,
     open_calls,
-    release_contact,
+    release_contacts,
     to_epoch,
+    utcnow,
 )
 
 # What the agents table says for each tracked activity. LOGGED_OUT is not
@@ -70,33 +72,29 @@ class EndedCall:
 
 def write_ahead(session: Session, intent: DialIntent, plan_snapshot: Mapping[str, Any], now: float) -> bool:
     """Claim the contact and insert the call row. False if someone else holds the contact."""
-    if not claim_contact(session, intent.contact_id, intent.call_id):
-        return False
-    session.add(
-        Call(
-            id=intent.call_id,
-            campaign_id=intent.campaign_id,
-            contact_id=intent.contact_id,
-            contact_number_id=intent.contact_number_id,
-            number=intent.number,
-            attempt=intent.attempt,
-            server=intent.server,
-            state=CallState.ORIGINATING.value,
-            originated_at=as_utc(now),
-            uniqueid=intent.call_id,
-            linkedid=intent.call_id,
-            plan_snapshot=dict(plan_snapshot),
-        )
+    return intent.call_id in write_ahead_all(session, [(intent, plan_snapshot)], now)
+
+
+def write_ahead_all(session: Session, intents: Sequence[tuple[DialIntent, Mapping[str, Any]]], now: float) -> set[str]:
+    """Claim the contacts and insert the call rows of a tick's dials, in a few statements.
+    Returns the call ids written: a contact someone else holds is not dialed."""
+    return claim_and_insert_calls(
+        session,
+        [
+            NewCall(
+                call_id=i.call_id,
+                campaign_id=i.campaign_id,
+                contact_id=i.contact_id,
+                contact_number_id=i.contact_number_id,
+                number=i.number,
+                attempt=i.attempt,
+                server=i.server,
+                plan_snapshot=plan,
+            )
+            for i, plan in intents
+        ],
+        as_utc(now),
     )
-    contact = session.get(Contact, intent.contact_id)
-    number = session.get(ContactNumber, intent.contact_number_id)
-    if contact is not None:
-        contact.attempts += 1
-    if number is not None:
-        number.attempts += 1
-        number.last_attempt_at = as_utc(now)
-    session.flush()
-    return True
 
 
 def load_open_calls(session: Session, server: str) -> list[CallRecord]:
@@ -124,18 +122,24 @@ def load_open_calls(session: Session, server: str) -> list[CallRecord]:
 
 
 def apply_call_changes(session: Session, changes: Iterable[CallChange], agent_ids: Mapping[str, str]) -> list[EndedCall]:
-    ended: list[EndedCall] = []
-    for change in changes:
-        rec = change.record
-        call = session.get(Call, rec.call_id)
-        if call is None:
-            continue
-        _copy(call, rec, agent_ids)
-        if change.ended:
-            step = _finish_contact(session, call, rec)
-            ended.append(EndedCall(rec, call.campaign_id, call.contact_id, step))
-    session.flush()
-    return ended
+    """Store a tick's call changes; release the contacts of the calls that ended.
+
+    The calls are loaded in one query and written in one flush (no autoflush per
+    change); the ended calls' contacts are read and released in a few statements."""
+    changes = list(changes)
+    calls = calls_by_id(session, (c.record.call_id for c in changes))
+    ended: list[tuple[Call, CallRecord]] = []
+    with session.no_autoflush:
+        for change in changes:
+            call = calls.get(change.record.call_id)
+            if call is None:
+                continue
+            _copy(call, change.record, agent_ids)
+            if change.ended:
+                ended.append((call, change.record))
+    session.flush()  # the outcomes are in before the retry rule counts them
+    steps = _finish_contacts(session, ended)
+    return [EndedCall(rec, call.campaign_id, call.contact_id, steps.get(call.id)) for call, rec in ended]
 
 
 def _copy(call: Call, rec: CallRecord, agent_ids: Mapping[str, str]) -> None:
@@ -171,74 +175,73 @@ def _copy(call: Call, rec: CallRecord, agent_ids: Mapping[str, str]) -> None:
         call.detail = rec.detail
 
 
-def _finish_contact(session: Session, call: Call, rec: CallRecord) -> NextStep | None:
-    """Release the contact with its next step from the plan's retry rules."""
-    if call.contact_id is None or rec.outcome is None or rec.ended_at is None:
-        return None
-    contact = session.get(Contact, call.contact_id)
-    if contact is None:
-        return None
-    if rec.not_placed:
-        return _not_placed(session, contact, call, rec.ended_at)
-    numbers = list(
-        session.scalars(select(ContactNumber).where(ContactNumber.contact_id == contact.id).order_by(ContactNumber.position))
-    )
-    counts: dict[str, Counter[str]] = {n.id: Counter() for n in numbers}
-    rows = session.execute(
-        select(Call.contact_number_id, Call.outcome, func.count())
-        .where(Call.contact_id == contact.id, Call.outcome.is_not(None), counts_as_attempt())
-        .group_by(Call.contact_number_id, Call.outcome)
-    )
-    for number_id, outcome, total in rows:
-        if number_id in counts and outcome:
-            counts[number_id][outcome] += int(total)
-    outcome = rec.outcome.value
-    if rec.outcome_unknown and call.contact_number_id in counts:
-        # Maybe answered, maybe even by an agent: not retried as if unreached, unless
-        # the plan has an UNKNOWN rule.
-        tally = counts[call.contact_number_id]
-        tally[outcome] -= 1
-        tally["UNKNOWN"] += 1
-        outcome = "UNKNOWN"
-    history = [NumberHistory(n.position, dict(counts[n.id])) for n in numbers]
-    tried = next((i for i, n in enumerate(numbers) if n.id == call.contact_number_id), 0)
-    step = after_attempt(history, tried, outcome, call.plan_snapshot.get("retry_rules"), rec.ended_at)
-    if opted_out(session, call, rec):  # agentless: the opt-out key stops the number now
-        step = opt_out_step(step, rec.ivr_key)
-    for n in numbers:
-        if n.id == call.contact_number_id:
-            n.last_outcome = rec.outcome.value
-    contact.next_number_index = step.next_number_index
-    release_contact(
-        session,
-        contact.id,
-        call.id,
-        status=step.status,
-        next_attempt_at=step.next_attempt_at,
-        last_outcome=rec.outcome.value,
-    )
-    return step
-
-
-def _not_placed(session: Session, contact: Contact, call: Call, now: float) -> NextStep:
-    """Asterisk placed no call (it refused the Originate while shutting down): the attempt
-    the write-ahead counted is given back and the same number is due again at once.
-    The record stays (FAILED, with why): one record per Originate."""
-    contact.attempts = max(0, contact.attempts - 1)
-    number = session.get(ContactNumber, call.contact_number_id) if call.contact_number_id else None
-    if number is not None:
-        number.attempts = max(0, number.attempts - 1)
-    step = NextStep("pending", now, contact.next_number_index, "not placed: Asterisk refused it while shutting down")
-    release_contact(session, contact.id, call.id, status=step.status, next_attempt_at=now)
-    return step
+def _finish_contacts(session: Session, ended: Sequence[tuple[Call, CallRecord]]) -> dict[str, NextStep]:
+    """Release each ended call's contact with its next step from the plan's retry rules.
+    Returns the steps by call id."""
+    finishing = [
+        (call, rec)
+        for call, rec in {call.id: (call, rec) for call, rec in ended}.values()
+        if call.contact_id is not None and rec.outcome is not None and rec.ended_at is not None
+    ]
+    if not finishing:
+        return {}
+    facts = finish_facts(session, (call.contact_id for call, _ in finishing if call.contact_id), counts_as_attempt())
+    steps: dict[str, NextStep] = {}
+    releases: list[Release] = []
+    for call, rec in finishing:
+        fact = facts.get(call.contact_id or "")
+        if fact is None or rec.outcome is None or rec.ended_at is None:
+            continue
+        if rec.not_placed:
+            # Asterisk placed no call (it refused the Originate while shutting down): the
+            # attempt the write-ahead counted is given back and the same number is due
+            # again at once. The record stays (FAILED, with why): one record per Originate.
+            step = NextStep("pending", rec.ended_at, fact.next_number_index, "not placed: Asterisk refused it while shutting down")
+            releases.append(
+                Release(
+                    fact.contact_id, call.id, "pending", as_utc(rec.ended_at),
+                    number_id=call.contact_number_id, give_back_attempt=True,
+                )
+            )
+            steps[call.id] = step
+            continue
+        outcome = rec.outcome.value
+        counts = fact.counts
+        if rec.outcome_unknown and call.contact_number_id in counts:
+            # Maybe answered, maybe even by an agent: not retried as if unreached, unless
+            # the plan has an UNKNOWN rule.
+            tally = counts[call.contact_number_id]
+            tally[outcome] -= 1
+            tally["UNKNOWN"] += 1
+            outcome = "UNKNOWN"
+        history = [NumberHistory(position, dict(counts[number_id])) for number_id, position in fact.numbers]
+        tried = next((i for i, (number_id, _) in enumerate(fact.numbers) if number_id == call.contact_number_id), 0)
+        step = after_attempt(history, tried, outcome, call.plan_snapshot.get("retry_rules"), rec.ended_at)
+        if opted_out(session, call, rec):  # agentless: the opt-out key stops the number now
+            step = opt_out_step(step, rec.ivr_key)
+        releases.append(
+            Release(
+                fact.contact_id,
+                call.id,
+                step.status,
+                None if step.next_attempt_at is None else as_utc(step.next_attempt_at),
+                next_number_index=step.next_number_index,
+                last_outcome=rec.outcome.value,
+                number_id=call.contact_number_id if call.contact_number_id in counts else None,
+            )
+        )
+        steps[call.id] = step
+    release_contacts(session, releases, utcnow())
+    return steps
 
 
 def apply_agent_changes(session: Session, changes: Sequence[AgentChange]) -> dict[str, Agent]:
     """Mirror tracked agent activity into the agents table; returns the agents touched."""
     touched: dict[str, Agent] = {}
+    agents = agents_by_interface(session, (c.status.interface for c in changes))
     for change in changes:
         st = change.status
-        agent = session.scalars(select(Agent).where(Agent.interface == st.interface)).first()
+        agent = agents.get(st.interface)
         if agent is None or agent.state == "logged_out":
             continue
         if st.activity is AgentActivity.LOGGED_OUT:
@@ -270,4 +273,5 @@ __all__ = [
     "apply_call_changes",
     "load_open_calls",
     "write_ahead",
+    "write_ahead_all",
 ]

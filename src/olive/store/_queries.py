@@ -117,8 +117,12 @@ def contacts_due(
     limit: int,
     *,
     with_numbers: bool = True,
+    list_ids: Sequence[str] | None = None,
 ) -> list[Contact]:
     """Pending, unclaimed contacts of the campaign's dial lists whose retry time has come.
+
+    ``list_ids``: the campaign's dial lists, when the caller has them (the engine
+    does): one round trip less.
 
     Ordered by ``next_attempt_at`` (never tried first), then id. Numbers are
     loaded (in position order) unless ``with_numbers`` is False.
@@ -130,11 +134,14 @@ def contacts_due(
     of several lists are merged here.
     """
     at = as_utc(now)
-    list_ids = session.scalars(
-        select(campaign_dial_lists.c.dial_list_id)
-        .where(campaign_dial_lists.c.campaign_id == campaign_id)
-        .order_by(campaign_dial_lists.c.dial_list_id)
-    ).all()
+    if list_ids is None:
+        list_ids = session.scalars(
+            select(campaign_dial_lists.c.dial_list_id)
+            .where(campaign_dial_lists.c.campaign_id == campaign_id)
+            .order_by(campaign_dial_lists.c.dial_list_id)
+        ).all()
+    else:
+        list_ids = sorted(list_ids)
 
     # By next attempt then id for both: the never-tried share one (NULL) time,
     # and PostgreSQL does not take IS NULL as fixing the column's order.

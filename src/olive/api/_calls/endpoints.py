@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BeforeValidator
 
+from olive.api._admission import bulk_chunks
 from olive.api._calls import service
 from olive.api._calls.schemas import CallDetail, CallOut, Outcome
 from olive.api._deps import Context, DbSession, PagingDep, Viewer
@@ -60,7 +61,7 @@ def list_calls(session: DbSession, paging: PagingDep, filters: Filter) -> Page[C
 )
 def calls_csv(context: Context, filters: Filter) -> StreamingResponse:
     return StreamingResponse(
-        service.csv_chunks(context.sessions, filters),
+        bulk_chunks(context.admission, service.csv_chunks(context.sessions, filters)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="calls.csv"'},
     )

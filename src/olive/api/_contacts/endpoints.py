@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from starlette.concurrency import run_in_threadpool
 
+from olive.api._admission import run_bulk
 from olive.api._contacts import service
 from olive.api._contacts.schemas import (
     IMPORT_CSV_SCHEMA,
@@ -83,7 +83,7 @@ async def import_contacts(dial_list_id: DialListId, request: Request, context: C
     if media_type not in (*CSV_TYPES, "application/json"):
         raise HTTPException(415, "send text/csv or application/json")
     body = await request.body()
-    return await run_in_threadpool(_import, context.sessions, dial_list_id, media_type, body)
+    return await run_bulk(context.admission, _import, context.sessions, dial_list_id, media_type, body)
 
 
 def _import(sessions: object, dial_list_id: str, media_type: str, body: bytes) -> ImportReport:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from starlette.concurrency import run_in_threadpool
 
+from olive.api._admission import run_bulk
 from olive.api._deps import Admin, Context, DbSession, PagingDep, Viewer
 from olive.api._dnc import service
 from olive.api._dnc.schemas import (
@@ -82,7 +82,7 @@ async def import_dnc(
     if media_type not in CSV_TYPES:
         raise HTTPException(415, "send text/csv")
     body = await request.body()
-    return await run_in_threadpool(_import, context, body, campaign_id, region, skip_invalid)
+    return await run_bulk(context.admission, _import, context, body, campaign_id, region, skip_invalid)
 
 
 def _import(context: Context, body: bytes, campaign_id: str | None, region: str, skip_invalid: bool) -> DncImportReport:

@@ -1,0 +1,278 @@
+"""The engine's writes, a tick's worth at a time.
+
+A tick at 1,000 agents places a few hundred calls and ends as many: written
+one row at a time (an UPDATE to claim, an INSERT and a flush per dial; a
+SELECT, an UPDATE and two queries per ended call), the engine's database
+thread spent seconds per tick. These do the same work in a few statements
+for the whole tick, in the caller's transaction:
+
+* :func:`claim_and_insert_calls`: one conditional UPDATE claims every
+  contact (``active_call_id`` set only where it is NULL: the rule of
+  :func:`~olive.store.claim_contact`, so a contact someone else holds is
+  simply not won), one UPDATE counts the numbers' attempts, one multi-row
+  INSERT writes the winners' call rows. The caller commits before any
+  Originate (write-ahead).
+* :func:`calls_by_id`, :func:`agents_by_interface`: what a tick's changes
+  touch, loaded in one query each instead of one per change.
+* :func:`finish_facts` and :func:`release_contacts`: what the retry rule
+  needs to know about the ended calls' contacts (three queries for all of
+  them), and their release (one executemany; a row only if the ending call
+  still holds it, as :func:`~olive.store.release_contact`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, bindparam, case, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from olive.store._calls import Call
+from olive.store._campaigns import Agent, Contact, ContactNumber
+
+# Bound parameters per statement stay well under SQLite's and PostgreSQL's limits.
+CHUNK = 500
+
+_CLAIM_FIELDS = ("active_call_id", "status", "next_attempt_at", "last_outcome", "updated_at", "attempts", "next_number_index")
+
+
+@dataclass(frozen=True, slots=True)
+class NewCall:
+    """One attempt's call row, to be written once its contact is claimed."""
+
+    call_id: str
+    campaign_id: str
+    contact_id: str
+    contact_number_id: str
+    number: str
+    attempt: int
+    server: str
+    plan_snapshot: Mapping[str, Any]
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def claim_and_insert_calls(session: Session, calls: Sequence[NewCall], now: datetime) -> set[str]:
+    """Claim each call's contact, count the attempt, insert the call rows; return the call ids written.
+
+    A contact already held by another call (or claimed twice in ``calls``) is
+    not won: its call is neither written nor to be dialed.
+    """
+    wanted: dict[str, NewCall] = {}
+    for call in calls:
+        wanted.setdefault(call.contact_id, call)
+    won: list[NewCall] = []
+    for chunk in _chunks(list(wanted.values())):
+        claimed = set(
+            session.execute(
+                update(Contact)
+                .where(Contact.id.in_([c.contact_id for c in chunk]), Contact.active_call_id.is_(None))
+                .values(
+                    active_call_id=case({c.contact_id: c.call_id for c in chunk}, value=Contact.id),
+                    status="dialing",
+                    attempts=Contact.attempts + 1,
+                    updated_at=now,
+                )
+                .returning(Contact.id)
+                .execution_options(synchronize_session=False)
+            ).scalars()
+        )
+        won.extend(c for c in chunk if c.contact_id in claimed)
+    _expire(session, Contact, (c.contact_id for c in wanted.values()), _CLAIM_FIELDS)
+    if not won:
+        return set()
+    for chunk in _chunks(won):
+        session.execute(
+            update(ContactNumber)
+            .where(ContactNumber.id.in_([c.contact_number_id for c in chunk]))
+            .values(attempts=ContactNumber.attempts + 1, last_attempt_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    _expire(session, ContactNumber, (c.contact_number_id for c in won), ("attempts", "last_attempt_at", "updated_at"))
+    session.execute(
+        insert(Call),
+        [
+            {
+                "id": c.call_id,
+                "campaign_id": c.campaign_id,
+                "contact_id": c.contact_id,
+                "contact_number_id": c.contact_number_id,
+                "number": c.number,
+                "attempt": c.attempt,
+                "server": c.server,
+                "state": "originating",
+                "originated_at": now,
+                "uniqueid": c.call_id,
+                "linkedid": c.call_id,
+                "agents_no_answer": [],
+                "plan_snapshot": dict(c.plan_snapshot),
+                "created_at": now,
+                "updated_at": now,
+            }
+            for c in won
+        ],
+    )
+    return {c.call_id for c in won}
+
+
+def _expire(session: Session, model: type[Any], ids: Iterable[str], fields: Sequence[str]) -> None:
+    """Loaded copies re-read what the database just decided, not what memory holds."""
+    for id_ in ids:
+        loaded = session.identity_map.get(session.identity_key(model, id_))
+        if loaded is not None:
+            session.expire(loaded, list(fields))
+
+
+def _table(model: type[Any]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def calls_by_id(session: Session, ids: Iterable[str]) -> dict[str, Call]:
+    """The calls with these ids (those that exist), loaded in one query per few hundred."""
+    wanted = sorted(set(ids))
+    found: dict[str, Call] = {}
+    for chunk in _chunks(wanted):
+        found.update((c.id, c) for c in session.scalars(select(Call).where(Call.id.in_(chunk))))
+    return found
+
+
+def agents_by_interface(session: Session, interfaces: Iterable[str]) -> dict[str, Agent]:
+    """The agents with these interfaces (those that exist), in one query per few hundred."""
+    wanted = sorted(set(interfaces))
+    found: dict[str, Agent] = {}
+    for chunk in _chunks(wanted):
+        found.update((a.interface, a) for a in session.scalars(select(Agent).where(Agent.interface.in_(chunk))))
+    return found
+
+
+@dataclass(slots=True)
+class ContactFacts:
+    """What the retry rule reads of a contact whose call ended."""
+
+    contact_id: str
+    next_number_index: int
+    numbers: list[tuple[str, int]] = field(default_factory=list)  # (number id, position), by position
+    # number id -> outcome -> calls that counted as attempts
+    counts: dict[str, Counter[str]] = field(default_factory=dict)
+
+
+def finish_facts(session: Session, contact_ids: Iterable[str], counted: ColumnElement[bool]) -> dict[str, ContactFacts]:
+    """Each existing contact's next number, its numbers and its ended calls' outcomes per number
+    (``counted``: which calls count as attempts), for every contact in three queries."""
+    wanted = sorted(set(contact_ids))
+    facts: dict[str, ContactFacts] = {}
+    for chunk in _chunks(wanted):
+        for contact_id, index in session.execute(
+            select(Contact.id, Contact.next_number_index).where(Contact.id.in_(chunk))
+        ):
+            facts[contact_id] = ContactFacts(contact_id, int(index))
+        for contact_id, number_id, position in session.execute(
+            select(ContactNumber.contact_id, ContactNumber.id, ContactNumber.position)
+            .where(ContactNumber.contact_id.in_(chunk))
+            .order_by(ContactNumber.contact_id, ContactNumber.position)
+        ):
+            if contact_id in facts:
+                facts[contact_id].numbers.append((number_id, int(position)))
+                facts[contact_id].counts[number_id] = Counter()
+        for counted_contact, counted_number, outcome, total in session.execute(
+            select(Call.contact_id, Call.contact_number_id, Call.outcome, func.count())
+            .where(Call.contact_id.in_(chunk), Call.outcome.is_not(None), counted)
+            .group_by(Call.contact_id, Call.contact_number_id, Call.outcome)
+        ):
+            fact = facts.get(counted_contact or "")
+            if fact is not None and counted_number in fact.counts and outcome:
+                fact.counts[counted_number][outcome] += int(total)
+    return facts
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """An ended call's contact, released with its next step."""
+
+    contact_id: str
+    call_id: str
+    status: str
+    next_attempt_at: datetime | None
+    next_number_index: int | None = None  # None: unchanged
+    last_outcome: str | None = None  # None: unchanged
+    number_id: str | None = None  # the number dialed, whose last outcome (and attempts) change too
+    give_back_attempt: bool = False  # no call was placed: the attempt counted is returned
+
+
+def release_contacts(session: Session, releases: Sequence[Release], now: datetime) -> None:
+    """Release every contact whose claim is still its ending call's; one executemany each for
+    contacts and numbers. A contact another call holds is left alone (its end decides)."""
+    if not releases:
+        return
+    contacts = _table(Contact)
+    session.execute(
+        update(contacts)
+        .where(contacts.c.id == bindparam("b_id"), contacts.c.active_call_id == bindparam("b_call"))
+        .values(
+            active_call_id=None,
+            status=bindparam("b_status"),
+            next_attempt_at=bindparam("b_next", type_=contacts.c.next_attempt_at.type),
+            next_number_index=func.coalesce(bindparam("b_index", type_=contacts.c.next_number_index.type), contacts.c.next_number_index),
+            last_outcome=func.coalesce(bindparam("b_outcome", type_=contacts.c.last_outcome.type), contacts.c.last_outcome),
+            attempts=case(
+                (contacts.c.attempts >= bindparam("b_give", type_=contacts.c.attempts.type), contacts.c.attempts - bindparam("b_give")),
+                else_=0,
+            ),
+            updated_at=bindparam("b_now", type_=contacts.c.updated_at.type),
+        ),
+        [
+            {
+                "b_id": r.contact_id,
+                "b_call": r.call_id,
+                "b_status": r.status,
+                "b_next": r.next_attempt_at,
+                "b_index": r.next_number_index,
+                "b_outcome": r.last_outcome,
+                "b_give": 1 if r.give_back_attempt else 0,
+                "b_now": now,
+            }
+            for r in releases
+        ],
+    )
+    numbers = _table(ContactNumber)
+    touched = [r for r in releases if r.number_id is not None and (r.last_outcome is not None or r.give_back_attempt)]
+    if touched:
+        session.execute(
+            update(numbers)
+            .where(numbers.c.id == bindparam("b_id"))
+            .values(
+                last_outcome=func.coalesce(bindparam("b_outcome", type_=numbers.c.last_outcome.type), numbers.c.last_outcome),
+                attempts=case(
+                    (numbers.c.attempts >= bindparam("b_give", type_=numbers.c.attempts.type), numbers.c.attempts - bindparam("b_give")),
+                    else_=0,
+                ),
+                updated_at=bindparam("b_now", type_=numbers.c.updated_at.type),
+            ),
+            [
+                {"b_id": r.number_id, "b_outcome": r.last_outcome, "b_give": 1 if r.give_back_attempt else 0, "b_now": now}
+                for r in touched
+            ],
+        )
+    _expire(session, Contact, (r.contact_id for r in releases), _CLAIM_FIELDS)
+    _expire(session, ContactNumber, (r.number_id for r in touched if r.number_id), ("last_outcome", "attempts", "updated_at"))
+
+
+__all__ = [
+    "ContactFacts",
+    "NewCall",
+    "Release",
+    "agents_by_interface",
+    "calls_by_id",
+    "claim_and_insert_calls",
+    "finish_facts",
+    "release_contacts",
+]
