@@ -22,7 +22,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from olive.sim.bench import build_pacer, load_scenario, simulate
+from olive.bench import build_pacer, load_scenario, simulate
 
 GRID = Path(__file__).parent / "extended-grid.toml"
 TEAMS = (20, 200, 1000)

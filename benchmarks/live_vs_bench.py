@@ -5,7 +5,7 @@
 
 One campaign is run twice, with the same customers and the same team:
 
-- **bench**: `olive bench`'s virtual-time simulation (``olive.sim.bench``),
+- **bench**: `olive bench`'s virtual-time simulation (``olive.bench``),
   the pacer fed directly, no I/O;
 - **live**: olive's engine (AMI client, call tracking, the store on SQLite, the
   same predictive pacer) dialing olive's simulated Asterisk over a real AMI
@@ -52,7 +52,7 @@ CONNECT_LIMIT_S = 2
 
 
 def bench_cell(agents: int, answer_rate: float, minutes: float) -> Any:
-    from olive.sim.bench import parse_scenario
+    from olive.bench import parse_scenario
 
     scenario = parse_scenario(
         {
@@ -79,7 +79,7 @@ def bench_cell(agents: int, answer_rate: float, minutes: float) -> Any:
 
 
 def run_bench(agents: int, answer_rate: float, minutes: float, seeds: list[int], policy: str) -> dict[str, Any]:
-    from olive.sim.bench import build_pacer, simulate
+    from olive.bench import build_pacer, simulate
 
     cell = bench_cell(agents, answer_rate, minutes)
     occupancy, rates, live, abandons = [], [], 0, 0

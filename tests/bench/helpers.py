@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from olive.sim.bench import Cell, load_scenario
+from olive.bench import Cell, load_scenario
 
 GRID = Path(__file__).parents[2] / "benchmarks" / "standard-grid.toml"
 

@@ -8,6 +8,8 @@ import dataclasses
 
 import pytest
 
+from olive.bench import Amd, build_pacer, load_scenario, parse_scenario, simulate
+from olive.bench._metrics import RunMetrics
 from olive.pacing import (
     DialDecision,
     DialResolved,
@@ -16,8 +18,6 @@ from olive.pacing import (
     PacingSnapshot,
     PredictivePacer,
 )
-from olive.sim.bench import Amd, build_pacer, load_scenario, parse_scenario, simulate
-from olive.sim.bench._metrics import RunMetrics
 
 from .helpers import GRID, small_cell
 

@@ -92,7 +92,7 @@ def test_errors(app: typer.Typer, args: list[str], message: str) -> None:
 
 
 def test_a_failing_seed_is_reported_and_the_rest_runs(app: typer.Typer, monkeypatch: pytest.MonkeyPatch) -> None:
-    from olive.sim.bench import _runner
+    from olive.bench import _runner
 
     real = _runner.simulate
 

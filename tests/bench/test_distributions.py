@@ -7,7 +7,7 @@ from random import Random
 
 import pytest
 
-from olive.sim.bench import Distribution, Exponential, Fixed, LogNormal, ShiftedGamma
+from olive.bench import Distribution, Exponential, Fixed, LogNormal, ShiftedGamma
 
 
 @pytest.mark.parametrize(

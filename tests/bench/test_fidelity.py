@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from olive.bench import ShiftedGamma, load_scenario, simulate
 from olive.pacing import ProgressivePacer
-from olive.sim.bench import ShiftedGamma, load_scenario, simulate
 
 GRID = Path(__file__).parents[2] / "benchmarks" / "standard-grid.toml"
 TOLERANCE = 0.005  # half an occupancy point

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from olive.sim.bench import RunMetrics, worst_rolling_rate
+from olive.bench import RunMetrics, worst_rolling_rate
 
 
 def test_worst_rolling_window() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from olive.sim.bench import (
+from olive.bench import (
     Fixed,
     LogNormal,
     ScenarioError,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from olive.bench import SHIFT_START, Change, Simulation, load_scenario, simulate
 from olive.pacing import (
     DialDecision,
     DialResolved,
@@ -13,7 +14,6 @@ from olive.pacing import (
     ProgressivePacer,
     make_pacer,
 )
-from olive.sim.bench import SHIFT_START, Change, Simulation, load_scenario, simulate
 
 from .helpers import GRID, small_cell
 

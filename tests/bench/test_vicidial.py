@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from olive.bench import AdaptiveDialLevelPacer, AdaptiveSettings
 from olive.pacing import CallAbandoned, DialPlaced, DialResolved
-from olive.sim.bench import AdaptiveDialLevelPacer, AdaptiveSettings
 from pacing.helpers import NOW, snapshot
 
 

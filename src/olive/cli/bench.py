@@ -52,7 +52,7 @@ def bench(
         TimeRemainingColumn,
     )
 
-    from olive.sim.bench import (
+    from olive.bench import (
         POLICIES,
         PlotUnavailable,
         RunResult,

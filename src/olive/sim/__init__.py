@@ -2,7 +2,7 @@
 
 ``SimulatedPBX`` runs a scenario (dialplan, queues, who answers and how) and
 answers AMI sessions the way Asterisk 22 does; see docs/simulator.md.
-Names are imported on first use, so ``olive.sim.bench`` (pure, no asyncio)
+Names are imported on first use, so ``olive.bench`` (pure, no asyncio)
 does not pull in the TCP server.
 """
 

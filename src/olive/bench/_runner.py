@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
-from olive.sim.bench._metrics import RunMetrics
-from olive.sim.bench._policies import build_pacer
-from olive.sim.bench._scenario import Cell, Scenario
-from olive.sim.bench._simulation import simulate
+from olive.bench._metrics import RunMetrics
+from olive.bench._policies import build_pacer
+from olive.bench._scenario import Cell, Scenario
+from olive.bench._simulation import simulate
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,10 +8,10 @@ it; the VICIdial-manner baseline lives here. docs/pacing.md describes the
 scenario format and the metrics.
 """
 
-from olive.sim.bench._distributions import Distribution, Exponential, Fixed, LogNormal, ShiftedGamma
-from olive.sim.bench._metrics import RunMetrics, worst_rolling_rate
-from olive.sim.bench._policies import POLICIES, build_pacer, pacer_config, policy_label
-from olive.sim.bench._report import (
+from olive.bench._distributions import Distribution, Exponential, Fixed, LogNormal, ShiftedGamma
+from olive.bench._metrics import RunMetrics, worst_rolling_rate
+from olive.bench._policies import POLICIES, build_pacer, pacer_config, policy_label
+from olive.bench._report import (
     PlotUnavailable,
     failure_lines,
     json_lines,
@@ -19,8 +19,8 @@ from olive.sim.bench._report import (
     require_matplotlib,
     table,
 )
-from olive.sim.bench._runner import RunResult, Summary, Task, plan, run, run_task, summarize
-from olive.sim.bench._scenario import (
+from olive.bench._runner import RunResult, Summary, Task, plan, run, run_task, summarize
+from olive.bench._scenario import (
     Amd,
     Cell,
     Change,
@@ -30,8 +30,8 @@ from olive.sim.bench._scenario import (
     load_scenario,
     parse_scenario,
 )
-from olive.sim.bench._simulation import SHIFT_START, Simulation, simulate
-from olive.sim.bench._vicidial import AdaptiveDialLevelPacer, AdaptiveSettings
+from olive.bench._simulation import SHIFT_START, Simulation, simulate
+from olive.bench._vicidial import AdaptiveDialLevelPacer, AdaptiveSettings
 
 __all__ = [
     "POLICIES",

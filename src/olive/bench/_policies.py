@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from olive.bench._scenario import Cell
+from olive.bench._vicidial import AdaptiveDialLevelPacer
 from olive.pacing import Pacer, PacerConfig, make_pacer
-from olive.sim.bench._scenario import Cell
-from olive.sim.bench._vicidial import AdaptiveDialLevelPacer
 
 
 def pacer_config(cell: Cell) -> PacerConfig:

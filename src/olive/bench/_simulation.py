@@ -34,6 +34,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from random import Random
 
+from olive.bench._distributions import Distribution
+from olive.bench._metrics import RunMetrics
+from olive.bench._scenario import Cell, NoAnswer
 from olive.pacing import (
     AgentActivity,
     AgentSnapshot,
@@ -46,9 +49,6 @@ from olive.pacing import (
     Pacer,
     PacingSnapshot,
 )
-from olive.sim.bench._distributions import Distribution
-from olive.sim.bench._metrics import RunMetrics
-from olive.sim.bench._scenario import Cell, NoAnswer
 
 # Shifts start at 08:00 UTC on Monday 2025-01-06, so day-based baselines see a working day.
 SHIFT_START = 1_736_150_400.0

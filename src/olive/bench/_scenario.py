@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from olive.sim.bench._distributions import Distribution, Exponential, Fixed, LogNormal, ShiftedGamma
+from olive.bench._distributions import Distribution, Exponential, Fixed, LogNormal, ShiftedGamma
 
 
 class ScenarioError(ValueError):

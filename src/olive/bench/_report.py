@@ -8,8 +8,8 @@ from pathlib import Path
 
 from rich.table import Table
 
-from olive.sim.bench._policies import policy_label
-from olive.sim.bench._runner import Summary
+from olive.bench._policies import policy_label
+from olive.bench._runner import Summary
 
 _CAPTION = (
     "occ: (talk + wrap-up) / logged-in time, after the warm-up; talk min, connects: per agent-hour; "
