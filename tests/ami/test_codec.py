@@ -68,7 +68,7 @@ def expected_received(name: str) -> list[ParsedMessage]:
 
 def test_there_are_seventeen_transcripts() -> None:
     # A transcript that silently failed to load would shrink every test below.
-    assert len(NAMES) == 21
+    assert len(NAMES) == 25
     assert RECONNECTING == ["21_core_restart_now", "22_core_restart_with_a_call_up"]
 
 

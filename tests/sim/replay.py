@@ -40,12 +40,19 @@ RUNS = (
     # hangup handler, olive-test.conf's customers and agents): replayed on the e2e scenario
     # with the dialplan as it was then (recorded-19-22.toml).
     ("19_outcome_in_astdb_connected", "20_outcome_in_astdb_abandoned"),
+    # app_amd on a real Asterisk 22 set up from docs/asterisk with transmit_silence = yes
+    # (docs/asterisk-setup.md): the [olive-amd] dialplan and olive-test.conf's 8xxx, 9xxx and
+    # 1xxx customers, replayed on the e2e scenario.
+    ("23_amd_person_human", "24_amd_machine_greeting", "25_amd_silence_initialsilence"),
 )
 # Recordings that are not one call's session, compared by their own tests: an Asterisk
 # restart cannot be replayed on one running simulator.
 SEPARATE = {
     "21_core_restart_now": "tests/sim/test_conformance_restart.py",
     "22_core_restart_with_a_call_up": "tests/sim/test_conformance_restart.py",
+    # Not replayed: the simulator plays Asterisk as docs/asterisk-setup.md sets it up for the
+    # tests, with transmit_silence = yes; this recording shows why that setting is asked for.
+    "26_amd_without_transmit_silence": "not replayed (transmit_silence = no)",
 }
 
 # The simulated Asterisk each run is replayed on: its scenario and the dialplan files whose RAND()
@@ -54,6 +61,7 @@ _DOCS = Path(__file__).resolve().parents[2] / "docs" / "asterisk"
 SCENARIOS: dict[int, tuple[str | Path, tuple[Path, ...]]] = {
     2: (Path(__file__).with_name("recorded-19-22.toml"),
         (ROOT / "conf" / "docs-19-22" / "extensions.conf", _DOCS / "olive-test.conf")),
+    3: (Path(__file__).resolve().parents[1] / "e2e" / "e2e.toml", (_DOCS / "extensions.conf", _DOCS / "olive-test.conf")),
 }
 _LAB: tuple[str | Path, tuple[Path, ...]] = ("lab", (ROOT / "conf" / "extensions.conf",))
 

@@ -179,3 +179,25 @@ class TestDialplan:
         assert substitute("${N:1:2}-${B}", lambda k: values.get(k, ""), lambda n, a: "") == "23-x"
         assert evaluate("3 > 2 & 0") == "0"
         assert evaluate('"a" != "b" | 0') == "1"
+
+
+class TestSoundsAndSilence:
+    def test_a_sound_may_say_where_its_voice_is(self, tmp_path: Path) -> None:
+        text = GOOD.replace('dialplan = ["@olive"]', 'dialplan = ["@olive"]\ntransmit_silence = true\n'
+                            'sounds = { beep = 0.44, vm-intro = { seconds = 5.66, voice = [0.22, 5.66] } }')
+        sc = load_scenario(write(tmp_path, text))
+        assert sc.transmit_silence is True
+        assert sc.sounds == {"beep": 0.44, "vm-intro": 5.66}
+        assert sc.sound_voice == {"vm-intro": (0.22, 5.66)}
+
+    @pytest.mark.parametrize(("line", "field"), [
+        ("sounds = { x = { seconds = 2.0, voice = [1.5, 3.0] } }", "pbx.sounds.x.voice"),
+        ("sounds = { x = { seconds = 2.0, voice = [1.0] } }", "pbx.sounds.x.voice"),
+        ("sounds = { x = { length = 2.0 } }", "pbx.sounds.x"),
+        ("transmit_silence = \"yes\"", "pbx.transmit_silence"),
+    ])
+    def test_a_bad_sound_or_silence_setting_names_the_field(self, tmp_path: Path, line: str, field: str) -> None:
+        text = GOOD.replace('dialplan = ["@olive"]', f'dialplan = ["@olive"]\n{line}')
+        with pytest.raises(ScenarioError) as err:
+            load_scenario(write(tmp_path, text))
+        assert field in str(err.value)

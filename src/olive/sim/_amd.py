@@ -14,9 +14,11 @@ The simulator has no audio, so it listens to what makes sound instead:
 - a Local channel's ``;2`` half makes sound while it runs ``Playback()``, and is
   silent otherwise (``Wait()``, ``Answer()``): the thresholds of app_amd are
   applied to that, with each ``Playback()`` counted as one stretch of voice.
-  So a Local customer that says nothing is a MACHINE (INITIALSILENCE) as on a
-  real Asterisk, one that plays a short "hello" is HUMAN, one whose greeting
-  lasts 1.5 s is a MACHINE (LONGGREETING).
+  So a Local customer that says nothing is a MACHINE (INITIALSILENCE), one that
+  plays a short "hello" is HUMAN, one whose greeting lasts 1.5 s is a MACHINE
+  (LONGGREETING), as on a real Asterisk 22 with transmit_silence = yes
+  (transcripts 23-25). Without it a Local channel in Wait() sends no frames and
+  app_amd says NOTSURE (transcript 26): not played here.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ class Detection:
         self.runner = runner
         self.s = settings
         self.started = runner.core.now
+        self.silent_from = self.started  # when the far end's silence begins to be heard
         self.voiced = 0.0  # seconds of voice heard so far
         self.heard_voice = False
         self._timer: Timer | None = None
@@ -97,12 +100,18 @@ class Detection:
             self._at(seconds, status, cause)
             return
         s = self.s
+        # Answer() on the ;2 half first waits up to 0.5 s for media (AMD sends none) and sends
+        # nothing meanwhile: app_amd hears no frames, so its silence starts after that wait
+        # (transcript 25: INITIALSILENCE 3.0 s after the answer, not 2.5 s).
+        peer = runner.ch.local_peer
+        media_wait = peer.runner.media_wait if peer is not None and peer.runner is not None else None
+        if media_wait is not None and not media_wait.cancelled and media_wait.when > core.now:
+            self.silent_from = media_wait.when
         self._limit = core.sched.later(s.total_analysis_time / 1000, lambda: self.finish("NOTSURE", f"TOOLONG-{s.total_analysis_time}"))
         runner.ch.timers.append(self._limit)
-        peer = runner.ch.local_peer
         voice_until = peer.runner.voice_until if peer is not None and peer.runner is not None else None
-        if voice_until is not None and voice_until > core.now:
-            self.voice(core.now, voice_until)
+        if peer is not None and peer.runner is not None and voice_until is not None and voice_until > core.now:
+            self.voice(peer.runner.voice_from, voice_until)
         else:
             self._silence()
 
@@ -116,7 +125,7 @@ class Detection:
         """Nothing is being said: the initial silence, or the silence after a greeting."""
         s = self.s
         if not self.heard_voice:
-            left = s.initial_silence / 1000 - (self.runner.core.now - self.started)
+            left = s.initial_silence / 1000 - (self.runner.core.now - self.silent_from)
             self._at(left, "MACHINE", f"INITIALSILENCE-{s.initial_silence}-{s.initial_silence}")
         else:
             self._at(s.after_greeting_silence / 1000, "HUMAN", f"HUMAN-{s.after_greeting_silence}-{s.after_greeting_silence}")
@@ -128,13 +137,14 @@ class Detection:
         s, now = self.s, self.runner.core.now
         self.heard_voice = True
         greeting_left = s.greeting / 1000 - self.voiced
-        length = end - max(start, now)
+        begin = max(start, now)  # a sound may start with silence (vm-intro: 0.22 s)
+        length = end - begin
         if length >= greeting_left:
-            self._at(greeting_left, "MACHINE", f"LONGGREETING-{s.greeting}-{s.greeting}")
+            self._at(begin - now + greeting_left, "MACHINE", f"LONGGREETING-{s.greeting}-{s.greeting}")
             return
         self.voiced += length
         # The silence after it starts when the voice ends.
-        self._at(length + s.after_greeting_silence / 1000, "HUMAN",
+        self._at(end - now + s.after_greeting_silence / 1000, "HUMAN",
                  f"HUMAN-{s.after_greeting_silence}-{s.after_greeting_silence}")
 
     def finish(self, status: str, cause: str) -> None:

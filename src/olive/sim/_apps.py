@@ -51,7 +51,9 @@ class Runner:
         self.queue_member: Callable[[list[str]], str] | None = None  # QUEUE_MEMBER(), read
         self._media_wait: Timer | None = None  # Answer() waiting for the first frame
         self._media_since: float | None = None  # when the far half started sending frames
-        self.voice_until: float | None = None  # Playback() on this channel makes sound until then
+        self.voice_from = 0.0  # Playback() on this channel makes sound from then...
+        self.voice_until: float | None = None  # ...until then
+        self.playing = False  # in Playback() right now
         self.listener: Detection | SilenceWait | KeyRead | None = None  # AMD()/WaitForSilence()/Read() listening
 
     # -- control ---------------------------------------------------------------------
@@ -66,6 +68,11 @@ class Runner:
         """The far side hung up while an application was running: the PBX ends."""
         if self.listener is not None:
             self.listener.hangup()  # AMD()/WaitForSilence() set their status first
+        if self.playing:
+            # app_playback sets PLAYBACKSTATUS=SUCCESS when the far side hangs up mid-file too
+            # (only a missing file is FAILED): transcript 24.
+            self.playing = False
+            self.core.set_var(self.ch, "PLAYBACKSTATUS", "SUCCESS")
         self.finish_hangup()
 
     def finish_hangup(self) -> None:
@@ -154,12 +161,15 @@ class Runner:
         if app == "answer":
             if ch.state == UP:
                 return True
-            self._answer()
             if self._media_since is not None:
+                self._answer()
                 self.wait(_FIRST_FRAME)
             else:
+                # Waiting before the far half learns of the answer, so that what it starts
+                # then (AMD() listening, a tone that ends the wait) sees the wait.
                 self._media_wait = self.core.sched.later(_MEDIA_WAIT, self._media_waited)
                 ch.timers.append(self._media_wait)
+                self._answer()
             return False
         if app in ("busy", "congestion"):
             ch.set_cause(17 if app == "busy" else 34, force=True)
@@ -192,12 +202,15 @@ class Runner:
                 self._answer()
             self.sounds_to_peer()
             seconds = core.sound_seconds(args[0])
-            self.voice_until = core.now + seconds
-            self.voice_to_peer(core.now, self.voice_until)
+            voice_from, voice_to = core.sound_voice(args[0])
+            self.voice_from, self.voice_until = core.now + voice_from, core.now + voice_to
+            self.voice_to_peer(self.voice_from, self.voice_until)
 
             def done() -> None:
+                self.playing = False
                 core.set_var(ch, "PLAYBACKSTATUS", "SUCCESS")
                 self.resume()
+            self.playing = True
             ch.timers.append(core.sched.later(seconds, done))
             return False
         if app == "echo":
@@ -264,6 +277,11 @@ class Runner:
             one.dial.answered()
         elif one is not None:
             self.core.newstate(one, UP)
+
+    @property
+    def media_wait(self) -> Timer | None:
+        """The end of Answer()'s wait for the first media frame, while it waits."""
+        return self._media_wait
 
     def _media_waited(self) -> None:
         self._media_wait = None

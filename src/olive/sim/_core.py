@@ -344,3 +344,10 @@ class Core:
 
     def sound_seconds(self, name: str) -> float:
         return self.world.sound_seconds(name) if self.world else 3.0
+
+    @property
+    def transmit_silence(self) -> bool:
+        return self.world.scenario.transmit_silence if self.world else False
+
+    def sound_voice(self, name: str) -> tuple[float, float]:
+        return self.world.sound_voice(name) if self.world else (0.0, self.sound_seconds(name))

@@ -118,6 +118,7 @@ class Dial:
         self.kind = kind  # "originate" or "queue"
         self.done = False
         self.started = core.now
+        self.connected_line_sent = False
         dest.dial = self
 
     def _event(self, name: str, *extra: tuple[str, str]) -> None:
@@ -135,17 +136,23 @@ class Dial:
         if self.done:
             return
         self.core.newstate(self.dest, RINGING)
-        if self.kind == "queue" and self.caller is not None:
-            # app_queue passes the caller's id to the ringing member as its connected line
-            self.core.set_connected(self.dest, self.caller.cid_num, self.caller.cid_name)
+        self._connected_line()
         self._event("DialState", ("DialStatus", "RINGING"))
         self.owner.dial_ringing(self)
+
+    def _connected_line(self) -> None:
+        """app_queue passes the caller's id to the member as its connected line, at the member's
+        first sign of life: ringing (transcript 19), or the answer when it did not ring."""
+        if self.kind == "queue" and self.caller is not None and not self.connected_line_sent:
+            self.connected_line_sent = True
+            self.core.set_connected(self.dest, self.caller.cid_num, self.caller.cid_name)
 
     def answered(self) -> None:
         if self.done:
             return
         self.done = True
         self.core.newstate(self.dest, UP)
+        self._connected_line()  # a member that answers without ringing first (transcript 23)
         self.dest.dial = None
         self.end_event("ANSWER")
         self.owner.dial_answered(self)

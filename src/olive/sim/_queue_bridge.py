@@ -60,6 +60,21 @@ def connect(call: QueueCall, member: Member, peer: Channel, ring_started: float)
         ("MemberName", member.name), ("HoldTime", str(hold)), ("RingTime", str(int(now - ring_started))),
     ])
     member.starttime = int(now)
+    started = member.starttime
+
+    def in_call() -> None:
+        if member.starttime == started:
+            member.in_call = True
+    core.sched.defer(in_call)
+    if core.transmit_silence:
+        # The customer's side sends frames into the bridge (silence while it waits), so a Local
+        # member's ;2 in Answer() gets its first frame at once, not after 0.5 s (transcript 23).
+        agent_half = peer.local_peer
+        if agent_half is not None and agent_half.runner is not None:
+            agent_half.runner.media_started()
+    # app_queue's try_calling(): a call answered within servicelevel seconds of joining
+    # counts towards QUEUESRVLEVELPERF when it completes (transcript 23: 0 s held, 100.0).
+    member.completed_in_sl = hold <= q.servicelevel
     call.callstart = int(now)
     call.member, call.peer = member, peer
     call.bridge_start = now
@@ -126,8 +141,8 @@ def _agent_left(call: QueueCall) -> None:
     _leave(call, peer)
     _leave(call, ch)
     _bridge_event(call, "BridgeDestroy", call.bridge)
+    _count_call(call)  # before the variables: both sets show the call counted (transcripts 19, 23)
     _end_vars(call)
-    _count_call(call)
     _finish(call)
     call.core.hangup(peer)
 
@@ -139,8 +154,8 @@ def _caller_left(call: QueueCall) -> None:
     _set_bridgepeer(call, peer, None)
     _leave(call, ch)
     _complete(call, "caller")
+    _count_call(call)  # before the variables: both sets show the call counted (transcripts 19, 23)
     _end_vars(call)
-    _count_call(call)
     _finish(call)
     _leave(call, peer)
     _bridge_event(call, "BridgeDestroy", call.bridge)

@@ -45,6 +45,10 @@ class Member:
     ringinuse: bool = False
     wrapuptime: int = 0
     starttime: int = 0  # when its current queue call was bridged (0: none)
+    completed_in_sl: bool = False  # that call was answered within the queue's service level
+    # What member events say as InCall: set just after the bridge, so a device state change the
+    # call itself caused is reported before it (transcript 23: an agent answering at once).
+    in_call: bool = False
     ringing: bool = False  # being rung by a caller right now (app_queue's pending member)
 
     @property
@@ -165,7 +169,7 @@ class Queues:
             ("Queue", q.name), ("MemberName", m.name), ("Interface", m.interface),
             ("StateInterface", m.state_interface), ("Membership", "dynamic" if m.dynamic else "static"),
             ("Penalty", str(m.penalty)), ("CallsTaken", str(m.calls)), ("LastCall", str(m.lastcall)),
-            ("LastPause", str(m.lastpause)), ("LoginTime", str(m.logintime)), ("InCall", "1" if m.starttime else "0"),
+            ("LastPause", str(m.lastpause)), ("LoginTime", str(m.logintime)), ("InCall", "1" if m.in_call else "0"),
             ("Status", str(m.status)), ("Paused", "1" if m.paused else "0"), ("PausedReason", m.reason),
             ("Ringinuse", "1" if m.ringinuse else "0"), ("Wrapuptime", str(m.wrapuptime)),
         ]
@@ -202,12 +206,16 @@ class Queues:
             return
         talk = int(self.core.now) - m.starttime
         m.starttime = 0
+        m.in_call = False
+        in_sl, m.completed_in_sl = m.completed_in_sl, False
         for other in self.queues.values():
             mem = other.members.get(m.interface)
             if mem is not None:
                 mem.lastcall = int(self.core.now)
                 mem.calls += 1
         q.completed += 1
+        if in_sl:
+            q.completed_in_sl += 1
         q.talktime = talk if q.completed == 1 else ((q.talktime << 2) - q.talktime + talk) >> 2
 
     def recalc_holdtime(self, q: Queue, hold: int) -> None:

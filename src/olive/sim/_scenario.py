@@ -138,7 +138,12 @@ class Scenario:
     amd: AmdModel = field(default_factory=AmdModel)
     ivr: IvrModel = field(default_factory=IvrModel)
     sounds: dict[str, float] = field(default_factory=dict)
+    # Where the voice is in a sound, as (from, to) seconds into it; a sound not named here is voice throughout.
+    sound_voice: dict[str, tuple[float, float]] = field(default_factory=dict)
     vary_order: bool = False
+    # asterisk.conf's transmit_silence: a channel in Wait() sends silence frames (docs/asterisk-setup.md
+    # asks it of a test Asterisk); Asterisk's default is no.
+    transmit_silence: bool = False
     source: str = "<memory>"
 
 
@@ -286,11 +291,15 @@ def parse_scenario(data: dict[str, Any], base: Path, source: str = "<memory>") -
     if sc.scale <= 0:
         raise _err("scale", "must be > 0")
     pbx = _table(data.get("pbx", {}), "pbx")
-    _check_keys(pbx, "pbx", {"dialplan", "queues", "sounds", "vary_order"})
+    _check_keys(pbx, "pbx", {"dialplan", "queues", "sounds", "vary_order", "transmit_silence"})
     vary = pbx.get("vary_order", False)
     if not isinstance(vary, bool):
         raise _err("pbx.vary_order", f"expected true or false, got {vary!r}")
     sc.vary_order = vary
+    silence = pbx.get("transmit_silence", False)
+    if not isinstance(silence, bool):
+        raise _err("pbx.transmit_silence", f"expected true or false, got {silence!r}")
+    sc.transmit_silence = silence
     for i, ref in enumerate(pbx.get("dialplan", ["@olive"])):
         text, name = _read_conf(str(ref), base, "extensions", f"pbx.dialplan[{i}]")
         try:
@@ -305,8 +314,21 @@ def parse_scenario(data: dict[str, Any], base: Path, source: str = "<memory>") -
                     sc.queues[qname] = conf
         except ConfigError as exc:
             raise _err(f"pbx.queues[{i}]", str(exc)) from exc
-    for fname, seconds in _table(pbx.get("sounds", {}), "pbx.sounds").items():
-        sc.sounds[fname] = _number(seconds, f"pbx.sounds.{fname}")
+    for fname, raw in _table(pbx.get("sounds", {}), "pbx.sounds").items():
+        where = f"pbx.sounds.{fname}"
+        if not isinstance(raw, dict):
+            sc.sounds[fname] = _number(raw, where)
+            continue
+        # { seconds = 5.66, voice = [0.22, 5.66] }: the file's length, and where in it the voice is
+        _check_keys(raw, where, {"seconds", "voice"})
+        sc.sounds[fname] = _number(raw.get("seconds"), f"{where}.seconds")
+        voice = raw.get("voice", [0.0, sc.sounds[fname]])
+        if not isinstance(voice, list) or len(voice) != 2:
+            raise _err(f"{where}.voice", f"expected [from, to] in seconds, got {voice!r}")
+        start, end = _number(voice[0], f"{where}.voice"), _number(voice[1], f"{where}.voice")
+        if not start <= end <= sc.sounds[fname]:
+            raise _err(f"{where}.voice", "expected 0 <= from <= to <= seconds")
+        sc.sound_voice[fname] = (start, end)
     for pname, raw in _table(data.get("population", {}), "population").items():
         sc.populations[pname] = _population(raw, f"population.{pname}")
     for tname, raw in _table(data.get("trunks", {}), "trunks").items():

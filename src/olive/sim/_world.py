@@ -66,6 +66,10 @@ class World:
         sounds = self.scenario.sounds
         return sounds.get(name, sounds.get("default", 3.0))
 
+    def sound_voice(self, name: str) -> tuple[float, float]:
+        """Where in the sound its voice is, in seconds from its start."""
+        return self.scenario.sound_voice.get(name, (0.0, self.sound_seconds(name)))
+
     def rng_for_dial(self, target: Target) -> random.Random:
         key = f"{target.tech}/{target.resource}"
         self.dialed[key] += 1
