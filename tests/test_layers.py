@@ -149,7 +149,6 @@ SQL_OUTSIDE_STORE_ALLOWED: frozenset[str] = frozenset({
     "olive.engine._campaigns",
     "olive.engine._due",
     "olive.engine._engine",
-    "olive.engine._persist",
     "olive.engine._preview",
     "olive.engine._report",
     "olive.engine._set_aside",
