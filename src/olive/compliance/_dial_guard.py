@@ -8,7 +8,7 @@ told otherwise; :class:`AllowAll` is for tests that are about something else.
 
 A guard may also observe (:class:`DialObserver`): the engine calls its
 ``dialed`` once the contact is claimed and its call row written, in the
-same transaction, and its ``call_ended`` when it records the end of a call.
+same transaction.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session
 
-from olive.store import Call, Campaign, Contact, ContactNumber
+from olive.store import Campaign, Contact, ContactNumber
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +42,6 @@ class DialObserver(Protocol):
     """Optional guard hooks, called inside the tick's transaction."""
 
     def dialed(self, session: Session, campaign: Campaign, contact: Contact, call_id: str, now: float) -> None:
-        ...
-
-    def call_ended(self, session: Session, call: Call, now: float) -> None:
         ...
 
 

@@ -17,8 +17,9 @@ so the contact leaves the due queue until then; a DNC hit ends the contact
 (status ``dnc``) unless another of its numbers is clear.
 
 After the engine writes the call it calls :meth:`dialed` (the DNC check is
-linked to the call, a due callback is marked done) and, when a call ends,
-:meth:`call_ended` (an agent's disposition set during the call takes effect).
+linked to the call, a due callback is marked done). An agent's disposition set
+during the call is no guard's business: the engine applies it when the call
+ends (:func:`~olive.compliance.apply_disposition`).
 """
 
 from __future__ import annotations
@@ -26,14 +27,12 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from olive.compliance._dial_guard import Verdict
-from olive.compliance._dispositions import apply_disposition
 from olive.compliance._eligibility import RECHECK_S, Reason, dial_reasons
 from olive.compliance._facts import campaign_schedule, dial_facts, due_callback
 from olive.compliance._hours import next_open_in_all
 from olive.compliance._retry import NumberHistory
 from olive.compliance._schedule import Schedule
 from olive.store import (
-    Call,
     CallRepository,
     Campaign,
     Contact,
@@ -82,10 +81,6 @@ class ComplianceGuard:
             callback.status = "done"
             callback.call_id = call_id
         session.flush()
-
-    def call_ended(self, session: Session, call: Call, now: float) -> None:
-        """A disposition the agent set while the call was up takes effect now that it has ended."""
-        apply_disposition(session, call.id, now)
 
 
 def _reason_text(reasons: list[Reason]) -> str:

@@ -31,7 +31,7 @@ from olive import ami
 from olive.ami import ServerConfig
 from olive.calls import AgentActivity, AgentChange, CallChange, CallRecord, CallState
 from olive.clock import Clock, SystemClock
-from olive.compliance import ComplianceGuard, DialGuard, DialObserver
+from olive.compliance import ComplianceGuard, DialGuard, apply_disposition
 from olive.engine._bus import EventBus
 from olive.engine._callbacks import OwnerRoutes
 from olive.engine._campaigns import CampaignStatus, Refreshed, finish_idle, read_campaigns
@@ -451,10 +451,9 @@ class Engine:
         self._spawn(pause())
 
     def _call_ended(self, session: Session, call_id: str) -> None:
-        if isinstance(self.guard, DialObserver):
-            call = session.get(Call, call_id)
-            if call is not None:
-                self.guard.call_ended(session, call, self.clock.now())
+        """A disposition the agent saved while the call was up takes effect now that it has
+        ended and its contact is released (whatever the guard: it is no dial check)."""
+        apply_disposition(session, call_id, self.clock.now())
 
     def _campaign_of(self, session: Session, record: CallRecord) -> str | None:
         call = session.get(Call, record.call_id)
