@@ -131,6 +131,23 @@ class TestQueueSnapshot:
         status = m.get("Local/101@a")
         assert status is not None and status.queues == frozenset({"q2"}) and status.activity is AgentActivity.IDLE
 
+    def test_talking_it_stays_on_its_call_until_it_leaves_its_last_queue(self) -> None:
+        """After an Asterisk restart olive re-reads its queues one at a time. Out of the first
+        (the callbacks queue) but still listed in another, an agent on a call is still on it:
+        it is not idle holding the call (stored so, it read 'ready' with a dead call as current)."""
+        m = MemberTracker()
+        m.handle(member("olive-callbacks", "Local/101@a"), 0.0)
+        m.handle(member("q", "Local/101@a"), 0.0)
+        customer = ami.ChannelRef("Local/1001@customers-1;1", "c1", "call-1")
+        agent_leg = ami.ChannelRef("Local/101@a-2;1", "a1", "call-1")
+        m.handle(ami.AgentConnect(customer, agent_leg, "q", "Local/101@a", "a", 0, 1), 1.0)
+        changes = m.snapshot("olive-callbacks", [], 5.0)
+        assert all(c.status.activity is AgentActivity.TALKING for c in changes)
+        status = m.get("Local/101@a")
+        assert status is not None and status.activity is AgentActivity.TALKING and status.call_id == "call-1"
+        (gone,) = m.snapshot("q", [], 5.1)
+        assert gone.status.activity is AgentActivity.LOGGED_OUT and gone.status.call_id is None
+
 
 class TestUnknownOutcome:
     def ended(self, *, answers_seen: bool, until: float = 0.5) -> tuple[Outcome | None, bool, str]:

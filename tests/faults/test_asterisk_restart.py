@@ -107,6 +107,9 @@ class TestAsteriskRestart:
         assert current is None
         await engine.control.logout_agent(agent_id)  # refused (409) while it seemed on a call
         await olive.until(lambda: members(olive) == {agent_interface("802")}, within_s=10, what="only 802 back in the queue")
+        # The agents are freed by the queues' re-read, the calls ended by the channels' one
+        # after it: the tick storing the calls' end may come after the waits above.
+        await olive.until(lambda: all(c.outcome for c in olive.calls(cid)), within_s=10, what="the lost calls stored ended")
         calls = olive.calls(cid)
         assert {c.outcome for c in calls} == {"CONNECTED"}
         assert all("restart" in (c.detail or "") for c in calls)

@@ -118,8 +118,11 @@ class MemberTracker:
         """A QueueStatus of ``queue`` listed these members (interfaces) and no others.
 
         Whoever olive believed a member and is not listed left the queue unseen
-        (an Asterisk restart forgets every dynamic member): they are out of it,
-        and any call olive had them on is over.
+        (an Asterisk restart forgets every dynamic member): they are out of it.
+        Out of their last queue, any call olive had them on is over; still in
+        another, a call they ring for, talk on or wrap up is still theirs (the
+        queues are re-read one at a time: out of the first, they were not idle
+        holding the call).
         """
         present = set(listed)
         changes: list[AgentChange] = []
@@ -128,9 +131,11 @@ class MemberTracker:
                 continue
             queues = agent.queues - {queue}
             fields: dict[str, object] = {"queues": queues}
+            target: AgentActivity | None = agent.activity if agent.activity in _WITH_CALL else None
             if not queues:
                 fields.update(_CALL_OVER, talk_started_at=None, wrapup_until=None)
-            changes.extend(self._move(agent, now, None if queues else AgentActivity.LOGGED_OUT, fields))
+                target = AgentActivity.LOGGED_OUT
+            changes.extend(self._move(agent, now, target, fields))
         return changes
 
     # -- internals ----------------------------------------------------------------
