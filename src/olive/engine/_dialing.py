@@ -62,6 +62,9 @@ def place_dials(
             continue
         number = contact.numbers[contact.next_number_index % len(contact.numbers)]
         route = routes.route(session, campaign, contact, plan, now) if routes is not None else None
+        owner = route if isinstance(route, OwnerRoute) else None
+        if owner is not None and owner.agent_id in owners:
+            continue  # one callback at a time for an owner: the next waits for a later tick
         # A callback whose owner is away or busy is held back like a guard's refusal.
         verdict = route if isinstance(route, Verdict) else guard.check(session, campaign, contact, number, now)
         if not verdict.allowed:
@@ -71,10 +74,7 @@ def place_dials(
             if verdict.retry_at is not None:
                 contact.next_attempt_at = from_epoch(verdict.retry_at)
             continue
-        owner = route if isinstance(route, OwnerRoute) else None
         if owner is not None:
-            if owner.agent_id in owners:
-                continue  # one callback at a time for an owner: the next waits for a later tick
             owners[owner.agent_id] = owner
         chosen.append((contact, build_intent(campaign, contact, number, plan, server, owner), owner))
     # All of the tick's claims and call rows for this campaign in a few statements.
