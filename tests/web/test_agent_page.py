@@ -457,8 +457,9 @@ class TestAgentPage:
             return [c for c in items if c["id"] != bob_call]
 
         _until(lambda: clock.now() > due.timestamp() + 60, "the callback due a minute ago")
+        # Ann may be finishing another contact's call: wait until she is free, then look.
+        expect(ann.locator("#state")).to_have_attribute("data-state", "ready", timeout=WAIT_MS)
         assert callback_calls() == [], "dialed while its owner was paused"
-        expect(ann.locator("#state")).to_have_attribute("data-state", "ready")
 
         # Bob is ready: it rings him, and his page shows the customer again.
         bob.get_by_role("button", name="Ready").click()
