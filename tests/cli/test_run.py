@@ -114,6 +114,27 @@ def agent_states(db_path: Path) -> dict[str, str]:
         return dict(conn.execute(text("select name, state from agents")).all())  # type: ignore[arg-type]
 
 
+def _running_with_agents(tmp_path: Path, pbx_port: int, name: str) -> subprocess.Popen[str]:
+    """``olive run`` of a 20-contact campaign on ``tmp_path/olive.db``, once both its agents are in the
+    queue. Long retry delays keep the campaign going until the test stops it."""
+    numbers = [f"+120255520{i:02d}" for i in range(20)]
+    path = campaign_file(tmp_path, pbx_port, name=name, numbers=numbers)
+    path.write_text(path.read_text().replace("max_attempts = 2\ndelay_s = 1", "max_attempts = 2\ndelay_s = 600"))
+    proc = subprocess.Popen(
+        [*OLIVE, "run", str(path), "--no-live", "--database-url", f"sqlite:///{tmp_path / 'olive.db'}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "TEST_AMI_SECRET": "s3cret"},
+    )
+    deadline = time.monotonic() + 60
+    while queue_members(pbx_port) & {"PJSIP/101", "PJSIP/102"} != {"PJSIP/101", "PJSIP/102"}:
+        if proc.poll() is not None:
+            raise AssertionError(proc.communicate())
+        if time.monotonic() >= deadline:
+            proc.kill()
+            raise AssertionError("olive run never added its agents")
+        time.sleep(0.2)
+    return proc
+
+
 class TestOliveRunLeavesNoMemberBehind:
     """docs/campaign-file.md: its agents are queue members while it runs and removed when it ends."""
 
@@ -127,21 +148,9 @@ class TestOliveRunLeavesNoMemberBehind:
 
     @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
     def test_when_stopped_by_a_signal(self, tmp_path: Path, pbx_port: int, sig: signal.Signals) -> None:
-        # Long retry delays keep the campaign going until the signal comes.
-        numbers = [f"+120255520{i:02d}" for i in range(20)]
-        path = campaign_file(tmp_path, pbx_port, name=f"cli-sig-{sig.name}", numbers=numbers)
-        path.write_text(path.read_text().replace("max_attempts = 2\ndelay_s = 1", "max_attempts = 2\ndelay_s = 600"))
         db_path = tmp_path / "olive.db"
-        proc = subprocess.Popen(
-            [*OLIVE, "run", str(path), "--no-live", "--database-url", f"sqlite:///{db_path}"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "TEST_AMI_SECRET": "s3cret"},
-        )
+        proc = _running_with_agents(tmp_path, pbx_port, f"cli-sig-{sig.name}")
         try:
-            deadline = time.monotonic() + 60
-            while queue_members(pbx_port) & {"PJSIP/101", "PJSIP/102"} != {"PJSIP/101", "PJSIP/102"}:
-                assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, "olive run never added its agents"
-                time.sleep(0.2)
             proc.send_signal(sig)
             if sig is signal.SIGINT:  # the first Ctrl-C lets calls end; the second quits now
                 time.sleep(0.3)
@@ -159,20 +168,9 @@ class TestOliveRunLeavesNoMemberBehind:
     def test_ctrl_c_held_down_until_it_exits(self, tmp_path: Path, pbx_port: int) -> None:
         """An operator leaning on Ctrl-C: interrupts land in the clean-up and in the interpreter's own
         exit (joining the database thread), where an unhandled one printed a KeyboardInterrupt traceback."""
-        numbers = [f"+120255520{i:02d}" for i in range(20)]
-        path = campaign_file(tmp_path, pbx_port, name="cli-held", numbers=numbers)
-        path.write_text(path.read_text().replace("max_attempts = 2\ndelay_s = 1", "max_attempts = 2\ndelay_s = 600"))
         db_path = tmp_path / "olive.db"
-        proc = subprocess.Popen(
-            [*OLIVE, "run", str(path), "--no-live", "--database-url", f"sqlite:///{db_path}"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "TEST_AMI_SECRET": "s3cret"},
-        )
+        proc = _running_with_agents(tmp_path, pbx_port, "cli-held")
         try:
-            deadline = time.monotonic() + 60
-            while queue_members(pbx_port) & {"PJSIP/101", "PJSIP/102"} != {"PJSIP/101", "PJSIP/102"}:
-                assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, "olive run never added its agents"
-                time.sleep(0.2)
             deadline = time.monotonic() + 60
             while proc.poll() is None and time.monotonic() < deadline:
                 proc.send_signal(signal.SIGINT)
