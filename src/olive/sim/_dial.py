@@ -115,7 +115,7 @@ class Dial:
         self.dest = dest
         self.dialstring = dialstring
         self.owner = owner
-        self.kind = kind  # "originate" or "queue"
+        self.kind = kind  # "originate", "queue" or "dial" (the Dial() application)
         self.done = False
         self.started = core.now
         self.connected_line_sent = False
@@ -154,7 +154,8 @@ class Dial:
         self.core.newstate(self.dest, UP)
         self._connected_line()  # a member that answers without ringing first (transcript 23)
         self.dest.dial = None
-        self.end_event("ANSWER")
+        if self.kind != "dial":  # app_dial says ANSWER itself, after its DIALSTATUS (sim/_dial_app.py)
+            self.end_event("ANSWER")
         self.owner.dial_answered(self)
 
     def control_failure(self, status: str, reason: int) -> None:
