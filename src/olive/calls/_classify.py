@@ -102,6 +102,7 @@ class Facts:
     ivr_key: str | None = None  # the key it read, if any
     agent_first: bool = False  # preview mode: the agent was called first ([olive-preview])
     agent_answered: bool = False  # ...and answered (so the dialplan could dial the customer)
+    known_unanswered: bool = False  # gone unseen, but an answer would have left a result (AstDB)
 
     @property
     def customer_not_dialed(self) -> bool:
@@ -118,7 +119,7 @@ def classify(f: Facts) -> tuple[Outcome, AbandonReason | None, str]:
     if f.customer_not_dialed:
         if f.cancelled_by_olive:
             return Outcome.CANCELLED, None, "olive hung up before the customer was dialed"
-        if f.untracked and not f.agent_answered:
+        if f.untracked and not f.agent_answered and not f.known_unanswered:
             return Outcome.FAILED, None, UNKNOWN_WHY
         return Outcome.FAILED, None, AGENT_LEFT_FIRST if f.agent_answered else AGENT_NOT_REACHED
     if f.answered and not f.queued and (f.amd_status or "").upper() in AMD_MACHINE:

@@ -504,10 +504,12 @@ class CallTracker:
         legs, caller = track.legs, event.caller
         if track.record.agent_first:
             if caller is None:
-                return  # the Originate's own dial of the agent's phone: its OriginateResponse tells
-            if legs.is_first_side(caller.uniqueid):
+                return  # the Originate's own dial of the agent's interface: its OriginateResponse tells
+            if caller.uniqueid == legs.first_uid:  # the channel running [olive-preview]
                 self._on_agent_dial(track, event, now)
                 return
+            if legs.is_first_side(caller.uniqueid):
+                return  # the agent's Local half ringing their phone (olive-phones.conf's Dial())
         if caller is not None:
             if event.dest.uniqueid in legs.agent_uids or caller.uniqueid == legs.queue_uid:
                 return
@@ -550,7 +552,7 @@ class CallTracker:
         name = event.variable.upper()
         if name == "DIALSTATUS" and track.record.agent_first:
             # app_dial's result on the agent's channel: there even when no DialBegin was (CHANUNAVAIL).
-            if event.value and track.legs.is_first_side(ref.uniqueid) and track.record.dial_status is None:
+            if event.value and ref.uniqueid == track.legs.first_uid and track.record.dial_status is None:
                 track.update(dial_status=event.value.strip().upper())
             return
         if name == "QUEUESTATUS" or (name == "OLIVE_DROP_REASON" and track.record.queue_status is None):
@@ -620,6 +622,7 @@ class CallTracker:
                 ivr_key=rec.ivr_key,
                 agent_first=rec.agent_first is not None,
                 agent_answered=rec.agent_answered_at is not None,
+                known_unanswered=track.known_unanswered,
             )
         )
         not_dialed = why in (AGENT_NOT_REACHED, AGENT_LEFT_FIRST)
