@@ -14,9 +14,8 @@ from hypothesis import strategies as st
 from test_order import events_of as _events_of
 
 from olive import ami
-from support.transcripts import load
-
 from olive.calls import AgentActivity, CallRecord, CallState, CallTracker, MemberTracker, Outcome
+from support.transcripts import load
 
 AGENT = "Local/801@olive-test-agents"
 NOT_ANSWERING = "Local/901@olive-test-agents"
