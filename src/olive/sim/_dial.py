@@ -205,7 +205,12 @@ def call_local(
     assert two is not None
     for name in reversed(list(one.variables)):
         core.set_var(two, name, one.variables[name])
-    if one.cid_num or one.cid_name:
+    # chan_local: the ;2 half's caller id is the ;1 half's connected line, and the other way round
+    # (the same party for an Originate or a queue member; not for a Dial(): transcripts 27-30).
+    if one.conn_num or one.conn_name:
+        core.set_callerid(two, one.conn_num, one.conn_name)
+        core.set_connected(two, one.cid_num, one.cid_name)
+    elif one.cid_num or one.cid_name:
         core.set_callerid(two, one.cid_num, one.cid_name)
         core.set_connected(two, one.cid_num, one.cid_name)
     if not core.dialplan.exists(two.context, two.exten):

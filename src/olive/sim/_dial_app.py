@@ -15,9 +15,10 @@ As AMI shows it (transcripts 27-30):
   is hung up; the caller hanging up first is DialEnd CANCEL;
 - the first answer wins: DialEnd CANCEL for the others (hung up, cause 26), DIALSTATUS
   ANSWER, DIALEDPEERNAME, DIALEDPEERNUMBER, DialEnd ANSWER, then a basic bridge
-  (BridgeCreate, BridgeEnter of the callee then the caller, BRIDGEPEER); when either side
-  hangs up the bridge ends (BridgeLeave, BridgeDestroy), ANSWEREDTIME and DIALEDTIME are
-  set and the PBX ends on the caller (no ``g`` option: the dialplan does not go on);
+  (BridgeCreate, the callee's cleared extension, BridgeEnter of the callee then the caller,
+  BRIDGEPEER); when either side hangs up the bridge ends (BridgeLeave, BridgeDestroy),
+  ANSWEREDTIME, DIALEDTIME and DIALSTATUS (ANSWER again) are set and the PBX ends on the
+  caller (no ``g`` option: the dialplan does not go on);
 - unanswered, DIALSTATUS (BUSY or CONGESTION when every callee said so, CHANUNAVAIL when
   none could be called, else NOANSWER or CANCEL) and the dialplan goes on (or, the
   caller gone, ends).
@@ -107,10 +108,14 @@ class DialApp:
         )
         one.rng = core.dial_rng(target)
         core.set_var(one, "DIALEDPEERNUMBER", target.resource)
+        # One staged snapshot (transcripts 27-30): the callee takes the caller's extension, its
+        # connected line is the caller's caller id, and its own caller id the "stored" one:
+        # the caller's extension as number, the caller's connected name as name (no hint).
+        one.exten = ch.exten
+        one.conn_num, one.conn_name = ch.cid_num, ch.cid_name
         core.set_app(one, "AppDial", "(Outgoing Line)")
-        if ch.cid_num or ch.cid_name:  # the callee has no caller id: the caller's
-            core.set_callerid(one, ch.cid_num, ch.cid_name)
-        one.conn_num, one.conn_name = ch.cid_num, ch.cid_name  # ast_connected_line_copy_from_caller(): no event
+        core.set_callerid(one, ch.exten, ch.conn_name)
+        core.channel_event("NewConnectedLine", one)
         self.out.append(_Out(target, one, Dial(core, ch, one, target.resource, self, "dial")))
 
     def _behaviour(self, target: Target) -> Behaviour | AgentBehaviour | None:
@@ -248,6 +253,9 @@ class DialApp:
         self.bridge = bridge
         self.bridged_at = core.now
         core.emit("BridgeCreate", "call", bridge.block())
+        # wait_for_answer() cleared the answered callee's extension; its next snapshot shows it.
+        peer.exten = ""
+        core.publish(peer)
         for party in (peer, ch):
             bridge.channels.append(party)
             party.bridge = bridge
@@ -293,6 +301,7 @@ class DialApp:
         core.emit("BridgeDestroy", "call", bridge.block())
         set_duration(core, ch, "ANSWEREDTIME", round((core.now - self.bridged_at) * 1000))
         set_duration(core, ch, "DIALEDTIME", round((core.now - ch.created) * 1000))
+        core.set_var(ch, "DIALSTATUS", "ANSWER")  # dial_exec_full()'s "out:" sets it again
         if first is ch:
             self.runner.finish_hangup()
             core.hangup(peer, 16)
