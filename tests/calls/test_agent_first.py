@@ -1,6 +1,6 @@
 """Preview mode, agent first: the call tracker and the member tracker on the recorded calls.
 
-Transcripts 27-30 were recorded on a real Asterisk 22.10.1 set up from docs/asterisk:
+Transcripts 27-33 were recorded on a real Asterisk 22.10.1 set up from docs/asterisk:
 olive originates to the agent's interface into [olive-preview], whose Dial() calls the
 customer once the agent answers. The customer's outcome comes from that dial alone,
 in whatever order AMI delivers its events; an agent who does not answer dialed nobody.
@@ -26,6 +26,9 @@ RECORDED = {
     "28_preview_agent_first_busy": (Outcome.BUSY, "BUSY", 17, False, False),
     "29_preview_agent_first_no_answer": (Outcome.NO_ANSWER, "NOANSWER", None, False, False),
     "30_preview_agent_does_not_answer": (Outcome.FAILED, None, None, False, True),
+    "31_preview_agent_first_congestion": (Outcome.CONGESTION, "CONGESTION", 34, False, False),
+    "32_preview_agent_first_no_such_number": (Outcome.INVALID_NUMBER, "CHANUNAVAIL", None, False, False),
+    "33_preview_agent_hangs_up_while_customer_rings": (Outcome.NO_ANSWER, "CANCEL", 16, False, False),
 }
 
 
@@ -81,16 +84,19 @@ def test_the_recorded_calls(name: str) -> None:
 @settings(max_examples=15, deadline=None, derandomize=True)
 @given(data=st.data())
 def test_in_any_order(name: str, data: st.DataObject) -> None:
-    """OriginateResponse, every DialEnd, the DIALSTATUS VarSets and the customer legs' hangups anywhere
-    after the channels they name appeared (the agent's own hangups, which end the call, stay last):
-    the outcome stays."""
+    """OriginateResponse anywhere; every DialEnd, the DIALSTATUS VarSets and the customer legs' hangups
+    anywhere between the Newchannel and the Hangup of the channels they name (the agent's own hangups,
+    which end the call, stay where they were): the outcome stays."""
     events, originate = events_of(name)
     moved = [e for e in events if _movable(e[1], _agent(name))]
     rest = [e for e in events if not _movable(e[1], _agent(name))]
     for item in data.draw(st.permutations(moved)):
-        named = {r.uniqueid for r in _refs(item[1])}
+        # One channel's own events keep their order (AMI publishes each channel's in order): after
+        # the Newchannel of every channel the event names, before the (unmoved) Hangup of any of them.
+        named = {r.uniqueid for r in _refs(item[1])} if not isinstance(item[1], ami.OriginateResponse) else set()
         after = max((i + 1 for i, (_, e) in enumerate(rest) if isinstance(e, ami.Newchannel) and e.ref.uniqueid in named), default=0)
-        rest.insert(data.draw(st.integers(after, len(rest))), item)
+        before = min((i for i, (_, e) in enumerate(rest) if isinstance(e, ami.Hangup) and e.ref.uniqueid in named), default=len(rest))
+        rest.insert(data.draw(st.integers(after, max(after, before))), item)
     check(name, run(name, rest, originate["action_id"]))
 
 

@@ -45,9 +45,11 @@ RUNS = (
     # 1xxx customers, replayed on the e2e scenario.
     ("23_amd_person_human", "24_amd_machine_greeting", "25_amd_silence_initialsilence"),
     # Preview mode, agent first, on the same set-up: [olive-preview]'s Dial() from the agent's
-    # channel to olive-test.conf's 1xxx, 2xxx and 3xxx customers; an agent who never answers.
+    # channel to olive-test.conf's 1xxx, 2xxx, 3xxx, 4xxx customers and a number with no extension;
+    # an agent who never answers; an agent who hangs up while the customer rings.
     ("27_preview_agent_first_answered", "28_preview_agent_first_busy", "29_preview_agent_first_no_answer",
-     "30_preview_agent_does_not_answer"),
+     "30_preview_agent_does_not_answer", "31_preview_agent_first_congestion", "32_preview_agent_first_no_such_number",
+     "33_preview_agent_hangs_up_while_customer_rings"),
 )
 # Recordings that are not one call's session, compared by their own tests: an Asterisk
 # restart cannot be replayed on one running simulator.

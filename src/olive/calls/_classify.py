@@ -24,7 +24,9 @@ Preview mode, agent first ([olive-preview]): the Originate rings the agent and
 only the agent's answer dials the customer, with Dial(). The customer's
 outcome comes from that dial alone, by the same precedence (DialStatus ANSWER
 is CONNECTED to that agent; BUSY, NOANSWER, CONGESTION, CHANUNAVAIL; the
-customer leg's cause; CANCEL when the agent hung up first). The Originate's
+customer leg's cause; CANCEL when the agent hung up first; CHANUNAVAIL with the
+customer's Local legs created but never dialed is a number with no extension,
+as transcript 07 is for the normal path). The Originate's
 Reason then tells about the agent, not the customer: an agent who did not
 answer (or hung up before the dial) means no customer was dialed at all, an
 outcome of its own (``AGENT_NOT_REACHED``) that the tracker marks not placed.
@@ -131,6 +133,9 @@ def classify(f: Facts) -> tuple[Outcome, AbandonReason | None, str]:
         return Outcome.ABANDONED, _abandon_reason(f), "answered, but no agent took the call"
     if f.cancelled_by_olive:
         return Outcome.CANCELLED, None, "olive hung up before an answer"
+    if f.agent_first and f.dial_status == "CHANUNAVAIL" and not f.dial_began and f.channels_seen:
+        # Local/NUMBER@context with no such extension: Dial() created the legs, never called them (transcript 32).
+        return Outcome.INVALID_NUMBER, None, "no such number: Dial() created the customer's channel but could not call it"
     if f.dial_status in _DIAL_STATUS:
         return _DIAL_STATUS[f.dial_status], None, f"DialStatus {f.dial_status}"
     if f.far_cause in _CAUSE:

@@ -6,7 +6,7 @@ channel and its Local partner (``…;1`` / ``…;2``); the *far leg* is where th
 far end's real hangup cause shows up: the trunk channel a ``;2`` leg dialed,
 else the ``;2`` leg, else the customer leg itself (transcripts 02, 04, 09).
 
-Preview mode, agent first ([olive-preview], transcripts 27-30): the Originate
+Preview mode, agent first ([olive-preview], transcripts 27-33): the Originate
 creates the *agent's* channel (the *first leg*, Uniqueid = olive's call id),
 and the customer leg is the channel that side's Dial() called (its DialBegin's
 destination), unknown until then; the roles above then hold for it.

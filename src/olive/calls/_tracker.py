@@ -20,7 +20,7 @@ so the far leg's real cause is recorded; :meth:`CallTracker.tick` ends it.
 Preview mode, agent first (``originate(..., agent_first=<interface>)``): the
 Originate's channel is the agent's, and its OriginateResponse says whether the
 agent answered. The customer is the destination of the Dial() the agent's side
-runs in [olive-preview] (transcripts 27-30): that dial's DialBegin/DialEnd,
+runs in [olive-preview] (transcripts 27-33): that dial's DialBegin/DialEnd,
 the customer legs' states and causes, and DIALSTATUS decide the customer's
 outcome exactly as for any call; DialStatus ANSWER connects it to that agent.
 An agent who never answered leaves a call that dialed no customer: it is
@@ -509,7 +509,8 @@ class CallTracker:
                 self._on_agent_dial(track, event, now)
                 return
             if legs.is_first_side(caller.uniqueid):
-                return  # the agent's Local half ringing their phone (olive-phones.conf's Dial())
+                legs.agent_uids.add(event.dest.uniqueid)  # the agent's Local half ringing their phone (olive-phones.conf)
+                return
         if caller is not None:
             if event.dest.uniqueid in legs.agent_uids or caller.uniqueid == legs.queue_uid:
                 return
@@ -607,7 +608,10 @@ class CallTracker:
                 answered=rec.answered_at is not None,
                 connected=rec.agent_connected_at is not None,
                 cancelled_by_olive=track.cancelled_by_olive,
-                channels_seen=len(legs) > 0,
+                # Agent first: a channel of the customer's (neither the agent's nor their phone's).
+                channels_seen=any(
+                    not legs.is_first_side(leg.uniqueid) and leg.uniqueid not in legs.agent_uids for leg in legs
+                ) if rec.agent_first else len(legs) > 0,
                 dial_began=track.dial_began,
                 dial_status=rec.dial_status,
                 far_cause=cause,

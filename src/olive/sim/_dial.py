@@ -206,7 +206,7 @@ def call_local(
     for name in reversed(list(one.variables)):
         core.set_var(two, name, one.variables[name])
     # chan_local: the ;2 half's caller id is the ;1 half's connected line, and the other way round
-    # (the same party for an Originate or a queue member; not for a Dial(): transcripts 27-30).
+    # (the same party for an Originate or a queue member; not for a Dial(): transcripts 27-33).
     if one.conn_num or one.conn_name:
         core.set_callerid(two, one.conn_num, one.conn_name)
         core.set_connected(two, one.cid_num, one.cid_name)

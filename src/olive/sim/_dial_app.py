@@ -2,7 +2,7 @@
 olive's dialplan asks of it: ``Dial(tech/resource[&tech/resource...][,timeout[,options]])``
 from a running channel ([olive-preview]: the agent's channel dials the customer).
 
-As AMI shows it (transcripts 27-30):
+As AMI shows it (transcripts 27-33):
 
 - the DIAL* variables are reset on the caller (a VarSet each, even when empty);
 - each destination's channel is requested (Newchannel, ``AppDial``/``(Outgoing Line)``,
@@ -108,7 +108,7 @@ class DialApp:
         )
         one.rng = core.dial_rng(target)
         core.set_var(one, "DIALEDPEERNUMBER", target.resource)
-        # One staged snapshot (transcripts 27-30): the callee takes the caller's extension, its
+        # One staged snapshot (transcripts 27-33): the callee takes the caller's extension, its
         # connected line is the caller's caller id, and its own caller id the "stored" one:
         # the caller's extension as number, the caller's connected name as name (no hint).
         one.exten = ch.exten
