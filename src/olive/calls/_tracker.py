@@ -312,32 +312,34 @@ class CallTracker:
             if rec.agent_first:
                 # The agent's channel is up from their answer: only a bridge says the customer answered.
                 self._reconcile_agent_first(track, present, now, seen_late)
-            elif any(c.state == ami.ChannelState.UP for c in present):
-                track.or_seen = True  # answered, so its OriginateResponse (Success) went by
-                if rec.answered_at is None:
-                    track.update(answered_at=now)
-                    seen_late.append("answer")
-            if not rec.agent_first and any(c.bridge_id for c in present) and any(
-                c.application in ("AppQueue", "AppDial") for c in present
-            ):
-                if track.record.agent_connected_at is None:
-                    track.update(agent_connected_at=now)
-                    seen_late.append("agent connect")
-                track.signal(Signal.AGENT_CONNECTED)
-            elif rec.agent_first:
-                pass
-            elif any(c.application == "Queue" for c in present):
-                if track.record.queued_at is None:
-                    track.update(queued_at=now)
-                track.signal(Signal.QUEUED)
-            elif track.record.answered_at is not None:
-                track.signal(Signal.ANSWERED)
             else:
-                track.signal(Signal.DIALING)
+                self._reconcile_customer_first(track, present, now, seen_late)
             if seen_late:
                 track.update(detail=f"{' and '.join(seen_late)} happened while AMI was disconnected; times approximate")
             changes.extend(self._changed(track, before, now))
         return changes
+
+    def _reconcile_customer_first(
+        self, track: _Track, present: Sequence[ami.CoreShowChannel], now: float, seen_late: list[str]
+    ) -> None:
+        if any(c.state == ami.ChannelState.UP for c in present):
+            track.or_seen = True  # answered, so its OriginateResponse (Success) went by
+            if track.record.answered_at is None:
+                track.update(answered_at=now)
+                seen_late.append("answer")
+        if any(c.bridge_id for c in present) and any(c.application in ("AppQueue", "AppDial") for c in present):
+            if track.record.agent_connected_at is None:
+                track.update(agent_connected_at=now)
+                seen_late.append("agent connect")
+            track.signal(Signal.AGENT_CONNECTED)
+        elif any(c.application == "Queue" for c in present):
+            if track.record.queued_at is None:
+                track.update(queued_at=now)
+            track.signal(Signal.QUEUED)
+        elif track.record.answered_at is not None:
+            track.signal(Signal.ANSWERED)
+        else:
+            track.signal(Signal.DIALING)
 
     def _reconcile_agent_first(
         self, track: _Track, present: Sequence[ami.CoreShowChannel], now: float, seen_late: list[str]
