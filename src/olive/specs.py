@@ -121,7 +121,7 @@ class PlanSpec(_Spec):
             if self.ivr_agent_key is not None and self.ivr_agent_key == self.ivr_optout_key:
                 raise ValueError("ivr_agent_key and ivr_optout_key must differ")
         if self.dial_mode == "preview" and not self.callback_queue:
-            raise ValueError("dial_mode 'preview' needs callback_queue (the agent's call waits there for them alone)")
+            raise ValueError("dial_mode 'preview' needs callback_queue (the agent stays a member there while their call is up)")
         return self
 
     def to_row(self) -> dict[str, Any]:

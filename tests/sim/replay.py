@@ -44,6 +44,12 @@ RUNS = (
     # (docs/asterisk-setup.md): the [olive-amd] dialplan and olive-test.conf's 8xxx, 9xxx and
     # 1xxx customers, replayed on the e2e scenario.
     ("23_amd_person_human", "24_amd_machine_greeting", "25_amd_silence_initialsilence"),
+    # Preview mode, agent first, on the same set-up: [olive-preview]'s Dial() from the agent's
+    # channel to olive-test.conf's 1xxx, 2xxx, 3xxx, 4xxx customers and a number with no extension;
+    # an agent who never answers; an agent who hangs up while the customer rings.
+    ("27_preview_agent_first_answered", "28_preview_agent_first_busy", "29_preview_agent_first_no_answer",
+     "30_preview_agent_does_not_answer", "31_preview_agent_first_congestion", "32_preview_agent_first_no_such_number",
+     "33_preview_agent_hangs_up_while_customer_rings"),
 )
 # Recordings that are not one call's session, compared by their own tests: an Asterisk
 # restart cannot be replayed on one running simulator.
@@ -62,6 +68,7 @@ SCENARIOS: dict[int, tuple[str | Path, tuple[Path, ...]]] = {
     2: (Path(__file__).with_name("recorded-19-22.toml"),
         (ROOT / "conf" / "docs-19-22" / "extensions.conf", _DOCS / "olive-test.conf")),
     3: (Path(__file__).resolve().parents[1] / "e2e" / "e2e.toml", (_DOCS / "extensions.conf", _DOCS / "olive-test.conf")),
+    4: (Path(__file__).resolve().parents[1] / "e2e" / "e2e.toml", (_DOCS / "extensions.conf", _DOCS / "olive-test.conf")),
 }
 _LAB: tuple[str | Path, tuple[Path, ...]] = ("lab", (ROOT / "conf" / "extensions.conf",))
 

@@ -19,6 +19,17 @@ an answered call that never joined the queue is MESSAGE (the plan's message
 played, a key maybe read), whatever order its VarSets, UserEvent and hangups
 came in; one whose key put it through to the queue is classified like any
 answer (CONNECTED, or ABANDONED if no agent took it within the connect limit).
+
+Preview mode, agent first ([olive-preview]): the Originate rings the agent and
+only the agent's answer dials the customer, with Dial(). The customer's
+outcome comes from that dial alone, by the same precedence (DialStatus ANSWER
+is CONNECTED to that agent; BUSY, NOANSWER, CONGESTION, CHANUNAVAIL; the
+customer leg's cause; CANCEL when the agent hung up first; CHANUNAVAIL with the
+customer's Local legs created but never dialed is a number with no extension,
+as transcript 07 is for the normal path). The Originate's
+Reason then tells about the agent, not the customer: an agent who did not
+answer (or hung up before the dial) means no customer was dialed at all, an
+outcome of its own (``AGENT_NOT_REACHED``) that the tracker marks not placed.
 """
 
 from __future__ import annotations
@@ -30,6 +41,9 @@ from olive.ami import OriginateReason as Reason
 from olive.calls._model import AbandonReason, Outcome
 
 UNKNOWN_WHY = "outcome unknown"  # ended unseen with nothing to tell what happened
+#: Agent first: the customer was never dialed (the agent's phone did not answer, or hung up first).
+AGENT_NOT_REACHED = "the agent did not answer: the customer was not dialed"
+AGENT_LEFT_FIRST = "the agent hung up before the customer was dialed"
 AMD_MACHINE = frozenset({"MACHINE", "NOTSURE"})  # verdicts that can keep a call from the queue
 
 _DIAL_STATUS = {
@@ -88,12 +102,28 @@ class Facts:
     amd_status: str | None = None  # AMDSTATUS, when the dialplan ran AMD()
     agentless: bool = False  # the answered call ran [olive-broadcast]
     ivr_key: str | None = None  # the key it read, if any
+    agent_first: bool = False  # preview mode: the agent was called first ([olive-preview])
+    agent_answered: bool = False  # ...and answered (so the dialplan could dial the customer)
+    known_unanswered: bool = False  # gone unseen, but an answer would have left a result (AstDB)
+
+    @property
+    def customer_not_dialed(self) -> bool:
+        """Agent first, and nothing says the customer was dialed: no DialBegin, no DIALSTATUS."""
+        return self.agent_first and not self.dial_began and self.dial_status is None and not self.answered
 
 
 def classify(f: Facts) -> tuple[Outcome, AbandonReason | None, str]:
     """The outcome, the abandon reason (for ABANDONED) and a one-line explanation."""
     if f.connected:
+        if f.agent_first:
+            return Outcome.CONNECTED, None, "the customer answered the agent's Dial() (DialStatus ANSWER)"
         return Outcome.CONNECTED, None, "an agent answered (AgentConnect)"
+    if f.customer_not_dialed:
+        if f.cancelled_by_olive:
+            return Outcome.CANCELLED, None, "olive hung up before the customer was dialed"
+        if f.untracked and not f.agent_answered and not f.known_unanswered:
+            return Outcome.FAILED, None, UNKNOWN_WHY
+        return Outcome.FAILED, None, AGENT_LEFT_FIRST if f.agent_answered else AGENT_NOT_REACHED
     if f.answered and not f.queued and (f.amd_status or "").upper() in AMD_MACHINE:
         return Outcome.MACHINE, None, f"AMD said {f.amd_status!s}: not offered to an agent"
     if f.answered and not f.queued and f.agentless:
@@ -103,6 +133,9 @@ def classify(f: Facts) -> tuple[Outcome, AbandonReason | None, str]:
         return Outcome.ABANDONED, _abandon_reason(f), "answered, but no agent took the call"
     if f.cancelled_by_olive:
         return Outcome.CANCELLED, None, "olive hung up before an answer"
+    if f.agent_first and f.dial_status == "CHANUNAVAIL" and not f.dial_began and f.channels_seen:
+        # Local/NUMBER@context with no such extension: Dial() created the legs, never called them (transcript 32).
+        return Outcome.INVALID_NUMBER, None, "no such number: Dial() created the customer's channel but could not call it"
     if f.dial_status in _DIAL_STATUS:
         return _DIAL_STATUS[f.dial_status], None, f"DialStatus {f.dial_status}"
     if f.far_cause in _CAUSE:

@@ -5,6 +5,11 @@ Originate created (Uniqueid = olive's call id); the *customer side* is that
 channel and its Local partner (``…;1`` / ``…;2``); the *far leg* is where the
 far end's real hangup cause shows up: the trunk channel a ``;2`` leg dialed,
 else the ``;2`` leg, else the customer leg itself (transcripts 02, 04, 09).
+
+Preview mode, agent first ([olive-preview], transcripts 27-33): the Originate
+creates the *agent's* channel (the *first leg*, Uniqueid = olive's call id),
+and the customer leg is the channel that side's Dial() called (its DialBegin's
+destination), unknown until then; the roles above then hold for it.
 """
 
 from __future__ import annotations
@@ -47,8 +52,9 @@ def expected_channel_prefix(dial_string: str) -> str:
 
 
 class LegSet:
-    def __init__(self, customer_uid: str | None = None) -> None:
+    def __init__(self, customer_uid: str | None = None, *, first_uid: str | None = None) -> None:
         self.customer_uid = customer_uid
+        self.first_uid = first_uid  # agent first: the agent's channel the Originate created
         self.queue_uid: str | None = None  # the leg waiting in the queue
         self.trunk_uid: str | None = None  # a channel a ;2 leg dialed out to
         self.agent_uids: set[str] = set()
@@ -72,6 +78,13 @@ class LegSet:
     @property
     def customer(self) -> Leg | None:
         return self._legs.get(self.customer_uid or "")
+
+    def is_first_side(self, uniqueid: str) -> bool:
+        """Agent first: the agent's channel, or its Local partner."""
+        leg, first = self._legs.get(uniqueid), self._legs.get(self.first_uid or "")
+        if leg is None or first is None:
+            return self.first_uid is not None and uniqueid == self.first_uid
+        return leg is first or local_base(leg.name) == local_base(first.name)
 
     def is_customer_side(self, uniqueid: str) -> bool:
         leg, customer = self._legs.get(uniqueid), self.customer

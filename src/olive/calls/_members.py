@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from olive import ami
-from olive.calls._model import AgentActivity
+from olive.calls._model import AgentActivity, CallRecord, CallState
 from olive.calls._table import AGENT_MOVES, Rest, agent_move
 
 D = ami.DeviceState
@@ -103,6 +103,36 @@ class MemberTracker:
             if target is not None and agent.wrapup_until is not None and now >= agent.wrapup_until:
                 for change in self._move(agent, now, target, {**_CALL_OVER, "wrapup_until": None}):
                     changes.append(replace(change, wrapup_s=now - agent.since))
+        return changes
+
+    def agent_first(self, record: CallRecord, now: float) -> list[AgentChange]:
+        """Preview mode, agent first: no queue event rings, connects or completes the agent,
+        so the call's record does. Ringing from the Originate until the customer answers the
+        agent's Dial() (talking), then wrap-up as after AgentComplete once the call is over;
+        a call that ends unconnected while the agent rings ends as ``call_ended`` says."""
+        interface, call_id = record.agent_first, record.call_id
+        agent = self._agents.get(interface or "")
+        if agent is None:
+            return []
+        changes: list[AgentChange] = []
+        connected = record.agent_connected_at is not None
+        ended = record.state is CallState.ENDED
+        if not connected and not ended and agent.call_id is None and agent.activity is not AgentActivity.WRAPUP:
+            target = agent_move(agent.activity, "agent-first ring")
+            changes += self._move(agent, now, target, {"call_id": call_id})
+        elif connected and agent.call_id in (None, call_id) and agent.activity is not AgentActivity.TALKING \
+                and not (ended and agent.activity is AgentActivity.WRAPUP):
+            target = agent_move(agent.activity, "agent-first connect")
+            changes += self._move(agent, now, target, {"call_id": call_id, "talk_started_at": record.agent_connected_at, "missed_in_a_row": 0})
+        agent = self._agents[agent.interface]
+        if ended and connected and agent.call_id == call_id and agent.activity is AgentActivity.TALKING:
+            talk = now - (agent.talk_started_at if agent.talk_started_at is not None else now)
+            if self.wrapup_s > 0:
+                done = self._move(agent, now, agent_move(agent.activity, "agent-first complete"), {"wrapup_until": now + self.wrapup_s})
+            else:
+                rest = agent_move(AgentActivity.WRAPUP, "wrap-up over")
+                done = [replace(c, wrapup_s=0.0) for c in self._move(agent, now, rest, _CALL_OVER)]
+            changes += [replace(c, talk_s=talk) for c in done]
         return changes
 
     def call_ended(self, call_id: str, now: float) -> list[AgentChange]:

@@ -160,6 +160,10 @@ class CallRecord:
     agentless: bool = False  # the answered call ran [olive-broadcast] (an agentless plan's message)
     ivr_key: str | None = None  # the key Read() took in [olive-broadcast] (None: none)
     ivr_status: str | None = None  # Read()'s READSTATUS: OK, TIMEOUT, HANGUP, ...
+    # Preview mode, agent first ([olive-preview]): the agent's interface olive called before
+    # the customer (None: the customer was called first, as every other call is).
+    agent_first: str | None = None
+    agent_answered_at: float | None = None  # when that agent answered (OriginateResponse Success)
 
     @property
     def ring_s(self) -> float | None:

@@ -93,6 +93,10 @@ AGENT_MOVES: Final[dict[str, tuple[frozenset[AgentActivity], AgentActivity | Res
     "wrap-up over": (_WRAPUP, REST),
     "call ended": (_RINGING, REST),  # the customer hung up while it rang
     "QueueMemberRemoved": (_ANY, AgentActivity.LOGGED_OUT),  # from its last queue
+    # Preview mode, agent first: no queue event tells; the call tracker's record does.
+    "agent-first ring": (_ANY, AgentActivity.RINGING),  # olive's Originate rings the agent's phone
+    "agent-first connect": (_ANY, AgentActivity.TALKING),  # the customer answered the agent's Dial()
+    "agent-first complete": (_TALKING, AgentActivity.WRAPUP),  # that call is over
 }
 
 

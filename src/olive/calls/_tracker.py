@@ -16,6 +16,15 @@ A call ends when its OriginateResponse has arrived and every channel seen
 has hung up. As OriginateResponse may precede the channels' own events
 (transcript 15), a failure with no channel yet waits ``settle_s`` for them,
 so the far leg's real cause is recorded; :meth:`CallTracker.tick` ends it.
+
+Preview mode, agent first (``originate(..., agent_first=<interface>)``): the
+Originate's channel is the agent's, and its OriginateResponse says whether the
+agent answered. The customer is the destination of the Dial() the agent's side
+runs in [olive-preview] (transcripts 27-33): that dial's DialBegin/DialEnd,
+the customer legs' states and causes, and DIALSTATUS decide the customer's
+outcome exactly as for any call; DialStatus ANSWER connects it to that agent.
+An agent who never answered leaves a call that dialed no customer: it is
+marked not placed (the contact's attempt is given back).
 """
 
 from __future__ import annotations
@@ -28,7 +37,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from olive import ami
-from olive.calls._classify import AMD_MACHINE, UNKNOWN_WHY, Facts, classify
+from olive.calls._classify import (
+    AGENT_LEFT_FIRST,
+    AGENT_NOT_REACHED,
+    AMD_MACHINE,
+    UNKNOWN_WHY,
+    Facts,
+    classify,
+)
 from olive.calls._legs import LegSet, expected_channel_prefix
 from olive.calls._model import NOT_PLACED, AbandonReason, AgentRing, CallRecord, CallState
 from olive.calls._table import (
@@ -69,7 +85,10 @@ class _Track:
     def __init__(self, record: CallRecord, *, with_channel_id: bool) -> None:
         self.record = record
         self.with_channel_id = with_channel_id
-        self.legs = LegSet(customer_uid=record.call_id if with_channel_id else None)
+        if record.agent_first:  # the Originate's channel is the agent's; the customer's comes with the Dial()
+            self.legs = LegSet(first_uid=record.uniqueid or record.call_id)
+        else:
+            self.legs = LegSet(customer_uid=record.call_id if with_channel_id else None)
         self.or_seen = False
         self.or_success: bool | None = None  # the first OriginateResponse's answer: it stands
         self.dial_began = False
@@ -107,9 +126,12 @@ class CallTracker:
         now: float,
         with_channel_id: bool = True,
         answer_by: float | None = None,
+        agent_first: str | None = None,
     ) -> CallRecord:
         """Register an attempt before its Originate is sent. ``answer_by``: when its
-        OriginateResponse is overdue (dial timeout plus a margin; see :meth:`overdue`)."""
+        OriginateResponse is overdue (dial timeout plus a margin; see :meth:`overdue`).
+        ``agent_first``: preview mode's agent-first call: the agent's interface, which the
+        Originate calls before [olive-preview] dials the customer."""
         if call_id in self._calls:
             raise ValueError(f"call {call_id} is already tracked")
         record = CallRecord(
@@ -120,6 +142,7 @@ class CallTracker:
             originated_at=now,
             linkedid=call_id if with_channel_id else None,
             uniqueid=call_id if with_channel_id else None,
+            agent_first=agent_first,
         )
         track = _Track(record, with_channel_id=with_channel_id)
         track.answer_by = answer_by
@@ -131,7 +154,7 @@ class CallTracker:
         if record.state is CallState.ENDED or record.call_id in self._calls:
             return
         track = _Track(record, with_channel_id=record.linkedid == record.call_id)
-        if record.uniqueid:
+        if record.uniqueid and not record.agent_first:
             track.legs.customer_uid = record.uniqueid
         self._add(track)
 
@@ -286,28 +309,58 @@ class CallTracker:
             # inferred from the channels; the times are when olive saw it again.
             track.untracked = False
             seen_late: list[str] = []
-            if any(c.state == ami.ChannelState.UP for c in present):
-                track.or_seen = True  # answered, so its OriginateResponse (Success) went by
-                if rec.answered_at is None:
-                    track.update(answered_at=now)
-                    seen_late.append("answer")
-            if any(c.bridge_id for c in present) and any(c.application in ("AppQueue", "AppDial") for c in present):
-                if track.record.agent_connected_at is None:
-                    track.update(agent_connected_at=now)
-                    seen_late.append("agent connect")
-                track.signal(Signal.AGENT_CONNECTED)
-            elif any(c.application == "Queue" for c in present):
-                if track.record.queued_at is None:
-                    track.update(queued_at=now)
-                track.signal(Signal.QUEUED)
-            elif track.record.answered_at is not None:
-                track.signal(Signal.ANSWERED)
+            if rec.agent_first:
+                # The agent's channel is up from their answer: only a bridge says the customer answered.
+                self._reconcile_agent_first(track, present, now, seen_late)
             else:
-                track.signal(Signal.DIALING)
+                self._reconcile_customer_first(track, present, now, seen_late)
             if seen_late:
                 track.update(detail=f"{' and '.join(seen_late)} happened while AMI was disconnected; times approximate")
             changes.extend(self._changed(track, before, now))
         return changes
+
+    def _reconcile_customer_first(
+        self, track: _Track, present: Sequence[ami.CoreShowChannel], now: float, seen_late: list[str]
+    ) -> None:
+        if any(c.state == ami.ChannelState.UP for c in present):
+            track.or_seen = True  # answered, so its OriginateResponse (Success) went by
+            if track.record.answered_at is None:
+                track.update(answered_at=now)
+                seen_late.append("answer")
+        if any(c.bridge_id for c in present) and any(c.application in ("AppQueue", "AppDial") for c in present):
+            if track.record.agent_connected_at is None:
+                track.update(agent_connected_at=now)
+                seen_late.append("agent connect")
+            track.signal(Signal.AGENT_CONNECTED)
+        elif any(c.application == "Queue" for c in present):
+            if track.record.queued_at is None:
+                track.update(queued_at=now)
+            track.signal(Signal.QUEUED)
+        elif track.record.answered_at is not None:
+            track.signal(Signal.ANSWERED)
+        else:
+            track.signal(Signal.DIALING)
+
+    def _reconcile_agent_first(
+        self, track: _Track, present: Sequence[ami.CoreShowChannel], now: float, seen_late: list[str]
+    ) -> None:
+        """Agent first, seen again: any channel up means the agent answered; the customer's
+        leg (AppDial) bridged to the agent's means they were connected."""
+        rec = track.record
+        if any(c.state == ami.ChannelState.UP for c in present):
+            track.or_seen = True
+            if rec.agent_answered_at is None:
+                track.update(agent_answered_at=now)
+        if any(c.bridge_id for c in present) and any(c.application == "AppDial" for c in present):
+            if rec.answered_at is None:
+                track.update(answered_at=now)
+            if rec.agent_connected_at is None:
+                track.update(agent_connected_at=now, agent_interface=rec.agent_first)
+                seen_late.append("agent connect")
+            track.signal(Signal.AGENT_CONNECTED)
+        elif any(c.application == "AppDial" for c in present):
+            track.dial_began = True
+            track.signal(Signal.DIALING)
 
     # -- internals ----------------------------------------------------------------
     def _on_caller_less_complete(self, event: ami.AgentComplete, now: float) -> list[CallChange]:
@@ -362,6 +415,10 @@ class CallTracker:
         if event.success:
             if event.channel:
                 track.update(channel=event.channel)
+            if track.record.agent_first:  # the agent answered; the customer is still to be dialed
+                if track.record.agent_answered_at is None:
+                    track.update(agent_answered_at=now)
+                return
             self._signal(track, Signal.ANSWERED, now)
         elif event.reason == ami.OriginateReason.ANSWERED:
             log.warning("call %s: OriginateResponse Failure with Reason 4", track.record.call_id)
@@ -372,9 +429,12 @@ class CallTracker:
             handler(self, track, event, ref, now)
 
     def _on_newchannel(self, track: _Track, event: ami.Newchannel, ref: ami.ChannelRef, now: float) -> None:
-        track.legs.see(ref.uniqueid, ref.channel)
-        if ref.uniqueid == track.legs.customer_uid and track.record.channel is None:
+        legs = track.legs
+        legs.see(ref.uniqueid, ref.channel)
+        if ref.uniqueid == (legs.first_uid or legs.customer_uid) and track.record.channel is None:
             track.update(channel=ref.channel)
+        if track.record.agent_first:
+            return  # the agent's legs, or the customer's before their DialBegin: it says when the customer rings
         self._signal(track, EVENT_SIGNALS[ami.Newchannel], now)
 
     def _on_newstate(self, track: _Track, event: ami.Newstate, ref: ami.ChannelRef, now: float) -> None:
@@ -444,6 +504,15 @@ class CallTracker:
     def _on_dial(self, track: _Track, event: ami.DialBegin | ami.DialEnd, ref: ami.ChannelRef, now: float) -> None:
         """Only the dial towards the customer counts, not the queue ringing agents."""
         legs, caller = track.legs, event.caller
+        if track.record.agent_first:
+            if caller is None:
+                return  # the Originate's own dial of the agent's interface: its OriginateResponse tells
+            if caller.uniqueid == legs.first_uid:  # the channel running [olive-preview]
+                self._on_agent_dial(track, event, now)
+                return
+            if legs.is_first_side(caller.uniqueid):
+                legs.agent_uids.add(event.dest.uniqueid)  # the agent's Local half ringing their phone (olive-phones.conf)
+                return
         if caller is not None:
             if event.dest.uniqueid in legs.agent_uids or caller.uniqueid == legs.queue_uid:
                 return
@@ -461,8 +530,34 @@ class CallTracker:
             if signal is not None:
                 self._signal(track, signal, now)
 
+    def _on_agent_dial(self, track: _Track, event: ami.DialBegin | ami.DialEnd, now: float) -> None:
+        """Agent first: the agent's side dialing the customer ([olive-preview]'s Dial())."""
+        legs, dest = track.legs, event.dest
+        if legs.customer_uid is None:
+            legs.customer_uid = dest.uniqueid
+        elif dest.uniqueid != legs.customer_uid:
+            return  # another destination (olive's dialplan dials one)
+        legs.see(dest.uniqueid, dest.channel)
+        if isinstance(event, ami.DialBegin):
+            track.dial_began = True
+            self._signal(track, Signal.DIALING, now)
+            return
+        if track.record.dial_status == "ANSWER" and event.dial_status != "ANSWER":
+            return  # answered stands
+        track.update(dial_status=event.dial_status)
+        if event.dial_status == "ANSWER":
+            self._signal(track, Signal.ANSWERED, now)
+            if track.record.agent_connected_at is None:
+                track.update(agent_connected_at=now, agent_interface=track.record.agent_first)
+            self._signal(track, Signal.AGENT_CONNECTED, now)
+
     def _on_varset(self, track: _Track, event: ami.VarSet, ref: ami.ChannelRef, now: float) -> None:
         name = event.variable.upper()
+        if name == "DIALSTATUS" and track.record.agent_first:
+            # app_dial's result on the agent's channel: there even when no DialBegin was (CHANUNAVAIL).
+            if event.value and ref.uniqueid == track.legs.first_uid and track.record.dial_status is None:
+                track.update(dial_status=event.value.strip().upper())
+            return
         if name == "QUEUESTATUS" or (name == "OLIVE_DROP_REASON" and track.record.queue_status is None):
             track.update(queue_status=event.value)
         elif name == "OLIVE_DROP_PLAYED":
@@ -515,7 +610,10 @@ class CallTracker:
                 answered=rec.answered_at is not None,
                 connected=rec.agent_connected_at is not None,
                 cancelled_by_olive=track.cancelled_by_olive,
-                channels_seen=len(legs) > 0,
+                # Agent first: a channel of the customer's (neither the agent's nor their phone's).
+                channels_seen=any(
+                    not legs.is_first_side(leg.uniqueid) and leg.uniqueid not in legs.agent_uids for leg in legs
+                ) if rec.agent_first else len(legs) > 0,
                 dial_began=track.dial_began,
                 dial_status=rec.dial_status,
                 far_cause=cause,
@@ -528,15 +626,24 @@ class CallTracker:
                 amd_status=rec.amd_status,
                 agentless=rec.agentless,
                 ivr_key=rec.ivr_key,
+                agent_first=rec.agent_first is not None,
+                agent_answered=rec.agent_answered_at is not None,
+                known_unanswered=track.known_unanswered,
             )
         )
+        not_dialed = why in (AGENT_NOT_REACHED, AGENT_LEFT_FIRST)
+        if not_dialed:
+            # No customer was dialed: the attempt is given back (as a refused Originate's is).
+            track.update(not_placed=True)
+            why = f"{NOT_PLACED}: {why}"
         track.update(
             outcome=outcome,
             abandon_reason=abandon_reason,
             hangup_cause=cause,
             hangup_cause_txt=cause_txt,
             ended_at=now,
-            detail="; ".join(part for part in (rec.detail, detail, why) if part),
+            # A call not placed says so first (the store tells attempts apart by that prefix).
+            detail="; ".join(part for part in ((why, rec.detail, detail) if not_dialed else (rec.detail, detail, why)) if part),
             # Nothing known, or answered and then lost from sight: maybe it reached an agent.
             outcome_unknown=(why == UNKNOWN_WHY and not track.known_unanswered) or abandon_reason is AbandonReason.UNKNOWN,
         )
@@ -557,7 +664,8 @@ class CallTracker:
 def _learn(track: _Track, result: str, now: float) -> float:
     """Apply the dialplan's record of an answered call olive did not see end
     (``KIND|interface|QUEUESTATUS|EPOCH``, with ``|AMDSTATUS`` from [olive-amd] and
-    ``||yes|KEY`` from [olive-broadcast]); returns when it ended: the handler's ${EPOCH}
+    ``||yes|KEY`` from [olive-broadcast]; agent first, [olive-preview-outcome] writes
+    ``CONNECTED|agent|ANSWER|EPOCH`` or ``PREVIEW|agent|DIALSTATUS|EPOCH``); returns when it ended: the handler's ${EPOCH}
     if it wrote one, kept between what olive last saw of the call and ``now`` (a clock
     apart or a bad value moves nothing)."""
     fields = [*result.split("|"), "", "", "", "", "", ""]
@@ -585,6 +693,15 @@ def _learn(track: _Track, result: str, now: float) -> float:
             track.untracked = False
             track.update(answered_at=answered_at)
             return ended
+    if kind.strip().upper() == "PREVIEW":
+        # Agent first ([olive-preview-outcome]): the agent answered; the customer's dial ended
+        # unanswered (its DIALSTATUS), or the agent hung up before it did (CANCEL).
+        dial_status = queue_status.strip().upper()
+        track.untracked = False
+        track.update(agent_answered_at=rec.agent_answered_at or ended, dial_status=rec.dial_status or dial_status or None)
+        if dial_status:
+            track.dial_began = True
+        return ended
     if kind.strip().upper() == "CONNECTED":
         track.update(
             answered_at=answered_at,

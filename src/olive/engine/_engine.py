@@ -47,7 +47,7 @@ from olive.engine._persist import (
     apply_call_changes,
     load_open_calls,
 )
-from olive.engine._preview import Previews
+from olive.engine._preview import PREVIEW_CONTEXT, Previews
 from olive.engine._runner import CampaignRunner
 from olive.engine._set_aside import set_aside_refused
 from olive.engine._stats import call_event
@@ -325,7 +325,8 @@ class Engine:
             link = self.links[server]
             answer_by = sent_at + float(plan.get("dial_timeout_s", 30)) + ORIGINATE_MARGIN_S
             link.tracker.originate(
-                intent.call_id, action_id=intent.call_id, dial_string=intent.dial_string, now=sent_at, answer_by=answer_by
+                intent.call_id, action_id=intent.call_id, dial_string=intent.agent_first or intent.dial_string,
+                now=sent_at, answer_by=answer_by, agent_first=intent.agent_first,
             )
             runner = self.runners.get(intent.campaign_id)
             if runner is not None:
@@ -419,6 +420,12 @@ class Engine:
                     # Seen to the end: its result in AstDB (for olive's absence) is not needed.
                     effects.append(functools.partial(self._forget_result, link, ended.record.call_id))
                 self._call_ended(session, ended.record.call_id)
+                done = ended.record
+                if done.agent_first and done.not_placed and done.agent_answered_at is None:
+                    # Preview, agent first: the agent's phone did not answer their own Dial click.
+                    missed = self._agent_ids.get(done.agent_first)
+                    if missed is not None:
+                        effects.append(functools.partial(self.previews.agent_missed, missed))
             for change in calls:
                 campaign_id = self.call_campaign.get(change.record.call_id) or self._campaign_of(session, change.record)
                 if campaign_id in self.runners:
@@ -582,8 +589,9 @@ class Engine:
             act = ami.originate_action(
                 ami.OriginateRequest(
                     call_id=intent.call_id,
-                    channel=intent.dial_string,
-                    context=str(plan.get("context") or "olive-dialer"),
+                    # Preview mode, agent first: the agent's phone, into [olive-preview] (which dials the customer).
+                    channel=intent.agent_first or intent.dial_string,
+                    context=PREVIEW_CONTEXT if intent.agent_first else str(plan.get("context") or "olive-dialer"),
                     dial_timeout_s=float(plan["dial_timeout_s"]),
                     caller_id=plan.get("caller_id"),
                     variables=intent.variables,

@@ -326,6 +326,8 @@ class PbxLink:
         self.call_changes.extend(self.tracker.tick(now))
         self.agent_changes.extend(self.members.tick(now))
         for change in self.call_changes:
+            if change.record.agent_first:  # preview, agent first: no queue event moves the agent
+                self.agent_changes.extend(self.members.agent_first(change.record, now))
             if change.ended:
                 self.agent_changes.extend(self.members.call_ended(change.record.call_id, now))
         calls, agents = self.call_changes, self.agent_changes

@@ -60,6 +60,9 @@ class DialIntent:
     server: str
     dial_string: str
     variables: Mapping[str, str] = field(default_factory=dict)
+    # Preview mode, agent first: the Originate calls this agent's interface into [olive-preview],
+    # whose Dial() calls ``dial_string`` once the agent answers (None: the customer is called first).
+    agent_first: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +102,10 @@ def write_ahead_all(session: Session, intents: Sequence[tuple[DialIntent, Mappin
 
 def load_open_calls(session: Session, server: str) -> list[CallRecord]:
     """Calls this server had in progress when olive stopped: to be tracked again."""
+    calls = open_calls(session, server)
+    # Preview mode dials agent first: the agent the call was placed for is the one olive rang.
+    owners = {a: agent for a in {c.for_agent_id for c in calls if c.for_agent_id and _preview(c)}
+              if a and (agent := session.get(Agent, a)) is not None}
     return [
         CallRecord(
             call_id=c.id,
@@ -116,9 +123,15 @@ def load_open_calls(session: Session, server: str) -> list[CallRecord]:
             # An agentless call keeps what olive knew of it (its VarSets will not come again).
             agentless=(c.plan_snapshot or {}).get("dial_mode") == "agentless",
             ivr_key=c.ivr_key,
+            agent_first=owners[c.for_agent_id].interface if _preview(c) and c.for_agent_id in owners else None,
         )
-        for c in open_calls(session, server)
+        for c in calls
     ]
+
+
+def _preview(call: Call) -> bool:
+    return (call.plan_snapshot or {}).get("dial_mode") == "preview"
+
 
 
 def apply_call_changes(session: Session, changes: Iterable[CallChange], agent_ids: Mapping[str, str]) -> list[EndedCall]:
@@ -193,10 +206,12 @@ def _finish_contacts(session: Session, ended: Sequence[tuple[Call, CallRecord]])
         if fact is None or rec.outcome is None or rec.ended_at is None:
             continue
         if rec.not_placed:
-            # Asterisk placed no call (it refused the Originate while shutting down): the
+            # Asterisk placed no call (it refused the Originate while shutting down, or a
+            # preview's agent never answered, so the customer was not dialed): the
             # attempt the write-ahead counted is given back and the same number is due
             # again at once. The record stays (FAILED, with why): one record per Originate.
-            step = NextStep("pending", rec.ended_at, fact.next_number_index, "not placed: Asterisk refused it while shutting down")
+            why = "the agent did not answer" if rec.agent_first else "Asterisk refused it while shutting down"
+            step = NextStep("pending", rec.ended_at, fact.next_number_index, f"not placed: {why}")
             releases.append(
                 Release(
                     fact.contact_id, call.id, "pending", as_utc(rec.ended_at),

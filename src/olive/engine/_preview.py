@@ -7,19 +7,24 @@ rest, each passing the dial guard) to every ready agent of the campaign who
 has none: a ``previews`` row the agent's page shows. The agent then:
 
 - **dials** it (``dial``): the dial guard is asked again (calling hours, DNC,
-  ...), then olive writes the call and originates it exactly as an owned
-  callback: the answered call waits in the plan's ``callback_queue`` for this
-  agent alone (their penalty), and the agent is reserved from the click until
-  their wrap-up ends; or
+  ...), then olive writes the call and originates it *agent first*: the
+  Originate calls the agent's own phone into the dialplan's [olive-preview],
+  which, once the agent answers, Dial()s the customer with the plan's channel
+  template and dial timeout and bridges them at the customer's answer. The
+  agent is reserved (out of the campaigns' queues, as for an owned callback)
+  from the click until their wrap-up ends; ringing, talking and wrap-up come
+  from the call's own record (calls/_members ``agent_first``), as no queue
+  event tells them. An agent who does not answer their phone dialed nobody:
+  the call is *not placed* (the contact's attempt is given back) and the agent
+  is paused, as for missed rings; or
 - **skips** it (``skip``) with a reason: the contact is offered again after
   ``SKIP_DELAY_S``.
 
 Unattended for the plan's ``preview_timeout_s``, a preview is either dialed
 (``preview_timeout_action = dial``) or skipped and its agent paused (``skip``,
 the default: a call put through to an empty desk is an abandoned call).
-The customer is dialed first and the agent connected at their answer,
-through the queue: olive's call tracking and the simulator both follow calls
-that way (a Dial() from the agent's channel would be neither).
+Agent first, no customer ever waits for an agent: a preview call is never
+abandoned.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -35,10 +40,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from olive.calls import AgentActivity
 from olive.compliance import DialObserver, Verdict, due_callback
-from olive.engine._callbacks import OwnerRoute, penalties
+from olive.engine._callbacks import OwnerRoute
 from olive.engine._dialing import Dial, build_intent
 from olive.engine._due import contacts_to_dial
-from olive.engine._persist import write_ahead
+from olive.engine._persist import DialIntent, write_ahead
 from olive.errors import Conflict
 from olive.store import Agent, Campaign, Contact, Preview, as_utc, from_epoch, to_epoch, transaction
 
@@ -52,6 +57,9 @@ SKIP_DELAY_S = 3600.0
 PREVIEW_MODE = "preview"
 #: After a timeout pauses an agent, no offer to them meanwhile (the pause is on its way).
 HOLD_AFTER_TIMEOUT_S = 10.0
+#: The dialplan context of an agent-first call (docs/asterisk/extensions.conf).
+PREVIEW_CONTEXT = "olive-preview"
+AGENT_MISSED = "did not answer the preview call"
 
 
 @dataclass
@@ -224,20 +232,24 @@ class Previews:
             _close(preview, "refused", verdict.reason, now)
             _apply(contact, verdict)
             return _DialResult(None, f"not dialed: {verdict.reason}")
-        queue = str(plan.get("callback_queue") or "")
-        penalty = engine.callbacks.penalty.get(agent.id) or penalties([*engine.callbacks.penalty, agent.id])[agent.id]
-        route = OwnerRoute(agent.id, agent.interface, queue, penalty) if queue else None
-        intent = build_intent(campaign, contact, number, plan, campaign.server, route)
+        intent = agent_first_intent(build_intent(campaign, contact, number, plan, campaign.server), agent.interface, plan)
         if not write_ahead(session, intent, plan, now):
             _close(preview, "withdrawn", "the contact was claimed elsewhere", now)
             return _DialResult(None, "the contact is being called already")
-        if route is not None:
-            engine.callbacks.reserve(session, intent.call_id, route, campaign.server, now)
+        # Reserved for this call (out of the campaigns' queues; the call row names them, for a restart).
+        route = OwnerRoute(agent.id, agent.interface, str(plan.get("callback_queue") or ""), 0)
+        engine.callbacks.reserve(session, intent.call_id, route, campaign.server, now)
         if isinstance(engine.guard, DialObserver):
             engine.guard.dialed(session, campaign, contact, intent.call_id, now)
         _close(preview, "dialed", None, now)
         preview.call_id = intent.call_id
         return _DialResult((campaign.server, intent, plan))
+
+    def agent_missed(self, agent_id: str) -> None:
+        """The agent's phone did not answer the call they asked for: pause them (the contact,
+        never dialed, is due again) and offer them nothing meanwhile."""
+        log.warning("agent %s did not answer their preview call: pausing them", agent_id)
+        self._after(_Step(pauses=[(agent_id, AGENT_MISSED)]))
 
     # -- on the loop, after the commit -------------------------------------------------
     def _after(self, step: _Step) -> None:
@@ -250,6 +262,18 @@ class Previews:
         now = engine.clock.now()
         for event in step.events:
             engine.bus.publish("agent", now, event)
+
+
+def agent_first_intent(intent: DialIntent, interface: str, plan: Mapping[str, Any]) -> DialIntent:
+    """``intent`` (the customer's call) as an agent-first call: the Originate rings ``interface``
+    into [olive-preview], whose Dial() calls the customer with ``intent``'s dial string."""
+    variables = {
+        **intent.variables,
+        "OLIVE_AGENT": interface,
+        "OLIVE_PREVIEW_DIAL": intent.dial_string,
+        "OLIVE_DIAL_TIMEOUT": f"{float(plan.get('dial_timeout_s', 30)):g}",
+    }
+    return replace(intent, variables=variables, agent_first=interface)
 
 
 async def _pause(engine: Engine, agent_id: str, reason: str) -> None:
@@ -288,4 +312,4 @@ def open_preview(session: Session, agent_id: str) -> Preview | None:
     return _offered_to(session, agent_id)
 
 
-__all__ = ["PREVIEW_MODE", "SKIP_DELAY_S", "Previews", "is_preview", "open_preview"]
+__all__ = ["PREVIEW_CONTEXT", "PREVIEW_MODE", "SKIP_DELAY_S", "Previews", "agent_first_intent", "is_preview", "open_preview"]

@@ -1,6 +1,6 @@
 """Running dialplan on a channel: one :class:`Runner` per channel in the PBX.
 
-Supported applications: AMD, Answer, Busy, Congestion, Echo, Goto, GotoIf, Hangup,
+Supported applications: AMD, Answer, Busy, Congestion, Dial, Echo, Goto, GotoIf, Hangup,
 NoOp, Playback, Queue, Read, Ringing, SendDTMF, Set, UserEvent, Wait, WaitForSilence. Each runs as Asterisk's does as far
 as AMI can see: a Newexten when it starts, VarSet for Set, state changes and
 indications that reach the dialing side of a Local channel.
@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from olive.sim._amd import AMD_SETTINGS, Detection, SilenceWait, user_event_headers
+from olive.sim._dial_app import DialApp
 from olive.sim._dialplan import split_args, substitute
 from olive.sim._ivr import KeyRead, send_dtmf
 from olive.sim._model import BUSY, UP, Channel
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["APPLICATIONS", "Runner", "run_hangup_handlers"]
 
 APPLICATIONS = frozenset(
-    {"amd", "answer", "busy", "congestion", "echo", "goto", "gotoif", "hangup", "noop", "playback", "queue",
+    {"amd", "answer", "busy", "congestion", "dial", "echo", "goto", "gotoif", "hangup", "noop", "playback", "queue",
      "read", "ringing", "senddtmf", "set", "userevent", "wait", "waitforsilence"}
 )
 
@@ -237,6 +238,9 @@ class Runner:
                 name, pairs = parsed
                 core.channel_event("UserEvent", ch, ("UserEvent", name), *pairs, category="user")
             return True
+        if app == "dial":
+            DialApp(self, args).start()
+            return False
         if app == "queue":
             if self.queue_app is None:
                 raise RuntimeError("no queue application installed")

@@ -115,7 +115,7 @@ class Dial:
         self.dest = dest
         self.dialstring = dialstring
         self.owner = owner
-        self.kind = kind  # "originate" or "queue"
+        self.kind = kind  # "originate", "queue" or "dial" (the Dial() application)
         self.done = False
         self.started = core.now
         self.connected_line_sent = False
@@ -154,7 +154,8 @@ class Dial:
         self.core.newstate(self.dest, UP)
         self._connected_line()  # a member that answers without ringing first (transcript 23)
         self.dest.dial = None
-        self.end_event("ANSWER")
+        if self.kind != "dial":  # app_dial says ANSWER itself, after its DIALSTATUS (sim/_dial_app.py)
+            self.end_event("ANSWER")
         self.owner.dial_answered(self)
 
     def control_failure(self, status: str, reason: int) -> None:
@@ -204,7 +205,12 @@ def call_local(
     assert two is not None
     for name in reversed(list(one.variables)):
         core.set_var(two, name, one.variables[name])
-    if one.cid_num or one.cid_name:
+    # chan_local: the ;2 half's caller id is the ;1 half's connected line, and the other way round
+    # (the same party for an Originate or a queue member; not for a Dial(): transcripts 27-33).
+    if one.conn_num or one.conn_name:
+        core.set_callerid(two, one.conn_num, one.conn_name)
+        core.set_connected(two, one.cid_num, one.cid_name)
+    elif one.cid_num or one.cid_name:
         core.set_callerid(two, one.cid_num, one.cid_name)
         core.set_connected(two, one.cid_num, one.cid_name)
     if not core.dialplan.exists(two.context, two.exten):

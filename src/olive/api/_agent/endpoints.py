@@ -101,9 +101,10 @@ def read_preview(me: Me, session: DbSession) -> PreviewOut:
 @router.post(
     "/preview/dial",
     summary="Preview mode: dial the contact on the screen",
-    description="Checks the contact again (calling hours, do-not-call, ...), then calls the customer; the answered "
-    "call is put through to this agent alone. 409 with the reason when there is nothing to dial, the agent is not "
-    "ready, or the rules say no now (the contact then leaves the screen).",
+    description="Checks the contact again (calling hours, do-not-call, ...), then calls the agent's phone first "
+    "and, once they answer, the customer (the dialplan's `[olive-preview]`), who is connected to this agent. "
+    "409 with the reason when there is nothing to dial, the agent is not ready, or the rules say no now (the "
+    "contact then leaves the screen).",
     responses=responses(409),
 )
 async def dial_preview(me: Me, context: Context) -> PreviewDialed:
