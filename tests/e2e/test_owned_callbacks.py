@@ -8,6 +8,8 @@ checks the same in memory; this checks that a real app_queue honours the penalti
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from sqlalchemy import select
 
 from e2e.checks import assert_every_attempt_recorded_once, assert_no_contact_dialed_twice_at_once
@@ -38,6 +40,6 @@ async def test_callbacks_owned_by_one_agent_reach_only_that_agent(olive: Olive) 
         assert call.customer_wait_s is not None and call.customer_wait_s < 2.0
     # The owner had one callback at a time: each owned call was connected after the previous ended.
     spans = sorted((by_number[n].agent_connected_at, by_number[n].ended_at) for n in owned)
-    assert all(a[1] is not None and b[0] is not None and b[0] >= a[1] for a, b in zip(spans, spans[1:], strict=False)), spans
+    assert all(a[1] is not None and b[0] is not None and b[0] >= a[1] for a, b in pairwise(spans)), spans
     assert {by_number[n].for_agent_id for n in others} == {None}
     assert report.outcomes == {"CONNECTED": 6}
