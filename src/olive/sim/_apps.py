@@ -93,6 +93,11 @@ class Runner:
                 self.ch.exten, self.ch.priority = "T", 1
                 self.step()
                 return
+            # No T extension: the PBX ends ("Call timed out with no special extension"); the
+            # timeout was an internal flag, so no SoftHangupRequest (not recorded on a real one).
+            self.stopped = True
+            self.core.hangup(self.ch, 16)
+            return
         self.stopped = True
         self.core.hangup(self.ch, 16, soft=True)
 
