@@ -39,17 +39,23 @@ exten => s,1,Queue(olive-test,,,,,,from-agent)
 [from-agent]
 exten => s,1,Set(MASTER_CHANNEL(FROM_AGENT)=${CHANNEL})
  same => n,Return()
+
+[queue-1s]
+exten => s,1,Queue(olive-test,,,,1)
+ same => n,Hangup()
 """
 
 
-async def run(tmp_path: Path, context: str, *variables: str, agent: str | None = None) -> Client:
+async def run(
+    tmp_path: Path, context: str, *variables: str, agent: str | None = None, start: float | None = None,
+) -> Client:
     conf = tmp_path / "timer.conf"
     conf.write_text(DIALPLAN)
     scenario = parse_scenario({"pbx": {
         "dialplan": [str(conf), str(DOCS / "olive-test.conf")], "queues": [str(DOCS / "queues.conf")],
         "transmit_silence": True,
     }}, tmp_path)
-    pbx = SimulatedPBX(scenario, clock=ScaledClock(FAST))
+    pbx = SimulatedPBX(scenario, clock=ScaledClock(FAST, start=start))
     port = await pbx.start()
     try:
         c = await Client.connect(port)
@@ -125,3 +131,16 @@ async def test_queues_gosub_runs_on_the_agent_and_master_channel_writes_on_the_c
     assert [(e["Uniqueid"], e["Value"]) for e in set_on_customer] == [("t1", agent_leg)]
     connect = when(c, "AgentConnect")
     assert connect is not None and float(sub[-1]["Timestamp"]) <= connect
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.35, 0.7])
+async def test_queues_own_timeout_is_whole_seconds_from_the_join(tmp_path: Path, offset: float) -> None:
+    """app_queue: expire = time(NULL) at the join + 1, checked once a second (queue_exec,
+    wait_our_turn): 1.0 s after the join whatever its fraction, as transcript 29 and 14 lab
+    measurements (join fractions 0.00-0.99) on Asterisk 22.10.1. Transcript 26's 2.0 s came
+    from the kernel's coarse clock behind time(NULL), which the simulator does not play."""
+    c = await run(tmp_path, "queue-1s", start=1_796_000_000.0 + offset)
+    joined, left = when(c, "QueueCallerJoin"), when(c, "QueueCallerAbandon")
+    assert joined is not None and left is not None
+    assert left - joined == pytest.approx(1.0, abs=0.02)
+    assert when(c, "VarSet", Variable="QUEUESTATUS", Value="TIMEOUT") == pytest.approx(left, abs=0.01)
