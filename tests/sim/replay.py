@@ -47,7 +47,7 @@ RUNS = (
     # The connect limit after AMD kept with TIMEOUT(absolute) and a T extension (no agent; an
     # agent answering within it), then Queue()'s own 1-second limit in [olive-dialer], on the
     # same kind of Asterisk: the dialplan docs/asterisk ships.
-    ("27_amd_connect_limit_no_agent", "28_amd_connect_limit_agent_answers_in_1s", "29_queue_timeout_1s"),
+    ("34_amd_connect_limit_no_agent", "35_amd_connect_limit_agent_answers_in_1s", "36_queue_timeout_1s"),
 )
 # Recordings that are not one call's session, compared by their own tests: an Asterisk
 # restart cannot be replayed on one running simulator.

@@ -1,6 +1,6 @@
 """TIMEOUT(absolute), the T extension, MASTER_CHANNEL() and Queue()'s gosub on the simulator,
 as Asterisk 22 runs them (func_timeout.c, pbx.c __ast_pbx_run, func_channel.c, app_queue.c
-try_calling; transcripts 27 and 28 on a real Asterisk)."""
+try_calling; transcripts 34 and 35 on a real Asterisk)."""
 
 from __future__ import annotations
 
@@ -136,7 +136,7 @@ async def test_queues_gosub_runs_on_the_agent_and_master_channel_writes_on_the_c
 @pytest.mark.parametrize("offset", [0.0, 0.35, 0.7])
 async def test_queues_own_timeout_is_whole_seconds_from_the_join(tmp_path: Path, offset: float) -> None:
     """app_queue: expire = time(NULL) at the join + 1, checked once a second (queue_exec,
-    wait_our_turn): 1.0 s after the join whatever its fraction, as transcript 29 and 14 lab
+    wait_our_turn): 1.0 s after the join whatever its fraction, as transcript 36 and 14 lab
     measurements (join fractions 0.00-0.99) on Asterisk 22.10.1. Transcript 26's 2.0 s came
     from the kernel's coarse clock behind time(NULL), which the simulator does not play."""
     c = await run(tmp_path, "queue-1s", start=1_796_000_000.0 + offset)

@@ -172,7 +172,7 @@ class TestConnectLimitAfterAmd:
         left = at(c, "QueueCallerLeave")
         waited = left - verdict + AMD_AFTER_GREETING_S  # from the end of the "hello"
         # Within the limit, and the agents had all of it (a real Asterisk 22: 1.200 s after
-        # the verdict, transcript 27); Queue(...,1) alone gave up after 1.0 s, or 2.0 s.
+        # the verdict, transcript 34); Queue(...,1) alone gave up after 1.0 s, or 2.0 s.
         assert limit - 0.05 <= waited <= limit + 0.001  # event timestamps are rounded
         # The PBX went on at the T extension: the drop message, then the hang-up.
         assert at(c, "VarSet", Variable="OLIVE_DROP_REASON", Value="TIMEOUT") == pytest.approx(left, abs=0.01)
@@ -188,7 +188,7 @@ class TestConnectLimitAfterAmd:
         connected = at(c, "AgentConnect")
         assert connected - verdict == pytest.approx(1.0, abs=0.05)
         # Queue()'s gosub cleared the timeout on the customer's channel as the agent answered:
-        # the call lasts until the customer's Wait(30) ends (transcript 28).
+        # the call lasts until the customer's Wait(30) ends (transcript 35).
         ended = at(c, "Hangup")
         assert ended - connected > 25
         assert not [e for e in c.events("Newexten") if e.get("Uniqueid") == "amd1" and e.get("Extension") == "T"]

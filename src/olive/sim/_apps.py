@@ -375,7 +375,7 @@ def run_gosub(core: Core, ch: Channel, context: str, exten: str = "s", priority:
     """A subroutine run to its Return() on ``ch`` by another party (a hangup handler, Queue()'s
     gosub on the member's channel: ast_app_exec_sub); only applications that need no waiting
     (Set, NoOp, GotoIf) do anything. Its frame's LOCAL(ARGC), a Newexten per priority, and
-    Return()'s ARGC and GOSUB_RETVAL (transcripts 19, 28); the channel's place and its runner
+    Return()'s ARGC and GOSUB_RETVAL (transcripts 19, 35); the channel's place and its runner
     are restored after it."""
     where, owner, on_hangup = (ch.context, ch.exten, ch.priority), ch.runner, ch.on_hangup_request
     core.channel_event("VarSet", ch, ("Variable", "LOCAL(ARGC)"), ("Value", "0"), category="dialplan")

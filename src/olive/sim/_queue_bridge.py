@@ -56,7 +56,7 @@ def connect(call: QueueCall, member: Member, peer: Channel, ring_started: float)
     call.leave()
     entry.handled = True
     # try_calling(): Queue()'s gosub (its 7th argument) runs on the member's channel, the caller
-    # on hold, before AgentConnect and the bridge (transcript 28).
+    # on hold, before AgentConnect and the bridge (transcript 35).
     gosub = call.args[6].partition(",")[0].strip() if len(call.args) > 6 else ""
     if gosub:
         run_gosub(core, peer, gosub)
