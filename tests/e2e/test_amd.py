@@ -54,6 +54,34 @@ class TestPeopleAndMachines:
         assert report.contacts == {"done": 4, "exhausted": 4}
 
 
+class TestConnectLimitAfterAmd:
+    """The 2-second rule counts from the end of the person's greeting; AMD's verdict comes
+    after_greeting_silence (0.8 s) later, and [olive-amd] gives the queue the rest, kept by
+    Asterisk to the millisecond (TIMEOUT(absolute) and the T extension)."""
+
+    async def test_a_person_no_agent_takes_is_dropped_within_the_limit_from_their_hello(self, olive: Olive) -> None:
+        # agent901 rings and never answers; the plan's limit is 1.5 s (0.7 s after the verdict).
+        cid = make_campaign(
+            olive.sessions, name="amd-limit", contacts=[number(8, 50)], agents=["901"], profile="none",
+            amd="hangup", connect_limit_s=1.5, drop_action="message", drop_message="vm-goodbye",
+            retry_rules={"ABANDONED": {"max_attempts": 1, "delay_s": 30}},
+        )
+        await olive.start()
+        report = await olive.finish(cid, within_s=600)
+        [call] = olive.calls(cid)
+        assert (call.outcome, call.abandon_reason, call.amd_status) == ("ABANDONED", "timeout", "HUMAN")
+        assert call.drop_message_played is True
+        assert call.agent_interface is None
+        # The 8xxx customer's "hello" ends 0.5 s (Answer()'s wait for media) + 1.33 s (hello-world's
+        # voice) after the answer (transcript 23); the customer's wait is counted from the answer.
+        assert call.customer_wait_s is not None
+        from_hello = call.customer_wait_s - (0.5 + 1.33)
+        # Queue(...,1) in whole seconds made it 1.8 s (2.8 s on a real Asterisk, transcript 26).
+        print(f"\nconnect limit 1.5 s with AMD: dropped {from_hello:.3f} s after the hello")
+        assert from_hello <= 1.5 + 0.05, from_hello
+        assert report.outcomes == {"ABANDONED": 1}
+
+
 @pytest.mark.skipif(bool(REAL_AMI), reason="needs the simulator's trunk population with 40% machines")
 class TestFortyPercentMachines:
     @pytest.mark.parametrize("dial_mode", ["progressive", "predictive"])

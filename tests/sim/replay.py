@@ -41,8 +41,8 @@ RUNS = (
     # with the dialplan as it was then (recorded-19-22.toml).
     ("19_outcome_in_astdb_connected", "20_outcome_in_astdb_abandoned"),
     # app_amd on a real Asterisk 22 set up from docs/asterisk with transmit_silence = yes
-    # (docs/asterisk-setup.md): the [olive-amd] dialplan and olive-test.conf's 8xxx, 9xxx and
-    # 1xxx customers, replayed on the e2e scenario.
+    # (docs/asterisk-setup.md): the [olive-amd] dialplan as it was then (recorded-23-26.toml)
+    # and olive-test.conf's 8xxx, 9xxx and 1xxx customers.
     ("23_amd_person_human", "24_amd_machine_greeting", "25_amd_silence_initialsilence"),
     # Preview mode, agent first, on the same set-up: [olive-preview]'s Dial() from the agent's
     # channel to olive-test.conf's 1xxx, 2xxx, 3xxx, 4xxx customers and a number with no extension;
@@ -50,6 +50,10 @@ RUNS = (
     ("27_preview_agent_first_answered", "28_preview_agent_first_busy", "29_preview_agent_first_no_answer",
      "30_preview_agent_does_not_answer", "31_preview_agent_first_congestion", "32_preview_agent_first_no_such_number",
      "33_preview_agent_hangs_up_while_customer_rings"),
+    # The connect limit after AMD kept with TIMEOUT(absolute) and a T extension (no agent; an
+    # agent answering within it), then Queue()'s own 1-second limit in [olive-dialer], on the
+    # same kind of Asterisk: the dialplan docs/asterisk ships.
+    ("34_amd_connect_limit_no_agent", "35_amd_connect_limit_agent_answers_in_1s", "36_queue_timeout_1s"),
 )
 # Recordings that are not one call's session, compared by their own tests: an Asterisk
 # restart cannot be replayed on one running simulator.
@@ -67,8 +71,10 @@ _DOCS = Path(__file__).resolve().parents[2] / "docs" / "asterisk"
 SCENARIOS: dict[int, tuple[str | Path, tuple[Path, ...]]] = {
     2: (Path(__file__).with_name("recorded-19-22.toml"),
         (ROOT / "conf" / "docs-19-22" / "extensions.conf", _DOCS / "olive-test.conf")),
-    3: (Path(__file__).resolve().parents[1] / "e2e" / "e2e.toml", (_DOCS / "extensions.conf", _DOCS / "olive-test.conf")),
+    3: (Path(__file__).with_name("recorded-23-26.toml"),
+        (ROOT / "conf" / "docs-23-26" / "extensions.conf", _DOCS / "olive-test.conf")),
     4: (Path(__file__).resolve().parents[1] / "e2e" / "e2e.toml", (_DOCS / "extensions.conf", _DOCS / "olive-test.conf")),
+    5: (Path(__file__).resolve().parents[1] / "e2e" / "e2e.toml", (_DOCS / "extensions.conf", _DOCS / "olive-test.conf")),
 }
 _LAB: tuple[str | Path, tuple[Path, ...]] = ("lab", (ROOT / "conf" / "extensions.conf",))
 

@@ -122,6 +122,90 @@ class TestLocalCustomers:
             await pbx.stop()
 
 
+async def run_person(
+    number: str, plan: dict[str, object], *, agent: str | None = None, until: str = "Hangup",
+) -> tuple[Client, dict[str, str]]:
+    """A person (olive-test.conf's 8xxx) answers a call olive placed with ``plan``'s AMD variables
+    into an olive-test queue holding ``agent`` (or nobody); the client and AstDB once ``until`` came."""
+    from tests.e2e.harness import SCENARIO
+
+    from olive.store import amd_variables
+
+    pbx = SimulatedPBX(SCENARIO, clock=ScaledClock(FAST))
+    port = await pbx.start()
+    try:
+        c = await Client.connect(port)
+        await c.login("on")
+        if agent is not None:
+            await c.response(c.send("QueueAdd", ("Queue", "olive-test"), ("Interface", f"Local/{agent}@olive-test-agents"),
+                                    ("MemberName", f"agent{agent}")))
+        variables = {"OLIVE_CALL_ID": "amd1", "OLIVE_QUEUE": "olive-test", "OLIVE_DROP_MESSAGE": "vm-goodbye",
+                     **amd_variables({"amd": "hangup", **plan})}
+        await c.response(c.send(
+            "Originate", ("Channel", f"Local/{number}@olive-test-customers"), ("Context", "olive-amd"),
+            ("Exten", "s"), ("Priority", "1"), ("ChannelId", "amd1"), ("Async", "true"),
+            *(("Variable", f"{k}={v}") for k, v in variables.items()),
+        ))
+        await c.event(until, timeout=60, Uniqueid="amd1")
+        await c.close()
+        return c, dict(pbx.core.astdb)
+    finally:
+        await pbx.stop()
+
+
+def at(c: Client, kind: str, **fields: str) -> float:
+    """When the first ``kind`` event of the customer's channel with these fields came."""
+    return next(float(e["Timestamp"]) for e in c.events(kind)
+                if e.get("Uniqueid") == "amd1" and all(e.get(k) == v for k, v in fields.items()))
+
+
+class TestConnectLimitAfterAmd:
+    """The 2-second rule counts from the end of the greeting; AMD says HUMAN after_greeting_silence
+    (0.8 s) later, so the queue gets what is left, to the millisecond (docs/compliance.md)."""
+
+    @pytest.mark.parametrize("limit", [2.0, 1.5])
+    async def test_nobody_free_drops_the_call_at_the_limit_from_the_end_of_the_greeting(self, limit: float) -> None:
+        from olive.store import AMD_AFTER_GREETING_S
+
+        c, astdb = await run_person("+12025558001", {"connect_limit_s": limit})
+        verdict = at(c, "VarSet", Variable="AMDSTATUS", Value="HUMAN")
+        left = at(c, "QueueCallerLeave")
+        waited = left - verdict + AMD_AFTER_GREETING_S  # from the end of the "hello"
+        # Within the limit, and the agents had all of it (a real Asterisk 22: 1.200 s after
+        # the verdict, transcript 34); Queue(...,1) alone gave up after 1.0 s, or 2.0 s.
+        assert limit - 0.05 <= waited <= limit + 0.001  # event timestamps are rounded
+        # The PBX went on at the T extension: the drop message, then the hang-up.
+        assert at(c, "VarSet", Variable="OLIVE_DROP_REASON", Value="TIMEOUT") == pytest.approx(left, abs=0.01)
+        assert at(c, "Newexten", Application="Playback", AppData="vm-goodbye") >= left
+        assert at(c, "VarSet", Variable="OLIVE_DROP_PLAYED", Value="SUCCESS") > left
+        kind, interface, status, _, amd = astdb["olive-outcome/amd1"].split("|")
+        assert (kind, interface, status, amd) == ("ABANDONED", "", "TIMEOUT", "HUMAN")
+
+    async def test_an_agent_who_answers_within_the_limit_is_never_cut_off_by_it(self) -> None:
+        # Agent 101 answers 1 s after the queue rings it, 0.2 s before the limit.
+        c, astdb = await run_person("+12025558002", {"connect_limit_s": 2.0}, agent="101")
+        verdict = at(c, "VarSet", Variable="AMDSTATUS", Value="HUMAN")
+        connected = at(c, "AgentConnect")
+        assert connected - verdict == pytest.approx(1.0, abs=0.05)
+        # Queue()'s gosub cleared the timeout on the customer's channel as the agent answered:
+        # the call lasts until the customer's Wait(30) ends (transcript 35).
+        ended = at(c, "Hangup")
+        assert ended - connected > 25
+        assert not [e for e in c.events("Newexten") if e.get("Uniqueid") == "amd1" and e.get("Extension") == "T"]
+        complete = [e for e in c.events("AgentComplete")]
+        assert [e["Reason"] for e in complete] == ["caller"]
+        assert astdb["olive-outcome/amd1"].startswith("CONNECTED|Local/101@olive-test-agents||")
+
+    async def test_an_agent_still_ringing_at_the_limit_is_cancelled_and_the_call_dropped(self) -> None:
+        c, astdb = await run_person("+12025558003", {"connect_limit_s": 2.0}, agent="901")
+        verdict = at(c, "VarSet", Variable="AMDSTATUS", Value="HUMAN")
+        assert at(c, "QueueCallerLeave") - verdict == pytest.approx(1.2, abs=0.02)
+        assert [e["DialStatus"] for e in c.events("DialEnd") if e.get("DestChannel", "").startswith("Local/901")] == [
+            "CANCEL", "CANCEL"]
+        assert not c.events("AgentConnect")
+        assert astdb["olive-outcome/amd1"].split("|")[2] == "TIMEOUT"
+
+
 class TestTrunkCustomers:
     def test_verdicts_follow_the_configured_accuracy(self) -> None:
         model = AmdModel(false_positive=0.1, false_negative=0.2)

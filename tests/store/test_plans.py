@@ -113,8 +113,18 @@ class TestAmdSettings:
         assert snap["context"] == "olive-amd"
         assert amd_variables(snap) == {
             "OLIVE_AMD": "message", "OLIVE_AMD_MESSAGE": "acme/vm", "OLIVE_AMD_NOTSURE": "machine",
-            "OLIVE_CONNECT_LIMIT": "1",  # 2 s - 0.8 s of after-greeting silence, whole seconds
+            "OLIVE_CONNECT_LIMIT": "1.2",  # 2 s - 0.8 s of after-greeting silence, to the millisecond
         }
+
+    @pytest.mark.parametrize(
+        ("limit", "expected"), [(2.0, "1.2"), (1.5, "0.7"), (3.0, "2.2"), (1.2344, "0.434"), (0.8, "0.1"), (0.5, "0.1")]
+    )
+    def test_the_limit_after_amd_keeps_its_fraction_and_never_is_zero(self, limit: float, expected: str) -> None:
+        """TIMEOUT(absolute) takes decimals; 0 would mean no limit, so a limit AMD's silence has
+        used up drops the person at once (0.1 s)."""
+        from olive.store import amd_connect_limit
+
+        assert amd_connect_limit(limit) == expected
 
     def test_a_custom_context_is_left_alone(self) -> None:
         from olive.store import Plan

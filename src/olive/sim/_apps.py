@@ -3,7 +3,9 @@
 Supported applications: AMD, Answer, Busy, Congestion, Dial, Echo, Goto, GotoIf, Hangup,
 NoOp, Playback, Queue, Read, Ringing, SendDTMF, Set, UserEvent, Wait, WaitForSilence. Each runs as Asterisk's does as far
 as AMI can see: a Newexten when it starts, VarSet for Set, state changes and
-indications that reach the dialing side of a Local channel.
+indications that reach the dialing side of a Local channel. A channel's absolute
+timeout (TIMEOUT(absolute)) ends what it waits in as a hang-up would, then the PBX
+goes on at the context's T extension (main/pbx.c __ast_pbx_run), or ends.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
     from olive.sim._clockwork import Timer
     from olive.sim._core import Core
 
-__all__ = ["APPLICATIONS", "Runner", "run_hangup_handlers"]
+__all__ = ["APPLICATIONS", "Runner", "run_gosub", "run_hangup_handlers"]
 
 APPLICATIONS = frozenset(
     {"amd", "answer", "busy", "congestion", "dial", "echo", "goto", "gotoif", "hangup", "noop", "playback", "queue",
@@ -56,6 +58,8 @@ class Runner:
         self.voice_until: float | None = None  # ...until then
         self.playing = False  # in Playback() right now
         self.listener: Detection | SilenceWait | KeyRead | None = None  # AMD()/WaitForSilence()/Read() listening
+        self.timed_out = False  # AST_SOFTHANGUP_TIMEOUT: the absolute timeout ended the running application
+        self._app_timers: list[Timer] = []  # Wait(), Playback(), Answer(): ended by the timeout
 
     # -- control ---------------------------------------------------------------------
     def start(self) -> None:
@@ -77,8 +81,35 @@ class Runner:
         self.finish_hangup()
 
     def finish_hangup(self) -> None:
+        if self.timed_out and not self.ch.dead:
+            self.timed_out = False
+            if self.core.dialplan.exists(self.ch.context, "T", 1):
+                # __ast_pbx_run(): the application returned -1 with AST_SOFTHANGUP_TIMEOUT set and
+                # a T extension exists: clear the flag and the timeout, go on at T,1.
+                for timer in self._app_timers:
+                    timer.cancel()
+                self._app_timers.clear()
+                self.stopped = False
+                self.ch.on_hangup_request = self.hangup_requested
+                self.ch.exten, self.ch.priority = "T", 1
+                self.step()
+                return
+            # No T extension: the PBX ends ("Call timed out with no special extension"); the
+            # timeout was an internal flag, so no SoftHangupRequest (not recorded on a real one).
+            self.stopped = True
+            self.core.hangup(self.ch, 16)
+            return
         self.stopped = True
         self.core.hangup(self.ch, 16, soft=True)
+
+    def absolute_timeout(self) -> None:
+        """TIMEOUT(absolute) ran out: the waiting application sees a hang-up (ast_check_hangup)."""
+        self.timed_out = True
+        handler = self.ch.on_hangup_request
+        if handler is not None:
+            handler(16)
+        else:
+            self.finish_hangup()
 
     def resume(self) -> None:
         """The running application returned 0: go on with the next priority."""
@@ -89,7 +120,12 @@ class Runner:
         self.step()
 
     def wait(self, seconds: float) -> None:
-        self.ch.timers.append(self.core.sched.later(seconds, self.resume))
+        self._app_timer(self.core.sched.later(seconds, self.resume))
+
+    def _app_timer(self, timer: Timer) -> Timer:
+        self.ch.timers.append(timer)
+        self._app_timers.append(timer)
+        return timer
 
     # -- lookups ---------------------------------------------------------------------
     def lookup(self, name: str) -> str:
@@ -168,8 +204,7 @@ class Runner:
             else:
                 # Waiting before the far half learns of the answer, so that what it starts
                 # then (AMD() listening, a tone that ends the wait) sees the wait.
-                self._media_wait = self.core.sched.later(_MEDIA_WAIT, self._media_waited)
-                ch.timers.append(self._media_wait)
+                self._media_wait = self._app_timer(self.core.sched.later(_MEDIA_WAIT, self._media_waited))
                 self._answer()
             return False
         if app in ("busy", "congestion"):
@@ -181,7 +216,7 @@ class Runner:
                 one.dial.control_failure(status, reason)
             timeout = _number(args[0], 0.0)
             if timeout > 0:
-                ch.timers.append(core.sched.later(timeout, self.finish_hangup))
+                self._app_timer(core.sched.later(timeout, self.finish_hangup))
             return False
         if app == "hangup":
             cause = int(_number(args[0], 16)) if args[0].strip() else 16
@@ -212,7 +247,7 @@ class Runner:
                 core.set_var(ch, "PLAYBACKSTATUS", "SUCCESS")
                 self.resume()
             self.playing = True
-            ch.timers.append(core.sched.later(seconds, done))
+            self._app_timer(core.sched.later(seconds, done))
             return False
         if app == "echo":
             if ch.state != UP:
@@ -333,29 +368,38 @@ def run_hangup_handlers(core: Core, ch: Channel) -> None:
     As transcript 19 shows: HangupHandlerRun, the Gosub frame's LOCAL(ARGC), a Newexten per
     priority, and Return()'s ARGC and GOSUB_RETVAL; the Hangup event then tells where the
     channel was before."""
-    where = (ch.context, ch.exten, ch.priority)
     handlers, ch.hangup_handlers = ch.hangup_handlers, []
     for spec in reversed(handlers):
         core.channel_event("HangupHandlerRun", ch, ("Handler", spec), category="dialplan")
-        core.channel_event("VarSet", ch, ("Variable", "LOCAL(ARGC)"), ("Value", "0"), category="dialplan")
         parts = [p.strip() for p in split_args(spec)] + ["", ""]
-        context, exten, prio = parts[0], parts[1] or "s", int(_number(parts[2], 1) or 1)
-        runner = Runner(core, ch, context, exten, prio)
-        runner.stopped = True  # never steps on its own: the channel is going
-        for _ in range(100):
-            step = core.dialplan.priority(ch.context, ch.exten, ch.priority)
-            if step is None:
-                break
-            data = runner.expand(step.data)
-            core.channel_event("Newexten", ch, ("Extension", ch.exten), ("Application", step.app), ("AppData", data),
-                               category="dialplan")
-            if step.app.lower() == "return":
-                core.channel_event("VarSet", ch, ("Variable", "ARGC"), ("Value", ""), category="dialplan")
-                core.channel_event("VarSet", ch, ("Variable", "GOSUB_RETVAL"), ("Value", data), category="dialplan")
-                break
-            if step.app.lower() == "set":
-                name, _, value = data.partition("=")
-                if not core.write_function(ch, name.strip(), value):
-                    core.set_var(ch, name.strip(), value)
-            ch.priority += 1
+        run_gosub(core, ch, parts[0], parts[1] or "s", int(_number(parts[2], 1) or 1))
+
+
+def run_gosub(core: Core, ch: Channel, context: str, exten: str = "s", priority: int = 1) -> None:
+    """A subroutine run to its Return() on ``ch`` by another party (a hangup handler, Queue()'s
+    gosub on the member's channel: ast_app_exec_sub); only applications that need no waiting
+    (Set, NoOp, GotoIf) do anything. Its frame's LOCAL(ARGC), a Newexten per priority, and
+    Return()'s ARGC and GOSUB_RETVAL (transcripts 19, 35); the channel's place and its runner
+    are restored after it."""
+    where, owner, on_hangup = (ch.context, ch.exten, ch.priority), ch.runner, ch.on_hangup_request
+    core.channel_event("VarSet", ch, ("Variable", "LOCAL(ARGC)"), ("Value", "0"), category="dialplan")
+    runner = Runner(core, ch, context, exten, priority)
+    runner.stopped = True  # never steps on its own
+    for _ in range(100):
+        step = core.dialplan.priority(ch.context, ch.exten, ch.priority)
+        if step is None:
+            break
+        data = runner.expand(step.data)
+        core.channel_event("Newexten", ch, ("Extension", ch.exten), ("Application", step.app), ("AppData", data),
+                           category="dialplan")
+        if step.app.lower() == "return":
+            core.channel_event("VarSet", ch, ("Variable", "ARGC"), ("Value", ""), category="dialplan")
+            core.channel_event("VarSet", ch, ("Variable", "GOSUB_RETVAL"), ("Value", data), category="dialplan")
+            break
+        if step.app.lower() == "set":
+            name, _, value = data.partition("=")
+            if not core.write_function(ch, name.strip(), value):
+                core.set_var(ch, name.strip(), value)
+        ch.priority += 1
     ch.context, ch.exten, ch.priority = where
+    ch.runner, ch.on_hangup_request = owner, on_hangup

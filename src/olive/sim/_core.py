@@ -8,6 +8,7 @@ single Asterisk thread of control would publish them.
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -31,7 +32,7 @@ from olive.sim._model import (
 )
 from olive.sim._world import World
 
-__all__ = ["CATEGORIES", "Core", "Session"]
+__all__ = ["CATEGORIES", "Core", "Session", "timeout_seconds"]
 
 CATEGORIES = {
     "system": 1 << 0,
@@ -194,7 +195,40 @@ class Core:
             ch.hangup_handlers.append(value)
             self.channel_event("HangupHandlerPush", ch, ("Handler", value), category="dialplan")
             return True
+        if func == "TIMEOUT":
+            # func_timeout.c timeout_write(): absolute sets whentohangup (0 clears it); the
+            # response and digit timeouts are the PBX's, which the simulator never waits on.
+            if args[:1].lower() == "a":
+                self.set_absolute_timeout(ch, timeout_seconds(value))
+            return True
+        if func == "MASTER_CHANNEL":
+            # func_channel.c func_mchan_write(): on the channel whose name or uniqueid is this
+            # channel's linkedid (this channel if there is none), as pbx_builtin_setvar_helper().
+            master = self.find_channel(ch.linkedid) or ch
+            if not self.write_function(master, args, value):
+                self.set_var(master, args, value)
+            return True
         return False
+
+    def set_absolute_timeout(self, ch: Channel, seconds: float) -> None:
+        """ast_channel_setwhentohangup_tv(): the channel hangs up ``seconds`` from now (0: never)."""
+        if ch.absolute_timer is not None:
+            ch.absolute_timer.cancel()
+            ch.absolute_timer = None
+        if seconds > 0 and not ch.dead:
+            ch.absolute_timer = self.sched.later(seconds, lambda: self._absolute_timeout(ch))
+            ch.timers.append(ch.absolute_timer)
+
+    def _absolute_timeout(self, ch: Channel) -> None:
+        """The hang-up time came (ast_check_hangup: AST_SOFTHANGUP_TIMEOUT, no AMI event): what the
+        channel waits in ends as on a hang-up; its PBX then goes on at the T extension."""
+        ch.absolute_timer = None
+        if ch.dead:
+            return
+        if ch.runner is not None and not ch.runner.stopped:
+            ch.runner.absolute_timeout()
+        else:
+            self.hangup(ch, 16, soft=True)
 
     def set_callerid(self, ch: Channel, num: str | None, name: str | None) -> None:
         ch.cid_num, ch.cid_name = num, name
@@ -351,3 +385,14 @@ class Core:
 
     def sound_voice(self, name: str) -> tuple[float, float]:
         return self.world.sound_voice(name) if self.world else (0.0, self.sound_seconds(name))
+
+
+def timeout_seconds(value: str) -> float:
+    """TIMEOUT()'s value as func_timeout.c reads it: sscanf("%ld%lf"), whole seconds then a
+    fraction ("1.2" is 1 s and 0.2 s); nothing, or a negative number, is 0 (no timeout)."""
+    whole = re.match(r"\s*([+-]?\d+)", value)
+    if whole is None or int(whole.group(1)) < 0:
+        return 0.0
+    fraction = re.match(r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)", value[whole.end():])
+    micro = int(float(fraction.group(1)) * 1_000_000) if fraction else 0
+    return int(whole.group(1)) + micro / 1_000_000

@@ -63,6 +63,7 @@ class Channel:
     runner: Any = None  # the dialplan runner on this channel, if any
     dial: Any = None  # the dial that placed this channel, while it is being dialed
     timers: list[Timer] = field(default_factory=list)
+    absolute_timer: Timer | None = None  # TIMEOUT(absolute): when the channel hangs up (whentohangup)
     hangup_handlers: list[str] = field(default_factory=list)  # CHANNEL(hangup_handler_push): "context,exten,priority"
     # what the last published snapshot said (for Newexten)
     pub_cep: tuple[str, str, int] | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from olive.sim._apps import run_gosub
 from olive.sim._model import Bridge, Channel
 from olive.sim._queues import Member, set_duration
 
@@ -54,6 +55,12 @@ def connect(call: QueueCall, member: Member, peer: Channel, ring_started: float)
     call.set_queue_variables(peer)
     call.leave()
     entry.handled = True
+    # try_calling(): Queue()'s gosub (its 7th argument) runs on the member's channel, the caller
+    # on hold, before AgentConnect and the bridge (transcript 35).
+    gosub = call.args[6].partition(",")[0].strip() if len(call.args) > 6 else ""
+    if gosub:
+        run_gosub(core, peer, gosub)
+        peer.pub_cep = None  # back in AppQueue: published again with the bridge (below)
     set_duration(core, ch, "QUEUEWAIT", hold * 1000)
     core.emit("AgentConnect", "agent", [
         *ch.block(), *peer.block("Dest"), ("Queue", q.name), ("Interface", member.interface),
@@ -81,6 +88,7 @@ def connect(call: QueueCall, member: Member, peer: Channel, ring_started: float)
     bridge = Bridge(core.new_bridge_id())
     call.bridge = bridge
     _bridge_event(call, "BridgeCreate", bridge)
+    core.publish(peer)
     for party in (peer, ch):
         bridge.channels.append(party)
         party.bridge = bridge

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -85,6 +84,9 @@ AGENTLESS_CONTEXT: Final = "olive-broadcast"
 #: amd.conf's after_greeting_silence (docs/asterisk/amd.conf): AMD calls a person HUMAN this
 #: long after their greeting, so it counts against the 2-second connect limit.
 AMD_AFTER_GREETING_S: Final = 0.8
+#: The shortest wait for an agent [olive-amd] is given after AMD's verdict, for a connect limit
+#: no longer than after_greeting_silence: the person is dropped at once (docs/compliance.md).
+AMD_MIN_CONNECT_S: Final = 0.1
 #: The default estimate of the share of MACHINE verdicts that were people, until the operator
 #: has measured their own (docs/compliance.md): an assumption, not a measurement.
 AMD_FALSE_POSITIVE_SHARE: Final = 0.03
@@ -92,11 +94,19 @@ AMD_FALSE_POSITIVE_SHARE: Final = 0.03
 CALLBACK_QUEUE: Final = "olive-callbacks"
 
 
+def amd_connect_limit(connect_limit_s: float) -> str:
+    """[olive-amd]'s OLIVE_CONNECT_LIMIT: seconds from AMD's HUMAN verdict, with decimals."""
+    remainder = max(AMD_MIN_CONNECT_S, round(connect_limit_s - AMD_AFTER_GREETING_S, 3))
+    return f"{remainder:.3f}".rstrip("0").rstrip(".")
+
+
 def amd_variables(plan: Mapping[str, Any]) -> dict[str, str]:
     """The Originate variables [olive-amd] reads, from a plan snapshot; none with AMD off.
 
     The queue gets what is left of the connect limit once AMD has heard the end of the
-    greeting (whole seconds, at least 1): 2 s - 0.8 s leaves 1 s."""
+    greeting, to the millisecond: 2 s - 0.8 s leaves 1.2 s, which [olive-amd] keeps with
+    TIMEOUT(absolute) (Queue()'s own timeout counts whole seconds: docs/compliance.md).
+    At least AMD_MIN_CONNECT_S: TIMEOUT(absolute)=0 would be no limit at all."""
     action = plan.get("amd") or "off"
     if action == "off":
         return {}
@@ -105,7 +115,7 @@ def amd_variables(plan: Mapping[str, Any]) -> dict[str, str]:
         "OLIVE_AMD": str(action),
         "OLIVE_AMD_MESSAGE": str(plan.get("amd_message") or "") if action == "message" else "",
         "OLIVE_AMD_NOTSURE": str(plan.get("amd_notsure") or "agent"),
-        "OLIVE_CONNECT_LIMIT": str(max(1, math.floor(limit - AMD_AFTER_GREETING_S))),
+        "OLIVE_CONNECT_LIMIT": amd_connect_limit(limit),
     }
 
 
@@ -250,6 +260,7 @@ __all__ = [
     "AMD_AFTER_GREETING_S",
     "AMD_CONTEXT",
     "AMD_FALSE_POSITIVE_SHARE",
+    "AMD_MIN_CONNECT_S",
     "CALLBACK_QUEUE",
     "DEFAULT_RETRY_RULES",
     "NEVER",
@@ -257,6 +268,7 @@ __all__ = [
     "Plan",
     "RetryRule",
     "agentless_variables",
+    "amd_connect_limit",
     "amd_variables",
     "default_retry_rules",
     "opt_out_key",
