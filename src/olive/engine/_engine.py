@@ -51,6 +51,7 @@ from olive.engine._preview import Previews
 from olive.engine._runner import CampaignRunner
 from olive.engine._set_aside import set_aside_refused
 from olive.engine._stats import call_event
+from olive.engine._unit_scope import UnitScope
 from olive.errors import Conflict
 from olive.pacing import DialDecision
 from olive.store import (
@@ -95,11 +96,15 @@ class Engine:
         client_factory: Callable[[str, ServerConfig], ami.AMIClient] | None = None,
         pause_after_missed: int = 2,
         lease: DialingLease | None = None,
+        unit: UnitScope | None = None,
     ) -> None:
         """``pause_after_missed``: rings an agent may let time out in a row before olive pauses them (0: never).
-        ``lease``: the database's dialing lease (``olive serve`` and ``olive run`` always pass one)."""
+        ``lease``: the database's dialing lease (``olive serve`` and ``olive run`` always pass one).
+        ``unit``: run one unit of several nodes instead (``olive serve --scale-out``, engine/_unit.py):
+        its campaign only, its calls only, every dial transaction fenced by its lease."""
         self.sessions = sessions
         self.lease = lease
+        self.unit = unit
         self.pause_after_missed = pause_after_missed
         self.clock = clock or SystemClock()
         self.tick_s = tick_s
@@ -167,13 +172,15 @@ class Engine:
             if released:
                 log.info("released %d contact claim(s) whose call never started", len(released))
             for name, link in self.links.items():
-                for record in load_open_calls(session, name):
-                    link.tracker.adopt(record)
                 self._remember_open_calls(session, name)
+                for record in load_open_calls(session, name):
+                    if record.call_id in self.call_campaign:
+                        link.tracker.adopt(record)
 
     def _remember_open_calls(self, session: Session, server: str) -> None:
         for call in open_calls(session, server):
-            self.call_campaign[call.id] = call.campaign_id
+            if self.unit is None or self.unit.campaign_id == call.campaign_id:  # a unit adopts its own
+                self.call_campaign[call.id] = call.campaign_id
 
     async def _in_db(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` (database work) in the engine's database thread; the loop goes on meanwhile."""
@@ -337,6 +344,8 @@ class Engine:
         dials: list[Dial] = []
         notes: dict[str, str] = {}
         with transaction(self.sessions) as session:
+            if self.unit is not None:  # fenced first: a node that lost the unit writes no dial
+                decisions = self.unit.reserve(session, decisions)
             for campaign, decision in decisions:
                 # Read before an operator's pause or stop committed (the same thread runs
                 # theirs): the store says, right before the claim.
@@ -346,16 +355,29 @@ class Engine:
                     self.guard, session, campaign, decision.dials, decision.reason, now, self.callbacks
                 )
                 dials.extend(placed)
+            if self.unit is not None:
+                dials = self.unit.mark(session, dials)
         return dials, notes
 
     async def _may_dial(self) -> bool:
         """Only the holder of the database's dialing lease dials (and manages queue members)."""
+        if self.unit is not None:
+            return self._unit_may_dial(self.unit)
         if self.lease is None or await self._in_db(self.lease.tick):
             return True
         note = f"not dialing: {self.lease.note or 'this node does not hold the dialing lease'}"
         for campaign in self.campaigns:
             if campaign.status == "running":
                 self.status_note[campaign.id] = note
+        return False
+
+    def _unit_may_dial(self, unit: UnitScope) -> bool:
+        """A unit's engine dials while its node's lease is good by the node's own clock."""
+        if unit.may_dial():
+            return True
+        for campaign in self.campaigns:
+            if campaign.status == "running":
+                self.status_note[campaign.id] = f"not dialing: {unit.describe()} is not held by this node now"
         return False
 
     async def _persist_only(self) -> None:
@@ -389,7 +411,8 @@ class Engine:
         effects: list[Effect] = []
         with transaction(self.sessions) as session:
             self._persist(session, drained, effects)
-            refreshed = read_campaigns(session, now, set(self.runners)) if refresh else None
+            only = None if self.unit is None else self.unit.runs
+            refreshed = read_campaigns(session, now, set(self.runners), only) if refresh else None
         return effects, refreshed
 
     async def persist_now(self, drained: list[Drained], now: float) -> None:

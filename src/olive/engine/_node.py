@@ -11,7 +11,8 @@ stopped before any other node may take the unit. Every database write the
 worker makes for the unit is fenced by the lease's token
 (``olive.store.fence``); the runner only decides dialing on or off.
 
-Not wired into ``olive serve`` yet: one database still has one dialing node.
+``olive serve --node`` runs it with :class:`olive.engine._unit.UnitEngines`
+as the worker: one engine per unit held.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from olive.store import (
     UnitLease,
     acquire_units,
+    ensure_units,
     fair_share,
     heartbeat_node,
     leave_node,
@@ -152,6 +154,8 @@ class NodeRunner:
                 self.worker.start(lease)
 
     def _balance(self) -> None:
+        with transaction(self.sessions) as session:
+            ensure_units(session)  # campaigns started through the API: one unit on their server
         with transaction(self.sessions) as session:
             share = fair_share(session, at=self._at())
         if len(self.leases) < share:
