@@ -1,0 +1,162 @@
+"""A unit's engine (issue 15), in one process against the simulator, on PostgreSQL.
+
+The engine of a unit dials only under its lease: every dial transaction
+starts with the fence (``reserve_dials``), so an engine that still believes it
+owns the unit (a frozen node, a clock that lied) gets its dial refused by the
+database and sends no Originate. A node that takes a unit over from a dead
+node adopts the dead node's calls in flight from Asterisk before it dials, and
+each of them ends with exactly one record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from e2e.harness import Olive, make_campaign, number
+from faults.checks import assert_fault_invariants, crash
+from olive.calls import CallState
+from olive.engine import Engine
+from olive.engine._unit_scope import UnitScope
+from olive.store import (
+    Call,
+    Contact,
+    ServerLimits,
+    UnitLease,
+    acquire_units,
+    register_servers,
+    release_units,
+    set_campaign_servers,
+    transaction,
+)
+
+pytestmark = pytest.mark.postgres
+
+AGENTS = ["801", "802", "803"]
+RULES = {k: {"max_attempts": 3, "delay_s": 20} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED")}
+TTL_S = 600.0  # real seconds: these tests hand units over by releasing them, not by waiting
+
+
+@pytest.fixture(scope="module")
+def db_backend() -> str:
+    return "postgresql"
+
+
+def unit_of(sessions: sessionmaker[Session], cid: str, limits: ServerLimits | None = None) -> None:
+    with transaction(sessions) as s:
+        register_servers(s, {"default": limits or ServerLimits()})
+        set_campaign_servers(s, cid, ["default"])
+
+
+def take(sessions: sessionmaker[Session], node: str) -> UnitLease:
+    with transaction(sessions) as s:
+        (lease,) = acquire_units(s, node, TTL_S, limit=1)
+    return lease
+
+
+def unit_engine(olive: Olive, lease: UnitLease, believes: list[bool] | None = None) -> Engine:
+    """The engine a node runs for ``lease``; ``believes[0]``: whether the node thinks it may dial."""
+    belief = believes if believes is not None else [True]
+    scope = UnitScope(lease, lambda: belief[0])
+    return Engine(olive.sessions, {"default": olive.target.server}, clock=olive.target.clock, guard=olive.guard,
+                  tick_s=0.5, unit=scope)
+
+
+def originates(olive: Olive) -> list[str]:
+    return [a.action.get("ChannelId") or "" for a in olive.target.pbx.actions if a.action.name == "Originate"]
+
+
+async def test_a_node_whose_lease_was_taken_has_its_dial_refused_and_sends_no_originate(olive: Olive) -> None:
+    cid = make_campaign(olive.sessions, name="fenced", contacts=[number(1, 500 + i) for i in range(20)], agents=AGENTS,
+                        retry_rules=RULES)
+    unit_of(olive.sessions, cid)
+    old = take(olive.sessions, "node-a")
+    # node-a freezes; meanwhile its lease goes to node-b (a new token). node-a wakes still
+    # believing it owns the unit (the worst case: its clock check passed before the freeze).
+    with transaction(olive.sessions) as s:
+        release_units(s, [old])
+    new = take(olive.sessions, "node-b")
+    assert new.token == old.token + 1
+    stale = unit_engine(olive, old)
+    await stale.start(run=False)
+    olive.engine = stale
+    await olive.until(lambda: stale.links["default"].ready, within_s=60, what="node-a's link ready")
+    refused = 0
+    deadline = olive.target.clock.now() + 120
+    while refused < 3:  # it reads its campaign, puts the agents in the queue, then wants to dial
+        assert olive.target.clock.now() < deadline, "the stale node never even tried to dial"
+        try:
+            await stale.tick()
+        except Exception as exc:  # the tick fails on the fence: nothing was written
+            assert "is no longer the unit's lease" in str(exc), exc
+            refused += 1
+        await asyncio.sleep(0.05)
+    assert refused > 0, "the stale node never even tried to dial"
+    assert originates(olive) == [], "a node whose lease was taken sent an Originate"
+    with transaction(olive.sessions) as s:
+        assert s.scalars(select(Call.id).where(Call.campaign_id == cid)).all() == []
+        assert s.scalars(select(Contact.id).where(Contact.active_call_id.is_not(None))).all() == []
+
+
+async def test_the_unit_dials_within_its_servers_channel_limit(olive: Olive) -> None:
+    cid = make_campaign(olive.sessions, name="capped", contacts=[number(1, 600 + i) for i in range(12)], agents=AGENTS,
+                        retry_rules=RULES, lines_per_agent=3.0)
+    unit_of(olive.sessions, cid, ServerLimits(max_channels=2))
+    engine = unit_engine(olive, take(olive.sessions, "node-a"))
+    await engine.start()
+    olive.engine = engine
+    most = 0
+    deadline = olive.target.clock.now() + 1200
+    while olive.report(cid).status != "finished":
+        assert olive.target.clock.now() < deadline, "the capped campaign did not finish"
+        with transaction(olive.sessions) as s:
+            open_now = len(s.scalars(select(Call.id).where(Call.ended_at.is_(None))).all())
+        most = max(most, open_now)
+        await asyncio.sleep(0.02)
+    assert 0 < most <= 2, f"{most} calls open at once on a server limited to 2"
+    with transaction(olive.sessions) as s:
+        stamped = {c.claim_server for c in s.scalars(select(Contact)) if c.claim_token is not None}
+    assert stamped == {"default"}
+
+
+async def test_a_unit_taken_over_from_a_dead_node_adopts_its_calls_in_flight(olive: Olive) -> None:
+    cid = make_campaign(olive.sessions, name="adopted", contacts=[number(1, 700 + i) for i in range(30)], agents=AGENTS,
+                        retry_rules=RULES)
+    unit_of(olive.sessions, cid)
+    first_lease = take(olive.sessions, "node-a")
+    first = unit_engine(olive, first_lease)
+    await first.start()
+    olive.engine = first
+    await olive.until(
+        lambda: sum(1 for r in first.links["default"].tracker.active() if r.state is CallState.CONNECTED) >= 2,
+        within_s=120, what="node-a's agents talking",
+    )
+    first_ids = set(originates(olive))
+    await crash(first)  # kill -9: no goodbye, no record of what follows
+    in_flight = {r.call_id for r in first.links["default"].tracker.active()}
+    assert in_flight
+    with transaction(olive.sessions) as s:  # its lease runs out (here: at once)
+        release_units(s, [first_lease])
+    second_lease = take(olive.sessions, "node-b")
+    assert second_lease.token == first_lease.token + 1
+    second = unit_engine(olive, second_lease)
+    await second.start()
+    olive.engine = second
+    adopted = {r.call_id for r in second.links["default"].tracker.active()} | set(second.call_campaign)
+    assert in_flight <= adopted, f"not adopted: {in_flight - adopted}"
+    report = await olive.finish(cid, within_s=3 * 3600)
+    calls = olive.calls(cid)
+    assert_fault_invariants(calls, olive.target.pbx)
+    assert report.contacts.get("dialing", 0) == 0
+    # Every call of the dead node ended with its one record, and the new node's calls carry its token.
+    by_id = {c.id: c for c in calls}
+    assert all(by_id[i].ended_at is not None for i in in_flight)
+    tags = {
+        (a.action.get("ChannelId"), tuple(v for v in a.action.get_all("Variable") if v.startswith("OLIVE_TOKEN=")))
+        for a in olive.target.pbx.actions if a.action.name == "Originate"
+    }
+    for call_id, tag in tags:
+        assert tag == (f"OLIVE_TOKEN={first_lease.token if call_id in first_ids else second_lease.token}",), (call_id, tag)
