@@ -95,7 +95,9 @@ class NodeRunner:
         return None if self.wall is None else self.wall()
 
     def may_dial(self, key: Key) -> bool:
-        return key in self.working and self.monotonic() < self.deadline[key]
+        """Safe to call from another thread (the units' engines ask on the event loop)."""
+        deadline = self.deadline.get(key)
+        return deadline is not None and key in self.working and self.monotonic() < deadline
 
     def step(self) -> None:
         """Stop what ran out, renew when due, take up to the fair share, give back the excess."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -33,6 +34,7 @@ from olive.store import UnitLease
 log = logging.getLogger("olive.engine")
 
 MakeEngine = Callable[[UnitScope], Engine]
+TICKS_KEPT = 10_000
 
 
 class NotDialing(DialingLease):
@@ -67,6 +69,8 @@ class UnitEngines:
         self._chains: dict[Key, asyncio.Future[None]] = {}  # each unit's starts and stops, in order
         self.started = 0
         self.stopped = 0
+        self.ticks: deque[float] = deque(maxlen=TICKS_KEPT)  # seconds of the units' engines' last ticks
+        self.failed_ticks = 0
 
     def __repr__(self) -> str:
         return f"<UnitEngines {sorted(self.engines)}>"
@@ -116,6 +120,7 @@ class UnitEngines:
     async def _start(self, lease: UnitLease) -> None:
         await self._stop(lease.key)  # a unit taken again (a new token) gets a new engine
         engine = self.make_engine(UnitScope(lease, self._may_dial(lease)))
+        engine.on_tick = self._ticked
         self.engines[lease.key] = engine
         try:
             await engine.start()  # adoption: the unit's open calls, then reconcile with Asterisk
@@ -127,6 +132,21 @@ class UnitEngines:
             return
         self.started += 1
         log.info("unit %s@%s (token %d): engine started", *lease.key, lease.token)
+
+    def _ticked(self, seconds: float, failed: bool) -> None:
+        self.ticks.append(seconds)
+        self.failed_ticks += failed
+
+    def tick_summary(self) -> str:
+        """The units' engines' recent tick times (for the node's log and the benchmark)."""
+        if not self.ticks:
+            return "no tick yet"
+        ordered = sorted(self.ticks)
+        p50, p95 = ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+        return (
+            f"{len(ordered)} unit ticks: median {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
+            f"max {ordered[-1] * 1000:.1f} ms; {self.failed_ticks} failed"
+        )
 
     async def _stop(self, key: Key) -> None:
         engine = self.engines.pop(key, None)
@@ -157,6 +177,7 @@ async def run_node(runner: NodeRunner, units: UnitEngines, stopping: asyncio.Eve
     finally:
         await asyncio.to_thread(runner.leave)
         await units.stop_all()
+        log.info("node %s: %s", runner.name, units.tick_summary())
 
 
 __all__ = ["MakeEngine", "NotDialing", "UnitEngines", "run_node"]
