@@ -160,3 +160,36 @@ async def test_a_unit_taken_over_from_a_dead_node_adopts_its_calls_in_flight(oli
     }
     for call_id, tag in tags:
         assert tag == (f"OLIVE_TOKEN={first_lease.token if call_id in first_ids else second_lease.token}",), (call_id, tag)
+
+
+async def test_a_dial_committed_just_before_the_lease_ran_out_is_not_sent(olive: Olive) -> None:
+    """The node froze between the commit of its dials and their Originates, and its lease ran
+    out meanwhile: a successor may already have adopted the unit without those calls, so they
+    are not sent; each ends with its one record, not placed, and its contact is free again."""
+    cid = make_campaign(olive.sessions, name="froze", contacts=[number(1, 800 + i) for i in range(6)], agents=AGENTS,
+                        retry_rules=RULES)
+    unit_of(olive.sessions, cid)
+    belief = [True]
+    engine = unit_engine(olive, take(olive.sessions, "node-a"), belief)
+    committed: list[str] = []
+    send = engine.send_dials
+
+    def freeze_then_send(dials: list) -> None:  # type: ignore[type-arg]
+        if dials:
+            committed.extend(intent.call_id for _, intent, _ in dials)
+            belief[0] = False  # the lease ran out while the node was frozen
+        send(dials)
+
+    engine.send_dials = freeze_then_send  # type: ignore[method-assign]
+    await engine.start()
+    olive.engine = engine
+    await olive.until(lambda: bool(committed), within_s=120, what="a dial committed")
+    await olive.until(lambda: all(c.ended_at is not None for c in olive.calls(cid)), within_s=60,
+                      what="the unsent calls recorded")
+    assert originates(olive) == [], "an Originate was sent after the lease ran out"
+    calls = olive.calls(cid)
+    assert {c.id for c in calls} == set(committed)
+    for call in calls:
+        assert call.outcome == "FAILED" and "was no longer held by this node" in (call.detail or ""), (call.outcome, call.detail)
+    with transaction(olive.sessions) as s:
+        assert s.scalars(select(Contact.id).where(Contact.active_call_id.is_not(None))).all() == []

@@ -601,6 +601,9 @@ class Engine:
 
     async def _originate(self, link: PbxLink, intent: DialIntent, plan: Mapping[str, Any]) -> None:
         """Send one Originate the tick already recorded and tracks; never re-sent."""
+        if self.unit is not None and not self.unit.may_dial():
+            self._unit_lost_before_send(link, intent)
+            return
         try:
             act = ami.originate_action(
                 ami.OriginateRequest(
@@ -625,6 +628,14 @@ class Engine:
             # Asterisk may or may not have the call: never re-send; reconciliation decides.
             log.warning("Originate %s unconfirmed (%s); will reconcile", intent.call_id, exc)
             link.tracker.lost_sight([intent.call_id])
+
+    def _unit_lost_before_send(self, link: PbxLink, intent: DialIntent) -> None:
+        """The unit's lease ran out between the dial's commit and its Originate (the node froze,
+        say): not sent, since a successor may already have adopted the unit's calls without it."""
+        assert self.unit is not None
+        why = f"not sent: {self.unit.describe()} was no longer held by this node"
+        log.warning("call %s: %s", intent.call_id, why)
+        link.call_changes.extend(link.tracker.originate_refused(intent.call_id, self.clock.now(), why, passing=True))
 
     async def hangup_calls(self, campaign_id: str | None) -> int:
         """Hang up the calls in progress (of one campaign, or all): a forced stop."""
