@@ -51,6 +51,7 @@ from olive.store import (
     ContactRow,
     DialList,
     Plan,
+    create_api_key,
     import_contacts,
     make_engine,
     make_sessionmaker,
@@ -75,7 +76,7 @@ queues = ["@olive"]
 context = "from-trunk"
 
 [[trunks.trunk.rules]]
-match = "_+1202555XXXXX"
+match = "_+1202555XXXX"
 outcome = "answer"
 delay = 0.5
 talk = 2.5
@@ -118,7 +119,7 @@ def campaigns(sessions: sessionmaker[Session], servers: list[str], per_server: i
     with transaction(sessions) as s:
         for server in servers:
             for q in range(per_server):
-                spec = PlanSpec(channel_template="PJSIP/{number}@trunk", dial_timeout_s=5, dial_mode="predictive")
+                spec = PlanSpec(channel_template="PJSIP/{number}@trunk", dial_timeout_s=5)
                 plan = Plan(name=f"{server}-{q} plan", **spec.to_row())
                 dial_list = DialList(name=f"{server}-{q} list")
                 agents = [
@@ -126,7 +127,7 @@ def campaigns(sessions: sessionmaker[Session], servers: list[str], per_server: i
                 ]
                 s.add_all([plan, dial_list, *agents])
                 s.flush()
-                import_contacts(s, dial_list.id, [ContactRow(numbers=(f"+1202555{n:02d}{i:03d}",)) for i in range(contacts)])
+                import_contacts(s, dial_list.id, [ContactRow(numbers=(f"+1202555{n}{i:03d}",)) for i in range(contacts)])
                 s.add(Campaign(name=f"{server}-{q}", status="running", plan=plan, queue=QUEUES[q], server=server,
                                compliance_profile="none", dial_lists=[dial_list], agents=agents))
                 n += 1
@@ -137,9 +138,11 @@ def run_layout(name: str, url: str, tmp: Path, *, nodes: int, servers: int, per_
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     with engine.begin() as conn:  # a clean database for each layout
-        conn.execute(text("TRUNCATE calls, contacts, campaigns, agents, dial_lists, plans, units, nodes, servers CASCADE"))
+        conn.execute(text("TRUNCATE calls, contacts, campaigns, agents, dial_lists, plans, units, nodes, servers, api_keys CASCADE"))
     names = [f"s{i + 1}" for i in range(servers)]
-    campaigns(sessions, names, per_server, agents_each, contacts=int(seconds * 4) + 200)
+    campaigns(sessions, names, per_server, agents_each, contacts=min(999, int(seconds * 6) + 200))
+    with transaction(sessions) as s:
+        _, key = create_api_key(s, "bench", role="admin")
     scenario = tmp / "scenario.toml"
     scenario.write_text(SCENARIO.format(queues="".join(QUEUE.format(name=q) for q in QUEUES)))
     procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -173,7 +176,8 @@ def run_layout(name: str, url: str, tmp: Path, *, nodes: int, servers: int, per_
         if not scale_out:
             for node, port in api_ports.items():
                 try:
-                    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+                    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {key}"})
+                    body = urllib.request.urlopen(request, timeout=10).read().decode()
                 except OSError as exc:
                     ticks[node] = f"/metrics: {exc}"
                     continue
@@ -237,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, default=12, help="N: agents per server in the 2-server layout (2N in all)")
     parser.add_argument("--seconds", type=float, default=40.0, help="each layout's run")
     parser.add_argument("--url", help="a PostgreSQL database to use (default: a private one, dropped at the end)")
+    parser.add_argument("--logs", type=Path, help="keep the processes' logs in this folder")
+    parser.add_argument("--only", help="run only the layouts whose name contains this")
     args = parser.parse_args(argv)
     if args.agents % 3:
         parser.error("--agents must be a multiple of 3 (three campaigns a server)")
@@ -251,7 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         migrate(url)
         n = args.agents
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as scratch:
+            tmp = str(args.logs or scratch)
+            Path(tmp).mkdir(parents=True, exist_ok=True)
             layouts = [
                 ("3 nodes x 2 servers", dict(nodes=3, servers=2, per_server=3, agents_each=n // 3, scale_out=True)),
                 ("1 node x 1 server (units)", dict(nodes=1, servers=1, per_server=6, agents_each=n // 3, scale_out=True)),
@@ -259,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
                 ("1 node x 1 campaign", dict(nodes=1, servers=1, per_server=1, agents_each=2 * n, scale_out=False)),
             ]
             for name, layout in layouts:
+                if args.only and args.only not in name:
+                    continue
                 print(f"running {name} ...", file=sys.stderr, flush=True)
                 results.append(run_layout(name, url, Path(tmp), seconds=args.seconds, **layout))  # type: ignore[arg-type]
     finally:

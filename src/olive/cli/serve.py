@@ -175,20 +175,25 @@ async def _serve_node(settings: object, sessions: object, engine_sessions: objec
     for line in settings.describe():
         err_console.print(f"olive serve: {line}", soft_wrap=True)
     err_console.print(f"olive serve: scale-out node {name}: unit leases of {ttl:g} s", soft_wrap=True)
+    stopping = asyncio.Event()
+
+    async def leave() -> None:  # SIGTERM: stop dialing, release the units, then the API stops
+        stopping.set()
+        await node
+
     server = make_server(
         app,
         settings.host,
         settings.port,
         log_level=log_level,
         on_started=lambda url: err_console.print(f"olive serve: listening on {url}", soft_wrap=True),
+        on_stopping=leave,
     )
-    stopping = asyncio.Event()
     node = asyncio.create_task(run_node(runner, units, stopping), name="olive-node")
     try:
         await server.serve()
     finally:
-        stopping.set()
-        await node
+        await leave()
 
 
 __all__ = ["register"]
