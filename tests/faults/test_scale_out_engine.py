@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from e2e.harness import Olive, make_campaign, number
 from faults.checks import assert_fault_invariants, crash
 from olive.calls import CallState
-from olive.engine import Engine
+from olive.engine import Engine, EngineState
 from olive.engine._unit_scope import UnitScope
 from olive.store import (
     Call,
@@ -193,3 +193,44 @@ async def test_a_dial_committed_just_before_the_lease_ran_out_is_not_sent(olive:
         assert call.outcome == "FAILED" and "was no longer held by this node" in (call.detail or ""), (call.outcome, call.detail)
     with transaction(olive.sessions) as s:
         assert s.scalars(select(Contact.id).where(Contact.active_call_id.is_not(None))).all() == []
+
+
+async def test_calls_whose_first_events_died_with_their_node_are_followed_by_the_new_owner(olive: Olive) -> None:
+    """kill -9 right after the Originates went out, before the node stored any event of them:
+    their rows know no channel, only the Linkedid the dial wrote ahead (each Originate's
+    ChannelId is the call id). The new owner finds their channels by it and follows them to
+    their real end, instead of ending them as gone while they are up (which would free their
+    contacts to be dialed again)."""
+    cid = make_campaign(olive.sessions, name="unseen", contacts=[number(1, 900 + i) for i in range(3)], agents=AGENTS,
+                        retry_rules=RULES)
+    unit_of(olive.sessions, cid)
+    first_lease = take(olive.sessions, "node-a")
+    first = unit_engine(olive, first_lease)
+    await first.start(run=False)
+    olive.engine = first
+    deadline = olive.target.clock.now() + 120
+    while not originates(olive):  # ticks until its first dials are out; nothing of them stored after
+        assert olive.target.clock.now() < deadline, "node-a never dialed"
+        await first.tick()
+        await asyncio.sleep(0.05)
+    sent = set(originates(olive))
+    await olive.until(lambda: len({c.linkedid for c in olive.target.pbx.channels()} & sent) == len(sent), within_s=30,
+                      what="the calls' channels up at Asterisk")
+    first.state = EngineState.STOPPED  # kill -9: no tick more, the AMI connection just drops
+    for link in first.links.values():
+        if link.client._writer is not None:
+            link.client._writer.transport.abort()
+        await link.client.close()
+    with transaction(olive.sessions) as s:
+        # Nothing of them stored but what the dial wrote: the call id as the Linkedid to come.
+        rows = list(s.scalars(select(Call).where(Call.id.in_(sent))))
+        assert rows and all(c.state == "originating" and c.linkedid == c.id for c in rows)
+        release_units(s, [first_lease])
+    second = unit_engine(olive, take(olive.sessions, "node-b"))
+    await second.start()
+    olive.engine = second
+    await olive.finish(cid, within_s=3600)
+    calls = {c.id: c for c in olive.calls(cid)}
+    for call_id in sent:
+        assert calls[call_id].outcome == "CONNECTED", (call_id, calls[call_id].outcome, calls[call_id].detail)
+    assert_fault_invariants(list(calls.values()), olive.target.pbx)
