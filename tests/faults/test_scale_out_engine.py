@@ -11,6 +11,7 @@ each of them ends with exactly one record.
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from e2e.harness import Olive, make_campaign, number
 from faults.checks import assert_fault_invariants, crash
 from olive.calls import CallState
 from olive.engine import Engine, EngineState
+from olive.engine._unit import UnitEngines
 from olive.engine._unit_scope import UnitScope
 from olive.store import (
     Call,
@@ -234,3 +236,46 @@ async def test_calls_whose_first_events_died_with_their_node_are_followed_by_the
     for call_id in sent:
         assert calls[call_id].outcome == "CONNECTED", (call_id, calls[call_id].outcome, calls[call_id].detail)
     assert_fault_invariants(list(calls.values()), olive.target.pbx)
+
+
+class FlakyEngine:
+    """An engine whose start fails while the database is away (its adoption reads the store)."""
+
+    def __init__(self, failures: list[int]) -> None:
+        self.failures = failures
+        self.on_tick = None
+        self.running = False
+
+    async def start(self) -> None:
+        if self.failures[0] > 0:
+            self.failures[0] -= 1
+            raise OSError("the database is away")
+        self.running = True
+
+    async def stop(self) -> None:
+        self.running = False
+
+
+async def test_a_unit_whose_engine_could_not_start_is_started_again_while_its_lease_holds() -> None:
+    """A database blip at a takeover fails the new engine's adoption: the node, which keeps
+    renewing the unit, tries again instead of holding the unit without dialing it."""
+    failures = [2]
+    built: list[FlakyEngine] = []
+
+    def make(scope: UnitScope) -> FlakyEngine:
+        built.append(FlakyEngine(failures))
+        return built[-1]
+
+    units = UnitEngines(asyncio.get_running_loop(), make, retry_s=0.01)  # type: ignore[arg-type]
+    lease = UnitLease("camp_1", "pbx-a", "node-a", 3, 0.0)
+    units.runner = SimpleNamespace(leases={lease.key: lease}, may_dial=lambda key: True)  # type: ignore[assignment]
+    units.start(lease)
+    for _ in range(200):
+        if lease.key in units.engines and units.engines[lease.key].running:  # type: ignore[attr-defined]
+            break
+        await asyncio.sleep(0.01)
+    assert units.engines[lease.key].running, "the unit was never started again"  # type: ignore[attr-defined]
+    assert len(built) == 3 and units.started == 1
+    units.stop(lease, "test over")
+    await units.stop_all()
+    assert not units.engines

@@ -61,9 +61,10 @@ class NotDialing(DialingLease):
 class UnitEngines:
     """One engine per unit held. ``start``/``stop`` may be called from the runner's thread."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, make_engine: MakeEngine) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, make_engine: MakeEngine, *, retry_s: float = 1.0) -> None:
         self.loop = loop
         self.make_engine = make_engine
+        self.retry_s = retry_s  # an engine that did not start is tried again this often, while the lease holds
         self.runner: NodeRunner | None = None  # set by run_node: may_dial asks it
         self.engines: dict[Key, Engine] = {}
         self._chains: dict[Key, asyncio.Future[None]] = {}  # each unit's starts and stops, in order
@@ -117,21 +118,32 @@ class UnitEngines:
 
         return check
 
+    def _holds(self, lease: UnitLease) -> bool:
+        held = None if self.runner is None else self.runner.leases.get(lease.key)
+        return held is not None and held.token == lease.token
+
     async def _start(self, lease: UnitLease) -> None:
         await self._stop(lease.key)  # a unit taken again (a new token) gets a new engine
-        engine = self.make_engine(UnitScope(lease, self._may_dial(lease)))
-        engine.on_tick = self._ticked
-        self.engines[lease.key] = engine
-        try:
-            await engine.start()  # adoption: the unit's open calls, then reconcile with Asterisk
-        except Exception:
-            log.exception("unit %s@%s: its engine did not start", *lease.key)
-            self.engines.pop(lease.key, None)
-            with contextlib.suppress(Exception):
-                await engine.stop()
+        while True:
+            engine = self.make_engine(UnitScope(lease, self._may_dial(lease)))
+            engine.on_tick = self._ticked
+            self.engines[lease.key] = engine
+            try:
+                await engine.start()  # adoption: the unit's open calls, then reconcile with Asterisk
+            except Exception as exc:
+                self.engines.pop(lease.key, None)
+                with contextlib.suppress(Exception):
+                    await engine.stop()
+                if not self._holds(lease):
+                    log.warning("unit %s@%s: its engine did not start (%s); the lease is gone", *lease.key, exc)
+                    return
+                # Held and renewed, so nobody else may dial it: try again rather than hold it idle.
+                log.warning("unit %s@%s: its engine did not start (%s); trying again in %gs", *lease.key, exc, self.retry_s)
+                await asyncio.sleep(self.retry_s)
+                continue
+            self.started += 1
+            log.info("unit %s@%s (token %d): engine started", *lease.key, lease.token)
             return
-        self.started += 1
-        log.info("unit %s@%s (token %d): engine started", *lease.key, lease.token)
 
     def _ticked(self, seconds: float, failed: bool) -> None:
         self.ticks.append(seconds)
