@@ -20,7 +20,7 @@ size, 2N agents and 6 campaigns (N/3 agents each) unless said:
 Calls per second are the Originates the simulators logged (``--originate-log``)
 between the first and the last, per node; tick latency is the node's engines' ticks
 (``--scale-out`` nodes log their units' median/p95 at exit; the classic node's come from
-``/metrics``). Wall-clock figures on a shared 2-core machine: compare rows of one run.
+``/metrics``, whose ``olive_engine_tick_seconds`` is the units' ticks on a ``--scale-out`` node). Wall-clock figures on a shared 2-core machine: compare rows of one run.
 """
 
 from __future__ import annotations
@@ -173,15 +173,15 @@ def run_layout(name: str, url: str, tmp: Path, *, nodes: int, servers: int, per_
             )
         time.sleep(seconds)
         ticks: dict[str, str] = {}
-        if not scale_out:
-            for node, port in api_ports.items():
-                try:
-                    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {key}"})
-                    body = urllib.request.urlopen(request, timeout=10).read().decode()
-                except OSError as exc:
-                    ticks[node] = f"/metrics: {exc}"
-                    continue
-                ticks[node] = _histogram_summary(body)
+        # every layout's /metrics (a --scale-out node's are its units' ticks)
+        for node, port in api_ports.items():
+            try:
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {key}"})
+                body = urllib.request.urlopen(request, timeout=10).read().decode()
+            except OSError as exc:
+                ticks[node] = f"/metrics: {exc}"
+                continue
+            ticks[node] = _histogram_summary(body)
         for node in api_ports:
             procs[node].send_signal(signal.SIGTERM)
         for node in api_ports:
@@ -189,7 +189,7 @@ def run_layout(name: str, url: str, tmp: Path, *, nodes: int, servers: int, per_
         for node in api_ports:
             if scale_out:
                 found = re.findall(r"node \S+: (\d+ unit ticks: .*)", logs[node].read_text())
-                ticks[node] = found[-1] if found else "no tick summary in the log"
+                ticks[node] = (found[-1] if found else "no tick summary in the log") + f" (/metrics: {ticks.get(node)})"
     finally:
         for proc in procs.values():
             if proc.poll() is None:

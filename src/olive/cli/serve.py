@@ -172,6 +172,8 @@ async def _serve_node(settings: object, sessions: object, engine_sessions: objec
     lease: DialingLease = NotDialing(unit_side, name)
     view = Engine(unit_side, {}, pause_after_missed=settings.pause_after_missed, lease=lease)
     app = create_app(make_api_sessions(database_url(settings.database_url)), view)
+    view.on_tick = None  # /metrics' engine ticks are the units' (the view's place no call)
+    units.on_tick = app.state.olive.metrics.observe_tick
     for line in settings.describe():
         err_console.print(f"olive serve: {line}", soft_wrap=True)
     err_console.print(f"olive serve: scale-out node {name}: unit leases of {ttl:g} s", soft_wrap=True)

@@ -72,6 +72,7 @@ class UnitEngines:
         self.stopped = 0
         self.ticks: deque[float] = deque(maxlen=TICKS_KEPT)  # seconds of the units' engines' last ticks
         self.failed_ticks = 0
+        self.on_tick: Callable[[float, bool], None] | None = None  # each unit tick, on: the node's /metrics
 
     def __repr__(self) -> str:
         return f"<UnitEngines {sorted(self.engines)}>"
@@ -148,6 +149,8 @@ class UnitEngines:
     def _ticked(self, seconds: float, failed: bool) -> None:
         self.ticks.append(seconds)
         self.failed_ticks += failed
+        if self.on_tick is not None:
+            self.on_tick(seconds, failed)
 
     def tick_summary(self) -> str:
         """The units' engines' recent tick times (for the node's log and the benchmark)."""
