@@ -279,3 +279,50 @@ async def test_a_unit_whose_engine_could_not_start_is_started_again_while_its_le
     units.stop(lease, "test over")
     await units.stop_all()
     assert not units.engines
+
+
+async def test_an_originate_still_on_its_way_at_the_takeover_is_followed_not_ended(olive: Olive) -> None:
+    """The old owner committed its dial and sent the Originate just before its lease ran out,
+    but Asterisk creates the channel only after the new owner has reconciled the unit (a slow
+    network, a busy manager thread). The new owner must not record that call as gone (its
+    contact would be free while the call rings): it waits for it as for any Originate whose
+    answer is pending, finds its channel by the call id, and follows it to its end."""
+    cid = make_campaign(olive.sessions, name="transit", contacts=[number(1, 950 + i) for i in range(2)], agents=AGENTS,
+                        retry_rules=RULES)
+    unit_of(olive.sessions, cid)
+    first_lease = take(olive.sessions, "node-a")
+    first = unit_engine(olive, first_lease)
+    on_its_way = asyncio.Event()
+    held: list[str] = []
+    send = first._originate
+
+    async def slow_originate(link, intent, plan) -> None:  # type: ignore[no-untyped-def]
+        held.append(intent.call_id)
+        await on_its_way.wait()
+        await send(link, intent, plan)
+
+    first._originate = slow_originate  # type: ignore[method-assign]
+    await first.start(run=False)
+    deadline = olive.target.clock.now() + 120
+    while not held:  # node-a ticks until a dial is committed and its Originate is under way
+        assert olive.target.clock.now() < deadline, "node-a never dialed"
+        await first.tick()
+        await asyncio.sleep(0.05)
+    olive.engine = first
+    with transaction(olive.sessions) as s:  # node-a's lease runs out; node-b takes the unit
+        release_units(s, [first_lease])
+    second = unit_engine(olive, take(olive.sessions, "node-b"))
+    await second.start()
+    await olive.until(lambda: second.links["default"].ready and second.in_transit is not None
+                      and not second.in_transit.calls, within_s=60, what="node-b reconciled the unit")
+    assert second.in_transit is not None and set(second.in_transit.kept) == set(held)
+    on_its_way.set()  # the Originates reach Asterisk now, after node-b's reconciliation
+    olive.engine = second
+    await olive.until(lambda: all(c.ended_at is not None for c in olive.calls(cid) if c.id in held),
+                      within_s=600, what="the late calls ended")
+    first.state = EngineState.STOPPED
+    for link in first.links.values():
+        await link.client.close()
+    calls = {c.id: c for c in olive.calls(cid)}
+    for call_id in held:
+        assert calls[call_id].outcome == "CONNECTED", (calls[call_id].outcome, calls[call_id].detail)

@@ -51,6 +51,7 @@ from olive.engine._preview import Previews
 from olive.engine._runner import CampaignRunner
 from olive.engine._set_aside import set_aside_refused
 from olive.engine._stats import call_event
+from olive.engine._unit_adopt import InTransit
 from olive.engine._unit_scope import UnitScope
 from olive.errors import Conflict
 from olive.pacing import DialDecision
@@ -105,6 +106,8 @@ class Engine:
         self.sessions = sessions
         self.lease = lease
         self.unit = unit
+        # A unit's first reconciliation: calls whose Originate may still be on its way (engine/_unit_adopt.py).
+        self.in_transit = InTransit(ORIGINATE_MARGIN_S) if unit is not None else None
         self.pause_after_missed = pause_after_missed
         self.clock = clock or SystemClock()
         self.tick_s = tick_s
@@ -181,6 +184,8 @@ class Engine:
         for call in open_calls(session, server):
             if self.unit is None or self.unit.campaign_id == call.campaign_id:  # a unit adopts its own
                 self.call_campaign[call.id] = call.campaign_id
+                if self.in_transit is not None:
+                    self.in_transit.remember(call, self.clock.now())
 
     async def _in_db(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` (database work) in the engine's database thread; the loop goes on meanwhile."""
@@ -292,6 +297,8 @@ class Engine:
         self._last_tick = now
         self.ticks += 1
         drained = [(link, *link.drain()) for link in self.links.values()]
+        if self.in_transit is not None:
+            drained = [(link, self.in_transit.keep(link, calls, now), agents) for link, calls, agents in drained]
         asked = self._changes_asked
         refresh = now >= self._refresh_at or self._changes_read != asked
         # Most ticks touch the database only when something happened: the store is
