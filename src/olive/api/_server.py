@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import uvicorn
 from fastapi import FastAPI
@@ -14,10 +14,17 @@ from olive.api._deps import ApiContext
 class ApiServer(uvicorn.Server):
     """uvicorn's server; when shutdown begins, open event streams are told to end."""
 
-    def __init__(self, app: FastAPI, config: uvicorn.Config, on_started: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        app: FastAPI,
+        config: uvicorn.Config,
+        on_started: Callable[[str], None] | None = None,
+        on_stopping: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         super().__init__(config)
         self.olive_app = app
         self.on_started = on_started
+        self.on_stopping = on_stopping  # awaited first in shutdown: before uvicorn re-raises SIGTERM
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
@@ -28,6 +35,8 @@ class ApiServer(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         context: ApiContext = self.olive_app.state.olive
         context.closing.set()
+        if self.on_stopping is not None:
+            await self.on_stopping()
         await super().shutdown(sockets)
 
 
@@ -58,6 +67,7 @@ def make_server(
     log_level: str = "info",
     access_log: bool = True,
     on_started: Callable[[str], None] | None = None,
+    on_stopping: Callable[[], Awaitable[None]] | None = None,
 ) -> ApiServer:
     """A server for ``app``; ``on_started`` is told the URL it listens on (port 0 picks a free one)."""
     config = uvicorn.Config(
@@ -70,7 +80,7 @@ def make_server(
         timeout_graceful_shutdown=10,
         server_header=False,
     )
-    return ApiServer(app, config, on_started)
+    return ApiServer(app, config, on_started, on_stopping)
 
 
 __all__ = ["ApiServer", "make_server", "unavailable"]

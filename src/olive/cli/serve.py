@@ -32,6 +32,12 @@ def register(app: typer.Typer) -> None:
         node: str | None = typer.Option(
             None, "--node", help="This node's name among several on one database (env OLIVE_NODE; default host:pid)."
         ),
+        scale_out: bool = typer.Option(
+            False,
+            "--scale-out",
+            help="Dial as one node of several on one PostgreSQL: hold a share of the units (campaign x server) "
+            "instead of the single dialing lease (env OLIVE_SCALE_OUT=1; docs/scale-out.md).",
+        ),
         log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
     ) -> None:
         """Serve the REST API (docs at /docs) and run the dialing engine."""
@@ -56,10 +62,31 @@ def register(app: typer.Typer) -> None:
         if (why := unavailable(settings.host, settings.port)) is not None:
             err_console.print(f"[red]olive serve: cannot listen on {settings.host}:{settings.port}: {why}", soft_wrap=True)
             raise typer.Exit(2)
-        asyncio.run(_serve(settings, log_level.lower()))
+        import os
+
+        scale_out = scale_out or os.environ.get("OLIVE_SCALE_OUT", "") in ("1", "true", "yes")
+        asyncio.run(_serve(settings, log_level.lower(), scale_out=scale_out))
 
 
-async def _serve(settings: object, log_level: str) -> None:
+def _unit_ttl_s() -> float:
+    """The unit leases' time to live: ``OLIVE_UNIT_TTL_S`` (tests may change it), else 6 s."""
+    import math
+    import os
+
+    from olive.engine._node import UNIT_TTL_S
+
+    raw = os.environ.get("OLIVE_UNIT_TTL_S")
+    try:
+        ttl = float(raw) if raw else UNIT_TTL_S
+    except ValueError:
+        ttl = math.nan
+    if not math.isfinite(ttl) or ttl < 1.5:
+        err_console.print(f"[red]olive serve: OLIVE_UNIT_TTL_S is a number of seconds >= 1.5, got {raw!r}", soft_wrap=True)
+        raise typer.Exit(2)
+    return ttl
+
+
+async def _serve(settings: object, log_level: str, *, scale_out: bool = False) -> None:
     import logging
 
     from sqlalchemy.exc import OperationalError
@@ -82,8 +109,11 @@ async def _serve(settings: object, log_level: str) -> None:
     except OperationalError as exc:
         err_console.print(f"[red]olive serve: cannot use the database {safe_url(settings.database_url)}: {exc.orig}", soft_wrap=True)
         raise typer.Exit(2) from None
-    # One node dials per database: a second olive serve refuses to start (docs/operations.md).
     engine_sessions = engine_pool(sessions)
+    if scale_out:
+        await _serve_node(settings, sessions, engine_sessions, log_level)
+        return
+    # One node dials per database: a second olive serve refuses to start (docs/operations.md).
     lease = DialingLease(engine_sessions, settings.node)
     if not lease.acquire():
         err_console.print(f"[red]olive serve: refusing to start: {lease.note}", soft_wrap=True)
@@ -103,6 +133,69 @@ async def _serve(settings: object, log_level: str) -> None:
         on_started=lambda url: err_console.print(f"olive serve: listening on {url}", soft_wrap=True),
     )
     await server.serve()
+
+
+async def _serve_node(settings: object, sessions: object, engine_sessions: object, log_level: str) -> None:
+    """``--scale-out``: the API, and one engine per unit this node holds (docs/scale-out.md)."""
+    import asyncio
+
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from olive.api import create_app, make_api_sessions
+    from olive.api._config import ServeSettings
+    from olive.api._server import make_server
+    from olive.engine import DialingLease, Engine, NodeRunner, default_node_name
+    from olive.engine._unit import NotDialing, UnitEngines, run_node
+    from olive.engine._unit_scope import UnitScope
+    from olive.store import ServerLimits, database_url, register_servers, transaction
+
+    assert isinstance(settings, ServeSettings)
+    assert isinstance(sessions, sessionmaker) and isinstance(engine_sessions, sessionmaker)
+    api_side: sessionmaker[Session] = sessions
+    unit_side: sessionmaker[Session] = engine_sessions
+    if unit_side.kw["bind"].url.get_backend_name() != "postgresql":
+        err_console.print("[red]olive serve: --scale-out needs PostgreSQL (the nodes coordinate through it)", soft_wrap=True)
+        raise typer.Exit(2)
+    ttl = _unit_ttl_s()
+    name = settings.node or default_node_name()
+    with transaction(api_side) as session:  # the server pool as configured, for every node to see
+        register_servers(session, {n: settings.limits.get(n, ServerLimits()) for n in settings.asterisk})
+
+    def make_engine(scope: UnitScope) -> Engine:
+        config = settings.asterisk.get(scope.server)
+        servers = {} if config is None else {scope.server: config}
+        return Engine(unit_side, servers, pause_after_missed=settings.pause_after_missed, unit=scope)
+
+    units = UnitEngines(asyncio.get_running_loop(), make_engine)
+    runner = NodeRunner(unit_side, name, units, ttl_s=ttl, stop_early_s=ttl / 3)
+    # The API's engine places no call: it is the operators' view and verbs; the units dial.
+    lease: DialingLease = NotDialing(unit_side, name)
+    view = Engine(unit_side, {}, pause_after_missed=settings.pause_after_missed, lease=lease)
+    app = create_app(make_api_sessions(database_url(settings.database_url)), view)
+    view.on_tick = None  # /metrics' engine ticks are the units' (the view's place no call)
+    units.on_tick = app.state.olive.metrics.observe_tick
+    for line in settings.describe():
+        err_console.print(f"olive serve: {line}", soft_wrap=True)
+    err_console.print(f"olive serve: scale-out node {name}: unit leases of {ttl:g} s", soft_wrap=True)
+    stopping = asyncio.Event()
+
+    async def leave() -> None:  # SIGTERM: stop dialing, release the units, then the API stops
+        stopping.set()
+        await node
+
+    server = make_server(
+        app,
+        settings.host,
+        settings.port,
+        log_level=log_level,
+        on_started=lambda url: err_console.print(f"olive serve: listening on {url}", soft_wrap=True),
+        on_stopping=leave,
+    )
+    node = asyncio.create_task(run_node(runner, units, stopping), name="olive-node")
+    try:
+        await server.serve()
+    finally:
+        await leave()
 
 
 __all__ = ["register"]

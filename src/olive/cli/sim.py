@@ -30,6 +30,14 @@ def sim(
         typer.Option("--scale", min=0.001, help="Simulated seconds per real second (default: the scenario's)."),
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the scenario's).")] = None,
+    originate_log: Annotated[
+        Path | None,
+        typer.Option(
+            "--originate-log",
+            help="Append one JSON line per Originate received and per originated channel hung up "
+            "(wall-clock time, call id, the OLIVE_* variables): what this Asterisk was asked to dial.",
+        ),
+    ] = None,
 ) -> None:
     """Start a simulated PBX that speaks AMI like Asterisk 22, for olive to dial through."""
     import asyncio
@@ -48,6 +56,8 @@ def sim(
 
     async def serve() -> None:
         pbx = SimulatedPBX(loaded, clock=clock, username=username, secret=secret, seed=seed)
+        if originate_log is not None:
+            _log_originates(pbx, originate_log)
         try:
             bound = await pbx.start(host, port)
         except OSError as exc:
@@ -70,3 +80,32 @@ def sim(
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
     typer.echo("olive sim: stopped.")
+
+
+def _log_originates(pbx: object, path: Path) -> None:
+    """One line per Originate and per originated channel's hangup, written at once (a kill -9 loses none)."""
+    import json
+    import time
+
+    from olive.sim import ActionRecord, SimulatedPBX
+
+    assert isinstance(pbx, SimulatedPBX)
+    out = path.open("a", encoding="utf-8", buffering=1)
+
+    def write(line: dict[str, object]) -> None:
+        out.write(json.dumps(line, sort_keys=True) + "\n")
+
+    def on_action(record: ActionRecord) -> None:
+        action = record.action
+        if action.name.lower() != "originate":
+            return
+        variables = dict(v.split("=", 1) for v in action.get_all("Variable") if "=" in v)
+        olive_vars = {k: v for k, v in variables.items() if k.startswith("OLIVE_") and not k.startswith("OLIVE_VAR_")}
+        write({"event": "originate", "t": time.time(), "call_id": action.get("ChannelId"), "vars": olive_vars})
+
+    def on_hangup(channel: object) -> None:
+        if getattr(channel, "originated", False) and getattr(channel, "is_one", True):
+            write({"event": "hangup", "t": time.time(), "call_id": getattr(channel, "uniqueid", None)})
+
+    pbx.action_listeners.append(on_action)
+    pbx.core.hangup_listeners.append(on_hangup)

@@ -8,7 +8,7 @@ from olive.engine._bus import BusEvent, EventBus, Subscription
 from olive.engine._campaigns import CampaignStatus
 from olive.engine._dialing import dial_string
 from olive.engine._engine import ORIGINATE_MARGIN_S, Engine, EngineState
-from olive.engine._lease import DialingLease, LeaseHeld
+from olive.engine._lease import DialingLease, LeaseHeld, default_node_name
 from olive.engine._link import LinkState, PbxLink
 from olive.engine._node import NodeRunner, UnitWorker
 from olive.engine._persist import DialIntent
@@ -36,6 +36,7 @@ __all__ = [
     "abandon_rate",
     "agent_states",
     "campaign_report",
+    "default_node_name",
     "dial_string",
     "live_answers_since",
 ]

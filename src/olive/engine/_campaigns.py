@@ -8,6 +8,7 @@ instead of the engine's own fields.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,10 +33,15 @@ class Refreshed:
     owner_calls: dict[str, tuple[str, str]] = field(default_factory=dict)  # open owned callbacks: call id -> (interface, server)
 
 
-def read_campaigns(session: Session, now: float, have_runners: set[str]) -> Refreshed:
+def read_campaigns(
+    session: Session, now: float, have_runners: set[str], only: Callable[[Campaign], bool] | None = None
+) -> Refreshed:
+    """``only``: the campaigns this engine runs (a unit's engine runs one; None: all)."""
     # Two columns, not ORM objects: read every second, for every agent.
     agent_ids = {interface: id_ for interface, id_ in session.execute(select(Agent.interface, Agent.id))}
     campaigns = CampaignRepository(session).with_status("running", "paused")
+    if only is not None:
+        campaigns = [c for c in campaigns if only(c)]
     refreshed = Refreshed(agent_ids, campaigns, owner_calls=owner_calls(session))
     for campaign in campaigns:
         if campaign.id in have_runners:

@@ -51,6 +51,8 @@ from olive.engine._preview import PREVIEW_CONTEXT, Previews
 from olive.engine._runner import CampaignRunner
 from olive.engine._set_aside import set_aside_refused
 from olive.engine._stats import call_event
+from olive.engine._unit_adopt import InTransit
+from olive.engine._unit_scope import UnitScope
 from olive.errors import Conflict
 from olive.pacing import DialDecision
 from olive.store import (
@@ -95,11 +97,17 @@ class Engine:
         client_factory: Callable[[str, ServerConfig], ami.AMIClient] | None = None,
         pause_after_missed: int = 2,
         lease: DialingLease | None = None,
+        unit: UnitScope | None = None,
     ) -> None:
         """``pause_after_missed``: rings an agent may let time out in a row before olive pauses them (0: never).
-        ``lease``: the database's dialing lease (``olive serve`` and ``olive run`` always pass one)."""
+        ``lease``: the database's dialing lease (``olive serve`` and ``olive run`` always pass one).
+        ``unit``: run one unit of several nodes instead (``olive serve --scale-out``, engine/_unit.py):
+        its campaign only, its calls only, every dial transaction fenced by its lease."""
         self.sessions = sessions
         self.lease = lease
+        self.unit = unit
+        # A unit's first reconciliation: calls whose Originate may still be on its way (engine/_unit_adopt.py).
+        self.in_transit = InTransit(ORIGINATE_MARGIN_S) if unit is not None else None
         self.pause_after_missed = pause_after_missed
         self.clock = clock or SystemClock()
         self.tick_s = tick_s
@@ -167,13 +175,17 @@ class Engine:
             if released:
                 log.info("released %d contact claim(s) whose call never started", len(released))
             for name, link in self.links.items():
-                for record in load_open_calls(session, name):
-                    link.tracker.adopt(record)
                 self._remember_open_calls(session, name)
+                for record in load_open_calls(session, name):
+                    if record.call_id in self.call_campaign:
+                        link.tracker.adopt(record)
 
     def _remember_open_calls(self, session: Session, server: str) -> None:
         for call in open_calls(session, server):
-            self.call_campaign[call.id] = call.campaign_id
+            if self.unit is None or self.unit.campaign_id == call.campaign_id:  # a unit adopts its own
+                self.call_campaign[call.id] = call.campaign_id
+                if self.in_transit is not None:
+                    self.in_transit.remember(call, self.clock.now())
 
     async def _in_db(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` (database work) in the engine's database thread; the loop goes on meanwhile."""
@@ -285,6 +297,8 @@ class Engine:
         self._last_tick = now
         self.ticks += 1
         drained = [(link, *link.drain()) for link in self.links.values()]
+        if self.in_transit is not None:
+            drained = [(link, self.in_transit.keep(link, calls, now), agents) for link, calls, agents in drained]
         asked = self._changes_asked
         refresh = now >= self._refresh_at or self._changes_read != asked
         # Most ticks touch the database only when something happened: the store is
@@ -338,6 +352,8 @@ class Engine:
         dials: list[Dial] = []
         notes: dict[str, str] = {}
         with transaction(self.sessions) as session:
+            if self.unit is not None:  # fenced first: a node that lost the unit writes no dial
+                decisions = self.unit.reserve(session, decisions)
             for campaign, decision in decisions:
                 # Read before an operator's pause or stop committed (the same thread runs
                 # theirs): the store says, right before the claim.
@@ -347,16 +363,29 @@ class Engine:
                     self.guard, session, campaign, decision.dials, decision.reason, now, self.callbacks
                 )
                 dials.extend(placed)
+            if self.unit is not None:
+                dials = self.unit.mark(session, dials)
         return dials, notes
 
     async def _may_dial(self) -> bool:
         """Only the holder of the database's dialing lease dials (and manages queue members)."""
+        if self.unit is not None:
+            return self._unit_may_dial(self.unit)
         if self.lease is None or await self._in_db(self.lease.tick):
             return True
         note = f"not dialing: {self.lease.note or 'this node does not hold the dialing lease'}"
         for campaign in self.campaigns:
             if campaign.status == "running":
                 self.status_note[campaign.id] = note
+        return False
+
+    def _unit_may_dial(self, unit: UnitScope) -> bool:
+        """A unit's engine dials while its node's lease is good by the node's own clock."""
+        if unit.may_dial():
+            return True
+        for campaign in self.campaigns:
+            if campaign.status == "running":
+                self.status_note[campaign.id] = f"not dialing: {unit.describe()} is not held by this node now"
         return False
 
     async def _persist_only(self) -> None:
@@ -390,7 +419,8 @@ class Engine:
         effects: list[Effect] = []
         with transaction(self.sessions) as session:
             self._persist(session, drained, effects)
-            refreshed = read_campaigns(session, now, set(self.runners)) if refresh else None
+            only = None if self.unit is None else self.unit.runs
+            refreshed = read_campaigns(session, now, set(self.runners), only) if refresh else None
         return effects, refreshed
 
     async def persist_now(self, drained: list[Drained], now: float) -> None:
@@ -585,6 +615,9 @@ class Engine:
 
     async def _originate(self, link: PbxLink, intent: DialIntent, plan: Mapping[str, Any]) -> None:
         """Send one Originate the tick already recorded and tracks; never re-sent."""
+        if self.unit is not None and not self.unit.may_dial():
+            self._unit_lost_before_send(link, intent)
+            return
         try:
             act = ami.originate_action(
                 ami.OriginateRequest(
@@ -610,6 +643,14 @@ class Engine:
             # Asterisk may or may not have the call: never re-send; reconciliation decides.
             log.warning("Originate %s unconfirmed (%s); will reconcile", intent.call_id, exc)
             link.tracker.lost_sight([intent.call_id])
+
+    def _unit_lost_before_send(self, link: PbxLink, intent: DialIntent) -> None:
+        """The unit's lease ran out between the dial's commit and its Originate (the node froze,
+        say): not sent, since a successor may already have adopted the unit's calls without it."""
+        assert self.unit is not None
+        why = f"not sent: {self.unit.describe()} was no longer held by this node"
+        log.warning("call %s: %s", intent.call_id, why)
+        link.call_changes.extend(link.tracker.originate_refused(intent.call_id, self.clock.now(), why, passing=True))
 
     async def hangup_calls(self, campaign_id: str | None) -> int:
         """Hang up the calls in progress (of one campaign, or all): a forced stop."""

@@ -11,7 +11,8 @@ stopped before any other node may take the unit. Every database write the
 worker makes for the unit is fenced by the lease's token
 (``olive.store.fence``); the runner only decides dialing on or off.
 
-Not wired into ``olive serve`` yet: one database still has one dialing node.
+``olive serve --node`` runs it with :class:`olive.engine._unit.UnitEngines`
+as the worker: one engine per unit held.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from olive.store import (
     UnitLease,
     acquire_units,
+    ensure_units,
     fair_share,
     heartbeat_node,
     leave_node,
@@ -93,7 +95,9 @@ class NodeRunner:
         return None if self.wall is None else self.wall()
 
     def may_dial(self, key: Key) -> bool:
-        return key in self.working and self.monotonic() < self.deadline[key]
+        """Safe to call from another thread (the units' engines ask on the event loop)."""
+        deadline = self.deadline.get(key)
+        return deadline is not None and key in self.working and self.monotonic() < deadline
 
     def step(self) -> None:
         """Stop what ran out, renew when due, take up to the fair share, give back the excess."""
@@ -152,6 +156,8 @@ class NodeRunner:
                 self.worker.start(lease)
 
     def _balance(self) -> None:
+        with transaction(self.sessions) as session:
+            ensure_units(session)  # campaigns started through the API: one unit on their server
         with transaction(self.sessions) as session:
             share = fair_share(session, at=self._at())
         if len(self.leases) < share:

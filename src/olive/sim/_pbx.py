@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,6 +109,7 @@ class SimulatedPBX:
         self.seed = self.scenario.seed if seed is None else seed
         self.astdb: dict[str, str] = {}  # AstDB ("family/key" -> value): on disk, so it outlives a restart
         self.actions: list[ActionRecord] = []
+        self.action_listeners: list[Callable[[ActionRecord], None]] = []  # each action as it arrives (olive sim's logs)
         self.restarts = 0
         # While a clean restart shuts down, manager.c refuses every action (transcript 22).
         self.shutting_down = False
@@ -358,7 +359,10 @@ class SimulatedPBX:
         return ""
 
     def record(self, session: AMISession, action: Action) -> None:
-        self.actions.append(ActionRecord(self.core.now, session.id, action))
+        record = ActionRecord(self.core.now, session.id, action)
+        self.actions.append(record)
+        for listener in self.action_listeners:
+            listener(record)
 
     def hangup_channel(self, ch: Channel, cause: int) -> None:
         """The Hangup action: the channel's owner ends it with ``cause``."""

@@ -165,6 +165,7 @@ from olive.store._units import (
     acquire_units,
     claim_contact_for_unit,
     claim_contacts,
+    ensure_units,
     fair_share,
     fence,
     open_claims,
@@ -172,6 +173,7 @@ from olive.store._units import (
     renew_units,
     reserve_dials,
     set_campaign_servers,
+    stamp_claims,
     units,
 )
 from olive.store._vocab import (
@@ -297,6 +299,7 @@ __all__ = [
     "default_retry_rules",
     "downgrade",
     "end_agent_sessions",
+    "ensure_units",
     "fair_share",
     "fence",
     "finish_facts",
@@ -338,6 +341,7 @@ __all__ = [
     "set_campaign_servers",
     "set_pause_reasons",
     "set_server_health",
+    "stamp_claims",
     "to_epoch",
     "transaction",
     "units",

@@ -55,7 +55,7 @@ from olive.ids import new_id
 from olive.store._base import Base, from_epoch, to_epoch, utcnow
 from olive.store._calls import Call
 from olive.store._campaigns import Campaign, Contact, campaign_dial_lists
-from olive.store._nodes import Server, clock, later, live_nodes
+from olive.store._nodes import Server, _insert, clock, later, live_nodes
 
 #: Campaigns whose units are held: the others have nothing to dial.
 HELD_STATUSES = ("running", "paused")
@@ -140,6 +140,31 @@ def set_campaign_servers(session: Session, campaign_id: str, server_names: Seque
     for name in sorted(set(server_names) - have):
         session.add(Unit(campaign_id=campaign_id, server=name, token=0))
     session.flush()
+
+
+def ensure_units(session: Session) -> int:
+    """Give every held campaign without a unit one, on the server it names (``campaigns.server``).
+
+    Run by the nodes before they look for units: a campaign created or started
+    through the API (which names one server) becomes a unit without anyone
+    calling :func:`set_campaign_servers`. Campaigns whose server is not in the
+    pool get none (no node could dial them). Returns how many were added.
+    """
+    have = select(Unit.campaign_id).scalar_subquery()
+    missing = session.execute(
+        select(Campaign.id, Campaign.server)
+        .join(Server, Server.name == Campaign.server)
+        .where(Campaign.status.in_(HELD_STATUSES), Campaign.id.not_in(have))
+    ).all()
+    if not missing:
+        return 0
+    added = session.execute(
+        _insert(session)(Unit)
+        .values([{"campaign_id": c, "server": s, "token": 0} for c, s in missing])
+        .on_conflict_do_nothing(index_elements=["campaign_id", "server"])
+        .returning(Unit.campaign_id)
+    ).all()
+    return len(added)
 
 
 def units(session: Session) -> list[UnitView]:
@@ -399,6 +424,25 @@ def claim_contacts(
     return [c for c in claims if _claim(session, lease, c.contact_id, c.call_id)]
 
 
+def stamp_claims(session: Session, lease: UnitLease, call_ids: Sequence[str]) -> None:
+    """Record which unit's lease claimed these calls' contacts (``claim_server``, ``claim_token``).
+
+    For claims made through the engine's own claim (``write_ahead_all``) in a
+    transaction already fenced by ``lease``: the same columns
+    :func:`claim_contacts` fills.
+    """
+    if not call_ids:
+        return
+    if not _fenced(session, lease):
+        fence(session, lease)
+    session.execute(
+        update(Contact)
+        .where(Contact.active_call_id.in_(list(call_ids)))
+        .values(claim_server=lease.server, claim_token=lease.token)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def open_claims(session: Session, campaign_id: str, server: str) -> list[Claim]:
     """Contacts of the campaign's dial lists still claimed through ``server``.
 
@@ -425,6 +469,7 @@ __all__ = [
     "acquire_units",
     "claim_contact_for_unit",
     "claim_contacts",
+    "ensure_units",
     "fair_share",
     "fence",
     "open_claims",
@@ -432,5 +477,6 @@ __all__ = [
     "renew_units",
     "reserve_dials",
     "set_campaign_servers",
+    "stamp_claims",
     "units",
 ]

@@ -1,0 +1,198 @@
+"""A node's units run as engines: the :class:`~olive.engine.UnitWorker` of ``olive serve --node``.
+
+The node runner (engine/_node.py) decides which units this node holds; for
+each one it holds, :class:`UnitEngines` runs one :class:`Engine` with one
+server link and a :class:`UnitScope`. Starting that engine *is* the
+adoption: it loads the unit's open call rows (every token's: the dead
+owner's too), connects, and reconciles them with Asterisk the way the engine
+does after a reconnect (``CoreShowChannels``: calls still up are followed;
+AstDB ``olive-outcome/<call id>``: calls that ended unseen are recorded with
+their result; ``QueueStatus``: members), all before its first dial (a link
+dials only once reconciled). Stopping it stops the dialing at once (its
+``may_dial`` is already false when the lease ran out); calls in progress are
+left to Asterisk and the next owner.
+
+:func:`run_node` drives the runner: a step every second in a thread (its
+statements are short and the event loop must keep reading AMI).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from olive.engine._engine import Engine
+from olive.engine._lease import DialingLease
+from olive.engine._node import LOOK_EVERY_S, Key, NodeRunner
+from olive.engine._unit_scope import UnitScope
+from olive.store import UnitLease
+
+log = logging.getLogger("olive.engine")
+
+MakeEngine = Callable[[UnitScope], Engine]
+TICKS_KEPT = 10_000
+
+
+class NotDialing(DialingLease):
+    """The lease of a scale-out node's API engine: it never dials (its units' engines do)."""
+
+    NOTE = "this node dials through the units it holds (GET /pool), not through this engine"
+
+    def acquire(self) -> bool:
+        self.note = self.NOTE
+        return True
+
+    def tick(self) -> bool:
+        self.note = self.NOTE
+        return False
+
+    @property
+    def held(self) -> bool:
+        return True  # not a fenced node: /ready does not report a lost lease
+
+    def release(self) -> None:
+        return None
+
+
+class UnitEngines:
+    """One engine per unit held. ``start``/``stop`` may be called from the runner's thread."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, make_engine: MakeEngine, *, retry_s: float = 1.0) -> None:
+        self.loop = loop
+        self.make_engine = make_engine
+        self.retry_s = retry_s  # an engine that did not start is tried again this often, while the lease holds
+        self.runner: NodeRunner | None = None  # set by run_node: may_dial asks it
+        self.engines: dict[Key, Engine] = {}
+        self._chains: dict[Key, asyncio.Future[None]] = {}  # each unit's starts and stops, in order
+        self.started = 0
+        self.stopped = 0
+        self.ticks: deque[float] = deque(maxlen=TICKS_KEPT)  # seconds of the units' engines' last ticks
+        self.failed_ticks = 0
+        self.on_tick: Callable[[float, bool], None] | None = None  # each unit tick, on: the node's /metrics
+
+    def __repr__(self) -> str:
+        return f"<UnitEngines {sorted(self.engines)}>"
+
+    # -- UnitWorker -------------------------------------------------------------------
+    def start(self, lease: UnitLease) -> None:
+        self._later(lease.key, self._start(lease))
+
+    def stop(self, lease: UnitLease, why: str) -> None:
+        log.info("unit %s@%s (token %d): stopping: %s", *lease.key, lease.token, why)
+        self._later(lease.key, self._stop(lease.key))
+
+    # -- on the loop --------------------------------------------------------------------
+    def _later(self, key: Key, coro: Coroutine[Any, Any, None]) -> None:
+        def schedule() -> None:
+            previous = self._chains.get(key)
+            self._chains[key] = asyncio.ensure_future(self._after(previous, coro))
+
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            schedule()
+        else:
+            self.loop.call_soon_threadsafe(schedule)
+
+    @staticmethod
+    async def _after(
+        previous: asyncio.Future[None] | None, coro: Coroutine[Any, Any, None]
+    ) -> None:
+        if previous is not None:
+            with contextlib.suppress(Exception):
+                await previous
+        await coro
+
+    def _may_dial(self, lease: UnitLease) -> Callable[[], bool]:
+        def check() -> bool:
+            runner = self.runner
+            if runner is None:
+                return False
+            held = runner.leases.get(lease.key)
+            return held is not None and held.token == lease.token and runner.may_dial(lease.key)
+
+        return check
+
+    def _holds(self, lease: UnitLease) -> bool:
+        held = None if self.runner is None else self.runner.leases.get(lease.key)
+        return held is not None and held.token == lease.token
+
+    async def _start(self, lease: UnitLease) -> None:
+        await self._stop(lease.key)  # a unit taken again (a new token) gets a new engine
+        while True:
+            engine = self.make_engine(UnitScope(lease, self._may_dial(lease)))
+            engine.on_tick = self._ticked
+            self.engines[lease.key] = engine
+            try:
+                await engine.start()  # adoption: the unit's open calls, then reconcile with Asterisk
+            except Exception as exc:
+                self.engines.pop(lease.key, None)
+                with contextlib.suppress(Exception):
+                    await engine.stop()
+                if not self._holds(lease):
+                    log.warning("unit %s@%s: its engine did not start (%s); the lease is gone", *lease.key, exc)
+                    return
+                # Held and renewed, so nobody else may dial it: try again rather than hold it idle.
+                log.warning("unit %s@%s: its engine did not start (%s); trying again in %gs", *lease.key, exc, self.retry_s)
+                await asyncio.sleep(self.retry_s)
+                continue
+            self.started += 1
+            log.info("unit %s@%s (token %d): engine started", *lease.key, lease.token)
+            return
+
+    def _ticked(self, seconds: float, failed: bool) -> None:
+        self.ticks.append(seconds)
+        self.failed_ticks += failed
+        if self.on_tick is not None:
+            self.on_tick(seconds, failed)
+
+    def tick_summary(self) -> str:
+        """The units' engines' recent tick times (for the node's log and the benchmark)."""
+        if not self.ticks:
+            return "no tick yet"
+        ordered = sorted(self.ticks)
+        p50, p95 = ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+        return (
+            f"{len(ordered)} unit ticks: median {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
+            f"max {ordered[-1] * 1000:.1f} ms; {self.failed_ticks} failed"
+        )
+
+    async def _stop(self, key: Key) -> None:
+        engine = self.engines.pop(key, None)
+        if engine is None:
+            return
+        try:
+            await engine.stop()
+        except Exception as exc:  # the database away: the next owner adopts what was not stored
+            log.warning("unit %s@%s: its engine stopped with an error: %s", *key, exc)
+        self.stopped += 1
+
+    async def stop_all(self) -> None:
+        for key in list(self.engines):
+            self._later(key, self._stop(key))
+        chains = [c for c in self._chains.values() if not c.done()]
+        if chains:
+            await asyncio.gather(*chains, return_exceptions=True)
+
+
+async def run_node(runner: NodeRunner, units: UnitEngines, stopping: asyncio.Event) -> None:
+    """Step the runner every :data:`LOOK_EVERY_S` until ``stopping``; then leave cleanly."""
+    units.runner = runner
+    try:
+        while not stopping.is_set():
+            await asyncio.to_thread(runner.step)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), LOOK_EVERY_S)
+    finally:
+        await asyncio.to_thread(runner.leave)
+        await units.stop_all()
+        log.info("node %s: %s", runner.name, units.tick_summary())
+
+
+__all__ = ["MakeEngine", "NotDialing", "UnitEngines", "run_node"]
