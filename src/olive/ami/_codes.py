@@ -121,4 +121,11 @@ class DeviceState(enum.IntEnum):
     ONHOLD = 8
 
 
-__all__ = ["CAUSE_TEXT", "ChannelState", "DeviceState", "HangupCause", "OriginateReason", "cause_text"]
+__all__ = [
+    "CAUSE_TEXT",
+    "ChannelState",
+    "DeviceState",
+    "HangupCause",
+    "OriginateReason",
+    "cause_text",
+]

@@ -30,13 +30,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from olive.calls import AgentActivity, CallState
 from olive.compliance import CALLBACK_OWNER_AWAY, RECHECK_S, Verdict, due_callback
 from olive.engine._members import CONFIRM_S
-from olive.store import Agent, Call, Campaign, Contact, as_utc, to_epoch
+from olive.store import (
+    Agent,
+    Call,
+    Campaign,
+    DialContact,
+    as_utc,
+    has_open_call_for,
+    open_owner_calls,
+    to_epoch,
+)
 
 if TYPE_CHECKING:
     from olive.engine._engine import Engine
@@ -62,7 +70,9 @@ def penalties(agent_ids: Iterable[str]) -> dict[str, int]:
     taken: set[int] = set()
     out: dict[str, int] = {}
     for agent_id in sorted(set(agent_ids)):
-        penalty = 1 + int.from_bytes(hashlib.sha256(agent_id.encode()).digest()[:8], "big") % PENALTY_SPAN
+        penalty = (
+            1 + int.from_bytes(hashlib.sha256(agent_id.encode()).digest()[:8], "big") % PENALTY_SPAN
+        )
         while penalty in taken:
             penalty = penalty % PENALTY_SPAN + 1
         taken.add(penalty)
@@ -81,7 +91,12 @@ class OwnerRoute:
 
     def variables(self) -> dict[str, str]:
         penalty = str(self.penalty)
-        return {"OLIVE_QUEUE": self.queue, "QUEUE_MIN_PENALTY": penalty, "QUEUE_MAX_PENALTY": penalty, "OLIVE_FOR_AGENT": self.agent_id}
+        return {
+            "OLIVE_QUEUE": self.queue,
+            "QUEUE_MIN_PENALTY": penalty,
+            "QUEUE_MAX_PENALTY": penalty,
+            "OLIVE_FOR_AGENT": self.agent_id,
+        }
 
 
 @dataclass
@@ -104,13 +119,20 @@ class OwnerRoutes:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._lock = threading.Lock()  # route/reserve run in the database thread, reserved() on the loop
+        self._lock = (
+            threading.Lock()
+        )  # route/reserve run in the database thread, reserved() on the loop
         self._reserved: dict[str, _Reservation] = {}  # call id -> its owner
         self.penalty: dict[str, int] = {}  # agent id -> penalty in every callback queue
         self.queues: dict[str, set[str]] = {}  # server -> callback queues of its campaigns
 
     # -- the loop's side ------------------------------------------------------------
-    def refreshed(self, campaigns: list[Campaign], agent_ids: Mapping[str, str], owner_calls: Mapping[str, tuple[str, str]]) -> None:
+    def refreshed(
+        self,
+        campaigns: list[Campaign],
+        agent_ids: Mapping[str, str],
+        owner_calls: Mapping[str, tuple[str, str]],
+    ) -> None:
         """After a refresh: the penalties, each server's callback queues (olive manages their
         members), and the reservations the store holds (open calls placed for an agent)."""
         self.penalty = penalties(agent_ids.values())
@@ -153,13 +175,22 @@ class OwnerRoutes:
         return now - res.since < GRACE_S
 
     # -- the database thread's side -------------------------------------------------
-    def route(self, session: Session, campaign: Campaign, contact: Contact, plan: Mapping[str, Any], now: float) -> OwnerRoute | Verdict | None:
+    def route(
+        self,
+        session: Session,
+        campaign: Campaign,
+        contact: DialContact,
+        plan: Mapping[str, Any],
+        now: float,
+    ) -> OwnerRoute | Verdict | None:
         """Where the contact's call goes: to its due callback's owner (an ``OwnerRoute``),
         not now (a refusing ``Verdict``: the owner is away, or on another callback of
         theirs), or the campaign's queue as usual (None)."""
-        callback = due_callback(session, campaign.id, contact.id, now)
         queue = plan.get("callback_queue")
-        if callback is None or callback.agent_id is None or not queue:
+        if not queue:
+            return None  # no callback queue: no routing, and no callback to look up
+        callback = due_callback(session, campaign.id, contact.id, now)
+        if callback is None or callback.agent_id is None:
             return None
         if owner_timed_out(plan, to_epoch(as_utc(callback.due_at)), now):
             return None
@@ -168,11 +199,13 @@ class OwnerRoutes:
             return None
         if owner.state != "ready":
             return Verdict(
-                False, f"{CALLBACK_OWNER_AWAY}: its callback belongs to agent {owner.name}, who is not ready",
+                False,
+                f"{CALLBACK_OWNER_AWAY}: its callback belongs to agent {owner.name}, who is not ready",
                 retry_at=now + AWAY_RECHECK_S,
             )
         busy = Verdict(
-            False, f"{CALLBACK_OWNER_BUSY}: its callback belongs to agent {owner.name}, who is on another call",
+            False,
+            f"{CALLBACK_OWNER_BUSY}: its callback belongs to agent {owner.name}, who is on another call",
             retry_at=now + BUSY_RECHECK_S,
         )
         if self._busy(session, owner):
@@ -180,11 +213,17 @@ class OwnerRoutes:
         link = self.engine.links.get(campaign.server)
         status = link.members.get(owner.interface) if link is not None else None
         if status is None or str(queue) not in status.queues:
-            if link is not None and link.connected_at is not None and now - link.connected_at < CONFIRM_S:
+            if (
+                link is not None
+                and link.connected_at is not None
+                and now - link.connected_at < CONFIRM_S
+            ):
                 return busy  # just connected: olive is still adding its members
             log.warning(
                 "callback %s: its owner %s is not in queue %s (is it in queues.conf?); any agent may take it",
-                callback.id, owner.name, queue,
+                callback.id,
+                owner.name,
+                queue,
             )
             return None
         if status.activity is not AgentActivity.IDLE:
@@ -196,9 +235,11 @@ class OwnerRoutes:
         with self._lock:
             if any(res.interface == owner.interface for res in self._reserved.values()):
                 return True
-        return session.scalar(select(Call.id).where(Call.for_agent_id == owner.id, Call.ended_at.is_(None)).limit(1)) is not None
+        return has_open_call_for(session, owner.id)
 
-    def reserve(self, session: Session, call_id: str, route: OwnerRoute, server: str, now: float) -> None:
+    def reserve(
+        self, session: Session, call_id: str, route: OwnerRoute, server: str, now: float
+    ) -> None:
         """The call row (just written) says whom it is for; the owner is reserved from now."""
         call = session.get(Call, call_id)
         if call is not None:
@@ -209,12 +250,14 @@ class OwnerRoutes:
 
 def owner_calls(session: Session) -> dict[str, tuple[str, str]]:
     """Open calls placed for an agent: call id -> (the agent's interface, server)."""
-    rows = session.execute(
-        select(Call.id, Agent.interface, Call.server)
-        .join(Agent, Agent.id == Call.for_agent_id)
-        .where(Call.for_agent_id.is_not(None), Call.ended_at.is_(None))
-    ).all()
-    return {call_id: (interface, server) for call_id, interface, server in rows}
+    return open_owner_calls(session)
 
 
-__all__ = ["CALLBACK_OWNER_BUSY", "OwnerRoute", "OwnerRoutes", "owner_calls", "owner_timed_out", "penalties"]
+__all__ = [
+    "CALLBACK_OWNER_BUSY",
+    "OwnerRoute",
+    "OwnerRoutes",
+    "owner_calls",
+    "owner_timed_out",
+    "penalties",
+]

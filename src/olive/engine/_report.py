@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from olive.engine._stats import abandon_rate
 from olive.store import (
-    Agent,
-    Call,
+    AgentRepository,
     CampaignRepository,
     contact_status_counts,
+    open_call_count,
     outcome_counts,
 )
 
@@ -57,7 +56,9 @@ class CampaignReport:
 
     @property
     def contacts_finished(self) -> int:
-        return self.contacts_total - self.contacts.get("pending", 0) - self.contacts.get("dialing", 0)
+        return (
+            self.contacts_total - self.contacts.get("pending", 0) - self.contacts.get("dialing", 0)
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -81,7 +82,9 @@ class CampaignReport:
         }
 
 
-def campaign_report(session: Session, campaign_id: str, now: float, engine: StatusView | None = None) -> CampaignReport:
+def campaign_report(
+    session: Session, campaign_id: str, now: float, engine: StatusView | None = None
+) -> CampaignReport:
     campaign = CampaignRepository(session).get_with_links(campaign_id)
     contacts = contact_status_counts(session, campaign_id)
     report = CampaignReport(
@@ -96,13 +99,16 @@ def campaign_report(session: Session, campaign_id: str, now: float, engine: Stat
             "30d": abandon_rate(session, campaign_id, now - 30 * DAY_S),
         },
         agents=[
-            {"id": a.id, "name": a.name, "interface": a.interface, "state": a.state, "pause_reason": a.pause_reason}
+            {
+                "id": a.id,
+                "name": a.name,
+                "interface": a.interface,
+                "state": a.state,
+                "pause_reason": a.pause_reason,
+            }
             for a in sorted(campaign.agents, key=lambda a: a.name)
         ],
-        active_calls=int(
-            session.scalar(select(func.count()).select_from(Call).where(Call.campaign_id == campaign_id, Call.ended_at.is_(None)))
-            or 0
-        ),
+        active_calls=open_call_count(session, campaign_id),
     )
     status = engine.status(campaign_id) if engine is not None else None
     if status is not None and status.counters is not None:
@@ -129,7 +135,7 @@ def campaign_report(session: Session, campaign_id: str, now: float, engine: Stat
 
 
 def agent_states(session: Session) -> dict[str, str]:
-    return {name: state for name, state in session.execute(select(Agent.name, Agent.state))}
+    return AgentRepository(session).states_by_name()
 
 
 __all__ = ["CampaignReport", "agent_states", "campaign_report"]

@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from olive.calls import AgentChange, CallChange
+from olive.store import ping
 
 if TYPE_CHECKING:
     from olive.engine._engine import Engine
@@ -42,7 +42,9 @@ async def _set_aside_on(engine: Engine, link: PbxLink, now: float) -> bool:
         try:
             await engine.persist_now([(link, one_call, one_agent)], now)
         except Exception as exc:
-            if isinstance(exc, OperationalError) or not await engine.run_db(_database_answers, engine):
+            if isinstance(exc, OperationalError) or not await engine.run_db(
+                _database_answers, engine
+            ):
                 # Ahead of what arrived meanwhile: a call's older change never overwrites a newer one.
                 link.requeue(
                     [c for rest, _ in singles[i:] for c in rest],
@@ -58,7 +60,7 @@ async def _set_aside_on(engine: Engine, link: PbxLink, now: float) -> bool:
 def _database_answers(engine: Engine) -> bool:
     try:
         with engine.sessions() as session:
-            session.execute(text("SELECT 1"))
+            ping(session)
     except Exception:
         return False
     return True

@@ -14,7 +14,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -46,11 +45,14 @@ from olive.store import (
     AgentSession,
     Call,
     Callback,
+    CallbackRepository,
+    CallRepository,
     Campaign,
+    CampaignRepository,
     Contact,
     ContactNumber,
+    ContactRepository,
     NotFound,
-    campaign_agents,
     end_agent_sessions,
     hash_password,
     open_agent_session,
@@ -81,8 +83,7 @@ def sign_out(session: Session, me: AgentPrincipal) -> None:
 
 
 def campaigns_of(session: Session, agent_id: str) -> list[Campaign]:
-    members = select(campaign_agents.c.campaign_id).where(campaign_agents.c.agent_id == agent_id)
-    return list(session.scalars(select(Campaign).where(Campaign.id.in_(members)).order_by(Campaign.name)))
+    return CampaignRepository(session).of_agent(agent_id)
 
 
 def reasons_of(session: Session, agent_id: str) -> list[PauseReasonItem]:
@@ -102,14 +103,13 @@ def visible_call(session: Session, agent: Agent) -> Call | None:
     if agent.current_call_id is not None:
         call = session.get(Call, agent.current_call_id)
         # In wrap-up the agent's current call is the one just over: shown until disposed.
-        if call is not None and call.agent_id == agent.id and (call.ended_at is None or call.disposition is None):
+        if (
+            call is not None
+            and call.agent_id == agent.id
+            and (call.ended_at is None or call.disposition is None)
+        ):
             return call
-    last = session.scalars(
-        select(Call)
-        .where(Call.agent_id == agent.id, Call.agent_connected_at.is_not(None))
-        .order_by(Call.agent_connected_at.desc())
-        .limit(1)
-    ).first()
+    last = CallRepository(session).last_connected_for(agent.id)
     if last is not None and (last.ended_at is None or last.disposition is None):
         return last
     return None
@@ -120,10 +120,19 @@ def read_self(session: Session, me: AgentPrincipal) -> AgentSelf:
     call = visible_call(session, agent)
     return AgentSelf(
         agent=agents.to_out(session, [agent])[0],
-        campaigns=[CampaignBrief(id=c.id, name=c.name, status=c.status) for c in campaigns_of(session, agent.id)],
+        campaigns=[
+            CampaignBrief(id=c.id, name=c.name, status=c.status)
+            for c in campaigns_of(session, agent.id)
+        ],
         pause_reasons=reasons_of(session, agent.id),
         disposition_codes=[
-            CodeBrief(code=c.code, label=c.label, callback=c.callback, final=c.final, add_to_dnc=c.add_to_dnc)
+            CodeBrief(
+                code=c.code,
+                label=c.label,
+                callback=c.callback,
+                final=c.final,
+                add_to_dnc=c.add_to_dnc,
+            )
             for c in dispositions.list_codes(session)
         ],
         call_id=None if call is None else call.id,
@@ -172,34 +181,43 @@ def contact_card(
     history: list[Call] = []
     callbacks: list[Callback] = []
     if contact is not None:
-        numbers = list(session.scalars(select(ContactNumber).where(ContactNumber.contact_id == contact.id).order_by(ContactNumber.position)))
-        history = list(
-            session.scalars(
-                select(Call).where(Call.contact_id == contact.id).order_by(Call.originated_at.desc(), Call.id).limit(HISTORY)
-            )
-        )
-        callbacks = list(session.scalars(select(Callback).where(Callback.contact_id == contact.id).order_by(Callback.due_at.desc())))
-    ids = {c.agent_id for c in history if c.agent_id} | {b.agent_id for b in callbacks if b.agent_id}
-    names: dict[str, str] = {id: name for id, name in session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(ids)))}
+        numbers = ContactRepository(session).numbers(contact.id)
+        history = CallRepository(session).latest_for_contact(contact.id, HISTORY)
+        callbacks = CallbackRepository(session).of_contact(contact.id)
+    ids = {c.agent_id for c in history if c.agent_id} | {
+        b.agent_id for b in callbacks if b.agent_id
+    }
+    names = AgentRepository(session).names(ids)
     return (
         [
             NumberBrief(
-                number=n.number, position=n.position, attempts=n.attempts, last_outcome=n.last_outcome,
+                number=n.number,
+                position=n.position,
+                attempts=n.attempts,
+                last_outcome=n.last_outcome,
                 dialed=n.id == dialed_number_id,
             )
             for n in numbers
         ],
         [
             Attempt(
-                call_id=c.id, number=c.number, originated_at=c.originated_at, outcome=c.outcome,
-                agent=names.get(c.agent_id or "", c.agent_interface), talk_s=c.talk_s, disposition=c.disposition,
+                call_id=c.id,
+                number=c.number,
+                originated_at=c.originated_at,
+                outcome=c.outcome,
+                agent=names.get(c.agent_id or "", c.agent_interface),
+                talk_s=c.talk_s,
+                disposition=c.disposition,
                 disposition_note=c.disposition_note,
             )
             for c in history
         ],
         [
             CallbackBrief(
-                due_at=b.due_at, status=b.status, note=b.note, mine=b.agent_id == me.agent_id,
+                due_at=b.due_at,
+                status=b.status,
+                note=b.note,
+                mine=b.agent_id == me.agent_id,
                 owner=None if b.agent_id is None else names.get(b.agent_id, b.agent_id),
             )
             for b in callbacks
@@ -212,39 +230,31 @@ MY_CALLBACKS = 200
 
 def my_callbacks(session: Session, me: AgentPrincipal) -> list[MyCallback]:
     """The agent's own scheduled callbacks, earliest first (booked *for me*, or given to them by a supervisor)."""
-    rows = session.execute(
-        select(Callback, Contact, Campaign)
-        .join(Contact, Contact.id == Callback.contact_id)
-        .join(Campaign, Campaign.id == Callback.campaign_id)
-        .where(Callback.agent_id == me.agent_id, Callback.status == "scheduled")
-        .order_by(Callback.due_at, Callback.id)
-        .limit(MY_CALLBACKS)
-    ).all()
-    contact_ids = {contact.id for _, contact, _ in rows}
-    first: dict[str, str] = {}
-    if contact_ids:
-        numbers = session.execute(
-            select(ContactNumber.contact_id, ContactNumber.number)
-            .where(ContactNumber.contact_id.in_(contact_ids))
-            .order_by(ContactNumber.contact_id, ContactNumber.position)
-        )
-        for contact_id, number in numbers:
-            first.setdefault(contact_id, number)
+    rows = CallbackRepository(session).scheduled_for_agent(me.agent_id, MY_CALLBACKS)
+    first = ContactRepository(session).first_numbers(contact.id for _, contact, _ in rows)
     return [
         MyCallback(
-            id=callback.id, due_at=callback.due_at, note=callback.note,
+            id=callback.id,
+            due_at=callback.due_at,
+            note=callback.note,
             campaign=CampaignBrief(id=campaign.id, name=campaign.name, status=campaign.status),
-            contact_name=contact.name, external_ref=contact.external_ref, number=first.get(contact.id),
+            contact_name=contact.name,
+            external_ref=contact.external_ref,
+            number=first.get(contact.id),
             source_call_id=callback.source_call_id,
         )
         for callback, contact, campaign in rows
     ]
 
 
-def dispose(session: Session, me: AgentPrincipal, call_id: str, body: AgentDisposition, now: float) -> DispositionOut:
+def dispose(
+    session: Session, me: AgentPrincipal, call_id: str, body: AgentDisposition, now: float
+) -> DispositionOut:
     call = _own_call(session, me, call_id)
     if body.callback_at is not None and body.callback_at.timestamp() <= now:
-        raise Invalid("the callback's time has passed: choose a time in the future", field="callback_at")
+        raise Invalid(
+            "the callback's time has passed: choose a time in the future", field="callback_at"
+        )
     agent = agents.get(session, me.agent_id)
     request = DispositionSet(
         code=body.code,
@@ -268,7 +278,11 @@ SESSION_CHECK_S = 1.0
 
 
 async def until_signed_out(
-    context: ApiContext, me: AgentPrincipal, stream: AsyncIterator[str], *, check_s: float = SESSION_CHECK_S
+    context: ApiContext,
+    me: AgentPrincipal,
+    stream: AsyncIterator[str],
+    *,
+    check_s: float = SESSION_CHECK_S,
 ) -> AsyncIterator[str]:
     """The agent's event stream, ended once their session has ended: at once when this node hears
     an admin end it (after telling the page), else within ``check_s``. The page then finds its
@@ -289,7 +303,9 @@ async def until_signed_out(
                     return
                 pending = None
                 yield chunk
-                if '"signed_out":true' in chunk and not await run_in_threadpool(session_live, context, me.session_id):
+                if '"signed_out":true' in chunk and not await run_in_threadpool(
+                    session_live, context, me.session_id
+                ):
                     return
             if loop.time() >= next_check:
                 if not await run_in_threadpool(session_live, context, me.session_id):
@@ -309,7 +325,10 @@ def _allowed_reason(context: ApiContext, agent_id: str, reason: str) -> None:
     with transaction(context.sessions) as session:
         codes = [r.code for r in reasons_of(session, agent_id)]
     if reason not in codes:
-        raise Invalid(f"{reason!r} is not one of this agent's pause reasons: {', '.join(codes)}", field="reason")
+        raise Invalid(
+            f"{reason!r} is not one of this agent's pause reasons: {', '.join(codes)}",
+            field="reason",
+        )
 
 
 def _undisposed_call(context: ApiContext, agent_id: str) -> str | None:
@@ -324,7 +343,9 @@ async def go_ready(context: ApiContext, me: AgentPrincipal) -> AgentOut:
     current = await agents.read(context, me.agent_id)
     if current.state == "logged_out":
         if not current.campaign_ids:
-            raise Conflict("you are in no campaign yet; ask a supervisor to add you to one", field="state")
+            raise Conflict(
+                "you are in no campaign yet; ask a supervisor to add you to one", field="state"
+            )
         return await agents.login(context, me.agent_id)
     if current.state == "wrap_up":
         return await end_wrap_up(context, me)
@@ -347,7 +368,10 @@ async def end_wrap_up(context: ApiContext, me: AgentPrincipal) -> AgentOut:
     """
     undisposed = await run_in_threadpool(_undisposed_call, context, me.agent_id)
     if undisposed is not None:
-        raise Conflict(f"save a disposition for call {undisposed} first, then you are ready for the next one", field="state")
+        raise Conflict(
+            f"save a disposition for call {undisposed} first, then you are ready for the next one",
+            field="state",
+        )
     await agents.logout(context, me.agent_id)
     return await agents.login(context, me.agent_id)
 

@@ -28,7 +28,12 @@ def list_callbacks(
     status: Annotated[Status | None, Query()] = None,
 ) -> Page[CallbackOut]:
     page = service.list_callbacks(
-        session, paging, campaign_id=campaign_id, contact_id=contact_id, agent_id=agent_id, status=status
+        session,
+        paging,
+        campaign_id=campaign_id,
+        contact_id=contact_id,
+        agent_id=agent_id,
+        status=status,
     )
     return Page[CallbackOut].build(page, [CallbackOut.model_validate(c) for c in page.items])
 
@@ -48,7 +53,9 @@ def create_callback(body: CallbackCreate, session: DbSession, response: Response
     return CallbackOut.model_validate(callback)
 
 
-@router.get("/{callback_id}", dependencies=[Viewer], summary="Read a callback", responses=responses(404))
+@router.get(
+    "/{callback_id}", dependencies=[Viewer], summary="Read a callback", responses=responses(404)
+)
 def read_callback(callback_id: CallbackId, session: DbSession) -> CallbackOut:
     return CallbackOut.model_validate(service.get(session, callback_id))
 
@@ -60,8 +67,12 @@ def read_callback(callback_id: CallbackId, session: DbSession) -> CallbackOut:
     description="Only while scheduled (409 after).",
     responses=responses(404, 409),
 )
-def update_callback(callback_id: CallbackId, body: CallbackUpdate, session: DbSession) -> CallbackOut:
-    return CallbackOut.model_validate(service.update(session, callback_id, body.model_dump(exclude_unset=True)))
+def update_callback(
+    callback_id: CallbackId, body: CallbackUpdate, session: DbSession
+) -> CallbackOut:
+    return CallbackOut.model_validate(
+        service.update(session, callback_id, body.model_dump(exclude_unset=True))
+    )
 
 
 @router.post(
