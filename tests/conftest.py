@@ -84,9 +84,7 @@ def postgres_unreachable() -> str | None:
                 conn.execute(text("SELECT 1"))
             _postgres_checked.append(None)
         except OperationalError as exc:
-            _postgres_checked.append(
-                str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            )
+            _postgres_checked.append(str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc))
         finally:
             engine.dispose()
     return _postgres_checked[0]
@@ -96,9 +94,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     # Runs on the xdist controller too, with every worker's reports.
     if report.skipped and POSTGRES_SKIP in str(report.longrepr):
         _postgres_skipped.append(report.nodeid)
-        if isinstance(
-            report.longrepr, tuple
-        ):  # one "SKIPPED [n]" line for them all, not one per test file
+        if isinstance(report.longrepr, tuple):  # one "SKIPPED [n]" line for them all, not one per test file
             report.longrepr = (__file__, 0, report.longrepr[2])
 
 
@@ -125,10 +121,7 @@ def fresh_database(backend: str, directory: Path) -> Iterator[str]:
     if (why := postgres_unreachable()) is not None:
         where = admin_url.render_as_string(hide_password=True)
         if os.environ.get("CI"):
-            pytest.fail(
-                f"{POSTGRES_SKIP} at {where} and CI is set (set {POSTGRES_URL_ENV}): {why}",
-                pytrace=False,
-            )
+            pytest.fail(f"{POSTGRES_SKIP} at {where} and CI is set (set {POSTGRES_URL_ENV}): {why}", pytrace=False)
         pytest.skip(f"{POSTGRES_SKIP} at {where}: {why}")
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:

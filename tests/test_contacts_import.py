@@ -12,9 +12,7 @@ from olive.phone import PRIVATE, InvalidNumber, normalize, private_number
 
 class TestParseCsv:
     def test_numbers_in_order_normalised_and_variables(self) -> None:
-        (row,) = parse_csv(
-            "phone,phone2,name,policy\n(202) 555-0142,+44 20 7946 0958,Ann,P-1\n", "US"
-        )
+        (row,) = parse_csv("phone,phone2,name,policy\n(202) 555-0142,+44 20 7946 0958,Ann,P-1\n", "US")
         assert row.numbers == ("+12025550142", "+442079460958")
         assert (row.name, dict(row.variables)) == ("Ann", {"policy": "P-1"})
 
@@ -95,23 +93,9 @@ class TestPrivateNumbering:
 
     @pytest.mark.parametrize(
         "raw",
-        [
-            "10\r01",
-            "10\n01",
-            "1001\x00",
-            "10\x0701",
-            "1001\x7f",
-            "100 1",
-            "1001;x",
-            "Local/1001",
-            "1-001",
-            "",
-            "1" * 33,
-        ],
+        ["10\r01", "10\n01", "1001\x00", "10\x0701", "1001\x7f", "100 1", "1001;x", "Local/1001", "1-001", "", "1" * 33],
     )
-    def test_control_characters_and_anything_but_digits_star_hash_are_refused(
-        self, raw: str
-    ) -> None:
+    def test_control_characters_and_anything_but_digits_star_hash_are_refused(self, raw: str) -> None:
         with pytest.raises(InvalidNumber):
             private_number(raw)
 

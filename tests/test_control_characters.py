@@ -46,9 +46,7 @@ class TestFindControl:
         found = find_control(f"ok{bad}ok")
         assert found is not None and f"U+{ord(bad):04X}" in found
 
-    @pytest.mark.parametrize(
-        "good", ["Zoë Ångström", "+1 (202) 555-0142", "日本語", "emoji 📞", ""]
-    )
+    @pytest.mark.parametrize("good", ["Zoë Ångström", "+1 (202) 555-0142", "日本語", "emoji 📞", ""])
     def test_ordinary_text_passes(self, good: str) -> None:
         assert find_control(good) is None
 
@@ -57,9 +55,7 @@ class TestSpecs:
     @BAD
     def test_caller_id(self, bad: str) -> None:
         with pytest.raises(ValidationError) as err:
-            PlanSpec(
-                channel_template="PJSIP/{number}@trunk", caller_id=f'"Olive{bad}" <2025550100>'
-            )
+            PlanSpec(channel_template="PJSIP/{number}@trunk", caller_id=f'"Olive{bad}" <2025550100>')
         assert err.value.errors()[0]["loc"] == ("caller_id",)
 
     @BAD
@@ -91,17 +87,7 @@ class TestImport:
 
     @BAD
     def test_json(self, bad: str) -> None:
-        rows = json.loads(
-            json.dumps(
-                [
-                    {
-                        "phone": "2025550142",
-                        "external_ref": f"r{bad}1",
-                        "variables": {"policy": f"P{bad}"},
-                    }
-                ]
-            )
-        )
+        rows = json.loads(json.dumps([{"phone": "2025550142", "external_ref": f"r{bad}1", "variables": {"policy": f"P{bad}"}}]))
         with pytest.raises(ImportRefused) as err:
             parse_json(rows, "US")
         assert {e.field for e in err.value.errors} >= {"external_ref"}
@@ -117,14 +103,7 @@ class TestImport:
 
 class TestExtensions:
     @pytest.mark.parametrize(
-        "raw",
-        [
-            "+1 202 555 0142 x99",
-            "(202) 555-0142 ext. 99",
-            "+12025550142;ext=5",
-            "tel:+1-202-555-0142;ext=5",
-            "202-555-0142 #99",
-        ],
+        "raw", ["+1 202 555 0142 x99", "(202) 555-0142 ext. 99", "+12025550142;ext=5", "tel:+1-202-555-0142;ext=5", "202-555-0142 #99"]
     )
     def test_a_number_with_an_extension_is_refused_not_shortened(self, raw: str) -> None:
         with pytest.raises(InvalidNumber, match="extension"):
@@ -141,13 +120,8 @@ class TestExtensions:
 
 
 class TestCampaignFile:
-    @pytest.mark.parametrize(
-        ("escaped", "named"),
-        [("\\u001b", "U+001B (ESC)"), ("\\t", "U+0009 (TAB)"), ("\\u2028", "U+2028")],
-    )
-    def test_caller_id_is_refused_naming_the_character(
-        self, tmp_path: Path, escaped: str, named: str
-    ) -> None:
+    @pytest.mark.parametrize(("escaped", "named"), [("\\u001b", "U+001B (ESC)"), ("\\t", "U+0009 (TAB)"), ("\\u2028", "U+2028")])
+    def test_caller_id_is_refused_naming_the_character(self, tmp_path: Path, escaped: str, named: str) -> None:
         (tmp_path / "contacts.csv").write_text("phone\n2025550142\n")
         path = tmp_path / "campaign.toml"
         path.write_text(f"""

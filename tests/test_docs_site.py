@@ -27,47 +27,19 @@ def served_metric_names(tmp_path: Path) -> set[str]:
 
 def test_monitoring_files_name_served_metrics(tmp_path: Path) -> None:
     served = served_metric_names(tmp_path)
-    assert {
-        "olive_calls",
-        "olive_agents",
-        "olive_ami_up",
-        "olive_engine_ticks",
-        "olive_abandon_rate",
-    } <= served
-    for path in [
-        MONITORING / "prometheus-alerts.yml",
-        MONITORING / "grafana-dashboard.json",
-        ROOT / "docs" / "operations.md",
-    ]:
-        named = {
-            re.sub(r"_(total|bucket|count|sum)$", "", n)
-            for n in re.findall(r"\bolive_[a-z_]+", path.read_text())
-        }
+    assert {"olive_calls", "olive_agents", "olive_ami_up", "olive_engine_ticks", "olive_abandon_rate"} <= served
+    for path in [MONITORING / "prometheus-alerts.yml", MONITORING / "grafana-dashboard.json", ROOT / "docs" / "operations.md"]:
+        named = {re.sub(r"_(total|bucket|count|sum)$", "", n) for n in re.findall(r"\bolive_[a-z_]+", path.read_text())}
         assert named, path
-        assert named <= served, (
-            f"{path.name} names metrics olive does not serve: {sorted(named - served)}"
-        )
+        assert named <= served, f"{path.name} names metrics olive does not serve: {sorted(named - served)}"
 
 
 def test_the_site_builds_strictly(tmp_path: Path) -> None:
     """What `make docs` runs (mkdocs is in the test extra), with the API reference generated."""
     done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "mkdocs"),
-            "build",
-            "--strict",
-            "--site-dir",
-            str(tmp_path / "site"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
+        [str(Path(sys.executable).parent / "mkdocs"), "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "site" / "reference" / "rest-api" / "index.html").exists()
-    assert (
-        "/campaigns/{campaign_id}/start"
-        in (tmp_path / "site" / "reference" / "rest-api" / "index.html").read_text()
-    )
+    assert "/campaigns/{campaign_id}/start" in (tmp_path / "site" / "reference" / "rest-api" / "index.html").read_text()

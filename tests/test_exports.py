@@ -15,9 +15,7 @@ import olive
 
 #: Packages and their subpackages, as dotted names (every one with an ``__init__.py``).
 PACKAGES = sorted(
-    info.name
-    for info in pkgutil.walk_packages(olive.__path__, "olive.")
-    if info.ispkg and "migrations" not in info.name
+    info.name for info in pkgutil.walk_packages(olive.__path__, "olive.") if info.ispkg and "migrations" not in info.name
 )
 #: Modules imported lazily on first use (olive.sim keeps its server modules out of ``import olive.sim``).
 LAZY = {"olive.sim"}
@@ -25,20 +23,11 @@ LAZY = {"olive.sim"}
 
 def _modules(package: str) -> list[str]:
     module = importlib.import_module(package)
-    return [
-        f"{package}.{info.name}" for info in pkgutil.iter_modules(module.__path__) if not info.ispkg
-    ]
+    return [f"{package}.{info.name}" for info in pkgutil.iter_modules(module.__path__) if not info.ispkg]
 
 
 def test_every_package_is_covered() -> None:
-    assert {
-        "olive.ami",
-        "olive.api",
-        "olive.calls",
-        "olive.compliance",
-        "olive.engine",
-        "olive.store",
-    } <= set(PACKAGES)
+    assert {"olive.ami", "olive.api", "olive.calls", "olive.compliance", "olive.engine", "olive.store"} <= set(PACKAGES)
 
 
 @pytest.mark.parametrize("package", PACKAGES)
@@ -58,9 +47,7 @@ def test_nothing_public_leaks(package: str) -> None:
     public = {
         name
         for name, value in vars(module).items()
-        if not name.startswith("_")
-        and not isinstance(value, types.ModuleType)
-        and name != "annotations"
+        if not name.startswith("_") and not isinstance(value, types.ModuleType) and name != "annotations"
     }
     assert public - set(module.__all__) == set(), f"{package} has public names outside __all__"
 

@@ -43,9 +43,7 @@ def wrong_way(found: list[Import], layer: dict[str, int]) -> list[str]:
             continue
         if layer[target] >= layer[source]:
             way = "sideways" if layer[target] == layer[source] else "up"
-            problems.append(
-                f"{imp}: {way}, from {source} (layer {layer[source]}) to {target} (layer {layer[target]})"
-            )
+            problems.append(f"{imp}: {way}, from {source} (layer {layer[source]}) to {target} (layer {layer[target]})")
     return problems
 
 
@@ -92,9 +90,7 @@ def found() -> list[Import]:
 class TestLayers:
     def test_every_package_has_a_layer(self, found: list[Import]) -> None:
         units = set(import_graph.unit_edges(found))
-        assert units - set(LAYER) == set(), (
-            "place the new package in LAYERS (and docs/architecture.md)"
-        )
+        assert units - set(LAYER) == set(), "place the new package in LAYERS (and docs/architecture.md)"
         assert set(LAYER) - units == set(), "a package in LAYERS no longer exists"
 
     def test_no_import_runs_up_or_sideways(self, found: list[Import]) -> None:
@@ -125,14 +121,7 @@ class TestTheCheckItself:
         ]
 
     def test_a_cycle_is_found(self) -> None:
-        edges = {
-            "api": {"web", "store"},
-            "web": {"api"},
-            "store": set(),
-            "a": {"b"},
-            "b": {"c"},
-            "c": {"a"},
-        }
+        edges = {"api": {"web", "store"}, "web": {"api"}, "store": set(), "a": {"b"}, "b": {"c"}, "c": {"a"}}
         assert sorted(cycles(edges)) == [["a", "b", "c"], ["api", "web"]]
 
 
@@ -144,33 +133,15 @@ class TestDocs:
         assert written == dict(enumerate(LAYERS))
 
     def test_the_docs_picture_is_todays(self) -> None:
-        assert import_graph.current() == import_graph.section(), (
-            "run: python tools/import_graph.py --write"
-        )
+        assert import_graph.current() == import_graph.section(), "run: python tools/import_graph.py --write"
 
 
 #: What builds SQL: a module outside olive.store importing one of these from SQLAlchemy
 #: writes queries of its own (GUIDE: all SQL lives in store).
-QUERY_BUILDERS = frozenset(
-    {
-        "select",
-        "insert",
-        "update",
-        "delete",
-        "text",
-        "func",
-        "and_",
-        "or_",
-        "not_",
-        "exists",
-        "ColumnElement",
-        "Select",
-        "literal",
-        "case",
-        "union",
-        "union_all",
-    }
-)
+QUERY_BUILDERS = frozenset({
+    "select", "insert", "update", "delete", "text", "func", "and_", "or_", "not_", "exists",
+    "ColumnElement", "Select", "literal", "case", "union", "union_all",
+})
 #: Where SQL still lives outside the store, by module, until it moves (named in the report
 #: of issue 14): the engine's (being reworked in issue 12) and the agent screen's (issue 16).
 SQL_OUTSIDE_STORE_ALLOWED: frozenset[str] = frozenset(
@@ -189,31 +160,22 @@ def sql_outside_store(source: Path = import_graph.SOURCE) -> dict[str, list[str]
         if name == "olive.store" or name.startswith("olive.store."):
             continue
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if (
-                isinstance(node, ast.ImportFrom)
-                and (node.module or "").split(".")[0] == "sqlalchemy"
-            ):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sqlalchemy":
                 names = sorted(a.name for a in node.names if a.name in QUERY_BUILDERS)
                 if names:
                     found.setdefault(name, []).append(f"line {node.lineno}: {', '.join(names)}")
-            elif isinstance(node, ast.Import) and any(
-                a.name.split(".")[0] == "sqlalchemy" for a in node.names
-            ):
+            elif isinstance(node, ast.Import) and any(a.name.split(".")[0] == "sqlalchemy" for a in node.names):
                 found.setdefault(name, []).append(f"line {node.lineno}: import sqlalchemy")
     return found
 
 
 class TestSqlLivesInTheStore:
     def test_no_query_is_built_outside_the_store(self) -> None:
-        offenders = {
-            m: w for m, w in sql_outside_store().items() if m not in SQL_OUTSIDE_STORE_ALLOWED
-        }
+        offenders = {m: w for m, w in sql_outside_store().items() if m not in SQL_OUTSIDE_STORE_ALLOWED}
         assert offenders == {}, "move the query into a store repository"
 
     def test_the_allow_list_holds_only_modules_that_still_need_it(self) -> None:
-        assert SQL_OUTSIDE_STORE_ALLOWED - set(sql_outside_store()) == set(), (
-            "drop them from the allow-list"
-        )
+        assert SQL_OUTSIDE_STORE_ALLOWED - set(sql_outside_store()) == set(), "drop them from the allow-list"
 
     def test_the_check_sees_a_query_builder(self, tmp_path: Path) -> None:
         pkg = tmp_path / "olive" / "api"

@@ -16,12 +16,8 @@ class TestPlanSpec:
     @pytest.mark.parametrize(
         ("field", "value"),
         [
-            ("dial_timeout_s", 0),
-            ("dial_timeout_s", 301),
-            ("channel_template", "PJSIP/trunk"),
-            ("caller_id", "a\r\nAction: Command"),
-            ("context", "bad context"),
-            ("abandon_target", 1.5),
+            ("dial_timeout_s", 0), ("dial_timeout_s", 301), ("channel_template", "PJSIP/trunk"),
+            ("caller_id", "a\r\nAction: Command"), ("context", "bad context"), ("abandon_target", 1.5),
         ],
     )
     def test_refusals_name_the_field(self, field: str, value: object) -> None:
@@ -44,9 +40,7 @@ class TestAgentSpec:
     def test_interfaces(self, interface: str) -> None:
         assert AgentSpec(name="a", interface=interface).interface == interface
 
-    @pytest.mark.parametrize(
-        "interface", ["101", "PJSIP/1\x00", "PJSIP/1\r\n", "PJSIP/a b", "PJSIP/1,2"]
-    )
+    @pytest.mark.parametrize("interface", ["101", "PJSIP/1\x00", "PJSIP/1\r\n", "PJSIP/a b", "PJSIP/1,2"])
     def test_bad_interfaces(self, interface: str) -> None:
         with pytest.raises(ValidationError):
             AgentSpec(name="a", interface=interface)

@@ -40,9 +40,7 @@ class TestDomain:
         assert {o.value for o in calls.FINAL_OUTCOMES} == compliance.FINAL_OUTCOMES
 
     def test_every_outcome_that_is_not_final_has_a_retry_rule(self) -> None:
-        assert set(calls.RETRY_OUTCOMES) == {o.value for o in Outcome if not o.final} | {
-            calls.UNKNOWN_OUTCOME
-        }
+        assert set(calls.RETRY_OUTCOMES) == {o.value for o in Outcome if not o.final} | {calls.UNKNOWN_OUTCOME}
         assert store.RETRY_OUTCOMES == calls.RETRY_OUTCOMES
         assert set(calls.DEFAULT_RETRY) == set(calls.RETRY_OUTCOMES)
         assert set(store.DEFAULT_RETRY_RULES) == set(calls.RETRY_OUTCOMES)
@@ -52,9 +50,7 @@ class TestDomain:
         generous = {o: {"max_attempts": 9, "delay_s": 1} for o in calls.RETRY_OUTCOMES}
         generous[outcome.value] = {"max_attempts": 9, "delay_s": 1}
         assert store.retry_rule(generous, outcome.value).retries is not outcome.final
-        step = compliance.after_attempt(
-            [compliance.NumberHistory(0, {outcome.value: 1})], 0, outcome.value, generous, 0.0
-        )
+        step = compliance.after_attempt([compliance.NumberHistory(0, {outcome.value: 1})], 0, outcome.value, generous, 0.0)
         assert (step.status == "done") is outcome.final
 
 

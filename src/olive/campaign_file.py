@@ -63,17 +63,14 @@ class AsteriskSpec(_Spec):
             assert self.secret_env is not None
             secret = os.environ.get(self.secret_env)
             if secret is None:
-                raise ValueError(
-                    f"asterisk.secret_env: environment variable {self.secret_env} is not set"
-                )
+                raise ValueError(f"asterisk.secret_env: environment variable {self.secret_env} is not set")
         return ServerConfig(self.host, self.port, self.username, secret)
 
 
 class ContactsSpec(_Spec):
     csv: str = Field(description="path of the contacts CSV, relative to the campaign file")
     numbering: Literal["e164", "private"] = Field(
-        "e164",
-        description="private: lab or internal numbers (1001), digits only, not checked for a country",
+        "e164", description="private: lab or internal numbers (1001), digits only, not checked for a country"
     )
 
 
@@ -81,9 +78,7 @@ class CampaignFileSpec(_Spec):
     asterisk: AsteriskSpec
     campaign: CampaignSpec
     plan: PlanSpec
-    agents: list[AgentSpec] = Field(
-        default_factory=list, description="at least one, unless the plan is agentless"
-    )
+    agents: list[AgentSpec] = Field(default_factory=list, description="at least one, unless the plan is agentless")
     contacts: ContactsSpec
 
     @model_validator(mode="after")
@@ -134,21 +129,14 @@ def load(path: str | Path) -> CampaignFile:
     except ValidationError as exc:
         problems.extend(_pydantic_problem(e) for e in exc.errors())
     if spec is not None:
-        problems.extend(
-            f"plan: {p}"
-            for p in check_plan_for_profile(spec.plan, spec.campaign.compliance_profile)
-        )
+        problems.extend(f"plan: {p}" for p in check_plan_for_profile(spec.plan, spec.campaign.compliance_profile))
         names = [a.name for a in spec.agents]
         interfaces = [a.interface for a in spec.agents]
         if len(set(names)) != len(names) or len(set(interfaces)) != len(interfaces):
             problems.append("agents: each agent needs its own name and interface")
     # The CSV is checked even when the file has problems, so one run reports them all.
     csv_name = raw.get("contacts", {}).get("csv") if isinstance(raw.get("contacts"), dict) else None
-    region = (
-        raw.get("campaign", {}).get("default_region", "US")
-        if isinstance(raw.get("campaign"), dict)
-        else "US"
-    )
+    region = raw.get("campaign", {}).get("default_region", "US") if isinstance(raw.get("campaign"), dict) else "US"
     if isinstance(raw.get("contacts"), dict) and raw["contacts"].get("numbering") == "private":
         region = PRIVATE
     contacts: list[ContactRow] = []
@@ -159,9 +147,7 @@ def load(path: str | Path) -> CampaignFile:
         except (FileNotFoundError, IsADirectoryError):
             problems.append(f"contacts.csv: no such file {csv_path}")
         except UnicodeDecodeError as exc:
-            problems.append(
-                f"contacts.csv: {csv_path} is not UTF-8 (byte {exc.start}): save it as UTF-8"
-            )
+            problems.append(f"contacts.csv: {csv_path} is not UTF-8 (byte {exc.start}): save it as UTF-8")
         except OSError as exc:
             problems.append(f"contacts.csv: cannot read {csv_path}: {exc.strerror or exc}")
         except ImportRefused as exc:
@@ -176,18 +162,12 @@ def load(path: str | Path) -> CampaignFile:
 def _pydantic_problem(error: Any) -> str:
     where = ".".join(str(p) for p in error["loc"]) or "file"
     bad = error.get("input")
-    if (
-        error.get("type") == "string_pattern_mismatch"
-        and isinstance(bad, str)
-        and (problem := control_error(bad))
-    ):
+    if error.get("type") == "string_pattern_mismatch" and isinstance(bad, str) and (problem := control_error(bad)):
         return f"{where}: {problem}"
     return f"{where}: {error['msg']}"
 
 
-def install(
-    session: Session, cf: CampaignFile, *, server: str = "default"
-) -> tuple[Campaign, bool]:
+def install(session: Session, cf: CampaignFile, *, server: str = "default") -> tuple[Campaign, bool]:
     """Create the campaign with its plan, agents and contacts, or find it if it exists.
 
     Returns (campaign, created). An existing campaign of that name is resumed
@@ -215,9 +195,7 @@ def install(
     dial_list = DialListRepository(session).get_by_name(cf.name)
     if dial_list is None:
         dial_list = DialList(
-            name=cf.name,
-            default_region=spec.campaign.default_region,
-            numbering=spec.contacts.numbering,
+            name=cf.name, default_region=spec.campaign.default_region, numbering=spec.contacts.numbering
         )
         session.add(dial_list)
     session.flush()
@@ -226,9 +204,7 @@ def install(
     members: list[Agent] = []
     for a in spec.agents:
         found = agents.get_by_name(a.name) or agents.get_by_interface(a.interface)
-        agent = (
-            found if found is not None else Agent(name=a.name, interface=a.interface, state="ready")
-        )
+        agent = found if found is not None else Agent(name=a.name, interface=a.interface, state="ready")
         if found is None:
             session.add(agent)
         agent.name, agent.interface = a.name, a.interface

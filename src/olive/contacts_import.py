@@ -71,9 +71,7 @@ class RowChecker:
         return contact
 
 
-def parse_rows(
-    rows: Iterable[tuple[int, Mapping[str, object]]], default_region: str
-) -> list[ContactRow]:
+def parse_rows(rows: Iterable[tuple[int, Mapping[str, object]]], default_region: str) -> list[ContactRow]:
     """Validate ``(line, row)`` pairs; raise :class:`ImportRefused` listing every bad row."""
     checker = RowChecker(default_region)
     good = [contact for line, raw in rows if (contact := checker.check(line, raw)) is not None]
@@ -87,18 +85,11 @@ def parse_csv(text: str, default_region: str) -> list[ContactRow]:
     try:
         if not reader.fieldnames:
             raise ImportRefused([RowError(1, "header", "the CSV has no header row")])
-        if not any(
-            _PHONE_COLUMNS.match(f or "") or (f or "").lower() == "phones"
-            for f in reader.fieldnames
-        ):
-            raise ImportRefused(
-                [RowError(1, "header", "no phone column (phone, phone1.., or phones)")]
-            )
+        if not any(_PHONE_COLUMNS.match(f or "") or (f or "").lower() == "phones" for f in reader.fieldnames):
+            raise ImportRefused([RowError(1, "header", "no phone column (phone, phone1.., or phones)")])
         rows = [(reader.line_num, row) for row in reader]
     except csv.Error as exc:
-        raise ImportRefused(
-            [RowError(reader.line_num + 1, "row", f"not readable as CSV: {exc}")]
-        ) from None
+        raise ImportRefused([RowError(reader.line_num + 1, "row", f"not readable as CSV: {exc}")]) from None
     return parse_rows(rows, default_region)
 
 
@@ -118,9 +109,7 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def _parse_row(
-    line: int, raw: Mapping[str, object], region: str, errors: list[RowError]
-) -> ContactRow | None:
+def _parse_row(line: int, raw: Mapping[str, object], region: str, errors: list[RowError]) -> ContactRow | None:
     if None in raw:  # csv puts extra cells under the key None
         errors.append(RowError(line, "row", "more cells than header columns"))
         return None
@@ -133,9 +122,7 @@ def _parse_row(
                 numbers.append((int(m.group(1) or 0), name, _text(value)))
         elif name.lower() == "phones":
             parts = value if isinstance(value, list) else re.split(r"[;|]", _text(value))
-            numbers.extend(
-                (i, f"phones[{i}]", _text(p)) for i, p in enumerate(parts) if _text(p).strip()
-            )
+            numbers.extend((i, f"phones[{i}]", _text(p)) for i, p in enumerate(parts) if _text(p).strip())
         elif name.lower() == "variables" and isinstance(value, Mapping):
             for k, v in value.items():
                 _variable(line, f"variables.{k}", _text(k), _text(v), variables, errors)
@@ -162,30 +149,17 @@ def _parse_row(
             errors.append(RowError(line, "timezone", f"unknown time zone {tz!r}"))
     fields = {k: _text(raw.get(k)).strip() or None for k in ("name", "external_ref")}
     for key in fields:
-        if problem := control_error(
-            _text(raw.get(key))
-        ):  # before strip(): a trailing TAB is refused too
+        if problem := control_error(_text(raw.get(key))):  # before strip(): a trailing TAB is refused too
             errors.append(RowError(line, key, problem))
     return ContactRow(
-        numbers=tuple(e164),
-        external_ref=fields["external_ref"],
-        name=fields["name"],
-        variables=variables,
-        timezone=tz,
+        numbers=tuple(e164), external_ref=fields["external_ref"], name=fields["name"],
+        variables=variables, timezone=tz,
     )
 
 
-def _variable(
-    line: int, field_name: str, name: str, value: str, out: dict[str, str], errors: list[RowError]
-) -> None:
+def _variable(line: int, field_name: str, name: str, value: str, out: dict[str, str], errors: list[RowError]) -> None:
     if not _VARIABLE.match(name):
-        errors.append(
-            RowError(
-                line,
-                field_name,
-                "variable names are letters, digits and _ (max 64), starting with a letter",
-            )
-        )
+        errors.append(RowError(line, field_name, "variable names are letters, digits and _ (max 64), starting with a letter"))
     elif problem := control_error(value):
         errors.append(RowError(line, field_name, problem))
     elif value != "":

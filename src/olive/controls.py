@@ -24,17 +24,7 @@ CONTROL_CLASS: Final = (
 NO_CONTROL_PATTERN: Final = rf"^[^{CONTROL_CLASS}]*$"
 
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
-_SHORT = {
-    0x09: "TAB",
-    0x0A: "LF",
-    0x0B: "VT",
-    0x0C: "FF",
-    0x0D: "CR",
-    0x1B: "ESC",
-    0x7F: "DEL",
-    0x85: "NEL",
-    0x00: "NUL",
-}
+_SHORT = {0x09: "TAB", 0x0A: "LF", 0x0B: "VT", 0x0C: "FF", 0x0D: "CR", 0x1B: "ESC", 0x7F: "DEL", 0x85: "NEL", 0x00: "NUL"}
 
 
 def find_control(text: str) -> str | None:

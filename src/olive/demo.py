@@ -50,60 +50,41 @@ def demo_start(now: datetime | None = None) -> float:
     return datetime.combine(day, time(13, 0), NEW_YORK).timestamp()
 
 
-def install_demo(
-    session: Session,
-    *,
-    agents: int = 10,
-    contacts: int = 1000,
-    mode: str = "predictive",
-    seed: int = 1,
-) -> str:
+def install_demo(session: Session, *, agents: int = 10, contacts: int = 1000, mode: str = "predictive", seed: int = 1) -> str:
     """Create the demo's plan, dial list, agents and campaign; return the campaign id."""
-    spec = PlanSpec.model_validate(
-        {
-            "dial_mode": mode,
-            "dial_timeout_s": 25,
-            "caller_id": '"olive demo" <2125550100>',
-            "channel_template": "PJSIP/{number}@trunk",
-            "max_concurrent": 60,
-            "wrapup_s": 5,
-            "connect_limit_s": 2,
-            "drop_action": "message",
-            "drop_message": "olive/safe-harbour",
-            "retry_rules": {  # short delays, so the demo finishes in minutes
-                "BUSY": {"max_attempts": 2, "delay_s": 300},
-                "NO_ANSWER": {"max_attempts": 2, "delay_s": 600},
-                "CONGESTION": {"max_attempts": 2, "delay_s": 120},
-                "FAILED": {"max_attempts": 1, "delay_s": 300},
-                "ABANDONED": {"max_attempts": 2, "delay_s": 600},
-                "INVALID_NUMBER": {"max_attempts": 0, "delay_s": 0},
-                "CANCELLED": {"max_attempts": 1, "delay_s": 60},
-            },
-        }
-    )
+    spec = PlanSpec.model_validate({
+        "dial_mode": mode,
+        "dial_timeout_s": 25,
+        "caller_id": '"olive demo" <2125550100>',
+        "channel_template": "PJSIP/{number}@trunk",
+        "max_concurrent": 60,
+        "wrapup_s": 5,
+        "connect_limit_s": 2,
+        "drop_action": "message",
+        "drop_message": "olive/safe-harbour",
+        "retry_rules": {  # short delays, so the demo finishes in minutes
+            "BUSY": {"max_attempts": 2, "delay_s": 300},
+            "NO_ANSWER": {"max_attempts": 2, "delay_s": 600},
+            "CONGESTION": {"max_attempts": 2, "delay_s": 120},
+            "FAILED": {"max_attempts": 1, "delay_s": 300},
+            "ABANDONED": {"max_attempts": 2, "delay_s": 600},
+            "INVALID_NUMBER": {"max_attempts": 0, "delay_s": 0},
+            "CANCELLED": {"max_attempts": 1, "delay_s": 60},
+        },
+    })
     plan = Plan(name="demo plan", **spec.to_row())
     dial_list = DialList(name="demo list", default_region="US")
-    team = [
-        Agent(name=f"agent{100 + i}", interface=f"PJSIP/{100 + i}", state="ready")
-        for i in range(1, agents + 1)
-    ]
+    team = [Agent(name=f"agent{100 + i}", interface=f"PJSIP/{100 + i}", state="ready") for i in range(1, agents + 1)]
     session.add_all([plan, dial_list, *team])
     session.flush()
     rows = [
-        ContactRow(
-            numbers=(number,), name=f"Demo contact {i + 1}", variables={"ACCOUNT": f"D{10000 + i}"}
-        )
+        ContactRow(numbers=(number,), name=f"Demo contact {i + 1}", variables={"ACCOUNT": f"D{10000 + i}"})
         for i, number in enumerate(demo_numbers(contacts, seed))
     ]
     import_contacts(session, dial_list.id, rows)
     campaign = Campaign(
-        name="demo",
-        status="running",
-        plan=plan,
-        queue=QUEUE,
-        compliance_profile="us-tsr",
-        dial_lists=[dial_list],
-        agents=team,
+        name="demo", status="running", plan=plan, queue=QUEUE, compliance_profile="us-tsr",
+        dial_lists=[dial_list], agents=team,
     )
     session.add(campaign)
     session.flush()

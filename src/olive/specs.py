@@ -43,9 +43,7 @@ class RetryRuleSpec(_Spec):
 class PlanSpec(_Spec):
     name: Name | None = None
     dial_mode: DialMode = "progressive"
-    dial_timeout_s: int = Field(
-        30, ge=MIN_DIAL_TIMEOUT_S, le=MAX_DIAL_TIMEOUT_S, description="ring time in seconds"
-    )
+    dial_timeout_s: int = Field(30, ge=MIN_DIAL_TIMEOUT_S, le=MAX_DIAL_TIMEOUT_S, description="ring time in seconds")
     caller_id: SafeText | None = None
     channel_template: SafeText = Field(description="e.g. PJSIP/{number}@trunk")
     context: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,80}$")] = "olive-dialer"
@@ -57,64 +55,35 @@ class PlanSpec(_Spec):
     connect_limit_s: float = Field(2.0, gt=0, le=60)
     drop_action: Literal["hangup", "message"] = "hangup"
     drop_message: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-/.]{1,200}$")] | None = None
-    retry_rules: dict[str, RetryRuleSpec] = Field(
-        default_factory=lambda: {k: RetryRuleSpec(**v) for k, v in default_retry_rules().items()}
-    )
+    retry_rules: dict[str, RetryRuleSpec] = Field(default_factory=lambda: {k: RetryRuleSpec(**v) for k, v in default_retry_rules().items()})
     amd: Literal["off", "hangup", "message", "agent"] = Field(
-        "off",
-        description="answering-machine detection: what to do with a MACHINE (off: no detection)",
-    )
+        "off", description="answering-machine detection: what to do with a MACHINE (off: no detection)")
     amd_message: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-/.]{1,200}$")] | None = Field(
-        None, description="with amd 'message': the recording left after the machine's beep"
-    )
+        None, description="with amd 'message': the recording left after the machine's beep")
     amd_notsure: Literal["agent", "machine"] = Field(
-        "agent", description="what AMD's NOTSURE verdict is taken for"
-    )
+        "agent", description="what AMD's NOTSURE verdict is taken for")
     amd_false_positive_share: float = Field(
-        0.03,
-        ge=0,
-        le=1,
-        description="estimated share of MACHINE verdicts that were people (counted as abandoned)",
-    )
+        0.03, ge=0, le=1, description="estimated share of MACHINE verdicts that were people (counted as abandoned)")
     message: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-/.]{1,200}$")] | None = Field(
-        None, description="dial_mode agentless: the recording played to whoever answers"
-    )
+        None, description="dial_mode agentless: the recording played to whoever answers")
     ivr_prompt: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-/.]{1,200}$")] | None = Field(
-        None,
-        description="agentless: a recording played after the message, e.g. 'press 1 to talk to someone'",
-    )
+        None, description="agentless: a recording played after the message, e.g. 'press 1 to talk to someone'")
     ivr_agent_key: Annotated[str, Field(pattern=r"^[0-9*]$")] | None = Field(
-        None,
-        description="agentless: the key that puts the caller through to an agent (none: no agents)",
-    )
+        None, description="agentless: the key that puts the caller through to an agent (none: no agents)")
     ivr_optout_key: Annotated[str, Field(pattern=r"^[0-9*]$")] | None = Field(
-        "9",
-        description="agentless: the key that adds the number to the campaign's do-not-call list at once",
-    )
-    ivr_timeout_s: int = Field(
-        5, ge=1, le=60, description="agentless: seconds to wait for a key after the recordings"
-    )
+        "9", description="agentless: the key that adds the number to the campaign's do-not-call list at once")
+    ivr_timeout_s: int = Field(5, ge=1, le=60, description="agentless: seconds to wait for a key after the recordings")
     callback_queue: Annotated[str, Field(pattern=_QUEUE.pattern)] | None = Field(
-        CALLBACK_QUEUE,
-        description="the queue where an owned callback waits for its owner alone (null: any agent takes it)",
-    )
+        CALLBACK_QUEUE, description="the queue where an owned callback waits for its owner alone (null: any agent takes it)")
     callback_owner_timeout_s: float | None = Field(
-        None,
-        ge=0,
-        le=30 * 86400,
+        None, ge=0, le=30 * 86400,
         description="how long past its time an owned callback waits for its owner to be ready before any agent may take it "
-        "(null: it waits for the owner)",
-    )
+        "(null: it waits for the owner)")
     preview_timeout_s: float | None = Field(
-        120.0,
-        gt=0,
-        le=86400,
-        description="preview mode: how long a contact stays on an agent's screen unattended (null: until they act)",
-    )
+        120.0, gt=0, le=86400,
+        description="preview mode: how long a contact stays on an agent's screen unattended (null: until they act)")
     preview_timeout_action: Literal["skip", "dial"] = Field(
-        "skip",
-        description="preview mode, when nobody acted in time: skip the contact (and pause the agent) or dial it",
-    )
+        "skip", description="preview mode, when nobody acted in time: skip the contact (and pause the agent) or dial it")
 
     @field_validator("channel_template")
     @classmethod
@@ -128,18 +97,14 @@ class PlanSpec(_Spec):
     @field_validator("callback_queue", mode="before")
     @classmethod
     def _no_callback_queue(cls, value: Any) -> Any:
-        return (
-            None if value == "" else value
-        )  # a campaign file (TOML has no null) turns it off with ""
+        return None if value == "" else value  # a campaign file (TOML has no null) turns it off with ""
 
     @field_validator("retry_rules")
     @classmethod
     def _outcomes(cls, value: dict[str, RetryRuleSpec]) -> dict[str, RetryRuleSpec]:
         for outcome in value:
             if outcome not in RETRY_OUTCOMES:
-                raise ValueError(
-                    f"{outcome!r} is not a retryable outcome ({', '.join(RETRY_OUTCOMES)})"
-                )
+                raise ValueError(f"{outcome!r} is not a retryable outcome ({', '.join(RETRY_OUTCOMES)})")
         return value
 
     @model_validator(mode="after")
@@ -156,9 +121,7 @@ class PlanSpec(_Spec):
             if self.ivr_agent_key is not None and self.ivr_agent_key == self.ivr_optout_key:
                 raise ValueError("ivr_agent_key and ivr_optout_key must differ")
         if self.dial_mode == "preview" and not self.callback_queue:
-            raise ValueError(
-                "dial_mode 'preview' needs callback_queue (the agent's call waits there for them alone)"
-            )
+            raise ValueError("dial_mode 'preview' needs callback_queue (the agent's call waits there for them alone)")
         return self
 
     def to_row(self) -> dict[str, Any]:
@@ -173,13 +136,9 @@ def check_plan_for_profile(plan: PlanSpec | dict[str, Any], profile: str) -> lis
     problems = []
     if profile != "none":
         if int(get("dial_timeout_s", 30)) < LEGAL_MIN_RING_S:
-            problems.append(
-                f"dial_timeout_s must be at least {LEGAL_MIN_RING_S} s under the {profile} profile (ring at least 15 s)"
-            )
+            problems.append(f"dial_timeout_s must be at least {LEGAL_MIN_RING_S} s under the {profile} profile (ring at least 15 s)")
         if float(get("connect_limit_s", 2.0)) > MAX_LEGAL_CONNECT_LIMIT_S:
-            problems.append(
-                f"connect_limit_s may not exceed {MAX_LEGAL_CONNECT_LIMIT_S} s under the {profile} profile"
-            )
+            problems.append(f"connect_limit_s may not exceed {MAX_LEGAL_CONNECT_LIMIT_S} s under the {profile} profile")
         if float(get("abandon_target", 0.03)) > 0.03:
             problems.append(f"abandon_target may not exceed 3% under the {profile} profile")
     return problems
@@ -192,9 +151,7 @@ class AgentSpec(_Spec):
 
 class CampaignSpec(_Spec):
     name: Name
-    queue: Annotated[
-        str, Field(pattern=_QUEUE.pattern, description="the Asterisk queue answered calls go to")
-    ]
+    queue: Annotated[str, Field(pattern=_QUEUE.pattern, description="the Asterisk queue answered calls go to")]
     server: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,80}$")] = "default"
     compliance_profile: Profile = "us-tsr"
     default_region: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")] = "US"

@@ -175,9 +175,13 @@ class FakeAsterisk:
         session.respond(act, Ping="Pong", Timestamp="1795713233.301679")
 
 
-def recorded_list(transcript: str, action_id: str) -> tuple[Response, list[Event]]:
+def recorded_list(
+    transcript: str, action_id: str
+) -> tuple[Response, list[Event]]:
     """A list response and its events (items, then *Complete) as Asterisk sent them."""
-    got = [e for e in transcripts.load(transcript).received() if e.get("ActionID") == action_id]
+    got = [
+        e for e in transcripts.load(transcript).received() if e.get("ActionID") == action_id
+    ]
     first, *rest = got
     response = Response(tuple(first.headers()))
     return response, [Event(tuple(e.headers())) for e in rest]
@@ -196,6 +200,5 @@ _ids = itertools.count(1)
 
 def unrelated_event() -> Event:
     """An event no action is waiting for (with an ActionID of nobody's)."""
-    return Event(
-        (("Event", "DeviceStateChange"), ("Device", f"PJSIP/{next(_ids)}"), ("State", "INUSE"))
-    )
+    return Event((("Event", "DeviceStateChange"), ("Device", f"PJSIP/{next(_ids)}"),
+                  ("State", "INUSE")))

@@ -67,9 +67,7 @@ class TestConnect:
         (login,) = server.actions
         assert login.name == "Login"
         assert (login["Username"], login["Secret"], login["Events"]) == (
-            "olive",
-            server.secret,
-            "on",
+            "olive", server.secret, "on",
         )
         assert login.action_id
 
@@ -137,19 +135,10 @@ class TestSendAction:
     ) -> None:
         def queue_add(s: Session, a: Action) -> None:
             s.send(unrelated_event(), unrelated_event())
-            s.send(
-                Event(
-                    (
-                        ("Event", "OriginateResponse"),
-                        ("ActionID", "someone-else"),
-                        ("Response", "Success"),
-                        ("Reason", "4"),
-                    )
-                )
-            )
-            s.respond(
-                Action((("Action", "QueueAdd"), ("ActionID", "someone-else"))), Message="not yours"
-            )
+            s.send(Event((("Event", "OriginateResponse"), ("ActionID", "someone-else"),
+                          ("Response", "Success"), ("Reason", "4"))))
+            s.respond(Action((("Action", "QueueAdd"), ("ActionID", "someone-else"))),
+                      Message="not yours")
             s.respond(a, Message="Added interface to queue")
             s.send(unrelated_event())
 
@@ -163,10 +152,7 @@ class TestSendAction:
         assert response.action_id == server.actions[-1].action_id
         await barrier(client)
         assert [e.name for e in seen] == [
-            "DeviceStateChange",
-            "DeviceStateChange",
-            "OriginateResponse",
-            "DeviceStateChange",
+            "DeviceStateChange", "DeviceStateChange", "OriginateResponse", "DeviceStateChange",
         ]
 
     async def test_concurrent_actions_answered_out_of_order(
@@ -218,13 +204,8 @@ class TestSendAction:
         client = await connected(make_client)
         (session,) = server.sessions
         before = bytes(session.raw)
-        evil = Action(
-            (
-                ("Action", "Originate"),
-                ("Channel", "PJSIP/1001\r\nAction: Command"),
-                ("Async", "true"),
-            )
-        )
+        evil = Action((("Action", "Originate"), ("Channel", "PJSIP/1001\r\nAction: Command"),
+                       ("Async", "true")))
         with pytest.raises(AMIValueError, match="Channel"):
             await client.send_action(evil)
         with pytest.raises(AMIValueError, match="Variable"):
@@ -235,7 +216,7 @@ class TestSendAction:
         ping = server.actions[-1]
         assert ping.name == "Ping"
         assert server.count("Originate") == 0 and server.count("Command") == 0
-        assert bytes(session.raw)[len(before) :] == (
+        assert bytes(session.raw)[len(before):] == (
             f"Action: Ping\r\nActionID: {ping.action_id}\r\n\r\n".encode()
         )
 
@@ -300,8 +281,7 @@ class TestSendListAction:
         members = [parse_event(e) for e in events[1:]]
         assert all(isinstance(m, QueueMemberState) for m in members)
         assert {m.interface for m in members if isinstance(m, QueueMemberState)} == {
-            "Local/101@agents",
-            "Local/102@agents",
+            "Local/101@agents", "Local/102@agents",
         }
         await barrier(client)
         assert {e.name for e in seen} == {"DeviceStateChange"}  # the list went to the list
@@ -324,14 +304,8 @@ class TestSendListAction:
             return Event((("Event", name), ("ActionID", action_id), ("N", str(n))))
 
         def complete(name: str, action_id: str, count: int) -> Event:
-            return Event(
-                (
-                    ("Event", name),
-                    ("ActionID", action_id),
-                    ("EventList", "Complete"),
-                    ("ListItems", str(count)),
-                )
-            )
+            return Event((("Event", name), ("ActionID", action_id), ("EventList", "Complete"),
+                          ("ListItems", str(count))))
 
         s.respond(qa, EventList="start", Message="Queue status will follow")
         s.respond(ca, EventList="start", Message="Channels will follow")
@@ -425,18 +399,14 @@ class TestStart:
         assert server.count("Originate") == 2  # once each, on the first connection only
         assert [a.name for a in second.actions] == ["Login", "Ping"]
         assert sorted(a["ChannelId"] for a in server.actions if a.name == "Originate") == [
-            "call_1",
-            "call_2",
+            "call_1", "call_2",
         ]
 
     async def test_on_connect_hooks_run_after_each_login(
         self, server: FakeAsterisk, make_client: ClientFactory
     ) -> None:
         response, items = recorded_list("16_queue_status_snapshot", "16_queue_status_snapshot-4")
-        server.on(
-            "QueueStatus",
-            lambda s, a: s.send(*with_action_id([response, *items], a.action_id or "")),
-        )
+        server.on("QueueStatus", lambda s, a: s.send(*with_action_id([response, *items], a.action_id or "")))
         client = make_client()
         snapshots: asyncio.Queue[int] = asyncio.Queue()
 
@@ -451,8 +421,7 @@ class TestStart:
         assert await asyncio.wait_for(snapshots.get(), 10) == 3
         assert client.connections == 2
         assert [[a.name for a in s.actions] for s in server.sessions] == [
-            ["Login", "QueueStatus"],
-            ["Login", "QueueStatus"],
+            ["Login", "QueueStatus"], ["Login", "QueueStatus"],
         ]
 
     async def test_a_failing_hook_does_not_stop_the_others(
@@ -491,14 +460,10 @@ class TestStart:
     ) -> None:
         client = make_client(secret="wrong")
         await client.start()
-        await server.wait_action(
-            "Login", 3
-        )  # the third try comes after the second refusal was counted
+        await server.wait_action("Login", 3)  # the third try comes after the second refusal was counted
         assert client.login_refusals >= 2
         expected = f"authentication failed for user {server.username!r} on 127.0.0.1:{server.port}: check the secret and manager.conf"
-        assert any(expected in r.getMessage() for r in caplog.records), [
-            r.getMessage() for r in caplog.records
-        ]
+        assert any(expected in r.getMessage() for r in caplog.records), [r.getMessage() for r in caplog.records]
         assert "wrong" not in caplog.text
 
 
@@ -638,8 +603,5 @@ class TestRedacted:
     def test_secrets_are_hidden(self) -> None:
         headers = (("Action", "Login"), ("Username", "olive"), ("secret", "s"), ("Key", "k"))
         assert redacted(headers) == {
-            "Action": "Login",
-            "Username": "olive",
-            "secret": "***",
-            "Key": "***",
+            "Action": "Login", "Username": "olive", "secret": "***", "Key": "***",
         }

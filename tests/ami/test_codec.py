@@ -123,7 +123,9 @@ class TestNextMessage:
         assert drain(codec) == expected_received(name)
         assert codec.next_message() is NEED_DATA
         codec.receive_data(b"\xa9\r\n\r\n")
-        assert drain(codec) == [Event((("Event", "Hangup"), ("Channel", "PJSIP/1001-0000\u00e9")))]
+        assert drain(codec) == [
+            Event((("Event", "Hangup"), ("Channel", "PJSIP/1001-0000\u00e9")))
+        ]
 
     def test_list_responses_are_intact(self) -> None:
         got = feed_all([transcripts.load("16_queue_status_snapshot").received_bytes()])
@@ -197,7 +199,9 @@ class TestNextMessage:
         assert got[1] == Event((("Event", "Next"),))
 
     def test_oversized_message_without_end_is_malformed_once(self) -> None:
-        got = feed_all([b"Event: Big\r\nData: " + b"x" * 5000], Role.SERVER, max_message_bytes=1000)
+        got = feed_all(
+            [b"Event: Big\r\nData: " + b"x" * 5000], Role.SERVER, max_message_bytes=1000
+        )
         assert len(got) == 1 and isinstance(got[0], MalformedMessage)
 
     @pytest.mark.parametrize("sizes", [[1], [7], [999], [1001], [4096]])
@@ -245,20 +249,8 @@ class TestNextMessage:
     @given(
         data=st.lists(
             st.sampled_from(
-                [
-                    b"\r",
-                    b"\n",
-                    b"\r\n",
-                    b"Event: A",
-                    b"Response: Success",
-                    b": ",
-                    b"x" * 40,
-                    b"\xc3",
-                    b"\xa9",
-                    b"ActionID: 1",
-                    b" ",
-                    b"Action: Ping",
-                ]
+                [b"\r", b"\n", b"\r\n", b"Event: A", b"Response: Success", b": ", b"x" * 40,
+                 b"\xc3", b"\xa9", b"ActionID: 1", b" ", b"Action: Ping"]
             ),
             max_size=40,
         ).map(b"".join),

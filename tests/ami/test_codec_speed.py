@@ -26,9 +26,7 @@ def reads() -> tuple[list[bytes], int]:
 @pytest.mark.parametrize("name", ["bare split", "panoramisk", "olive raw", "olive typed"])
 def test_decode_recorded_bytes(benchmark: Any, reads: tuple[list[bytes], int], name: str) -> None:
     if name == "panoramisk":
-        pytest.importorskip(
-            "panoramisk", reason="install the bench extra: pip install -e '.[bench]'"
-        )
+        pytest.importorskip("panoramisk", reason="install the bench extra: pip install -e '.[bench]'")
     decoder: Callable[[list[bytes]], int] = codec.DECODERS[name]
     chunks, messages = reads
     assert benchmark(decoder, chunks) == messages

@@ -84,25 +84,10 @@ class TestParseEvent:
         # Otherwise a parser could be wrong and no replay would notice.
         seen = {type(parse_event(e)) for n in NAMES for e in events(n)}
         for kind in (
-            OriginateResponse,
-            Newchannel,
-            Newstate,
-            DialBegin,
-            DialEnd,
-            Hangup,
-            HangupRequest,
-            VarSet,
-            BridgeEnter,
-            QueueCallerJoin,
-            QueueCallerLeave,
-            QueueCallerAbandon,
-            AgentCalled,
-            AgentConnect,
-            AgentRingNoAnswer,
-            AgentComplete,
-            QueueMemberState,
-            CoreShowChannel,
-            FullyBooted,
+            OriginateResponse, Newchannel, Newstate, DialBegin, DialEnd, Hangup, HangupRequest,
+            VarSet, BridgeEnter, QueueCallerJoin, QueueCallerLeave, QueueCallerAbandon,
+            AgentCalled, AgentConnect, AgentRingNoAnswer, AgentComplete, QueueMemberState,
+            CoreShowChannel, FullyBooted,
         ):
             assert kind in seen, kind
 
@@ -206,9 +191,7 @@ class TestAgentEvents:
 
     def test_the_fourth_answered_call_waited_for_an_agent(self) -> None:
         # INDEX.md says it waited 19 s; HoldTime counts whole seconds from the join.
-        waits = {
-            c.ref.uniqueid: c.hold_time_s for c in typed("15_concurrent_10_calls", AgentConnect)
-        }
+        waits = {c.ref.uniqueid: c.hold_time_s for c in typed("15_concurrent_10_calls", AgentConnect)}
         assert waits["olive-c15-10"] == 20
 
     def test_agent_complete(self) -> None:
@@ -238,9 +221,7 @@ class TestQueueMemberState:
         assert members["agent102"].status == 1 and not members["agent102"].in_call
 
     def test_pause_with_reason(self) -> None:
-        pauses = [
-            m for m in typed("14_agent_paused", QueueMemberState) if m.kind == "QueueMemberPause"
-        ]
+        pauses = [m for m in typed("14_agent_paused", QueueMemberState) if m.kind == "QueueMemberPause"]
         assert [(p.paused, p.paused_reason) for p in pauses] == [(True, "break")]
 
     def test_queue_member_list_item_without_location_raises(self) -> None:
@@ -297,9 +278,7 @@ class TestChannelEvents:
     def test_queue_timeout_is_reported_as_an_abandon(self) -> None:
         (abandon,) = typed("12_queue_timeout_2s", QueueCallerAbandon)
         assert abandon.hold_time_s == 2
-        status = [
-            v.value for v in typed("12_queue_timeout_2s", VarSet) if v.variable == "QUEUESTATUS"
-        ]
+        status = [v.value for v in typed("12_queue_timeout_2s", VarSet) if v.variable == "QUEUESTATUS"]
         assert status == ["TIMEOUT"]
 
     def test_soft_hangup_request(self) -> None:
@@ -340,25 +319,14 @@ class TestFilteredLogin:
 
 class TestAgentCompleteWithoutCaller:
     def test_18_parses_without_the_callers_fields(self) -> None:
-        got = feed_all(
-            [
-                b"Asterisk Call Manager/9.0.0\r\n",
-                b"".join(
-                    e.wire() for e in transcripts.load_fragment("18_agentcomplete_without_channel")
-                ),
-            ]
-        )
+        got = feed_all([b"Asterisk Call Manager/9.0.0\r\n", b"".join(e.wire() for e in transcripts.load_fragment("18_agentcomplete_without_channel"))])
         done = [parse_event(e) for e in got if isinstance(e, Event)]
         assert [type(d) for d in done] == [AgentComplete] * 3
         first, second, third = done
         assert isinstance(second, AgentComplete) and second.dest is None
         assert isinstance(first, AgentComplete) and isinstance(third, AgentComplete)
         assert first.ref is None and first.dest is None
-        assert (first.queue, first.interface, first.member_name) == (
-            "olive-test",
-            "Local/102@olive-test-agents",
-            "agent102",
-        )
+        assert (first.queue, first.interface, first.member_name) == ("olive-test", "Local/102@olive-test-agents", "agent102")
         assert (first.talk_time_s, first.reason) == (37, "caller")
         assert third.ref is None
         assert third.dest is not None and third.dest.linkedid == "call_01M94GKM3WCR2NESQWHT464MCH"
@@ -375,12 +343,8 @@ class TestShapeCache:
 
     @settings(max_examples=200, deadline=None, derandomize=True)
     @given(st.data())
-    def test_views_read_what_event_get_reads_for_any_order_duplicates_and_case(
-        self, data: st.DataObject
-    ) -> None:
-        source = data.draw(
-            st.sampled_from(["VarSet", "AgentComplete", "DialBegin", "QueueMemberStatus"])
-        )
+    def test_views_read_what_event_get_reads_for_any_order_duplicates_and_case(self, data: st.DataObject) -> None:
+        source = data.draw(st.sampled_from(["VarSet", "AgentComplete", "DialBegin", "QueueMemberStatus"]))
         headers = list(first_raw(source).headers[1:])
         extra = data.draw(st.lists(st.sampled_from(headers), max_size=4))
         for name, value in extra:  # the same name again, in another case, with another value
@@ -388,31 +352,18 @@ class TestShapeCache:
             headers.append((data.draw(st.sampled_from([name, name.lower(), name.upper()])), again))
         headers = data.draw(st.permutations(headers))
         event = Event((("Event", source), *headers))
-        twin = Event(
-            (("Event", source), *((n, v + ("0" if v.isdigit() else "x")) for n, v in headers))
-        )  # same shape
+        twin = Event((("Event", source), *((n, v + ("0" if v.isdigit() else "x")) for n, v in headers)))  # same shape
         for e in (event, twin):
             view = parse_event(e)
             if isinstance(view, VarSet):
-                assert (view.ref.channel, view.ref.uniqueid, view.variable) == (
-                    e["Channel"],
-                    e["Uniqueid"],
-                    e["Variable"],
-                )
+                assert (view.ref.channel, view.ref.uniqueid, view.variable) == (e["Channel"], e["Uniqueid"], e["Variable"])
                 assert view.ref.linkedid == (e.get("Linkedid") or e["Uniqueid"])
             elif isinstance(view, AgentComplete):
-                assert (view.queue, view.interface, view.reason) == (
-                    e["Queue"],
-                    e["Interface"],
-                    e.get("Reason") or "",
-                )
+                assert (view.queue, view.interface, view.reason) == (e["Queue"], e["Interface"], e.get("Reason") or "")
                 assert view.dest is not None and view.dest.channel == e["DestChannel"]
             elif isinstance(view, DialBegin):
                 assert view.dest.uniqueid == e["DestUniqueid"]
                 assert view.caller is None or view.caller.channel == e["Channel"]
             else:
                 assert isinstance(view, QueueMemberState)
-                assert (view.queue, view.member_name) == (
-                    e["Queue"],
-                    e.get("MemberName") or e.get("Name") or "",
-                )
+                assert (view.queue, view.member_name) == (e["Queue"], e.get("MemberName") or e.get("Name") or "")

@@ -82,15 +82,8 @@ class TestMessage:
 class TestResponse:
     @pytest.mark.parametrize(
         ("value", "ok"),
-        [
-            ("Success", True),
-            ("success", True),
-            ("Goodbye", True),
-            ("Follows", True),
-            ("Error", False),
-            ("Failure", False),
-            ("", False),
-        ],
+        [("Success", True), ("success", True), ("Goodbye", True), ("Follows", True),
+         ("Error", False), ("Failure", False), ("", False)],
     )
     def test_ok(self, value: str, ok: bool) -> None:
         assert Response((("Response", value),)).ok is ok

@@ -119,9 +119,7 @@ class TestOriginateAction:
     def test_matches_what_the_recorded_originate_sent(self) -> None:
         # Transcript 10: ChannelId, Variable lines, Async, Timeout 30000 ms.
         sent = transcripts.load("10_originate_with_channelid").originate()
-        variables = dict(
-            v.split("=", 1) for v in [value for n, value in sent.headers() if n == "Variable"]
-        )
+        variables = dict(v.split("=", 1) for v in [value for n, value in sent.headers() if n == "Variable"])
         built = originate_action(
             OriginateRequest(
                 call_id=sent.get("ChannelId") or "",
@@ -184,17 +182,8 @@ class TestOriginateAction:
 
     @pytest.mark.parametrize(
         "value",
-        [
-            "Smith, John",
-            "a,OLIVE_CALL_ID=call_evil",
-            'O"Brien',
-            "C:\\temp",
-            "f(x,y)",
-            "[1,2]",
-            "a=b",
-            "trailing\\",
-            "",
-        ],
+        ["Smith, John", "a,OLIVE_CALL_ID=call_evil", 'O"Brien', "C:\\temp", "f(x,y)", "[1,2]",
+         "a=b", "trailing\\", ""],
     )
     def test_asterisk_reads_back_exactly_each_variable(self, value: str) -> None:
         act = originate_action(request(variables={"NOTE": value, "OLIVE_CALL_ID": "call_1"}))
@@ -205,7 +194,9 @@ class TestOriginateAction:
         st.dictionaries(
             st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,15}", fullmatch=True),
             st.text(
-                alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Zl", "Zp"))
+                alphabet=st.characters(
+                    blacklist_categories=("Cs", "Cc", "Cf", "Zl", "Zp")
+                )
                 | st.sampled_from(list(',"\\()[]= ')),
                 max_size=30,
             ),

@@ -148,25 +148,9 @@ class _Careful(FrameReader):
 
 
 _PIECES = [
-    b"Event: A",
-    b"Response: Success",
-    b"Action: Ping",
-    b"Foo",
-    b"Name",
-    b"x",
-    b"Dest",
-    b": ",
-    b":",
-    b" ",
-    b"\t",
-    b"\x1c",
-    b"\r\n",
-    b"\r\n\r\n",
-    b"\n",
-    b"\r",
-    "\u00e9".encode(),
-    b"\xff",
-    b"\xc3",
+    b"Event: A", b"Response: Success", b"Action: Ping", b"Foo", b"Name", b"x", b"Dest",
+    b": ", b":", b" ", b"\t", b"\x1c", b"\r\n", b"\r\n\r\n", b"\n", b"\r",
+    "\u00e9".encode(), b"\xff", b"\xc3",
 ]
 
 
@@ -188,9 +172,7 @@ class TestFastPathAgreesWithTheCarefulOne:
         st.integers(min_value=1, max_value=64),
         st.sampled_from([8, 30, 1 << 20]),
     )
-    def test_same_messages_for_any_bytes_cuts_and_limits(
-        self, pieces: list[bytes], cut: int, limit: int
-    ) -> None:
+    def test_same_messages_for_any_bytes_cuts_and_limits(self, pieces: list[bytes], cut: int, limit: int) -> None:
         data = b"".join(pieces)
         fast = _run(FrameReader(expect_banner=False, max_message_bytes=limit), data, cut)
         careful = _run(_Careful(expect_banner=False, max_message_bytes=limit), data, cut)
@@ -201,21 +183,8 @@ class TestFastPathAgreesWithTheCarefulOne:
         st.lists(
             st.tuples(
                 st.sampled_from(
-                    [
-                        b"Event",
-                        b"Response",
-                        b"Action",
-                        b"Name",
-                        b" Name",
-                        b"Name ",
-                        b"",
-                        b"Na\x1cme",
-                        b"\x1cName",
-                        b"Na:me",
-                        b"Name\r",
-                        "N\u00e9".encode(),
-                        b"N\xff",
-                    ]
+                    [b"Event", b"Response", b"Action", b"Name", b" Name", b"Name ", b"", b"Na\x1cme",
+                     b"\x1cName", b"Na:me", b"Name\r", "N\u00e9".encode(), b"N\xff"]
                 ),
                 st.sampled_from([b": ", b":", b"", b" : ", b":  "]),
                 st.sampled_from([b"", b"x", b" x", b"a: b", b"\xc3", "\u00e9".encode()]),
@@ -225,9 +194,7 @@ class TestFastPathAgreesWithTheCarefulOne:
         ),
         st.integers(min_value=1, max_value=80),
     )
-    def test_same_messages_for_header_like_lines(
-        self, lines: list[tuple[bytes, ...]], cut: int
-    ) -> None:
+    def test_same_messages_for_header_like_lines(self, lines: list[tuple[bytes, ...]], cut: int) -> None:
         data = b"".join(b"".join(line) for line in lines)
         fast = _run(FrameReader(expect_banner=False, max_message_bytes=60), data, cut)
         careful = _run(_Careful(expect_banner=False, max_message_bytes=60), data, cut)
@@ -235,10 +202,7 @@ class TestFastPathAgreesWithTheCarefulOne:
 
     def test_recorded_asterisk_bytes(self) -> None:
         data = b"Asterisk Call Manager/11.0.0\r\n" + b"".join(
-            e.wire()
-            for name in transcripts.names()
-            for e in transcripts.load(name).received()
-            if not e.is_banner
+            e.wire() for name in transcripts.names() for e in transcripts.load(name).received() if not e.is_banner
         )
         for cut in (1, 7, 4096, len(data)):
             fast = _run(FrameReader(expect_banner=True), data, cut)

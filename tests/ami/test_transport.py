@@ -36,9 +36,7 @@ class TestClientInMemory:
         clock = ManualClock()
         pbx = SimulatedPBX("default", clock=clock, username="olive", secret="s3cret")
         await pbx.start_in_memory()
-        client = ami.AMIClient(
-            "memory", 0, "olive", "s3cret", connector=pbx.connect_in_memory, keepalive=0
-        )
+        client = ami.AMIClient("memory", 0, "olive", "s3cret", connector=pbx.connect_in_memory, keepalive=0)
         try:
             await client.connect()
             response = await client.send_action(ami.action("CoreStatus"))
@@ -52,9 +50,7 @@ class TestClientInMemory:
         from olive.sim import SimulatedPBX
 
         pbx = SimulatedPBX("default", clock=ManualClock())
-        client = ami.AMIClient(
-            "memory", 0, "olive", "olive", connector=pbx.connect_in_memory, keepalive=0
-        )
+        client = ami.AMIClient("memory", 0, "olive", "olive", connector=pbx.connect_in_memory, keepalive=0)
         with pytest.raises(ConnectionRefusedError):
             await client.connect()
 
@@ -68,10 +64,7 @@ class TestManualClock:
             await clock.sleep(seconds)
             woke.append((name, clock.now()))
 
-        tasks = [
-            asyncio.create_task(sleeper("late", 3.0)),
-            asyncio.create_task(sleeper("early", 1.5)),
-        ]
+        tasks = [asyncio.create_task(sleeper("late", 3.0)), asyncio.create_task(sleeper("early", 1.5))]
         await clock.settle()
         await clock.advance(1.0)
         assert woke == [] and clock.now() == 101.0

@@ -50,7 +50,9 @@ class TestSerialize:
 
     def test_wire_format(self) -> None:
         act = Action((("Action", "Originate"), ("Variable", "A=1"), ("Variable", "B=2")))
-        assert serialize(act) == (b"Action: Originate\r\nVariable: A=1\r\nVariable: B=2\r\n\r\n")
+        assert serialize(act) == (
+            b"Action: Originate\r\nVariable: A=1\r\nVariable: B=2\r\n\r\n"
+        )
 
     def test_utf8_on_the_wire(self) -> None:
         assert serialize(Event((("Event", "X"), ("Name", "Zo\u00eb")))) == (
@@ -93,7 +95,9 @@ class TestSerialize:
         before=headers,
         after=headers,
         name=names,
-        value=st.tuples(values, st.sampled_from(["\r", "\n", "\r\n", "\x00"]), values).map("".join),
+        value=st.tuples(values, st.sampled_from(["\r", "\n", "\r\n", "\x00"]), values).map(
+            "".join
+        ),
     )
     def test_a_line_break_anywhere_refuses_the_whole_message(
         self,
@@ -176,9 +180,7 @@ class TestVariableHeaders:
         from olive import ami
 
         codec = ami.AMICodec()
-        assert b"Variable: QUEUESTATUS\r\n" in codec.send(
-            ami.action("Getvar", Channel="PJSIP/1-1", Variable="QUEUESTATUS")
-        )
+        assert b"Variable: QUEUESTATUS\r\n" in codec.send(ami.action("Getvar", Channel="PJSIP/1-1", Variable="QUEUESTATUS"))
         assert b"Variable: CDR(userfield)\r\n" in codec.send(
             ami.action("Setvar", Channel="PJSIP/1-1", Variable="CDR(userfield)", Value="x")
         )

@@ -64,9 +64,7 @@ def start_live_api(
     manage_engine: bool = True,
     **app_options: Any,
 ) -> LiveApi:
-    engine = (
-        engine_factory() if engine_factory else Engine(sessions, dict(servers or {}), tick_s=0.1)
-    )
+    engine = engine_factory() if engine_factory else Engine(sessions, dict(servers or {}), tick_s=0.1)
     app = create_app(sessions, engine, manage_engine=manage_engine, **app_options)
     # uvicorn binds port 0 itself (a socket handed to it answers each request 40 ms late).
     server = make_server(app, "127.0.0.1", 0, log_level="warning", access_log=False)
@@ -181,25 +179,10 @@ class ServedApi:
 
 def serve(db_url: str, *args: str, env: Mapping[str, str] | None = None) -> ServedApi:
     """Start ``olive serve --port 0`` on ``db_url``; wait until it says where it listens."""
-    command = [
-        sys.executable,
-        "-c",
-        "from olive.cli import main; main()",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--database-url",
-        db_url,
-        *args,
-    ]
+    command = [sys.executable, "-c", "from olive.cli import main; main()", "serve", "--host", "127.0.0.1",
+               "--port", "0", "--database-url", db_url, *args]
     process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, **(env or {})},
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})}
     )
     assert process.stdout is not None
     output: list[str] = []

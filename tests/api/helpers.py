@@ -19,11 +19,7 @@ def unique(prefix: str) -> str:
 
 def ok(response: httpx.Response, status: int = 200) -> Any:
     assert response.status_code == status, response.text
-    return (
-        response.json()
-        if response.content and response.headers["content-type"].startswith("application/json")
-        else None
-    )
+    return response.json() if response.content and response.headers["content-type"].startswith("application/json") else None
 
 
 def error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
@@ -69,9 +65,7 @@ def add_contacts(client: httpx.Client, list_id: str, count: int = 2) -> list[dic
     return created
 
 
-def make_campaign(
-    client: httpx.Client, *, agents: int = 1, contacts: int = 2, **overrides: Any
-) -> dict[str, Any]:
+def make_campaign(client: httpx.Client, *, agents: int = 1, contacts: int = 2, **overrides: Any) -> dict[str, Any]:
     """A stopped campaign with a plan, a dial list with contacts, and agents."""
     plan = overrides.pop("plan", None) or make_plan(client)
     dial_list = make_list(client)
@@ -110,12 +104,5 @@ def insert_call(sessions: Any, campaign_id: str, **values: Any) -> str:
 
     call_id = new_id("call")
     with transaction(sessions) as session:
-        session.add(
-            Call(
-                id=call_id,
-                campaign_id=campaign_id,
-                number=values.pop("number", NUMBERS[0]),
-                **values,
-            )
-        )
+        session.add(Call(id=call_id, campaign_id=campaign_id, number=values.pop("number", NUMBERS[0]), **values))
     return call_id

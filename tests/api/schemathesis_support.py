@@ -70,11 +70,7 @@ def http() -> Iterator[requests.Session]:
 def call_and_validate(case: Case, url: str, key: str, http: requests.Session) -> None:
     _bounded(case)
     case.call_and_validate(
-        base_url=url,
-        session=http,
-        headers={"Authorization": f"Bearer {key}"},
-        timeout=30,
-        checks=_checks(case),
+        base_url=url, session=http, headers={"Authorization": f"Bearer {key}"}, timeout=30, checks=_checks(case)
     )
 
 
@@ -92,9 +88,7 @@ def _bounded(case: Case) -> None:
         return
     query = dict(case.query or {})
     value = query.get("timeout_s")
-    if value is None or (
-        isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 86_400
-    ):
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 86_400):
         query["timeout_s"] = 0.1
     case.query = query
 

@@ -42,9 +42,7 @@ class Blocker:
 
 def _serve(db_engine: SqlEngine, **options: int) -> tuple[LiveApi, Blocker, str]:
     sessions = make_sessionmaker(db_engine)
-    api = start_live_api(
-        sessions, engine_factory=lambda: Engine(sessions, {}), manage_engine=False, **options
-    )
+    api = start_live_api(sessions, engine_factory=lambda: Engine(sessions, {}), manage_engine=False, **options)
     blocker = Blocker()
     api.app.add_api_route("/test-block", blocker, methods=["GET"])
 
@@ -94,9 +92,7 @@ def test_the_default_thread_limiter_is_bounded(db_engine: SqlEngine) -> None:
         stop_live_api(api)
 
 
-def test_a_saturated_api_answers_503_with_retry_after(
-    saturated: tuple[LiveApi, Blocker, str],
-) -> None:
+def test_a_saturated_api_answers_503_with_retry_after(saturated: tuple[LiveApi, Blocker, str]) -> None:
     api, blocker, key = saturated
     with api.client(key) as client:
         for path in ("/campaigns", "/test-block"):
@@ -117,9 +113,7 @@ def test_probes_answer_while_the_api_is_saturated(saturated: tuple[LiveApi, Bloc
     with httpx.Client(base_url=api.url, timeout=10) as client:
         assert client.get("/health").status_code == 200
         ready = client.get("/ready")  # its database check has a thread of its own
-        assert (
-            ready.status_code == 503 and ready.json()["database"] == "ok"
-        )  # 503: the engine is not started
+        assert ready.status_code == 503 and ready.json()["database"] == "ok"  # 503: the engine is not started
 
 
 def test_the_api_answers_again_once_requests_finish(db_engine: SqlEngine) -> None:
@@ -141,9 +135,7 @@ def test_event_streams_and_probes_are_not_counted() -> None:
     assert not exempt("/campaigns") and not exempt("/dnc") and not exempt("/calls")
 
 
-def test_an_import_under_way_does_not_hold_the_api_s_one_thread(
-    db_engine: SqlEngine, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_import_under_way_does_not_hold_the_api_s_one_thread(db_engine: SqlEngine, monkeypatch: pytest.MonkeyPatch) -> None:
     """Imports run on a limiter of their own: with one API thread, other requests are still answered."""
     from olive.api._contacts import service as contacts_service
 
@@ -176,14 +168,10 @@ def test_an_import_under_way_does_not_hold_the_api_s_one_thread(
         importer.start()
         assert entered.wait(20)
         with api.client(key) as client:
-            assert (
-                client.get("/campaigns", timeout=10).status_code == 200
-            )  # the import holds no API thread
+            assert client.get("/campaigns", timeout=10).status_code == 200  # the import holds no API thread
         finish.set()
         importer.join(30)
-        assert results and results[0].status_code in (200, 201), (
-            results[0].text if results else None
-        )
+        assert results and results[0].status_code in (200, 201), results[0].text if results else None
     finally:
         finish.set()
         stop_live_api(api)

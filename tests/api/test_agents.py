@@ -16,11 +16,7 @@ class TestCreateAgent:
         response = admin.post("/agents", json={"name": "Ann", "interface": "PJSIP/101"})
         agent = ok(response, 201)
         assert response.headers["location"] == f"/agents/{agent['id']}"
-        assert (
-            agent["state"] == "logged_out"
-            and agent["campaign_ids"] == []
-            and agent["id"].startswith("agent_")
-        )
+        assert agent["state"] == "logged_out" and agent["campaign_ids"] == [] and agent["id"].startswith("agent_")
 
     @pytest.mark.parametrize(
         ("body", "field"),
@@ -37,12 +33,8 @@ class TestCreateAgent:
 
     def test_unique_name_and_interface(self, admin: httpx.Client) -> None:
         make_agent(admin, name="Ann", interface="PJSIP/101")
-        assert fields(
-            error(admin.post("/agents", json={"name": "Ann", "interface": "PJSIP/102"}), 409)
-        ) == {"name"}
-        assert fields(
-            error(admin.post("/agents", json={"name": "Bob", "interface": "PJSIP/101"}), 409)
-        ) == {"interface"}
+        assert fields(error(admin.post("/agents", json={"name": "Ann", "interface": "PJSIP/102"}), 409)) == {"name"}
+        assert fields(error(admin.post("/agents", json={"name": "Bob", "interface": "PJSIP/101"}), 409)) == {"interface"}
 
 
 class TestListAgents:
@@ -53,12 +45,8 @@ class TestListAgents:
         in_campaign = ok(admin.get("/agents", params={"campaign_id": campaign["id"]}))["items"]
         assert sorted(a["id"] for a in in_campaign) == sorted(campaign["agent_ids"])
         assert all(a["campaign_ids"] == [campaign["id"]] for a in in_campaign)
-        assert [a["id"] for a in ok(admin.get("/agents", params={"state": "paused"}))["items"]] == [
-            loose["id"]
-        ]
-        assert [a["id"] for a in ok(admin.get("/agents", params={"name": "zed"}))["items"]] == [
-            loose["id"]
-        ]
+        assert [a["id"] for a in ok(admin.get("/agents", params={"state": "paused"}))["items"]] == [loose["id"]]
+        assert [a["id"] for a in ok(admin.get("/agents", params={"name": "zed"}))["items"]] == [loose["id"]]
         assert ok(admin.get("/agents", params={"limit": 1}))["has_more"]
 
     def test_bad_filters(self, admin: httpx.Client) -> None:
@@ -79,17 +67,13 @@ class TestReadAgent:
 class TestUpdateAgent:
     def test_renames_and_moves(self, admin: httpx.Client) -> None:
         agent = make_agent(admin)
-        changed = ok(
-            admin.patch(f"/agents/{agent['id']}", json={"name": "Renamed", "interface": "SIP/9"})
-        )
+        changed = ok(admin.patch(f"/agents/{agent['id']}", json={"name": "Renamed", "interface": "SIP/9"}))
         assert changed["name"] == "Renamed" and changed["interface"] == "SIP/9"
 
     def test_interface_only_while_logged_out(self, admin: httpx.Client) -> None:
         agent = make_agent(admin)
         ok(admin.post(f"/agents/{agent['id']}/login"))
-        assert fields(
-            error(admin.patch(f"/agents/{agent['id']}", json={"interface": "SIP/9"}), 409)
-        ) == {"interface"}
+        assert fields(error(admin.patch(f"/agents/{agent['id']}", json={"interface": "SIP/9"}), 409)) == {"interface"}
         ok(admin.patch(f"/agents/{agent['id']}", json={"name": "still-ok"}))
 
     def test_taken_and_bad(self, admin: httpx.Client) -> None:
@@ -131,9 +115,7 @@ class TestShift:
 
     def test_logged_out_agent_cannot_pause_or_be_ready(self, admin: httpx.Client) -> None:
         agent = make_agent(admin)
-        assert fields(
-            error(admin.post(f"/agents/{agent['id']}/pause", json={"reason": "x"}), 409)
-        ) == {"state"}
+        assert fields(error(admin.post(f"/agents/{agent['id']}/pause", json={"reason": "x"}), 409)) == {"state"}
         error(admin.post(f"/agents/{agent['id']}/ready"), 409)
 
     def test_no_logout_on_a_call(self, admin: httpx.Client, live_api: LiveApi) -> None:
@@ -142,9 +124,7 @@ class TestShift:
         set_columns(live_api.sessions, Agent, agent["id"], state="on_call")
         error(admin.post(f"/agents/{agent['id']}/logout"), 409)
 
-    @pytest.mark.parametrize(
-        "body", [{}, {"reason": ""}, {"reason": "a\r\nAction: Hangup"}, {"reason": "x" * 201}]
-    )
+    @pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "a\r\nAction: Hangup"}, {"reason": "x" * 201}])
     def test_pause_needs_a_plain_reason(self, admin: httpx.Client, body: dict[str, str]) -> None:
         agent = make_agent(admin)
         ok(admin.post(f"/agents/{agent['id']}/login"))

@@ -39,11 +39,7 @@ def _operations(live_api: LiveApi) -> list[tuple[str, str]]:
     for path, item in live_api.app.openapi()["paths"].items():
         if path not in PROBES:
             concrete = re.sub(r"\{[^}]+\}", "x_01J0000000000000000000000Z", path)
-            out.extend(
-                (method.upper(), concrete)
-                for method in sorted(item)
-                if (method.upper(), path) != SIGN_IN
-            )
+            out.extend((method.upper(), concrete) for method in sorted(item) if (method.upper(), path) != SIGN_IN)
     return out
 
 
@@ -60,9 +56,7 @@ class TestKeys:
     def test_viewers_only_read(self, live_api: LiveApi, viewer: httpx.Client) -> None:
         for method, path in _operations(live_api):
             response = viewer.request(method, path, params={"timeout_s": 0.1})
-            if path.startswith(
-                "/agent/"
-            ):  # an agent's own endpoints take an agent's session, not a key
+            if path.startswith("/agent/"):  # an agent's own endpoints take an agent's session, not a key
                 error(response, 403, "forbidden")
             elif method == "GET":
                 assert response.status_code in (200, 404, 422), (method, path, response.text)
@@ -86,14 +80,7 @@ class TestKeys:
 
     def test_x_api_key_header(self, anon: httpx.Client, keys: Keys) -> None:
         assert ok(anon.get("/plans", headers={"X-API-Key": keys.viewer}))["total"] == 0
-        ok(
-            anon.post(
-                "/plans",
-                headers={"X-API-Key": keys.admin},
-                json={"name": "x", "channel_template": "PJSIP/{number}@t"},
-            ),
-            201,
-        )
+        ok(anon.post("/plans", headers={"X-API-Key": keys.admin}, json={"name": "x", "channel_template": "PJSIP/{number}@t"}), 201)
 
     def test_revoked_key(self, live_api: LiveApi, keys: Keys, admin: httpx.Client) -> None:
         ok(admin.get("/plans"))
@@ -104,12 +91,7 @@ class TestKeys:
         error(admin.get("/plans"), 401)
 
     def test_last_used_is_the_last_request(
-        self,
-        live_api: LiveApi,
-        keys: Keys,
-        viewer: httpx.Client,
-        db_url: str,
-        monkeypatch: pytest.MonkeyPatch,
+        self, live_api: LiveApi, keys: Keys, viewer: httpx.Client, db_url: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         # issue 13: `olive apikey list` showed the first of several requests a minute apart or less.
         clock = [datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)]
@@ -135,11 +117,7 @@ class TestKeys:
 
     def test_no_secret_in_output(self, admin: httpx.Client, keys: Keys, live_api: LiveApi) -> None:
         plan = make_plan(admin)
-        for response in (
-            admin.get(f"/plans/{plan['id']}"),
-            admin.get("/openapi.json"),
-            admin.get("/ready"),
-        ):
+        for response in (admin.get(f"/plans/{plan['id']}"), admin.get("/openapi.json"), admin.get("/ready")):
             assert keys.admin not in response.text and keys.viewer not in response.text
             assert "not-a-real-secret" not in response.text  # the module's AMI secret
 
@@ -191,9 +169,7 @@ class TestSchema:
                     continue
                 assert operation["security"], (method, path)
                 for status in ("401", "403", "422"):
-                    ref = operation["responses"][status]["content"]["application/json"]["schema"][
-                        "$ref"
-                    ]
+                    ref = operation["responses"][status]["content"]["application/json"]["schema"]["$ref"]
                     assert ref.endswith("/ErrorBody"), (method, path, status)
                 if re.search(r"\{\w+_id\}", path):
                     assert "404" in operation["responses"], (method, path)
@@ -203,10 +179,7 @@ class TestWrongKeyFlood:
     """Issue 10: a flood of wrong keys is rate-limited (429, Retry-After) and logged, without the key."""
 
     def test_a_flood_gets_429_and_one_log_line(
-        self,
-        db_clean: SqlEngine,
-        keys_for_flood: tuple[LiveApi, str],
-        caplog: pytest.LogCaptureFixture,
+        self, db_clean: SqlEngine, keys_for_flood: tuple[LiveApi, str], caplog: pytest.LogCaptureFixture
     ) -> None:
         api, good = keys_for_flood
         wrong = "olive_" + "w" * 43
@@ -218,16 +191,12 @@ class TestWrongKeyFlood:
             assert 1 <= int(flooded.headers["retry-after"]) <= 60
             assert "too many wrong API keys" in body["message"]
         with api.client(good) as client:
-            assert client.get("/plans").status_code == 429, (
-                "the address waits, whatever key it sends"
-            )
+            assert client.get("/plans").status_code == 429, "the address waits, whatever key it sends"
         lines = [r.getMessage() for r in caplog.records if "wrong API keys" in r.getMessage()]
         assert len(lines) == 1 and "127.0.0.1" in lines[0]
         assert wrong not in caplog.text and good not in caplog.text
 
-    def test_a_few_mistakes_are_not_a_flood(
-        self, db_clean: SqlEngine, keys_for_flood: tuple[LiveApi, str]
-    ) -> None:
+    def test_a_few_mistakes_are_not_a_flood(self, db_clean: SqlEngine, keys_for_flood: tuple[LiveApi, str]) -> None:
         api, good = keys_for_flood
         with api.client("olive_" + "w" * 43) as client:
             for _ in range(LIMIT - 1):

@@ -31,9 +31,7 @@ def test_issue_then_revoke(db_url: str, db_clean: SqlEngine) -> None:
     assert _run("agent", "revoke", "ann", "--database-url", db_url)[0] == 0
     with transaction(sessions) as session:
         assert open_agent_session(session, agent_id, password) is None
-    assert (
-        _run("agent", "revoke", "ann", "--database-url", db_url)[0] == 1
-    )  # nothing left to revoke
+    assert _run("agent", "revoke", "ann", "--database-url", db_url)[0] == 1  # nothing left to revoke
 
 
 def test_unknown_agent(db_url: str, db_clean: SqlEngine) -> None:

@@ -16,12 +16,8 @@ def _run(*args: str) -> tuple[int, str, str]:
 
 
 class TestCreate:
-    def test_prints_the_key_once_and_stores_its_hash(
-        self, db_url: str, db_clean: SqlEngine
-    ) -> None:
-        code, out, err = _run(
-            "apikey", "create", "--role", "viewer", "--name", "crm", "--database-url", db_url
-        )
+    def test_prints_the_key_once_and_stores_its_hash(self, db_url: str, db_clean: SqlEngine) -> None:
+        code, out, err = _run("apikey", "create", "--role", "viewer", "--name", "crm", "--database-url", db_url)
         assert code == 0, err
         key = out.strip()
         assert key.startswith("olive_") and "\n" not in key and key not in err
@@ -40,19 +36,12 @@ class TestCreate:
 
     def test_refuses_other_roles_and_bad_names(self, db_url: str, db_clean: SqlEngine) -> None:
         assert _run("apikey", "create", "--role", "root", "--database-url", db_url)[0] == 2
-        assert (
-            _run("apikey", "create", "--role", "admin", "--name", "a\nb", "--database-url", db_url)[
-                0
-            ]
-            == 2
-        )
+        assert _run("apikey", "create", "--role", "admin", "--name", "a\nb", "--database-url", db_url)[0] == 2
 
 
 class TestListAndRevoke:
     def test_list_shows_no_key_and_revoke_ends_it(self, db_url: str, db_clean: SqlEngine) -> None:
-        _, key, _ = _run(
-            "apikey", "create", "--role", "admin", "--name", "ops", "--database-url", db_url
-        )
+        _, key, _ = _run("apikey", "create", "--role", "admin", "--name", "ops", "--database-url", db_url)
         key = key.strip()
         code, out, _ = _run("apikey", "list", "--database-url", db_url)
         assert code == 0 and "ops" in out and key not in out

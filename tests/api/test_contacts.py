@@ -43,9 +43,7 @@ class TestAddContact:
             ({"phones": [NUMBERS[0]], "colour": "red"}, "colour"),
         ],
     )
-    def test_names_the_bad_field(
-        self, admin: httpx.Client, body: dict[str, object], field: str
-    ) -> None:
+    def test_names_the_bad_field(self, admin: httpx.Client, body: dict[str, object], field: str) -> None:
         dial_list = make_list(admin)
         problem = error(admin.post(f"/dial-lists/{dial_list['id']}/contacts", json=body), 422)
         assert field in fields(problem), problem
@@ -55,19 +53,12 @@ class TestAddContact:
         dial_list, other = make_list(admin), make_list(admin)
         body = {"phones": [NUMBERS[0]], "external_ref": "same"}
         ok(admin.post(f"/dial-lists/{dial_list['id']}/contacts", json=body), 201)
-        assert fields(
-            error(admin.post(f"/dial-lists/{dial_list['id']}/contacts", json=body), 409)
-        ) == {"external_ref"}
+        assert fields(error(admin.post(f"/dial-lists/{dial_list['id']}/contacts", json=body), 409)) == {"external_ref"}
         ok(admin.post(f"/dial-lists/{other['id']}/contacts", json=body), 201)
 
     def test_unknown_list_and_viewer(self, admin: httpx.Client, viewer: httpx.Client) -> None:
         error(admin.post("/dial-lists/list_nope/contacts", json={"phones": [NUMBERS[0]]}), 404)
-        error(
-            viewer.post(
-                f"/dial-lists/{make_list(admin)['id']}/contacts", json={"phones": [NUMBERS[0]]}
-            ),
-            403,
-        )
+        error(viewer.post(f"/dial-lists/{make_list(admin)['id']}/contacts", json={"phones": [NUMBERS[0]]}), 403)
 
 
 class TestListContacts:
@@ -77,25 +68,16 @@ class TestListContacts:
         set_columns(live_api.sessions, Contact, c["id"], status="done")
         base = f"/dial-lists/{dial_list['id']}/contacts"
         assert [x["id"] for x in ok(admin.get(base))["items"]] == [a["id"], b["id"], c["id"]]
-        assert [x["id"] for x in ok(admin.get(base, params={"status": "done"}))["items"]] == [
-            c["id"]
-        ]
-        assert [
-            x["id"]
-            for x in ok(admin.get(base, params={"external_ref": b["external_ref"]}))["items"]
-        ] == [b["id"]]
+        assert [x["id"] for x in ok(admin.get(base, params={"status": "done"}))["items"]] == [c["id"]]
+        assert [x["id"] for x in ok(admin.get(base, params={"external_ref": b["external_ref"]}))["items"]] == [b["id"]]
         national = "(201) 555-" + NUMBERS[1][-4:]
-        assert [x["id"] for x in ok(admin.get(base, params={"number": national}))["items"]] == [
-            b["id"]
-        ]
+        assert [x["id"] for x in ok(admin.get(base, params={"number": national}))["items"]] == [b["id"]]
         page = ok(admin.get(base, params={"limit": 2}))
         assert page["has_more"] and page["total"] == 3
 
     def test_bad_number_filter(self, admin: httpx.Client) -> None:
         dial_list = make_list(admin)
-        body = error(
-            admin.get(f"/dial-lists/{dial_list['id']}/contacts", params={"number": "abc"}), 422
-        )
+        body = error(admin.get(f"/dial-lists/{dial_list['id']}/contacts", params={"number": "abc"}), 422)
         assert fields(body) == {"number"}
 
     def test_unknown_list(self, admin: httpx.Client) -> None:
@@ -124,16 +106,8 @@ class TestUpdateContact:
         dial_list = make_list(admin)
         (contact,) = add_contacts(admin, dial_list["id"], 1)
         url = f"/dial-lists/{dial_list['id']}/contacts/{contact['id']}"
-        changed = ok(
-            admin.patch(
-                url, json={"name": "New", "timezone": "America/Chicago", "variables": {"x": "1"}}
-            )
-        )
-        assert (
-            changed["name"] == "New"
-            and changed["timezone"] == "America/Chicago"
-            and changed["variables"] == {"x": "1"}
-        )
+        changed = ok(admin.patch(url, json={"name": "New", "timezone": "America/Chicago", "variables": {"x": "1"}}))
+        assert changed["name"] == "New" and changed["timezone"] == "America/Chicago" and changed["variables"] == {"x": "1"}
         assert changed["numbers"] == contact["numbers"]
         renumbered = ok(admin.patch(url, json={"phones": [NUMBERS[5], NUMBERS[6]]}))
         assert [n["number"] for n in renumbered["numbers"]] == [NUMBERS[5], NUMBERS[6]]
@@ -150,9 +124,7 @@ class TestUpdateContact:
     def test_not_while_on_a_call(self, admin: httpx.Client, live_api: LiveApi) -> None:
         dial_list = make_list(admin)
         (contact,) = add_contacts(admin, dial_list["id"], 1)
-        set_columns(
-            live_api.sessions, Contact, contact["id"], active_call_id="call_X", status="dialing"
-        )
+        set_columns(live_api.sessions, Contact, contact["id"], active_call_id="call_X", status="dialing")
         url = f"/dial-lists/{dial_list['id']}/contacts/{contact['id']}"
         error(admin.patch(url, json={"phones": [NUMBERS[3]]}), 409)
         error(admin.patch(url, json={"status": "done"}), 409)
@@ -165,10 +137,7 @@ class TestUpdateContact:
         error(admin.patch(url, json={"external_ref": first["external_ref"]}), 409)
         assert fields(error(admin.patch(url, json={"phones": ["nope"]}), 422)) == {"phones[0]"}
         error(admin.patch(url, json={"phones": None}), 422)
-        error(
-            admin.patch(f"/dial-lists/{dial_list['id']}/contacts/cont_nope", json={"name": "x"}),
-            404,
-        )
+        error(admin.patch(f"/dial-lists/{dial_list['id']}/contacts/cont_nope", json={"name": "x"}), 404)
 
 
 class TestDeleteContact:
@@ -182,9 +151,7 @@ class TestDeleteContact:
     def test_not_while_on_a_call(self, admin: httpx.Client, live_api: LiveApi) -> None:
         dial_list = make_list(admin)
         (contact,) = add_contacts(admin, dial_list["id"], 1)
-        set_columns(
-            live_api.sessions, Contact, contact["id"], active_call_id="call_X", status="dialing"
-        )
+        set_columns(live_api.sessions, Contact, contact["id"], active_call_id="call_X", status="dialing")
         error(admin.delete(f"/dial-lists/{dial_list['id']}/contacts/{contact['id']}"), 409)
 
     def test_unknown_and_viewer(self, admin: httpx.Client, viewer: httpx.Client) -> None:

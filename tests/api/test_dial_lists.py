@@ -29,11 +29,7 @@ class TestCreateDialList:
 
     @pytest.mark.parametrize(
         ("body", "field"),
-        [
-            ({"name": "x", "default_region": "ZZ"}, "default_region"),
-            ({"name": "x", "default_region": "USA"}, "default_region"),
-            ({}, "name"),
-        ],
+        [({"name": "x", "default_region": "ZZ"}, "default_region"), ({"name": "x", "default_region": "USA"}, "default_region"), ({}, "name")],
     )
     def test_bad_fields(self, admin: httpx.Client, body: dict[str, str], field: str) -> None:
         assert field in fields(error(admin.post("/dial-lists", json=body), 422))
@@ -51,9 +47,7 @@ class TestListDialLists:
         assert page["total"] == 2
         first = page["items"][0]
         assert first["contact_count"] == 3 and first["campaign_ids"] == [campaign["id"]]
-        assert [
-            d["id"] for d in ok(admin.get("/dial-lists", params={"name": "empty"}))["items"]
-        ] == [other["id"]]
+        assert [d["id"] for d in ok(admin.get("/dial-lists", params={"name": "empty"}))["items"]] == [other["id"]]
         assert len(ok(admin.get("/dial-lists", params={"limit": 1}))["items"]) == 1
 
 
@@ -70,11 +64,7 @@ class TestReadDialList:
 class TestUpdateDialList:
     def test_changes(self, admin: httpx.Client) -> None:
         dial_list = make_list(admin)
-        changed = ok(
-            admin.patch(
-                f"/dial-lists/{dial_list['id']}", json={"name": "renamed", "default_region": "FR"}
-            )
-        )
+        changed = ok(admin.patch(f"/dial-lists/{dial_list['id']}", json={"name": "renamed", "default_region": "FR"}))
         assert changed["name"] == "renamed" and changed["default_region"] == "FR"
 
     def test_errors(self, admin: httpx.Client) -> None:
@@ -101,9 +91,7 @@ class TestDeleteDialList:
     def test_not_while_a_contact_is_on_a_call(self, admin: httpx.Client, live_api: LiveApi) -> None:
         dial_list = make_list(admin)
         (contact,) = add_contacts(admin, dial_list["id"], 1)
-        set_columns(
-            live_api.sessions, Contact, contact["id"], active_call_id="call_X", status="dialing"
-        )
+        set_columns(live_api.sessions, Contact, contact["id"], active_call_id="call_X", status="dialing")
         error(admin.delete(f"/dial-lists/{dial_list['id']}"), 409)
 
     def test_unknown_and_viewer(self, admin: httpx.Client, viewer: httpx.Client) -> None:

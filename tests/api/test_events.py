@@ -15,9 +15,7 @@ from .conftest import LiveApi
 from .helpers import error, make_campaign
 
 
-def _publish(
-    live_api: LiveApi, kind: str, data: dict[str, Any], campaign_id: str | None = None
-) -> int:
+def _publish(live_api: LiveApi, kind: str, data: dict[str, Any], campaign_id: str | None = None) -> int:
     """Publish on the engine's bus, from the server's event loop; returns the event id."""
 
     async def go() -> int:
@@ -43,15 +41,11 @@ def _messages(lines: Iterator[str]) -> Iterator[dict[str, str]]:
 class Stream:
     """An SSE stream read on a thread; ``ready`` once the server has subscribed."""
 
-    def __init__(
-        self, client: httpx.Client, params: dict[str, Any], headers: dict[str, str] | None = None
-    ) -> None:
+    def __init__(self, client: httpx.Client, params: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         self.messages: list[dict[str, str]] = []
         self.status = 0
         self.ready = threading.Event()
-        self.thread = threading.Thread(
-            target=self._read, args=(client, params, headers or {}), daemon=True
-        )
+        self.thread = threading.Thread(target=self._read, args=(client, params, headers or {}), daemon=True)
         self.thread.start()
         assert self.ready.wait(30), "the stream did not open"
 
@@ -70,9 +64,7 @@ class Stream:
     def join(self) -> list[dict[str, Any]]:
         self.thread.join(60)
         assert not self.thread.is_alive() and self.status == 200
-        return [
-            json.loads(m["data"]) | {"_event": m["event"], "_id": m["id"]} for m in self.messages
-        ]
+        return [json.loads(m["data"]) | {"_event": m["event"], "_id": m["id"]} for m in self.messages]
 
 
 class TestEvents:
@@ -83,20 +75,11 @@ class TestEvents:
         _publish(live_api, "campaign", {"campaign_id": "camp_B", "status": "paused"}, "camp_B")
         events = stream.join()
         assert [e["kind"] for e in events] == ["call", "campaign"]
-        assert (
-            events[0]["id"] == first
-            and events[0]["_id"] == str(first)
-            and events[0]["_event"] == "call"
-        )
-        assert (
-            events[0]["data"] == {"call_id": "call_1", "state": "ringing"}
-            and events[0]["campaign_id"] == "camp_A"
-        )
+        assert events[0]["id"] == first and events[0]["_id"] == str(first) and events[0]["_event"] == "call"
+        assert events[0]["data"] == {"call_id": "call_1", "state": "ringing"} and events[0]["campaign_id"] == "camp_A"
         assert datetime.fromisoformat(events[0]["at"]).utcoffset() == timedelta(0)
 
-    def test_filters_by_campaign_with_its_agents(
-        self, admin: httpx.Client, live_api: LiveApi
-    ) -> None:
+    def test_filters_by_campaign_with_its_agents(self, admin: httpx.Client, live_api: LiveApi) -> None:
         campaign = make_campaign(admin)
         stream = Stream(admin, {"campaign_id": campaign["id"], "limit": 2})
         _publish(live_api, "call", {"call_id": "elsewhere"}, "camp_other")

@@ -9,15 +9,7 @@ import pkgutil
 import olive.api
 
 RESOURCE_MODULES = {"endpoints", "schemas", "service", "control", "rows"}
-CLI_MODULES = (
-    "serve",
-    "apikey",
-    "campaign",
-    "contacts",
-    "events",
-    "_api_client",
-    "_campaign_files",
-)
+CLI_MODULES = ("serve", "apikey", "campaign", "contacts", "events", "_api_client", "_campaign_files")
 
 
 def test_package_exports() -> None:
@@ -51,6 +43,4 @@ def test_resource_packages_follow_the_layout() -> None:
 def test_cli_modules_declare_all() -> None:
     for name in CLI_MODULES:
         module = importlib.import_module(f"olive.cli.{name}")
-        assert isinstance(module.__all__, list) and all(
-            hasattr(module, n) for n in module.__all__
-        ), name
+        assert isinstance(module.__all__, list) and all(hasattr(module, n) for n in module.__all__), name

@@ -16,14 +16,8 @@ from .helpers import NUMBERS, add_contacts, error, make_list, ok
 CSV = "text/csv"
 
 
-def _import(
-    client: httpx.Client, list_id: str, body: str | bytes, content_type: str = CSV
-) -> httpx.Response:
-    return client.post(
-        f"/dial-lists/{list_id}/contacts/import",
-        content=body,
-        headers={"content-type": content_type},
-    )
+def _import(client: httpx.Client, list_id: str, body: str | bytes, content_type: str = CSV) -> httpx.Response:
+    return client.post(f"/dial-lists/{list_id}/contacts/import", content=body, headers={"content-type": content_type})
 
 
 def _count(client: httpx.Client, list_id: str) -> int:
@@ -48,11 +42,7 @@ class TestImportCsv:
         assert report == {"dial_list_id": dial_list["id"], "imported": 2, "contact_count": 2}
         ada, bob = _by_name(admin, dial_list["id"])
         assert [n["number"] for n in bob["numbers"]] == ["+12015550101", "+12015550102"]
-        assert (
-            ada["variables"] == {"account": "42"}
-            and bob["name"] == "Bob, Jr."
-            and ada["timezone"] == "America/New_York"
-        )
+        assert ada["variables"] == {"account": "42"} and bob["name"] == "Bob, Jr." and ada["timezone"] == "America/New_York"
 
     def test_refuses_the_whole_file_and_lists_every_bad_row(self, admin: httpx.Client) -> None:
         dial_list = make_list(admin)
@@ -65,13 +55,7 @@ class TestImportCsv:
         )
         body = error(_import(admin, dial_list["id"], text), 422, "import_refused")
         problems = {(e["row"], e["field"]) for e in body["errors"]}
-        assert problems == {
-            (3, "phone"),
-            (4, "external_ref"),
-            (4, "timezone"),
-            (5, "name"),
-            (5, "timezone"),
-        }
+        assert problems == {(3, "phone"), (4, "external_ref"), (4, "timezone"), (5, "name"), (5, "timezone")}
         assert all(e["location"] == "row" and e["reason"] for e in body["errors"])
         assert "3 bad row(s)" in body["message"]
         assert _count(admin, dial_list["id"]) == 0
@@ -92,12 +76,7 @@ class TestImportCsv:
 
     @pytest.mark.parametrize(
         ("text", "field"),
-        [
-            ("", "header"),
-            ("name\nAda\n", "header"),
-            ('phone\n"' + "1" * 200_000 + '"\n', "row"),
-            ("phone,x\n1,2,3\n", "row"),
-        ],
+        [("", "header"), ("name\nAda\n", "header"), ('phone\n"' + "1" * 200_000 + '"\n', "row"), ("phone,x\n1,2,3\n", "row")],
     )
     def test_unreadable_csv(self, admin: httpx.Client, text: str, field: str) -> None:
         dial_list = make_list(admin)
@@ -124,26 +103,14 @@ class TestImportJson:
     def test_bad_items(self, admin: httpx.Client) -> None:
         dial_list = make_list(admin)
         rows = [{"phones": [NUMBERS[0]]}, 7, {"phones": ["nope"]}, {"name": "no phone"}]
-        body = error(
-            _import(admin, dial_list["id"], json.dumps(rows), "application/json"),
-            422,
-            "import_refused",
-        )
-        assert {(e["row"], e["field"]) for e in body["errors"]} == {
-            (2, "row"),
-            (3, "phones[0]"),
-            (4, "phone"),
-        }
+        body = error(_import(admin, dial_list["id"], json.dumps(rows), "application/json"), 422, "import_refused")
+        assert {(e["row"], e["field"]) for e in body["errors"]} == {(2, "row"), (3, "phones[0]"), (4, "phone")}
         assert _count(admin, dial_list["id"]) == 0
 
     @pytest.mark.parametrize("text", ["{", '{"phones": []}', "[" * 100_000, "\xff"])
     def test_not_an_array_of_objects(self, admin: httpx.Client, text: str) -> None:
         dial_list = make_list(admin)
-        body = error(
-            _import(admin, dial_list["id"], text.encode("latin-1"), "application/json"),
-            422,
-            "invalid",
-        )
+        body = error(_import(admin, dial_list["id"], text.encode("latin-1"), "application/json"), 422, "invalid")
         assert body["errors"][0]["location"] == "body"
 
     def test_empty_array(self, admin: httpx.Client) -> None:
@@ -154,9 +121,7 @@ class TestImportJson:
 class TestImportRefused:
     def test_other_media_types(self, admin: httpx.Client) -> None:
         dial_list = make_list(admin)
-        error(
-            _import(admin, dial_list["id"], "phone\n", "text/plain"), 415, "unsupported_media_type"
-        )
+        error(_import(admin, dial_list["id"], "phone\n", "text/plain"), 415, "unsupported_media_type")
         error(admin.post(f"/dial-lists/{dial_list['id']}/contacts/import", content=b"phone\n"), 415)
 
     def test_too_large_is_refused_before_it_is_read(self, admin: httpx.Client, keys: Keys) -> None:
@@ -185,9 +150,7 @@ class TestImportRefused:
                 yield b"2015550100\n" * (1024 * 1024 // 11 + 1)
 
         response = admin.post(
-            f"/dial-lists/{dial_list['id']}/contacts/import",
-            content=chunks(),
-            headers={"content-type": CSV},
+            f"/dial-lists/{dial_list['id']}/contacts/import", content=chunks(), headers={"content-type": CSV}
         )
         error(response, 413, "too_large")
 
@@ -206,18 +169,14 @@ class TestPrivateNumbering:
         ok(_import(admin, dial_list["id"], "phone,phone2,name\n1001,*43,Lab\n"), 201)
         (contact,) = _by_name(admin, dial_list["id"])
         assert [n["number"] for n in contact["numbers"]] == ["1001", "*43"]
-        found = ok(admin.get(f"/dial-lists/{dial_list['id']}/contacts", params={"number": "1001"}))[
-            "items"
-        ]
+        found = ok(admin.get(f"/dial-lists/{dial_list['id']}/contacts", params={"number": "1001"}))["items"]
         assert [c["id"] for c in found] == [contact["id"]]
 
     def test_it_still_refuses_what_could_break_a_dial_string(self, admin: httpx.Client) -> None:
         dial_list = make_list(admin, numbering="private")
         body = error(_import(admin, dial_list["id"], 'phone\n"10\r01"\n1001@evil\n'), 422)
         assert _count(admin, dial_list["id"]) == 0
-        assert "control character" in json.dumps(
-            body
-        ) and "not a private-plan number" in json.dumps(body)
+        assert "control character" in json.dumps(body) and "not a private-plan number" in json.dumps(body)
 
     def test_a_national_list_refuses_them_as_before(self, admin: httpx.Client) -> None:
         dial_list = make_list(admin)

@@ -29,12 +29,7 @@ def _csv(rows: int) -> bytes:
 
 def _count(sessions: sessionmaker[Session], list_id: str) -> int:
     with transaction(sessions) as session:
-        return int(
-            session.scalar(
-                select(func.count()).select_from(Contact).where(Contact.dial_list_id == list_id)
-            )
-            or 0
-        )
+        return int(session.scalar(select(func.count()).select_from(Contact).where(Contact.dial_list_id == list_id)) or 0)
 
 
 def test_every_row_in_committed_batches(
@@ -53,23 +48,15 @@ def test_every_row_in_committed_batches(
     assert (report.imported, report.contact_count) == (8, 8)
     assert [n for n in commits if n] == [3, 3, 2]
     with transaction(session_factory) as session:
-        names = sorted(
-            c.name or ""
-            for c in session.scalars(select(Contact).where(Contact.dial_list_id == list_id))
-        )
+        names = sorted(c.name or "" for c in session.scalars(select(Contact).where(Contact.dial_list_id == list_id)))
     assert names == sorted(f"Person {i}" for i in range(8))
 
 
-def test_a_bad_row_anywhere_stores_nothing(
-    session_factory: sessionmaker[Session], list_id: str
-) -> None:
+def test_a_bad_row_anywhere_stores_nothing(session_factory: sessionmaker[Session], list_id: str) -> None:
     body = _csv(10) + b"12,Too short,R-x\n" + b"+12025550001,Dup,R-1\n"
     with pytest.raises(ImportRefused) as refused:
         service.import_csv(session_factory, list_id, body)
-    assert [(e.line, e.field) for e in refused.value.errors] == [
-        (12, "phone"),
-        (13, "external_ref"),
-    ]
+    assert [(e.line, e.field) for e in refused.value.errors] == [(12, "phone"), (13, "external_ref")]
     assert _count(session_factory, list_id) == 0
 
 
@@ -103,9 +90,7 @@ def test_the_undo_keeps_a_contact_already_dialed(
         calls["n"] += 1
         if calls["n"] == 2:  # the engine dialed one contact of the first batch meanwhile
             with transaction(session_factory) as session:
-                first = session.scalars(
-                    select(Contact).where(Contact.dial_list_id == list_id).limit(1)
-                ).one()
+                first = session.scalars(select(Contact).where(Contact.dial_list_id == list_id).limit(1)).one()
                 first.attempts = 1
             raise RuntimeError("database went away")
         real(*args)

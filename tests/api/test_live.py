@@ -60,10 +60,7 @@ def rig(db_engine: SqlEngine) -> Iterator[Rig]:
     port = asyncio.run_coroutine_threadsafe(pbx.start(), loop).result(30)
     sessions = make_sessionmaker(db_engine)
     server = ServerConfig("127.0.0.1", port, "olive", "live-secret")
-    api = start_live_api(
-        sessions,
-        engine_factory=lambda: Engine(sessions, {"default": server}, clock=clock, tick_s=1.0),
-    )
+    api = start_live_api(sessions, engine_factory=lambda: Engine(sessions, {"default": server}, clock=clock, tick_s=1.0))
     try:
         yield Rig(api, pbx, clock)
     finally:
@@ -90,24 +87,16 @@ def until(check: Callable[[], Any], what: str, *, within_s: float = 60.0) -> Any
         time.sleep(0.05)
 
 
-def _setup(
-    admin: httpx.Client, *, people: str, contacts: int, agents: int = 1, **plan: Any
-) -> dict[str, Any]:
+def _setup(admin: httpx.Client, *, people: str, contacts: int, agents: int = 1, **plan: Any) -> dict[str, Any]:
     """A stopped campaign on the simulator, its agents logged out."""
-    plan_row = make_plan(
-        admin, channel_template=f"Local/{{number}}@{people}", **{"dial_timeout_s": 20, **plan}
-    )
+    plan_row = make_plan(admin, channel_template=f"Local/{{number}}@{people}", **{"dial_timeout_s": 20, **plan})
     dial_list = make_list(admin)
     body = [{"phones": [NY[i]], "external_ref": f"c{i}"} for i in range(contacts)]
     ok(admin.post(f"/dial-lists/{dial_list['id']}/contacts/import", json=body), 201)
     agent_ids = []
     for _ in range(agents):
         name = unique("live-agent")
-        agent_ids.append(
-            make_agent(
-                admin, name=name, interface=f"Local/{500 + int(name.rsplit('-', 1)[1])}@api-agents"
-            )["id"]
-        )
+        agent_ids.append(make_agent(admin, name=name, interface=f"Local/{500 + int(name.rsplit('-', 1)[1])}@api-agents")["id"])
     return ok(
         admin.post(
             "/campaigns",
@@ -124,9 +113,7 @@ def _setup(
 
 
 def _calls(admin: httpx.Client, campaign_id: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = ok(
-        admin.get("/calls", params={"campaign_id": campaign_id, "limit": 1000})
-    )["items"]
+    items: list[dict[str, Any]] = ok(admin.get("/calls", params={"campaign_id": campaign_id, "limit": 1000}))["items"]
     return items
 
 
@@ -135,9 +122,7 @@ def _members(rig: Rig) -> dict[str, Any]:
 
 
 class TestCampaignRun:
-    def test_a_campaign_dials_through_the_api(
-        self, rig: Rig, admin: httpx.Client, viewer: httpx.Client
-    ) -> None:
+    def test_a_campaign_dials_through_the_api(self, rig: Rig, admin: httpx.Client, viewer: httpx.Client) -> None:
         campaign = _setup(admin, people="api-short", contacts=3)
         cid, (agent_id,) = campaign["id"], campaign["agent_ids"]
         interface = ok(admin.get(f"/agents/{agent_id}"))["interface"]
@@ -146,15 +131,11 @@ class TestCampaignRun:
         ok(admin.post(f"/agents/{agent_id}/login"))
         started = ok(admin.post(f"/campaigns/{cid}/start"))
         assert started["status"] == "running"
-        until(
-            lambda: interface in _members(rig),
-            "the agent is a member of the campaign's queue (QueueAdd)",
-        )
+        until(lambda: interface in _members(rig), "the agent is a member of the campaign's queue (QueueAdd)")
         assert any(a.get("Interface") == interface for a in rig.pbx.actions_named("QueueAdd"))
 
         finished = until(
-            lambda: (c := ok(admin.get(f"/campaigns/{cid}")))["status"] == "finished" and c,
-            "the campaign finishes",
+            lambda: (c := ok(admin.get(f"/campaigns/{cid}")))["status"] == "finished" and c, "the campaign finishes"
         )
         assert finished["finished_at"] is not None
         calls = _calls(admin, cid)
@@ -166,9 +147,7 @@ class TestCampaignRun:
         assert stats["abandon"]["campaign"] == {"live_answers": 3, "abandoned": 0, "rate": 0.0}
         assert stats["pacer"]["mode"] == "progressive" and stats["occupancy"] is not None
 
-        rows = list(
-            csv.DictReader(io.StringIO(viewer.get("/calls.csv", params={"campaign_id": cid}).text))
-        )
+        rows = list(csv.DictReader(io.StringIO(viewer.get("/calls.csv", params={"campaign_id": cid}).text)))
         assert sorted(r["id"] for r in rows) == sorted(c["id"] for c in calls)
         assert {r["outcome"] for r in rows} == {"CONNECTED"}
 
@@ -181,10 +160,7 @@ class TestCampaignRun:
         cid, (agent_id,) = campaign["id"], campaign["agent_ids"]
         ok(admin.post(f"/agents/{agent_id}/login"))
         ok(admin.post(f"/campaigns/{cid}/start"))
-        until(
-            lambda: [c for c in _calls(admin, cid) if c["state"] == "connected"],
-            "a call reaches the agent",
-        )
+        until(lambda: [c for c in _calls(admin, cid) if c["state"] == "connected"], "a call reaches the agent")
         before = {c["id"] for c in _calls(admin, cid)}
         changed_at = rig.clock.now()
         ok(admin.patch(f"/plans/{campaign['plan_id']}", json={"dial_timeout_s": 45}))
@@ -194,11 +170,7 @@ class TestCampaignRun:
         ok(admin.post(f"/campaigns/{cid}/start"))
         restarted_at = rig.clock.now()
         after = until(
-            lambda: [
-                c
-                for c in _calls(admin, cid)
-                if datetime.fromisoformat(c["originated_at"]).timestamp() > restarted_at
-            ],
+            lambda: [c for c in _calls(admin, cid) if datetime.fromisoformat(c["originated_at"]).timestamp() > restarted_at],
             "a call starts after the change",
         )
         ok(admin.post(f"/campaigns/{cid}/stop", params={"force": "true"}))
@@ -213,40 +185,23 @@ class TestCampaignRun:
             elif originated > restarted_at:
                 assert snapshot["dial_timeout_s"] == 45, call
         assert before and after
-        assert all(
-            ok(admin.get(f"/calls/{c}"))["plan_snapshot"]["dial_timeout_s"] == 20 for c in before
-        )
+        assert all(ok(admin.get(f"/calls/{c}"))["plan_snapshot"]["dial_timeout_s"] == 20 for c in before)
 
-    def test_stop_lets_calls_finish_and_force_hangs_them_up(
-        self, rig: Rig, admin: httpx.Client
-    ) -> None:
+    def test_stop_lets_calls_finish_and_force_hangs_them_up(self, rig: Rig, admin: httpx.Client) -> None:
         campaign = _setup(admin, people="api-long", contacts=3)
         cid, (agent_id,) = campaign["id"], campaign["agent_ids"]
         ok(admin.post(f"/agents/{agent_id}/login"))
         ok(admin.post(f"/campaigns/{cid}/start"))
-        call = until(
-            lambda: [c for c in _calls(admin, cid) if c["state"] == "connected"],
-            "a call is connected",
-        )[0]
+        call = until(lambda: [c for c in _calls(admin, cid) if c["state"] == "connected"], "a call is connected")[0]
         stopped = ok(admin.post(f"/campaigns/{cid}/stop"))
         stopped_at = rig.clock.now()
         assert stopped["calls_hung_up"] == 0 and stopped["campaign"]["status"] == "stopped"
         assert ok(admin.get(f"/calls/{call['id']}"))["ended_at"] is None  # still talking
-        assert (
-            ok(admin.post(f"/campaigns/{cid}/stop", params={"force": "true"}))["calls_hung_up"] >= 1
-        )
-        ended = until(
-            lambda: (c := ok(admin.get(f"/calls/{call['id']}")))["ended_at"] and c,
-            "the call is hung up",
-        )
+        assert ok(admin.post(f"/campaigns/{cid}/stop", params={"force": "true"}))["calls_hung_up"] >= 1
+        ended = until(lambda: (c := ok(admin.get(f"/calls/{call['id']}")))["ended_at"] and c, "the call is hung up")
         assert ended["outcome"] == "CONNECTED"
-        until(
-            lambda: all(c["ended_at"] for c in _calls(admin, cid)),
-            "every call of the campaign ends",
-        )
-        originated = [
-            datetime.fromisoformat(c["originated_at"]).timestamp() for c in _calls(admin, cid)
-        ]
+        until(lambda: all(c["ended_at"] for c in _calls(admin, cid)), "every call of the campaign ends")
+        originated = [datetime.fromisoformat(c["originated_at"]).timestamp() for c in _calls(admin, cid)]
         assert max(originated) <= stopped_at  # nothing dialed after the stop
 
 
@@ -256,16 +211,11 @@ class TestAgentShift:
         cid, (agent_id,) = campaign["id"], campaign["agent_ids"]
         interface = ok(admin.get(f"/agents/{agent_id}"))["interface"]
         ok(admin.post(f"/campaigns/{cid}/start"))
-        ok(
-            admin.post(f"/campaigns/{cid}/pause")
-        )  # memberships are kept while paused; nothing is dialed
+        ok(admin.post(f"/campaigns/{cid}/pause"))  # memberships are kept while paused; nothing is dialed
         ok(admin.post(f"/agents/{agent_id}/login"))
         until(lambda: interface in _members(rig), "QueueAdd after login")
         ok(admin.post(f"/agents/{agent_id}/pause", json={"reason": "lunch"}))
-        member = until(
-            lambda: (m := _members(rig).get(interface)) and m.paused and m,
-            "QueuePause with the reason",
-        )
+        member = until(lambda: (m := _members(rig).get(interface)) and m.paused and m, "QueuePause with the reason")
         assert member.reason == "lunch"
         ok(admin.post(f"/agents/{agent_id}/ready"))
         until(lambda: (m := _members(rig).get(interface)) and not m.paused, "unpaused")
@@ -288,9 +238,7 @@ def _scrape(viewer: httpx.Client) -> dict[tuple[str, tuple[tuple[str, str], ...]
 
 
 class TestMetrics:
-    def test_metrics_move_while_a_campaign_runs(
-        self, rig: Rig, admin: httpx.Client, viewer: httpx.Client
-    ) -> None:
+    def test_metrics_move_while_a_campaign_runs(self, rig: Rig, admin: httpx.Client, viewer: httpx.Client) -> None:
         campaign = _setup(admin, people="api-short", contacts=4)
         cid, name, (agent_id,) = campaign["id"], campaign["name"], campaign["agent_ids"]
         before = _scrape(viewer)
@@ -301,36 +249,20 @@ class TestMetrics:
 
         def calls_so_far() -> float:
             now = _scrape(viewer)
-            return sum(
-                v
-                for (metric, labels), v in now.items()
-                if metric == "olive_calls_total" and ("campaign", name) in labels
-            )
+            return sum(v for (metric, labels), v in now.items() if metric == "olive_calls_total" and ("campaign", name) in labels)
 
         until(lambda: calls_so_far() >= 1, "a finished call shows in olive_calls_total")
         during = _scrape(viewer)
         assert ("olive_campaign_running", (("campaign", name),)) in during
         assert ("olive_abandon_rate", (("campaign", name), ("window", "24h"))) in during
-        assert any(
-            metric == "olive_pacer_estimate" and ("campaign", name) in labels
-            for metric, labels in during
-        )
+        assert any(metric == "olive_pacer_estimate" and ("campaign", name) in labels for metric, labels in during)
         assert sum(v for (m, _), v in during.items() if m == "olive_agents") >= 1
         ticks = ("olive_engine_ticks_total", (("result", "ok"),))
         assert during[ticks] > before[ticks]
-        assert (
-            during[("olive_engine_tick_seconds_count", ())]
-            > before[("olive_engine_tick_seconds_count", ())]
-        )
-        requests = (
-            "olive_api_requests_total",
-            (("method", "POST"), ("route", "/campaigns/{campaign_id}/start"), ("status", "200")),
-        )
+        assert during[("olive_engine_tick_seconds_count", ())] > before[("olive_engine_tick_seconds_count", ())]
+        requests = ("olive_api_requests_total", (("method", "POST"), ("route", "/campaigns/{campaign_id}/start"), ("status", "200")))
         assert during[requests] >= 1
-        until(
-            lambda: ok(admin.get(f"/campaigns/{cid}"))["status"] == "finished",
-            "the campaign finishes",
-        )
+        until(lambda: ok(admin.get(f"/campaigns/{cid}"))["status"] == "finished", "the campaign finishes")
 
     def test_metrics_need_a_key(self, anon: httpx.Client) -> None:
         assert anon.get("/metrics").status_code == 401

@@ -24,19 +24,13 @@ def admin_key(engine: SqlEngine) -> str:
 
 
 def api_client(api_engine: SqlEngine, dialing_engine: SqlEngine) -> TestClient:
-    app = create_app(
-        make_sessionmaker(api_engine),
-        Engine(make_sessionmaker(dialing_engine), {}),
-        manage_engine=False,
-    )
+    app = create_app(make_sessionmaker(api_engine), Engine(make_sessionmaker(dialing_engine), {}), manage_engine=False)
     return TestClient(app, raise_server_exceptions=False)
 
 
 def plans_named(engine: SqlEngine, name: str) -> int:
     with make_sessionmaker(engine)() as session:
-        return int(
-            session.scalar(select(func.count()).select_from(Plan).where(Plan.name == name)) or 0
-        )
+        return int(session.scalar(select(func.count()).select_from(Plan).where(Plan.name == name)) or 0)
 
 
 def assert_overloaded(response: object, words: str) -> None:
@@ -62,9 +56,7 @@ def test_an_exhausted_pool_is_503_with_retry_after(dialing_engine: SqlEngine, db
             held = api_engine.connect()  # another session holds the pool's only connection
             try:
                 assert_overloaded(client.get("/plans"), "every database connection is busy")
-                assert_overloaded(
-                    client.post("/plans", json=PLAN), "every database connection is busy"
-                )
+                assert_overloaded(client.post("/plans", json=PLAN), "every database connection is busy")
                 assert client.get("/health").status_code == 200  # no database: still answers
             finally:
                 held.close()

@@ -11,9 +11,7 @@ from .helpers import UNKNOWN_IDS, error, fields, make_campaign, make_plan, ok, u
 
 class TestCreatePlan:
     def test_creates_with_defaults(self, admin: httpx.Client) -> None:
-        response = admin.post(
-            "/plans", json={"name": "evening", "channel_template": "PJSIP/{number}@trunk"}
-        )
+        response = admin.post("/plans", json={"name": "evening", "channel_template": "PJSIP/{number}@trunk"})
         plan = ok(response, 201)
         assert response.headers["location"] == f"/plans/{plan['id']}"
         assert plan["id"].startswith("plan_")
@@ -36,49 +34,24 @@ class TestCreatePlan:
             422,
             "invalid",
         )
-        assert {
-            "channel_template",
-            "dial_timeout_s",
-            "retry_rules.BUSY.delay_s",
-            "surprise",
-        } <= fields(body)
+        assert {"channel_template", "dial_timeout_s", "retry_rules.BUSY.delay_s", "surprise"} <= fields(body)
         assert all(e["location"] == "body" for e in body["errors"])
 
     def test_drop_message_needed_for_message_action(self, admin: httpx.Client) -> None:
-        body = error(
-            admin.post(
-                "/plans",
-                json={
-                    "name": "d",
-                    "channel_template": "PJSIP/{number}@t",
-                    "drop_action": "message",
-                },
-            ),
-            422,
-        )
+        body = error(admin.post("/plans", json={"name": "d", "channel_template": "PJSIP/{number}@t", "drop_action": "message"}), 422)
         assert "drop_message" in body["errors"][0]["reason"]
 
     def test_not_json(self, admin: httpx.Client) -> None:
-        body = error(
-            admin.post("/plans", content=b"{", headers={"content-type": "application/json"}), 422
-        )
+        body = error(admin.post("/plans", content=b"{", headers={"content-type": "application/json"}), 422)
         assert "JSON" in body["errors"][0]["reason"]
 
     def test_duplicate_name_conflicts(self, admin: httpx.Client) -> None:
         make_plan(admin, name="twice")
-        body = error(
-            admin.post("/plans", json={"name": "twice", "channel_template": "PJSIP/{number}@t"}),
-            409,
-            "conflict",
-        )
+        body = error(admin.post("/plans", json={"name": "twice", "channel_template": "PJSIP/{number}@t"}), 409, "conflict")
         assert fields(body) == {"name"}
 
     def test_viewer_cannot(self, viewer: httpx.Client) -> None:
-        error(
-            viewer.post("/plans", json={"name": "v", "channel_template": "PJSIP/{number}@t"}),
-            403,
-            "forbidden",
-        )
+        error(viewer.post("/plans", json={"name": "v", "channel_template": "PJSIP/{number}@t"}), 403, "forbidden")
 
 
 class TestListPlans:
@@ -93,16 +66,10 @@ class TestListPlans:
     def test_filters(self, admin: httpx.Client) -> None:
         make_plan(admin, name="alpha")
         make_plan(admin, name="beta", dial_mode="power")
-        assert [p["name"] for p in ok(admin.get("/plans", params={"name": "alpha"}))["items"]] == [
-            "alpha"
-        ]
-        assert [
-            p["name"] for p in ok(admin.get("/plans", params={"dial_mode": "power"}))["items"]
-        ] == ["beta"]
+        assert [p["name"] for p in ok(admin.get("/plans", params={"name": "alpha"}))["items"]] == ["alpha"]
+        assert [p["name"] for p in ok(admin.get("/plans", params={"dial_mode": "power"}))["items"]] == ["beta"]
 
-    @pytest.mark.parametrize(
-        "params", [{"limit": 0}, {"limit": 1001}, {"offset": -1}, {"dial_mode": "warp"}]
-    )
+    @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 1001}, {"offset": -1}, {"dial_mode": "warp"}])
     def test_bad_query(self, admin: httpx.Client, params: dict[str, object]) -> None:
         body = error(admin.get("/plans", params=params), 422)
         assert body["errors"][0]["location"] == "query"
@@ -125,35 +92,23 @@ class TestReadPlan:
 class TestUpdatePlan:
     def test_changes_only_what_is_sent(self, admin: httpx.Client) -> None:
         plan = make_plan(admin, caller_id='"Acme" <2015550100>')
-        changed = ok(
-            admin.patch(f"/plans/{plan['id']}", json={"dial_timeout_s": 25, "caller_id": None})
-        )
+        changed = ok(admin.patch(f"/plans/{plan['id']}", json={"dial_timeout_s": 25, "caller_id": None}))
         assert changed["dial_timeout_s"] == 25 and changed["caller_id"] is None
         assert changed["channel_template"] == plan["channel_template"]
         assert changed["updated_at"] >= plan["updated_at"]
 
-    def test_the_stored_context_survives_a_change_to_agentless_and_back(
-        self, admin: httpx.Client
-    ) -> None:
+    def test_the_stored_context_survives_a_change_to_agentless_and_back(self, admin: httpx.Client) -> None:
         # The snapshot names the context calls go to (olive-broadcast, olive-amd); a PATCH must
         # not store that as the plan's own, or turning the mode off again would leave it.
         plan = make_plan(admin)
-        agentless = ok(
-            admin.patch(
-                f"/plans/{plan['id']}", json={"dial_mode": "agentless", "message": "acme/offer"}
-            )
-        )
+        agentless = ok(admin.patch(f"/plans/{plan['id']}", json={"dial_mode": "agentless", "message": "acme/offer"}))
         assert agentless["context"] == "olive-dialer" and agentless["ivr_optout_key"] == "9"
         ok(admin.patch(f"/plans/{plan['id']}", json={"max_concurrent": 7}))
         back = ok(admin.patch(f"/plans/{plan['id']}", json={"dial_mode": "progressive"}))
         assert back["context"] == "olive-dialer"
         with_amd = ok(admin.patch(f"/plans/{plan['id']}", json={"amd": "hangup"}))
         ok(admin.patch(f"/plans/{plan['id']}", json={"max_concurrent": 8}))
-        assert (
-            ok(admin.patch(f"/plans/{plan['id']}", json={"amd": "off"}))["context"]
-            == with_amd["context"]
-            == "olive-dialer"
-        )
+        assert ok(admin.patch(f"/plans/{plan['id']}", json={"amd": "off"}))["context"] == with_amd["context"] == "olive-dialer"
 
     def test_agentless_needs_a_message(self, admin: httpx.Client) -> None:
         plan = make_plan(admin)
@@ -169,11 +124,7 @@ class TestUpdatePlan:
         plan = make_plan(admin)
         body = error(admin.patch(f"/plans/{plan['id']}", json={"drop_action": "message"}), 422)
         assert "drop_message" in body["errors"][0]["reason"]
-        ok(
-            admin.patch(
-                f"/plans/{plan['id']}", json={"drop_action": "message", "drop_message": "sorry"}
-            )
-        )
+        ok(admin.patch(f"/plans/{plan['id']}", json={"drop_action": "message", "drop_message": "sorry"}))
 
     def test_rename_to_a_taken_name(self, admin: httpx.Client) -> None:
         make_plan(admin, name="taken")
@@ -183,18 +134,13 @@ class TestUpdatePlan:
     def test_profile_of_campaigns_using_it(self, admin: httpx.Client) -> None:
         plan = make_plan(admin)
         make_campaign(admin, plan=plan, compliance_profile="us-tsr")
-        body = error(
-            admin.patch(f"/plans/{plan['id']}", json={"dial_timeout_s": 10}), 409, "conflict"
-        )
+        body = error(admin.patch(f"/plans/{plan['id']}", json={"dial_timeout_s": 10}), 409, "conflict")
         assert "15" in body["message"]
 
     def test_short_ring_allowed_without_a_profile(self, admin: httpx.Client) -> None:
         plan = make_plan(admin)
         make_campaign(admin, plan=plan, compliance_profile="none")
-        assert (
-            ok(admin.patch(f"/plans/{plan['id']}", json={"dial_timeout_s": 10}))["dial_timeout_s"]
-            == 10
-        )
+        assert ok(admin.patch(f"/plans/{plan['id']}", json={"dial_timeout_s": 10}))["dial_timeout_s"] == 10
 
     def test_unknown(self, admin: httpx.Client) -> None:
         error(admin.patch(f"/plans/{UNKNOWN_IDS[0]}", json={"dial_timeout_s": 20}), 404)
@@ -244,9 +190,7 @@ class TestTheEngineSeesChanges:
         ok(admin.patch(f"/plans/{plan['id']}", json={"dial_timeout_s": 45}))
         assert asked, "the engine was not told the plan changed"
 
-    def test_reads_and_refused_changes_do_not_ask(
-        self, admin: httpx.Client, asked: list[int]
-    ) -> None:
+    def test_reads_and_refused_changes_do_not_ask(self, admin: httpx.Client, asked: list[int]) -> None:
         plan = make_plan(admin)
         asked.clear()
         ok(admin.get(f"/plans/{plan['id']}"))

@@ -68,11 +68,7 @@ def test_ticks_failing_in_a_row_make_it_not_ready(db_engine: SqlEngine) -> None:
             assert body["status"] == "not_ready" and body["engine"] == "running"
             assert body["health"]["tick_failures_in_a_row"] == FAILING_AFTER
             assert "year -29605" in body["health"]["last_tick_error"]
-            assert body["health"]["events"]["pbx1"] == {
-                "malformed": 0,
-                "failed": 0,
-                "timestamps_ignored": 2,
-            }
+            assert body["health"]["events"]["pbx1"] == {"malformed": 0, "failed": 0, "timestamps_ignored": 2}
             api.engine.health.tick_ok()
             assert client.get("/ready").status_code == 200
     finally:
@@ -101,8 +97,6 @@ def test_a_node_that_lost_the_dialing_lease_is_not_ready(db_engine: SqlEngine) -
         with httpx.Client(base_url=api.url) as client:
             ready = client.get("/ready")
         assert ready.status_code == 503
-        assert (
-            ready.json()["dialing_lease"] == "node node-a holds the dialing lease of this database"
-        )
+        assert ready.json()["dialing_lease"] == "node node-a holds the dialing lease of this database"
     finally:
         stop_live_api(api)

@@ -28,9 +28,7 @@ MAX_EXAMPLES = examples(4)
 
 #: Undocumented methods are tried with two (of eight): OPTIONS (which must list the
 #: documented ones in Allow) and PUT (which olive never serves).
-CONFIG = SchemathesisConfig.from_dict(
-    schemathesis_config({"phases": {"coverage": {"unexpected-methods": ["OPTIONS", "PUT"]}}})
-)
+CONFIG = SchemathesisConfig.from_dict(schemathesis_config({"phases": {"coverage": {"unexpected-methods": ["OPTIONS", "PUT"]}}}))
 
 schema = schemathesis.openapi.from_dict(openapi_schema(), config=CONFIG)
 
@@ -44,11 +42,7 @@ def db_backend() -> str:
 @settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-        HealthCheck.function_scoped_fixture,
-    ],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
 )
 def test_api(case: Case, live_api: ServedApi, keys: Keys, http: requests.Session) -> None:
     call_and_validate(case, live_api.url, keys.admin, http)

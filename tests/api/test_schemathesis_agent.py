@@ -23,16 +23,10 @@ __all__ = ["http", "live_api"]  # module fixtures, used by name
 
 MAX_EXAMPLES = 4
 
-CONFIG = SchemathesisConfig.from_dict(
-    {"phases": {"coverage": {"unexpected-methods": ["OPTIONS", "PUT"]}}}
-)
+CONFIG = SchemathesisConfig.from_dict({"phases": {"coverage": {"unexpected-methods": ["OPTIONS", "PUT"]}}})
 
 #: Not the event stream: each of its valid cases streams for a while (test_agent_auth.py checks its input).
-schema = (
-    schemathesis.openapi.from_dict(openapi_schema(), config=CONFIG)
-    .include(path_regex=r"^/agent/")
-    .exclude(path="/agent/events")
-)
+schema = schemathesis.openapi.from_dict(openapi_schema(), config=CONFIG).include(path_regex=r"^/agent/").exclude(path="/agent/events")
 
 
 @pytest.fixture(scope="module")
@@ -57,19 +51,9 @@ def agent_token(live_api: ServedApi, keys: Keys) -> str:
 @settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-        HealthCheck.function_scoped_fixture,
-    ],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
 )
-def test_agent_api(
-    case: Case, live_api: ServedApi, agent_token: str, http: requests.Session
-) -> None:
+def test_agent_api(case: Case, live_api: ServedApi, agent_token: str, http: requests.Session) -> None:
     case.call_and_validate(
-        base_url=live_api.url,
-        session=http,
-        headers={"Authorization": f"Bearer {agent_token}"},
-        timeout=30,
-        checks=CHECKS,
+        base_url=live_api.url, session=http, headers={"Authorization": f"Bearer {agent_token}"}, timeout=30, checks=CHECKS
     )

@@ -23,9 +23,7 @@ __all__ = ["http", "live_api"]  # module fixtures, used by name
 
 MAX_EXAMPLES = examples(8)
 
-CONFIG = SchemathesisConfig.from_dict(
-    schemathesis_config({"phases": {"coverage": {"enabled": False}}})
-)
+CONFIG = SchemathesisConfig.from_dict(schemathesis_config({"phases": {"coverage": {"enabled": False}}}))
 
 schema = schemathesis.openapi.from_dict(openapi_schema(), config=CONFIG)
 
@@ -39,11 +37,7 @@ def db_backend() -> str:
 @settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-        HealthCheck.function_scoped_fixture,
-    ],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
 )
 def test_api(case: Case, live_api: ServedApi, keys: Keys, http: requests.Session) -> None:
     call_and_validate(case, live_api.url, keys.admin, http)

@@ -20,11 +20,7 @@ from .conftest import closed_port, serve
 class TestSettings:
     def test_defaults(self) -> None:
         settings = load_settings(environ={})
-        assert (settings.host, settings.port, settings.database_url) == (
-            "127.0.0.1",
-            8080,
-            "sqlite:///olive.db",
-        )
+        assert (settings.host, settings.port, settings.database_url) == ("127.0.0.1", 8080, "sqlite:///olive.db")
         assert settings.asterisk == {}
 
     def test_file_then_environment_then_flags(self, tmp_path: Path) -> None:
@@ -35,23 +31,11 @@ class TestSettings:
         )
         env = {"OLIVE_CONFIG": str(config), "EAST_SECRET": "s3cret"}
         from_file = load_settings(environ=env)
-        assert (from_file.host, from_file.port, from_file.database_url) == (
-            "0.0.0.0",
-            9000,
-            "sqlite:///file.db",
-        )
+        assert (from_file.host, from_file.port, from_file.database_url) == ("0.0.0.0", 9000, "sqlite:///file.db")
         assert from_file.asterisk == {"east": ServerConfig("10.0.0.5", 5038, "dialer", "s3cret")}
-        env |= {
-            "OLIVE_PORT": "9100",
-            "OLIVE_DATABASE_URL": "sqlite:///env.db",
-            "OLIVE_HOST": "127.0.0.2",
-        }
+        env |= {"OLIVE_PORT": "9100", "OLIVE_DATABASE_URL": "sqlite:///env.db", "OLIVE_HOST": "127.0.0.2"}
         from_env = load_settings(environ=env)
-        assert (from_env.host, from_env.port, from_env.database_url) == (
-            "127.0.0.2",
-            9100,
-            "sqlite:///env.db",
-        )
+        assert (from_env.host, from_env.port, from_env.database_url) == ("127.0.0.2", 9100, "sqlite:///env.db")
         flags = load_settings(environ=env, host="::1", port=9200, database_url="sqlite:///flag.db")
         assert (flags.host, flags.port, flags.database_url) == ("::1", 9200, "sqlite:///flag.db")
 
@@ -60,13 +44,8 @@ class TestSettings:
         config = tmp_path / "olive.toml"
         config.write_text("[agents]\npause_after_missed = 3\n")
         assert load_settings(environ={"OLIVE_CONFIG": str(config)}).pause_after_missed == 3
-        never = load_settings(
-            environ={"OLIVE_CONFIG": str(config), "OLIVE_PAUSE_AFTER_MISSED": "0"}
-        )
-        assert (
-            never.pause_after_missed == 0
-            and "agents   never paused for missed rings" in never.describe()
-        )
+        never = load_settings(environ={"OLIVE_CONFIG": str(config), "OLIVE_PAUSE_AFTER_MISSED": "0"})
+        assert never.pause_after_missed == 0 and "agents   never paused for missed rings" in never.describe()
         config.write_text("[agents]\npause_after_missed = -2\n")
         with pytest.raises(ConfigError, match=r"agents\.pause_after_missed"):
             load_settings(config=config, environ={})
@@ -81,10 +60,7 @@ class TestSettings:
         assert settings.asterisk["default"].host == "10.0.0.5"
 
     def test_asterisk_urls(self) -> None:
-        env = {
-            "OLIVE_ASTERISK": "ami://olive:pa%3Ass@pbx1:5039/east, ami://dialer@pbx2?secret_env=S2",
-            "S2": "two",
-        }
+        env = {"OLIVE_ASTERISK": "ami://olive:pa%3Ass@pbx1:5039/east, ami://dialer@pbx2?secret_env=S2", "S2": "two"}
         settings = load_settings(environ=env)
         assert settings.asterisk == {
             "east": ServerConfig("pbx1", 5039, "olive", "pa:ss"),
@@ -102,11 +78,7 @@ class TestSettings:
             ({"asterisk": ["ami://u:p@a/x", "ami://u:p@b/x"]}, {}, "own name"),
             ({"asterisk": ["ami://u:p@a:99999"]}, {}, "port"),
             ({}, {"OLIVE_PORT": "eighty"}, "OLIVE_PORT"),
-            (
-                {},
-                {"OLIVE_PAUSE_AFTER_MISSED": "-1"},
-                "OLIVE_PAUSE_AFTER_MISSED must be a whole number",
-            ),
+            ({}, {"OLIVE_PAUSE_AFTER_MISSED": "-1"}, "OLIVE_PAUSE_AFTER_MISSED must be a whole number"),
             ({"config": "/nonexistent/olive.toml"}, {}, "no such file"),
             # issue 13: these crashed `olive serve` with a traceback.
             ({"asterisk": ["ami://u:p@[::1"]}, {}, "ami://"),
@@ -116,16 +88,10 @@ class TestSettings:
             ({}, {"OLIVE_DATABASE_URL": "postgres:/x:y"}, "OLIVE_DATABASE_URL"),
             ({"asterisk": ["ami://olive:a%0Ab@pbx"]}, {}, "secret holds a line break"),
             ({"asterisk": ["ami://ol%0Dive:x@pbx"]}, {}, "user holds a line break"),
-            (
-                {"asterisk": ["ami://olive@pbx?secret_env=S"]},
-                {"S": "a\nb"},
-                "secret holds a line break",
-            ),
+            ({"asterisk": ["ami://olive@pbx?secret_env=S"]}, {"S": "a\nb"}, "secret holds a line break"),
         ],
     )
-    def test_errors_name_the_setting(
-        self, kwargs: dict[str, object], env: dict[str, str], words: str
-    ) -> None:
+    def test_errors_name_the_setting(self, kwargs: dict[str, object], env: dict[str, str], words: str) -> None:
         with pytest.raises(ConfigError, match=words):
             load_settings(environ=env, **kwargs)  # type: ignore[arg-type]
 
@@ -147,9 +113,7 @@ class TestSettings:
 
     def test_describe_never_shows_secrets(self) -> None:
         settings = load_settings(
-            environ={},
-            database_url="postgresql+psycopg://olive:dbpass@db/olive",
-            asterisk=["ami://olive:amipass@pbx/east"],
+            environ={}, database_url="postgresql+psycopg://olive:dbpass@db/olive", asterisk=["ami://olive:amipass@pbx/east"]
         )
         text = "\n".join(settings.describe())
         assert "dbpass" not in text and "amipass" not in text
@@ -175,9 +139,7 @@ class TestServeCommand:
                 _, key = create_api_key(session, "serve test", "viewer")
             with served.client() as anon:
                 ready = anon.get("/ready").json()
-                assert ready["status"] == "ready" and ready["asterisk"] == {
-                    "default": ready["asterisk"]["default"]
-                }
+                assert ready["status"] == "ready" and ready["asterisk"] == {"default": ready["asterisk"]["default"]}
                 assert anon.get("/plans").status_code == 401
             with served.client(key) as viewer:
                 assert viewer.get("/plans").json()["total"] == 0
@@ -195,10 +157,7 @@ class TestServeCommand:
         try:
             done = subprocess.run(
                 [*OLIVE, "serve", "--host", "127.0.0.1", "--port", "0", "--database-url", db_url],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                env={**os.environ, "OLIVE_NODE": "node-b"},
+                capture_output=True, text=True, timeout=60, env={**os.environ, "OLIVE_NODE": "node-b"},
             )
             assert done.returncode == 3, done.stderr
             assert "refusing to start: node node-a holds the dialing lease" in done.stderr
@@ -223,12 +182,8 @@ class TestServeCommand:
             (["--log-level", "loud"], "--log-level"),
         ],
     )
-    def test_bad_configuration_is_refused_without_a_traceback(
-        self, args: list[str], words: str
-    ) -> None:
-        done = subprocess.run(
-            [*OLIVE, "serve", "--port", "0", *args], capture_output=True, text=True, timeout=60
-        )
+    def test_bad_configuration_is_refused_without_a_traceback(self, args: list[str], words: str) -> None:
+        done = subprocess.run([*OLIVE, "serve", "--port", "0", *args], capture_output=True, text=True, timeout=60)
         assert done.returncode == 2, done.stderr
         assert words in done.stderr and "Traceback" not in done.stderr + done.stdout
 
@@ -236,29 +191,14 @@ class TestServeCommand:
         with pytest.raises(RuntimeError, match="cannot use the database"):
             serve(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
 
-    def test_a_taken_port_is_refused_before_anything_starts(
-        self, db_url: str, tmp_path: Path
-    ) -> None:
+    def test_a_taken_port_is_refused_before_anything_starts(self, db_url: str, tmp_path: Path) -> None:
         with taken_port() as port:
             done = subprocess.run(
-                [
-                    *OLIVE,
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--database-url",
-                    db_url,
-                ],
-                capture_output=True,
-                text=True,
-                timeout=60,
+                [*OLIVE, "serve", "--host", "127.0.0.1", "--port", str(port), "--database-url", db_url],
+                capture_output=True, text=True, timeout=60,
             )
         assert done.returncode == 2
-        assert (
-            f"olive serve: cannot listen on 127.0.0.1:{port}: Address already in use" in done.stderr
-        )
+        assert f"olive serve: cannot listen on 127.0.0.1:{port}: Address already in use" in done.stderr
         assert "Traceback" not in done.stderr + done.stdout
 
 

@@ -63,9 +63,7 @@ def test_plot(app: typer.Typer, tmp_path: Path) -> None:
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_plot_without_matplotlib_says_how_to_get_it(
-    app: typer.Typer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_plot_without_matplotlib_says_how_to_get_it(app: typer.Typer, monkeypatch: pytest.MonkeyPatch) -> None:
     real_import = builtins.__import__
 
     def no_matplotlib(name: str, *args: Any, **kwargs: Any) -> Any:
@@ -93,9 +91,7 @@ def test_errors(app: typer.Typer, args: list[str], message: str) -> None:
     assert message in result.output
 
 
-def test_a_failing_seed_is_reported_and_the_rest_runs(
-    app: typer.Typer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failing_seed_is_reported_and_the_rest_runs(app: typer.Typer, monkeypatch: pytest.MonkeyPatch) -> None:
     from olive.bench import _runner
 
     real = _runner.simulate
@@ -106,24 +102,10 @@ def test_a_failing_seed_is_reported_and_the_rest_runs(
         return real(cell, pacer, seed, hours)
 
     monkeypatch.setattr(_runner, "simulate", broken_on_seed_2)
-    args = [
-        "--cell",
-        "a20-p0.3",
-        "--seeds",
-        "1,2",
-        "--hours-scale",
-        "0.01",
-        "--jobs",
-        "1",
-        "--policy",
-        "progressive",
-    ]
+    args = ["--cell", "a20-p0.3", "--seeds", "1,2", "--hours-scale", "0.01", "--jobs", "1", "--policy", "progressive"]
     result = invoke(app, *args, "--json")
     assert result.exit_code == 1  # the run is not clean, but it finished
     rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert len(rows) == 1 and rows[0]["seeds"] == [1] and rows[0]["occupancy"] > 0
-    assert (
-        rows[0]["failures"] == [rows[0]["failures"][0]]
-        and "seed 2: IndexError" in rows[0]["failures"][0]
-    )
+    assert rows[0]["failures"] == [rows[0]["failures"][0]] and "seed 2: IndexError" in rows[0]["failures"][0]
     assert "failed:" in result.stderr and "seed 2" in result.stderr

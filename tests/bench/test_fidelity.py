@@ -36,12 +36,7 @@ def truncated_mean(d: ShiftedGamma) -> float:
     def density(x: float) -> float:
         if x <= 0:
             return 0.0
-        log = (
-            (d.shape - 1) * math.log(x)
-            - x / d.scale_s
-            - math.lgamma(d.shape)
-            - d.shape * math.log(d.scale_s)
-        )
+        log = (d.shape - 1) * math.log(x) - x / d.scale_s - math.lgamma(d.shape) - d.shape * math.log(d.scale_s)
         return math.exp(log)
 
     mass = moment = 0.0
@@ -68,9 +63,7 @@ def test_progressive_matches_the_closed_form(answer_rate: float, hours: float) -
     occupancy = sum(m.busy_s for m in runs) / sum(m.agent_s for m in runs)
     standard_error = statistics.stdev(by_seed) / math.sqrt(len(by_seed))
 
-    assert 3 * standard_error < TOLERANCE, (
-        f"too short to judge: se {100 * standard_error:.2f} points"
-    )
+    assert 3 * standard_error < TOLERANCE, f"too short to judge: se {100 * standard_error:.2f} points"
     assert abs(occupancy - expected) < TOLERANCE, (
         f"occupancy {100 * occupancy:.2f}% vs closed form {100 * expected:.2f}%"
     )

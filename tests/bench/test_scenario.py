@@ -28,13 +28,7 @@ MINIMAL: dict[str, Any] = {
         "patience_s": 2.0,
         "talk": {"dist": "lognormal", "mean_s": 120.0, "cv": 1.0},
         "wrapup": {"dist": "fixed", "value_s": 15.0},
-        "answer_delay": {
-            "dist": "shifted_gamma",
-            "shift_s": 3.0,
-            "shape": 3,
-            "scale_s": 3.0,
-            "max_s": 24.0,
-        },
+        "answer_delay": {"dist": "shifted_gamma", "shift_s": 3.0, "shape": 3, "scale_s": 3.0, "max_s": 24.0},
         "no_answer": {"fast_fail_share": 0.25, "fast_fail_s": 4.0, "ring_timeout_s": 25.0},
     },
     "cell": [{"agents": 5, "answer_rate": 0.3}],
@@ -84,9 +78,7 @@ class TestStandardGrid:
         assert len(stress.cells) >= 6
 
     def test_ring_timeout_change(self) -> None:
-        cell = parse_scenario(scenario(change=[{"at_minutes": 10, "ring_timeout_s": 45.0}])).cells[
-            0
-        ]
+        cell = parse_scenario(scenario(change=[{"at_minutes": 10, "ring_timeout_s": 45.0}])).cells[0]
         assert cell.changes[0].ring_timeout_s == 45.0
 
 
@@ -100,15 +92,8 @@ class TestMerging:
         assert cell.talk.mean == 90.0
 
     def test_optional_keys(self) -> None:
-        cell = parse_scenario(
-            scenario(name="x", tick_s=0.5, max_concurrent=9, max_calls_per_second=3)
-        ).cells[0]
-        assert (cell.name, cell.tick_s, cell.max_concurrent, cell.max_calls_per_second) == (
-            "x",
-            0.5,
-            9,
-            3.0,
-        )
+        cell = parse_scenario(scenario(name="x", tick_s=0.5, max_concurrent=9, max_calls_per_second=3)).cells[0]
+        assert (cell.name, cell.tick_s, cell.max_concurrent, cell.max_calls_per_second) == ("x", 0.5, 9, 3.0)
 
     def test_talk_mean_change(self) -> None:
         cell = parse_scenario(scenario(change=[{"at_minutes": 10, "talk_mean_s": 200.0}])).cells[0]

@@ -47,9 +47,7 @@ class TestBookkeeping:
         metrics, decisions = simulate(small_cell(warmup_minutes=0.0), make_pacer("power"), seed=1)
         assert metrics.live_answers > 100
         assert metrics.abandons > 0  # two lines per idle agent overflows now and then
-        assert (
-            abs(metrics.live_answers - metrics.connects - metrics.abandons) <= 20
-        )  # a few straddle the edges
+        assert abs(metrics.live_answers - metrics.connects - metrics.abandons) <= 20  # a few straddle the edges
         assert 0.0 < metrics.busy_s < metrics.agent_s == 20 * 3600.0
         assert metrics.talk_s < metrics.busy_s
         assert decisions > 3600  # at least once per tick
@@ -87,9 +85,7 @@ class TestDrift:
     def test_a_team_shrinks_idle_agents_first(self) -> None:
         cell = small_cell(warmup_minutes=0.0, changes=(Change(at_minutes=30.0, agents=10),))
         metrics, _ = simulate(cell, ProgressivePacer(), seed=1)
-        assert (
-            10 * 3600 < metrics.agent_s < 15.1 * 3600
-        )  # 20 agents, then 10 after the calls in hand
+        assert 10 * 3600 < metrics.agent_s < 15.1 * 3600  # 20 agents, then 10 after the calls in hand
 
     def test_a_team_grows(self) -> None:
         cell = small_cell(warmup_minutes=0.0, changes=(Change(at_minutes=30.0, agents=30),))
@@ -99,10 +95,7 @@ class TestDrift:
     def test_answer_rate_and_talk_changes_apply(self) -> None:
         drifting = small_cell(
             warmup_minutes=0.0,
-            changes=(
-                Change(at_minutes=0.0, answer_rate=0.6),
-                Change(at_minutes=0.0, talk_mean_s=240.0),
-            ),
+            changes=(Change(at_minutes=0.0, answer_rate=0.6), Change(at_minutes=0.0, talk_mean_s=240.0)),
         )
         base, _ = simulate(small_cell(warmup_minutes=0.0), ProgressivePacer(), seed=1)
         drifted, _ = simulate(drifting, ProgressivePacer(), seed=1)
@@ -112,9 +105,7 @@ class TestDrift:
     def test_a_longer_dial_timeout_rings_calls_past_every_time_seen(self) -> None:
         # Issue 11, as found: the dial timeout goes from 25 s to 45 s mid-campaign, so calls
         # ring longer than any the predictive pacer has seen; it must forecast them, not crash.
-        cell = small_cell(
-            warmup_minutes=0.0, hours=0.5, changes=(Change(at_minutes=15.0, ring_timeout_s=45.0),)
-        )
+        cell = small_cell(warmup_minutes=0.0, hours=0.5, changes=(Change(at_minutes=15.0, ring_timeout_s=45.0),))
         metrics, _ = simulate(cell, make_pacer("predictive"), seed=1)
         assert metrics.live_answers > 100
         ringing_out, _ = simulate(cell, ProgressivePacer(), seed=1)
@@ -122,9 +113,7 @@ class TestDrift:
         assert ringing_out.dials < before.dials  # the change applies: agents wait longer per dial
 
     def test_worst_hour_starts_an_hour_into_the_shift(self) -> None:
-        metrics, _ = simulate(
-            small_cell(warmup_minutes=0.0, hours=1.5), make_pacer("power"), seed=1
-        )
+        metrics, _ = simulate(small_cell(warmup_minutes=0.0, hours=1.5), make_pacer("power"), seed=1)
         assert metrics.start == SHIFT_START
         assert metrics.worst_hour() is None  # only 30 minutes after the first hour
 

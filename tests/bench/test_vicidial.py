@@ -7,9 +7,7 @@ from olive.pacing import CallAbandoned, DialPlaced, DialResolved
 from pacing.helpers import NOW, snapshot
 
 
-def run_loop(
-    pacer: AdaptiveDialLevelPacer, seconds: int, start: float = NOW, **team: object
-) -> float:
+def run_loop(pacer: AdaptiveDialLevelPacer, seconds: int, start: float = NOW, **team: object) -> float:
     for s in range(seconds + 1):
         pacer.decide(snapshot(now=start + s, **team))  # type: ignore[arg-type]
     return start + seconds
@@ -42,12 +40,8 @@ class TestDialLevel:
     def test_lines_are_level_times_ready_and_in_call_agents(self) -> None:
         pacer = AdaptiveDialLevelPacer()
         pacer.level = 2.0
-        decision = pacer.decide(
-            snapshot(idle=3, talking=[30.0] * 5, wrapup=[5.0] * 4, dialing=[1.0] * 6)
-        )
-        assert (
-            decision.dials == 16 - 6 - 5
-        )  # wrap-up agents count for nothing; talking calls use lines
+        decision = pacer.decide(snapshot(idle=3, talking=[30.0] * 5, wrapup=[5.0] * 4, dialing=[1.0] * 6))
+        assert decision.dials == 16 - 6 - 5  # wrap-up agents count for nothing; talking calls use lines
 
 
 class TestDropBrakes:

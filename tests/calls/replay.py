@@ -11,17 +11,7 @@ from support.transcripts import Entry, load, load_fragment
 
 # What transcript 18's AgentComplete events keep when the caller's snapshot is gone.
 AGENT_COMPLETE_BARE = frozenset(
-    {
-        "event",
-        "privilege",
-        "timestamp",
-        "queue",
-        "interface",
-        "membername",
-        "holdtime",
-        "talktime",
-        "reason",
-    }
+    {"event", "privilege", "timestamp", "queue", "interface", "membername", "holdtime", "talktime", "reason"}
 )
 
 
@@ -32,11 +22,7 @@ def bare_agent_complete(wire: bytes) -> bytes:
     for message in messages:
         lines = message.split(b"\r\n")
         if lines and lines[0].lower() == b"event: agentcomplete":
-            lines = [
-                x
-                for x in lines
-                if x.split(b":", 1)[0].strip().lower().decode() in AGENT_COMPLETE_BARE
-            ]
+            lines = [x for x in lines if x.split(b":", 1)[0].strip().lower().decode() in AGENT_COMPLETE_BARE]
         out.append(b"\r\n".join(lines))
     return b"\r\n\r\n".join(out)
 
@@ -118,9 +104,7 @@ def replay(
             continue
         if entry.is_banner:  # a new connection (after Asterisk restarted: 21, 22)
             codec = ami.AMICodec(ami.Role.CLIENT)
-        codec.receive_data(
-            bare_agent_complete(entry.wire()) if caller_less_complete else entry.wire()
-        )
+        codec.receive_data(bare_agent_complete(entry.wire()) if caller_less_complete else entry.wire())
         while True:
             message = codec.next_message()
             if message is ami.NEED_DATA:

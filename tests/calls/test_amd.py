@@ -21,18 +21,12 @@ def typed(events: list[ami.Event]) -> list[tuple[float, ami.TypedEvent]]:
     out = []
     for e in events:
         t = ami.parse_event(e)
-        if t is not None and (
-            getattr(t, "ref", None) is None
-            or t.ref.linkedid == "amd1"
-            or isinstance(t, ami.UserEvent)
-        ):
+        if t is not None and (getattr(t, "ref", None) is None or t.ref.linkedid == "amd1" or isinstance(t, ami.UserEvent)):
             out.append((float(e.get("Timestamp") or 0.0), t))
     return out
 
 
-async def recorded(
-    number: str, *variables: str, until: str = "Hangup"
-) -> list[tuple[float, ami.TypedEvent]]:
+async def recorded(number: str, *variables: str, until: str = "Hangup") -> list[tuple[float, ami.TypedEvent]]:
     c = await run_call(number, *variables, until=until)
     return typed(c.events())
 
@@ -64,9 +58,7 @@ def machine_hangup() -> list[tuple[float, ami.TypedEvent]]:
 
 
 class TestMachine:
-    def test_a_machine_hung_up_on_is_machine_with_its_cause(
-        self, machine_hangup: list[tuple[float, ami.TypedEvent]]
-    ) -> None:
+    def test_a_machine_hung_up_on_is_machine_with_its_cause(self, machine_hangup: list[tuple[float, ami.TypedEvent]]) -> None:
         rec = follow(machine_hangup)
         assert rec.outcome is Outcome.MACHINE
         assert (rec.amd_status, rec.amd_cause) == ("MACHINE", "LONGGREETING-1500-1500")
@@ -74,9 +66,7 @@ class TestMachine:
         assert not rec.outcome.live_answer
 
     @pytest.mark.parametrize("keep", ["UserEvent", "VarSet"])
-    def test_either_report_is_enough(
-        self, machine_hangup: list[tuple[float, ami.TypedEvent]], keep: str
-    ) -> None:
+    def test_either_report_is_enough(self, machine_hangup: list[tuple[float, ami.TypedEvent]], keep: str) -> None:
         # A login without the user class loses the UserEvent; one without dialplan, the VarSet.
         drop = ami.VarSet if keep == "UserEvent" else ami.UserEvent
         events = [(t, e) for t, e in machine_hangup if not isinstance(e, drop)]
@@ -85,9 +75,7 @@ class TestMachine:
 
     @settings(max_examples=30, deadline=None)
     @given(data=st.data())
-    def test_the_originate_response_anywhere(
-        self, machine_hangup: list[tuple[float, ami.TypedEvent]], data: st.DataObject
-    ) -> None:
+    def test_the_originate_response_anywhere(self, machine_hangup: list[tuple[float, ami.TypedEvent]], data: st.DataObject) -> None:
         events = list(machine_hangup)
         i = next(i for i, (_, e) in enumerate(events) if isinstance(e, ami.OriginateResponse))
         moved = events.pop(i)
@@ -96,9 +84,7 @@ class TestMachine:
         assert follow(events).outcome is Outcome.MACHINE
 
     async def test_a_message_left_on_a_machine_is_machine(self) -> None:
-        rec = follow(
-            await recorded("+12025559002", "OLIVE_AMD=message", "OLIVE_AMD_MESSAGE=acme/amd")
-        )
+        rec = follow(await recorded("+12025559002", "OLIVE_AMD=message", "OLIVE_AMD_MESSAGE=acme/amd"))
         assert rec.outcome is Outcome.MACHINE
 
     async def test_a_machine_sent_to_an_agent_is_classified_like_any_answer(self) -> None:
@@ -120,18 +106,9 @@ class TestMachine:
 
 class TestClassify:
     BASE = Facts(
-        answered=True,
-        connected=False,
-        cancelled_by_olive=False,
-        channels_seen=True,
-        dial_began=True,
-        dial_status="ANSWER",
-        far_cause=16,
-        originate_reason=4,
-        queued=False,
-        queue_abandoned=False,
-        queue_status=None,
-        hangup_before_abandon=False,
+        answered=True, connected=False, cancelled_by_olive=False, channels_seen=True, dial_began=True,
+        dial_status="ANSWER", far_cause=16, originate_reason=4, queued=False, queue_abandoned=False,
+        queue_status=None, hangup_before_abandon=False,
     )
 
     @pytest.mark.parametrize(
@@ -146,9 +123,7 @@ class TestClassify:
             (None, False, False, Outcome.ABANDONED),
         ],
     )
-    def test_verdicts(
-        self, amd: str | None, queued: bool, connected: bool, outcome: Outcome
-    ) -> None:
+    def test_verdicts(self, amd: str | None, queued: bool, connected: bool, outcome: Outcome) -> None:
         facts = replace(self.BASE, amd_status=amd, queued=queued, connected=connected)
         assert classify(facts)[0] is outcome
 
@@ -164,10 +139,7 @@ class TestReadBack:
         tracker = CallTracker()
         tracker.originate("c1", action_id="a1", dial_string="PJSIP/1@t", now=0.0)
         [change] = tracker.reconcile([], 10.0, results={"c1": "CONNECTED|PJSIP/101|||HUMAN"})
-        assert (
-            change.record.outcome is Outcome.CONNECTED
-            and change.record.agent_interface == "PJSIP/101"
-        )
+        assert change.record.outcome is Outcome.CONNECTED and change.record.agent_interface == "PJSIP/101"
 
     def test_three_field_results_still_read(self) -> None:
         tracker = CallTracker()

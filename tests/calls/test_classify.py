@@ -7,18 +7,9 @@ import pytest
 from olive.calls import AbandonReason, Facts, Outcome, classify
 
 BASE = Facts(
-    answered=False,
-    connected=False,
-    cancelled_by_olive=False,
-    channels_seen=True,
-    dial_began=True,
-    dial_status=None,
-    far_cause=None,
-    originate_reason=None,
-    queued=False,
-    queue_abandoned=False,
-    queue_status=None,
-    hangup_before_abandon=False,
+    answered=False, connected=False, cancelled_by_olive=False, channels_seen=True, dial_began=True,
+    dial_status=None, far_cause=None, originate_reason=None, queued=False, queue_abandoned=False,
+    queue_status=None, hangup_before_abandon=False,
 )
 
 
@@ -26,10 +17,7 @@ class TestClassify:
     @pytest.mark.parametrize(
         ("facts", "outcome"),
         [
-            (
-                dict(dial_status="BUSY", originate_reason=0, far_cause=17),
-                Outcome.BUSY,
-            ),  # PJSIP busy (09)
+            (dict(dial_status="BUSY", originate_reason=0, far_cause=17), Outcome.BUSY),  # PJSIP busy (09)
             (dict(originate_reason=5, far_cause=17), Outcome.BUSY),  # Local busy (02)
             (dict(originate_reason=8, far_cause=34), Outcome.CONGESTION),
             (dict(originate_reason=3, far_cause=19), Outcome.NO_ANSWER),
@@ -61,23 +49,14 @@ class TestClassify:
         assert classify(facts)[0] is Outcome.ABANDONED
 
     def test_connected_wins(self) -> None:
-        assert (
-            classify(replace(BASE, answered=True, connected=True, far_cause=17))[0]
-            is Outcome.CONNECTED
-        )
+        assert classify(replace(BASE, answered=True, connected=True, far_cause=17))[0] is Outcome.CONNECTED
 
     @pytest.mark.parametrize(
         ("facts", "reason"),
         [
-            (
-                dict(queued=True, queue_abandoned=True, queue_status="TIMEOUT"),
-                AbandonReason.TIMEOUT,
-            ),
+            (dict(queued=True, queue_abandoned=True, queue_status="TIMEOUT"), AbandonReason.TIMEOUT),
             (dict(queued=True, queue_abandoned=True), AbandonReason.TIMEOUT),
-            (
-                dict(queued=True, queue_abandoned=True, hangup_before_abandon=True),
-                AbandonReason.CALLER_HANGUP,
-            ),
+            (dict(queued=True, queue_abandoned=True, hangup_before_abandon=True), AbandonReason.CALLER_HANGUP),
             (dict(queued=False), AbandonReason.NOT_QUEUED),
             (dict(queued=True, untracked=True), AbandonReason.UNKNOWN),
         ],

@@ -46,9 +46,7 @@ HANGUP = (0.3, ami.Hangup(_ref(), 17, "User busy"))
 
 class TestCallTracker:
     def test_failure_failure_then_success_stays_busy(self) -> None:
-        rec = _run(
-            [*BUSY, (0.2, _or(False, 0)), (0.25, _or(False, 0)), (0.26, _or(True, 4)), HANGUP]
-        )
+        rec = _run([*BUSY, (0.2, _or(False, 0)), (0.25, _or(False, 0)), (0.26, _or(True, 4)), HANGUP])
         assert rec.outcome is Outcome.BUSY
         assert rec.answered_at is None
         assert rec.originate_reason == 0
@@ -94,9 +92,7 @@ def _contradict(entries: Sequence[Entry]) -> list[Entry]:
     return out
 
 
-@pytest.mark.parametrize(
-    ("name", "outcome"), [("09_sipp_uas_busy", Outcome.BUSY), ("04_congestion", Outcome.CONGESTION)]
-)
+@pytest.mark.parametrize(("name", "outcome"), [("09_sipp_uas_busy", Outcome.BUSY), ("04_congestion", Outcome.CONGESTION)])
 def test_replay_with_contradictory_responses(name: str, outcome: Outcome) -> None:
     assert replay(name).record().outcome is outcome
     r = replay(name, edit=_contradict)

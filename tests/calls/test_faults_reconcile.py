@@ -10,12 +10,8 @@ from olive import ami
 from olive.calls import AgentActivity, CallState, CallTracker, MemberTracker, Outcome
 
 
-def member(
-    queue: str, interface: str, *, in_call: bool = False, status: int = 1
-) -> ami.QueueMemberState:
-    return ami.QueueMemberState(
-        "QueueMember", queue, interface, interface, status, False, "", in_call, 0, 0
-    )
+def member(queue: str, interface: str, *, in_call: bool = False, status: int = 1) -> ami.QueueMemberState:
+    return ami.QueueMemberState("QueueMember", queue, interface, interface, status, False, "", in_call, 0, 0)
 
 
 class TestOverdueOriginate:
@@ -50,13 +46,9 @@ class TestOverdueOriginate:
     def test_a_ringing_call_whose_answer_is_lost_is_asked_about_until_it_is_gone(self) -> None:
         t = CallTracker(recheck_s=30.0)
         t.originate("c1", action_id="c1", dial_string="Local/1@x", now=0.0, answer_by=20.0)
-        ringing = ami.CoreShowChannel(
-            ami.ChannelRef("Local/1@x-00000001;1", "c1", "c1"), 5, "AppDial", None, "00:00:20"
-        )
+        ringing = ami.CoreShowChannel(ami.ChannelRef("Local/1@x-00000001;1", "c1", "c1"), 5, "AppDial", None, "00:00:20")
         (change,) = t.reconcile([ringing], 20.0, only=t.overdue(20.0))
-        assert (
-            not change.ended and change.record.state is CallState.RINGING
-        )  # it exists: followed on
+        assert not change.ended and change.record.state is CallState.RINGING  # it exists: followed on
         assert t.overdue(49.0) == [] and t.overdue(50.0) == ["c1"]
         (change,) = t.reconcile([], 50.0, gone="gone", only=["c1"])
         assert change.ended and change.record.outcome is Outcome.FAILED
@@ -87,9 +79,7 @@ class TestResultsFromAstDB:
     def test_abandoned_unseen_is_abandoned(self) -> None:
         assert self.gone("ABANDONED||TIMEOUT") is Outcome.ABANDONED
 
-    def ended_at(
-        self, result: str, until: float = 0.0005
-    ) -> tuple[float | None, float | None, float]:
+    def ended_at(self, result: str, until: float = 0.0005) -> tuple[float | None, float | None, float]:
         """(ended_at, talk_s, originated_at) of a call gone unseen, read back at t=60."""
         r = replay("16_queue_status_snapshot", until=until)
         call_id = r.call_ids[0]
@@ -101,9 +91,7 @@ class TestResultsFromAstDB:
         ended, talk, originated = self.ended_at("CONNECTED|Local/101@agents||30")
         assert originated < 30 and ended == 30.0
         assert talk == 0.0  # the connect was not seen: no talk time is invented
-        ended, talk, _ = self.ended_at(
-            "CONNECTED|Local/101@agents||30", until=9.5
-        )  # connected at 9.007, seen
+        ended, talk, _ = self.ended_at("CONNECTED|Local/101@agents||30", until=9.5)  # connected at 9.007, seen
         assert ended == 30.0 and talk is not None and 20 < talk < 22
 
     def test_an_older_dialplan_without_end_time_gives_the_read_time(self) -> None:
@@ -125,9 +113,7 @@ class TestQueueSnapshot:
         m = MemberTracker()
         m.handle(member("q", "Local/101@a"), 0.0)
         m.handle(member("q", "Local/102@a"), 0.0)
-        talking = ami.QueueMemberState(
-            "QueueMemberStatus", "q", "Local/101@a", "a", 2, False, "", True, 0, 0
-        )
+        talking = ami.QueueMemberState("QueueMemberStatus", "q", "Local/101@a", "a", 2, False, "", True, 0, 0)
         m.handle(talking, 1.0)
         # Asterisk restarted: QueueStatus lists only 102.
         changes = m.snapshot("q", ["Local/102@a"], 5.0)
@@ -143,11 +129,7 @@ class TestQueueSnapshot:
         m.handle(member("q2", "Local/101@a"), 0.0)
         m.snapshot("q1", [], 1.0)
         status = m.get("Local/101@a")
-        assert (
-            status is not None
-            and status.queues == frozenset({"q2"})
-            and status.activity is AgentActivity.IDLE
-        )
+        assert status is not None and status.queues == frozenset({"q2"}) and status.activity is AgentActivity.IDLE
 
     def test_talking_it_stays_on_its_call_until_it_leaves_its_last_queue(self) -> None:
         """After an Asterisk restart olive re-reads its queues one at a time. Out of the first
@@ -162,11 +144,7 @@ class TestQueueSnapshot:
         changes = m.snapshot("olive-callbacks", [], 5.0)
         assert all(c.status.activity is AgentActivity.TALKING for c in changes)
         status = m.get("Local/101@a")
-        assert (
-            status is not None
-            and status.activity is AgentActivity.TALKING
-            and status.call_id == "call-1"
-        )
+        assert status is not None and status.activity is AgentActivity.TALKING and status.call_id == "call-1"
         (gone,) = m.snapshot("q", [], 5.1)
         assert gone.status.activity is AgentActivity.LOGGED_OUT and gone.status.call_id is None
 

@@ -40,11 +40,7 @@ class TestMemberTracker:
 
     def test_11_counts_the_rings_it_missed_in_a_row(self) -> None:
         r = replay("11_agent_no_answer")
-        missed = [
-            c.status.missed_in_a_row
-            for c in r.agent_changes
-            if c.status.interface == "Local/901@agents-noanswer"
-        ]
+        missed = [c.status.missed_in_a_row for c in r.agent_changes if c.status.interface == "Local/901@agents-noanswer"]
         # Rung four times: three rings time out, the fourth ends when the customer leaves.
         assert sorted(set(missed)) == [0, 1, 2, 3]
 
@@ -52,39 +48,12 @@ class TestMemberTracker:
         r = replay("01_answered_connected_to_agent", until=7.0)  # agent101 is ringing
         agent = r.members.get("Local/101@agents")
         assert agent is not None and agent.activity is A.RINGING
-        customer, agent_leg = (
-            ami.ChannelRef("Local/1001@x-1;1", "u1", "u1"),
-            ami.ChannelRef("Local/101@agents-2;1", "u2", "u1"),
-        )
-        miss = ami.AgentRingNoAnswer(
-            customer, agent_leg, "olive-campaign", "Local/101@agents", "agent101", 2000
-        )
+        customer, agent_leg = ami.ChannelRef("Local/1001@x-1;1", "u1", "u1"), ami.ChannelRef("Local/101@agents-2;1", "u2", "u1")
+        miss = ami.AgentRingNoAnswer(customer, agent_leg, "olive-campaign", "Local/101@agents", "agent101", 2000)
         r.members.handle(miss, 8.0)
         assert r.members.get("Local/101@agents").missed_in_a_row == 1  # type: ignore[union-attr]
-        paused = ami.QueueMemberState(
-            "QueueMemberPause",
-            "olive-campaign",
-            "Local/101@agents",
-            "agent101",
-            1,
-            True,
-            "missed",
-            False,
-            0,
-            0,
-        )
-        unpaused = ami.QueueMemberState(
-            "QueueMemberPause",
-            "olive-campaign",
-            "Local/101@agents",
-            "agent101",
-            1,
-            False,
-            "",
-            False,
-            0,
-            0,
-        )
+        paused = ami.QueueMemberState("QueueMemberPause", "olive-campaign", "Local/101@agents", "agent101", 1, True, "missed", False, 0, 0)
+        unpaused = ami.QueueMemberState("QueueMemberPause", "olive-campaign", "Local/101@agents", "agent101", 1, False, "", False, 0, 0)
         r.members.handle(paused, 9.0)
         assert r.members.get("Local/101@agents").missed_in_a_row == 1  # type: ignore[union-attr]
         r.members.handle(unpaused, 10.0)
@@ -96,19 +65,11 @@ class TestMemberTracker:
         """app_queue rings a member only for what is left of Queue()'s timeout (whole
         seconds): a ring of 1000 ms under a 2 s connect limit was the customer's limit
         running out, not the agent letting it ring (the e2e agents answer after 1 s)."""
-        customer, agent_leg = (
-            ami.ChannelRef("Local/1001@x-1;1", "u1", "u1"),
-            ami.ChannelRef("Local/101@agents-2;1", "u2", "u1"),
-        )
+        customer, agent_leg = ami.ChannelRef("Local/1001@x-1;1", "u1", "u1"), ami.ChannelRef("Local/101@agents-2;1", "u2", "u1")
         for ring_ms, counted in ((1000, 0), (1999, 0), (2000, 1), (5000, 1)):
             r = replay("01_answered_connected_to_agent", until=7.0)  # agent101 is ringing
             r.members.full_ring_ms = 2000
-            r.members.handle(
-                ami.AgentRingNoAnswer(
-                    customer, agent_leg, "olive-campaign", "Local/101@agents", "agent101", ring_ms
-                ),
-                8.0,
-            )
+            r.members.handle(ami.AgentRingNoAnswer(customer, agent_leg, "olive-campaign", "Local/101@agents", "agent101", ring_ms), 8.0)
             agent = r.members.get("Local/101@agents")
             assert agent is not None and agent.activity is not A.RINGING
             assert agent.missed_in_a_row == counted, ring_ms
@@ -121,36 +82,19 @@ class TestMemberTracker:
 
     def test_05_removed_member_logs_out(self) -> None:
         r = replay("05_answered_no_agent_abandon")
-        assert r.members.agents() == [] or all(
-            a.activity is A.LOGGED_OUT for a in r.members.agents()
-        )
+        assert r.members.agents() == [] or all(a.activity is A.LOGGED_OUT for a in r.members.agents())
 
     def test_device_in_use_without_olive_call_is_busy(self) -> None:
         m = MemberTracker()
-        ev = ami.QueueMemberState(
-            "QueueMemberStatus", "q", "PJSIP/101", "a", 2, False, "", True, 0, 0
-        )
+        ev = ami.QueueMemberState("QueueMemberStatus", "q", "PJSIP/101", "a", 2, False, "", True, 0, 0)
         assert m.handle(ev, 1.0)[0].status.activity is A.BUSY
-        ev = ami.QueueMemberState(
-            "QueueMemberStatus", "q", "PJSIP/101", "a", 5, False, "", False, 0, 0
-        )
+        ev = ami.QueueMemberState("QueueMemberStatus", "q", "PJSIP/101", "a", 5, False, "", False, 0, 0)
         assert m.handle(ev, 2.0)[0].status.activity is A.UNAVAILABLE
 
     def test_snapshot_ends_a_call_whose_end_was_missed(self) -> None:
         r = replay("16_queue_status_snapshot", until=9.5)
         assert r.members.get("Local/101@agents").activity is A.TALKING  # type: ignore[union-attr]
-        snapshot = ami.QueueMemberState(
-            "QueueMember",
-            "olive-campaign",
-            "Local/101@agents",
-            "agent101",
-            1,
-            False,
-            "",
-            False,
-            1,
-            0,
-        )
+        snapshot = ami.QueueMemberState("QueueMember", "olive-campaign", "Local/101@agents", "agent101", 1, False, "", False, 1, 0)
         changes = r.members.handle(snapshot, 60.0)
         assert changes[0].status.activity is A.IDLE
 
@@ -171,26 +115,12 @@ class TestAgentCompleteWithoutCaller:
             assert isinstance(event, ami.AgentComplete)
             m = MemberTracker()
             added = ami.QueueMemberState(
-                "QueueMemberAdded",
-                event.queue,
-                event.interface,
-                event.member_name,
-                1,
-                False,
-                "",
-                False,
-                0,
-                0,
+                "QueueMemberAdded", event.queue, event.interface, event.member_name, 1, False, "", False, 0, 0
             )
             m.handle(added, 0.0)
             customer = ami.ChannelRef("Local/1001@customers-1;1", "c1", "call-1")
             agent_leg = ami.ChannelRef(f"{event.interface}-2;1", "a1", "call-1")
-            m.handle(
-                ami.AgentConnect(
-                    customer, agent_leg, event.queue, event.interface, event.member_name, 0, 1
-                ),
-                10.0,
-            )
+            m.handle(ami.AgentConnect(customer, agent_leg, event.queue, event.interface, event.member_name, 0, 1), 10.0)
             assert m.get(event.interface).activity is A.TALKING  # type: ignore[union-attr]
             (change,) = m.handle(event, 10.0 + event.talk_time_s)
             assert change.status.activity is A.IDLE
@@ -212,10 +142,5 @@ class TestAgentCompleteWithoutCaller:
         (event, *_) = fragment_events("18_agentcomplete_without_channel")
         assert isinstance(event, ami.AgentComplete)
         m = MemberTracker()
-        m.handle(
-            ami.QueueMemberState(
-                "QueueMemberAdded", "q", "Local/999@x", "other", 1, False, "", False, 0, 0
-            ),
-            0.0,
-        )
+        m.handle(ami.QueueMemberState("QueueMemberAdded", "q", "Local/999@x", "other", 1, False, "", False, 0, 0), 0.0)
         assert m.handle(event, 1.0) == []

@@ -101,19 +101,9 @@ class TestMessage:
 
 class TestClassify:
     BASE = Facts(
-        answered=True,
-        connected=False,
-        cancelled_by_olive=False,
-        channels_seen=True,
-        dial_began=True,
-        dial_status="ANSWER",
-        far_cause=16,
-        originate_reason=4,
-        queued=False,
-        queue_abandoned=False,
-        queue_status=None,
-        hangup_before_abandon=False,
-        agentless=True,
+        answered=True, connected=False, cancelled_by_olive=False, channels_seen=True, dial_began=True,
+        dial_status="ANSWER", far_cause=16, originate_reason=4, queued=False, queue_abandoned=False,
+        queue_status=None, hangup_before_abandon=False, agentless=True,
     )
 
     @pytest.mark.parametrize(
@@ -122,24 +112,12 @@ class TestClassify:
             (True, False, False, Outcome.MESSAGE),
             (True, True, False, Outcome.ABANDONED),  # the agent key, no agent in time
             (True, True, True, Outcome.CONNECTED),
-            (
-                False,
-                False,
-                False,
-                Outcome.BUSY,
-            ),  # never answered: the dial's own outcome (DialStatus BUSY)
+            (False, False, False, Outcome.BUSY),  # never answered: the dial's own outcome (DialStatus BUSY)
         ],
     )
-    def test_outcomes(
-        self, answered: bool, queued: bool, connected: bool, outcome: Outcome
-    ) -> None:
-        facts = replace(
-            self.BASE,
-            answered=answered,
-            queued=queued,
-            connected=connected,
-            dial_status="ANSWER" if answered else "BUSY",
-        )
+    def test_outcomes(self, answered: bool, queued: bool, connected: bool, outcome: Outcome) -> None:
+        facts = replace(self.BASE, answered=answered, queued=queued, connected=connected,
+                        dial_status="ANSWER" if answered else "BUSY")
         assert classify(facts)[0] is outcome
 
     def test_not_agentless_stays_abandoned(self) -> None:

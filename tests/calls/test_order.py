@@ -28,17 +28,9 @@ def events_of(name: str) -> tuple[list[tuple[float, ami.TypedEvent]], dict[str, 
     return out, {"action_id": o.get("ActionID") or "", "channel": o.get("Channel") or ""}
 
 
-def run(
-    events: list[tuple[float, ami.TypedEvent]], originate: dict[str, str]
-) -> tuple[Outcome | None, int | None]:
+def run(events: list[tuple[float, ami.TypedEvent]], originate: dict[str, str]) -> tuple[Outcome | None, int | None]:
     tracker = CallTracker()
-    tracker.originate(
-        "c1",
-        action_id=originate["action_id"],
-        dial_string=originate["channel"],
-        now=0.0,
-        with_channel_id=False,
-    )
+    tracker.originate("c1", action_id=originate["action_id"], dial_string=originate["channel"], now=0.0, with_channel_id=False)
     ended = None
     for t, ev in events:
         for change in tracker.handle(ev, t):
@@ -63,9 +55,7 @@ def run(
 )
 @settings(max_examples=25, deadline=None)
 @given(data=st.data())
-def test_originate_response_anywhere(
-    name: str, outcome: Outcome, cause: int, data: st.DataObject
-) -> None:
+def test_originate_response_anywhere(name: str, outcome: Outcome, cause: int, data: st.DataObject) -> None:
     events, originate = events_of(name)
     i = next(i for i, (_, e) in enumerate(events) if isinstance(e, ami.OriginateResponse))
     t_or, response = events.pop(i)
@@ -82,13 +72,7 @@ def test_events_after_the_end_change_nothing(name: str) -> None:
     same events replayed after the end reach nothing (and raise nothing)."""
     events, originate = events_of(name)
     tracker = CallTracker()
-    tracker.originate(
-        "c1",
-        action_id=originate["action_id"],
-        dial_string=originate["channel"],
-        now=0.0,
-        with_channel_id=False,
-    )
+    tracker.originate("c1", action_id=originate["action_id"], dial_string=originate["channel"], now=0.0, with_channel_id=False)
     for t, ev in events:
         tracker.handle(ev, t)
     tracker.tick(1e9)

@@ -118,10 +118,7 @@ class TestNotAnswered:
     def test_09_pjsip_busy_is_reason_0_but_busy(self) -> None:
         rec = replay("09_sipp_uas_busy").record()
         assert (rec.outcome, rec.originate_reason, rec.dial_status, rec.hangup_cause) == (
-            Outcome.BUSY,
-            0,
-            "BUSY",
-            17,
+            Outcome.BUSY, 0, "BUSY", 17,
         )
 
 
@@ -149,9 +146,7 @@ class TestAbandoned:
         assert rec.outcome is Outcome.ABANDONED
         assert rec.abandon_reason is AbandonReason.TIMEOUT
         assert rec.queue_status == "TIMEOUT"
-        assert rec.customer_wait_s == approx(
-            8.010 - 6.008
-        )  # to the drop, not the hang-up 1 s later
+        assert rec.customer_wait_s == approx(8.010 - 6.008)  # to the drop, not the hang-up 1 s later
 
     @pytest.mark.parametrize(
         ("name", "reason"),
@@ -172,9 +167,7 @@ class TestAbandoned:
         rec = replay("13_customer_hangup_while_agent_rings").record()
         assert rec.outcome is Outcome.ABANDONED
         assert rec.abandon_reason is AbandonReason.CALLER_HANGUP
-        assert [(a.interface, a.ring_ms) for a in rec.agents_rung] == [
-            ("Local/201@agents-slow", None)
-        ]
+        assert [(a.interface, a.ring_ms) for a in rec.agents_rung] == [("Local/201@agents-slow", None)]
 
     def test_14_paused_agent_is_never_rung(self) -> None:
         rec = replay("14_agent_paused").record()
@@ -210,19 +203,13 @@ class TestConcurrentCalls:
 
     def test_15_fourth_answered_call_waits_for_a_free_agent(self) -> None:
         r = replay("15_concurrent_10_calls")
-        waits = sorted(
-            r.ended[c].customer_wait_s or 0
-            for c, o in self.EXPECTED.items()
-            if o is Outcome.CONNECTED
-        )
+        waits = sorted(r.ended[c].customer_wait_s or 0 for c, o in self.EXPECTED.items() if o is Outcome.CONNECTED)
         assert waits[-1] == approx(19, abs=1.5)
         assert all(w < 2 for w in waits[:-1])
 
     def test_15_agents_are_distinct_while_busy(self) -> None:
         r = replay("15_concurrent_10_calls")
-        agents = [
-            r.ended[c].agent_interface for c in ("olive-c15-01", "olive-c15-04", "olive-c15-06")
-        ]
+        agents = [r.ended[c].agent_interface for c in ("olive-c15-01", "olive-c15-04", "olive-c15-06")]
         assert len(set(agents)) == 3
 
 

@@ -27,22 +27,14 @@ def commands() -> list[tuple[list[str], Any]]:
     return found
 
 
-@pytest.mark.parametrize(
-    ("path", "command"), commands(), ids=lambda v: " ".join(v) if isinstance(v, list) else ""
-)
+@pytest.mark.parametrize(("path", "command"), commands(), ids=lambda v: " ".join(v) if isinstance(v, list) else "")
 def test_help(path: list[str], command: Any) -> None:
-    result = CliRunner().invoke(
-        app, [*path, "--help"], env={"COLUMNS": "200", "TERMINAL_WIDTH": "200"}
-    )
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200", "TERMINAL_WIDTH": "200"})
     assert result.exit_code == 0, result.output
     assert "<bool>" not in result.output
     text = " ".join(result.output.split())
     for param in command.params:
-        if (
-            not getattr(param, "is_argument", False)
-            and param.param_type_name == "option"
-            and param.name != "help"
-        ):
+        if not getattr(param, "is_argument", False) and param.param_type_name == "option" and param.name != "help":
             assert param.help, f"olive {' '.join(path)} {param.opts[0]} has no description"
         for bracketed in re.findall(r"\[[a-z_.]+\]", getattr(param, "help", None) or ""):
             assert bracketed in text, f"{bracketed} swallowed in olive {' '.join(path)} --help"

@@ -27,10 +27,7 @@ def test_log_lines_go_through_the_live_console(root_handlers: None) -> None:
     setup_logging(False)
     screen = io.StringIO()
     live_console = Console(file=screen, force_terminal=True, width=100)
-    with (
-        Live("campaign figures", console=live_console, auto_refresh=False),
-        logging_through(live_console),
-    ):
+    with Live("campaign figures", console=live_console, auto_refresh=False), logging_through(live_console):
         logging.getLogger("olive.ami").warning("AMI default connection failed")
     assert "AMI default connection failed" in screen.getvalue()
     assert "campaign figures" in screen.getvalue()

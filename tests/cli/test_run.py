@@ -24,15 +24,9 @@ from olive import ami
 HERE = Path(__file__).parent
 
 
-def olive(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
+def olive(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*OLIVE, *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
+        [*OLIVE, *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
     )
 
 
@@ -40,9 +34,7 @@ def olive(
 def pbx_port() -> Iterator[int]:
     proc = subprocess.Popen(
         [*OLIVE, "sim", "--scenario", str(HERE / "fast.toml"), "--port", "0", "--secret", "s3cret"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -54,9 +46,7 @@ def pbx_port() -> Iterator[int]:
 
 
 def campaign_file(tmp: Path, port: int, *, name: str, numbers: list[str], extra: str = "") -> Path:
-    (tmp / "contacts.csv").write_text(
-        "phone,name,policy\n" + "".join(f"{n},C{i},P-{i}\n" for i, n in enumerate(numbers))
-    )
+    (tmp / "contacts.csv").write_text("phone,name,policy\n" + "".join(f"{n},C{i},P-{i}\n" for i, n in enumerate(numbers)))
     path = tmp / "campaign.toml"
     path.write_text(f"""
 [asterisk]
@@ -104,9 +94,7 @@ def queue_members(port: int, queue: str = "olive-fast") -> set[str]:
     codec = ami.AMICodec(ami.Role.CLIENT)
     members: set[str] = set()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(
-            codec.send(ami.action("Login", [("ActionID", "l")], Username="olive", Secret="s3cret"))
-        )
+        sock.sendall(codec.send(ami.action("Login", [("ActionID", "l")], Username="olive", Secret="s3cret")))
         sock.sendall(codec.send(ami.action("QueueStatus", [("ActionID", "q")], Queue=queue)))
         while True:
             data = sock.recv(65536)
@@ -131,22 +119,10 @@ def _running_with_agents(tmp_path: Path, pbx_port: int, name: str) -> subprocess
     queue. Long retry delays keep the campaign going until the test stops it."""
     numbers = [f"+120255520{i:02d}" for i in range(20)]
     path = campaign_file(tmp_path, pbx_port, name=name, numbers=numbers)
-    path.write_text(
-        path.read_text().replace("max_attempts = 2\ndelay_s = 1", "max_attempts = 2\ndelay_s = 600")
-    )
+    path.write_text(path.read_text().replace("max_attempts = 2\ndelay_s = 1", "max_attempts = 2\ndelay_s = 600"))
     proc = subprocess.Popen(
-        [
-            *OLIVE,
-            "run",
-            str(path),
-            "--no-live",
-            "--database-url",
-            f"sqlite:///{tmp_path / 'olive.db'}",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "TEST_AMI_SECRET": "s3cret"},
+        [*OLIVE, "run", str(path), "--no-live", "--database-url", f"sqlite:///{tmp_path / 'olive.db'}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "TEST_AMI_SECRET": "s3cret"},
     )
     deadline = time.monotonic() + 60
     while queue_members(pbx_port) & {"PJSIP/101", "PJSIP/102"} != {"PJSIP/101", "PJSIP/102"}:
@@ -163,25 +139,15 @@ class TestOliveRunLeavesNoMemberBehind:
     """docs/campaign-file.md: its agents are queue members while it runs and removed when it ends."""
 
     def test_at_completion(self, tmp_path: Path, pbx_port: int) -> None:
-        path = campaign_file(
-            tmp_path, pbx_port, name="cli-members", numbers=["+12025551001", "+12025552001"]
-        )
-        done = olive(
-            "run",
-            str(path),
-            "--no-live",
-            "--database-url",
-            f"sqlite:///{tmp_path / 'olive.db'}",
-            env={"TEST_AMI_SECRET": "s3cret"},
-        )
+        path = campaign_file(tmp_path, pbx_port, name="cli-members", numbers=["+12025551001", "+12025552001"])
+        done = olive("run", str(path), "--no-live", "--database-url", f"sqlite:///{tmp_path / 'olive.db'}",
+                     env={"TEST_AMI_SECRET": "s3cret"})
         assert done.returncode == 0, done.stderr
         assert queue_members(pbx_port) & {"PJSIP/101", "PJSIP/102"} == set(), done.stderr
         assert agent_states(tmp_path / "olive.db") == {"ann": "logged_out", "bob": "logged_out"}
 
     @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-    def test_when_stopped_by_a_signal(
-        self, tmp_path: Path, pbx_port: int, sig: signal.Signals
-    ) -> None:
+    def test_when_stopped_by_a_signal(self, tmp_path: Path, pbx_port: int, sig: signal.Signals) -> None:
         db_path = tmp_path / "olive.db"
         proc = _running_with_agents(tmp_path, pbx_port, f"cli-sig-{sig.name}")
         try:
@@ -197,6 +163,7 @@ class TestOliveRunLeavesNoMemberBehind:
         assert f"Campaign cli-sig-{sig.name}" in out  # it ended as it should: with its summary
         assert queue_members(pbx_port) & {"PJSIP/101", "PJSIP/102"} == set()
         assert agent_states(db_path) == {"ann": "logged_out", "bob": "logged_out"}
+
 
     def test_ctrl_c_held_down_until_it_exits(self, tmp_path: Path, pbx_port: int) -> None:
         """An operator leaning on Ctrl-C: interrupts land in the clean-up and in the interpreter's own
@@ -220,54 +187,28 @@ class TestOliveRunLeavesNoMemberBehind:
 
 
 class TestOliveRun:
-    def test_a_campaign_runs_to_completion_and_every_attempt_is_listed(
-        self, tmp_path: Path, pbx_port: int
-    ) -> None:
+    def test_a_campaign_runs_to_completion_and_every_attempt_is_listed(self, tmp_path: Path, pbx_port: int) -> None:
         numbers = [f"+1202555100{i}" for i in range(4)] + ["+12025552001", "+12025554001"]
         path = campaign_file(tmp_path, pbx_port, name="cli-run", numbers=numbers)
         db = f"sqlite:///{tmp_path / 'olive.db'}"
-        done = olive(
-            "run", str(path), "--no-live", "--database-url", db, env={"TEST_AMI_SECRET": "s3cret"}
-        )
+        done = olive("run", str(path), "--no-live", "--database-url", db, env={"TEST_AMI_SECRET": "s3cret"})
         assert done.returncode == 0, done.stderr
         assert "Campaign cli-run: finished" in done.stdout
         assert "s3cret" not in done.stdout + done.stderr
         jsonl = olive("calls", "--campaign", "cli-run", "--format", "jsonl", "--database-url", db)
         records = [json.loads(line) for line in jsonl.stdout.splitlines()]
         outcomes = sorted(r["outcome"] for r in records)
-        assert outcomes == [
-            "BUSY",
-            "BUSY",
-            "CONGESTION",
-            "CONNECTED",
-            "CONNECTED",
-            "CONNECTED",
-            "CONNECTED",
-        ]
+        assert outcomes == ["BUSY", "BUSY", "CONGESTION", "CONNECTED", "CONNECTED", "CONNECTED", "CONNECTED"]
         # BUSY was retried once, by the plan's rule; CONGESTION was not
         assert all(r["ended_at"] for r in records)
-        table = list(
-            csv.DictReader(
-                io.StringIO(
-                    olive("calls", "-c", "cli-run", "-f", "csv", "--database-url", db).stdout
-                )
-            )
-        )
-        assert len(table) == len(records) and {"outcome", "customer_wait_s", "talk_s"} <= set(
-            table[0]
-        )
+        table = list(csv.DictReader(io.StringIO(olive("calls", "-c", "cli-run", "-f", "csv", "--database-url", db).stdout)))
+        assert len(table) == len(records) and {"outcome", "customer_wait_s", "talk_s"} <= set(table[0])
         # Running the file again resumes the finished campaign: nobody is dialed again.
-        again = olive(
-            "run", str(path), "--no-live", "--database-url", db, env={"TEST_AMI_SECRET": "s3cret"}
-        )
+        again = olive("run", str(path), "--no-live", "--database-url", db, env={"TEST_AMI_SECRET": "s3cret"})
         assert again.returncode == 0 and "Resuming" in again.stderr
-        assert len(
-            olive("calls", "-c", "cli-run", "-f", "jsonl", "--database-url", db).stdout.splitlines()
-        ) == len(records)
+        assert len(olive("calls", "-c", "cli-run", "-f", "jsonl", "--database-url", db).stdout.splitlines()) == len(records)
 
-    def test_refuses_to_dial_while_another_node_holds_the_database(
-        self, tmp_path: Path, pbx_port: int
-    ) -> None:
+    def test_refuses_to_dial_while_another_node_holds_the_database(self, tmp_path: Path, pbx_port: int) -> None:
         import time
 
         from olive.store import (
@@ -285,70 +226,35 @@ class TestOliveRun:
         with transaction(make_sessionmaker(store)) as session:
             LeaseRepository(session).acquire("serve-on-pbx1", "token", time.time(), 600.0)
         store.dispose()
-        done = olive(
-            "run", str(path), "--no-live", "--database-url", db, env={"TEST_AMI_SECRET": "s3cret"}
-        )
+        done = olive("run", str(path), "--no-live", "--database-url", db, env={"TEST_AMI_SECRET": "s3cret"})
         assert done.returncode == 3, done.stderr
         assert "refusing to dial: node serve-on-pbx1 holds the dialing lease" in done.stderr
         with create_engine(db).connect() as conn:
-            assert conn.execute(text("select count(*) from campaigns")).scalar() == 0, (
-                "nothing installed"
-            )
+            assert conn.execute(text("select count(*) from campaigns")).scalar() == 0, "nothing installed"
 
-    def test_a_directory_or_unreadable_file_is_an_error_not_a_traceback(
-        self, tmp_path: Path
-    ) -> None:
+    def test_a_directory_or_unreadable_file_is_an_error_not_a_traceback(self, tmp_path: Path) -> None:
         # issue 13: `olive run examples` crashed with IsADirectoryError.
         latin1 = tmp_path / "latin1.toml"
         latin1.write_bytes("[campaign]\nname = 'Jos\xe9'\n".encode("latin-1"))
         for target, says in [(tmp_path, "is a directory"), (latin1, "not UTF-8")]:
-            done = olive(
-                "run", str(target), "--no-live", "--database-url", f"sqlite:///{tmp_path / 'x.db'}"
-            )
+            done = olive("run", str(target), "--no-live", "--database-url", f"sqlite:///{tmp_path / 'x.db'}")
             assert done.returncode == 2, done.stderr
             assert says in " ".join(done.stderr.split()) and "Traceback" not in done.stderr
 
-    def test_a_wrong_ami_secret_gives_up_with_a_clear_error(
-        self, tmp_path: Path, pbx_port: int
-    ) -> None:
+    def test_a_wrong_ami_secret_gives_up_with_a_clear_error(self, tmp_path: Path, pbx_port: int) -> None:
         # issue 13: a wrong secret logged "refused the login; retrying later" forever.
         path = campaign_file(tmp_path, pbx_port, name="cli-wrong-secret", numbers=["+12025551001"])
-        done = olive(
-            "run",
-            str(path),
-            "--no-live",
-            "--database-url",
-            f"sqlite:///{tmp_path / 'olive.db'}",
-            env={"TEST_AMI_SECRET": "not-the-secret"},
-            timeout=90,
-        )
+        done = olive("run", str(path), "--no-live", "--database-url", f"sqlite:///{tmp_path / 'olive.db'}",
+                     env={"TEST_AMI_SECRET": "not-the-secret"}, timeout=90)
         assert done.returncode == 1, done.stderr
         text = " ".join(done.stderr.split())
-        assert (
-            f"authentication failed for user 'olive' on 127.0.0.1:{pbx_port}: check the secret and manager.conf"
-            in text
-        )
+        assert f"authentication failed for user 'olive' on 127.0.0.1:{pbx_port}: check the secret and manager.conf" in text
         assert "not-the-secret" not in done.stderr + done.stdout
 
-    def test_a_bad_file_names_line_and_field_and_stores_nothing(
-        self, tmp_path: Path, pbx_port: int
-    ) -> None:
-        path = campaign_file(
-            tmp_path,
-            pbx_port,
-            name="cli-bad",
-            numbers=["+12025551001", "555-01"],
-            extra="max_concurrent = 0\n",
-        )
+    def test_a_bad_file_names_line_and_field_and_stores_nothing(self, tmp_path: Path, pbx_port: int) -> None:
+        path = campaign_file(tmp_path, pbx_port, name="cli-bad", numbers=["+12025551001", "555-01"], extra="max_concurrent = 0\n")
         db_path = tmp_path / "olive.db"
-        done = olive(
-            "run",
-            str(path),
-            "--no-live",
-            "--database-url",
-            f"sqlite:///{db_path}",
-            env={"TEST_AMI_SECRET": "x"},
-        )
+        done = olive("run", str(path), "--no-live", "--database-url", f"sqlite:///{db_path}", env={"TEST_AMI_SECRET": "x"})
         assert done.returncode == 2
         assert "plan.max_concurrent" in done.stderr
         assert "line 3, field 'phone'" in done.stderr
@@ -370,10 +276,7 @@ class TestOliveRunFatalError:
 
         async def crash(*args: object, **kwargs: object) -> None:
             deadline = time.monotonic() + 30
-            while queue_members(pbx_port) & {"PJSIP/101", "PJSIP/102"} != {
-                "PJSIP/101",
-                "PJSIP/102",
-            }:
+            while queue_members(pbx_port) & {"PJSIP/101", "PJSIP/102"} != {"PJSIP/101", "PJSIP/102"}:
                 assert time.monotonic() < deadline, "olive run never added its agents"
                 await asyncio.sleep(0.2)
             raise RuntimeError("the live view broke")
@@ -382,9 +285,7 @@ class TestOliveRunFatalError:
         monkeypatch.setenv("TEST_AMI_SECRET", "s3cret")
         path = campaign_file(tmp_path, pbx_port, name="cli-fatal", numbers=["+12025551001"])
         db_path = tmp_path / "olive.db"
-        result = CliRunner().invoke(
-            app, ["run", str(path), "--no-live", "--database-url", f"sqlite:///{db_path}"]
-        )
+        result = CliRunner().invoke(app, ["run", str(path), "--no-live", "--database-url", f"sqlite:///{db_path}"])
         assert isinstance(result.exception, RuntimeError), result.output
         assert queue_members(pbx_port) & {"PJSIP/101", "PJSIP/102"} == set()
         assert agent_states(db_path) == {"ann": "logged_out", "bob": "logged_out"}
@@ -397,11 +298,7 @@ class TestPrivateNumberingInACampaignFile:
         path = campaign_file(tmp_path, 5038, name="lab", numbers=["1001", "1002"])
         with pytest.raises(CampaignFileError, match="impossible number"):
             load(path)
-        path.write_text(
-            path.read_text().replace(
-                'csv = "contacts.csv"', 'csv = "contacts.csv"\nnumbering = "private"'
-            )
-        )
+        path.write_text(path.read_text().replace('csv = "contacts.csv"', 'csv = "contacts.csv"\nnumbering = "private"'))
         loaded = load(path)
         assert [c.numbers for c in loaded.contacts] == [("1001",), ("1002",)]
         assert loaded.spec.contacts.numbering == "private"
@@ -417,20 +314,14 @@ class TestAgentlessCampaignFile:
         from olive.campaign_file import CampaignFileError, load
 
         path = campaign_file(tmp_path, 5038, name="broadcast", numbers=["+12025550100"])
-        no_agents = re.sub(
-            r"\[\[agents\]\]\nname = \"\w+\"\ninterface = \"PJSIP/10\d\"\n\n", "", path.read_text()
-        )
+        no_agents = re.sub(r"\[\[agents\]\]\nname = \"\w+\"\ninterface = \"PJSIP/10\d\"\n\n", "", path.read_text())
         assert "[[agents]]" not in no_agents
         path.write_text(no_agents)
         with pytest.raises(CampaignFileError, match="only an agentless plan needs none"):
             load(path)
-        path.write_text(
-            no_agents.replace(
-                'channel_template = "PJSIP/{number}@trunk"\n',
-                'channel_template = "PJSIP/{number}@trunk"\ndial_mode = "agentless"\n'
-                'message = "acme/offer"\nivr_prompt = "acme/press-9"\n',
-            )
-        )
+        path.write_text(no_agents.replace('channel_template = "PJSIP/{number}@trunk"\n',
+                                          'channel_template = "PJSIP/{number}@trunk"\ndial_mode = "agentless"\n'
+                                          'message = "acme/offer"\nivr_prompt = "acme/press-9"\n'))
         loaded = load(path)
         assert loaded.spec.agents == [] and loaded.spec.plan.dial_mode == "agentless"
         assert loaded.spec.plan.ivr_optout_key == "9"

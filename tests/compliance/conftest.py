@@ -74,10 +74,7 @@ class Builder:
         from olive.store import CAMPAIGN_LINKS
 
         return self.session.scalars(
-            select(Campaign)
-            .where(Campaign.id == campaign_id)
-            .options(*CAMPAIGN_LINKS)
-            .execution_options(populate_existing=True)
+            select(Campaign).where(Campaign.id == campaign_id).options(*CAMPAIGN_LINKS).execution_options(populate_existing=True)
         ).one()
 
     def agent(self, state: str = "ready") -> Agent:
@@ -87,9 +84,7 @@ class Builder:
         self.session.flush()
         return agent
 
-    def contact(
-        self, campaign: Campaign, numbers: Sequence[str] = (NY_NUMBER,), **fields: Any
-    ) -> Contact:
+    def contact(self, campaign: Campaign, numbers: Sequence[str] = (NY_NUMBER,), **fields: Any) -> Contact:
         contact = Contact(
             dial_list_id=campaign.dial_lists[0].id,
             numbers=[ContactNumber(position=i, number=n) for i, n in enumerate(numbers)],
@@ -101,15 +96,10 @@ class Builder:
 
     def contact_row(self, contact_id: str) -> Contact:
         return self.session.scalars(
-            select(Contact)
-            .where(Contact.id == contact_id)
-            .options(selectinload(Contact.numbers))
-            .execution_options(populate_existing=True)
+            select(Contact).where(Contact.id == contact_id).options(selectinload(Contact.numbers)).execution_options(populate_existing=True)
         ).one()
 
-    def call(
-        self, campaign: Campaign, contact: Contact | None, number: str = NY_NUMBER, **fields: Any
-    ) -> Call:
+    def call(self, campaign: Campaign, contact: Contact | None, number: str = NY_NUMBER, **fields: Any) -> Call:
         fields.setdefault("originated_at", from_epoch(NOON_NY - 7200))
         fields.setdefault("state", "ended")
         call = Call(

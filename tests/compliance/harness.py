@@ -41,10 +41,7 @@ from olive.store import (
 SCENARIO = Path(__file__).with_name("compliance.toml")
 SCALE = float(os.environ.get("OLIVE_TEST_SCALE", "20"))
 QUEUE = "olive-sales"  # the queue docs/asterisk/queues.conf ships
-FAST_RETRY = {
-    k: {"max_attempts": 3, "delay_s": 60}
-    for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED", "CANCELLED")
-}
+FAST_RETRY = {k: {"max_attempts": 3, "delay_s": 60} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED", "CANCELLED")}
 
 
 def epoch(value: datetime | None) -> float:
@@ -70,9 +67,7 @@ class Rig:
     guard: ComplianceGuard = field(default_factory=ComplianceGuard)
 
     async def start(self) -> Engine:
-        self.engine = Engine(
-            self.sessions, {"default": self.server}, clock=self.clock, guard=self.guard, tick_s=0.5
-        )
+        self.engine = Engine(self.sessions, {"default": self.server}, clock=self.clock, guard=self.guard, tick_s=0.5)
         await self.engine.start()
         return self.engine
 
@@ -105,21 +100,12 @@ class Rig:
             assert campaign is not None
             lists = select(DialList.id).join(Campaign.dial_lists).where(Campaign.id == campaign_id)
             return list(
-                s.scalars(
-                    select(Contact)
-                    .where(Contact.dial_list_id.in_(lists))
-                    .options(selectinload(Contact.numbers))
-                    .order_by(Contact.id)
-                )
+                s.scalars(select(Contact).where(Contact.dial_list_id.in_(lists)).options(selectinload(Contact.numbers)).order_by(Contact.id))
             )
 
     def contact(self, contact_id: str) -> Contact:
         with transaction(self.sessions) as s:
-            found = s.scalars(
-                select(Contact)
-                .where(Contact.id == contact_id)
-                .options(selectinload(Contact.numbers))
-            ).one()
+            found = s.scalars(select(Contact).where(Contact.id == contact_id).options(selectinload(Contact.numbers))).one()
             return found
 
     def events(self, name: str) -> list[Any]:
@@ -148,9 +134,7 @@ def make_campaign(
 ) -> tuple[str, list[str]]:
     """A running campaign on the test queue with ready agents; returns its id and its contact ids in order."""
     plan.setdefault("retry_rules", FAST_RETRY)
-    spec = PlanSpec(
-        channel_template=f"Local/{{number}}@{customers}", **{"dial_timeout_s": 20, **plan}
-    )
+    spec = PlanSpec(channel_template=f"Local/{{number}}@{customers}", **{"dial_timeout_s": 20, **plan})
     with transaction(sessions) as s:
         plan_row = Plan(name=f"{name} plan", **spec.to_row())
         dial_list = DialList(name=f"{name} list")
@@ -165,14 +149,8 @@ def make_campaign(
         s.flush()
         ids = import_contacts(s, dial_list.id, contacts)
         campaign = Campaign(
-            name=name,
-            status="running",
-            plan=plan_row,
-            queue=QUEUE,
-            compliance_profile=profile,
-            schedule=schedule,
-            dial_lists=[dial_list],
-            agents=members,
+            name=name, status="running", plan=plan_row, queue=QUEUE, compliance_profile=profile,
+            schedule=schedule, dial_lists=[dial_list], agents=members,
         )
         s.add(campaign)
         s.flush()

@@ -36,20 +36,10 @@ def db(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     engine = make_engine(url)
     with transaction(make_sessionmaker(engine)) as s:
         build = Builder(s)
-        campaign = build.campaign(
-            agents=[build.agent()], drop_action="message", drop_message="olive/safe-harbour"
-        )
+        campaign = build.campaign(agents=[build.agent()], drop_action="message", drop_message="olive/safe-harbour")
         contact = build.contact(campaign, external_ref="crm-1")
-        build.call(
-            campaign,
-            contact,
-            outcome="ABANDONED",
-            abandon_reason="timeout",
-            ended_at=from_epoch(NOON_NY - 3600),
-            customer_wait_s=2.0,
-            drop_message_played=True,
-            plan_snapshot=campaign.plan.snapshot(),
-        )
+        build.call(campaign, contact, outcome="ABANDONED", abandon_reason="timeout", ended_at=from_epoch(NOON_NY - 3600),
+                   customer_wait_s=2.0, drop_message_played=True, plan_snapshot=campaign.plan.snapshot())
         ids = {"campaign": campaign.name, "contact": contact.id}
     yield url, ids
     engine.dispose()
@@ -70,9 +60,7 @@ class TestWhy:
 
     def test_after_hours_with_json(self, db: tuple[str, dict[str, str]]) -> None:
         url, ids = db
-        code, out = run(
-            url, "why", ids["contact"], "--format", "json", "--at", "2026-01-16T02:30:00Z"
-        )
+        code, out = run(url, "why", ids["contact"], "--format", "json", "--at", "2026-01-16T02:30:00Z")
         assert code == 0
         data = json.loads(out)
         assert data["dial_now"] is False
@@ -98,16 +86,8 @@ class TestExport:
         code, out = run(url, "export", "attempts", "--campaign", ids["campaign"])
         assert code == 0, out
         [row] = list(csv.DictReader(io.StringIO(out)))
-        assert (
-            row["outcome"],
-            row["abandon_reason"],
-            row["drop_message"],
-            row["drop_message_played"],
-        ) == (
-            "ABANDONED",
-            "timeout",
-            "olive/safe-harbour",
-            "true",
+        assert (row["outcome"], row["abandon_reason"], row["drop_message"], row["drop_message_played"]) == (
+            "ABANDONED", "timeout", "olive/safe-harbour", "true",
         )
 
     def test_abandons_to_a_file(self, db: tuple[str, dict[str, str]], tmp_path: Path) -> None:
@@ -124,22 +104,14 @@ class TestExport:
 
 
 class TestCalls:
-    def test_times_in_one_format_and_durations_rounded(
-        self, db: tuple[str, dict[str, str]]
-    ) -> None:
+    def test_times_in_one_format_and_durations_rounded(self, db: tuple[str, dict[str, str]]) -> None:
         # issue 13: times printed with "T", " " or "Z"; durations with 16 decimals.
         url, ids = db
         with transaction(make_sessionmaker(make_engine(url))) as s:
             build = Builder(s)
             campaign = s.scalars(select(Campaign).where(Campaign.name == ids["campaign"])).one()
-            build.call(
-                campaign,
-                None,
-                outcome="CONNECTED",
-                ended_at=from_epoch(NOON_NY),
-                talk_s=2.4899999999999998,
-                customer_wait_s=0.30000000000000004,
-            )
+            build.call(campaign, None, outcome="CONNECTED", ended_at=from_epoch(NOON_NY), talk_s=2.4899999999999998,
+                       customer_wait_s=0.30000000000000004)
         for fmt in ("jsonl", "csv", "table"):
             code, out = run(url, "calls", "-c", ids["campaign"], "-f", fmt)
             assert code == 0, out
@@ -163,25 +135,16 @@ class TestDnc:
         assert run(url, "dnc", "remove", "2125550101")[0] == 0
         assert run(url, "dnc", "check", "2125550101")[0] == 1
         with transaction(make_sessionmaker(make_engine(url))) as s:
-            numbers = sorted(
-                (n.number, n.campaign_id is None) for n in s.scalars(select(DncNumber))
-            )
-        assert numbers == [
-            ("+12125550100", False),
-            ("+12125550100", True),
-            ("+12125550101", False),
-            ("+442079460000", True),
-        ]
+            numbers = sorted((n.number, n.campaign_id is None) for n in s.scalars(select(DncNumber)))
+        assert numbers == [("+12125550100", False), ("+12125550100", True), ("+12125550101", False), ("+442079460000", True)]
         # The contact is now explained as DNC.
         code, out = run(url, "why", "crm-1", "--at", "2026-01-15T17:00:00Z")
         assert "dnc" in out
 
-    def test_import_reads_the_file_as_the_api_does(
-        self, db: tuple[str, dict[str, str]], tmp_path: Path
-    ) -> None:
+    def test_import_reads_the_file_as_the_api_does(self, db: tuple[str, dict[str, str]], tmp_path: Path) -> None:
         url, _ = db
         mac = tmp_path / "mac.csv"
-        mac.write_bytes(b'number,note\r2125550100,"two\r\nlines"\r')
+        mac.write_bytes(b"number,note\r2125550100,\"two\r\nlines\"\r")
         code, out = run(url, "dnc", "import", str(mac))
         assert code == 0 and "1 number(s) added" in out
         with transaction(make_sessionmaker(make_engine(url))) as s:
@@ -191,18 +154,14 @@ class TestDnc:
         code, out = run(url, "dnc", "import", str(latin1))
         assert code == 1 and "not UTF-8" in " ".join(out.split()) and "Traceback" not in out
 
-    def test_rows_that_look_like_markup_are_shown_as_written(
-        self, db: tuple[str, dict[str, str]], tmp_path: Path
-    ) -> None:
+    def test_rows_that_look_like_markup_are_shown_as_written(self, db: tuple[str, dict[str, str]], tmp_path: Path) -> None:
         url, _ = db
         bad = tmp_path / "bad.csv"
         bad.write_text("number\n[/b]\n")
         code, out = run(url, "dnc", "import", str(bad))
         assert code == 1 and "[/b]" in out
 
-    def test_a_bad_file_imports_nothing(
-        self, db: tuple[str, dict[str, str]], tmp_path: Path
-    ) -> None:
+    def test_a_bad_file_imports_nothing(self, db: tuple[str, dict[str, str]], tmp_path: Path) -> None:
         url, _ = db
         bad = tmp_path / "bad.csv"
         bad.write_text("number\n2125550100\nnot a number\n")

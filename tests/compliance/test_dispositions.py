@@ -38,63 +38,37 @@ class TestSetDisposition:
         campaign = build.campaign()
         contact = build.contact(campaign, status="pending")
         call = build.call(campaign, contact, **ENDED)
-        result = set_disposition(
-            session, call.id, "not_interested", NOON_NY, by="agent1", note="no thanks"
-        )
+        result = set_disposition(session, call.id, "not_interested", NOON_NY, by="agent1", note="no thanks")
         assert result.applied and result.code == "not_interested"
         row = session.get(Call, call.id)
         assert row is not None
-        assert (row.disposition, row.disposition_by, row.disposition_note) == (
-            "not_interested",
-            "agent1",
-            "no thanks",
-        )
+        assert (row.disposition, row.disposition_by, row.disposition_note) == ("not_interested", "agent1", "no thanks")
         assert contact_of(session, contact.id).status == "done"
 
-    def test_dnc_adds_the_number_at_once_and_stops_the_contact(
-        self, session: Session, build: Builder
-    ) -> None:
+    def test_dnc_adds_the_number_at_once_and_stops_the_contact(self, session: Session, build: Builder) -> None:
         campaign = build.campaign()
         contact = build.contact(campaign)
         call = build.call(campaign, contact, **ENDED)
         result = set_disposition(session, call.id, "dnc", NOON_NY, by="agent1")
         assert result.dnc_added
         entry = DncRepository(session).match(NY_NUMBER, None)
-        assert (
-            entry is not None
-            and entry.campaign_id is None
-            and entry.source == "disposition dnc by agent1"
-        )
+        assert entry is not None and entry.campaign_id is None and entry.source == "disposition dnc by agent1"
         assert contact_of(session, contact.id).status == "dnc"
 
-    def test_callback_schedules_and_the_contact_waits_for_it(
-        self, session: Session, build: Builder
-    ) -> None:
+    def test_callback_schedules_and_the_contact_waits_for_it(self, session: Session, build: Builder) -> None:
         agent = build.agent()
         campaign = build.campaign(agents=[agent])
         contact = build.contact(campaign, status="done")
         call = build.call(campaign, contact, **ENDED)
         due = NOON_NY + 86400
-        result = set_disposition(
-            session, call.id, "callback", NOON_NY, callback_at=due, callback_agent_id=agent.id
-        )
+        result = set_disposition(session, call.id, "callback", NOON_NY, callback_at=due, callback_agent_id=agent.id)
         callback = session.get(Callback, result.callback_id)
         assert callback is not None
-        assert (callback.status, callback.agent_id, callback.source_call_id) == (
-            "scheduled",
-            agent.id,
-            call.id,
-        )
+        assert (callback.status, callback.agent_id, callback.source_call_id) == ("scheduled", agent.id, call.id)
         row = contact_of(session, contact.id)
-        assert (
-            row.status == "pending"
-            and row.next_attempt_at is not None
-            and to_epoch(row.next_attempt_at) == due
-        )
+        assert row.status == "pending" and row.next_attempt_at is not None and to_epoch(row.next_attempt_at) == due
 
-    def test_retry_tries_the_next_number_after_the_codes_delay(
-        self, session: Session, build: Builder
-    ) -> None:
+    def test_retry_tries_the_next_number_after_the_codes_delay(self, session: Session, build: Builder) -> None:
         campaign = build.campaign()
         contact = build.contact(campaign, [NY_NUMBER, NY_NUMBER_2], status="done")
         call = build.call(campaign, contact, **ENDED)
@@ -103,9 +77,7 @@ class TestSetDisposition:
         assert (row.status, row.next_number_index) == ("pending", 1)
         assert row.next_attempt_at is not None and to_epoch(row.next_attempt_at) == NOON_NY + 3600
 
-    def test_on_a_call_in_progress_it_waits_for_the_end(
-        self, session: Session, build: Builder
-    ) -> None:
+    def test_on_a_call_in_progress_it_waits_for_the_end(self, session: Session, build: Builder) -> None:
         campaign = build.campaign()
         contact = build.contact(campaign, status="dialing")
         call = build.call(campaign, contact, state="connected", ended_at=None)
@@ -144,21 +116,12 @@ class TestSetDisposition:
         with pytest.raises(DispositionError, match="callback_at"):
             set_disposition(session, call.id, "sale", NOON_NY, callback_at=NOON_NY)
         with pytest.raises(DispositionError, match="callback_agent_id"):
-            set_disposition(
-                session,
-                call.id,
-                "callback",
-                NOON_NY,
-                callback_at=NOON_NY,
-                callback_agent_id="agent_x",
-            )
+            set_disposition(session, call.id, "callback", NOON_NY, callback_at=NOON_NY, callback_agent_id="agent_x")
         set_disposition(session, call.id, "sale", NOON_NY)
         with pytest.raises(Conflict):
             set_disposition(session, call.id, "not_interested", NOON_NY)
 
-    def test_setting_it_again_before_the_end_replaces_the_callback(
-        self, session: Session, build: Builder
-    ) -> None:
+    def test_setting_it_again_before_the_end_replaces_the_callback(self, session: Session, build: Builder) -> None:
         campaign = build.campaign()
         contact = build.contact(campaign, status="dialing")
         call = build.call(campaign, contact, state="connected", ended_at=None)

@@ -42,13 +42,8 @@ class TestNormalize:
 
 class TestParseCsv:
     def test_with_a_header(self) -> None:
-        entries, errors = parse_dnc_csv(
-            "name,number,note\nann,(212) 555-0100,asked\nbob,212 555 0101,\n"
-        )
-        assert [(e.line, e.number, e.note) for e in entries] == [
-            (2, "+12125550100", "asked"),
-            (3, "+12125550101", None),
-        ]
+        entries, errors = parse_dnc_csv("name,number,note\nann,(212) 555-0100,asked\nbob,212 555 0101,\n")
+        assert [(e.line, e.number, e.note) for e in entries] == [(2, "+12125550100", "asked"), (3, "+12125550101", None)]
         assert errors == []
 
     def test_one_number_per_line(self) -> None:
@@ -68,9 +63,7 @@ class TestParseCsv:
     @pytest.mark.parametrize("newline", ["\r", "\r\n", "\n"])
     def test_any_line_ending(self, newline: str) -> None:
         # Old Mac and Excel exports end lines with a bare CR (issue 13: the API answered 500).
-        text = newline.join(
-            ["number,note", "(212) 555-0100,asked", '212 555 0101,"two' + newline + 'lines"', ""]
-        )
+        text = newline.join(["number,note", "(212) 555-0100,asked", '212 555 0101,"two' + newline + 'lines"', ""])
         entries, _ = parse_dnc_csv(text)
         assert [(e.line, e.number) for e in entries] == [(2, "+12125550100"), (3, "+12125550101")]
         assert entries[1].note == "two" + newline + "lines"

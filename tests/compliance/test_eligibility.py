@@ -83,11 +83,7 @@ class TestExplain:
         assert codes(explain(facts(contact_status="dnc"), Schedule(), NOON_NY)) == ["dnc"]
 
     def test_attempts_exhausted(self) -> None:
-        e = explain(
-            facts(contact_status="exhausted", attempts=5, last_outcome="NO_ANSWER"),
-            Schedule(),
-            NOON_NY,
-        )
+        e = explain(facts(contact_status="exhausted", attempts=5, last_outcome="NO_ANSWER"), Schedule(), NOON_NY)
         assert codes(e) == ["attempts_exhausted"]
         assert "5 attempt(s)" in e.reasons[0].message and "NO_ANSWER" in e.reasons[0].message
 
@@ -112,9 +108,7 @@ class TestExplain:
 
     def test_lockout_under_uk_ofcom(self) -> None:
         abandoned = NOON_NY - 3600
-        e = explain(
-            facts(dial=dial(profile="uk-ofcom", last_abandoned_at=abandoned)), Schedule(), NOON_NY
-        )
+        e = explain(facts(dial=dial(profile="uk-ofcom", last_abandoned_at=abandoned)), Schedule(), NOON_NY)
         assert codes(e) == ["abandon_lockout"]
         assert e.reasons[0].clears_at == abandoned + LOCKOUT_S
         # 72 h later it is 11:00 New York: open
@@ -122,18 +116,14 @@ class TestExplain:
 
     def test_lockout_ends_after_72_hours(self) -> None:
         abandoned = NOON_NY - LOCKOUT_S
-        assert explain(
-            facts(dial=dial(profile="uk-ofcom", last_abandoned_at=abandoned)), Schedule(), NOON_NY
-        ).dial_now
+        assert explain(facts(dial=dial(profile="uk-ofcom", last_abandoned_at=abandoned)), Schedule(), NOON_NY).dial_now
 
     def test_no_lockout_when_progressive(self) -> None:
         d = dial(profile="uk-ofcom", dial_mode="progressive", last_abandoned_at=NOON_NY - 60)
         assert explain(facts(dial=d), Schedule(), NOON_NY).dial_now
 
     def test_no_lockout_under_us_tsr(self) -> None:
-        assert explain(
-            facts(dial=dial(last_abandoned_at=NOON_NY - 60)), Schedule(), NOON_NY
-        ).dial_now
+        assert explain(facts(dial=dial(last_abandoned_at=NOON_NY - 60)), Schedule(), NOON_NY).dial_now
 
     def test_unknown_time_zone(self) -> None:
         e = explain(facts(dial=dial(zones=Zones((), "unknown"))), Schedule(), NOON_NY)
@@ -147,11 +137,7 @@ class TestExplain:
         assert codes(explain(facts(dial=d), schedule, NOON_NY)) == ["no_common_window"]
 
     def test_callback_scheduled_and_its_owner(self) -> None:
-        e = explain(
-            facts(callback_due_at=NOON_NY + 1800, next_attempt_at=NOON_NY + 1800),
-            Schedule(),
-            NOON_NY,
-        )
+        e = explain(facts(callback_due_at=NOON_NY + 1800, next_attempt_at=NOON_NY + 1800), Schedule(), NOON_NY)
         assert codes(e) == ["callback_scheduled"]
         assert e.eligible_at == NOON_NY + 1800
         away = facts(dial=dial(callback_owner="ann", callback_owner_ready=False))
@@ -165,11 +151,7 @@ class TestExplain:
         assert codes(e) == ["no_common_window"] and "has no calling window" in e.reasons[0].message
 
     def test_plan_not_allowed(self) -> None:
-        e = explain(
-            facts(dial=dial(plan_problems=("dial_timeout_s must be at least 15 s",))),
-            Schedule(),
-            NOON_NY,
-        )
+        e = explain(facts(dial=dial(plan_problems=("dial_timeout_s must be at least 15 s",))), Schedule(), NOON_NY)
         assert codes(e) == ["plan_not_allowed"]
 
     def test_every_reason_is_listed(self) -> None:
@@ -179,12 +161,7 @@ class TestExplain:
             dnc_list="campaign's",
             dial=dial(profile="uk-ofcom", last_abandoned_at=LATE_NY - 60),
         )
-        assert codes(explain(f, Schedule(), LATE_NY)) == [
-            "campaign_not_running",
-            "dnc",
-            "outside_hours",
-            "abandon_lockout",
-        ]
+        assert codes(explain(f, Schedule(), LATE_NY)) == ["campaign_not_running", "dnc", "outside_hours", "abandon_lockout"]
 
     def test_reasons_serialise(self) -> None:
         reason = explain(facts(), Schedule(), LATE_NY).reasons[0].as_dict()

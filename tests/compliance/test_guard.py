@@ -13,9 +13,7 @@ from .conftest import LATE_NY, LONDON_NUMBER, NOON_NY, NY_NUMBER, NY_NUMBER_2, B
 NEXT_MORNING_NY = NOON_NY + 20 * 3600  # 08:00 on Friday in New York
 
 
-def check(
-    session: Session, build: Builder, campaign_id: str, contact_id: str, now: float = NOON_NY
-):  # type: ignore[no-untyped-def]
+def check(session: Session, build: Builder, campaign_id: str, contact_id: str, now: float = NOON_NY):  # type: ignore[no-untyped-def]
     campaign = build.load(campaign_id)
     contact = build.contact_row(contact_id)
     number = contact.numbers[contact.next_number_index % len(contact.numbers)]
@@ -33,16 +31,9 @@ class TestGuard:
         verdict = check(session, build, campaign.id, contact.id)
         assert verdict.allowed
         record = session.scalars(select(DncCheck)).one()
-        assert (record.number, record.result, record.contact_id, record.campaign_id) == (
-            NY_NUMBER,
-            "clear",
-            contact.id,
-            campaign.id,
-        )
+        assert (record.number, record.result, record.contact_id, record.campaign_id) == (NY_NUMBER, "clear", contact.id, campaign.id)
 
-    def test_outside_hours_is_put_off_until_the_window_opens(
-        self, session: Session, build: Builder
-    ) -> None:
+    def test_outside_hours_is_put_off_until_the_window_opens(self, session: Session, build: Builder) -> None:
         campaign = build.campaign()
         contact = build.contact(campaign)
         verdict = check(session, build, campaign.id, contact.id, LATE_NY)
@@ -52,28 +43,20 @@ class TestGuard:
 
     def test_the_contacts_own_zone_counts(self, session: Session, build: Builder) -> None:
         campaign = build.campaign()
-        contact = build.contact(
-            campaign, [NY_NUMBER], timezone="Asia/Tokyo"
-        )  # 02:00 in Tokyo at NOON_NY
+        contact = build.contact(campaign, [NY_NUMBER], timezone="Asia/Tokyo")  # 02:00 in Tokyo at NOON_NY
         verdict = check(session, build, campaign.id, contact.id)
         assert not verdict.allowed and verdict.retry_at == NOON_NY + 6 * 3600  # 08:00 Tokyo
 
-    def test_unknown_zone_is_refused_and_looked_at_again_later(
-        self, session: Session, build: Builder
-    ) -> None:
+    def test_unknown_zone_is_refused_and_looked_at_again_later(self, session: Session, build: Builder) -> None:
         campaign = build.campaign()
         contact = build.contact(campaign, ["+15551230001"])
         verdict = check(session, build, campaign.id, contact.id)
         assert not verdict.allowed and verdict.reason.startswith("unknown_timezone")
         assert verdict.retry_at == NOON_NY + 3600
         fallback = build.campaign(schedule={"fallback_timezone": "America/Chicago"})
-        assert check(
-            session, build, fallback.id, build.contact(fallback, ["+15551230001"]).id
-        ).allowed
+        assert check(session, build, fallback.id, build.contact(fallback, ["+15551230001"]).id).allowed
 
-    def test_dnc_blocks_records_and_ends_the_contact(
-        self, session: Session, build: Builder
-    ) -> None:
+    def test_dnc_blocks_records_and_ends_the_contact(self, session: Session, build: Builder) -> None:
         campaign = build.campaign()
         contact = build.contact(campaign)
         DncRepository(session).add_number(NY_NUMBER)
@@ -82,17 +65,13 @@ class TestGuard:
         record = session.scalars(select(DncCheck)).one()
         assert (record.result, record.matched_list) == ("blocked", "global")
 
-    def test_a_campaign_list_blocks_only_that_campaign(
-        self, session: Session, build: Builder
-    ) -> None:
+    def test_a_campaign_list_blocks_only_that_campaign(self, session: Session, build: Builder) -> None:
         campaign, other = build.campaign(), build.campaign()
         DncRepository(session).add_number(NY_NUMBER, campaign_id=campaign.id)
         assert not check(session, build, campaign.id, build.contact(campaign).id).allowed
         assert check(session, build, other.id, build.contact(other).id).allowed
 
-    def test_a_blocked_number_moves_the_contact_to_its_next_clear_number(
-        self, session: Session, build: Builder
-    ) -> None:
+    def test_a_blocked_number_moves_the_contact_to_its_next_clear_number(self, session: Session, build: Builder) -> None:
         campaign = build.campaign()
         contact = build.contact(campaign, [NY_NUMBER, NY_NUMBER_2])
         DncRepository(session).add_number(NY_NUMBER)
@@ -101,18 +80,14 @@ class TestGuard:
         assert build.contact_row(contact.id).next_number_index == 1
         assert check(session, build, campaign.id, contact.id).allowed
 
-    def test_a_plan_the_profile_forbids_dials_nobody(
-        self, session: Session, build: Builder
-    ) -> None:
+    def test_a_plan_the_profile_forbids_dials_nobody(self, session: Session, build: Builder) -> None:
         campaign = build.campaign(dial_timeout_s=10)
         verdict = check(session, build, campaign.id, build.contact(campaign).id)
         assert not verdict.allowed and verdict.reason.startswith("plan_not_allowed")
         loose = build.campaign(profile="none", dial_timeout_s=10)
         assert check(session, build, loose.id, build.contact(loose).id).allowed
 
-    def test_a_schedule_beyond_legal_hours_dials_nobody_under_a_profile(
-        self, session: Session, build: Builder
-    ) -> None:
+    def test_a_schedule_beyond_legal_hours_dials_nobody_under_a_profile(self, session: Session, build: Builder) -> None:
         schedule = {"start": "07:00", "end": "22:00"}
         campaign = build.campaign(schedule=schedule)
         verdict = check(session, build, campaign.id, build.contact(campaign).id)
@@ -123,36 +98,24 @@ class TestGuard:
         contact = build.contact(campaign, [LONDON_NUMBER])
         other_campaign = build.campaign(profile="us-tsr")
         abandoned_at = NOON_NY - 3600
-        build.call(
-            other_campaign,
-            None,
-            LONDON_NUMBER,
-            outcome="ABANDONED",
-            ended_at=from_epoch(abandoned_at),
-        )
+        build.call(other_campaign, None, LONDON_NUMBER, outcome="ABANDONED", ended_at=from_epoch(abandoned_at))
         verdict = check(session, build, campaign.id, contact.id)
         assert not verdict.allowed and verdict.reason.startswith("abandon_lockout")
         assert verdict.retry_at == abandoned_at + LOCKOUT_S  # 16:00 London: open
         assert check(session, build, campaign.id, contact.id, abandoned_at + LOCKOUT_S).allowed
 
-    def test_uk_24_hours_after_amd_took_the_number_for_a_machine(
-        self, session: Session, build: Builder
-    ) -> None:
+    def test_uk_24_hours_after_amd_took_the_number_for_a_machine(self, session: Session, build: Builder) -> None:
         # Ofcom: a repeat call within 24 h of an AMD machine only with an agent guaranteed.
         campaign = build.campaign(profile="uk-ofcom", dial_mode="predictive", amd="hangup")
         contact = build.contact(campaign, [LONDON_NUMBER])
         machine_at = NOON_NY - 3600
-        build.call(
-            campaign, None, LONDON_NUMBER, outcome="MACHINE", ended_at=from_epoch(machine_at)
-        )
+        build.call(campaign, None, LONDON_NUMBER, outcome="MACHINE", ended_at=from_epoch(machine_at))
         verdict = check(session, build, campaign.id, contact.id)
         assert not verdict.allowed and verdict.reason.startswith("machine_lockout")
         assert verdict.retry_at == machine_at + 24 * 3600  # 16:00 London: open
         assert check(session, build, campaign.id, contact.id, machine_at + 24 * 3600).allowed
         progressive = build.campaign(profile="uk-ofcom", dial_mode="progressive", amd="hangup")
-        assert check(
-            session, build, progressive.id, build.contact(progressive, [LONDON_NUMBER]).id
-        ).allowed
+        assert check(session, build, progressive.id, build.contact(progressive, [LONDON_NUMBER]).id).allowed
         us = build.campaign(profile="us-tsr", dial_mode="predictive", amd="hangup")
         assert check(session, build, us.id, build.contact(us, [LONDON_NUMBER]).id).allowed
 
@@ -160,20 +123,14 @@ class TestGuard:
         campaign = build.campaign(profile="uk-ofcom", dial_mode="power")
         contact = build.contact(campaign, [LONDON_NUMBER])
         abandoned_at = NOON_NY + 5 * 3600  # 22:00 London
-        build.call(
-            campaign, None, LONDON_NUMBER, outcome="ABANDONED", ended_at=from_epoch(abandoned_at)
-        )
+        build.call(campaign, None, LONDON_NUMBER, outcome="ABANDONED", ended_at=from_epoch(abandoned_at))
         verdict = check(session, build, campaign.id, contact.id, abandoned_at + 60)
-        assert (
-            verdict.retry_at == abandoned_at + LOCKOUT_S + 10 * 3600
-        )  # 72 h later is 22:00; opens 08:00
+        assert verdict.retry_at == abandoned_at + LOCKOUT_S + 10 * 3600  # 72 h later is 22:00; opens 08:00
 
     def test_progressive_is_exempt_from_the_lockout(self, session: Session, build: Builder) -> None:
         campaign = build.campaign(profile="uk-ofcom", dial_mode="progressive")
         contact = build.contact(campaign, [LONDON_NUMBER])
-        build.call(
-            campaign, None, LONDON_NUMBER, outcome="ABANDONED", ended_at=from_epoch(NOON_NY - 60)
-        )
+        build.call(campaign, None, LONDON_NUMBER, outcome="ABANDONED", ended_at=from_epoch(NOON_NY - 60))
         assert check(session, build, campaign.id, contact.id).allowed
 
     def test_an_owned_callback_waits_for_its_agent(self, session: Session, build: Builder) -> None:
@@ -190,17 +147,13 @@ class TestGuard:
 
 
 class TestObserver:
-    def test_dialed_links_the_check_and_serves_the_callback(
-        self, session: Session, build: Builder
-    ) -> None:
+    def test_dialed_links_the_check_and_serves_the_callback(self, session: Session, build: Builder) -> None:
         campaign = build.campaign()
         contact = build.contact(campaign)
         callback = schedule_callback(session, contact.id, campaign.id, NOON_NY - 60)
         guard = ComplianceGuard()
         contact = build.contact_row(contact.id)
-        assert guard.check(
-            session, build.load(campaign.id), contact, contact.numbers[0], NOON_NY
-        ).allowed
+        assert guard.check(session, build.load(campaign.id), contact, contact.numbers[0], NOON_NY).allowed
         guard.dialed(session, build.load(campaign.id), contact, "call_X", NOON_NY)
         assert session.scalars(select(DncCheck)).one().call_id == "call_X"
         served = session.get(Callback, callback.id)

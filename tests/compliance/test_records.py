@@ -23,9 +23,7 @@ def as_csv(kind: str, session: Session, now: float, **kw: object) -> list[dict[s
 
 
 class TestAttempts:
-    def test_every_attempt_with_wait_message_and_dnc_check(
-        self, session: Session, build: Builder
-    ) -> None:
+    def test_every_attempt_with_wait_message_and_dnc_check(self, session: Session, build: Builder) -> None:
         campaign = build.campaign(drop_action="message", drop_message="olive/safe-harbour")
         contact = build.contact(campaign)
         guard = ComplianceGuard()
@@ -47,11 +45,7 @@ class TestAttempts:
         assert len(rows) == 1
         row = rows[0]
         assert row["call_id"] == call.id and row["outcome"] == "ABANDONED"
-        assert (row["abandon_reason"], row["customer_wait_s"], row["connect_limit_s"]) == (
-            "timeout",
-            "2.0",
-            "2.0",
-        )
+        assert (row["abandon_reason"], row["customer_wait_s"], row["connect_limit_s"]) == ("timeout", "2.0", "2.0")
         assert (row["drop_message"], row["drop_message_played"]) == ("olive/safe-harbour", "true")
         assert row["dnc_check"] == "clear" and row["dnc_checked_at"].endswith("Z")
         assert row["originated_at"] == "2026-01-15T16:58:20.000Z"
@@ -70,104 +64,39 @@ class TestAbandonWindows:
     def test_each_window(self, session: Session, build: Builder) -> None:
         campaign = build.campaign()
         campaign.started_at = from_epoch(NOON_NY - 40 * DAY)
-        for days_ago, outcome, played in [
-            (35, "ABANDONED", True),
-            (35, "CONNECTED", None),
-            (2, "CONNECTED", None),
-            (0.5, "ABANDONED", False),
-        ]:
-            build.call(
-                campaign,
-                None,
-                outcome=outcome,
-                ended_at=from_epoch(NOON_NY - days_ago * DAY),
-                drop_message_played=played,
-            )
+        for days_ago, outcome, played in [(35, "ABANDONED", True), (35, "CONNECTED", None), (2, "CONNECTED", None), (0.5, "ABANDONED", False)]:
+            build.call(campaign, None, outcome=outcome, ended_at=from_epoch(NOON_NY - days_ago * DAY), drop_message_played=played)
         rows = {(r["window"], r["from"]): r for r in abandon_rows(session, NOON_NY, campaign.id)}
         to_date = next(r for (w, _), r in rows.items() if w == "campaign_to_date")
-        assert (
-            to_date["live_answers"],
-            to_date["abandoned"],
-            to_date["abandoned_with_message"],
-        ) == (4, 2, 1)
-        periods = [
-            r
-            for (w, _), r in sorted(rows.items(), key=lambda kv: kv[1]["from"])
-            if w == "period_30d"
-        ]
+        assert (to_date["live_answers"], to_date["abandoned"], to_date["abandoned_with_message"]) == (4, 2, 1)
+        periods = [r for (w, _), r in sorted(rows.items(), key=lambda kv: kv[1]["from"]) if w == "period_30d"]
         assert [(p["live_answers"], p["abandoned"]) for p in periods] == [(2, 1), (2, 1)]
         assert periods[0]["within_limit"] is False
         days = [r for (w, _), r in rows.items() if w == "period_24h"]
         assert len(days) == 40 and sum(d["abandoned"] for d in days) == 2
         rolling = {w: r for (w, _), r in rows.items() if w.startswith("rolling")}
-        assert (rolling["rolling_24h"]["live_answers"], rolling["rolling_24h"]["abandoned"]) == (
-            1,
-            1,
-        )
+        assert (rolling["rolling_24h"]["live_answers"], rolling["rolling_24h"]["abandoned"]) == (1, 1)
         assert (rolling["rolling_30d"]["live_answers"], rolling["rolling_30d"]["rate"]) == (2, 0.5)
 
-    def test_amd_false_positives_count_as_abandoned_by_the_plans_estimate(
-        self, session: Session, build: Builder
-    ) -> None:
+    def test_amd_false_positives_count_as_abandoned_by_the_plans_estimate(self, session: Session, build: Builder) -> None:
         # 97 people connected, 100 MACHINE verdicts of which the plan estimates 2% were people.
         campaign = build.campaign(amd="hangup", amd_false_positive_share=0.02)
         snapshot = campaign.plan.snapshot()
         for i in range(97):
-            build.call(
-                campaign,
-                None,
-                outcome="CONNECTED",
-                ended_at=from_epoch(NOON_NY - 100 - i),
-                plan_snapshot=snapshot,
-            )
+            build.call(campaign, None, outcome="CONNECTED", ended_at=from_epoch(NOON_NY - 100 - i), plan_snapshot=snapshot)
         for i in range(100):
-            build.call(
-                campaign,
-                None,
-                outcome="MACHINE",
-                ended_at=from_epoch(NOON_NY - 300 - i),
-                plan_snapshot=snapshot,
-                amd_status="MACHINE",
-                amd_cause="LONGGREETING-1500-1500",
-            )
-        row = next(
-            r
-            for r in abandon_rows(session, NOON_NY, campaign.id)
-            if r["window"] == "campaign_to_date"
-        )
-        assert (row["live_answers"], row["abandoned"], row["rate"]) == (
-            97,
-            0,
-            0.0,
-        )  # machines are not live answers
+            build.call(campaign, None, outcome="MACHINE", ended_at=from_epoch(NOON_NY - 300 - i), plan_snapshot=snapshot,
+                       amd_status="MACHINE", amd_cause="LONGGREETING-1500-1500")
+        row = next(r for r in abandon_rows(session, NOON_NY, campaign.id) if r["window"] == "campaign_to_date")
+        assert (row["live_answers"], row["abandoned"], row["rate"]) == (97, 0, 0.0)  # machines are not live answers
         assert (row["amd_machines"], row["amd_false_positives_estimated"]) == (100, 2.0)
         assert row["rate_with_amd_estimate"] == round(2 / 99, 6)
         assert row["within_limit"] is True
-        build.call(
-            campaign,
-            None,
-            outcome="ABANDONED",
-            ended_at=from_epoch(NOON_NY - 50),
-            plan_snapshot=snapshot,
-        )
-        row = next(
-            r
-            for r in abandon_rows(session, NOON_NY, campaign.id)
-            if r["window"] == "campaign_to_date"
-        )
-        assert row["rate"] == round(1 / 98, 6) and row["rate_with_amd_estimate"] == round(
-            3 / 100, 6
-        )
-        attempt = next(
-            r
-            for r in as_csv("attempts", session, NOON_NY, campaign_id=campaign.id)
-            if r["outcome"] == "MACHINE"
-        )
-        assert (attempt["amd"], attempt["amd_status"], attempt["amd_cause"]) == (
-            "hangup",
-            "MACHINE",
-            "LONGGREETING-1500-1500",
-        )
+        build.call(campaign, None, outcome="ABANDONED", ended_at=from_epoch(NOON_NY - 50), plan_snapshot=snapshot)
+        row = next(r for r in abandon_rows(session, NOON_NY, campaign.id) if r["window"] == "campaign_to_date")
+        assert row["rate"] == round(1 / 98, 6) and row["rate_with_amd_estimate"] == round(3 / 100, 6)
+        attempt = next(r for r in as_csv("attempts", session, NOON_NY, campaign_id=campaign.id) if r["outcome"] == "MACHINE")
+        assert (attempt["amd"], attempt["amd_status"], attempt["amd_cause"]) == ("hangup", "MACHINE", "LONGGREETING-1500-1500")
 
     def test_no_calls_yet(self, session: Session, build: Builder) -> None:
         build.campaign()
@@ -193,6 +122,4 @@ class TestDnc:
             ("+12125550199", "clear", ""),
         ]
         lists = as_csv("dnc", session, NOON_NY)
-        assert [(r["number"], r["list"], r["source"]) for r in lists] == [
-            (NY_NUMBER, f"campaign {campaign.name}", "csv")
-        ]
+        assert [(r["number"], r["list"], r["source"]) for r in lists] == [(NY_NUMBER, f"campaign {campaign.name}", "csv")]

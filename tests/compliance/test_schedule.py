@@ -37,9 +37,7 @@ class TestParseSchedule:
         assert schedule.week[1] == () and schedule.week[6] == ()
 
     def test_hours_override_a_day_and_can_close_it(self) -> None:
-        schedule = parse_schedule(
-            {"hours": {"sat": [["10:00", "12:00"], ["13:00", "14:00"]], "sun": []}}
-        )
+        schedule = parse_schedule({"hours": {"sat": [["10:00", "12:00"], ["13:00", "14:00"]], "sun": []}})
         assert schedule.week[5] == (Window(600, 720), Window(780, 840))
         assert schedule.week[6] == ()
         assert schedule.week[0] == (Window(480, 1260),)
@@ -56,14 +54,7 @@ class TestParseSchedule:
         assert parse_schedule({"start": "00:00", "end": "24:00"}).week[0] == (Window(0, 1440),)
 
     def test_round_trips_through_json(self) -> None:
-        schedule = parse_schedule(
-            {
-                "days": ["tue"],
-                "hours": {"sat": [["10:00", "12:00"]]},
-                "holidays": ["01-01"],
-                "fallback_timezone": "Europe/London",
-            }
-        )
+        schedule = parse_schedule({"days": ["tue"], "hours": {"sat": [["10:00", "12:00"]]}, "holidays": ["01-01"], "fallback_timezone": "Europe/London"})
         assert parse_schedule(schedule_json(schedule)) == schedule
 
     @pytest.mark.parametrize(
@@ -111,42 +102,26 @@ class TestOpenAt:
 class TestDaylightSaving:
     def test_new_york_opens_an_hour_earlier_in_utc_after_spring_forward(self) -> None:
         schedule = Schedule()
-        assert at(schedule.next_open(NY, utc(2025, 3, 8, 5, 0))) == datetime(
-            2025, 3, 8, 13, 0, tzinfo=UTC
-        )
-        assert at(schedule.next_open(NY, utc(2025, 3, 9, 5, 0))) == datetime(
-            2025, 3, 9, 12, 0, tzinfo=UTC
-        )
+        assert at(schedule.next_open(NY, utc(2025, 3, 8, 5, 0))) == datetime(2025, 3, 8, 13, 0, tzinfo=UTC)
+        assert at(schedule.next_open(NY, utc(2025, 3, 9, 5, 0))) == datetime(2025, 3, 9, 12, 0, tzinfo=UTC)
 
     def test_new_york_fall_back(self) -> None:
         schedule = Schedule()
-        assert at(schedule.next_open(NY, utc(2025, 11, 1, 5, 0))) == datetime(
-            2025, 11, 1, 12, 0, tzinfo=UTC
-        )
-        assert at(schedule.next_open(NY, utc(2025, 11, 2, 5, 0))) == datetime(
-            2025, 11, 2, 13, 0, tzinfo=UTC
-        )
+        assert at(schedule.next_open(NY, utc(2025, 11, 1, 5, 0))) == datetime(2025, 11, 1, 12, 0, tzinfo=UTC)
+        assert at(schedule.next_open(NY, utc(2025, 11, 2, 5, 0))) == datetime(2025, 11, 2, 13, 0, tzinfo=UTC)
         # closing at 21:00 EST is 02:00 UTC the next day
-        assert at(schedule.closes_at(NY, utc(2025, 11, 2, 20, 0))) == datetime(
-            2025, 11, 3, 2, 0, tzinfo=UTC
-        )
+        assert at(schedule.closes_at(NY, utc(2025, 11, 2, 20, 0))) == datetime(2025, 11, 3, 2, 0, tzinfo=UTC)
 
     def test_london_summer_time(self) -> None:
         schedule = Schedule()
-        assert at(schedule.next_open(LONDON, utc(2025, 3, 29, 0, 0))) == datetime(
-            2025, 3, 29, 8, 0, tzinfo=UTC
-        )
-        assert at(schedule.next_open(LONDON, utc(2025, 3, 30, 0, 0))) == datetime(
-            2025, 3, 30, 7, 0, tzinfo=UTC
-        )
+        assert at(schedule.next_open(LONDON, utc(2025, 3, 29, 0, 0))) == datetime(2025, 3, 29, 8, 0, tzinfo=UTC)
+        assert at(schedule.next_open(LONDON, utc(2025, 3, 30, 0, 0))) == datetime(2025, 3, 30, 7, 0, tzinfo=UTC)
 
     def test_a_window_starting_in_the_gap_opens_when_the_clocks_jump(self) -> None:
         schedule = parse_schedule({"start": "02:30", "end": "05:00"})
         # 2025-03-09 02:30 does not exist in New York: clocks go from 02:00 EST to 03:00 EDT (07:00 UTC).
         assert first_instant(NY, date(2025, 3, 9), 150) == utc(2025, 3, 9, 7, 0)
-        assert at(schedule.next_open(NY, utc(2025, 3, 9, 5, 0))) == datetime(
-            2025, 3, 9, 7, 0, tzinfo=UTC
-        )
+        assert at(schedule.next_open(NY, utc(2025, 3, 9, 5, 0))) == datetime(2025, 3, 9, 7, 0, tzinfo=UTC)
         assert not schedule.open_at(NY, utc(2025, 3, 9, 6, 59, 59))
 
     def test_a_repeated_hour_starts_at_its_first_occurrence(self) -> None:
@@ -160,37 +135,21 @@ class TestNextOpen:
         assert Schedule().next_open(NY, t) == t
 
     def test_skips_closed_days_and_holidays(self) -> None:
-        schedule = parse_schedule(
-            {"days": ["mon", "tue", "wed", "thu", "fri"], "holidays": ["2026-01-19"]}
-        )
+        schedule = parse_schedule({"days": ["mon", "tue", "wed", "thu", "fri"], "holidays": ["2026-01-19"]})
         # Friday 2026-01-16 21:30 New York -> Tuesday 08:00 (Monday is a holiday)
-        assert at(schedule.next_open(NY, utc(2026, 1, 17, 2, 30))) == datetime(
-            2026, 1, 20, 13, 0, tzinfo=UTC
-        )
+        assert at(schedule.next_open(NY, utc(2026, 1, 17, 2, 30))) == datetime(2026, 1, 20, 13, 0, tzinfo=UTC)
 
     def test_never_open_is_none(self) -> None:
         schedule = parse_schedule({"days": [], "hours": {}})
         assert schedule.next_open(NY, utc(2026, 1, 1)) is None
 
     def test_closes_at_follows_back_to_back_windows(self) -> None:
-        schedule = parse_schedule(
-            {"hours": {d: [["08:00", "12:00"], ["12:00", "13:00"]] for d in DAYS}}
-        )
-        assert at(schedule.closes_at(NY, utc(2026, 1, 15, 14, 0))) == datetime(
-            2026, 1, 15, 18, 0, tzinfo=UTC
-        )
+        schedule = parse_schedule({"hours": {d: [["08:00", "12:00"], ["12:00", "13:00"]] for d in DAYS}})
+        assert at(schedule.closes_at(NY, utc(2026, 1, 15, 14, 0))) == datetime(2026, 1, 15, 18, 0, tzinfo=UTC)
         assert schedule.closes_at(NY, utc(2026, 1, 15, 19, 0)) is None
 
 
-ZONES = [
-    "America/New_York",
-    "Europe/London",
-    "Australia/Lord_Howe",
-    "Asia/Kathmandu",
-    "Pacific/Chatham",
-    "America/St_Johns",
-    "UTC",
-]
+ZONES = ["America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kathmandu", "Pacific/Chatham", "America/St_Johns", "UTC"]
 QUARTER = 15 * 60
 
 
@@ -201,13 +160,7 @@ def schedules(draw: st.DrawFn) -> Schedule:
         marks = sorted(set(draw(st.lists(st.integers(0, 96), max_size=4))))
         if len(marks) % 2:
             marks = marks[:-1]
-        week.append(
-            tuple(
-                Window(marks[i] * 15, marks[i + 1] * 15)
-                for i in range(0, len(marks), 2)
-                if marks[i] < marks[i + 1]
-            )
-        )
+        week.append(tuple(Window(marks[i] * 15, marks[i + 1] * 15) for i in range(0, len(marks), 2) if marks[i] < marks[i + 1]))
     return Schedule(tuple(week))
 
 
@@ -218,9 +171,7 @@ class TestAgainstBruteForce:
         zone_name=st.sampled_from(ZONES),
         t=st.floats(min_value=utc(2024, 1, 1), max_value=utc(2026, 12, 31), allow_nan=False),
     )
-    def test_next_open_is_the_first_open_instant(
-        self, schedule: Schedule, zone_name: str, t: float
-    ) -> None:
+    def test_next_open_is_the_first_open_instant(self, schedule: Schedule, zone_name: str, t: float) -> None:
         zone = ZoneInfo(zone_name)
         found = schedule.next_open(zone, t, horizon_days=10)
         grid = (int(t) // QUARTER + 1) * QUARTER
@@ -233,14 +184,8 @@ class TestAgainstBruteForce:
             assert found == t or not schedule.open_at(zone, found - 1)
 
     @settings(max_examples=100, deadline=None)
-    @given(
-        schedule=schedules(),
-        zone_name=st.sampled_from(ZONES),
-        t=st.floats(min_value=utc(2024, 1, 1), max_value=utc(2026, 12, 31)),
-    )
-    def test_closes_at_is_the_first_closed_instant(
-        self, schedule: Schedule, zone_name: str, t: float
-    ) -> None:
+    @given(schedule=schedules(), zone_name=st.sampled_from(ZONES), t=st.floats(min_value=utc(2024, 1, 1), max_value=utc(2026, 12, 31)))
+    def test_closes_at_is_the_first_closed_instant(self, schedule: Schedule, zone_name: str, t: float) -> None:
         zone = ZoneInfo(zone_name)
         end = schedule.closes_at(zone, t)
         if not schedule.open_at(zone, t):

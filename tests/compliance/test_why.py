@@ -20,9 +20,7 @@ class TestExplainContact:
         assert answer.eligibility.dial_now
         data = answer.as_dict()
         assert data["dial_now"] is True and data["reasons"] == []
-        assert data["calling_hours"]["local_times"] == [
-            {"zone": "America/New_York", "local_time": "2026-01-15T12:00:00-05:00"}
-        ]
+        assert data["calling_hours"]["local_times"] == [{"zone": "America/New_York", "local_time": "2026-01-15T12:00:00-05:00"}]
 
     def test_records_no_dnc_check(self, session: Session, build: Builder) -> None:
         campaign = build.campaign()
@@ -43,15 +41,8 @@ class TestExplainContact:
 
     def test_retry_delay_lockout_and_callback(self, session: Session, build: Builder) -> None:
         campaign = build.campaign(profile="uk-ofcom", dial_mode="predictive")
-        contact = build.contact(
-            campaign,
-            [LONDON_NUMBER],
-            next_attempt_at=from_epoch(NOON_NY + 600),
-            last_outcome="ABANDONED",
-        )
-        build.call(
-            campaign, contact, LONDON_NUMBER, outcome="ABANDONED", ended_at=from_epoch(NOON_NY - 60)
-        )
+        contact = build.contact(campaign, [LONDON_NUMBER], next_attempt_at=from_epoch(NOON_NY + 600), last_outcome="ABANDONED")
+        build.call(campaign, contact, LONDON_NUMBER, outcome="ABANDONED", ended_at=from_epoch(NOON_NY - 60))
         [answer] = explain_contact(session, contact.id, NOON_NY)
         assert [r.code for r in answer.eligibility.reasons] == ["abandon_lockout"]
         other = build.contact(campaign, ["+442079460001"])

@@ -15,11 +15,7 @@ def assert_every_attempt_recorded_once(calls: list[Call], pbx: Any) -> None:
     ids = [c.id for c in calls]
     assert len(ids) == len(set(ids))
     for call in calls:
-        assert call.ended_at is not None and call.outcome is not None, (
-            call.id,
-            call.state,
-            call.detail,
-        )
+        assert call.ended_at is not None and call.outcome is not None, (call.id, call.state, call.detail)
     if pbx is not None:
         sent = [a.action.get("ChannelId") for a in pbx.actions if a.action.name == "Originate"]
         assert len(sent) == len(set(sent)), "an Originate was sent twice"
@@ -29,11 +25,7 @@ def assert_every_attempt_recorded_once(calls: list[Call], pbx: Any) -> None:
         # when it was due) is an attempt that failed, and says so.
         for call in calls:
             if call.id not in sent:
-                assert call.outcome == "FAILED" and "disconnected" in (call.detail or ""), (
-                    call.id,
-                    call.outcome,
-                    call.detail,
-                )
+                assert call.outcome == "FAILED" and "disconnected" in (call.detail or ""), (call.id, call.outcome, call.detail)
 
 
 def assert_no_contact_dialed_twice_at_once(calls: list[Call]) -> None:
@@ -44,6 +36,4 @@ def assert_no_contact_dialed_twice_at_once(calls: list[Call]) -> None:
         attempts.sort(key=lambda c: c.originated_at)
         for before, after in pairwise(attempts):
             assert before.ended_at is not None
-            assert after.originated_at >= before.ended_at, (
-                f"contact {contact} had two calls at once"
-            )
+            assert after.originated_at >= before.ended_at, f"contact {contact} had two calls at once"

@@ -55,10 +55,7 @@ def number(kind: int, n: int) -> str:
 
 
 #: One try per outcome: each test number's outcome shows once.
-ONCE = {
-    k: {"max_attempts": 1, "delay_s": 60}
-    for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED", "CANCELLED")
-}
+ONCE = {k: {"max_attempts": 1, "delay_s": 60} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED", "CANCELLED")}
 #: A number of each kind and the outcome it must get (docs/asterisk/olive-test.conf).
 EVERY_OUTCOME = {
     number(1, 1): "CONNECTED",
@@ -112,11 +109,7 @@ async def queue_members(target: Target, queue: str = QUEUE) -> set[str]:
         _, items = await client.send_list_action(ami.action("QueueStatus", Queue=queue), timeout=10)
     finally:
         await client.close()
-    return {
-        e.get("Location") or ""
-        for e in items
-        if e.name == "QueueMember" and e.get("Queue") == queue
-    }
+    return {e.get("Location") or "" for e in items if e.name == "QueueMember" and e.get("Queue") == queue}
 
 
 async def remove_members(target: Target, interfaces: set[str], queue: str = QUEUE) -> None:
@@ -126,9 +119,7 @@ async def remove_members(target: Target, interfaces: set[str], queue: str = QUEU
     client = await _ami(target)
     try:
         for interface in sorted(interfaces):
-            await client.send_action(
-                ami.action("QueueRemove", Queue=queue, Interface=interface), check=False, timeout=10
-            )
+            await client.send_action(ami.action("QueueRemove", Queue=queue, Interface=interface), check=False, timeout=10)
     finally:
         await client.close()
 
@@ -160,13 +151,8 @@ def make_campaign(
         rows = [ContactRow(numbers=(c,) if isinstance(c, str) else tuple(c)) for c in contacts]
         import_contacts(s, dial_list.id, rows)
         campaign = Campaign(
-            name=name,
-            status=status,
-            plan=plan_row,
-            queue=QUEUE,
-            compliance_profile=profile,
-            dial_lists=[dial_list],
-            agents=members,
+            name=name, status=status, plan=plan_row, queue=QUEUE, compliance_profile=profile,
+            dial_lists=[dial_list], agents=members,
         )
         s.add(campaign)
         s.flush()
@@ -184,11 +170,7 @@ class Olive:
 
     async def start(self) -> Engine:
         self.engine = Engine(
-            self.sessions,
-            {"default": self.target.server},
-            clock=self.target.clock,
-            guard=self.guard,
-            tick_s=0.5,
+            self.sessions, {"default": self.target.server}, clock=self.target.clock, guard=self.guard, tick_s=0.5
         )
         await self.engine.start()
         return self.engine
@@ -210,17 +192,9 @@ class Olive:
             await asyncio.sleep(0.02)
 
     async def finish(self, campaign_id: str, *, within_s: float = 600.0) -> CampaignReport:
-        await self.until(
-            lambda: self.report(campaign_id).status == "finished",
-            within_s=within_s,
-            what="campaign finished",
-        )
+        await self.until(lambda: self.report(campaign_id).status == "finished", within_s=within_s, what="campaign finished")
         return self.report(campaign_id)
 
     def calls(self, campaign_id: str) -> list[Call]:
         with transaction(self.sessions) as s:
-            return list(
-                s.scalars(
-                    select(Call).where(Call.campaign_id == campaign_id).order_by(Call.originated_at)
-                )
-            )
+            return list(s.scalars(select(Call).where(Call.campaign_id == campaign_id).order_by(Call.originated_at)))

@@ -19,32 +19,17 @@ from olive.engine._optout import OPT_OUT_SOURCE
 from olive.store import Campaign, Contact, ContactNumber, DncNumber, transaction
 
 AGENTLESS: dict[str, Any] = {
-    "dial_mode": "agentless",
-    "message": "hello-world",
-    "ivr_prompt": "beep",
-    "ivr_agent_key": "1",
-    "ivr_optout_key": "9",
-    "ivr_timeout_s": 5,
-    "max_concurrent": 1,
-    "max_calls_per_second": 2,
-    "retry_rules": {
-        "MESSAGE": {"max_attempts": 3, "delay_s": 60},
-        "ABANDONED": {"max_attempts": 1, "delay_s": 60},
-    },
+    "dial_mode": "agentless", "message": "hello-world", "ivr_prompt": "beep", "ivr_agent_key": "1",
+    "ivr_optout_key": "9", "ivr_timeout_s": 5, "max_concurrent": 1, "max_calls_per_second": 2,
+    "retry_rules": {"MESSAGE": {"max_attempts": 3, "delay_s": 60}, "ABANDONED": {"max_attempts": 1, "delay_s": 60}},
 }
 
 
 async def test_plays_its_message_records_keys_and_opts_out_9_at_once(olive: Olive) -> None:
     olive.guard = ComplianceGuard()
     press_1, press_9, nothing = number(0, 101), number(0, 901), number(0, 1)
-    cid = make_campaign(
-        olive.sessions,
-        name="agentless-e2e",
-        contacts=[press_9, press_1, nothing, press_9],
-        agents=["801"],
-        profile="none",
-        **AGENTLESS,
-    )
+    cid = make_campaign(olive.sessions, name="agentless-e2e", contacts=[press_9, press_1, nothing, press_9],
+                        agents=["801"], profile="none", **AGENTLESS)
     with transaction(olive.sessions) as s:
         campaign = s.get(Campaign, cid)
         assert campaign is not None
@@ -65,24 +50,14 @@ async def test_plays_its_message_records_keys_and_opts_out_9_at_once(olive: Oliv
     with transaction(olive.sessions) as s:
         [entry] = s.scalars(select(DncNumber).where(DncNumber.number == press_9))
         assert (entry.campaign_id, entry.source) == (cid, OPT_OUT_SOURCE)
-        statuses = sorted(
-            s.scalars(
-                select(Contact.status)
-                .join(ContactNumber, ContactNumber.contact_id == Contact.id)
-                .where(ContactNumber.number == press_9)
-            )
-        )
+        statuses = sorted(s.scalars(
+            select(Contact.status).join(ContactNumber, ContactNumber.contact_id == Contact.id)
+            .where(ContactNumber.number == press_9)))
     assert statuses == ["dnc", "dnc"]
 
     [through] = by_number[press_1]
-    assert (through.outcome, through.ivr_key, through.agent_interface) == (
-        "CONNECTED",
-        "1",
-        agent_interface("801"),
-    )
+    assert (through.outcome, through.ivr_key, through.agent_interface) == ("CONNECTED", "1", agent_interface("801"))
 
     tries = by_number[nothing]
-    assert [(c.outcome, c.ivr_key, c.ivr_status) for c in tries] == [
-        ("MESSAGE", None, "TIMEOUT")
-    ] * 3
+    assert [(c.outcome, c.ivr_key, c.ivr_status) for c in tries] == [("MESSAGE", None, "TIMEOUT")] * 3
     assert report.outcomes == {"MESSAGE": 4, "CONNECTED": 1}

@@ -24,18 +24,12 @@ def by_contact(calls: list[Call]) -> dict[str, list[Call]]:
 class TestPeopleAndMachines:
     """olive-test.conf's 8xxx say "hello world" (people), 9xxx play a voicemail greeting."""
 
-    async def test_machines_never_reach_an_agent_and_are_retried_by_the_plan(
-        self, olive: Olive
-    ) -> None:
+    async def test_machines_never_reach_an_agent_and_are_retried_by_the_plan(self, olive: Olive) -> None:
         people = [number(8, i) for i in range(4)]
         machines = [number(9, i) for i in range(4)]
         cid = make_campaign(
-            olive.sessions,
-            name="amd-local",
-            contacts=people + machines,
-            agents=["801", "802"],
-            amd="hangup",
-            retry_rules={"MACHINE": {"max_attempts": 2, "delay_s": 30}},
+            olive.sessions, name="amd-local", contacts=people + machines, agents=["801", "802"],
+            amd="hangup", retry_rules={"MACHINE": {"max_attempts": 2, "delay_s": 30}},
         )
         await olive.start()
         report = await olive.finish(cid, within_s=1800)
@@ -46,24 +40,12 @@ class TestPeopleAndMachines:
         for call in calls:
             assert call.plan_snapshot["context"] == "olive-amd"
             if call.number in people:
-                assert (call.outcome, call.amd_status, call.amd_cause) == (
-                    "CONNECTED",
-                    "HUMAN",
-                    "HUMAN-800-800",
-                )
+                assert (call.outcome, call.amd_status, call.amd_cause) == ("CONNECTED", "HUMAN", "HUMAN-800-800")
                 # Connected within the 2 s of the rule, counted from the end of the "hello".
                 assert call.customer_wait_s is not None and call.customer_wait_s < 1.0 + 2.0 + 2.0
             else:
-                assert (call.outcome, call.amd_status, call.amd_cause) == (
-                    "MACHINE",
-                    "MACHINE",
-                    "LONGGREETING-1500-1500",
-                )
-                assert (
-                    call.agent_interface is None
-                    and call.queued_at is None
-                    and not call.agents_no_answer
-                )
+                assert (call.outcome, call.amd_status, call.amd_cause) == ("MACHINE", "MACHINE", "LONGGREETING-1500-1500")
+                assert call.agent_interface is None and call.queued_at is None and not call.agents_no_answer
         # Two machines per number (the plan's rule), 30 s or more apart; then the contact stops.
         for attempts in by_contact([c for c in calls if c.number in machines]).values():
             assert [c.outcome for c in attempts] == ["MACHINE", "MACHINE"]
@@ -72,32 +54,19 @@ class TestPeopleAndMachines:
         assert report.contacts == {"done": 4, "exhausted": 4}
 
 
-@pytest.mark.skipif(
-    bool(REAL_AMI), reason="needs the simulator's trunk population with 40% machines"
-)
+@pytest.mark.skipif(bool(REAL_AMI), reason="needs the simulator's trunk population with 40% machines")
 class TestFortyPercentMachines:
     @pytest.mark.parametrize("dial_mode", ["progressive", "predictive"])
-    async def test_abandons_with_amd_false_positives_stay_under_3_percent(
-        self, olive: Olive, dial_mode: str
-    ) -> None:
+    async def test_abandons_with_amd_false_positives_stay_under_3_percent(self, olive: Olive, dial_mode: str) -> None:
         """The issue's campaign: 40% machines, AMD 91% right (1% of people taken for machines,
         20% of machines for people). Under the law a person AMD hung up on is an abandoned
         call, so the rate counts them; the simulator tells them by their cause (a person AMD
         gets wrong said too many words: MAXWORDS; a machine it gets right: LONGGREETING)."""
         contacts = [number(1, i) for i in range(200)]
         cid = make_campaign(
-            olive.sessions,
-            name="amd-forty",
-            contacts=contacts,
-            agents=["801", "802", "803", "804", "805"],
-            channel_template="PJSIP/{number}@amd",
-            amd="hangup",
-            max_concurrent=20,
-            dial_mode=dial_mode,
-            retry_rules={
-                "MACHINE": {"max_attempts": 2, "delay_s": 60},
-                "ABANDONED": {"max_attempts": 1, "delay_s": 60},
-            },
+            olive.sessions, name="amd-forty", contacts=contacts, agents=["801", "802", "803", "804", "805"],
+            channel_template="PJSIP/{number}@amd", amd="hangup", max_concurrent=20, dial_mode=dial_mode,
+            retry_rules={"MACHINE": {"max_attempts": 2, "delay_s": 60}, "ABANDONED": {"max_attempts": 1, "delay_s": 60}},
         )
         await olive.start()
         report = await olive.finish(cid, within_s=4 * 3600)
@@ -111,26 +80,14 @@ class TestFortyPercentMachines:
             if call.agent_interface is not None or call.queued_at is not None:
                 assert call.amd_status == "HUMAN", (call.id, call.amd_status)
             if call.outcome == "MACHINE":
-                assert (
-                    call.amd_status == "MACHINE"
-                    and call.queued_at is None
-                    and call.agent_interface is None
-                )
-        people_hung_up_on = sum(
-            1
-            for c in calls
-            if c.outcome == "MACHINE" and (c.amd_cause or "").startswith("MAXWORDS")
-        )
+                assert call.amd_status == "MACHINE" and call.queued_at is None and call.agent_interface is None
+        people_hung_up_on = sum(1 for c in calls if c.outcome == "MACHINE" and (c.amd_cause or "").startswith("MAXWORDS"))
         machines_detected = outcomes["MACHINE"] - people_hung_up_on
         abandoned = outcomes["ABANDONED"] + people_hung_up_on
         live = outcomes["CONNECTED"] + outcomes["ABANDONED"] + people_hung_up_on
-        print(
-            f"\n{dial_mode}: {len(calls)} calls: {dict(outcomes)}; machines detected {machines_detected}, "
-            f"people AMD hung up on {people_hung_up_on}; abandon rate {abandoned}/{live} = {abandoned / live:.2%}"
-        )
-        assert (
-            machines_detected > 0.3 * len(calls) * 0.8
-        )  # about 40% of answers, 80% of them caught
+        print(f"\n{dial_mode}: {len(calls)} calls: {dict(outcomes)}; machines detected {machines_detected}, "
+              f"people AMD hung up on {people_hung_up_on}; abandon rate {abandoned}/{live} = {abandoned / live:.2%}")
+        assert machines_detected > 0.3 * len(calls) * 0.8  # about 40% of answers, 80% of them caught
         assert abandoned / live <= 0.03
         # MACHINE retries: at most 2 per number, 60 s or more after the last one.
         for attempts in by_contact(calls).values():
@@ -143,15 +100,9 @@ class TestFortyPercentMachines:
         # What olive reports to a regulator: the plan's estimate (3% of MACHINE verdicts were
         # people) in place of the truth only the simulator knows, judged against the 3%.
         with transaction(olive.sessions) as s:
-            row = next(
-                r
-                for r in abandon_rows(s, olive.target.clock.now(), cid)
-                if r["window"] == "campaign_to_date"
-            )
+            row = next(r for r in abandon_rows(s, olive.target.clock.now(), cid) if r["window"] == "campaign_to_date")
         assert row["amd_machines"] == outcomes["MACHINE"]
         assert row["rate_with_amd_estimate"] == pytest.approx(
-            (outcomes["ABANDONED"] + 0.03 * outcomes["MACHINE"])
-            / (outcomes["CONNECTED"] + outcomes["ABANDONED"] + 0.03 * outcomes["MACHINE"]),
-            abs=1e-6,
-        )
+            (outcomes["ABANDONED"] + 0.03 * outcomes["MACHINE"]) / (outcomes["CONNECTED"] + outcomes["ABANDONED"] + 0.03 * outcomes["MACHINE"]),
+            abs=1e-6)
         assert row["within_limit"] is True

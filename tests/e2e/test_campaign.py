@@ -40,21 +40,14 @@ class TestCampaignOfTwoHundred:
     async def test_200_contacts_5_agents_to_completion(self, olive: Olive) -> None:
         kinds = [1] * 80 + [2] * 30 + [3] * 30 + [4] * 20 + [5] * 20 + [6] * 20
         contacts = [number(kind, i) for i, kind in enumerate(kinds)]
-        rules = {
-            k: {"max_attempts": 2, "delay_s": 30}
-            for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED")
-        }
+        rules = {k: {"max_attempts": 2, "delay_s": 30} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED")}
         # Five tries for a dropped answer: at 40x real time a loaded machine drops up to
         # one 1xxx answer in seven (see below), and 3 tries left one contact of 80
         # unreached about one run in five; with 5 the odds are about 1 in 250.
         rules["ABANDONED"] = {"max_attempts": 5, "delay_s": 30}
         cid = make_campaign(
-            olive.sessions,
-            name="two-hundred",
-            contacts=contacts,
-            agents=["101", "102", "103", "104", "105"],
-            retry_rules=rules,
-            max_concurrent=20,
+            olive.sessions, name="two-hundred", contacts=contacts, agents=["101", "102", "103", "104", "105"],
+            retry_rules=rules, max_concurrent=20,
         )
         await olive.start()
         report = await olive.finish(cid, within_s=4 * 3600)
@@ -80,9 +73,7 @@ class TestCampaignOfTwoHundred:
         assert sum(report.outcomes.values()) == len(calls)
 
 
-def test_an_unreachable_postgresql_is_reported_with_where_it_looked(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_an_unreachable_postgresql_is_reported_with_where_it_looked(monkeypatch: pytest.MonkeyPatch) -> None:
     with taken_port() as port:
         pass  # a port nothing listens on any more
     monkeypatch.setenv(POSTGRES_URL_ENV, f"postgresql+psycopg://postgres@127.0.0.1:{port}/test")

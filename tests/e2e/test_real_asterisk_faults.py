@@ -18,31 +18,21 @@ from olive.calls import CallState
 
 pytestmark = [
     pytest.mark.real_asterisk,
-    pytest.mark.skipif(
-        not REAL_AMI, reason="needs a real Asterisk: OLIVE_TEST_AMI=host:port:user:secret"
-    ),
+    pytest.mark.skipif(not REAL_AMI, reason="needs a real Asterisk: OLIVE_TEST_AMI=host:port:user:secret"),
 ]
 
 AGENTS = ["101", "102"]
 
 
-async def test_calls_that_end_while_olive_is_dead_are_read_back_and_not_redialed(
-    olive: Olive,
-) -> None:
+async def test_calls_that_end_while_olive_is_dead_are_read_back_and_not_redialed(olive: Olive) -> None:
     contacts = [number(1, 950 + i) for i in range(4)]
-    cid = make_campaign(
-        olive.sessions,
-        name="real-absent",
-        contacts=contacts,
-        agents=AGENTS,
-        retry_rules={k: {"max_attempts": 3, "delay_s": 20} for k in ("ABANDONED", "FAILED")},
-    )
+    cid = make_campaign(olive.sessions, name="real-absent", contacts=contacts, agents=AGENTS,
+                        retry_rules={k: {"max_attempts": 3, "delay_s": 20} for k in ("ABANDONED", "FAILED")})
     first = await olive.start()
     link = first.links["default"]
     await olive.until(
         lambda: sum(1 for r in link.tracker.active() if r.state is CallState.CONNECTED) >= 2,
-        within_s=60,
-        what="both agents talking",
+        within_s=60, what="both agents talking",
     )
     talking = {r.call_id for r in link.tracker.active() if r.state is CallState.CONNECTED}
     await crash(first)  # kill -9: no goodbye, the calls go on in Asterisk

@@ -11,10 +11,7 @@ from e2e.harness import Olive, make_campaign, number
 from olive.calls import CallState
 from olive.engine import EngineState
 
-RULES = {
-    k: {"max_attempts": 2, "delay_s": 30}
-    for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED", "CANCELLED")
-}
+RULES = {k: {"max_attempts": 2, "delay_s": 30} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED", "CANCELLED")}
 
 
 def ringing(link: object) -> int:
@@ -31,23 +28,13 @@ class TestAMIDrop:
     async def test_drop_mid_campaign(self, olive: Olive) -> None:
         if not olive.target.simulated:
             pytest.skip("dropping the AMI connection needs the simulator")
-        cid = make_campaign(
-            olive.sessions,
-            name="drop",
-            contacts=mixed(30),
-            agents=["101", "102", "103"],
-            retry_rules=RULES,
-        )
+        cid = make_campaign(olive.sessions, name="drop", contacts=mixed(30), agents=["101", "102", "103"], retry_rules=RULES)
         engine = await olive.start()
         link = engine.links["default"]
         await olive.until(lambda: ringing(link) >= 3, within_s=120, what="three calls ringing")
-        in_flight = {
-            r.call_id for r in link.tracker.active() if r.state is not CallState.ORIGINATING
-        }
+        in_flight = {r.call_id for r in link.tracker.active() if r.state is not CallState.ORIGINATING}
         await olive.target.pbx.drop_connections()
-        await olive.until(
-            lambda: link.client.connections >= 2 and link.ready, within_s=120, what="reconnected"
-        )
+        await olive.until(lambda: link.client.connections >= 2 and link.ready, within_s=120, what="reconnected")
         report = await olive.finish(cid, within_s=3 * 3600)
         calls = olive.calls(cid)
         assert_every_attempt_recorded_once(calls, olive.target.pbx)
@@ -61,19 +48,11 @@ class TestAMIDrop:
 
 class TestRestart:
     async def test_restart_mid_campaign(self, olive: Olive) -> None:
-        cid = make_campaign(
-            olive.sessions,
-            name="restart",
-            contacts=mixed(30),
-            agents=["101", "102", "103"],
-            retry_rules=RULES,
-        )
+        cid = make_campaign(olive.sessions, name="restart", contacts=mixed(30), agents=["101", "102", "103"], retry_rules=RULES)
         first = await olive.start()
         link = first.links["default"]
         await olive.until(lambda: ringing(link) >= 3, within_s=120, what="three calls ringing")
-        in_flight = {
-            r.call_id for r in link.tracker.active() if r.state is not CallState.ORIGINATING
-        }
+        in_flight = {r.call_id for r in link.tracker.active() if r.state is not CallState.ORIGINATING}
         # A crash: the engine stops without a goodbye; Asterisk keeps the calls up.
         assert first._loop_task is not None
         first._loop_task.cancel()

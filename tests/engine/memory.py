@@ -38,37 +38,20 @@ class InMemory:
 
     @classmethod
     async def create(
-        cls,
-        sessions: sessionmaker[Session],
-        *,
-        guard: DialGuard | None = None,
-        tick_s: float = 0.5,
-        seed: int | None = None,
+        cls, sessions: sessionmaker[Session], *, guard: DialGuard | None = None, tick_s: float = 0.5, seed: int | None = None
     ) -> InMemory:
         clock = ManualClock()
-        pbx = SimulatedPBX(
-            load_scenario(SCENARIO), clock=clock, username="olive", secret="olive-test", seed=seed
-        )
+        pbx = SimulatedPBX(load_scenario(SCENARIO), clock=clock, username="olive", secret="olive-test", seed=seed)
         await pbx.start_in_memory()
 
         def client(name: str, config: ServerConfig) -> ami.AMIClient:
             return ami.AMIClient(
-                config.host,
-                config.port,
-                config.username,
-                config.secret,
-                events=config.events,
-                name=name,
+                config.host, config.port, config.username, config.secret, events=config.events, name=name,
                 connector=pbx.connect_in_memory,
             )
 
         engine = Engine(
-            sessions,
-            {"default": SERVER},
-            clock=clock,
-            guard=guard or AllowAll(),
-            tick_s=tick_s,
-            client_factory=client,
+            sessions, {"default": SERVER}, clock=clock, guard=guard or AllowAll(), tick_s=tick_s, client_factory=client
         )
         return cls(sessions, clock, pbx, engine, tick_s)
 
@@ -116,8 +99,4 @@ class InMemory:
 
     def calls(self, campaign_id: str) -> list[Call]:
         with transaction(self.sessions) as s:
-            return list(
-                s.scalars(
-                    select(Call).where(Call.campaign_id == campaign_id).order_by(Call.originated_at)
-                )
-            )
+            return list(s.scalars(select(Call).where(Call.campaign_id == campaign_id).order_by(Call.originated_at)))

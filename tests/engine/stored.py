@@ -17,9 +17,7 @@ from olive.store import (
 )
 
 
-def placed_call(
-    sessions: sessionmaker[Session], call_id: str = "call_1", now: float = 100.0
-) -> str:
+def placed_call(sessions: sessionmaker[Session], call_id: str = "call_1", now: float = 100.0) -> str:
     """Store a campaign with one contact and its call ``call_id``, placed at ``now``; the contact's id."""
     with transaction(sessions) as s:
         plan = Plan(name="p", channel_template="PJSIP/{number}@t")
@@ -30,11 +28,7 @@ def placed_call(
         campaign = Campaign(name="c", plan=plan, queue="q", dial_lists=[dial_list])
         s.add(campaign)
         s.flush()
-        number = s.scalars(
-            select(ContactNumber).where(ContactNumber.contact_id == contact_id)
-        ).one()
-        intent = DialIntent(
-            call_id, campaign.id, contact_id, number.id, number.number, 1, "default", "PJSIP/x@t"
-        )
+        number = s.scalars(select(ContactNumber).where(ContactNumber.contact_id == contact_id)).one()
+        intent = DialIntent(call_id, campaign.id, contact_id, number.id, number.number, 1, "default", "PJSIP/x@t")
         assert write_ahead(s, intent, plan.snapshot(), now)
     return contact_id

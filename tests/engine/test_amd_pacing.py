@@ -48,10 +48,7 @@ def test_a_call_in_amd_is_in_flight_not_waiting_and_resolves_live_at_a_human_ver
     answered = step(runner, ringing(), state=CallState.ANSWERED, answered_at=T0 + 6)
     assert resolved(runner) == []  # not yet: a person, or a machine?
     snap = runner.snapshot(T0 + 7, [], [answered])
-    assert (snap.waiting, snap.dialing) == (
-        0,
-        (T0,),
-    )  # in flight since the dial, like a call ringing
+    assert (snap.waiting, snap.dialing) == (0, (T0,))  # in flight since the dial, like a call ringing
     human = step(runner, answered, amd_status="HUMAN", amd_at=T0 + 8.5)
     assert resolved(runner) == [pacing.DialResolved(T0 + 8.5, T0, live=True)]
     snap = runner.snapshot(T0 + 8.6, [], [human])
@@ -60,18 +57,12 @@ def test_a_call_in_amd_is_in_flight_not_waiting_and_resolves_live_at_a_human_ver
     assert len(resolved(runner)) == 1  # resolved once
 
 
-def test_a_machine_is_a_non_live_result_at_the_verdict_and_its_estimated_person_an_abandon() -> (
-    None
-):
+def test_a_machine_is_a_non_live_result_at_the_verdict_and_its_estimated_person_an_abandon() -> None:
     runner = CampaignRunner("k", AMD_PLAN, "uk-ofcom")
     answered = step(runner, ringing(), state=CallState.ANSWERED, answered_at=T0 + 6)
-    machine = step(
-        runner, answered, amd_status="MACHINE", amd_cause="LONGGREETING-1500-1500", amd_at=T0 + 9
-    )
+    machine = step(runner, answered, amd_status="MACHINE", amd_cause="LONGGREETING-1500-1500", amd_at=T0 + 9)
     assert resolved(runner) == [pacing.DialResolved(T0 + 9, T0, live=False)]
-    assert (
-        runner.snapshot(T0 + 9.5, [], [machine]).calls_in_flight == 0
-    )  # being hung up: needs no agent
+    assert runner.snapshot(T0 + 9.5, [], [machine]).calls_in_flight == 0  # being hung up: needs no agent
     step(runner, machine, state=CallState.ENDED, ended_at=T0 + 10, outcome=Outcome.MACHINE)
     assert len(resolved(runner)) == 1
     assert isinstance(runner.pacer, pacing.PredictivePacer)
@@ -99,29 +90,15 @@ def test_a_hang_up_during_amd_resolves_live_at_the_end() -> None:
 def test_the_power_brake_counts_the_people_among_amds_machines() -> None:
     idle = (pacing.AgentSnapshot(pacing.AgentActivity.IDLE, T0),)
     snap = pacing.PacingSnapshot(now=T0 + 100, agents=idle, dialing=())
-    plan = {
-        **AMD_PLAN,
-        "dial_mode": "power",
-        "lines_per_agent": 3,
-        "amd_false_positive_share": 0.03,
-    }
+    plan = {**AMD_PLAN, "dial_mode": "power", "lines_per_agent": 3, "amd_false_positive_share": 0.03}
     runner = CampaignRunner("k", plan, "uk-ofcom")
-    runner.restore(
-        [(T0 + i * 0.1, i == 0) for i in range(100)]
-    )  # 1 abandon in 100: room for 2 more
+    runner.restore([(T0 + i * 0.1, i == 0) for i in range(100)])  # 1 abandon in 100: room for 2 more
     assert runner.decide(snap).dials == 3
     machine = ringing()
     for i in range(100):  # 100 machines: 3 estimated people hung up on, 4 of 103 > 3 %
         rec = dataclasses.replace(machine, call_id=f"m{i}")
         answered = step(runner, rec, state=CallState.ANSWERED, answered_at=T0 + 6)
-        step(
-            runner,
-            answered,
-            state=CallState.ENDED,
-            ended_at=T0 + 20,
-            amd_status="MACHINE",
-            outcome=Outcome.MACHINE,
-        )
+        step(runner, answered, state=CallState.ENDED, ended_at=T0 + 20, amd_status="MACHINE", outcome=Outcome.MACHINE)
     assert runner.decide(snap).dials == 1  # the progressive floor
     assert runner.brake.budget(T0 + 100) == pytest.approx(0.03 * 103 - 4)
 
@@ -129,14 +106,7 @@ def test_the_power_brake_counts_the_people_among_amds_machines() -> None:
 def test_a_rebuilt_pacer_keeps_the_amd_estimate() -> None:
     runner = CampaignRunner("k", AMD_PLAN, "uk-ofcom")
     answered = step(runner, ringing(), state=CallState.ANSWERED, answered_at=T0 + 6)
-    step(
-        runner,
-        answered,
-        state=CallState.ENDED,
-        ended_at=T0 + 20,
-        amd_status="MACHINE",
-        outcome=Outcome.MACHINE,
-    )
+    step(runner, answered, state=CallState.ENDED, ended_at=T0 + 20, amd_status="MACHINE", outcome=Outcome.MACHINE)
     runner.update_plan({**AMD_PLAN, "max_concurrent": 80}, "uk-ofcom")
     assert isinstance(runner.pacer, pacing.PredictivePacer)
     assert runner.pacer.ledger.campaign().abandons == pytest.approx(0.05)
@@ -149,11 +119,7 @@ def test_a_restarted_engine_replays_amds_machines_into_the_abandon_windows(
     with transaction(session_factory) as s:
         call = s.scalars(select(Call)).one()
         call.outcome, call.ended_at = "MACHINE", from_epoch(T0 + 20)
-        call.plan_snapshot = {
-            **call.plan_snapshot,
-            "amd": "hangup",
-            "amd_false_positive_share": 0.1,
-        }
+        call.plan_snapshot = {**call.plan_snapshot, "amd": "hangup", "amd_false_positive_share": 0.1}
         campaign_id = call.campaign_id
     with session_factory() as s:
         machines = machines_since(s, campaign_id, T0 - 3600)

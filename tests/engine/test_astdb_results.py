@@ -67,12 +67,8 @@ async def test_no_such_key_says_the_dialplan_records_none(caplog: pytest.LogCapt
     assert any("no [olive-outcome] hangup handler" in r.getMessage() for r in caplog.records)
 
 
-async def test_a_refusal_while_asterisk_shuts_down_says_nothing(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    refused = ami.Response(
-        (("Response", "Error"), ("ActionID", "olive-1"), ("Message", "Asterisk is shutting down"))
-    )
+async def test_a_refusal_while_asterisk_shuts_down_says_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    refused = ami.Response((("Response", "Error"), ("ActionID", "olive-1"), ("Message", "Asterisk is shutting down")))
     link = link_answering(refused)
     with caplog.at_level(logging.WARNING, "olive.engine"):
         await link.forget_result("call_1")

@@ -66,9 +66,7 @@ def _event(name: str, stamp: str | None, call_id: str = "call_1", **fields: str)
 
 def _engine(sessions: sessionmaker[Session], clock: ManualClock) -> Engine:
     engine = Engine(sessions, {"default": ServerConfig(port=1)}, guard=AllowAll(), clock=clock)
-    engine.links["default"].tracker.originate(
-        "call_1", action_id="call_1", dial_string="PJSIP/x@t", now=clock.t
-    )
+    engine.links["default"].tracker.originate("call_1", action_id="call_1", dial_string="PJSIP/x@t", now=clock.t)
     return engine
 
 
@@ -77,28 +75,10 @@ def _play(engine: Engine, clock: ManualClock, bad: str) -> None:
     link = engine.links["default"]
     link._on_event(_event("Newchannel", bad, ChannelState="5", Context="x", Exten="s"))
     clock.t += 4.0
-    link._on_event(
-        _event(
-            "DialEnd",
-            f"{clock.t:.6f}",
-            DialStatus="BUSY",
-            DestChannel="PJSIP/t-00000001",
-            DestUniqueid="call_1",
-            DestLinkedid="call_1",
-        )
-    )
+    link._on_event(_event("DialEnd", f"{clock.t:.6f}", DialStatus="BUSY", DestChannel="PJSIP/t-00000001", DestUniqueid="call_1", DestLinkedid="call_1"))
     link._on_event(_event("Hangup", f"{clock.t:.6f}", Cause="17", **{"Cause-txt": "User busy"}))
-    originate = ami.Event(
-        (
-            ("Event", "OriginateResponse"),
-            ("ActionID", "call_1"),
-            ("Response", "Failure"),
-            ("Reason", "0"),
-            ("Channel", "PJSIP/x@t"),
-            ("Uniqueid", "call_1"),
-            ("Timestamp", f"{clock.t:.6f}"),
-        )
-    )
+    originate = ami.Event((("Event", "OriginateResponse"), ("ActionID", "call_1"), ("Response", "Failure"),
+                           ("Reason", "0"), ("Channel", "PJSIP/x@t"), ("Uniqueid", "call_1"), ("Timestamp", f"{clock.t:.6f}")))
     link._on_event(originate)
     clock.t += 2.0  # past the settle time
 
@@ -123,9 +103,7 @@ async def test_a_bad_timestamp_neither_wedges_nor_bends_the_record(
     assert sum("Timestamp" in r.getMessage() for r in caplog.records) == 1
 
 
-def test_stamps_outside_the_window_are_logged_once_a_minute(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+def test_stamps_outside_the_window_are_logged_once_a_minute(caplog: pytest.LogCaptureFixture) -> None:
     class _Client:
         def on_event(self, h: object) -> None: ...
         def on_connect(self, h: object) -> None: ...
@@ -183,9 +161,7 @@ class TestEventClock:
         second, _ = clock.time_of(f"{T0 - 100:.6f}", T0 + 0.5)
         assert second >= first
 
-    @pytest.mark.parametrize(
-        "stamp", ["1e12", "-1", "nan", "inf", "-inf", "x", f"{T0 + 301:.6f}", f"{T0 - 301:.6f}"]
-    )
+    @pytest.mark.parametrize("stamp", ["1e12", "-1", "nan", "inf", "-inf", "x", f"{T0 + 301:.6f}", f"{T0 - 301:.6f}"])
     def test_refused(self, stamp: str) -> None:
         at, refused = EventClock().time_of(stamp, T0)
         assert refused and at == T0 and math.isfinite(at)
@@ -214,9 +190,7 @@ async def test_an_event_that_breaks_the_tracker_is_contained_and_counted(
     await engine.tick()
     with transaction(session_factory) as s:
         call = s.get(Call, "call_1")
-        assert call is not None and call.ended_at is not None, (
-            "the call still ends; the others go on"
-        )
+        assert call is not None and call.ended_at is not None, "the call still ends; the others go on"
 
 
 async def test_ticks_that_keep_failing_show_in_health_and_a_poison_change_is_set_aside(
@@ -262,9 +236,7 @@ async def test_ticks_that_keep_failing_show_in_health_and_a_poison_change_is_set
         await loop
 
 
-async def test_a_locked_database_sets_nothing_aside(
-    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_locked_database_sets_nothing_aside(session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLite's 'database is locked' (another writer past the busy timeout) is the database
     being busy, not refusing a record: the changes wait; none is set aside (lost)."""
     from sqlalchemy.exc import OperationalError

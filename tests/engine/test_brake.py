@@ -6,9 +6,7 @@ PLAN = {"channel_template": "PJSIP/{number}@t", "lines_per_agent": 3}
 
 
 def snapshot() -> pacing.PacingSnapshot:
-    return pacing.PacingSnapshot(
-        now=1e9, agents=(pacing.AgentSnapshot(pacing.AgentActivity.IDLE, 1e9 - 5),), dialing=()
-    )
+    return pacing.PacingSnapshot(now=1e9, agents=(pacing.AgentSnapshot(pacing.AgentActivity.IDLE, 1e9 - 5),), dialing=())
 
 
 def test_power_is_held_to_the_floor_without_abandon_room() -> None:

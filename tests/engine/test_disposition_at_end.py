@@ -35,22 +35,12 @@ async def test_set_during_the_call_it_takes_effect_at_its_end(
     link = engine.links["default"]
     link.tracker.originate("call_1", action_id="call_1", dial_string="PJSIP/x@t", now=100.0)
     with transaction(session_factory) as s:  # the call is up: it waits for the end
-        result = set_disposition(
-            s, "call_1", code, 100.2, callback_at=DUE if code == "callback" else None
-        )
+        result = set_disposition(s, "call_1", code, 100.2, callback_at=DUE if code == "callback" else None)
     assert not result.applied
-    link.call_changes.extend(
-        link.tracker.originate_refused("call_1", 100.5, "Channel not specified")
-    )
-    await (
-        engine.tick()
-    )  # the call ends: the plan would retry a FAILED call; the disposition decides
+    link.call_changes.extend(link.tracker.originate_refused("call_1", 100.5, "Channel not specified"))
+    await engine.tick()  # the call ends: the plan would retry a FAILED call; the disposition decides
     with transaction(session_factory) as s:
         call, contact = s.get(Call, "call_1"), s.get(Contact, contact_id)
-        assert (
-            call is not None
-            and call.ended_at is not None
-            and call.disposition_applied_at is not None
-        )
+        assert call is not None and call.ended_at is not None and call.disposition_applied_at is not None
         assert contact is not None and contact.active_call_id is None
         assert (contact.status, contact.next_attempt_at) == (status, next_attempt_at)

@@ -28,9 +28,7 @@ def db_backend() -> str:
 
 
 @pytest.fixture
-async def mem(
-    session_factory: sessionmaker[Session], db_clean: SAEngine
-) -> AsyncIterator[InMemory]:
+async def mem(session_factory: sessionmaker[Session], db_clean: SAEngine) -> AsyncIterator[InMemory]:
     m = await InMemory.create(session_factory)
     yield m
     await m.stop()
@@ -45,9 +43,7 @@ def agent_state(sessions: sessionmaker[Session], interface: str) -> tuple[str, s
 class TestOutcomes:
     async def test_every_outcome_with_exact_durations(self, mem: InMemory) -> None:
         expected = EVERY_OUTCOME
-        cid = make_campaign(
-            mem.sessions, name="every-outcome", contacts=list(expected), retry_rules=ONCE
-        )
+        cid = make_campaign(mem.sessions, name="every-outcome", contacts=list(expected), retry_rules=ONCE)
         await mem.start()
         report = await mem.finish(cid)
         calls = mem.calls(cid)
@@ -76,39 +72,18 @@ class TestOutcomes:
         for run in range(2):
             m = await InMemory.create(session_factory)
             try:
-                cid = make_campaign(
-                    m.sessions,
-                    name=f"again-{run}",
-                    contacts=[number(1, i) for i in range(6)],
-                    retry_rules=ONCE,
-                )
+                cid = make_campaign(m.sessions, name=f"again-{run}", contacts=[number(1, i) for i in range(6)], retry_rules=ONCE)
                 await m.start()
                 await m.finish(cid)
                 figures.append(
-                    [
-                        (
-                            c.number,
-                            c.outcome,
-                            c.ring_s,
-                            c.customer_wait_s,
-                            c.talk_s,
-                            c.agent_interface,
-                        )
-                        for c in m.calls(cid)
-                    ]
+                    [(c.number, c.outcome, c.ring_s, c.customer_wait_s, c.talk_s, c.agent_interface) for c in m.calls(cid)]
                 )
             finally:
                 await m.stop()
         assert figures[0] == figures[1]
 
     async def test_connect_limit_drops_an_answer_no_agent_takes(self, mem: InMemory) -> None:
-        cid = make_campaign(
-            mem.sessions,
-            name="connect-limit",
-            contacts=[number(7, 1)],
-            agents=["901"],
-            retry_rules=ONCE,
-        )
+        cid = make_campaign(mem.sessions, name="connect-limit", contacts=[number(7, 1)], agents=["901"], retry_rules=ONCE)
         await mem.start()
         await mem.finish(cid)
         (call,) = mem.calls(cid)
@@ -128,29 +103,17 @@ class TestRetries:
         assert (first.attempt, second.attempt) == (1, 2)
         assert first.ended_at is not None
         waited = to_epoch(second.originated_at) - to_epoch(first.ended_at)
-        assert (
-            60 <= waited <= 60 + mem.tick_s + 1.0
-        )  # due after 60 s; dialed at the next tick that may
+        assert 60 <= waited <= 60 + mem.tick_s + 1.0  # due after 60 s; dialed at the next tick that may
 
     async def test_next_number_is_tried(self, mem: InMemory) -> None:
         rules = dict(ONCE, NO_ANSWER={"max_attempts": 1, "delay_s": 30})
-        cid = make_campaign(
-            mem.sessions,
-            name="next-number",
-            contacts=[[number(3, 8), number(1, 8)]],
-            retry_rules=rules,
-        )
+        cid = make_campaign(mem.sessions, name="next-number", contacts=[[number(3, 8), number(1, 8)]], retry_rules=rules)
         await mem.start()
         await mem.finish(cid)
-        assert [(c.number, c.outcome) for c in mem.calls(cid)] == [
-            (number(3, 8), "NO_ANSWER"),
-            (number(1, 8), "CONNECTED"),
-        ]
+        assert [(c.number, c.outcome) for c in mem.calls(cid)] == [(number(3, 8), "NO_ANSWER"), (number(1, 8), "CONNECTED")]
 
     async def test_plan_seconds_reach_asterisk_as_milliseconds(self, mem: InMemory) -> None:
-        cid = make_campaign(
-            mem.sessions, name="ms", contacts=[number(3, 9)], retry_rules=ONCE, dial_timeout_s=17
-        )
+        cid = make_campaign(mem.sessions, name="ms", contacts=[number(3, 9)], retry_rules=ONCE, dial_timeout_s=17)
         await mem.start()
         await mem.finish(cid)
         (call,) = mem.calls(cid)
@@ -161,24 +124,13 @@ class TestRetries:
 
 class TestMissedRings:
     async def test_an_agent_who_misses_two_rings_in_a_row_is_paused(self, mem: InMemory) -> None:
-        rules = {
-            "ABANDONED": {"max_attempts": 3, "delay_s": 30},
-            "NO_ANSWER": {"max_attempts": 1, "delay_s": 30},
-        }
+        rules = {"ABANDONED": {"max_attempts": 3, "delay_s": 30}, "NO_ANSWER": {"max_attempts": 1, "delay_s": 30}}
         contacts = [number(1, 300 + i) for i in range(10)]
-        cid = make_campaign(
-            mem.sessions,
-            name="missed-rings",
-            contacts=contacts,
-            agents=["101", "901"],
-            retry_rules=rules,
-        )
+        cid = make_campaign(mem.sessions, name="missed-rings", contacts=contacts, agents=["101", "901"], retry_rules=rules)
         absent = agent_interface("901")
         await mem.start()
         await mem.run_until(
-            lambda: agent_state(mem.sessions, absent) == ("paused", "missed 2 calls in a row"),
-            within_s=1200,
-            what="901 paused",
+            lambda: agent_state(mem.sessions, absent) == ("paused", "missed 2 calls in a row"), within_s=1200, what="901 paused"
         )
         paused_at = mem.clock.now()
         await mem.run_for(mem.tick_s * 2)  # the QueuePause goes out
@@ -192,27 +144,19 @@ class TestMissedRings:
         assert [r["ring_ms"] for r in rings] == [1000, 2000, 2000]
         assert all(datetime.fromisoformat(r["at"]).timestamp() <= paused_at for r in rings)
         assert all(c.agent_interface != absent for c in calls)
-        assert report.outcomes["CONNECTED"] == 10, (
-            "the dropped customers were called again and reached 101"
-        )
+        assert report.outcomes["CONNECTED"] == 10, "the dropped customers were called again and reached 101"
         assert agent_state(mem.sessions, absent) == ("paused", "missed 2 calls in a row")
         assert_no_contact_dialed_twice_at_once(calls)
 
 
 class TestThePump:
-    async def test_start_campaign_returns_its_status_after_the_engines_tick(
-        self, mem: InMemory
-    ) -> None:
-        cid = make_campaign(
-            mem.sessions, name="start", contacts=[number(1, 50)], status="stopped", retry_rules=ONCE
-        )
+    async def test_start_campaign_returns_its_status_after_the_engines_tick(self, mem: InMemory) -> None:
+        cid = make_campaign(mem.sessions, name="start", contacts=[number(1, 50)], status="stopped", retry_rules=ONCE)
         await mem.start()
         status = await mem.engine.control.start_campaign(cid)
         # The tick it asked for ran: the campaign has its runner, and says why it does not dial yet.
         assert status.running
-        assert (
-            status.note is not None and "to have 2 agent(s) back in queue olive-test" in status.note
-        )
+        assert status.note is not None and "to have 2 agent(s) back in queue olive-test" in status.note
         await mem.run_until(lambda: bool(mem.calls(cid)), within_s=30, what="the call placed")
         (call,) = mem.calls(cid)
         await mem.clock.settle()
@@ -224,18 +168,10 @@ class TestThePump:
     ) -> None:
         """Finishing idle campaigns used to run between the commit of the dials and their
         Originates: its failure left committed calls without an Originate until a restart."""
-        cid = make_campaign(
-            mem.sessions,
-            name="dials",
-            contacts=[number(1, 60), number(1, 61)],
-            status="paused",
-            retry_rules=ONCE,
-        )
+        cid = make_campaign(mem.sessions, name="dials", contacts=[number(1, 60), number(1, 61)], status="paused", retry_rules=ONCE)
         await mem.start()
         link = mem.engine.links["default"]
-        await mem.run_until(
-            lambda: link.membership_confirmed, within_s=30, what="agents in the queue"
-        )
+        await mem.run_until(lambda: link.membership_confirmed, within_s=30, what="agents in the queue")
         # In one tick: a campaign with nothing left to finish, and one with calls to place.
         done = make_campaign(mem.sessions, name="nothing-left", contacts=[], retry_rules=ONCE)
         with transaction(mem.sessions) as s:
@@ -258,30 +194,21 @@ class TestThePump:
         await mem.run_for(mem.tick_s * 4)
         assert mem.report(done).status == "finished"
 
-    async def test_a_failed_background_task_is_logged(
-        self, mem: InMemory, caplog: pytest.LogCaptureFixture
-    ) -> None:
+    async def test_a_failed_background_task_is_logged(self, mem: InMemory, caplog: pytest.LogCaptureFixture) -> None:
         async def broken() -> None:
             raise ValueError("lost in the background")
 
         with caplog.at_level(logging.ERROR, logger="olive.engine"):
             mem.engine.spawn(broken())
             await mem.clock.settle()
-        assert any(
-            "failed" in r.getMessage()
-            and r.exc_info
-            and "lost in the background" in str(r.exc_info[1])
-            for r in caplog.records
-        )
+        assert any("failed" in r.getMessage() and r.exc_info and "lost in the background" in str(r.exc_info[1]) for r in caplog.records)
 
     async def test_stop_raises_when_the_last_changes_cannot_be_stored(
         self, mem: InMemory, db_clean: SAEngine, caplog: pytest.LogCaptureFixture
     ) -> None:
         from sqlalchemy import event
 
-        cid = make_campaign(
-            mem.sessions, name="last-write", contacts=[number(3, 70)], retry_rules=ONCE
-        )
+        cid = make_campaign(mem.sessions, name="last-write", contacts=[number(3, 70)], retry_rules=ONCE)
         await mem.start()
         await mem.run_until(lambda: bool(mem.calls(cid)), within_s=60, what="a call placed")
         await mem.clock.advance(5)  # ringing: changes wait in the tracker
@@ -291,11 +218,9 @@ class TestThePump:
 
         event.listen(db_clean, "commit", boom)
         try:
-            with (
-                caplog.at_level(logging.ERROR, logger="olive.engine"),
-                pytest.raises(RuntimeError, match="went away"),
-            ):
+            with caplog.at_level(logging.ERROR, logger="olive.engine"), pytest.raises(RuntimeError, match="went away"):
                 await mem.engine.stop()
         finally:
             event.remove(db_clean, "commit", boom)
         assert any("could not be stored" in r.getMessage() for r in caplog.records)
+

@@ -30,9 +30,7 @@ def _lease(sessions: sessionmaker[Session], node: str, wall: Wall) -> DialingLea
     return DialingLease(sessions, node, ttl_s=TTL, wall=wall)
 
 
-def test_a_second_node_is_refused_while_the_first_renews(
-    session_factory: sessionmaker[Session],
-) -> None:
+def test_a_second_node_is_refused_while_the_first_renews(session_factory: sessionmaker[Session]) -> None:
     wall = Wall()
     a, b = _lease(session_factory, "a", wall), _lease(session_factory, "b", wall)
     assert a.acquire()
@@ -65,9 +63,7 @@ def test_fenced_a_node_that_cannot_renew_stops_before_its_successor_starts(
                 a_may.append(wall.t)
         if b.tick():
             b_may.append(wall.t)
-    assert a_may and max(a_may) < T0 + 5 + TTL - TTL / 3 + 0.01, (
-        "a stops a third of the lease early"
-    )
+    assert a_may and max(a_may) < T0 + 5 + TTL - TTL / 3 + 0.01, "a stops a third of the lease early"
     assert b_may and min(b_may) >= T0 + 5 + TTL, "b takes over only once a's lease expired"
     assert max(a_may) < min(b_may)
     assert a.note is not None and "could not be renewed" in a.note
@@ -85,9 +81,7 @@ def test_a_node_whose_lease_was_taken_stops_dialing(session_factory: sessionmake
     assert not a.acquire(), "and does not take it back"
 
 
-async def test_a_second_engine_on_the_database_refuses_to_start(
-    session_factory: sessionmaker[Session],
-) -> None:
+async def test_a_second_engine_on_the_database_refuses_to_start(session_factory: sessionmaker[Session]) -> None:
     first = Engine(session_factory, {}, lease=DialingLease(session_factory, "node-a"))
     await first.start()
     try:

@@ -29,9 +29,7 @@ async def test_refusals_during_a_reread_ask_for_one_more_not_one_each() -> None:
     first = asyncio.create_task(sync._refresh(link, "sales"))  # type: ignore[arg-type]
     await asyncio.sleep(0)
     others = [asyncio.create_task(sync._refresh(link, "sales")) for _ in range(500)]  # type: ignore[arg-type]
-    await asyncio.gather(
-        *others
-    )  # they return at once: the read under way will be followed by one more
+    await asyncio.gather(*others)  # they return at once: the read under way will be followed by one more
     link.release.set()
     await first
     assert link.reads == 2  # the one under way, then one after it for all the refusals meanwhile

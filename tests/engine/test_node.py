@@ -71,15 +71,8 @@ class Worker:
 
 
 def node(sessions: sessionmaker[Session], name: str, clock: ModelClock) -> NodeRunner:
-    return NodeRunner(
-        sessions,
-        name,
-        Worker(clock),
-        ttl_s=TTL,
-        stop_early_s=STOP_EARLY,
-        monotonic=clock.monotonic,
-        wall=clock.wall,
-    )
+    return NodeRunner(sessions, name, Worker(clock), ttl_s=TTL, stop_early_s=STOP_EARLY,
+                      monotonic=clock.monotonic, wall=clock.wall)
 
 
 @pytest.fixture
@@ -91,13 +84,8 @@ def keys(session_factory: sessionmaker[Session]) -> list[tuple[str, str]]:
         s.add(plan)
         s.flush()
         for i in range(3):
-            campaign = Campaign(
-                name=f"c{i}",
-                plan_id=plan.id,
-                queue="sales",
-                status="running",
-                dial_lists=[DialList(name=f"l{i}")],
-            )
+            campaign = Campaign(name=f"c{i}", plan_id=plan.id, queue="sales", status="running",
+                                dial_lists=[DialList(name=f"l{i}")])
             s.add(campaign)
             s.flush()
             set_campaign_servers(s, campaign.id, list(SERVERS))
@@ -105,12 +93,7 @@ def keys(session_factory: sessionmaker[Session]) -> list[tuple[str, str]]:
         return sorted((u.campaign_id, u.server) for u in units(s))
 
 
-def check(
-    runners: list[NodeRunner],
-    keys: list[tuple[str, str]],
-    sessions: sessionmaker[Session],
-    clock: ModelClock,
-) -> None:
+def check(runners: list[NodeRunner], keys: list[tuple[str, str]], sessions: sessionmaker[Session], clock: ModelClock) -> None:
     with transaction(sessions) as s:
         rows = {(u.campaign_id, u.server): u for u in units(s)}
     for key in keys:
@@ -118,20 +101,12 @@ def check(
         assert len(dialers) <= 1, f"{key} dialed by {[r.name for r in dialers]} at t={clock.t}"
         for r in dialers:
             row = rows[key]
-            assert (row.owner_node, row.token) == (r.name, r.leases[key].token), (
-                f"{r.name} dials {key} it does not own"
-            )
+            assert (row.owner_node, row.token) == (r.name, r.leases[key].token), f"{r.name} dials {key} it does not own"
             assert row.expires_at is not None and row.expires_at - clock.wall() >= STOP_EARLY - 1e-6
 
 
-def run(
-    runners: list[NodeRunner],
-    keys: list[tuple[str, str]],
-    sessions: sessionmaker[Session],
-    clock: ModelClock,
-    seconds: float,
-    every: float = 0.5,
-) -> None:
+def run(runners: list[NodeRunner], keys: list[tuple[str, str]], sessions: sessionmaker[Session], clock: ModelClock,
+        seconds: float, every: float = 0.5) -> None:
     end = clock.t + seconds
     while clock.t < end - 1e-9:
         clock.t += every
@@ -140,9 +115,7 @@ def run(
             check(runners, keys, sessions, clock)
 
 
-def test_two_nodes_share_the_units_evenly(
-    session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
-) -> None:
+def test_two_nodes_share_the_units_evenly(session_factory: sessionmaker[Session], keys: list[tuple[str, str]]) -> None:
     clock = ModelClock()
     a = node(session_factory, "a", clock)
     a.step()
@@ -154,9 +127,7 @@ def test_two_nodes_share_the_units_evenly(
     assert len(handed) == 3, "a stopped the three it handed over before releasing them"
 
 
-def test_a_dead_nodes_units_move_within_seven_seconds(
-    session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
-) -> None:
+def test_a_dead_nodes_units_move_within_seven_seconds(session_factory: sessionmaker[Session], keys: list[tuple[str, str]]) -> None:
     clock = ModelClock()
     a, b = node(session_factory, "a", clock), node(session_factory, "b", clock)
     run([a, b], keys, session_factory, clock, 4)
@@ -176,9 +147,7 @@ def test_a_dead_nodes_units_move_within_seven_seconds(
                 took[key] = clock.t
     assert sorted(took) == held_by_a and sorted(b.working) == keys
     assert all(expiry <= t <= expiry + 1.0 for t in took.values()), (took, expiry)
-    assert max(took.values()) - died <= 7.0, (
-        "taken within 7 s of the death (the lease, then one look)"
-    )
+    assert max(took.values()) - died <= 7.0, "taken within 7 s of the death (the lease, then one look)"
     tokens = {e[2]: e[3] for e in b.worker.events if e[1] == "start"}  # type: ignore[attr-defined]
     assert all(tokens[key] > a.leases[key].token for key in held_by_a), "new owner, newer tokens"
 
@@ -191,18 +160,14 @@ def test_a_node_cut_off_from_the_database_stops_before_anyone_may_start(
     run([a, b], keys, session_factory, clock, 4)
     held_by_a = sorted(a.working)
     last_renewed = {key: a.deadline[key] - (TTL - STOP_EARLY) for key in held_by_a}
-    unreachable: Engine = create_engine(
-        "postgresql+psycopg://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 2}
-    )
+    unreachable: Engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 2})
     a.sessions = make_sessionmaker(unreachable)  # a partition: a still runs, its database is gone
     cut = clock.t
     run([a, b], keys, session_factory, clock, 12)  # checks after every step: never two dialers
     stops = {e[2]: e[0] for e in a.worker.events if e[1] == "stop" and e[0] > cut}  # type: ignore[attr-defined]
     assert sorted(stops) == held_by_a
     for key in held_by_a:
-        assert stops[key] <= last_renewed[key] + TTL - STOP_EARLY + 0.5, (
-            "stopped by its own clock, in time"
-        )
+        assert stops[key] <= last_renewed[key] + TTL - STOP_EARLY + 0.5, "stopped by its own clock, in time"
     assert sorted(b.working) == keys, "b took every unit once a's leases ran out"
     unreachable.dispose()
 
@@ -237,12 +202,7 @@ def test_a_frozen_node_wakes_to_find_its_units_taken_and_its_writes_refused(
     with transaction(session_factory) as s:
         for dial_list in s.scalars(select(DialList)):
             for k in range(30):
-                s.add(
-                    Contact(
-                        dial_list_id=dial_list.id,
-                        numbers=[ContactNumber(position=0, number=f"+1555{k:07d}")],
-                    )
-                )
+                s.add(Contact(dial_list_id=dial_list.id, numbers=[ContactNumber(position=0, number=f"+1555{k:07d}")]))
     clock = ModelClock()
     a, b = node(session_factory, "a", clock), node(session_factory, "b", clock)
     claimed: list[tuple[str, str]] = []
@@ -253,10 +213,7 @@ def test_a_frozen_node_wakes_to_find_its_units_taken_and_its_writes_refused(
             for key in sorted(r.leases):
                 if r.may_dial(key):
                     with transaction(session_factory) as s:
-                        claimed.extend(
-                            (c.contact_id, r.name)
-                            for c in claim_contacts(s, r.leases[key], 1, at=clock.wall())
-                        )
+                        claimed.extend((c.contact_id, r.name) for c in claim_contacts(s, r.leases[key], 1, at=clock.wall()))
 
     for _ in range(8):  # 4 s of both working
         clock.t += 0.5
@@ -270,15 +227,11 @@ def test_a_frozen_node_wakes_to_find_its_units_taken_and_its_writes_refused(
         check([a, b], keys, session_factory, clock)
         dial([b])
     assert sorted(b.working) == keys
-    assert not any(a.may_dial(key) for key in mine), (
-        "by its own clock, the sleeper knows it may not dial"
-    )
+    assert not any(a.may_dial(key) for key in mine), "by its own clock, the sleeper knows it may not dial"
     for lease in mine.values():  # and if it tried anyway, the database refuses
         with pytest.raises(StaleLease), transaction(session_factory) as s:
             claim_contacts(s, lease, 1, at=clock.wall())
-    run(
-        [a, b], keys, session_factory, clock, 6
-    )  # a wakes: gives up what it lost, gets its share back
+    run([a, b], keys, session_factory, clock, 6)  # a wakes: gives up what it lost, gets its share back
     assert len(a.working) == len(b.working) == 3
     contacts = [contact for contact, _ in claimed]
     assert len(contacts) == len(set(contacts)) > 0, "no contact claimed twice, across the takeover"

@@ -24,10 +24,7 @@ from olive.engine import Engine
 from olive.engine._callbacks import penalties
 from olive.store import CALLBACK_QUEUE, Agent, Call, Callback, ContactNumber, transaction
 
-ONCE = {
-    k: {"max_attempts": 1, "delay_s": 60}
-    for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED", "CANCELLED")
-}
+ONCE = {k: {"max_attempts": 1, "delay_s": 60} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED", "CANCELLED")}
 
 
 @pytest.fixture(scope="module")
@@ -36,27 +33,17 @@ def db_backend() -> str:
 
 
 @pytest.fixture
-async def mem(
-    session_factory: sessionmaker[Session], db_clean: SAEngine
-) -> AsyncIterator[InMemory]:
+async def mem(session_factory: sessionmaker[Session], db_clean: SAEngine) -> AsyncIterator[InMemory]:
     m = await InMemory.create(session_factory)
     yield m
     await m.stop()
 
 
-def _book(
-    sessions: sessionmaker[Session],
-    campaign_id: str,
-    numbers: list[str],
-    owner: str | None,
-    due: float,
-) -> None:
+def _book(sessions: sessionmaker[Session], campaign_id: str, numbers: list[str], owner: str | None, due: float) -> None:
     """A callback for each contact with one of ``numbers``, due at ``due``, owned by agent ``owner`` (a name)."""
     with transaction(sessions) as s:
         agent_id = s.scalars(select(Agent.id).where(Agent.name == owner)).one() if owner else None
-        contact_ids = s.scalars(
-            select(ContactNumber.contact_id).where(ContactNumber.number.in_(numbers))
-        ).all()
+        contact_ids = s.scalars(select(ContactNumber.contact_id).where(ContactNumber.number.in_(numbers))).all()
         for contact_id in contact_ids:
             schedule_callback(s, contact_id, campaign_id, due, agent_id=agent_id)
 
@@ -81,9 +68,7 @@ class TestOwnedCallbacks:
         connects to agent102, one at a time, and agent102 is out of the campaign's queue meanwhile."""
         owned = [number(1, i) for i in range(1, 5)]
         others = [number(1, i) for i in range(11, 15)]
-        cid = make_campaign(
-            mem.sessions, name="owned", contacts=[*owned, *others], retry_rules=ONCE
-        )
+        cid = make_campaign(mem.sessions, name="owned", contacts=[*owned, *others], retry_rules=ONCE)
         _book(mem.sessions, cid, owned, "agent102", mem.clock.now())
         await mem.start()
         owner = agent_interface("102")
@@ -91,11 +76,7 @@ class TestOwnedCallbacks:
 
         def watch() -> bool:
             link = mem.engine.links["default"]
-            in_flight = [
-                r
-                for r in link.tracker.active()
-                if r.dial_string.split("/")[1].split("@")[0] in owned
-            ]
+            in_flight = [r for r in link.tracker.active() if r.dial_string.split("/")[1].split("@")[0] in owned]
             if len(in_flight) > 1:
                 overlap.append(", ".join(r.call_id for r in in_flight))
             return (mem.engine.note(cid) or "").startswith("finished")
@@ -104,31 +85,20 @@ class TestOwnedCallbacks:
         calls = _calls(mem, cid)
         with transaction(mem.sessions) as s:
             owner_id = s.scalars(select(Agent.id).where(Agent.name == "agent102")).one()
-            assert {s.get(Callback, cb.id).status for cb in s.scalars(select(Callback))} <= {
-                "scheduled",
-                "done",
-            }
+            assert {s.get(Callback, cb.id).status for cb in s.scalars(select(Callback))} <= {"scheduled", "done"}
         for n in owned:
             assert calls[n].outcome == "CONNECTED", calls[n].detail
-            assert calls[n].agent_interface == owner, [
-                (c.number, c.agent_interface, c.for_agent_id, c.originated_at)
-                for c in calls.values()
-            ]
+            assert calls[n].agent_interface == owner, [(c.number, c.agent_interface, c.for_agent_id, c.originated_at) for c in calls.values()]
             assert calls[n].for_agent_id == owner_id
             assert calls[n].customer_wait_s is not None and calls[n].customer_wait_s < 2.0
         assert overlap == [], "the owner had two callbacks at once"
         assert {calls[n].for_agent_id for n in others} == {None}
-        assert any(calls[n].agent_interface == agent_interface("101") for n in others), (
-            "agent101 took the others"
-        )
+        assert any(calls[n].agent_interface == agent_interface("101") for n in others), "agent101 took the others"
         # Both agents are in the callbacks queue with their own penalties, and back in the campaign's.
         link = mem.engine.links["default"]
         members = mem.pbx.queues.queues[CALLBACK_QUEUE].members
         assert {m.interface: m.penalty for m in members.values()} == {
-            agent_interface(ext): mem.engine.callbacks.penalty[
-                mem.engine._agent_ids[agent_interface(ext)]
-            ]
-            for ext in ("101", "102")
+            agent_interface(ext): mem.engine.callbacks.penalty[mem.engine._agent_ids[agent_interface(ext)]] for ext in ("101", "102")
         }
         await mem.run_for(2)
         assert QUEUE in link.members.get(owner).queues  # type: ignore[union-attr]
@@ -136,67 +106,42 @@ class TestOwnedCallbacks:
     async def test_without_routing_the_free_agent_takes_it(self, mem: InMemory) -> None:
         """The control: with no callback queue in the plan, the same callbacks go to whoever is free."""
         owned = [number(1, i) for i in range(21, 25)]
-        cid = make_campaign(
-            mem.sessions, name="unrouted", contacts=owned, retry_rules=ONCE, callback_queue=None
-        )
+        cid = make_campaign(mem.sessions, name="unrouted", contacts=owned, retry_rules=ONCE, callback_queue=None)
         _book(mem.sessions, cid, owned, "agent102", mem.clock.now())
         await mem.start()
         await mem.finish(cid)
         calls = _calls(mem, cid)
-        assert {calls[n].agent_interface for n in owned} == {
-            agent_interface("101"),
-            agent_interface("102"),
-        }, [(c.number, c.agent_interface, c.originated_at, c.ended_at) for c in calls.values()]
+        assert {calls[n].agent_interface for n in owned} == {agent_interface("101"), agent_interface("102")}, [(c.number, c.agent_interface, c.originated_at, c.ended_at) for c in calls.values()]
         assert {calls[n].for_agent_id for n in owned} == {None}
 
     async def test_a_reserved_owner_is_out_of_the_campaign_queue(self, mem: InMemory) -> None:
         """From the dial of their callback until it connects, the owner is not in the campaign's queue:
         another customer cannot take them while their callback's customer is still ringing."""
-        cid = make_campaign(
-            mem.sessions, name="reserve", contacts=[number(1, 31)], retry_rules=ONCE
-        )
-        _book(
-            mem.sessions, cid, [number(1, 31)], "agent102", mem.clock.now() + 10
-        )  # olive settled by then
+        cid = make_campaign(mem.sessions, name="reserve", contacts=[number(1, 31)], retry_rules=ONCE)
+        _book(mem.sessions, cid, [number(1, 31)], "agent102", mem.clock.now() + 10)  # olive settled by then
         await mem.start()
         owner = agent_interface("102")
         queue = mem.pbx.queues.queues[QUEUE]
         await mem.run_until(lambda: bool(mem.calls(cid)), within_s=30, what="the callback dialed")
         assert owner in queue.members
-        await mem.run_until(
-            lambda: owner not in queue.members,
-            within_s=5,
-            what="the owner out of the campaign queue",
-        )
+        await mem.run_until(lambda: owner not in queue.members, within_s=5, what="the owner out of the campaign queue")
         call = mem.calls(cid)[0]
         assert call.agent_connected_at is None, "reserved before the customer answered"
         assert agent_interface("101") in queue.members
-        await mem.run_until(
-            lambda: mem.calls(cid)[0].agent_interface == owner,
-            within_s=60,
-            what="connected to the owner",
-        )
-        await mem.run_until(
-            lambda: mem.calls(cid)[0].ended_at is not None, within_s=120, what="the call over"
-        )
-        await mem.run_until(
-            lambda: owner in queue.members, within_s=10, what="the owner back in the campaign queue"
-        )
+        await mem.run_until(lambda: mem.calls(cid)[0].agent_interface == owner, within_s=60, what="connected to the owner")
+        await mem.run_until(lambda: mem.calls(cid)[0].ended_at is not None, within_s=120, what="the call over")
+        await mem.run_until(lambda: owner in queue.members, within_s=10, what="the owner back in the campaign queue")
 
 
 class TestEndOfRun:
     async def test_the_end_of_olive_run_leaves_the_callbacks_queue_too(self, mem: InMemory) -> None:
         """``olive run`` logs the campaign's agents out at its end: out of the campaign's queue and of
         olive-callbacks (no member left behind in Asterisk)."""
-        cid = make_campaign(
-            mem.sessions, name="the end", contacts=[number(3, 61)], retry_rules=ONCE
-        )
+        cid = make_campaign(mem.sessions, name="the end", contacts=[number(3, 61)], retry_rules=ONCE)
         await mem.start()
         callbacks = mem.pbx.queues.queues[CALLBACK_QUEUE]
         both = {agent_interface("101"), agent_interface("102")}
-        await mem.run_until(
-            lambda: set(callbacks.members) == both, within_s=10, what="both in olive-callbacks"
-        )
+        await mem.run_until(lambda: set(callbacks.members) == both, within_s=10, what="both in olive-callbacks")
         assert await mem.engine.control.log_out_campaign_agents(cid) == []
         await mem.clock.settle()
         assert set(callbacks.members) == set()
@@ -207,41 +152,23 @@ class TestRestart:
     async def test_the_reservation_survives_a_restart(self, mem: InMemory) -> None:
         """olive stops while the callback's customer is ringing; a new olive on the same database keeps the
         owner out of the campaign queue (calls.for_agent_id), and the call still reaches the owner."""
-        cid = make_campaign(
-            mem.sessions, name="restart", contacts=[number(1, 51)], retry_rules=ONCE
-        )
+        cid = make_campaign(mem.sessions, name="restart", contacts=[number(1, 51)], retry_rules=ONCE)
         _book(mem.sessions, cid, [number(1, 51)], "agent102", mem.clock.now() + 10)
         await mem.start()
         owner = agent_interface("102")
         queue = mem.pbx.queues.queues[QUEUE]
         await mem.run_until(lambda: bool(mem.calls(cid)), within_s=30, what="the callback dialed")
-        await mem.run_until(
-            lambda: owner not in queue.members,
-            within_s=5,
-            what="the owner out of the campaign queue",
-        )
+        await mem.run_until(lambda: owner not in queue.members, within_s=5, what="the owner out of the campaign queue")
         assert mem.calls(cid)[0].answered_at is None
         await mem.engine.stop()
 
         def client(name: str, config: ServerConfig) -> ami.AMIClient:
             return ami.AMIClient(
-                config.host,
-                config.port,
-                config.username,
-                config.secret,
-                events=config.events,
-                name=name,
+                config.host, config.port, config.username, config.secret, events=config.events, name=name,
                 connector=mem.pbx.connect_in_memory,
             )
 
-        mem.engine = Engine(
-            mem.sessions,
-            {"default": SERVER},
-            clock=mem.clock,
-            guard=AllowAll(),
-            tick_s=mem.tick_s,
-            client_factory=client,
-        )
+        mem.engine = Engine(mem.sessions, {"default": SERVER}, clock=mem.clock, guard=AllowAll(), tick_s=mem.tick_s, client_factory=client)
         await mem.start()
         seen_back: list[float] = []
 
@@ -251,16 +178,12 @@ class TestRestart:
             return mem.calls(cid)[0].agent_connected_at is not None
 
         await mem.run_until(connected, within_s=60, what="connected after the restart")
-        assert seen_back == [], (
-            "the new olive put the owner back in the campaign queue before the connect"
-        )
+        assert seen_back == [], "the new olive put the owner back in the campaign queue before the connect"
         assert mem.calls(cid)[0].agent_interface == owner
 
 
 class TestOwnerAway:
-    async def test_after_the_plans_timeout_anyone_takes_it(
-        self, session_factory: sessionmaker[Session], db_clean: SAEngine
-    ) -> None:
+    async def test_after_the_plans_timeout_anyone_takes_it(self, session_factory: sessionmaker[Session], db_clean: SAEngine) -> None:
         """The owner is logged out: the callback waits (the guard: callback_owner_away) until the plan's
         callback_owner_timeout_s has passed, then goes to the free agent through the campaign's queue."""
         from olive.compliance import ComplianceGuard
@@ -268,11 +191,7 @@ class TestOwnerAway:
         mem = await InMemory.create(session_factory, guard=ComplianceGuard())
         try:
             cid = make_campaign(
-                mem.sessions,
-                name="away",
-                contacts=[number(1, 41)],
-                retry_rules=ONCE,
-                profile="none",
+                mem.sessions, name="away", contacts=[number(1, 41)], retry_rules=ONCE, profile="none",
                 callback_owner_timeout_s=120,
             )
             with transaction(mem.sessions) as s:
@@ -280,11 +199,7 @@ class TestOwnerAway:
             due = mem.clock.now()
             _book(mem.sessions, cid, [number(1, 41)], "agent102", due)
             await mem.start()
-            await mem.run_until(
-                lambda: "callback_owner_away" in (mem.engine.note(cid) or ""),
-                within_s=10,
-                what="held back",
-            )
+            await mem.run_until(lambda: "callback_owner_away" in (mem.engine.note(cid) or ""), within_s=10, what="held back")
             await mem.run_for(60)
             assert mem.calls(cid) == [], "held for its owner"
             await mem.finish(cid, within_s=600)

@@ -26,16 +26,12 @@ def db_backend() -> str:
     return "sqlite"
 
 
-async def test_a_failed_commit_keeps_the_changes(
-    session_factory: sessionmaker[Session], db_clean: SAEngine
-) -> None:
+async def test_a_failed_commit_keeps_the_changes(session_factory: sessionmaker[Session], db_clean: SAEngine) -> None:
     contact_id = placed_call(session_factory)
     engine = Engine(session_factory, {"default": ServerConfig(port=1)}, guard=AllowAll())
     link = engine.links["default"]
     link.tracker.originate("call_1", action_id="call_1", dial_string="PJSIP/x@t", now=100.0)
-    link.call_changes.extend(
-        link.tracker.originate_refused("call_1", 100.5, "Channel not specified")
-    )
+    link.call_changes.extend(link.tracker.originate_refused("call_1", 100.5, "Channel not specified"))
 
     boom_state: list[int] = []
 
@@ -61,17 +57,13 @@ async def test_a_failed_commit_keeps_the_changes(
     assert [e.kind for e in engine.bus.recent] == ["call"]
 
 
-async def test_only_changes_of_state_are_announced(
-    session_factory: sessionmaker[Session], db_clean: SAEngine
-) -> None:
+async def test_only_changes_of_state_are_announced(session_factory: sessionmaker[Session], db_clean: SAEngine) -> None:
     """issue 13: the event stream repeated `"state":"ringing","previous":"ringing"` for every
     AMI event of a ringing call; the runner still hears each change, the stream only new states."""
     placed_call(session_factory)
     engine = Engine(session_factory, {"default": ServerConfig(port=1)}, guard=AllowAll())
     link = engine.links["default"]
-    record = link.tracker.originate(
-        "call_1", action_id="call_1", dial_string="PJSIP/x@t", now=100.0
-    )
+    record = link.tracker.originate("call_1", action_id="call_1", dial_string="PJSIP/x@t", now=100.0)
     ringing = replace(record, state=CallState.RINGING)
     link.call_changes.extend(
         [
@@ -85,9 +77,7 @@ async def test_only_changes_of_state_are_announced(
     assert calls == [("originating", "ringing")]
 
 
-async def test_each_loop_tick_is_reported_with_its_result(
-    session_factory: sessionmaker[Session], db_clean: SAEngine
-) -> None:
+async def test_each_loop_tick_is_reported_with_its_result(session_factory: sessionmaker[Session], db_clean: SAEngine) -> None:
     """The metrics hook hears every tick of the loop, failed ones included (olive_engine_ticks_total)."""
     import asyncio
 

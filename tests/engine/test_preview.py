@@ -21,10 +21,7 @@ from olive.engine._preview import SKIP_DELAY_S
 from olive.errors import Conflict
 from olive.store import Agent, Campaign, Contact, DncNumber, Preview, to_epoch, transaction
 
-ONCE = {
-    k: {"max_attempts": 1, "delay_s": 60}
-    for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED", "CANCELLED")
-}
+ONCE = {k: {"max_attempts": 1, "delay_s": 60} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED", "CANCELLED")}
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +30,7 @@ def db_backend() -> str:
 
 
 @pytest.fixture
-async def mem(
-    session_factory: sessionmaker[Session], db_clean: SAEngine
-) -> AsyncIterator[InMemory]:
+async def mem(session_factory: sessionmaker[Session], db_clean: SAEngine) -> AsyncIterator[InMemory]:
     m = await InMemory.create(session_factory)
     yield m
     await m.stop()
@@ -62,41 +57,21 @@ def _offered_to(mem: InMemory, agent_id: str) -> Preview | None:
 
 class TestPreview:
     async def test_offer_dial_and_skip(self, mem: InMemory) -> None:
-        cid = make_campaign(
-            mem.sessions,
-            name="preview",
-            contacts=[number(1, i) for i in range(1, 5)],
-            retry_rules=ONCE,
-            dial_mode="preview",
-        )
+        cid = make_campaign(mem.sessions, name="preview", contacts=[number(1, i) for i in range(1, 5)], retry_rules=ONCE, dial_mode="preview")
         ids = _agent_ids(mem)
         await mem.start()
-        await mem.run_until(
-            lambda: len(_previews(mem, "offered")) == 2,
-            within_s=10,
-            what="a preview for each agent",
-        )
+        await mem.run_until(lambda: len(_previews(mem, "offered")) == 2, within_s=10, what="a preview for each agent")
         await mem.run_for(10)
         assert mem.calls(cid) == [], "olive places no call by itself"
         offered = {p.agent_id: p.contact_id for p in _previews(mem, "offered")}
-        assert (
-            set(offered) == {ids["agent101"], ids["agent102"]} and len(set(offered.values())) == 2
-        )
+        assert set(offered) == {ids["agent101"], ids["agent102"]} and len(set(offered.values())) == 2
 
         # agent101 dials: the customer is called and put through to agent101 alone.
         call_id = await mem.engine.previews.dial(ids["agent101"])
-        await mem.run_until(
-            lambda: mem.calls(cid) and mem.calls(cid)[0].agent_connected_at is not None,
-            within_s=30,
-            what="connected",
-        )
+        await mem.run_until(lambda: mem.calls(cid) and mem.calls(cid)[0].agent_connected_at is not None, within_s=30, what="connected")
         call = mem.calls(cid)[0]
         assert (call.id, call.contact_id, call.agent_interface, call.for_agent_id) == (
-            call_id,
-            offered[ids["agent101"]],
-            agent_interface("101"),
-            ids["agent101"],
-        )
+            call_id, offered[ids["agent101"]], agent_interface("101"), ids["agent101"])
         with pytest.raises(Conflict):  # nothing on the screen any more
             await mem.engine.previews.dial(ids["agent101"])
 
@@ -108,113 +83,65 @@ class TestPreview:
         with transaction(mem.sessions) as s:
             contact = s.get(Contact, skipped)
             assert contact is not None and contact.next_attempt_at is not None
-            assert to_epoch(contact.next_attempt_at) == pytest.approx(
-                mem.clock.now() + SKIP_DELAY_S, abs=1
-            )
-        await mem.run_until(
-            lambda: _offered_to(mem, ids["agent102"]) is not None,
-            within_s=5,
-            what="the next preview",
-        )
+            assert to_epoch(contact.next_attempt_at) == pytest.approx(mem.clock.now() + SKIP_DELAY_S, abs=1)
+        await mem.run_until(lambda: _offered_to(mem, ids["agent102"]) is not None, within_s=5, what="the next preview")
         nxt = _offered_to(mem, ids["agent102"])
         assert nxt is not None and nxt.contact_id not in (skipped, offered[ids["agent101"]])
         with pytest.raises(Conflict):
-            await mem.engine.previews.skip(
-                ids["agent101"], "nothing there"
-            )  # on a call, nothing offered
+            await mem.engine.previews.skip(ids["agent101"], "nothing there")  # on a call, nothing offered
 
     async def test_unattended_preview_times_out_and_pauses_the_agent(self, mem: InMemory) -> None:
         make_campaign(
-            mem.sessions,
-            name="timeout",
-            contacts=[number(1, 11), number(1, 12)],
-            agents=("101",),
-            retry_rules=ONCE,
-            dial_mode="preview",
-            preview_timeout_s=30,
+            mem.sessions, name="timeout", contacts=[number(1, 11), number(1, 12)], agents=("101",), retry_rules=ONCE,
+            dial_mode="preview", preview_timeout_s=30,
         )
         ids = _agent_ids(mem)
         await mem.start()
-        await mem.run_until(
-            lambda: _offered_to(mem, ids["agent101"]) is not None, within_s=10, what="offered"
-        )
+        await mem.run_until(lambda: _offered_to(mem, ids["agent101"]) is not None, within_s=10, what="offered")
         offered_at = mem.clock.now()
         await mem.run_until(lambda: bool(_previews(mem, "expired")), within_s=40, what="expired")
         assert mem.clock.now() - offered_at >= 29
-        await mem.run_until(
-            lambda: _state(mem, ids["agent101"]) == ("paused", "preview timed out"),
-            within_s=5,
-            what="paused",
-        )
+        await mem.run_until(lambda: _state(mem, ids["agent101"]) == ("paused", "preview timed out"), within_s=5, what="paused")
         await mem.run_for(5)
         assert _offered_to(mem, ids["agent101"]) is None, "a paused agent is offered nothing"
 
     async def test_timeout_action_dial(self, mem: InMemory) -> None:
         cid = make_campaign(
-            mem.sessions,
-            name="autodial",
-            contacts=[number(1, 21)],
-            agents=("101",),
-            retry_rules=ONCE,
-            dial_mode="preview",
-            preview_timeout_s=20,
-            preview_timeout_action="dial",
+            mem.sessions, name="autodial", contacts=[number(1, 21)], agents=("101",), retry_rules=ONCE,
+            dial_mode="preview", preview_timeout_s=20, preview_timeout_action="dial",
         )
         ids = _agent_ids(mem)
         await mem.start()
         await mem.run_until(lambda: bool(mem.calls(cid)), within_s=30, what="dialed at the timeout")
         assert [p.status for p in _previews(mem)] == ["dialed"]
-        await mem.run_until(
-            lambda: mem.calls(cid)[0].agent_interface is not None, within_s=30, what="connected"
-        )
+        await mem.run_until(lambda: mem.calls(cid)[0].agent_interface is not None, within_s=30, what="connected")
         assert mem.calls(cid)[0].for_agent_id == ids["agent101"]
 
+
     async def test_a_stopped_campaign_withdraws_its_previews(self, mem: InMemory) -> None:
-        cid = make_campaign(
-            mem.sessions,
-            name="stopping",
-            contacts=[number(1, 41)],
-            agents=("101",),
-            retry_rules=ONCE,
-            dial_mode="preview",
-        )
+        cid = make_campaign(mem.sessions, name="stopping", contacts=[number(1, 41)], agents=("101",), retry_rules=ONCE, dial_mode="preview")
         ids = _agent_ids(mem)
         await mem.start()
-        await mem.run_until(
-            lambda: _offered_to(mem, ids["agent101"]) is not None, within_s=10, what="offered"
-        )
+        await mem.run_until(lambda: _offered_to(mem, ids["agent101"]) is not None, within_s=10, what="offered")
         with transaction(mem.sessions) as s:
             s.get(Campaign, cid).status = "stopped"  # type: ignore[union-attr]
         mem.engine.invalidate()
-        await mem.run_until(
-            lambda: [p.status for p in _previews(mem)] == ["withdrawn"],
-            within_s=5,
-            what="withdrawn",
-        )
+        await mem.run_until(lambda: [p.status for p in _previews(mem)] == ["withdrawn"], within_s=5, what="withdrawn")
         with pytest.raises(Conflict):
             await mem.engine.previews.dial(ids["agent101"])
 
 
 class TestRulesAtTheClick:
-    async def test_dnc_added_after_the_offer_stops_the_dial(
-        self, session_factory: sessionmaker[Session], db_clean: SAEngine
-    ) -> None:
+    async def test_dnc_added_after_the_offer_stops_the_dial(self, session_factory: sessionmaker[Session], db_clean: SAEngine) -> None:
         mem = await InMemory.create(session_factory, guard=ComplianceGuard())
         try:
             cid = make_campaign(
-                mem.sessions,
-                name="dnc",
-                contacts=[number(1, 31)],
-                agents=("101",),
-                retry_rules=ONCE,
-                dial_mode="preview",
+                mem.sessions, name="dnc", contacts=[number(1, 31)], agents=("101",), retry_rules=ONCE, dial_mode="preview",
                 profile="none",
             )
             ids = _agent_ids(mem)
             await mem.start()
-            await mem.run_until(
-                lambda: _offered_to(mem, ids["agent101"]) is not None, within_s=10, what="offered"
-            )
+            await mem.run_until(lambda: _offered_to(mem, ids["agent101"]) is not None, within_s=10, what="offered")
             with transaction(mem.sessions) as s:
                 s.add(DncNumber(number=number(1, 31)))
             with pytest.raises(Conflict, match="dnc"):

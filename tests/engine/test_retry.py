@@ -34,9 +34,7 @@ class TestAfterAttempt:
         assert (step.status, step.next_number_index) == ("pending", 1)
 
     def test_invalid_number_is_never_dialed_again(self) -> None:
-        step = after_attempt(
-            [NumberHistory(0, {"INVALID_NUMBER": 1})], 0, "INVALID_NUMBER", RULES, 0.0
-        )
+        step = after_attempt([NumberHistory(0, {"INVALID_NUMBER": 1})], 0, "INVALID_NUMBER", RULES, 0.0)
         assert step.status == "exhausted"
 
     def test_every_number_dead_is_exhausted(self) -> None:

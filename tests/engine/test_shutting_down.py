@@ -28,9 +28,7 @@ def db_backend() -> str:
 
 def _refusing(message: str) -> object:
     async def send_action(action: ami.Action, **kwargs: object) -> ami.Response:
-        raise ami.AMIActionError(
-            action.name, ami.Response((("Response", "Error"), ("Message", message)))
-        )
+        raise ami.AMIActionError(action.name, ami.Response((("Response", "Error"), ("Message", message))))
 
     return send_action
 
@@ -45,9 +43,7 @@ async def _refused_originate(sessions: sessionmaker[Session], message: str) -> t
     link.client.send_action = _refusing(message)  # type: ignore[method-assign]
     with transaction(sessions) as s:
         number = s.query(ContactNumber).filter(ContactNumber.contact_id == contact_id).one()
-        intent = DialIntent(
-            "call_1", "c", contact_id, number.id, number.number, 1, "default", "PJSIP/x@t"
-        )
+        intent = DialIntent("call_1", "c", contact_id, number.id, number.number, 1, "default", "PJSIP/x@t")
     await engine._originate(link, intent, {"dial_timeout_s": 30, "context": "olive-dialer"})
     clock.t += 0.5
     await engine._persist_only()
@@ -58,25 +54,19 @@ async def test_an_originate_refused_while_asterisk_shuts_down_costs_no_attempt(
     session_factory: sessionmaker[Session],
 ) -> None:
     engine, contact_id = await _refused_originate(session_factory, SHUTTING_DOWN)
-    assert engine.links["default"].state is LinkState.SHUTTING_DOWN, (
-        "no more calls until Asterisk is back"
-    )
+    assert engine.links["default"].state is LinkState.SHUTTING_DOWN, "no more calls until Asterisk is back"
     with transaction(session_factory) as s:
         call = s.get(Call, "call_1")
         contact = s.get(Contact, contact_id)
         number = s.query(ContactNumber).filter(ContactNumber.contact_id == contact_id).one()
         assert call is not None and contact is not None
-        assert call.outcome == "FAILED" and "Asterisk is shutting down" in (
-            call.detail or ""
-        )  # one record per Originate
+        assert call.outcome == "FAILED" and "Asterisk is shutting down" in (call.detail or "")  # one record per Originate
         assert (contact.attempts, number.attempts) == (0, 0)
         assert contact.status == "pending" and contact.active_call_id is None
         assert contact.next_attempt_at is not None and to_epoch(contact.next_attempt_at) <= T0 + 0.5
 
 
-async def test_another_refusal_still_costs_an_attempt(
-    session_factory: sessionmaker[Session],
-) -> None:
+async def test_another_refusal_still_costs_an_attempt(session_factory: sessionmaker[Session]) -> None:
     """A refusal that says something about the call (here: the dialplan lacks the context) counts."""
     engine, contact_id = await _refused_originate(session_factory, "Extension does not exist.")
     assert engine.links["default"].state is LinkState.READY
@@ -85,27 +75,14 @@ async def test_another_refusal_still_costs_an_attempt(
         assert contact is not None and contact.attempts == 1
 
 
-async def test_a_shutdown_that_is_aborted_lets_olive_dial_again(
-    session_factory: sessionmaker[Session],
-) -> None:
+async def test_a_shutdown_that_is_aborted_lets_olive_dial_again(session_factory: sessionmaker[Session]) -> None:
     """``core abort shutdown``: still connected, Asterisk answers again; olive re-reads it and dials."""
     clock = ManualClock(T0)
-    engine = Engine(
-        session_factory, {"default": ServerConfig(port=1)}, guard=AllowAll(), clock=clock
-    )
+    engine = Engine(session_factory, {"default": ServerConfig(port=1)}, guard=AllowAll(), clock=clock)
     link = engine.links["default"]
     link.state = LinkState.READY
-    link._on_event(
-        ami.Event(
-            (
-                ("Event", "SoftHangupRequest"),
-                ("Channel", "Local/1@x-00000001;1"),
-                ("Uniqueid", "u1"),
-                ("Linkedid", "u1"),
-                ("Cause", "4"),
-            )
-        )
-    )
+    link._on_event(ami.Event((("Event", "SoftHangupRequest"), ("Channel", "Local/1@x-00000001;1"),
+                              ("Uniqueid", "u1"), ("Linkedid", "u1"), ("Cause", "4"))))
     assert link.state is LinkState.SHUTTING_DOWN
     assert not link.shutdown_probe_due(T0 + 1)
     assert link.shutdown_probe_due(T0 + 5)

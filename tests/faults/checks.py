@@ -17,14 +17,10 @@ def assert_nobody_who_reached_an_agent_is_dialed_again(calls: list[Call]) -> Non
         by_contact[call.contact_id or ""].append(call)
     for contact, attempts in by_contact.items():
         attempts.sort(key=lambda c: c.originated_at)
-        reached = [
-            c for c in attempts if c.outcome == "CONNECTED" or c.agent_connected_at is not None
-        ]
+        reached = [c for c in attempts if c.outcome == "CONNECTED" or c.agent_connected_at is not None]
         if reached:
             later = [c.id for c in attempts if c.originated_at > reached[0].originated_at]
-            assert not later, (
-                f"contact {contact} reached an agent ({reached[0].id}) and was dialed again: {later}"
-            )
+            assert not later, f"contact {contact} reached an agent ({reached[0].id}) and was dialed again: {later}"
 
 
 def abandon_rate(calls: list[Call]) -> tuple[int, int]:

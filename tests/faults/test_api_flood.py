@@ -35,9 +35,7 @@ class Flood:
         self.without_retry_after = 0  # 503s that did not say when to retry
         self.stored: set[str] = set()  # DNC numbers the API answered 201 for
         self._lock = threading.Lock()
-        self.threads = [
-            threading.Thread(target=self._client, args=(i,), daemon=True) for i in range(CLIENTS)
-        ]
+        self.threads = [threading.Thread(target=self._client, args=(i,), daemon=True) for i in range(CLIENTS)]
 
     def start(self) -> None:
         for t in self.threads:
@@ -62,9 +60,7 @@ class Flood:
                         case 1:
                             r = client.get(f"/campaigns/{self.campaign_id}/stats")
                         case 2:
-                            r = client.get(
-                                "/calls", params={"campaign_id": self.campaign_id, "limit": 50}
-                            )
+                            r = client.get("/calls", params={"campaign_id": self.campaign_id, "limit": 50})
                         case _:
                             r = client.get(f"/campaigns/{self.campaign_id}")
                 except httpx.HTTPError:
@@ -76,28 +72,19 @@ class Flood:
                     if j % 4 == 0 and r.status_code == 201:
                         self.stored.add(dnc)
                 if r.status_code == 503:
-                    self.stop.wait(
-                        0.25
-                    )  # keep the pressure on (a polite client would wait Retry-After: 1 s)
+                    self.stop.wait(0.25)  # keep the pressure on (a polite client would wait Retry-After: 1 s)
 
 
 async def test_dialing_goes_on_while_the_api_is_flooded(olive: Olive) -> None:
     pbx = olive.target.pbx
     contacts = [number(1, 600 + i) for i in range(8)]
-    cid = make_campaign(
-        olive.sessions,
-        name="flooded",
-        contacts=contacts,
-        agents=["801", "802", "803", "804"],
-        status="paused",
-    )
+    cid = make_campaign(olive.sessions, name="flooded", contacts=contacts, agents=["801", "802", "803", "804"],
+                        status="paused")
     with transaction(olive.sessions) as s:
         _, key = create_api_key(s, "flood", role="admin")
     engine = await olive.start()
     url = olive.sessions.kw["bind"].url.render_as_string(hide_password=False)
-    app = create_app(
-        make_api_sessions(url), engine, manage_engine=False
-    )  # its own pool, as olive serve
+    app = create_app(make_api_sessions(url), engine, manage_engine=False)  # its own pool, as olive serve
     server = make_server(app, "127.0.0.1", 0, log_level="warning", access_log=False)
     serving = asyncio.create_task(server.serve())
     flood: Flood | None = None
@@ -106,18 +93,10 @@ async def test_dialing_goes_on_while_the_api_is_flooded(olive: Olive) -> None:
         base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
         flood = Flood(base, str(key), cid)
         flood.start()
-        await olive.until(
-            lambda: sum(flood.statuses.values()) >= CLIENTS,
-            within_s=600,
-            what="the flood under way",
-        )
-        assert not pbx.actions_named(
-            "Originate"
-        )  # paused: every call below is placed under the flood
+        await olive.until(lambda: sum(flood.statuses.values()) >= CLIENTS, within_s=600, what="the flood under way")
+        assert not pbx.actions_named("Originate")  # paused: every call below is placed under the flood
 
-        async with httpx.AsyncClient(
-            base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60
-        ) as op:
+        async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60) as op:
             while (r := await op.post(f"/campaigns/{cid}/resume")).status_code == 503:
                 await asyncio.sleep(float(r.headers.get("Retry-After", "1")))
             assert r.status_code == 200, r.text
@@ -138,9 +117,7 @@ async def test_dialing_goes_on_while_the_api_is_flooded(olive: Olive) -> None:
     assert report.contacts.get("dialing", 0) == 0 and report.contacts.get("pending", 0) == 0
     assert_fault_invariants(calls, pbx)  # each Originate recorded once, no contact twice at once
     # The API said "overloaded" honestly or answered; never a 500.
-    server_errors = {
-        status: n for status, n in flood.statuses.items() if status >= 500 and status != 503
-    }
+    server_errors = {status: n for status, n in flood.statuses.items() if status >= 500 and status != 503}
     assert not server_errors, f"5xx other than 503: {server_errors} of {dict(flood.statuses)}"
     assert flood.without_retry_after == 0
     assert flood.statuses[200] + flood.statuses[201] > 0

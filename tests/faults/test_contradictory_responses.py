@@ -13,10 +13,7 @@ from e2e.harness import Olive, make_campaign, number
 from faults.checks import abandon_rate, assert_fault_invariants
 
 AGENTS = ["801", "802"]
-RULES = {
-    k: {"max_attempts": 2, "delay_s": 20}
-    for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED")
-}
+RULES = {k: {"max_attempts": 2, "delay_s": 20} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED")}
 
 
 async def test_the_first_final_answer_stands(olive: Olive) -> None:
@@ -25,21 +22,13 @@ async def test_the_first_final_answer_stands(olive: Olive) -> None:
     contacts = [busy, answers, *(number(1, 10 + i) for i in range(10))]
     # The busy call: Failure (Reason 5), the same again, then Success Reason 4, all before
     # its channels' Hangups (an OriginateResponse may come first: transcripts 09, 15).
-    pbx.odd_event(
-        "OriginateResponse",
-        where={"Channel": f"Local/{busy}@"},
-        then=[{}, {"Response": "Success", "Reason": "4"}],
-    )
+    pbx.odd_event("OriginateResponse", where={"Channel": f"Local/{busy}@"},
+                  then=[{}, {"Response": "Success", "Reason": "4"}])
     pbx.odd_event("Hangup", count=2, delay_s=2.0, where={"Channel": f"Local/{busy}@"})
     # The answered call: Success, then Failure Reason 5 (busy) after it.
-    pbx.odd_event(
-        "OriginateResponse",
-        where={"Channel": f"Local/{answers}@"},
-        then=[{"Response": "Failure", "Reason": "5"}],
-    )
-    cid = make_campaign(
-        olive.sessions, name="contradictory", contacts=contacts, agents=AGENTS, retry_rules=RULES
-    )
+    pbx.odd_event("OriginateResponse", where={"Channel": f"Local/{answers}@"},
+                  then=[{"Response": "Failure", "Reason": "5"}])
+    cid = make_campaign(olive.sessions, name="contradictory", contacts=contacts, agents=AGENTS, retry_rules=RULES)
     await olive.start()
     await olive.finish(cid, within_s=3 * 3600)
     calls = olive.calls(cid)
@@ -51,14 +40,9 @@ async def test_the_first_final_answer_stands(olive: Olive) -> None:
     assert first[busy].outcome == "BUSY", (first[busy].outcome, first[busy].detail)
     assert first[busy].answered_at is None
     connected = first[answers]
-    assert connected.outcome == "CONNECTED" and connected.agent_interface, (
-        connected.outcome,
-        connected.detail,
-    )
+    assert connected.outcome == "CONNECTED" and connected.agent_interface, (connected.outcome, connected.detail)
     assert "contradictory OriginateResponse ignored (Failure Reason 5)" in (connected.detail or "")
     abandoned, live = abandon_rate(calls)
     assert abandoned == 0
-    print(
-        f"contradictory answers: busy call {first[busy].outcome}, answered call {connected.outcome}; "
-        f"{abandoned} abandoned / {live} live answers"
-    )
+    print(f"contradictory answers: busy call {first[busy].outcome}, answered call {connected.outcome}; "
+          f"{abandoned} abandoned / {live} live answers")

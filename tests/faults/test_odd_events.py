@@ -18,10 +18,7 @@ from faults.checks import abandon_rate, assert_fault_invariants
 from olive.calls import CallState
 
 AGENTS = ["801", "802", "803", "804"]
-RULES = {
-    k: {"max_attempts": 3, "delay_s": 20}
-    for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED")
-}
+RULES = {k: {"max_attempts": 3, "delay_s": 20} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED")}
 # olive-test.conf: a 1xxx customer rings 2-4 s and talks 20-40 s.
 RING_S, TALK_S = (2, 4), (20, 40)
 SLACK_S = 60.0
@@ -30,14 +27,8 @@ SLACK_S = 60.0
 async def test_odd_events_neither_stop_dialing_nor_bend_the_figures(olive: Olive) -> None:
     pbx = olive.target.pbx
     contacts = [number(1, 200 + i) for i in range(40)]
-    cid = make_campaign(
-        olive.sessions,
-        name="odd-events",
-        contacts=contacts,
-        agents=AGENTS,
-        retry_rules=RULES,
-        dial_mode="predictive",
-    )  # the pacer that learns talk and ring times
+    cid = make_campaign(olive.sessions, name="odd-events", contacts=contacts, agents=AGENTS, retry_rules=RULES,
+                        dial_mode="predictive")  # the pacer that learns talk and ring times
     engine = await olive.start()
     link = engine.links["default"]
     await olive.until(lambda: bool(pbx.actions_named("Originate")), within_s=60, what="dialing")
@@ -52,25 +43,11 @@ async def test_odd_events_neither_stop_dialing_nor_bend_the_figures(olive: Olive
     # Out of order: a call's answer (from another thread in Asterisk) comes 3 s late.
     pbx.odd_event("OriginateResponse", count=2, delay_s=3.0)
     # Events olive does not model, and events about someone else's channels.
-    pbx.send_event(
-        "ChannelTalkingStart", Channel="PJSIP/someone-000000aa", Uniqueid="1.170", Linkedid="1.170"
-    )
-    stranger = {
-        "Channel": "PJSIP/someone-000000ab",
-        "ChannelState": "6",
-        "ChannelStateDesc": "Up",
-        "CallerIDNum": "5550100",
-        "CallerIDName": "<unknown>",
-        "ConnectedLineNum": "<unknown>",
-        "ConnectedLineName": "<unknown>",
-        "Language": "en",
-        "AccountCode": "",
-        "Context": "from-pstn",
-        "Exten": "s",
-        "Priority": "1",
-        "Uniqueid": "1.171",
-        "Linkedid": "1.171",
-    }
+    pbx.send_event("ChannelTalkingStart", Channel="PJSIP/someone-000000aa", Uniqueid="1.170", Linkedid="1.170")
+    stranger = {"Channel": "PJSIP/someone-000000ab", "ChannelState": "6", "ChannelStateDesc": "Up",
+                "CallerIDNum": "5550100", "CallerIDName": "<unknown>", "ConnectedLineNum": "<unknown>",
+                "ConnectedLineName": "<unknown>", "Language": "en", "AccountCode": "", "Context": "from-pstn",
+                "Exten": "s", "Priority": "1", "Uniqueid": "1.171", "Linkedid": "1.171"}
     pbx.send_event("Newstate", **stranger)
     pbx.send_event("Hangup", **stranger, Cause="16", **{"Cause-txt": "Normal Clearing"})
     estimates: list[dict[str, Any]] = []
@@ -95,25 +72,14 @@ async def test_odd_events_neither_stop_dialing_nor_bend_the_figures(olive: Olive
     # stamp gives way to the time olive got the event: bounds leave room for a stalled machine,
     # where a real second is 40 s here.)
     for call in calls:
-        assert call.ring_s is None or 0 <= call.ring_s <= RING_S[1] + SLACK_S, (
-            call.id,
-            call.ring_s,
-            call.detail,
-        )
+        assert call.ring_s is None or 0 <= call.ring_s <= RING_S[1] + SLACK_S, (call.id, call.ring_s, call.detail)
         if call.outcome == "CONNECTED":
-            assert call.talk_s is not None and 0 < call.talk_s <= TALK_S[1] + SLACK_S, (
-                call.id,
-                call.talk_s,
-            )
+            assert call.talk_s is not None and 0 < call.talk_s <= TALK_S[1] + SLACK_S, (call.id, call.talk_s)
     learned = [e["talk_mean_s"] for e in estimates if e.get("talk_mean_s")]
-    assert learned and max(learned) <= TALK_S[1] + SLACK_S, (
-        f"the pacer learned talk of {max(learned or [0]):.0f} s"
-    )
+    assert learned and max(learned) <= TALK_S[1] + SLACK_S, f"the pacer learned talk of {max(learned or [0]):.0f} s"
     delays = [e["answer_delay_mean_s"] for e in estimates if e.get("answer_delay_mean_s")]
     assert not delays or max(delays) <= RING_S[1] + SLACK_S
     assert not [r for r in link.tracker.active() if r.state is not CallState.ENDED]
     abandoned, live = abandon_rate(calls)
-    print(
-        f"odd events: {link.event_clock.ignored} stamps ignored, {link.malformed_events} malformed skipped, "
-        f"0 ticks failed; talk learned up to {max(learned):.1f} s; {abandoned} abandoned / {live} live answers"
-    )
+    print(f"odd events: {link.event_clock.ignored} stamps ignored, {link.malformed_events} malformed skipped, "
+          f"0 ticks failed; talk learned up to {max(learned):.1f} s; {abandoned} abandoned / {live} live answers")

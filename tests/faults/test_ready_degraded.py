@@ -16,16 +16,12 @@ async def ready(client: httpx.AsyncClient) -> dict[str, object]:
     return body
 
 
-async def test_a_link_whose_action_got_no_answer_is_degraded_until_asterisk_answers_again(
-    olive: Olive,
-) -> None:
+async def test_a_link_whose_action_got_no_answer_is_degraded_until_asterisk_answers_again(olive: Olive) -> None:
     engine = await olive.start()
     link = engine.links["default"]
     await olive.until(lambda: link.ready, within_s=60, what="link ready")
     app = create_app(olive.sessions, engine, manage_engine=False)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://olive"
-    ) as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://olive") as client:
         assert (await ready(client))["asterisk"] == {"default": "ready"}
         olive.target.pbx.swallow("QueueSummary")
         try:

@@ -34,14 +34,8 @@ async def logged_in(pbx: SimulatedPBX) -> Client:
 
 def answered_originate(client: Client, call_id: str) -> str:
     return client.send(
-        "Originate",
-        Channel="Local/1001@customers",
-        Context="dialer",
-        Exten="s",
-        Priority="1",
-        Timeout="30000",
-        Async="true",
-        ChannelId=call_id,
+        "Originate", Channel="Local/1001@customers", Context="dialer", Exten="s", Priority="1",
+        Timeout="30000", Async="true", ChannelId=call_id,
     )
 
 
@@ -50,28 +44,19 @@ class TestRestart:
         client = await logged_in(lab)
         first = await client.response(client.send("CoreStatus"))
         assert first.response == "Success"
-        assert (
-            first.get("CoreStartupDate")
-            and first.get("CoreStartupTime")
-            and first.get("CoreCurrentCalls") == "0"
-        )
+        assert first.get("CoreStartupDate") and first.get("CoreStartupTime") and first.get("CoreCurrentCalls") == "0"
         await lab.clock.sleep(2.0)
         await lab.restart()
         again = await logged_in(lab)
         second = await again.response(again.send("CoreStatus"))
         assert (second.get("CoreStartupDate"), second.get("CoreStartupTime")) != (
-            first.get("CoreStartupDate"),
-            first.get("CoreStartupTime"),
+            first.get("CoreStartupDate"), first.get("CoreStartupTime"),
         )
 
-    async def test_restart_drops_sessions_channels_and_dynamic_members(
-        self, lab: SimulatedPBX
-    ) -> None:
+    async def test_restart_drops_sessions_channels_and_dynamic_members(self, lab: SimulatedPBX) -> None:
         client = await logged_in(lab)
         queue = next(iter(lab.queues.queues))
-        await client.response(
-            client.send("QueueAdd", Queue=queue, Interface="Local/101@agents", MemberName="a101")
-        )
+        await client.response(client.send("QueueAdd", Queue=queue, Interface="Local/101@agents", MemberName="a101"))
         assert [m.interface for m in lab.queue_members(queue)] == ["Local/101@agents"]
         await client.response(answered_originate(client, "olive-restart-1"))
         await client.event("Newchannel", Uniqueid="olive-restart-1")
@@ -102,9 +87,7 @@ class TestSwallowedAction:
             await client.response(aid, timeout=0.5)
         assert lab.channels() == []
         # The next one is handled as usual.
-        assert (
-            await client.response(answered_originate(client, "olive-lost-2"))
-        ).response == "Success"
+        assert (await client.response(answered_originate(client, "olive-lost-2"))).response == "Success"
 
     async def test_acknowledged_but_never_placed(self, lab: SimulatedPBX) -> None:
         client = await logged_in(lab)
@@ -122,35 +105,20 @@ E2E = Path(__file__).resolve().parents[1] / "e2e" / "e2e.toml"
 async def test_the_hangup_handler_leaves_when_the_call_ended() -> None:
     """docs/asterisk's [olive-outcome] writes ${EPOCH} (whole Unix seconds, pbx_variables.c's
     time(NULL)) as the result's last field: the simulator expands it from its own clock."""
-    pbx = SimulatedPBX(
-        load_scenario(E2E), clock=ScaledClock(FAST), username="olive", secret="olive-test"
-    )
+    pbx = SimulatedPBX(load_scenario(E2E), clock=ScaledClock(FAST), username="olive", secret="olive-test")
     await pbx.start()
     try:
         assert pbx.port is not None
         client = await Client.connect(pbx.port)
-        await client.response(
-            client.send("Login", Username="olive", Secret="olive-test", Events="on")
-        )
-        await client.response(
-            client.send("QueueAdd", Queue="olive-test", Interface="Local/801@olive-test-agents")
-        )
+        await client.response(client.send("Login", Username="olive", Secret="olive-test", Events="on"))
+        await client.response(client.send("QueueAdd", Queue="olive-test", Interface="Local/801@olive-test-agents"))
         pbx.pin_random("Local/+12025551001@olive-test-customers", 2, 5)
         call_id = "olive-epoch-1"
-        await client.response(
-            client.send(
-                "Originate",
-                ("Variable", f"OLIVE_CALL_ID={call_id}"),
-                ("Variable", "OLIVE_QUEUE=olive-test"),
-                Channel="Local/+12025551001@olive-test-customers",
-                Context="olive-dialer",
-                Exten="s",
-                Priority="1",
-                Timeout="30000",
-                Async="true",
-                ChannelId=call_id,
-            )
-        )
+        await client.response(client.send(
+            "Originate", ("Variable", f"OLIVE_CALL_ID={call_id}"), ("Variable", "OLIVE_QUEUE=olive-test"),
+            Channel="Local/+12025551001@olive-test-customers", Context="olive-dialer", Exten="s", Priority="1",
+            Timeout="30000", Async="true", ChannelId=call_id,
+        ))
         await client.event("AgentConnect", timeout=5)
         hangup = await client.event("Hangup", timeout=5, Uniqueid=call_id)
         kind, agent, status, end = pbx.astdb[f"olive-outcome/{call_id}"].split("|")
@@ -161,27 +129,15 @@ async def test_the_hangup_handler_leaves_when_the_call_ended() -> None:
 
 
 class TestOddEvents:
-    async def test_the_next_event_of_a_name_goes_out_changed_and_the_rest_as_ever(
-        self, lab: SimulatedPBX
-    ) -> None:
+    async def test_the_next_event_of_a_name_goes_out_changed_and_the_rest_as_ever(self, lab: SimulatedPBX) -> None:
         client = await logged_in(lab)
         lab.odd_event("Newchannel", Timestamp="1e12", ChannelState="Up", Extra="1")
         await client.response(answered_originate(client, "olive-odd-1"))
         await client.event("OriginateResponse", timeout=5)
         first, *others = client.events("Newchannel")
-        assert (first.get("Timestamp"), first.get("ChannelState"), first.get("Extra")) == (
-            "1e12",
-            "Up",
-            "1",
-        )
-        assert others and all(
-            e.get("Timestamp") != "1e12" and e.get("Extra") is None for e in others
-        )
-        assert [n for n, _ in first.headers][:3] == [
-            "Event",
-            "Privilege",
-            "Timestamp",
-        ]  # the order Asterisk sends
+        assert (first.get("Timestamp"), first.get("ChannelState"), first.get("Extra")) == ("1e12", "Up", "1")
+        assert others and all(e.get("Timestamp") != "1e12" and e.get("Extra") is None for e in others)
+        assert [n for n, _ in first.headers][:3] == ["Event", "Privilege", "Timestamp"]  # the order Asterisk sends
 
     async def test_a_field_can_go_missing(self, lab: SimulatedPBX) -> None:
         client = await logged_in(lab)
@@ -202,44 +158,18 @@ class TestOddEvents:
 
     async def test_an_extra_event(self, lab: SimulatedPBX) -> None:
         client = await logged_in(lab)
-        lab.send_event(
-            "ChannelTalkingStart",
-            Channel="PJSIP/someone-00000042",
-            Uniqueid="1.42",
-            Linkedid="1.42",
-        )
+        lab.send_event("ChannelTalkingStart", Channel="PJSIP/someone-00000042", Uniqueid="1.42", Linkedid="1.42")
         extra = await client.event("ChannelTalkingStart", timeout=5)
         assert extra.get("Linkedid") == "1.42" and extra.get("Timestamp")
 
     async def test_one_call_s_answer_repeated_and_contradicted(self, lab: SimulatedPBX) -> None:
         client = await logged_in(lab)
-        lab.odd_event(
-            "OriginateResponse",
-            where={"Uniqueid": "olive-odd-5"},
-            then=[{}, {"Response": "Success", "Reason": "4"}],
-        )
+        lab.odd_event("OriginateResponse", where={"Uniqueid": "olive-odd-5"}, then=[{}, {"Response": "Success", "Reason": "4"}])
         await client.response(answered_originate(client, "olive-odd-4"))
         await client.response(answered_originate(client, "olive-odd-5"))
         await client.event("OriginateResponse", timeout=5, Uniqueid="olive-odd-4")
-        await client.wait_for(
-            lambda m: (
-                len(
-                    [
-                        e
-                        for e in client.events("OriginateResponse")
-                        if e.get("Uniqueid") == "olive-odd-5"
-                    ]
-                )
-                == 3
-            )
-        )
-        fourth = [
-            e for e in client.events("OriginateResponse") if e.get("Uniqueid") == "olive-odd-4"
-        ]
-        fifth = [
-            e for e in client.events("OriginateResponse") if e.get("Uniqueid") == "olive-odd-5"
-        ]
+        await client.wait_for(lambda m: len([e for e in client.events("OriginateResponse") if e.get("Uniqueid") == "olive-odd-5"]) == 3)
+        fourth = [e for e in client.events("OriginateResponse") if e.get("Uniqueid") == "olive-odd-4"]
+        fifth = [e for e in client.events("OriginateResponse") if e.get("Uniqueid") == "olive-odd-5"]
         assert len(fourth) == 1
-        assert [e.get("Response") for e in fifth[:2]] == [fifth[0].get("Response")] * 2 and fifth[
-            2
-        ].get("Reason") == "4"
+        assert [e.get("Response") for e in fifth[:2]] == [fifth[0].get("Response")] * 2 and fifth[2].get("Reason") == "4"

@@ -55,9 +55,7 @@ class TestRestore:
 
     @given(records, st.floats(min_value=0.0, max_value=2 * DAY))
     @settings(max_examples=50, deadline=None)
-    def test_windows_never_exceed_the_campaign(
-        self, rs: list[tuple[float, bool]], later: float
-    ) -> None:
+    def test_windows_never_exceed_the_campaign(self, rs: list[tuple[float, bool]], later: float) -> None:
         ledger = AbandonLedger((HOUR, DAY))
         ledger.restore((T0 + t, a) for t, a in rs)
         now = T0 + (rs[-1][0] if rs else 0.0) + later

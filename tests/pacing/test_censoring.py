@@ -54,10 +54,7 @@ def dial_campaign(
         oldest = min((t for t, n in ringing.items() if n), default=None)
         model.settle(now, oldest)
         if second in marks:
-            seen[second] = (
-                copy.deepcopy(model),
-                live_arrivals / arrivals if arrivals else math.nan,
-            )
+            seen[second] = (copy.deepcopy(model), live_arrivals / arrivals if arrivals else math.nan)
     return seen
 
 
@@ -114,9 +111,7 @@ class TestTalkTime:
         assert model.survival is not None
         # Kaplan-Meier with the calls in progress censored: the true distribution, where it has data.
         for t in (30.0, 60.0, 90.0):
-            true = 0.5 * math.erfc(
-                (math.log(t) - (math.log(TALK_MEAN_S) - 0.3466)) / (0.8326 * math.sqrt(2))
-            )
+            true = 0.5 * math.erfc((math.log(t) - (math.log(TALK_MEAN_S) - 0.3466)) / (0.8326 * math.sqrt(2)))
             assert model.survival(t) == pytest.approx(true, abs=0.05)
         # The mean needs the tail, which is taken on the safe (long) side while it is unseen.
         assert 0.85 * TALK_MEAN_S < model.mean_talk() < 1.6 * TALK_MEAN_S
@@ -150,12 +145,7 @@ def test_a_big_batch_is_learned_in_an_order_that_does_not_follow_its_outcomes() 
 
 
 def watched_campaign(
-    rate_before: float,
-    rate_after: float,
-    change_s: int,
-    until_s: int,
-    per_second: int = 8,
-    seed: int = 3,
+    rate_before: float, rate_after: float, change_s: int, until_s: int, per_second: int = 8, seed: int = 3
 ) -> list[float | None]:
     """Dials ``per_second`` a second; the answer rate changes at ``change_s``.
 

@@ -66,9 +66,7 @@ class TestHandleModel:
 
 class TestForecast:
     def test_risk_grows_with_every_extra_call(self) -> None:
-        fc = forecast(
-            snapshot(talking=[60.0] * 10, wrapup=[10.0] * 3), answers(0.3, 1500), handles(), 2.0
-        )
+        fc = forecast(snapshot(talking=[60.0] * 10, wrapup=[10.0] * 3), answers(0.3, 1500), handles(), 2.0)
         risks = [fc.abandon_probability(n) for n in range(0, 30, 3)]
         assert risks == sorted(risks)
         assert risks[0] < 0.05 < risks[-1]

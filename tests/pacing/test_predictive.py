@@ -115,9 +115,7 @@ class TestAbandonBudget:
         for i in range(400):  # the last hour: 400 live answers, 4 % abandoned
             pacer.observe(RestoredLiveAnswer(NOW - 3000 + i, abandoned=i % 25 == 0))
         assert pacer.ledger.campaign().rate < 0.01
-        assert (
-            "abandon budget spent (last hour: 16 of 400 live answers" in pacer.decide(team()).reason
-        )
+        assert "abandon budget spent (last hour: 16 of 400 live answers" in pacer.decide(team()).reason
         unguarded = warm_pacer(PacerConfig(hour_guard=False))
         for i in range(20_000):
             unguarded.observe(RestoredLiveAnswer(NOW - 86_400 * 5 + i, abandoned=False))
@@ -130,9 +128,7 @@ class TestAbandonBudget:
             pacer = PredictivePacer()
             pacer.observe(RestoredLiveAnswer(NOW - 86_400 * 5, abandoned=False))
             for i in range(live_answers):
-                pacer.observe(
-                    RestoredLiveAnswer(NOW - 3000 + 3000 * i / live_answers, abandoned=False)
-                )
+                pacer.observe(RestoredLiveAnswer(NOW - 3000 + 3000 * i / live_answers, abandoned=False))
             (hour, aim, _), *_ = [g for g in pacer.guarded(NOW) if g.stats.window_s == 3600.0]
             assert hour.live_answers == live_answers
             return aim
@@ -210,10 +206,7 @@ class TestDrift:
 
     def test_a_smaller_team_gets_fewer_calls(self) -> None:
         pacer = warm_pacer()
-        assert (
-            pacer.decide(snapshot(talking=TALKING[:8], wrapup=WRAPPING_UP[:2])).dials
-            < pacer.decide(team()).dials
-        )
+        assert pacer.decide(snapshot(talking=TALKING[:8], wrapup=WRAPPING_UP[:2])).dials < pacer.decide(team()).dials
 
 
 class TestEstimates:
@@ -257,21 +250,12 @@ class TestConfidenceAndBound:
         pacer.decide(team())
         assert pacer.confidence == 1.0
         pacer.decide(snapshot(idle=10, talking=[30.0] * 990))
-        assert (
-            pacer.confidence < 0.5
-        )  # 1,000 agents: 5,000 live answers and ended calls for full trust
+        assert pacer.confidence < 0.5  # 1,000 agents: 5,000 live answers and ended calls for full trust
 
     def test_a_small_team_needs_less_evidence(self) -> None:
         pacer = PredictivePacer()
         # 15 per agent below 20 agents, 300 from 20 to 60, 5 per agent beyond.
-        assert [pacer.evidence_needed(n) for n in (3, 5, 20, 40, 200, 1000)] == [
-            45,
-            75,
-            300,
-            300,
-            1000,
-            5000,
-        ]
+        assert [pacer.evidence_needed(n) for n in (3, 5, 20, 40, 200, 1000)] == [45, 75, 300, 300, 1000, 5000]
         teach(pacer, dials=800, handles=80)  # about 240 live answers, 80 calls ended
         pacer.decide(snapshot(idle=1, talking=[30.0] * 4))
         assert pacer.confidence == 1.0
@@ -297,9 +281,7 @@ class TestConfidenceAndBound:
         assert floor <= decision.dials <= bound
         fc = pacer._forecast
         spare = fc.free_mean[-1] - fc.demand_mean[-1]
-        assert (
-            bound <= floor + math.ceil(spare / fc.answer_rate) + 1
-        )  # one live answer per spare agent
+        assert bound <= floor + math.ceil(spare / fc.answer_rate) + 1  # one live answer per spare agent
         assert f"at most {bound} calls" in decision.reason
 
 
@@ -346,13 +328,8 @@ class TestTeamSizedClusters:
         def reason(agents: int) -> str:
             pacer = warm_pacer()
             for i in range(212 - int(pacer.ledger.campaign().live_answers)):
-                pacer.observe(
-                    RestoredLiveAnswer(NOW - 600 + i, abandoned=i in (0, 6, 12))
-                )  # lone: over 5 s apart
-            assert (pacer.ledger.campaign().live_answers, pacer.ledger.campaign().abandons) == (
-                212,
-                3,
-            )
+                pacer.observe(RestoredLiveAnswer(NOW - 600 + i, abandoned=i in (0, 6, 12)))  # lone: over 5 s apart
+            assert (pacer.ledger.campaign().live_answers, pacer.ledger.campaign().abandons) == (212, 3)
             pacer.decide(_crew(agents))  # the pacer learns the team's size
             return pacer.decide(_crew(agents)).reason
 
@@ -374,9 +351,7 @@ class TestLongWindowMargin:
         every = live_answers // abandons
         span = 36.0 * live_answers  # 100 live answers an hour
         for i in range(live_answers):
-            pacer.observe(
-                RestoredLiveAnswer(NOW - span + span * i / live_answers, abandoned=i % every == 5)
-            )
+            pacer.observe(RestoredLiveAnswer(NOW - span + span * i / live_answers, abandoned=i % every == 5))
         teach(pacer, start=NOW - 3000.0, dials=0)  # a mean handle time of about 135 s
         pacer.decide(_crew(agents))
         return pacer
@@ -396,10 +371,7 @@ class TestLongWindowMargin:
         assert reserve == pytest.approx(math.sqrt(12.0))
 
     def test_a_big_team_keeps_the_margin_of_what_its_next_hours_can_bring(self) -> None:
-        small, big = (
-            self.after(2000, 52),
-            self.after(2000, 52, agents=300),
-        )  # 300 take ~8,000 an hour
+        small, big = self.after(2000, 52), self.after(2000, 52, agents=300)  # 300 take ~8,000 an hour
         whole_count_spread = math.sqrt(60.0 * big.clusters.dispersion_for(300))
         assert _campaign_guard(big)[1] == pytest.approx(whole_count_spread)
         assert _campaign_guard(big)[0] < _campaign_guard(small)[0]

@@ -1,6 +1,6 @@
 """How long a predictive decision takes (figures only with ``--benchmark-enable``).
 
-pytest tests/pacing/test_speed.py --benchmark-enable
+    pytest tests/pacing/test_speed.py --benchmark-enable
 """
 
 from __future__ import annotations

@@ -53,9 +53,7 @@ class Client:
         self.writer.write(self.codec.send(action(name, [("ActionID", aid), *headers], **fields)))
         return aid
 
-    async def wait_for(
-        self, predicate: Callable[[Banner | Response | Event], bool], timeout: float = 5.0
-    ) -> Banner | Response | Event:
+    async def wait_for(self, predicate: Callable[[Banner | Response | Event], bool], timeout: float = 5.0) -> Banner | Response | Event:
         async def find() -> Banner | Response | Event:
             while True:
                 for m in self.messages:
@@ -75,20 +73,14 @@ class Client:
 
     async def event(self, name: str, timeout: float = 5.0, **fields: str) -> Event:
         def match(m: Banner | Response | Event) -> bool:
-            return (
-                isinstance(m, Event)
-                and m.name == name
-                and all(m.get(k) == v for k, v in fields.items())
-            )
+            return isinstance(m, Event) and m.name == name and all(m.get(k) == v for k, v in fields.items())
 
         m = await self.wait_for(match, timeout)
         assert isinstance(m, Event)
         return m
 
     def events(self, name: str | None = None) -> list[Event]:
-        return [
-            m for m in self.messages if isinstance(m, Event) and (name is None or m.name == name)
-        ]
+        return [m for m in self.messages if isinstance(m, Event) and (name is None or m.name == name)]
 
     async def login(self, events: str | None = "on") -> Response:
         headers = [("Username", "olive"), ("Secret", "olive")]

@@ -19,86 +19,33 @@ from dataclasses import dataclass, field
 
 from tests.sim.replay import Message, Replay, device_of, recorded_messages
 
-ANCHORS = frozenset(
-    {
-        "Newchannel",
-        "Newstate",
-        "DialState",
-        "DialEnd",
-        "LocalBridge",
-        "QueueCallerJoin",
-        "AgentCalled",
-        "AgentRingNoAnswer",
-        "AgentConnect",
-        "QueueCallerAbandon",
-        "QueueCallerLeave",
-        "BridgeEnter",
-        "BridgeLeave",
-        "SoftHangupRequest",
-        "HangupRequest",
-        "Hangup",
-        "Newexten",
-        "QueueMemberAdded",
-        "QueueMemberRemoved",
-        "QueueMemberStatus",
-        "QueueMemberPause",
-        "BridgeCreate",
-        "BridgeDestroy",
-    }
-)
+ANCHORS = frozenset({
+    "Newchannel", "Newstate", "DialState", "DialEnd", "LocalBridge", "QueueCallerJoin", "AgentCalled",
+    "AgentRingNoAnswer", "AgentConnect", "QueueCallerAbandon", "QueueCallerLeave", "BridgeEnter", "BridgeLeave",
+    "SoftHangupRequest", "HangupRequest", "Hangup", "Newexten", "QueueMemberAdded", "QueueMemberRemoved",
+    "QueueMemberStatus", "QueueMemberPause", "BridgeCreate", "BridgeDestroy",
+})
 # Headers whose values are not compared: clocks, addresses, media statistics.
-FREE = frozenset(
-    {
-        "Privilege",
-        "Timestamp",
-        "EventTV",
-        "SessionTV",
-        "SessionID",
-        "LocalAddress",
-        "RemoteAddress",
-        "Uptime",
-        "LastReload",
-        "To",
-        "From",
-        "MES",
-        "SSRC",
-        "PT",
-        "ReportCount",
-        "SentNTP",
-        "SentRTP",
-        "SentPackets",
-        "SentOctets",
-        "Duration",
-        "ApplicationData",
-    }
-)
+FREE = frozenset({
+    "Privilege", "Timestamp", "EventTV", "SessionTV", "SessionID", "LocalAddress", "RemoteAddress", "Uptime",
+    "LastReload", "To", "From", "MES", "SSRC", "PT", "ReportCount", "SentNTP", "SentRTP", "SentPackets",
+    "SentOctets", "Duration", "ApplicationData",
+})
 # Caller id, connected line, priority and exten of a channel are snapshot details:
 # the name of the header is compared, its value is not.
-SNAPSHOT = re.compile(
-    r"^(Dest|LocalOne|LocalTwo)?(CallerIDNum|CallerIDName|ConnectedLineNum|ConnectedLineName|"
-    r"Priority|Exten|ChannelState|Language|AccountCode)$"
-)
+SNAPSHOT = re.compile(r"^(Dest|LocalOne|LocalTwo)?(CallerIDNum|CallerIDName|ConnectedLineNum|ConnectedLineName|"
+                      r"Priority|Exten|ChannelState|Language|AccountCode)$")
 # Events that answer an action: when they happen is when the action was sent.
 ACTION_DRIVEN = frozenset({"QueueMemberAdded", "QueueMemberRemoved", "QueueMemberPause"})
 EPOCHS = frozenset({"LastCall", "LastPause", "LoginTime", "Ping"})
 # VarSet values that are clocks or media statistics.
 # QUEUECOMPLETED/QUEUETALKTIME/QUEUEHOLDTIME: when the call that just ended is counted races with
 # setting them (transcript 01 vs 15); QueueParams (16) checks the counters themselves.
-FREE_VARS = re.compile(
-    r"^(RTPAUDIOQOS.*|BRIDGEPVTCALLID|ANSWEREDTIME_MS|DIALEDTIME_MS|DIALEDTIME|ANSWEREDTIME|"
-    r"MEMBERLASTCALL|QUEUECOMPLETED|QUEUETALKTIME|QUEUEHOLDTIME)$"
-)
+FREE_VARS = re.compile(r"^(RTPAUDIOQOS.*|BRIDGEPVTCALLID|ANSWEREDTIME_MS|DIALEDTIME_MS|DIALEDTIME|ANSWEREDTIME|"
+                       r"MEMBERLASTCALL|QUEUECOMPLETED|QUEUETALKTIME|QUEUEHOLDTIME)$")
 # Pairs that keep their order in a stream even where the rest may interleave.
-BEFORE = (
-    ("Newchannel", "DialBegin"),
-    ("DialBegin", "DialState"),
-    ("DialBegin", "DialEnd"),
-    ("AgentConnect", "AgentComplete"),
-    ("AgentComplete", "Hangup"),
-    ("QueueCallerJoin", "AgentCalled"),
-)
-
-
+BEFORE = (("Newchannel", "DialBegin"), ("DialBegin", "DialState"), ("DialBegin", "DialEnd"),
+          ("AgentConnect", "AgentComplete"), ("AgentComplete", "Hangup"), ("QueueCallerJoin", "AgentCalled"))
 class Canon:
     """Maps generated ids to names that mean the same in the recording and the replay."""
 
@@ -139,12 +86,8 @@ def normalize(m: Message, canon: Canon) -> tuple[str, tuple[tuple[str, str], ...
     out = []
     variable = m.get("Variable") if m.kind == "VarSet" else None
     for name, value in m.headers:
-        if (
-            name in FREE
-            or SNAPSHOT.match(name)
-            or (name == "ActionID" and m.kind != "Response")
-            or (m.kind in ("DialBegin", "AgentCalled") and name == "DestChannelStateDesc")
-        ):
+        if (name in FREE or SNAPSHOT.match(name) or (name == "ActionID" and m.kind != "Response")
+                or (m.kind in ("DialBegin", "AgentCalled") and name == "DestChannelStateDesc")):
             out.append((name, "*"))
         elif name in EPOCHS:
             out.append((name, "0" if value == "0" else "<epoch>"))
@@ -188,16 +131,11 @@ class Report:
 # agent is a thread race in Asterisk. The comparison accepts either pairing.
 SYMMETRIES: dict[str, tuple[float, tuple[tuple[str, str], ...]]] = {
     # (from this time on, swap these names)
-    "15_concurrent_10_calls": (
-        5.0,
-        (("102@agents", "103@agents"), ("agent102", "agent103"), ("102", "103")),
-    ),
+    "15_concurrent_10_calls": (5.0, (("102@agents", "103@agents"), ("agent102", "agent103"), ("102", "103"))),
 }
 
 
-def _swap(
-    messages: list[Message], since: float, pairs: tuple[tuple[str, str], ...]
-) -> list[Message]:
+def _swap(messages: list[Message], since: float, pairs: tuple[tuple[str, str], ...]) -> list[Message]:
     def swap(value: str) -> str:
         for a, b in pairs:
             if value in (a, b):
@@ -207,8 +145,7 @@ def _swap(
         return value
 
     return [
-        Message(m.t, m.kind, tuple((n, swap(v)) for n, v in m.headers)) if m.t >= since else m
-        for m in messages
+        Message(m.t, m.kind, tuple((n, swap(v)) for n, v in m.headers)) if m.t >= since else m for m in messages
     ]
 
 
@@ -253,10 +190,8 @@ def _epoch(m: Message | None) -> float | None:
 # app_queue's running averages of those durations (QueueParams, QueueSummary), each
 # (3 * old + new) / 4 in whole seconds: one call's boundary crossing moves them by at most 1.
 AVERAGES = {
-    ("QueueParams", "TalkTime"): "TalkTime",
-    ("QueueSummary", "TalkTime"): "TalkTime",
-    ("QueueParams", "Holdtime"): "HoldTime",
-    ("QueueSummary", "HoldTime"): "HoldTime",
+    ("QueueParams", "TalkTime"): "TalkTime", ("QueueSummary", "TalkTime"): "TalkTime",
+    ("QueueParams", "Holdtime"): "HoldTime", ("QueueSummary", "HoldTime"): "HoldTime",
 }
 
 
@@ -272,20 +207,13 @@ def _average_fix(want: list[Message], got: list[Message], shifted: set[str]) -> 
         for i, (name, value) in enumerate(headers):
             base = AVERAGES.get((m.kind, name))
             recorded = twin.get(name) if twin is not None and base in shifted else None
-            if (
-                recorded is not None
-                and value.isdigit()
-                and recorded.isdigit()
-                and abs(int(value) - int(recorded)) == 1
-            ):
+            if recorded is not None and value.isdigit() and recorded.isdigit() and abs(int(value) - int(recorded)) == 1:
                 headers[i] = (name, recorded)
         out.append(Message(m.t, m.kind, tuple(headers)))
     return out
 
 
-def _second_fix(
-    want: list[Message], got: list[Message], shifted: set[str] | None = None
-) -> list[Message]:
+def _second_fix(want: list[Message], got: list[Message], shifted: set[str] | None = None) -> list[Message]:
     """Undo the whole-second boundary crossings caused by replaying a few ms off the recording.
 
     A duration of whole seconds is int(end) - int(start). When the replay's start or end
@@ -318,12 +246,8 @@ def _compare(replay: Replay, got: list[Message], time_tolerance: float) -> Repor
     report = Report(replay.name)
     want = recorded_messages(replay.transcript)
     cw, cg = Canon(want), Canon(got)
-    streams_w: dict[str, list[tuple[Message, tuple[str, tuple[tuple[str, str], ...]]]]] = (
-        defaultdict(list)
-    )
-    streams_g: dict[str, list[tuple[Message, tuple[str, tuple[tuple[str, str], ...]]]]] = (
-        defaultdict(list)
-    )
+    streams_w: dict[str, list[tuple[Message, tuple[str, tuple[tuple[str, str], ...]]]]] = defaultdict(list)
+    streams_g: dict[str, list[tuple[Message, tuple[str, tuple[tuple[str, str], ...]]]]] = defaultdict(list)
     for m in want:
         streams_w[stream_of(m, cw)].append((m, normalize(m, cw)))
     raw_w: dict[str, list[Message]] = defaultdict(list)
@@ -353,9 +277,7 @@ def _compare(replay: Replay, got: list[Message], time_tolerance: float) -> Repor
         aw = [n for _, n in w if n[0] in ANCHORS]
         ag = [n for _, n in g if n[0] in ANCHORS]
         if not missing and not extra and aw != ag:
-            report.problems.append(
-                f"[{key}] order differs:\n  recorded: {[x[0] for x in aw]}\n  simulated: {[x[0] for x in ag]}"
-            )
+            report.problems.append(f"[{key}] order differs:\n  recorded: {[x[0] for x in aw]}\n  simulated: {[x[0] for x in ag]}")
         kinds_g = [n[0] for _, n in g]
         for a, b in BEFORE:
             if a in kinds_g and b in kinds_g and kinds_g.index(a) > kinds_g.index(b):

@@ -30,27 +30,12 @@ from olive.sim import SimulatedPBX, load_scenario
 from olive.sim._dialplan import parse_extensions
 
 RUNS = (
-    (
-        "01_answered_connected_to_agent",
-        "02_busy",
-        "03_no_answer_timeout_5000",
-        "04_congestion",
-        "05_answered_no_agent_abandon",
-        "06_timeout_30_ms",
-        "07_nonexistent_number",
-        "08_sipp_uas_answered",
-        "09_sipp_uas_busy",
-    ),
-    (
-        "13_customer_hangup_while_agent_rings",
-        "14_agent_paused",
-        "12_queue_timeout_2s",
-        "11_agent_no_answer",
-        "10_originate_with_channelid",
-        "15_concurrent_10_calls",
-        "16_queue_status_snapshot",
-        "17_events_filtered_login",
-    ),
+    ("01_answered_connected_to_agent", "02_busy", "03_no_answer_timeout_5000", "04_congestion",
+     "05_answered_no_agent_abandon", "06_timeout_30_ms", "07_nonexistent_number", "08_sipp_uas_answered",
+     "09_sipp_uas_busy"),
+    ("13_customer_hangup_while_agent_rings", "14_agent_paused", "12_queue_timeout_2s", "11_agent_no_answer",
+     "10_originate_with_channelid", "15_concurrent_10_calls", "16_queue_status_snapshot",
+     "17_events_filtered_login"),
     # Recorded later on an Asterisk set up from docs/asterisk (olive's own dialplan with its
     # hangup handler, olive-test.conf's customers and agents): replayed on the e2e scenario
     # with the dialplan as it was then (recorded-19-22.toml).
@@ -74,14 +59,9 @@ SEPARATE = {
 # values are pinned. Runs not named here use the lab's (tests/fixtures/asterisk-22/conf).
 _DOCS = Path(__file__).resolve().parents[2] / "docs" / "asterisk"
 SCENARIOS: dict[int, tuple[str | Path, tuple[Path, ...]]] = {
-    2: (
-        Path(__file__).with_name("recorded-19-22.toml"),
-        (ROOT / "conf" / "docs-19-22" / "extensions.conf", _DOCS / "olive-test.conf"),
-    ),
-    3: (
-        Path(__file__).resolve().parents[1] / "e2e" / "e2e.toml",
-        (_DOCS / "extensions.conf", _DOCS / "olive-test.conf"),
-    ),
+    2: (Path(__file__).with_name("recorded-19-22.toml"),
+        (ROOT / "conf" / "docs-19-22" / "extensions.conf", _DOCS / "olive-test.conf")),
+    3: (Path(__file__).resolve().parents[1] / "e2e" / "e2e.toml", (_DOCS / "extensions.conf", _DOCS / "olive-test.conf")),
 }
 _LAB: tuple[str | Path, tuple[Path, ...]] = ("lab", (ROOT / "conf" / "extensions.conf",))
 
@@ -152,9 +132,7 @@ def rand_pins(t: Transcript, confs: tuple[Path, ...] = _LAB[1]) -> dict[str, lis
     for e in t.received():
         if e.get("Event") != "Newexten":
             continue
-        prio = plan.priority(
-            e.get("Context") or "", e.get("Exten") or "", int(e.get("Priority") or 0)
-        )
+        prio = plan.priority(e.get("Context") or "", e.get("Exten") or "", int(e.get("Priority") or 0))
         if prio is None or "RAND(" not in prio.data:
             continue
         data = e.get("AppData") or ""
@@ -219,9 +197,7 @@ async def _session(pbx: SimulatedPBX, clock: ScaledClock, replay: Replay, lead: 
         while data := await reader.read(65536):
             chunks.append(data)
             codec.receive_data(data)
-            while isinstance(
-                m := codec.next_message(), (Banner, Event, Response, MalformedMessage)
-            ):
+            while isinstance(m := codec.next_message(), (Banner, Event, Response, MalformedMessage)):
                 if isinstance(m, Event):
                     seen[m.name] += 1
             progress.set()
@@ -239,9 +215,7 @@ async def _session(pbx: SimulatedPBX, clock: ScaledClock, replay: Replay, lead: 
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(progress.wait(), 0.05)
             await clock.sleep(gap)
-        writer.write(
-            b"".join(e.wire() for e in batch).replace(b"Secret: <not recorded>", b"Secret: olive")
-        )
+        writer.write(b"".join(e.wire() for e in batch).replace(b"Secret: <not recorded>", b"Secret: olive"))
         await writer.drain()
     await asyncio.wait_for(task, 30)
     writer.close()
@@ -261,29 +235,11 @@ def _batches(sent: list[Entry]) -> list[list[Entry]]:
 
 # Events that answer an action: when they happen is when the action was sent.
 # Call events an action may be waiting for (queue member events answer actions or race).
-_TRIGGERS = frozenset(
-    {
-        "Newchannel",
-        "Newstate",
-        "DialState",
-        "DialEnd",
-        "LocalBridge",
-        "QueueCallerJoin",
-        "AgentCalled",
-        "AgentRingNoAnswer",
-        "AgentConnect",
-        "QueueCallerAbandon",
-        "QueueCallerLeave",
-        "BridgeEnter",
-        "BridgeLeave",
-        "SoftHangupRequest",
-        "HangupRequest",
-        "Hangup",
-        "Newexten",
-        "BridgeCreate",
-        "BridgeDestroy",
-    }
-)
+_TRIGGERS = frozenset({
+    "Newchannel", "Newstate", "DialState", "DialEnd", "LocalBridge", "QueueCallerJoin", "AgentCalled",
+    "AgentRingNoAnswer", "AgentConnect", "QueueCallerAbandon", "QueueCallerLeave", "BridgeEnter", "BridgeLeave",
+    "SoftHangupRequest", "HangupRequest", "Hangup", "Newexten", "BridgeCreate", "BridgeDestroy",
+})
 
 
 def _trigger(t: Transcript, action: Entry) -> tuple[str, int, float] | None:
@@ -314,10 +270,8 @@ async def _empty(pbx: SimulatedPBX, clock: ScaledClock, queues: list[str]) -> No
 async def _warm_up(pbx: SimulatedPBX) -> None:
     """One throwaway session first, so the recordings do not pay for first-use costs."""
     reader, writer = await asyncio.open_connection("127.0.0.1", pbx.port)
-    writer.write(
-        b"Action: Login\r\nUsername: olive\r\nSecret: olive\r\nEvents: off\r\n\r\n"
-        b"Action: QueueStatus\r\n\r\nAction: Logoff\r\n\r\n"
-    )
+    writer.write(b"Action: Login\r\nUsername: olive\r\nSecret: olive\r\nEvents: off\r\n\r\n"
+                 b"Action: QueueStatus\r\n\r\nAction: Logoff\r\n\r\n")
     await writer.drain()
     while await reader.read(65536):
         pass
@@ -330,9 +284,7 @@ async def replay_run(names: Iterable[str], scale: float) -> dict[str, Replay]:
     replays = {n: Replay(n, load(n), origin_of(load(n))) for n in names}
     first = next(iter(replays.values()))
     clock = ScaledClock(scale, start=first.origin + first.transcript.sent()[0].t - 5.0)
-    pbx = SimulatedPBX(
-        scenario if isinstance(scenario, str) else load_scenario(scenario), clock=clock
-    )
+    pbx = SimulatedPBX(scenario if isinstance(scenario, str) else load_scenario(scenario), clock=clock)
     for r in replays.values():
         for device, values in rand_pins(r.transcript, confs).items():
             pbx.core.rand_pins.setdefault(device, []).extend(values)
@@ -362,13 +314,4 @@ def replay_all(scale: float) -> dict[str, Replay]:
     return {k: v for part in parts for k, v in part.items()}
 
 
-__all__ = [
-    "RUNS",
-    "SEPARATE",
-    "Message",
-    "Replay",
-    "device_of",
-    "recorded_messages",
-    "replay_all",
-    "replay_run",
-]
+__all__ = ["RUNS", "SEPARATE", "Message", "Replay", "device_of", "recorded_messages", "replay_all", "replay_run"]

@@ -26,20 +26,12 @@ async def run_call(number: str, *variables: str, until: str = "Hangup") -> Clien
     try:
         c = await Client.connect(port)
         await c.login("on")
-        await c.response(
-            c.send(
-                "Originate",
-                ("Channel", f"Local/{number}@olive-test-customers"),
-                ("Context", "olive-amd"),
-                ("Exten", "s"),
-                ("Priority", "1"),
-                ("ChannelId", "amd1"),
-                ("Async", "true"),
-                ("Variable", "OLIVE_QUEUE=olive-test"),
-                ("Variable", "OLIVE_CONNECT_LIMIT=1"),
-                *(("Variable", v) for v in variables),
-            )
-        )
+        await c.response(c.send(
+            "Originate", ("Channel", f"Local/{number}@olive-test-customers"), ("Context", "olive-amd"),
+            ("Exten", "s"), ("Priority", "1"), ("ChannelId", "amd1"), ("Async", "true"),
+            ("Variable", "OLIVE_QUEUE=olive-test"), ("Variable", "OLIVE_CONNECT_LIMIT=1"),
+            *(("Variable", v) for v in variables),
+        ))
         await c.event(until, timeout=30, Uniqueid="amd1")
         await c.close()
         return c
@@ -48,18 +40,12 @@ async def run_call(number: str, *variables: str, until: str = "Hangup") -> Clien
 
 
 def var(c: Client, name: str) -> tuple[str, float]:
-    [event] = [
-        e for e in c.events("VarSet") if e.get("Variable") == name and e.get("Uniqueid") == "amd1"
-    ]
+    [event] = [e for e in c.events("VarSet") if e.get("Variable") == name and e.get("Uniqueid") == "amd1"]
     return event.get("Value") or "", float(event["Timestamp"])
 
 
 def answered_at(c: Client) -> float:
-    up = next(
-        e
-        for e in c.events("Newstate")
-        if e.get("Uniqueid") == "amd1" and e.get("ChannelStateDesc") == "Up"
-    )
+    up = next(e for e in c.events("Newstate") if e.get("Uniqueid") == "amd1" and e.get("ChannelStateDesc") == "Up")
     return float(up["Timestamp"])
 
 
@@ -76,11 +62,7 @@ class TestLocalCustomers:
         assert at - answered_at(c) == pytest.approx(0.5 + 0.22 + 1.5, abs=0.05)
         [event] = c.events("UserEvent")
         assert (event["UserEvent"], event["Status"], event["Cause"], event["Action"]) == (
-            "OliveAMD",
-            "MACHINE",
-            "LONGGREETING-1500-1500",
-            "hangup",
-        )
+            "OliveAMD", "MACHINE", "LONGGREETING-1500-1500", "hangup")
         assert event["Uniqueid"] == "amd1" and event["Privilege"] == "user,all"
         assert not c.events("QueueCallerJoin")
 
@@ -106,19 +88,13 @@ class TestLocalCustomers:
         assert not c.events("UserEvent")  # the PBX ended before that priority
 
     async def test_message_waits_for_silence_after_the_beep_then_plays(self) -> None:
-        c = await run_call(
-            "+12025559002", "OLIVE_AMD=message", "OLIVE_AMD_MESSAGE=acme/amd-message"
-        )
+        c = await run_call("+12025559002", "OLIVE_AMD=message", "OLIVE_AMD_MESSAGE=acme/amd-message")
         wait, at = var(c, "WAITSTATUS")
         assert wait == "SILENCE"
         # 0.5 s media wait + 5.66 s greeting + 0.44 s beep, then 1.5 s of silence.
         assert at - answered_at(c) == pytest.approx(0.5 + 5.66 + 0.44 + 1.5, abs=0.05)
         assert var(c, "OLIVE_AMD_PLAYED")[0] == "SUCCESS"
-        playback = [
-            e
-            for e in c.events("Newexten")
-            if e.get("Application") == "Playback" and e.get("Uniqueid") == "amd1"
-        ]
+        playback = [e for e in c.events("Newexten") if e.get("Application") == "Playback" and e.get("Uniqueid") == "amd1"]
         assert [e["AppData"] for e in playback] == ["acme/amd-message"]
 
     async def test_agent_action_sends_the_machine_to_the_queue(self) -> None:
@@ -133,20 +109,11 @@ class TestLocalCustomers:
         try:
             c = await Client.connect(port)
             await c.login("on")
-            await c.response(
-                c.send(
-                    "Originate",
-                    ("Channel", "Local/+12025559005@olive-test-customers"),
-                    ("Context", "olive-amd"),
-                    ("Exten", "s"),
-                    ("Priority", "1"),
-                    ("ChannelId", "amd1"),
-                    ("Async", "true"),
-                    ("Variable", "OLIVE_CALL_ID=amd1"),
-                    ("Variable", "OLIVE_QUEUE=olive-test"),
-                    ("Variable", "OLIVE_AMD=hangup"),
-                )
-            )
+            await c.response(c.send(
+                "Originate", ("Channel", "Local/+12025559005@olive-test-customers"), ("Context", "olive-amd"),
+                ("Exten", "s"), ("Priority", "1"), ("ChannelId", "amd1"), ("Async", "true"),
+                ("Variable", "OLIVE_CALL_ID=amd1"), ("Variable", "OLIVE_QUEUE=olive-test"), ("Variable", "OLIVE_AMD=hangup"),
+            ))
             await c.event("Hangup", timeout=30, Uniqueid="amd1")
             kind, interface, status, end, amd = pbx.core.astdb["olive-outcome/amd1"].split("|")
             assert (kind, interface, status, amd) == ("ABANDONED", "", "", "MACHINE")
@@ -166,51 +133,29 @@ class TestTrunkCustomers:
 
     def test_causes_carry_app_amds_numbers(self) -> None:
         rng = random.Random(1)
-        assert amd_verdict(AmdModel(), machine=True, rng=rng)[:2] == (
-            "MACHINE",
-            "LONGGREETING-1500-1500",
-        )
+        assert amd_verdict(AmdModel(), machine=True, rng=rng)[:2] == ("MACHINE", "LONGGREETING-1500-1500")
         assert amd_verdict(AmdModel(), machine=False, rng=rng)[:2] == ("HUMAN", "HUMAN-800-800")
-        assert amd_verdict(AmdModel(false_positive=1.0), machine=False, rng=rng)[:2] == (
-            "MACHINE",
-            "MAXWORDS-3-3",
-        )
-        assert amd_verdict(AmdModel(notsure=1.0), machine=True, rng=rng) == (
-            "NOTSURE",
-            "TOOLONG-5000",
-            5.0,
-        )
+        assert amd_verdict(AmdModel(false_positive=1.0), machine=False, rng=rng)[:2] == ("MACHINE", "MAXWORDS-3-3")
+        assert amd_verdict(AmdModel(notsure=1.0), machine=True, rng=rng) == ("NOTSURE", "TOOLONG-5000", 5.0)
 
     async def test_a_population_machine_is_detected_and_left_a_message(self) -> None:
         from pathlib import Path
 
-        scenario = parse_scenario(
-            {
-                "pbx": {"sounds": {"default": 2.0}},
-                "trunks": {"t": {"context": "x", "population": "p"}},
-                "population": {"p": {"machine": 1.0, "answer_delay": 1, "talk": 10, "greeting": 6}},
-            },
-            Path("."),
-        )
+        scenario = parse_scenario({
+            "pbx": {"sounds": {"default": 2.0}},
+            "trunks": {"t": {"context": "x", "population": "p"}},
+            "population": {"p": {"machine": 1.0, "answer_delay": 1, "talk": 10, "greeting": 6}},
+        }, Path("."))
         pbx = SimulatedPBX(scenario, clock=ScaledClock(FAST))
         port = await pbx.start()
         try:
             c = await Client.connect(port)
             await c.login("on")
-            await c.response(
-                c.send(
-                    "Originate",
-                    ("Channel", "PJSIP/5550100@t"),
-                    ("Context", "olive-amd"),
-                    ("Exten", "s"),
-                    ("Priority", "1"),
-                    ("ChannelId", "amd1"),
-                    ("Async", "true"),
-                    ("Variable", "OLIVE_QUEUE=olive-sales"),
-                    ("Variable", "OLIVE_AMD=message"),
-                    ("Variable", "OLIVE_AMD_MESSAGE=acme/amd"),
-                )
-            )
+            await c.response(c.send(
+                "Originate", ("Channel", "PJSIP/5550100@t"), ("Context", "olive-amd"), ("Exten", "s"),
+                ("Priority", "1"), ("ChannelId", "amd1"), ("Async", "true"), ("Variable", "OLIVE_QUEUE=olive-sales"),
+                ("Variable", "OLIVE_AMD=message"), ("Variable", "OLIVE_AMD_MESSAGE=acme/amd"),
+            ))
             await c.event("Hangup", timeout=30, Uniqueid="amd1")
         finally:
             await pbx.stop()
@@ -229,15 +174,11 @@ class TestConfig:
         assert {k: int(v) for k, v in values.items()} == vars(AMD_SETTINGS)
 
     def test_arguments_override_the_settings_in_order(self) -> None:
-        assert AMD_SETTINGS.with_args(["2000", "", "900"]) == AmdSettings(
-            initial_silence=2000, after_greeting_silence=900
-        )
+        assert AMD_SETTINGS.with_args(["2000", "", "900"]) == AmdSettings(initial_silence=2000, after_greeting_silence=900)
 
     def test_user_event_body_is_key_colon_value_pairs(self) -> None:
         assert user_event_headers("OliveAMD,Status: MACHINE,Cause: , junk") == (
-            "OliveAMD",
-            [("Status", "MACHINE"), ("Cause", "")],
-        )
+            "OliveAMD", [("Status", "MACHINE"), ("Cause", "")])
         assert user_event_headers("") is None
 
     def test_scenario_amd_table_is_checked(self) -> None:

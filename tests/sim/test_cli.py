@@ -28,25 +28,9 @@ def test_a_bad_scenario_is_reported() -> None:
 
 def test_serves_ami_until_interrupted() -> None:
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from olive.cli import main; main()",
-            "sim",
-            "--port",
-            "0",
-            "--scenario",
-            "lab",
-            "--seed",
-            "3",
-            "--username",
-            "u",
-            "--secret",
-            "s",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        [sys.executable, "-c", "from olive.cli import main; main()", "sim", "--port", "0", "--scenario", "lab",
+         "--seed", "3", "--username", "u", "--secret", "s"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
         assert proc.stdout is not None

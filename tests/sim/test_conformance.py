@@ -29,9 +29,7 @@ def _shared(root: Path) -> dict[str, Replay]:
         deadline = time.monotonic() + 600
         while not data.exists():
             if time.monotonic() > deadline:
-                raise TimeoutError(
-                    "another worker never finished the conformance replays"
-                ) from None
+                raise TimeoutError("another worker never finished the conformance replays") from None
             time.sleep(0.2)
         result: dict[str, Replay] = pickle.loads(data.read_bytes())
         return result
@@ -58,6 +56,4 @@ def test_simulator_matches_the_recording(replays: dict[str, Replay], name: str) 
     report = compare(replays[name])
     assert report.compared > 10
     assert not report.problems, f"{name}:\n" + "\n".join(report.problems)
-    assert not report.timing, f"{name}: anchor events off their recorded time:\n" + "\n".join(
-        report.timing
-    )
+    assert not report.timing, f"{name}: anchor events off their recorded time:\n" + "\n".join(report.timing)

@@ -31,7 +31,7 @@ def recorded() -> tuple[list[Entry], list[Entry]]:
     received = load(NAME).received()
     banners = [i for i, e in enumerate(received) if e.is_banner]
     assert len(banners) == 2, "the recording holds two sessions"
-    return received[: banners[1]], received[banners[1] :]
+    return received[: banners[1]], received[banners[1]:]
 
 
 def recorded_named(entries: list[Entry], name: str) -> Entry:
@@ -65,26 +65,17 @@ async def session(sim: SimulatedPBX) -> Client:
     return client
 
 
-async def test_a_connected_client_sees_shutdown_then_the_connection_closes(
-    pbx: SimulatedPBX,
-) -> None:
+async def test_a_connected_client_sees_shutdown_then_the_connection_closes(pbx: SimulatedPBX) -> None:
     before, _ = recorded()
     shutdown = recorded_named(before, "Shutdown")
     client = await session(pbx)
-    await client.response(
-        client.send("QueueAdd", Queue=QUEUE, Interface=AGENT, MemberName="agent101")
-    )
+    await client.response(client.send("QueueAdd", Queue=QUEUE, Interface=AGENT, MemberName="agent101"))
     await pbx.restart()
     await asyncio.wait_for(client.closed.wait(), 5)
     events = client.events("Shutdown")
-    assert len(events) == 1, (
-        "core restart now announces itself to every AMI session before closing it"
-    )
+    assert len(events) == 1, "core restart now announces itself to every AMI session before closing it"
     assert names_of(events[0].headers) == names_of(shutdown.headers())
-    assert (events[0].get("Shutdown"), events[0].get("Restart")) == (
-        shutdown.get("Shutdown"),
-        shutdown.get("Restart"),
-    )
+    assert (events[0].get("Shutdown"), events[0].get("Restart")) == (shutdown.get("Shutdown"), shutdown.get("Restart"))
     assert client.messages[-1] is events[0], "nothing follows Shutdown on the old connection"
 
 
@@ -95,14 +86,10 @@ async def test_a_crash_closes_the_connection_without_shutdown(pbx: SimulatedPBX)
     assert client.events("Shutdown") == []
 
 
-async def test_core_status_and_queue_status_as_recorded_across_the_restart(
-    pbx: SimulatedPBX,
-) -> None:
+async def test_core_status_and_queue_status_as_recorded_across_the_restart(pbx: SimulatedPBX) -> None:
     before, after = recorded()
     client = await session(pbx)
-    await client.response(
-        client.send("QueueAdd", Queue=QUEUE, Interface=AGENT, MemberName="agent101")
-    )
+    await client.response(client.send("QueueAdd", Queue=QUEUE, Interface=AGENT, MemberName="agent101"))
     first = await client.response(client.send("CoreStatus"))
     assert names_of(first.headers) == names_of(recorded_core_status(before).headers())
     await pbx.clock.sleep(2.0)
@@ -110,8 +97,7 @@ async def test_core_status_and_queue_status_as_recorded_across_the_restart(
     again = await session(pbx)
     booted = await again.event("FullyBooted")
     assert (booted.get("Uptime"), booted.get("LastReload")) == (
-        recorded_named(after, "FullyBooted").get("Uptime"),
-        recorded_named(after, "FullyBooted").get("LastReload"),
+        recorded_named(after, "FullyBooted").get("Uptime"), recorded_named(after, "FullyBooted").get("LastReload"),
     )
     second = await again.response(again.send("CoreStatus"))
     real_before, real_after = recorded_core_status(before), recorded_core_status(after)
@@ -119,22 +105,15 @@ async def test_core_status_and_queue_status_as_recorded_across_the_restart(
     # What olive compares to tell a restart: the start time changes, as it did on the real one.
     assert real_before.get("CoreStartupTime") != real_after.get("CoreStartupTime")
     assert (second.get("CoreStartupDate"), second.get("CoreStartupTime")) != (
-        first.get("CoreStartupDate"),
-        first.get("CoreStartupTime"),
+        first.get("CoreStartupDate"), first.get("CoreStartupTime"),
     )
     assert second.get("CoreProcessedCalls") == real_after.get("CoreProcessedCalls") == "0"
     aid = again.send("QueueStatus", Queue=QUEUE)
     await again.event("QueueStatusComplete", ActionID=aid)
     listed = [m for m in again.messages if isinstance(m, (Event, Response)) and m.action_id == aid]
-    recorded_list = [
-        e
-        for e in after
-        if e.get("ActionID")
-        == next(x.get("ActionID") for x in after if x.get("Event") == "QueueStatusComplete")
-    ]
-    assert [getattr(m, "name", "Response") for m in listed] == [
-        e.get("Event") or "Response" for e in recorded_list
-    ]
+    recorded_list = [e for e in after if e.get("ActionID") == next(
+        x.get("ActionID") for x in after if x.get("Event") == "QueueStatusComplete")]
+    assert [getattr(m, "name", "Response") for m in listed] == [e.get("Event") or "Response" for e in recorded_list]
     params = next(m for m in listed if isinstance(m, Event) and m.name == "QueueParams")
     real_params = next(e for e in recorded_list if e.get("Event") == "QueueParams")
     for counter in ("Calls", "Holdtime", "TalkTime", "Completed", "Abandoned"):
@@ -150,26 +129,12 @@ async def test_core_restart_now_hangs_up_every_call_and_keeps_its_result(pbx: Si
     real_value = next(e.get("Val") for e in t.received() if e.get("Event") == "DBGetResponse")
     call_id = "olive-c22-0001"
     client = await session(pbx)
-    await client.response(
-        client.send("QueueAdd", Queue=QUEUE, Interface=AGENT, MemberName="agent101")
-    )
-    variables = [
-        ("Variable", v)
-        for v in (f"OLIVE_CALL_ID={call_id}", f"OLIVE_QUEUE={QUEUE}", "OLIVE_CONNECT_LIMIT=2")
-    ]
-    await client.response(
-        client.send(
-            "Originate",
-            *variables,
-            Channel="Local/+12025551001@olive-test-customers",
-            Context="olive-dialer",
-            Exten="s",
-            Priority="1",
-            Timeout="30000",
-            Async="true",
-            ChannelId=call_id,
-        )
-    )
+    await client.response(client.send("QueueAdd", Queue=QUEUE, Interface=AGENT, MemberName="agent101"))
+    variables = [("Variable", v) for v in (f"OLIVE_CALL_ID={call_id}", f"OLIVE_QUEUE={QUEUE}", "OLIVE_CONNECT_LIMIT=2")]
+    await client.response(client.send(
+        "Originate", *variables, Channel="Local/+12025551001@olive-test-customers", Context="olive-dialer",
+        Exten="s", Priority="1", Timeout="30000", Async="true", ChannelId=call_id,
+    ))
     await client.event("AgentConnect", timeout=10)
     restart = asyncio.create_task(pbx.restart())
     await client.event("Hangup", timeout=5)
@@ -184,14 +149,10 @@ async def test_core_restart_now_hangs_up_every_call_and_keeps_its_result(pbx: Si
     assert "Shutdown" in names
     # ast_softhangup_all() first: a SoftHangupRequest with Cause 4 (AST_SOFTHANGUP_SHUTDOWN) on every
     # channel, before any of them hangs up.
-    real_soft = [
-        e.get("Cause") for e in t.received()[:shutdown_at] if e.get("Event") == "SoftHangupRequest"
-    ]
+    real_soft = [e.get("Cause") for e in t.received()[:shutdown_at] if e.get("Event") == "SoftHangupRequest"]
     seen_soft = [m.get("Cause") for m in client.events("SoftHangupRequest")]
     assert real_soft[:4] == ["4"] * 4 and seen_soft[:4] == ["4"] * 4
-    assert names.index("Hangup") > max(
-        i for i, n in enumerate(names[: names.index("Hangup")]) if n == "SoftHangupRequest"
-    )
+    assert names.index("Hangup") > max(i for i, n in enumerate(names[: names.index("Hangup")]) if n == "SoftHangupRequest")
     assert pbx.shutdown_began_at is not None and pbx.shutdown_event_at is not None
     assert pbx.shutdown_event_at - pbx.shutdown_began_at >= 1.0  # 1.1 s in the recording
     seen_hangups = [m for m in client.events("Hangup")]

@@ -14,43 +14,22 @@ from olive.sim._scenario import ScenarioError, parse_scenario
 
 FAST = 50.0
 CALL = "ivr1"
-KEYS = (
-    "OLIVE_MESSAGE=hello-world",
-    "OLIVE_IVR_PROMPT=beep",
-    "OLIVE_IVR_KEYS=19",
-    "OLIVE_IVR_AGENT=1",
-    "OLIVE_IVR_TIMEOUT=5",
-    "OLIVE_QUEUE=olive-test",
-    "OLIVE_CONNECT_LIMIT=2",
-)
+KEYS = ("OLIVE_MESSAGE=hello-world", "OLIVE_IVR_PROMPT=beep", "OLIVE_IVR_KEYS=19", "OLIVE_IVR_AGENT=1",
+        "OLIVE_IVR_TIMEOUT=5", "OLIVE_QUEUE=olive-test", "OLIVE_CONNECT_LIMIT=2")
 
 
-async def run(
-    pbx: SimulatedPBX,
-    channel: str,
-    *variables: str,
-    until: str = "Hangup",
-    agent: str | None = None,
-) -> Client:
+async def run(pbx: SimulatedPBX, channel: str, *variables: str, until: str = "Hangup", agent: str | None = None) -> Client:
     port = await pbx.start()
     try:
         c = await Client.connect(port)
         await c.login("on")
         if agent is not None:
             await c.response(c.send("QueueAdd", ("Queue", "olive-test"), ("Interface", agent)))
-        await c.response(
-            c.send(
-                "Originate",
-                ("Channel", channel),
-                ("Context", "olive-broadcast"),
-                ("Exten", "s"),
-                ("Priority", "1"),
-                ("ChannelId", CALL),
-                ("Async", "true"),
-                ("Variable", f"OLIVE_CALL_ID={CALL}"),
-                *(("Variable", v) for v in variables),
-            )
-        )
+        await c.response(c.send(
+            "Originate", ("Channel", channel), ("Context", "olive-broadcast"), ("Exten", "s"), ("Priority", "1"),
+            ("ChannelId", CALL), ("Async", "true"), ("Variable", f"OLIVE_CALL_ID={CALL}"),
+            *(("Variable", v) for v in variables),
+        ))
         await c.event(until, timeout=30, Uniqueid=CALL)
         await c.close()
         return c
@@ -58,35 +37,22 @@ async def run(
         await pbx.stop()
 
 
-async def run_local(
-    number: str, *variables: str, until: str = "Hangup", agent: str | None = None
-) -> Client:
+async def run_local(number: str, *variables: str, until: str = "Hangup", agent: str | None = None) -> Client:
     from tests.e2e.harness import SCENARIO
 
-    return await run(
-        SimulatedPBX(SCENARIO, clock=ScaledClock(FAST)),
-        f"Local/{number}@olive-test-customers",
-        *variables,
-        until=until,
-        agent=agent,
-    )
+    return await run(SimulatedPBX(SCENARIO, clock=ScaledClock(FAST)), f"Local/{number}@olive-test-customers",
+                     *variables, until=until, agent=agent)
 
 
 def var(c: Client, name: str) -> tuple[str, float] | None:
-    found = [
-        e for e in c.events("VarSet") if e.get("Variable") == name and e.get("Uniqueid") == CALL
-    ]
+    found = [e for e in c.events("VarSet") if e.get("Variable") == name and e.get("Uniqueid") == CALL]
     if not found:
         return None
     return found[-1].get("Value") or "", float(found[-1]["Timestamp"])
 
 
 def answered_at(c: Client) -> float:
-    up = next(
-        e
-        for e in c.events("Newstate")
-        if e.get("Uniqueid") == CALL and e.get("ChannelStateDesc") == "Up"
-    )
+    up = next(e for e in c.events("Newstate") if e.get("Uniqueid") == CALL and e.get("ChannelStateDesc") == "Up")
     return float(up["Timestamp"])
 
 
@@ -104,17 +70,11 @@ class TestLocalCustomers:
         [event] = c.events("UserEvent")
         assert (event["UserEvent"], event["Key"], event["Status"]) == ("OliveIVR", "9", "OK")
         assert not c.events("QueueCallerJoin")
-        read = [
-            e
-            for e in c.events("Newexten")
-            if e.get("Application") == "Read" and e.get("Uniqueid") == CALL
-        ]
+        read = [e for e in c.events("Newexten") if e.get("Application") == "Read" and e.get("Uniqueid") == CALL]
         assert [e["AppData"] for e in read] == ["OLIVE_KEY,hello-world&beep,1,,1,5"]
 
     async def test_pressing_1_joins_the_queue_when_an_agent_is_ready(self) -> None:
-        c = await run_local(
-            "+12025550101", *KEYS, until="QueueCallerJoin", agent="Local/801@olive-test-agents"
-        )
+        c = await run_local("+12025550101", *KEYS, until="QueueCallerJoin", agent="Local/801@olive-test-agents")
         assert var(c, "OLIVE_KEY")[0] == "1"  # type: ignore[index]
         assert c.events("UserEvent")[0]["Key"] == "1"
         assert var(c, "OLIVE_AGENTS_READY")[0] == "1"  # type: ignore[index]
@@ -137,9 +97,7 @@ class TestLocalCustomers:
     async def test_without_keys_the_message_just_plays(self) -> None:
         c = await run_local("+12025550101", "OLIVE_MESSAGE=hello-world", "OLIVE_QUEUE=olive-test")
         assert var(c, "OLIVE_MESSAGE_PLAYED")[0] == "SUCCESS"  # type: ignore[index]
-        assert var(c, "OLIVE_KEY") is None and not c.events(
-            "UserEvent"
-        )  # its key fell on no Read()
+        assert var(c, "OLIVE_KEY") is None and not c.events("UserEvent")  # its key fell on no Read()
 
     async def test_hanging_up_during_read_is_hangup_and_the_dialplan_stops(self) -> None:
         # 5xxx hang up 0.7 s after answering, during the 1.3 s of recordings.
@@ -153,17 +111,8 @@ class TestLocalCustomers:
 
         pbx = SimulatedPBX(SCENARIO, clock=ScaledClock(FAST))
         await run(pbx, "Local/+12025550902@olive-test-customers", *KEYS)
-        kind, interface, status, end, amd, agentless, key = pbx.core.astdb[
-            f"olive-outcome/{CALL}"
-        ].split("|")
-        assert (kind, interface, status, amd, agentless, key) == (
-            "ABANDONED",
-            "",
-            "",
-            "",
-            "yes",
-            "9",
-        )
+        kind, interface, status, end, amd, agentless, key = pbx.core.astdb[f"olive-outcome/{CALL}"].split("|")
+        assert (kind, interface, status, amd, agentless, key) == ("ABANDONED", "", "", "", "yes", "9")
         assert 0 < int(end) <= pbx.core.now
 
 
@@ -179,13 +128,8 @@ def trunk_scenario(**ivr: object) -> dict[str, object]:
 class TestTrunkCustomers:
     async def test_a_person_presses_the_drawn_key_after_its_delay(self) -> None:
         scenario = parse_scenario(trunk_scenario(keys={"9": 1.0}, delay=1.5), Path("."))
-        c = await run(
-            SimulatedPBX(scenario, clock=ScaledClock(FAST)),
-            "PJSIP/5550100@t",
-            "OLIVE_MESSAGE=acme/offer",
-            "OLIVE_IVR_KEYS=19",
-            "OLIVE_IVR_TIMEOUT=4",
-        )
+        c = await run(SimulatedPBX(scenario, clock=ScaledClock(FAST)), "PJSIP/5550100@t",
+                      "OLIVE_MESSAGE=acme/offer", "OLIVE_IVR_KEYS=19", "OLIVE_IVR_TIMEOUT=4")
         key = var(c, "OLIVE_KEY")
         assert key is not None and key[0] == "9"
         # A key during the 2 s message interrupts it.
@@ -225,23 +169,10 @@ class TestQueueMember:
         try:
             c = await Client.connect(port)
             await c.login("on")
-            for iface, paused in (
-                ("Local/801@olive-test-agents", "false"),
-                ("Local/802@olive-test-agents", "true"),
-            ):
-                await c.response(
-                    c.send(
-                        "QueueAdd",
-                        ("Queue", "olive-test"),
-                        ("Interface", iface),
-                        ("Paused", paused),
-                    )
-                )
+            for iface, paused in (("Local/801@olive-test-agents", "false"), ("Local/802@olive-test-agents", "true")):
+                await c.response(c.send("QueueAdd", ("Queue", "olive-test"), ("Interface", iface), ("Paused", paused)))
             await c.close()
-            counts = {
-                opt: pbx.queue_member(["olive-test", opt])
-                for opt in ("count", "logged", "free", "ready", "penalty")
-            }
+            counts = {opt: pbx.queue_member(["olive-test", opt]) for opt in ("count", "logged", "free", "ready", "penalty")}
             assert counts == {"count": "2", "logged": "2", "free": "1", "ready": "1", "penalty": ""}
             assert pbx.queue_member(["no-such-queue", "ready"]) == ""
         finally:

@@ -22,7 +22,7 @@ def _sections(text: str) -> list[tuple[str, dict[str, str]]]:
     for raw in text.splitlines():
         line = raw.split(";", 1)[0].strip()
         if line.startswith("["):
-            out.append((line[1 : line.index("]")], {}))
+            out.append((line[1:line.index("]")], {}))
         elif "=" in line and out:
             key, _, value = line.partition("=")
             out[-1][1][key.strip()] = value.strip()
@@ -49,9 +49,7 @@ class TestPjsipSampleIsSafeToCopy:
     def test_every_context_it_names_is_defined_in_the_docs_dialplan(self) -> None:
         from olive.sim._dialplan import parse_extensions
 
-        contexts = {
-            v["context"] for _, v in _sections((DOCS / "pjsip.conf").read_text()) if "context" in v
-        }
+        contexts = {v["context"] for _, v in _sections((DOCS / "pjsip.conf").read_text()) if "context" in v}
         assert contexts == {"olive-from-trunk", "olive-agent-phones"}
         plan = parse_extensions((DOCS / "olive-phones.conf").read_text(), "olive-phones.conf")
         for context in contexts:

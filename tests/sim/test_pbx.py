@@ -91,23 +91,17 @@ class TestUnknownAndMalformed:
             b": empty name\r\n\r\n",
         ],
     )
-    async def test_malformed_input_never_crashes_the_server(
-        self, lab: SimulatedPBX, garbage: bytes
-    ) -> None:
+    async def test_malformed_input_never_crashes_the_server(self, lab: SimulatedPBX, garbage: bytes) -> None:
         client = await logged_in(lab)
         client.send_raw(garbage)
         await client.wait_for(lambda m: getattr(m, "message", None) == "Missing action in request")
         response = await client.response(client.send("Ping"))
         assert response.get("Ping") == "Pong"
 
-    async def test_an_endless_message_is_refused_and_the_session_goes_on(
-        self, lab: SimulatedPBX
-    ) -> None:
+    async def test_an_endless_message_is_refused_and_the_session_goes_on(self, lab: SimulatedPBX) -> None:
         client = await logged_in(lab)
         client.send_raw(b"Action: Ping\r\nX: " + b"y" * (1 << 21))
-        await client.wait_for(
-            lambda m: getattr(m, "message", None) == "Missing action in request", timeout=10
-        )
+        await client.wait_for(lambda m: getattr(m, "message", None) == "Missing action in request", timeout=10)
         client.send_raw(b"\r\n\r\n")
         response = await client.response(client.send("Ping"))
         assert response.get("Ping") == "Pong"
@@ -123,19 +117,12 @@ class TestUnknownAndMalformed:
 
 
 class TestEventFilter:
-    async def test_call_and_agent_classes_drop_dialplan_system_and_security(
-        self, lab: SimulatedPBX
-    ) -> None:
+    async def test_call_and_agent_classes_drop_dialplan_system_and_security(self, lab: SimulatedPBX) -> None:
         filtered = await logged_in(lab, "call,agent")
         everything = await logged_in(lab, "on")
         aid = everything.send(
-            "Originate",
-            ("Channel", "Local/5001@customers"),
-            ("Context", "dialer"),
-            ("Exten", "s"),
-            ("Priority", "1"),
-            ("Async", "true"),
-            ("Variable", "OLIVE_CALL_ID=x1"),
+            "Originate", ("Channel", "Local/5001@customers"), ("Context", "dialer"), ("Exten", "s"),
+            ("Priority", "1"), ("Async", "true"), ("Variable", "OLIVE_CALL_ID=x1"),
         )
         await everything.response(aid)
         await everything.event("OriginateResponse")
@@ -150,66 +137,39 @@ class TestEventFilter:
     async def test_events_off_sends_none(self, lab: SimulatedPBX) -> None:
         quiet = await logged_in(lab, "off")
         loud = await logged_in(lab, "on")
-        await loud.response(
-            loud.send(
-                "Originate",
-                ("Channel", "Local/2001@customers"),
-                ("Context", "dialer"),
-                ("Exten", "s"),
-                ("Priority", "1"),
-                ("Async", "true"),
-            )
-        )
+        await loud.response(loud.send(
+            "Originate", ("Channel", "Local/2001@customers"), ("Context", "dialer"), ("Exten", "s"),
+            ("Priority", "1"), ("Async", "true"),
+        ))
         await loud.event("OriginateResponse")
         await quiet.response(quiet.send("Ping"))
         assert quiet.events() == []
 
 
 class TestOriginate:
-    async def test_timeout_30_is_milliseconds_and_the_call_dies_ringing(
-        self, lab: SimulatedPBX
-    ) -> None:
+    async def test_timeout_30_is_milliseconds_and_the_call_dies_ringing(self, lab: SimulatedPBX) -> None:
         client = await logged_in(lab)
-        await client.response(
-            client.send(
-                "Originate",
-                ("Channel", "Local/1002@customers"),
-                ("Context", "dialer"),
-                ("Exten", "s"),
-                ("Priority", "1"),
-                ("Timeout", "30"),
-                ("Async", "true"),
-            )
-        )
+        await client.response(client.send(
+            "Originate", ("Channel", "Local/1002@customers"), ("Context", "dialer"), ("Exten", "s"),
+            ("Priority", "1"), ("Timeout", "30"), ("Async", "true"),
+        ))
         result = await client.event("OriginateResponse")
-        assert (result.get("Response"), result.get("Reason"), result.get("Uniqueid")) == (
-            "Failure",
-            "3",
-            "<unknown>",
-        )
+        assert (result.get("Response"), result.get("Reason"), result.get("Uniqueid")) == ("Failure", "3", "<unknown>")
         start = float(client.events("Newchannel")[0]["Timestamp"])
         assert 0.029 <= float(result["Timestamp"]) - start <= 0.031
         hangups = {e["Channel"][-2:]: e for e in client.events("Hangup")}
         assert {k: (e["Cause"], e["Cause-txt"]) for k, e in hangups.items()} == {
-            ";1": ("19", "User alerting, no answer"),
-            ";2": ("19", "User alerting, no answer"),
+            ";1": ("19", "User alerting, no answer"), ";2": ("19", "User alerting, no answer"),
         }
         assert hangups[";1"]["ChannelStateDesc"] == "Ringing"
         assert not client.events("DialEnd")
 
     async def test_channel_id_names_both_legs_and_links_every_leg(self, lab: SimulatedPBX) -> None:
         client = await logged_in(lab)
-        await client.response(
-            client.send(
-                "Originate",
-                ("Channel", "Local/2002@customers"),
-                ("Context", "dialer"),
-                ("Exten", "s"),
-                ("Priority", "1"),
-                ("ChannelId", "call-7"),
-                ("Async", "true"),
-            )
-        )
+        await client.response(client.send(
+            "Originate", ("Channel", "Local/2002@customers"), ("Context", "dialer"), ("Exten", "s"),
+            ("Priority", "1"), ("ChannelId", "call-7"), ("Async", "true"),
+        ))
         result = await client.event("OriginateResponse")
         assert (result["Reason"], result["Uniqueid"]) == ("5", "call-7")
         ids = {e["Uniqueid"] for e in client.events("Newchannel")}
@@ -218,58 +178,30 @@ class TestOriginate:
 
     async def test_variables_are_set_on_both_local_legs(self, lab: SimulatedPBX) -> None:
         client = await logged_in(lab)
-        await client.response(
-            client.send(
-                "Originate",
-                ("Channel", "Local/9001@customers"),
-                ("Context", "dialer"),
-                ("Exten", "s"),
-                ("Priority", "1"),
-                ("ChannelId", "c8"),
-                ("OtherChannelId", "c8-other"),
-                ("Variable", "A=1"),
-                ("Variable", "B=2"),
-                ("Async", "true"),
-            )
-        )
+        await client.response(client.send(
+            "Originate", ("Channel", "Local/9001@customers"), ("Context", "dialer"), ("Exten", "s"),
+            ("Priority", "1"), ("ChannelId", "c8"), ("OtherChannelId", "c8-other"),
+            ("Variable", "A=1"), ("Variable", "B=2"), ("Async", "true"),
+        ))
         result = await client.event("OriginateResponse")
         assert (result["Response"], result["Reason"], result["Uniqueid"]) == ("Failure", "0", "c8")
         sets = [(e["Uniqueid"], e["Variable"], e["Value"]) for e in client.events("VarSet")]
-        assert sets == [
-            ("c8", "B", "2"),
-            ("c8", "A", "1"),
-            ("c8-other", "A", "1"),
-            ("c8-other", "B", "2"),
-        ]
+        assert sets == [("c8", "B", "2"), ("c8", "A", "1"), ("c8-other", "A", "1"), ("c8-other", "B", "2")]
 
     async def test_every_originate_is_logged_once(self, lab: SimulatedPBX) -> None:
         client = await logged_in(lab)
         for n in ("2001", "2002"):
-            await client.response(
-                client.send(
-                    "Originate",
-                    ("Channel", f"Local/{n}@customers"),
-                    ("Context", "dialer"),
-                    ("Exten", "s"),
-                    ("Priority", "1"),
-                    ("Async", "true"),
-                )
-            )
+            await client.response(client.send(
+                "Originate", ("Channel", f"Local/{n}@customers"), ("Context", "dialer"), ("Exten", "s"),
+                ("Priority", "1"), ("Async", "true"),
+            ))
         originates = lab.actions_named("Originate")
-        assert [a["Channel"] for a in originates] == [
-            "Local/2001@customers",
-            "Local/2002@customers",
-        ]
+        assert [a["Channel"] for a in originates] == ["Local/2001@customers", "Local/2002@customers"]
 
-    async def test_synchronous_originate_answers_when_the_call_does(
-        self, lab: SimulatedPBX
-    ) -> None:
+    async def test_synchronous_originate_answers_when_the_call_does(self, lab: SimulatedPBX) -> None:
         client = await logged_in(lab)
         aid = client.send(
-            "Originate",
-            ("Channel", "Local/2001@customers"),
-            ("Context", "dialer"),
-            ("Exten", "s"),
+            "Originate", ("Channel", "Local/2001@customers"), ("Context", "dialer"), ("Exten", "s"),
             ("Priority", "1"),
         )
         response = await client.response(aid)
@@ -278,56 +210,30 @@ class TestOriginate:
 
     async def test_pjsip_sipp_busy_is_reason_0_with_cause_17(self, lab: SimulatedPBX) -> None:
         client = await logged_in(lab)
-        await client.response(
-            client.send(
-                "Originate",
-                ("Channel", "PJSIP/2001@sipp"),
-                ("Context", "dialer"),
-                ("Exten", "s"),
-                ("Priority", "1"),
-                ("Async", "true"),
-            )
-        )
+        await client.response(client.send(
+            "Originate", ("Channel", "PJSIP/2001@sipp"), ("Context", "dialer"), ("Exten", "s"),
+            ("Priority", "1"), ("Async", "true"),
+        ))
         result = await client.event("OriginateResponse")
-        assert (result["Response"], result["Reason"], result["Channel"]) == (
-            "Failure",
-            "0",
-            "PJSIP/2001@sipp",
-        )
+        assert (result["Response"], result["Reason"], result["Channel"]) == ("Failure", "0", "PJSIP/2001@sipp")
         assert (await client.event("DialEnd"))["DialStatus"] == "BUSY"
         hangup = await client.event("Hangup")
-        assert (hangup["Channel"][:11], hangup["Cause"], hangup["TechCause"]) == (
-            "PJSIP/sipp-",
-            "17",
-            "486",
-        )
+        assert (hangup["Channel"][:11], hangup["Cause"], hangup["TechCause"]) == ("PJSIP/sipp-", "17", "486")
 
     async def test_an_agent_phone_can_be_originated(self, lab: SimulatedPBX) -> None:
         client = await logged_in(lab)
-        await client.response(
-            client.send(
-                "Originate",
-                ("Channel", "PJSIP/101"),
-                ("Context", "dialer"),
-                ("Exten", "s"),
-                ("Priority", "1"),
-                ("Async", "true"),
-            )
-        )
+        await client.response(client.send(
+            "Originate", ("Channel", "PJSIP/101"), ("Context", "dialer"), ("Exten", "s"),
+            ("Priority", "1"), ("Async", "true"),
+        ))
         result = await client.event("OriginateResponse")
         assert (result["Response"], result["Reason"]) == ("Success", "4")
         assert result["Channel"].startswith("PJSIP/101-")
 
     async def test_originate_to_a_missing_extension_is_refused(self, lab: SimulatedPBX) -> None:
         client = await logged_in(lab)
-        response = await client.response(
-            client.send(
-                "Originate",
-                ("Channel", "Local/1001@customers"),
-                ("Context", "nowhere"),
-                ("Exten", "s"),
-                ("Priority", "1"),
-                ("Async", "true"),
-            )
-        )
+        response = await client.response(client.send(
+            "Originate", ("Channel", "Local/1001@customers"), ("Context", "nowhere"), ("Exten", "s"),
+            ("Priority", "1"), ("Async", "true"),
+        ))
         assert (response.response, response.message) == ("Error", "Extension does not exist.")

@@ -46,20 +46,11 @@ async def logged_in(pbx: SimulatedPBX, events: str = "on") -> Client:
 class TestQueueActions:
     async def test_add_pause_remove_with_asterisks_answers(self, lab: SimulatedPBX) -> None:
         c = await logged_in(lab)
-        add = (
-            ("Queue", "olive-campaign"),
-            ("Interface", "Local/101@agents"),
-            ("MemberName", "agent101"),
-        )
+        add = ("Queue", "olive-campaign"), ("Interface", "Local/101@agents"), ("MemberName", "agent101")
         assert (await c.response(c.send("QueueAdd", *add))).message == "Added interface to queue"
         again = await c.response(c.send("QueueAdd", *add))
-        assert (again.response, again.message) == (
-            "Error",
-            "Unable to add interface: Already there",
-        )
-        pause = await c.response(
-            c.send("QueuePause", *add[:2], ("Paused", "true"), ("Reason", "break"))
-        )
+        assert (again.response, again.message) == ("Error", "Unable to add interface: Already there")
+        pause = await c.response(c.send("QueuePause", *add[:2], ("Paused", "true"), ("Reason", "break")))
         assert pause.message == "Interface paused successfully"
         event = await c.event("QueueMemberPause")
         assert (event["Paused"], event["PausedReason"]) == ("1", "break")
@@ -68,40 +59,24 @@ class TestQueueActions:
         assert removed.message == "Removed interface from queue"
         gone = await c.response(c.send("QueueRemove", *add[:2]))
         assert gone.message == "Unable to remove interface: Not there"
-        nosuch = await c.response(
-            c.send("QueueAdd", ("Queue", "nope"), ("Interface", "Local/1@agents"))
-        )
+        nosuch = await c.response(c.send("QueueAdd", ("Queue", "nope"), ("Interface", "Local/1@agents")))
         assert nosuch.message == "Unable to add interface to queue: No such queue"
 
     async def test_status_summary_and_channels_are_lists(self, lab: SimulatedPBX) -> None:
         c = await logged_in(lab)
         # A customer who stays 60 s, a member who never answers: the call is there to list.
-        await c.response(
-            c.send(
-                "QueueAdd", ("Queue", "olive-noanswer"), ("Interface", "Local/901@agents-noanswer")
-            )
-        )
-        await c.response(
-            c.send(
-                "Originate",
-                ("Channel", "Local/60@customers-timed"),
-                ("Context", "dialer-noanswer"),
-                ("Exten", "s"),
-                ("Priority", "1"),
-                ("Async", "true"),
-            )
-        )
+        await c.response(c.send("QueueAdd", ("Queue", "olive-noanswer"), ("Interface", "Local/901@agents-noanswer")))
+        await c.response(c.send(
+            "Originate", ("Channel", "Local/60@customers-timed"), ("Context", "dialer-noanswer"), ("Exten", "s"),
+            ("Priority", "1"), ("Async", "true"),
+        ))
         await c.event("AgentCalled")
         for name, complete, item in (
             ("QueueStatus", "QueueStatusComplete", "QueueEntry"),
             ("QueueSummary", "QueueSummaryComplete", "QueueSummary"),
             ("CoreShowChannels", "CoreShowChannelsComplete", "CoreShowChannel"),
         ):
-            aid = (
-                c.send(name, ("Queue", "olive-noanswer"))
-                if name.startswith("Queue")
-                else c.send(name)
-            )
+            aid = c.send(name, ("Queue", "olive-noanswer")) if name.startswith("Queue") else c.send(name)
             start = await c.response(aid)
             assert start.get("EventList") == "start"
             done = await c.event(complete)
@@ -112,61 +87,30 @@ class TestQueueActions:
         channels = [e["Channel"] for e in c.events("CoreShowChannel")]
         assert sorted(channels) == sorted(ch.name for ch in lab.channels())
 
-    async def test_members_are_rung_round_robin_and_paused_ones_skipped(
-        self, lab: SimulatedPBX
-    ) -> None:
+    async def test_members_are_rung_round_robin_and_paused_ones_skipped(self, lab: SimulatedPBX) -> None:
         c = await logged_in(lab)
         for n in ("101", "102"):
-            await c.response(
-                c.send("QueueAdd", ("Queue", "olive-campaign"), ("Interface", f"Local/{n}@agents"))
-            )
-        await c.response(
-            c.send("QueuePause", ("Interface", "Local/101@agents"), ("Paused", "true"))
-        )
-        await c.response(
-            c.send(
-                "Originate",
-                ("Channel", "Local/5001@customers"),
-                ("Context", "dialer"),
-                ("Exten", "s"),
-                ("Priority", "1"),
-                ("Async", "true"),
-            )
-        )
+            await c.response(c.send("QueueAdd", ("Queue", "olive-campaign"), ("Interface", f"Local/{n}@agents")))
+        await c.response(c.send("QueuePause", ("Interface", "Local/101@agents"), ("Paused", "true")))
+        await c.response(c.send(
+            "Originate", ("Channel", "Local/5001@customers"), ("Context", "dialer"), ("Exten", "s"),
+            ("Priority", "1"), ("Async", "true"),
+        ))
         called = await c.event("AgentCalled")
         assert called["Interface"] == "Local/102@agents"
 
-    async def test_a_callers_penalty_range_rings_only_the_members_within_it(
-        self, lab: SimulatedPBX
-    ) -> None:
+
+    async def test_a_callers_penalty_range_rings_only_the_members_within_it(self, lab: SimulatedPBX) -> None:
         """QUEUE_MIN_PENALTY/QUEUE_MAX_PENALTY on the caller's channel (app_queue's calc_metric()): the
         member with penalty 7 is rung, never the one with 3, though round robin would pick 101 first."""
         c = await logged_in(lab)
         for n, penalty in (("101", "3"), ("102", "7")):
-            await c.response(
-                c.send(
-                    "QueueAdd",
-                    ("Queue", "olive-campaign"),
-                    ("Interface", f"Local/{n}@agents"),
-                    ("Penalty", penalty),
-                )
-            )
-        assert {m.interface: m.penalty for m in lab.queue_members("olive-campaign")} == {
-            "Local/101@agents": 3,
-            "Local/102@agents": 7,
-        }
-        await c.response(
-            c.send(
-                "Originate",
-                ("Channel", "Local/5001@customers"),
-                ("Context", "dialer"),
-                ("Exten", "s"),
-                ("Priority", "1"),
-                ("Async", "true"),
-                ("Variable", "QUEUE_MIN_PENALTY=7"),
-                ("Variable", "QUEUE_MAX_PENALTY=7"),
-            )
-        )
+            await c.response(c.send("QueueAdd", ("Queue", "olive-campaign"), ("Interface", f"Local/{n}@agents"), ("Penalty", penalty)))
+        assert {m.interface: m.penalty for m in lab.queue_members("olive-campaign")} == {"Local/101@agents": 3, "Local/102@agents": 7}
+        await c.response(c.send(
+            "Originate", ("Channel", "Local/5001@customers"), ("Context", "dialer"), ("Exten", "s"),
+            ("Priority", "1"), ("Async", "true"), ("Variable", "QUEUE_MIN_PENALTY=7"), ("Variable", "QUEUE_MAX_PENALTY=7"),
+        ))
         called = await c.event("AgentCalled")
         assert called["Interface"] == "Local/102@agents"
 
@@ -174,22 +118,13 @@ class TestQueueActions:
 class TestChannelActions:
     async def test_hangup_with_cause_and_variables(self, lab: SimulatedPBX) -> None:
         c = await logged_in(lab)
-        await c.response(
-            c.send(
-                "Originate",
-                ("Channel", "Local/3001@customers"),
-                ("Context", "dialer"),
-                ("Exten", "s"),
-                ("Priority", "1"),
-                ("ChannelId", "h1"),
-                ("Async", "true"),
-            )
-        )
+        await c.response(c.send(
+            "Originate", ("Channel", "Local/3001@customers"), ("Context", "dialer"), ("Exten", "s"),
+            ("Priority", "1"), ("ChannelId", "h1"), ("Async", "true"),
+        ))
         await c.event("DialState", DialStatus="RINGING")
         one = next(ch for ch in lab.channels() if ch.uniqueid == "h1")
-        set_ = await c.response(
-            c.send_plain("Setvar", ("Channel", one.name), ("Variable", "X"), ("Value", "42"))
-        )
+        set_ = await c.response(c.send_plain("Setvar", ("Channel", one.name), ("Variable", "X"), ("Value", "42")))
         assert set_.message == "Variable Set"
         got = await c.response(c.send_plain("Getvar", ("Channel", one.name), ("Variable", "X")))
         assert (got.get("Variable"), got.get("Value")) == ("X", "42")
@@ -206,17 +141,10 @@ class TestChannelActions:
 class TestDropConnections:
     async def test_sessions_drop_calls_go_on(self, lab: SimulatedPBX) -> None:
         c = await logged_in(lab)
-        await c.response(
-            c.send(
-                "Originate",
-                ("Channel", "Local/3001@customers"),
-                ("Context", "dialer"),
-                ("Exten", "s"),
-                ("Priority", "1"),
-                ("ChannelId", "d1"),
-                ("Async", "true"),
-            )
-        )
+        await c.response(c.send(
+            "Originate", ("Channel", "Local/3001@customers"), ("Context", "dialer"), ("Exten", "s"),
+            ("Priority", "1"), ("ChannelId", "d1"), ("Async", "true"),
+        ))
         await c.event("DialState")
         await lab.drop_connections()
         await asyncio.wait_for(c.closed.wait(), 5)
@@ -230,40 +158,23 @@ class TestDropConnections:
 
 
 class TestOliveDialplan:
-    async def test_connect_limit_drops_with_timeout_and_plays_the_message(
-        self, demo: SimulatedPBX
-    ) -> None:
+    async def test_connect_limit_drops_with_timeout_and_plays_the_message(self, demo: SimulatedPBX) -> None:
         c = await logged_in(demo)
         # Every number answers after 1 s; no agent is logged in, so the 2 s limit drops the call.
         demo.scenario.trunks["trunk"] = demo.scenario.trunks["trunk"].__class__(
             "trunk", "from-trunk", (Rule("_X.", "answer", Distribution("fixed", 1.0)),), None
         )
-        await c.response(
-            c.send(
-                "Originate",
-                ("Channel", "PJSIP/5550100@trunk"),
-                ("Context", "olive-dialer"),
-                ("Exten", "s"),
-                ("Priority", "1"),
-                ("ChannelId", "o1"),
-                ("Variable", "OLIVE_QUEUE=olive-sales"),
-                ("Variable", "OLIVE_CONNECT_LIMIT=2"),
-                ("Variable", "OLIVE_DROP_MESSAGE=sorry"),
-                ("Async", "true"),
-            )
-        )
+        await c.response(c.send(
+            "Originate", ("Channel", "PJSIP/5550100@trunk"), ("Context", "olive-dialer"), ("Exten", "s"),
+            ("Priority", "1"), ("ChannelId", "o1"), ("Variable", "OLIVE_QUEUE=olive-sales"),
+            ("Variable", "OLIVE_CONNECT_LIMIT=2"), ("Variable", "OLIVE_DROP_MESSAGE=sorry"), ("Async", "true"),
+        ))
         answered = await c.event("OriginateResponse")
-        assert (answered["Response"], answered["Reason"], answered["Uniqueid"]) == (
-            "Success",
-            "4",
-            "o1",
-        )
+        assert (answered["Response"], answered["Reason"], answered["Uniqueid"]) == ("Success", "4", "o1")
         join = await c.event("QueueCallerJoin", Uniqueid="o1")
         abandon = await c.event("QueueCallerAbandon", Uniqueid="o1")
         assert abandon["HoldTime"] == "2"
-        assert float(abandon["Timestamp"]) - float(join["Timestamp"]) == pytest.approx(
-            2.0, abs=0.01
-        )
+        assert float(abandon["Timestamp"]) - float(join["Timestamp"]) == pytest.approx(2.0, abs=0.01)
         status = await c.event("VarSet", Variable="QUEUESTATUS")
         assert status["Value"] == "TIMEOUT"
         assert (await c.event("VarSet", Variable="OLIVE_DROP_REASON"))["Value"] == "TIMEOUT"
@@ -273,35 +184,19 @@ class TestOliveDialplan:
 
     async def test_pjsip_agent_answers_and_is_counted(self, demo: SimulatedPBX) -> None:
         demo.scenario.trunks["trunk"] = demo.scenario.trunks["trunk"].__class__(
-            "trunk",
-            "from-trunk",
-            (Rule("_X.", "answer", Distribution("fixed", 1.0), talk=Distribution("fixed", 5.0)),),
-            None,
+            "trunk", "from-trunk",
+            (Rule("_X.", "answer", Distribution("fixed", 1.0), talk=Distribution("fixed", 5.0)),), None,
         )
         assert demo.core.world is not None
         demo.core.world.agent = lambda interface: AgentBehaviour(True, 0.5)  # type: ignore[method-assign]
         c = await logged_in(demo)
-        await c.response(
-            c.send(
-                "QueueAdd",
-                ("Queue", "olive-sales"),
-                ("Interface", "PJSIP/101"),
-                ("MemberName", "agent101"),
-            )
-        )
-        await c.response(
-            c.send(
-                "Originate",
-                ("Channel", "PJSIP/5550101@trunk"),
-                ("Context", "olive-dialer"),
-                ("Exten", "s"),
-                ("Priority", "1"),
-                ("ChannelId", "o2"),
-                ("Variable", "OLIVE_QUEUE=olive-sales"),
-                ("Variable", "OLIVE_CONNECT_LIMIT=2"),
-                ("Async", "true"),
-            )
-        )
+        await c.response(c.send("QueueAdd", ("Queue", "olive-sales"), ("Interface", "PJSIP/101"),
+                                ("MemberName", "agent101")))
+        await c.response(c.send(
+            "Originate", ("Channel", "PJSIP/5550101@trunk"), ("Context", "olive-dialer"), ("Exten", "s"),
+            ("Priority", "1"), ("ChannelId", "o2"), ("Variable", "OLIVE_QUEUE=olive-sales"),
+            ("Variable", "OLIVE_CONNECT_LIMIT=2"), ("Async", "true"),
+        ))
         ringing = await c.event("QueueMemberStatus", Status="6")
         assert ringing["Interface"] == "PJSIP/101"
         connect = await c.event("AgentConnect", Uniqueid="o2")
@@ -325,27 +220,14 @@ class TestTestTrunk:
         ],
     )
     async def test_every_outcome(
-        self,
-        demo: SimulatedPBX,
-        number: str,
-        reason: str,
-        dial_status: str | None,
-        cause: str | None,
+        self, demo: SimulatedPBX, number: str, reason: str, dial_status: str | None, cause: str | None
     ) -> None:
         c = await logged_in(demo)
-        await c.response(
-            c.send(
-                "Originate",
-                ("Channel", f"PJSIP/{number}@test"),
-                ("Context", "olive-dialer"),
-                ("Exten", "s"),
-                ("Priority", "1"),
-                ("Timeout", "5000"),
-                ("ChannelId", f"t-{number}"),
-                ("Variable", "OLIVE_QUEUE=olive-demo"),
-                ("Async", "true"),
-            )
-        )
+        await c.response(c.send(
+            "Originate", ("Channel", f"PJSIP/{number}@test"), ("Context", "olive-dialer"), ("Exten", "s"),
+            ("Priority", "1"), ("Timeout", "5000"), ("ChannelId", f"t-{number}"),
+            ("Variable", "OLIVE_QUEUE=olive-demo"), ("Async", "true"),
+        ))
         result = await c.event("OriginateResponse")
         assert (result["Reason"], result["Uniqueid"]) == (reason, f"t-{number}")
         ends = [e["DialStatus"] for e in c.events("DialEnd")]
@@ -361,18 +243,10 @@ class TestAgentLeavesMidCall:
         c = await logged_in(demo)
         member = ("Queue", "olive-demo"), ("Interface", "PJSIP/7")
         await c.response(c.send("QueueAdd", *member))
-        await c.response(
-            c.send(
-                "Originate",
-                ("Channel", "PJSIP/1001@test"),
-                ("Context", "olive-dialer"),
-                ("Exten", "s"),
-                ("Priority", "1"),
-                ("ChannelId", "m1"),
-                ("Variable", "OLIVE_QUEUE=olive-demo"),
-                ("Async", "true"),
-            )
-        )
+        await c.response(c.send(
+            "Originate", ("Channel", "PJSIP/1001@test"), ("Context", "olive-dialer"), ("Exten", "s"),
+            ("Priority", "1"), ("ChannelId", "m1"), ("Variable", "OLIVE_QUEUE=olive-demo"), ("Async", "true"),
+        ))
         await c.event("AgentConnect", Uniqueid="m1")
         removed = await c.response(c.send("QueueRemove", *member))
         assert removed.message == "Removed interface from queue"
@@ -383,32 +257,19 @@ class TestAgentLeavesMidCall:
 
 
 class TestVaryOrder:
-    async def test_a_failures_originate_response_comes_before_or_after_the_hangup(
-        self, demo: SimulatedPBX
-    ) -> None:
+    async def test_a_failures_originate_response_comes_before_or_after_the_hangup(self, demo: SimulatedPBX) -> None:
         assert demo.scenario.vary_order
         c = await logged_in(demo)
         for n in range(12):
-            await c.response(
-                c.send(
-                    "Originate",
-                    ("Channel", f"PJSIP/2{n:03d}@test"),
-                    ("Context", "olive-dialer"),
-                    ("Exten", "s"),
-                    ("Priority", "1"),
-                    ("ChannelId", f"v{n}"),
-                    ("Async", "true"),
-                )
-            )
+            await c.response(c.send(
+                "Originate", ("Channel", f"PJSIP/2{n:03d}@test"), ("Context", "olive-dialer"), ("Exten", "s"),
+                ("Priority", "1"), ("ChannelId", f"v{n}"), ("Async", "true"),
+            ))
         for n in range(12):
             await c.event("OriginateResponse", Uniqueid=f"v{n}")
             await c.event("Hangup", Uniqueid=f"v{n}")
         order = [
-            [
-                m.name
-                for m in c.events()
-                if m.get("Uniqueid") == f"v{n}" and m.name in ("OriginateResponse", "Hangup")
-            ]
+            [m.name for m in c.events() if m.get("Uniqueid") == f"v{n}" and m.name in ("OriginateResponse", "Hangup")]
             for n in range(12)
         ]
         assert ["OriginateResponse", "Hangup"] in order and ["Hangup", "OriginateResponse"] in order
@@ -417,24 +278,13 @@ class TestVaryOrder:
         assert not lab.scenario.vary_order
         c = await logged_in(lab)
         for n in range(6):
-            await c.response(
-                c.send(
-                    "Originate",
-                    ("Channel", f"Local/2{n:03d}@customers"),
-                    ("Context", "dialer"),
-                    ("Exten", "s"),
-                    ("Priority", "1"),
-                    ("ChannelId", f"w{n}"),
-                    ("Async", "true"),
-                )
-            )
+            await c.response(c.send(
+                "Originate", ("Channel", f"Local/2{n:03d}@customers"), ("Context", "dialer"), ("Exten", "s"),
+                ("Priority", "1"), ("ChannelId", f"w{n}"), ("Async", "true"),
+            ))
             await c.event("OriginateResponse", Uniqueid=f"w{n}")
         for n in range(6):
-            names = [
-                m.name
-                for m in c.events()
-                if m.get("Uniqueid") == f"w{n}" and m.name in ("OriginateResponse", "Hangup")
-            ]
+            names = [m.name for m in c.events() if m.get("Uniqueid") == f"w{n}" and m.name in ("OriginateResponse", "Hangup")]
             assert names == ["Hangup", "OriginateResponse"]
 
 
@@ -443,21 +293,12 @@ class TestAnswerWaitsForMedia:
     __ast_answer); only a ringing tone or a sound from the ;1 side ends it sooner."""
 
     @staticmethod
-    async def answered_to_hangup(
-        pbx: SimulatedPBX, channel: str, context: str, *variables: str
-    ) -> float:
+    async def answered_to_hangup(pbx: SimulatedPBX, channel: str, context: str, *variables: str) -> float:
         c = await logged_in(pbx)
-        await c.response(
-            c.send(
-                "Originate",
-                ("Channel", channel),
-                ("Context", context),
-                ("Exten", "s"),
-                ("Priority", "1"),
-                ("Async", "true"),
-                *(("Variable", v) for v in variables),
-            )
-        )
+        await c.response(c.send(
+            "Originate", ("Channel", channel), ("Context", context), ("Exten", "s"), ("Priority", "1"),
+            ("Async", "true"), *(("Variable", v) for v in variables),
+        ))
         up = await c.event("Newstate", ChannelStateDesc="Up", timeout=20)
         gone = await c.event("Hangup", timeout=20)
         return float(gone["Timestamp"]) - float(up["Timestamp"])
@@ -471,19 +312,14 @@ class TestAnswerWaitsForMedia:
         await pbx.start()
         try:
             took = await self.answered_to_hangup(
-                pbx,
-                "Local/+12025555001@olive-test-customers",
-                "olive-dialer",
-                "OLIVE_QUEUE=olive-test",
-                "OLIVE_CONNECT_LIMIT=2",
+                pbx, "Local/+12025555001@olive-test-customers", "olive-dialer",
+                "OLIVE_QUEUE=olive-test", "OLIVE_CONNECT_LIMIT=2",
             )
         finally:
             await pbx.stop()
         assert took == pytest.approx(0.7, abs=0.05)
 
-    async def test_queue_with_ringing_sends_frames_so_the_wait_is_short(
-        self, lab: SimulatedPBX
-    ) -> None:
+    async def test_queue_with_ringing_sends_frames_so_the_wait_is_short(self, lab: SimulatedPBX) -> None:
         # The lab's [dialer] is Queue(olive-campaign,r): transcript 05's 5001 hangs up 3.022 s after answering.
         took = await self.answered_to_hangup(lab, "Local/5001@customers", "dialer")
         assert took == pytest.approx(3.02, abs=0.02)

@@ -50,23 +50,21 @@ class TestLoader:
     @pytest.mark.parametrize(
         ("change", "field"),
         [
-            (('outcome = "busy"', 'outcome = "maybe"'), "trunks.trunk.rules[0].outcome"),
+            (("outcome = \"busy\"", "outcome = \"maybe\""), "trunks.trunk.rules[0].outcome"),
             (("answer = 0.3", "answer = 0.95"), "population.p"),
             (("talk = [30, 90]", "talk = [90, 30]"), "population.p.talk"),
             (("cv = 0.5", "cv = 0.5, shape = 2"), "population.p.answer_delay.shape"),
-            (('dist = "lognormal"', 'dist = "weibull"'), "population.p.answer_delay.dist"),
-            (("seed = 7", 'seed = "seven"'), "seed"),
+            (("dist = \"lognormal\"", "dist = \"weibull\""), "population.p.answer_delay.dist"),
+            (("seed = 7", "seed = \"seven\""), "seed"),
             (("scale = 10", "scale = 0"), "scale"),
-            (('population = "p"', 'population = "q"'), "trunks.trunk.population"),
+            (("population = \"p\"", "population = \"q\""), "trunks.trunk.population"),
             (("no_answer = 0.1", "no_answer = 2"), "agents.no_answer"),
             (("[agents]", "[agentz]"), "agentz"),
-            (('dialplan = ["@olive"]', 'dialplan = ["missing.conf"]'), "pbx.dialplan[0]"),
-            (('match = "_2XXX"', "match = 2"), "trunks.trunk.rules[0].match"),
+            (("dialplan = [\"@olive\"]", "dialplan = [\"missing.conf\"]"), "pbx.dialplan[0]"),
+            (("match = \"_2XXX\"", "match = 2"), "trunks.trunk.rules[0].match"),
         ],
     )
-    def test_a_bad_file_names_the_field(
-        self, tmp_path: Path, change: tuple[str, str], field: str
-    ) -> None:
+    def test_a_bad_file_names_the_field(self, tmp_path: Path, change: tuple[str, str], field: str) -> None:
         old, new = change
         assert old in GOOD
         with pytest.raises(ScenarioError) as err:
@@ -170,22 +168,14 @@ class TestDialplan:
             assert found is not None
             return found.priorities[1].data
 
-        assert [app_data(e) for e in ("901", "900", "12", "abc")] == [
-            "nine",
-            "exact",
-            "any",
-            "letters",
-        ]
+        assert [app_data(e) for e in ("901", "900", "12", "abc")] == ["nine", "exact", "any", "letters"]
         assert plan.find("a", "") is None
 
     def test_expressions_and_substitution(self) -> None:
         from olive.sim._dialplan import evaluate, substitute
 
         values = {"A": "", "B": "x", "N": "12345"}
-        assert (
-            substitute('$["${A}" = ""]?drop', lambda k: values.get(k, ""), lambda n, a: "")
-            == "1?drop"
-        )
+        assert substitute('$["${A}" = ""]?drop', lambda k: values.get(k, ""), lambda n, a: "") == "1?drop"
         assert substitute("${N:1:2}-${B}", lambda k: values.get(k, ""), lambda n, a: "") == "23-x"
         assert evaluate("3 > 2 & 0") == "0"
         assert evaluate('"a" != "b" | 0') == "1"
@@ -193,28 +183,20 @@ class TestDialplan:
 
 class TestSoundsAndSilence:
     def test_a_sound_may_say_where_its_voice_is(self, tmp_path: Path) -> None:
-        text = GOOD.replace(
-            'dialplan = ["@olive"]',
-            'dialplan = ["@olive"]\ntransmit_silence = true\n'
-            "sounds = { beep = 0.44, vm-intro = { seconds = 5.66, voice = [0.22, 5.66] } }",
-        )
+        text = GOOD.replace('dialplan = ["@olive"]', 'dialplan = ["@olive"]\ntransmit_silence = true\n'
+                            'sounds = { beep = 0.44, vm-intro = { seconds = 5.66, voice = [0.22, 5.66] } }')
         sc = load_scenario(write(tmp_path, text))
         assert sc.transmit_silence is True
         assert sc.sounds == {"beep": 0.44, "vm-intro": 5.66}
         assert sc.sound_voice == {"vm-intro": (0.22, 5.66)}
 
-    @pytest.mark.parametrize(
-        ("line", "field"),
-        [
-            ("sounds = { x = { seconds = 2.0, voice = [1.5, 3.0] } }", "pbx.sounds.x.voice"),
-            ("sounds = { x = { seconds = 2.0, voice = [1.0] } }", "pbx.sounds.x.voice"),
-            ("sounds = { x = { length = 2.0 } }", "pbx.sounds.x"),
-            ('transmit_silence = "yes"', "pbx.transmit_silence"),
-        ],
-    )
-    def test_a_bad_sound_or_silence_setting_names_the_field(
-        self, tmp_path: Path, line: str, field: str
-    ) -> None:
+    @pytest.mark.parametrize(("line", "field"), [
+        ("sounds = { x = { seconds = 2.0, voice = [1.5, 3.0] } }", "pbx.sounds.x.voice"),
+        ("sounds = { x = { seconds = 2.0, voice = [1.0] } }", "pbx.sounds.x.voice"),
+        ("sounds = { x = { length = 2.0 } }", "pbx.sounds.x"),
+        ("transmit_silence = \"yes\"", "pbx.transmit_silence"),
+    ])
+    def test_a_bad_sound_or_silence_setting_names_the_field(self, tmp_path: Path, line: str, field: str) -> None:
         text = GOOD.replace('dialplan = ["@olive"]', f'dialplan = ["@olive"]\n{line}')
         with pytest.raises(ScenarioError) as err:
             load_scenario(write(tmp_path, text))

@@ -26,13 +26,7 @@ def test_password_hash_is_salted_and_checked() -> None:
     assert one != two and "correct horse" not in one
     assert check_password("correct horse", one) and check_password("correct horse", two)
     assert not check_password("correct horsE", one)
-    for stored in (
-        "",
-        "scrypt$x",
-        "bcrypt$1$2$3$4$5",
-        "scrypt$16384$8$1$!!$!!",
-        one.replace("scrypt", "other"),
-    ):
+    for stored in ("", "scrypt$x", "bcrypt$1$2$3$4$5", "scrypt$16384$8$1$!!$!!", one.replace("scrypt", "other")):
         assert not check_password("correct horse", stored)
 
 
@@ -51,12 +45,8 @@ def test_sessions_open_expire_and_end(db_clean: SqlEngine) -> None:
         assert token not in row.token_hash and row.expires_at == now + SESSION_TTL
         assert verify_agent_session(s, token, now=now) is row
         assert verify_agent_session(s, token + "x", now=now) is None
-        assert (
-            verify_agent_session(s, token.replace("olive_agent_", "olive_"), now=now) is None
-        )  # not an agent token
-        assert (
-            verify_agent_session(s, token, now=now + SESSION_TTL + timedelta(seconds=1)) is None
-        )  # expired
+        assert verify_agent_session(s, token.replace("olive_agent_", "olive_"), now=now) is None  # not an agent token
+        assert verify_agent_session(s, token, now=now + SESSION_TTL + timedelta(seconds=1)) is None  # expired
         assert end_agent_sessions(s, agent.id, only=row.id) == 1
         assert verify_agent_session(s, token, now=now) is None
         _, second = open_agent_session(s, agent.id, password, now=now) or (None, "")

@@ -25,9 +25,7 @@ from .conftest import Factory
 def counted(session: Session, list_ids: list[str]) -> dict[str, int]:
     """What the report's counts must equal: the contacts themselves, grouped."""
     rows = session.execute(
-        select(Contact.status, func.count())
-        .where(Contact.dial_list_id.in_(list_ids))
-        .group_by(Contact.status)
+        select(Contact.status, func.count()).where(Contact.dial_list_id.in_(list_ids)).group_by(Contact.status)
     )
     return {status: int(n) for status, n in rows}
 
@@ -38,16 +36,10 @@ def test_counts_follow_every_kind_of_change(session: Session, factory: Factory) 
     lists = [first.id, second.id]
     assert contact_status_counts(session, campaign.id) == {}
 
-    ids = import_contacts(
-        session, first.id, [ContactRow(numbers=[f"+1555000{i:04d}"]) for i in range(30)]
-    )
+    ids = import_contacts(session, first.id, [ContactRow(numbers=[f"+1555000{i:04d}"]) for i in range(30)])
     factory.contact(second, status="done")
     factory.contact(second, numbers=["+15559990000"])
-    assert (
-        contact_status_counts(session, campaign.id)
-        == {"pending": 31, "done": 1}
-        == counted(session, lists)
-    )
+    assert contact_status_counts(session, campaign.id) == {"pending": 31, "done": 1} == counted(session, lists)
 
     assert claim_contact(session, ids[0], "call_1") and claim_contact(session, ids[1], "call_2")
     release_contact(session, ids[1], "call_2", status="exhausted")
@@ -55,9 +47,7 @@ def test_counts_follow_every_kind_of_change(session: Session, factory: Factory) 
     loaded = session.get(Contact, ids[5])
     assert loaded is not None
     loaded.status = "done"  # the ORM's own UPDATE
-    session.execute(
-        update(Contact).where(Contact.id == ids[6]).values(attempts=3)
-    )  # no status change
+    session.execute(update(Contact).where(Contact.id == ids[6]).values(attempts=3))  # no status change
     session.execute(delete(Contact).where(Contact.id.in_(ids[7:10])))
     session.flush()
     expected = {"pending": 22, "dialing": 1, "exhausted": 1, "dnc": 3, "done": 2}
@@ -72,13 +62,7 @@ def test_counts_follow_every_kind_of_change(session: Session, factory: Factory) 
 
     session.execute(delete(DialList).where(DialList.id == second.id))  # its contacts go by cascade
     session.flush()
-    assert contact_status_counts(session, campaign.id) == {
-        "pending": 21,
-        "dialing": 1,
-        "exhausted": 1,
-        "dnc": 3,
-        "done": 1,
-    }
+    assert contact_status_counts(session, campaign.id) == {"pending": 21, "dialing": 1, "exhausted": 1, "dnc": 3, "done": 1}
 
 
 def test_a_rolled_back_change_leaves_the_counts(session: Session, factory: Factory) -> None:

@@ -31,11 +31,7 @@ def test_postgresql_folds_appended_rows_back(session: Session, factory: Factory)
         status = "done" if i % 2 == 0 else "pending"
         session.execute(update(Contact).where(Contact.id == contact.id).values(status=status))
         session.commit()
-    rows = lambda: session.scalar(
-        select(func.count())
-        .select_from(ContactCount)
-        .where(ContactCount.dial_list_id == dial_list.id)
-    )  # noqa: E731
+    rows = lambda: session.scalar(select(func.count()).select_from(ContactCount).where(ContactCount.dial_list_id == dial_list.id))  # noqa: E731
     assert (rows() or 0) > COMPACT_COUNT_ROWS
     assert contact_status_counts(session, campaign.id) == {"pending": 1}
     session.commit()
@@ -43,9 +39,7 @@ def test_postgresql_folds_appended_rows_back(session: Session, factory: Factory)
     assert contact_status_counts(session, campaign.id) == {"pending": 1}
 
 
-def test_postgresql_writers_of_one_list_never_wait_on_the_counts(
-    db_clean: Engine, factory: Factory, session: Session
-) -> None:
+def test_postgresql_writers_of_one_list_never_wait_on_the_counts(db_clean: Engine, factory: Factory, session: Session) -> None:
     dial_list = factory.dial_list()
     campaign = factory.campaign(dial_lists=[dial_list])
     a, b = factory.contact(dial_list), factory.contact(dial_list, numbers=["+15551230002"])
@@ -54,9 +48,7 @@ def test_postgresql_writers_of_one_list_never_wait_on_the_counts(
         first.execute(update(Contact).where(Contact.id == a.id).values(status="done"))  # left open
         second.execute(text("SET lock_timeout = '2s'"))
         second.execute(update(Contact).where(Contact.id == b.id).values(status="dnc"))
-        second.execute(
-            ContactCount.__table__.insert().values(dial_list_id=dial_list.id, status="x", n=0)
-        )
+        second.execute(ContactCount.__table__.insert().values(dial_list_id=dial_list.id, status="x", n=0))
         second.commit()  # neither waited for the open transaction
         first.commit()
     assert contact_status_counts(session, campaign.id) == {"done": 1, "dnc": 1}

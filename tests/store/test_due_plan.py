@@ -27,9 +27,7 @@ NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 def _captured(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
     seen: list[tuple[str, Any]] = []
 
-    def keep(
-        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
-    ) -> None:
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
         if "FROM contacts" in statement and "ORDER BY" in statement:
             seen.append((statement, parameters))
 
@@ -54,25 +52,17 @@ def campaign_id(session: Session, factory: Factory, db_backend: str) -> str:
     lists = [factory.dial_list(), factory.dial_list()]
     camp = factory.campaign(dial_lists=lists)
     for dial_list in lists:
-        ids = import_contacts(
-            session, dial_list.id, (ContactRow(numbers=[f"+1555{i:07d}"]) for i in range(3000))
-        )
+        ids = import_contacts(session, dial_list.id, (ContactRow(numbers=[f"+1555{i:07d}"]) for i in range(3000)))
         # Most tried before (half due now, half later), 150 never tried, 50 done.
         session.execute(
-            update(Contact)
-            .where(Contact.id.in_(ids[:1400]))
-            .values(next_attempt_at=NOW - timedelta(hours=1))
+            update(Contact).where(Contact.id.in_(ids[:1400])).values(next_attempt_at=NOW - timedelta(hours=1))
         )
         session.execute(
-            update(Contact)
-            .where(Contact.id.in_(ids[1400:2800]))
-            .values(next_attempt_at=NOW + timedelta(hours=1))
+            update(Contact).where(Contact.id.in_(ids[1400:2800])).values(next_attempt_at=NOW + timedelta(hours=1))
         )
         session.execute(update(Contact).where(Contact.id.in_(ids[2950:])).values(status="done"))
     session.commit()
-    session.connection().exec_driver_sql(
-        "ANALYZE" if db_backend == "sqlite" else "ANALYZE contacts"
-    )
+    session.connection().exec_driver_sql("ANALYZE" if db_backend == "sqlite" else "ANALYZE contacts")
     return camp.id
 
 

@@ -28,25 +28,15 @@ NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 def new_call(campaign_id: str, contact: Contact, call_id: str) -> NewCall:
     number = contact.numbers[0]
-    return NewCall(
-        call_id, campaign_id, contact.id, number.id, number.number, 1, "default", {"k": 1}
-    )
+    return NewCall(call_id, campaign_id, contact.id, number.id, number.number, 1, "default", {"k": 1})
 
 
 def numbers_of(session: Session, contact_id: str) -> list[ContactNumber]:
-    return list(
-        session.scalars(
-            select(ContactNumber)
-            .where(ContactNumber.contact_id == contact_id)
-            .order_by(ContactNumber.position)
-        )
-    )
+    return list(session.scalars(select(ContactNumber).where(ContactNumber.contact_id == contact_id).order_by(ContactNumber.position)))
 
 
 class TestClaimAndInsert:
-    def test_every_free_contact_is_won_and_a_held_one_is_not(
-        self, session: Session, factory: Factory
-    ) -> None:
+    def test_every_free_contact_is_won_and_a_held_one_is_not(self, session: Session, factory: Factory) -> None:
         dial_list = factory.dial_list()
         campaign = factory.campaign(dial_lists=[dial_list])
         free = [factory.contact(dial_list, numbers=(f"+1555123000{i}",)) for i in range(3)]
@@ -67,11 +57,7 @@ class TestClaimAndInsert:
         assert rows["call_0"].uniqueid == "call_0" and rows["call_0"].attempt == 1
         for i, contact in enumerate(free):
             session.refresh(contact)
-            assert (contact.active_call_id, contact.status, contact.attempts) == (
-                f"call_{i}",
-                "dialing",
-                1,
-            )
+            assert (contact.active_call_id, contact.status, contact.attempts) == (f"call_{i}", "dialing", 1)
             [number] = numbers_of(session, contact.id)
             assert number.attempts == 1 and number.last_attempt_at == NOW
         session.refresh(held)
@@ -79,9 +65,7 @@ class TestClaimAndInsert:
 
 
 class TestRelease:
-    def test_only_the_holding_call_releases_and_facts_count_outcomes(
-        self, session: Session, factory: Factory
-    ) -> None:
+    def test_only_the_holding_call_releases_and_facts_count_outcomes(self, session: Session, factory: Factory) -> None:
         dial_list = factory.dial_list()
         campaign = factory.campaign(dial_lists=[dial_list])
         mine = factory.contact(dial_list, numbers=("+15551230001", "+15551230002"))
@@ -108,35 +92,18 @@ class TestRelease:
         release_contacts(
             session,
             [
-                Release(
-                    mine.id,
-                    "call_A",
-                    "pending",
-                    later,
-                    next_number_index=1,
-                    last_outcome="BUSY",
-                    number_id=first,
-                ),
+                Release(mine.id, "call_A", "pending", later, next_number_index=1, last_outcome="BUSY", number_id=first),
                 Release(theirs.id, "call_NOT_THEIRS", "done", None, last_outcome="ANSWERED"),
             ],
             NOW,
         )
         session.commit()
         session.refresh(mine)
-        assert (mine.active_call_id, mine.status, mine.next_number_index, mine.last_outcome) == (
-            None,
-            "pending",
-            1,
-            "BUSY",
-        )
+        assert (mine.active_call_id, mine.status, mine.next_number_index, mine.last_outcome) == (None, "pending", 1, "BUSY")
         assert mine.next_attempt_at == later and mine.attempts == 1
         assert numbers_of(session, mine.id)[0].last_outcome == "BUSY"
         session.refresh(theirs)
-        assert (theirs.active_call_id, theirs.status, theirs.last_outcome) == (
-            "call_B",
-            "dialing",
-            None,
-        )
+        assert (theirs.active_call_id, theirs.status, theirs.last_outcome) == ("call_B", "dialing", None)
 
     def test_an_attempt_not_placed_is_given_back(self, session: Session, factory: Factory) -> None:
         dial_list = factory.dial_list()
@@ -147,18 +114,7 @@ class TestRelease:
         session.commit()
         assert claim_and_insert_calls(session, [dial], NOW)
         release_contacts(
-            session,
-            [
-                Release(
-                    contact.id,
-                    "call_A",
-                    "pending",
-                    NOW,
-                    number_id=dial.contact_number_id,
-                    give_back_attempt=True,
-                )
-            ],
-            NOW,
+            session, [Release(contact.id, "call_A", "pending", NOW, number_id=dial.contact_number_id, give_back_attempt=True)], NOW
         )
         session.commit()
         session.refresh(contact)

@@ -18,9 +18,7 @@ def _acquire(sessions: sessionmaker[Session], node: str, now: float) -> LeaseHol
 
 
 class TestLeaseRepository:
-    def test_the_first_node_takes_it_and_a_second_is_refused(
-        self, session_factory: sessionmaker[Session]
-    ) -> None:
+    def test_the_first_node_takes_it_and_a_second_is_refused(self, session_factory: sessionmaker[Session]) -> None:
         a = _acquire(session_factory, "a", T0)
         assert (a.node, a.token, a.expires_at) == ("a", "token-a", T0 + TTL)
         b = _acquire(session_factory, "b", T0 + 1)
@@ -30,29 +28,17 @@ class TestLeaseRepository:
         _acquire(session_factory, "a", T0)
         renewed = _acquire(session_factory, "a", T0 + 5)
         assert renewed.token == "token-a"
-        assert (
-            renewed.acquired_at == T0
-            and renewed.heartbeat_at == T0 + 5
-            and renewed.expires_at == T0 + 5 + TTL
-        )
-        assert _acquire(session_factory, "b", T0 + TTL + 1).node == "a", (
-            "renewed: not expired at the old time"
-        )
+        assert renewed.acquired_at == T0 and renewed.heartbeat_at == T0 + 5 and renewed.expires_at == T0 + 5 + TTL
+        assert _acquire(session_factory, "b", T0 + TTL + 1).node == "a", "renewed: not expired at the old time"
 
-    def test_a_successor_takes_over_once_it_expired(
-        self, session_factory: sessionmaker[Session]
-    ) -> None:
+    def test_a_successor_takes_over_once_it_expired(self, session_factory: sessionmaker[Session]) -> None:
         _acquire(session_factory, "a", T0)
         assert _acquire(session_factory, "b", T0 + TTL - 0.001).node == "a"
         b = _acquire(session_factory, "b", T0 + TTL)
         assert (b.node, b.token, b.acquired_at) == ("b", "token-b", T0 + TTL)
-        assert _acquire(session_factory, "a", T0 + TTL + 1).node == "b", (
-            "the old holder does not get it back"
-        )
+        assert _acquire(session_factory, "a", T0 + TTL + 1).node == "b", "the old holder does not get it back"
 
-    def test_release_frees_it_at_once_and_only_for_its_holder(
-        self, session_factory: sessionmaker[Session]
-    ) -> None:
+    def test_release_frees_it_at_once_and_only_for_its_holder(self, session_factory: sessionmaker[Session]) -> None:
         _acquire(session_factory, "a", T0)
         with transaction(session_factory) as s:
             assert not LeaseRepository(s).release("token-b")

@@ -49,9 +49,7 @@ class TestRetryRule:
 
     def test_an_answering_machine_is_tried_again_at_another_time_of_day(self) -> None:
         assert retry_rule({}, "MACHINE") == RetryRule(3, 4 * 3600)
-        assert (
-            retry_rule({"MACHINE": {"max_attempts": 0, "delay_s": 0}}, "MACHINE").retries is False
-        )
+        assert retry_rule({"MACHINE": {"max_attempts": 0, "delay_s": 0}}, "MACHINE").retries is False
 
     def test_default_copy_is_independent(self) -> None:
         rules = default_retry_rules()
@@ -101,49 +99,27 @@ class TestAmdSettings:
     def test_off_sends_nothing_and_keeps_the_context(self) -> None:
         from olive.store import Plan, amd_variables
 
-        plan = Plan(
-            name="p",
-            channel_template="PJSIP/{number}@t",
-            context="olive-dialer",
-            amd="off",
-            connect_limit_s=2.0,
-            retry_rules={},
-        )
+        plan = Plan(name="p", channel_template="PJSIP/{number}@t", context="olive-dialer", amd="off",
+                    connect_limit_s=2.0, retry_rules={})
         assert amd_variables(plan.snapshot()) == {}
         assert plan.snapshot()["context"] == "olive-dialer"
 
     def test_on_goes_through_olive_amd_with_the_connect_limit_less_amds_silence(self) -> None:
         from olive.store import Plan, amd_variables
 
-        plan = Plan(
-            name="p",
-            channel_template="PJSIP/{number}@t",
-            context="olive-dialer",
-            amd="message",
-            amd_message="acme/vm",
-            amd_notsure="machine",
-            connect_limit_s=2.0,
-            retry_rules={},
-        )
+        plan = Plan(name="p", channel_template="PJSIP/{number}@t", context="olive-dialer", amd="message",
+                    amd_message="acme/vm", amd_notsure="machine", connect_limit_s=2.0, retry_rules={})
         snap = plan.snapshot()
         assert snap["context"] == "olive-amd"
         assert amd_variables(snap) == {
-            "OLIVE_AMD": "message",
-            "OLIVE_AMD_MESSAGE": "acme/vm",
-            "OLIVE_AMD_NOTSURE": "machine",
+            "OLIVE_AMD": "message", "OLIVE_AMD_MESSAGE": "acme/vm", "OLIVE_AMD_NOTSURE": "machine",
             "OLIVE_CONNECT_LIMIT": "1",  # 2 s - 0.8 s of after-greeting silence, whole seconds
         }
 
     def test_a_custom_context_is_left_alone(self) -> None:
         from olive.store import Plan
 
-        plan = Plan(
-            name="p",
-            channel_template="PJSIP/{number}@t",
-            context="my-amd",
-            amd="hangup",
-            retry_rules={},
-        )
+        plan = Plan(name="p", channel_template="PJSIP/{number}@t", context="my-amd", amd="hangup", retry_rules={})
         assert plan.snapshot()["context"] == "my-amd"
 
     def test_message_needs_a_recording(self) -> None:
@@ -153,27 +129,15 @@ class TestAmdSettings:
 
         with pytest.raises(ValidationError, match="amd_message"):
             PlanSpec(channel_template="PJSIP/{number}@t", amd="message")
-        assert (
-            PlanSpec(channel_template="PJSIP/{number}@t", amd="message", amd_message="acme/vm").amd
-            == "message"
-        )
+        assert PlanSpec(channel_template="PJSIP/{number}@t", amd="message", amd_message="acme/vm").amd == "message"
 
 
 class TestAgentlessSettings:
     def plan(self, **kw: object) -> Any:
         from olive.store import Plan
 
-        fields = {
-            "name": "p",
-            "channel_template": "PJSIP/{number}@t",
-            "context": "olive-dialer",
-            "retry_rules": {},
-            "dial_mode": "agentless",
-            "message": "acme/offer",
-            "ivr_optout_key": "9",
-            "ivr_timeout_s": 5,
-            **kw,
-        }
+        fields = {"name": "p", "channel_template": "PJSIP/{number}@t", "context": "olive-dialer", "retry_rules": {},
+                  "dial_mode": "agentless", "message": "acme/offer", "ivr_optout_key": "9", "ivr_timeout_s": 5, **kw}
         return Plan(**fields)
 
     def test_agentless_goes_to_olive_broadcast_with_its_message_and_keys(self) -> None:
@@ -182,11 +146,8 @@ class TestAgentlessSettings:
         snap = self.plan(ivr_prompt="acme/press", ivr_agent_key="1").snapshot()
         assert snap["context"] == "olive-broadcast"
         assert agentless_variables(snap) == {
-            "OLIVE_MESSAGE": "acme/offer",
-            "OLIVE_IVR_KEYS": "19",
-            "OLIVE_IVR_PROMPT": "acme/press",
-            "OLIVE_IVR_TIMEOUT": "5",
-            "OLIVE_IVR_AGENT": "1",
+            "OLIVE_MESSAGE": "acme/offer", "OLIVE_IVR_KEYS": "19", "OLIVE_IVR_PROMPT": "acme/press",
+            "OLIVE_IVR_TIMEOUT": "5", "OLIVE_IVR_AGENT": "1",
         }
         assert opt_out_key(snap) == "9"
 
@@ -206,9 +167,7 @@ class TestAgentlessSettings:
 
     def test_a_message_played_is_never_retried_by_default(self) -> None:
         assert retry_rule({}, "MESSAGE").retries is False
-        assert retry_rule(
-            {"MESSAGE": {"max_attempts": 2, "delay_s": 86400}}, "MESSAGE"
-        ) == RetryRule(2, 86400)
+        assert retry_rule({"MESSAGE": {"max_attempts": 2, "delay_s": 86400}}, "MESSAGE") == RetryRule(2, 86400)
 
     @pytest.mark.parametrize(
         ("fields", "error"),

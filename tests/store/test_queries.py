@@ -91,18 +91,10 @@ class TestContactsDue:
 
 
 class TestContactStatusCounts:
-    def test_counts_every_list_of_the_campaign_only(
-        self, session: Session, factory: Factory
-    ) -> None:
+    def test_counts_every_list_of_the_campaign_only(self, session: Session, factory: Factory) -> None:
         first, second, other = factory.dial_list(), factory.dial_list(), factory.dial_list()
         camp = factory.campaign(dial_lists=[first, second])
-        for dial_list, status in [
-            (first, "pending"),
-            (first, "done"),
-            (second, "pending"),
-            (second, "dnc"),
-            (other, "pending"),
-        ]:
+        for dial_list, status in [(first, "pending"), (first, "done"), (second, "pending"), (second, "dnc"), (other, "pending")]:
             factory.contact(dial_list, status=status)
         assert contact_status_counts(session, camp.id) == {"pending": 2, "done": 1, "dnc": 1}
         assert contact_status_counts(session, factory.campaign().id) == {}

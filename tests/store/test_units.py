@@ -58,13 +58,8 @@ def pool(session: Session, *names: str) -> None:
     register_servers(session, {n: ServerLimits(max_channels=100, max_cps=10.0) for n in names})
 
 
-def campaigns(
-    factory: Factory,
-    session: Session,
-    n: int,
-    server_names: tuple[str, ...] = ("pbx-a", "pbx-b"),
-    contacts: int = 0,
-) -> list[str]:
+def campaigns(factory: Factory, session: Session, n: int, server_names: tuple[str, ...] = ("pbx-a", "pbx-b"),
+              contacts: int = 0) -> list[str]:
     """``n`` running campaigns on every server of ``server_names`` (n x servers units), with contacts."""
     pool(session, *server_names)
     ids = []
@@ -79,9 +74,7 @@ def campaigns(
     return ids
 
 
-def acquire(
-    sessions: sessionmaker[Session], node: str, at: float, limit: int = 100
-) -> list[UnitLease]:
+def acquire(sessions: sessionmaker[Session], node: str, at: float, limit: int = 100) -> list[UnitLease]:
     with transaction(sessions) as s:
         return acquire_units(s, node, TTL, limit=limit, at=at)
 
@@ -96,29 +89,15 @@ class TestServersAndNodes:
         register_servers(session, {"pbx-a": ServerLimits(200, 25.0), "pbx-b": ServerLimits()})
         register_servers(session, {"pbx-a": ServerLimits(300, 30.0)})  # a node with newer settings
         set_server_health(session, "pbx-b", "down", "connection refused", at=T0)
-        got = {
-            s.name: (s.max_channels, s.max_cps, s.health, s.health_note) for s in servers(session)
-        }
-        assert got == {
-            "pbx-a": (300, 30.0, "unknown", None),
-            "pbx-b": (None, None, "down", "connection refused"),
-        }
+        got = {s.name: (s.max_channels, s.max_cps, s.health, s.health_note) for s in servers(session)}
+        assert got == {"pbx-a": (300, 30.0, "unknown", None), "pbx-b": (None, None, "down", "connection refused")}
 
-    @pytest.mark.parametrize(
-        "limits",
-        [
-            ServerLimits(max_channels=0),
-            ServerLimits(max_cps=-1.0),
-            ServerLimits(max_cps=float("nan")),
-        ],
-    )
+    @pytest.mark.parametrize("limits", [ServerLimits(max_channels=0), ServerLimits(max_cps=-1.0), ServerLimits(max_cps=float("nan"))])
     def test_a_limit_must_be_above_zero(self, session: Session, limits: ServerLimits) -> None:
         with pytest.raises(ValueError, match="must be above 0"):
             register_servers(session, {"pbx-a": limits})
 
-    def test_health_of_an_unknown_server_or_an_unknown_health_is_refused(
-        self, session: Session
-    ) -> None:
+    def test_health_of_an_unknown_server_or_an_unknown_health_is_refused(self, session: Session) -> None:
         pool(session, "pbx-a")
         with pytest.raises(LookupError, match="no server 'pbx-z'"):
             set_server_health(session, "pbx-z", "up")
@@ -133,15 +112,11 @@ class TestServersAndNodes:
             assert not heartbeat_node(s, "node-1", "second", TTL, at=T0 + 2)
             assert not register_node(s, "node-1", "second", TTL, at=T0 + 2 + TTL - 0.001)
             assert register_node(s, "node-1", "second", TTL, at=T0 + 2 + TTL), "the first died"
-            assert not heartbeat_node(s, "node-1", "first", TTL, at=T0 + 9), (
-                "the old process is not it any more"
-            )
+            assert not heartbeat_node(s, "node-1", "first", TTL, at=T0 + 9), "the old process is not it any more"
             assert [n.instance for n in live_nodes(s, at=T0 + 9)] == ["second"]
             assert live_nodes(s, at=T0 + 2 + 2 * TTL) == []
 
-    def test_a_campaign_dials_only_through_servers_of_the_pool(
-        self, session: Session, factory: Factory
-    ) -> None:
+    def test_a_campaign_dials_only_through_servers_of_the_pool(self, session: Session, factory: Factory) -> None:
         pool(session, "pbx-a")
         campaign = factory.campaign(status="running")
         with pytest.raises(LookupError, match="no server 'pbx-z'"):
@@ -162,9 +137,7 @@ class TestLeases:
         assert len(a) == 4 and all(lease.expires_at == T0 + 2 + TTL for lease in a)
         assert acquire(session_factory, "b", T0 + 2 + TTL - 0.001) == []
         b = acquire(session_factory, "b", T0 + 2 + TTL)  # a died after its renewal at T0+2
-        assert len(b) == 4 and {lease.token for lease in b} == {2}, (
-            "a new owner, a new fencing token"
-        )
+        assert len(b) == 4 and {lease.token for lease in b} == {2}, "a new owner, a new fencing token"
         assert renew(session_factory, a, T0 + 2 + TTL) == [], "the old owner's renewal is refused"
         assert {(u.owner_node, u.token) for u in units(session)} == {("b", 2)}
 
@@ -185,31 +158,20 @@ class TestLeases:
         (new,) = acquire(session_factory, "b", T0 + TTL + 1)
         for write in (
             lambda s: claim_contacts(s, old, 2, at=T0 + TTL + 1),
-            lambda s: claim_contact_for_unit(
-                s, old, s.scalars(select(Contact.id)).first() or "", "call_x", at=T0 + TTL + 1
-            ),
+            lambda s: claim_contact_for_unit(s, old, s.scalars(select(Contact.id)).first() or "", "call_x", at=T0 + TTL + 1),
             lambda s: fence(s, old, at=T0 + 1),  # even by its own (slow) clock: the token is old
         ):
-            with (
-                pytest.raises(StaleLease, match="token 1 of node a is no longer"),
-                transaction(session_factory) as s,
-            ):
+            with pytest.raises(StaleLease, match="token 1 of node a is no longer"), transaction(session_factory) as s:
                 write(s)
         session.expire_all()
-        assert (
-            session.scalars(select(Contact).where(Contact.active_call_id.is_not(None))).all() == []
-        )
+        assert session.scalars(select(Contact).where(Contact.active_call_id.is_not(None))).all() == []
         with transaction(session_factory) as s:
             got = claim_contacts(s, new, 2, at=T0 + TTL + 1)
         assert len(got) == 2
         with transaction(session_factory) as s:
-            assert sorted(open_claims(s, cid, "pbx-a"), key=lambda c: c.contact_id) == sorted(
-                got, key=lambda c: c.contact_id
-            )
+            assert sorted(open_claims(s, cid, "pbx-a"), key=lambda c: c.contact_id) == sorted(got, key=lambda c: c.contact_id)
             rows = s.scalars(select(Contact).where(Contact.active_call_id.is_not(None))).all()
-            assert {(c.claim_server, c.claim_token, c.status) for c in rows} == {
-                ("pbx-a", 2, "dialing")
-            }
+            assert {(c.claim_server, c.claim_token, c.status) for c in rows} == {("pbx-a", 2, "dialing")}
 
     def test_an_owner_near_its_expiry_is_refused_by_the_margin(
         self, session_factory: sessionmaker[Session], session: Session, factory: Factory
@@ -242,17 +204,15 @@ class TestLeases:
             with owner.begin():
                 claims = claim_contacts(owner, lease, 2, at=T0 + 3)  # fenced: valid then
                 # The lease runs out while the owner's transaction is open: the row is share-locked.
-                assert acquire(session_factory, "b", T0 + TTL + 1) == [], (
-                    "skipped, not taken under the owner"
-                )
+                assert acquire(session_factory, "b", T0 + TTL + 1) == [], "skipped, not taken under the owner"
             (taken,) = acquire(session_factory, "b", T0 + TTL + 1)
         finally:
             owner.close()
         assert taken.token == 2
         with transaction(session_factory) as s:
-            assert {c.contact_id for c in open_claims(s, lease.campaign_id, "pbx-a")} == {
-                c.contact_id for c in claims
-            }, "the successor sees what the old owner committed, and adopts it"
+            assert {c.contact_id for c in open_claims(s, lease.campaign_id, "pbx-a")} == {c.contact_id for c in claims}, (
+                "the successor sees what the old owner committed, and adopts it"
+            )
 
     def test_units_on_a_server_that_is_down_are_not_taken(
         self, session_factory: sessionmaker[Session], session: Session, factory: Factory
@@ -287,9 +247,7 @@ class TestLeases:
         campaigns(factory, session, 1, ("pbx-a",))
         with transaction(session_factory) as s:
             (lease,) = acquire_units(s, "a", 0.5, limit=5)
-        assert (
-            abs(lease.expires_at - (time.time() + 0.5)) < 5
-        )  # the database's clock, close to ours
+        assert abs(lease.expires_at - (time.time() + 0.5)) < 5  # the database's clock, close to ours
         with transaction(session_factory) as s:
             assert acquire_units(s, "b", 0.5, limit=5) == []
         time.sleep(0.6)
@@ -349,9 +307,7 @@ class TestRaces:
             t.join(60)
         both = claimed["pbx-a"] + claimed["pbx-b"]
         assert len(both) == len(set(both)) == 120, "every contact claimed once, by one server"
-        assert claimed["pbx-a"] and claimed["pbx-b"], (
-            "both servers got work (SKIP LOCKED: no one waits)"
-        )
+        assert claimed["pbx-a"] and claimed["pbx-b"], "both servers got work (SKIP LOCKED: no one waits)"
         with transaction(session_factory) as s:
             for server in claimed:
                 assert {c.contact_id for c in open_claims(s, cid, server)} == set(claimed[server])
@@ -359,9 +315,7 @@ class TestRaces:
 
 def open_calls_on(session: Session, campaign_id: str, server: str, n: int) -> None:
     for _ in range(n):
-        session.add(
-            Call(campaign_id=campaign_id, contact_id=None, number="+15551230001", server=server)
-        )
+        session.add(Call(campaign_id=campaign_id, contact_id=None, number="+15551230001", server=server))
     session.flush()
 
 
@@ -373,9 +327,7 @@ class TestServerBudget:
         register_servers(session, {"pbx-a": ServerLimits(max_channels=5)})
         open_calls_on(session, other, "pbx-a", 3)  # another campaign's calls on the same server
         session.commit()
-        lease = next(
-            lease for lease in acquire(session_factory, "a", T0) if lease.campaign_id == first
-        )
+        lease = next(lease for lease in acquire(session_factory, "a", T0) if lease.campaign_id == first)
         with transaction(session_factory) as s:
             assert reserve_dials(s, lease, 10, at=T0 + 1) == 2
             open_calls_on(s, first, "pbx-a", 2)
@@ -415,10 +367,7 @@ class TestServerBudget:
         campaigns(factory, session, 2, ("pbx-a",))
         register_servers(session, {"pbx-a": ServerLimits(max_channels=25)})
         session.commit()
-        leases = [
-            *acquire(session_factory, "a", T0, limit=1),
-            *acquire(session_factory, "b", T0, limit=1),
-        ]
+        leases = [*acquire(session_factory, "a", T0, limit=1), *acquire(session_factory, "b", T0, limit=1)]
         assert len({lease.campaign_id for lease in leases}) == 2
         placed: list[int] = []
         barrier = threading.Barrier(2)
@@ -436,14 +385,9 @@ class TestServerBudget:
             t.start()
         for t in threads:
             t.join(60)
-        assert sum(placed) == 25, (
-            "the server's 25, not one more (the server row serialises the reservations)"
-        )
+        assert sum(placed) == 25, "the server's 25, not one more (the server row serialises the reservations)"
         with transaction(session_factory) as s:
-            assert (
-                s.scalar(select(func.count()).select_from(Call).where(Call.ended_at.is_(None)))
-                == 25
-            )
+            assert s.scalar(select(func.count()).select_from(Call).where(Call.ended_at.is_(None))) == 25
 
 
 class TestFenceOncePerTransaction:

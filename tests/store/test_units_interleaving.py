@@ -106,19 +106,8 @@ def _setup(sessions: sessionmaker[Session]) -> None:
             s.add(dial_list)
             s.flush()
             for k in range(12):
-                s.add(
-                    Contact(
-                        dial_list_id=dial_list.id,
-                        numbers=[ContactNumber(position=0, number=f"+1555{i:03d}{k:04d}")],
-                    )
-                )
-            campaign = Campaign(
-                name=f"c{i}",
-                plan_id=plan.id,
-                queue="sales",
-                status="running",
-                dial_lists=[dial_list],
-            )
+                s.add(Contact(dial_list_id=dial_list.id, numbers=[ContactNumber(position=0, number=f"+1555{i:03d}{k:04d}")]))
+            campaign = Campaign(name=f"c{i}", plan_id=plan.id, queue="sales", status="running", dial_lists=[dial_list])
             s.add(campaign)
             s.flush()
             set_campaign_servers(s, campaign.id, list(SERVERS))
@@ -128,37 +117,10 @@ def _setup(sessions: sessionmaker[Session]) -> None:
 @given(steps=st.lists(step, min_size=5, max_size=30))
 # The paths that matter most, always tried: a node frozen past its lease claims after a takeover;
 # a crashed node's units taken; a node taking its own expired units back with a new token.
-@example(
-    [
-        ("acquire", "n1", 4),
-        ("wait", "", 7),
-        ("acquire", "n2", 4),
-        ("claim", "n1", 2),
-        ("claim", "n2", 2),
-        ("renew", "n1", 0),
-    ]
-)
-@example(
-    [
-        ("acquire", "n1", 2),
-        ("claim", "n1", 3),
-        ("crash", "n1", 0),
-        ("wait", "", 5),
-        ("acquire", "n3", 4),
-        ("wait", "", 2),
-        ("acquire", "n3", 4),
-        ("claim", "n3", 3),
-    ]
-)
-@example(
-    [
-        ("acquire", "n1", 1),
-        ("wait", "", 7),
-        ("acquire", "n1", 1),
-        ("claim", "n1", 1),
-        ("renew", "n1", 0),
-    ]
-)
+@example([("acquire", "n1", 4), ("wait", "", 7), ("acquire", "n2", 4), ("claim", "n1", 2), ("claim", "n2", 2), ("renew", "n1", 0)])
+@example([("acquire", "n1", 2), ("claim", "n1", 3), ("crash", "n1", 0), ("wait", "", 5), ("acquire", "n3", 4),
+          ("wait", "", 2), ("acquire", "n3", 4), ("claim", "n3", 3)])
+@example([("acquire", "n1", 1), ("wait", "", 7), ("acquire", "n1", 1), ("claim", "n1", 1), ("renew", "n1", 0)])
 def test_any_interleaving_keeps_one_dialer_per_unit_and_one_claim_per_contact(
     db_engine: Engine, steps: list[tuple[str, str, int]]
 ) -> None:
@@ -190,11 +152,7 @@ def test_any_interleaving_keeps_one_dialer_per_unit_and_one_claim_per_contact(
             for lease in list(node.leases.values()):
                 with transaction(sessions) as s:
                     row = {(u.campaign_id, u.server): u for u in units(s)}[lease.key]
-                    valid = (
-                        row.owner_node == name
-                        and row.token == lease.token
-                        and (row.expires_at or 0) > now
-                    )
+                    valid = row.owner_node == name and row.token == lease.token and (row.expires_at or 0) > now
                 try:
                     with transaction(sessions) as s:
                         got = claim_contacts(s, lease, n, at=now)
@@ -203,21 +161,12 @@ def test_any_interleaving_keeps_one_dialer_per_unit_and_one_claim_per_contact(
                     continue
                 assert valid, f"{name}'s stale lease {lease} claimed {got}"
                 for claim in got:
-                    assert claim.contact_id not in claimed, (
-                        f"contact {claim.contact_id} claimed twice"
-                    )
+                    assert claim.contact_id not in claimed, f"contact {claim.contact_id} claimed twice"
                     claimed[claim.contact_id] = claim.call_id
         # After every step: what the database says, against what each node believes.
         with transaction(sessions) as s:
             rows = {(u.campaign_id, u.server): u for u in units(s)}
-            active = {
-                c: call
-                for c, call in s.execute(
-                    select(Contact.id, Contact.active_call_id).where(
-                        Contact.active_call_id.is_not(None)
-                    )
-                )
-            }
+            active = {c: call for c, call in s.execute(select(Contact.id, Contact.active_call_id).where(Contact.active_call_id.is_not(None)))}
         for key, row in rows.items():
             before = tokens.get(key, (None, 0))
             assert row.token >= before[1], f"token of {key} went back"
@@ -225,11 +174,7 @@ def test_any_interleaving_keeps_one_dialer_per_unit_and_one_claim_per_contact(
                 assert row.token > before[1], f"{key} changed hands without a new token"
             tokens[key] = (row.owner_node, row.token)
         for key in rows:
-            dialers = [
-                name
-                for name, model in nodes.items()
-                if key in {lease.key for lease in model.dialing(now)}
-            ]
+            dialers = [name for name, model in nodes.items() if key in {lease.key for lease in model.dialing(now)}]
             assert len(dialers) <= 1, f"{key} dialed by {dialers} at once"
             for dialer in dialers:
                 row = rows[key]

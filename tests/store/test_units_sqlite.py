@@ -29,11 +29,7 @@ class TestServersAndNodesOnSqlite(_ServersAndNodes):
 
 class TestLeasesOnSqlite(_Leases):
     def test_the_fence_holds_a_takeover_back_until_the_owner_commits(
-        self,
-        session_factory: sessionmaker[Session],
-        session: Session,
-        factory: Factory,
-        db_url: str,
+        self, session_factory: sessionmaker[Session], session: Session, factory: Factory, db_url: str
     ) -> None:
         """SQLite: the owner's open write transaction keeps every other writer out, takeovers included."""
         campaigns(factory, session, 1, ("pbx-a",), contacts=3)

@@ -73,9 +73,7 @@ def dialer(db_engine: SqlEngine) -> Iterator[Dialer]:
     sessions = make_sessionmaker(db_engine)
 
     def engine() -> Engine:
-        return Engine(
-            sessions, {"default": target.server}, clock=target.clock, guard=AllowAll(), tick_s=0.5
-        )
+        return Engine(sessions, {"default": target.server}, clock=target.clock, guard=AllowAll(), tick_s=0.5)
 
     api = start_live_api(sessions, engine_factory=engine)
     try:
@@ -95,9 +93,7 @@ def chromium() -> Iterator[Any]:
             f"no Chromium at {CHROMIUM}: install Debian's with `apt-get install -y chromium` "
             "(`playwright install` cannot download browsers here), or set OLIVE_TEST_CHROMIUM"
         )
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright is missing: pip install -e '.[test]'"
-    )
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is missing: pip install -e '.[test]'")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

@@ -43,10 +43,7 @@ from .test_browser import WAIT_MS, Pages
 
 #: OLIVE_DOCS_SCREENSHOTS=docs/img keeps the screenshot for docs/agents.md.
 SCREENSHOTS = "OLIVE_DOCS_SCREENSHOTS"
-CUSTOMERS = {
-    "Ada Lovelace": {"plan": "gold", "account": "A-1001"},
-    "Grace Hopper": {"plan": "silver", "account": "A-1002"},
-}
+CUSTOMERS = {"Ada Lovelace": {"plan": "gold", "account": "A-1001"}, "Grace Hopper": {"plan": "silver", "account": "A-1002"}}
 
 
 @pytest.fixture(scope="module")
@@ -68,48 +65,18 @@ def floor(dialer: Dialer, keys: Keys, admin: httpx.Client) -> Iterator[Floor]:
     each with a password; force-stopped after the test."""
     sessions = dialer.api.sessions
     cid = make_campaign(
-        sessions,
-        name="winter renewals",
-        contacts=[number(1, 801), number(1, 802), number(3, 803)],
-        agents=("801", "802"),
-        status="stopped",
+        sessions, name="winter renewals", contacts=[number(1, 801), number(1, 802), number(3, 803)], agents=("801", "802"), status="stopped"
     )
     with transaction(sessions) as s:
-        for i, (contact, name) in enumerate(
-            zip(
-                s.scalars(select(Contact).order_by(Contact.created_at, Contact.id)),
-                CUSTOMERS,
-                strict=False,
-            )
-        ):
-            contact.name, contact.variables, contact.external_ref = (
-                name,
-                CUSTOMERS[name],
-                f"crm-{i + 1}",
-            )
+        for i, (contact, name) in enumerate(zip(s.scalars(select(Contact).order_by(Contact.created_at, Contact.id)), CUSTOMERS, strict=False)):
+            contact.name, contact.variables, contact.external_ref = name, CUSTOMERS[name], f"crm-{i + 1}"
             s.add(ContactNumber(contact_id=contact.id, position=1, number=number(3, 810 + i)))
-        agents = {
-            a.name: a.id
-            for a in s.scalars(select(Agent).where(Agent.name.in_(["agent801", "agent802"])))
-        }
+        agents = {a.name: a.id for a in s.scalars(select(Agent).where(Agent.name.in_(["agent801", "agent802"])))}
         for agent in s.scalars(select(Agent).where(Agent.id.in_(agents.values()))):
             agent.state = "logged_out"
-    passwords = {
-        name: ok(admin.post(f"/agents/{id}/password"), 201)["password"]
-        for name, id in agents.items()
-    }
-    ok(
-        admin.patch(
-            f"/campaigns/{cid}/pause-reasons",
-            json={
-                "reasons": [
-                    {"code": "lunch", "label": "Lunch"},
-                    {"code": "coaching", "label": "Coaching"},
-                    {"code": "break", "label": "Short break"},
-                ]
-            },
-        )
-    )
+    passwords = {name: ok(admin.post(f"/agents/{id}/password"), 201)["password"] for name, id in agents.items()}
+    ok(admin.patch(f"/campaigns/{cid}/pause-reasons", json={"reasons": [
+        {"code": "lunch", "label": "Lunch"}, {"code": "coaching", "label": "Coaching"}, {"code": "break", "label": "Short break"}]}))
     yield Floor(cid, agents, passwords)
     admin.post(f"/campaigns/{cid}/stop", params={"force": "true"})
     for id in agents.values():
@@ -127,25 +94,12 @@ def long_wrapup(dialer: Dialer, admin: httpx.Client) -> Iterator[Floor]:
     plan and (simulated) in the queue's ``wrapuptime`` as docs/asterisk-setup.md advises; both restored after."""
     sessions = dialer.api.sessions
     cid = make_campaign(
-        sessions,
-        name="quick turns",
-        contacts=[number(1, 821), number(1, 822)],
-        agents=("801",),
-        status="stopped",
+        sessions, name="quick turns", contacts=[number(1, 821), number(1, 822)], agents=("801",), status="stopped",
         wrapup_s=LONG_WRAPUP_S,
     )
     with transaction(sessions) as s:
-        for i, contact in enumerate(
-            s.scalars(
-                select(Contact)
-                .where(
-                    Contact.dial_list_id.in_(
-                        select(DialList.id).where(DialList.name == "quick turns list")
-                    )
-                )
-                .order_by(Contact.created_at, Contact.id)
-            )
-        ):
+        for i, contact in enumerate(s.scalars(select(Contact).where(Contact.dial_list_id.in_(
+            select(DialList.id).where(DialList.name == "quick turns list"))).order_by(Contact.created_at, Contact.id))):
             contact.name = ("Alan Turing", "Edsger Dijkstra")[i]
         agent = s.scalars(select(Agent).where(Agent.name == "agent801")).one()
         agent.state, agent_id = "logged_out", agent.id
@@ -167,29 +121,13 @@ def preview_floor(dialer: Dialer, admin: httpx.Client) -> Iterator[Floor]:
     """A stopped preview campaign of two answering customers and one logged-out agent with a password."""
     sessions = dialer.api.sessions
     cid = make_campaign(
-        sessions,
-        name="preview calls",
-        contacts=[number(1, 831), number(1, 832)],
-        agents=("801",),
-        status="stopped",
+        sessions, name="preview calls", contacts=[number(1, 831), number(1, 832)], agents=("801",), status="stopped",
         dial_mode="preview",
     )
     with transaction(sessions) as s:
-        for i, contact in enumerate(
-            s.scalars(
-                select(Contact)
-                .where(
-                    Contact.dial_list_id.in_(
-                        select(DialList.id).where(DialList.name == "preview calls list")
-                    )
-                )
-                .order_by(Contact.created_at, Contact.id)
-            )
-        ):
-            contact.name, contact.variables = (
-                ("Katherine Johnson", "Dorothy Vaughan")[i],
-                {"account": f"P-{i + 1}"},
-            )
+        for i, contact in enumerate(s.scalars(select(Contact).where(Contact.dial_list_id.in_(
+            select(DialList.id).where(DialList.name == "preview calls list"))).order_by(Contact.created_at, Contact.id))):
+            contact.name, contact.variables = ("Katherine Johnson", "Dorothy Vaughan")[i], {"account": f"P-{i + 1}"}
         agent = s.scalars(select(Agent).where(Agent.name == "agent801")).one()
         agent.state, agent_id = "logged_out", agent.id
     password = ok(admin.post(f"/agents/{agent_id}/password"), 201)["password"]
@@ -259,21 +197,13 @@ def _sign_in(pages: Pages, url: str, name: str, password: str) -> Any:
     expect(page.locator("#who-text")).to_have_text(name)
     expect(page.locator("#state")).to_have_attribute("data-state", "logged_out")
     expect(page.locator("#live")).to_have_attribute("data-state", "live")
-    assert password not in page.url and page.evaluate("Object.values(sessionStorage)")[
-        0
-    ].startswith("olive_agent_")
+    assert password not in page.url and page.evaluate("Object.values(sessionStorage)")[0].startswith("olive_agent_")
     return page
 
 
 class TestAgentPage:
     def test_an_agents_day(
-        self,
-        pages: Pages,
-        dialer: Dialer,
-        floor: Floor,
-        keys: Keys,
-        admin: httpx.Client,
-        tmp_path: Path,
+        self, pages: Pages, dialer: Dialer, floor: Floor, keys: Keys, admin: httpx.Client, tmp_path: Path
     ) -> None:
         from playwright.sync_api import expect
 
@@ -290,28 +220,19 @@ class TestAgentPage:
         ann = _sign_in(pages, live_api.url, "agent801", floor.passwords["agent801"])
         bob = _sign_in(pages, live_api.url, "agent802", floor.passwords["agent802"])
         expect(ann.locator("#campaigns")).to_contain_text("winter renewals (stopped)")
-        expect(ann.locator("#pause-reason option")).to_have_text(
-            ["Lunch", "Coaching", "Short break"]
-        )
+        expect(ann.locator("#pause-reason option")).to_have_text(["Lunch", "Coaching", "Short break"])
 
         # Both go ready from their pages: olive logs them in (QueueAdd once the campaign runs).
         for page in (ann, bob):
             page.get_by_role("button", name="Ready").click()
             expect(page.locator("#state")).to_have_attribute("data-state", "ready")
             expect(page.locator("#notice")).to_contain_text("You are ready")
-        assert {ok(admin.get(f"/agents/{id}"))["state"] for id in floor.agents.values()} == {
-            "ready"
-        }
+        assert {ok(admin.get(f"/agents/{id}"))["state"] for id in floor.agents.values()} == {"ready"}
 
         # The campaign starts; each agent's page pops their own customer.
         ok(admin.post(f"/campaigns/{floor.campaign_id}/start"))
-        if (
-            dialer.target.simulated
-        ):  # the page's Ready put both phones in the campaign's queue (QueueAdd)
-            _until(
-                lambda: {agent_interface("801"), agent_interface("802")} <= set(_members(dialer)),
-                "QueueAdd",
-            )
+        if dialer.target.simulated:  # the page's Ready put both phones in the campaign's queue (QueueAdd)
+            _until(lambda: {agent_interface("801"), agent_interface("802")} <= set(_members(dialer)), "QueueAdd")
         seen: dict[str, str] = {}
         for name, page in (("agent801", ann), ("agent802", bob)):
             expect(page.locator("#call")).to_be_visible(timeout=WAIT_MS)
@@ -341,23 +262,15 @@ class TestAgentPage:
         bob_contact = ok(admin.get(f"/calls/{bob_call}"))["contact_id"]
         dial_list = ok(admin.get(f"/campaigns/{floor.campaign_id}"))["dial_list_ids"][0]
         assert _status(ann, "GET", f"/agent/calls/{ann_call}") == 200
-        assert _status(ann, "GET", f"/agent/calls/{bob_call}") == 404, (
-            "the same answer as for a call that does not exist"
-        )
+        assert _status(ann, "GET", f"/agent/calls/{bob_call}") == 404, "the same answer as for a call that does not exist"
         assert _status(ann, "POST", f"/agent/calls/{bob_call}/disposition") in (404, 422)
         for method, path in [
-            ("GET", f"/dial-lists/{dial_list}/contacts/{bob_contact}"),
-            ("GET", f"/calls/{bob_call}"),
-            ("GET", "/agents"),
-            ("POST", f"/agents/{floor.agents['agent802']}/force-out"),
-            ("GET", "/callbacks"),
-            ("GET", "/events"),
-            ("GET", "/dashboard/whoami"),
+            ("GET", f"/dial-lists/{dial_list}/contacts/{bob_contact}"), ("GET", f"/calls/{bob_call}"),
+            ("GET", "/agents"), ("POST", f"/agents/{floor.agents['agent802']}/force-out"),
+            ("GET", "/callbacks"), ("GET", "/events"), ("GET", "/dashboard/whoami"),
         ]:
             assert _status(ann, method, path) == 403, (method, path)
-        assert ok(admin.get(f"/agents/{floor.agents['agent802']}"))["state"] != "logged_out", (
-            "the force-out was refused"
-        )
+        assert ok(admin.get(f"/agents/{floor.agents['agent802']}"))["state"] != "logged_out", "the force-out was refused"
 
         # Wrap-up: Ann sells, Bob books a callback for himself; the screens clear once the calls are over.
         ann.get_by_label("Disposition").select_option("sale")
@@ -377,20 +290,11 @@ class TestAgentPage:
             expect(page.locator("#waiting")).to_be_visible(timeout=WAIT_MS)
             expect(page.locator("#call")).to_be_hidden()
         sold = ok(admin.get(f"/calls/{ann_call}"))
-        assert (sold["disposition"], sold["disposition_note"], sold["disposition_by"]) == (
-            "sale",
-            "Renewed on the gold plan",
-            "agent801",
-        )
+        assert (sold["disposition"], sold["disposition_note"], sold["disposition_by"]) == ("sale", "Renewed on the gold plan", "agent801")
         booked = ok(admin.get(f"/calls/{bob_call}"))
-        assert (booked["disposition"], booked["disposition_note"]) == (
-            "callback",
-            "Call back after 5 pm",
-        )
+        assert (booked["disposition"], booked["disposition_note"]) == ("callback", "Call back after 5 pm")
         callbacks = ok(admin.get("/callbacks", params={"campaign_id": floor.campaign_id}))["items"]
-        assert [(c["agent_id"], datetime.fromisoformat(c["due_at"])) for c in callbacks] == [
-            (floor.agents["agent802"], due)
-        ]
+        assert [(c["agent_id"], datetime.fromisoformat(c["due_at"])) for c in callbacks] == [(floor.agents["agent802"], due)]
         # Bob's page lists it under his callbacks, with whom to call; Ann's does not.
         mine = bob.locator(f"#my-callbacks tr[data-callback='{callbacks[0]['id']}']")
         expect(mine).to_contain_text(seen["agent802"])
@@ -404,16 +308,7 @@ class TestAgentPage:
         expect(ann.locator("#reason")).to_have_text("reason: lunch")
         assert ok(admin.get(f"/agents/{floor.agents['agent801']}"))["pause_reason"] == "lunch"
         if dialer.target.simulated:  # QueuePause with the reason
-            _until(
-                lambda: (
-                    (
-                        _members(dialer)[agent_interface("801")].paused,
-                        _members(dialer)[agent_interface("801")].reason,
-                    )
-                    == (True, "lunch")
-                ),
-                "QueuePause",
-            )
+            _until(lambda: (_members(dialer)[agent_interface("801")].paused, _members(dialer)[agent_interface("801")].reason) == (True, "lunch"), "QueuePause")
         board = pages.open(f"{live_api.url}/dashboard#key={keys.admin}")
         board.get_by_label("Campaign", exact=True).select_option(floor.campaign_id)
         ann_row = board.locator(f"#agents tr[data-agent='{floor.agents['agent801']}']")
@@ -425,26 +320,20 @@ class TestAgentPage:
         forced = time.monotonic()
         expect(board.locator("#action-msg")).to_have_text("agent802 was forced out.")
         expect(bob.locator("#signin")).to_be_visible(timeout=WAIT_MS)
-        print(
-            f"\nforce-out: Bob's page showed the sign-in form {time.monotonic() - forced:.2f} s after the click"
-        )
-        expect(bob.locator("#signin-error")).to_contain_text(
-            "You were signed out: a supervisor ended your session"
-        )
+        print(f"\nforce-out: Bob's page showed the sign-in form {time.monotonic() - forced:.2f} s after the click")
+        expect(bob.locator("#signin-error")).to_contain_text("You were signed out: a supervisor ended your session")
         assert ok(admin.get(f"/agents/{floor.agents['agent802']}"))["state"] == "logged_out"
         if dialer.target.simulated:  # QueueRemove
             _until(lambda: agent_interface("802") not in _members(dialer), "QueueRemove")
-        expect(
-            board.locator(f"#agents tr[data-agent='{floor.agents['agent802']}']")
-        ).to_have_attribute("data-state", "logged_out", timeout=WAIT_MS)
+        expect(board.locator(f"#agents tr[data-agent='{floor.agents['agent802']}']")).to_have_attribute(
+            "data-state", "logged_out", timeout=WAIT_MS
+        )
 
         # A revoked password signs Ann out at once, and she cannot sign in again with it.
         revoked = time.monotonic()
         assert admin.delete(f"/agents/{floor.agents['agent801']}/password").status_code == 204
         expect(ann.locator("#signin")).to_be_visible(timeout=WAIT_MS)
-        print(
-            f"revoke: Ann's page showed the sign-in form {time.monotonic() - revoked:.2f} s after DELETE /agents/{{id}}/password"
-        )
+        print(f"revoke: Ann's page showed the sign-in form {time.monotonic() - revoked:.2f} s after DELETE /agents/{{id}}/password")
         expect(ann.locator("#signin-error")).to_contain_text("You were signed out")
         assert ann.evaluate("sessionStorage.length") == 0
         ann.get_by_label("Your name").fill("agent801")
@@ -453,9 +342,7 @@ class TestAgentPage:
         expect(ann.locator("#signin-error")).to_have_text("The name or the password is wrong.")
         assert pages.errors == []
 
-    def test_log_out_from_the_page(
-        self, pages: Pages, live_api: LiveApi, floor: Floor, admin: httpx.Client
-    ) -> None:
+    def test_log_out_from_the_page(self, pages: Pages, live_api: LiveApi, floor: Floor, admin: httpx.Client) -> None:
         from playwright.sync_api import expect
 
         page = _sign_in(pages, live_api.url, "agent801", floor.passwords["agent801"])
@@ -486,9 +373,7 @@ class TestAgentPage:
         expect(page.locator("#reason")).to_contain_text("press Ready once you are done")
         # Ready before the disposition is refused, and says why; nothing changes.
         page.get_by_role("button", name="Ready").click()
-        expect(page.locator("#banner")).to_contain_text(
-            f"save a disposition for call {first} first"
-        )
+        expect(page.locator("#banner")).to_contain_text(f"save a disposition for call {first} first")
         expect(page.locator("#state")).to_have_attribute("data-state", "wrap_up")
 
         page.get_by_label("Disposition").select_option("sale")
@@ -516,9 +401,7 @@ class TestAgentPage:
         expect(page.locator("#c-name")).to_have_text(re.compile("Alan Turing|Edsger Dijkstra"))
         assert pages.errors == []
 
-    def test_signed_out_on_another_node(
-        self, pages: Pages, live_api: LiveApi, floor: Floor
-    ) -> None:
+    def test_signed_out_on_another_node(self, pages: Pages, live_api: LiveApi, floor: Floor) -> None:
         """A force-out or revoke on another olive node publishes nothing on this node's bus: the page's
         event stream still ends within SESSION_CHECK_S and the page shows the sign-in form."""
         from playwright.sync_api import expect
@@ -528,16 +411,12 @@ class TestAgentPage:
             end_agent_sessions(s, floor.agents["agent802"])
         ended = time.monotonic()
         expect(page.locator("#signin")).to_be_visible(timeout=WAIT_MS)
-        print(
-            f"\nended elsewhere: the page showed the sign-in form {time.monotonic() - ended:.2f} s after the session ended"
-        )
+        print(f"\nended elsewhere: the page showed the sign-in form {time.monotonic() - ended:.2f} s after the session ended")
         expect(page.locator("#signin-error")).to_contain_text("You were signed out")
         assert page.evaluate("sessionStorage.length") == 0
         assert pages.errors == []
 
-    def test_a_callback_for_me_comes_back_to_me(
-        self, pages: Pages, dialer: Dialer, floor: Floor, admin: httpx.Client
-    ) -> None:
+    def test_a_callback_for_me_comes_back_to_me(self, pages: Pages, dialer: Dialer, floor: Floor, admin: httpx.Client) -> None:
         """Bob books a callback for himself a few minutes ahead (on the clock olive and the simulator share) and
         pauses; Ann is free all along. When it is due it waits for Bob, and once he is ready it rings him, not Ann:
         the customer pops on his page (the call waits in olive-callbacks for his penalty alone)."""
@@ -556,9 +435,7 @@ class TestAgentPage:
 
         # Bob: a callback for himself, three to four minutes ahead of olive's clock; then a pause.
         clock = dialer.target.clock
-        due = datetime.fromtimestamp(clock.now() + 180).astimezone().replace(
-            second=0, microsecond=0
-        ) + timedelta(minutes=1)
+        due = datetime.fromtimestamp(clock.now() + 180).astimezone().replace(second=0, microsecond=0) + timedelta(minutes=1)
         bob.get_by_label("Disposition").select_option("callback")
         bob.get_by_label("When").fill(due.strftime("%Y-%m-%dT%H:%M"))
         bob.get_by_label("Notes").fill("Wants to hear from Bob again")
@@ -568,10 +445,7 @@ class TestAgentPage:
         ann.get_by_label("Disposition").select_option("sale")
         ann.get_by_role("button", name="Save disposition").click()
         expect(ann.locator("#notice")).to_have_text("Disposition saved.")
-        for page in (
-            ann,
-            bob,
-        ):  # done with wrap-up (an earlier test may have left the tracker an hour of it)
+        for page in (ann, bob):  # done with wrap-up (an earlier test may have left the tracker an hour of it)
             _ready_when_done(page)
         bob.get_by_label("Pause reason").select_option("coaching")
         bob.get_by_role("button", name="Pause").click()
@@ -596,23 +470,14 @@ class TestAgentPage:
         assert (call["contact_id"], call["agent_id"]) == (contact_id, floor.agents["agent802"])
         expect(bob.locator("#c-history")).to_contain_text("Wants to hear from Bob again")
         assert ann.locator("#call").get_attribute("data-call") != again
-        if (
-            dialer.target.simulated
-        ):  # it waited in the callbacks queue, where both are members, each with a penalty
-            callbacks = {
-                m.interface: m.penalty for m in dialer.target.pbx.queue_members("olive-callbacks")
-            }
+        if dialer.target.simulated:  # it waited in the callbacks queue, where both are members, each with a penalty
+            callbacks = {m.interface: m.penalty for m in dialer.target.pbx.queue_members("olive-callbacks")}
             assert set(callbacks) == {agent_interface("801"), agent_interface("802")}
             assert len(set(callbacks.values())) == 2
         assert pages.errors == []
 
     def test_preview_dials_and_skips(
-        self,
-        pages: Pages,
-        dialer: Dialer,
-        preview_floor: Floor,
-        admin: httpx.Client,
-        tmp_path: Path,
+        self, pages: Pages, dialer: Dialer, preview_floor: Floor, admin: httpx.Client, tmp_path: Path
     ) -> None:
         """Preview mode: the page shows the next contact; Skip needs a reason and brings the next one; Dial calls
         the customer and puts them through to this agent, whose page pops the call."""
@@ -627,15 +492,11 @@ class TestAgentPage:
         card = page.locator("#preview")
         expect(card).to_be_visible(timeout=WAIT_MS)
         first = card.get_attribute("data-contact")
-        expect(page.locator("#p-name")).to_have_text(
-            re.compile("Katherine Johnson|Dorothy Vaughan")
-        )
+        expect(page.locator("#p-name")).to_have_text(re.compile("Katherine Johnson|Dorothy Vaughan"))
         expect(page.locator("#p-fields")).to_contain_text("P-")
         page.screenshot(path=str(tmp_path / "agent-preview.png"), full_page=True)
         _keep(tmp_path / "agent-preview.png")
-        assert ok(admin.get("/calls", params={"campaign_id": floor.campaign_id}))["items"] == [], (
-            "nothing dialed by itself"
-        )
+        assert ok(admin.get("/calls", params={"campaign_id": floor.campaign_id}))["items"] == [], "nothing dialed by itself"
 
         # Skip asks why; with a reason the next contact comes.
         page.get_by_role("button", name="Skip").click()

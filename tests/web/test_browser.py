@@ -34,13 +34,7 @@ def live_api(dialer: Dialer) -> LiveApi:
 def campaign(dialer: Dialer, keys: Keys) -> Iterator[str]:
     """A stopped campaign of 300 contacts and three ready agents; force-stopped after the test."""
     contacts = [number(KINDS[i % len(KINDS)], i) for i in range(300)]
-    cid = make_campaign(
-        dialer.api.sessions,
-        name="spring renewals",
-        contacts=contacts,
-        agents=("101", "102", "103"),
-        status="stopped",
-    )
+    cid = make_campaign(dialer.api.sessions, name="spring renewals", contacts=contacts, agents=("101", "102", "103"), status="stopped")
     yield cid
     with dialer.api.client(keys.admin) as admin:
         admin.post(f"/campaigns/{cid}/stop", params={"force": "true"})
@@ -82,13 +76,7 @@ def pages(chromium: Any) -> Iterator[Pages]:
 
 class TestDashboard:
     def test_watch_and_drive_a_campaign(
-        self,
-        pages: Pages,
-        live_api: LiveApi,
-        campaign: str,
-        keys: Keys,
-        admin: httpx.Client,
-        tmp_path: Path,
+        self, pages: Pages, live_api: LiveApi, campaign: str, keys: Keys, admin: httpx.Client, tmp_path: Path
     ) -> None:
         from playwright.sync_api import expect
 
@@ -98,9 +86,7 @@ class TestDashboard:
         expect(page.locator("#who-text")).to_have_text("test admin · admin key", timeout=WAIT_MS)
         assert "key=" not in page.url and keys.admin not in page.url
         stored = page.evaluate("Object.values(sessionStorage)")
-        assert keys.admin in stored and all(
-            v == keys.admin or v.startswith("camp_") for v in stored
-        ), stored
+        assert keys.admin in stored and all(v == keys.admin or v.startswith("camp_") for v in stored), stored
 
         # Pick the campaign: stopped, its agents ready, Start the only way forward.
         option = page.locator(f"#campaign option[value='{campaign}']")
@@ -119,15 +105,9 @@ class TestDashboard:
         expect(status).to_have_text("running", timeout=WAIT_MS)
         assert _status(admin, campaign) == "running"
         expect(page.locator("#live")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
-        expect(page.locator("#agents tr[data-state='on_call']").first).to_be_visible(
-            timeout=WAIT_MS
-        )
-        expect(page.locator("#feed li[data-outcome='CONNECTED']").first).to_be_visible(
-            timeout=WAIT_MS
-        )
-        expect(page.locator("#outcomes tr[data-outcome='CONNECTED']")).to_be_visible(
-            timeout=WAIT_MS
-        )
+        expect(page.locator("#agents tr[data-state='on_call']").first).to_be_visible(timeout=WAIT_MS)
+        expect(page.locator("#feed li[data-outcome='CONNECTED']").first).to_be_visible(timeout=WAIT_MS)
+        expect(page.locator("#outcomes tr[data-outcome='CONNECTED']")).to_be_visible(timeout=WAIT_MS)
         total = page.locator("#calls-total")
         before = total.inner_text()
         expect(total).not_to_have_text(before, timeout=WAIT_MS)  # the figures move while we watch
@@ -153,9 +133,7 @@ class TestDashboard:
         page.get_by_role("button", name="Force stop…").click()
         dialog.get_by_role("button", name="Hang up and stop").click()
         expect(status).to_have_text("stopped", timeout=WAIT_MS)
-        expect(page.locator("#action-msg")).to_have_text(
-            re.compile(r"Stopped; calls hung up: \d+\.")
-        )
+        expect(page.locator("#action-msg")).to_have_text(re.compile(r"Stopped; calls hung up: \d+\."))
         assert _status(admin, campaign) == "stopped"
         assert pages.errors == []
 
@@ -172,9 +150,7 @@ class TestDashboard:
         expect(page.locator("#controls")).to_be_hidden()
         expect(page.get_by_role("button", name="Start")).to_have_count(0)
         expect(page.locator("#readonly")).to_be_visible()
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
-            "no sideways scrolling on a tablet"
-        )
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling on a tablet"
 
         # Were the controls shown anyway, the API would refuse, and the page would say why.
         page.locator("#controls").evaluate("el => { el.hidden = false; }")
@@ -183,9 +159,7 @@ class TestDashboard:
         assert _status(admin, campaign) == "stopped"
         assert pages.errors == []
 
-    def test_a_wrong_key_is_refused_clearly(
-        self, pages: Pages, live_api: LiveApi, keys: Keys
-    ) -> None:
+    def test_a_wrong_key_is_refused_clearly(self, pages: Pages, live_api: LiveApi, keys: Keys) -> None:
         from playwright.sync_api import expect
 
         page = pages.open(f"{live_api.url}/dashboard#key=olive_not-a-real-key-00000000")

@@ -48,11 +48,7 @@ class TestPage:
     def test_locked_down_headers(self, anon: httpx.Client) -> None:
         headers = anon.get("/dashboard").headers
         csp = headers["content-security-policy"]
-        assert (
-            "script-src 'self'" in csp
-            and "default-src 'none'" in csp
-            and "frame-ancestors 'none'" in csp
-        )
+        assert "script-src 'self'" in csp and "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["referrer-policy"] == "no-referrer"
 
@@ -72,9 +68,7 @@ class TestPage:
             assert "secret" not in body.lower()
 
     def test_not_in_the_api_schema(self, live_api: LiveApi) -> None:
-        assert not [
-            path for path in live_api.app.openapi()["paths"] if path.startswith("/dashboard")
-        ]
+        assert not [path for path in live_api.app.openapi()["paths"] if path.startswith("/dashboard")]
 
 
 class TestFiles:
@@ -95,19 +89,10 @@ class TestFiles:
                 assert imported in ASSETS, f"{name} imports {imported}, which is not served"
 
     def test_the_package_ships_exactly_the_served_files(self) -> None:
-        shipped = {
-            p.name for p in (resources.files("olive.api") / "static").iterdir() if p.is_file()
-        }
-        assert shipped == {
-            *ASSETS,
-            "dashboard.html",
-            *AGENT_ASSETS,
-            "agent.html",
-        }  # the agent page: test_agent_route.py
+        shipped = {p.name for p in (resources.files("olive.api") / "static").iterdir() if p.is_file()}
+        assert shipped == {*ASSETS, "dashboard.html", *AGENT_ASSETS, "agent.html"}  # the agent page: test_agent_route.py
 
-    @pytest.mark.parametrize(
-        "name", ["nope.js", "dashboard.html", "..%2f_routes.py", "%2e%2e%2f__init__.py"]
-    )
+    @pytest.mark.parametrize("name", ["nope.js", "dashboard.html", "..%2f_routes.py", "%2e%2e%2f__init__.py"])
     def test_other_names_are_404(self, anon: httpx.Client, name: str) -> None:
         error(anon.get(f"/dashboard/static/{name}"), 404, "not_found")
 
@@ -119,16 +104,9 @@ class TestFiles:
 class TestWhoAmI:
     def test_needs_a_key(self, anon: httpx.Client) -> None:
         error(anon.get("/dashboard/whoami"), 401, "unauthorized")
-        error(
-            anon.get(
-                "/dashboard/whoami", headers={"Authorization": "Bearer olive_wrongwrongwrong"}
-            ),
-            401,
-        )
+        error(anon.get("/dashboard/whoami", headers={"Authorization": "Bearer olive_wrongwrongwrong"}), 401)
 
-    def test_tells_the_role_never_the_key(
-        self, admin: httpx.Client, viewer: httpx.Client, keys: Keys
-    ) -> None:
+    def test_tells_the_role_never_the_key(self, admin: httpx.Client, viewer: httpx.Client, keys: Keys) -> None:
         assert ok(viewer.get("/dashboard/whoami")) == {"name": "test viewer", "role": "viewer"}
         response = admin.get("/dashboard/whoami")
         assert ok(response) == {"name": "test admin", "role": "admin"}

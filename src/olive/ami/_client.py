@@ -59,7 +59,6 @@ EventHandler = Callable[[Event], None]
 ConnectHook = Callable[[], Awaitable[None]]
 DisconnectHook = Callable[[BaseException | None], None]
 
-
 def redacted(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
     """Headers fit for a log line: secrets replaced."""
     return {n: ("***" if n.lower() in SECRET_HEADERS else v) for n, v in headers}
@@ -134,9 +133,7 @@ class AMIClient:
         self._connected = asyncio.Event()
         self._closing = False
         self.connections = 0  # successful logins so far, for tests and metrics
-        self.login_refusals = (
-            0  # logins refused in a row (a wrong secret): `olive run` gives up on them
-        )
+        self.login_refusals = 0  # logins refused in a row (a wrong secret): `olive run` gives up on them
         # Loop times of the last action that timed out and of the last response: an
         # action unanswered since means a link that is connected but not answering.
         self.last_timeout_at: float | None = None
@@ -211,11 +208,7 @@ class AMIClient:
                 self.login_refusals += 1
                 log.error(
                     "AMI %s: authentication failed for user %r on %s:%s: check the secret and manager.conf (try %d)",
-                    self.name,
-                    self._username,
-                    self.host,
-                    self.port,
-                    self.login_refusals,
+                    self.name, self._username, self.host, self.port, self.login_refusals,
                 )
             except (TimeoutError, OSError, AMIConnectionError) as exc:
                 log.warning("AMI %s connection failed: %s", self.name, exc)
@@ -236,15 +229,11 @@ class AMIClient:
         self._reader_task = asyncio.create_task(self._read_loop(reader, banner_seen))
         try:
             self.banner = await asyncio.wait_for(banner_seen, self.action_timeout)
-            login = action(
-                "Login", Username=self._username, Secret=self._secret, Events=self._events
-            )
+            login = action("Login", Username=self._username, Secret=self._secret, Events=self._events)
             try:
                 await self.send_action(login, _allow_unconnected=True)
             except AMIActionError as exc:
-                raise AMIAuthenticationError(
-                    f"login to {self.name} refused: {exc.response.message}"
-                ) from None
+                raise AMIAuthenticationError(f"login to {self.name} refused: {exc.response.message}") from None
         except BaseException:
             await self._drop(None)
             raise
@@ -319,12 +308,7 @@ class AMIClient:
                     elif isinstance(msg, Event):
                         self._on_event(msg)
                     elif isinstance(msg, MalformedMessage):
-                        log.warning(
-                            "AMI %s sent a malformed message (%s): %r",
-                            self.name,
-                            msg.reason,
-                            msg.raw[:200],
-                        )
+                        log.warning("AMI %s sent a malformed message (%s): %r", self.name, msg.reason, msg.raw[:200])
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -409,20 +393,14 @@ class AMIClient:
         _allow_unconnected: bool = False,
     ) -> Response:
         """Send ``act`` and return its response. ``check`` raises AMIActionError on an Error."""
-        response, _ = await self._send(
-            act, is_list=False, timeout=timeout, allow_unconnected=_allow_unconnected
-        )
+        response, _ = await self._send(act, is_list=False, timeout=timeout, allow_unconnected=_allow_unconnected)
         if check and not response.ok:
             raise AMIActionError(act.name, response)
         return response
 
-    async def send_list_action(
-        self, act: Action, *, timeout: float | None = None
-    ) -> tuple[Response, list[Event]]:
+    async def send_list_action(self, act: Action, *, timeout: float | None = None) -> tuple[Response, list[Event]]:
         """Send a list action (QueueStatus, CoreShowChannels, ...) and collect its items."""
-        response, items = await self._send(
-            act, is_list=True, timeout=timeout, allow_unconnected=False
-        )
+        response, items = await self._send(act, is_list=True, timeout=timeout, allow_unconnected=False)
         if not response.ok:
             raise AMIActionError(act.name, response)
         return response, items

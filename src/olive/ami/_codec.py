@@ -54,7 +54,5 @@ class AMICodec:
         if self.role is Role.CLIENT and not isinstance(message, Action):
             raise AMIValueError(f"a client sends actions, not {type(message).__name__}")
         if self.role is Role.SERVER and not isinstance(message, (Banner, Response, Event)):
-            raise AMIValueError(
-                f"a server sends banners, responses and events, not {type(message).__name__}"
-            )
+            raise AMIValueError(f"a server sends banners, responses and events, not {type(message).__name__}")
         return serialize(message)

@@ -121,11 +121,4 @@ class DeviceState(enum.IntEnum):
     ONHOLD = 8
 
 
-__all__ = [
-    "CAUSE_TEXT",
-    "ChannelState",
-    "DeviceState",
-    "HangupCause",
-    "OriginateReason",
-    "cause_text",
-]
+__all__ = ["CAUSE_TEXT", "ChannelState", "DeviceState", "HangupCause", "OriginateReason", "cause_text"]

@@ -1,14 +1,14 @@
 """Errors raised by olive's AMI layer, split by whose fault they are.
 
-AMIError
-├── AMIValueError          we were asked to send an illegal value (CR/LF, bad name): caller's fault
-├── AMIProtocolError       the peer sent bytes we cannot frame or parse: peer's fault
-├── AMIActionError         Asterisk answered ``Response: Error`` to an action
-├── AMITimeout             no response arrived in time (the action may still have run)
-└── AMIConnectionError     the TCP session is not usable
-    ├── AMIAuthenticationError   Login was refused
-    └── AMIConnectionLost        the connection dropped; pending actions fail with this
-                                 and are never re-sent
+    AMIError
+    ├── AMIValueError          we were asked to send an illegal value (CR/LF, bad name): caller's fault
+    ├── AMIProtocolError       the peer sent bytes we cannot frame or parse: peer's fault
+    ├── AMIActionError         Asterisk answered ``Response: Error`` to an action
+    ├── AMITimeout             no response arrived in time (the action may still have run)
+    └── AMIConnectionError     the TCP session is not usable
+        ├── AMIAuthenticationError   Login was refused
+        └── AMIConnectionLost        the connection dropped; pending actions fail with this
+                                     and are never re-sent
 """
 
 from __future__ import annotations

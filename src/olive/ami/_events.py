@@ -332,9 +332,7 @@ TypedEvent = (
 
 _T = TypeVar("_T")
 _PARSERS: dict[str, Callable[[_Fields], TypedEvent]] = {}
-_PARSERS_EXACT: dict[
-    str, Callable[[_Fields], TypedEvent]
-] = {}  # as Asterisk spells them: no lower()
+_PARSERS_EXACT: dict[str, Callable[[_Fields], TypedEvent]] = {}  # as Asterisk spells them: no lower()
 
 
 def _parser(*names: str) -> Callable[[Callable[[_Fields], _T]], Callable[[_Fields], _T]]:
@@ -360,9 +358,7 @@ def _originate_response(f: _Fields) -> OriginateResponse:
 
 @_parser("Newchannel")
 def _newchannel(f: _Fields) -> Newchannel:
-    return Newchannel(
-        _ref(f), _int(f, "ChannelState"), f.get("Context") or "", f.get("Exten") or ""
-    )
+    return Newchannel(_ref(f), _int(f, "ChannelState"), f.get("Context") or "", f.get("Exten") or "")
 
 
 @_parser("Newstate")
@@ -418,10 +414,7 @@ def _caller_abandon(f: _Fields) -> QueueCallerAbandon:
 @_parser("AgentCalled")
 def _agent_called(f: _Fields) -> AgentCalled:
     return AgentCalled(
-        _ref(f),
-        _ref(f, "Dest"),
-        _req(f, "Queue"),
-        _req(f, "Interface"),
+        _ref(f), _ref(f, "Dest"), _req(f, "Queue"), _req(f, "Interface"),
         f.get("MemberName") or "",
     )
 
@@ -429,45 +422,29 @@ def _agent_called(f: _Fields) -> AgentCalled:
 @_parser("AgentConnect")
 def _agent_connect(f: _Fields) -> AgentConnect:
     return AgentConnect(
-        _ref(f),
-        _ref(f, "Dest"),
-        _req(f, "Queue"),
-        _req(f, "Interface"),
-        f.get("MemberName") or "",
-        _int(f, "HoldTime", default=0),
-        _int(f, "RingTime", default=0),
+        _ref(f), _ref(f, "Dest"), _req(f, "Queue"), _req(f, "Interface"),
+        f.get("MemberName") or "", _int(f, "HoldTime", default=0), _int(f, "RingTime", default=0),
     )
 
 
 @_parser("AgentRingNoAnswer")
 def _agent_ring_no_answer(f: _Fields) -> AgentRingNoAnswer:
     return AgentRingNoAnswer(
-        _ref(f),
-        _ref(f, "Dest"),
-        _req(f, "Queue"),
-        _req(f, "Interface"),
-        f.get("MemberName") or "",
-        _int(f, "RingTime", default=0),
+        _ref(f), _ref(f, "Dest"), _req(f, "Queue"), _req(f, "Interface"),
+        f.get("MemberName") or "", _int(f, "RingTime", default=0),
     )
 
 
 @_parser("AgentComplete")
 def _agent_complete(f: _Fields) -> AgentComplete:
     return AgentComplete(
-        _maybe_ref(f),
-        _req(f, "Queue"),
-        _req(f, "Interface"),
-        f.get("MemberName") or "",
-        _int(f, "HoldTime", default=0),
-        _int(f, "TalkTime", default=0),
-        f.get("Reason") or "",
+        _maybe_ref(f), _req(f, "Queue"), _req(f, "Interface"), f.get("MemberName") or "",
+        _int(f, "HoldTime", default=0), _int(f, "TalkTime", default=0), f.get("Reason") or "",
         _maybe_ref(f, "Dest"),
     )
 
 
-@_parser(
-    "QueueMemberAdded", "QueueMemberRemoved", "QueueMemberStatus", "QueueMemberPause", "QueueMember"
-)
+@_parser("QueueMemberAdded", "QueueMemberRemoved", "QueueMemberStatus", "QueueMemberPause", "QueueMember")
 def _queue_member(f: _Fields) -> QueueMemberState:
     # QueueStatus' list item names the interface "Location" and the name "Name".
     interface = f.get("Interface") or f.get("Location")
@@ -490,37 +467,17 @@ def _queue_member(f: _Fields) -> QueueMemberState:
 @_parser("CoreShowChannel")
 def _core_show_channel(f: _Fields) -> CoreShowChannel:
     return CoreShowChannel(
-        _ref(f),
-        _int(f, "ChannelState", default=0),
-        f.get("Application") or "",
-        _opt(f, "BridgeId"),
-        f.get("Duration") or "",
+        _ref(f), _int(f, "ChannelState", default=0), f.get("Application") or "",
+        _opt(f, "BridgeId"), f.get("Duration") or "",
     )
 
 
 # The headers every channel event carries (ast_manager_build_channel_state_string), not the body.
 _CHANNEL_HEADERS = frozenset(
-    h.lower()
-    for h in (
-        "Event",
-        "Privilege",
-        "Timestamp",
-        "SystemName",
-        "Channel",
-        "ChannelState",
-        "ChannelStateDesc",
-        "CallerIDNum",
-        "CallerIDName",
-        "ConnectedLineNum",
-        "ConnectedLineName",
-        "Language",
-        "AccountCode",
-        "Context",
-        "Exten",
-        "Priority",
-        "Uniqueid",
-        "Linkedid",
-        "UserEvent",
+    h.lower() for h in (
+        "Event", "Privilege", "Timestamp", "SystemName", "Channel", "ChannelState", "ChannelStateDesc",
+        "CallerIDNum", "CallerIDName", "ConnectedLineNum", "ConnectedLineName", "Language", "AccountCode",
+        "Context", "Exten", "Priority", "Uniqueid", "Linkedid", "UserEvent",
     )
 )
 

@@ -117,11 +117,7 @@ def _parse_text(text: str) -> list[ParsedMessage]:
             continue
         # A known name has no colon, so ": " is where its first colon is.
         headers = tuple(
-            [
-                (p[0], p[2])
-                for line in piece.split("\r\n")
-                if (p := line.partition(": "))[1] and p[0] in good
-            ]
+            [(p[0], p[2]) for line in piece.split("\r\n") if (p := line.partition(": "))[1] and p[0] in good]
         )
         if len(headers) != piece.count("\r\n") + 1:
             checked = _headers_of(piece)
@@ -214,10 +210,7 @@ class FrameReader:
                     piece = piece[2:]
                 if len(piece) > self._max:
                     self._ready.append(
-                        MalformedMessage(
-                            piece[: min(self._PREVIEW, self._max)],
-                            f"message longer than {self._max} bytes",
-                        )
+                        MalformedMessage(piece[: min(self._PREVIEW, self._max)], f"message longer than {self._max} bytes")
                     )
                 elif piece:
                     self._ready.append(parse_message(piece))

@@ -95,16 +95,11 @@ class MemoryWriter:
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         if name in ("peername", "sockname"):
-            return (
-                f"memory-{self._pipe.number}",
-                self._side if name == "sockname" else 1 - self._side,
-            )
+            return (f"memory-{self._pipe.number}", self._side if name == "sockname" else 1 - self._side)
         return default
 
 
-def memory_pipe() -> tuple[
-    tuple[asyncio.StreamReader, MemoryWriter], tuple[asyncio.StreamReader, MemoryWriter]
-]:
+def memory_pipe() -> tuple[tuple[asyncio.StreamReader, MemoryWriter], tuple[asyncio.StreamReader, MemoryWriter]]:
     """Two connected ends ``(reader, writer)``: the client's and the server's. Call it
     inside a running event loop."""
     pipe = _Pipe()

@@ -14,9 +14,7 @@ from olive.ami._messages import Action, Banner, Header, Message
 from olive.controls import CONTROL_CLASS, describe
 
 _NAME = re.compile(r"[A-Za-z0-9_\-]+\Z")
-_FORBIDDEN = re.compile(
-    f"[{CONTROL_CLASS}]"
-)  # CR/LF split actions; the rest have no business in AMI
+_FORBIDDEN = re.compile(f"[{CONTROL_CLASS}]")  # CR/LF split actions; the rest have no business in AMI
 
 SECRET_HEADERS = frozenset({"secret", "key"})
 """Headers whose values never appear in a log line or an error message."""
@@ -88,9 +86,7 @@ def serialize(message: Message | Banner) -> bytes:
         return serialize_headers(message.headers, assignments=assigns_variables(message))
     # In events (VarSet) the header is the variable's name and may be anything Asterisk sent.
     check_headers_loose(message.headers)
-    return ("".join(f"{name}: {value}\r\n" for name, value in message.headers) + "\r\n").encode(
-        "utf-8"
-    )
+    return ("".join(f"{name}: {value}\r\n" for name, value in message.headers) + "\r\n").encode("utf-8")
 
 
 def check_headers_loose(headers: tuple[Header, ...]) -> None:

@@ -118,11 +118,7 @@ class Admission:
         if state.in_flight >= state.max_in_flight:
             state.refused += 1
             if state.refused == 1 or state.refused % 1000 == 0:
-                log.warning(
-                    "API saturated (%d requests in flight): answered 503 %d time(s)",
-                    state.in_flight,
-                    state.refused,
-                )
+                log.warning("API saturated (%d requests in flight): answered 503 %d time(s)", state.in_flight, state.refused)
             response = overloaded(
                 f"the server is overloaded: {state.in_flight} requests are already in progress; retry shortly"
             )

@@ -41,13 +41,9 @@ def authenticate_agent(
 ) -> AgentPrincipal:
     token = bearer.credentials if bearer is not None else ""
     if not token:
-        raise Unauthorized(
-            "sign in first: send 'Authorization: Bearer <session token>' from POST /agent/session"
-        )
+        raise Unauthorized("sign in first: send 'Authorization: Bearer <session token>' from POST /agent/session")
     if not token.startswith(AGENT_TOKEN_PREFIX):
-        raise Forbidden(
-            "this endpoint is an agent's own: sign in as the agent (POST /agent/session), not with an API key"
-        )
+        raise Forbidden("this endpoint is an agent's own: sign in as the agent (POST /agent/session), not with an API key")
     if _TOKEN_SHAPE.fullmatch(token) is None:
         raise Unauthorized("the session is not valid; sign in again")
     with context.sessions() as session:

@@ -77,9 +77,7 @@ def create_app(
     )
     app.state.olive = context
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
-    app.add_middleware(
-        Admission, state=context.admission
-    )  # before any work; its 503s are still counted
+    app.add_middleware(Admission, state=context.admission)  # before any work; its 503s are still counted
     app.add_middleware(RequestMetrics, metrics=context.metrics)
     install_error_handlers(app)
     install_docs(app)

@@ -112,9 +112,7 @@ class ServeSettings:
 
     def describe(self) -> list[str]:
         """What the server will use, for the start-up message: no secrets."""
-        where = (
-            f"http://{self.host}:{self.port}" if self.port else f"http://{self.host} on a free port"
-        )
+        where = f"http://{self.host}:{self.port}" if self.port else f"http://{self.host} on a free port"
         lines = [f"API      {where} (docs at /docs)", f"database {safe_url(self.database_url)}"]
         if not self.asterisk:
             lines.append("asterisk none configured: campaigns cannot start (see docs/api.md)")
@@ -152,9 +150,7 @@ def load_settings(
     env = os.environ if environ is None else environ
     path = config or env.get("OLIVE_CONFIG") or None
     file = _read(Path(path)) if path else _ConfigFile()
-    resolved_port = (
-        port if port is not None else _env_port(env) if env.get("OLIVE_PORT") else file.server.port
-    )
+    resolved_port = port if port is not None else _env_port(env) if env.get("OLIVE_PORT") else file.server.port
     urls = list(asterisk) or _split(env.get("OLIVE_ASTERISK", ""))
     pool = _from_urls(urls, env) if urls else _from_file(file.asterisk, env)
     servers = {name: server for name, (server, _) in pool.items()}
@@ -180,14 +176,8 @@ def load_settings(
     )
 
 
-def _node_name(
-    flag: str | None, env: Mapping[str, str], file: _ConfigFile, path: object
-) -> str | None:
-    for name, source in (
-        (flag, "--node"),
-        (env.get("OLIVE_NODE"), "OLIVE_NODE"),
-        (file.node.name, f"{path}: node.name"),
-    ):
+def _node_name(flag: str | None, env: Mapping[str, str], file: _ConfigFile, path: object) -> str | None:
+    for name, source in ((flag, "--node"), (env.get("OLIVE_NODE"), "OLIVE_NODE"), (file.node.name, f"{path}: node.name")):
         if name is None:
             continue
         if not NODE_NAME.fullmatch(name):
@@ -200,9 +190,7 @@ def _node_name(
 
 def _server_name(name: str, source: str) -> str:
     if not SERVER_NAME.fullmatch(name):
-        raise ConfigError(
-            f"{source}: a server name is 1 to 80 letters, digits and _ . -, got {name[:40]!r}"
-        )
+        raise ConfigError(f"{source}: a server name is 1 to 80 letters, digits and _ . -, got {name[:40]!r}")
     return name
 
 
@@ -227,9 +215,7 @@ def _pause_after_missed(env: Mapping[str, str], file: _ConfigFile) -> int:
     text = env.get("OLIVE_PAUSE_AFTER_MISSED")
     if text is not None:
         if not (text.isascii() and text.isdigit()) or int(text) > 100:
-            raise ConfigError(
-                f"OLIVE_PAUSE_AFTER_MISSED must be a whole number from 0 to 100, got {text!r}"
-            )
+            raise ConfigError(f"OLIVE_PAUSE_AFTER_MISSED must be a whole number from 0 to 100, got {text!r}")
         return int(text)
     configured = file.agents.pause_after_missed
     return DEFAULT_PAUSE_AFTER_MISSED if configured is None else configured
@@ -247,9 +233,7 @@ def _read(path: Path) -> _ConfigFile:
     try:
         return _ConfigFile.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"{path}: {problems}") from None
 
 
@@ -274,13 +258,9 @@ def _from_file(
         if secret is None and spec.secret_env is not None:
             secret = env.get(spec.secret_env)
             if secret is None:
-                raise ConfigError(
-                    f"asterisk.{name}.secret_env: environment variable {spec.secret_env} is not set"
-                )
+                raise ConfigError(f"asterisk.{name}.secret_env: environment variable {spec.secret_env} is not set")
         if any(ord(c) < 32 or ord(c) == 127 for c in secret or ""):
-            raise ConfigError(
-                f"asterisk.{name}.secret_env: {spec.secret_env} holds a line break or control character"
-            )
+            raise ConfigError(f"asterisk.{name}.secret_env: {spec.secret_env} holds a line break or control character")
         out[name] = (
             ServerConfig(spec.host, spec.port, spec.username, secret or ""),
             ServerLimits(spec.max_channels, spec.max_cps),
@@ -288,9 +268,7 @@ def _from_file(
     return out
 
 
-def _from_urls(
-    urls: Sequence[str], env: Mapping[str, str]
-) -> dict[str, tuple[ServerConfig, ServerLimits]]:
+def _from_urls(urls: Sequence[str], env: Mapping[str, str]) -> dict[str, tuple[ServerConfig, ServerLimits]]:
     out: list[tuple[str, tuple[ServerConfig, ServerLimits]]] = []
     for url in urls:
         try:
@@ -298,42 +276,31 @@ def _from_urls(
         except ValueError:  # an unclosed [IPv6 address
             parts = urlsplit("")
         if parts.scheme != "ami" or not parts.hostname:
-            raise ConfigError(
-                "an Asterisk server is ami://USER[:SECRET]@HOST[:PORT][/NAME][?secret_env=VAR]"
-            )
+            raise ConfigError("an Asterisk server is ami://USER[:SECRET]@HOST[:PORT][/NAME][?secret_env=VAR]")
         try:
             port = parts.port or 5038
         except ValueError:
             raise ConfigError(f"Asterisk server {parts.hostname}: bad port") from None
-        name = _server_name(
-            unquote(parts.path.strip("/")) or "default", f"Asterisk server ami://…@{parts.hostname}"
-        )
+        name = _server_name(unquote(parts.path.strip("/")) or "default", f"Asterisk server ami://…@{parts.hostname}")
         secret = unquote(parts.password) if parts.password else None
         query = parse_qs(parts.query)
         if unknown := sorted(set(query) - {"secret_env", "max_channels", "max_cps"}):
-            raise ConfigError(
-                f"Asterisk server {name}: unknown setting {unknown[0]!r} (secret_env, max_channels, max_cps)"
-            )
+            raise ConfigError(f"Asterisk server {name}: unknown setting {unknown[0]!r} (secret_env, max_channels, max_cps)")
         limits = ServerLimits(
-            max_channels=_limit(query, "max_channels", name, int),
-            max_cps=_limit(query, "max_cps", name, float),
+            max_channels=_limit(query, "max_channels", name, int), max_cps=_limit(query, "max_cps", name, float)
         )
         if secret is None and "secret_env" in query:
             variable = query["secret_env"][0]
             secret = env.get(variable)
             if secret is None:
-                raise ConfigError(
-                    f"Asterisk server {name}: environment variable {variable} is not set"
-                )
+                raise ConfigError(f"Asterisk server {name}: environment variable {variable} is not set")
         if secret is None:
             raise ConfigError(f"Asterisk server {name}: give a secret, or ?secret_env=VARIABLE")
         username = unquote(parts.username or "olive")
         for what, value in (("user", username), ("secret", secret)):
             if any(ord(c) < 32 or ord(c) == 127 for c in value):
                 # It would end up in an AMI message; never echo a secret.
-                raise ConfigError(
-                    f"Asterisk server {name}: the {what} holds a line break or control character"
-                )
+                raise ConfigError(f"Asterisk server {name}: the {what} holds a line break or control character")
         out.append((name, (ServerConfig(parts.hostname, port, username, secret), limits)))
     names = [n for n, _ in out]
     if len(set(names)) != len(names):
@@ -341,9 +308,7 @@ def _from_urls(
     return dict(out)
 
 
-def _limit(
-    query: Mapping[str, list[str]], what: str, server: str, kind: type[int] | type[float]
-) -> Any:
+def _limit(query: Mapping[str, list[str]], what: str, server: str, kind: type[int] | type[float]) -> Any:
     """``max_channels`` (a whole number, 1 to 100000) or ``max_cps`` (above 0, up to 10000) from a URL."""
     if what not in query:
         return None
@@ -355,9 +320,7 @@ def _limit(
         value = None
     if value is None or not math.isfinite(value) or not 0 < value <= top:
         shape = "a whole number from 1" if kind is int else "a number above 0 and"
-        raise ConfigError(
-            f"Asterisk server {server}: {what} must be {shape} up to {top:g}, got {text[:20]!r}"
-        )
+        raise ConfigError(f"Asterisk server {server}: {what} must be {shape} up to {top:g}, got {text[:20]!r}")
     return value
 
 
@@ -366,11 +329,4 @@ def config_template() -> dict[str, Any]:
     return _ConfigFile().model_dump()
 
 
-__all__ = [
-    "DEFAULT_HOST",
-    "DEFAULT_PORT",
-    "ConfigError",
-    "ServeSettings",
-    "config_template",
-    "load_settings",
-]
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "ConfigError", "ServeSettings", "config_template", "load_settings"]

@@ -53,9 +53,7 @@ class ApiContext:
     engine: Engine
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     auth_throttle: AuthThrottle = field(default_factory=AuthThrottle)
-    sign_in_throttle: AuthThrottle = field(
-        default_factory=lambda: AuthThrottle(what="wrong agent sign-ins")
-    )
+    sign_in_throttle: AuthThrottle = field(default_factory=lambda: AuthThrottle(what="wrong agent sign-ins"))
     metrics: Metrics = field(default_factory=Metrics)
     admission: AdmissionState = field(default_factory=AdmissionState)
     #: One thread of its own for /ready's database check, so it never waits behind API requests.
@@ -95,9 +93,7 @@ def db_session(context: Context) -> Iterator[Session]:
     changed: list[bool] = []
 
     def note(session: Session, *_: object) -> None:
-        if not changed and any(
-            isinstance(o, _ENGINE_READS) for o in (*session.new, *session.dirty, *session.deleted)
-        ):
+        if not changed and any(isinstance(o, _ENGINE_READS) for o in (*session.new, *session.dirty, *session.deleted)):
             changed.append(True)
 
     with transaction(context.sessions) as session:
@@ -109,12 +105,8 @@ def db_session(context: Context) -> Iterator[Session]:
 
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
-_bearer = HTTPBearer(
-    auto_error=False, description="An olive API key: `Authorization: Bearer olive_...`"
-)
-_header = APIKeyHeader(
-    name="X-API-Key", auto_error=False, description="An olive API key, as a header"
-)
+_bearer = HTTPBearer(auto_error=False, description="An olive API key: `Authorization: Bearer olive_...`")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An olive API key, as a header")
 
 
 def authenticate(
@@ -126,9 +118,7 @@ def authenticate(
     plaintext = bearer.credentials if bearer is not None else header
     if not plaintext:
         raise Unauthorized("an API key is required: send 'Authorization: Bearer <key>'")
-    if plaintext.startswith(
-        AGENT_TOKEN_PREFIX
-    ):  # an agent's session reaches only /agent/... (api/_agent_auth.py)
+    if plaintext.startswith(AGENT_TOKEN_PREFIX):  # an agent's session reaches only /agent/... (api/_agent_auth.py)
         raise Forbidden("an agent's session can only use the agent's own endpoints (/agent/...)")
     if _KEY_SHAPE.fullmatch(plaintext) is None:
         raise Unauthorized("the API key is not valid")
@@ -141,32 +131,19 @@ def authenticate(
             raise Unauthorized("the API key is not valid")
         principal = Principal(row.id, row.name, row.role)
         previous = inspect(row).attrs.last_used_at.history.deleted
-        if (
-            previous
-            and previous[0] is not None
-            and row.last_used_at - previous[0] < LAST_USED_RESOLUTION
-        ):
+        if previous and previous[0] is not None and row.last_used_at - previous[0] < LAST_USED_RESOLUTION:
             session.rollback()  # recorded within the second: spare the database a write
         else:
             session.commit()
         return principal
 
 
-async def checked(
-    request: Request, principal: Annotated[Principal, Depends(authenticate)]
-) -> Principal:
+async def checked(request: Request, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
     """After the key: a query parameter given twice is refused unless it takes a list (422)."""
     repeated = repeated_query_params(request)
     if repeated:
         raise RequestValidationError(
-            [
-                {
-                    "loc": ("query", name),
-                    "msg": "given more than once; give it once",
-                    "type": "value_error",
-                }
-                for name in repeated
-            ]
+            [{"loc": ("query", name), "msg": "given more than once; give it once", "type": "value_error"} for name in repeated]
         )
     return principal
 
@@ -191,9 +168,7 @@ def repeated_query_params(request: Request) -> list[str]:
         return []
     route = request.scope.get("route")
     template = getattr(route, "path_format", None)
-    return [
-        name for name in repeated if name not in _list_params(request.app, template, request.method)
-    ]
+    return [name for name in repeated if name not in _list_params(request.app, template, request.method)]
 
 
 def _list_params(app: FastAPI, template: str | None, method: str) -> frozenset[str]:

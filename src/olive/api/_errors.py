@@ -51,16 +51,10 @@ class Forbidden(OliveError):
 class ErrorDetail(BaseModel):
     """One problem: where it is and what is wrong."""
 
-    location: Location | None = Field(
-        default=None, description="body, query, path, header, or row (imports)"
-    )
-    field: str | None = Field(
-        default=None, description="the field's path, e.g. retry_rules.BUSY.delay_s"
-    )
+    location: Location | None = Field(default=None, description="body, query, path, header, or row (imports)")
+    field: str | None = Field(default=None, description="the field's path, e.g. retry_rules.BUSY.delay_s")
     reason: str
-    row: int | None = Field(
-        default=None, description="imports: the CSV line (header is 1) or JSON item (from 1)"
-    )
+    row: int | None = Field(default=None, description="imports: the CSV line (header is 1) or JSON item (from 1)")
 
 
 class ErrorBody(BaseModel):
@@ -103,20 +97,14 @@ RETRY_AFTER_S = 1
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """The ``responses=`` entries for these error codes, all with :class:`ErrorBody`."""
-    return {
-        code: {"model": ErrorBody, "description": _DESCRIPTIONS.get(code, "Error.")}
-        for code in codes
-    }
+    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS.get(code, "Error.")} for code in codes}
 
 
 def json_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """The same, for routes whose own responses are not JSON (event streams, CSV)."""
     schema = {"$ref": "#/components/schemas/ErrorBody"}
     return {
-        code: {
-            "description": _DESCRIPTIONS.get(code, "Error."),
-            "content": {"application/json": {"schema": schema}},
-        }
+        code: {"description": _DESCRIPTIONS.get(code, "Error."), "content": {"application/json": {"schema": schema}}}
         for code in codes
     }
 
@@ -129,12 +117,7 @@ def error_response(
     code: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
-    body = ErrorBody(
-        status=status,
-        code=code or _CODES.get(status, "error"),
-        message=message,
-        errors=list(errors),
-    )
+    body = ErrorBody(status=status, code=code or _CODES.get(status, "error"), message=message, errors=list(errors))
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
 
@@ -176,17 +159,9 @@ def validation_details(errors: Sequence[Any]) -> list[ErrorDetail]:
         rest = loc[1:] if where else loc
         reason = str(error.get("msg", "invalid"))
         bad = error.get("input")
-        if (
-            error.get("type") == "string_pattern_mismatch"
-            and isinstance(bad, str)
-            and control_error(bad)
-        ):
+        if error.get("type") == "string_pattern_mismatch" and isinstance(bad, str) and control_error(bad):
             reason = str(control_error(bad))  # say which character, whatever the field
-        elif (
-            error.get("type") == "string_pattern_mismatch"
-            and rest
-            and str(rest[-1]) in PATTERN_HINTS
-        ):
+        elif error.get("type") == "string_pattern_mismatch" and rest and str(rest[-1]) in PATTERN_HINTS:
             reason = PATTERN_HINTS[str(rest[-1])]
         for prefix in ("Value error, ", "Assertion failed, "):
             reason = reason.removeprefix(prefix)
@@ -201,9 +176,7 @@ def validation_details(errors: Sequence[Any]) -> list[ErrorDetail]:
 async def _olive_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OliveError)
     details = [ErrorDetail(field=exc.field, reason=exc.message)] if exc.field else []
-    return error_response(
-        exc.status_code, exc.message, details, headers=getattr(exc, "headers", None)
-    )
+    return error_response(exc.status_code, exc.message, details, headers=getattr(exc, "headers", None))
 
 
 async def _not_found(request: Request, exc: Exception) -> JSONResponse:
@@ -220,9 +193,7 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
 
 async def _import_refused(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ImportRefused)
-    details = [
-        ErrorDetail(location="row", row=e.line, field=e.field, reason=e.reason) for e in exc.errors
-    ]
+    details = [ErrorDetail(location="row", row=e.line, field=e.field, reason=e.reason) for e in exc.errors]
     rows = len({e.line for e in exc.errors})
     message = f"{rows} bad row(s); nothing was imported"
     return error_response(422, message, details, code="import_refused")
@@ -232,9 +203,7 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers or {})
     if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
-        detail = ErrorDetail(
-            location="body", reason="the body cannot be read as JSON (is it UTF-8?)"
-        )
+        detail = ErrorDetail(location="body", reason="the body cannot be read as JSON (is it UTF-8?)")
         return error_response(422, "invalid request: 1 problem", [detail])
     if exc.status_code == 405:
         allowed = allowed_methods(request)
@@ -249,8 +218,7 @@ def allowed_methods(request: Request) -> list[str]:
     path = request.url.path
     for template, item in paths.items():
         pattern = "".join(
-            "[^/]+" if part.startswith("{") else re.escape(part)
-            for part in re.split(r"(\{[^}]+\})", template)
+            "[^/]+" if part.startswith("{") else re.escape(part) for part in re.split(r"(\{[^}]+\})", template)
         )
         if re.fullmatch(pattern, path):
             return sorted(m.upper() for m in item if m.upper() in _METHODS)
@@ -263,16 +231,12 @@ _METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"
 async def _integrity(request: Request, exc: Exception) -> JSONResponse:
     # Checks run before writes; this is the database settling a race between two requests.
     log.info("integrity error mapped to 409: %s", type(getattr(exc, "orig", exc)).__name__)
-    return error_response(
-        409, "the change conflicts with data that already exists (a name or reference)"
-    )
+    return error_response(409, "the change conflicts with data that already exists (a name or reference)")
 
 
 async def _data(request: Request, exc: Exception) -> JSONResponse:
     log.info("data error mapped to 422: %s", type(getattr(exc, "orig", exc)).__name__)
-    return error_response(
-        422, "a value cannot be stored (too long, or holds a character the database refuses)"
-    )
+    return error_response(422, "a value cannot be stored (too long, or holds a character the database refuses)")
 
 
 async def _pool_timeout(request: Request, exc: Exception) -> JSONResponse:
@@ -282,35 +246,17 @@ async def _pool_timeout(request: Request, exc: Exception) -> JSONResponse:
 
 
 #: What SQLite and PostgreSQL say when a lock or a timeout, not the request, is the problem.
-_BUSY = (
-    "database is locked",
-    "database table is locked",
-    "database is busy",
-    "lock timeout",
-    "canceling statement due to",
-)
+_BUSY = ("database is locked", "database table is locked", "database is busy", "lock timeout", "canceling statement due to")
 
 
 async def _operational(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OperationalError)
     reason = str(exc.orig)
     if any(text in reason for text in _BUSY):
-        log.warning(
-            "database busy (%s): answered 503 to %s %s",
-            reason.splitlines()[0],
-            request.method,
-            request.url.path,
-        )
-        return overloaded(
-            "the server is overloaded: the database is busy with other writes; retry shortly"
-        )
+        log.warning("database busy (%s): answered 503 to %s %s", reason.splitlines()[0], request.method, request.url.path)
+        return overloaded("the server is overloaded: the database is busy with other writes; retry shortly")
     # Unreachable, restarting, out of connections: nothing the request did; no 500.
-    log.error(
-        "database unavailable (%s): answered 503 to %s %s",
-        type(exc.orig).__name__,
-        request.method,
-        request.url.path,
-    )
+    log.error("database unavailable (%s): answered 503 to %s %s", type(exc.orig).__name__, request.method, request.url.path)
     return overloaded("the database is unavailable; retry shortly", code="database_unavailable")
 
 

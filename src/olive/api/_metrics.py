@@ -24,10 +24,7 @@ router = APIRouter(tags=["probes"])
     response_class=Response,
     responses={
         **responses(401, 403, 422),
-        200: {
-            "content": {"text/plain": {"schema": {"type": "string"}}},
-            "description": "Prometheus text format",
-        },
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text format"},
     },
 )
 def metrics(context: Context) -> Response:
@@ -60,9 +57,7 @@ class RequestMetrics:
             await self.app(scope, receive, sending)
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.observe_request(
-                scope["method"], route, status, time.perf_counter() - started
-            )
+            self.metrics.observe_request(scope["method"], route, status, time.perf_counter() - started)
 
 
 __all__ = ["RequestMetrics", "router"]

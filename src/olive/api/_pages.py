@@ -57,11 +57,7 @@ def _read(name: str) -> bytes:
 
 @router.get("")
 def dashboard() -> Response:
-    headers = {
-        **HEADERS,
-        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-        "X-Frame-Options": "DENY",
-    }
+    headers = {**HEADERS, "Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Frame-Options": "DENY"}
     return Response(_read("dashboard.html"), media_type="text/html; charset=utf-8", headers=headers)
 
 
@@ -93,11 +89,7 @@ agent_router = APIRouter(prefix="/agent", include_in_schema=False)
 
 @agent_router.get("")
 def agent_page() -> Response:
-    headers = {
-        **HEADERS,
-        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-        "X-Frame-Options": "DENY",
-    }
+    headers = {**HEADERS, "Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Frame-Options": "DENY"}
     return Response(_read("agent.html"), media_type="text/html; charset=utf-8", headers=headers)
 
 

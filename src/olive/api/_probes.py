@@ -23,22 +23,14 @@ class Health(BaseModel):
 class LinkEvents(BaseModel):
     malformed: int = Field(description="AMI events skipped as malformed")
     failed: int = Field(description="events whose applying raised; contained to their call")
-    timestamps_ignored: int = Field(
-        description="event Timestamps outside the sane window, replaced by olive's clock"
-    )
+    timestamps_ignored: int = Field(description="event Timestamps outside the sane window, replaced by olive's clock")
 
 
 class EngineHealthView(BaseModel):
-    tick_failures: int = Field(
-        description="engine ticks that raised since start (the next tick retries)"
-    )
-    tick_failures_in_a_row: int = Field(
-        description="3 or more: not ready, the engine is not dialing"
-    )
+    tick_failures: int = Field(description="engine ticks that raised since start (the next tick retries)")
+    tick_failures_in_a_row: int = Field(description="3 or more: not ready, the engine is not dialing")
     last_tick_error: str | None = None
-    changes_set_aside: int = Field(
-        description="call or agent changes the database refused alone, set aside"
-    )
+    changes_set_aside: int = Field(description="call or agent changes the database refused alone, set aside")
     events: dict[str, LinkEvents] = Field(description="per Asterisk server")
 
 
@@ -52,8 +44,7 @@ class Readiness(BaseModel):
     )
     health: EngineHealthView | None = None
     dialing_lease: str | None = Field(
-        None,
-        description="'held by NODE' on the node that dials; else why this node does not dial (not ready)",
+        None, description="'held by NODE' on the node that dials; else why this node does not dial (not ready)"
     )
 
 
@@ -76,12 +67,7 @@ async def ready(context: Context, response: Response) -> Readiness:
     engine = context.engine
     lease = engine.lease
     fenced = lease is not None and not lease.held
-    ok = (
-        database == "ok"
-        and engine.state is EngineState.RUNNING
-        and not engine.health.failing
-        and not fenced
-    )
+    ok = database == "ok" and engine.state is EngineState.RUNNING and not engine.health.failing and not fenced
     if not ok:
         response.status_code = 503
     return Readiness(
@@ -90,9 +76,7 @@ async def ready(context: Context, response: Response) -> Readiness:
         engine=engine.state.value,
         asterisk=engine.servers(),
         health=_health(engine),
-        dialing_lease=None
-        if lease is None
-        else (lease.note if fenced else f"held by {lease.node}"),
+        dialing_lease=None if lease is None else (lease.note if fenced else f"held by {lease.node}"),
     )
 
 

@@ -35,13 +35,7 @@ class Page(BaseModel, Generic[T]):
 
     @classmethod
     def build(cls, page: StorePage[Any], items: list[T]) -> Page[T]:
-        return cls(
-            items=items,
-            total=page.total,
-            limit=page.limit,
-            offset=page.offset,
-            has_more=page.has_more,
-        )
+        return cls(items=items, total=page.total, limit=page.limit, offset=page.offset, has_more=page.has_more)
 
 
 class Out(BaseModel):
@@ -74,9 +68,7 @@ def well_formed_id(id: str) -> bool:
 def _region(value: str) -> str:
     upper = value.upper()
     if upper not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValueError(
-            f"{value!r} is not a region phone numbers are known for (ISO 3166 alpha-2, e.g. US, GB)"
-        )
+        raise ValueError(f"{value!r} is not a region phone numbers are known for (ISO 3166 alpha-2, e.g. US, GB)")
     return upper
 
 
@@ -96,11 +88,7 @@ def _json_object(value: dict[str, Any] | None) -> dict[str, Any] | None:
 
 #: Free text that ends up in Asterisk or in logs: no control characters.
 PlainText = Annotated[str, Field(pattern=NO_CONTROL_PATTERN)]
-Region = Annotated[
-    str,
-    Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2, e.g. US"),
-    AfterValidator(_region),
-]
+Region = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2, e.g. US"), AfterValidator(_region)]
 JsonObject = Annotated[dict[str, Any] | None, AfterValidator(_json_object)]
 IdRef = Annotated[str, Field(min_length=1, max_length=64, description="an id")]
 #: An id in a query filter: letters, digits and ``_``.
@@ -114,11 +102,7 @@ def _drop_default(schema: dict[str, Any]) -> None:
 
 
 def partial_model(
-    model: type[BaseModel],
-    name: str,
-    *,
-    exclude: Iterable[str] = (),
-    extra: Mapping[str, Any] | None = None,
+    model: type[BaseModel], name: str, *, exclude: Iterable[str] = (), extra: Mapping[str, Any] | None = None
 ) -> type[BaseModel]:
     """A PATCH model: ``model``'s fields, each optional, with the same constraints.
 
@@ -138,7 +122,9 @@ def partial_model(
             Field(default=None, description=info.description, json_schema_extra=_drop_default),
         )
     fields.update(extra or {})
-    created: type[BaseModel] = create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+    created: type[BaseModel] = create_model(
+        name, __config__=ConfigDict(extra="forbid"), **fields
+    )
     return created
 
 

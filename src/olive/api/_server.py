@@ -14,9 +14,7 @@ from olive.api._deps import ApiContext
 class ApiServer(uvicorn.Server):
     """uvicorn's server; when shutdown begins, open event streams are told to end."""
 
-    def __init__(
-        self, app: FastAPI, config: uvicorn.Config, on_started: Callable[[str], None] | None = None
-    ) -> None:
+    def __init__(self, app: FastAPI, config: uvicorn.Config, on_started: Callable[[str], None] | None = None) -> None:
         super().__init__(config)
         self.olive_app = app
         self.on_started = on_started

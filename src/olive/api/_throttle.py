@@ -82,10 +82,7 @@ class AuthThrottle:
         if count == self.limit:
             log.warning(
                 "%d %s from %s within %gs: answering 429 until they age out",
-                self.limit,
-                self.what,
-                address,
-                self.window_s,
+                self.limit, self.what, address, self.window_s,
             )
 
     def _recent(self, address: str) -> deque[float] | None:

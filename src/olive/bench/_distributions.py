@@ -101,6 +101,4 @@ class ShiftedGamma:
         return self.max_s if self.max_s is not None else self.shift_s
 
     def with_mean(self, mean: float) -> ShiftedGamma:
-        return ShiftedGamma(
-            self.shift_s, self.shape, max(1e-9, (mean - self.shift_s) / self.shape), self.max_s
-        )
+        return ShiftedGamma(self.shift_s, self.shape, max(1e-9, (mean - self.shift_s) / self.shape), self.max_s)

@@ -61,9 +61,7 @@ class RunMetrics:
     worst_to_date: float = 0.0  # the highest campaign-to-date rate once TO_DATE_AFTER_LIVE are in
     machines: int = 0  # AMD verdicts MACHINE (hung up, not live answers)
     machine_people: int = 0  # of which were people (AMD false positives; Ofcom: abandoned)
-    amd_estimate: float = (
-        0.0  # the people among them as the plan estimates (machines x person share)
-    )
+    amd_estimate: float = 0.0  # the people among them as the plan estimates (machines x person share)
     minute_amd: list[float] = field(default_factory=list)  # that estimate, by minute
     to_date_amd: float = 0.0
     _team: int = 0
@@ -112,9 +110,7 @@ class RunMetrics:
 
     def _judge_to_date(self) -> None:
         if self.to_date_live >= TO_DATE_AFTER_LIVE:
-            rate = (self.to_date_abandons + self.to_date_amd) / (
-                self.to_date_live + self.to_date_amd
-            )
+            rate = (self.to_date_abandons + self.to_date_amd) / (self.to_date_live + self.to_date_amd)
             self.worst_to_date = max(self.worst_to_date, rate)
 
     def connect(self, at: float) -> None:
@@ -157,9 +153,7 @@ class RunMetrics:
         return sum(self.minute_live[:minutes]) + amd, sum(self.minute_abandons[:minutes]) + amd
 
 
-def worst_rolling_rate(
-    live: Sequence[float], abandons: Sequence[float], width: int
-) -> float | None:
+def worst_rolling_rate(live: Sequence[float], abandons: Sequence[float], width: int) -> float | None:
     if len(live) < width:
         return None
     live_sum, abandon_sum = sum(live[:width]), sum(abandons[:width])

@@ -56,14 +56,10 @@ class Summary:
     talk_min_per_agent_hour: float
     connects_per_agent_hour: float
     abandon_rate: float  # whole shift, from the first dial
-    abandon_rate_worst_hour: (
-        float | None
-    )  # the worst rolling hour of any seed, after the first hour
+    abandon_rate_worst_hour: float | None  # the worst rolling hour of any seed, after the first hour
     abandon_rate_first_15min: float | None  # seeds summed; None without a live answer
     abandon_rate_first_hour: float | None
-    abandon_rate_worst_to_date: (
-        float  # the worst campaign-to-date rate of any seed, after 100 live answers
-    )
+    abandon_rate_worst_to_date: float  # the worst campaign-to-date rate of any seed, after 100 live answers
     dials_per_connect: float
     idle_s_between_connects: float
     live_answers: int
@@ -95,9 +91,7 @@ class Summary:
             "connects_per_agent_hour": round(self.connects_per_agent_hour, 3),
             "abandon_rate": round(self.abandon_rate, 5),
             "abandon_rate_worst_hour": (
-                None
-                if self.abandon_rate_worst_hour is None
-                else round(self.abandon_rate_worst_hour, 5)
+                None if self.abandon_rate_worst_hour is None else round(self.abandon_rate_worst_hour, 5)
             ),
             "abandon_rate_first_15min": _round(self.abandon_rate_first_15min),
             "abandon_rate_first_hour": _round(self.abandon_rate_first_hour),
@@ -132,9 +126,7 @@ def run_task(task: Task) -> RunResult:
     """Run one shift; an exception becomes a failed result, so one seed never aborts a grid."""
     started = time.perf_counter()
     try:
-        metrics, decisions = simulate(
-            task.cell, build_pacer(task.policy, task.cell), task.seed, task.hours
-        )
+        metrics, decisions = simulate(task.cell, build_pacer(task.policy, task.cell), task.seed, task.hours)
     except Exception as exc:  # reported per cell and seed; the grid goes on
         where = traceback.extract_tb(exc.__traceback__)[-1]
         error = f"{type(exc).__name__}: {exc} (at {where.filename}:{where.lineno})"
@@ -182,9 +174,7 @@ def run(
             done(index, run_task(tasks[index]))
     else:
         with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
-            pending: dict[Future[RunResult], int] = {
-                pool.submit(run_task, tasks[i]): i for i in order
-            }
+            pending: dict[Future[RunResult], int] = {pool.submit(run_task, tasks[i]): i for i in order}
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
@@ -192,9 +182,7 @@ def run(
                     try:
                         result = future.result()
                     except Exception as exc:  # a dead worker fails its own task only
-                        result = RunResult(
-                            tasks[index], None, 0, 0.0, f"{type(exc).__name__}: {exc}"
-                        )
+                        result = RunResult(tasks[index], None, 0, 0.0, f"{type(exc).__name__}: {exc}")
                     done(index, result)
     return [results[i] for i in range(len(tasks))]
 
@@ -225,18 +213,12 @@ def summarize(results: Iterable[RunResult]) -> list[Summary]:
                 hours=every_run[0].task.hours,
                 agent_hours=agent_hours,
                 occupancy=busy_s / agent_s if agent_s else 0.0,
-                talk_min_per_agent_hour=sum(x.talk_s for x in m) / 60.0 / agent_hours
-                if agent_s
-                else 0.0,
+                talk_min_per_agent_hour=sum(x.talk_s for x in m) / 60.0 / agent_hours if agent_s else 0.0,
                 connects_per_agent_hour=connects / agent_hours if agent_s else 0.0,
                 abandon_rate=abandons / live if live else 0.0,
                 abandon_rate_worst_hour=max(worst) if worst else None,
-                abandon_rate_first_15min=_rate(
-                    sum(f[0] for f in first_15), sum(f[1] for f in first_15)
-                ),
-                abandon_rate_first_hour=_rate(
-                    sum(f[0] for f in first_hour), sum(f[1] for f in first_hour)
-                ),
+                abandon_rate_first_15min=_rate(sum(f[0] for f in first_15), sum(f[1] for f in first_15)),
+                abandon_rate_first_hour=_rate(sum(f[0] for f in first_hour), sum(f[1] for f in first_hour)),
                 abandon_rate_worst_to_date=max((x.worst_to_date for x in m), default=0.0),
                 dials_per_connect=sum(x.dials for x in m) / connects if connects else 0.0,
                 idle_s_between_connects=(agent_s - busy_s) / connects if connects else 0.0,

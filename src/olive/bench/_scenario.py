@@ -32,10 +32,7 @@ class NoAnswer:
 
     @property
     def mean_s(self) -> float:
-        return (
-            self.fast_fail_share * self.fast_fail_s
-            + (1 - self.fast_fail_share) * self.ring_timeout_s
-        )
+        return self.fast_fail_share * self.fast_fail_s + (1 - self.fast_fail_share) * self.ring_timeout_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,14 +110,7 @@ _SCALARS = {
     "answer_rate", "tick_s", "max_concurrent", "max_calls_per_second",
 }  # fmt: skip
 _TABLES = {"talk", "wrapup", "answer_delay", "no_answer", "amd"}
-_AMD_KEYS = {
-    "machine_share",
-    "human_s",
-    "machine_s",
-    "false_positive",
-    "false_negative",
-    "person_share",
-}
+_AMD_KEYS = {"machine_share", "human_s", "machine_s", "false_positive", "false_negative", "person_share"}
 _DIST_KEYS = {
     "fixed": ({"value_s"}, set()),
     "exponential": ({"mean_s"}, set()),
@@ -155,16 +145,12 @@ def parse_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Scena
         raise ScenarioError(f"{source}: no [[cell]] to run")
     cells: list[Cell] = []
     for index, raw in enumerate(raw_cells, start=1):
-        where = f"{source}: cell {index}" + (
-            f" ({raw['name']})" if isinstance(raw.get("name"), str) else ""
-        )
+        where = f"{source}: cell {index}" + (f" ({raw['name']})" if isinstance(raw.get("name"), str) else "")
         cells.append(_cell(defaults, raw, where))
     names = [c.name for c in cells]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise ScenarioError(
-            f"{source}: cell names must be unique; repeated: {', '.join(duplicates)}"
-        )
+        raise ScenarioError(f"{source}: cell names must be unique; repeated: {', '.join(duplicates)}")
     return Scenario(source, tuple(cells))
 
 
@@ -203,23 +189,13 @@ def _cell(defaults: Mapping[str, Any], raw: Mapping[str, Any], where: str) -> Ce
         wrapup=_distribution(merged["wrapup"], f"{where}: [wrapup]"),
         answer_delay=_distribution(merged["answer_delay"], f"{where}: [answer_delay]"),
         no_answer=NoAnswer(
-            fast_fail_share=_number(
-                no_answer, "fast_fail_share", f"{where}: [no_answer]", low=0.0, high=1.0
-            ),
-            fast_fail_s=_number(
-                no_answer, "fast_fail_s", f"{where}: [no_answer]", low=0.0, open_low=True
-            ),
-            ring_timeout_s=_number(
-                no_answer, "ring_timeout_s", f"{where}: [no_answer]", low=0.0, open_low=True
-            ),
+            fast_fail_share=_number(no_answer, "fast_fail_share", f"{where}: [no_answer]", low=0.0, high=1.0),
+            fast_fail_s=_number(no_answer, "fast_fail_s", f"{where}: [no_answer]", low=0.0, open_low=True),
+            ring_timeout_s=_number(no_answer, "ring_timeout_s", f"{where}: [no_answer]", low=0.0, open_low=True),
         ),
         changes=tuple(_change(c, f"{where}: change {i}") for i, c in enumerate(changes, start=1)),
-        tick_s=_number(merged, "tick_s", where, low=0.0, open_low=True)
-        if "tick_s" in merged
-        else 1.0,
-        max_concurrent=_int(merged, "max_concurrent", where, minimum=1)
-        if "max_concurrent" in merged
-        else None,
+        tick_s=_number(merged, "tick_s", where, low=0.0, open_low=True) if "tick_s" in merged else 1.0,
+        max_concurrent=_int(merged, "max_concurrent", where, minimum=1) if "max_concurrent" in merged else None,
         max_calls_per_second=(
             _number(merged, "max_calls_per_second", where, low=0.0, open_low=True)
             if "max_calls_per_second" in merged
@@ -231,15 +207,10 @@ def _cell(defaults: Mapping[str, Any], raw: Mapping[str, Any], where: str) -> Ce
 
 def _amd(raw: Mapping[str, Any], where: str) -> Amd:
     _check_keys(raw, _AMD_KEYS, where, required={"machine_share"})
-    fields = {
-        k: _number(raw, k, where, low=0.0, high=1.0)
-        for k in ("machine_share", "false_positive", "false_negative")
-        if k in raw
-    }
+    fields = {k: _number(raw, k, where, low=0.0, high=1.0) for k in ("machine_share", "false_positive", "false_negative")
+              if k in raw}
     fields |= {k: _number(raw, k, where, low=0.0) for k in ("human_s", "machine_s") if k in raw}
-    share = (
-        _number(raw, "person_share", where, low=0.0, high=1.0) if "person_share" in raw else None
-    )
+    share = _number(raw, "person_share", where, low=0.0, high=1.0) if "person_share" in raw else None
     return Amd(estimated_person_share=share, **fields)
 
 
@@ -248,22 +219,14 @@ def _change(raw: Any, where: str) -> Change:
         raise ScenarioError(f"{where}: must be a table")
     _check_keys(raw, _CHANGE_KEYS, where, required={"at_minutes"})
     if len(raw) < 2:
-        raise ScenarioError(
-            f"{where}: changes nothing (set answer_rate, talk_mean_s, agents or ring_timeout_s)"
-        )
+        raise ScenarioError(f"{where}: changes nothing (set answer_rate, talk_mean_s, agents or ring_timeout_s)")
     return Change(
         at_minutes=_number(raw, "at_minutes", where, low=0.0),
-        answer_rate=_number(raw, "answer_rate", where, low=0.0, high=1.0)
-        if "answer_rate" in raw
-        else None,
-        talk_mean_s=_number(raw, "talk_mean_s", where, low=0.0, open_low=True)
-        if "talk_mean_s" in raw
-        else None,
+        answer_rate=_number(raw, "answer_rate", where, low=0.0, high=1.0) if "answer_rate" in raw else None,
+        talk_mean_s=_number(raw, "talk_mean_s", where, low=0.0, open_low=True) if "talk_mean_s" in raw else None,
         agents=_int(raw, "agents", where, minimum=0) if "agents" in raw else None,
         ring_timeout_s=(
-            _number(raw, "ring_timeout_s", where, low=0.0, open_low=True)
-            if "ring_timeout_s" in raw
-            else None
+            _number(raw, "ring_timeout_s", where, low=0.0, open_low=True) if "ring_timeout_s" in raw else None
         ),
     )
 
@@ -271,9 +234,7 @@ def _change(raw: Any, where: str) -> Change:
 def _distribution(raw: Mapping[str, Any], where: str) -> Distribution:
     kind = raw.get("dist")
     if kind not in _DIST_KEYS:
-        raise ScenarioError(
-            f"{where}: dist must be one of {', '.join(sorted(_DIST_KEYS))}, got {kind!r}"
-        )
+        raise ScenarioError(f"{where}: dist must be one of {', '.join(sorted(_DIST_KEYS))}, got {kind!r}")
     required, optional = _DIST_KEYS[kind]
     _check_keys(raw, required | optional | {"dist"}, where, required=required)
 

@@ -79,9 +79,7 @@ class _Streams:
         def stream(kind: str) -> Random:
             return Random(f"olive-bench/{cell.name}/{seed}/{kind}")
 
-        return cls(
-            stream("dial"), stream("answer_delay"), stream("talk"), stream("wrapup"), stream("amd")
-        )
+        return cls(stream("dial"), stream("answer_delay"), stream("talk"), stream("wrapup"), stream("amd"))
 
 
 @dataclass(slots=True)
@@ -192,9 +190,7 @@ class Simulation:
             human = u_verdict >= amd.false_positive if person else u_verdict < amd.false_negative
             if person:
                 state.people.add(call)
-            self._push(
-                now + (amd.human_s if human else amd.machine_s), _VERDICT, 2 * call + int(human)
-            )
+            self._push(now + (amd.human_s if human else amd.machine_s), _VERDICT, 2 * call + int(human))
             return
         dialed_at = state.dialing.pop(call)
         self.pacer.observe(DialResolved(now, dialed_at, live))
@@ -274,9 +270,7 @@ class Simulation:
         if change.talk_mean_s is not None:
             state.talk = self.cell.talk.with_mean(change.talk_mean_s)
         if change.ring_timeout_s is not None:
-            state.no_answer = dataclasses.replace(
-                state.no_answer, ring_timeout_s=change.ring_timeout_s
-            )
+            state.no_answer = dataclasses.replace(state.no_answer, ring_timeout_s=change.ring_timeout_s)
         if change.agents is not None:
             self._set_team(change.agents, now)
 
@@ -302,10 +296,9 @@ class Simulation:
         self.metrics.team(len(state.agents), now)
 
 
-def simulate(
-    cell: Cell, pacer: Pacer, seed: int, hours: float | None = None
-) -> tuple[RunMetrics, int]:
+def simulate(cell: Cell, pacer: Pacer, seed: int, hours: float | None = None) -> tuple[RunMetrics, int]:
     """Run one shift; the metrics and how many decisions the pacer made."""
     simulation = Simulation(cell, pacer, seed, hours)
     metrics = simulation.run()
     return metrics, simulation.decisions
+

@@ -67,12 +67,7 @@ class AdaptiveDialLevelPacer:
         self._recent_dials: deque[float] = deque()
         self._recent_drops: deque[float] = deque()
         # Drop figures as of the last once-a-minute refresh.
-        self._stats = (
-            0,
-            0.0,
-            0,
-            0.0,
-        )  # dials last minute, drop % last minute, dials today, drop % of answers
+        self._stats = (0, 0.0, 0, 0.0)  # dials last minute, drop % last minute, dials today, drop % of answers
 
     def observe(self, observation: Observation) -> None:
         if isinstance(observation, DialPlaced):
@@ -113,9 +108,7 @@ class AdaptiveDialLevelPacer:
         goal = round(self.level * (ready + in_call))
         in_use = len(snapshot.dialing) + snapshot.waiting + snapshot.talking_calls
         dials = max(0, goal - in_use)
-        return DialDecision(
-            dials, f"dial level {self.level:.3f}: {goal} lines wanted, {in_use} in use"
-        )
+        return DialDecision(dials, f"dial level {self.level:.3f}: {goal} lines wanted, {in_use} in use")
 
     def _refresh_drop_stats(self, now: float) -> None:
         for times in (self._recent_dials, self._recent_drops):

@@ -80,28 +80,19 @@ class MemberTracker:
         if isinstance(event, ami.AgentCalled) and target is not None:
             return self._move(agent, now, target, {"call_id": event.ref.linkedid})
         if isinstance(event, ami.AgentRingNoAnswer):
-            missed = {
-                "missed_in_a_row": agent.missed_in_a_row + (event.ring_time_ms >= self.full_ring_ms)
-            }
+            missed = {"missed_in_a_row": agent.missed_in_a_row + (event.ring_time_ms >= self.full_ring_ms)}
             if target is not None:
                 return self._move(agent, now, target, {**_CALL_OVER, **missed})
             return self._move(agent, now, agent.activity, missed)
         if isinstance(event, ami.AgentConnect) and target is not None:
-            return self._move(
-                agent,
-                now,
-                target,
-                {"call_id": event.ref.linkedid, "talk_started_at": now, "missed_in_a_row": 0},
-            )
+            return self._move(agent, now, target, {"call_id": event.ref.linkedid, "talk_started_at": now, "missed_in_a_row": 0})
         if isinstance(event, ami.AgentComplete) and target is not None:
             talk = now - (agent.talk_started_at if agent.talk_started_at is not None else now)
             if self.wrapup_s > 0:
                 changes = self._move(agent, now, target, {"wrapup_until": now + self.wrapup_s})
             else:  # no after-call work: the wrap-up is over at once
                 rest = agent_move(AgentActivity.WRAPUP, "wrap-up over")
-                changes = [
-                    replace(c, wrapup_s=0.0) for c in self._move(agent, now, rest, _CALL_OVER)
-                ]
+                changes = [replace(c, wrapup_s=0.0) for c in self._move(agent, now, rest, _CALL_OVER)]
             return [replace(c, talk_s=talk) for c in changes]
         return []
 
@@ -157,12 +148,7 @@ class MemberTracker:
             if queues:
                 self._agents[event.interface] = replace(before, queues=queues)
                 return []
-            return self._move(
-                before,
-                now,
-                agent_move(before.activity, "QueueMemberRemoved"),
-                {"queues": frozenset(), "call_id": None},
-            )
+            return self._move(before, now, agent_move(before.activity, "QueueMemberRemoved"), {"queues": frozenset(), "call_id": None})
         if before is None:
             before = AgentStatus(event.interface, event.member_name, AgentActivity.LOGGED_OUT, now)
         agent = replace(
@@ -212,9 +198,6 @@ def _resting(agent: AgentStatus) -> AgentActivity:
         return AgentActivity.PAUSED
     if agent.device_status in (D.UNAVAILABLE, D.INVALID):
         return AgentActivity.UNAVAILABLE
-    if (
-        agent.device_status in (D.INUSE, D.BUSY, D.RINGINUSE, D.ONHOLD, D.RINGING)
-        and agent.call_id is None
-    ):
+    if agent.device_status in (D.INUSE, D.BUSY, D.RINGINUSE, D.ONHOLD, D.RINGING) and agent.call_id is None:
         return AgentActivity.BUSY
     return AgentActivity.IDLE

@@ -37,12 +37,8 @@ class Outcome(enum.Enum):
     INVALID_NUMBER = "INVALID_NUMBER"
     FAILED = "FAILED"  # olive or Asterisk could not place the call
     CANCELLED = "CANCELLED"  # olive hung it up before it was answered (e.g. a forced stop)
-    MACHINE = (
-        "MACHINE"  # AMD said answering machine (or NOTSURE, per plan) and no agent was offered it
-    )
-    MESSAGE = (
-        "MESSAGE"  # agentless: answered, the plan's message played (a key maybe read), never queued
-    )
+    MACHINE = "MACHINE"  # AMD said answering machine (or NOTSURE, per plan) and no agent was offered it
+    MESSAGE = "MESSAGE"  # agentless: answered, the plan's message played (a key maybe read), never queued
 
     @property
     def live_answer(self) -> bool:
@@ -154,13 +150,9 @@ class CallRecord:
     queue_status: str | None = None
     drop_message_played: bool | None = None
     agents_rung: tuple[AgentRing, ...] = ()
-    asterisk_hold_time_s: int | None = (
-        None  # AgentConnect/QueueCallerAbandon HoldTime (whole seconds)
-    )
+    asterisk_hold_time_s: int | None = None  # AgentConnect/QueueCallerAbandon HoldTime (whole seconds)
     asterisk_talk_time_s: int | None = None  # AgentComplete TalkTime (whole seconds)
-    outcome_unknown: bool = (
-        False  # FAILED only because olive could not learn what happened (maybe answered)
-    )
+    outcome_unknown: bool = False  # FAILED only because olive could not learn what happened (maybe answered)
     not_placed: bool = False  # Asterisk refused the Originate for a passing reason (shutting down): no call was made
     amd_status: str | None = None  # app_amd's AMDSTATUS: MACHINE, HUMAN, NOTSURE or HANGUP
     amd_cause: str | None = None  # app_amd's AMDCAUSE, e.g. LONGGREETING-1500-1500

@@ -79,9 +79,7 @@ class _Track:
         self.untracked = False
         self.known_unanswered = False  # gone unseen, but Asterisk would have recorded an answer
         self.settle_deadline: float | None = None
-        self.answer_by: float | None = (
-            None  # no OriginateResponse by then: ask Asterisk (see overdue())
-        )
+        self.answer_by: float | None = None  # no OriginateResponse by then: ask Asterisk (see overdue())
 
     def update(self, **fields: object) -> None:
         self.record = replace(self.record, **fields)  # type: ignore[arg-type]
@@ -93,9 +91,7 @@ class _Track:
 class CallTracker:
     def __init__(self, *, settle_s: float = 1.0, recheck_s: float = 30.0) -> None:
         self.settle_s = settle_s
-        self.recheck_s = (
-            recheck_s  # a call that exists but never got its OriginateResponse: asked again after
-        )
+        self.recheck_s = recheck_s  # a call that exists but never got its OriginateResponse: asked again after
         self._calls: dict[str, _Track] = {}
         self._by_linkedid: dict[str, _Track] = {}
         self._by_action: dict[str, _Track] = {}
@@ -149,9 +145,7 @@ class CallTracker:
         else:
             self._unbound.append(track)
 
-    def originate_refused(
-        self, call_id: str, now: float, message: str, *, passing: bool = False
-    ) -> list[CallChange]:
+    def originate_refused(self, call_id: str, now: float, message: str, *, passing: bool = False) -> list[CallChange]:
         """Asterisk answered the Originate action itself with an Error: no call exists.
         ``passing``: for a reason that says nothing about the number (Asterisk shutting
         down), so the attempt is marked ``not_placed`` and costs its contact nothing."""
@@ -277,11 +271,7 @@ class CallTracker:
                 result = (results or {}).get(rec.call_id)
                 if result is not None:
                     ended = _learn(track, result, now)
-                    changes.extend(
-                        self._end(
-                            track, ended, detail=f"{gone}; result read back from Asterisk (AstDB)"
-                        )
-                    )
+                    changes.extend(self._end(track, ended, detail=f"{gone}; result read back from Asterisk (AstDB)"))
                 elif answers_seen and rec.answered_at is None:
                     track.known_unanswered = True
                     changes.extend(self._end(track, now, detail=f"{gone}; it was not answered"))
@@ -291,9 +281,7 @@ class CallTracker:
             for ch in present:
                 track.legs.see(ch.ref.uniqueid, ch.ref.channel)
             if not track.or_seen:
-                track.answer_by = (
-                    now + self.recheck_s
-                )  # its OriginateResponse may be lost: ask again later
+                track.answer_by = now + self.recheck_s  # its OriginateResponse may be lost: ask again later
             # Still there: its next events will come. What happened in the gap is
             # inferred from the channels; the times are when olive saw it again.
             track.untracked = False
@@ -303,9 +291,7 @@ class CallTracker:
                 if rec.answered_at is None:
                     track.update(answered_at=now)
                     seen_late.append("answer")
-            if any(c.bridge_id for c in present) and any(
-                c.application in ("AppQueue", "AppDial") for c in present
-            ):
+            if any(c.bridge_id for c in present) and any(c.application in ("AppQueue", "AppDial") for c in present):
                 if track.record.agent_connected_at is None:
                     track.update(agent_connected_at=now)
                     seen_late.append("agent connect")
@@ -319,9 +305,7 @@ class CallTracker:
             else:
                 track.signal(Signal.DIALING)
             if seen_late:
-                track.update(
-                    detail=f"{' and '.join(seen_late)} happened while AMI was disconnected; times approximate"
-                )
+                track.update(detail=f"{' and '.join(seen_late)} happened while AMI was disconnected; times approximate")
             changes.extend(self._changed(track, before, now))
         return changes
 
@@ -332,10 +316,8 @@ class CallTracker:
         track = self._by_linkedid.get(event.dest.linkedid) if event.dest else None
         if track is None:
             connected = [
-                t
-                for t in self._calls.values()
-                if t.record.agent_interface == event.interface
-                and t.record.queue in (None, event.queue)
+                t for t in self._calls.values()
+                if t.record.agent_interface == event.interface and t.record.queue in (None, event.queue)
             ]
             track = max(connected, key=lambda t: t.record.agent_connected_at or 0.0, default=None)
         if track is None:
@@ -361,19 +343,13 @@ class CallTracker:
         track.update(uniqueid=uniqueid, linkedid=uniqueid)
         self._by_linkedid[uniqueid] = track
 
-    def _on_originate_response(
-        self, track: _Track, event: ami.OriginateResponse, now: float
-    ) -> None:
+    def _on_originate_response(self, track: _Track, event: ami.OriginateResponse, now: float) -> None:
         if track.or_success is not None:
             # Asterisk answers each Originate once; a second answer (a duplicate, or a late
             # contradicting one) is ignored, so a late Success cannot answer a busy call.
             if event.success != track.or_success or event.reason != track.record.originate_reason:
                 said = f"{'Success' if event.success else 'Failure'} Reason {event.reason}"
-                log.warning(
-                    "call %s: ignored a contradictory OriginateResponse (%s)",
-                    track.record.call_id,
-                    said,
-                )
+                log.warning("call %s: ignored a contradictory OriginateResponse (%s)", track.record.call_id, said)
                 note = f"contradictory OriginateResponse ignored ({said})"
                 if note not in (track.record.detail or ""):
                     track.update(detail="; ".join(p for p in (track.record.detail, note) if p))
@@ -395,17 +371,13 @@ class CallTracker:
         if handler is not None:
             handler(self, track, event, ref, now)
 
-    def _on_newchannel(
-        self, track: _Track, event: ami.Newchannel, ref: ami.ChannelRef, now: float
-    ) -> None:
+    def _on_newchannel(self, track: _Track, event: ami.Newchannel, ref: ami.ChannelRef, now: float) -> None:
         track.legs.see(ref.uniqueid, ref.channel)
         if ref.uniqueid == track.legs.customer_uid and track.record.channel is None:
             track.update(channel=ref.channel)
         self._signal(track, EVENT_SIGNALS[ami.Newchannel], now)
 
-    def _on_newstate(
-        self, track: _Track, event: ami.Newstate, ref: ami.ChannelRef, now: float
-    ) -> None:
+    def _on_newstate(self, track: _Track, event: ami.Newstate, ref: ami.ChannelRef, now: float) -> None:
         legs = track.legs
         legs.see(ref.uniqueid, ref.channel)
         if legs.is_customer_side(ref.uniqueid) or ref.uniqueid == legs.trunk_uid:
@@ -413,9 +385,7 @@ class CallTracker:
             if signal is not None:
                 self._signal(track, signal, now)
 
-    def _on_hangup_request(
-        self, track: _Track, event: ami.HangupRequest, ref: ami.ChannelRef, now: float
-    ) -> None:
+    def _on_hangup_request(self, track: _Track, event: ami.HangupRequest, ref: ami.ChannelRef, now: float) -> None:
         leg = track.legs.get(ref.uniqueid)
         if leg is not None:
             leg.hangup_requested = True
@@ -424,49 +394,31 @@ class CallTracker:
         leg = track.legs.see(ref.uniqueid, ref.channel)
         leg.hung_up, leg.cause, leg.cause_txt = True, event.cause, event.cause_txt
 
-    def _on_queue_join(
-        self, track: _Track, event: ami.QueueCallerJoin, ref: ami.ChannelRef, now: float
-    ) -> None:
+    def _on_queue_join(self, track: _Track, event: ami.QueueCallerJoin, ref: ami.ChannelRef, now: float) -> None:
         track.legs.queue_uid = ref.uniqueid
         if track.record.queued_at is None:
             track.update(queued_at=now, queue=event.queue)
         self._signal(track, Signal.ANSWERED, now)
         self._signal(track, EVENT_SIGNALS[ami.QueueCallerJoin], now)
 
-    def _on_queue_abandon(
-        self, track: _Track, event: ami.QueueCallerAbandon, ref: ami.ChannelRef, now: float
-    ) -> None:
+    def _on_queue_abandon(self, track: _Track, event: ami.QueueCallerAbandon, ref: ami.ChannelRef, now: float) -> None:
         track.queue_abandoned = True
         track.hangup_before_abandon = track.legs.customer_side_hanging_up()
-        track.update(
-            asterisk_hold_time_s=event.hold_time_s, left_queue_at=track.record.left_queue_at or now
-        )
+        track.update(asterisk_hold_time_s=event.hold_time_s, left_queue_at=track.record.left_queue_at or now)
 
-    def _on_queue_leave(
-        self, track: _Track, event: ami.QueueCallerLeave, ref: ami.ChannelRef, now: float
-    ) -> None:
+    def _on_queue_leave(self, track: _Track, event: ami.QueueCallerLeave, ref: ami.ChannelRef, now: float) -> None:
         if track.record.left_queue_at is None:
             track.update(left_queue_at=now)
 
-    def _on_agent_called(
-        self, track: _Track, event: ami.AgentCalled, ref: ami.ChannelRef, now: float
-    ) -> None:
+    def _on_agent_called(self, track: _Track, event: ami.AgentCalled, ref: ami.ChannelRef, now: float) -> None:
         track.legs.agent_uids.add(event.dest.uniqueid)
         ring = AgentRing(event.interface, event.member_name, now)
         track.update(agents_rung=(*track.record.agents_rung, ring))
 
-    def _on_agent_no_answer(
-        self, track: _Track, event: ami.AgentRingNoAnswer, ref: ami.ChannelRef, now: float
-    ) -> None:
-        track.update(
-            agents_rung=_mark_no_answer(
-                track.record.agents_rung, event.interface, event.ring_time_ms
-            )
-        )
+    def _on_agent_no_answer(self, track: _Track, event: ami.AgentRingNoAnswer, ref: ami.ChannelRef, now: float) -> None:
+        track.update(agents_rung=_mark_no_answer(track.record.agents_rung, event.interface, event.ring_time_ms))
 
-    def _on_agent_connect(
-        self, track: _Track, event: ami.AgentConnect, ref: ami.ChannelRef, now: float
-    ) -> None:
+    def _on_agent_connect(self, track: _Track, event: ami.AgentConnect, ref: ami.ChannelRef, now: float) -> None:
         if track.record.agent_connected_at is None:
             track.update(
                 agent_connected_at=now,
@@ -476,31 +428,20 @@ class CallTracker:
             )
         self._signal(track, EVENT_SIGNALS[ami.AgentConnect], now)
 
-    def _on_agent_complete(
-        self, track: _Track, event: ami.AgentComplete, ref: ami.ChannelRef, now: float
-    ) -> None:
+    def _on_agent_complete(self, track: _Track, event: ami.AgentComplete, ref: ami.ChannelRef, now: float) -> None:
         track.update(asterisk_talk_time_s=event.talk_time_s)
 
-    def _on_user_event(
-        self, track: _Track, event: ami.UserEvent, ref: ami.ChannelRef, now: float
-    ) -> None:
+    def _on_user_event(self, track: _Track, event: ami.UserEvent, ref: ami.ChannelRef, now: float) -> None:
         rec = track.record
         if event.name.lower() == AMD_EVENT:
-            track.update(
-                amd_status=(event.get("Status") or "").upper() or rec.amd_status,
-                amd_cause=event.get("Cause") or rec.amd_cause,
-            )
+            track.update(amd_status=(event.get("Status") or "").upper() or rec.amd_status,
+                         amd_cause=event.get("Cause") or rec.amd_cause)
             _stamp_amd(track, now)
         elif event.name.lower() == IVR_EVENT:
-            track.update(
-                agentless=True,
-                ivr_key=(event.get("Key") or "").strip() or rec.ivr_key,
-                ivr_status=(event.get("Status") or "").strip().upper() or rec.ivr_status,
-            )
+            track.update(agentless=True, ivr_key=(event.get("Key") or "").strip() or rec.ivr_key,
+                         ivr_status=(event.get("Status") or "").strip().upper() or rec.ivr_status)
 
-    def _on_dial(
-        self, track: _Track, event: ami.DialBegin | ami.DialEnd, ref: ami.ChannelRef, now: float
-    ) -> None:
+    def _on_dial(self, track: _Track, event: ami.DialBegin | ami.DialEnd, ref: ami.ChannelRef, now: float) -> None:
         """Only the dial towards the customer counts, not the queue ringing agents."""
         legs, caller = track.legs, event.caller
         if caller is not None:
@@ -522,9 +463,7 @@ class CallTracker:
 
     def _on_varset(self, track: _Track, event: ami.VarSet, ref: ami.ChannelRef, now: float) -> None:
         name = event.variable.upper()
-        if name == "QUEUESTATUS" or (
-            name == "OLIVE_DROP_REASON" and track.record.queue_status is None
-        ):
+        if name == "QUEUESTATUS" or (name == "OLIVE_DROP_REASON" and track.record.queue_status is None):
             track.update(queue_status=event.value)
         elif name == "OLIVE_DROP_PLAYED":
             track.update(drop_message_played=event.value.upper() == "SUCCESS")
@@ -599,8 +538,7 @@ class CallTracker:
             ended_at=now,
             detail="; ".join(part for part in (rec.detail, detail, why) if part),
             # Nothing known, or answered and then lost from sight: maybe it reached an agent.
-            outcome_unknown=(why == UNKNOWN_WHY and not track.known_unanswered)
-            or abandon_reason is AbandonReason.UNKNOWN,
+            outcome_unknown=(why == UNKNOWN_WHY and not track.known_unanswered) or abandon_reason is AbandonReason.UNKNOWN,
         )
         track.signal(Signal.END)
         self._forget(track)
@@ -625,11 +563,7 @@ def _learn(track: _Track, result: str, now: float) -> float:
     fields = [*result.split("|"), "", "", "", "", "", ""]
     kind, interface, queue_status, end, amd_status, agentless, key = fields[:7]
     rec = track.record
-    seen = [
-        t
-        for t in (rec.originated_at, rec.ringing_at, rec.answered_at, rec.agent_connected_at)
-        if t is not None
-    ]
+    seen = [t for t in (rec.originated_at, rec.ringing_at, rec.answered_at, rec.agent_connected_at) if t is not None]
     ended = now
     with contextlib.suppress(ValueError):
         stamp = float(end.strip())
@@ -654,9 +588,7 @@ def _learn(track: _Track, result: str, now: float) -> float:
     if kind.strip().upper() == "CONNECTED":
         track.update(
             answered_at=answered_at,
-            agent_connected_at=rec.agent_connected_at
-            if rec.agent_connected_at is not None
-            else ended,
+            agent_connected_at=rec.agent_connected_at if rec.agent_connected_at is not None else ended,
             agent_interface=rec.agent_interface or interface.strip() or None,
         )
     elif kind.strip().upper() == "ABANDONED":
@@ -665,9 +597,7 @@ def _learn(track: _Track, result: str, now: float) -> float:
         track.untracked = False
         track.queue_abandoned = True
         track.hangup_before_abandon = (status or "").upper() != "TIMEOUT"
-        track.update(
-            answered_at=answered_at, queued_at=rec.queued_at or answered_at, queue_status=status
-        )
+        track.update(answered_at=answered_at, queued_at=rec.queued_at or answered_at, queue_status=status)
     return ended
 
 
@@ -678,9 +608,7 @@ def _ref_of(event: ami.TypedEvent) -> ami.ChannelRef | None:
     return ref if isinstance(ref, ami.ChannelRef) else None
 
 
-def _mark_no_answer(
-    rings: tuple[AgentRing, ...], interface: str, ring_ms: int
-) -> tuple[AgentRing, ...]:
+def _mark_no_answer(rings: tuple[AgentRing, ...], interface: str, ring_ms: int) -> tuple[AgentRing, ...]:
     out = list(rings)
     for i in range(len(out) - 1, -1, -1):
         if out[i].interface == interface and out[i].ring_ms is None:
@@ -692,9 +620,7 @@ def _mark_no_answer(
 #: Which of the tracker's handlers each event type goes to (events of other types carry
 #: nothing about a call). Each handler records the event's facts and gives the call the
 #: signal the tables in calls/_table.py name.
-_HANDLERS: dict[
-    type[ami.TypedEvent], Callable[[CallTracker, _Track, Any, ami.ChannelRef, float], None]
-] = {
+_HANDLERS: dict[type[ami.TypedEvent], Callable[[CallTracker, _Track, Any, ami.ChannelRef, float], None]] = {
     ami.Newchannel: CallTracker._on_newchannel,
     ami.Newstate: CallTracker._on_newstate,
     ami.DialBegin: CallTracker._on_dial,

@@ -37,23 +37,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-_COMMANDS: list[str] = [
-    "demo",
-    "db",
-    "run",
-    "calls",
-    "bench",
-    "sim",
-    "why",
-    "export",
-    "dnc",
-    "serve",
-    "apikey",
-    "agent",
-    "campaign",
-    "contacts",
-    "events",
-]
+_COMMANDS: list[str] = ["demo", "db", "run", "calls", "bench", "sim", "why", "export", "dnc", "serve", "apikey", "agent", "campaign", "contacts", "events"]
 
 
 def _version(value: bool) -> None:
@@ -64,9 +48,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
-    ),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
 ) -> None:
     """olive: an outbound predictive dialer for Asterisk."""
 

@@ -19,12 +19,8 @@ import typer
 from olive.cli._common import err_console
 
 DEFAULT_URL = "http://127.0.0.1:8080"
-URL_OPTION = typer.Option(
-    None, "--api-url", help=f"olive serve's URL (env OLIVE_API_URL; default {DEFAULT_URL})."
-)
-KEY_OPTION = typer.Option(
-    None, "--api-key", help="An API key (env OLIVE_API_KEY; better than this flag)."
-)
+URL_OPTION = typer.Option(None, "--api-url", help=f"olive serve's URL (env OLIVE_API_URL; default {DEFAULT_URL}).")
+KEY_OPTION = typer.Option(None, "--api-key", help="An API key (env OLIVE_API_KEY; better than this flag).")
 _ID = re.compile(r"[a-z]{2,8}_[0-9A-HJKMNP-TV-Z]{26}")
 
 
@@ -43,18 +39,13 @@ class Api:
         try:
             response = self.client.request(method, path, **kwargs)
         except httpx.TransportError as exc:
-            raise ApiError(
-                0,
-                {"message": f"cannot reach olive at {self.client.base_url} ({type(exc).__name__})"},
-            ) from None
+            raise ApiError(0, {"message": f"cannot reach olive at {self.client.base_url} ({type(exc).__name__})"}) from None
         if response.status_code >= 400:
             try:
                 body = response.json()
             except ValueError:
                 body = {"message": response.text[:200] or response.reason_phrase}
-            raise ApiError(
-                response.status_code, body if isinstance(body, dict) else {"message": str(body)}
-            )
+            raise ApiError(response.status_code, body if isinstance(body, dict) else {"message": str(body)})
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
@@ -72,10 +63,7 @@ class Api:
             return found
         items = self.get(f"/{collection}", name=name_or_id)["items"]
         if not items:
-            raise ApiError(
-                404,
-                {"message": f"no {collection.rstrip('s').replace('-', ' ')} named {name_or_id!r}"},
-            )
+            raise ApiError(404, {"message": f"no {collection.rstrip('s').replace('-', ' ')} named {name_or_id!r}"})
         first: dict[str, Any] = items[0]
         return first
 
@@ -85,10 +73,7 @@ def connect(url: str | None, key: str | None, *, timeout: float | None = 30.0) -
     base = url or os.environ.get("OLIVE_API_URL") or DEFAULT_URL
     secret = key or os.environ.get("OLIVE_API_KEY")
     if not secret:
-        err_console.print(
-            "[red]No API key: set OLIVE_API_KEY (create one with `olive apikey create --role admin`).",
-            soft_wrap=True,
-        )
+        err_console.print("[red]No API key: set OLIVE_API_KEY (create one with `olive apikey create --role admin`).", soft_wrap=True)
         raise typer.Exit(2)
     headers = {"Authorization": f"Bearer {secret}"}
     with httpx.Client(base_url=base, headers=headers, timeout=timeout) as client:
@@ -98,9 +83,7 @@ def connect(url: str | None, key: str | None, *, timeout: float | None = 30.0) -
 def fail(exc: ApiError) -> NoReturn:
     """Print the API's error (message and each field's problem) and exit 1 (2 if unreachable)."""
     body = exc.body
-    err_console.print(
-        f"[red]{body.get('message') or 'request failed'}[/]", highlight=False, soft_wrap=True
-    )
+    err_console.print(f"[red]{body.get('message') or 'request failed'}[/]", highlight=False, soft_wrap=True)
     for problem in body.get("errors") or ():
         where = ""
         if problem.get("row") is not None:
@@ -108,12 +91,7 @@ def fail(exc: ApiError) -> NoReturn:
         if problem.get("field"):
             where += f"{problem['field']}: "
         if where or problem.get("reason") != body.get("message"):
-            err_console.print(
-                f"  {where}{problem.get('reason', '')}",
-                highlight=False,
-                markup=False,
-                soft_wrap=True,
-            )
+            err_console.print(f"  {where}{problem.get('reason', '')}", highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(2 if exc.status == 0 else 1)
 
 

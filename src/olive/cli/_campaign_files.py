@@ -34,12 +34,8 @@ def load_for_api(path: Path) -> LoadedFile:
     try:
         spec = ApiCampaignFileSpec.model_validate(raw)
     except ValidationError as exc:
-        raise CampaignFileError(
-            path, [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        ) from None
-    problems = [
-        f"plan: {p}" for p in check_plan_for_profile(spec.plan, spec.campaign.compliance_profile)
-    ]
+        raise CampaignFileError(path, [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]) from None
+    problems = [f"plan: {p}" for p in check_plan_for_profile(spec.plan, spec.campaign.compliance_profile)]
     csv_path = (path.parent / spec.contacts.csv).resolve()
     text = ""
     count = 0

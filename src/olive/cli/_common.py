@@ -16,10 +16,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 DATABASE_OPTION = typer.Option(
-    None,
-    "--database-url",
-    envvar="OLIVE_DATABASE_URL",
-    help="SQLAlchemy URL (default: sqlite:///olive.db).",
+    None, "--database-url", envvar="OLIVE_DATABASE_URL", help="SQLAlchemy URL (default: sqlite:///olive.db)."
 )
 
 
@@ -53,12 +50,7 @@ def engine_pool(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
 def setup_logging(verbose: bool, *, to_stderr: bool = True) -> None:
     """Log through Rich on stderr; :func:`logging_through` moves it onto a live view's console."""
     level = logging.DEBUG if verbose else logging.WARNING
-    handler = RichHandler(
-        console=err_console if to_stderr else console,
-        show_path=False,
-        markup=False,
-        log_time_format="%H:%M:%S",
-    )
+    handler = RichHandler(console=err_console if to_stderr else console, show_path=False, markup=False, log_time_format="%H:%M:%S")
     logging.basicConfig(level=level, format="%(name)s: %(message)s", handlers=[handler], force=True)
 
 

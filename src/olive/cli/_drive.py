@@ -41,9 +41,7 @@ async def drive(
                 campaign = CampaignRepository(session).get(campaign_id)
                 if campaign is not None and campaign.status == "running":
                     campaign.status = "paused"
-            console.print(
-                "[yellow]Ctrl-C: no new calls; waiting for calls in progress (Ctrl-C again to quit now)"
-            )
+            console.print("[yellow]Ctrl-C: no new calls; waiting for calls in progress (Ctrl-C again to quit now)")
 
     def on_terminate() -> None:
         nonlocal interrupts
@@ -55,20 +53,11 @@ async def drive(
         loop.add_signal_handler(signal.SIGTERM, on_terminate)
     view = LiveView()
     try:
-        with (
-            Live(
-                console=console, refresh_per_second=4, transient=False, auto_refresh=live
-            ) as display,
-            logging_through(console),
-        ):
+        with Live(console=console, refresh_per_second=4, transient=False, auto_refresh=live) as display, logging_through(console):
             while True:
                 current = report(sessions, engine, campaign_id)
                 if live:
-                    display.update(
-                        view.render(
-                            current, engine.clock.scale if engine.clock.scale != 1 else None
-                        )
-                    )
+                    display.update(view.render(current, engine.clock.scale if engine.clock.scale != 1 else None))
                 if current.status == "finished" or interrupts >= 2:
                     break
                 if (why := _login_refused(engine)) is not None:

@@ -81,16 +81,10 @@ def summary_table(report: CampaignReport) -> Table:
             table.add_row(f"calls {name}", str(report.outcomes[name]))
     table.add_row("calls in all", str(report.calls))
     ab = report.abandon["campaign"]
-    table.add_row(
-        "abandon rate (abandoned / live answers)",
-        f"{pct(ab['rate'])} ({ab['abandoned']}/{ab['live_answers']})",
-    )
+    table.add_row("abandon rate (abandoned / live answers)", f"{pct(ab['rate'])} ({ab['abandoned']}/{ab['live_answers']})")
     table.add_row("agent occupancy", pct(report.occupancy))
     table.add_row("connects per agent-hour", f"{report.connects_per_agent_hour or 0:.1f}")
     table.add_row("talk minutes per agent-hour", f"{report.talk_min_per_agent_hour or 0:.1f}")
     table.add_row("agent hours", f"{report.agent_hours:.2f}")
-    table.add_row(
-        "contacts done / exhausted / left",
-        f"{report.contacts.get('done', 0)} / {report.contacts.get('exhausted', 0)} / {report.contacts.get('pending', 0) + report.contacts.get('dialing', 0)}",
-    )
+    table.add_row("contacts done / exhausted / left", f"{report.contacts.get('done', 0)} / {report.contacts.get('exhausted', 0)} / {report.contacts.get('pending', 0) + report.contacts.get('dialing', 0)}")
     return table

@@ -16,9 +16,7 @@ from olive.cli._common import DATABASE_OPTION, err_console
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-agent_app = typer.Typer(
-    name="agent", help="Agents' sign-in to their own page (/agent).", no_args_is_help=True
-)
+agent_app = typer.Typer(name="agent", help="Agents' sign-in to their own page (/agent).", no_args_is_help=True)
 
 
 def _agent_id(session: Session, name: str) -> str:
@@ -44,8 +42,7 @@ def password(
     with transaction(sessions) as session:
         plaintext = issue_agent_password(session, _agent_id(session, name))
     err_console.print(
-        f"New password for agent {name}: it is shown only now; give it to them. They sign in at /agent.",
-        soft_wrap=True,
+        f"New password for agent {name}: it is shown only now; give it to them. They sign in at /agent.", soft_wrap=True
     )
     typer.echo(plaintext)
 
@@ -65,9 +62,7 @@ def revoke(
     if not done:
         err_console.print(f"[red]agent {name} has no password to revoke", soft_wrap=True)
         raise typer.Exit(1)
-    err_console.print(
-        f"Revoked the password of agent {name}; their sessions ended.", soft_wrap=True
-    )
+    err_console.print(f"Revoked the password of agent {name}; their sessions ended.", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -28,19 +28,13 @@ def create(
 
     label = name or f"{role.value} key"
     if not label.strip() or len(label) > 200 or any(ord(c) < 32 for c in label):
-        err_console.print(
-            "[red]--name: give a name of at most 200 characters, without line breaks",
-            soft_wrap=True,
-        )
+        err_console.print("[red]--name: give a name of at most 200 characters, without line breaks", soft_wrap=True)
         raise typer.Exit(2)
     sessions = open_store(database_url)
     with transaction(sessions) as session:
         row, plaintext = create_api_key(session, label, role.value)
         key_id = row.id
-    err_console.print(
-        f"Created {role.value} key {key_id} ({label}). It is shown only now: store it safely.",
-        soft_wrap=True,
-    )
+    err_console.print(f"Created {role.value} key {key_id} ({label}). It is shown only now: store it safely.", soft_wrap=True)
     typer.echo(plaintext)
 
 
@@ -61,12 +55,7 @@ def list_keys(database_url: str | None = DATABASE_OPTION) -> None:
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
-            row.id,
-            row.name,
-            row.role,
-            row.prefix + "…",
-            iso_utc(row.created_at),
-            iso_utc(row.last_used_at),
+            row.id, row.name, row.role, row.prefix + "…", iso_utc(row.created_at), iso_utc(row.last_used_at),
             iso_utc(row.revoked_at),
         )
     console.print(table)

@@ -17,26 +17,18 @@ def bench(
         Path, typer.Argument(help="A scenario TOML file, e.g. benchmarks/standard-grid.toml.")
     ],
     json_output: Annotated[
-        bool,
-        typer.Option(
-            "--json", help="Print one JSON object per (cell, policy) instead of the table."
-        ),
+        bool, typer.Option("--json", help="Print one JSON object per (cell, policy) instead of the table.")
     ] = False,
     plot_path: Annotated[
         Path | None,
-        typer.Option(
-            "--plot",
-            help="Also draw occupancy against abandon rate to this PNG (needs matplotlib).",
-        ),
+        typer.Option("--plot", help="Also draw occupancy against abandon rate to this PNG (needs matplotlib)."),
     ] = None,
     cells: Annotated[
         list[str] | None, typer.Option("--cell", help="Run only this cell (repeatable).")
     ] = None,
     policies: Annotated[
         list[str] | None,
-        typer.Option(
-            "--policy", help="progressive, vicidial or predictive (repeatable; default all three)."
-        ),
+        typer.Option("--policy", help="progressive, vicidial or predictive (repeatable; default all three)."),
     ] = None,
     seeds: Annotated[
         str | None, typer.Option("--seeds", help="Comma-separated seeds, instead of each cell's.")
@@ -44,14 +36,10 @@ def bench(
     hours_scale: Annotated[
         float,
         typer.Option(
-            "--hours-scale",
-            min=0.001,
-            help="Multiply every cell's measured hours, e.g. 0.1 for a quick run.",
+            "--hours-scale", min=0.001, help="Multiply every cell's measured hours, e.g. 0.1 for a quick run."
         ),
     ] = 1.0,
-    jobs: Annotated[
-        int, typer.Option("--jobs", min=0, help="Simulations run at once (0: one per CPU).")
-    ] = 0,
+    jobs: Annotated[int, typer.Option("--jobs", min=0, help="Simulations run at once (0: one per CPU).")] = 0,
 ) -> None:
     """Run pacing policies on the same simulated campaigns and the same random numbers."""
     from rich.console import Console
@@ -84,15 +72,11 @@ def bench(
     chosen = policies or list(POLICIES)
     unknown = [p for p in chosen if p not in POLICIES]
     if unknown:
-        raise typer.BadParameter(
-            f"unknown policy {', '.join(unknown)} (known: {', '.join(POLICIES)})"
-        )
+        raise typer.BadParameter(f"unknown policy {', '.join(unknown)} (known: {', '.join(POLICIES)})")
     try:
         seed_list = [int(s) for s in seeds.split(",") if s.strip()] if seeds else []
     except ValueError:
-        raise typer.BadParameter(
-            f"--seeds must be comma-separated integers, got {seeds!r}"
-        ) from None
+        raise typer.BadParameter(f"--seeds must be comma-separated integers, got {seeds!r}") from None
     try:
         if plot_path is not None:
             require_matplotlib()  # fail before a long run, not after it
@@ -115,9 +99,7 @@ def bench(
         console=err,
         transient=json_output,
     ) as progress:
-        bar = progress.add_task(
-            f"simulating {len(tasks)} shifts", total=sum(t.hours * t.cell.agents for t in tasks)
-        )
+        bar = progress.add_task(f"simulating {len(tasks)} shifts", total=sum(t.hours * t.cell.agents for t in tasks))
 
         def advance(result: RunResult) -> None:
             task = result.task

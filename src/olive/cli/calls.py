@@ -14,36 +14,11 @@ import typer
 from olive.cli._common import DATABASE_OPTION, console, err_console, iso_utc
 
 COLUMNS = (
-    "id",
-    "campaign",
-    "contact_id",
-    "number",
-    "attempt",
-    "outcome",
-    "dial_status",
-    "hangup_cause",
-    "originated_at",
-    "answered_at",
-    "agent_connected_at",
-    "ended_at",
-    "agent",
-    "customer_wait_s",
-    "talk_s",
-    "ring_s",
-    "abandon_reason",
-    "agents_no_answer",
-    "detail",
+    "id", "campaign", "contact_id", "number", "attempt", "outcome", "dial_status", "hangup_cause",
+    "originated_at", "answered_at", "agent_connected_at", "ended_at", "agent", "customer_wait_s",
+    "talk_s", "ring_s", "abandon_reason", "agents_no_answer", "detail",
 )
-TABLE_COLUMNS = (
-    "id",
-    "number",
-    "attempt",
-    "outcome",
-    "originated_at",
-    "agent",
-    "customer_wait_s",
-    "talk_s",
-)
+TABLE_COLUMNS = ("id", "number", "attempt", "outcome", "originated_at", "agent", "customer_wait_s", "talk_s")
 
 
 class Format(StrEnum):
@@ -71,17 +46,13 @@ def register(app: typer.Typer) -> None:
             if found is None:
                 err_console.print(f"[red]no campaign named {campaign!r}")
                 raise typer.Exit(1)
-            found_calls = CallRepository(session).of_campaign(
-                found.id, outcome=outcome.upper() if outcome else None
-            )
+            found_calls = CallRepository(session).of_campaign(found.id, outcome=outcome.upper() if outcome else None)
             rows = [_row(c, found.name) for c in found_calls]
         if limit is not None:
             rows = rows[-limit:]
         if fmt is Format.jsonl:
             for row in rows:
-                sys.stdout.write(
-                    json.dumps({k: _json(v) for k, v in row.items()}, default=str) + "\n"
-                )
+                sys.stdout.write(json.dumps({k: _json(v) for k, v in row.items()}, default=str) + "\n")
         elif fmt is Format.csv:
             writer = csv.DictWriter(sys.stdout, fieldnames=COLUMNS)
             writer.writeheader()
@@ -92,10 +63,7 @@ def register(app: typer.Typer) -> None:
 
             table = Table(title=f"{len(rows)} call(s) of {found.name}", title_justify="left")
             for col in TABLE_COLUMNS:
-                table.add_column(
-                    col,
-                    justify="right" if col in ("attempt", "customer_wait_s", "talk_s") else "left",
-                )
+                table.add_column(col, justify="right" if col in ("attempt", "customer_wait_s", "talk_s") else "left")
             for row in rows:
                 table.add_row(*(_cell(row[c]) for c in TABLE_COLUMNS))
             console.print(table)

@@ -16,21 +16,15 @@ from rich.markup import escape
 from olive.cli._api_client import KEY_OPTION, URL_OPTION, Api, ApiError, connect, fail
 from olive.cli._common import console, err_console
 
-campaign_app = typer.Typer(
-    name="campaign", help="Drive campaigns on a running `olive serve`.", no_args_is_help=True
-)
+campaign_app = typer.Typer(name="campaign", help="Drive campaigns on a running `olive serve`.", no_args_is_help=True)
 
 NAME = typer.Argument(..., help="The campaign's name or id.")
 
 
 @campaign_app.command("create")
 def create(
-    file: Path = typer.Argument(
-        ..., help="A campaign file (TOML, as for `olive run`; its \\[asterisk] table is ignored)."
-    ),
-    server: str | None = typer.Option(
-        None, "--server", help="The Asterisk server (as named in olive serve)."
-    ),
+    file: Path = typer.Argument(..., help="A campaign file (TOML, as for `olive run`; its \\[asterisk] table is ignored)."),
+    server: str | None = typer.Option(None, "--server", help="The Asterisk server (as named in olive serve)."),
     start: bool = typer.Option(False, "--start", help="Log the agents in and start dialing."),
     api_url: str | None = URL_OPTION,
     api_key: str | None = KEY_OPTION,
@@ -41,11 +35,7 @@ def create(
     try:
         loaded = load_for_api(file)
     except ValueError as exc:
-        err_console.print(
-            f"[red]Cannot use this campaign file[/]\n{escape(str(exc))}",
-            highlight=False,
-            soft_wrap=True,
-        )
+        err_console.print(f"[red]Cannot use this campaign file[/]\n{escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     with connect(api_url, api_key) as api:
         try:
@@ -56,10 +46,7 @@ def create(
                 campaign = api.post(f"/campaigns/{campaign['id']}/start")
         except ApiError as exc:
             fail(exc)
-    err_console.print(
-        f"Created campaign {campaign['name']} ({campaign['id']}): {campaign['status']}",
-        soft_wrap=True,
-    )
+    err_console.print(f"Created campaign {campaign['name']} ({campaign['id']}): {campaign['status']}", soft_wrap=True)
     typer.echo(campaign["id"])
 
 
@@ -80,9 +67,7 @@ def _install(api: Api, loaded: Any, server: str | None) -> dict[str, Any]:
     agent_ids = []
     for agent in spec.agents:
         found = api.get("/agents", name=agent.name)["items"]
-        agent_ids.append(
-            found[0]["id"] if found else api.post("/agents", json=agent.model_dump())["id"]
-        )
+        agent_ids.append(found[0]["id"] if found else api.post("/agents", json=agent.model_dump())["id"])
     lists = api.get("/dial-lists", name=name)["items"]
     if lists and (lists[0]["contact_count"] or lists[0]["campaign_ids"]):
         raise ApiError(409, {"message": f"a dial list named {name!r} already exists and is in use"})
@@ -101,12 +86,7 @@ def _install(api: Api, loaded: Any, server: str | None) -> dict[str, Any]:
         body["server"] = server
     created: dict[str, Any] = api.post(
         "/campaigns",
-        json={
-            **body,
-            "plan_id": plan["id"],
-            "dial_list_ids": [dial_list["id"]],
-            "agent_ids": agent_ids,
-        },
+        json={**body, "plan_id": plan["id"], "dial_list_ids": [dial_list["id"]], "agent_ids": agent_ids},
     )
     return created
 
@@ -130,46 +110,32 @@ def list_campaigns(api_url: str | None = URL_OPTION, api_key: str | None = KEY_O
     console.print(table)
 
 
-def _verb(
-    verb: str, name: str, api_url: str | None, api_key: str | None, **params: Any
-) -> dict[str, Any]:
+def _verb(verb: str, name: str, api_url: str | None, api_key: str | None, **params: Any) -> dict[str, Any]:
     with connect(api_url, api_key) as api:
         try:
             campaign = api.find("campaigns", name)
-            result: dict[str, Any] = api.call(
-                "POST", f"/campaigns/{campaign['id']}/{verb}", params=params
-            )
+            result: dict[str, Any] = api.call("POST", f"/campaigns/{campaign['id']}/{verb}", params=params)
         except ApiError as exc:
             fail(exc)
     return result
 
 
 @campaign_app.command("start")
-def start_campaign(
-    name: str = NAME, api_url: str | None = URL_OPTION, api_key: str | None = KEY_OPTION
-) -> None:
+def start_campaign(name: str = NAME, api_url: str | None = URL_OPTION, api_key: str | None = KEY_OPTION) -> None:
     """Start dialing (409 without agents, dial list, or a plan the profile allows)."""
     campaign = _verb("start", name, api_url, api_key)
-    err_console.print(
-        f"{campaign['name']}: {campaign['status']}"
-        + (f" ({campaign['note']})" if campaign.get("note") else ""),
-        soft_wrap=True,
-    )
+    err_console.print(f"{campaign['name']}: {campaign['status']}" + (f" ({campaign['note']})" if campaign.get("note") else ""), soft_wrap=True)
 
 
 @campaign_app.command("pause")
-def pause_campaign(
-    name: str = NAME, api_url: str | None = URL_OPTION, api_key: str | None = KEY_OPTION
-) -> None:
+def pause_campaign(name: str = NAME, api_url: str | None = URL_OPTION, api_key: str | None = KEY_OPTION) -> None:
     """Stop placing new calls; calls in progress go on."""
     campaign = _verb("pause", name, api_url, api_key)
     err_console.print(f"{campaign['name']}: {campaign['status']}", soft_wrap=True)
 
 
 @campaign_app.command("resume")
-def resume_campaign(
-    name: str = NAME, api_url: str | None = URL_OPTION, api_key: str | None = KEY_OPTION
-) -> None:
+def resume_campaign(name: str = NAME, api_url: str | None = URL_OPTION, api_key: str | None = KEY_OPTION) -> None:
     """Dial again after a pause."""
     campaign = _verb("resume", name, api_url, api_key)
     err_console.print(f"{campaign['name']}: {campaign['status']}", soft_wrap=True)
@@ -184,10 +150,7 @@ def stop_campaign(
 ) -> None:
     """Stop the campaign; calls in progress finish unless --force."""
     result = _verb("stop", name, api_url, api_key, force=str(force).lower())
-    err_console.print(
-        f"{result['campaign']['name']}: {result['campaign']['status']}; {result['calls_hung_up']} call(s) hung up",
-        soft_wrap=True,
-    )
+    err_console.print(f"{result['campaign']['name']}: {result['campaign']['status']}; {result['calls_hung_up']} call(s) hung up", soft_wrap=True)
 
 
 @campaign_app.command("stats")
@@ -226,10 +189,7 @@ def stats_table(figures: dict[str, Any]) -> Any:
     table.add_row("contacts remaining", str(figures["contacts_remaining"]))
     for window in ("campaign", "24h", "30d"):
         ab = figures["abandon"][window]
-        table.add_row(
-            f"abandon rate ({window})",
-            f"{pct(ab['rate'])} ({ab['abandoned']}/{ab['live_answers']})",
-        )
+        table.add_row(f"abandon rate ({window})", f"{pct(ab['rate'])} ({ab['abandoned']}/{ab['live_answers']})")
     table.add_row("agent occupancy", pct(figures["occupancy"]))
     cph = figures["connects_per_agent_hour"]
     table.add_row("connects per agent-hour", "-" if cph is None else f"{cph:.1f}")

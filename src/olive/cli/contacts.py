@@ -19,23 +19,15 @@ from rich.progress import (
 from olive.cli._api_client import KEY_OPTION, URL_OPTION, ApiError, connect, fail
 from olive.cli._common import err_console
 
-contacts_app = typer.Typer(
-    name="contacts", help="Contacts of dial lists on a running `olive serve`.", no_args_is_help=True
-)
+contacts_app = typer.Typer(name="contacts", help="Contacts of dial lists on a running `olive serve`.", no_args_is_help=True)
 
 
 @contacts_app.command("import")
 def import_contacts(
     dial_list: str = typer.Argument(..., help="The dial list's name or id."),
-    file: Path = typer.Argument(
-        ..., help="A .csv (header row first) or a .json array of contacts."
-    ),
-    create: bool = typer.Option(
-        False, "--create", help="Create the dial list if there is none of that name."
-    ),
-    region: str = typer.Option(
-        "US", "--region", help="A new list's default region (how national numbers are read)."
-    ),
+    file: Path = typer.Argument(..., help="A .csv (header row first) or a .json array of contacts."),
+    create: bool = typer.Option(False, "--create", help="Create the dial list if there is none of that name."),
+    region: str = typer.Option("US", "--region", help="A new list's default region (how national numbers are read)."),
     api_url: str | None = URL_OPTION,
     api_key: str | None = KEY_OPTION,
 ) -> None:
@@ -79,13 +71,7 @@ def _progress(body: bytes, name: str) -> Iterator[Iterator[bytes]]:
     check of every row (a 200,000-row file takes a while; all or nothing, so no partial count)."""
     rows = max(0, body.count(b"\n") - 1) if not name.lower().endswith(".json") else None
     what = f"{rows:,} rows" if rows is not None else f"{len(body):,} bytes"
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeElapsedColumn(),
-    )
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=True) as bar:
         sending = bar.add_task(f"sending {name} ({what})", total=len(body))
 

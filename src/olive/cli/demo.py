@@ -16,18 +16,12 @@ def register(app: typer.Typer) -> None:
     def demo(
         agents: int = typer.Option(10, min=1, max=200, help="Agents in the demo team."),
         contacts: int = typer.Option(1000, min=1, max=100_000, help="Contacts to call."),
-        speed: float = typer.Option(
-            60.0, min=1.0, max=200.0, help="How much faster than real time."
-        ),
+        speed: float = typer.Option(60.0, min=1.0, max=200.0, help="How much faster than real time."),
         mode: str = typer.Option("predictive", help="Dial mode: progressive, power or predictive."),
-        db: Path = typer.Option(
-            Path("olive-demo.db"), help="The demo's SQLite file (replaced on each run)."
-        ),
+        db: Path = typer.Option(Path("olive-demo.db"), help="The demo's SQLite file (replaced on each run)."),
         api_port: int = typer.Option(8765, help="Serve the REST API here (0: no API)."),
         seed: int = typer.Option(1, help="Seed of the contacts and the simulated customers."),
-        verbose: bool = typer.Option(
-            False, "--verbose", "-v", help="Log AMI and engine activity (above the live view)."
-        ),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="Log AMI and engine activity (above the live view)."),
     ) -> None:
         """Run a demo campaign (10 agents, 1,000 contacts) against olive's simulated Asterisk.
 
@@ -51,9 +45,7 @@ def register(app: typer.Typer) -> None:
         asyncio.run(_demo(agents, contacts, speed, mode, db, api_port, seed))
 
 
-async def _demo(
-    agents: int, contacts: int, speed: float, mode: str, db: Path, api_port: int, seed: int
-) -> None:
+async def _demo(agents: int, contacts: int, speed: float, mode: str, db: Path, api_port: int, seed: int) -> None:
     from olive.ami import ServerConfig
     from olive.cli._drive import drive, print_summary
     from olive.clock import ScaledClock
@@ -74,25 +66,14 @@ async def _demo(
     clock = ScaledClock(speed, start=demo_start())
     pbx = SimulatedPBX("default", clock=clock, secret="demo", seed=seed)
     port = await pbx.start()
-    engine = Engine(
-        sessions,
-        {"default": ServerConfig("127.0.0.1", port, "olive", "demo")},
-        clock=clock,
-        guard=ComplianceGuard(),
-    )
+    engine = Engine(sessions, {"default": ServerConfig("127.0.0.1", port, "olive", "demo")}, clock=clock, guard=ComplianceGuard())
     api_task: asyncio.Task[None] | None = None
     server = None
     if api_port:
         from olive.api import create_app, make_api_sessions
         from olive.api._server import make_server
 
-        server = make_server(
-            create_app(make_api_sessions(f"sqlite:///{db}"), engine, manage_engine=False),
-            "127.0.0.1",
-            api_port,
-            log_level="warning",
-            access_log=False,
-        )
+        server = make_server(create_app(make_api_sessions(f"sqlite:///{db}"), engine, manage_engine=False), "127.0.0.1", api_port, log_level="warning", access_log=False)
         api_task = asyncio.create_task(server.serve())
     console.print(
         f"[bold]olive demo[/]: {agents} agents, {contacts} contacts, {mode} dialing, "

@@ -11,12 +11,8 @@ from olive.cli._common import DATABASE_OPTION, console, err_console
 
 dnc_app = typer.Typer(help="Do-not-call lists: import, add, remove, check.", no_args_is_help=True)
 
-CAMPAIGN_OPTION = typer.Option(
-    None, "--campaign", "-c", help="The campaign's own list (default: the global list)."
-)
-REGION_OPTION = typer.Option(
-    "US", "--region", help="Region for numbers written without a country code."
-)
+CAMPAIGN_OPTION = typer.Option(None, "--campaign", "-c", help="The campaign's own list (default: the global list).")
+REGION_OPTION = typer.Option("US", "--region", help="Region for numbers written without a country code.")
 
 
 def register(app: typer.Typer) -> None:
@@ -25,14 +21,10 @@ def register(app: typer.Typer) -> None:
 
 @dnc_app.command("import")
 def import_(
-    csv_file: Path = typer.Argument(
-        ..., help="CSV with a 'number' column, or one number (or area code,number) per line."
-    ),
+    csv_file: Path = typer.Argument(..., help="CSV with a 'number' column, or one number (or area code,number) per line."),
     campaign: str | None = CAMPAIGN_OPTION,
     region: str = REGION_OPTION,
-    skip_invalid: bool = typer.Option(
-        False, "--skip-invalid", help="Import the good rows and report the bad ones."
-    ),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Import the good rows and report the bad ones."),
     database_url: str | None = DATABASE_OPTION,
 ) -> None:
     """Import numbers into a do-not-call list. Bad rows refuse the whole file unless --skip-invalid."""
@@ -42,9 +34,7 @@ def import_(
     from olive.store import transaction
 
     try:  # bytes decoded as the API decodes them, so both read a file alike
-        entries, errors = parse_dnc_csv(
-            csv_file.read_bytes().decode("utf-8-sig"), region, skip_invalid=skip_invalid
-        )
+        entries, errors = parse_dnc_csv(csv_file.read_bytes().decode("utf-8-sig"), region, skip_invalid=skip_invalid)
     except OSError as exc:
         err_console.print(f"[red]cannot read {csv_file}: {exc.strerror or exc}")
         raise typer.Exit(2) from None
@@ -59,13 +49,7 @@ def import_(
     sessions = open_store(database_url)
     with transaction(sessions) as session:
         campaign_id = _campaign_id(session, campaign) if campaign else None
-        report = import_dnc(
-            session,
-            entries,
-            campaign_id=campaign_id,
-            source=f"import {csv_file.name}",
-            errors=errors,
-        )
+        report = import_dnc(session, entries, campaign_id=campaign_id, source=f"import {csv_file.name}", errors=errors)
     where = f"campaign {campaign}" if campaign else "the global list"
     console.print(f"{report.added} number(s) added to {where}; {report.already} already there")
     for error in report.errors:
@@ -131,9 +115,7 @@ def remove(
 @dnc_app.command("check")
 def check(
     number: str = typer.Argument(..., help="The number to look up."),
-    campaign: str | None = typer.Option(
-        None, "--campaign", "-c", help="Also look in this campaign's list."
-    ),
+    campaign: str | None = typer.Option(None, "--campaign", "-c", help="Also look in this campaign's list."),
     region: str = REGION_OPTION,
     database_url: str | None = DATABASE_OPTION,
 ) -> None:
@@ -152,11 +134,7 @@ def check(
     with transaction(sessions) as session:
         campaign_id = _campaign_id(session, campaign) if campaign else None
         hit = DncRepository(session).match(e164, campaign_id)
-        where = (
-            None
-            if hit is None
-            else ("the global list" if hit.campaign_id is None else f"campaign {campaign}'s list")
-        )
+        where = None if hit is None else ("the global list" if hit.campaign_id is None else f"campaign {campaign}'s list")
     if where is None:
         console.print(f"{e164}: not on a do-not-call list")
         raise typer.Exit(1)

@@ -15,17 +15,11 @@ from olive.cli._common import err_console
 def register(app: typer.Typer) -> None:
     @app.command("events")
     def events(
-        campaign: str | None = typer.Option(
-            None, "--campaign", "-c", help="Only this campaign (name or id)."
-        ),
+        campaign: str | None = typer.Option(None, "--campaign", "-c", help="Only this campaign (name or id)."),
         kind: list[str] = typer.Option([], "--kind", help="call, agent or campaign (repeatable)."),
         as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
-        limit: int | None = typer.Option(
-            None, "--limit", min=1, help="Stop after this many events."
-        ),
-        timeout_s: float | None = typer.Option(
-            None, "--timeout", min=0.01, help="Stop after this many seconds."
-        ),
+        limit: int | None = typer.Option(None, "--limit", min=1, help="Stop after this many events."),
+        timeout_s: float | None = typer.Option(None, "--timeout", min=0.01, help="Stop after this many seconds."),
         api_url: str | None = URL_OPTION,
         api_key: str | None = KEY_OPTION,
     ) -> None:
@@ -35,12 +29,7 @@ def register(app: typer.Typer) -> None:
                 campaign_id = api.find("campaigns", campaign)["id"] if campaign else None
             except ApiError as exc:
                 fail(exc)
-            params: dict[str, Any] = {
-                "campaign_id": campaign_id,
-                "kind": kind or None,
-                "limit": limit,
-                "timeout_s": timeout_s,
-            }
+            params: dict[str, Any] = {"campaign_id": campaign_id, "kind": kind or None, "limit": limit, "timeout_s": timeout_s}
             last_id: str | None = None
             seen = 0
             deadline = None if timeout_s is None else time.monotonic() + timeout_s
@@ -53,9 +42,7 @@ def register(app: typer.Typer) -> None:
                     if deadline is not None:
                         query["timeout_s"] = max(0.01, deadline - time.monotonic())
                     try:
-                        with api.client.stream(
-                            "GET", "/events", params=query, headers=headers
-                        ) as response:
+                        with api.client.stream("GET", "/events", params=query, headers=headers) as response:
                             if response.status_code >= 400:
                                 response.read()
                                 raise ApiError(response.status_code, response.json())
@@ -71,10 +58,7 @@ def register(app: typer.Typer) -> None:
 
                         if not isinstance(exc, httpx.TransportError):
                             raise
-                        err_console.print(
-                            f"[yellow]event stream interrupted ({type(exc).__name__}); reconnecting",
-                            soft_wrap=True,
-                        )
+                        err_console.print(f"[yellow]event stream interrupted ({type(exc).__name__}); reconnecting", soft_wrap=True)
                         time.sleep(1.0)
             except KeyboardInterrupt:
                 return
@@ -100,9 +84,7 @@ def _show(event: dict[str, Any], as_json: bool) -> None:
         return
     data = event.get("data") or {}
     detail = " ".join(f"{k}={v}" for k, v in data.items() if v is not None)
-    typer.echo(
-        f"{event.get('at', '')}  {event.get('kind', ''):8}  {event.get('campaign_id') or '-':32}  {detail}"
-    )
+    typer.echo(f"{event.get('at', '')}  {event.get('kind', ''):8}  {event.get('campaign_id') or '-':32}  {detail}")
 
 
 __all__ = ["register"]

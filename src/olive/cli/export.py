@@ -23,18 +23,10 @@ def register(app: typer.Typer) -> None:
     @app.command("export")
     def export(
         kind: Kind = typer.Argument(..., help="attempts, abandons, dnc-checks or dnc."),
-        campaign: str | None = typer.Option(
-            None, "--campaign", "-c", help="Campaign name or id (default: all)."
-        ),
-        since: str | None = typer.Option(
-            None, help="From this ISO 8601 time (attempts, dnc-checks)."
-        ),
-        until: str | None = typer.Option(
-            None, help="Before this ISO 8601 time (attempts, dnc-checks)."
-        ),
-        output: Path | None = typer.Option(
-            None, "--output", "-o", help="Write to this file (default: standard output)."
-        ),
+        campaign: str | None = typer.Option(None, "--campaign", "-c", help="Campaign name or id (default: all)."),
+        since: str | None = typer.Option(None, help="From this ISO 8601 time (attempts, dnc-checks)."),
+        until: str | None = typer.Option(None, help="Before this ISO 8601 time (attempts, dnc-checks)."),
+        output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file (default: standard output)."),
         database_url: str | None = DATABASE_OPTION,
     ) -> None:
         """Export compliance records as CSV.

@@ -14,13 +14,9 @@ from olive.cli._common import DATABASE_OPTION, err_console, open_store, setup_lo
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run(
-        campaign_file: Path = typer.Argument(
-            ..., help="The campaign file (TOML); see docs/campaign-file.md."
-        ),
+        campaign_file: Path = typer.Argument(..., help="The campaign file (TOML); see docs/campaign-file.md."),
         database_url: str | None = DATABASE_OPTION,
-        no_live: bool = typer.Option(
-            False, "--no-live", help="No live view; print the summary at the end."
-        ),
+        no_live: bool = typer.Option(False, "--no-live", help="No live view; print the summary at the end."),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Log AMI and engine activity."),
     ) -> None:
         """Run one campaign to completion against the Asterisk named in CAMPAIGN_FILE."""
@@ -35,9 +31,7 @@ def register(app: typer.Typer) -> None:
             server = cf.server()
             spec = cf.spec
             plan = spec.plan.to_row()
-            problems = campaign_problems(
-                plan, spec.campaign.schedule, spec.campaign.compliance_profile
-            )
+            problems = campaign_problems(plan, spec.campaign.schedule, spec.campaign.compliance_profile)
             if problems:
                 raise CampaignFileError(campaign_file, [f"campaign: {p}" for p in problems])
         except (CampaignFileError, ValueError) as exc:
@@ -60,9 +54,7 @@ def register(app: typer.Typer) -> None:
         asyncio.run(_run(sessions, server, campaign_id, live=not no_live, lease=lease))
 
 
-async def _run(
-    sessions: object, server: object, campaign_id: str, *, live: bool, lease: object
-) -> None:
+async def _run(sessions: object, server: object, campaign_id: str, *, live: bool, lease: object) -> None:
     from olive.cli._drive import LoginRefused, drive, ignore_interrupts, print_summary
     from olive.compliance import ComplianceGuard
     from olive.engine import Engine
@@ -85,8 +77,6 @@ async def _run(
             left = []
             err_console.print(f"[red]Could not log the agents out:[/] {exc}")
         if left:
-            err_console.print(
-                f"[yellow]warning:[/] still members of the queue in Asterisk: {', '.join(left)}"
-            )
+            err_console.print(f"[yellow]warning:[/] still members of the queue in Asterisk: {', '.join(left)}")
         await engine.stop()
     print_summary(final)

@@ -16,29 +16,20 @@ def sim(
     scenario: Annotated[
         str,
         typer.Option(
-            "--scenario",
-            "-s",
+            "--scenario", "-s",
             help="A scenario TOML file, or a built-in one: 'default' (the demo's callers) or 'lab' "
             "(the dialplan the Asterisk 22 recordings were made with).",
         ),
     ] = "default",
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[
-        int, typer.Option("--port", "-p", min=0, max=65535, help="AMI port (0: any free port).")
-    ] = 5038,
+    port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="AMI port (0: any free port).")] = 5038,
     username: Annotated[str, typer.Option("--username", help="The AMI account's name.")] = "olive",
     secret: Annotated[str, typer.Option("--secret", help="The AMI account's secret.")] = "olive",
     scale: Annotated[
         float | None,
-        typer.Option(
-            "--scale",
-            min=0.001,
-            help="Simulated seconds per real second (default: the scenario's).",
-        ),
+        typer.Option("--scale", min=0.001, help="Simulated seconds per real second (default: the scenario's)."),
     ] = None,
-    seed: Annotated[
-        int | None, typer.Option("--seed", help="Random seed (default: the scenario's).")
-    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the scenario's).")] = None,
 ) -> None:
     """Start a simulated PBX that speaks AMI like Asterisk 22, for olive to dial through."""
     import asyncio
@@ -49,11 +40,7 @@ def sim(
     from olive.sim import ScenarioError, SimulatedPBX, builtin_scenario, load_scenario
 
     try:
-        loaded = (
-            load_scenario(Path(scenario))
-            if scenario.endswith(".toml")
-            else builtin_scenario(scenario)
-        )
+        loaded = load_scenario(Path(scenario)) if scenario.endswith(".toml") else builtin_scenario(scenario)
     except ScenarioError as exc:
         typer.echo(f"olive sim: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -64,9 +51,7 @@ def sim(
         try:
             bound = await pbx.start(host, port)
         except OSError as exc:
-            typer.echo(
-                f"olive sim: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True
-            )
+            typer.echo(f"olive sim: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
             raise typer.Exit(1) from exc
         typer.echo(
             f"olive sim: scenario {loaded.name!r} (seed {pbx.seed}, {clock.scale:g}x real time), "

@@ -20,16 +20,10 @@ class Format(StrEnum):
 def register(app: typer.Typer) -> None:
     @app.command("why")
     def why(
-        contact: str | None = typer.Argument(
-            None, help="Contact id, external ref, or phone number."
-        ),
-        campaign: str | None = typer.Option(
-            None, "--campaign", "-c", help="Campaign name or id (alone: explain the campaign)."
-        ),
+        contact: str | None = typer.Argument(None, help="Contact id, external ref, or phone number."),
+        campaign: str | None = typer.Option(None, "--campaign", "-c", help="Campaign name or id (alone: explain the campaign)."),
         fmt: Format = typer.Option(Format.text, "--format", "-f", help="text or json."),
-        at: str | None = typer.Option(
-            None, "--at", help="Explain as of this ISO 8601 time instead of now."
-        ),
+        at: str | None = typer.Option(None, "--at", help="Explain as of this ISO 8601 time instead of now."),
         database_url: str | None = DATABASE_OPTION,
     ) -> None:
         """Say whether a contact will be dialed now and, if not, each reason with the time it clears.
@@ -55,20 +49,11 @@ def register(app: typer.Typer) -> None:
                 return
             found = _contacts(session, contact)
             if not found:
-                err_console.print(
-                    f"[red]no contact {contact!r} (try its id, external ref or phone number)"
-                )
+                err_console.print(f"[red]no contact {contact!r} (try its id, external ref or phone number)")
                 raise typer.Exit(1)
-            answers = [
-                a.as_dict()
-                for cid in found
-                for a in explain_contact(session, cid, now, campaign_id)
-            ]
+            answers = [a.as_dict() for cid in found for a in explain_contact(session, cid, now, campaign_id)]
         if not answers:
-            err_console.print(
-                "[yellow]no campaign dials this contact's list"
-                + (" (for that campaign)" if campaign else "")
-            )
+            err_console.print("[yellow]no campaign dials this contact's list" + (" (for that campaign)" if campaign else ""))
             raise typer.Exit(1)
         if fmt is Format.json:
             typer.echo(json.dumps(answers if len(answers) > 1 else answers[0], indent=2))
@@ -119,26 +104,18 @@ def _contacts(session: Any, key: str) -> list[str]:
 
 def _print(data: dict[str, Any], fmt: Format, text: Any) -> None:
     if fmt is Format.json:
-        typer.echo(
-            json.dumps(
-                data, indent=2, default=lambda v: iso_utc(v) if isinstance(v, datetime) else str(v)
-            )
-        )
+        typer.echo(json.dumps(data, indent=2, default=lambda v: iso_utc(v) if isinstance(v, datetime) else str(v)))
     else:
         text(data)
 
 
 def _contact_text(a: dict[str, Any]) -> None:
     head = "[green]will be dialed[/]" if a["dial_now"] else "[red]not dialed now[/]"
-    console.print(
-        f"contact [bold]{a['contact_id']}[/] in campaign [bold]{a['campaign']}[/]: {head}"
-    )
+    console.print(f"contact [bold]{a['contact_id']}[/] in campaign [bold]{a['campaign']}[/]: {head}")
     hours = a.get("calling_hours")
     if hours:
         local = ", ".join(f"{t['local_time']} ({t['zone']})" for t in hours["local_times"])
-        console.print(
-            f"  local time: {local}; calling window {'open' if hours['open'] else 'closed'}"
-        )
+        console.print(f"  local time: {local}; calling window {'open' if hours['open'] else 'closed'}")
     for reason in a["reasons"]:
         console.print(f"  - {reason['code']}: {reason['message']}")
         console.print(f"    clears: {reason['clears'] or 'never'}")
@@ -154,12 +131,8 @@ def _campaign_text(c: dict[str, Any]) -> None:
     for reason in c["reasons"]:
         console.print(f"  - {reason}")
     contacts = ", ".join(f"{n} {s}" for s, n in sorted(c["contacts"].items())) or "none"
-    console.print(
-        f"  contacts: {contacts}; due now {c['due_now']}, of which allowed {c['eligible_now']}"
-    )
+    console.print(f"  contacts: {contacts}; due now {c['due_now']}, of which allowed {c['eligible_now']}")
     if c["held_back"]:
-        console.print(
-            "  held back: " + ", ".join(f"{n} {code}" for code, n in c["held_back"].items())
-        )
+        console.print("  held back: " + ", ".join(f"{n} {code}" for code, n in c["held_back"].items()))
     for warning in c["warnings"]:
         console.print(f"  [yellow]warning:[/] {warning}")

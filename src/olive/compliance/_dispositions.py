@@ -79,9 +79,7 @@ def set_disposition(
     callback_agent_id: str | None = None,
 ) -> DispositionResult:
     ensure_codes(session)
-    call = session.get(
-        Call, call_id, with_for_update=True
-    )  # serialises with the engine ending the call
+    call = session.get(Call, call_id, with_for_update=True)  # serialises with the engine ending the call
     if call is None:
         raise NotFound("call", call_id)
     disposition = session.get(DispositionCode, code)
@@ -89,22 +87,15 @@ def set_disposition(
         known = ", ".join(c.code for c in DispositionCodeRepository(session).all_codes())
         raise DispositionError("code", f"unknown disposition code {code!r} (known: {known})")
     if call.disposition_applied_at is not None:
-        raise Conflict(
-            f"call {call_id} already has disposition {call.disposition!r}, and it has taken effect",
-            field="code",
-        )
+        raise Conflict(f"call {call_id} already has disposition {call.disposition!r}, and it has taken effect", field="code")
     if disposition.callback and callback_at is None:
-        raise DispositionError(
-            "callback_at", f"disposition {code!r} schedules a callback: give its time"
-        )
+        raise DispositionError("callback_at", f"disposition {code!r} schedules a callback: give its time")
     if not disposition.callback and (callback_at is not None or callback_agent_id is not None):
         raise DispositionError("callback_at", f"disposition {code!r} does not schedule a callback")
     if callback_agent_id is not None and session.get(Agent, callback_agent_id) is None:
         raise DispositionError("callback_agent_id", f"no agent {callback_agent_id!r}")
     if call.contact_id is None and disposition.callback:
-        raise DispositionError(
-            "code", "the call's contact no longer exists: no callback can be scheduled"
-        )
+        raise DispositionError("code", "the call's contact no longer exists: no callback can be scheduled")
     call.disposition, call.disposition_note = code, note
     call.disposition_at, call.disposition_by = from_epoch(now), by
     for old in _callbacks_from(session, call.id):
@@ -112,22 +103,14 @@ def set_disposition(
     callback_id = None
     if disposition.callback and callback_at is not None and call.contact_id is not None:
         callback = schedule_callback(
-            session,
-            call.contact_id,
-            call.campaign_id,
-            callback_at,
-            agent_id=callback_agent_id,
-            note=note,
-            source_call_id=call.id,
+            session, call.contact_id, call.campaign_id, callback_at, agent_id=callback_agent_id, note=note, source_call_id=call.id
         )
         callback_id = callback.id
     dnc_added = False
     if disposition.add_to_dnc:
         dnc = DncRepository(session)
         dnc_added = dnc.match(call.number, None) is None
-        dnc.add_number(
-            call.number, source=f"disposition {code}" + (f" by {by}" if by else ""), note=note
-        )
+        dnc.add_number(call.number, source=f"disposition {code}" + (f" by {by}" if by else ""), note=note)
     session.flush()
     applied = apply_disposition(session, call.id, now)
     return DispositionResult(call.id, code, applied, callback_id, dnc_added)
@@ -155,11 +138,7 @@ def schedule_callback(
     )
     session.add(callback)
     contact = session.get(Contact, contact_id)
-    if (
-        contact is not None
-        and contact.active_call_id is None
-        and contact.status in ("pending", "done", "exhausted")
-    ):
+    if contact is not None and contact.active_call_id is None and contact.status in ("pending", "done", "exhausted"):
         contact.status, contact.next_attempt_at = "pending", from_epoch(due_at)
     session.flush()
     return callback
@@ -183,9 +162,7 @@ def apply_disposition(session: Session, call_id: str, now: float) -> bool:
         asked = next(iter(_callbacks_from(session, call_id)), None)
         if asked is not None:
             contact.status, contact.next_attempt_at = "pending", asked.due_at
-            contact.next_number_index = _index_of(
-                session, contact.id, number_id, contact.next_number_index
-            )
+            contact.next_number_index = _index_of(session, contact.id, number_id, contact.next_number_index)
     elif code.final:
         contact.status, contact.next_attempt_at = "done", None
     elif code.retry:

@@ -67,17 +67,13 @@ def normalize_dnc(raw: str, region: str = "US") -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def parse_dnc_csv(
-    text: str, region: str = "US", *, skip_invalid: bool = False
-) -> tuple[list[DncEntry], list[RowError]]:
+def parse_dnc_csv(text: str, region: str = "US", *, skip_invalid: bool = False) -> tuple[list[DncEntry], list[RowError]]:
     """Every entry of a DNC file, in order; bad rows raise :class:`DncImportRefused` unless skipped."""
     reader = csv.reader(csv_lines(text))
     try:
         rows = list(reader)
     except csv.Error as exc:
-        raise DncImportRefused(
-            [RowError(reader.line_num + 1, "row", f"not readable as CSV: {exc}")]
-        ) from None
+        raise DncImportRefused([RowError(reader.line_num + 1, "row", f"not readable as CSV: {exc}")]) from None
     entries: list[DncEntry] = []
     errors: list[RowError] = []
     header = [h.strip().lower() for h in rows[0]] if rows else []
@@ -90,23 +86,13 @@ def parse_dnc_csv(
             continue
         if column is not None:
             raw = cells[column] if column < len(cells) else ""
-            note = (
-                cells[note_column] or None
-                if note_column is not None and note_column < len(cells)
-                else None
-            )
+            note = cells[note_column] or None if note_column is not None and note_column < len(cells) else None
         elif len(cells) == 2 and cells[0].isdigit() and len(cells[0]) == 3:
             raw, note = cells[0] + cells[1], None  # National DNC Registry: area code, number
         elif len(cells) == 1:
             raw, note = cells[0], None
         else:
-            errors.append(
-                RowError(
-                    line,
-                    "number",
-                    "expected one number per line, or a header with a 'number' column",
-                )
-            )
+            errors.append(RowError(line, "number", "expected one number per line, or a header with a 'number' column"))
             continue
         try:
             entries.append(DncEntry(line, normalize_dnc(raw, region), note))
@@ -143,9 +129,7 @@ def import_dnc(
     ]
     session.add_all(added)
     session.flush()
-    return DncImportReport(
-        read=read, added=len(added), already=read - len(added), errors=tuple(errors)
-    )
+    return DncImportReport(read=read, added=len(added), already=read - len(added), errors=tuple(errors))
 
 
 __all__ = [

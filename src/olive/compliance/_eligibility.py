@@ -41,12 +41,7 @@ LOCKOUT = "abandon_lockout"
 MACHINE_LOCKOUT = "machine_lockout"
 
 #: How long a refusal that clears by itself at no known time is put off (unknown zone, owner away).
-RECHECK_S = {
-    UNKNOWN_TIMEZONE: 3600.0,
-    NO_COMMON_WINDOW: 86400.0,
-    CALLBACK_OWNER_AWAY: 30.0,
-    PLAN_NOT_ALLOWED: 60.0,
-}
+RECHECK_S = {UNKNOWN_TIMEZONE: 3600.0, NO_COMMON_WINDOW: 86400.0, CALLBACK_OWNER_AWAY: 30.0, PLAN_NOT_ALLOWED: 60.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +62,7 @@ class Reason:
             "code": self.code,
             "message": self.message,
             "clears_at": None if self.clears_at is None else iso(self.clears_at),
-            "clears": self.clears
-            or ("" if self.clears_at is None else f"at {iso(self.clears_at)}"),
+            "clears": self.clears or ("" if self.clears_at is None else f"at {iso(self.clears_at)}"),
         }
 
 
@@ -81,9 +75,7 @@ class DialFacts:
     zones: Zones
     plan_problems: tuple[str, ...] = ()
     last_abandoned_at: float | None = None  # latest abandoned call to this number, any campaign
-    last_machine_at: float | None = (
-        None  # latest call AMD took for a machine (outcome MACHINE), any campaign
-    )
+    last_machine_at: float | None = None  # latest call AMD took for a machine (outcome MACHINE), any campaign
     callback_owner: str | None = None  # the agent a due callback of this contact belongs to
     callback_owner_ready: bool = True
 
@@ -130,8 +122,7 @@ def dial_reasons(facts: DialFacts, schedule: Schedule, now: float) -> list[Reaso
         reasons.append(
             Reason(
                 PLAN_NOT_ALLOWED,
-                f"the plan is not allowed under the {facts.profile} profile: "
-                + "; ".join(facts.plan_problems),
+                f"the plan is not allowed under the {facts.profile} profile: " + "; ".join(facts.plan_problems),
                 clears="when the plan is fixed",
             )
         )
@@ -168,13 +159,7 @@ def hours_reasons(zones: Zones, schedule: Schedule, now: float) -> list[Reason]:
         # About to close: the Originate goes out a moment after this check, so stop a little early.
         after = hours_state(schedule, zones.names, state.closes_at)
         if after.opens_at is None:
-            return [
-                Reason(
-                    NO_COMMON_WINDOW,
-                    "its calling window closes now and does not open again",
-                    clears="when a time zone is set",
-                )
-            ]
+            return [Reason(NO_COMMON_WINDOW, "its calling window closes now and does not open again", clears="when a time zone is set")]
         opening = hours_state(schedule, zones.names, after.opens_at)
         return [
             Reason(
@@ -187,13 +172,7 @@ def hours_reasons(zones: Zones, schedule: Schedule, now: float) -> list[Reason]:
     if state.open:
         return []
     if state.opens_at is None and not any(True for _ in schedule.windows()):
-        return [
-            Reason(
-                NO_COMMON_WINDOW,
-                "the campaign's schedule has no calling window",
-                clears="when the schedule is changed",
-            )
-        ]
+        return [Reason(NO_COMMON_WINDOW, "the campaign's schedule has no calling window", clears="when the schedule is changed")]
     if state.opens_at is None:
         return [
             Reason(
@@ -257,20 +236,14 @@ def explain(facts: ContactFacts, schedule: Schedule, now: float) -> Eligibility:
             Reason(
                 CAMPAIGN_NOT_RUNNING,
                 f"the campaign is {status}",
-                clears="never: the campaign is finished"
-                if status == "finished"
-                else "when an operator starts or resumes it",
+                clears="never: the campaign is finished" if status == "finished" else "when an operator starts or resumes it",
             )
         )
     contact = facts.contact_status
     if contact == "dialing":
         reasons.append(Reason(IN_CALL, "a call to it is in progress", clears="when that call ends"))
     elif contact == "done":
-        reasons.append(
-            Reason(
-                DONE, f"it is done (last outcome {facts.last_outcome or 'none'})", clears="never"
-            )
-        )
+        reasons.append(Reason(DONE, f"it is done (last outcome {facts.last_outcome or 'none'})", clears="never"))
     elif contact == "exhausted":
         reasons.append(
             Reason(
@@ -290,21 +263,10 @@ def explain(facts: ContactFacts, schedule: Schedule, now: float) -> Eligibility:
         hours = hours_state(schedule, facts.dial.zones.names, now)
     guard = dial_reasons(facts.dial, schedule, now) if facts.number is not None else []
     if facts.callback_due_at is not None and facts.callback_due_at > now:
-        guard.append(
-            Reason(
-                CALLBACK_SCHEDULED,
-                f"a callback is scheduled for {iso(facts.callback_due_at)}",
-                clears_at=facts.callback_due_at,
-            )
-        )
+        guard.append(Reason(CALLBACK_SCHEDULED, f"a callback is scheduled for {iso(facts.callback_due_at)}", clears_at=facts.callback_due_at))
     waits = [r.clears_at for r in guard if r.clears_at is not None]
     retry_at = facts.next_attempt_at
-    if (
-        retry_at is not None
-        and retry_at > now
-        and contact == "pending"
-        and (not waits or retry_at > max(waits))
-    ):
+    if retry_at is not None and retry_at > now and contact == "pending" and (not waits or retry_at > max(waits)):
         # A retry time at or before another reason's clearing is that reason's doing (the guard
         # puts contacts off until their window opens): only a later one is a retry delay.
         reasons.append(
@@ -315,14 +277,10 @@ def explain(facts: ContactFacts, schedule: Schedule, now: float) -> Eligibility:
             )
         )
     reasons.extend(guard)
-    return Eligibility(
-        not reasons, tuple(reasons), _eligible_at(reasons, facts.dial, schedule, now), hours
-    )
+    return Eligibility(not reasons, tuple(reasons), _eligible_at(reasons, facts.dial, schedule, now), hours)
 
 
-def _eligible_at(
-    reasons: list[Reason], facts: DialFacts, schedule: Schedule, now: float
-) -> float | None:
+def _eligible_at(reasons: list[Reason], facts: DialFacts, schedule: Schedule, now: float) -> float | None:
     if not reasons:
         return now
     if any(r.clears_at is None for r in reasons):

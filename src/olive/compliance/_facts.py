@@ -53,15 +53,11 @@ def last_machine_at(session: Session, number: str) -> float | None:
     return None if at is None else to_epoch(as_utc(at))
 
 
-def due_callback(
-    session: Session, campaign_id: str, contact_id: str, now: float
-) -> Callback | None:
+def due_callback(session: Session, campaign_id: str, contact_id: str, now: float) -> Callback | None:
     return CallbackRepository(session).next_for(campaign_id, contact_id, now, due=True)
 
 
-def future_callback(
-    session: Session, campaign_id: str, contact_id: str, now: float
-) -> Callback | None:
+def future_callback(session: Session, campaign_id: str, contact_id: str, now: float) -> Callback | None:
     return CallbackRepository(session).next_for(campaign_id, contact_id, now, due=False)
 
 
@@ -82,11 +78,7 @@ def dial_facts(
     owner_ready = True
     callback = due_callback(session, campaign.id, contact.id, now)
     timeout = plan.get("callback_owner_timeout_s")
-    if (
-        callback is not None
-        and timeout is not None
-        and now >= to_epoch(as_utc(callback.due_at)) + float(timeout)
-    ):
+    if callback is not None and timeout is not None and now >= to_epoch(as_utc(callback.due_at)) + float(timeout):
         callback = None  # waited long enough for its owner: any agent may take it
     if callback is not None and callback.agent_id is not None:
         owner = session.get(Agent, callback.agent_id)
@@ -213,20 +205,14 @@ def contact_facts(
     dial = (
         dial_facts(session, campaign, contact, e164, now, schedule=schedule)
         if e164 is not None
-        else DialFacts(
-            campaign.compliance_profile,
-            str(campaign.plan.dial_mode),
-            contact_zones(contact.timezone, None),
-        )
+        else DialFacts(campaign.compliance_profile, str(campaign.plan.dial_mode), contact_zones(contact.timezone, None))
     )
     hit = DncRepository(session).match(e164, campaign.id) if e164 is not None else None
     future = future_callback(session, campaign.id, contact.id, now)
     return ContactFacts(
         campaign_status=campaign.status,
         contact_status=contact.status,
-        next_attempt_at=None
-        if contact.next_attempt_at is None
-        else to_epoch(as_utc(contact.next_attempt_at)),
+        next_attempt_at=None if contact.next_attempt_at is None else to_epoch(as_utc(contact.next_attempt_at)),
         last_outcome=contact.last_outcome,
         attempts=contact.attempts,
         number=e164,

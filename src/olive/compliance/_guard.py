@@ -86,11 +86,7 @@ class ComplianceGuard:
             facts = dial_facts(session, campaign, contact, number.number, now, schedule=schedule)
         reasons = dial_reasons(facts, schedule, now)
         if reasons:
-            return Verdict(
-                False,
-                _reason_text(reasons),
-                retry_at=_retry_at(reasons, facts.zones.names, schedule, now),
-            )
+            return Verdict(False, _reason_text(reasons), retry_at=_retry_at(reasons, facts.zones.names, schedule, now))
         dnc = DncRepository(session)
         if tick is not None:
             record = dnc.record_check(
@@ -146,13 +142,8 @@ def _reason_text(reasons: list[Reason]) -> str:
     return "; ".join(f"{r.code}: {r.message}" for r in reasons)
 
 
-def _retry_at(
-    reasons: list[Reason], zones: tuple[str, ...], schedule: Schedule, now: float
-) -> float:
-    after = max(
-        r.clears_at if r.clears_at is not None else now + RECHECK_S.get(r.code, 60.0)
-        for r in reasons
-    )
+def _retry_at(reasons: list[Reason], zones: tuple[str, ...], schedule: Schedule, now: float) -> float:
+    after = max(r.clears_at if r.clears_at is not None else now + RECHECK_S.get(r.code, 60.0) for r in reasons)
     if not zones or any(r.clears_at is None for r in reasons):
         return after
     return next_open_in_all(schedule, zones, after) or after
@@ -172,8 +163,7 @@ def _other_numbers(
     return [
         (i, numbers[i])
         for i in order
-        if numbers[i].number != blocked.number
-        and NumberHistory(i, counts.get(numbers[i].id, {})).alive(rules)
+        if numbers[i].number != blocked.number and NumberHistory(i, counts.get(numbers[i].id, {})).alive(rules)
     ]
 
 

@@ -84,9 +84,7 @@ def open_in_all(schedule: Schedule, zones: Sequence[str], t: float) -> bool:
     return bool(zones) and all(schedule.open_at(zone(z), t) for z in zones)
 
 
-def next_open_in_all(
-    schedule: Schedule, zones: Sequence[str], t: float, horizon_days: int = HORIZON_DAYS
-) -> float | None:
+def next_open_in_all(schedule: Schedule, zones: Sequence[str], t: float, horizon_days: int = HORIZON_DAYS) -> float | None:
     """The first instant at or after ``t`` when the window is open in every zone; None if never."""
     if not zones:
         return None

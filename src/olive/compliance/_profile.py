@@ -33,9 +33,7 @@ def check_schedule_for_profile(schedule: Schedule, profile: str) -> list[str]:
     return problems
 
 
-def campaign_problems(
-    plan: Mapping[str, Any], schedule: Mapping[str, Any] | None, profile: str
-) -> list[str]:
+def campaign_problems(plan: Mapping[str, Any], schedule: Mapping[str, Any] | None, profile: str) -> list[str]:
     """Everything the profile forbids in this plan and schedule; empty when the campaign may dial."""
     problems = list(check_plan_for_profile(dict(plan), profile))
     try:

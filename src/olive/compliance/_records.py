@@ -35,84 +35,28 @@ DAY_S = 86400.0
 ABANDON_LIMIT = 0.03
 
 ATTEMPT_COLUMNS = (
-    "call_id",
-    "campaign",
-    "compliance_profile",
-    "contact_id",
-    "number",
-    "attempt",
-    "outcome",
-    "originated_at",
-    "answered_at",
-    "agent_connected_at",
-    "ended_at",
-    "ring_s",
-    "customer_wait_s",
-    "agent",
-    "talk_s",
-    "dial_status",
-    "hangup_cause",
-    "abandon_reason",
-    "connect_limit_s",
-    "drop_action",
-    "drop_message",
-    "drop_message_played",
-    "dial_timeout_s",
-    "amd",
-    "amd_status",
-    "amd_cause",
-    "message",
-    "ivr_key",
-    "disposition",
-    "disposition_by",
-    "disposition_at",
-    "dnc_check",
-    "dnc_checked_at",
+    "call_id", "campaign", "compliance_profile", "contact_id", "number", "attempt", "outcome",
+    "originated_at", "answered_at", "agent_connected_at", "ended_at", "ring_s", "customer_wait_s",
+    "agent", "talk_s", "dial_status", "hangup_cause", "abandon_reason", "connect_limit_s",
+    "drop_action", "drop_message", "drop_message_played", "dial_timeout_s", "amd", "amd_status", "amd_cause",
+    "message", "ivr_key", "disposition",
+    "disposition_by", "disposition_at", "dnc_check", "dnc_checked_at",
 )
 ABANDON_COLUMNS = (
-    "campaign",
-    "compliance_profile",
-    "window",
-    "from",
-    "to",
-    "live_answers",
-    "abandoned",
-    "abandoned_with_message",
-    "rate",
-    "amd_machines",
-    "amd_false_positives_estimated",
-    "rate_with_amd_estimate",
-    "limit",
-    "within_limit",
+    "campaign", "compliance_profile", "window", "from", "to", "live_answers", "abandoned",
+    "abandoned_with_message", "rate", "amd_machines", "amd_false_positives_estimated",
+    "rate_with_amd_estimate", "limit", "within_limit",
 )
-DNC_CHECK_COLUMNS = (
-    "checked_at",
-    "number",
-    "result",
-    "matched_list",
-    "campaign",
-    "contact_id",
-    "call_id",
-)
+DNC_CHECK_COLUMNS = ("checked_at", "number", "result", "matched_list", "campaign", "contact_id", "call_id")
 DNC_COLUMNS = ("number", "list", "source", "note", "added_at")
-EXPORTS = {
-    "attempts": ATTEMPT_COLUMNS,
-    "abandons": ABANDON_COLUMNS,
-    "dnc-checks": DNC_CHECK_COLUMNS,
-    "dnc": DNC_COLUMNS,
-}
+EXPORTS = {"attempts": ATTEMPT_COLUMNS, "abandons": ABANDON_COLUMNS, "dnc-checks": DNC_CHECK_COLUMNS, "dnc": DNC_COLUMNS}
 
 
 def _names(session: Session) -> dict[str, Campaign]:
     return ComplianceRecords(session).campaigns()
 
 
-def attempt_rows(
-    session: Session,
-    campaign_id: str | None = None,
-    since: float | None = None,
-    until: float | None = None,
-) -> Iterator[dict[str, Any]]:
+def attempt_rows(session: Session, campaign_id: str | None = None, since: float | None = None, until: float | None = None) -> Iterator[dict[str, Any]]:
     campaigns = _names(session)
     records = ComplianceRecords(session)
     checks = {c.call_id: c for c in records.dnc_checks(campaign_id, since, until, of_calls=True)}
@@ -141,9 +85,7 @@ def attempt_rows(
             "abandon_reason": call.abandon_reason,
             "connect_limit_s": plan.get("connect_limit_s"),
             "drop_action": plan.get("drop_action"),
-            "drop_message": plan.get("drop_message")
-            if plan.get("drop_action") == "message"
-            else None,
+            "drop_message": plan.get("drop_message") if plan.get("drop_action") == "message" else None,
             "drop_message_played": call.drop_message_played,
             "dial_timeout_s": plan.get("dial_timeout_s"),
             "amd": plan.get("amd") or "off",
@@ -159,18 +101,14 @@ def attempt_rows(
         }
 
 
-def abandon_rows(
-    session: Session, now: float, campaign_id: str | None = None
-) -> Iterator[dict[str, Any]]:
+def abandon_rows(session: Session, now: float, campaign_id: str | None = None) -> Iterator[dict[str, Any]]:
     campaigns = _names(session)
     for campaign in sorted(campaigns.values(), key=lambda c: c.name):
         if campaign_id is not None and campaign.id != campaign_id:
             continue
         answers: list[tuple[float, bool, bool]] = []
         machines: list[tuple[float, float]] = []  # (ended, estimated share of a person)
-        for ended, outcome, played, plan in ComplianceRecords(session).answers_and_machines(
-            campaign.id
-        ):
+        for ended, outcome, played, plan in ComplianceRecords(session).answers_and_machines(campaign.id):
             at = to_epoch(as_utc(ended))
             if outcome == Outcome.MACHINE.value:
                 share = (plan or {}).get("amd_false_positive_share")
@@ -178,9 +116,7 @@ def abandon_rows(
             else:
                 answers.append((at, outcome == Outcome.ABANDONED.value, bool(played)))
         first_call = min([a[0] for a in answers[:1]] + [m[0] for m in machines[:1]], default=None)
-        start = (
-            to_epoch(as_utc(campaign.started_at)) if campaign.started_at is not None else first_call
-        )
+        start = to_epoch(as_utc(campaign.started_at)) if campaign.started_at is not None else first_call
         row = _window_counter(campaign, answers, machines)
         if start is None:
             yield row("campaign_to_date", None, now)
@@ -197,19 +133,14 @@ def abandon_rows(
         yield row("rolling_30d", now - 30 * DAY_S, now)
 
 
-def _window_counter(
-    campaign: Campaign, answers: list[tuple[float, bool, bool]], machines: list[tuple[float, float]]
-) -> Any:
+def _window_counter(campaign: Campaign, answers: list[tuple[float, bool, bool]], machines: list[tuple[float, float]]) -> Any:
     """Counts per window. AMD's MACHINE calls are not live answers, but the people among
     them (an estimate: each call's plan's ``amd_false_positive_share``) are abandoned calls
     (Ofcom; the FTC likewise): ``rate_with_amd_estimate`` adds them to both sides, and the
     limit is judged on it."""
-
     def row(window: str, begin: float | None, end: float) -> dict[str, Any]:
         inside = [a for a in answers if (begin is None or a[0] >= begin) and a[0] < end + 1e-9]
-        hung_up = [
-            share for at, share in machines if (begin is None or at >= begin) and at < end + 1e-9
-        ]
+        hung_up = [share for at, share in machines if (begin is None or at >= begin) and at < end + 1e-9]
         live = len(inside)
         abandoned = sum(1 for a in inside if a[1])
         rate = abandoned / live if live else 0.0
@@ -229,30 +160,19 @@ def _window_counter(
             "amd_false_positives_estimated": round(estimate, 3),
             "rate_with_amd_estimate": round(with_amd, 6),
             "limit": None if campaign.compliance_profile == "none" else ABANDON_LIMIT,
-            "within_limit": None
-            if campaign.compliance_profile == "none"
-            else with_amd <= ABANDON_LIMIT,
+            "within_limit": None if campaign.compliance_profile == "none" else with_amd <= ABANDON_LIMIT,
         }
 
     return row
 
 
-def dnc_check_rows(
-    session: Session,
-    campaign_id: str | None = None,
-    since: float | None = None,
-    until: float | None = None,
-) -> Iterator[dict[str, Any]]:
+def dnc_check_rows(session: Session, campaign_id: str | None = None, since: float | None = None, until: float | None = None) -> Iterator[dict[str, Any]]:
     campaigns = _names(session)
     for check in ComplianceRecords(session).dnc_checks(campaign_id, since, until):
         campaign = campaigns.get(check.campaign_id or "")
         matched = check.matched_list
         if matched and matched != "global":
-            matched = (
-                f"campaign {campaigns[matched].name}"
-                if matched in campaigns
-                else f"campaign {matched}"
-            )
+            matched = f"campaign {campaigns[matched].name}" if matched in campaigns else f"campaign {matched}"
         yield {
             "checked_at": check.checked_at,
             "number": check.number,
@@ -270,23 +190,14 @@ def dnc_rows(session: Session, campaign_id: str | None = None) -> Iterator[dict[
         owner = campaigns.get(entry.campaign_id or "")
         yield {
             "number": entry.number,
-            "list": "global"
-            if entry.campaign_id is None
-            else f"campaign {owner.name if owner else entry.campaign_id}",
+            "list": "global" if entry.campaign_id is None else f"campaign {owner.name if owner else entry.campaign_id}",
             "source": entry.source,
             "note": entry.note,
             "added_at": entry.created_at,
         }
 
 
-def export_rows(
-    kind: str,
-    session: Session,
-    now: float,
-    campaign_id: str | None = None,
-    since: float | None = None,
-    until: float | None = None,
-) -> Iterator[dict[str, Any]]:
+def export_rows(kind: str, session: Session, now: float, campaign_id: str | None = None, since: float | None = None, until: float | None = None) -> Iterator[dict[str, Any]]:
     if kind == "attempts":
         return attempt_rows(session, campaign_id, since, until)
     if kind == "abandons":

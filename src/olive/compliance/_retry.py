@@ -30,11 +30,7 @@ class NumberHistory:
     outcomes: Mapping[str, int] = field(default_factory=dict)
 
     def alive(self, rules: Mapping[str, Any] | None) -> bool:
-        return all(
-            n < retry_rule(rules, outcome).max_attempts
-            for outcome, n in self.outcomes.items()
-            if n > 0
-        )
+        return all(n < retry_rule(rules, outcome).max_attempts for outcome, n in self.outcomes.items() if n > 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,8 +93,7 @@ class Schedule:
             found = [
                 start
                 for w in self.windows_on(day)
-                if (start := max(t, first_instant(zone, day, w.start)))
-                < first_instant(zone, day, w.end)
+                if (start := max(t, first_instant(zone, day, w.start))) < first_instant(zone, day, w.end)
                 and self.open_at(zone, start)
             ]
             if found:
@@ -109,9 +108,7 @@ class Schedule:
         for _ in range(16):  # a window chain longer than two weeks is "open"
             local = datetime.fromtimestamp(end, zone)
             second = local.hour * 3600 + local.minute * 60 + local.second
-            current = [
-                w for w in self.windows_on(local.date()) if w.start * 60 <= second < w.end * 60
-            ]
+            current = [w for w in self.windows_on(local.date()) if w.start * 60 <= second < w.end * 60]
             if not current:
                 return end
             end = first_instant(zone, local.date(), max(w.end for w in current))
@@ -175,13 +172,9 @@ def parse_schedule(raw: Mapping[str, Any] | None) -> Schedule:
         raise ScheduleError("schedule.hours: expected an object of day -> [[start, end], ...]")
     for day in hours:
         if day not in DAYS:
-            raise ScheduleError(
-                f"schedule.hours.{day}: not a day (expected one of {', '.join(DAYS)})"
-            )
+            raise ScheduleError(f"schedule.hours.{day}: not a day (expected one of {', '.join(DAYS)})")
     week = tuple(
-        _day_windows(hours[day], f"schedule.hours.{day}")
-        if day in hours
-        else (default if day in days else ())
+        _day_windows(hours[day], f"schedule.hours.{day}") if day in hours else (default if day in days else ())
         for day in DAYS
     )
     fixed, annual = _holidays(raw.get("holidays", []))
@@ -210,15 +203,13 @@ def _clock(value: Any, where: str) -> int:
 
 def _window(start: int, end: int, where: str) -> Window:
     if end <= start:
-        raise ScheduleError(
-            f"{where}: the end ({minutes_text(end)}) must be after the start ({minutes_text(start)})"
-        )
+        raise ScheduleError(f"{where}: the end ({minutes_text(end)}) must be after the start ({minutes_text(start)})")
     return Window(start, end)
 
 
 def _days(value: Any) -> frozenset[str]:
     if not isinstance(value, Sequence) or isinstance(value, str):
-        raise ScheduleError('schedule.days: expected a list such as ["mon", "tue"]')
+        raise ScheduleError("schedule.days: expected a list such as [\"mon\", \"tue\"]")
     out = set()
     for i, day in enumerate(value):
         if day not in DAYS:
@@ -235,14 +226,8 @@ def _day_windows(value: Any, where: str) -> tuple[Window, ...]:
     windows = []
     for i, pair in enumerate(value):
         if not isinstance(pair, Sequence) or isinstance(pair, str) or len(pair) != 2:
-            raise ScheduleError(f'{where}[{i}]: expected [start, end], e.g. ["09:00", "17:00"]')
-        windows.append(
-            _window(
-                _clock(pair[0], f"{where}[{i}][0]"),
-                _clock(pair[1], f"{where}[{i}][1]"),
-                f"{where}[{i}]",
-            )
-        )
+            raise ScheduleError(f"{where}[{i}]: expected [start, end], e.g. [\"09:00\", \"17:00\"]")
+        windows.append(_window(_clock(pair[0], f"{where}[{i}][0]"), _clock(pair[1], f"{where}[{i}][1]"), f"{where}[{i}]"))
     windows.sort()
     for before, after in pairwise(windows):
         if after.start < before.end:
@@ -275,10 +260,7 @@ def _holidays(value: Any) -> tuple[frozenset[date], frozenset[tuple[int, int]]]:
 def schedule_json(schedule: Schedule) -> dict[str, Any]:
     """The JSON form of ``schedule`` (per-day windows spelled out); parse_schedule reads it back."""
     out: dict[str, Any] = {
-        "hours": {
-            day: [[minutes_text(w.start), minutes_text(w.end)] for w in windows]
-            for day, windows in zip(DAYS, schedule.week, strict=True)
-        },
+        "hours": {day: [[minutes_text(w.start), minutes_text(w.end)] for w in windows] for day, windows in zip(DAYS, schedule.week, strict=True)},
         "holidays": sorted(d.isoformat() for d in schedule.holidays)
         + sorted(f"{m:02d}-{d:02d}" for m, d in schedule.annual_holidays),
     }

@@ -42,8 +42,7 @@ class ContactExplanation:
             hours = {
                 "open": e.hours.open,
                 "local_times": [
-                    {"zone": z, "local_time": d.isoformat(timespec="seconds")}
-                    for z, d in zip(e.hours.zones, e.hours.local, strict=True)
+                    {"zone": z, "local_time": d.isoformat(timespec="seconds")} for z, d in zip(e.hours.zones, e.hours.local, strict=True)
                 ],
                 "opens_at": None if e.hours.opens_at is None else iso(e.hours.opens_at),
                 "closes_at": None if e.hours.closes_at is None else iso(e.hours.closes_at),
@@ -64,9 +63,7 @@ def campaigns_of(session: Session, contact: Contact) -> list[Campaign]:
     return CampaignRepository(session).dialing_list(contact.dial_list_id)
 
 
-def explain_contact(
-    session: Session, contact_id: str, now: float, campaign_id: str | None = None
-) -> list[ContactExplanation]:
+def explain_contact(session: Session, contact_id: str, now: float, campaign_id: str | None = None) -> list[ContactExplanation]:
     """One explanation per campaign dialing the contact's list (or just ``campaign_id``)."""
     contact = ContactRepository(session).load(contact_id)
     if contact is None:
@@ -76,14 +73,7 @@ def explain_contact(
         if campaign_id is not None and campaign.id != campaign_id:
             continue
         facts = contact_facts(session, campaign, contact, now)
-        out.append(
-            ContactExplanation(
-                contact.id,
-                campaign.id,
-                campaign.name,
-                explain(facts, campaign_schedule(campaign), now),
-            )
-        )
+        out.append(ContactExplanation(contact.id, campaign.id, campaign.name, explain(facts, campaign_schedule(campaign), now)))
     return out
 
 
@@ -98,9 +88,7 @@ class CampaignExplanation:
     contacts: dict[str, int] = field(default_factory=dict)
     due_now: int = 0
     eligible_now: int = 0
-    held_back: dict[str, int] = field(
-        default_factory=dict
-    )  # reason code -> due contacts it holds back
+    held_back: dict[str, int] = field(default_factory=dict)  # reason code -> due contacts it holds back
     next_due_at: str | None = None
     engine_note: str | None = None
 
@@ -108,16 +96,12 @@ class CampaignExplanation:
         return dict(self.__dict__)
 
 
-def explain_campaign(
-    session: Session, campaign_id: str, now: float, engine_note: str | None = None
-) -> CampaignExplanation:
+def explain_campaign(session: Session, campaign_id: str, now: float, engine_note: str | None = None) -> CampaignExplanation:
     repo = CampaignRepository(session)
     campaign = repo.find_with_links(campaign_id)
     if campaign is None:
         raise NotFound("campaign", campaign_id)
-    out = CampaignExplanation(
-        campaign.id, campaign.name, campaign.status, dialing=False, engine_note=engine_note
-    )
+    out = CampaignExplanation(campaign.id, campaign.name, campaign.status, dialing=False, engine_note=engine_note)
     plan = campaign.plan.snapshot()
     out.warnings = plan_warnings(plan, campaign.compliance_profile)
     if campaign.status != "running":
@@ -130,9 +114,7 @@ def explain_campaign(
         out.reasons.append("it has no agents")
     elif not any(a.state == "ready" for a in campaign.agents):
         states = Counter(a.state for a in campaign.agents)
-        out.reasons.append(
-            "no agent is ready (" + ", ".join(f"{n} {s}" for s, n in sorted(states.items())) + ")"
-        )
+        out.reasons.append("no agent is ready (" + ", ".join(f"{n} {s}" for s, n in sorted(states.items())) + ")")
     out.contacts = repo.contacts_by_status(campaign.id)
     out.due_now = repo.count_due(campaign.id, now)
     if out.due_now == 0:
@@ -140,13 +122,10 @@ def explain_campaign(
         if later is not None:
             out.next_due_at = iso(to_epoch(as_utc(later)))
         if out.contacts.get("pending", 0) + out.contacts.get("dialing", 0) == 0:
-            out.reasons.append(
-                "no contact is left to dial: every contact is done, exhausted or on a do-not-call list"
-            )
+            out.reasons.append("no contact is left to dial: every contact is done, exhausted or on a do-not-call list")
         else:
             out.reasons.append(
-                "no contact is due now"
-                + (f"; the next is due at {out.next_due_at}" if out.next_due_at else "")
+                "no contact is due now" + (f"; the next is due at {out.next_due_at}" if out.next_due_at else "")
             )
     schedule = campaign_schedule(campaign)
     held: Counter[str] = Counter()
@@ -165,10 +144,4 @@ def explain_campaign(
     return out
 
 
-__all__ = [
-    "CampaignExplanation",
-    "ContactExplanation",
-    "campaigns_of",
-    "explain_campaign",
-    "explain_contact",
-]
+__all__ = ["CampaignExplanation", "ContactExplanation", "campaigns_of", "explain_campaign", "explain_contact"]

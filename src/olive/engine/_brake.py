@@ -21,9 +21,7 @@ class AbandonBrake:
     RESERVE = 1.0  # abandons of room needed to dial ahead of the agents
 
     def __init__(self, config: pacing.PacerConfig, mode: str = "power") -> None:
-        self.active = (
-            config.compliance_profile is not pacing.ComplianceProfile.NONE and mode == "power"
-        )
+        self.active = config.compliance_profile is not pacing.ComplianceProfile.NONE and mode == "power"
         self.target = config.abandon_target
         self.windows_s = config.compliance_windows_s
         self.ledger = pacing.AbandonLedger(self.windows_s or (3600.0,))
@@ -38,9 +36,7 @@ class AbandonBrake:
     def budget(self, now: float) -> float:
         return self.ledger.budget(self.target, now, self.windows_s)
 
-    def apply(
-        self, snapshot: pacing.PacingSnapshot, decision: pacing.DialDecision
-    ) -> pacing.DialDecision:
+    def apply(self, snapshot: pacing.PacingSnapshot, decision: pacing.DialDecision) -> pacing.DialDecision:
         if not self.active:
             return decision
         floor = max(0, snapshot.idle_agents - snapshot.calls_in_flight)

@@ -36,9 +36,7 @@ class EventBus:
         self._subs: set[Subscription] = set()
         self.recent: deque[BusEvent] = deque(maxlen=history)
 
-    def publish(
-        self, kind: str, at: float, data: Mapping[str, Any], campaign_id: str | None = None
-    ) -> BusEvent:
+    def publish(self, kind: str, at: float, data: Mapping[str, Any], campaign_id: str | None = None) -> BusEvent:
         event = BusEvent(next(self._ids), kind, at, dict(data), campaign_id)
         self.recent.append(event)
         for sub in list(self._subs):

@@ -70,9 +70,7 @@ def penalties(agent_ids: Iterable[str]) -> dict[str, int]:
     taken: set[int] = set()
     out: dict[str, int] = {}
     for agent_id in sorted(set(agent_ids)):
-        penalty = (
-            1 + int.from_bytes(hashlib.sha256(agent_id.encode()).digest()[:8], "big") % PENALTY_SPAN
-        )
+        penalty = 1 + int.from_bytes(hashlib.sha256(agent_id.encode()).digest()[:8], "big") % PENALTY_SPAN
         while penalty in taken:
             penalty = penalty % PENALTY_SPAN + 1
         taken.add(penalty)
@@ -91,12 +89,7 @@ class OwnerRoute:
 
     def variables(self) -> dict[str, str]:
         penalty = str(self.penalty)
-        return {
-            "OLIVE_QUEUE": self.queue,
-            "QUEUE_MIN_PENALTY": penalty,
-            "QUEUE_MAX_PENALTY": penalty,
-            "OLIVE_FOR_AGENT": self.agent_id,
-        }
+        return {"OLIVE_QUEUE": self.queue, "QUEUE_MIN_PENALTY": penalty, "QUEUE_MAX_PENALTY": penalty, "OLIVE_FOR_AGENT": self.agent_id}
 
 
 @dataclass
@@ -119,20 +112,13 @@ class OwnerRoutes:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._lock = (
-            threading.Lock()
-        )  # route/reserve run in the database thread, reserved() on the loop
+        self._lock = threading.Lock()  # route/reserve run in the database thread, reserved() on the loop
         self._reserved: dict[str, _Reservation] = {}  # call id -> its owner
         self.penalty: dict[str, int] = {}  # agent id -> penalty in every callback queue
         self.queues: dict[str, set[str]] = {}  # server -> callback queues of its campaigns
 
     # -- the loop's side ------------------------------------------------------------
-    def refreshed(
-        self,
-        campaigns: list[Campaign],
-        agent_ids: Mapping[str, str],
-        owner_calls: Mapping[str, tuple[str, str]],
-    ) -> None:
+    def refreshed(self, campaigns: list[Campaign], agent_ids: Mapping[str, str], owner_calls: Mapping[str, tuple[str, str]]) -> None:
         """After a refresh: the penalties, each server's callback queues (olive manages their
         members), and the reservations the store holds (open calls placed for an agent)."""
         self.penalty = penalties(agent_ids.values())
@@ -199,13 +185,11 @@ class OwnerRoutes:
             return None
         if owner.state != "ready":
             return Verdict(
-                False,
-                f"{CALLBACK_OWNER_AWAY}: its callback belongs to agent {owner.name}, who is not ready",
+                False, f"{CALLBACK_OWNER_AWAY}: its callback belongs to agent {owner.name}, who is not ready",
                 retry_at=now + AWAY_RECHECK_S,
             )
         busy = Verdict(
-            False,
-            f"{CALLBACK_OWNER_BUSY}: its callback belongs to agent {owner.name}, who is on another call",
+            False, f"{CALLBACK_OWNER_BUSY}: its callback belongs to agent {owner.name}, who is on another call",
             retry_at=now + BUSY_RECHECK_S,
         )
         if self._busy(session, owner):
@@ -213,17 +197,11 @@ class OwnerRoutes:
         link = self.engine.links.get(campaign.server)
         status = link.members.get(owner.interface) if link is not None else None
         if status is None or str(queue) not in status.queues:
-            if (
-                link is not None
-                and link.connected_at is not None
-                and now - link.connected_at < CONFIRM_S
-            ):
+            if link is not None and link.connected_at is not None and now - link.connected_at < CONFIRM_S:
                 return busy  # just connected: olive is still adding its members
             log.warning(
                 "callback %s: its owner %s is not in queue %s (is it in queues.conf?); any agent may take it",
-                callback.id,
-                owner.name,
-                queue,
+                callback.id, owner.name, queue,
             )
             return None
         if status.activity is not AgentActivity.IDLE:
@@ -237,9 +215,7 @@ class OwnerRoutes:
                 return True
         return has_open_call_for(session, owner.id)
 
-    def reserve(
-        self, session: Session, call_id: str, route: OwnerRoute, server: str, now: float
-    ) -> None:
+    def reserve(self, session: Session, call_id: str, route: OwnerRoute, server: str, now: float) -> None:
         """The call row (just written) says whom it is for; the owner is reserved from now."""
         call = session.get(Call, call_id)
         if call is not None:
@@ -253,11 +229,4 @@ def owner_calls(session: Session) -> dict[str, tuple[str, str]]:
     return open_owner_calls(session)
 
 
-__all__ = [
-    "CALLBACK_OWNER_BUSY",
-    "OwnerRoute",
-    "OwnerRoutes",
-    "owner_calls",
-    "owner_timed_out",
-    "penalties",
-]
+__all__ = ["CALLBACK_OWNER_BUSY", "OwnerRoute", "OwnerRoutes", "owner_calls", "owner_timed_out", "penalties"]

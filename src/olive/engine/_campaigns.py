@@ -28,19 +28,13 @@ class Refreshed:
 
     agent_ids: dict[str, str]  # interface -> agent id
     campaigns: list[Campaign]
-    new_runners: dict[str, CampaignRunner] = field(
-        default_factory=dict
-    )  # built for campaigns without one
-    owner_calls: dict[str, tuple[str, str]] = field(
-        default_factory=dict
-    )  # open owned callbacks: call id -> (interface, server)
+    new_runners: dict[str, CampaignRunner] = field(default_factory=dict)  # built for campaigns without one
+    owner_calls: dict[str, tuple[str, str]] = field(default_factory=dict)  # open owned callbacks: call id -> (interface, server)
 
 
 def read_campaigns(session: Session, now: float, have_runners: set[str]) -> Refreshed:
     # Two columns, not ORM objects: read every second, for every agent.
-    agent_ids = {
-        interface: id_ for interface, id_ in session.execute(select(Agent.interface, Agent.id))
-    }
+    agent_ids = {interface: id_ for interface, id_ in session.execute(select(Agent.interface, Agent.id))}
     campaigns = CampaignRepository(session).with_status("running", "paused")
     refreshed = Refreshed(agent_ids, campaigns, owner_calls=owner_calls(session))
     for campaign in campaigns:
@@ -86,9 +80,7 @@ class CampaignStatus:
         return self.counters is not None
 
     @classmethod
-    def of(
-        cls, campaign_id: str, note: str | None, runner: CampaignRunner | None
-    ) -> CampaignStatus:
+    def of(cls, campaign_id: str, note: str | None, runner: CampaignRunner | None) -> CampaignStatus:
         if runner is None:
             return cls(campaign_id, note)
         decision = runner.last_decision
@@ -96,9 +88,7 @@ class CampaignStatus:
         return cls(
             campaign_id,
             note,
-            CampaignCounters(
-                dict(c.outcomes), c.agent_s, c.handle_s, c.talk_s, c.connects, c.dials
-            ),
+            CampaignCounters(dict(c.outcomes), c.agent_s, c.handle_s, c.talk_s, c.connects, c.dials),
             runner.pacer.mode,
             dict(runner.pacer.estimates()),
             None if decision is None else (decision.dials, decision.reason),

@@ -64,9 +64,7 @@ def start_campaign(session: Session, campaign_id: str, now: float) -> Campaign:
         raise Conflict(f"campaign {campaign.name} has no agents", field="agents")
     if not campaign.dial_lists:
         raise Conflict(f"campaign {campaign.name} has no dial list", field="dial_lists")
-    problems = campaign_problems(
-        campaign.plan.snapshot(), campaign.schedule, campaign.compliance_profile
-    )
+    problems = campaign_problems(campaign.plan.snapshot(), campaign.schedule, campaign.compliance_profile)
     if problems:
         raise Conflict("; ".join(problems), field="plan")
     campaign.status = "running"
@@ -110,29 +108,19 @@ class Control:
 
     async def stop_campaign(self, campaign_id: str, *, force: bool = False) -> int:
         """Stop dialing; calls in progress finish unless ``force`` hangs them up. Returns calls hung up."""
-        await self._set_status(
-            campaign_id, "stopped", allowed=("running", "paused", "stopped", "finished")
-        )
+        await self._set_status(campaign_id, "stopped", allowed=("running", "paused", "stopped", "finished"))
         return await self.engine.hangup_calls(campaign_id) if force else 0
 
     async def _set_status(self, campaign_id: str, status: str, *, allowed: tuple[str, ...]) -> None:
         def change(session: Session) -> None:
             campaign = CampaignRepository(session).get_or_raise(campaign_id)
             if campaign.status not in allowed:
-                raise Conflict(
-                    f"campaign {campaign.name} is {campaign.status}; cannot make it {status}",
-                    field="status",
-                )
+                raise Conflict(f"campaign {campaign.name} is {campaign.status}; cannot make it {status}", field="status")
             campaign.status = status
 
         await self._in_transaction(change)
         self.engine.invalidate()
-        self.engine.bus.publish(
-            "campaign",
-            self.engine.clock.now(),
-            {"campaign_id": campaign_id, "status": status},
-            campaign_id,
-        )
+        self.engine.bus.publish("campaign", self.engine.clock.now(), {"campaign_id": campaign_id, "status": status}, campaign_id)
         await self.engine.next_tick()  # the engine works from the change when the verb returns
 
     async def login_agent(self, agent_id: str) -> None:
@@ -153,10 +141,7 @@ class Control:
         def logout(session: Session) -> str:
             agent = AgentRepository(session).get_or_raise(agent_id)
             if agent.state in ("on_call", "ringing"):
-                raise Conflict(
-                    f"agent {agent.name} is on a call; pause them first and log out after it",
-                    field="state",
-                )
+                raise Conflict(f"agent {agent.name} is on a call; pause them first and log out after it", field="state")
             agent.state, agent.pause_reason, agent.state_since = "logged_out", None, now
             return agent.interface
 
@@ -164,9 +149,7 @@ class Control:
         await self._queue_pause_all(interface, None, remove=True)
         self._agent_event(agent_id, "logged_out")
 
-    async def log_out_campaign_agents(
-        self, campaign_id: str, *, timeout_s: float = 5.0
-    ) -> list[str]:
+    async def log_out_campaign_agents(self, campaign_id: str, *, timeout_s: float = 5.0) -> list[str]:
         """The end of ``olive run``: the campaign's agents are logged out in the store
         and removed from its queue (QueueRemove), whether or not a call is still up.
         Returns the interfaces Asterisk could not be asked to remove (link down)."""
@@ -185,18 +168,11 @@ class Control:
 
         server, queue, callback_queue, interfaces, logged_out = await self._in_transaction(log_out)
         for agent_id in logged_out:  # committed: now say so
-            self.engine.bus.publish(
-                "agent", self.engine.clock.now(), {"agent_id": agent_id, "state": "logged_out"}
-            )
+            self.engine.bus.publish("agent", self.engine.clock.now(), {"agent_id": agent_id, "state": "logged_out"})
         self.engine.invalidate()
         link = self.engine.links.get(server)
         if link is None or not link.ready:
-            log.warning(
-                "Asterisk %s is not connected: %s stay members of %s",
-                server,
-                ", ".join(interfaces),
-                queue,
-            )
+            log.warning("Asterisk %s is not connected: %s stay members of %s", server, ", ".join(interfaces), queue)
             return interfaces
         left: list[str] = []
 
@@ -209,15 +185,9 @@ class Control:
                 left.append(interface)
 
         await asyncio.gather(*(remove(i) for i in interfaces))
-        if (
-            callback_queue
-        ):  # and from the owned callbacks' queue (engine/_callbacks.py), quietly: maybe never added
-            members = {
-                st.interface for st in link.members.agents() if str(callback_queue) in st.queues
-            }
-            await asyncio.gather(
-                *(remove(i, str(callback_queue)) for i in interfaces if i in members)
-            )
+        if callback_queue:  # and from the owned callbacks' queue (engine/_callbacks.py), quietly: maybe never added
+            members = {st.interface for st in link.members.agents() if str(callback_queue) in st.queues}
+            await asyncio.gather(*(remove(i, str(callback_queue)) for i in interfaces if i in members))
         return left
 
     async def pause_agent(self, agent_id: str, reason: str) -> None:
@@ -254,9 +224,7 @@ class Control:
             raise Conflict(f"agent {agent.name} is logged out; log them in first", field="state")
         return agent
 
-    async def _queue_pause_all(
-        self, interface: str, reason: str | None, *, remove: bool = False
-    ) -> None:
+    async def _queue_pause_all(self, interface: str, reason: str | None, *, remove: bool = False) -> None:
         for link in self.engine.links.values():
             status = link.members.get(interface)
             if status is None or not link.ready:
@@ -265,21 +233,13 @@ class Control:
                 if remove:
                     act = ami.action("QueueRemove", Queue=queue, Interface=interface)
                 else:
-                    act = ami.action(
-                        "QueuePause",
-                        Queue=queue,
-                        Interface=interface,
-                        Paused=reason is not None,
-                        Reason=reason,
-                    )
+                    act = ami.action("QueuePause", Queue=queue, Interface=interface, Paused=reason is not None, Reason=reason)
                 with contextlib.suppress(ami.AMIError):
                     await link.client.send_action(act, check=False)
 
     def _agent_event(self, agent_id: str, state: str) -> None:
         self.engine.invalidate()
-        self.engine.bus.publish(
-            "agent", self.engine.clock.now(), {"agent_id": agent_id, "state": state}
-        )
+        self.engine.bus.publish("agent", self.engine.clock.now(), {"agent_id": agent_id, "state": state})
 
 
 __all__ = ["Control", "start_campaign"]

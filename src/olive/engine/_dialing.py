@@ -57,9 +57,7 @@ def place_dials(
     chosen: list[tuple[DueContact, DialIntent, OwnerRoute | None]] = []
     put_off: list[PutOff] = []
     owners: dict[str, OwnerRoute] = {}  # agent id -> the owned callback routed to them this tick
-    lists = [
-        d.id for d in campaign.dial_lists
-    ]  # as last read (the engine re-reads them every second)
+    lists = [d.id for d in campaign.dial_lists]  # as last read (the engine re-reads them every second)
     candidates = rows_to_dial(session, campaign.id, now, wanted * 2 + 5, list_ids=lists)
     if isinstance(guard, DialPreparer) and candidates:
         guard.prepare(session, campaign, candidates, now)
@@ -74,11 +72,7 @@ def place_dials(
         if owner is not None and owner.agent_id in owners:
             continue  # one callback at a time for an owner: the next waits for a later tick
         # A callback whose owner is away or busy is held back like a guard's refusal.
-        verdict = (
-            route
-            if isinstance(route, Verdict)
-            else guard.check(session, campaign, contact, number, now)
-        )
+        verdict = route if isinstance(route, Verdict) else guard.check(session, campaign, contact, number, now)
         if not verdict.allowed:
             refused.append(verdict)
             put_off.append(
@@ -91,9 +85,7 @@ def place_dials(
             continue
         if owner is not None:
             owners[owner.agent_id] = owner
-        chosen.append(
-            (contact, build_intent(campaign, contact, number, plan, server, owner), owner)
-        )
+        chosen.append((contact, build_intent(campaign, contact, number, plan, server, owner), owner))
     put_off_contacts(session, put_off)  # the refusals, in one statement per kind
     # All of the tick's claims and call rows for this campaign in a few statements.
     written = write_ahead_all(session, [(intent, plan) for _, intent, _ in chosen], now)
@@ -127,9 +119,7 @@ def build_intent(
         "OLIVE_CONTACT": contact.id,
         "OLIVE_QUEUE": campaign.queue,
         "OLIVE_CONNECT_LIMIT": str(connect_limit_s(plan)),
-        "OLIVE_DROP_MESSAGE": (plan.get("drop_message") or "")
-        if plan.get("drop_action") == "message"
-        else "",
+        "OLIVE_DROP_MESSAGE": (plan.get("drop_message") or "") if plan.get("drop_action") == "message" else "",
     }
     variables.update(amd_variables(plan))  # [olive-amd]'s settings, when the plan runs AMD
     variables.update(agentless_variables(plan))  # [olive-broadcast]'s, when the plan is agentless

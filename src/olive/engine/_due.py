@@ -37,12 +37,7 @@ def callbacks_due(session: Session, campaign_id: str, now: float, limit: int) ->
 
 
 def contacts_to_dial(
-    session: Session,
-    campaign_id: str,
-    now: float,
-    limit: int,
-    *,
-    list_ids: Sequence[str] | None = None,
+    session: Session, campaign_id: str, now: float, limit: int, *, list_ids: Sequence[str] | None = None
 ) -> list[Contact]:
     """Up to ``limit`` contacts to offer the dial guard, due callbacks first, as ORM objects
     (the preview verbs change them). A contact whose number next in turn has a call in
@@ -128,14 +123,7 @@ def refusal_summary(refused: Sequence[Verdict]) -> str:
     return ", ".join(parts)
 
 
-def dial_note(
-    session: Session,
-    campaign_id: str,
-    pacer_reason: str,
-    placed: int,
-    had_candidates: bool,
-    refused: Sequence[Verdict],
-) -> str:
+def dial_note(session: Session, campaign_id: str, pacer_reason: str, placed: int, had_candidates: bool, refused: Sequence[Verdict]) -> str:
     """The campaign's status note after a tick in which the pacer wanted calls."""
     held = f"{len(refused)} due contact(s) held back: {refusal_summary(refused)}" if refused else ""
     if placed:

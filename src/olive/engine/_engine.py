@@ -127,12 +127,8 @@ class Engine:
         self.health = EngineHealth()
         self._isolating = False  # storing changes one by one to find one the database refuses
         self._tick_log = RateLimitedLog(log, every_s=30.0)
-        self.on_tick: Callable[[float, bool], None] | None = (
-            None  # (seconds, failed) after each loop tick
-        )
-        self.refresh_s = (
-            1.0  # real seconds between reads of campaigns and agents (scaled by the clock)
-        )
+        self.on_tick: Callable[[float, bool], None] | None = None  # (seconds, failed) after each loop tick
+        self.refresh_s = 1.0  # real seconds between reads of campaigns and agents (scaled by the clock)
         self._refresh_at = -float("inf")  # on the engine's clock
         # invalidate() bumps the first; a refresh that read the store after a bump
         # records it in the second (an operator's change during a tick's read is not lost).
@@ -181,9 +177,7 @@ class Engine:
 
     async def _in_db(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` (database work) in the engine's database thread; the loop goes on meanwhile."""
-        return await asyncio.get_running_loop().run_in_executor(
-            self._db, functools.partial(fn, *args)
-        )
+        return await asyncio.get_running_loop().run_in_executor(self._db, functools.partial(fn, *args))
 
     async def run_db(self, fn: Callable[..., T], *args: Any) -> T:
         """Database work of the engine's collaborators (operator verbs), in the engine's database thread."""
@@ -265,11 +259,7 @@ class Engine:
     async def next_tick(self) -> None:
         """Have the loop tick now and wait for that tick to end. Without a loop
         (``start(run=False)``, or not started) the caller's tick is the only pump."""
-        if (
-            self._loop_task is None
-            or self._loop_task.done()
-            or self.state is not EngineState.RUNNING
-        ):
+        if self._loop_task is None or self._loop_task.done() or self.state is not EngineState.RUNNING:
             await self.tick()
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -316,9 +306,7 @@ class Engine:
         self.send_dials(dials)
         if refresh and dialing:  # a fenced node cannot see the other node's calls
             await self._finish_campaigns(now)
-        for (
-            link
-        ) in self.links.values():  # calls already placed are followed to their end, lease or not
+        for link in self.links.values():  # calls already placed are followed to their end, lease or not
             if link.ready and (overdue := link.tracker.overdue(now)):
                 self._spawn(link.check_calls(overdue))
             if link.shutdown_probe_due(now):
@@ -337,20 +325,14 @@ class Engine:
             link = self.links[server]
             answer_by = sent_at + float(plan.get("dial_timeout_s", 30)) + ORIGINATE_MARGIN_S
             link.tracker.originate(
-                intent.call_id,
-                action_id=intent.call_id,
-                dial_string=intent.dial_string,
-                now=sent_at,
-                answer_by=answer_by,
+                intent.call_id, action_id=intent.call_id, dial_string=intent.dial_string, now=sent_at, answer_by=answer_by
             )
             runner = self.runners.get(intent.campaign_id)
             if runner is not None:
                 runner.dial_placed(sent_at)
             self._spawn(self._originate(link, intent, plan))
 
-    def _place_dials(
-        self, decisions: list[tuple[Campaign, DialDecision]], now: float
-    ) -> tuple[list[Dial], dict[str, str]]:
+    def _place_dials(self, decisions: list[tuple[Campaign, DialDecision]], now: float) -> tuple[list[Dial], dict[str, str]]:
         """In the database thread: claim the contacts and write the call rows, in one transaction."""
         dials: list[Dial] = []
         notes: dict[str, str] = {}
@@ -358,19 +340,10 @@ class Engine:
             for campaign, decision in decisions:
                 # Read before an operator's pause or stop committed (the same thread runs
                 # theirs): the store says, right before the claim.
-                if (
-                    session.scalar(select(Campaign.status).where(Campaign.id == campaign.id))
-                    != "running"
-                ):
+                if session.scalar(select(Campaign.status).where(Campaign.id == campaign.id)) != "running":
                     continue
                 placed, notes[campaign.id] = place_dials(
-                    self.guard,
-                    session,
-                    campaign,
-                    decision.dials,
-                    decision.reason,
-                    now,
-                    self.callbacks,
+                    self.guard, session, campaign, decision.dials, decision.reason, now, self.callbacks
                 )
                 dials.extend(placed)
         return dials, notes
@@ -386,13 +359,9 @@ class Engine:
         return False
 
     async def _persist_only(self) -> None:
-        await self._persist_drained(
-            [(link, *link.drain()) for link in self.links.values()], self.clock.now()
-        )
+        await self._persist_drained([(link, *link.drain()) for link in self.links.values()], self.clock.now())
 
-    async def _persist_drained(
-        self, drained: list[Drained], now: float, *, refresh: bool = False
-    ) -> None:
+    async def _persist_drained(self, drained: list[Drained], now: float, *, refresh: bool = False) -> None:
         """Write what the trackers saw; only after the commit feed the pacers and the event bus.
 
         If the transaction fails, the changes go back to their links for the next tick,
@@ -415,9 +384,7 @@ class Engine:
         for effect in effects:
             effect()
 
-    def _store_drained(
-        self, drained: list[Drained], now: float, refresh: bool
-    ) -> tuple[list[Effect], Refreshed | None]:
+    def _store_drained(self, drained: list[Drained], now: float, refresh: bool) -> tuple[list[Effect], Refreshed | None]:
         """In the database thread: one transaction; returns what to do after its commit."""
         effects: list[Effect] = []
         with transaction(self.sessions) as session:
@@ -431,63 +398,33 @@ class Engine:
         for effect in effects:
             effect()
 
-    def _persist(
-        self, session: Session, drained: list[Drained], effects: list[Callable[[], object]]
-    ) -> None:
+    def _persist(self, session: Session, drained: list[Drained], effects: list[Callable[[], object]]) -> None:
         for link, calls, agents in drained:
             if agents:
                 for agent in apply_agent_changes(session, agents).values():
                     event = {"agent_id": agent.id, "name": agent.name, "state": agent.state}
-                    effects.append(
-                        functools.partial(self.bus.publish, "agent", self.clock.now(), event)
-                    )
+                    effects.append(functools.partial(self.bus.publish, "agent", self.clock.now(), event))
                 for agent_change in agents:
                     owner = self.members.owner(agent_change.status)
                     if owner in self.runners:
-                        effects.append(
-                            functools.partial(self.runners[owner].agent_changed, agent_change)
-                        )
+                        effects.append(functools.partial(self.runners[owner].agent_changed, agent_change))
                     if self._missed_too_many(agent_change):
                         agent_id = self._agent_ids[agent_change.status.interface]
-                        effects.append(
-                            functools.partial(
-                                self._pause_for_missed_rings,
-                                agent_id,
-                                agent_change.status.missed_in_a_row,
-                            )
-                        )
+                        effects.append(functools.partial(self._pause_for_missed_rings, agent_id, agent_change.status.missed_in_a_row))
             if not calls:
                 continue
             for ended in apply_call_changes(session, calls, self._agent_ids):
-                effects.append(
-                    functools.partial(self.call_campaign.pop, ended.record.call_id, None)
-                )
+                effects.append(functools.partial(self.call_campaign.pop, ended.record.call_id, None))
                 if ended.record.answered_at is not None and link.ready:
                     # Seen to the end: its result in AstDB (for olive's absence) is not needed.
-                    effects.append(
-                        functools.partial(self._forget_result, link, ended.record.call_id)
-                    )
+                    effects.append(functools.partial(self._forget_result, link, ended.record.call_id))
                 self._call_ended(session, ended.record.call_id)
             for change in calls:
-                campaign_id = self.call_campaign.get(change.record.call_id) or self._campaign_of(
-                    session, change.record
-                )
+                campaign_id = self.call_campaign.get(change.record.call_id) or self._campaign_of(session, change.record)
                 if campaign_id in self.runners:
-                    effects.append(
-                        functools.partial(self.runners[campaign_id].call_changed, change)
-                    )
-                if (
-                    change.record.state is not change.previous
-                ):  # the stream tells new states, not every AMI event
-                    effects.append(
-                        functools.partial(
-                            self.bus.publish,
-                            "call",
-                            self.clock.now(),
-                            call_event(change),
-                            campaign_id,
-                        )
-                    )
+                    effects.append(functools.partial(self.runners[campaign_id].call_changed, change))
+                if change.record.state is not change.previous:  # the stream tells new states, not every AMI event
+                    effects.append(functools.partial(self.bus.publish, "call", self.clock.now(), call_event(change), campaign_id))
 
     def _forget_result(self, link: PbxLink, call_id: str) -> None:
         self._spawn(link.forget_result(call_id))
@@ -539,12 +476,7 @@ class Engine:
                 if runner is None:  # appeared and vanished meanwhile: built next time
                     continue
                 self.runners[campaign.id] = runner
-                self.bus.publish(
-                    "campaign",
-                    now,
-                    {"campaign_id": campaign.id, "status": campaign.status},
-                    campaign.id,
-                )
+                self.bus.publish("campaign", now, {"campaign_id": campaign.id, "status": campaign.status}, campaign.id)
             else:
                 runner.update_plan(plan, campaign.compliance_profile)
             link = self.links.get(campaign.server)
@@ -554,11 +486,7 @@ class Engine:
         for link in self.links.values():
             # A ring counts as missed only if it lasted the whole connect limit (Queue()'s
             # timeout, whole seconds): a shorter one was cut by the customer's limit.
-            limits = [
-                connect_limit_s(c.plan.snapshot())
-                for c in refreshed.campaigns
-                if self.links.get(c.server) is link
-            ]
+            limits = [connect_limit_s(c.plan.snapshot()) for c in refreshed.campaigns if self.links.get(c.server) is link]
             link.members.full_ring_ms = 1000 * min(limits, default=0)
         self.campaigns = refreshed.campaigns
         self.callbacks.refreshed(refreshed.campaigns, refreshed.agent_ids, refreshed.owner_calls)
@@ -581,14 +509,10 @@ class Engine:
                 continue
             link = self.links.get(campaign.server)
             if link is None:
-                self.status_note[campaign.id] = (
-                    f"no Asterisk server named {campaign.server!r} is configured"
-                )
+                self.status_note[campaign.id] = f"no Asterisk server named {campaign.server!r} is configured"
                 continue
             if not link.ready:
-                self.status_note[campaign.id] = (
-                    f"waiting for Asterisk {link.name} ({link.state.value})"
-                )
+                self.status_note[campaign.id] = f"waiting for Asterisk {link.name} ({link.state.value})"
                 continue
             if not link.membership_confirmed and (missing := self.members.waiting_for(campaign)):
                 self.status_note[campaign.id] = (
@@ -597,9 +521,7 @@ class Engine:
                 )
                 continue
             runner = self.runners[campaign.id]
-            calls = [
-                r for r in link.tracker.active() if self.call_campaign.get(r.call_id) == campaign.id
-            ]
+            calls = [r for r in link.tracker.active() if self.call_campaign.get(r.call_id) == campaign.id]
             decision = runner.decide(runner.snapshot(now, self.members.agents_of(campaign), calls))
             if decision.dials > 0:
                 out.append((campaign, decision))
@@ -618,9 +540,7 @@ class Engine:
             if campaign.id in finished:
                 campaign.status = "finished"
                 self.status_note[campaign.id] = "finished: every contact is done or exhausted"
-                self.bus.publish(
-                    "campaign", now, {"campaign_id": campaign.id, "status": "finished"}, campaign.id
-                )
+                self.bus.publish("campaign", now, {"campaign_id": campaign.id, "status": "finished"}, campaign.id)
                 log.info("campaign %s finished", finished[campaign.id])
 
     def _finish_idle(self, idle: list[str], now: float) -> dict[str, str]:
@@ -671,16 +591,12 @@ class Engine:
             ).with_action_id(intent.call_id)
             await link.client.send_action(act)
         except (ami.AMIActionError, ami.AMIValueError) as exc:
-            message = (
-                exc.response.message or "" if isinstance(exc, ami.AMIActionError) else str(exc)
-            )
+            message = exc.response.message or "" if isinstance(exc, ami.AMIActionError) else str(exc)
             passing = message == SHUTTING_DOWN  # no call placed, and none until Asterisk is back
             if passing:
                 link.asterisk_shutting_down(f"Originate refused: {message}")
             link.call_changes.extend(
-                link.tracker.originate_refused(
-                    intent.call_id, self.clock.now(), message or "error", passing=passing
-                )
+                link.tracker.originate_refused(intent.call_id, self.clock.now(), message or "error", passing=passing)
             )
         except (ami.AMIConnectionError, ami.AMITimeout) as exc:
             # Asterisk may or may not have the call: never re-send; reconciliation decides.
@@ -692,18 +608,13 @@ class Engine:
         count = 0
         for link in self.links.values():
             for record in link.tracker.active():
-                if (
-                    campaign_id is not None
-                    and self.call_campaign.get(record.call_id) != campaign_id
-                ):
+                if campaign_id is not None and self.call_campaign.get(record.call_id) != campaign_id:
                     continue
                 if record.state is CallState.ENDED or not record.channel:
                     continue
                 link.tracker.cancel(record.call_id)
                 with contextlib.suppress(ami.AMIError):
-                    await link.client.send_action(
-                        ami.action("Hangup", Channel=record.channel, Cause=16), check=False
-                    )
+                    await link.client.send_action(ami.action("Hangup", Channel=record.channel, Cause=16), check=False)
                     count += 1
         return count
 
@@ -714,9 +625,7 @@ def _default_guard() -> DialGuard:
 
 
 def _default_client(name: str, config: ServerConfig) -> ami.AMIClient:
-    return ami.AMIClient(
-        config.host, config.port, config.username, config.secret, events=config.events, name=name
-    )
+    return ami.AMIClient(config.host, config.port, config.username, config.secret, events=config.events, name=name)
 
 
 __all__ = ["ORIGINATE_MARGIN_S", "Engine", "EngineState"]

@@ -109,9 +109,7 @@ class DialingLease:
             with transaction(self.sessions) as session:
                 LeaseRepository(session).release(self.token)
         except Exception as exc:
-            log.warning(
-                "dialing lease: could not release it (%s); it expires in %gs", exc, self.ttl_s
-            )
+            log.warning("dialing lease: could not release it (%s); it expires in %gs", exc, self.ttl_s)
 
     @staticmethod
     def held_by_message(holder: LeaseHolder) -> str:

@@ -23,9 +23,7 @@ from olive.engine._stamps import scaled as scaled_event_clock
 log = logging.getLogger("olive.engine")
 
 ASTDB_FAMILY = "olive-outcome"  # where the shipped dialplan's hangup handler leaves each answered call's result
-DEGRADED_AFTER_S = (
-    5.0  # real seconds an action may wait for its response before the link is degraded
-)
+DEGRADED_AFTER_S = 5.0  # real seconds an action may wait for its response before the link is degraded
 
 
 class LinkState(enum.Enum):
@@ -45,9 +43,7 @@ SHUTTING_DOWN = "Asterisk is shutting down"
 # ast_softhangup_all()'s SoftHangupRequest Cause (AST_SOFTHANGUP_SHUTDOWN): the first sign of a
 # shutdown, on every channel, before the calls end and about a second before Shutdown (transcript 22).
 SOFTHANGUP_SHUTDOWN = "4"
-SHUTDOWN_PROBE_S = (
-    5.0  # still connected this long after: is Asterisk answering again (shutdown aborted)?
-)
+SHUTDOWN_PROBE_S = 5.0  # still connected this long after: is Asterisk answering again (shutdown aborted)?
 
 
 class PbxLink:
@@ -83,9 +79,7 @@ class PbxLink:
         self.astdb_results: bool | None = None
         self.on_ready: Callable[[PbxLink], Awaitable[None]] | None = None
         self._probe_at: float | None = None  # while shutting down: when to ask whether it still is
-        self.shutdown_seen: tuple[float, str] | None = (
-            None  # when olive last learned Asterisk was going, and how
-        )
+        self.shutdown_seen: tuple[float, str] | None = None  # when olive last learned Asterisk was going, and how
         client.on_event(self._on_event)
         client.on_connect(self._reconcile)
         client.on_disconnect(self._on_disconnect)
@@ -108,9 +102,7 @@ class PbxLink:
         return self.state.value
 
     def _on_event(self, event: ami.Event) -> None:
-        if event.name == "Shutdown" or (
-            event.name == "SoftHangupRequest" and event.get("Cause") == SOFTHANGUP_SHUTDOWN
-        ):
+        if event.name == "Shutdown" or (event.name == "SoftHangupRequest" and event.get("Cause") == SOFTHANGUP_SHUTDOWN):
             self.asterisk_shutting_down(f"{event.name} event")
         try:
             typed = ami.parse_event(event)
@@ -137,11 +129,7 @@ class PbxLink:
         if call_id:
             self.tracker.lost_sight([call_id])  # ends as reconciled, not from a half-applied event
         self._failure_log.warning(
-            "%s: applying a %s event (call %s) failed; contained, counted",
-            self.name,
-            event.name,
-            call_id,
-            exc_info=True,
+            "%s: applying a %s event (call %s) failed; contained, counted", self.name, event.name, call_id, exc_info=True
         )
 
     def event_time(self, event: ami.Event) -> float:
@@ -176,16 +164,10 @@ class PbxLink:
         self.state = LinkState.SHUTTING_DOWN
         self.shutdown_seen = (self.clock.now(), sign)
         self._probe_at = self.clock.now() + SHUTDOWN_PROBE_S
-        log.warning(
-            "%s: Asterisk is shutting down (%s): no dialing until it is back", self.name, sign
-        )
+        log.warning("%s: Asterisk is shutting down (%s): no dialing until it is back", self.name, sign)
 
     def shutdown_probe_due(self, now: float) -> bool:
-        if (
-            self.state is not LinkState.SHUTTING_DOWN
-            or self._probe_at is None
-            or now < self._probe_at
-        ):
+        if self.state is not LinkState.SHUTTING_DOWN or self._probe_at is None or now < self._probe_at:
             return False
         self._probe_at = now + SHUTDOWN_PROBE_S
         return True
@@ -198,10 +180,7 @@ class PbxLink:
         except ami.AMIError:
             return
         if response.ok and self.state is LinkState.SHUTTING_DOWN:
-            log.warning(
-                "%s: Asterisk answers again: its shutdown was aborted; re-reading its state",
-                self.name,
-            )
+            log.warning("%s: Asterisk answers again: its shutdown was aborted; re-reading its state", self.name)
             await self._reconcile()
 
     def _on_disconnect(self, exc: BaseException | None) -> None:
@@ -211,9 +190,7 @@ class PbxLink:
         if exc is None and not active:
             log.info("%s: AMI connection closed", self.name)
         else:
-            log.warning(
-                "%s: AMI connection lost (%s); %d call(s) to reconcile", self.name, exc, len(active)
-            )
+            log.warning("%s: AMI connection lost (%s); %d call(s) to reconcile", self.name, exc, len(active))
 
     async def _reconcile(self) -> None:
         self.state = LinkState.RECONCILING
@@ -224,19 +201,11 @@ class PbxLink:
             for queue in sorted(self.queues):
                 await self.refresh_queue(queue)
             _, items = await self.client.send_list_action(ami.action("CoreShowChannels"))
-            channels = [
-                t for t in (ami.parse_event(i) for i in items) if isinstance(t, ami.CoreShowChannel)
-            ]
-            gone = (
-                "lost in an Asterisk restart" if restarted else "ended while AMI was disconnected"
-            )
+            channels = [t for t in (ami.parse_event(i) for i in items) if isinstance(t, ami.CoreShowChannel)]
+            gone = "lost in an Asterisk restart" if restarted else "ended while AMI was disconnected"
             results = await self._read_results(channels)
             changes = self.tracker.reconcile(
-                channels,
-                self.clock.now(),
-                gone=gone,
-                results=results,
-                answers_seen=self.astdb_results is True,
+                channels, self.clock.now(), gone=gone, results=results, answers_seen=self.astdb_results is True
             )
             # Their results are deleted from AstDB once their records are stored (the engine's
             # tick, as for a call seen to its end): deleted before, a crash would lose them.
@@ -244,9 +213,7 @@ class PbxLink:
             if self.on_ready is not None:
                 await self.on_ready(self)
         except ami.AMIError as exc:
-            log.error(
-                "%s: reconciliation failed (%s); the link stays closed to dialing", self.name, exc
-            )
+            log.error("%s: reconciliation failed (%s); the link stays closed to dialing", self.name, exc)
             return
         if self.state is not LinkState.RECONCILING:  # Asterisk began shutting down meanwhile
             return
@@ -263,11 +230,7 @@ class PbxLink:
         try:
             response = await self.client.send_action(ami.action("CoreStatus"))
         except ami.AMIActionError as exc:
-            log.warning(
-                "%s: CoreStatus refused (%s); cannot tell whether Asterisk restarted",
-                self.name,
-                exc,
-            )
+            log.warning("%s: CoreStatus refused (%s); cannot tell whether Asterisk restarted", self.name, exc)
             return False
         started = f"{response.get('CoreStartupDate') or ''} {response.get('CoreStartupTime') or ''}".strip()
         previous, self.asterisk_started = self.asterisk_started, started or None
@@ -276,10 +239,7 @@ class PbxLink:
         self.asterisk_restarts += 1
         log.warning(
             "%s: Asterisk restarted (started %s, was %s): its channels and dynamic queue members are gone; "
-            "rebuilding from what it has now",
-            self.name,
-            started,
-            previous,
+            "rebuilding from what it has now", self.name, started, previous,
         )
         return True
 
@@ -291,9 +251,7 @@ class PbxLink:
             if (record.linkedid or "") in alive:
                 continue
             try:
-                _, items = await self.client.send_list_action(
-                    ami.action("DBGet", Family=ASTDB_FAMILY, Key=record.call_id)
-                )
+                _, items = await self.client.send_list_action(ami.action("DBGet", Family=ASTDB_FAMILY, Key=record.call_id))
             except ami.AMIActionError:
                 continue  # "Database entry not found": never answered, or no hangup handler in the dialplan
             for item in items:
@@ -302,11 +260,7 @@ class PbxLink:
                     results[record.call_id] = value
         if results:
             self.astdb_results = True
-            log.info(
-                "%s: %d call(s) that ended unseen have their result from AstDB",
-                self.name,
-                len(results),
-            )
+            log.info("%s: %d call(s) that ended unseen have their result from AstDB", self.name, len(results))
         return results
 
     async def forget_result(self, call_id: str) -> None:
@@ -328,8 +282,7 @@ class PbxLink:
             self.astdb_results = False
             log.warning(
                 "%s: the dialplan leaves no call results in AstDB (no [olive-outcome] hangup handler): the outcome "
-                "of a call that ends while olive is away cannot be known",
-                self.name,
+                "of a call that ends while olive is away cannot be known", self.name,
             )
 
     async def refresh_queue(self, queue: str) -> list[ami.QueueMemberState]:
@@ -337,8 +290,7 @@ class PbxLink:
         _, items = await self.client.send_list_action(ami.action("QueueStatus", Queue=queue))
         now = self.clock.now()
         members = [
-            t
-            for t in (ami.parse_event(i) for i in items)
+            t for t in (ami.parse_event(i) for i in items)
             if isinstance(t, ami.QueueMemberState) and t.queue == queue
         ]
         for member in members:
@@ -356,22 +308,13 @@ class PbxLink:
         try:
             _, items = await self.client.send_list_action(ami.action("CoreShowChannels"))
         except ami.AMIError as exc:
-            log.warning(
-                "%s: could not ask about %d overdue call(s) (%s); asking again later",
-                self.name,
-                len(call_ids),
-                exc,
-            )
+            log.warning("%s: could not ask about %d overdue call(s) (%s); asking again later", self.name, len(call_ids), exc)
             self.tracker.recheck(call_ids, self.clock.now())
             return
-        channels = [
-            t for t in (ami.parse_event(i) for i in items) if isinstance(t, ami.CoreShowChannel)
-        ]
+        channels = [t for t in (ami.parse_event(i) for i in items) if isinstance(t, ami.CoreShowChannel)]
         gone = "no OriginateResponse from Asterisk in time and no channel of the call exists"
         # Connected all along: an answer would have come as events.
-        changes = self.tracker.reconcile(
-            channels, self.clock.now(), gone=gone, only=call_ids, answers_seen=True
-        )
+        changes = self.tracker.reconcile(channels, self.clock.now(), gone=gone, only=call_ids, answers_seen=True)
         for change in changes:
             if change.ended:
                 log.warning("%s: call %s ended: %s", self.name, change.record.call_id, gone)
@@ -393,6 +336,7 @@ class PbxLink:
         """Put back changes that could not be stored, ahead of newer ones."""
         self.call_changes[:0] = calls
         self.agent_changes[:0] = agents
+
 
 
 __all__ = ["SHUTTING_DOWN", "LinkState", "PbxLink"]

@@ -36,9 +36,7 @@ class MembershipSync:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._owner: dict[str, str] = {}  # interface -> campaign id its pacing counts for
-        self._interfaces: dict[
-            str, set[str]
-        ] = {}  # campaign id -> its logged-in agents' interfaces
+        self._interfaces: dict[str, set[str]] = {}  # campaign id -> its logged-in agents' interfaces
         self._holdoff: dict[Key, float] = {}  # an action is on its way: don't repeat it until then
         self._refreshing: set[tuple[str, str]] = set()  # (server, queue) being re-read now
         self._refresh_again: set[tuple[str, str]] = set()  # asked for meanwhile: once more after it
@@ -53,11 +51,7 @@ class MembershipSync:
         out = []
         for interface in self._interfaces.get(campaign.id, ()):
             status = link.members.get(interface)
-            if (
-                status is not None
-                and campaign.queue in status.queues
-                and self._owner.get(interface) == campaign.id
-            ):
+            if status is not None and campaign.queue in status.queues and self._owner.get(interface) == campaign.id:
                 out.append(status)
         return out
 
@@ -67,27 +61,18 @@ class MembershipSync:
         lost would hold the reconciliation); dialing waits for the members instead."""
         self._holdoff = {k: v for k, v in self._holdoff.items() if k[0] != link.name}
         engine = self.engine
-        for op in self.plan(
-            engine.campaigns, engine.olive_interfaces, engine.clock.now(), reconciling=link
-        ):
+        for op in self.plan(engine.campaigns, engine.olive_interfaces, engine.clock.now(), reconciling=link):
             engine.spawn(op)
 
     def plan(
-        self,
-        campaigns: list[Campaign],
-        olive_agents: set[str],
-        now: float,
-        *,
-        reconciling: PbxLink | None = None,
+        self, campaigns: list[Campaign], olive_agents: set[str], now: float, *, reconciling: PbxLink | None = None
     ) -> list[Coroutine[Any, Any, None]]:
         """The QueueAdd/QueueRemove actions that bring ready links (or the one being
         reconciled) in line with who should be a member."""
         ordered = sorted(campaigns, key=lambda c: (c.started_at is None, c.started_at or 0, c.id))
         desired: dict[Key, Agent] = {}
         callback_keys: set[Key] = set()  # members of callback queues (engine/_callbacks.py)
-        reserved = self.engine.callbacks.reserved(
-            now
-        )  # owners on their callback: out of the campaign queues
+        reserved = self.engine.callbacks.reserved(now)  # owners on their callback: out of the campaign queues
         self._owner, self._interfaces = {}, {}
         for campaign in ordered:
             ifaces = self._interfaces.setdefault(campaign.id, set())
@@ -119,21 +104,8 @@ class MembershipSync:
             for key in missing:
                 if self._free(key, now):
                     agent = desired[key]
-                    penalty = (
-                        self.engine.callbacks.penalty.get(agent.id, 0)
-                        if key in callback_keys
-                        else 0
-                    )
-                    ops.append(
-                        self._add(
-                            link,
-                            key,
-                            agent.name,
-                            agent.state == "paused",
-                            agent.pause_reason,
-                            penalty,
-                        )
-                    )
+                    penalty = self.engine.callbacks.penalty.get(agent.id, 0) if key in callback_keys else 0
+                    ops.append(self._add(link, key, agent.name, agent.state == "paused", agent.pause_reason, penalty))
             for key in actual - desired.keys():
                 if key[2] in olive_agents and self._free(key, now):
                     ops.append(self._remove(link, key))
@@ -153,10 +125,7 @@ class MembershipSync:
             link.membership_confirmed = True
             log.warning(
                 "%s: %d member(s) still not in their queue %.0f s after login (%s); dialing with the others",
-                link.name,
-                len(missing),
-                CONFIRM_S,
-                ", ".join(f"{k[2]} in {k[1]}" for k in missing),
+                link.name, len(missing), CONFIRM_S, ", ".join(f"{k[2]} in {k[1]}" for k in missing),
             )
 
     def waiting_for(self, campaign: Campaign) -> int:
@@ -165,10 +134,8 @@ class MembershipSync:
         if link is None or link.membership_confirmed:
             return 0
         return sum(
-            1
-            for a in campaign.agents
-            if a.state != "logged_out"
-            and campaign.queue not in getattr(link.members.get(a.interface), "queues", ())
+            1 for a in campaign.agents
+            if a.state != "logged_out" and campaign.queue not in getattr(link.members.get(a.interface), "queues", ())
         )
 
     def _free(self, key: Key, now: float) -> bool:
@@ -177,19 +144,11 @@ class MembershipSync:
         self._holdoff[key] = now + 5.0
         return True
 
-    async def _add(
-        self, link: PbxLink, key: Key, name: str, paused: bool, reason: str | None, penalty: int = 0
-    ) -> None:
+    async def _add(self, link: PbxLink, key: Key, name: str, paused: bool, reason: str | None, penalty: int = 0) -> None:
         _, queue, interface = key
         act = ami.action(
-            "QueueAdd",
-            Queue=queue,
-            Interface=interface,
-            MemberName=name,
-            StateInterface=interface,
-            Penalty=penalty,
-            Paused=paused,
-            Reason=reason if paused and reason else None,
+            "QueueAdd", Queue=queue, Interface=interface, MemberName=name, StateInterface=interface,
+            Penalty=penalty, Paused=paused, Reason=reason if paused and reason else None,
         )
         try:
             response = await link.client.send_action(act, check=False)
@@ -197,17 +156,13 @@ class MembershipSync:
             log.warning("QueueAdd %s to %s failed: %s", interface, queue, exc)
             return
         if not response.ok:
-            log.info(
-                "QueueAdd %s to %s: %s; re-reading the queue", interface, queue, response.message
-            )
+            log.info("QueueAdd %s to %s: %s; re-reading the queue", interface, queue, response.message)
             await self._refresh(link, queue)
 
     async def _remove(self, link: PbxLink, key: Key) -> None:
         _, queue, interface = key
         try:
-            response = await link.client.send_action(
-                ami.action("QueueRemove", Queue=queue, Interface=interface), check=False
-            )
+            response = await link.client.send_action(ami.action("QueueRemove", Queue=queue, Interface=interface), check=False)
         except ami.AMIError as exc:
             log.warning("QueueRemove %s from %s failed: %s", interface, queue, exc)
             return

@@ -71,9 +71,7 @@ class NodeRunner:
         wall: Callable[[], float] | None = None,
     ) -> None:
         if not 0 < stop_early_s < ttl_s * 2 / 3:
-            raise ValueError(
-                "stop_early_s must be above 0 and leave room for the renewals (below 2/3 of the TTL)"
-            )
+            raise ValueError("stop_early_s must be above 0 and leave room for the renewals (below 2/3 of the TTL)")
         self.sessions = sessions
         self.name = name
         self.instance = uuid.uuid4().hex
@@ -83,9 +81,7 @@ class NodeRunner:
         self.monotonic = monotonic
         self.wall = wall  # None: the database's clock judges expiry (production); tests pass one
         self.leases: dict[Key, UnitLease] = {}
-        self.deadline: dict[
-            Key, float
-        ] = {}  # monotonic time after which the unit's work must have stopped
+        self.deadline: dict[Key, float] = {}  # monotonic time after which the unit's work must have stopped
         self.working: set[Key] = set()
         self.registered = False
         self._next_renewal = -math.inf
@@ -105,14 +101,9 @@ class NodeRunner:
         try:
             if not self.registered:
                 with transaction(self.sessions) as session:
-                    self.registered = register_node(
-                        session, self.name, self.instance, self.ttl_s, at=self._at()
-                    )
+                    self.registered = register_node(session, self.name, self.instance, self.ttl_s, at=self._at())
                 if not self.registered:
-                    log.error(
-                        "node %s: another live process runs under this name; taking no units",
-                        self.name,
-                    )
+                    log.error("node %s: another live process runs under this name; taking no units", self.name)
                     return
             if self.monotonic() >= self._next_renewal:
                 self._renew()
@@ -131,12 +122,7 @@ class NodeRunner:
                 release_units(session, leases)
                 leave_node(session, self.name, self.instance, at=self._at())
         except Exception as exc:
-            log.warning(
-                "node %s: could not release its units (%s); they expire in %gs",
-                self.name,
-                exc,
-                self.ttl_s,
-            )
+            log.warning("node %s: could not release its units (%s); they expire in %gs", self.name, exc, self.ttl_s)
         self.registered = False
 
     def _stop_expired(self) -> None:
@@ -152,9 +138,7 @@ class NodeRunner:
         self._next_renewal = sent + self.ttl_s / 3
         with transaction(self.sessions) as session:
             if not heartbeat_node(session, self.name, self.instance, self.ttl_s, at=self._at()):
-                self.registered = (
-                    False  # expired while away: register again (and take units like anyone)
-                )
+                self.registered = False  # expired while away: register again (and take units like anyone)
             renewed = renew_units(session, list(self.leases.values()), self.ttl_s, at=self._at())
         kept = {lease.key for lease in renewed}
         for key in sorted(set(self.leases) - kept):
@@ -173,9 +157,7 @@ class NodeRunner:
         if len(self.leases) < share:
             sent = self.monotonic()
             with transaction(self.sessions) as session:
-                taken = acquire_units(
-                    session, self.name, self.ttl_s, limit=share - len(self.leases), at=self._at()
-                )
+                taken = acquire_units(session, self.name, self.ttl_s, limit=share - len(self.leases), at=self._at())
             for lease in taken:
                 self.leases[lease.key] = lease
                 self.deadline[lease.key] = sent + self.ttl_s - self.stop_early_s

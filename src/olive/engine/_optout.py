@@ -26,12 +26,7 @@ def opted_out(session: Session, call: Call, rec: CallRecord) -> bool:
     if key is None or rec.ivr_key != key:
         return False
     note = f"pressed {key} on call {call.id}"
-    import_dnc(
-        session,
-        [DncEntry(0, call.number, note)],
-        campaign_id=call.campaign_id,
-        source=OPT_OUT_SOURCE,
-    )
+    import_dnc(session, [DncEntry(0, call.number, note)], campaign_id=call.campaign_id, source=OPT_OUT_SOURCE)
     return True
 
 

@@ -70,16 +70,12 @@ class EndedCall:
     next_step: NextStep | None
 
 
-def write_ahead(
-    session: Session, intent: DialIntent, plan_snapshot: Mapping[str, Any], now: float
-) -> bool:
+def write_ahead(session: Session, intent: DialIntent, plan_snapshot: Mapping[str, Any], now: float) -> bool:
     """Claim the contact and insert the call row. False if someone else holds the contact."""
     return intent.call_id in write_ahead_all(session, [(intent, plan_snapshot)], now)
 
 
-def write_ahead_all(
-    session: Session, intents: Sequence[tuple[DialIntent, Mapping[str, Any]]], now: float
-) -> set[str]:
+def write_ahead_all(session: Session, intents: Sequence[tuple[DialIntent, Mapping[str, Any]]], now: float) -> set[str]:
     """Claim the contacts and insert the call rows of a tick's dials, in a few statements.
     Returns the call ids written: a contact someone else holds is not dialed."""
     return claim_and_insert_calls(
@@ -125,9 +121,7 @@ def load_open_calls(session: Session, server: str) -> list[CallRecord]:
     ]
 
 
-def apply_call_changes(
-    session: Session, changes: Iterable[CallChange], agent_ids: Mapping[str, str]
-) -> list[EndedCall]:
+def apply_call_changes(session: Session, changes: Iterable[CallChange], agent_ids: Mapping[str, str]) -> list[EndedCall]:
     """Store a tick's call changes; release the contacts of the calls that ended.
 
     The calls are loaded in one query and written in one flush (no autoflush per
@@ -145,9 +139,7 @@ def apply_call_changes(
                 ended.append((call, change.record))
     session.flush()  # the outcomes are in before the retry rule counts them
     steps = _finish_contacts(session, ended)
-    return [
-        EndedCall(rec, call.campaign_id, call.contact_id, steps.get(call.id)) for call, rec in ended
-    ]
+    return [EndedCall(rec, call.campaign_id, call.contact_id, steps.get(call.id)) for call, rec in ended]
 
 
 def _copy(call: Call, rec: CallRecord, agent_ids: Mapping[str, str]) -> None:
@@ -163,19 +155,11 @@ def _copy(call: Call, rec: CallRecord, agent_ids: Mapping[str, str]) -> None:
         value = getattr(rec, name)
         setattr(call, name, None if value is None else as_utc(value))
     call.agent_interface = rec.agent_interface
-    call.ivr_key, call.ivr_status = (
-        rec.ivr_key,
-        rec.ivr_status,
-    )  # stored as soon as known: a restart keeps it
+    call.ivr_key, call.ivr_status = rec.ivr_key, rec.ivr_status  # stored as soon as known: a restart keeps it
     if rec.agent_interface:
         call.agent_id = agent_ids.get(rec.agent_interface)
     call.agents_no_answer = [
-        {
-            "interface": r.interface,
-            "member_name": r.member_name,
-            "ring_ms": r.ring_ms,
-            "at": as_utc(r.at).isoformat(),
-        }
+        {"interface": r.interface, "member_name": r.member_name, "ring_ms": r.ring_ms, "at": as_utc(r.at).isoformat()}
         for r in rec.agents_no_answer
     ]
     if rec.outcome is not None:
@@ -191,9 +175,7 @@ def _copy(call: Call, rec: CallRecord, agent_ids: Mapping[str, str]) -> None:
         call.detail = rec.detail
 
 
-def _finish_contacts(
-    session: Session, ended: Sequence[tuple[Call, CallRecord]]
-) -> dict[str, NextStep]:
+def _finish_contacts(session: Session, ended: Sequence[tuple[Call, CallRecord]]) -> dict[str, NextStep]:
     """Release each ended call's contact with its next step from the plan's retry rules.
     Returns the steps by call id."""
     finishing = [
@@ -203,9 +185,7 @@ def _finish_contacts(
     ]
     if not finishing:
         return {}
-    facts = finish_facts(
-        session, (call.contact_id for call, _ in finishing if call.contact_id), counts_as_attempt()
-    )
+    facts = finish_facts(session, (call.contact_id for call, _ in finishing if call.contact_id), counts_as_attempt())
     steps: dict[str, NextStep] = {}
     releases: list[Release] = []
     for call, rec in finishing:
@@ -216,20 +196,11 @@ def _finish_contacts(
             # Asterisk placed no call (it refused the Originate while shutting down): the
             # attempt the write-ahead counted is given back and the same number is due
             # again at once. The record stays (FAILED, with why): one record per Originate.
-            step = NextStep(
-                "pending",
-                rec.ended_at,
-                fact.next_number_index,
-                "not placed: Asterisk refused it while shutting down",
-            )
+            step = NextStep("pending", rec.ended_at, fact.next_number_index, "not placed: Asterisk refused it while shutting down")
             releases.append(
                 Release(
-                    fact.contact_id,
-                    call.id,
-                    "pending",
-                    as_utc(rec.ended_at),
-                    number_id=call.contact_number_id,
-                    give_back_attempt=True,
+                    fact.contact_id, call.id, "pending", as_utc(rec.ended_at),
+                    number_id=call.contact_number_id, give_back_attempt=True,
                 )
             )
             steps[call.id] = step
@@ -243,20 +214,9 @@ def _finish_contacts(
             tally[outcome] -= 1
             tally["UNKNOWN"] += 1
             outcome = "UNKNOWN"
-        history = [
-            NumberHistory(position, dict(counts[number_id])) for number_id, position in fact.numbers
-        ]
-        tried = next(
-            (
-                i
-                for i, (number_id, _) in enumerate(fact.numbers)
-                if number_id == call.contact_number_id
-            ),
-            0,
-        )
-        step = after_attempt(
-            history, tried, outcome, call.plan_snapshot.get("retry_rules"), rec.ended_at
-        )
+        history = [NumberHistory(position, dict(counts[number_id])) for number_id, position in fact.numbers]
+        tried = next((i for i, (number_id, _) in enumerate(fact.numbers) if number_id == call.contact_number_id), 0)
+        step = after_attempt(history, tried, outcome, call.plan_snapshot.get("retry_rules"), rec.ended_at)
         if opted_out(session, call, rec):  # agentless: the opt-out key stops the number now
             step = opt_out_step(step, rec.ivr_key)
         releases.append(
@@ -293,9 +253,7 @@ def apply_agent_changes(session: Session, changes: Sequence[AgentChange]) -> dic
             touched[agent.id] = agent
             continue
         agent.state = AGENT_STATE[st.activity]
-        agent.pause_reason = st.paused_reason or (
-            "unavailable" if st.activity is AgentActivity.UNAVAILABLE else None
-        )
+        agent.pause_reason = st.paused_reason or ("unavailable" if st.activity is AgentActivity.UNAVAILABLE else None)
         agent.state_since = as_utc(st.since)
         agent.current_call_id = st.call_id
         touched[agent.id] = agent

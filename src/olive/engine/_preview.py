@@ -76,12 +76,8 @@ def is_preview(campaign: Campaign) -> bool:
 class Previews:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._active = (
-            True  # previews may need closing (the first tick: left open by an earlier run)
-        )
-        self._hold: dict[
-            str, float
-        ] = {}  # agent id -> no offer before (being paused after a timeout)
+        self._active = True  # previews may need closing (the first tick: left open by an earlier run)
+        self._hold: dict[str, float] = {}  # agent id -> no offer before (being paused after a timeout)
 
     # -- each tick ------------------------------------------------------------------
     async def tick(self, now: float) -> None:
@@ -100,26 +96,19 @@ class Previews:
             idle[campaign.id] = [
                 agent_id
                 for st in engine.members.agents_of(campaign)
-                if st.activity is AgentActivity.IDLE
-                and st.interface not in reserved
+                if st.activity is AgentActivity.IDLE and st.interface not in reserved
                 and (agent_id := engine._agent_ids.get(st.interface)) is not None
                 and self._hold.get(agent_id, 0.0) <= now
             ]
         step = await engine.run_db(self._step, campaigns, idle, now)
         self._after(step)
 
-    def _step(
-        self, campaigns: Mapping[str, Campaign], idle: Mapping[str, list[str]], now: float
-    ) -> _Step:
+    def _step(self, campaigns: Mapping[str, Campaign], idle: Mapping[str, list[str]], now: float) -> _Step:
         step = _Step()
         with transaction(self.engine.sessions) as session:
             self._close_stale(session, campaigns, now, step)
-            offered = {p.agent_id for p in _open(session)} | {
-                agent_id for agent_id, _ in step.pauses
-            }
-            taken = set(
-                session.scalars(select(Preview.contact_id).where(Preview.status == "offered"))
-            )
+            offered = {p.agent_id for p in _open(session)} | {agent_id for agent_id, _ in step.pauses}
+            taken = set(session.scalars(select(Preview.contact_id).where(Preview.status == "offered")))
             for campaign_id, agents in idle.items():
                 for agent_id in agents:
                     if agent_id in offered:
@@ -128,24 +117,16 @@ class Previews:
                     if preview is not None:
                         offered.add(agent_id)
                         taken.add(preview.contact_id)
-                        step.events.append(
-                            {"agent_id": agent_id, "preview_id": preview.id, "preview": "offered"}
-                        )
+                        step.events.append({"agent_id": agent_id, "preview_id": preview.id, "preview": "offered"})
         return step
 
-    def _close_stale(
-        self, session: Session, campaigns: Mapping[str, Campaign], now: float, step: _Step
-    ) -> None:
+    def _close_stale(self, session: Session, campaigns: Mapping[str, Campaign], now: float, step: _Step) -> None:
         for preview in _open(session):
             agent = session.get(Agent, preview.agent_id)
             campaign = campaigns.get(preview.campaign_id)
             if campaign is None or agent is None or agent.state == "logged_out":
-                _close(
-                    preview, "withdrawn", "the agent logged out or the campaign is not running", now
-                )
-                step.events.append(
-                    {"agent_id": preview.agent_id, "preview_id": preview.id, "preview": "withdrawn"}
-                )
+                _close(preview, "withdrawn", "the agent logged out or the campaign is not running", now)
+                step.events.append({"agent_id": preview.agent_id, "preview_id": preview.id, "preview": "withdrawn"})
                 continue
             if preview.expires_at is None or to_epoch(as_utc(preview.expires_at)) > now:
                 continue
@@ -154,22 +135,14 @@ class Previews:
                 result = self._dial_in_tx(session, campaign, preview, agent, now)
                 if result.dial is not None:
                     step.dials.append(result.dial)
-                step.events.append(
-                    {"agent_id": agent.id, "preview_id": preview.id, "preview": preview.status}
-                )
+                step.events.append({"agent_id": agent.id, "preview_id": preview.id, "preview": preview.status})
                 continue
-            _close(
-                preview, "expired", f"nobody acted within {plan.get('preview_timeout_s')} s", now
-            )
+            _close(preview, "expired", f"nobody acted within {plan.get('preview_timeout_s')} s", now)
             _put_off(session, preview.contact_id, now)
             step.pauses.append((agent.id, "preview timed out"))
-            step.events.append(
-                {"agent_id": agent.id, "preview_id": preview.id, "preview": "expired"}
-            )
+            step.events.append({"agent_id": agent.id, "preview_id": preview.id, "preview": "expired"})
 
-    def _offer(
-        self, session: Session, campaign: Campaign, agent_id: str, taken: set[str], now: float
-    ) -> Preview | None:
+    def _offer(self, session: Session, campaign: Campaign, agent_id: str, taken: set[str], now: float) -> Preview | None:
         agent = session.get(Agent, agent_id)
         if agent is None or agent.state != "ready" or agent.current_call_id is not None:
             return None
@@ -187,12 +160,8 @@ class Previews:
                 continue
             timeout = campaign.plan.snapshot().get("preview_timeout_s")
             preview = Preview(
-                campaign_id=campaign.id,
-                agent_id=agent_id,
-                contact_id=contact.id,
-                offered_at=from_epoch(now),
-                expires_at=None if timeout is None else from_epoch(now + float(timeout)),
-                status="offered",
+                campaign_id=campaign.id, agent_id=agent_id, contact_id=contact.id, offered_at=from_epoch(now),
+                expires_at=None if timeout is None else from_epoch(now + float(timeout)), status="offered",
             )
             session.add(preview)
             session.flush()
@@ -206,17 +175,13 @@ class Previews:
         result = await self.engine.run_db(self._dial_verb, agent_id, self.engine.clock.now())
         if result.dial is None:
             raise Conflict(result.refusal or "the contact cannot be dialed now", field="preview")
-        self._after(
-            _Step(dials=[result.dial], events=[{"agent_id": agent_id, "preview": "dialed"}])
-        )
+        self._after(_Step(dials=[result.dial], events=[{"agent_id": agent_id, "preview": "dialed"}]))
         return result.dial[1].call_id
 
     def _dial_verb(self, agent_id: str, now: float) -> _DialResult:
         with transaction(self.engine.sessions) as session:
             preview = _offered_to(session, agent_id)
-            campaign = next(
-                (c for c in self.engine.campaigns if preview and c.id == preview.campaign_id), None
-            )
+            campaign = next((c for c in self.engine.campaigns if preview and c.id == preview.campaign_id), None)
             agent = session.get(Agent, agent_id)
             if preview is None or agent is None:
                 return _DialResult(None, "no contact is on your screen to dial")
@@ -224,9 +189,7 @@ class Previews:
                 _close(preview, "withdrawn", "the campaign is not running", now)
                 return _DialResult(None, "the campaign is not running")
             if agent.state != "ready" or agent.current_call_id is not None:
-                return _DialResult(
-                    None, f"you are {agent.state.replace('_', ' ')}: be ready to dial"
-                )
+                return _DialResult(None, f"you are {agent.state.replace('_', ' ')}: be ready to dial")
             return self._dial_in_tx(session, campaign, preview, agent, now)
 
     async def skip(self, agent_id: str, reason: str) -> None:
@@ -234,9 +197,7 @@ class Previews:
         skipped = await self.engine.run_db(self._skip, agent_id, reason, self.engine.clock.now())
         if not skipped:
             raise Conflict("no contact is on your screen to skip", field="preview")
-        self.engine.bus.publish(
-            "agent", self.engine.clock.now(), {"agent_id": agent_id, "preview": "skipped"}
-        )
+        self.engine.bus.publish("agent", self.engine.clock.now(), {"agent_id": agent_id, "preview": "skipped"})
 
     def _skip(self, agent_id: str, reason: str, now: float) -> bool:
         with transaction(self.engine.sessions) as session:
@@ -248,37 +209,23 @@ class Previews:
             return True
 
     # -- in the transaction -------------------------------------------------------------
-    def _dial_in_tx(
-        self, session: Session, campaign: Campaign, preview: Preview, agent: Agent, now: float
-    ) -> _DialResult:
+    def _dial_in_tx(self, session: Session, campaign: Campaign, preview: Preview, agent: Agent, now: float) -> _DialResult:
         """Check the contact again and write its call (for this agent alone)."""
         engine, plan = self.engine, campaign.plan.snapshot()
         contact = session.scalars(
-            select(Contact)
-            .where(Contact.id == preview.contact_id)
-            .options(selectinload(Contact.numbers))
+            select(Contact).where(Contact.id == preview.contact_id).options(selectinload(Contact.numbers))
         ).first()
-        if (
-            contact is None
-            or not contact.numbers
-            or contact.status != "pending"
-            or contact.active_call_id is not None
-        ):
+        if contact is None or not contact.numbers or contact.status != "pending" or contact.active_call_id is not None:
             _close(preview, "withdrawn", "the contact is no longer waiting to be called", now)
             return _DialResult(None, "the contact is no longer waiting to be called")
         number = contact.numbers[contact.next_number_index % len(contact.numbers)]
-        verdict = engine.guard.check(
-            session, campaign, contact, number, now
-        )  # hours, DNC: again, now
+        verdict = engine.guard.check(session, campaign, contact, number, now)  # hours, DNC: again, now
         if not verdict.allowed:
             _close(preview, "refused", verdict.reason, now)
             _apply(contact, verdict)
             return _DialResult(None, f"not dialed: {verdict.reason}")
         queue = str(plan.get("callback_queue") or "")
-        penalty = (
-            engine.callbacks.penalty.get(agent.id)
-            or penalties([*engine.callbacks.penalty, agent.id])[agent.id]
-        )
+        penalty = engine.callbacks.penalty.get(agent.id) or penalties([*engine.callbacks.penalty, agent.id])[agent.id]
         route = OwnerRoute(agent.id, agent.interface, queue, penalty) if queue else None
         intent = build_intent(campaign, contact, number, plan, campaign.server, route)
         if not write_ahead(session, intent, plan, now):
@@ -315,9 +262,7 @@ def _open(session: Session) -> list[Preview]:
 
 
 def _offered_to(session: Session, agent_id: str) -> Preview | None:
-    return session.scalars(
-        select(Preview).where(Preview.agent_id == agent_id, Preview.status == "offered")
-    ).first()
+    return session.scalars(select(Preview).where(Preview.agent_id == agent_id, Preview.status == "offered")).first()
 
 
 def _close(preview: Preview, status: str, reason: str | None, now: float) -> None:

@@ -56,9 +56,7 @@ class CampaignReport:
 
     @property
     def contacts_finished(self) -> int:
-        return (
-            self.contacts_total - self.contacts.get("pending", 0) - self.contacts.get("dialing", 0)
-        )
+        return self.contacts_total - self.contacts.get("pending", 0) - self.contacts.get("dialing", 0)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -82,9 +80,7 @@ class CampaignReport:
         }
 
 
-def campaign_report(
-    session: Session, campaign_id: str, now: float, engine: StatusView | None = None
-) -> CampaignReport:
+def campaign_report(session: Session, campaign_id: str, now: float, engine: StatusView | None = None) -> CampaignReport:
     campaign = CampaignRepository(session).get_with_links(campaign_id)
     contacts = contact_status_counts(session, campaign_id)
     report = CampaignReport(
@@ -99,13 +95,7 @@ def campaign_report(
             "30d": abandon_rate(session, campaign_id, now - 30 * DAY_S),
         },
         agents=[
-            {
-                "id": a.id,
-                "name": a.name,
-                "interface": a.interface,
-                "state": a.state,
-                "pause_reason": a.pause_reason,
-            }
+            {"id": a.id, "name": a.name, "interface": a.interface, "state": a.state, "pause_reason": a.pause_reason}
             for a in sorted(campaign.agents, key=lambda a: a.name)
         ],
         active_calls=open_call_count(session, campaign_id),

@@ -34,12 +34,7 @@ _ACTIVITY = {
     AgentActivity.BUSY: pacing.AgentActivity.PAUSED,
     AgentActivity.UNAVAILABLE: pacing.AgentActivity.PAUSED,
 }
-_AVAILABLE = (
-    AgentActivity.IDLE,
-    AgentActivity.RINGING,
-    AgentActivity.TALKING,
-    AgentActivity.WRAPUP,
-)
+_AVAILABLE = (AgentActivity.IDLE, AgentActivity.RINGING, AgentActivity.TALKING, AgentActivity.WRAPUP)
 _HANDLING = (AgentActivity.TALKING, AgentActivity.WRAPUP)
 
 
@@ -71,9 +66,7 @@ class CampaignRunner:
         self.campaign_id = campaign_id
         self.plan: dict[str, Any] = dict(plan)
         self.profile = profile
-        self.pacer = pacing.make_pacer(
-            self.plan.get("dial_mode", "progressive"), pacer_config(self.plan, profile)
-        )
+        self.pacer = pacing.make_pacer(self.plan.get("dial_mode", "progressive"), pacer_config(self.plan, profile))
         self.counters = CampaignCounters()
         self.last_decision: pacing.DialDecision | None = None
         self._last_talk: dict[str, float] = {}
@@ -109,9 +102,7 @@ class CampaignRunner:
         if dict(plan) == self.plan and profile == self.profile:
             return
         self.plan, self.profile = dict(plan), profile
-        self.pacer = pacing.make_pacer(
-            self.plan.get("dial_mode", "progressive"), pacer_config(self.plan, profile)
-        )
+        self.pacer = pacing.make_pacer(self.plan.get("dial_mode", "progressive"), pacer_config(self.plan, profile))
         self.brake = AbandonBrake(pacer_config(self.plan, profile), self.pacer.mode)
         for live in self._live_answers:
             self.pacer.observe(live)
@@ -125,9 +116,7 @@ class CampaignRunner:
     def _observe(self, obs: pacing.Observation) -> None:
         self.pacer.observe(obs)
         if isinstance(obs, (pacing.CallAbandoned, pacing.CallConnected)):
-            self._live_answers.append(
-                pacing.RestoredLiveAnswer(obs.at, isinstance(obs, pacing.CallAbandoned))
-            )
+            self._live_answers.append(pacing.RestoredLiveAnswer(obs.at, isinstance(obs, pacing.CallAbandoned)))
             self.brake.record(obs.at, isinstance(obs, pacing.CallAbandoned))
         elif isinstance(obs, pacing.MachineDetected):
             self._machines.append(obs)
@@ -160,9 +149,7 @@ class CampaignRunner:
         if rec.state is CallState.ENDED:
             return rec.outcome is not Outcome.MACHINE
         status = (rec.amd_status or "").upper()
-        if status == "HUMAN" or (
-            status in ("MACHINE", "NOTSURE") and self.plan.get("amd") == "agent"
-        ):
+        if status == "HUMAN" or (status in ("MACHINE", "NOTSURE") and self.plan.get("amd") == "agent"):
             return True
         if status == "MACHINE":
             return False
@@ -178,11 +165,7 @@ class CampaignRunner:
         if to_agents is None:
             return
         self._amd_pending.discard(rec.call_id)
-        times = [
-            t
-            for t in (rec.amd_at, rec.queued_at, rec.agent_connected_at, rec.ended_at)
-            if t is not None
-        ]
+        times = [t for t in (rec.amd_at, rec.queued_at, rec.agent_connected_at, rec.ended_at) if t is not None]
         at = min(times) if times else rec.answered_at or rec.originated_at
         self._observe(pacing.DialResolved(at, rec.originated_at, live=to_agents))
 
@@ -201,9 +184,7 @@ class CampaignRunner:
             self._observe(pacing.CallConnected(rec.agent_connected_at, rec.customer_wait_s or 0.0))
             self.counters.connects += 1
         if change.ended and rec.outcome is not None:
-            self.counters.outcomes[rec.outcome.value] = (
-                self.counters.outcomes.get(rec.outcome.value, 0) + 1
-            )
+            self.counters.outcomes[rec.outcome.value] = self.counters.outcomes.get(rec.outcome.value, 0) + 1
             if rec.outcome is Outcome.ABANDONED and rec.ended_at is not None:
                 self._observe(pacing.CallAbandoned(rec.ended_at, rec.customer_wait_s or 0.0))
             if rec.outcome is Outcome.MACHINE and rec.ended_at is not None:
@@ -220,19 +201,13 @@ class CampaignRunner:
             self._observe(pacing.HandleEnded(st.since, talk, change.wrapup_s))
 
     # -- deciding -------------------------------------------------------------------
-    def snapshot(
-        self, now: float, agents: Iterable[AgentStatus], calls: Iterable[CallRecord]
-    ) -> pacing.PacingSnapshot:
+    def snapshot(self, now: float, agents: Iterable[AgentStatus], calls: Iterable[CallRecord]) -> pacing.PacingSnapshot:
         views = []
         for agent in agents:
             activity = _ACTIVITY.get(agent.activity)
             if activity is None:
                 continue
-            since = (
-                agent.talk_started_at
-                if agent.activity is AgentActivity.TALKING and agent.talk_started_at
-                else agent.since
-            )
+            since = agent.talk_started_at if agent.activity is AgentActivity.TALKING and agent.talk_started_at else agent.since
             views.append(pacing.AgentSnapshot(activity, since))
         dialing: list[float] = []
         waiting = talking = 0

@@ -42,9 +42,7 @@ async def _set_aside_on(engine: Engine, link: PbxLink, now: float) -> bool:
         try:
             await engine.persist_now([(link, one_call, one_agent)], now)
         except Exception as exc:
-            if isinstance(exc, OperationalError) or not await engine.run_db(
-                _database_answers, engine
-            ):
+            if isinstance(exc, OperationalError) or not await engine.run_db(_database_answers, engine):
                 # Ahead of what arrived meanwhile: a call's older change never overwrites a newer one.
                 link.requeue(
                     [c for rest, _ in singles[i:] for c in rest],

@@ -26,9 +26,7 @@ OUTLIER_S = 10.0  # offsets this far below the median are one event's bad stamp,
 class EventClock:
     """Maps each event's stamp onto olive's clock, refusing stamps outside a sane window."""
 
-    def __init__(
-        self, *, window_s: float = WINDOW_S, outlier_s: float = OUTLIER_S, history: int = 256
-    ) -> None:
+    def __init__(self, *, window_s: float = WINDOW_S, outlier_s: float = OUTLIER_S, history: int = 256) -> None:
         """Seconds of the clock in use: a simulator's scaled clock scales them (``scaled``)."""
         self.window_s = window_s
         self.outlier_s = outlier_s

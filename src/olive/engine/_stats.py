@@ -32,9 +32,7 @@ def call_event(change: CallChange) -> dict[str, Any]:
     }
 
 
-def live_answers_since(
-    session: Session, campaign_id: str, since: float
-) -> list[tuple[float, bool]]:
+def live_answers_since(session: Session, campaign_id: str, since: float) -> list[tuple[float, bool]]:
     """(ended at, abandoned) for every live answer of the campaign since ``since``, oldest first."""
     return [
         (to_epoch(at), outcome == "ABANDONED")
@@ -57,11 +55,7 @@ def abandon_rate(session: Session, campaign_id: str, since: float | None = None)
     counts = outcome_totals(session, campaign_id, LIVE, since)
     live = sum(counts.values())
     abandoned = counts.get("ABANDONED", 0)
-    return {
-        "live_answers": live,
-        "abandoned": abandoned,
-        "rate": (abandoned / live) if live else 0.0,
-    }
+    return {"live_answers": live, "abandoned": abandoned, "rate": (abandoned / live) if live else 0.0}
 
 
 __all__ = ["abandon_rate", "call_event", "live_answers_since", "machines_since"]

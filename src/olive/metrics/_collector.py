@@ -34,28 +34,12 @@ class EngineCollector(Collector):
         yield from self._store()
 
     def _links(self) -> Iterator[Metric]:
-        connected = GaugeMetricFamily(
-            "olive_ami_up",
-            "1 when the AMI link is logged in and reconciled (dialing allowed)",
-            labels=["server"],
-        )
-        state = GaugeMetricFamily(
-            "olive_ami_link_state",
-            "The AMI link's state (1 for the current one)",
-            labels=["server", "state"],
-        )
-        reconnects = CounterMetricFamily(
-            "olive_ami_reconnects",
-            "AMI logins after the first, since olive started",
-            labels=["server"],
-        )
-        malformed = CounterMetricFamily(
-            "olive_ami_malformed_events", "AMI events skipped as malformed", labels=["server"]
-        )
+        connected = GaugeMetricFamily("olive_ami_up", "1 when the AMI link is logged in and reconciled (dialing allowed)", labels=["server"])
+        state = GaugeMetricFamily("olive_ami_link_state", "The AMI link's state (1 for the current one)", labels=["server", "state"])
+        reconnects = CounterMetricFamily("olive_ami_reconnects", "AMI logins after the first, since olive started", labels=["server"])
+        malformed = CounterMetricFamily("olive_ami_malformed_events", "AMI events skipped as malformed", labels=["server"])
         failed = CounterMetricFamily(
-            "olive_engine_event_failures",
-            "AMI events whose applying raised (contained to that call)",
-            labels=["server"],
+            "olive_engine_event_failures", "AMI events whose applying raised (contained to that call)", labels=["server"]
         )
         stamps = CounterMetricFamily(
             "olive_ami_timestamps_ignored",
@@ -80,13 +64,10 @@ class EngineCollector(Collector):
                 lag.add_metric([name], late)
         yield from (connected, state, reconnects, malformed, failed, stamps, lag)
         health = self.engine.health
-        ticks = CounterMetricFamily(
-            "olive_engine_tick_failures", "Engine ticks that raised (the next tick retries)"
-        )
+        ticks = CounterMetricFamily("olive_engine_tick_failures", "Engine ticks that raised (the next tick retries)")
         ticks.add_metric([], float(health.tick_failures))
         aside = CounterMetricFamily(
-            "olive_engine_changes_set_aside",
-            "Call or agent changes the database refused alone, set aside so ticks go on",
+            "olive_engine_changes_set_aside", "Call or agent changes the database refused alone, set aside so ticks go on"
         )
         aside.add_metric([], float(health.changes_set_aside))
         yield from (ticks, aside)
@@ -95,9 +76,7 @@ class EngineCollector(Collector):
         from olive.engine import agent_states, campaign_report
 
         engine = self.engine
-        latency = GaugeMetricFamily(
-            "olive_database_latency_seconds", "Round trip of a SELECT 1 at this scrape"
-        )
+        latency = GaugeMetricFamily("olive_database_latency_seconds", "Round trip of a SELECT 1 at this scrape")
         up = GaugeMetricFamily("olive_database_up", "1 when the database answered this scrape")
         started = time.perf_counter()
         try:
@@ -107,52 +86,26 @@ class EngineCollector(Collector):
                 up.add_metric([], 1.0)
                 agents = Counter(agent_states(session).values())
                 now = engine.clock.now()
-                reports = [
-                    campaign_report(session, c.id, now, engine) for c in list(engine.campaigns)
-                ]
+                reports = [campaign_report(session, c.id, now, engine) for c in list(engine.campaigns)]
         except Exception:  # the scrape still tells that the database is away
             up.add_metric([], 0.0)
             yield from (latency, up)
             return
         yield from (latency, up)
-        by_state = GaugeMetricFamily(
-            "olive_agents", "Agents by state (all agents olive knows)", labels=["state"]
-        )
+        by_state = GaugeMetricFamily("olive_agents", "Agents by state (all agents olive knows)", labels=["state"])
         for value in sorted(set(AGENT_STATES) | set(agents)):
             by_state.add_metric([value], float(agents.get(value, 0)))
         yield by_state
-        calls = CounterMetricFamily(
-            "olive_calls", "Finished calls by outcome", labels=["campaign", "outcome"]
-        )
-        active = GaugeMetricFamily(
-            "olive_calls_active",
-            "Calls in progress (dialing, ringing, queued, talking)",
-            labels=["campaign"],
-        )
-        running = GaugeMetricFamily(
-            "olive_campaign_running",
-            "1 when the campaign is running, 0 when paused",
-            labels=["campaign"],
-        )
+        calls = CounterMetricFamily("olive_calls", "Finished calls by outcome", labels=["campaign", "outcome"])
+        active = GaugeMetricFamily("olive_calls_active", "Calls in progress (dialing, ringing, queued, talking)", labels=["campaign"])
+        running = GaugeMetricFamily("olive_campaign_running", "1 when the campaign is running, 0 when paused", labels=["campaign"])
         abandon = GaugeMetricFamily(
-            "olive_abandon_rate",
-            "Abandoned / live answers over a window (campaign, 24h, 30d)",
-            labels=["campaign", "window"],
+            "olive_abandon_rate", "Abandoned / live answers over a window (campaign, 24h, 30d)", labels=["campaign", "window"]
         )
-        answers = GaugeMetricFamily(
-            "olive_live_answers", "Live answers over a window", labels=["campaign", "window"]
-        )
-        estimates = GaugeMetricFamily(
-            "olive_pacer_estimate", "The pacer's current estimates", labels=["campaign", "estimate"]
-        )
-        level = GaugeMetricFamily(
-            "olive_dial_level",
-            "Calls in progress per working agent, or the fixed dial level",
-            labels=["campaign"],
-        )
-        occupancy = GaugeMetricFamily(
-            "olive_agent_occupancy", "Share of agent time spent on calls", labels=["campaign"]
-        )
+        answers = GaugeMetricFamily("olive_live_answers", "Live answers over a window", labels=["campaign", "window"])
+        estimates = GaugeMetricFamily("olive_pacer_estimate", "The pacer's current estimates", labels=["campaign", "estimate"])
+        level = GaugeMetricFamily("olive_dial_level", "Calls in progress per working agent, or the fixed dial level", labels=["campaign"])
+        occupancy = GaugeMetricFamily("olive_agent_occupancy", "Share of agent time spent on calls", labels=["campaign"])
         for report in reports:
             name = report.name
             for outcome, count in sorted(report.outcomes.items()):

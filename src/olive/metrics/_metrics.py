@@ -22,10 +22,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.ticks = Counter(
-            "olive_engine_ticks",
-            "Engine ticks, by result (ok, failed)",
-            ["result"],
-            registry=self.registry,
+            "olive_engine_ticks", "Engine ticks, by result (ok, failed)", ["result"], registry=self.registry
         )
         self.tick_seconds = Histogram(
             "olive_engine_tick_seconds",

@@ -120,9 +120,7 @@ class AbandonLedger:
     def restore(self, records: Iterable[AbandonRecord | tuple[float, bool]]) -> None:
         """Replay stored live answers (oldest first); the same as recording each again."""
         for record in records:
-            at, abandoned = (
-                (record.at, record.abandoned) if isinstance(record, AbandonRecord) else record
-            )
+            at, abandoned = (record.at, record.abandoned) if isinstance(record, AbandonRecord) else record
             self._add(at, 1, 1 if abandoned else 0)
 
     def _add(self, at: float, live_answers: float, abandons: float) -> None:
@@ -139,9 +137,7 @@ class AbandonLedger:
     def window(self, window_s: float, now: float) -> WindowStats:
         counts = self._windows.get(window_s)
         if counts is None:
-            raise KeyError(
-                f"this ledger keeps no {window_s:g} s window (it keeps {self.windows_s})"
-            )
+            raise KeyError(f"this ledger keeps no {window_s:g} s window (it keeps {self.windows_s})")
         counts.advance(max(now, self._latest))
         return counts.stats()
 

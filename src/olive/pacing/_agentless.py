@@ -23,12 +23,7 @@ class AgentlessPacer:
 
     def decide(self, snapshot: PacingSnapshot) -> DialDecision:
         room, binding = self._limits.room(snapshot)
-        return DialDecision(
-            room,
-            f"agentless: {room} more call(s) allowed by {binding}"
-            if room
-            else f"agentless: at {binding}",
-        )
+        return DialDecision(room, f"agentless: {room} more call(s) allowed by {binding}" if room else f"agentless: at {binding}")
 
     def observe(self, observation: Observation) -> None:
         self._limits.observe(observation)

@@ -41,7 +41,5 @@ class AbandonController:
         seen = min(self._memory, _INITIAL_GAIN_ANSWERS + self.outcomes)
         error = (1.0 if abandoned else 0.0) - self._aim
         self._log_threshold -= error / (self._aim * seen)
-        self._log_threshold = min(
-            math.log(_MAX_THRESHOLD), max(math.log(_MIN_THRESHOLD), self._log_threshold)
-        )
+        self._log_threshold = min(math.log(_MAX_THRESHOLD), max(math.log(_MIN_THRESHOLD), self._log_threshold))
         self.outcomes += 1

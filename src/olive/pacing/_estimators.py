@@ -165,10 +165,7 @@ class AnswerModel:
         else:
             self._non_answer_times.append(duration)
         gap = abs(self._fast.value - self._slow.value)
-        if (
-            gap > 3.5 * math.sqrt(self._fast.variance + self._slow.variance)
-            and self._fast.weight > 30
-        ):
+        if gap > 3.5 * math.sqrt(self._fast.variance + self._slow.variance) and self._fast.weight > 30:
             self._slow.weight, self._slow.hits = self._fast.weight, self._fast.hits
             self.shifts += 1
             self._tables = None
@@ -248,11 +245,7 @@ class AnswerModel:
             if 0.0 <= age < longest_window:
                 ringing[int(age)] += 1
         if self._sorted is None or self.resolved - self._sorted[0] >= 25:  # timing drifts slowly
-            self._sorted = (
-                self.resolved,
-                sorted(self._answer_delays),
-                sorted(self._non_answer_times),
-            )
+            self._sorted = (self.resolved, sorted(self._answer_delays), sorted(self._non_answer_times))
         _, delays, non_answers = self._sorted
         n_delays, n_non = len(delays), len(non_answers)
         still: list[tuple[int, float, float]] = []  # (ringing calls, 1 - F(e), 1 - G(e)) by age
@@ -272,9 +265,7 @@ class AnswerModel:
                 continue
             rows = [(ringing[age], a, b) for age, a, b in still if age < ages]
             score, information = _score(base, n_live, n_failed, rows)
-            if score <= _RISE_SCORE_Z * math.sqrt(
-                information
-            ):  # the score test at the long-run rate
+            if score <= _RISE_SCORE_Z * math.sqrt(information):  # the score test at the long-run rate
                 continue
             rate, information = _censored_rate(n_live, n_failed, rows)
             lower = rate - _RISE_Z / math.sqrt(information)
@@ -285,11 +276,7 @@ class AnswerModel:
             self.rises += 1
 
     def mean_answer_delay(self) -> float:
-        return (
-            math.fsum(self._answer_delays) / len(self._answer_delays)
-            if self._answer_delays
-            else 0.0
-        )
+        return math.fsum(self._answer_delays) / len(self._answer_delays) if self._answer_delays else 0.0
 
     def mean_non_answer_time(self) -> float:
         times = self._non_answer_times
@@ -319,10 +306,9 @@ class AnswerModel:
         for b in range(last):
             e = b + 0.5
             answered_by_e = bisect_right(delays, e)
-            still_ringing = (
-                p * (n_delays - answered_by_e) / n_delays
-                + (1.0 - p) * (n_non - bisect_right(non_answers, e)) / n_non
-            )
+            still_ringing = p * (n_delays - answered_by_e) / n_delays + (1.0 - p) * (
+                n_non - bisect_right(non_answers, e)
+            ) / n_non
             if still_ringing <= 0.0:  # rung past every time seen: one entry per forecast time
                 ringing.append(_row([0.0] * len(horizons)))
                 continue
@@ -420,14 +406,10 @@ class HandleModel:
     def mean_wrapup(self) -> float:
         return math.fsum(self._wrapup) / len(self._wrapup) if self._wrapup else 0.0
 
-    def _cohort(
-        self, now: float, talking_since: Sequence[float]
-    ) -> tuple[list[float], list[float]]:
+    def _cohort(self, now: float, talking_since: Sequence[float]) -> tuple[list[float], list[float]]:
         """Ended talk times and elapsed times of talks in progress, of calls begun after the cut-off."""
         talk = self._talk
-        if len(talking_since) * 8 > (
-            talk.maxlen or 0
-        ):  # a big team: keep enough calls to see long ones
+        if len(talking_since) * 8 > (talk.maxlen or 0):  # a big team: keep enough calls to see long ones
             self._talk = talk = deque(talk, maxlen=max(self._samples, 8 * len(talking_since)))
         cutoff = self._cutoff
         if cutoff == -math.inf or not talking_since:
@@ -449,12 +431,7 @@ class HandleModel:
         """
         stale = any(abs(a - b) > 0.25 for a, b in zip(horizons, self._key, strict=False))
         aged = self._censoring_matters and now - self._built_at >= _CENSORED_REBUILD_S
-        if (
-            self._talk_rows
-            and self._changes < 25
-            and len(horizons) == len(self._key)
-            and not (stale or aged)
-        ):
+        if self._talk_rows and self._changes < 25 and len(horizons) == len(self._key) and not (stale or aged):
             return self._talk_rows, _TALK_BIN_S, self._wrapup_rows
         self._changes = 0
         self._key = horizons
@@ -464,24 +441,18 @@ class HandleModel:
         self._censoring_matters = len(in_progress) * 2 > len(ended)
         self.survival = survival = kaplan_meier(ended or [0.0], in_progress)
         wrapups = sorted(self._wrapup) or [0.0]
-        wrap_points = (
-            (wrapups[0],) if wrapups[0] == wrapups[-1] else _quantiles(wrapups, _WRAP_POINTS)
-        )
+        wrap_points = (wrapups[0],) if wrapups[0] == wrapups[-1] else _quantiles(wrapups, _WRAP_POINTS)
         self._talk_rows = self._talk_table(survival, wrap_points, horizons)
         self._wrapup_rows = self._wrapup_table(wrapups, horizons)
         return self._talk_rows, _TALK_BIN_S, self._wrapup_rows
 
     @staticmethod
-    def _talk_table(
-        survival: Survival, wrap_points: tuple[float, ...], horizons: tuple[float, ...]
-    ) -> list[Row]:
+    def _talk_table(survival: Survival, wrap_points: tuple[float, ...], horizons: tuple[float, ...]) -> list[Row]:
         rows: list[Row] = []
         b = 0
         while True:
             e = (b + 0.5) * _TALK_BIN_S
-            if (
-                e >= survival.tail_start or b > 10_000
-            ):  # memoryless from here: one row for all longer calls
+            if e >= survival.tail_start or b > 10_000:  # memoryless from here: one row for all longer calls
                 rate = survival.hazard
                 rows.append(
                     _row(
@@ -497,10 +468,7 @@ class HandleModel:
             rows.append(
                 _row(
                     [
-                        math.fsum(
-                            1.0 - survival(e + h - w) / lasted if h > w else 0.0
-                            for w in wrap_points
-                        )
+                        math.fsum(1.0 - survival(e + h - w) / lasted if h > w else 0.0 for w in wrap_points)
                         / len(wrap_points)
                         for h in horizons
                     ]

@@ -69,12 +69,7 @@ class Forecast:
             margin = self.free_mean[j] - demand
             # Uncertainty of the answer rate moves every expected live answer together.
             rate_spread = (demand - self.waiting) / p if p > 0 else 0.0
-            var = (
-                self.free_var[j]
-                + self.demand_var[j]
-                + others * a * (1.0 - a)
-                + rate_spread**2 * p_var
-            )
+            var = self.free_var[j] + self.demand_var[j] + others * a * (1.0 - a) + rate_spread**2 * p_var
             if var <= 1e-12:
                 short[j] = 1.0 if margin < 0.5 else 0.0
             else:
@@ -100,9 +95,7 @@ def forecast(
     times, p, ringing, _ = answers.tables(QUADRATURE_POINTS)
     now = snapshot.now
     talking_since = [a.since for a in snapshot.agents if a.activity is AgentActivity.TALKING]
-    talk_rows, talk_bin_s, wrapup_rows = handles.tables(
-        tuple(t + patience_s for t in times), now, talking_since
-    )
+    talk_rows, talk_bin_s, wrapup_rows = handles.tables(tuple(t + patience_s for t in times), now, talking_since)
     points = len(times)
     idle = 0
     busy_p: list[tuple[float, ...]] = []

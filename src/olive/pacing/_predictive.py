@@ -154,17 +154,13 @@ class PredictivePacer:
         if isinstance(observation, DialResolved):
             self._answers.observe(observation.dialed_at, observation.at, observation.live)
             if observation.live:
-                mode = self._switch_ahead[
-                    bisect_right(self._switch_times, observation.dialed_at) - 1
-                ]
+                mode = self._switch_ahead[bisect_right(self._switch_times, observation.dialed_at) - 1]
                 self._pending.append((observation.at, mode))
         elif isinstance(observation, CallConnected | CallAbandoned):
             abandoned = isinstance(observation, CallAbandoned)
             self.ledger.record(observation.at, abandoned)
             if abandoned:
-                self.clusters.abandoned(
-                    observation.at
-                )  # a live answer counts once its fate is known
+                self.clusters.abandoned(observation.at)  # a live answer counts once its fate is known
             if self._dialed_on_forecast(observation.at - observation.wait_s):
                 self._controller.outcome(abandoned)
         elif isinstance(observation, HandleEnded):
@@ -181,11 +177,7 @@ class PredictivePacer:
         pending = self._pending
         while pending and pending[0][0] < answered_at - _OUTCOME_WAIT_S:
             pending.popleft()
-        best = min(
-            range(min(8, len(pending))),
-            key=lambda i: abs(pending[i][0] - answered_at),
-            default=None,
-        )
+        best = min(range(min(8, len(pending))), key=lambda i: abs(pending[i][0] - answered_at), default=None)
         if best is None:
             return False
         _, on_forecast = pending[best]
@@ -218,18 +210,13 @@ class PredictivePacer:
         # could take in an hour (a team back from a pause, or just grown, gets its size's margin)
         horizon = _MARGIN_HOURS * max(hour.live_answers, self._hourly_capacity)
         windows = [self._steered(ledger.campaign(), horizon, dispersion)]
-        windows += [
-            self._steered(ledger.window(w, now), horizon, dispersion)
-            for w in config.compliance_windows_s
-        ]
+        windows += [self._steered(ledger.window(w, now), horizon, dispersion) for w in config.compliance_windows_s]
         if config.hour_guard:
             allowed = config.abandon_target * hour.live_answers
             if allowed >= config.hour_guard_volume:
                 sigma = math.sqrt(allowed * dispersion)  # the spread of the hour's abandon count
                 steer_to = max(0.0, allowed - config.hour_guard_sigmas * sigma)
-                windows.append(
-                    Guard(hour, min(config.aim, steer_to / hour.live_answers), max(1.0, sigma))
-                )
+                windows.append(Guard(hour, min(config.aim, steer_to / hour.live_answers), max(1.0, sigma)))
         return windows
 
     def _steered(self, stats: WindowStats, horizon: float, dispersion: float) -> Guard:
@@ -259,18 +246,13 @@ class PredictivePacer:
 
     def _tightest(self, now: float) -> tuple[float, Guard]:
         target = self.config.abandon_target
-        return min(
-            ((g.stats.budget(target) - g.reserve, g) for g in self.guarded(now)),
-            key=lambda rg: rg[0],
-        )
+        return min(((g.stats.budget(target) - g.reserve, g) for g in self.guarded(now)), key=lambda rg: rg[0])
 
     # -- deciding ---------------------------------------------------------------
     def decide(self, snapshot: PacingSnapshot) -> DialDecision:
         self._now = snapshot.now
         self._team = len(snapshot.agents)
-        if (
-            key := (self._team, self._handles.handled)
-        ) != self._capacity_key:  # means cost O(samples)
+        if (key := (self._team, self._handles.handled)) != self._capacity_key:  # means cost O(samples)
             self._capacity_key = key
             handle = self._handles.mean_talk() + self._handles.mean_wrapup()
             self._hourly_capacity = self._team * 3600.0 / handle if handle > 0.0 else math.inf
@@ -283,10 +265,7 @@ class PredictivePacer:
         if not warm:
             self._phase = "cold start"
             self._switch(snapshot.now, ahead=False)
-            dials, reason = (
-                floor,
-                f"cold start, progressive: {idle} idle agents, {in_flight} calls on the way",
-            )
+            dials, reason = floor, f"cold start, progressive: {idle} idle agents, {in_flight} calls on the way"
         elif (tight := self._tightest(snapshot.now))[0] < 0.0:
             self._phase = "paying back"
             self._switch(snapshot.now, ahead=False)
@@ -299,9 +278,7 @@ class PredictivePacer:
             )
         else:
             self._phase = "predictive"
-            overrun = max(
-                g.stats.abandons - g.aim * g.stats.live_answers for g in self.guarded(snapshot.now)
-            )
+            overrun = max(g.stats.abandons - g.aim * g.stats.live_answers for g in self.guarded(snapshot.now))
             scale = max(0.0, min(1.0, 1.0 - overrun / _AIM_OVERRUN))
             self._switch(snapshot.now, ahead=True)
             dials, reason = self._forecast_dials(snapshot, floor, scale)
@@ -339,16 +316,11 @@ class PredictivePacer:
             return floor
         return floor + math.ceil(self.confidence * spare / p_high)
 
-    def _forecast_dials(
-        self, snapshot: PacingSnapshot, floor: int, scale: float
-    ) -> tuple[int, str]:
-        fc = self._forecast = forecast(
-            snapshot, self._answers, self._handles, self.config.patience_s
-        )
+    def _forecast_dials(self, snapshot: PacingSnapshot, floor: int, scale: float) -> tuple[int, str]:
+        fc = self._forecast = forecast(snapshot, self._answers, self._handles, self.config.patience_s)
         confidence = self.confidence
         threshold = max(
-            self._controller.threshold * scale * confidence,
-            _THRESHOLD_FLOOR * self.config.abandon_target,
+            self._controller.threshold * scale * confidence, _THRESHOLD_FLOOR * self.config.abandon_target
         )
         room, _ = self._limits.room(snapshot)
         bound = self.bound(fc, floor)
@@ -366,10 +338,7 @@ class PredictivePacer:
 
     # -- reporting --------------------------------------------------------------
     def _decision_estimates(self) -> Mapping[str, float]:
-        out = {
-            "answer_rate": self._answers.cautious_rate,
-            "risk_threshold": self._controller.threshold,
-        }
+        out = {"answer_rate": self._answers.cautious_rate, "risk_threshold": self._controller.threshold}
         if self._phase == "predictive" and self._forecast is not None:
             out["expected_free_agents"] = self._forecast.expected_free_agents
             out["expected_live_answers_ahead"] = self._forecast.expected_live_answers_ahead

@@ -124,9 +124,7 @@ class PreviewPacer:
         self._limits = DialLimits(config or PacerConfig())
 
     def decide(self, snapshot: PacingSnapshot) -> DialDecision:
-        return DialDecision(
-            0, f"preview: {snapshot.idle_agents} ready agent(s) choose their calls on their page"
-        )
+        return DialDecision(0, f"preview: {snapshot.idle_agents} ready agent(s) choose their calls on their page")
 
     def observe(self, observation: Observation) -> None:
         self._limits.observe(observation)

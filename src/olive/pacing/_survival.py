@@ -52,13 +52,9 @@ class Survival:
         return area + self.tail_value / self.hazard
 
 
-def kaplan_meier(
-    events: Sequence[float], censored: Sequence[float], tail_at_risk: int = 25
-) -> Survival:
+def kaplan_meier(events: Sequence[float], censored: Sequence[float], tail_at_risk: int = 25) -> Survival:
     """The survival of ``events`` (observed durations) with ``censored`` (lower bounds)."""
-    observations = sorted(
-        [(t, 0) for t in events] + [(t, 1) for t in censored]
-    )  # events first on ties
+    observations = sorted([(t, 0) for t in events] + [(t, 1) for t in censored])  # events first on ties
     n = len(observations)
     if not events:  # nothing has ended yet: no estimate but a slow exponential over what has lasted
         exposure = math.fsum(censored)

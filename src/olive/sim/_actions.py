@@ -20,9 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["dispatch", "event_mask"]
 
 
-def _resp(
-    a: Action | None, status: str, message: str | None = None, *extra: tuple[str, str]
-) -> Response:
+def _resp(a: Action | None, status: str, message: str | None = None, *extra: tuple[str, str]) -> Response:
     headers = [("Response", status)]
     if a is not None and a.action_id:
         headers.append(("ActionID", a.action_id))
@@ -61,13 +59,7 @@ def dispatch(pbx: SimulatedPBX, session: AMISession, a: Action) -> None:
         return send(_resp(a, "Error", "Permission denied"))
     handler = _HANDLERS.get(low)
     if handler is None:
-        return send(
-            _resp(
-                a,
-                "Error",
-                f"Invalid/unknown command: {name}. Use Action: ListCommands to show available commands.",
-            )
-        )
+        return send(_resp(a, "Error", f"Invalid/unknown command: {name}. Use Action: ListCommands to show available commands."))
     handler(pbx, session, a)
 
 
@@ -86,34 +78,17 @@ def _login(pbx: SimulatedPBX, session: AMISession, a: Action) -> None:
     core = pbx.core
     if session.event_mask & CATEGORIES["system"]:
         uptime = int(core.now - core.started)
-        session.send(
-            Event(
-                (
-                    ("Event", "FullyBooted"),
-                    ("Privilege", "system,all"),
-                    ("Uptime", str(uptime)),
-                    ("LastReload", str(uptime)),
-                    ("Status", "Fully Booted"),
-                )
-            )
-        )
+        session.send(Event((
+            ("Event", "FullyBooted"), ("Privilege", "system,all"), ("Uptime", str(uptime)),
+            ("LastReload", str(uptime)), ("Status", "Fully Booted"),
+        )))
     stamp = _event_tv(core.now)
-    core.emit(
-        "SuccessfulAuth",
-        "security",
-        [
-            ("EventTV", stamp),
-            ("Severity", "Informational"),
-            ("Service", "AMI"),
-            ("EventVersion", "1"),
-            ("AccountID", pbx.username),
-            ("SessionID", f"0x{id(session):x}"),
-            ("LocalAddress", f"IPV4/TCP/{session.local}"),
-            ("RemoteAddress", f"IPV4/TCP/{session.remote}"),
-            ("UsingPassword", "0"),
-            ("SessionTV", stamp),
-        ],
-    )
+    core.emit("SuccessfulAuth", "security", [
+        ("EventTV", stamp), ("Severity", "Informational"), ("Service", "AMI"), ("EventVersion", "1"),
+        ("AccountID", pbx.username), ("SessionID", f"0x{id(session):x}"),
+        ("LocalAddress", f"IPV4/TCP/{session.local}"), ("RemoteAddress", f"IPV4/TCP/{session.remote}"),
+        ("UsingPassword", "0"), ("SessionTV", stamp),
+    ])
 
 
 def _event_tv(now: float) -> str:
@@ -130,19 +105,11 @@ def _core_status(pbx: SimulatedPBX, session: AMISession, a: Action) -> None:
     core = pbx.core
     started = time.gmtime(core.started)
     day, clock = time.strftime("%Y-%m-%d", started), time.strftime("%H:%M:%S", started)
-    session.send(
-        _resp(
-            a,
-            "Success",
-            None,
-            ("CoreStartupDate", day),
-            ("CoreStartupTime", clock),
-            ("CoreReloadDate", day),
-            ("CoreReloadTime", clock),
-            ("CoreCurrentCalls", str(len(core.channels))),
-            ("CoreProcessedCalls", str(core.processed_calls)),
-        )
-    )
+    session.send(_resp(
+        a, "Success", None,
+        ("CoreStartupDate", day), ("CoreStartupTime", clock), ("CoreReloadDate", day), ("CoreReloadTime", clock),
+        ("CoreCurrentCalls", str(len(core.channels))), ("CoreProcessedCalls", str(core.processed_calls)),
+    ))
 
 
 def _logoff(pbx: SimulatedPBX, session: AMISession, a: Action) -> None:
@@ -170,14 +137,7 @@ def _queue_change(
     return handler
 
 
-def _list(
-    pbx: SimulatedPBX,
-    session: AMISession,
-    a: Action,
-    message: str,
-    complete: str,
-    events: list[Event],
-) -> None:
+def _list(pbx: SimulatedPBX, session: AMISession, a: Action, message: str, complete: str, events: list[Event]) -> None:
     session.send(list_response(a, message))
     for e in events:
         session.send(e)
@@ -189,25 +149,11 @@ def _list(
 
 
 def _queue_status(pbx: SimulatedPBX, session: AMISession, a: Action) -> None:
-    _list(
-        pbx,
-        session,
-        a,
-        "Queue status will follow",
-        "QueueStatusComplete",
-        pbx.queues.status_events(a),
-    )
+    _list(pbx, session, a, "Queue status will follow", "QueueStatusComplete", pbx.queues.status_events(a))
 
 
 def _queue_summary(pbx: SimulatedPBX, session: AMISession, a: Action) -> None:
-    _list(
-        pbx,
-        session,
-        a,
-        "Queue summary will follow",
-        "QueueSummaryComplete",
-        pbx.queues.summary_events(a),
-    )
+    _list(pbx, session, a, "Queue summary will follow", "QueueSummaryComplete", pbx.queues.summary_events(a))
 
 
 def _core_show_channels(pbx: SimulatedPBX, session: AMISession, a: Action) -> None:
@@ -216,19 +162,11 @@ def _core_show_channels(pbx: SimulatedPBX, session: AMISession, a: Action) -> No
     events = []
     for ch in core.channels.values():
         secs = int(core.now - ch.created)
-        events.append(
-            Event(
-                (
-                    ("Event", "CoreShowChannel"),
-                    *aid,
-                    *ch.block(),
-                    ("Application", ch.app),
-                    ("ApplicationData", ch.appdata),
-                    ("Duration", f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}"),
-                    ("BridgeId", ch.bridge.uniqueid if ch.bridge else ""),
-                )
-            )
-        )
+        events.append(Event((
+            ("Event", "CoreShowChannel"), *aid, *ch.block(), ("Application", ch.app), ("ApplicationData", ch.appdata),
+            ("Duration", f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}"),
+            ("BridgeId", ch.bridge.uniqueid if ch.bridge else ""),
+        )))
     _list(pbx, session, a, "Channels will follow", "CoreShowChannelsComplete", events)
 
 
@@ -300,15 +238,8 @@ def _dbget(pbx: SimulatedPBX, session: AMISession, a: Action) -> None:
     if value is None:
         return session.send(_resp(a, "Error", "Database entry not found"))
     aid = [("ActionID", a.action_id)] if a.action_id else []
-    item = Event(
-        (
-            ("Event", "DBGetResponse"),
-            ("Family", a.get("Family") or ""),
-            ("Key", a.get("Key") or ""),
-            ("Val", value),
-            *aid,
-        )
-    )
+    item = Event((("Event", "DBGetResponse"), ("Family", a.get("Family") or ""), ("Key", a.get("Key") or ""),
+                  ("Val", value), *aid))
     _list(pbx, session, a, "Result will follow", "DBGetComplete", [item])
 
 
@@ -342,11 +273,8 @@ _HANDLERS: dict[str, Callable[[SimulatedPBX, AMISession, Action], None]] = {
     "queueremove": _queue_change(Queues.remove, "Removed interface from queue"),
     "queuepause": _queue_change(
         Queues.pause,
-        lambda a: (
-            "Interface paused successfully"
-            if (a.get("Paused") or "").lower() in ("1", "true", "yes", "on", "y", "t")
-            else "Interface unpaused successfully"
-        ),
+        lambda a: "Interface paused successfully" if (a.get("Paused") or "").lower() in ("1", "true", "yes", "on", "y", "t")
+        else "Interface unpaused successfully",
     ),
     "queuestatus": _queue_status,
     "queuesummary": _queue_summary,

@@ -104,25 +104,13 @@ class Detection:
         # nothing meanwhile: app_amd hears no frames, so its silence starts after that wait
         # (transcript 25: INITIALSILENCE 3.0 s after the answer, not 2.5 s).
         peer = runner.ch.local_peer
-        media_wait = (
-            peer.runner.media_wait if peer is not None and peer.runner is not None else None
-        )
+        media_wait = peer.runner.media_wait if peer is not None and peer.runner is not None else None
         if media_wait is not None and not media_wait.cancelled and media_wait.when > core.now:
             self.silent_from = media_wait.when
-        self._limit = core.sched.later(
-            s.total_analysis_time / 1000,
-            lambda: self.finish("NOTSURE", f"TOOLONG-{s.total_analysis_time}"),
-        )
+        self._limit = core.sched.later(s.total_analysis_time / 1000, lambda: self.finish("NOTSURE", f"TOOLONG-{s.total_analysis_time}"))
         runner.ch.timers.append(self._limit)
-        voice_until = (
-            peer.runner.voice_until if peer is not None and peer.runner is not None else None
-        )
-        if (
-            peer is not None
-            and peer.runner is not None
-            and voice_until is not None
-            and voice_until > core.now
-        ):
+        voice_until = peer.runner.voice_until if peer is not None and peer.runner is not None else None
+        if peer is not None and peer.runner is not None and voice_until is not None and voice_until > core.now:
             self.voice(peer.runner.voice_from, voice_until)
         else:
             self._silence()
@@ -130,9 +118,7 @@ class Detection:
     def _at(self, seconds: float, status: str, cause: str) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = self.runner.core.sched.later(
-            max(0.0, seconds), lambda: self.finish(status, cause)
-        )
+        self._timer = self.runner.core.sched.later(max(0.0, seconds), lambda: self.finish(status, cause))
         self.runner.ch.timers.append(self._timer)
 
     def _silence(self) -> None:
@@ -142,11 +128,7 @@ class Detection:
             left = s.initial_silence / 1000 - (self.runner.core.now - self.silent_from)
             self._at(left, "MACHINE", f"INITIALSILENCE-{s.initial_silence}-{s.initial_silence}")
         else:
-            self._at(
-                s.after_greeting_silence / 1000,
-                "HUMAN",
-                f"HUMAN-{s.after_greeting_silence}-{s.after_greeting_silence}",
-            )
+            self._at(s.after_greeting_silence / 1000, "HUMAN", f"HUMAN-{s.after_greeting_silence}-{s.after_greeting_silence}")
 
     def voice(self, start: float, end: float) -> None:
         """The far end makes sound from ``start`` to ``end`` (a Playback on the ;2 half)."""
@@ -158,17 +140,12 @@ class Detection:
         begin = max(start, now)  # a sound may start with silence (vm-intro: 0.22 s)
         length = end - begin
         if length >= greeting_left:
-            self._at(
-                begin - now + greeting_left, "MACHINE", f"LONGGREETING-{s.greeting}-{s.greeting}"
-            )
+            self._at(begin - now + greeting_left, "MACHINE", f"LONGGREETING-{s.greeting}-{s.greeting}")
             return
         self.voiced += length
         # The silence after it starts when the voice ends.
-        self._at(
-            end - now + s.after_greeting_silence / 1000,
-            "HUMAN",
-            f"HUMAN-{s.after_greeting_silence}-{s.after_greeting_silence}",
-        )
+        self._at(end - now + s.after_greeting_silence / 1000, "HUMAN",
+                 f"HUMAN-{s.after_greeting_silence}-{s.after_greeting_silence}")
 
     def finish(self, status: str, cause: str) -> None:
         if self.done:
@@ -222,9 +199,7 @@ class SilenceWait:
         core = self.runner.core
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = core.sched.later(
-            max(0.0, at - core.now) + self.required, lambda: self.finish("SILENCE")
-        )
+        self._timer = core.sched.later(max(0.0, at - core.now) + self.required, lambda: self.finish("SILENCE"))
         self.runner.ch.timers.append(self._timer)
 
     def voice(self, start: float, end: float) -> None:

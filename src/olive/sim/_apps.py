@@ -23,26 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["APPLICATIONS", "Runner", "run_hangup_handlers"]
 
 APPLICATIONS = frozenset(
-    {
-        "amd",
-        "answer",
-        "busy",
-        "congestion",
-        "echo",
-        "goto",
-        "gotoif",
-        "hangup",
-        "noop",
-        "playback",
-        "queue",
-        "read",
-        "ringing",
-        "senddtmf",
-        "set",
-        "userevent",
-        "wait",
-        "waitforsilence",
-    }
+    {"amd", "answer", "busy", "congestion", "echo", "goto", "gotoif", "hangup", "noop", "playback", "queue",
+     "read", "ringing", "senddtmf", "set", "userevent", "wait", "waitforsilence"}
 )
 
 # Answer() on a ringing channel waits for the first media frame, up to 500 ms
@@ -58,9 +40,7 @@ _MEDIA_WAIT = 0.5
 class Runner:
     """Executes priorities from (context, exten, priority) until the channel leaves the PBX."""
 
-    def __init__(
-        self, core: Core, ch: Channel, context: str, exten: str, priority: int = 1
-    ) -> None:
+    def __init__(self, core: Core, ch: Channel, context: str, exten: str, priority: int = 1) -> None:
         self.core = core
         self.ch = ch
         self.stopped = False
@@ -74,9 +54,7 @@ class Runner:
         self.voice_from = 0.0  # Playback() on this channel makes sound from then...
         self.voice_until: float | None = None  # ...until then
         self.playing = False  # in Playback() right now
-        self.listener: Detection | SilenceWait | KeyRead | None = (
-            None  # AMD()/WaitForSilence()/Read() listening
-        )
+        self.listener: Detection | SilenceWait | KeyRead | None = None  # AMD()/WaitForSilence()/Read() listening
 
     # -- control ---------------------------------------------------------------------
     def start(self) -> None:
@@ -116,15 +94,10 @@ class Runner:
     def lookup(self, name: str) -> str:
         ch = self.ch
         fixed = {
-            "CHANNEL": ch.name,
-            "EXTEN": ch.exten,
-            "CONTEXT": ch.context,
-            "PRIORITY": str(ch.priority),
-            "UNIQUEID": ch.uniqueid,
-            "HANGUPCAUSE": str(ch.hangupcause),
+            "CHANNEL": ch.name, "EXTEN": ch.exten, "CONTEXT": ch.context, "PRIORITY": str(ch.priority),
+            "UNIQUEID": ch.uniqueid, "HANGUPCAUSE": str(ch.hangupcause),
             "EPOCH": str(int(self.core.now)),  # pbx_variables.c: time(NULL), whole seconds
-            "CALLERID(num)": ch.cid_num or "",
-            "CALLERID(name)": ch.cid_name or "",
+            "CALLERID(num)": ch.cid_num or "", "CALLERID(name)": ch.cid_name or "",
         }
         if name in fixed:
             return fixed[name]
@@ -237,7 +210,6 @@ class Runner:
                 self.playing = False
                 core.set_var(ch, "PLAYBACKSTATUS", "SUCCESS")
                 self.resume()
-
             self.playing = True
             ch.timers.append(core.sched.later(seconds, done))
             return False
@@ -361,9 +333,7 @@ def run_hangup_handlers(core: Core, ch: Channel) -> None:
     handlers, ch.hangup_handlers = ch.hangup_handlers, []
     for spec in reversed(handlers):
         core.channel_event("HangupHandlerRun", ch, ("Handler", spec), category="dialplan")
-        core.channel_event(
-            "VarSet", ch, ("Variable", "LOCAL(ARGC)"), ("Value", "0"), category="dialplan"
-        )
+        core.channel_event("VarSet", ch, ("Variable", "LOCAL(ARGC)"), ("Value", "0"), category="dialplan")
         parts = [p.strip() for p in split_args(spec)] + ["", ""]
         context, exten, prio = parts[0], parts[1] or "s", int(_number(parts[2], 1) or 1)
         runner = Runner(core, ch, context, exten, prio)
@@ -373,21 +343,11 @@ def run_hangup_handlers(core: Core, ch: Channel) -> None:
             if step is None:
                 break
             data = runner.expand(step.data)
-            core.channel_event(
-                "Newexten",
-                ch,
-                ("Extension", ch.exten),
-                ("Application", step.app),
-                ("AppData", data),
-                category="dialplan",
-            )
+            core.channel_event("Newexten", ch, ("Extension", ch.exten), ("Application", step.app), ("AppData", data),
+                               category="dialplan")
             if step.app.lower() == "return":
-                core.channel_event(
-                    "VarSet", ch, ("Variable", "ARGC"), ("Value", ""), category="dialplan"
-                )
-                core.channel_event(
-                    "VarSet", ch, ("Variable", "GOSUB_RETVAL"), ("Value", data), category="dialplan"
-                )
+                core.channel_event("VarSet", ch, ("Variable", "ARGC"), ("Value", ""), category="dialplan")
+                core.channel_event("VarSet", ch, ("Variable", "GOSUB_RETVAL"), ("Value", data), category="dialplan")
                 break
             if step.app.lower() == "set":
                 name, _, value = data.partition("=")

@@ -102,11 +102,7 @@ class Scheduler:
             woken = asyncio.ensure_future(self._wake.wait())
             waits: set[asyncio.Future[Any]] = {woken}
             if self._heap:  # on the clock's own time: scaled, real or manual
-                waits.add(
-                    asyncio.ensure_future(
-                        self.clock.sleep(max(0.0, self._heap[0][0] - self.clock.now()))
-                    )
-                )
+                waits.add(asyncio.ensure_future(self.clock.sleep(max(0.0, self._heap[0][0] - self.clock.now()))))
             try:
                 await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
             finally:

@@ -101,19 +101,12 @@ class Core:
     def emit(self, name: str, category: str, headers: Iterable[Header]) -> None:
         flag = CATEGORIES[category]
         event = Event(
-            (
-                ("Event", name),
-                ("Privilege", f"{category},all"),
-                ("Timestamp", f"{self.now:.6f}"),
-                *headers,
-            )
+            (("Event", name), ("Privilege", f"{category},all"), ("Timestamp", f"{self.now:.6f}"), *headers)
         )
         if self.tamper is None:
             self._publish(event, flag)
             return
-        for sent, delay_s in self.tamper(
-            event
-        ):  # a fault a test asked for (SimulatedPBX.odd_event)
+        for sent, delay_s in self.tamper(event):  # a fault a test asked for (SimulatedPBX.odd_event)
             if delay_s > 0:
                 self.sched.later(delay_s, lambda sent=sent: self._publish(sent, flag))  # type: ignore[misc]
             else:
@@ -173,11 +166,7 @@ class Core:
             return
         ch.pub_cep, ch.pub_app = cep, ch.app
         self.channel_event(
-            "Newexten",
-            ch,
-            ("Extension", ch.exten),
-            ("Application", ch.app),
-            ("AppData", ch.appdata),
+            "Newexten", ch, ("Extension", ch.exten), ("Application", ch.app), ("AppData", ch.appdata),
             category="dialplan",
         )
 
@@ -209,9 +198,7 @@ class Core:
 
     def set_callerid(self, ch: Channel, num: str | None, name: str | None) -> None:
         ch.cid_num, ch.cid_name = num, name
-        self.channel_event(
-            "NewCallerid", ch, ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")
-        )
+        self.channel_event("NewCallerid", ch, ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)"))
 
     def set_connected(self, ch: Channel, num: str | None, name: str | None) -> None:
         ch.conn_num, ch.conn_name = num, name
@@ -274,10 +261,7 @@ class Core:
             run_hangup_handlers(self, ch)
         for listener in self.pre_hangup_listeners:
             listener(ch)
-        extra: list[Header] = [
-            ("Cause", str(ch.hangupcause)),
-            ("Cause-txt", cause_text(ch.hangupcause)),
-        ]
+        extra: list[Header] = [("Cause", str(ch.hangupcause)), ("Cause-txt", cause_text(ch.hangupcause))]
         if ch.tech_cause is not None:
             extra.append(("TechCause", str(ch.tech_cause)))
         self.channel_event("Hangup", ch, *extra)
@@ -291,13 +275,9 @@ class Core:
         device = ch.device
         if ch.tech == "Local":
             # Local devices are not cached: one DeviceStateChange per change.
-            self.sched.defer(
-                lambda: self._publish_device(device, self.local_state(device), cache=False)
-            )
+            self.sched.defer(lambda: self._publish_device(device, self.local_state(device), cache=False))
         else:
-            self.sched.defer(
-                lambda: self._publish_device(device, self.endpoint_state(device), cache=True)
-            )
+            self.sched.defer(lambda: self._publish_device(device, self.endpoint_state(device), cache=True))
 
     def local_state(self, device: str) -> str:
         exten_context = device.split("/", 1)[1]
@@ -305,11 +285,7 @@ class Core:
         if not self.dialplan.exists(context, exten):
             return "INVALID"
         prefix = device + "-"
-        return (
-            "INUSE"
-            if any(c.name.startswith(prefix) for c in self.channels.values())
-            else "NOT_INUSE"
-        )
+        return "INUSE" if any(c.name.startswith(prefix) for c in self.channels.values()) else "NOT_INUSE"
 
     def endpoint_state(self, device: str) -> str:
         prefix = device + "-"

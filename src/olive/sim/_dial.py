@@ -87,20 +87,9 @@ def request(
         base = f"Local/{target.exten}@{target.where}-{suffix}"
         one_uid = uniqueid or uid1
         link = linkedid or one_uid
-        one = Channel(
-            f"{base};1", one_uid, link, "Local", target.device, target.where, target.exten
-        )
+        one = Channel(f"{base};1", one_uid, link, "Local", target.device, target.where, target.exten)
         two_uid = otherid or (f"{uniqueid};2" if uniqueid else uid2)
-        two = Channel(
-            f"{base};2",
-            two_uid,
-            link,
-            "Local",
-            target.device,
-            target.where,
-            target.exten,
-            state=RING,
-        )
+        two = Channel(f"{base};2", two_uid, link, "Local", target.device, target.where, target.exten, state=RING)
         two.is_one = False
         one.partner, two.partner = two, one
         core.add_channel(one)
@@ -109,13 +98,7 @@ def request(
     suffix = core.next_pjsip()
     uid = uniqueid or uid1
     ch = Channel(
-        f"PJSIP/{target.where}-{suffix}",
-        uid,
-        linkedid or uid,
-        "PJSIP",
-        target.device,
-        endpoint_context,
-        "s",
+        f"PJSIP/{target.where}-{suffix}", uid, linkedid or uid, "PJSIP", target.device, endpoint_context, "s"
     )
     core.add_channel(ch)
     return ch
@@ -125,13 +108,7 @@ class Dial:
     """One outgoing leg being dialed: DialBegin, DialState, DialEnd."""
 
     def __init__(
-        self,
-        core: Core,
-        caller: Channel | None,
-        dest: Channel,
-        dialstring: str,
-        owner: DialOwner,
-        kind: str,
+        self, core: Core, caller: Channel | None, dest: Channel, dialstring: str, owner: DialOwner, kind: str
     ) -> None:
         self.core = core
         self.caller = caller
@@ -209,6 +186,7 @@ class Dial:
             self.owner.dial_failed(self, 0)
 
 
+
 def call_local(
     core: Core,
     one: Channel,
@@ -238,13 +216,8 @@ def call_local(
     core.emit(
         "LocalBridge",
         "call",
-        [
-            *one.block("LocalOne"),
-            *two.block("LocalTwo"),
-            ("Context", two.context),
-            ("Exten", two.exten),
-            ("LocalOptimization", "Yes"),
-        ],
+        [*one.block("LocalOne"), *two.block("LocalTwo"), ("Context", two.context), ("Exten", two.exten),
+         ("LocalOptimization", "Yes")],
     )
     for name, headers in before_begin or []:
         core.emit(name, "agent", headers)

@@ -62,9 +62,7 @@ class Dialplan:
             self.includes.setdefault(name, []).extend(inc)
         self.globals.update(other.globals)
 
-    def find(
-        self, context: str, exten: str, _seen: frozenset[str] = frozenset()
-    ) -> Extension | None:
+    def find(self, context: str, exten: str, _seen: frozenset[str] = frozenset()) -> Extension | None:
         extens = self.contexts.get(context, [])
         for ext in extens:  # an exact extension wins over a pattern
             if not ext.pattern.startswith("_") and ext.pattern == exten:
@@ -226,9 +224,7 @@ def parse_extensions(text: str, source: str = "extensions.conf") -> Dialplan:
         app, paren, data = app_text.partition("(")
         if paren and not data.endswith(")"):
             raise ConfigError(f"{where}: unbalanced parentheses in {app_text!r}")
-        current.priorities[number] = Priority(
-            number, pm.group(2), app.strip(), data[:-1] if paren else ""
-        )
+        current.priorities[number] = Priority(number, pm.group(2), app.strip(), data[:-1] if paren else "")
         last = number
     return plan
 
@@ -369,12 +365,7 @@ def evaluate(expr: str) -> str:
             except ValueError:
                 a, b = left, right
             result = {
-                "=": a == b,
-                "!=": a != b,
-                "<": a < b,
-                ">": a > b,
-                "<=": a <= b,
-                ">=": a >= b,  # type: ignore[operator]
+                "=": a == b, "!=": a != b, "<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b,  # type: ignore[operator]
             }[op]
             left = "1" if result else "0"
         return left

@@ -131,22 +131,11 @@ class FarEnd:
         if self.ch.dead:
             return
         self._rtcp += 1
-        common = [
-            ("To", "127.0.0.1:6001"),
-            ("From", "127.0.0.1:29201"),
-            ("MES", "87.7"),
-            ("SSRC", "0x6a3bc1a4"),
-        ]
+        common = [("To", "127.0.0.1:6001"), ("From", "127.0.0.1:29201"), ("MES", "87.7"), ("SSRC", "0x6a3bc1a4")]
         if self._rtcp == 1:  # a sender report first, receiver reports after (nothing comes back)
             sent = int((self.core.now - (self.ch.answered_at or self.core.now)) * 50)
-            extra = [
-                ("PT", "200(SR)"),
-                ("ReportCount", "0"),
-                ("SentNTP", f"{self.core.now:.6f}"),
-                ("SentRTP", str(sent * 160)),
-                ("SentPackets", str(sent)),
-                ("SentOctets", str(sent * 160)),
-            ]
+            extra = [("PT", "200(SR)"), ("ReportCount", "0"), ("SentNTP", f"{self.core.now:.6f}"),
+                     ("SentRTP", str(sent * 160)), ("SentPackets", str(sent)), ("SentOctets", str(sent * 160))]
         else:
             extra = [("PT", "201(RR)"), ("ReportCount", "0")]
         self.core.channel_event("RTCPSent", self.ch, *common, *extra, category="reporting")
@@ -158,28 +147,8 @@ class FarEnd:
         if ch.answered_at is None:
             return
         packets = max(1, round((core.now - ch.answered_at) * 50))
-        core.set_var(
-            ch,
-            "RTPAUDIOQOS",
-            f"ssrc=0;themssrc=0;lp=0;rxjitter=0.000000;rxcount=0;txjitter=0.000000;txcount={packets};rlp=0;rtt=0.000000;rxmes=0.000000;txmes=0.000000",
-        )
-        core.set_var(
-            ch,
-            "RTPAUDIOQOSJITTER",
-            "minrxjitter=000.000000;maxrxjitter=000.000000;avgrxjitter=000.000000;stdevrxjitter=000.000000;mintxjitter=000.000000;maxtxjitter=000.000000;avgtxjitter=000.000000;stdevtxjitter=000.000000;",
-        )
-        core.set_var(
-            ch,
-            "RTPAUDIOQOSLOSS",
-            "minrxlost=000.000000;maxrxlost=000.000000;avgrxlost=000.000000;stdevrxlost=000.000000;mintxlost=000.000000;maxtxlost=000.000000;avgtxlost=000.000000;stdevtxlost=000.000000;",
-        )
-        core.set_var(
-            ch,
-            "RTPAUDIOQOSRTT",
-            "minrtt=000.000000;maxrtt=000.000000;avgrtt=000.000000;stdevrtt=000.000000;",
-        )
-        core.set_var(
-            ch,
-            "RTPAUDIOQOSMES",
-            "minrxmes=000.000000;maxrxmes=000.000000;avgrxmes=000.000000;stdevrxmes=000.000000;mintxmes=000.000000;maxtxmes=000.000000;avgtxmes=000.000000;stdevtxmes=000.000000;",
-        )
+        core.set_var(ch, "RTPAUDIOQOS", f"ssrc=0;themssrc=0;lp=0;rxjitter=0.000000;rxcount=0;txjitter=0.000000;txcount={packets};rlp=0;rtt=0.000000;rxmes=0.000000;txmes=0.000000")
+        core.set_var(ch, "RTPAUDIOQOSJITTER", "minrxjitter=000.000000;maxrxjitter=000.000000;avgrxjitter=000.000000;stdevrxjitter=000.000000;mintxjitter=000.000000;maxtxjitter=000.000000;avgtxjitter=000.000000;stdevtxjitter=000.000000;")
+        core.set_var(ch, "RTPAUDIOQOSLOSS", "minrxlost=000.000000;maxrxlost=000.000000;avgrxlost=000.000000;stdevrxlost=000.000000;mintxlost=000.000000;maxtxlost=000.000000;avgtxlost=000.000000;stdevtxlost=000.000000;")
+        core.set_var(ch, "RTPAUDIOQOSRTT", "minrtt=000.000000;maxrtt=000.000000;avgrtt=000.000000;stdevrtt=000.000000;")
+        core.set_var(ch, "RTPAUDIOQOSMES", "minrxmes=000.000000;maxrxmes=000.000000;avgrxmes=000.000000;stdevrxmes=000.000000;mintxmes=000.000000;maxtxmes=000.000000;avgtxmes=000.000000;stdevtxmes=000.000000;")

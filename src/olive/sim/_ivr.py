@@ -152,9 +152,7 @@ def send_dtmf(runner: Runner, data: str) -> None:
 
         def arrive(k: str = key.upper()) -> None:
             peer = ch.local_peer
-            listener = (
-                peer.runner.listener if peer is not None and peer.runner is not None else None
-            )
+            listener = peer.runner.listener if peer is not None and peer.runner is not None else None
             if isinstance(listener, KeyRead):
                 listener.dtmf(k)
 

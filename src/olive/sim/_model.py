@@ -19,12 +19,7 @@ if TYPE_CHECKING:
 Header = tuple[str, str]
 
 DOWN, RING, RINGING, UP, BUSY = (
-    ChannelState.DOWN,
-    ChannelState.RING,
-    ChannelState.RINGING,
-    ChannelState.UP,
-    ChannelState.BUSY,
-)
+    ChannelState.DOWN, ChannelState.RING, ChannelState.RINGING, ChannelState.UP, ChannelState.BUSY)
 STATE_DESC: dict[int, str] = {s: s.desc for s in ChannelState}
 
 
@@ -68,9 +63,7 @@ class Channel:
     runner: Any = None  # the dialplan runner on this channel, if any
     dial: Any = None  # the dial that placed this channel, while it is being dialed
     timers: list[Timer] = field(default_factory=list)
-    hangup_handlers: list[str] = field(
-        default_factory=list
-    )  # CHANNEL(hangup_handler_push): "context,exten,priority"
+    hangup_handlers: list[str] = field(default_factory=list)  # CHANNEL(hangup_handler_push): "context,exten,priority"
     # what the last published snapshot said (for Newexten)
     pub_cep: tuple[str, str, int] | None = None
     pub_app: str = ""

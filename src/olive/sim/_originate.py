@@ -37,9 +37,7 @@ def _response(action: Action, status: str, message: str) -> Response:
 
 
 class Originate:
-    def __init__(
-        self, core: Core, action: Action, reply: Reply, install_queue: Callable[[Runner], None]
-    ) -> None:
+    def __init__(self, core: Core, action: Action, reply: Reply, install_queue: Callable[[Runner], None]) -> None:
         self.core = core
         self.action = action
         self.reply = reply
@@ -85,9 +83,7 @@ class Originate:
         if a.get("Application"):
             return self.reply(_response(a, "Error", "Originate failed"))
         if not (self.exten and self.context and self.priority):
-            return self.reply(
-                _response(a, "Error", "Originate with 'Exten' requires 'Context' and 'Priority'")
-            )
+            return self.reply(_response(a, "Error", "Originate with 'Exten' requires 'Context' and 'Priority'"))
         if not self.core.dialplan.exists(self.context, self.exten, self.priority):
             return self.reply(_response(a, "Error", "Extension does not exist."))
         if self.async_:
@@ -109,14 +105,8 @@ class Originate:
         if target is None or (target.tech == "PJSIP" and behaviour is None):
             return self._fail(0)
         one = request(
-            core,
-            target,
-            linkedid=None,
-            uniqueid=self.channel_id,
-            otherid=self.other_id,
-            endpoint_context=core.endpoint_context(target.where)
-            if target.tech == "PJSIP"
-            else "default",
+            core, target, linkedid=None, uniqueid=self.channel_id, otherid=self.other_id,
+            endpoint_context=core.endpoint_context(target.where) if target.tech == "PJSIP" else "default",
         )
         one.originated = True
         one.rng = rng

@@ -21,9 +21,7 @@ from olive.sim._world import World
 
 __all__ = ["ActionRecord", "ChannelInfo", "MemberInfo", "SimulatedPBX"]
 
-SHUTDOWN_S = (
-    1.1  # core restart now: from hanging up every call to the Shutdown event (transcript 22)
-)
+SHUTDOWN_S = 1.1  # core restart now: from hanging up every call to the Shutdown event (transcript 22)
 
 
 @dataclass(frozen=True)
@@ -46,9 +44,7 @@ class _OddEvent:
     then_every_s: float
 
     def matches(self, event: Event) -> bool:
-        return self.name == event.name.lower() and all(
-            (event.get(k) or "").startswith(v) for k, v in self.where.items()
-        )
+        return self.name == event.name.lower() and all((event.get(k) or "").startswith(v) for k, v in self.where.items())
 
     @staticmethod
     def edit(event: Event, fields: Mapping[str, str | None]) -> Event:
@@ -111,9 +107,7 @@ class SimulatedPBX:
         self.username = username
         self.secret = secret
         self.seed = self.scenario.seed if seed is None else seed
-        self.astdb: dict[
-            str, str
-        ] = {}  # AstDB ("family/key" -> value): on disk, so it outlives a restart
+        self.astdb: dict[str, str] = {}  # AstDB ("family/key" -> value): on disk, so it outlives a restart
         self.actions: list[ActionRecord] = []
         self.restarts = 0
         # While a clean restart shuts down, manager.c refuses every action (transcript 22).
@@ -142,9 +136,7 @@ class SimulatedPBX:
         self.core.astdb = self.astdb
         self.core.tamper = self._tamper
         self.queues = Queues(self.core)
-        self.core.pre_hangup_listeners.append(
-            lambda ch: ch.far.media_stats() if ch.far is not None else None
-        )
+        self.core.pre_hangup_listeners.append(lambda ch: ch.far.media_stats() if ch.far is not None else None)
         for name, conf in self.scenario.queues.items():
             self.queues.queues[name] = Queue.from_config(name, conf)
         self.globals: dict[str, str] = dict(self.scenario.dialplan.globals)
@@ -198,9 +190,7 @@ class SimulatedPBX:
             session.abort()
         await asyncio.sleep(0)
 
-    async def restart(
-        self, down_s: float = 0.0, *, clean: bool = True, shutdown_s: float = SHUTDOWN_S
-    ) -> None:
+    async def restart(self, down_s: float = 0.0, *, clean: bool = True, shutdown_s: float = SHUTDOWN_S) -> None:
         """Asterisk restarts (``core restart now``, an upgrade, or with ``clean=False`` a crash).
 
         A clean restart first hangs up every call as the sessions watch (hangup
@@ -299,15 +289,7 @@ class SimulatedPBX:
         happened, after events that followed them (an answer from another thread, out of
         order); ``then``: followed, ``then_every_s`` apart, by copies with those fields
         changed (duplicate or contradictory answers). Everything else is untouched."""
-        rule = _OddEvent(
-            name.lower(),
-            count,
-            dict(fields),
-            delay_s,
-            dict(where or {}),
-            [dict(t) for t in then],
-            then_every_s,
-        )
+        rule = _OddEvent(name.lower(), count, dict(fields), delay_s, dict(where or {}), [dict(t) for t in then], then_every_s)
         self._odd.append(rule)
 
     def send_event(self, name: str, category: str = "call", **fields: str) -> None:
@@ -323,10 +305,7 @@ class SimulatedPBX:
         if rule.remaining <= 0:
             self._odd.remove(rule)
         sent = rule.edit(event, rule.fields)
-        copies = [
-            (rule.edit(sent, t), rule.delay_s + (i + 1) * rule.then_every_s)
-            for i, t in enumerate(rule.then)
-        ]
+        copies = [(rule.edit(sent, t), rule.delay_s + (i + 1) * rule.then_every_s) for i, t in enumerate(rule.then)]
         return [(sent, rule.delay_s), *copies]
 
     async def __aenter__(self) -> SimulatedPBX:
@@ -372,14 +351,10 @@ class SimulatedPBX:
         if option == "free":
             return str(sum(1 for m in members if m.status == 1 and not m.paused))
         if option == "ready":
-
             def wrapping(m: Member) -> bool:
                 wrapup = q.wrapup(m)
                 return bool(m.lastcall and wrapup and now - wrapup < m.lastcall)
-
-            return str(
-                sum(1 for m in members if m.status == 1 and not m.paused and not wrapping(m))
-            )
+            return str(sum(1 for m in members if m.status == 1 and not m.paused and not wrapping(m)))
         return ""
 
     def record(self, session: AMISession, action: Action) -> None:
@@ -403,18 +378,8 @@ class SimulatedPBX:
         out = []
         for ch in self.core.channels.values():
             others = tuple(c.name for c in ch.bridge.channels if c is not ch) if ch.bridge else ()
-            out.append(
-                ChannelInfo(
-                    ch.name,
-                    ch.uniqueid,
-                    ch.linkedid,
-                    STATE_DESC.get(ch.state, "Unknown"),
-                    ch.context,
-                    ch.exten,
-                    ch.app,
-                    others,
-                )
-            )
+            out.append(ChannelInfo(ch.name, ch.uniqueid, ch.linkedid, STATE_DESC.get(ch.state, "Unknown"),
+                                   ch.context, ch.exten, ch.app, others))
         return out
 
     def queue_members(self, queue: str) -> list[MemberInfo]:
@@ -422,17 +387,7 @@ class SimulatedPBX:
         if q is None:
             return []
         return [
-            MemberInfo(
-                queue,
-                m.interface,
-                m.name,
-                m.status,
-                m.paused,
-                m.reason,
-                m.calls,
-                bool(m.starttime),
-                m.penalty,
-            )
+            MemberInfo(queue, m.interface, m.name, m.status, m.paused, m.reason, m.calls, bool(m.starttime), m.penalty)
             for m in q.members.values()
         ]
 

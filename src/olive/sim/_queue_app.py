@@ -75,14 +75,7 @@ class QueueCall:
         ):
             return self._leave_without_joining("JOINEMPTY")
         self.q = q
-        for name in (
-            "ANSWEREDTIME",
-            "ANSWEREDTIME_MS",
-            "DIALEDTIME",
-            "DIALEDTIME_MS",
-            "QUEUEWAIT",
-            "QUEUEWAIT_MS",
-        ):
+        for name in ("ANSWEREDTIME", "ANSWEREDTIME_MS", "DIALEDTIME", "DIALEDTIME_MS", "QUEUEWAIT", "QUEUEWAIT_MS"):
             core.set_var(ch, name, "")
         timeout = self.args[4] if len(self.args) > 4 else ""
         start = core.now
@@ -90,14 +83,8 @@ class QueueCall:
         self.entry = QueueEntry(ch, start, len(q.entries) + 1, len(q.entries) + 1, expire)
         q.entries.append(self.entry)
         core.set_device_state(f"Queue:{q.name}", "RINGING")
-        core.channel_event(
-            "QueueCallerJoin",
-            ch,
-            ("Queue", q.name),
-            ("Position", str(self.entry.pos)),
-            ("Count", str(len(q.entries))),
-            category="agent",
-        )
+        core.channel_event("QueueCallerJoin", ch, ("Queue", q.name), ("Position", str(self.entry.pos)),
+                           ("Count", str(len(q.entries))), category="agent")
         if not self.ringing:
             core.channel_event("MusicOnHoldStart", ch, ("Class", "default"))
         else:
@@ -148,9 +135,7 @@ class QueueCall:
         q = self.q
         assert q is not None
         return [
-            m
-            for m in q.members.values()
-            if q.available(m, self.core.now) and not m.ringing and self.within_penalty(q, m)
+            m for m in q.members.values() if q.available(m, self.core.now) and not m.ringing and self.within_penalty(q, m)
         ]
 
     def within_penalty(self, q: Queue, m: Member) -> bool:
@@ -210,11 +195,8 @@ class QueueCall:
             self.ring(m)
         if not self.attempts:
             return self.after_try()
-        if (
-            q.timeoutpriority == "app"
-            and self.entry
-            and self.entry.expire
-            and (not q.timeout or self.entry.expire - int(core.now) <= q.timeout)
+        if q.timeoutpriority == "app" and self.entry and self.entry.expire and (
+            not q.timeout or self.entry.expire - int(core.now) <= q.timeout
         ):
             limit = float(self.entry.expire - int(core.now))
         else:
@@ -233,12 +215,8 @@ class QueueCall:
         if target.tech == "PJSIP" and behaviour is None:
             return
         one = request(
-            core,
-            target,
-            linkedid=caller.linkedid,
-            endpoint_context=core.endpoint_context(target.where)
-            if target.tech == "PJSIP"
-            else "default",
+            core, target, linkedid=caller.linkedid,
+            endpoint_context=core.endpoint_context(target.where) if target.tech == "PJSIP" else "default",
         )
         core.set_app(one, "AppQueue", "(Outgoing Line)")
         if caller.cid_num or caller.cid_name:
@@ -250,13 +228,8 @@ class QueueCall:
         q.last_member = m.interface
         attempt = Attempt(m, one, dial, core.now)
         self.attempts.append(attempt)
-        called = [
-            *caller.block(),
-            *one.block("Dest"),
-            ("Queue", q.name),
-            ("Interface", m.interface),
-            ("MemberName", m.name),
-        ]
+        called = [*caller.block(), *one.block("Dest"), ("Queue", q.name), ("Interface", m.interface),
+                  ("MemberName", m.name)]
         one.on_hangup_request = dial.remote_hangup
         if target.tech == "Local":
             two = call_local(core, one, dial, before_begin=[("AgentCalled", called)])
@@ -294,18 +267,10 @@ class QueueCall:
         q = self.q
         assert q is not None
         for a in self.attempts:
-            self.core.emit(
-                "AgentRingNoAnswer",
-                "agent",
-                [
-                    *self.ch.block(),
-                    *a.channel.block("Dest"),
-                    ("Queue", q.name),
-                    ("Interface", a.member.interface),
-                    ("MemberName", a.member.name),
-                    ("RingTime", str(round(self.ring_timer_limit * 1000))),
-                ],
-            )
+            self.core.emit("AgentRingNoAnswer", "agent", [
+                *self.ch.block(), *a.channel.block("Dest"), ("Queue", q.name), ("Interface", a.member.interface),
+                ("MemberName", a.member.name), ("RingTime", str(round(self.ring_timer_limit * 1000))),
+            ])
         self._end_attempts("NOANSWER")
         self.after_try()
 
@@ -373,15 +338,8 @@ class QueueCall:
         if hold <= q.servicelevel:
             q.abandoned_in_sl += 1
         q.abandoned += 1
-        core.channel_event(
-            "QueueCallerAbandon",
-            self.ch,
-            ("Queue", q.name),
-            ("Position", str(entry.pos)),
-            ("OriginalPosition", str(entry.opos)),
-            ("HoldTime", str(hold)),
-            category="agent",
-        )
+        core.channel_event("QueueCallerAbandon", self.ch, ("Queue", q.name), ("Position", str(entry.pos)),
+                           ("OriginalPosition", str(entry.opos)), ("HoldTime", str(hold)), category="agent")
 
     def set_queue_variables(self, ch: Channel) -> None:
         q = self.q
@@ -410,14 +368,8 @@ class QueueCall:
             other.pos = pos
         if not q.entries:
             core.set_device_state(f"Queue:{q.name}", "NOT_INUSE")
-        core.channel_event(
-            "QueueCallerLeave",
-            self.ch,
-            ("Queue", q.name),
-            ("Position", str(entry.pos)),
-            ("Count", str(len(q.entries))),
-            category="agent",
-        )
+        core.channel_event("QueueCallerLeave", self.ch, ("Queue", q.name), ("Position", str(entry.pos)),
+                           ("Count", str(len(q.entries))), category="agent")
         core.set_var(self.ch, "QUEUEPOSITION", str(entry.pos))
 
     def stop(self, *, status: str | None, hangup: bool, abandoned: bool = False) -> None:

@@ -25,9 +25,7 @@ def _bridge_event(call: QueueCall, name: str, bridge: Bridge, ch: Channel | None
 def _set_bridgepeer(call: QueueCall, ch: Channel, peer: Channel | None) -> None:
     core = call.core
     core.set_var(ch, "BRIDGEPEER", peer.name if peer else "")
-    if (peer is not None and peer.tech == "PJSIP") or (
-        peer is None and "BRIDGEPVTCALLID" in ch.variables
-    ):
+    if (peer is not None and peer.tech == "PJSIP") or (peer is None and "BRIDGEPVTCALLID" in ch.variables):
         core.set_var(ch, "BRIDGEPVTCALLID", core.new_bridge_id() if peer else "")
 
 
@@ -41,13 +39,9 @@ def connect(call: QueueCall, member: Member, peer: Channel, ring_started: float)
         core.channel_event("MusicOnHoldStop", ch)
     if q.setinterfacevar:
         values = [
-            ("MEMBERINTERFACE", member.interface),
-            ("MEMBERNAME", member.name),
-            ("MEMBERCALLS", str(member.calls)),
-            ("MEMBERLASTCALL", str(member.lastcall)),
-            ("MEMBERPENALTY", str(member.penalty)),
-            ("MEMBERDYNAMIC", "1" if member.dynamic else "0"),
-            ("MEMBERREALTIME", "0"),
+            ("MEMBERINTERFACE", member.interface), ("MEMBERNAME", member.name), ("MEMBERCALLS", str(member.calls)),
+            ("MEMBERLASTCALL", str(member.lastcall)), ("MEMBERPENALTY", str(member.penalty)),
+            ("MEMBERDYNAMIC", "1" if member.dynamic else "0"), ("MEMBERREALTIME", "0"),
         ]
         for target in (ch, peer):
             for name, value in values:
@@ -61,26 +55,16 @@ def connect(call: QueueCall, member: Member, peer: Channel, ring_started: float)
     call.leave()
     entry.handled = True
     set_duration(core, ch, "QUEUEWAIT", hold * 1000)
-    core.emit(
-        "AgentConnect",
-        "agent",
-        [
-            *ch.block(),
-            *peer.block("Dest"),
-            ("Queue", q.name),
-            ("Interface", member.interface),
-            ("MemberName", member.name),
-            ("HoldTime", str(hold)),
-            ("RingTime", str(int(now - ring_started))),
-        ],
-    )
+    core.emit("AgentConnect", "agent", [
+        *ch.block(), *peer.block("Dest"), ("Queue", q.name), ("Interface", member.interface),
+        ("MemberName", member.name), ("HoldTime", str(hold)), ("RingTime", str(int(now - ring_started))),
+    ])
     member.starttime = int(now)
     started = member.starttime
 
     def in_call() -> None:
         if member.starttime == started:
             member.in_call = True
-
     core.sched.defer(in_call)
     if core.transmit_silence:
         # The customer's side sends frames into the bridge (silence while it waits), so a Local
@@ -113,20 +97,11 @@ def connect(call: QueueCall, member: Member, peer: Channel, ring_started: float)
 def _complete(call: QueueCall, reason: str) -> None:
     core, q, member, peer = call.core, call.q, call.member, call.peer
     assert q is not None and member is not None and peer is not None
-    core.emit(
-        "AgentComplete",
-        "agent",
-        [
-            *call.ch.block(),
-            *peer.block("Dest"),
-            ("Queue", q.name),
-            ("Interface", member.interface),
-            ("MemberName", member.name),
-            ("HoldTime", str(call.callstart - int(call.entry.start if call.entry else 0))),
-            ("TalkTime", str(int(core.now) - call.callstart)),
-            ("Reason", reason),
-        ],
-    )
+    core.emit("AgentComplete", "agent", [
+        *call.ch.block(), *peer.block("Dest"), ("Queue", q.name), ("Interface", member.interface),
+        ("MemberName", member.name), ("HoldTime", str(call.callstart - int(call.entry.start if call.entry else 0))),
+        ("TalkTime", str(int(core.now) - call.callstart)), ("Reason", reason),
+    ])
 
 
 def _leave(call: QueueCall, ch: Channel) -> None:

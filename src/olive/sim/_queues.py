@@ -18,15 +18,7 @@ if TYPE_CHECKING:
     from olive.sim._core import Core
     from olive.sim._model import Channel
 
-__all__ = [
-    "DEVICE_STATUS",
-    "Member",
-    "Queue",
-    "QueueEntry",
-    "Queues",
-    "list_response",
-    "set_duration",
-]
+__all__ = ["DEVICE_STATUS", "Member", "Queue", "QueueEntry", "Queues", "list_response", "set_duration"]
 
 DEVICE_STATUS: dict[str, int] = {s.name: s.value for s in DeviceState}
 _TRUE = ("1", "true", "yes", "on", "y", "t")
@@ -157,15 +149,10 @@ class Queue:
     def variables(self) -> list[tuple[str, str]]:
         """set_queue_variables()."""
         return [
-            ("QUEUENAME", self.name),
-            ("QUEUEMAX", str(self.maxlen)),
-            ("QUEUESTRATEGY", self.strategy),
-            ("QUEUECALLS", str(len(self.entries))),
-            ("QUEUEHOLDTIME", str(self.holdtime)),
-            ("QUEUETALKTIME", str(self.talktime)),
-            ("QUEUECOMPLETED", str(self.completed)),
-            ("QUEUEABANDONED", str(self.abandoned)),
-            ("QUEUESRVLEVEL", str(self.servicelevel)),
+            ("QUEUENAME", self.name), ("QUEUEMAX", str(self.maxlen)), ("QUEUESTRATEGY", self.strategy),
+            ("QUEUECALLS", str(len(self.entries))), ("QUEUEHOLDTIME", str(self.holdtime)),
+            ("QUEUETALKTIME", str(self.talktime)), ("QUEUECOMPLETED", str(self.completed)),
+            ("QUEUEABANDONED", str(self.abandoned)), ("QUEUESRVLEVEL", str(self.servicelevel)),
             ("QUEUESRVLEVELPERF", self.sl_perf()),
         ]
 
@@ -179,22 +166,12 @@ class Queues:
     # -- events -----------------------------------------------------------------------
     def member_headers(self, q: Queue, m: Member) -> list[tuple[str, str]]:
         return [
-            ("Queue", q.name),
-            ("MemberName", m.name),
-            ("Interface", m.interface),
-            ("StateInterface", m.state_interface),
-            ("Membership", "dynamic" if m.dynamic else "static"),
-            ("Penalty", str(m.penalty)),
-            ("CallsTaken", str(m.calls)),
-            ("LastCall", str(m.lastcall)),
-            ("LastPause", str(m.lastpause)),
-            ("LoginTime", str(m.logintime)),
-            ("InCall", "1" if m.in_call else "0"),
-            ("Status", str(m.status)),
-            ("Paused", "1" if m.paused else "0"),
-            ("PausedReason", m.reason),
-            ("Ringinuse", "1" if m.ringinuse else "0"),
-            ("Wrapuptime", str(m.wrapuptime)),
+            ("Queue", q.name), ("MemberName", m.name), ("Interface", m.interface),
+            ("StateInterface", m.state_interface), ("Membership", "dynamic" if m.dynamic else "static"),
+            ("Penalty", str(m.penalty)), ("CallsTaken", str(m.calls)), ("LastCall", str(m.lastcall)),
+            ("LastPause", str(m.lastpause)), ("LoginTime", str(m.logintime)), ("InCall", "1" if m.in_call else "0"),
+            ("Status", str(m.status)), ("Paused", "1" if m.paused else "0"), ("PausedReason", m.reason),
+            ("Ringinuse", "1" if m.ringinuse else "0"), ("Wrapuptime", str(m.wrapuptime)),
         ]
 
     def member_event(self, name: str, q: Queue, m: Member) -> None:
@@ -267,16 +244,10 @@ class Queues:
             return "Unable to add interface: Already there"
         now = int(self.core.now)
         m = Member(iface, a.get("MemberName") or iface, a.get("StateInterface") or iface)
-        m.penalty = (
-            int(a.get("Penalty") or 0)
-            if (a.get("Penalty") or "0").strip().lstrip("-").isdigit()
-            else 0
-        )
+        m.penalty = int(a.get("Penalty") or 0) if (a.get("Penalty") or "0").strip().lstrip("-").isdigit() else 0
         m.paused = truthy(a.get("Paused"))
         m.reason = (a.get("Reason") or "") if m.paused else ""
-        m.wrapuptime = (
-            int(a.get("Wrapuptime") or 0) if (a.get("Wrapuptime") or "0").isdigit() else 0
-        )
+        m.wrapuptime = int(a.get("Wrapuptime") or 0) if (a.get("Wrapuptime") or "0").isdigit() else 0
         m.ringinuse = q.ringinuse
         m.logintime = now
         if m.paused:
@@ -287,9 +258,7 @@ class Queues:
         return None
 
     def _added(self, q: Queue, m: Member) -> None:
-        self.core.set_device_state(
-            f"Queue:{q.name}_pause_{m.interface}", "INUSE" if m.paused else "NOT_INUSE"
-        )
+        self.core.set_device_state(f"Queue:{q.name}_pause_{m.interface}", "INUSE" if m.paused else "NOT_INUSE")
         self.member_event("QueueMemberAdded", q, m)
         self.update_avail(q)
 
@@ -324,8 +293,7 @@ class Queues:
         paused = truthy(paused_s)
         qname = a.get("Queue") or ""
         targets = [
-            (q, q.members[iface])
-            for q in self.queues.values()
+            (q, q.members[iface]) for q in self.queues.values()
             if iface in q.members and (not qname or q.name == qname)
         ]
         if not targets:
@@ -337,9 +305,7 @@ class Queues:
             m.lastpause = int(self.core.now) if paused else m.lastpause
 
             def paused_event(q: Queue = q, m: Member = m) -> None:
-                self.core.set_device_state(
-                    f"Queue:{q.name}_pause_{m.interface}", "INUSE" if m.paused else "NOT_INUSE"
-                )
+                self.core.set_device_state(f"Queue:{q.name}_pause_{m.interface}", "INUSE" if m.paused else "NOT_INUSE")
                 self.update_avail(q)
                 self.member_event("QueueMemberPause", q, m)
 
@@ -354,72 +320,34 @@ class Queues:
         for q in self.queues.values():
             if qfilter and q.name.lower() != qfilter.lower():
                 continue
-            out.append(
-                Event(
-                    (
-                        ("Event", "QueueParams"),
-                        ("Queue", q.name),
-                        ("Max", str(q.maxlen)),
-                        ("Strategy", q.strategy),
-                        ("Calls", str(len(q.entries))),
-                        ("Holdtime", str(q.holdtime)),
-                        ("TalkTime", str(q.talktime)),
-                        ("Completed", str(q.completed)),
-                        ("Abandoned", str(q.abandoned)),
-                        ("ServiceLevel", str(q.servicelevel)),
-                        ("ServicelevelPerf", q.sl_perf()),
-                        ("ServicelevelPerf2", q.sl_perf2()),
-                        ("Weight", str(q.weight)),
-                        *aid,
-                    )
-                )
-            )
+            out.append(Event((
+                ("Event", "QueueParams"), ("Queue", q.name), ("Max", str(q.maxlen)), ("Strategy", q.strategy),
+                ("Calls", str(len(q.entries))), ("Holdtime", str(q.holdtime)), ("TalkTime", str(q.talktime)),
+                ("Completed", str(q.completed)), ("Abandoned", str(q.abandoned)),
+                ("ServiceLevel", str(q.servicelevel)), ("ServicelevelPerf", q.sl_perf()),
+                ("ServicelevelPerf2", q.sl_perf2()), ("Weight", str(q.weight)), *aid,
+            )))
             for m in q.members.values():
                 if mfilter and mfilter not in (m.interface, m.name):
                     continue
-                out.append(
-                    Event(
-                        (
-                            ("Event", "QueueMember"),
-                            ("Queue", q.name),
-                            ("Name", m.name),
-                            ("Location", m.interface),
-                            ("StateInterface", m.state_interface),
-                            ("Membership", "dynamic" if m.dynamic else "static"),
-                            ("Penalty", str(m.penalty)),
-                            ("CallsTaken", str(m.calls)),
-                            ("LastCall", str(m.lastcall)),
-                            ("LastPause", str(m.lastpause)),
-                            ("LoginTime", str(m.logintime)),
-                            ("InCall", "1" if m.starttime else "0"),
-                            ("Status", str(m.status)),
-                            ("Paused", "1" if m.paused else "0"),
-                            ("PausedReason", m.reason),
-                            ("Wrapuptime", str(m.wrapuptime)),
-                            *aid,
-                        )
-                    )
-                )
+                out.append(Event((
+                    ("Event", "QueueMember"), ("Queue", q.name), ("Name", m.name), ("Location", m.interface),
+                    ("StateInterface", m.state_interface), ("Membership", "dynamic" if m.dynamic else "static"),
+                    ("Penalty", str(m.penalty)), ("CallsTaken", str(m.calls)), ("LastCall", str(m.lastcall)),
+                    ("LastPause", str(m.lastpause)), ("LoginTime", str(m.logintime)),
+                    ("InCall", "1" if m.starttime else "0"), ("Status", str(m.status)),
+                    ("Paused", "1" if m.paused else "0"), ("PausedReason", m.reason),
+                    ("Wrapuptime", str(m.wrapuptime)), *aid,
+                )))
             for pos, e in enumerate(q.entries, 1):
                 ch = e.channel
-                out.append(
-                    Event(
-                        (
-                            ("Event", "QueueEntry"),
-                            ("Queue", q.name),
-                            ("Position", str(pos)),
-                            ("Channel", ch.name),
-                            ("Uniqueid", ch.uniqueid),
-                            ("CallerIDNum", ch.cid_num or "unknown"),
-                            ("CallerIDName", ch.cid_name or "unknown"),
-                            ("ConnectedLineNum", ch.conn_num or "unknown"),
-                            ("ConnectedLineName", ch.conn_name or "unknown"),
-                            ("Wait", str(int(now - e.start))),
-                            ("Priority", "0"),
-                            *aid,
-                        )
-                    )
-                )
+                out.append(Event((
+                    ("Event", "QueueEntry"), ("Queue", q.name), ("Position", str(pos)), ("Channel", ch.name),
+                    ("Uniqueid", ch.uniqueid), ("CallerIDNum", ch.cid_num or "unknown"),
+                    ("CallerIDName", ch.cid_name or "unknown"), ("ConnectedLineNum", ch.conn_num or "unknown"),
+                    ("ConnectedLineName", ch.conn_name or "unknown"), ("Wait", str(int(now - e.start))),
+                    ("Priority", "0"), *aid,
+                )))
         return out
 
     def summary_events(self, a: Action) -> list[Event]:
@@ -433,21 +361,11 @@ class Queues:
             logged = sum(1 for m in q.members.values() if m.status not in (4, 5))
             avail = sum(1 for m in q.members.values() if m.status in (0, 1) and not m.paused)
             longest = int(now - q.entries[0].start) if q.entries else 0
-            out.append(
-                Event(
-                    (
-                        ("Event", "QueueSummary"),
-                        ("Queue", q.name),
-                        ("LoggedIn", str(logged)),
-                        ("Available", str(avail)),
-                        ("Callers", str(len(q.entries))),
-                        ("HoldTime", str(q.holdtime)),
-                        ("TalkTime", str(q.talktime)),
-                        ("LongestHoldTime", str(longest)),
-                        *aid,
-                    )
-                )
-            )
+            out.append(Event((
+                ("Event", "QueueSummary"), ("Queue", q.name), ("LoggedIn", str(logged)), ("Available", str(avail)),
+                ("Callers", str(len(q.entries))), ("HoldTime", str(q.holdtime)), ("TalkTime", str(q.talktime)),
+                ("LongestHoldTime", str(longest)), *aid,
+            )))
         return out
 
 

@@ -172,34 +172,25 @@ def _dist(value: Any, where: str) -> Distribution:
     known = {"dist", "value", "low", "high", "mean", "cv", "min", "max"}
     for key in value:
         if key not in known:
-            raise _err(
-                f"{where}.{key}", f"unknown key (expected one of {', '.join(sorted(known))})"
-            )
+            raise _err(f"{where}.{key}", f"unknown key (expected one of {', '.join(sorted(known))})")
     kind = value.get("dist", "fixed")
     lo = _number(value.get("min", 0.0), f"{where}.min")
     hi = _number(value["max"], f"{where}.max") if "max" in value else math.inf
     if kind == "fixed":
         return Distribution("fixed", _number(value.get("value"), f"{where}.value"), low=lo, high=hi)
     if kind == "uniform":
-        a, b = (
-            _number(value.get("low"), f"{where}.low"),
-            _number(value.get("high"), f"{where}.high"),
-        )
+        a, b = _number(value.get("low"), f"{where}.low"), _number(value.get("high"), f"{where}.high")
         if b < a:
             raise _err(where, "high must be >= low")
         return Distribution("uniform", a, b, lo, hi)
     if kind == "exponential":
-        return Distribution(
-            "exponential", _number(value.get("mean"), f"{where}.mean"), low=lo, high=hi
-        )
+        return Distribution("exponential", _number(value.get("mean"), f"{where}.mean"), low=lo, high=hi)
     if kind == "lognormal":
         mean = _number(value.get("mean"), f"{where}.mean")
         if mean <= 0:
             raise _err(f"{where}.mean", "must be > 0")
         return Distribution("lognormal", mean, _number(value.get("cv", 0.5), f"{where}.cv"), lo, hi)
-    raise _err(
-        f"{where}.dist", f"unknown distribution {kind!r} (fixed, uniform, lognormal, exponential)"
-    )
+    raise _err(f"{where}.dist", f"unknown distribution {kind!r} (fixed, uniform, lognormal, exponential)")
 
 
 def _table(value: Any, where: str) -> dict[str, Any]:
@@ -211,10 +202,7 @@ def _table(value: Any, where: str) -> dict[str, Any]:
 def _check_keys(table: dict[str, Any], where: str, known: set[str]) -> None:
     for key in table:
         if key not in known:
-            raise _err(
-                f"{where}.{key}" if where else key,
-                f"unknown key (expected one of {', '.join(sorted(known))})",
-            )
+            raise _err(f"{where}.{key}" if where else key, f"unknown key (expected one of {', '.join(sorted(known))})")
 
 
 def _read_conf(ref: str, base: Path, kind: str, where: str) -> tuple[str, str]:
@@ -236,26 +224,17 @@ def _rule(raw: Any, where: str) -> Rule:
     outcome = r.get("outcome")
     if outcome not in OUTCOMES:
         raise _err(f"{where}.outcome", f"expected one of {', '.join(OUTCOMES)}, got {outcome!r}")
-    opt = {
-        k: _dist(r[k], f"{where}.{k}")
-        for k in ("talk", "patience", "max_call", "greeting")
-        if k in r
-    }
+    opt = {k: _dist(r[k], f"{where}.{k}") for k in ("talk", "patience", "max_call", "greeting") if k in r}
     return Rule(match, outcome, _dist(r.get("delay", 0), f"{where}.delay"), **opt)
 
 
 def _population(raw: Any, where: str) -> Population:
     p = _table(raw, where)
     shares_keys = {"answer", "machine", "busy", "congestion", "invalid", "rejected"}
-    _check_keys(
-        p, where, shares_keys | {"answer_delay", "fail_delay", "talk", "patience", "greeting"}
-    )
+    _check_keys(p, where, shares_keys | {"answer_delay", "fail_delay", "talk", "patience", "greeting"})
     shares = {k: _number(p.get(k, 0.0), f"{where}.{k}") for k in shares_keys}
     if sum(shares.values()) > 1.0 + 1e-9:
-        raise _err(
-            where,
-            f"the shares add up to {sum(shares.values()):.3f}, more than 1 (the rest never answers)",
-        )
+        raise _err(where, f"the shares add up to {sum(shares.values()):.3f}, more than 1 (the rest never answers)")
     for key in ("answer_delay", "talk"):
         if key not in p:
             raise _err(f"{where}.{key}", "missing")
@@ -271,9 +250,7 @@ def _population(raw: Any, where: str) -> Population:
 
 def _amd(raw: Any) -> AmdModel:
     t = _table(raw, "amd")
-    _check_keys(
-        t, "amd", {"false_positive", "false_negative", "notsure", "human_delay", "machine_delay"}
-    )
+    _check_keys(t, "amd", {"false_positive", "false_negative", "notsure", "human_delay", "machine_delay"})
     shares = {}
     for key in ("false_positive", "false_negative", "notsure"):
         shares[key] = _number(t.get(key, 0.0), f"amd.{key}")
@@ -282,12 +259,8 @@ def _amd(raw: Any) -> AmdModel:
     default = AmdModel()
     return AmdModel(
         **shares,
-        human_delay=_dist(t["human_delay"], "amd.human_delay")
-        if "human_delay" in t
-        else default.human_delay,
-        machine_delay=_dist(t["machine_delay"], "amd.machine_delay")
-        if "machine_delay" in t
-        else default.machine_delay,
+        human_delay=_dist(t["human_delay"], "amd.human_delay") if "human_delay" in t else default.human_delay,
+        machine_delay=_dist(t["machine_delay"], "amd.machine_delay") if "machine_delay" in t else default.machine_delay,
     )
 
 
@@ -303,17 +276,11 @@ def _ivr(raw: Any) -> IvrModel:
     if sum(s for _, s in shares) > 1.0 + 1e-9:
         raise _err("ivr.keys", "the shares add up to more than 1 (the rest press nothing)")
     default = IvrModel()
-    return IvrModel(
-        tuple(shares), _dist(t["delay"], "ivr.delay") if "delay" in t else default.delay
-    )
+    return IvrModel(tuple(shares), _dist(t["delay"], "ivr.delay") if "delay" in t else default.delay)
 
 
 def parse_scenario(data: dict[str, Any], base: Path, source: str = "<memory>") -> Scenario:
-    _check_keys(
-        data,
-        "",
-        {"name", "seed", "scale", "pbx", "queues", "trunks", "population", "agents", "amd", "ivr"},
-    )
+    _check_keys(data, "", {"name", "seed", "scale", "pbx", "queues", "trunks", "population", "agents", "amd", "ivr"})
     sc = Scenario(source=source)
     sc.name = str(data.get("name", Path(source).stem))
     seed = data.get("seed", 0)
@@ -394,9 +361,8 @@ def parse_scenario(data: dict[str, Any], base: Path, source: str = "<memory>") -
             conf["wrapuptime"] = str(sc.agents.wrapup)
     for qname, raw in _table(data.get("queues", {}), "queues").items():
         conf = _table(raw, f"queues.{qname}")
-        sc.queues.setdefault(qname, {}).update(
-            {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in conf.items()}
-        )
+        sc.queues.setdefault(qname, {}).update({k: str(v).lower() if isinstance(v, bool) else str(v)
+                                                 for k, v in conf.items()})
     return sc
 
 

@@ -31,11 +31,7 @@ def amd_verdict(model: AmdModel, *, machine: bool, rng: random.Random) -> tuple[
     after 1500 ms of greeting; a person AMD gets wrong said too many words; a machine it gets
     wrong paused after a short greeting; NOTSURE comes at the 5000 ms total analysis time."""
     if rng.random() < model.notsure:
-        return (
-            "NOTSURE",
-            f"TOOLONG-{AMD_SETTINGS.total_analysis_time}",
-            AMD_SETTINGS.total_analysis_time / 1000,
-        )
+        return "NOTSURE", f"TOOLONG-{AMD_SETTINGS.total_analysis_time}", AMD_SETTINGS.total_analysis_time / 1000
     wrong = rng.random() < (model.false_negative if machine else model.false_positive)
     says_machine = machine != wrong
     if says_machine:
@@ -99,23 +95,16 @@ class World:
                 break
             roll -= share
         if outcome == "answer":
-            return self._with_amd(
-                Behaviour(
-                    "answer",
-                    pop.answer_delay.draw(rng),
-                    patience=pop.patience.draw(rng) if pop.patience else None,
-                    talk=pop.talk.draw(rng),
-                ),
-                target,
-            )
+            return self._with_amd(Behaviour(
+                "answer",
+                pop.answer_delay.draw(rng),
+                patience=pop.patience.draw(rng) if pop.patience else None,
+                talk=pop.talk.draw(rng),
+            ), target)
         if outcome == "machine":
             greeting = pop.greeting.draw(rng)
-            machine = Behaviour(
-                "machine",
-                pop.answer_delay.draw(rng),
-                greeting=greeting,
-                max_call=greeting + _MACHINE_RECORDS,
-            )
+            machine = Behaviour("machine", pop.answer_delay.draw(rng), greeting=greeting,
+                                max_call=greeting + _MACHINE_RECORDS)
             return self._with_amd(machine, target)
         if outcome == "noanswer":
             return Behaviour("noanswer")
@@ -166,6 +155,4 @@ class World:
         rng = stable_rng(self.seed, "agent", interface, self.rung[interface])
         model = self.scenario.agents
         answers = rng.random() >= model.no_answer
-        return AgentBehaviour(
-            answers, model.answer_delay.draw(rng), model.talk.draw(rng) if model.talk else None
-        )
+        return AgentBehaviour(answers, model.answer_delay.draw(rng), model.talk.draw(rng) if model.talk else None)

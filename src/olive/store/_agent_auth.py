@@ -73,9 +73,7 @@ class PauseReason(Base):
     __table_args__ = (UniqueConstraint("campaign_id", "code"),)
 
     id: Mapped[str] = id_column("pr")
-    campaign_id: Mapped[str] = mapped_column(
-        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
-    )
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(64))
     label: Mapped[str] = mapped_column(String(200))
     position: Mapped[int] = mapped_column(Integer, default=0)
@@ -84,9 +82,7 @@ class PauseReason(Base):
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
     """``scrypt$N$r$p$salt$hash`` (base64), for :func:`check_password`."""
     salt = secrets.token_bytes(16) if salt is None else salt
-    digest = hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32
-    )
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32)
     b64 = base64.b64encode
     return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${b64(salt).decode()}${b64(digest).decode()}"
 
@@ -98,12 +94,7 @@ def check_password(password: str, stored: str) -> bool:
             return False
         expected = base64.b64decode(digest)
         got = hashlib.scrypt(
-            password.encode("utf-8"),
-            salt=base64.b64decode(salt),
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            dklen=len(expected),
+            password.encode("utf-8"), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=len(expected)
         )
     except (ValueError, UnicodeEncodeError):
         return False
@@ -142,15 +133,11 @@ def has_agent_password(session: Session, agent_id: str) -> bool:
 
 def live_credential(session: Session, agent_id: str) -> AgentCredential | None:
     return session.scalars(
-        select(AgentCredential).where(
-            AgentCredential.agent_id == agent_id, AgentCredential.revoked_at.is_(None)
-        )
+        select(AgentCredential).where(AgentCredential.agent_id == agent_id, AgentCredential.revoked_at.is_(None))
     ).first()
 
 
-def open_agent_session(
-    session: Session, agent_id: str, password: str, *, now: datetime | None = None
-) -> tuple[AgentSession, str] | None:
+def open_agent_session(session: Session, agent_id: str, password: str, *, now: datetime | None = None) -> tuple[AgentSession, str] | None:
     """Check the password; on a match open a session and return it with its token (shown once)."""
     credential = live_credential(session, agent_id)
     if credential is None or not check_password(password, credential.secret_hash):
@@ -158,10 +145,7 @@ def open_agent_session(
     at = now or utcnow()
     token = AGENT_TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = AgentSession(
-        agent_id=agent_id,
-        prefix=token[:TOKEN_PREFIX_LEN],
-        token_hash=_token_hash(token),
-        created_at=at,
+        agent_id=agent_id, prefix=token[:TOKEN_PREFIX_LEN], token_hash=_token_hash(token), created_at=at,
         expires_at=at + SESSION_TTL,
     )
     session.add(row)
@@ -169,9 +153,7 @@ def open_agent_session(
     return row, token
 
 
-def verify_agent_session(
-    session: Session, token: str, *, now: datetime | None = None
-) -> AgentSession | None:
+def verify_agent_session(session: Session, token: str, *, now: datetime | None = None) -> AgentSession | None:
     """The live (not ended, not expired) session with this token, else None."""
     if not token.startswith(AGENT_TOKEN_PREFIX) or len(token) <= TOKEN_PREFIX_LEN:
         return None
@@ -179,9 +161,7 @@ def verify_agent_session(
     digest = _token_hash(token)
     rows = session.scalars(
         select(AgentSession).where(
-            AgentSession.prefix == token[:TOKEN_PREFIX_LEN],
-            AgentSession.ended_at.is_(None),
-            AgentSession.expires_at > at,
+            AgentSession.prefix == token[:TOKEN_PREFIX_LEN], AgentSession.ended_at.is_(None), AgentSession.expires_at > at
         )
     ).all()
     found = None
@@ -191,9 +171,7 @@ def verify_agent_session(
     return found
 
 
-def end_agent_sessions(
-    session: Session, agent_id: str, *, now: datetime | None = None, only: str | None = None
-) -> int:
+def end_agent_sessions(session: Session, agent_id: str, *, now: datetime | None = None, only: str | None = None) -> int:
     """End the agent's sessions (or only the one with id ``only``); how many were live."""
     where = [AgentSession.agent_id == agent_id, AgentSession.ended_at.is_(None)]
     if only is not None:
@@ -205,9 +183,7 @@ def end_agent_sessions(
 def pause_reasons(session: Session, campaign_id: str) -> list[tuple[str, str]]:
     """The campaign's (code, label) pause reasons, in order; the defaults if it set none."""
     rows = session.scalars(
-        select(PauseReason)
-        .where(PauseReason.campaign_id == campaign_id)
-        .order_by(PauseReason.position)
+        select(PauseReason).where(PauseReason.campaign_id == campaign_id).order_by(PauseReason.position)
     ).all()
     return [(r.code, r.label) for r in rows] if rows else list(DEFAULT_PAUSE_REASONS)
 

@@ -82,9 +82,7 @@ class Call(TimestampMixin, Base):
     )
     agent_interface: Mapped[str | None] = mapped_column(String(200))
     #: the agent this call was placed for (an owned callback): only they may take it
-    for_agent_id: Mapped[str | None] = mapped_column(
-        ForeignKey("agents.id", ondelete="SET NULL"), index=True
-    )
+    for_agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"), index=True)
     customer_wait_s: Mapped[float | None] = mapped_column(Float)
     talk_s: Mapped[float | None] = mapped_column(Float)
     ring_s: Mapped[float | None] = mapped_column(Float)
@@ -92,15 +90,9 @@ class Call(TimestampMixin, Base):
     agents_no_answer: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     abandon_reason: Mapped[str | None] = mapped_column(String(16))
     drop_message_played: Mapped[bool | None] = mapped_column(Boolean)
-    amd_status: Mapped[str | None] = mapped_column(
-        String(16)
-    )  # app_amd's AMDSTATUS, when the plan ran AMD
-    amd_cause: Mapped[str | None] = mapped_column(
-        String(64)
-    )  # AMDCAUSE, e.g. LONGGREETING-1500-1500
-    ivr_key: Mapped[str | None] = mapped_column(
-        String(8)
-    )  # agentless: the key Read() took (None: none)
+    amd_status: Mapped[str | None] = mapped_column(String(16))  # app_amd's AMDSTATUS, when the plan ran AMD
+    amd_cause: Mapped[str | None] = mapped_column(String(64))  # AMDCAUSE, e.g. LONGGREETING-1500-1500
+    ivr_key: Mapped[str | None] = mapped_column(String(8))  # agentless: the key Read() took (None: none)
     ivr_status: Mapped[str | None] = mapped_column(String(16))  # agentless: Read()'s READSTATUS
     plan_snapshot: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     detail: Mapped[str | None] = mapped_column(Text)

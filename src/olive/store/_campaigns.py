@@ -178,9 +178,7 @@ class ContactCount(Base):
     __tablename__ = "contact_counts"
     __table_args__ = (Index("ix_contact_counts_list", "dial_list_id", "status", "n"),)
 
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
-    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True)
     dial_list_id: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(16))
     n: Mapped[int] = mapped_column(BigInteger)

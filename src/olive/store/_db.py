@@ -63,16 +63,10 @@ def make_engine(
     parsed = make_url(database_url(url))
     in_memory = parsed.database in (None, "", ":memory:")
     pool: dict[str, Any] = {}
-    if not (
-        parsed.get_backend_name() == "sqlite" and in_memory
-    ):  # in memory: one shared connection, no queue
+    if not (parsed.get_backend_name() == "sqlite" and in_memory):  # in memory: one shared connection, no queue
         pool = {
             key: value
-            for key, value in (
-                ("pool_size", pool_size),
-                ("max_overflow", max_overflow),
-                ("pool_timeout", pool_timeout_s),
-            )
+            for key, value in (("pool_size", pool_size), ("max_overflow", max_overflow), ("pool_timeout", pool_timeout_s))
             if value is not None
         }
     if parsed.get_backend_name() == "sqlite":

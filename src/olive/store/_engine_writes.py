@@ -37,15 +37,7 @@ from olive.store._campaigns import Agent, Contact, ContactNumber
 # Bound parameters per statement stay well under SQLite's and PostgreSQL's limits.
 CHUNK = 500
 
-_CLAIM_FIELDS = (
-    "active_call_id",
-    "status",
-    "next_attempt_at",
-    "last_outcome",
-    "updated_at",
-    "attempts",
-    "next_number_index",
-)
+_CLAIM_FIELDS = ("active_call_id", "status", "next_attempt_at", "last_outcome", "updated_at", "attempts", "next_number_index")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +73,7 @@ def claim_and_insert_calls(session: Session, calls: Sequence[NewCall], now: date
         claimed = set(
             session.execute(
                 update(Contact)
-                .where(
-                    Contact.id.in_([c.contact_id for c in chunk]), Contact.active_call_id.is_(None)
-                )
+                .where(Contact.id.in_([c.contact_id for c in chunk]), Contact.active_call_id.is_(None))
                 .values(
                     active_call_id=case({c.contact_id: c.call_id for c in chunk}, value=Contact.id),
                     status="dialing",
@@ -105,12 +95,7 @@ def claim_and_insert_calls(session: Session, calls: Sequence[NewCall], now: date
             .values(attempts=ContactNumber.attempts + 1, last_attempt_at=now, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-    _expire(
-        session,
-        ContactNumber,
-        (c.contact_number_id for c in won),
-        ("attempts", "last_attempt_at", "updated_at"),
-    )
+    _expire(session, ContactNumber, (c.contact_number_id for c in won), ("attempts", "last_attempt_at", "updated_at"))
     session.execute(
         insert(Call),
         [
@@ -165,10 +150,7 @@ def agents_by_interface(session: Session, interfaces: Iterable[str]) -> dict[str
     wanted = sorted(set(interfaces))
     found: dict[str, Agent] = {}
     for chunk in _chunks(wanted):
-        found.update(
-            (a.interface, a)
-            for a in session.scalars(select(Agent).where(Agent.interface.in_(chunk)))
-        )
+        found.update((a.interface, a) for a in session.scalars(select(Agent).where(Agent.interface.in_(chunk))))
     return found
 
 
@@ -178,16 +160,12 @@ class ContactFacts:
 
     contact_id: str
     next_number_index: int
-    numbers: list[tuple[str, int]] = field(
-        default_factory=list
-    )  # (number id, position), by position
+    numbers: list[tuple[str, int]] = field(default_factory=list)  # (number id, position), by position
     # number id -> outcome -> calls that counted as attempts
     counts: dict[str, Counter[str]] = field(default_factory=dict)
 
 
-def finish_facts(
-    session: Session, contact_ids: Iterable[str], counted: ColumnElement[bool]
-) -> dict[str, ContactFacts]:
+def finish_facts(session: Session, contact_ids: Iterable[str], counted: ColumnElement[bool]) -> dict[str, ContactFacts]:
     """Each existing contact's next number, its numbers and its ended calls' outcomes per number
     (``counted``: which calls count as attempts), for every contact in three queries."""
     wanted = sorted(set(contact_ids))
@@ -243,18 +221,10 @@ def release_contacts(session: Session, releases: Sequence[Release], now: datetim
             active_call_id=None,
             status=bindparam("b_status"),
             next_attempt_at=bindparam("b_next", type_=contacts.c.next_attempt_at.type),
-            next_number_index=func.coalesce(
-                bindparam("b_index", type_=contacts.c.next_number_index.type),
-                contacts.c.next_number_index,
-            ),
-            last_outcome=func.coalesce(
-                bindparam("b_outcome", type_=contacts.c.last_outcome.type), contacts.c.last_outcome
-            ),
+            next_number_index=func.coalesce(bindparam("b_index", type_=contacts.c.next_number_index.type), contacts.c.next_number_index),
+            last_outcome=func.coalesce(bindparam("b_outcome", type_=contacts.c.last_outcome.type), contacts.c.last_outcome),
             attempts=case(
-                (
-                    contacts.c.attempts >= bindparam("b_give", type_=contacts.c.attempts.type),
-                    contacts.c.attempts - bindparam("b_give"),
-                ),
+                (contacts.c.attempts >= bindparam("b_give", type_=contacts.c.attempts.type), contacts.c.attempts - bindparam("b_give")),
                 else_=0,
             ),
             updated_at=bindparam("b_now", type_=contacts.c.updated_at.type),
@@ -274,46 +244,26 @@ def release_contacts(session: Session, releases: Sequence[Release], now: datetim
         ],
     )
     numbers = _table(ContactNumber)
-    touched = [
-        r
-        for r in releases
-        if r.number_id is not None and (r.last_outcome is not None or r.give_back_attempt)
-    ]
+    touched = [r for r in releases if r.number_id is not None and (r.last_outcome is not None or r.give_back_attempt)]
     if touched:
         session.execute(
             update(numbers)
             .where(numbers.c.id == bindparam("b_id"))
             .values(
-                last_outcome=func.coalesce(
-                    bindparam("b_outcome", type_=numbers.c.last_outcome.type),
-                    numbers.c.last_outcome,
-                ),
+                last_outcome=func.coalesce(bindparam("b_outcome", type_=numbers.c.last_outcome.type), numbers.c.last_outcome),
                 attempts=case(
-                    (
-                        numbers.c.attempts >= bindparam("b_give", type_=numbers.c.attempts.type),
-                        numbers.c.attempts - bindparam("b_give"),
-                    ),
+                    (numbers.c.attempts >= bindparam("b_give", type_=numbers.c.attempts.type), numbers.c.attempts - bindparam("b_give")),
                     else_=0,
                 ),
                 updated_at=bindparam("b_now", type_=numbers.c.updated_at.type),
             ),
             [
-                {
-                    "b_id": r.number_id,
-                    "b_outcome": r.last_outcome,
-                    "b_give": 1 if r.give_back_attempt else 0,
-                    "b_now": now,
-                }
+                {"b_id": r.number_id, "b_outcome": r.last_outcome, "b_give": 1 if r.give_back_attempt else 0, "b_now": now}
                 for r in touched
             ],
         )
     _expire(session, Contact, (r.contact_id for r in releases), _CLAIM_FIELDS)
-    _expire(
-        session,
-        ContactNumber,
-        (r.number_id for r in touched if r.number_id),
-        ("last_outcome", "attempts", "updated_at"),
-    )
+    _expire(session, ContactNumber, (r.number_id for r in touched if r.number_id), ("last_outcome", "attempts", "updated_at"))
 
 
 __all__ = [

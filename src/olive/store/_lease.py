@@ -60,26 +60,16 @@ class LeaseRepository:
             return None
         self.session.refresh(row)  # another node may have changed it since this session read it
         return LeaseHolder(
-            row.node,
-            row.token,
-            to_epoch(row.acquired_at),
-            to_epoch(row.heartbeat_at),
-            to_epoch(row.expires_at),
+            row.node, row.token, to_epoch(row.acquired_at), to_epoch(row.heartbeat_at), to_epoch(row.expires_at)
         )
 
-    def acquire(
-        self, node: str, token: str, now: float, ttl_s: float, name: str = DIALING
-    ) -> LeaseHolder:
+    def acquire(self, node: str, token: str, now: float, ttl_s: float, name: str = DIALING) -> LeaseHolder:
         """Take or renew the lease if it is free, expired or already ours; return its holder after."""
         at, until = from_epoch(now), from_epoch(now + ttl_s)
-        insert = (
-            pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        )
+        insert = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
         taken = self.session.execute(
             insert(Lease)
-            .values(
-                name=name, node=node, token=token, acquired_at=at, heartbeat_at=at, expires_at=until
-            )
+            .values(name=name, node=node, token=token, acquired_at=at, heartbeat_at=at, expires_at=until)
             .on_conflict_do_nothing(index_elements=["name"])
             .returning(Lease.name)  # no row back: someone holds it (rowcount lies here on psycopg)
         ).first()
@@ -93,9 +83,7 @@ class LeaseRepository:
                 self.session.execute(
                     update(Lease)
                     .where(Lease.name == name, or_(Lease.token == token, Lease.expires_at <= at))
-                    .values(
-                        node=node, token=token, acquired_at=at, heartbeat_at=at, expires_at=until
-                    )
+                    .values(node=node, token=token, acquired_at=at, heartbeat_at=at, expires_at=until)
                 )
         self.session.expire_all()
         holder = self.holder(name)

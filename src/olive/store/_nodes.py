@@ -48,12 +48,8 @@ class Server(Base):
         CheckConstraint("health IN ('unknown', 'up', 'down')", name="health"),
     )
 
-    name: Mapped[str] = mapped_column(
-        String(80), primary_key=True
-    )  # as campaigns and calls name it
-    max_channels: Mapped[int | None] = mapped_column(
-        Integer
-    )  # calls olive may have in progress there; None: no limit
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)  # as campaigns and calls name it
+    max_channels: Mapped[int | None] = mapped_column(Integer)  # calls olive may have in progress there; None: no limit
     max_cps: Mapped[float | None] = mapped_column(Float)  # Originates per second; None: no limit
     # The calls-per-second bucket (olive.store.reserve_dials): tokens left at cps_at; NULL: full.
     cps_tokens: Mapped[float | None] = mapped_column(Float)
@@ -109,9 +105,7 @@ def later(session: Session, at: float | None, seconds: float) -> ColumnElement[d
     """``clock(session, at)`` plus ``seconds``."""
     if at is None and session.get_bind().dialect.name == "postgresql":
         return func.clock_timestamp(type_=UTCDateTime()) + literal(timedelta(seconds=seconds))
-    return literal(
-        from_epoch((utcnow().timestamp() if at is None else at) + seconds), UTCDateTime()
-    )
+    return literal(from_epoch((utcnow().timestamp() if at is None else at) + seconds), UTCDateTime())
 
 
 def _insert(session: Session) -> Any:
@@ -130,18 +124,12 @@ def register_servers(session: Session, servers: dict[str, ServerLimits]) -> None
         session.execute(
             statement.on_conflict_do_update(
                 index_elements=["name"],
-                set_={
-                    "max_channels": limits.max_channels,
-                    "max_cps": limits.max_cps,
-                    "updated_at": utcnow(),
-                },
+                set_={"max_channels": limits.max_channels, "max_cps": limits.max_cps, "updated_at": utcnow()},
             )
         )
 
 
-def set_server_health(
-    session: Session, name: str, health: str, note: str | None = None, *, at: float | None = None
-) -> None:
+def set_server_health(session: Session, name: str, health: str, note: str | None = None, *, at: float | None = None) -> None:
     """Record what a node saw of the server (``up``: logged in and reconciled; ``down``: unreachable)."""
     if health not in SERVER_HEALTH:
         raise ValueError(f"server health is one of {', '.join(SERVER_HEALTH)}, not {health!r}")
@@ -159,9 +147,7 @@ def servers(session: Session) -> list[Server]:
     return list(session.scalars(select(Server).order_by(Server.name)))
 
 
-def register_node(
-    session: Session, name: str, instance: str, ttl_s: float, *, at: float | None = None
-) -> bool:
+def register_node(session: Session, name: str, instance: str, ttl_s: float, *, at: float | None = None) -> bool:
     """Register this process as node ``name``; False if a live process already runs under that name.
 
     A name is one process at a time: a unit its owner held under that name is
@@ -179,21 +165,13 @@ def register_node(
     again = session.execute(
         update(Node)
         .where(Node.name == name, (Node.instance == instance) | (Node.expires_at <= now))
-        .values(
-            instance=instance,
-            started_at=now,
-            heartbeat_at=now,
-            expires_at=until,
-            starts=Node.starts + 1,
-        )
+        .values(instance=instance, started_at=now, heartbeat_at=now, expires_at=until, starts=Node.starts + 1)
         .returning(Node.name)
     ).first()
     return again is not None
 
 
-def heartbeat_node(
-    session: Session, name: str, instance: str, ttl_s: float, *, at: float | None = None
-) -> bool:
+def heartbeat_node(session: Session, name: str, instance: str, ttl_s: float, *, at: float | None = None) -> bool:
     """Renew the node's registration; False if another process now runs under its name."""
     renewed = session.execute(
         update(Node)
@@ -207,24 +185,14 @@ def heartbeat_node(
 def leave_node(session: Session, name: str, instance: str, *, at: float | None = None) -> None:
     """A clean stop: the node is no longer counted (its units are released separately)."""
     session.execute(
-        update(Node)
-        .where(Node.name == name, Node.instance == instance)
-        .values(expires_at=clock(session, at))
+        update(Node).where(Node.name == name, Node.instance == instance).values(expires_at=clock(session, at))
     )
 
 
 def live_nodes(session: Session, *, at: float | None = None) -> list[NodeView]:
-    rows = session.scalars(
-        select(Node).where(Node.expires_at > clock(session, at)).order_by(Node.name)
-    )
+    rows = session.scalars(select(Node).where(Node.expires_at > clock(session, at)).order_by(Node.name))
     return [
-        NodeView(
-            n.name,
-            n.instance,
-            to_epoch(n.started_at),
-            to_epoch(n.heartbeat_at),
-            to_epoch(n.expires_at),
-        )
+        NodeView(n.name, n.instance, to_epoch(n.started_at), to_epoch(n.heartbeat_at), to_epoch(n.expires_at))
         for n in rows
     ]
 

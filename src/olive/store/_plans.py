@@ -20,8 +20,7 @@ from olive.store._vocab import AMD_ACTIONS, AMD_NOTSURE, DIAL_MODES, DROP_ACTION
 RETRY_OUTCOMES: Final = calls.RETRY_OUTCOMES
 
 DEFAULT_RETRY_RULES: Final[Mapping[str, Mapping[str, int]]] = {
-    outcome: {"max_attempts": attempts, "delay_s": delay}
-    for outcome, (attempts, delay) in calls.DEFAULT_RETRY.items()
+    outcome: {"max_attempts": attempts, "delay_s": delay} for outcome, (attempts, delay) in calls.DEFAULT_RETRY.items()
 }
 
 
@@ -149,22 +148,12 @@ class Plan(TimestampMixin, Base):
         CheckConstraint(one_of("amd", AMD_ACTIONS), name="amd"),
         CheckConstraint(one_of("amd_notsure", AMD_NOTSURE), name="amd_notsure"),
         CheckConstraint("amd <> 'message' OR amd_message IS NOT NULL", name="amd_message"),
-        CheckConstraint(
-            "amd_false_positive_share >= 0 AND amd_false_positive_share <= 1",
-            name="amd_false_positive_share",
-        ),
+        CheckConstraint("amd_false_positive_share >= 0 AND amd_false_positive_share <= 1", name="amd_false_positive_share"),
         CheckConstraint("dial_mode <> 'agentless' OR message IS NOT NULL", name="message"),
         CheckConstraint("ivr_timeout_s BETWEEN 1 AND 60", name="ivr_timeout_s"),
-        CheckConstraint(
-            "callback_owner_timeout_s IS NULL OR callback_owner_timeout_s >= 0",
-            name="callback_owner_timeout_s",
-        ),
-        CheckConstraint(
-            "preview_timeout_s IS NULL OR preview_timeout_s > 0", name="preview_timeout_s"
-        ),
-        CheckConstraint(
-            "preview_timeout_action IN ('skip', 'dial')", name="preview_timeout_action"
-        ),
+        CheckConstraint("callback_owner_timeout_s IS NULL OR callback_owner_timeout_s >= 0", name="callback_owner_timeout_s"),
+        CheckConstraint("preview_timeout_s IS NULL OR preview_timeout_s > 0", name="preview_timeout_s"),
+        CheckConstraint("preview_timeout_action IN ('skip', 'dial')", name="preview_timeout_action"),
     )
 
     id: Mapped[str] = id_column("plan")
@@ -189,15 +178,12 @@ class Plan(TimestampMixin, Base):
     #: The share of MACHINE verdicts estimated to have been people (AMD's false positives):
     #: each such call is an abandoned call in law. Measure it (listen to a sample); see compliance.md.
     amd_false_positive_share: Mapped[float] = mapped_column(
-        Float, default=AMD_FALSE_POSITIVE_SHARE, server_default=str(AMD_FALSE_POSITIVE_SHARE)
-    )
+        Float, default=AMD_FALSE_POSITIVE_SHARE, server_default=str(AMD_FALSE_POSITIVE_SHARE))
     # Agentless plans (dial_mode agentless): what [olive-broadcast] plays and which keys it reads.
     message: Mapped[str | None] = mapped_column(String(200))
     ivr_prompt: Mapped[str | None] = mapped_column(String(200))
     ivr_agent_key: Mapped[str | None] = mapped_column(String(1))
-    ivr_optout_key: Mapped[str | None] = mapped_column(
-        String(1)
-    )  # PlanSpec defaults it to 9; None: no key
+    ivr_optout_key: Mapped[str | None] = mapped_column(String(1))  # PlanSpec defaults it to 9; None: no key
     ivr_timeout_s: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
     #: The queue an owned callback's answered call waits in for its owner alone (null: the campaign's
     #: queue, whoever is free). New plans get CALLBACK_QUEUE from PlanSpec; plans from before it have none.
@@ -209,9 +195,7 @@ class Plan(TimestampMixin, Base):
     #: Preview mode: how long a contact stays on an agent's screen unattended (None: until they act),
     #: then skipped (the agent paused) or dialed.
     preview_timeout_s: Mapped[float | None] = mapped_column(Float)
-    preview_timeout_action: Mapped[str] = mapped_column(
-        String(16), default="skip", server_default="skip"
-    )
+    preview_timeout_action: Mapped[str] = mapped_column(String(16), default="skip", server_default="skip")
 
     def retry_rule(self, outcome: str) -> RetryRule:
         return retry_rule(self.retry_rules, outcome)
@@ -240,9 +224,7 @@ class Plan(TimestampMixin, Base):
             "amd_message": self.amd_message,
             "amd_notsure": self.amd_notsure or "agent",
             "amd_false_positive_share": (
-                AMD_FALSE_POSITIVE_SHARE
-                if self.amd_false_positive_share is None
-                else self.amd_false_positive_share
+                AMD_FALSE_POSITIVE_SHARE if self.amd_false_positive_share is None else self.amd_false_positive_share
             ),
             "message": self.message,
             "ivr_prompt": self.ivr_prompt,

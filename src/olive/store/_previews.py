@@ -19,10 +19,7 @@ PREVIEW_STATUSES: Final = ("offered", "dialed", "skipped", "expired", "refused",
 class Preview(TimestampMixin, Base):
     __tablename__ = "previews"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('offered', 'dialed', 'skipped', 'expired', 'refused', 'withdrawn')",
-            name="status",
-        ),
+        CheckConstraint("status IN ('offered', 'dialed', 'skipped', 'expired', 'refused', 'withdrawn')", name="status"),
         Index("ix_previews_agent_status", "agent_id", "status"),
         Index("ix_previews_contact_status", "contact_id", "status"),
     )

@@ -147,9 +147,7 @@ def contacts_due(
     # and PostgreSQL does not take IS NULL as fixing the column's order.
     order = (Contact.next_attempt_at, Contact.id)
 
-    def pick(
-        list_id: str, due: ColumnElement[bool], order: Sequence[Any], n: int
-    ) -> Sequence[Contact]:
+    def pick(list_id: str, due: ColumnElement[bool], order: Sequence[Any], n: int) -> Sequence[Contact]:
         statement = (
             select(Contact)
             .where(
@@ -166,11 +164,7 @@ def contacts_due(
         return session.scalars(statement).all()
 
     fresh = sorted(
-        (
-            c
-            for list_id in list_ids
-            for c in pick(list_id, Contact.next_attempt_at.is_(None), order, limit)
-        ),
+        (c for list_id in list_ids for c in pick(list_id, Contact.next_attempt_at.is_(None), order, limit)),
         key=lambda c: c.id,
     )[:limit]
     if len(fresh) == limit:
@@ -193,9 +187,7 @@ def next_attempt_due(session: Session, campaign_id: str) -> datetime | None:
     One index range per dial list (``ix_contacts_due``), its first entry only.
     """
     list_ids = session.scalars(
-        select(campaign_dial_lists.c.dial_list_id).where(
-            campaign_dial_lists.c.campaign_id == campaign_id
-        )
+        select(campaign_dial_lists.c.dial_list_id).where(campaign_dial_lists.c.campaign_id == campaign_id)
     ).all()
     found = [
         at
@@ -233,9 +225,7 @@ def contact_status_counts(session: Session, campaign_id: str) -> dict[str, int]:
     caller that only reads never keeps the work, and never holds its locks).
     """
     list_ids = session.scalars(
-        select(campaign_dial_lists.c.dial_list_id).where(
-            campaign_dial_lists.c.campaign_id == campaign_id
-        )
+        select(campaign_dial_lists.c.dial_list_id).where(campaign_dial_lists.c.campaign_id == campaign_id)
     ).all()
     if not list_ids:
         return {}
@@ -244,10 +234,7 @@ def contact_status_counts(session: Session, campaign_id: str) -> dict[str, int]:
         .where(ContactCount.dial_list_id.in_(list_ids))
         .group_by(ContactCount.status)
     ).all()
-    if (
-        sum(int(kept) for _, _, kept in rows) > COMPACT_COUNT_ROWS
-        and session.get_bind().dialect.name == "postgresql"
-    ):
+    if sum(int(kept) for _, _, kept in rows) > COMPACT_COUNT_ROWS and session.get_bind().dialect.name == "postgresql":
         compact_contact_counts(session.get_bind().engine, list_ids)
     return {status: int(n) for status, n, _ in rows if n}
 

@@ -18,9 +18,7 @@ from olive.store._campaigns import Campaign
 from olive.store._compliance import DncCheck, DncNumber
 
 
-def _between(
-    statement: Select[Any], column: Any, since: float | None, until: float | None
-) -> Select[Any]:
+def _between(statement: Select[Any], column: Any, since: float | None, until: float | None) -> Select[Any]:
     if since is not None:
         statement = statement.where(column >= as_utc(since))
     if until is not None:
@@ -36,9 +34,7 @@ class ComplianceRecords:
         """Every campaign, by id."""
         return {c.id: c for c in self.session.scalars(select(Campaign))}
 
-    def attempts(
-        self, campaign_id: str | None, since: float | None, until: float | None
-    ) -> Iterator[Call]:
+    def attempts(self, campaign_id: str | None, since: float | None, until: float | None) -> Iterator[Call]:
         """Every call placed in ``[since, until)`` (of the campaign), oldest first."""
         statement = select(Call).order_by(Call.originated_at, Call.id)
         if campaign_id is not None:
@@ -46,12 +42,7 @@ class ComplianceRecords:
         yield from self.session.scalars(_between(statement, Call.originated_at, since, until))
 
     def dnc_checks(
-        self,
-        campaign_id: str | None,
-        since: float | None,
-        until: float | None,
-        *,
-        of_calls: bool = False,
+        self, campaign_id: str | None, since: float | None, until: float | None, *, of_calls: bool = False
     ) -> Iterator[DncCheck]:
         """The pre-dial DNC checks made in ``[since, until)`` (of the campaign; only those of a
         call, with ``of_calls``), oldest first."""
@@ -62,19 +53,13 @@ class ComplianceRecords:
             statement = statement.where(DncCheck.campaign_id == campaign_id)
         yield from self.session.scalars(_between(statement, DncCheck.checked_at, since, until))
 
-    def answers_and_machines(
-        self, campaign_id: str
-    ) -> Iterator[tuple[datetime, str, bool | None, dict[str, Any] | None]]:
+    def answers_and_machines(self, campaign_id: str) -> Iterator[tuple[datetime, str, bool | None, dict[str, Any] | None]]:
         """(ended, outcome, drop message played, plan snapshot) of the campaign's ended live
         answers and MACHINE calls, in the order they ended: the abandon rate's calls."""
         outcomes = [*(o.value for o in LIVE_ANSWERS), Outcome.MACHINE.value]
         statement = (
             select(Call.ended_at, Call.outcome, Call.drop_message_played, Call.plan_snapshot)
-            .where(
-                Call.campaign_id == campaign_id,
-                Call.outcome.in_(outcomes),
-                Call.ended_at.is_not(None),
-            )
+            .where(Call.campaign_id == campaign_id, Call.outcome.in_(outcomes), Call.ended_at.is_not(None))
             .order_by(Call.ended_at)
         )
         for ended, outcome, played, plan in self.session.execute(statement):

@@ -67,8 +67,7 @@ class CampaignRepository(Repository[Campaign]):
         """Whether the campaign dials that dial list."""
         found = self.session.scalar(
             select(campaign_dial_lists.c.campaign_id).where(
-                campaign_dial_lists.c.campaign_id == campaign_id,
-                campaign_dial_lists.c.dial_list_id == dial_list_id,
+                campaign_dial_lists.c.campaign_id == campaign_id, campaign_dial_lists.c.dial_list_id == dial_list_id
             )
         )
         return found is not None
@@ -101,27 +100,16 @@ class CampaignRepository(Repository[Campaign]):
         return (
             select(Contact)
             .join(campaign_dial_lists, campaign_dial_lists.c.dial_list_id == Contact.dial_list_id)
-            .where(
-                campaign_dial_lists.c.campaign_id == campaign_id,
-                Contact.status == "pending",
-                Contact.active_call_id.is_(None),
-            )
+            .where(campaign_dial_lists.c.campaign_id == campaign_id, Contact.status == "pending", Contact.active_call_id.is_(None))
         )
 
     def _due(self, campaign_id: str, now: datetime | float) -> Select[Contact]:
         pending = self._pending(campaign_id)
-        return pending.where(
-            (Contact.next_attempt_at.is_(None)) | (Contact.next_attempt_at <= as_utc(now))
-        )
+        return pending.where((Contact.next_attempt_at.is_(None)) | (Contact.next_attempt_at <= as_utc(now)))
 
     def count_due(self, campaign_id: str, now: datetime | float) -> int:
         """How many of its pending, unclaimed contacts are due at ``now``."""
-        return int(
-            self.session.scalar(
-                select(func.count()).select_from(self._due(campaign_id, now).subquery())
-            )
-            or 0
-        )
+        return int(self.session.scalar(select(func.count()).select_from(self._due(campaign_id, now).subquery())) or 0)
 
     def next_pending_at(self, campaign_id: str) -> datetime | None:
         """The earliest retry time among its pending, unclaimed contacts."""
@@ -140,9 +128,7 @@ class CampaignRepository(Repository[Campaign]):
         return list(self.session.scalars(statement))
 
     def by_name_or_id(self, key: str) -> Campaign | None:
-        return self.session.scalars(
-            self.select().where((Campaign.name == key) | (Campaign.id == key))
-        ).first()
+        return self.session.scalars(self.select().where((Campaign.name == key) | (Campaign.id == key))).first()
 
     def get_with_links(self, id: str) -> Campaign:
         """The campaign with plan, dial lists and agents loaded; raises NotFound."""
@@ -171,9 +157,7 @@ class CampaignRepository(Repository[Campaign]):
         Stops at the first one (``ix_contacts_due``), where counting them would
         read every pending contact: the engine asks this of idle campaigns.
         """
-        lists = select(campaign_dial_lists.c.dial_list_id).where(
-            campaign_dial_lists.c.campaign_id == campaign_id
-        )
+        lists = select(campaign_dial_lists.c.dial_list_id).where(campaign_dial_lists.c.campaign_id == campaign_id)
         return any(
             self.session.scalar(
                 select(Contact.id)
@@ -195,23 +179,16 @@ class DialListRepository(Repository[DialList]):
 
     def campaigns_dialing(self, dial_list_id: str, statuses: Sequence[str]) -> list[str]:
         """The names of the campaigns in ``statuses`` that dial the list."""
-        return list(
-            self.session.scalars(
-                select(Campaign.name)
-                .join(campaign_dial_lists, campaign_dial_lists.c.campaign_id == Campaign.id)
-                .where(
-                    campaign_dial_lists.c.dial_list_id == dial_list_id,
-                    Campaign.status.in_(statuses),
-                )
-                .order_by(Campaign.name)
-            )
-        )
+        return list(self.session.scalars(
+            select(Campaign.name)
+            .join(campaign_dial_lists, campaign_dial_lists.c.campaign_id == Campaign.id)
+            .where(campaign_dial_lists.c.dial_list_id == dial_list_id, Campaign.status.in_(statuses))
+            .order_by(Campaign.name)
+        ))
 
     def contacts_on_a_call(self, dial_list_id: str) -> int:
-        statement = (
-            select(func.count())
-            .select_from(Contact)
-            .where(Contact.dial_list_id == dial_list_id, Contact.active_call_id.is_not(None))
+        statement = select(func.count()).select_from(Contact).where(
+            Contact.dial_list_id == dial_list_id, Contact.active_call_id.is_not(None)
         )
         return int(self.session.scalar(statement) or 0)
 
@@ -252,11 +229,7 @@ class ContactRepository(Repository[Contact]):
 
     def numbers(self, contact_id: str) -> list[ContactNumber]:
         """The contact's numbers, in the order they are tried."""
-        statement = (
-            select(ContactNumber)
-            .where(ContactNumber.contact_id == contact_id)
-            .order_by(ContactNumber.position)
-        )
+        statement = select(ContactNumber).where(ContactNumber.contact_id == contact_id).order_by(ContactNumber.position)
         return list(self.session.scalars(statement))
 
     def first_numbers(self, contact_ids: Iterable[str]) -> dict[str, str]:
@@ -276,16 +249,8 @@ class ContactRepository(Repository[Contact]):
     def ids_for(self, *, external_ref: str | None = None, number: str | None = None) -> list[str]:
         """The ids of the contacts with that external ref, or with that number (E.164)."""
         if external_ref is not None:
-            return list(
-                self.session.scalars(
-                    select(Contact.id)
-                    .where(Contact.external_ref == external_ref)
-                    .order_by(Contact.id)
-                )
-            )
-        statement = (
-            select(ContactNumber.contact_id).where(ContactNumber.number == number).distinct()
-        )
+            return list(self.session.scalars(select(Contact.id).where(Contact.external_ref == external_ref).order_by(Contact.id)))
+        statement = select(ContactNumber.contact_id).where(ContactNumber.number == number).distinct()
         return list(self.session.scalars(statement))
 
     def get_with_numbers(self, id: str) -> Contact:
@@ -294,9 +259,7 @@ class ContactRepository(Repository[Contact]):
     def load(self, id: str) -> Contact | None:
         """The contact with its numbers, read afresh (not from the session's identity map)."""
         statement = self.select().where(Contact.id == id).options(selectinload(Contact.numbers))
-        return self.session.scalars(
-            statement.execution_options(populate_existing=True)
-        ).one_or_none()
+        return self.session.scalars(statement.execution_options(populate_existing=True)).one_or_none()
 
     def search(
         self,
@@ -311,27 +274,16 @@ class ContactRepository(Repository[Contact]):
         """A page of a dial list's contacts, by status, external ref and one of their numbers (E.164)."""
         where: list[ColumnElement[bool]] = []
         if number is not None:
-            where.append(
-                Contact.id.in_(
-                    select(ContactNumber.contact_id).where(ContactNumber.number == number)
-                )
-            )
+            where.append(Contact.id.in_(select(ContactNumber.contact_id).where(ContactNumber.number == number)))
         return self.list_by(
             {"dial_list_id": dial_list_id, "status": status, "external_ref": external_ref},
-            *where,
-            order_by=("created_at",),
-            limit=limit,
-            offset=offset,
-            options=(selectinload(Contact.numbers),),
+            *where, order_by=("created_at",), limit=limit, offset=offset, options=(selectinload(Contact.numbers),),
         )
 
     def replace_numbers(self, contact: Contact, numbers: Iterable[str]) -> None:
         """The contact's numbers become ``numbers``, in order; dialing starts again at the first."""
         self.session.execute(delete(ContactNumber).where(ContactNumber.contact_id == contact.id))
-        self.session.add_all(
-            ContactNumber(contact_id=contact.id, position=i, number=n)
-            for i, n in enumerate(numbers)
-        )
+        self.session.add_all(ContactNumber(contact_id=contact.id, position=i, number=n) for i, n in enumerate(numbers))
         contact.next_number_index = 0
 
     def refs_taken(self, dial_list_id: str, refs: Sequence[str]) -> list[str]:
@@ -341,9 +293,7 @@ class ContactRepository(Repository[Contact]):
         )
         return [ref for ref in self.session.scalars(statement) if ref]
 
-    def undo_import(
-        self, dial_list_id: str, first_id: str, last_id: str, created_at: datetime
-    ) -> int:
+    def undo_import(self, dial_list_id: str, first_id: str, last_id: str, created_at: datetime) -> int:
         """Delete the contacts one import wrote (ids in ``[first_id, last_id]``, stamped
         ``created_at``), except those already dialed; returns how many were kept."""
         mine = (
@@ -385,24 +335,14 @@ class AgentRepository(Repository[Agent]):
         return self.one_or_none(self.select().where(Agent.interface == interface))
 
     def search(
-        self,
-        *,
-        state: str | None,
-        name: str | None,
-        campaign_id: str | None,
-        limit: int = 50,
-        offset: int = 0,
+        self, *, state: str | None, name: str | None, campaign_id: str | None, limit: int = 50, offset: int = 0
     ) -> Page[Agent]:
         """Agents by state and name, and (``campaign_id``) those of one campaign."""
         where: list[ColumnElement[bool]] = []
         if campaign_id is not None:
-            members = select(campaign_agents.c.agent_id).where(
-                campaign_agents.c.campaign_id == campaign_id
-            )
+            members = select(campaign_agents.c.agent_id).where(campaign_agents.c.campaign_id == campaign_id)
             where.append(Agent.id.in_(members))
-        return self.list_by(
-            {"state": state, "name": name}, *where, order_by=("name",), limit=limit, offset=offset
-        )
+        return self.list_by({"state": state, "name": name}, *where, order_by=("name",), limit=limit, offset=offset)
 
     def campaign_ids(self, agent_ids: Iterable[str]) -> dict[str, list[str]]:
         """Each agent's campaigns' ids, in id order."""

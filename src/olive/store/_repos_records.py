@@ -52,6 +52,7 @@ class CallFilter:
         return out
 
 
+
 def counts_as_attempt() -> ColumnElement[bool]:
     """Calls that were attempts: not those Asterisk refused for a passing reason (``NOT_PLACED``)."""
     return or_(Call.detail.is_(None), ~Call.detail.startswith(f"{NOT_PLACED}:"))
@@ -62,9 +63,7 @@ class CallRepository(Repository[Call]):
     kind = "call"
 
     def search(self, filters: CallFilter, *, limit: int = 50, offset: int = 0) -> Page[Call]:
-        return self.list(
-            *filters.where(), order_by=(Call.originated_at,), limit=limit, offset=offset
-        )
+        return self.list(*filters.where(), order_by=(Call.originated_at,), limit=limit, offset=offset)
 
     def outcomes_by_number(self, contact_id: str) -> dict[str | None, dict[str, int]]:
         """How the contact's attempts ended, counted per outcome, for each of its numbers
@@ -82,9 +81,7 @@ class CallRepository(Repository[Call]):
 
     def last_ended_at(self, number: str, outcome: str) -> datetime | None:
         """When the latest call to ``number`` with that outcome ended, in any campaign."""
-        return self.session.scalar(
-            select(func.max(Call.ended_at)).where(Call.number == number, Call.outcome == outcome)
-        )
+        return self.session.scalar(select(func.max(Call.ended_at)).where(Call.number == number, Call.outcome == outcome))
 
     def last_ended_by_number(
         self, numbers: Sequence[str], outcomes: Sequence[str]
@@ -136,19 +133,13 @@ class CallRepository(Repository[Call]):
             statement = statement.where(Call.outcome == outcome)
         return self.all(statement.order_by(Call.originated_at, Call.id))
 
-    def chunk(
-        self, filters: CallFilter, *, after: tuple[datetime, str] | None, limit: int
-    ) -> list[Call]:
+    def chunk(self, filters: CallFilter, *, after: tuple[datetime, str] | None, limit: int) -> list[Call]:
         """Up to ``limit`` matching calls, oldest first, after ``(originated_at, id)``: keyset
         paging, so an export reads every call once however many there are."""
-        statement = (
-            self.select().where(*filters.where()).order_by(Call.originated_at, Call.id).limit(limit)
-        )
+        statement = self.select().where(*filters.where()).order_by(Call.originated_at, Call.id).limit(limit)
         if after is not None:
             at, id = after
-            statement = statement.where(
-                or_(Call.originated_at > at, and_(Call.originated_at == at, Call.id > id))
-            )
+            statement = statement.where(or_(Call.originated_at > at, and_(Call.originated_at == at, Call.id > id)))
         return self.all(statement)
 
     def open(self, server: str | None = None) -> list[Call]:
@@ -193,6 +184,7 @@ class ApiKeyRepository(Repository[ApiKey]):
     model = ApiKey
     kind = "API key"
 
+
     def every(self) -> list[ApiKey]:
         """Every key, revoked ones too, oldest first."""
         return self.all(self.select().order_by(ApiKey.created_at, ApiKey.id))
@@ -212,13 +204,7 @@ class DncRepository(Repository[DncNumber]):
     kind = "DNC number"
 
     def search(
-        self,
-        *,
-        campaign_id: str | None,
-        scope: str | None,
-        number: str | None,
-        limit: int = 50,
-        offset: int = 0,
+        self, *, campaign_id: str | None, scope: str | None, number: str | None, limit: int = 50, offset: int = 0
     ) -> Page[DncNumber]:
         """Entries of one campaign's list, of the global list (``scope="global"``) or of any
         campaign's (``scope="campaign"``), optionally for one number (E.164)."""
@@ -228,36 +214,18 @@ class DncRepository(Repository[DncNumber]):
         elif scope == "campaign":
             where.append(DncNumber.campaign_id.is_not(None))
         return self.list_by(
-            {"campaign_id": campaign_id, "number": number},
-            *where,
-            order_by=("number", "id"),
-            limit=limit,
-            offset=offset,
+            {"campaign_id": campaign_id, "number": number}, *where, order_by=("number", "id"), limit=limit, offset=offset
         )
 
     def listed(self, numbers: Sequence[str], campaign_id: str | None) -> set[str]:
         """Which of ``numbers`` the campaign's list (or the global one) already has."""
-        scope = (
-            DncNumber.campaign_id.is_(None)
-            if campaign_id is None
-            else DncNumber.campaign_id == campaign_id
-        )
-        return set(
-            self.session.scalars(
-                select(DncNumber.number).where(scope, DncNumber.number.in_(numbers))
-            )
-        )
+        scope = DncNumber.campaign_id.is_(None) if campaign_id is None else DncNumber.campaign_id == campaign_id
+        return set(self.session.scalars(select(DncNumber.number).where(scope, DncNumber.number.in_(numbers))))
 
     def remove(self, number: str, campaign_id: str | None) -> bool:
         """Take ``number`` off the campaign's list, or the global one; whether it was there."""
-        scope = (
-            DncNumber.campaign_id.is_(None)
-            if campaign_id is None
-            else DncNumber.campaign_id == campaign_id
-        )
-        removed = self.session.execute(
-            delete(DncNumber).where(DncNumber.number == number, scope).returning(DncNumber.id)
-        )
+        scope = DncNumber.campaign_id.is_(None) if campaign_id is None else DncNumber.campaign_id == campaign_id
+        removed = self.session.execute(delete(DncNumber).where(DncNumber.number == number, scope).returning(DncNumber.id))
         return bool(removed.all())
 
     def match(self, number: str, campaign_id: str | None) -> DncNumber | None:
@@ -385,12 +353,7 @@ class DispositionCodeRepository(Repository[DispositionCode]):
 
     def times_used(self, code: str) -> int:
         """How many calls carry the code."""
-        return int(
-            self.session.scalar(
-                select(func.count()).select_from(Call).where(Call.disposition == code)
-            )
-            or 0
-        )
+        return int(self.session.scalar(select(func.count()).select_from(Call).where(Call.disposition == code)) or 0)
 
 
 class CallbackRepository(Repository[Callback]):
@@ -411,21 +374,13 @@ class CallbackRepository(Repository[Callback]):
         )
         return self.all(statement)
 
-    def scheduled(
-        self, *, contact_id: str | None = None, source_call_id: str | None = None
-    ) -> list[Callback]:
+    def scheduled(self, *, contact_id: str | None = None, source_call_id: str | None = None) -> list[Callback]:
         """The scheduled callbacks of a contact, or those a call asked for."""
-        return self.all(
-            self.select().where(
-                *((Callback.contact_id == contact_id,) if contact_id is not None else ()),
-                *(
-                    (Callback.source_call_id == source_call_id,)
-                    if source_call_id is not None
-                    else ()
-                ),
-                Callback.status == "scheduled",
-            )
-        )
+        return self.all(self.select().where(
+            *((Callback.contact_id == contact_id,) if contact_id is not None else ()),
+            *((Callback.source_call_id == source_call_id,) if source_call_id is not None else ()),
+            Callback.status == "scheduled",
+        ))
 
     def of_contact(self, contact_id: str) -> list[Callback]:
         """Every callback of the contact, latest due first."""
@@ -476,12 +431,7 @@ class CallbackRepository(Repository[Callback]):
         when = Callback.due_at <= as_utc(now) if due else Callback.due_at > as_utc(now)
         statement = (
             self.select()
-            .where(
-                Callback.campaign_id == campaign_id,
-                Callback.contact_id == contact_id,
-                Callback.status == "scheduled",
-                when,
-            )
+            .where(Callback.campaign_id == campaign_id, Callback.contact_id == contact_id, Callback.status == "scheduled", when)
             .order_by(Callback.due_at, Callback.id)
             .limit(1)
         )

@@ -112,18 +112,10 @@ class Repository(Generic[M]):
     ) -> Page[M]:
         """:meth:`list` of the rows whose columns equal ``equal``'s values (None: any),
         ordered by the named columns: the filters an API list endpoint takes."""
-        filters = [
-            getattr(self.model, column) == value
-            for column, value in equal.items()
-            if value is not None
-        ]
+        filters = [getattr(self.model, column) == value for column, value in equal.items() if value is not None]
         return self.list(
-            *filters,
-            *where,
-            order_by=[getattr(self.model, c) for c in order_by],
-            limit=limit,
-            offset=offset,
-            options=options,
+            *filters, *where, order_by=[getattr(self.model, c) for c in order_by],
+            limit=limit, offset=offset, options=options,
         )
 
     def count(self, *where: ColumnElement[bool]) -> int:

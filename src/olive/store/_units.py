@@ -67,16 +67,10 @@ class Unit(Base):
     __tablename__ = "units"
     __table_args__ = (CheckConstraint("token >= 0", name="token"),)
 
-    campaign_id: Mapped[str] = mapped_column(
-        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
-    )
-    server: Mapped[str] = mapped_column(
-        ForeignKey("servers.name", ondelete="RESTRICT"), primary_key=True
-    )
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    server: Mapped[str] = mapped_column(ForeignKey("servers.name", ondelete="RESTRICT"), primary_key=True)
     owner_node: Mapped[str | None] = mapped_column(String(200))
-    token: Mapped[int] = mapped_column(
-        BigInteger, default=0, server_default="0"
-    )  # the fencing token
+    token: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # the fencing token
     acquired_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
@@ -141,9 +135,7 @@ def set_campaign_servers(session: Session, campaign_id: str, server_names: Seque
     known = set(session.scalars(select(Server.name).where(Server.name.in_(server_names))))
     if missing := sorted(set(server_names) - known):
         raise LookupError(f"no server {', '.join(map(repr, missing))} in the pool")
-    session.execute(
-        delete(Unit).where(Unit.campaign_id == campaign_id, Unit.server.not_in(server_names))
-    )
+    session.execute(delete(Unit).where(Unit.campaign_id == campaign_id, Unit.server.not_in(server_names)))
     have = set(session.scalars(select(Unit.server).where(Unit.campaign_id == campaign_id)))
     for name in sorted(set(server_names) - have):
         session.add(Unit(campaign_id=campaign_id, server=name, token=0))
@@ -151,19 +143,9 @@ def set_campaign_servers(session: Session, campaign_id: str, server_names: Seque
 
 
 def units(session: Session) -> list[UnitView]:
-    rows = session.scalars(
-        select(Unit)
-        .order_by(Unit.campaign_id, Unit.server)
-        .execution_options(populate_existing=True)
-    )
+    rows = session.scalars(select(Unit).order_by(Unit.campaign_id, Unit.server).execution_options(populate_existing=True))
     return [
-        UnitView(
-            u.campaign_id,
-            u.server,
-            u.owner_node,
-            u.token,
-            None if u.expires_at is None else to_epoch(u.expires_at),
-        )
+        UnitView(u.campaign_id, u.server, u.owner_node, u.token, None if u.expires_at is None else to_epoch(u.expires_at))
         for u in rows
     ]
 
@@ -235,9 +217,7 @@ def _held(leases: Iterable[UnitLease]) -> list[ColumnElement[bool]]:
         raise ValueError(f"leases of several nodes at once: {sorted(nodes)}")
     return [
         Unit.owner_node == next(iter(nodes)),
-        tuple_(Unit.campaign_id, Unit.server, Unit.token).in_(
-            [(*lease.key, lease.token) for lease in leases]
-        ),
+        tuple_(Unit.campaign_id, Unit.server, Unit.token).in_([(*lease.key, lease.token) for lease in leases]),
     ]
 
 
@@ -277,9 +257,7 @@ def release_units(session: Session, leases: Sequence[UnitLease]) -> int:
     return len(gone)
 
 
-def fence(
-    session: Session, lease: UnitLease, *, at: float | None = None, margin_s: float = 0.0
-) -> None:
+def fence(session: Session, lease: UnitLease, *, at: float | None = None, margin_s: float = 0.0) -> None:
     """Refuse the transaction's writes unless ``lease`` is still the unit's, with ``margin_s`` to spare.
 
     Run first in every transaction that writes for the unit. The row stays
@@ -311,14 +289,7 @@ def _fenced(session: Session, lease: UnitLease) -> bool:
     return transaction is not None and transaction is session.get_transaction() and fenced == lease
 
 
-def reserve_dials(
-    session: Session,
-    lease: UnitLease,
-    wanted: int,
-    *,
-    at: float | None = None,
-    margin_s: float = 0.0,
-) -> int:
+def reserve_dials(session: Session, lease: UnitLease, wanted: int, *, at: float | None = None, margin_s: float = 0.0) -> int:
     """How many of ``wanted`` calls the unit may place now on its server, taken from the server's budget.
 
     Fenced, then the server row is locked (``FOR UPDATE``) until the
@@ -333,31 +304,18 @@ def reserve_dials(
     if wanted <= 0:
         return 0
     server = session.execute(
-        select(Server)
-        .where(Server.name == lease.server)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        select(Server).where(Server.name == lease.server).with_for_update().execution_options(populate_existing=True)
     ).scalar_one()
     allowed = wanted
     if server.max_channels is not None:
-        in_progress = (
-            session.scalar(
-                select(func.count())
-                .select_from(Call)
-                .where(Call.server == lease.server, Call.ended_at.is_(None))
-            )
-            or 0
-        )
+        in_progress = session.scalar(
+            select(func.count()).select_from(Call).where(Call.server == lease.server, Call.ended_at.is_(None))
+        ) or 0
         allowed = min(allowed, max(0, server.max_channels - in_progress))
     if server.max_cps is not None:
         now = to_epoch(session.scalar(select(clock(session, at))) or utcnow())
-        tokens = (
-            server.max_cps
-            if server.cps_tokens is None or server.cps_at is None
-            else min(
-                server.max_cps,
-                server.cps_tokens + max(0.0, now - to_epoch(server.cps_at)) * server.max_cps,
-            )
+        tokens = server.max_cps if server.cps_tokens is None or server.cps_at is None else min(
+            server.max_cps, server.cps_tokens + max(0.0, now - to_epoch(server.cps_at)) * server.max_cps
         )
         allowed = min(allowed, math.floor(tokens + 1e-9))
         server.cps_tokens, server.cps_at = tokens - allowed, from_epoch(now)
@@ -368,9 +326,7 @@ def reserve_dials(
 def _claim(session: Session, lease: UnitLease, contact_id: str, call_id: str) -> bool:
     won = session.execute(
         update(Contact)
-        .where(
-            Contact.id == contact_id, Contact.active_call_id.is_(None), Contact.status == "pending"
-        )
+        .where(Contact.id == contact_id, Contact.active_call_id.is_(None), Contact.status == "pending")
         .values(
             active_call_id=call_id,
             status="dialing",
@@ -401,12 +357,7 @@ def claim_contact_for_unit(
 
 
 def claim_contacts(
-    session: Session,
-    lease: UnitLease,
-    limit: int,
-    *,
-    at: float | None = None,
-    margin_s: float = 0.0,
+    session: Session, lease: UnitLease, limit: int, *, at: float | None = None, margin_s: float = 0.0
 ) -> list[Claim]:
     """Claim up to ``limit`` due contacts of the unit's campaign, each with a new call id.
 
@@ -455,16 +406,10 @@ def open_claims(session: Session, campaign_id: str, server: str) -> list[Claim]:
     rows*, committed with their claims. (A dial list shared by two campaigns
     shows both campaigns' claims on that server here.)
     """
-    lists = select(campaign_dial_lists.c.dial_list_id).where(
-        campaign_dial_lists.c.campaign_id == campaign_id
-    )
+    lists = select(campaign_dial_lists.c.dial_list_id).where(campaign_dial_lists.c.campaign_id == campaign_id)
     rows = session.execute(
         select(Contact.id, Contact.active_call_id)
-        .where(
-            Contact.dial_list_id.in_(lists),
-            Contact.claim_server == server,
-            Contact.active_call_id.is_not(None),
-        )
+        .where(Contact.dial_list_id.in_(lists), Contact.claim_server == server, Contact.active_call_id.is_not(None))
         .order_by(Contact.id)
     ).all()
     return [Claim(contact_id, call_id) for contact_id, call_id in rows if call_id is not None]

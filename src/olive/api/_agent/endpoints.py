@@ -55,16 +55,12 @@ def sign_in(body: SignIn, request: Request, context: Context, session: DbSession
         raise
 
 
-@router.delete(
-    "/session", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out (this session)"
-)
+@router.delete("/session", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out (this session)")
 def sign_out(me: Me, session: DbSession) -> None:
     service.sign_out(session, me)
 
 
-@router.get(
-    "/me", summary="The signed-in agent: state, campaigns, pause reasons, codes, the call on screen"
-)
+@router.get("/me", summary="The signed-in agent: state, campaigns, pause reasons, codes, the call on screen")
 def read_self(me: Me, session: DbSession) -> AgentSelf:
     return service.read_self(session, me)
 
@@ -81,22 +77,12 @@ async def ready(me: Me, context: Context) -> AgentOut:
     return await service.go_ready(context, me)
 
 
-@router.post(
-    "/pause",
-    summary="Pause with a reason",
-    description="One of the agent's campaigns' pause reasons (QueuePause).",
-    responses=responses(409),
-)
+@router.post("/pause", summary="Pause with a reason", description="One of the agent's campaigns' pause reasons (QueuePause).", responses=responses(409))
 async def pause(me: Me, body: AgentPause, context: Context) -> AgentOut:
     return await service.pause(context, me, body.reason)
 
 
-@router.post(
-    "/logout",
-    summary="Leave the queues",
-    description="QueueRemove; 409 while on a call.",
-    responses=responses(409),
-)
+@router.post("/logout", summary="Leave the queues", description="QueueRemove; 409 while on a call.", responses=responses(409))
 async def log_out(me: Me, context: Context) -> AgentOut:
     return await service.log_out(context, me)
 
@@ -162,9 +148,7 @@ def my_callbacks(me: Me, session: DbSession) -> list[MyCallback]:
     description="As `POST /calls/{id}/disposition`: the code's flags drive retries, callbacks and do-not-call.",
     responses=responses(404, 409),
 )
-def dispose(
-    me: Me, call_id: CallId, body: AgentDisposition, session: DbSession, engine: EngineDep
-) -> DispositionOut:
+def dispose(me: Me, call_id: CallId, body: AgentDisposition, session: DbSession, engine: EngineDep) -> DispositionOut:
     return service.dispose(session, me, call_id, body, engine.clock.now())
 
 
@@ -188,22 +172,15 @@ class AgentFilter(events.EventFilter):
     "event means the session was ended by an admin.",
     response_class=EventStream,
     responses={
-        200: {
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
-            "description": "An event stream.",
-        },
+        200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}, "description": "An event stream."},
         **json_responses(401, 403, 422),
     },
 )
 async def agent_events(
     me: Me,
     context: Context,
-    timeout_s: Annotated[
-        float | None, Query(gt=0, le=86_400, description="end after this many seconds")
-    ] = None,
-    last_event_id: Annotated[
-        int | None, Header(ge=0, le=2**53, description="replay events after this id")
-    ] = None,
+    timeout_s: Annotated[float | None, Query(gt=0, le=86_400, description="end after this many seconds")] = None,
+    last_event_id: Annotated[int | None, Header(ge=0, le=2**53, description="replay events after this id")] = None,
 ) -> EventStream:
     def names() -> frozenset[str]:
         from olive.store import Agent
@@ -212,14 +189,9 @@ async def agent_events(
             agent = session.get(Agent, me.agent_id)
             return frozenset() if agent is None else frozenset({agent.name, agent.interface})
 
-    filters = AgentFilter(
-        None, frozenset(), frozenset(), me.agent_id, await run_in_threadpool(names)
-    )
+    filters = AgentFilter(None, frozenset(), frozenset(), me.agent_id, await run_in_threadpool(names))
     stream = events.stream(context, filters, last_event_id=last_event_id, timeout_s=timeout_s)
-    return EventStream(
-        service.until_signed_out(context, me, stream),
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return EventStream(service.until_signed_out(context, me, stream), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 __all__ = ["router"]

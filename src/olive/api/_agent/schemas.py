@@ -19,9 +19,7 @@ class SignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[PlainText, Field(min_length=1, max_length=200, description="the agent's name")]
-    password: Annotated[
-        str, Field(min_length=1, max_length=200, description="as the admin issued it")
-    ]
+    password: Annotated[str, Field(min_length=1, max_length=200, description="as the admin issued it")]
 
 
 class SessionOut(BaseModel):
@@ -70,13 +68,9 @@ class AgentSelf(BaseModel):
 
     agent: AgentOut
     campaigns: list[CampaignBrief]
-    pause_reasons: list[PauseReasonItem] = Field(
-        description="the reasons of the agent's campaigns, first campaign first"
-    )
+    pause_reasons: list[PauseReasonItem] = Field(description="the reasons of the agent's campaigns, first campaign first")
     disposition_codes: list[CodeBrief]
-    call_id: str | None = Field(
-        description="the call on screen: on it now, or in its wrap-up until disposed"
-    )
+    call_id: str | None = Field(description="the call on screen: on it now, or in its wrap-up until disposed")
 
 
 class AgentPause(BaseModel):
@@ -152,9 +146,7 @@ class PreviewCard(BaseModel):
     id: str
     campaign: CampaignBrief
     offered_at: datetime
-    expires_at: datetime | None = Field(
-        description="then skipped (the agent paused) or dialed, per the plan"
-    )
+    expires_at: datetime | None = Field(description="then skipped (the agent paused) or dialed, per the plan")
     timeout_action: str = Field(description="what happens at expires_at: skip or dial")
     contact_id: str
     name: str | None
@@ -168,18 +160,13 @@ class PreviewCard(BaseModel):
 
 
 class PreviewOut(BaseModel):
-    preview: PreviewCard | None = Field(
-        description="null: nothing on the screen (not ready, or no contact due)"
-    )
+    preview: PreviewCard | None = Field(description="null: nothing on the screen (not ready, or no contact due)")
 
 
 class PreviewSkip(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[
-        PlainText,
-        Field(min_length=1, max_length=200, description="why, e.g. 'customer asked for email'"),
-    ]
+    reason: Annotated[PlainText, Field(min_length=1, max_length=200, description="why, e.g. 'customer asked for email'")]
 
 
 class PreviewDialed(BaseModel):
@@ -193,12 +180,8 @@ class AgentDisposition(BaseModel):
 
     code: Code
     note: Annotated[PlainText, Field(max_length=2000)] | None = None
-    callback_at: Time | None = Field(
-        default=None, description="with a callback code: when (ISO 8601 with zone)"
-    )
-    callback_mine: bool = Field(
-        default=True, description="with a callback code: mine (true) or anyone's (false)"
-    )
+    callback_at: Time | None = Field(default=None, description="with a callback code: when (ISO 8601 with zone)")
+    callback_mine: bool = Field(default=True, description="with a callback code: mine (true) or anyone's (false)")
 
 
 __all__ = [

@@ -103,11 +103,7 @@ def visible_call(session: Session, agent: Agent) -> Call | None:
     if agent.current_call_id is not None:
         call = session.get(Call, agent.current_call_id)
         # In wrap-up the agent's current call is the one just over: shown until disposed.
-        if (
-            call is not None
-            and call.agent_id == agent.id
-            and (call.ended_at is None or call.disposition is None)
-        ):
+        if call is not None and call.agent_id == agent.id and (call.ended_at is None or call.disposition is None):
             return call
     last = CallRepository(session).last_connected_for(agent.id)
     if last is not None and (last.ended_at is None or last.disposition is None):
@@ -120,19 +116,10 @@ def read_self(session: Session, me: AgentPrincipal) -> AgentSelf:
     call = visible_call(session, agent)
     return AgentSelf(
         agent=agents.to_out(session, [agent])[0],
-        campaigns=[
-            CampaignBrief(id=c.id, name=c.name, status=c.status)
-            for c in campaigns_of(session, agent.id)
-        ],
+        campaigns=[CampaignBrief(id=c.id, name=c.name, status=c.status) for c in campaigns_of(session, agent.id)],
         pause_reasons=reasons_of(session, agent.id),
         disposition_codes=[
-            CodeBrief(
-                code=c.code,
-                label=c.label,
-                callback=c.callback,
-                final=c.final,
-                add_to_dnc=c.add_to_dnc,
-            )
+            CodeBrief(code=c.code, label=c.label, callback=c.callback, final=c.final, add_to_dnc=c.add_to_dnc)
             for c in dispositions.list_codes(session)
         ],
         call_id=None if call is None else call.id,
@@ -191,33 +178,22 @@ def contact_card(
     return (
         [
             NumberBrief(
-                number=n.number,
-                position=n.position,
-                attempts=n.attempts,
-                last_outcome=n.last_outcome,
+                number=n.number, position=n.position, attempts=n.attempts, last_outcome=n.last_outcome,
                 dialed=n.id == dialed_number_id,
             )
             for n in numbers
         ],
         [
             Attempt(
-                call_id=c.id,
-                number=c.number,
-                originated_at=c.originated_at,
-                outcome=c.outcome,
-                agent=names.get(c.agent_id or "", c.agent_interface),
-                talk_s=c.talk_s,
-                disposition=c.disposition,
+                call_id=c.id, number=c.number, originated_at=c.originated_at, outcome=c.outcome,
+                agent=names.get(c.agent_id or "", c.agent_interface), talk_s=c.talk_s, disposition=c.disposition,
                 disposition_note=c.disposition_note,
             )
             for c in history
         ],
         [
             CallbackBrief(
-                due_at=b.due_at,
-                status=b.status,
-                note=b.note,
-                mine=b.agent_id == me.agent_id,
+                due_at=b.due_at, status=b.status, note=b.note, mine=b.agent_id == me.agent_id,
                 owner=None if b.agent_id is None else names.get(b.agent_id, b.agent_id),
             )
             for b in callbacks
@@ -234,27 +210,19 @@ def my_callbacks(session: Session, me: AgentPrincipal) -> list[MyCallback]:
     first = ContactRepository(session).first_numbers(contact.id for _, contact, _ in rows)
     return [
         MyCallback(
-            id=callback.id,
-            due_at=callback.due_at,
-            note=callback.note,
+            id=callback.id, due_at=callback.due_at, note=callback.note,
             campaign=CampaignBrief(id=campaign.id, name=campaign.name, status=campaign.status),
-            contact_name=contact.name,
-            external_ref=contact.external_ref,
-            number=first.get(contact.id),
+            contact_name=contact.name, external_ref=contact.external_ref, number=first.get(contact.id),
             source_call_id=callback.source_call_id,
         )
         for callback, contact, campaign in rows
     ]
 
 
-def dispose(
-    session: Session, me: AgentPrincipal, call_id: str, body: AgentDisposition, now: float
-) -> DispositionOut:
+def dispose(session: Session, me: AgentPrincipal, call_id: str, body: AgentDisposition, now: float) -> DispositionOut:
     call = _own_call(session, me, call_id)
     if body.callback_at is not None and body.callback_at.timestamp() <= now:
-        raise Invalid(
-            "the callback's time has passed: choose a time in the future", field="callback_at"
-        )
+        raise Invalid("the callback's time has passed: choose a time in the future", field="callback_at")
     agent = agents.get(session, me.agent_id)
     request = DispositionSet(
         code=body.code,
@@ -278,11 +246,7 @@ SESSION_CHECK_S = 1.0
 
 
 async def until_signed_out(
-    context: ApiContext,
-    me: AgentPrincipal,
-    stream: AsyncIterator[str],
-    *,
-    check_s: float = SESSION_CHECK_S,
+    context: ApiContext, me: AgentPrincipal, stream: AsyncIterator[str], *, check_s: float = SESSION_CHECK_S
 ) -> AsyncIterator[str]:
     """The agent's event stream, ended once their session has ended: at once when this node hears
     an admin end it (after telling the page), else within ``check_s``. The page then finds its
@@ -303,9 +267,7 @@ async def until_signed_out(
                     return
                 pending = None
                 yield chunk
-                if '"signed_out":true' in chunk and not await run_in_threadpool(
-                    session_live, context, me.session_id
-                ):
+                if '"signed_out":true' in chunk and not await run_in_threadpool(session_live, context, me.session_id):
                     return
             if loop.time() >= next_check:
                 if not await run_in_threadpool(session_live, context, me.session_id):
@@ -325,10 +287,7 @@ def _allowed_reason(context: ApiContext, agent_id: str, reason: str) -> None:
     with transaction(context.sessions) as session:
         codes = [r.code for r in reasons_of(session, agent_id)]
     if reason not in codes:
-        raise Invalid(
-            f"{reason!r} is not one of this agent's pause reasons: {', '.join(codes)}",
-            field="reason",
-        )
+        raise Invalid(f"{reason!r} is not one of this agent's pause reasons: {', '.join(codes)}", field="reason")
 
 
 def _undisposed_call(context: ApiContext, agent_id: str) -> str | None:
@@ -343,9 +302,7 @@ async def go_ready(context: ApiContext, me: AgentPrincipal) -> AgentOut:
     current = await agents.read(context, me.agent_id)
     if current.state == "logged_out":
         if not current.campaign_ids:
-            raise Conflict(
-                "you are in no campaign yet; ask a supervisor to add you to one", field="state"
-            )
+            raise Conflict("you are in no campaign yet; ask a supervisor to add you to one", field="state")
         return await agents.login(context, me.agent_id)
     if current.state == "wrap_up":
         return await end_wrap_up(context, me)
@@ -368,10 +325,7 @@ async def end_wrap_up(context: ApiContext, me: AgentPrincipal) -> AgentOut:
     """
     undisposed = await run_in_threadpool(_undisposed_call, context, me.agent_id)
     if undisposed is not None:
-        raise Conflict(
-            f"save a disposition for call {undisposed} first, then you are ready for the next one",
-            field="state",
-        )
+        raise Conflict(f"save a disposition for call {undisposed} first, then you are ready for the next one", field="state")
     await agents.logout(context, me.agent_id)
     return await agents.login(context, me.agent_id)
 

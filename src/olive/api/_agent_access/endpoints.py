@@ -76,9 +76,7 @@ async def read_pause_reasons(campaign_id: CampaignId, context: Context) -> Pause
     description="Replaces the list; an empty list goes back to olive's defaults.",
     responses=responses(404),
 )
-async def write_pause_reasons(
-    campaign_id: CampaignId, body: PauseReasons, context: Context
-) -> PauseReasons:
+async def write_pause_reasons(campaign_id: CampaignId, body: PauseReasons, context: Context) -> PauseReasons:
     return await run_in_threadpool(admin.write_reasons, context, campaign_id, body)
 
 

@@ -81,11 +81,7 @@ def _signed_out(context: ApiContext, agent_id: str) -> None:
 def read_reasons(context: ApiContext, campaign_id: str) -> PauseReasons:
     with transaction(context.sessions) as session:
         get_or_404(CampaignRepository(session), campaign_id)
-        return PauseReasons(
-            reasons=[
-                PauseReasonItem(code=c, label=lbl) for c, lbl in pause_reasons(session, campaign_id)
-            ]
-        )
+        return PauseReasons(reasons=[PauseReasonItem(code=c, label=lbl) for c, lbl in pause_reasons(session, campaign_id)])
 
 
 def write_reasons(context: ApiContext, campaign_id: str, body: PauseReasons) -> PauseReasons:
@@ -94,20 +90,11 @@ def write_reasons(context: ApiContext, campaign_id: str, body: PauseReasons) -> 
     if duplicated:
         from olive.errors import Invalid
 
-        raise Invalid(
-            f"each code once: {', '.join(duplicated)} given more than once", field="reasons"
-        )
+        raise Invalid(f"each code once: {', '.join(duplicated)} given more than once", field="reasons")
     with transaction(context.sessions) as session:
         get_or_404(CampaignRepository(session), campaign_id)
         set_pause_reasons(session, campaign_id, [(r.code, r.label) for r in body.reasons])
     return read_reasons(context, campaign_id)
 
 
-__all__ = [
-    "FORCED_OUT",
-    "force_out",
-    "issue_password",
-    "read_reasons",
-    "revoke_password",
-    "write_reasons",
-]
+__all__ = ["FORCED_OUT", "force_out", "issue_password", "read_reasons", "revoke_password", "write_reasons"]

@@ -23,20 +23,14 @@ def list_agents(
     paging: PagingDep,
     state: Annotated[State | None, Query()] = None,
     name: Annotated[str | None, Query(pattern=TEXT_PATTERN, description="exact name")] = None,
-    campaign_id: Annotated[
-        str | None, Query(pattern=ID_PATTERN, description="agents of this campaign")
-    ] = None,
+    campaign_id: Annotated[str | None, Query(pattern=ID_PATTERN, description="agents of this campaign")] = None,
 ) -> Page[AgentOut]:
     page = service.list_agents(session, paging, state=state, name=name, campaign_id=campaign_id)
     return Page[AgentOut].build(page, service.to_out(session, page.items))
 
 
 @router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    dependencies=[Admin],
-    summary="Create an agent",
-    responses=responses(409),
+    "", status_code=status.HTTP_201_CREATED, dependencies=[Admin], summary="Create an agent", responses=responses(409)
 )
 def create_agent(body: AgentCreate, session: DbSession, response: Response) -> AgentOut:
     agent = service.create(session, body)
@@ -49,9 +43,7 @@ def read_agent(agent_id: AgentId, session: DbSession) -> AgentOut:
     return service.to_out(session, [service.get(session, agent_id)])[0]
 
 
-@router.patch(
-    "/{agent_id}", dependencies=[Admin], summary="Change an agent", responses=responses(404, 409)
-)
+@router.patch("/{agent_id}", dependencies=[Admin], summary="Change an agent", responses=responses(404, 409))
 def update_agent(agent_id: AgentId, body: AgentUpdate, session: DbSession) -> AgentOut:
     agent = service.update(session, agent_id, body.model_dump(exclude_unset=True))
     return service.to_out(session, [agent])[0]

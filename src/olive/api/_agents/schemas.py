@@ -18,10 +18,7 @@ class AgentCreate(AgentSpec):
     """A new agent, logged out. ``interface`` is the device Asterisk rings, e.g. ``PJSIP/101``."""
 
     interface: Annotated[
-        str,
-        Field(
-            pattern=rf"^[A-Za-z0-9]+/[^\s,|{CONTROL_CLASS}]{{1,190}}$", description="e.g. PJSIP/101"
-        ),
+        str, Field(pattern=rf"^[A-Za-z0-9]+/[^\s,|{CONTROL_CLASS}]{{1,190}}$", description="e.g. PJSIP/101")
     ]
 
 
@@ -40,9 +37,7 @@ class AgentOut(Stamped):
 
 
 class PauseRequest(BaseModel):
-    reason: Annotated[
-        PlainText, Field(min_length=1, max_length=200, description="e.g. lunch, training")
-    ]
+    reason: Annotated[PlainText, Field(min_length=1, max_length=200, description="e.g. lunch, training")]
 
 
 __all__ = ["AgentCreate", "AgentOut", "AgentUpdate", "PauseRequest", "State"]

@@ -21,12 +21,7 @@ from olive.store import Agent, AgentRepository, Page, transaction
 
 
 def list_agents(
-    session: Session,
-    paging: Paging,
-    *,
-    state: str | None,
-    name: str | None,
-    campaign_id: str | None,
+    session: Session, paging: Paging, *, state: str | None, name: str | None, campaign_id: str | None
 ) -> Page[Agent]:
     return AgentRepository(session).search(
         state=state, name=name, campaign_id=campaign_id, limit=paging.limit, offset=paging.offset
@@ -46,14 +41,9 @@ def create(session: Session, spec: AgentCreate) -> Agent:
 def update(session: Session, agent_id: str, changes: dict[str, Any]) -> Agent:
     repo = AgentRepository(session)
     agent = get(session, agent_id)
-    spec = validate_merged(
-        AgentCreate, {"name": agent.name, "interface": agent.interface, **changes}
-    )
+    spec = validate_merged(AgentCreate, {"name": agent.name, "interface": agent.interface, **changes})
     if spec.interface != agent.interface and agent.state != "logged_out":
-        raise Conflict(
-            f"agent {agent.name} is {agent.state}; log them out to change the interface",
-            field="interface",
-        )
+        raise Conflict(f"agent {agent.name} is {agent.state}; log them out to change the interface", field="interface")
     _unique(
         repo,
         spec.name if spec.name != agent.name else None,
@@ -130,16 +120,4 @@ def _unique(repo: AgentRepository, name: str | None, interface: str | None) -> N
         raise Conflict(f"an agent with interface {interface!r} already exists", field="interface")
 
 
-__all__ = [
-    "create",
-    "delete",
-    "get",
-    "list_agents",
-    "login",
-    "logout",
-    "pause",
-    "read",
-    "ready",
-    "to_out",
-    "update",
-]
+__all__ = ["create", "delete", "get", "list_agents", "login", "logout", "pause", "read", "ready", "to_out", "update"]

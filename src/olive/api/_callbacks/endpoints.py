@@ -28,12 +28,7 @@ def list_callbacks(
     status: Annotated[Status | None, Query()] = None,
 ) -> Page[CallbackOut]:
     page = service.list_callbacks(
-        session,
-        paging,
-        campaign_id=campaign_id,
-        contact_id=contact_id,
-        agent_id=agent_id,
-        status=status,
+        session, paging, campaign_id=campaign_id, contact_id=contact_id, agent_id=agent_id, status=status
     )
     return Page[CallbackOut].build(page, [CallbackOut.model_validate(c) for c in page.items])
 
@@ -53,9 +48,7 @@ def create_callback(body: CallbackCreate, session: DbSession, response: Response
     return CallbackOut.model_validate(callback)
 
 
-@router.get(
-    "/{callback_id}", dependencies=[Viewer], summary="Read a callback", responses=responses(404)
-)
+@router.get("/{callback_id}", dependencies=[Viewer], summary="Read a callback", responses=responses(404))
 def read_callback(callback_id: CallbackId, session: DbSession) -> CallbackOut:
     return CallbackOut.model_validate(service.get(session, callback_id))
 
@@ -67,12 +60,8 @@ def read_callback(callback_id: CallbackId, session: DbSession) -> CallbackOut:
     description="Only while scheduled (409 after).",
     responses=responses(404, 409),
 )
-def update_callback(
-    callback_id: CallbackId, body: CallbackUpdate, session: DbSession
-) -> CallbackOut:
-    return CallbackOut.model_validate(
-        service.update(session, callback_id, body.model_dump(exclude_unset=True))
-    )
+def update_callback(callback_id: CallbackId, body: CallbackUpdate, session: DbSession) -> CallbackOut:
+    return CallbackOut.model_validate(service.update(session, callback_id, body.model_dump(exclude_unset=True)))
 
 
 @router.post(

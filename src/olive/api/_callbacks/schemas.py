@@ -21,9 +21,7 @@ class CallbackCreate(BaseModel):
     contact_id: IdRef
     campaign_id: IdRef
     due_at: Time = Field(description="ISO 8601 with zone")
-    agent_id: IdRef | None = Field(
-        default=None, description="its owner, who must be ready for it; null: anyone"
-    )
+    agent_id: IdRef | None = Field(default=None, description="its owner, who must be ready for it; null: anyone")
     note: Annotated[PlainText, Field(max_length=2000)] | None = None
 
 

@@ -34,15 +34,8 @@ def list_callbacks(
     status: str | None,
 ) -> Page[Callback]:
     return CallbackRepository(session).list_by(
-        {
-            "campaign_id": campaign_id,
-            "contact_id": contact_id,
-            "agent_id": agent_id,
-            "status": status,
-        },
-        order_by=("due_at", "id"),
-        limit=paging.limit,
-        offset=paging.offset,
+        {"campaign_id": campaign_id, "contact_id": contact_id, "agent_id": agent_id, "status": status},
+        order_by=("due_at", "id"), limit=paging.limit, offset=paging.offset,
     )
 
 
@@ -54,23 +47,13 @@ def create(session: Session, body: CallbackCreate) -> Callback:
     contact = _row(session, Contact, body.contact_id, "contact_id", "contact")
     campaign = _row(session, Campaign, body.campaign_id, "campaign_id", "campaign")
     if not CampaignRepository(session).dials_list(campaign.id, contact.dial_list_id):
-        raise Invalid(
-            f"campaign {campaign.name} does not dial this contact's list", field="contact_id"
-        )
+        raise Invalid(f"campaign {campaign.name} does not dial this contact's list", field="contact_id")
     if body.agent_id is not None:
         _row(session, Agent, body.agent_id, "agent_id", "agent")
     if contact.status in ("dnc", "dialing"):
-        raise Conflict(
-            f"the contact is {'on a do-not-call list' if contact.status == 'dnc' else 'on a call'}",
-            field="contact_id",
-        )
+        raise Conflict(f"the contact is {'on a do-not-call list' if contact.status == 'dnc' else 'on a call'}", field="contact_id")
     return schedule_callback(
-        session,
-        contact.id,
-        campaign.id,
-        body.due_at.timestamp(),
-        agent_id=body.agent_id,
-        note=body.note,
+        session, contact.id, campaign.id, body.due_at.timestamp(), agent_id=body.agent_id, note=body.note
     )
 
 

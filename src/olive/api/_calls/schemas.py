@@ -37,18 +37,10 @@ class CallOut(Out):
     ring_s: float | None
     abandon_reason: str | None
     drop_message_played: bool | None
-    amd_status: str | None = Field(
-        None, description="answering-machine detection's verdict: MACHINE, HUMAN, NOTSURE or HANGUP"
-    )
-    amd_cause: str | None = Field(
-        None, description="what decided it, as app_amd says: e.g. LONGGREETING-1500-1500"
-    )
-    ivr_key: str | None = Field(
-        None, description="agentless: the key the person pressed (null: none)"
-    )
-    ivr_status: str | None = Field(
-        None, description="agentless: Read()'s READSTATUS: OK, TIMEOUT, HANGUP, ..."
-    )
+    amd_status: str | None = Field(None, description="answering-machine detection's verdict: MACHINE, HUMAN, NOTSURE or HANGUP")
+    amd_cause: str | None = Field(None, description="what decided it, as app_amd says: e.g. LONGGREETING-1500-1500")
+    ivr_key: str | None = Field(None, description="agentless: the key the person pressed (null: none)")
+    ivr_status: str | None = Field(None, description="agentless: Read()'s READSTATUS: OK, TIMEOUT, HANGUP, ...")
     detail: str | None
     disposition: str | None
     disposition_note: str | None

@@ -51,9 +51,7 @@ def create_campaign(body: CampaignCreate, session: DbSession, response: Response
     return service.to_out(campaign)
 
 
-@router.get(
-    "/{campaign_id}", dependencies=[Viewer], summary="Read a campaign", responses=responses(404)
-)
+@router.get("/{campaign_id}", dependencies=[Viewer], summary="Read a campaign", responses=responses(404))
 def read_campaign(campaign_id: CampaignId, session: DbSession, context: Context) -> CampaignOut:
     return service.to_out(service.get(session, campaign_id), context.engine.note(campaign_id))
 
@@ -66,9 +64,7 @@ def read_campaign(campaign_id: CampaignId, session: DbSession, context: Context)
     "calls in progress keep the plan they started with.",
     responses=responses(404, 409),
 )
-def update_campaign(
-    campaign_id: CampaignId, body: CampaignUpdate, session: DbSession, context: Context
-) -> CampaignOut:
+def update_campaign(campaign_id: CampaignId, body: CampaignUpdate, session: DbSession, context: Context) -> CampaignOut:
     campaign = service.update(session, campaign_id, body.model_dump(exclude_unset=True))
     return service.to_out(campaign, context.engine.note(campaign_id))
 

@@ -17,9 +17,7 @@ class CampaignCreate(CampaignSpec):
     """A new campaign, stopped until started. Ids refer to existing plans, dial lists and agents."""
 
     default_region: Region = "US"
-    schedule: JsonObject = Field(
-        default=None, description="calling hours (see the compliance guide)"
-    )
+    schedule: JsonObject = Field(default=None, description="calling hours (see the compliance guide)")
     plan_id: IdRef
     dial_list_ids: list[IdRef] = Field(default_factory=list, max_length=100)
     agent_ids: list[IdRef] = Field(default_factory=list, max_length=1000)
@@ -46,9 +44,7 @@ class CampaignOut(Stamped):
     agent_ids: list[str]
     started_at: datetime | None
     finished_at: datetime | None
-    note: str | None = Field(
-        default=None, description="why a running campaign is not dialing, when it is not"
-    )
+    note: str | None = Field(default=None, description="why a running campaign is not dialing, when it is not")
 
 
 class StopResult(BaseModel):

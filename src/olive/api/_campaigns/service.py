@@ -40,10 +40,7 @@ def list_campaigns(
 ) -> Page[Campaign]:
     return CampaignRepository(session).list_by(
         {"status": status, "plan_id": plan_id, "name": name},
-        order_by=("created_at",),
-        limit=paging.limit,
-        offset=paging.offset,
-        options=CAMPAIGN_LINKS,
+        order_by=("created_at",), limit=paging.limit, offset=paging.offset, options=CAMPAIGN_LINKS,
     )
 
 
@@ -91,27 +88,15 @@ def update(session: Session, campaign_id: str, changes: dict[str, Any]) -> Campa
     if campaign.status in ACTIVE:
         for key in ("queue", "server"):
             if getattr(spec, key) != current[key]:
-                raise Conflict(
-                    f"campaign {campaign.name} is {campaign.status}; stop it to change its {key}",
-                    field=key,
-                )
-    plan = (
-        campaign.plan
-        if spec.plan_id == campaign.plan_id
-        else _ref(PlanRepository(session), spec.plan_id, "plan_id")
-    )
+                raise Conflict(f"campaign {campaign.name} is {campaign.status}; stop it to change its {key}", field=key)
+    plan = campaign.plan if spec.plan_id == campaign.plan_id else _ref(PlanRepository(session), spec.plan_id, "plan_id")
     _check_profile(plan, spec.compliance_profile, spec.schedule)
     campaign.name, campaign.queue, campaign.server = spec.name, spec.queue, spec.server
-    campaign.compliance_profile, campaign.default_region = (
-        spec.compliance_profile,
-        spec.default_region,
-    )
+    campaign.compliance_profile, campaign.default_region = spec.compliance_profile, spec.default_region
     campaign.schedule = spec.schedule
     campaign.plan = plan
     if "dial_list_ids" in changes:
-        campaign.dial_lists = _refs(
-            DialListRepository(session), spec.dial_list_ids, "dial_list_ids"
-        )
+        campaign.dial_lists = _refs(DialListRepository(session), spec.dial_list_ids, "dial_list_ids")
     if "agent_ids" in changes:
         campaign.agents = _refs(AgentRepository(session), spec.agent_ids, "agent_ids")
     session.flush()
@@ -121,14 +106,10 @@ def update(session: Session, campaign_id: str, changes: dict[str, Any]) -> Campa
 def delete(session: Session, campaign_id: str) -> None:
     campaign = get_or_404(CampaignRepository(session), campaign_id)
     if campaign.status in ACTIVE:
-        raise Conflict(
-            f"campaign {campaign.name} is {campaign.status}; stop it first", field="status"
-        )
+        raise Conflict(f"campaign {campaign.name} is {campaign.status}; stop it first", field="status")
     calls = CallRepository(session).count(Call.campaign_id == campaign.id)
     if calls:
-        raise Conflict(
-            f"campaign {campaign.name} has {calls} call record(s), which are kept; it cannot be deleted"
-        )
+        raise Conflict(f"campaign {campaign.name} has {calls} call record(s), which are kept; it cannot be deleted")
     CampaignRepository(session).delete(campaign)
 
 
@@ -161,10 +142,7 @@ def _unique_name(repo: CampaignRepository, name: str) -> None:
 def _check_profile(plan: Plan, profile: str, schedule: dict[str, Any] | None = None) -> None:
     problems = check_plan_for_profile(plan.snapshot(), profile)
     if problems:
-        raise Conflict(
-            f"plan {plan.name} is not allowed under the {profile} profile: " + "; ".join(problems),
-            field="plan_id",
-        )
+        raise Conflict(f"plan {plan.name} is not allowed under the {profile} profile: " + "; ".join(problems), field="plan_id")
     try:
         hours = parse_schedule(schedule)
     except ScheduleError as exc:

@@ -34,9 +34,7 @@ def contact_eligibility(
     contact_id: ContactId,
     session: DbSession,
     engine: EngineDep,
-    campaign_id: Annotated[
-        str | None, Query(pattern=ID_PATTERN, description="only this campaign")
-    ] = None,
+    campaign_id: Annotated[str | None, Query(pattern=ID_PATTERN, description="only this campaign")] = None,
 ) -> ContactEligibility:
     return service.contact(session, contact_id, campaign_id, engine.clock.now())
 
@@ -49,9 +47,7 @@ def contact_eligibility(
     "how many due contacts each reason holds back, compliance warnings, and the engine's own note.",
     responses=responses(404),
 )
-def campaign_eligibility(
-    campaign_id: CampaignId, session: DbSession, engine: EngineDep
-) -> CampaignDialing:
+def campaign_eligibility(campaign_id: CampaignId, session: DbSession, engine: EngineDep) -> CampaignDialing:
     return service.campaign(session, campaign_id, engine)
 
 
@@ -65,10 +61,7 @@ def campaign_eligibility(
     "`since`/`until` apply to attempts and dnc-checks.",
     response_class=Response,
     responses={
-        200: {
-            "content": {"text/csv": {"schema": {"type": "string"}}},
-            "description": "CSV, with a header row.",
-        },
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV, with a header row."},
         **json_responses(401, 403, 422),
     },
 )

@@ -10,10 +10,8 @@ Kind = Literal["attempts", "abandons", "dnc-checks", "dnc"]
 
 
 class ReasonOut(BaseModel):
-    code: str = Field(
-        description="outside_hours, dnc, attempts_exhausted, retry_delay, abandon_lockout, "
-        "campaign_not_running, ... (see the compliance guide)"
-    )
+    code: str = Field(description="outside_hours, dnc, attempts_exhausted, retry_delay, abandon_lockout, "
+                      "campaign_not_running, ... (see the compliance guide)")
     message: str
     clears_at: str | None = Field(description="when it clears by itself; null when it does not")
     clears: str = Field(description="when it clears, in words")
@@ -26,9 +24,7 @@ class LocalTime(BaseModel):
 
 class CallingHours(BaseModel):
     open: bool
-    local_times: list[LocalTime] = Field(
-        description="the contact's local time in each of its zones"
-    )
+    local_times: list[LocalTime] = Field(description="the contact's local time in each of its zones")
     opens_at: str | None
     closes_at: str | None
 
@@ -36,13 +32,9 @@ class CallingHours(BaseModel):
 class CampaignEligibility(BaseModel):
     campaign_id: str
     campaign: str
-    dial_now: bool = Field(
-        description="due and allowed: dialed when the campaign next places a call"
-    )
+    dial_now: bool = Field(description="due and allowed: dialed when the campaign next places a call")
     summary: str
-    eligible_at: str | None = Field(
-        description="when every reason will have cleared; null: not by itself"
-    )
+    eligible_at: str | None = Field(description="when every reason will have cleared; null: not by itself")
     reasons: list[ReasonOut]
     calling_hours: CallingHours | None
 
@@ -50,9 +42,7 @@ class CampaignEligibility(BaseModel):
 class ContactEligibility(BaseModel):
     contact_id: str
     dial_now: bool = Field(description="true if some campaign will dial it now")
-    campaigns: list[CampaignEligibility] = Field(
-        description="one per campaign dialing the contact's list"
-    )
+    campaigns: list[CampaignEligibility] = Field(description="one per campaign dialing the contact's list")
 
 
 class CampaignDialing(BaseModel):
@@ -70,12 +60,4 @@ class CampaignDialing(BaseModel):
     engine_note: str | None = Field(description="the running engine's own note on the campaign")
 
 
-__all__ = [
-    "CallingHours",
-    "CampaignDialing",
-    "CampaignEligibility",
-    "ContactEligibility",
-    "Kind",
-    "LocalTime",
-    "ReasonOut",
-]
+__all__ = ["CallingHours", "CampaignDialing", "CampaignEligibility", "ContactEligibility", "Kind", "LocalTime", "ReasonOut"]

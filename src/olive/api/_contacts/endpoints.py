@@ -21,31 +21,21 @@ from olive.api._errors import ErrorBody, responses
 from olive.api._schemas import TEXT_PATTERN, Page, path_id
 from olive.store import transaction
 
-router = APIRouter(
-    prefix="/dial-lists/{dial_list_id}/contacts",
-    tags=["contacts"],
-    responses=responses(401, 403, 422),
-)
+router = APIRouter(prefix="/dial-lists/{dial_list_id}/contacts", tags=["contacts"], responses=responses(401, 403, 422))
 
 DialListId = Annotated[str, path_id("dial list")]
 ContactId = Annotated[str, path_id("contact")]
 CSV_TYPES = ("text/csv", "application/csv")
 
 
-@router.get(
-    "", dependencies=[Viewer], summary="List a dial list's contacts", responses=responses(404)
-)
+@router.get("", dependencies=[Viewer], summary="List a dial list's contacts", responses=responses(404))
 def list_contacts(
     dial_list_id: DialListId,
     session: DbSession,
     paging: PagingDep,
-    status: Annotated[
-        Literal["pending", "dialing", "done", "exhausted", "dnc"] | None, Query()
-    ] = None,
+    status: Annotated[Literal["pending", "dialing", "done", "exhausted", "dnc"] | None, Query()] = None,
     external_ref: Annotated[str | None, Query(pattern=TEXT_PATTERN)] = None,
-    number: Annotated[
-        str | None, Query(pattern=TEXT_PATTERN, description="any of the contact's numbers")
-    ] = None,
+    number: Annotated[str | None, Query(pattern=TEXT_PATTERN, description="any of the contact's numbers")] = None,
 ) -> Page[ContactOut]:
     page = service.list_contacts(
         session, dial_list_id, paging, status=status, external_ref=external_ref, number=number
@@ -60,9 +50,7 @@ def list_contacts(
     summary="Add a contact",
     responses=responses(404, 409),
 )
-def create_contact(
-    dial_list_id: DialListId, body: ContactCreate, session: DbSession, response: Response
-) -> ContactOut:
+def create_contact(dial_list_id: DialListId, body: ContactCreate, session: DbSession, response: Response) -> ContactOut:
     contact = service.create(session, dial_list_id, body.model_dump())
     response.headers["Location"] = f"/dial-lists/{dial_list_id}/contacts/{contact.id}"
     return ContactOut.model_validate(contact)
@@ -87,22 +75,15 @@ def create_contact(
     },
     responses={
         **responses(404, 413, 415),
-        422: {
-            "model": ErrorBody,
-            "description": "Bad rows (code import_refused) or an unreadable body.",
-        },
+        422: {"model": ErrorBody, "description": "Bad rows (code import_refused) or an unreadable body."},
     },
 )
-async def import_contacts(
-    dial_list_id: DialListId, request: Request, context: Context
-) -> ImportReport:
+async def import_contacts(dial_list_id: DialListId, request: Request, context: Context) -> ImportReport:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in (*CSV_TYPES, "application/json"):
         raise HTTPException(415, "send text/csv or application/json")
     body = await request.body()
-    return await run_bulk(
-        context.admission, _import, context.sessions, dial_list_id, media_type, body
-    )
+    return await run_bulk(context.admission, _import, context.sessions, dial_list_id, media_type, body)
 
 
 def _import(sessions: object, dial_list_id: str, media_type: str, body: bytes) -> ImportReport:
@@ -113,16 +94,12 @@ def _import(sessions: object, dial_list_id: str, media_type: str, body: bytes) -
         return service.import_rows(session, dial_list_id, media_type, body)
 
 
-@router.get(
-    "/{contact_id}", dependencies=[Viewer], summary="Read a contact", responses=responses(404)
-)
+@router.get("/{contact_id}", dependencies=[Viewer], summary="Read a contact", responses=responses(404))
 def read_contact(dial_list_id: DialListId, contact_id: ContactId, session: DbSession) -> ContactOut:
     return ContactOut.model_validate(service.get(session, dial_list_id, contact_id))
 
 
-@router.patch(
-    "/{contact_id}", dependencies=[Admin], summary="Change a contact", responses=responses(404, 409)
-)
+@router.patch("/{contact_id}", dependencies=[Admin], summary="Change a contact", responses=responses(404, 409))
 def update_contact(
     dial_list_id: DialListId, contact_id: ContactId, body: ContactUpdate, session: DbSession
 ) -> ContactOut:

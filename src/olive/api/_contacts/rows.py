@@ -38,9 +38,7 @@ def csv_rows(text: str, region: str) -> tuple[list[ContactRow], list[int]]:
         for row in reader:
             pairs.append((reader.line_num, row))
             if len(pairs) > MAX_ROWS:
-                raise ImportRefused(
-                    [RowError(reader.line_num, "row", f"more than {MAX_ROWS} rows")]
-                )
+                raise ImportRefused([RowError(reader.line_num, "row", f"more than {MAX_ROWS} rows")])
     except csv.Error as exc:
         raise ImportRefused([RowError(reader.line_num, "row", f"not valid CSV: {exc}")]) from None
     errors, cleaned = _precheck(pairs)
@@ -72,9 +70,7 @@ def spool_csv(body: bytes, region: str, spool: IO[str]) -> tuple[int, dict[str, 
         for row in reader:
             count += 1
             if count > MAX_ROWS:
-                raise ImportRefused(
-                    [RowError(reader.line_num, "row", f"more than {MAX_ROWS} rows")]
-                )
+                raise ImportRefused([RowError(reader.line_num, "row", f"more than {MAX_ROWS} rows")])
             pre, ((line, cleaned),) = _precheck([(reader.line_num, row)])
             checker.errors.extend(pre)
             contact = checker.check(line, cleaned)
@@ -105,11 +101,7 @@ def spooled_rows(spool: IO[str]) -> Iterator[ContactRow]:
     for text in spool:
         numbers, external_ref, name, variables, timezone = json.loads(text)
         yield ContactRow(
-            numbers=tuple(numbers),
-            external_ref=external_ref,
-            name=name,
-            variables=variables,
-            timezone=timezone,
+            numbers=tuple(numbers), external_ref=external_ref, name=name, variables=variables, timezone=timezone
         )
 
 
@@ -180,9 +172,7 @@ def decode_json(body: bytes) -> object:
     except RecursionError:
         raise ValueError("the JSON is nested too deeply") from None
     except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from None
+        raise ValueError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
 
 
 __all__ = ["LIMITS", "csv_rows", "decode_json", "json_rows", "one_row", "spool_csv", "spooled_rows"]

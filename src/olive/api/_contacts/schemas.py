@@ -16,9 +16,7 @@ from olive.api._schemas import Out, PlainText, Stamped, partial_model
 
 MAX_TEXT = 200
 
-Phone = Annotated[
-    str, Field(min_length=1, max_length=64, description="E.164, or national in the list's region")
-]
+Phone = Annotated[str, Field(min_length=1, max_length=64, description="E.164, or national in the list's region")]
 VariableName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]
 VariableValue = Annotated[PlainText, Field(max_length=1000)]
 
@@ -30,17 +28,10 @@ class ContactCreate(BaseModel):
 
     phones: list[Phone] = Field(min_length=1, max_length=10)
     name: Annotated[PlainText, Field(max_length=MAX_TEXT)] | None = None
-    external_ref: (
-        Annotated[PlainText, Field(max_length=MAX_TEXT, description="your id; unique in the list")]
-        | None
-    ) = None
-    timezone: (
-        Annotated[PlainText, Field(max_length=64, description="IANA, e.g. America/Chicago")] | None
-    ) = None
+    external_ref: Annotated[PlainText, Field(max_length=MAX_TEXT, description="your id; unique in the list")] | None = None
+    timezone: Annotated[PlainText, Field(max_length=64, description="IANA, e.g. America/Chicago")] | None = None
     variables: dict[VariableName, VariableValue] = Field(
-        default_factory=dict,
-        max_length=100,
-        description="passed to the dialplan as OLIVE_VAR_<NAME>",
+        default_factory=dict, max_length=100, description="passed to the dialplan as OLIVE_VAR_<NAME>"
     )
 
 
@@ -51,10 +42,7 @@ class ContactUpdate(
         extra={
             "status": (
                 Literal["pending", "done", "exhausted", "dnc"] | None,
-                Field(
-                    default=None,
-                    description="pending: dial again (as soon as due); done, exhausted, dnc: never",
-                ),
+                Field(default=None, description="pending: dial again (as soon as due); done, exhausted, dnc: never"),
             )
         },
     )
@@ -80,9 +68,7 @@ class ContactOut(Stamped):
     variables: dict[str, Any]
     status: Literal["pending", "dialing", "done", "exhausted", "dnc"]
     attempts: int
-    next_attempt_at: datetime | None = Field(
-        description="when it is due again (null: not tried yet)"
-    )
+    next_attempt_at: datetime | None = Field(description="when it is due again (null: not tried yet)")
     last_outcome: str | None
     active_call_id: str | None
     numbers: list[NumberOut]

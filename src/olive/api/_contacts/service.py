@@ -36,7 +36,6 @@ from olive.store import (
 log = logging.getLogger(__name__)
 IMPORT_BATCH = 5000  # rows per committed batch of a CSV import
 
-
 def dial_list(session: Session, dial_list_id: str) -> DialList:
     return get_or_404(DialListRepository(session), dial_list_id)
 
@@ -66,12 +65,7 @@ def list_contacts(
         except InvalidNumber as exc:
             raise Invalid(str(exc), field="number") from None
     return ContactRepository(session).search(
-        found.id,
-        status=status,
-        external_ref=external_ref,
-        number=e164,
-        limit=paging.limit,
-        offset=paging.offset,
+        found.id, status=status, external_ref=external_ref, number=e164, limit=paging.limit, offset=paging.offset
     )
 
 
@@ -86,16 +80,12 @@ def create(session: Session, dial_list_id: str, data: dict[str, Any]) -> Contact
     return contact
 
 
-def update(
-    session: Session, dial_list_id: str, contact_id: str, changes: dict[str, Any]
-) -> Contact:
+def update(session: Session, dial_list_id: str, contact_id: str, changes: dict[str, Any]) -> Contact:
     contact = get(session, dial_list_id, contact_id)
     found = dial_list(session, dial_list_id)
     status = changes.pop("status", None)
     if contact.active_call_id is not None and (status is not None or "phones" in changes):
-        raise Conflict(
-            "the contact is on a call; change its numbers or status when it ends", field="status"
-        )
+        raise Conflict("the contact is on a call; change its numbers or status when it ends", field="status")
     current: dict[str, Any] = {
         "phones": [n.number for n in contact.numbers],
         "name": contact.name,
@@ -134,18 +124,10 @@ def import_rows(session: Session, dial_list_id: str, media_type: str, body: byte
         try:
             document = contact_rows.decode_json(body)
         except ValueError as exc:
-            raise RequestValidationError(
-                [{"loc": ("body",), "msg": str(exc), "type": "value_error"}]
-            ) from None
+            raise RequestValidationError([{"loc": ("body",), "msg": str(exc), "type": "value_error"}]) from None
         if not isinstance(document, list):
             raise RequestValidationError(
-                [
-                    {
-                        "loc": ("body",),
-                        "msg": "expected a JSON array of contact objects",
-                        "type": "list_type",
-                    }
-                ]
+                [{"loc": ("body",), "msg": "expected a JSON array of contact objects", "type": "list_type"}]
             )
         rows, lines = contact_rows.json_rows(document, found.number_region)
     else:
@@ -203,11 +185,7 @@ def import_csv(sessions: sessionmaker[Session], dial_list_id: str, body: bytes) 
 
 
 def _import_batch(
-    sessions: sessionmaker[Session],
-    dial_list_id: str,
-    batch: list[ContactRow],
-    stamp: Any,
-    span: list[str],
+    sessions: sessionmaker[Session], dial_list_id: str, batch: list[ContactRow], stamp: Any, span: list[str]
 ) -> None:
     if not batch:
         return
@@ -217,9 +195,7 @@ def _import_batch(
     batch.clear()
 
 
-def _undo_import(
-    sessions: sessionmaker[Session], dial_list_id: str, stamp: Any, span: list[str]
-) -> None:
+def _undo_import(sessions: sessionmaker[Session], dial_list_id: str, stamp: Any, span: list[str]) -> None:
     """Delete what a failed import committed, but never a contact already dialed."""
     if not span:
         return
@@ -227,9 +203,7 @@ def _undo_import(
         with transaction(sessions) as session:
             kept = ContactRepository(session).undo_import(dial_list_id, span[0], span[1], stamp)
         if kept:
-            log.warning(
-                "import into %s failed; %d contact(s) already dialed were kept", dial_list_id, kept
-            )
+            log.warning("import into %s failed; %d contact(s) already dialed were kept", dial_list_id, kept)
     except Exception:
         log.exception("import into %s failed and its rows could not all be removed", dial_list_id)
 
@@ -241,9 +215,7 @@ def _refs_free(session: Session, dial_list_id: str, refs: Mapping[str, int]) -> 
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         taken = ContactRepository(session).refs_taken(dial_list_id, chunk)
-        errors.extend(
-            RowError(refs[ref], "external_ref", "already in this dial list") for ref in taken
-        )
+        errors.extend(RowError(refs[ref], "external_ref", "already in this dial list") for ref in taken)
     if errors:
         raise ImportRefused(sorted(errors, key=lambda e: e.line))
 
@@ -253,10 +225,7 @@ def _one(data: dict[str, Any], region: str) -> ContactRow:
         return contact_rows.one_row(data, region)
     except ImportRefused as exc:
         raise RequestValidationError(
-            [
-                {"loc": ("body", *_loc(e.field)), "msg": e.reason, "type": "value_error"}
-                for e in exc.errors
-            ]
+            [{"loc": ("body", *_loc(e.field)), "msg": e.reason, "type": "value_error"} for e in exc.errors]
         ) from None
 
 
@@ -272,29 +241,11 @@ def _load(session: Session, contact_id: str) -> Contact | None:
 
 def _unique_ref(session: Session, dial_list_id: str, external_ref: str) -> None:
     if ContactRepository(session).get_by_external_ref(dial_list_id, external_ref) is not None:
-        raise Conflict(
-            f"a contact with external_ref {external_ref!r} is already in this list",
-            field="external_ref",
-        )
+        raise Conflict(f"a contact with external_ref {external_ref!r} is already in this list", field="external_ref")
 
 
-def _refs_not_taken(
-    session: Session, dial_list_id: str, rows: Sequence[ContactRow], lines: Sequence[int]
-) -> None:
-    _refs_free(
-        session,
-        dial_list_id,
-        {row.external_ref: line for row, line in zip(rows, lines, strict=True) if row.external_ref},
-    )
+def _refs_not_taken(session: Session, dial_list_id: str, rows: Sequence[ContactRow], lines: Sequence[int]) -> None:
+    _refs_free(session, dial_list_id, {row.external_ref: line for row, line in zip(rows, lines, strict=True) if row.external_ref})
 
 
-__all__ = [
-    "create",
-    "delete_contact",
-    "dial_list",
-    "get",
-    "import_csv",
-    "import_rows",
-    "list_contacts",
-    "update",
-]
+__all__ = ["create", "delete_contact", "dial_list", "get", "import_csv", "import_rows", "list_contacts", "update"]

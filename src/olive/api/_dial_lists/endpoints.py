@@ -28,11 +28,7 @@ def list_dial_lists(
 
 
 @router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    dependencies=[Admin],
-    summary="Create a dial list",
-    responses=responses(409),
+    "", status_code=status.HTTP_201_CREATED, dependencies=[Admin], summary="Create a dial list", responses=responses(409)
 )
 def create_dial_list(body: DialListCreate, session: DbSession, response: Response) -> DialListOut:
     dial_list = service.create(session, body)
@@ -40,22 +36,13 @@ def create_dial_list(body: DialListCreate, session: DbSession, response: Respons
     return service.to_out(session, [dial_list])[0]
 
 
-@router.get(
-    "/{dial_list_id}", dependencies=[Viewer], summary="Read a dial list", responses=responses(404)
-)
+@router.get("/{dial_list_id}", dependencies=[Viewer], summary="Read a dial list", responses=responses(404))
 def read_dial_list(dial_list_id: DialListId, session: DbSession) -> DialListOut:
     return service.to_out(session, [service.get(session, dial_list_id)])[0]
 
 
-@router.patch(
-    "/{dial_list_id}",
-    dependencies=[Admin],
-    summary="Change a dial list",
-    responses=responses(404, 409),
-)
-def update_dial_list(
-    dial_list_id: DialListId, body: DialListUpdate, session: DbSession
-) -> DialListOut:
+@router.patch("/{dial_list_id}", dependencies=[Admin], summary="Change a dial list", responses=responses(404, 409))
+def update_dial_list(dial_list_id: DialListId, body: DialListUpdate, session: DbSession) -> DialListOut:
     dial_list = service.update(session, dial_list_id, body.model_dump(exclude_unset=True))
     return service.to_out(session, [dial_list])[0]
 

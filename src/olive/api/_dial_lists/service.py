@@ -27,27 +27,17 @@ def get(session: Session, dial_list_id: str) -> DialList:
 def create(session: Session, spec: DialListCreate) -> DialList:
     repo = DialListRepository(session)
     _unique_name(repo, spec.name)
-    return repo.add(
-        DialList(name=spec.name, default_region=spec.default_region, numbering=spec.numbering)
-    )
+    return repo.add(DialList(name=spec.name, default_region=spec.default_region, numbering=spec.numbering))
 
 
 def update(session: Session, dial_list_id: str, changes: dict[str, Any]) -> DialList:
     repo = DialListRepository(session)
     dial_list = get(session, dial_list_id)
-    current = {
-        "name": dial_list.name,
-        "default_region": dial_list.default_region,
-        "numbering": dial_list.numbering,
-    }
+    current = {"name": dial_list.name, "default_region": dial_list.default_region, "numbering": dial_list.numbering}
     spec = validate_merged(DialListCreate, {**current, **changes})
     if spec.name != dial_list.name:
         _unique_name(repo, spec.name)
-    dial_list.name, dial_list.default_region, dial_list.numbering = (
-        spec.name,
-        spec.default_region,
-        spec.numbering,
-    )
+    dial_list.name, dial_list.default_region, dial_list.numbering = spec.name, spec.default_region, spec.numbering
     session.flush()
     return dial_list
 
@@ -58,14 +48,10 @@ def delete(session: Session, dial_list_id: str) -> None:
     repo = DialListRepository(session)
     active = repo.campaigns_dialing(dial_list.id, ("running", "paused"))
     if active:
-        raise Conflict(
-            f"dial list {dial_list.name} is dialed by running campaign(s) {', '.join(active)}; stop them first"
-        )
+        raise Conflict(f"dial list {dial_list.name} is dialed by running campaign(s) {', '.join(active)}; stop them first")
     dialing = repo.contacts_on_a_call(dial_list.id)
     if dialing:
-        raise Conflict(
-            f"dial list {dial_list.name} has {dialing} contact(s) on a call now; try again when they end"
-        )
+        raise Conflict(f"dial list {dial_list.name} has {dialing} contact(s) on a call now; try again when they end")
     repo.delete(dial_list)
 
 

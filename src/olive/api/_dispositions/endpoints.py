@@ -36,36 +36,20 @@ def list_codes(session: DbSession) -> list[DispositionCodeOut]:
     summary="Create a disposition code",
     responses=responses(409),
 )
-def create_code(
-    body: DispositionCodeCreate, session: DbSession, response: Response
-) -> DispositionCodeOut:
+def create_code(body: DispositionCodeCreate, session: DbSession, response: Response) -> DispositionCodeOut:
     row = service.create_code(session, body)
     response.headers["Location"] = f"/disposition-codes/{row.code}"
     return DispositionCodeOut.model_validate(row)
 
 
-@router.get(
-    "/disposition-codes/{code}",
-    dependencies=[Viewer],
-    summary="Read a disposition code",
-    responses=responses(404),
-)
+@router.get("/disposition-codes/{code}", dependencies=[Viewer], summary="Read a disposition code", responses=responses(404))
 def read_code(code: CodePath, session: DbSession) -> DispositionCodeOut:
     return DispositionCodeOut.model_validate(service.get_code(session, code))
 
 
-@router.patch(
-    "/disposition-codes/{code}",
-    dependencies=[Admin],
-    summary="Change a disposition code",
-    responses=responses(404),
-)
-def update_code(
-    code: CodePath, body: DispositionCodeUpdate, session: DbSession
-) -> DispositionCodeOut:
-    return DispositionCodeOut.model_validate(
-        service.update_code(session, code, body.model_dump(exclude_unset=True))
-    )
+@router.patch("/disposition-codes/{code}", dependencies=[Admin], summary="Change a disposition code", responses=responses(404))
+def update_code(code: CodePath, body: DispositionCodeUpdate, session: DbSession) -> DispositionCodeOut:
+    return DispositionCodeOut.model_validate(service.update_code(session, code, body.model_dump(exclude_unset=True)))
 
 
 @router.delete(
@@ -89,9 +73,7 @@ def delete_code(code: CodePath, session: DbSession) -> None:
     "may replace it until it has taken effect (409 after).",
     responses=responses(404, 409),
 )
-def set_disposition(
-    call_id: CallId, body: DispositionSet, session: DbSession, engine: EngineDep
-) -> DispositionOut:
+def set_disposition(call_id: CallId, body: DispositionSet, session: DbSession, engine: EngineDep) -> DispositionOut:
     return service.set_call_disposition(session, call_id, body, engine.clock.now())
 
 

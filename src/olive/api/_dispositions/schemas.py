@@ -22,21 +22,13 @@ class DispositionCodeCreate(BaseModel):
     code: Code
     label: Annotated[PlainText, Field(min_length=1, max_length=200)]
     final: bool = Field(default=False, description="the contact is done")
-    retry: bool = Field(
-        default=False, description="try the contact's next number after retry_delay_s"
-    )
-    add_to_dnc: bool = Field(
-        default=False, description="the number goes on the global do-not-call list at once"
-    )
-    callback: bool = Field(
-        default=False, description="schedule a callback (callback_at is then required)"
-    )
+    retry: bool = Field(default=False, description="try the contact's next number after retry_delay_s")
+    add_to_dnc: bool = Field(default=False, description="the number goes on the global do-not-call list at once")
+    callback: bool = Field(default=False, description="schedule a callback (callback_at is then required)")
     retry_delay_s: int = Field(default=3600, ge=0, le=MAX_DELAY_S)
 
 
-class DispositionCodeUpdate(
-    partial_model(DispositionCodeCreate, "DispositionCodeUpdateFields", exclude=("code",))
-):  # type: ignore[misc]
+class DispositionCodeUpdate(partial_model(DispositionCodeCreate, "DispositionCodeUpdateFields", exclude=("code",))):  # type: ignore[misc]
     """Fields to change."""
 
 
@@ -59,24 +51,15 @@ class DispositionSet(BaseModel):
 
     code: Code
     note: Annotated[PlainText, Field(max_length=2000)] | None = None
-    by: (
-        Annotated[PlainText, Field(max_length=200, description="who set it, e.g. the agent's name")]
-        | None
-    ) = None
-    callback_at: Time | None = Field(
-        default=None, description="with a callback code: when (ISO 8601 with zone)"
-    )
-    callback_agent_id: IdRef | None = Field(
-        default=None, description="with a callback code: its owner; null: anyone"
-    )
+    by: Annotated[PlainText, Field(max_length=200, description="who set it, e.g. the agent's name")] | None = None
+    callback_at: Time | None = Field(default=None, description="with a callback code: when (ISO 8601 with zone)")
+    callback_agent_id: IdRef | None = Field(default=None, description="with a callback code: its owner; null: anyone")
 
 
 class DispositionOut(BaseModel):
     call_id: str
     code: str
-    applied: bool = Field(
-        description="false while the call is up: it takes effect when the call ends"
-    )
+    applied: bool = Field(description="false while the call is up: it takes effect when the call ends")
     callback_id: str | None
     dnc_added: bool = Field(description="the number was added to the global do-not-call list now")
 

@@ -50,16 +50,12 @@ def delete_code(session: Session, code: str) -> None:
     row = get_code(session, code)
     used = DispositionCodeRepository(session).times_used(code)
     if used:
-        raise Conflict(
-            f"{used} call(s) have disposition {code!r}; it is kept for their records", field="code"
-        )
+        raise Conflict(f"{used} call(s) have disposition {code!r}; it is kept for their records", field="code")
     session.delete(row)
     session.flush()
 
 
-def set_call_disposition(
-    session: Session, call_id: str, body: DispositionSet, now: float
-) -> DispositionOut:
+def set_call_disposition(session: Session, call_id: str, body: DispositionSet, now: float) -> DispositionOut:
     result = set_disposition(
         session,
         call_id,
@@ -79,11 +75,4 @@ def set_call_disposition(
     )
 
 
-__all__ = [
-    "create_code",
-    "delete_code",
-    "get_code",
-    "list_codes",
-    "set_call_disposition",
-    "update_code",
-]
+__all__ = ["create_code", "delete_code", "get_code", "list_codes", "set_call_disposition", "update_code"]

@@ -25,9 +25,7 @@ from olive.store import transaction
 router = APIRouter(prefix="/dnc", tags=["do not call"], responses=responses(401, 403, 422))
 
 DncId = Annotated[str, path_id("do-not-call entry")]
-CampaignFilter = Annotated[
-    str | None, Query(pattern=ID_PATTERN, description="a campaign's own list")
-]
+CampaignFilter = Annotated[str | None, Query(pattern=ID_PATTERN, description="a campaign's own list")]
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 
 
@@ -36,15 +34,11 @@ def list_dnc(
     session: DbSession,
     paging: PagingDep,
     campaign_id: CampaignFilter = None,
-    scope: Annotated[
-        Scope | None, Query(description="global: the global list; campaign: campaigns' lists")
-    ] = None,
+    scope: Annotated[Scope | None, Query(description="global: the global list; campaign: campaigns' lists")] = None,
     number: Annotated[Number | None, Query()] = None,
     region: Annotated[Region, Query()] = "US",
 ) -> Page[DncOut]:
-    page = service.list_entries(
-        session, paging, campaign_id=campaign_id, scope=scope, number=number, region=region
-    )
+    page = service.list_entries(session, paging, campaign_id=campaign_id, scope=scope, number=number, region=region)
     return Page[DncOut].build(page, [DncOut.model_validate(e) for e in page.items])
 
 
@@ -71,15 +65,10 @@ def add_dnc(body: DncCreate, session: DbSession, response: Response) -> DncOut:
     description="Every row is checked first. If any row is bad nothing is imported and the 422 response "
     "lists each bad row (code import_refused), unless `skip_invalid` is set: then the good rows go in and "
     "the bad ones are reported in `skipped`. Numbers already on the list are kept as they are.",
-    openapi_extra={
-        "requestBody": {"required": True, "content": {"text/csv": {"schema": IMPORT_CSV_SCHEMA}}}
-    },
+    openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": IMPORT_CSV_SCHEMA}}}},
     responses={
         **responses(413, 415),
-        422: {
-            "model": ErrorBody,
-            "description": "Bad rows (code import_refused), or an unknown campaign.",
-        },
+        422: {"model": ErrorBody, "description": "Bad rows (code import_refused), or an unknown campaign."},
     },
 )
 async def import_dnc(
@@ -93,18 +82,12 @@ async def import_dnc(
     if media_type not in CSV_TYPES:
         raise HTTPException(415, "send text/csv")
     body = await request.body()
-    return await run_bulk(
-        context.admission, _import, context, body, campaign_id, region, skip_invalid
-    )
+    return await run_bulk(context.admission, _import, context, body, campaign_id, region, skip_invalid)
 
 
-def _import(
-    context: Context, body: bytes, campaign_id: str | None, region: str, skip_invalid: bool
-) -> DncImportReport:
+def _import(context: Context, body: bytes, campaign_id: str | None, region: str, skip_invalid: bool) -> DncImportReport:
     with transaction(context.sessions) as session:
-        return service.import_csv(
-            session, body, campaign_id=campaign_id, region=region, skip_invalid=skip_invalid
-        )
+        return service.import_csv(session, body, campaign_id=campaign_id, region=region, skip_invalid=skip_invalid)
 
 
 @router.get(

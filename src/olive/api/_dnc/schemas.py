@@ -9,9 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from olive.api._errors import ErrorDetail
 from olive.api._schemas import IdRef, PlainText, Region, Stamped
 
-Number = Annotated[
-    PlainText, Field(min_length=1, max_length=64, description="E.164, or national in `region`")
-]
+Number = Annotated[PlainText, Field(min_length=1, max_length=64, description="E.164, or national in `region`")]
 Scope = Literal["global", "campaign"]
 
 
@@ -21,9 +19,7 @@ class DncCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     number: Number
-    campaign_id: IdRef | None = Field(
-        default=None, description="the campaign's own list; null: the global list"
-    )
+    campaign_id: IdRef | None = Field(default=None, description="the campaign's own list; null: the global list")
     region: Region = "US"
     note: Annotated[PlainText, Field(max_length=1000)] | None = None
 
@@ -39,9 +35,7 @@ class DncImportReport(BaseModel):
     read: int = Field(description="good rows in the file")
     added: int = Field(description="numbers new to the list")
     already: int = Field(description="numbers the list already had, or repeated in the file")
-    skipped: list[ErrorDetail] = Field(
-        default_factory=list, description="bad rows left out (skip_invalid only)"
-    )
+    skipped: list[ErrorDetail] = Field(default_factory=list, description="bad rows left out (skip_invalid only)")
 
 
 class DncLookup(BaseModel):
@@ -59,12 +53,4 @@ IMPORT_CSV_SCHEMA = {
     "example": "number,note\n(201) 555-0100,asked on the phone\n",
 }
 
-__all__ = [
-    "IMPORT_CSV_SCHEMA",
-    "DncCreate",
-    "DncImportReport",
-    "DncLookup",
-    "DncOut",
-    "Number",
-    "Scope",
-]
+__all__ = ["IMPORT_CSV_SCHEMA", "DncCreate", "DncImportReport", "DncLookup", "DncOut", "Number", "Scope"]

@@ -14,9 +14,7 @@ from olive.errors import Invalid
 from olive.store import CampaignRepository, DncNumber, DncRepository, Page
 
 
-def campaign_ref(
-    session: Session, campaign_id: str | None, field: str = "campaign_id"
-) -> str | None:
+def campaign_ref(session: Session, campaign_id: str | None, field: str = "campaign_id") -> str | None:
     if campaign_id is None:
         return None
     found = CampaignRepository(session).get(campaign_id) if well_formed_id(campaign_id) else None
@@ -33,20 +31,11 @@ def e164(number: str, region: str, field: str = "number") -> str:
 
 
 def list_entries(
-    session: Session,
-    paging: Paging,
-    *,
-    campaign_id: str | None,
-    scope: str | None,
-    number: str | None,
-    region: str,
+    session: Session, paging: Paging, *, campaign_id: str | None, scope: str | None, number: str | None, region: str
 ) -> Page[DncNumber]:
     return DncRepository(session).search(
-        campaign_id=campaign_id,
-        scope=scope,
-        number=None if number is None else e164(number, region),
-        limit=paging.limit,
-        offset=paging.offset,
+        campaign_id=campaign_id, scope=scope, number=None if number is None else e164(number, region),
+        limit=paging.limit, offset=paging.offset,
     )
 
 
@@ -61,9 +50,7 @@ def add(session: Session, body: DncCreate) -> tuple[DncNumber, bool]:
     return repo.add_number(number, campaign_id=campaign_id, source="api", note=body.note), True
 
 
-def import_csv(
-    session: Session, body: bytes, *, campaign_id: str | None, region: str, skip_invalid: bool
-) -> DncImportReport:
+def import_csv(session: Session, body: bytes, *, campaign_id: str | None, region: str, skip_invalid: bool) -> DncImportReport:
     scope = campaign_ref(session, campaign_id)
     try:
         text = body.decode("utf-8-sig")
@@ -80,10 +67,7 @@ def import_csv(
         read=report.read,
         added=report.added,
         already=report.already,
-        skipped=[
-            ErrorDetail(location="row", row=e.line, field=e.field, reason=e.reason)
-            for e in report.errors
-        ],
+        skipped=[ErrorDetail(location="row", row=e.line, field=e.field, reason=e.reason) for e in report.errors],
     )
 
 

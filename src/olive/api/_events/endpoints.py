@@ -33,36 +33,21 @@ class EventStream(StreamingResponse):
     "agents' events. Send `Last-Event-ID` to replay recent events after a reconnect.",
     response_class=EventStream,
     responses={
-        200: {
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
-            "description": "An event stream.",
-        },
+        200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}, "description": "An event stream."},
         **json_responses(401, 403, 404, 422),
     },
 )
 async def events(
     context: Context,
-    campaign_id: Annotated[
-        str | None, Query(pattern=ID_PATTERN, description="only this campaign's events")
-    ] = None,
-    kind: Annotated[
-        list[Kind] | None, Query(description="only these kinds (repeat the parameter)")
-    ] = None,
-    limit: Annotated[
-        int | None, Query(ge=1, le=1_000_000, description="end after this many events")
-    ] = None,
-    timeout_s: Annotated[
-        float | None, Query(gt=0, le=86_400, description="end after this many seconds")
-    ] = None,
-    last_event_id: Annotated[
-        int | None, Header(ge=0, le=2**53, description="replay events after this id")
-    ] = None,
+    campaign_id: Annotated[str | None, Query(pattern=ID_PATTERN, description="only this campaign's events")] = None,
+    kind: Annotated[list[Kind] | None, Query(description="only these kinds (repeat the parameter)")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=1_000_000, description="end after this many events")] = None,
+    timeout_s: Annotated[float | None, Query(gt=0, le=86_400, description="end after this many seconds")] = None,
+    last_event_id: Annotated[int | None, Header(ge=0, le=2**53, description="replay events after this id")] = None,
 ) -> EventStream:
     agent_ids = await run_in_threadpool(_campaign_agents, context, campaign_id)
     filters = service.EventFilter(campaign_id, service.kinds_of(kind), agent_ids)
-    stream = service.stream(
-        context, filters, last_event_id=last_event_id, limit=limit, timeout_s=timeout_s
-    )
+    stream = service.stream(context, filters, last_event_id=last_event_id, limit=limit, timeout_s=timeout_s)
     return EventStream(stream, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 

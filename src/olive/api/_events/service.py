@@ -40,11 +40,7 @@ class EventFilter:
 
 def sse(event: BusEvent) -> str:
     payload = EventMessage.model_construct(
-        id=event.id,
-        kind=event.kind,
-        at=from_epoch(event.at),
-        campaign_id=event.campaign_id,
-        data=dict(event.data),
+        id=event.id, kind=event.kind, at=from_epoch(event.at), campaign_id=event.campaign_id, data=dict(event.data)
     ).model_dump(mode="json")
     data = json.dumps(payload, default=str, separators=(",", ":"))
     return f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n"
@@ -78,9 +74,7 @@ async def stream(
             if wait <= 0:
                 break
             getter = asyncio.ensure_future(subscription.queue.get())
-            done, _ = await asyncio.wait(
-                {getter, closing}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
-            )
+            done, _ = await asyncio.wait({getter, closing}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
             if getter not in done:
                 getter.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

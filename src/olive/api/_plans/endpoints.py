@@ -23,20 +23,14 @@ def list_plans(
     session: DbSession,
     paging: PagingDep,
     name: Annotated[str | None, Query(pattern=TEXT_PATTERN, description="exact name")] = None,
-    dial_mode: Annotated[
-        Literal["progressive", "power", "predictive", "preview", "agentless"] | None, Query()
-    ] = None,
+    dial_mode: Annotated[Literal["progressive", "power", "predictive", "preview", "agentless"] | None, Query()] = None,
 ) -> Page[PlanOut]:
     page = service.list_plans(session, paging, name=name, dial_mode=dial_mode)
     return Page[PlanOut].build(page, [PlanOut.model_validate(p) for p in page.items])
 
 
 @router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    dependencies=[Admin],
-    summary="Create a plan",
-    responses=responses(409),
+    "", status_code=status.HTTP_201_CREATED, dependencies=[Admin], summary="Create a plan", responses=responses(409)
 )
 def create_plan(body: PlanCreate, session: DbSession, response: Response) -> PlanOut:
     plan = service.create(session, body)

@@ -12,9 +12,7 @@ from olive.specs import Name, PlanSpec
 
 #: A channel template: a technology (``PJSIP/``) and ``{number}`` or ``{digits}``, in either order.
 _C = CONTROL_CLASS
-TEMPLATE_PATTERN = (
-    rf"^[^{_C}]*(/[^{_C}]*\{{(number|digits)\}}|\{{(number|digits)\}}[^{_C}]*/)[^{_C}]*$"
-)
+TEMPLATE_PATTERN = rf"^[^{_C}]*(/[^{_C}]*\{{(number|digits)\}}|\{{(number|digits)\}}[^{_C}]*/)[^{_C}]*$"
 
 
 class PlanCreate(PlanSpec):
@@ -22,8 +20,7 @@ class PlanCreate(PlanSpec):
 
     name: Name
     channel_template: Annotated[
-        str,
-        Field(max_length=200, pattern=TEMPLATE_PATTERN, description="e.g. PJSIP/{number}@trunk"),
+        str, Field(max_length=200, pattern=TEMPLATE_PATTERN, description="e.g. PJSIP/{number}@trunk")
     ]
 
 

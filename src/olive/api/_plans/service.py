@@ -17,14 +17,9 @@ from olive.specs import check_plan_for_profile
 from olive.store import Campaign, Page, Plan, PlanRepository
 
 
-def list_plans(
-    session: Session, paging: Paging, *, name: str | None, dial_mode: str | None
-) -> Page[Plan]:
+def list_plans(session: Session, paging: Paging, *, name: str | None, dial_mode: str | None) -> Page[Plan]:
     return PlanRepository(session).list_by(
-        {"name": name, "dial_mode": dial_mode},
-        order_by=("created_at",),
-        limit=paging.limit,
-        offset=paging.offset,
+        {"name": name, "dial_mode": dial_mode}, order_by=("created_at",), limit=paging.limit, offset=paging.offset
     )
 
 
@@ -44,9 +39,7 @@ def update(session: Session, plan_id: str, changes: dict[str, Any]) -> Plan:
     plan = get_or_404(repo, plan_id)
     current = plan.snapshot()
     current.pop("id")
-    current["context"] = (
-        plan.context
-    )  # the plan's own: the snapshot's is where calls go (olive-amd, olive-broadcast)
+    current["context"] = plan.context  # the plan's own: the snapshot's is where calls go (olive-amd, olive-broadcast)
     spec = validate_merged(PlanCreate, {**current, **changes})
     if spec.name != plan.name:
         _unique_name(repo, spec.name)
@@ -64,11 +57,7 @@ def delete(session: Session, plan_id: str) -> None:
     users = repo.campaigns_using(plan.id)
     if users:
         running = [c.name for c in users if c.status in ("running", "paused")]
-        which = (
-            f"running campaign(s) {', '.join(running)}"
-            if running
-            else f"campaign(s) {', '.join(c.name for c in users)}"
-        )
+        which = f"running campaign(s) {', '.join(running)}" if running else f"campaign(s) {', '.join(c.name for c in users)}"
         raise Conflict(f"plan {plan.name} is used by {which}; give them another plan first")
     repo.delete(plan)
 

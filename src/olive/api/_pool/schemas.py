@@ -9,9 +9,7 @@ from pydantic import BaseModel, Field
 
 class ServerOut(BaseModel):
     name: str = Field(description="as campaigns and calls name it")
-    max_channels: int | None = Field(
-        description="calls olive may have in progress there; null: no limit"
-    )
+    max_channels: int | None = Field(description="calls olive may have in progress there; null: no limit")
     max_cps: float | None = Field(description="Originates per second; null: no limit")
     health: str = Field(description="unknown, up or down, as a node last saw it")
     health_note: str | None
@@ -30,9 +28,7 @@ class UnitOut(BaseModel):
     server: str
     owner_node: str | None = Field(description="the node holding the unit's lease; null: nobody")
     token: int = Field(description="the fencing token: grows every time the unit changes hands")
-    expires_at: datetime | None = Field(
-        description="the lease's expiry; past: free for any node to take"
-    )
+    expires_at: datetime | None = Field(description="the lease's expiry; past: free for any node to take")
 
 
 class PoolOut(BaseModel):

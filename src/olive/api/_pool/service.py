@@ -12,30 +12,21 @@ def pool(session: Session) -> PoolOut:
     return PoolOut(
         servers=[
             ServerOut(
-                name=s.name,
-                max_channels=s.max_channels,
-                max_cps=s.max_cps,
-                health=s.health,
-                health_note=s.health_note,
-                health_at=s.health_at,
+                name=s.name, max_channels=s.max_channels, max_cps=s.max_cps,
+                health=s.health, health_note=s.health_note, health_at=s.health_at,
             )
             for s in servers(session)
         ],
         nodes=[
             NodeOut(
-                name=n.name,
-                started_at=from_epoch(n.started_at),
-                heartbeat_at=from_epoch(n.heartbeat_at),
+                name=n.name, started_at=from_epoch(n.started_at), heartbeat_at=from_epoch(n.heartbeat_at),
                 expires_at=from_epoch(n.expires_at),
             )
             for n in live_nodes(session)
         ],
         units=[
             UnitOut(
-                campaign_id=u.campaign_id,
-                server=u.server,
-                owner_node=u.owner_node,
-                token=u.token,
+                campaign_id=u.campaign_id, server=u.server, owner_node=u.owner_node, token=u.token,
                 expires_at=None if u.expires_at is None else from_epoch(u.expires_at),
             )
             for u in units(session)

@@ -302,8 +302,7 @@ def upgrade() -> None:
             name=op.f("ck_calls_outcome"),
         ),
         sa.CheckConstraint(
-            _in("abandon_reason", "timeout", "caller_hangup", "not_queued", "unknown"),
-            name=op.f("ck_calls_abandon_reason"),
+            _in("abandon_reason", "timeout", "caller_hangup", "not_queued", "unknown"), name=op.f("ck_calls_abandon_reason")
         ),
         sa.CheckConstraint("attempt >= 1", name=op.f("ck_calls_attempt")),
         _fk("calls", "campaign_id", "campaigns", "RESTRICT"),

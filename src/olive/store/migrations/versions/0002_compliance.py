@@ -31,9 +31,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("call_id", ID, nullable=True))
         batch.add_column(sa.Column("source_call_id", ID, nullable=True))
     with op.batch_alter_table("disposition_codes") as batch:
-        batch.add_column(
-            sa.Column("retry_delay_s", sa.Integer(), nullable=False, server_default="3600")
-        )
+        batch.add_column(sa.Column("retry_delay_s", sa.Integer(), nullable=False, server_default="3600"))
 
 
 def downgrade() -> None:

@@ -31,10 +31,7 @@ def upgrade() -> None:
         sa.Column("created_at", TS, nullable=False),
         sa.Column("revoked_at", TS, nullable=True),
         sa.ForeignKeyConstraint(
-            ["agent_id"],
-            ["agents.id"],
-            name=op.f("fk_agent_credentials_agent_id_agents"),
-            ondelete="CASCADE",
+            ["agent_id"], ["agents.id"], name=op.f("fk_agent_credentials_agent_id_agents"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agent_credentials")),
     )
@@ -49,10 +46,7 @@ def upgrade() -> None:
         sa.Column("expires_at", TS, nullable=False),
         sa.Column("ended_at", TS, nullable=True),
         sa.ForeignKeyConstraint(
-            ["agent_id"],
-            ["agents.id"],
-            name=op.f("fk_agent_sessions_agent_id_agents"),
-            ondelete="CASCADE",
+            ["agent_id"], ["agents.id"], name=op.f("fk_agent_sessions_agent_id_agents"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agent_sessions")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_agent_sessions_token_hash")),
@@ -67,10 +61,7 @@ def upgrade() -> None:
         sa.Column("label", sa.String(200), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["campaign_id"],
-            ["campaigns.id"],
-            name=op.f("fk_pause_reasons_campaign_id_campaigns"),
-            ondelete="CASCADE",
+            ["campaign_id"], ["campaigns.id"], name=op.f("fk_pause_reasons_campaign_id_campaigns"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pause_reasons")),
         sa.UniqueConstraint("campaign_id", "code", name=op.f("uq_pause_reasons_campaign_id_code")),

@@ -21,9 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.drop_index("ix_contacts_due", table_name="contacts")
-    op.create_index(
-        "ix_contacts_due", "contacts", ["dial_list_id", "status", "next_attempt_at", "id"]
-    )
+    op.create_index("ix_contacts_due", "contacts", ["dial_list_id", "status", "next_attempt_at", "id"])
 
 
 def downgrade() -> None:

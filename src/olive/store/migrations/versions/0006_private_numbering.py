@@ -20,9 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("dial_lists") as batch:
-        batch.add_column(
-            sa.Column("numbering", sa.String(length=8), nullable=False, server_default="e164")
-        )
+        batch.add_column(sa.Column("numbering", sa.String(length=8), nullable=False, server_default="e164"))
 
 
 def downgrade() -> None:

@@ -101,12 +101,7 @@ _POSTGRESQL = [
 def upgrade() -> None:
     op.create_table(
         "contact_counts",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            primary_key=True,
-            autoincrement=True,
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
         sa.Column("dial_list_id", sa.String(length=40), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("n", sa.BigInteger(), nullable=False),
@@ -123,10 +118,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for name in ("contact_counts_insert", "contact_counts_delete", "contact_counts_update"):
-        op.execute(
-            f"DROP TRIGGER IF EXISTS {name}"
-            + (" ON contacts" if op.get_bind().dialect.name == "postgresql" else "")
-        )
+        op.execute(f"DROP TRIGGER IF EXISTS {name}" + (" ON contacts" if op.get_bind().dialect.name == "postgresql" else ""))
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS olive_contact_counts()")
     op.drop_index("ix_contact_counts_list", table_name="contact_counts")

@@ -20,28 +20,15 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("plans") as batch:
-        batch.add_column(
-            sa.Column("amd", sa.String(length=16), nullable=False, server_default="off")
-        )
+        batch.add_column(sa.Column("amd", sa.String(length=16), nullable=False, server_default="off"))
         batch.add_column(sa.Column("amd_message", sa.String(length=200), nullable=True))
-        batch.add_column(
-            sa.Column("amd_notsure", sa.String(length=16), nullable=False, server_default="agent")
-        )
+        batch.add_column(sa.Column("amd_notsure", sa.String(length=16), nullable=False, server_default="agent"))
+        batch.create_check_constraint(op.f("ck_plans_amd"), "amd IN ('off', 'hangup', 'message', 'agent')")
+        batch.create_check_constraint(op.f("ck_plans_amd_notsure"), "amd_notsure IN ('agent', 'machine')")
+        batch.add_column(sa.Column("amd_false_positive_share", sa.Float(), nullable=False, server_default="0.03"))
+        batch.create_check_constraint(op.f("ck_plans_amd_message"), "amd <> 'message' OR amd_message IS NOT NULL")
         batch.create_check_constraint(
-            op.f("ck_plans_amd"), "amd IN ('off', 'hangup', 'message', 'agent')"
-        )
-        batch.create_check_constraint(
-            op.f("ck_plans_amd_notsure"), "amd_notsure IN ('agent', 'machine')"
-        )
-        batch.add_column(
-            sa.Column("amd_false_positive_share", sa.Float(), nullable=False, server_default="0.03")
-        )
-        batch.create_check_constraint(
-            op.f("ck_plans_amd_message"), "amd <> 'message' OR amd_message IS NOT NULL"
-        )
-        batch.create_check_constraint(
-            op.f("ck_plans_amd_false_positive_share"),
-            "amd_false_positive_share >= 0 AND amd_false_positive_share <= 1",
+            op.f("ck_plans_amd_false_positive_share"), "amd_false_positive_share >= 0 AND amd_false_positive_share <= 1"
         )
     with op.batch_alter_table("calls") as batch:
         batch.add_column(sa.Column("amd_status", sa.String(length=16), nullable=True))

@@ -36,9 +36,7 @@ def upgrade() -> None:
         sa.Column("health_note", sa.String(length=200), nullable=True),
         sa.Column("health_at", TS, nullable=True),
         sa.Column("updated_at", TS, nullable=False),
-        sa.CheckConstraint(
-            "max_channels IS NULL OR max_channels > 0", name=op.f("ck_servers_max_channels")
-        ),
+        sa.CheckConstraint("max_channels IS NULL OR max_channels > 0", name=op.f("ck_servers_max_channels")),
         sa.CheckConstraint("max_cps IS NULL OR max_cps > 0", name=op.f("ck_servers_max_cps")),
         sa.CheckConstraint("health IN ('unknown', 'up', 'down')", name=op.f("ck_servers_health")),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_servers")),
@@ -64,14 +62,9 @@ def upgrade() -> None:
         sa.Column("expires_at", TS, nullable=True),
         sa.CheckConstraint("token >= 0", name=op.f("ck_units_token")),
         sa.ForeignKeyConstraint(
-            ["campaign_id"],
-            ["campaigns.id"],
-            name=op.f("fk_units_campaign_id_campaigns"),
-            ondelete="CASCADE",
+            ["campaign_id"], ["campaigns.id"], name=op.f("fk_units_campaign_id_campaigns"), ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["server"], ["servers.name"], name=op.f("fk_units_server_servers"), ondelete="RESTRICT"
-        ),
+        sa.ForeignKeyConstraint(["server"], ["servers.name"], name=op.f("fk_units_server_servers"), ondelete="RESTRICT"),
         sa.PrimaryKeyConstraint("campaign_id", "server", name=op.f("pk_units")),
     )
     # Plain ALTERs, not a batch: rebuilding contacts on SQLite would drop its count triggers (0007).

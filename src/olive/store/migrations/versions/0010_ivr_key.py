@@ -18,17 +18,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _MODES = ("progressive", "power", "predictive")
-_OUTCOMES = (
-    "CONNECTED",
-    "ABANDONED",
-    "NO_ANSWER",
-    "BUSY",
-    "CONGESTION",
-    "INVALID_NUMBER",
-    "FAILED",
-    "CANCELLED",
-    "MACHINE",
-)
+_OUTCOMES = ("CONNECTED", "ABANDONED", "NO_ANSWER", "BUSY", "CONGESTION", "INVALID_NUMBER", "FAILED", "CANCELLED", "MACHINE")
 
 
 def _in(column: str, values: Sequence[str]) -> str:
@@ -41,37 +31,24 @@ def upgrade() -> None:
         batch.add_column(sa.Column("ivr_prompt", sa.String(length=200), nullable=True))
         batch.add_column(sa.Column("ivr_agent_key", sa.String(length=1), nullable=True))
         batch.add_column(sa.Column("ivr_optout_key", sa.String(length=1), nullable=True))
-        batch.add_column(
-            sa.Column("ivr_timeout_s", sa.Integer(), nullable=False, server_default="5")
-        )
+        batch.add_column(sa.Column("ivr_timeout_s", sa.Integer(), nullable=False, server_default="5"))
         batch.drop_constraint(op.f("ck_plans_dial_mode"), type_="check")
-        batch.create_check_constraint(
-            op.f("ck_plans_dial_mode"), _in("dial_mode", (*_MODES, "agentless"))
-        )
-        batch.create_check_constraint(
-            op.f("ck_plans_message"), "dial_mode <> 'agentless' OR message IS NOT NULL"
-        )
-        batch.create_check_constraint(
-            op.f("ck_plans_ivr_timeout_s"), "ivr_timeout_s BETWEEN 1 AND 60"
-        )
+        batch.create_check_constraint(op.f("ck_plans_dial_mode"), _in("dial_mode", (*_MODES, "agentless")))
+        batch.create_check_constraint(op.f("ck_plans_message"), "dial_mode <> 'agentless' OR message IS NOT NULL")
+        batch.create_check_constraint(op.f("ck_plans_ivr_timeout_s"), "ivr_timeout_s BETWEEN 1 AND 60")
     with op.batch_alter_table("calls") as batch:
         batch.add_column(sa.Column("ivr_key", sa.String(length=8), nullable=True))
         batch.add_column(sa.Column("ivr_status", sa.String(length=16), nullable=True))
         batch.drop_constraint(op.f("ck_calls_outcome"), type_="check")
-        batch.create_check_constraint(
-            op.f("ck_calls_outcome"), _in("outcome", (*_OUTCOMES, "MESSAGE"))
-        )
+        batch.create_check_constraint(op.f("ck_calls_outcome"), _in("outcome", (*_OUTCOMES, "MESSAGE")))
 
 
 def downgrade() -> None:
     bind = op.get_bind()
-    if (
-        bind.execute(sa.text("SELECT count(*) FROM plans WHERE dial_mode = 'agentless'")).scalar()
-        or bind.execute(sa.text("SELECT count(*) FROM calls WHERE outcome = 'MESSAGE'")).scalar()
-    ):
-        raise RuntimeError(
-            "agentless plans or MESSAGE calls exist: the schema before 0009 cannot hold them"
-        )
+    if bind.execute(sa.text("SELECT count(*) FROM plans WHERE dial_mode = 'agentless'")).scalar() or bind.execute(
+        sa.text("SELECT count(*) FROM calls WHERE outcome = 'MESSAGE'")
+    ).scalar():
+        raise RuntimeError("agentless plans or MESSAGE calls exist: the schema before 0009 cannot hold them")
     with op.batch_alter_table("calls") as batch:
         batch.drop_constraint(op.f("ck_calls_outcome"), type_="check")
         batch.create_check_constraint(op.f("ck_calls_outcome"), _in("outcome", _OUTCOMES))

@@ -27,38 +27,17 @@ def upgrade() -> None:
         batch.add_column(sa.Column("callback_queue", sa.String(length=80), nullable=True))
         batch.add_column(sa.Column("callback_owner_timeout_s", sa.Float(), nullable=True))
         batch.create_check_constraint(
-            op.f("ck_plans_callback_owner_timeout_s"),
-            "callback_owner_timeout_s IS NULL OR callback_owner_timeout_s >= 0",
+            op.f("ck_plans_callback_owner_timeout_s"), "callback_owner_timeout_s IS NULL OR callback_owner_timeout_s >= 0"
         )
         batch.add_column(sa.Column("preview_timeout_s", sa.Float(), nullable=True))
-        batch.add_column(
-            sa.Column(
-                "preview_timeout_action",
-                sa.String(length=16),
-                nullable=False,
-                server_default="skip",
-            )
-        )
-        batch.create_check_constraint(
-            op.f("ck_plans_preview_timeout_s"), "preview_timeout_s IS NULL OR preview_timeout_s > 0"
-        )
-        batch.create_check_constraint(
-            op.f("ck_plans_preview_timeout_action"), "preview_timeout_action IN ('skip', 'dial')"
-        )
+        batch.add_column(sa.Column("preview_timeout_action", sa.String(length=16), nullable=False, server_default="skip"))
+        batch.create_check_constraint(op.f("ck_plans_preview_timeout_s"), "preview_timeout_s IS NULL OR preview_timeout_s > 0")
+        batch.create_check_constraint(op.f("ck_plans_preview_timeout_action"), "preview_timeout_action IN ('skip', 'dial')")
         batch.drop_constraint(op.f("ck_plans_dial_mode"), type_="check")
-        batch.create_check_constraint(
-            op.f("ck_plans_dial_mode"),
-            "dial_mode IN ('progressive', 'power', 'predictive', 'agentless', 'preview')",
-        )
+        batch.create_check_constraint(op.f("ck_plans_dial_mode"), "dial_mode IN ('progressive', 'power', 'predictive', 'agentless', 'preview')")
     with op.batch_alter_table("calls") as batch:
         batch.add_column(sa.Column("for_agent_id", sa.String(length=40), nullable=True))
-        batch.create_foreign_key(
-            op.f("fk_calls_for_agent_id_agents"),
-            "agents",
-            ["for_agent_id"],
-            ["id"],
-            ondelete="SET NULL",
-        )
+        batch.create_foreign_key(op.f("fk_calls_for_agent_id_agents"), "agents", ["for_agent_id"], ["id"], ondelete="SET NULL")
         batch.create_index(op.f("ix_calls_for_agent_id"), ["for_agent_id"])
 
     op.create_table(
@@ -76,27 +55,11 @@ def upgrade() -> None:
         sa.Column("created_at", UTC, nullable=False),
         sa.Column("updated_at", UTC, nullable=False),
         sa.CheckConstraint(
-            "status IN ('offered', 'dialed', 'skipped', 'expired', 'refused', 'withdrawn')",
-            name=op.f("ck_previews_status"),
+            "status IN ('offered', 'dialed', 'skipped', 'expired', 'refused', 'withdrawn')", name=op.f("ck_previews_status")
         ),
-        sa.ForeignKeyConstraint(
-            ["agent_id"],
-            ["agents.id"],
-            name=op.f("fk_previews_agent_id_agents"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["campaign_id"],
-            ["campaigns.id"],
-            name=op.f("fk_previews_campaign_id_campaigns"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["contact_id"],
-            ["contacts.id"],
-            name=op.f("fk_previews_contact_id_contacts"),
-            ondelete="CASCADE",
-        ),
+        sa.ForeignKeyConstraint(["agent_id"], ["agents.id"], name=op.f("fk_previews_agent_id_agents"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["campaign_id"], ["campaigns.id"], name=op.f("fk_previews_campaign_id_campaigns"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["contact_id"], ["contacts.id"], name=op.f("fk_previews_contact_id_contacts"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_previews")),
     )
     op.create_index("ix_previews_agent_status", "previews", ["agent_id", "status"])
@@ -113,10 +76,7 @@ def downgrade() -> None:
         batch.drop_column("for_agent_id")
     with op.batch_alter_table("plans") as batch:
         batch.drop_constraint(op.f("ck_plans_dial_mode"), type_="check")
-        batch.create_check_constraint(
-            op.f("ck_plans_dial_mode"),
-            "dial_mode IN ('progressive', 'power', 'predictive', 'agentless')",
-        )
+        batch.create_check_constraint(op.f("ck_plans_dial_mode"), "dial_mode IN ('progressive', 'power', 'predictive', 'agentless')")
         batch.drop_constraint(op.f("ck_plans_preview_timeout_action"), type_="check")
         batch.drop_constraint(op.f("ck_plans_preview_timeout_s"), type_="check")
         batch.drop_column("preview_timeout_action")
