@@ -81,39 +81,24 @@ class DueContact(NamedTuple):
         return self.numbers[self.next_number_index % len(self.numbers)] if self.numbers else None
 
 
-def _rows(session: Session, contacts: Any) -> list[DueContact]:
-    """``contacts``: a subquery of contact rows; returns them with their numbers, in no set order."""
-    in_flight = exists().where(Call.number == ContactNumber.number, Call.ended_at.is_(None))
-    statement = select(
-        contacts.c.id,
-        contacts.c.dial_list_id,
-        contacts.c.timezone,
-        contacts.c.variables,
-        contacts.c.attempts,
-        contacts.c.next_number_index,
-        contacts.c.next_attempt_at,
-        ContactNumber.id,
-        ContactNumber.number,
-        ContactNumber.position,
-        in_flight,
-    ).outerjoin(ContactNumber, ContactNumber.contact_id == contacts.c.id)
-    heads: dict[str, tuple[Any, ...]] = {}
-    numbers: dict[str, list[DueNumber]] = {}
-    for row in session.execute(statement):
-        contact_id = row[0]
-        if contact_id not in heads:
-            heads[contact_id] = tuple(row[:7])
-            numbers[contact_id] = []
-        if row[7] is not None:
-            numbers[contact_id].append(DueNumber(row[7], row[8], row[9], bool(row[10])))
-    out = []
-    for contact_id, head in heads.items():
-        mine = numbers[contact_id]
-        mine.sort(key=lambda n: n.position)
-        cid, list_id, zone, variables, attempts, index, at = head
-        out.append(
-            DueContact(cid, list_id, zone, variables or {}, attempts, index, at, tuple(mine))
+def _with_numbers(session: Session, heads: Sequence[Any]) -> list[DueContact]:
+    """``heads``: contact rows (the columns of :func:`_columns`), in order; returns them with their
+    numbers, read in one statement for all (by ``uq_contact_numbers_contact_id_position``), each
+    with whether a call to it is open (``ix_calls_number``)."""
+    numbers: dict[str, list[DueNumber]] = {head[0]: [] for head in heads}
+    if numbers:
+        in_flight = exists().where(Call.number == ContactNumber.number, Call.ended_at.is_(None))
+        rows = session.execute(
+            select(ContactNumber.contact_id, ContactNumber.id, ContactNumber.number, ContactNumber.position, in_flight).where(
+                ContactNumber.contact_id.in_(list(numbers))
+            )
         )
+        for contact_id, number_id, number, position, busy in rows:
+            numbers[contact_id].append(DueNumber(number_id, number, position, bool(busy)))
+    out = []
+    for cid, list_id, zone, variables, attempts, index, at in heads:
+        mine = sorted(numbers[cid], key=lambda n: n.position)
+        out.append(DueContact(cid, list_id, zone, variables or {}, attempts, index, at, tuple(mine)))
     return out
 
 
@@ -142,8 +127,9 @@ def due_rows(
 
     One statement per list and kind (never tried, due retries), each reading
     ``ix_contacts_due`` in its own order and stopping after ``limit`` entries,
-    with the contacts' numbers joined in (by ``uq_contact_numbers_contact_id``)
-    and, for each number, whether a call to it is open (``ix_calls_number``).
+    then one for the numbers of the contacts picked and, for each number,
+    whether a call to it is open. (The numbers are not joined in: PostgreSQL
+    may then hash-join a scan of every number.)
     """
     at = as_utc(now)
     if list_ids is None:
@@ -155,37 +141,25 @@ def due_rows(
     else:
         list_ids = sorted(list_ids)
 
-    def pick(list_id: str, due: ColumnElement[bool], n: int) -> list[DueContact]:
-        page = (
+    def pick(list_id: str, due: ColumnElement[bool], n: int) -> Sequence[Any]:
+        return session.execute(
             select(*_columns())
-            .where(
-                Contact.dial_list_id == list_id,
-                Contact.status == "pending",
-                due,
-                Contact.active_call_id.is_(None),
-            )
+            .where(Contact.dial_list_id == list_id, Contact.status == "pending", due, Contact.active_call_id.is_(None))
             .order_by(Contact.next_attempt_at, Contact.id)
             .limit(n)
-            .subquery("c")
-        )
-        return _rows(session, page)
+        ).all()
 
-    fresh = sorted(
-        (
-            c
-            for list_id in list_ids
-            for c in pick(list_id, Contact.next_attempt_at.is_(None), limit)
-        ),
-        key=lambda c: c.id,
+    heads = sorted(
+        (c for list_id in list_ids for c in pick(list_id, Contact.next_attempt_at.is_(None), limit)),
+        key=lambda c: c[0],
     )[:limit]
-    if len(fresh) == limit:
-        return fresh
-    wanted = limit - len(fresh)
-    retries = sorted(
-        (c for list_id in list_ids for c in pick(list_id, Contact.next_attempt_at <= at, wanted)),
-        key=lambda c: (as_utc(c.next_attempt_at or at), c.id),
-    )[:wanted]
-    return fresh + retries
+    if len(heads) < limit:
+        wanted = limit - len(heads)
+        heads += sorted(
+            (c for list_id in list_ids for c in pick(list_id, Contact.next_attempt_at <= at, wanted)),
+            key=lambda c: (as_utc(c[6] or at), c[0]),
+        )[:wanted]
+    return _with_numbers(session, heads)
 
 
 def callback_rows(
@@ -199,8 +173,8 @@ def callback_rows(
     }
     if not order:
         return []
-    page = select(*_columns()).where(Contact.id.in_(list(order))).subquery("c")
-    return sorted(_rows(session, page), key=lambda c: order[c.id])
+    heads = session.execute(select(*_columns()).where(Contact.id.in_(list(order)))).all()
+    return _with_numbers(session, sorted(heads, key=lambda c: order[c[0]]))
 
 
 def _callback_contact_ids(
