@@ -126,6 +126,32 @@ class CallRepository(Repository[Call]):
         code, contact_id, number_id = won
         return str(code), contact_id, number_id
 
+    def claim_dispositions(
+        self, call_ids: Sequence[str], now: datetime | float
+    ) -> dict[str, tuple[str, str | None, str | None]]:
+        """:meth:`claim_disposition` for many ended calls in one statement: call id ->
+        (code, contact id, contact number id) for each call whose disposition this caller claimed."""
+        if not call_ids:
+            return {}
+        ids = sorted(set(call_ids))
+        won = self.session.execute(
+            update(Call)
+            .where(
+                Call.id.in_(ids),
+                Call.disposition.is_not(None),
+                Call.ended_at.is_not(None),
+                Call.disposition_applied_at.is_(None),
+            )
+            .values(disposition_applied_at=as_utc(now))
+            .returning(Call.id, Call.disposition, Call.contact_id, Call.contact_number_id)
+            .execution_options(synchronize_session=False)
+        ).all()
+        for call_id in ids:
+            loaded = self.session.identity_map.get(self.session.identity_key(Call, call_id))
+            if loaded is not None:
+                self.session.expire(loaded, ["disposition_applied_at"])
+        return {call_id: (str(code), contact_id, number_id) for call_id, code, contact_id, number_id in won}
+
     def of_campaign(self, campaign_id: str, *, outcome: str | None = None) -> list[Call]:
         """Every call of the campaign (with that outcome), oldest first."""
         statement = self.select().where(Call.campaign_id == campaign_id)
