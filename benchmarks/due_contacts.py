@@ -18,6 +18,12 @@ the median (and the fastest run, in brackets) and the plan's tell-tale (a tempor
 the part that depends on the number of contacts, without the ORM's fixed cost.
 The campaign report's contacts-by-status counts (``olive run`` polls them)
 are timed before (one join, grouped) and after (per list, on the covering index). Nothing is written under the repository.
+
+A second table compares, in the same run, the ORM pick as the engine made it
+with the plain rows it picks now (:func:`olive.store.due_rows`), and the dial
+guard over the 50: one contact at a time on ORM objects (before), or
+prepared for the tick on the plain rows (now); the guard's writes (DNC check
+rows) are rolled back after each run. The load average is printed.
 """
 
 from __future__ import annotations
