@@ -50,7 +50,9 @@ def add(session: Annotated[Session, Depends(db, scope="function")]) -> dict[str,
 
 
 @pytest.mark.parametrize(("wrapped", "seen"), [(True, 1), (False, 0)])
-def test_the_write_is_committed_before_the_response_is_built(tmp_path: Path, wrapped: bool, seen: int) -> None:
+def test_the_write_is_committed_before_the_response_is_built(
+    tmp_path: Path, wrapped: bool, seen: int
+) -> None:
     _state["engine"] = engine = make_engine(f"sqlite:///{tmp_path / 'c.db'}")
     _seen.clear()
     with engine.begin() as conn:

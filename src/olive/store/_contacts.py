@@ -89,16 +89,22 @@ def _with_numbers(session: Session, heads: Sequence[Any]) -> list[DueContact]:
     if numbers:
         in_flight = exists().where(Call.number == ContactNumber.number, Call.ended_at.is_(None))
         rows = session.execute(
-            select(ContactNumber.contact_id, ContactNumber.id, ContactNumber.number, ContactNumber.position, in_flight).where(
-                ContactNumber.contact_id.in_(list(numbers))
-            )
+            select(
+                ContactNumber.contact_id,
+                ContactNumber.id,
+                ContactNumber.number,
+                ContactNumber.position,
+                in_flight,
+            ).where(ContactNumber.contact_id.in_(list(numbers)))
         )
         for contact_id, number_id, number, position, busy in rows:
             numbers[contact_id].append(DueNumber(number_id, number, position, bool(busy)))
     out = []
     for cid, list_id, zone, variables, attempts, index, at in heads:
         mine = sorted(numbers[cid], key=lambda n: n.position)
-        out.append(DueContact(cid, list_id, zone, variables or {}, attempts, index, at, tuple(mine)))
+        out.append(
+            DueContact(cid, list_id, zone, variables or {}, attempts, index, at, tuple(mine))
+        )
     return out
 
 
@@ -144,19 +150,32 @@ def due_rows(
     def pick(list_id: str, due: ColumnElement[bool], n: int) -> Sequence[Any]:
         return session.execute(
             select(*_columns())
-            .where(Contact.dial_list_id == list_id, Contact.status == "pending", due, Contact.active_call_id.is_(None))
+            .where(
+                Contact.dial_list_id == list_id,
+                Contact.status == "pending",
+                due,
+                Contact.active_call_id.is_(None),
+            )
             .order_by(Contact.next_attempt_at, Contact.id)
             .limit(n)
         ).all()
 
     heads = sorted(
-        (c for list_id in list_ids for c in pick(list_id, Contact.next_attempt_at.is_(None), limit)),
+        (
+            c
+            for list_id in list_ids
+            for c in pick(list_id, Contact.next_attempt_at.is_(None), limit)
+        ),
         key=lambda c: c[0],
     )[:limit]
     if len(heads) < limit:
         wanted = limit - len(heads)
         heads += sorted(
-            (c for list_id in list_ids for c in pick(list_id, Contact.next_attempt_at <= at, wanted)),
+            (
+                c
+                for list_id in list_ids
+                for c in pick(list_id, Contact.next_attempt_at <= at, wanted)
+            ),
             key=lambda c: (as_utc(c[6] or at), c[0]),
         )[:wanted]
     return _with_numbers(session, heads)

@@ -27,7 +27,13 @@ OPEN_CALL = sa.text("ended_at IS NULL")
 
 
 def upgrade() -> None:
-    op.create_index("ix_calls_open_number", "calls", ["number"], sqlite_where=OPEN_CALL, postgresql_where=OPEN_CALL)
+    op.create_index(
+        "ix_calls_open_number",
+        "calls",
+        ["number"],
+        sqlite_where=OPEN_CALL,
+        postgresql_where=OPEN_CALL,
+    )
 
 
 def downgrade() -> None:
