@@ -18,6 +18,12 @@ the median (and the fastest run, in brackets) and the plan's tell-tale (a tempor
 the part that depends on the number of contacts, without the ORM's fixed cost.
 The campaign report's contacts-by-status counts (``olive run`` polls them)
 are timed before (one join, grouped) and after (per list, on the covering index). Nothing is written under the repository.
+
+A second table compares, in the same run, the ORM pick as the engine made it
+with the plain rows it picks now (:func:`olive.store.due_rows`), and the dial
+guard over the 50: one contact at a time on ORM objects (before), or
+prepared for the tick on the plain rows (now); the guard's writes (DNC check
+rows) are rolled back after each run. The load average is printed.
 """
 
 from __future__ import annotations
@@ -38,7 +44,9 @@ from sqlalchemy import create_engine, event, func, insert, make_url, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from olive.ids import new_id
+from olive.compliance import ComplianceGuard
 from olive.store import (
+    CAMPAIGN_LINKS,
     Campaign,
     Contact,
     ContactNumber,
@@ -48,6 +56,7 @@ from olive.store import (
     campaign_dial_lists,
     contact_status_counts,
     contacts_due,
+    due_rows,
     make_engine,
     make_sessionmaker,
     migrate,
@@ -81,7 +90,10 @@ def populate(session: Session, size: int) -> str:
     dial_list = DialList(name="bench")
     session.add_all([plan, dial_list])
     session.flush()
-    campaign = Campaign(name="bench", plan_id=plan.id, queue="bench", dial_lists=[dial_list])
+    # Its numbers (+1555...) tell no time zone: London's hours (13:00 at NOW) let the guard weigh them all.
+    campaign = Campaign(
+        name="bench", plan_id=plan.id, queue="bench", dial_lists=[dial_list], schedule={"fallback_timezone": "Europe/London"}
+    )
     session.add(campaign)
     session.flush()
     stamp = NOW - timedelta(days=1)
@@ -229,20 +241,28 @@ class Timing(float):
         return f"{float(self):{spec}} ({self.fastest:{spec}})"
 
 
-def timed(session: Session, fn: Callable[[], object], repeat: int, *, in_transaction: bool = False) -> Timing:
-    """``in_transaction``: timed inside a transaction already begun (as the engine's tick
+def timed(session: Session, fn: Callable[[], object], repeat: int, *, in_transaction: bool = False, keep: bool = False) -> Timing:
+    """``keep``: keep the session's identity map between runs (a guard's campaign stays loaded).
+    ``in_transaction``: timed inside a transaction already begun (as the engine's tick
     picks, after its first statement), so the connection's checkout and pre-ping are not counted."""
-    fn()  # warm the cache as a running engine would have
     out, cpu = [], []
-    for _ in range(repeat):
-        session.expunge_all()
+    for i in range(repeat + 1):  # the first warms the caches as a running engine would have
+        if not keep:
+            session.expunge_all()
         if in_transaction:
             session.execute(text("SELECT 1"))
+        savepoint = session.begin_nested() if keep else None
         start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        out.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-        session.rollback()
+        if i:
+            out.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
+        if savepoint is not None:
+            savepoint.rollback()  # only what the run wrote; the campaign stays loaded
+            for obj in [o for o in session if not isinstance(o, (Campaign, Plan, DialList))]:
+                session.expunge(obj)
+        else:
+            session.rollback()
     result = Timing(statistics.median(out) * 1000)
     result.fastest = min(out) * 1000
     result.cpu = statistics.median(cpu) * 1000
@@ -265,7 +285,8 @@ def last_statement(session: Session, backend: str, fn: Callable[[], object]) -> 
     engine = session.get_bind()
 
     def keep(_c: object, _cur: object, statement: str, params: object, _ctx: object, _many: bool) -> None:
-        if "FROM contacts" in statement and "ORDER BY" in statement and "contact_numbers" not in statement:
+        numbers_joined = "contact_numbers" in statement and "LEFT OUTER JOIN" in statement  # due_rows
+        if "FROM contacts" in statement and "ORDER BY" in statement and ("contact_numbers" not in statement or numbers_joined):
             seen.append(_inline(statement, params, backend))
 
     event.listen(engine, "before_cursor_execute", keep)
@@ -351,7 +372,36 @@ def run(backend: str, size: int, repeat: int, *, before: bool = True) -> dict[st
                 as_engine = timed(
                     session, lambda: contacts_due(session, campaign_id, NOW, PICK, list_ids=lists), repeat, in_transaction=True
                 )
+                # The same pick as plain rows (DueContact, numbers joined in): what the engine picks now.
+                light = timed(
+                    session, lambda: due_rows(session, campaign_id, NOW, PICK, list_ids=lists), repeat, in_transaction=True
+                )
+                assert [c.id for c in due_rows(session, campaign_id, NOW, PICK)] == [c.id for c in pick()]
+                # The dial guard over the 50: one contact at a time on ORM objects (before), or
+                # prepared for the tick on plain rows (after). Its DNC check rows are rolled back.
+                campaign = session.scalars(select(Campaign).where(Campaign.id == campaign_id).options(*CAMPAIGN_LINKS)).one()
+                now_s = NOW.timestamp()
+
+                def guard_before() -> None:
+                    guard = ComplianceGuard()
+                    for c in contacts_due(session, campaign_id, NOW, PICK, list_ids=lists):
+                        assert guard.check(session, campaign, c, c.numbers[0], now_s).allowed
+                    session.flush()
+
+                def guard_after() -> None:
+                    guard = ComplianceGuard()
+                    rows = due_rows(session, campaign_id, NOW, PICK, list_ids=lists)
+                    guard.prepare(session, campaign, rows, now_s)
+                    for c in rows:
+                        assert guard.check(session, campaign, c, c.numbers[0], now_s).allowed
+                    session.flush()
+
+                checked_before = timed(session, guard_before, repeat, in_transaction=True, keep=True)
+                checked_after = timed(session, guard_after, repeat, in_transaction=True, keep=True)
                 after_plan = plan_note(session, backend, last_statement(session, backend, pick))
+                light_plan = plan_note(
+                    session, backend, last_statement(session, backend, lambda: due_rows(session, campaign_id, NOW, PICK))
+                )
                 assert contact_status_counts(session, campaign_id) == counts_by_index(session, campaign_id)
                 by_index = timed(session, lambda: counts_by_index(session, campaign_id), max(3, repeat // 4))
                 counts = timed(session, lambda: contact_status_counts(session, campaign_id), repeat)
@@ -361,6 +411,7 @@ def run(backend: str, size: int, repeat: int, *, before: bool = True) -> dict[st
         "backend": backend, "contacts": size, "load_s": load_s,
         "before_ms": before_ms, "before_plan": before_plan,
         "after_ms": after, "after_rows_ms": rows_only, "engine_ms": as_engine, "after_plan": after_plan,
+        "light_ms": light, "light_plan": light_plan, "guard_before_ms": checked_before, "guard_after_ms": checked_after,
         "report_counts_ms": counts, "report_counts_index_ms": by_index, "report_counts_before_ms": counts_before,
     }
 
@@ -372,6 +423,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=21)
     parser.add_argument("--skip-before", action="store_true", help="leave out the 0002 query (18 s a pick at 1M on SQLite)")
     args = parser.parse_args(argv)
+    print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", file=sys.stderr)
+    picks: list[str] = []
     print(
         "| backend | contacts | before: pick 50 | before plan | after: pick 50 "
         "| after: pick 50, CPU | as the engine picks (lists known, in its transaction) | its CPU | after: rows only | after plan | report counts before (join) | by index (0005) "
@@ -389,7 +442,20 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['report_counts_ms'].cpu:.2f} ms |",
                 flush=True,
             )
-            print(f"  (loaded in {r['load_s']:.0f} s)", file=sys.stderr)
+            print(f"  (loaded in {r['load_s']:.0f} s; load average {os.getloadavg()[0]:.1f})", file=sys.stderr)
+            picks.append(
+                f"| {backend} | {size:,} | {r['engine_ms']:.1f} ms | {r['engine_ms'].cpu:.1f} ms | "
+                f"{r['light_ms']:.1f} ms | {r['light_ms'].cpu:.1f} ms | {r['light_plan']} | "
+                f"{r['guard_before_ms']:.1f} ms | {r['guard_before_ms'].cpu:.1f} ms | "
+                f"{r['guard_after_ms']:.1f} ms | {r['guard_after_ms'].cpu:.1f} ms |"
+            )
+    print()
+    print(
+        "| backend | contacts | pick 50, ORM objects (before) | its CPU | pick 50, plain rows (now) | its CPU | plan "
+        "| pick + guard over 50, one at a time (before) | its CPU | pick + guard, prepared per tick (now) | its CPU |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
+    print("\n".join(picks), flush=True)
     return 0
 
 

@@ -8,7 +8,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from olive.compliance import DispositionError, apply_disposition, cancel_callback, set_disposition
+from olive.compliance import (
+    DispositionError,
+    apply_disposition,
+    apply_dispositions,
+    cancel_callback,
+    set_disposition,
+)
 from olive.errors import Conflict
 from olive.store import (
     Call,
@@ -92,6 +98,20 @@ class TestSetDisposition:
         assert apply_disposition(session, call.id, NOON_NY + 10)
         assert not apply_disposition(session, call.id, NOON_NY + 11)  # exactly once
         assert contact_of(session, contact.id).status == "done"
+
+    def test_a_ticks_ended_calls_in_one_go(self, session: Session, build: Builder) -> None:
+        campaign = build.campaign()
+        sold, busy, later = (build.contact(campaign, [n], status="dialing") for n in (NY_NUMBER, NY_NUMBER_2, NY_NUMBER))
+        calls = [build.call(campaign, c, state="connected", ended_at=None) for c in (sold, busy, later)]
+        set_disposition(session, calls[0].id, "sale", NOON_NY)
+        set_disposition(session, calls[2].id, "sale", NOON_NY)
+        for call in calls[:2]:  # the third is still up
+            call.ended_at, call.outcome = from_epoch(NOON_NY + 10), "CONNECTED"
+        session.flush()
+        assert apply_dispositions(session, [c.id for c in calls], NOON_NY + 10) == [calls[0].id]
+        assert apply_dispositions(session, [c.id for c in calls], NOON_NY + 11) == []  # exactly once
+        assert [contact_of(session, c.id).status for c in (sold, busy, later)] == ["done", "dialing", "dialing"]
+        assert apply_dispositions(session, [], NOON_NY) == []
 
     def test_codes_are_seeded_and_configurable(self, session: Session, build: Builder) -> None:
         campaign = build.campaign()

@@ -2,22 +2,63 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from olive.compliance import LOCKOUT_S, AllowAll, ComplianceGuard, DialObserver, schedule_callback
-from olive.store import Callback, DncCheck, DncRepository, from_epoch
+from olive.store import (
+    Callback,
+    Contact,
+    DialContact,
+    DncCheck,
+    DncRepository,
+    DueContact,
+    DueNumber,
+    due_rows,
+    from_epoch,
+)
 
 from .conftest import LATE_NY, LONDON_NUMBER, NOON_NY, NY_NUMBER, NY_NUMBER_2, Builder
 
 NEXT_MORNING_NY = NOON_NY + 20 * 3600  # 08:00 on Friday in New York
 
 
+MODE = {"prepared": False}
+
+
+@pytest.fixture(autouse=True, params=["one contact at a time", "prepared for the tick"])
+def _mode(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every rule holds both ways the guard reads its facts: per contact (the preview verbs,
+    and any contact it was not prepared for), and for a tick's candidates at once, on the
+    plain rows the tick picks."""
+    MODE["prepared"] = request.param == "prepared for the tick"
+    yield
+    MODE["prepared"] = False
+
+
 def check(session: Session, build: Builder, campaign_id: str, contact_id: str, now: float = NOON_NY):  # type: ignore[no-untyped-def]
     campaign = build.load(campaign_id)
-    contact = build.contact_row(contact_id)
+    guard = ComplianceGuard()
+    if MODE["prepared"]:
+        others = [c for c in due_rows(session, campaign_id, now, 100) if c.id != contact_id]
+        contact: DialContact = _row(build.contact_row(contact_id))
+        guard.prepare(session, campaign, [*others, contact], now)
+    else:
+        contact = build.contact_row(contact_id)
     number = contact.numbers[contact.next_number_index % len(contact.numbers)]
-    return ComplianceGuard().check(session, campaign, contact, number, now)
+    return guard.check(session, campaign, contact, number, now)
+
+
+def _row(contact: Contact) -> DueContact:
+    """The contact as the tick's pick reads it (whatever its status: the guard is asked anyway)."""
+    numbers = tuple(DueNumber(n.id, n.number, n.position) for n in contact.numbers)
+    return DueContact(
+        contact.id, contact.dial_list_id, contact.timezone, contact.variables or {}, contact.attempts,
+        contact.next_number_index, contact.next_attempt_at, numbers,
+    )
 
 
 class TestGuard:
@@ -158,3 +199,54 @@ class TestObserver:
         assert session.scalars(select(DncCheck)).one().call_id == "call_X"
         served = session.get(Callback, callback.id)
         assert served is not None and (served.status, served.call_id) == ("done", "call_X")
+
+
+class TestPrepared:
+    def test_a_tick_reads_its_facts_in_a_few_statements_whatever_the_number_of_contacts(
+        self, session: Session, build: Builder
+    ) -> None:
+        ann = build.agent(state="ready")
+        campaign = build.campaign(profile="uk-ofcom", dial_mode="progressive", agents=[ann])
+        contacts = [build.contact(campaign, [f"+4420794600{i:02d}"]) for i in range(20)]
+        schedule_callback(session, contacts[0].id, campaign.id, NOON_NY - 60, agent_id=ann.id)
+        DncRepository(session).add_number("+442079460005")
+        campaign = build.load(campaign.id)
+        rows = due_rows(session, campaign.id, NOON_NY, 50)
+        assert len(rows) == 20
+        guard = ComplianceGuard()
+        engine = session.get_bind()
+        statements: list[str] = []
+
+        def keep(_c: object, _cur: object, statement: str, *_: object) -> None:
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", keep)
+        try:
+            guard.prepare(session, campaign, rows, NOON_NY)
+            prepared = len(statements)
+            verdicts = [guard.check(session, campaign, c, c.numbers[0], NOON_NY) for c in rows]
+            for contact, verdict in zip(rows, verdicts, strict=True):
+                if verdict.allowed:
+                    guard.dialed(session, campaign, contact, f"call_{contact.id}", NOON_NY)
+            checked = len(statements) - prepared
+            session.flush()
+        finally:
+            event.remove(engine, "before_cursor_execute", keep)
+        assert prepared <= 5, statements  # callbacks, their owner, lockouts, DNC entries
+        assert checked == 0, statements[prepared:]  # nothing read per contact
+        refused = [(c.numbers[0].number, v.status) for c, v in zip(rows, verdicts, strict=True) if not v.allowed]
+        assert refused == [("+442079460005", "dnc")]
+        checks = session.scalars(select(DncCheck)).all()
+        assert len(checks) == 20 and sum(c.call_id is not None for c in checks) == 19
+        served = session.scalars(select(Callback)).one()
+        assert (served.status, served.call_id) == ("done", f"call_{contacts[0].id}")
+
+    def test_a_contact_it_was_not_prepared_for_is_read_on_its_own(self, session: Session, build: Builder) -> None:
+        campaign = build.campaign()
+        first, later = build.contact(campaign), build.contact(campaign, [NY_NUMBER_2])
+        guard = ComplianceGuard()
+        guard.prepare(session, build.load(campaign.id), [r for r in due_rows(session, campaign.id, NOON_NY, 50) if r.id == first.id], NOON_NY)
+        DncRepository(session).add_number(NY_NUMBER_2)
+        contact = build.contact_row(later.id)
+        verdict = guard.check(session, build.load(campaign.id), contact, contact.numbers[0], NOON_NY)
+        assert not verdict.allowed and verdict.status == "dnc"

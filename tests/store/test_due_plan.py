@@ -14,10 +14,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, update
+from sqlalchemy import Engine, event, insert, update
 from sqlalchemy.orm import Session
 
-from olive.store import Contact, ContactRow, contacts_due, import_contacts, next_attempt_due
+from olive.store import (
+    Call,
+    Campaign,
+    Contact,
+    ContactRow,
+    contacts_due,
+    due_rows,
+    import_contacts,
+    next_attempt_due,
+)
 
 from .conftest import Factory
 
@@ -87,3 +96,67 @@ def test_due_contacts_are_read_in_index_order(
             assert "TEMP B-TREE" not in plan, plan
         else:
             assert "Sort" not in plan, plan
+
+
+def _captured_numbers(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    seen: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if "FROM contact_numbers" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+
+
+@pytest.mark.parametrize("limit", [50, 400])
+def test_plain_rows_are_read_in_index_order_with_their_numbers_by_index(
+    session: Session, campaign_id: str, db_backend: str, limit: int
+) -> None:
+    """``due_rows`` (the dialing tick's pick) reads the contacts in the order of
+    ``ix_contacts_due``, then their numbers in one statement, looked up by contact, not
+    scanned, each asking the open calls (``ix_calls_open_number``) whether one is to it.
+    (At 400 of 6,000 numbers PostgreSQL rightly scans them: only the tick's 50 are checked.)"""
+    # 4,000 ended calls to the list's numbers, 20 open ones: as a running campaign's table looks.
+    campaign = session.get(Campaign, campaign_id)
+    assert campaign is not None
+    session.execute(
+        insert(Call),
+        [
+            {"campaign_id": campaign_id, "number": f"+1555{i % 3000:07d}", "state": "ended", "outcome": "BUSY",
+             "ended_at": NOW - timedelta(minutes=i)}
+            for i in range(4000)
+        ]
+        + [{"campaign_id": campaign_id, "number": f"+1555{i:07d}", "state": "ringing"} for i in range(20)],
+    )
+    session.commit()
+    session.connection().exec_driver_sql("ANALYZE" if db_backend == "sqlite" else "ANALYZE contact_numbers")
+    if db_backend == "postgresql":
+        session.connection().exec_driver_sql("ANALYZE calls")
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    gen, numbers_gen = _captured(engine), _captured_numbers(engine)
+    seen, numbers_seen = next(gen), next(numbers_gen)
+    rows = due_rows(session, campaign_id, NOW, limit)
+    gen.close()
+    numbers_gen.close()
+
+    assert [r.id for r in rows] == [c.id for c in contacts_due(session, campaign_id, NOW, limit)]
+    assert all(len(r.numbers) == 1 for r in rows)
+    assert len(seen) >= 2 and len(numbers_seen) == 1
+    for statement, parameters in seen:
+        plan = _plan(session, statement, parameters, db_backend)
+        assert "ix_contacts_due" in plan, plan
+        assert ("TEMP B-TREE" if db_backend == "sqlite" else "Sort") not in plan, plan
+    for statement, parameters in numbers_seen:
+        plan = _plan(session, statement, parameters, db_backend)
+        # Only open calls are read: per number on SQLite; PostgreSQL hashes the open calls once
+        # (a "hashed SubPlan" over either partial index), never the calls' whole history.
+        assert ("ix_calls_open_number" if db_backend == "sqlite" else "ix_calls_open_") in plan, plan
+        assert "Seq Scan on calls" not in plan and "SCAN calls" not in plan, plan
+        if limit == 50:
+            assert ("SCAN contact_numbers" if db_backend == "sqlite" else "Seq Scan on contact_numbers") not in plan, plan
+            assert "contact_id" in plan, plan  # searched by contact (uq_contact_numbers_contact_id_position)

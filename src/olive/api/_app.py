@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from olive import __version__
 from olive.api._admission import API_THREADS, MAX_IN_FLIGHT, Admission, AdmissionState
-from olive.api._deps import ApiContext
+from olive.api._deps import ApiContext, commit_in_handler_thread
 from olive.api._docs import install_docs
 from olive.api._errors import install_error_handlers
 from olive.api._limits import BodyLimit
@@ -84,7 +84,7 @@ def create_app(
     app.include_router(probes)
     app.include_router(metrics_router)
     for router in routers():
-        app.include_router(router)
+        app.include_router(commit_in_handler_thread(router))
     return app
 
 

@@ -2,7 +2,14 @@
 
 One request, one transaction: :data:`DbSession` opens it before the handler
 and commits after it returns (before the response is sent), or rolls back if
-it raised. Services flush but never commit.
+it raised. Services flush but never commit. A sync handler's transaction is
+committed in the handler's own thread as it returns
+(:func:`commit_in_handler_thread`): FastAPI validates a sync handler's
+response in another trip to the thread pool, and the dependency's commit
+comes after that, so a write transaction (on SQLite, the database's one
+write lock) stayed open while the request waited for a thread again behind
+every other request in flight, seconds under load, and the engine's tick
+waited for it.
 
 Every route declares who may call it: :data:`Viewer` (any valid key) for
 reads, :data:`Admin` for changes. Keys come as ``Authorization: Bearer <key>``
@@ -12,15 +19,18 @@ or ``X-API-Key: <key>``.
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect as pyinspect
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request, Security
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,7 +46,6 @@ from olive.store import (
     Campaign,
     DialList,
     Plan,
-    transaction,
     verify_api_key,
 )
 
@@ -96,14 +105,45 @@ def db_session(context: Context) -> Iterator[Session]:
         if not changed and any(isinstance(o, _ENGINE_READS) for o in (*session.new, *session.dirty, *session.deleted)):
             changed.append(True)
 
-    with transaction(context.sessions) as session:
+    # Not ``transaction()``: a sync handler commits in its own thread (commit_in_handler_thread),
+    # and the session must stay usable after that (a new transaction begins if it is used).
+    with context.sessions() as session:
         event.listen(session, "before_flush", note)
-        yield session
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
     if changed:  # after the commit: a tick that reads now sees the change
         context.engine.invalidate()
 
 
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
+
+
+def commit_in_handler_thread(router: APIRouter) -> APIRouter:
+    """Have each sync handler of ``router`` commit its :data:`DbSession` in its own thread, as it
+    returns (the dependency's commit then finds nothing to do). Idempotent; returns ``router``."""
+    for route in router.routes:
+        if not isinstance(route, APIRoute) or pyinspect.iscoroutinefunction(route.endpoint):
+            continue
+        if not getattr(route.endpoint, "_olive_commits", False):
+            route.endpoint = _committing(route.endpoint)
+    return router
+
+
+def _committing(handler: Any) -> Any:
+    @functools.wraps(handler)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        result = handler(*args, **kwargs)
+        for value in kwargs.values():
+            if isinstance(value, Session) and value.in_transaction():
+                value.commit()
+        return result
+
+    run._olive_commits = True  # type: ignore[attr-defined]
+    return run
 
 _bearer = HTTPBearer(auto_error=False, description="An olive API key: `Authorization: Bearer olive_...`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An olive API key, as a header")
@@ -212,6 +252,7 @@ __all__ = [
     "Viewer",
     "authenticate",
     "checked",
+    "commit_in_handler_thread",
     "get_context",
     "repeated_query_params",
     "require_admin",

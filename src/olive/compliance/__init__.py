@@ -9,11 +9,19 @@ types (:class:`DialGuard`, :class:`Verdict`) and the retry rule
 (:func:`after_attempt`) live here too, below the engine that uses them.
 """
 
-from olive.compliance._dial_guard import ALLOW, AllowAll, DialGuard, DialObserver, Verdict
+from olive.compliance._dial_guard import (
+    ALLOW,
+    AllowAll,
+    DialGuard,
+    DialObserver,
+    DialPreparer,
+    Verdict,
+)
 from olive.compliance._dispositions import (
     DispositionError,
     DispositionResult,
     apply_disposition,
+    apply_dispositions,
     cancel_callback,
     ensure_codes,
     schedule_callback,
@@ -39,7 +47,7 @@ from olive.compliance._eligibility import (
     dial_reasons,
     explain,
 )
-from olive.compliance._facts import contact_facts, dial_facts, due_callback
+from olive.compliance._facts import TickFacts, contact_facts, dial_facts, due_callback, gather
 from olive.compliance._guard import ComplianceGuard
 from olive.compliance._hours import (
     HoursState,
@@ -82,6 +90,7 @@ __all__ = [
     "DialFacts",
     "DialGuard",
     "DialObserver",
+    "DialPreparer",
     "DispositionError",
     "DispositionResult",
     "DncEntry",
@@ -94,11 +103,13 @@ __all__ = [
     "Reason",
     "Schedule",
     "ScheduleError",
+    "TickFacts",
     "Verdict",
     "Window",
     "Zones",
     "after_attempt",
     "apply_disposition",
+    "apply_dispositions",
     "campaign_problems",
     "cancel_callback",
     "check_schedule_for_profile",
@@ -113,6 +124,7 @@ __all__ = [
     "explain_campaign",
     "explain_contact",
     "export_rows",
+    "gather",
     "hours_state",
     "import_dnc",
     "next_open_in_all",

@@ -8,17 +8,25 @@ told otherwise; :class:`AllowAll` is for tests that are about something else.
 
 A guard may also observe (:class:`DialObserver`): the engine calls its
 ``dialed`` once the contact is claimed and its call row written, in the
-same transaction.
+same transaction. And it may read ahead (:class:`DialPreparer`): the engine
+calls its ``prepare`` with the tick's candidates before the first ``check``,
+so it can read what it weighs for all of them in a few statements.
+
+The contact is a :class:`~olive.store.DialContact`: the plain, immutable row
+the tick picked (:class:`~olive.store.DueContact`), or an ORM ``Contact``.
+A guard changes nothing on it; a refusal says what to change
+(``Verdict.status``, ``Verdict.retry_at``) and the engine writes it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session
 
-from olive.store import Campaign, Contact, ContactNumber
+from olive.store import Campaign, DialContact, DialNumber
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,21 +41,44 @@ ALLOW = Verdict(True)
 
 
 class DialGuard(Protocol):
-    def check(self, session: Session, campaign: Campaign, contact: Contact, number: ContactNumber, now: float) -> Verdict:
-        ...
+    def check(
+        self,
+        session: Session,
+        campaign: Campaign,
+        contact: DialContact,
+        number: DialNumber,
+        now: float,
+    ) -> Verdict: ...
 
 
 @runtime_checkable
 class DialObserver(Protocol):
     """Optional guard hooks, called inside the tick's transaction."""
 
-    def dialed(self, session: Session, campaign: Campaign, contact: Contact, call_id: str, now: float) -> None:
-        ...
+    def dialed(
+        self, session: Session, campaign: Campaign, contact: DialContact, call_id: str, now: float
+    ) -> None: ...
+
+
+@runtime_checkable
+class DialPreparer(Protocol):
+    """Optional guard hook: the tick's candidates, before the first ``check`` (same transaction)."""
+
+    def prepare(
+        self, session: Session, campaign: Campaign, candidates: Sequence[DialContact], now: float
+    ) -> None: ...
 
 
 class AllowAll:
-    def check(self, session: Session, campaign: Campaign, contact: Contact, number: ContactNumber, now: float) -> Verdict:
+    def check(
+        self,
+        session: Session,
+        campaign: Campaign,
+        contact: DialContact,
+        number: DialNumber,
+        now: float,
+    ) -> Verdict:
         return ALLOW
 
 
-__all__ = ["ALLOW", "AllowAll", "DialGuard", "DialObserver", "Verdict"]
+__all__ = ["ALLOW", "AllowAll", "DialGuard", "DialObserver", "DialPreparer", "Verdict"]

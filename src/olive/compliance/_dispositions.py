@@ -22,6 +22,7 @@ whichever comes first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -149,11 +150,25 @@ def apply_disposition(session: Session, call_id: str, now: float) -> bool:
     won = CallRepository(session).claim_disposition(call_id, now)
     if won is None:
         return False
+    _take_effect(session, call_id, won, now)
+    return True
+
+
+def apply_dispositions(session: Session, call_ids: Sequence[str], now: float) -> list[str]:
+    """:func:`apply_disposition` for a tick's ended calls: one statement finds and claims those
+    with a disposition (most have none), then each takes effect. Returns their ids."""
+    won = CallRepository(session).claim_dispositions(call_ids, now)
+    for call_id in sorted(won):
+        _take_effect(session, call_id, won[call_id], now)
+    return sorted(won)
+
+
+def _take_effect(session: Session, call_id: str, won: tuple[str, str | None, str | None], now: float) -> None:
     code_name, contact_id, number_id = won
     code = session.get(DispositionCode, code_name)
     contact = session.get(Contact, contact_id) if contact_id else None
     if code is None or contact is None or contact.active_call_id not in (None, call_id):
-        return True  # nothing to change (or another call holds the contact: its end decides)
+        return  # nothing to change (or another call holds the contact: its end decides)
     if code.add_to_dnc:
         contact.status, contact.next_attempt_at = "dnc", None
         for callback in _scheduled_callbacks(session, contact.id):
@@ -172,7 +187,6 @@ def apply_disposition(session: Session, call_id: str, now: float) -> bool:
         contact.next_attempt_at = from_epoch(now + code.retry_delay_s)
         contact.next_number_index = (tried + 1) % count
     session.flush()
-    return True
 
 
 def cancel_callback(session: Session, callback_id: str) -> Callback:
@@ -209,6 +223,7 @@ __all__ = [
     "DispositionError",
     "DispositionResult",
     "apply_disposition",
+    "apply_dispositions",
     "cancel_callback",
     "ensure_codes",
     "schedule_callback",

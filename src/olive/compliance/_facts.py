@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from olive.calls import Outcome
@@ -17,6 +21,7 @@ from olive.store import (
     Campaign,
     Contact,
     ContactNumber,
+    DialContact,
     DncRepository,
     as_utc,
     to_epoch,
@@ -59,7 +64,7 @@ def future_callback(session: Session, campaign_id: str, contact_id: str, now: fl
 def dial_facts(
     session: Session,
     campaign: Campaign,
-    contact: Contact,
+    contact: DialContact,
     number: str,
     now: float,
     *,
@@ -91,7 +96,108 @@ def dial_facts(
     )
 
 
-def contact_facts(session: Session, campaign: Campaign, contact: Contact, now: float) -> ContactFacts:
+@dataclass
+class TickFacts:
+    """What the guard weighs for a tick's candidates, read in a few statements for all of them
+    (:func:`gather`): their due callbacks and the callbacks' owners, the uk-ofcom lockouts of
+    their numbers and the do-not-call lists' entries for them. Valid in ``session`` at ``now`` only."""
+
+    session: Session
+    campaign_id: str
+    now: float
+    schedule: Schedule
+    plan: dict[str, Any]
+    plan_problems: tuple[str, ...]
+    contact_ids: frozenset[str]
+    numbers: frozenset[str]
+    callbacks: dict[str, Callback] = field(
+        default_factory=dict
+    )  # contact id -> its earliest due callback
+    owners: dict[str, tuple[str, bool]] = field(default_factory=dict)  # agent id -> (name, ready)
+    ended: dict[tuple[str, str], float] = field(
+        default_factory=dict
+    )  # (number, outcome) -> last ended
+    dnc: dict[str, str] = field(default_factory=dict)  # number -> the list blocking it
+
+    def covers(
+        self, session: Session, campaign_id: str, contact_id: str, number: str, now: float
+    ) -> bool:
+        return (
+            session is self.session
+            and campaign_id == self.campaign_id
+            and now == self.now
+            and contact_id in self.contact_ids
+            and number in self.numbers
+        )
+
+    def dial_facts(self, campaign: Campaign, contact: DialContact, number: str) -> DialFacts:
+        """What :func:`dial_facts` reads, from what was gathered."""
+        profile = campaign.compliance_profile
+        owner_name: str | None = None
+        owner_ready = True
+        callback = self.callbacks.get(contact.id)
+        timeout = self.plan.get("callback_owner_timeout_s")
+        if (
+            callback is not None
+            and timeout is not None
+            and self.now >= to_epoch(as_utc(callback.due_at)) + float(timeout)
+        ):
+            callback = None
+        if (
+            callback is not None
+            and callback.agent_id is not None
+            and callback.agent_id in self.owners
+        ):
+            owner_name, owner_ready = self.owners[callback.agent_id]
+        return DialFacts(
+            profile=profile,
+            dial_mode=str(self.plan.get("dial_mode", "progressive")),
+            zones=contact_zones(contact.timezone, number, self.schedule.fallback_timezone),
+            plan_problems=self.plan_problems,
+            last_abandoned_at=self.ended.get((number, Outcome.ABANDONED.value)),
+            last_machine_at=self.ended.get((number, Outcome.MACHINE.value)),
+            callback_owner=owner_name,
+            callback_owner_ready=owner_ready,
+        )
+
+
+def gather(
+    session: Session, campaign: Campaign, candidates: Sequence[tuple[DialContact, str]], now: float
+) -> TickFacts:
+    """Read the facts for ``candidates`` ((contact, the number to dial)) in a few statements:
+    due callbacks (one), their owners (one each, only for owned callbacks), the last abandoned and
+    machine calls to the numbers (one, uk-ofcom only), do-not-call entries (one)."""
+    plan = campaign.plan.snapshot()
+    profile = campaign.compliance_profile
+    contact_ids = [c.id for c, _ in candidates]
+    numbers = [n for _, n in candidates]
+    facts = TickFacts(
+        session=session,
+        campaign_id=campaign.id,
+        now=now,
+        schedule=campaign_schedule(campaign),
+        plan=plan,
+        plan_problems=tuple(campaign_problems(plan, campaign.schedule, profile)),
+        contact_ids=frozenset(contact_ids),
+        numbers=frozenset(numbers),
+    )
+    facts.callbacks = CallbackRepository(session).due_for(campaign.id, contact_ids, now)
+    for agent_id in {cb.agent_id for cb in facts.callbacks.values() if cb.agent_id is not None}:
+        owner = session.get(Agent, agent_id)
+        if owner is not None:
+            facts.owners[agent_id] = (owner.name, owner.state == "ready")
+    if profile == "uk-ofcom":
+        ended = CallRepository(session).last_ended_by_number(
+            numbers, (Outcome.ABANDONED.value, Outcome.MACHINE.value)
+        )
+        facts.ended = {key: to_epoch(as_utc(at)) for key, at in ended.items()}
+    facts.dnc = DncRepository(session).matches(numbers, campaign.id)
+    return facts
+
+
+def contact_facts(
+    session: Session, campaign: Campaign, contact: Contact, now: float
+) -> ContactFacts:
     """Everything ``explain`` weighs; reads, records nothing (a DNC *check* is the guard's)."""
     schedule = campaign_schedule(campaign)
     number = next_number(contact)
@@ -117,11 +223,13 @@ def contact_facts(session: Session, campaign: Campaign, contact: Contact, now: f
 
 
 __all__ = [
+    "TickFacts",
     "campaign_schedule",
     "contact_facts",
     "dial_facts",
     "due_callback",
     "future_callback",
+    "gather",
     "last_abandoned_at",
     "last_machine_at",
     "next_number",

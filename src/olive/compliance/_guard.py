@@ -24,21 +24,24 @@ ends (:func:`~olive.compliance.apply_disposition`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.orm import Session
 
 from olive.compliance._dial_guard import Verdict
 from olive.compliance._eligibility import RECHECK_S, Reason, dial_reasons
-from olive.compliance._facts import campaign_schedule, dial_facts, due_callback
+from olive.compliance._facts import TickFacts, campaign_schedule, dial_facts, due_callback, gather
 from olive.compliance._hours import next_open_in_all
 from olive.compliance._retry import NumberHistory
 from olive.compliance._schedule import Schedule
 from olive.store import (
     CallRepository,
     Campaign,
-    Contact,
-    ContactNumber,
+    DialContact,
+    DialNumber,
     DncCheck,
     DncRepository,
+    set_next_number,
 )
 
 
@@ -47,18 +50,56 @@ class ComplianceGuard:
 
     def __init__(self) -> None:
         self._clear_checks: dict[str, DncCheck] = {}  # contact id -> its clear check, until dialed
+        self._tick: TickFacts | None = None
 
     def __repr__(self) -> str:
         return "<ComplianceGuard>"
 
-    def check(self, session: Session, campaign: Campaign, contact: Contact, number: ContactNumber, now: float) -> Verdict:
-        schedule = campaign_schedule(campaign)
-        facts = dial_facts(session, campaign, contact, number.number, now, schedule=schedule)
+    def prepare(
+        self, session: Session, campaign: Campaign, candidates: Sequence[DialContact], now: float
+    ) -> None:
+        """Read what :meth:`check` weighs for all of a tick's candidates at once (a few
+        statements instead of several per contact); a check of any other contact, or in
+        another transaction or at another time, reads its own."""
+        pairs = [
+            (c, c.numbers[c.next_number_index % len(c.numbers)].number)
+            for c in candidates
+            if c.numbers
+        ]
+        self._tick = gather(session, campaign, pairs, now)
+
+    def check(
+        self,
+        session: Session,
+        campaign: Campaign,
+        contact: DialContact,
+        number: DialNumber,
+        now: float,
+    ) -> Verdict:
+        tick = self._tick
+        if tick is not None and tick.covers(session, campaign.id, contact.id, number.number, now):
+            schedule = tick.schedule
+            facts = tick.dial_facts(campaign, contact, number.number)
+        else:
+            tick = None
+            schedule = campaign_schedule(campaign)
+            facts = dial_facts(session, campaign, contact, number.number, now, schedule=schedule)
         reasons = dial_reasons(facts, schedule, now)
         if reasons:
             return Verdict(False, _reason_text(reasons), retry_at=_retry_at(reasons, facts.zones.names, schedule, now))
         dnc = DncRepository(session)
-        record = dnc.check(number.number, campaign_id=campaign.id, contact_id=contact.id, now=now)
+        if tick is not None:
+            record = dnc.record_check(
+                number.number,
+                tick.dnc.get(number.number),
+                campaign_id=campaign.id,
+                contact_id=contact.id,
+                now=now,
+            )
+        else:
+            record = dnc.check(
+                number.number, campaign_id=campaign.id, contact_id=contact.id, now=now
+            )
         if record.result == "clear":
             self._clear_checks[contact.id] = record
             return Verdict(True)
@@ -67,20 +108,34 @@ class ComplianceGuard:
         text = f"dnc: {number.number} is on the {where} do-not-call list"
         for other_index, other in _other_numbers(session, campaign, contact, number):
             if dnc.match(other.number, campaign.id) is None:
-                contact.next_number_index = other_index
-                return Verdict(False, f"{text}; trying its number {other_index + 1} instead", retry_at=now)
+                set_next_number(session, contact.id, other_index)
+                return Verdict(
+                    False, f"{text}; trying its number {other_index + 1} instead", retry_at=now
+                )
         return Verdict(False, text, status="dnc")
 
-    def dialed(self, session: Session, campaign: Campaign, contact: Contact, call_id: str, now: float) -> None:
-        """The call is written: link its DNC check, and mark a due callback as served."""
+    def dialed(
+        self, session: Session, campaign: Campaign, contact: DialContact, call_id: str, now: float
+    ) -> None:
+        """The call is written: link its DNC check, and mark a due callback as served.
+        Both are written with the transaction's next flush (the tick's commit)."""
         record = self._clear_checks.pop(contact.id, None)
         if record is not None:
             record.call_id = call_id
-        callback = due_callback(session, campaign.id, contact.id, now)
+        tick = self._tick
+        if (
+            tick is not None
+            and tick.session is session
+            and tick.campaign_id == campaign.id
+            and tick.now == now
+            and contact.id in tick.contact_ids
+        ):
+            callback = tick.callbacks.get(contact.id)
+        else:
+            callback = due_callback(session, campaign.id, contact.id, now)
         if callback is not None:
             callback.status = "done"
             callback.call_id = call_id
-        session.flush()
 
 
 def _reason_text(reasons: list[Reason]) -> str:
@@ -94,7 +149,9 @@ def _retry_at(reasons: list[Reason], zones: tuple[str, ...], schedule: Schedule,
     return next_open_in_all(schedule, zones, after) or after
 
 
-def _other_numbers(session: Session, campaign: Campaign, contact: Contact, blocked: ContactNumber) -> list[tuple[int, ContactNumber]]:
+def _other_numbers(
+    session: Session, campaign: Campaign, contact: DialContact, blocked: DialNumber
+) -> list[tuple[int, DialNumber]]:
     """The contact's other numbers the plan's retry rules still allow, in the order they come next."""
     numbers = list(contact.numbers)
     if len(numbers) < 2:

@@ -30,13 +30,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from olive.calls import AgentActivity, CallState
 from olive.compliance import CALLBACK_OWNER_AWAY, RECHECK_S, Verdict, due_callback
 from olive.engine._members import CONFIRM_S
-from olive.store import Agent, Call, Campaign, Contact, as_utc, to_epoch
+from olive.store import (
+    Agent,
+    Call,
+    Campaign,
+    DialContact,
+    as_utc,
+    has_open_call_for,
+    open_owner_calls,
+    to_epoch,
+)
 
 if TYPE_CHECKING:
     from olive.engine._engine import Engine
@@ -153,13 +161,22 @@ class OwnerRoutes:
         return now - res.since < GRACE_S
 
     # -- the database thread's side -------------------------------------------------
-    def route(self, session: Session, campaign: Campaign, contact: Contact, plan: Mapping[str, Any], now: float) -> OwnerRoute | Verdict | None:
+    def route(
+        self,
+        session: Session,
+        campaign: Campaign,
+        contact: DialContact,
+        plan: Mapping[str, Any],
+        now: float,
+    ) -> OwnerRoute | Verdict | None:
         """Where the contact's call goes: to its due callback's owner (an ``OwnerRoute``),
         not now (a refusing ``Verdict``: the owner is away, or on another callback of
         theirs), or the campaign's queue as usual (None)."""
-        callback = due_callback(session, campaign.id, contact.id, now)
         queue = plan.get("callback_queue")
-        if callback is None or callback.agent_id is None or not queue:
+        if not queue:
+            return None  # no callback queue: no routing, and no callback to look up
+        callback = due_callback(session, campaign.id, contact.id, now)
+        if callback is None or callback.agent_id is None:
             return None
         if owner_timed_out(plan, to_epoch(as_utc(callback.due_at)), now):
             return None
@@ -196,7 +213,7 @@ class OwnerRoutes:
         with self._lock:
             if any(res.interface == owner.interface for res in self._reserved.values()):
                 return True
-        return session.scalar(select(Call.id).where(Call.for_agent_id == owner.id, Call.ended_at.is_(None)).limit(1)) is not None
+        return has_open_call_for(session, owner.id)
 
     def reserve(self, session: Session, call_id: str, route: OwnerRoute, server: str, now: float) -> None:
         """The call row (just written) says whom it is for; the owner is reserved from now."""
@@ -209,12 +226,7 @@ class OwnerRoutes:
 
 def owner_calls(session: Session) -> dict[str, tuple[str, str]]:
     """Open calls placed for an agent: call id -> (the agent's interface, server)."""
-    rows = session.execute(
-        select(Call.id, Agent.interface, Call.server)
-        .join(Agent, Agent.id == Call.for_agent_id)
-        .where(Call.for_agent_id.is_not(None), Call.ended_at.is_(None))
-    ).all()
-    return {call_id: (interface, server) for call_id, interface, server in rows}
+    return open_owner_calls(session)
 
 
 __all__ = ["CALLBACK_OWNER_BUSY", "OwnerRoute", "OwnerRoutes", "owner_calls", "owner_timed_out", "penalties"]

@@ -13,18 +13,21 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from olive.compliance import DialGuard, DialObserver, Verdict
+from olive.compliance import DialGuard, DialObserver, DialPreparer, Verdict
 from olive.engine._callbacks import OwnerRoute, OwnerRoutes
-from olive.engine._due import contacts_to_dial, dial_note
+from olive.engine._due import dial_note, rows_to_dial
 from olive.engine._persist import DialIntent, write_ahead_all
 from olive.ids import new_id
 from olive.store import (
     Campaign,
-    Contact,
-    ContactNumber,
+    DialContact,
+    DialNumber,
+    DueContact,
+    PutOff,
     agentless_variables,
     amd_variables,
     from_epoch,
+    put_off_contacts,
 )
 
 Dial = tuple[str, DialIntent, dict[str, Any]]  # (server, intent, plan snapshot)
@@ -51,16 +54,19 @@ def place_dials(
     plan = campaign.plan.snapshot()
     out: list[Dial] = []
     refused: list[Verdict] = []
-    chosen: list[tuple[Contact, DialIntent, OwnerRoute | None]] = []
+    chosen: list[tuple[DueContact, DialIntent, OwnerRoute | None]] = []
+    put_off: list[PutOff] = []
     owners: dict[str, OwnerRoute] = {}  # agent id -> the owned callback routed to them this tick
     lists = [d.id for d in campaign.dial_lists]  # as last read (the engine re-reads them every second)
-    candidates = contacts_to_dial(session, campaign.id, now, wanted * 2 + 5, list_ids=lists)
+    candidates = rows_to_dial(session, campaign.id, now, wanted * 2 + 5, list_ids=lists)
+    if isinstance(guard, DialPreparer) and candidates:
+        guard.prepare(session, campaign, candidates, now)
     for contact in candidates:
         if len(chosen) >= wanted:
             break
-        if not contact.numbers:
+        number = contact.to_dial
+        if number is None:
             continue
-        number = contact.numbers[contact.next_number_index % len(contact.numbers)]
         route = routes.route(session, campaign, contact, plan, now) if routes is not None else None
         owner = route if isinstance(route, OwnerRoute) else None
         if owner is not None and owner.agent_id in owners:
@@ -69,14 +75,18 @@ def place_dials(
         verdict = route if isinstance(route, Verdict) else guard.check(session, campaign, contact, number, now)
         if not verdict.allowed:
             refused.append(verdict)
-            if verdict.status:
-                contact.status = verdict.status
-            if verdict.retry_at is not None:
-                contact.next_attempt_at = from_epoch(verdict.retry_at)
+            put_off.append(
+                PutOff(
+                    contact.id,
+                    verdict.status or None,
+                    None if verdict.retry_at is None else from_epoch(verdict.retry_at),
+                )
+            )
             continue
         if owner is not None:
             owners[owner.agent_id] = owner
         chosen.append((contact, build_intent(campaign, contact, number, plan, server, owner), owner))
+    put_off_contacts(session, put_off)  # the refusals, in one statement per kind
     # All of the tick's claims and call rows for this campaign in a few statements.
     written = write_ahead_all(session, [(intent, plan) for _, intent, _ in chosen], now)
     for contact, intent, owner in chosen:
@@ -96,8 +106,8 @@ def connect_limit_s(plan: Mapping[str, Any]) -> int:
 
 def build_intent(
     campaign: Campaign,
-    contact: Contact,
-    number: ContactNumber,
+    contact: DialContact,
+    number: DialNumber,
     plan: Mapping[str, Any],
     server: str,
     owner: OwnerRoute | None = None,

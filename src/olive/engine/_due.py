@@ -9,53 +9,98 @@ the window opens.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from olive.compliance import Verdict
-from olive.store import Callback, Contact, as_utc, contacts_due, next_attempt_due, to_epoch
+from olive.store import (
+    Contact,
+    DueContact,
+    callback_contacts,
+    callback_rows,
+    contacts_due,
+    due_rows,
+    next_attempt_due,
+    numbers_in_flight,
+    to_epoch,
+)
+
+C = TypeVar("C")
 
 
 def callbacks_due(session: Session, campaign_id: str, now: float, limit: int) -> list[Contact]:
     """Contacts of the campaign with a scheduled callback due by ``now``, earliest callback first."""
-    rows = session.execute(
-        select(Contact, Callback.due_at)
-        .join(Callback, Callback.contact_id == Contact.id)
-        .where(
-            Callback.campaign_id == campaign_id,
-            Callback.status == "scheduled",
-            Callback.due_at <= as_utc(now),
-            Contact.status == "pending",
-            Contact.active_call_id.is_(None),
-            or_(Contact.next_attempt_at.is_(None), Contact.next_attempt_at <= as_utc(now)),
-        )
-        .order_by(Callback.due_at, Callback.id)
-        .options(selectinload(Contact.numbers))
-        .limit(limit)
-    ).all()
-    seen: set[str] = set()
-    out: list[Contact] = []
-    for contact, _ in rows:
-        if contact.id not in seen:
-            seen.add(contact.id)
-            out.append(contact)
-    return out
+    return callback_contacts(session, campaign_id, now, limit)
 
 
 def contacts_to_dial(
     session: Session, campaign_id: str, now: float, limit: int, *, list_ids: Sequence[str] | None = None
 ) -> list[Contact]:
-    """Up to ``limit`` contacts to offer the dial guard, due callbacks first.
+    """Up to ``limit`` contacts to offer the dial guard, due callbacks first, as ORM objects
+    (the preview verbs change them). A contact whose number next in turn has a call in
+    flight (any campaign) is passed over, as in :func:`rows_to_dial`.
     ``list_ids``: the campaign's dial lists if known (saves a query)."""
     first = callbacks_due(session, campaign_id, now, limit)
-    if len(first) >= limit:
-        return first
-    taken = {c.id for c in first}
-    rest = [c for c in contacts_due(session, campaign_id, now, limit, list_ids=list_ids) if c.id not in taken]
-    return (first + rest)[:limit]
+    if len(first) < limit:
+        taken = {c.id for c in first}
+        rest = [
+            c
+            for c in contacts_due(session, campaign_id, now, limit, list_ids=list_ids)
+            if c.id not in taken
+        ]
+        first = (first + rest)[:limit]
+    busy = numbers_in_flight(session, (n.number for c in first for n in c.numbers))
+    return [
+        c
+        for c in first
+        if not c.numbers or c.numbers[c.next_number_index % len(c.numbers)].number not in busy
+    ]
+
+
+def rows_to_dial(
+    session: Session,
+    campaign_id: str,
+    now: float,
+    limit: int,
+    *,
+    list_ids: Sequence[str] | None = None,
+) -> list[DueContact]:
+    """Up to ``limit`` contacts to offer the dial guard, due callbacks first, as plain rows.
+
+    A contact whose number next in turn has a call in flight (in any
+    campaign), or is the number of a contact before it in the pick, is
+    passed over: one number is never dialed twice at once. It stays due and
+    comes back once that call has ended.
+    """
+    first = callback_rows(session, campaign_id, now, limit)
+    if len(first) < limit:
+        taken = {c.id for c in first}
+        rest = [
+            c
+            for c in due_rows(session, campaign_id, now, limit, list_ids=list_ids)
+            if c.id not in taken
+        ]
+        first = (first + rest)[:limit]
+    busy = {n.number for c in first for n in c.numbers if n.in_flight}
+    return _one_per_number(first, busy, lambda c: None if c.to_dial is None else c.to_dial.number)
+
+
+def _one_per_number(
+    contacts: list[C], busy: set[str], number_of: Callable[[C], str | None]
+) -> list[C]:
+    out: list[C] = []
+    taken = set(busy)
+    for contact in contacts:
+        number = number_of(contact)
+        if number is not None:
+            if number in taken:
+                continue
+            taken.add(number)
+        out.append(contact)
+    return out
 
 
 def next_due_at(session: Session, campaign_id: str) -> float | None:
@@ -97,4 +142,11 @@ def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-__all__ = ["callbacks_due", "contacts_to_dial", "dial_note", "next_due_at", "refusal_summary"]
+__all__ = [
+    "callbacks_due",
+    "contacts_to_dial",
+    "dial_note",
+    "next_due_at",
+    "refusal_summary",
+    "rows_to_dial",
+]

@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from olive.engine._stats import abandon_rate
 from olive.store import (
-    Agent,
-    Call,
+    AgentRepository,
     CampaignRepository,
     contact_status_counts,
+    open_call_count,
     outcome_counts,
 )
 
@@ -99,10 +98,7 @@ def campaign_report(session: Session, campaign_id: str, now: float, engine: Stat
             {"id": a.id, "name": a.name, "interface": a.interface, "state": a.state, "pause_reason": a.pause_reason}
             for a in sorted(campaign.agents, key=lambda a: a.name)
         ],
-        active_calls=int(
-            session.scalar(select(func.count()).select_from(Call).where(Call.campaign_id == campaign_id, Call.ended_at.is_(None)))
-            or 0
-        ),
+        active_calls=open_call_count(session, campaign_id),
     )
     status = engine.status(campaign_id) if engine is not None else None
     if status is not None and status.counters is not None:
@@ -129,7 +125,7 @@ def campaign_report(session: Session, campaign_id: str, now: float, engine: Stat
 
 
 def agent_states(session: Session) -> dict[str, str]:
-    return {name: state for name, state in session.execute(select(Agent.name, Agent.state))}
+    return AgentRepository(session).states_by_name()
 
 
 __all__ = ["CampaignReport", "agent_states", "campaign_report"]

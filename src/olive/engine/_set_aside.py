@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from olive.calls import AgentChange, CallChange
+from olive.store import ping
 
 if TYPE_CHECKING:
     from olive.engine._engine import Engine
@@ -58,7 +58,7 @@ async def _set_aside_on(engine: Engine, link: PbxLink, now: float) -> bool:
 def _database_answers(engine: Engine) -> bool:
     try:
         with engine.sessions() as session:
-            session.execute(text("SELECT 1"))
+            ping(session)
     except Exception:
         return False
     return True

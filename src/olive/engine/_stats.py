@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from olive.calls import LIVE_ANSWERS, CallChange
-from olive.store import AMD_FALSE_POSITIVE_SHARE, Call, as_utc, to_epoch
+from olive.store import (
+    AMD_FALSE_POSITIVE_SHARE,
+    ended_since,
+    machine_calls_since,
+    outcome_totals,
+    to_epoch,
+)
 
 LIVE = tuple(sorted(o.value for o in LIVE_ANSWERS))
 
@@ -29,41 +34,25 @@ def call_event(change: CallChange) -> dict[str, Any]:
 
 def live_answers_since(session: Session, campaign_id: str, since: float) -> list[tuple[float, bool]]:
     """(ended at, abandoned) for every live answer of the campaign since ``since``, oldest first."""
-    rows = session.execute(
-        select(Call.ended_at, Call.outcome)
-        .where(Call.campaign_id == campaign_id, Call.outcome.in_(LIVE), Call.ended_at >= as_utc(since))
-        .order_by(Call.ended_at)
-    )
-    return [(to_epoch(at), outcome == "ABANDONED") for at, outcome in rows if at is not None]
+    return [
+        (to_epoch(at), outcome == "ABANDONED")
+        for at, outcome in ended_since(session, campaign_id, LIVE, since)
+    ]
 
 
 def machines_since(session: Session, campaign_id: str, since: float) -> list[tuple[float, float]]:
     """(ended at, the plan's estimated share of a person) for every call AMD took for a machine
     since ``since``, oldest first: the abandons the compliance export estimates among them."""
-    rows = session.execute(
-        select(Call.ended_at, Call.plan_snapshot)
-        .where(Call.campaign_id == campaign_id, Call.outcome == "MACHINE", Call.ended_at >= as_utc(since))
-        .order_by(Call.ended_at)
-    )
     out = []
-    for at, plan in rows:
-        if at is None:
-            continue
-        share = (plan or {}).get("amd_false_positive_share")
+    for at, plan in machine_calls_since(session, campaign_id, since):
+        share = plan.get("amd_false_positive_share")
         out.append((to_epoch(at), AMD_FALSE_POSITIVE_SHARE if share is None else float(share)))
     return out
 
 
 def abandon_rate(session: Session, campaign_id: str, since: float | None = None) -> dict[str, Any]:
     """Abandoned / live answers, over the whole campaign or since ``since``."""
-    statement = (
-        select(Call.outcome, func.count())
-        .where(Call.campaign_id == campaign_id, Call.outcome.in_(LIVE))
-        .group_by(Call.outcome)
-    )
-    if since is not None:
-        statement = statement.where(Call.ended_at >= as_utc(since))
-    counts = {outcome: int(n) for outcome, n in session.execute(statement)}
+    counts = outcome_totals(session, campaign_id, LIVE, since)
     live = sum(counts.values())
     abandoned = counts.get("ABANDONED", 0)
     return {"live_answers": live, "abandoned": abandoned, "rate": (abandoned / live) if live else 0.0}

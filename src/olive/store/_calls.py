@@ -49,6 +49,8 @@ class Call(TimestampMixin, Base):
             postgresql_where=OPEN_CALL,
         ),
         Index("ix_calls_open_server", "server", sqlite_where=OPEN_CALL, postgresql_where=OPEN_CALL),
+        # Which numbers have a call in flight (the dialing tick's pick; migration 0012).
+        Index("ix_calls_open_number", "number", sqlite_where=OPEN_CALL, postgresql_where=OPEN_CALL),
     )
 
     id: Mapped[str] = id_column("call")

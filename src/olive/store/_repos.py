@@ -50,6 +50,13 @@ class CampaignRepository(Repository[Campaign]):
     model = Campaign
     kind = "campaign"
 
+    def of_agent(self, agent_id: str) -> list[Campaign]:
+        """The campaigns the agent works in, by name."""
+        members = select(campaign_agents.c.campaign_id).where(
+            campaign_agents.c.agent_id == agent_id
+        )
+        return self.all(self.select().where(Campaign.id.in_(members)).order_by(Campaign.name))
+
     def get_by_name(self, name: str, *, with_links: bool = False) -> Campaign | None:
         statement = self.select().where(Campaign.name == name)
         if with_links:
@@ -225,6 +232,20 @@ class ContactRepository(Repository[Contact]):
         statement = select(ContactNumber).where(ContactNumber.contact_id == contact_id).order_by(ContactNumber.position)
         return list(self.session.scalars(statement))
 
+    def first_numbers(self, contact_ids: Iterable[str]) -> dict[str, str]:
+        """Each contact's first number (by position), for those that have one."""
+        ids = sorted(set(contact_ids))
+        first: dict[str, str] = {}
+        if ids:
+            rows = self.session.execute(
+                select(ContactNumber.contact_id, ContactNumber.number)
+                .where(ContactNumber.contact_id.in_(ids))
+                .order_by(ContactNumber.contact_id, ContactNumber.position)
+            )
+            for contact_id, number in rows:
+                first.setdefault(contact_id, number)
+        return first
+
     def ids_for(self, *, external_ref: str | None = None, number: str | None = None) -> list[str]:
         """The ids of the contacts with that external ref, or with that number (E.164)."""
         if external_ref is not None:
@@ -335,6 +356,24 @@ class AgentRepository(Repository[Agent]):
             for agent_id, campaign_id in rows:
                 out[agent_id].append(campaign_id)
         return out
+
+    def names(self, agent_ids: Iterable[str]) -> dict[str, str]:
+        """Agent id -> name, for those of ``agent_ids`` that exist."""
+        ids = sorted(set(agent_ids))
+        if not ids:
+            return {}
+        return {
+            id: name
+            for id, name in self.session.execute(
+                select(Agent.id, Agent.name).where(Agent.id.in_(ids))
+            )
+        }
+
+    def states_by_name(self) -> dict[str, str]:
+        """Every agent's state, by name."""
+        return {
+            name: state for name, state in self.session.execute(select(Agent.name, Agent.state))
+        }
 
     def for_campaign(self, campaign_id: str) -> list[Agent]:
         statement = (

@@ -12,6 +12,7 @@ from olive.calls import NOT_PLACED
 from olive.store._apikeys import ApiKey, create_api_key, revoke_api_key, verify_api_key
 from olive.store._base import as_utc
 from olive.store._calls import Call
+from olive.store._campaigns import Campaign, Contact
 from olive.store._compliance import (
     DEFAULT_DISPOSITION_CODES,
     Callback,
@@ -82,7 +83,26 @@ class CallRepository(Repository[Call]):
         """When the latest call to ``number`` with that outcome ended, in any campaign."""
         return self.session.scalar(select(func.max(Call.ended_at)).where(Call.number == number, Call.outcome == outcome))
 
-    def claim_disposition(self, call_id: str, now: datetime | float) -> tuple[str, str | None, str | None] | None:
+    def last_ended_by_number(
+        self, numbers: Sequence[str], outcomes: Sequence[str]
+    ) -> dict[tuple[str, str], datetime]:
+        """:meth:`last_ended_at` for many numbers at once: (number, outcome) -> when the latest such call ended."""
+        if not numbers or not outcomes:
+            return {}
+        rows = self.session.execute(
+            select(Call.number, Call.outcome, func.max(Call.ended_at))
+            .where(Call.number.in_(sorted(set(numbers))), Call.outcome.in_(sorted(set(outcomes))))
+            .group_by(Call.number, Call.outcome)
+        )
+        return {
+            (number, outcome): at
+            for number, outcome, at in rows
+            if at is not None and outcome is not None
+        }
+
+    def claim_disposition(
+        self, call_id: str, now: datetime | float
+    ) -> tuple[str, str | None, str | None] | None:
         """Mark the ended call's disposition as taken effect, if it has one that has not;
         returns (code, contact id, contact number id) to whoever won (one conditional
         UPDATE: the engine ending the call and the API setting the code race here)."""
@@ -106,6 +126,32 @@ class CallRepository(Repository[Call]):
         code, contact_id, number_id = won
         return str(code), contact_id, number_id
 
+    def claim_dispositions(
+        self, call_ids: Sequence[str], now: datetime | float
+    ) -> dict[str, tuple[str, str | None, str | None]]:
+        """:meth:`claim_disposition` for many ended calls in one statement: call id ->
+        (code, contact id, contact number id) for each call whose disposition this caller claimed."""
+        if not call_ids:
+            return {}
+        ids = sorted(set(call_ids))
+        won = self.session.execute(
+            update(Call)
+            .where(
+                Call.id.in_(ids),
+                Call.disposition.is_not(None),
+                Call.ended_at.is_not(None),
+                Call.disposition_applied_at.is_(None),
+            )
+            .values(disposition_applied_at=as_utc(now))
+            .returning(Call.id, Call.disposition, Call.contact_id, Call.contact_number_id)
+            .execution_options(synchronize_session=False)
+        ).all()
+        for call_id in ids:
+            loaded = self.session.identity_map.get(self.session.identity_key(Call, call_id))
+            if loaded is not None:
+                self.session.expire(loaded, ["disposition_applied_at"])
+        return {call_id: (str(code), contact_id, number_id) for call_id, code, contact_id, number_id in won}
+
     def of_campaign(self, campaign_id: str, *, outcome: str | None = None) -> list[Call]:
         """Every call of the campaign (with that outcome), oldest first."""
         statement = self.select().where(Call.campaign_id == campaign_id)
@@ -124,6 +170,26 @@ class CallRepository(Repository[Call]):
 
     def open(self, server: str | None = None) -> list[Call]:
         return open_calls(self.session, server)
+
+    def last_connected_for(self, agent_id: str) -> Call | None:
+        """The agent's latest call that reached them."""
+        statement = (
+            self.select()
+            .where(Call.agent_id == agent_id, Call.agent_connected_at.is_not(None))
+            .order_by(Call.agent_connected_at.desc())
+            .limit(1)
+        )
+        return self.session.scalars(statement).first()
+
+    def latest_for_contact(self, contact_id: str, limit: int) -> list[Call]:
+        """The contact's latest ``limit`` calls, newest first."""
+        statement = (
+            self.select()
+            .where(Call.contact_id == contact_id)
+            .order_by(Call.originated_at.desc(), Call.id)
+            .limit(limit)
+        )
+        return self.all(statement)
 
     def open_for_contact(self, contact_id: str) -> Call | None:
         return self.one_or_none(
@@ -200,6 +266,46 @@ class DncRepository(Repository[DncNumber]):
             .limit(1)
         )
         return self.one_or_none(statement)
+
+    def matches(self, numbers: Sequence[str], campaign_id: str | None) -> dict[str, str]:
+        """:meth:`match` for many numbers at once: number -> the list blocking it (the
+        campaign's id, or ``"global"``), the campaign's own list first; clear numbers are absent."""
+        if not numbers:
+            return {}
+        scope: ColumnElement[bool] = DncNumber.campaign_id.is_(None)
+        if campaign_id is not None:
+            scope = or_(scope, DncNumber.campaign_id == campaign_id)
+        out: dict[str, str] = {}
+        rows = self.session.execute(
+            select(DncNumber.number, DncNumber.campaign_id).where(
+                DncNumber.number.in_(sorted(set(numbers))), scope
+            )
+        )
+        for number, list_id in rows:
+            if list_id is not None or number not in out:
+                out[number] = list_id or "global"
+        return out
+
+    def record_check(
+        self,
+        number: str,
+        matched_list: str | None,
+        *,
+        campaign_id: str | None,
+        contact_id: str | None,
+        now: datetime | float,
+    ) -> DncCheck:
+        """Record a check already made (:meth:`matches`); written with the transaction's next flush."""
+        record = DncCheck(
+            number=number,
+            campaign_id=campaign_id,
+            contact_id=contact_id,
+            result="clear" if matched_list is None else "blocked",
+            matched_list=matched_list,
+            checked_at=as_utc(now),
+        )
+        self.session.add(record)
+        return record
 
     def add_number(
         self,
@@ -302,7 +408,50 @@ class CallbackRepository(Repository[Callback]):
             Callback.status == "scheduled",
         ))
 
-    def next_for(self, campaign_id: str, contact_id: str, now: datetime | float, *, due: bool) -> Callback | None:
+    def of_contact(self, contact_id: str) -> list[Callback]:
+        """Every callback of the contact, latest due first."""
+        return self.all(
+            self.select().where(Callback.contact_id == contact_id).order_by(Callback.due_at.desc())
+        )
+
+    def scheduled_for_agent(
+        self, agent_id: str, limit: int
+    ) -> list[tuple[Callback, Contact, Campaign]]:
+        """The agent's scheduled callbacks with their contact and campaign, earliest first."""
+        rows = self.session.execute(
+            select(Callback, Contact, Campaign)
+            .join(Contact, Contact.id == Callback.contact_id)
+            .join(Campaign, Campaign.id == Callback.campaign_id)
+            .where(Callback.agent_id == agent_id, Callback.status == "scheduled")
+            .order_by(Callback.due_at, Callback.id)
+            .limit(limit)
+        ).all()
+        return [(callback, contact, campaign) for callback, contact, campaign in rows]
+
+    def due_for(
+        self, campaign_id: str, contact_ids: Sequence[str], now: datetime | float
+    ) -> dict[str, Callback]:
+        """:meth:`next_for` (``due``) for many contacts at once: contact id -> its earliest due callback."""
+        if not contact_ids:
+            return {}
+        statement = (
+            self.select()
+            .where(
+                Callback.campaign_id == campaign_id,
+                Callback.contact_id.in_(sorted(set(contact_ids))),
+                Callback.status == "scheduled",
+                Callback.due_at <= as_utc(now),
+            )
+            .order_by(Callback.due_at, Callback.id)
+        )
+        out: dict[str, Callback] = {}
+        for callback in self.session.scalars(statement):
+            out.setdefault(callback.contact_id, callback)
+        return out
+
+    def next_for(
+        self, campaign_id: str, contact_id: str, now: datetime | float, *, due: bool
+    ) -> Callback | None:
         """The contact's earliest scheduled callback in the campaign: one due at ``now``
         (``due``), or else the earliest still to come."""
         when = Callback.due_at <= as_utc(now) if due else Callback.due_at > as_utc(now)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from olive.api._agent.schemas import CampaignBrief, PreviewCard, PreviewDialed, PreviewOut
@@ -11,7 +10,7 @@ from olive.api._agent.service import contact_card
 from olive.api._agent_auth import AgentPrincipal
 from olive.api._deps import ApiContext
 from olive.engine._preview import open_preview
-from olive.store import Campaign, Contact, ContactNumber, Plan
+from olive.store import Campaign, Contact, ContactRepository, Plan
 
 
 def read_preview(session: Session, me: AgentPrincipal) -> PreviewOut:
@@ -22,7 +21,7 @@ def read_preview(session: Session, me: AgentPrincipal) -> PreviewOut:
     contact = session.get(Contact, preview.contact_id)
     if campaign is None or contact is None:
         return PreviewOut(preview=None)
-    numbers = list(session.scalars(select(ContactNumber).where(ContactNumber.contact_id == contact.id).order_by(ContactNumber.position)))
+    numbers = ContactRepository(session).numbers(contact.id)
     to_dial = numbers[contact.next_number_index % len(numbers)] if numbers else None
     briefs, history, callbacks = contact_card(session, me, contact, to_dial.id if to_dial else None)
     plan = session.get(Plan, campaign.plan_id)

@@ -14,7 +14,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -46,11 +45,14 @@ from olive.store import (
     AgentSession,
     Call,
     Callback,
+    CallbackRepository,
+    CallRepository,
     Campaign,
+    CampaignRepository,
     Contact,
     ContactNumber,
+    ContactRepository,
     NotFound,
-    campaign_agents,
     end_agent_sessions,
     hash_password,
     open_agent_session,
@@ -81,8 +83,7 @@ def sign_out(session: Session, me: AgentPrincipal) -> None:
 
 
 def campaigns_of(session: Session, agent_id: str) -> list[Campaign]:
-    members = select(campaign_agents.c.campaign_id).where(campaign_agents.c.agent_id == agent_id)
-    return list(session.scalars(select(Campaign).where(Campaign.id.in_(members)).order_by(Campaign.name)))
+    return CampaignRepository(session).of_agent(agent_id)
 
 
 def reasons_of(session: Session, agent_id: str) -> list[PauseReasonItem]:
@@ -104,12 +105,7 @@ def visible_call(session: Session, agent: Agent) -> Call | None:
         # In wrap-up the agent's current call is the one just over: shown until disposed.
         if call is not None and call.agent_id == agent.id and (call.ended_at is None or call.disposition is None):
             return call
-    last = session.scalars(
-        select(Call)
-        .where(Call.agent_id == agent.id, Call.agent_connected_at.is_not(None))
-        .order_by(Call.agent_connected_at.desc())
-        .limit(1)
-    ).first()
+    last = CallRepository(session).last_connected_for(agent.id)
     if last is not None and (last.ended_at is None or last.disposition is None):
         return last
     return None
@@ -172,15 +168,13 @@ def contact_card(
     history: list[Call] = []
     callbacks: list[Callback] = []
     if contact is not None:
-        numbers = list(session.scalars(select(ContactNumber).where(ContactNumber.contact_id == contact.id).order_by(ContactNumber.position)))
-        history = list(
-            session.scalars(
-                select(Call).where(Call.contact_id == contact.id).order_by(Call.originated_at.desc(), Call.id).limit(HISTORY)
-            )
-        )
-        callbacks = list(session.scalars(select(Callback).where(Callback.contact_id == contact.id).order_by(Callback.due_at.desc())))
-    ids = {c.agent_id for c in history if c.agent_id} | {b.agent_id for b in callbacks if b.agent_id}
-    names: dict[str, str] = {id: name for id, name in session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(ids)))}
+        numbers = ContactRepository(session).numbers(contact.id)
+        history = CallRepository(session).latest_for_contact(contact.id, HISTORY)
+        callbacks = CallbackRepository(session).of_contact(contact.id)
+    ids = {c.agent_id for c in history if c.agent_id} | {
+        b.agent_id for b in callbacks if b.agent_id
+    }
+    names = AgentRepository(session).names(ids)
     return (
         [
             NumberBrief(
@@ -212,24 +206,8 @@ MY_CALLBACKS = 200
 
 def my_callbacks(session: Session, me: AgentPrincipal) -> list[MyCallback]:
     """The agent's own scheduled callbacks, earliest first (booked *for me*, or given to them by a supervisor)."""
-    rows = session.execute(
-        select(Callback, Contact, Campaign)
-        .join(Contact, Contact.id == Callback.contact_id)
-        .join(Campaign, Campaign.id == Callback.campaign_id)
-        .where(Callback.agent_id == me.agent_id, Callback.status == "scheduled")
-        .order_by(Callback.due_at, Callback.id)
-        .limit(MY_CALLBACKS)
-    ).all()
-    contact_ids = {contact.id for _, contact, _ in rows}
-    first: dict[str, str] = {}
-    if contact_ids:
-        numbers = session.execute(
-            select(ContactNumber.contact_id, ContactNumber.number)
-            .where(ContactNumber.contact_id.in_(contact_ids))
-            .order_by(ContactNumber.contact_id, ContactNumber.position)
-        )
-        for contact_id, number in numbers:
-            first.setdefault(contact_id, number)
+    rows = CallbackRepository(session).scheduled_for_agent(me.agent_id, MY_CALLBACKS)
+    first = ContactRepository(session).first_numbers(contact.id for _, contact, _ in rows)
     return [
         MyCallback(
             id=callback.id, due_at=callback.due_at, note=callback.note,
