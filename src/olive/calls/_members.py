@@ -62,6 +62,7 @@ class MemberTracker:
         self.wrapup_s = wrapup_s
         self.full_ring_ms = full_ring_ms
         self._agents: dict[str, AgentStatus] = {}
+        self._wrapping: dict[str, float] = {}  # interface -> wrapup_until, for agents in timed wrap-up
 
     def get(self, interface: str) -> AgentStatus | None:
         return self._agents.get(interface)
@@ -96,9 +97,15 @@ class MemberTracker:
             return [replace(c, talk_s=talk) for c in changes]
         return []
 
+    def next_due(self) -> float | None:
+        """When the next timed wrap-up ends (an agent becomes free with no event to say so)."""
+        return min(self._wrapping.values(), default=None)
+
     def tick(self, now: float) -> list[AgentChange]:
         changes: list[AgentChange] = []
-        for agent in list(self._agents.values()):
+        due = [i for i, until in self._wrapping.items() if now >= until]
+        for interface in due:
+            agent = self._agents[interface]
             target = agent_move(agent.activity, "wrap-up over")
             if target is not None and agent.wrapup_until is not None and now >= agent.wrapup_until:
                 for change in self._move(agent, now, target, {**_CALL_OVER, "wrapup_until": None}):
@@ -187,6 +194,10 @@ class MemberTracker:
         if target is not updated.activity:
             updated = replace(updated, activity=target, since=now)
         self._agents[before.interface] = updated
+        if updated.wrapup_until is not None and agent_move(updated.activity, "wrap-up over") is not None:
+            self._wrapping[before.interface] = updated.wrapup_until
+        else:
+            self._wrapping.pop(before.interface, None)
         return [] if updated == before else [AgentChange(updated, before.activity)]
 
 

@@ -89,6 +89,7 @@ class Engine:
         *,
         clock: Clock | None = None,
         tick_s: float = 0.5,
+        min_tick_s: float = 0.05,
         settle_s: float = 1.0,
         guard: DialGuard | None = None,
         bus: EventBus | None = None,
@@ -96,13 +97,18 @@ class Engine:
         pause_after_missed: int = 2,
         lease: DialingLease | None = None,
     ) -> None:
-        """``pause_after_missed``: rings an agent may let time out in a row before olive pauses them (0: never).
+        """``tick_s``: the longest wait between two ticks, on the engine's clock. The loop also
+        ticks as soon as an AMI event changes what a pacer reads (an agent freed, a call
+        answered or ended) or a timed wrap-up ends, but never sooner than ``min_tick_s``
+        after the previous tick ended, so a storm of events cannot spin it.
+        ``pause_after_missed``: rings an agent may let time out in a row before olive pauses them (0: never).
         ``lease``: the database's dialing lease (``olive serve`` and ``olive run`` always pass one)."""
         self.sessions = sessions
         self.lease = lease
         self.pause_after_missed = pause_after_missed
         self.clock = clock or SystemClock()
         self.tick_s = tick_s
+        self.min_tick_s = min_tick_s
         self.guard = guard if guard is not None else _default_guard()
         self.bus = bus or EventBus()
         self.state = EngineState.CREATED
@@ -120,6 +126,7 @@ class Engine:
         self.control = Control(self, sessions)
         for link in self.links.values():
             link.on_ready = self.members.on_link_ready
+            link.on_change = self._on_change
         self._loop_task: asyncio.Task[None] | None = None
         self._io: set[asyncio.Task[Any]] = set()
         self._last_tick: float | None = None
@@ -136,7 +143,10 @@ class Engine:
         self._changes_read = -1
         # The engine's database work runs here, one step at a time, off the event loop.
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="olive-engine-db")
-        self._wake = asyncio.Event()  # an operator asked for a tick now
+        self._wake = asyncio.Event()  # tick now: an operator asked, or an event changed a pacer's input
+        self._tick_ended: float | None = None  # on the engine's clock: the minimum spacing counts from here
+        self.parked = asyncio.Event()  # the loop waits between ticks (tests wait for it, not for time)
+        self.event_ticks = 0  # loop ticks that an event (or a wrap-up's end) brought forward
         self._tick_waiters: list[asyncio.Future[None]] = []
         self.campaigns: list[Campaign] = []  # running and paused, as last read (detached)
         self._agent_ids: dict[str, str] = {}  # interface -> agent id
@@ -225,6 +235,8 @@ class Engine:
     async def _loop(self) -> None:
         while self.state is EngineState.RUNNING:
             waiters, self._tick_waiters = self._tick_waiters, []
+            # Events from here on (seen while this tick waits for the database) wake the next pause.
+            self._wake.clear()
             started, failed = time.perf_counter(), False
             try:
                 await self.tick()
@@ -241,20 +253,45 @@ class Engine:
                     waiter.set_result(None)
             if self.on_tick is not None:  # metrics
                 self.on_tick(time.perf_counter() - started, failed)
-            await self._pause()
+            self._tick_ended = self.clock.now()
+            self.parked.set()
+            try:
+                await self._pause()
+            finally:
+                self.parked.clear()
+
+    def _on_change(self) -> None:
+        """An AMI event changed what a pacer reads: decide now, not at the next period."""
+        self._wake.set()
 
     async def _pause(self) -> None:
-        """Sleep a tick period on the engine's clock, or less if an operator asks for a tick."""
+        """Wait for the next tick, on the engine's clock: a tick period at most; less when an
+        operator asks for a tick, an event changes a pacer's input or a timed wrap-up ends
+        (then no sooner than ``min_tick_s`` after the last tick ended)."""
         if self._tick_waiters or self.state is not EngineState.RUNNING:
             return
-        self._wake.clear()
-        sleeper = asyncio.ensure_future(self.clock.sleep(self.tick_s))
-        woken = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait((sleeper, woken), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            woken.cancel()
+        now = self.clock.now()
+        wait_s = self.tick_s
+        due = min((d for link in self.links.values() if (d := link.members.next_due()) is not None), default=None)
+        if due is not None:
+            wait_s = min(wait_s, max(due - now, self.min_tick_s))
+        if not self._wake.is_set():
+            sleeper = asyncio.ensure_future(self.clock.sleep(wait_s))
+            woken = asyncio.ensure_future(self._wake.wait())
+            try:
+                await asyncio.wait((sleeper, woken), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                woken.cancel()
+        if self._tick_waiters or self.state is not EngineState.RUNNING:
+            return
+        ended = self._tick_ended if self._tick_ended is not None else now
+        early = ended + self.tick_s - self.clock.now() > 1e-9
+        if early:
+            self.event_ticks += 1
+            spacing = ended + self.min_tick_s - self.clock.now()
+            if spacing > 0:
+                await self.clock.sleep(spacing)
 
     async def next_tick(self) -> None:
         """Have the loop tick now and wait for that tick to end. Without a loop
