@@ -146,9 +146,7 @@ QUERY_BUILDERS = frozenset({
 #: of issue 14): the engine's (being reworked in issue 12) and the agent screen's (issue 16).
 SQL_OUTSIDE_STORE_ALLOWED: frozenset[str] = frozenset({
     "olive.engine._callbacks",
-    "olive.engine._campaigns",
     "olive.engine._due",
-    "olive.engine._engine",
     "olive.engine._preview",
     "olive.engine._report",
     "olive.engine._set_aside",

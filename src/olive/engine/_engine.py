@@ -24,7 +24,6 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive import ami
@@ -56,6 +55,8 @@ from olive.pacing import DialDecision
 from olive.store import (
     Call,
     Campaign,
+    EngineAgent,
+    campaign_status,
     open_calls,
     release_stale_claims,
     transaction,
@@ -148,7 +149,8 @@ class Engine:
         self.parked = asyncio.Event()  # the loop waits between ticks (tests wait for it, not for time)
         self.event_ticks = 0  # loop ticks that an event (or a wrap-up's end) brought forward
         self._tick_waiters: list[asyncio.Future[None]] = []
-        self.campaigns: list[Campaign] = []  # running and paused, as last read (detached)
+        self.campaigns: list[Campaign] = []  # running and paused, as last read (detached; agents not loaded)
+        self.campaign_agents: dict[str, list[EngineAgent]] = {}  # campaign id -> its agents, as last read
         self._agent_ids: dict[str, str] = {}  # interface -> agent id
         self.olive_interfaces: set[str] = set()  # every agent's interface: members olive owns
 
@@ -377,7 +379,7 @@ class Engine:
             for campaign, decision in decisions:
                 # Read before an operator's pause or stop committed (the same thread runs
                 # theirs): the store says, right before the claim.
-                if session.scalar(select(Campaign.status).where(Campaign.id == campaign.id)) != "running":
+                if campaign_status(session, campaign.id) != "running":
                     continue
                 placed, notes[campaign.id] = place_dials(
                     self.guard, session, campaign, decision.dials, decision.reason, now, self.callbacks
@@ -526,6 +528,7 @@ class Engine:
             limits = [connect_limit_s(c.plan.snapshot()) for c in refreshed.campaigns if self.links.get(c.server) is link]
             link.members.full_ring_ms = 1000 * min(limits, default=0)
         self.campaigns = refreshed.campaigns
+        self.campaign_agents = refreshed.agents
         self.callbacks.refreshed(refreshed.campaigns, refreshed.agent_ids, refreshed.owner_calls)
 
     def _account(self, dt: float) -> None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from olive import ami
 from olive.calls import AgentStatus
-from olive.store import Agent, Campaign
+from olive.store import Campaign, EngineAgent
 
 if TYPE_CHECKING:
     from olive.engine._engine import Engine
@@ -70,14 +70,14 @@ class MembershipSync:
         """The QueueAdd/QueueRemove actions that bring ready links (or the one being
         reconciled) in line with who should be a member."""
         ordered = sorted(campaigns, key=lambda c: (c.started_at is None, c.started_at or 0, c.id))
-        desired: dict[Key, Agent] = {}
+        desired: dict[Key, EngineAgent] = {}
         callback_keys: set[Key] = set()  # members of callback queues (engine/_callbacks.py)
         reserved = self.engine.callbacks.reserved(now)  # owners on their callback: out of the campaign queues
         self._owner, self._interfaces = {}, {}
         for campaign in ordered:
             ifaces = self._interfaces.setdefault(campaign.id, set())
             callback_queue = campaign.plan.snapshot().get("callback_queue")
-            for agent in campaign.agents:
+            for agent in self.engine.campaign_agents.get(campaign.id, ()):
                 if agent.state == "logged_out":
                     continue
                 ifaces.add(agent.interface)
@@ -134,7 +134,7 @@ class MembershipSync:
         if link is None or link.membership_confirmed:
             return 0
         return sum(
-            1 for a in campaign.agents
+            1 for a in self.engine.campaign_agents.get(campaign.id, ())
             if a.state != "logged_out" and campaign.queue not in getattr(link.members.get(a.interface), "queues", ())
         )
 

@@ -78,6 +78,12 @@ from olive.store._db import (
     safe_url,
     transaction,
 )
+from olive.store._engine_reads import (
+    EngineAgent,
+    EngineRead,
+    campaign_status,
+    read_engine_campaigns,
+)
 from olive.store._engine_writes import (
     ContactFacts,
     NewCall,
@@ -247,6 +253,8 @@ __all__ = [
     "DncCheck",
     "DncNumber",
     "DncRepository",
+    "EngineAgent",
+    "EngineRead",
     "Lease",
     "LeaseHolder",
     "LeaseRepository",
@@ -278,6 +286,7 @@ __all__ = [
     "calls_by_id",
     "campaign_agents",
     "campaign_dial_lists",
+    "campaign_status",
     "check_password",
     "claim_and_insert_calls",
     "claim_contact",
@@ -318,6 +327,7 @@ __all__ = [
     "outcome_counts",
     "pause_reasons",
     "ping",
+    "read_engine_campaigns",
     "register_node",
     "register_servers",
     "release_contact",
