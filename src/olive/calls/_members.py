@@ -63,6 +63,7 @@ class MemberTracker:
         self.full_ring_ms = full_ring_ms
         self._agents: dict[str, AgentStatus] = {}
         self._wrapping: dict[str, float] = {}  # interface -> wrapup_until, for agents in timed wrap-up
+        self._on_call: dict[str, set[str]] = {}  # call id -> interfaces of the agents with that call_id
 
     def get(self, interface: str) -> AgentStatus | None:
         return self._agents.get(interface)
@@ -115,7 +116,8 @@ class MemberTracker:
     def call_ended(self, call_id: str, now: float) -> list[AgentChange]:
         """A call is over: an agent still ringing for it is not any more (transcripts 11, 13)."""
         changes: list[AgentChange] = []
-        for agent in list(self._agents.values()):
+        for interface in sorted(self._on_call.get(call_id, ())):
+            agent = self._agents[interface]
             target = agent_move(agent.activity, "call ended")
             if target is not None and agent.call_id == call_id:
                 changes.extend(self._move(agent, now, target, _CALL_OVER))
@@ -189,11 +191,20 @@ class MemberTracker:
         updated: AgentStatus | None = None,
     ) -> list[AgentChange]:
         """Apply ``fields``, then move to ``activity`` (REST or None: whatever it rests in)."""
-        updated = replace(updated or before, **(fields or {}))  # type: ignore[arg-type]
+        updated = updated or before
+        if fields:
+            updated = replace(updated, **fields)  # type: ignore[arg-type]
         target = activity if isinstance(activity, AgentActivity) else _resting(updated)
         if target is not updated.activity:
             updated = replace(updated, activity=target, since=now)
         self._agents[before.interface] = updated
+        if updated.call_id != before.call_id:
+            if before.call_id is not None and (holders := self._on_call.get(before.call_id)) is not None:
+                holders.discard(before.interface)
+                if not holders:
+                    del self._on_call[before.call_id]
+            if updated.call_id is not None:
+                self._on_call.setdefault(updated.call_id, set()).add(before.interface)
         if updated.wrapup_until is not None and agent_move(updated.activity, "wrap-up over") is not None:
             self._wrapping[before.interface] = updated.wrapup_until
         else:

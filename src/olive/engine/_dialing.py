@@ -24,6 +24,7 @@ from olive.store import (
     ContactNumber,
     agentless_variables,
     amd_variables,
+    contacts_with_due_callbacks,
     from_epoch,
 )
 
@@ -55,13 +56,15 @@ def place_dials(
     owners: dict[str, OwnerRoute] = {}  # agent id -> the owned callback routed to them this tick
     lists = [d.id for d in campaign.dial_lists]  # as last read (the engine re-reads them every second)
     candidates = contacts_to_dial(session, campaign.id, now, wanted * 2 + 5, list_ids=lists)
+    # Only a contact with a due callback may be routed to its owner: one query for all of them.
+    due = contacts_with_due_callbacks(session, campaign.id, [c.id for c in candidates], now) if routes is not None else set()
     for contact in candidates:
         if len(chosen) >= wanted:
             break
         if not contact.numbers:
             continue
         number = contact.numbers[contact.next_number_index % len(contact.numbers)]
-        route = routes.route(session, campaign, contact, plan, now) if routes is not None else None
+        route = routes.route(session, campaign, contact, plan, now) if routes is not None and contact.id in due else None
         owner = route if isinstance(route, OwnerRoute) else None
         if owner is not None and owner.agent_id in owners:
             continue  # one callback at a time for an owner: the next waits for a later tick

@@ -138,6 +138,7 @@ class Engine:
         self.on_tick: Callable[[float, bool], None] | None = None  # (seconds, failed) after each loop tick
         self.refresh_s = 1.0  # real seconds between reads of campaigns and agents (scaled by the clock)
         self._refresh_at = -float("inf")  # on the engine's clock
+        self._periodic_at = -float("inf")  # on the engine's clock: the next tick that also does what needs no decision
         # invalidate() bumps the first; a refresh that read the store after a bump
         # records it in the second (an operator's change during a tick's read is not lost).
         self._changes_asked = 0
@@ -345,15 +346,20 @@ class Engine:
         self.send_dials(dials)
         if refresh and dialing:  # a fenced node cannot see the other node's calls
             await self._finish_campaigns(now)
+        # What needs no decision runs once a period: ticks an event brought forward only decide.
+        periodic = refresh or now >= self._periodic_at
+        if periodic:
+            self._periodic_at = now + self.tick_s - 1e-6
         for link in self.links.values():  # calls already placed are followed to their end, lease or not
-            if link.ready and (overdue := link.tracker.overdue(now)):
+            if periodic and link.ready and (overdue := link.tracker.overdue(now)):
                 self._spawn(link.check_calls(overdue))
             if link.shutdown_probe_due(now):
                 self._spawn(link.probe_shutdown())
         if not dialing:
             return
-        for op in self.members.plan(self.campaigns, self.olive_interfaces, now):
-            self._spawn(op)
+        if periodic:
+            for op in self.members.plan(self.campaigns, self.olive_interfaces, now):
+                self._spawn(op)
         await self.previews.tick(now)
 
     def send_dials(self, dials: list[Dial]) -> None:

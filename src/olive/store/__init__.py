@@ -82,6 +82,7 @@ from olive.store._engine_reads import (
     EngineAgent,
     EngineRead,
     campaign_status,
+    contacts_with_due_callbacks,
     read_engine_campaigns,
 )
 from olive.store._engine_writes import (
@@ -295,6 +296,7 @@ __all__ = [
     "compact_contact_counts",
     "contact_status_counts",
     "contacts_due",
+    "contacts_with_due_callbacks",
     "counts_as_attempt",
     "create_api_key",
     "current_revision",

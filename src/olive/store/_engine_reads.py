@@ -18,7 +18,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from olive.store._base import as_utc
 from olive.store._campaigns import Agent, Campaign, campaign_agents
+from olive.store._compliance import Callback
+
+CHUNK = 500  # bound parameters per statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +72,28 @@ def read_engine_campaigns(session: Session, statuses: Sequence[str] = ("running"
     return EngineRead(campaigns, {a.interface: a.id for a in every.values()}, agents)
 
 
+def contacts_with_due_callbacks(session: Session, campaign_id: str, contact_ids: Sequence[str], now: float) -> set[str]:
+    """Which of these contacts have a callback of the campaign scheduled and due at ``now``:
+    one query for a tick's candidates, where asking per contact was a query per dial."""
+    out: set[str] = set()
+    ids = list(contact_ids)
+    for start in range(0, len(ids), CHUNK):
+        out.update(
+            session.scalars(
+                select(Callback.contact_id).where(
+                    Callback.campaign_id == campaign_id,
+                    Callback.contact_id.in_(ids[start : start + CHUNK]),
+                    Callback.status == "scheduled",
+                    Callback.due_at <= as_utc(now),
+                )
+            )
+        )
+    return out
+
+
 def campaign_status(session: Session, campaign_id: str) -> str | None:
     """A campaign's status as the store has it now (the engine asks right before claiming)."""
     return session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
 
 
-__all__ = ["EngineAgent", "EngineRead", "campaign_status", "read_engine_campaigns"]
+__all__ = ["EngineAgent", "EngineRead", "campaign_status", "contacts_with_due_callbacks", "read_engine_campaigns"]
