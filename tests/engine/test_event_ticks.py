@@ -16,8 +16,10 @@ import pytest
 from sqlalchemy import Engine as SAEngine
 from sqlalchemy.orm import Session, sessionmaker
 
+from calls.replay import replay
 from e2e.harness import ONCE, make_campaign, number
 from engine.memory import InMemory
+from olive.calls import AgentActivity
 from olive.store import Call, to_epoch
 
 PERIOD_S = 10.0
@@ -102,3 +104,15 @@ async def test_a_storm_of_events_does_not_spin_the_loop(mem: InMemory) -> None:
     await mem.clock.advance(engine.min_tick_s)
     await parked(mem)
     assert engine.ticks == ticks + 1  # then one tick for all of them
+
+
+def test_the_member_tracker_says_when_the_next_wrap_up_ends() -> None:
+    """What the loop sleeps to: no event says a wrap-up is over (transcript 01, 2-s wrap-up)."""
+    r = replay("01_answered_connected_to_agent", wrapup_s=2.0, until=29.0)  # 101 wraps up from 28.539 s
+    agent = r.members.get("Local/101@agents")
+    assert agent is not None and agent.activity is AgentActivity.WRAPUP
+    assert r.members.next_due() == pytest.approx(30.539)
+    assert r.members.tick(30.5) == []
+    (done,) = r.members.tick(30.539)
+    assert (done.status.activity, done.wrapup_s) == (AgentActivity.IDLE, pytest.approx(2.0))
+    assert r.members.next_due() is None
