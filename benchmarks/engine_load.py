@@ -231,6 +231,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     dials0 = engine.status(campaign_id).counters.dials if engine.status(campaign_id).counters else 0
     concurrent = 0
     rss_samples: list[tuple[float, float]] = []  # (simulated hours, RSS MB)
+    first_snapshot = None
+    if args.tracemalloc:
+        import tracemalloc
+
+        tracemalloc.start(1)
     sim_start, next_sample = clock.now(), 0.0
     while time.perf_counter() - started < args.seconds:
         await asyncio.sleep(0.5)
@@ -239,6 +244,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             next_sample += args.rss_every
             rss_samples.append((round((clock.now() - sim_start) / 3600, 3), round(rss_mb()[0], 1)))
             print(f"rss {rss_samples[-1]}", file=sys.stderr, flush=True)
+            if args.tracemalloc and first_snapshot is None and len(rss_samples) == 2:
+                first_snapshot = tracemalloc.take_snapshot()
+    if first_snapshot is not None:  # what grew between the second RSS sample and the end
+        grown = tracemalloc.take_snapshot().compare_to(first_snapshot, "lineno")
+        for stat in grown[:20]:
+            print(f"grew {stat}", file=sys.stderr)
+        tracemalloc.stop()
     elapsed = time.perf_counter() - started
     cpu = time.thread_time() - cpu0
     if loop_profile is not None and db_profile is not None:
@@ -415,6 +427,8 @@ def main() -> None:
                         help="clock scale for the engine and the simulator (a soak: e.g. --sim memory --scale 20)")
     parser.add_argument("--rss-every", type=float, default=0.0, metavar="S",
                         help="sample RSS every S wall seconds (rss_samples: simulated hours, MB)")
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="with --rss-every: print what grew between the second RSS sample and the end")
     parser.add_argument("--profile", metavar="PREFIX",
                         help="cProfile the event loop's thread and the database thread: PREFIX-loop.prof, PREFIX-db.prof")
     parser.add_argument("--client", help=argparse.SUPPRESS)
