@@ -30,8 +30,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
 import json
 import os
+import pstats
 import resource
 import subprocess
 import sys
@@ -133,7 +136,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     from olive import ami
     from olive.ami import ServerConfig
     from olive.cli._common import engine_pool
-    from olive.clock import SystemClock
+    from olive.clock import ScaledClock, SystemClock
     from olive.compliance import AllowAll
     from olive.engine import Engine
 
@@ -143,7 +146,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     contacts = args.contacts or args.agents * 12
     sessions, campaign_id = setup_store(url, args.agents, contacts)
     args.database_url = url
-    clock = SystemClock()
+    clock: Any = SystemClock() if args.scale == 1 else ScaledClock(args.scale)
     sim_proc: subprocess.Popen[bytes] | None = None
     pbx: Any = None
     factory = None
@@ -160,7 +163,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     else:
         port = args.port
         sim_proc = subprocess.Popen(  # a separate process, as the issue measured
-            [sys.executable, "-c", "from olive.cli import main; main()", "sim", "--scenario", str(SCENARIO), "--port", str(port), "--secret", "bench", "--scale", "1"],
+            [sys.executable, "-c", "from olive.cli import main; main()", "sim", "--scenario", str(SCENARIO), "--port", str(port), "--secret", "bench", "--scale", str(args.scale)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         server = ServerConfig("127.0.0.1", port, "olive", "bench")
@@ -180,9 +183,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     in_tick = [False]
     real_in_db = engine._in_db
 
+    db_profile = cProfile.Profile() if args.profile else None
+
     async def timed_in_db(fn: Any, *a: Any) -> Any:
         t = time.perf_counter()
         try:
+            if db_profile is not None:  # the database thread is one thread: one profile for it
+                return await real_in_db(db_profile.runcall, fn, *a)
             return await real_in_db(fn, *a)
         finally:
             if in_tick[0]:
@@ -215,16 +222,40 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             break
         await asyncio.sleep(0.05)
     started, cpu0 = time.perf_counter(), time.thread_time()
+    loop_profile = cProfile.Profile() if args.profile else None
+    if loop_profile is not None:
+        loop_profile.enable()
     ticks.clear()
     loop_in_ticks.clear()
     lag.clear()
     dials0 = engine.status(campaign_id).counters.dials if engine.status(campaign_id).counters else 0
     concurrent = 0
+    rss_samples: list[tuple[float, float]] = []  # (simulated hours, RSS MB)
+    first_snapshot = None
+    if args.tracemalloc:
+        import tracemalloc
+
+        tracemalloc.start(1)
+    sim_start, next_sample = clock.now(), 0.0
     while time.perf_counter() - started < args.seconds:
         await asyncio.sleep(0.5)
         concurrent = max(concurrent, len(link.tracker))
+        if args.rss_every and time.perf_counter() - started >= next_sample:
+            next_sample += args.rss_every
+            rss_samples.append((round((clock.now() - sim_start) / 3600, 3), round(rss_mb()[0], 1)))
+            print(f"rss {rss_samples[-1]}", file=sys.stderr, flush=True)
+            if args.tracemalloc and first_snapshot is None and len(rss_samples) == 2:
+                first_snapshot = tracemalloc.take_snapshot()
+    if first_snapshot is not None:  # what grew between the second RSS sample and the end
+        grown = tracemalloc.take_snapshot().compare_to(first_snapshot, "lineno")
+        for stat in grown[:20]:
+            print(f"grew {stat}", file=sys.stderr)
+        tracemalloc.stop()
     elapsed = time.perf_counter() - started
     cpu = time.thread_time() - cpu0
+    if loop_profile is not None and db_profile is not None:
+        loop_profile.disable()
+        write_profiles(args.profile, loop_profile, db_profile)
     counters = engine.status(campaign_id).counters
     dials = (counters.dials if counters else 0) - dials0
     n_ticks = len(ticks)
@@ -262,8 +293,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "loop_cpu_ms_per_dial": round(cpu * 1000 / dials, 3) if dials else None,
         "loop_lag_p99_ms": round(pct(lag, 0.99) * 1000, 1), "loop_lag_max_ms": round(max(lag, default=0) * 1000, 1),
         "rss_mb": round(now_mb), "rss_peak_mb": round(peak_mb), "api": api,
+        "scale": args.scale, "simulated_hours": round((clock.now() - sim_start) / 3600, 3), "rss_samples": rss_samples,
+        "event_ticks": engine.event_ticks,
         "last_decision": engine.status(campaign_id).last_decision,
     }
+
+
+def write_profiles(prefix: str, loop_profile: cProfile.Profile, db_profile: cProfile.Profile) -> None:
+    """``PREFIX-loop.prof`` and ``PREFIX-db.prof`` (pstats), and their top functions on stderr."""
+    for name, prof in (("loop", loop_profile), ("db", db_profile)):
+        prof.dump_stats(f"{prefix}-{name}.prof")
+        out = io.StringIO()
+        pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(25)
+        print(f"== {name}: by own time ==", out.getvalue(), sep="\n", file=sys.stderr)
 
 
 async def start_api(args: argparse.Namespace, sessions: Any, engine: Any, campaign_id: str) -> tuple[Any, Any]:
@@ -381,6 +423,14 @@ def main() -> None:
                         help="API requests in flight before 503 (default: olive's; a large number: never)")
     parser.add_argument("--side-by-side", action="store_true",
                         help="with --api-clients: first the same run without API load, then with it; report both")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="clock scale for the engine and the simulator (a soak: e.g. --sim memory --scale 20)")
+    parser.add_argument("--rss-every", type=float, default=0.0, metavar="S",
+                        help="sample RSS every S wall seconds (rss_samples: simulated hours, MB)")
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="with --rss-every: print what grew between the second RSS sample and the end")
+    parser.add_argument("--profile", metavar="PREFIX",
+                        help="cProfile the event loop's thread and the database thread: PREFIX-loop.prof, PREFIX-db.prof")
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     parser.add_argument("--client-key", help=argparse.SUPPRESS)

@@ -62,6 +62,8 @@ class MemberTracker:
         self.wrapup_s = wrapup_s
         self.full_ring_ms = full_ring_ms
         self._agents: dict[str, AgentStatus] = {}
+        self._wrapping: dict[str, float] = {}  # interface -> wrapup_until, for agents in timed wrap-up
+        self._on_call: dict[str, set[str]] = {}  # call id -> interfaces of the agents with that call_id
 
     def get(self, interface: str) -> AgentStatus | None:
         return self._agents.get(interface)
@@ -96,9 +98,15 @@ class MemberTracker:
             return [replace(c, talk_s=talk) for c in changes]
         return []
 
+    def next_due(self) -> float | None:
+        """When the next timed wrap-up ends (an agent becomes free with no event to say so)."""
+        return min(self._wrapping.values(), default=None)
+
     def tick(self, now: float) -> list[AgentChange]:
         changes: list[AgentChange] = []
-        for agent in list(self._agents.values()):
+        due = [i for i, until in self._wrapping.items() if now >= until]
+        for interface in due:
+            agent = self._agents[interface]
             target = agent_move(agent.activity, "wrap-up over")
             if target is not None and agent.wrapup_until is not None and now >= agent.wrapup_until:
                 for change in self._move(agent, now, target, {**_CALL_OVER, "wrapup_until": None}):
@@ -138,7 +146,8 @@ class MemberTracker:
     def call_ended(self, call_id: str, now: float) -> list[AgentChange]:
         """A call is over: an agent still ringing for it is not any more (transcripts 11, 13)."""
         changes: list[AgentChange] = []
-        for agent in list(self._agents.values()):
+        for interface in sorted(self._on_call.get(call_id, ())):
+            agent = self._agents[interface]
             target = agent_move(agent.activity, "call ended")
             if target is not None and agent.call_id == call_id:
                 changes.extend(self._move(agent, now, target, _CALL_OVER))
@@ -212,11 +221,24 @@ class MemberTracker:
         updated: AgentStatus | None = None,
     ) -> list[AgentChange]:
         """Apply ``fields``, then move to ``activity`` (REST or None: whatever it rests in)."""
-        updated = replace(updated or before, **(fields or {}))  # type: ignore[arg-type]
+        updated = updated or before
+        if fields:
+            updated = replace(updated, **fields)  # type: ignore[arg-type]
         target = activity if isinstance(activity, AgentActivity) else _resting(updated)
         if target is not updated.activity:
             updated = replace(updated, activity=target, since=now)
         self._agents[before.interface] = updated
+        if updated.call_id != before.call_id:
+            if before.call_id is not None and (holders := self._on_call.get(before.call_id)) is not None:
+                holders.discard(before.interface)
+                if not holders:
+                    del self._on_call[before.call_id]
+            if updated.call_id is not None:
+                self._on_call.setdefault(updated.call_id, set()).add(before.interface)
+        if updated.wrapup_until is not None and agent_move(updated.activity, "wrap-up over") is not None:
+            self._wrapping[before.interface] = updated.wrapup_until
+        else:
+            self._wrapping.pop(before.interface, None)
         return [] if updated == before else [AgentChange(updated, before.activity)]
 
 

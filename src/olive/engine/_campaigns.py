@@ -12,23 +12,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from olive.engine._callbacks import owner_calls
 from olive.engine._runner import CampaignCounters, CampaignRunner
 from olive.engine._stats import live_answers_since, machines_since
-from olive.store import Agent, Campaign, CampaignRepository, from_epoch
+from olive.store import Campaign, CampaignRepository, EngineAgent, from_epoch, read_engine_campaigns
 
 LIVE_ANSWERS_S = 31 * 86400.0  # the abandon windows a new runner learns from again
 
 
 @dataclass
 class Refreshed:
-    """Running and paused campaigns (with plan, lists and agents) and the agents, as read."""
+    """Running and paused campaigns (with plan and lists) and the agents, as read."""
 
     agent_ids: dict[str, str]  # interface -> agent id
-    campaigns: list[Campaign]
+    campaigns: list[Campaign]  # their ``agents`` are not loaded: see ``agents``
+    agents: dict[str, list[EngineAgent]] = field(default_factory=dict)  # campaign id -> its agents (plain rows)
     new_runners: dict[str, CampaignRunner] = field(default_factory=dict)  # built for campaigns without one
     owner_calls: dict[str, tuple[str, str]] = field(default_factory=dict)  # open owned callbacks: call id -> (interface, server)
 
@@ -37,12 +37,10 @@ def read_campaigns(
     session: Session, now: float, have_runners: set[str], only: Callable[[Campaign], bool] | None = None
 ) -> Refreshed:
     """``only``: the campaigns this engine runs (a unit's engine runs one; None: all)."""
-    # Two columns, not ORM objects: read every second, for every agent.
-    agent_ids = {interface: id_ for interface, id_ in session.execute(select(Agent.interface, Agent.id))}
-    campaigns = CampaignRepository(session).with_status("running", "paused")
-    if only is not None:
-        campaigns = [c for c in campaigns if only(c)]
-    refreshed = Refreshed(agent_ids, campaigns, owner_calls=owner_calls(session))
+    # Read every second: the agents as plain rows, not ORM objects (store/_engine_reads.py).
+    read = read_engine_campaigns(session, ("running", "paused"))
+    campaigns = read.campaigns if only is None else [c for c in read.campaigns if only(c)]
+    refreshed = Refreshed(read.agent_ids, campaigns, read.agents, owner_calls=owner_calls(session))
     for campaign in campaigns:
         if campaign.id in have_runners:
             continue

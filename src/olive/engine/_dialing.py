@@ -26,6 +26,7 @@ from olive.store import (
     PutOff,
     agentless_variables,
     amd_variables,
+    contacts_with_due_callbacks,
     from_epoch,
     put_off_contacts,
 )
@@ -61,13 +62,15 @@ def place_dials(
     candidates = rows_to_dial(session, campaign.id, now, wanted * 2 + 5, list_ids=lists)
     if isinstance(guard, DialPreparer) and candidates:
         guard.prepare(session, campaign, candidates, now)
+    # Only a contact with a due callback may be routed to its owner: one query for all of them.
+    due = contacts_with_due_callbacks(session, campaign.id, [c.id for c in candidates], now) if routes is not None else set()
     for contact in candidates:
         if len(chosen) >= wanted:
             break
         number = contact.to_dial
         if number is None:
             continue
-        route = routes.route(session, campaign, contact, plan, now) if routes is not None else None
+        route = routes.route(session, campaign, contact, plan, now) if routes is not None and contact.id in due else None
         owner = route if isinstance(route, OwnerRoute) else None
         if owner is not None and owner.agent_id in owners:
             continue  # one callback at a time for an owner: the next waits for a later tick

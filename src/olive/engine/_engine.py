@@ -24,7 +24,6 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive import ami
@@ -58,6 +57,8 @@ from olive.pacing import DialDecision
 from olive.store import (
     Call,
     Campaign,
+    EngineAgent,
+    campaign_status,
     open_calls,
     release_stale_claims,
     transaction,
@@ -91,6 +92,7 @@ class Engine:
         *,
         clock: Clock | None = None,
         tick_s: float = 0.5,
+        min_tick_s: float = 0.05,
         settle_s: float = 1.0,
         guard: DialGuard | None = None,
         bus: EventBus | None = None,
@@ -99,7 +101,11 @@ class Engine:
         lease: DialingLease | None = None,
         unit: UnitScope | None = None,
     ) -> None:
-        """``pause_after_missed``: rings an agent may let time out in a row before olive pauses them (0: never).
+        """``tick_s``: the longest wait between two ticks, on the engine's clock. The loop also
+        ticks as soon as an AMI event changes what a pacer reads (an agent freed, a call
+        answered or ended) or a timed wrap-up ends, but never sooner than ``min_tick_s``
+        after the previous tick ended, so a storm of events cannot spin it.
+        ``pause_after_missed``: rings an agent may let time out in a row before olive pauses them (0: never).
         ``lease``: the database's dialing lease (``olive serve`` and ``olive run`` always pass one).
         ``unit``: run one unit of several nodes instead (``olive serve --scale-out``, engine/_unit.py):
         its campaign only, its calls only, every dial transaction fenced by its lease."""
@@ -111,6 +117,7 @@ class Engine:
         self.pause_after_missed = pause_after_missed
         self.clock = clock or SystemClock()
         self.tick_s = tick_s
+        self.min_tick_s = min_tick_s
         self.guard = guard if guard is not None else _default_guard()
         self.bus = bus or EventBus()
         self.state = EngineState.CREATED
@@ -128,6 +135,7 @@ class Engine:
         self.control = Control(self, sessions)
         for link in self.links.values():
             link.on_ready = self.members.on_link_ready
+            link.on_change = self._on_change
         self._loop_task: asyncio.Task[None] | None = None
         self._io: set[asyncio.Task[Any]] = set()
         self._last_tick: float | None = None
@@ -138,15 +146,20 @@ class Engine:
         self.on_tick: Callable[[float, bool], None] | None = None  # (seconds, failed) after each loop tick
         self.refresh_s = 1.0  # real seconds between reads of campaigns and agents (scaled by the clock)
         self._refresh_at = -float("inf")  # on the engine's clock
+        self._periodic_at = -float("inf")  # on the engine's clock: the next tick that also does what needs no decision
         # invalidate() bumps the first; a refresh that read the store after a bump
         # records it in the second (an operator's change during a tick's read is not lost).
         self._changes_asked = 0
         self._changes_read = -1
         # The engine's database work runs here, one step at a time, off the event loop.
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="olive-engine-db")
-        self._wake = asyncio.Event()  # an operator asked for a tick now
+        self._wake = asyncio.Event()  # tick now: an operator asked, or an event changed a pacer's input
+        self._tick_ended: float | None = None  # on the engine's clock: the minimum spacing counts from here
+        self.parked = asyncio.Event()  # the loop waits between ticks (tests wait for it, not for time)
+        self.event_ticks = 0  # loop ticks that an event (or a wrap-up's end) brought forward
         self._tick_waiters: list[asyncio.Future[None]] = []
-        self.campaigns: list[Campaign] = []  # running and paused, as last read (detached)
+        self.campaigns: list[Campaign] = []  # running and paused, as last read (detached; agents not loaded)
+        self.campaign_agents: dict[str, list[EngineAgent]] = {}  # campaign id -> its agents, as last read
         self._agent_ids: dict[str, str] = {}  # interface -> agent id
         self.olive_interfaces: set[str] = set()  # every agent's interface: members olive owns
 
@@ -237,6 +250,8 @@ class Engine:
     async def _loop(self) -> None:
         while self.state is EngineState.RUNNING:
             waiters, self._tick_waiters = self._tick_waiters, []
+            # Events from here on (seen while this tick waits for the database) wake the next pause.
+            self._wake.clear()
             started, failed = time.perf_counter(), False
             try:
                 await self.tick()
@@ -253,20 +268,45 @@ class Engine:
                     waiter.set_result(None)
             if self.on_tick is not None:  # metrics
                 self.on_tick(time.perf_counter() - started, failed)
-            await self._pause()
+            self._tick_ended = self.clock.now()
+            self.parked.set()
+            try:
+                await self._pause()
+            finally:
+                self.parked.clear()
+
+    def _on_change(self) -> None:
+        """An AMI event changed what a pacer reads: decide now, not at the next period."""
+        self._wake.set()
 
     async def _pause(self) -> None:
-        """Sleep a tick period on the engine's clock, or less if an operator asks for a tick."""
+        """Wait for the next tick, on the engine's clock: a tick period at most; less when an
+        operator asks for a tick, an event changes a pacer's input or a timed wrap-up ends
+        (then no sooner than ``min_tick_s`` after the last tick ended)."""
         if self._tick_waiters or self.state is not EngineState.RUNNING:
             return
-        self._wake.clear()
-        sleeper = asyncio.ensure_future(self.clock.sleep(self.tick_s))
-        woken = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait((sleeper, woken), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            woken.cancel()
+        now = self.clock.now()
+        wait_s = self.tick_s
+        due = min((d for link in self.links.values() if (d := link.members.next_due()) is not None), default=None)
+        if due is not None:
+            wait_s = min(wait_s, max(due - now, self.min_tick_s))
+        if not self._wake.is_set():
+            sleeper = asyncio.ensure_future(self.clock.sleep(wait_s))
+            woken = asyncio.ensure_future(self._wake.wait())
+            try:
+                await asyncio.wait((sleeper, woken), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                woken.cancel()
+        if self._tick_waiters or self.state is not EngineState.RUNNING:
+            return
+        ended = self._tick_ended if self._tick_ended is not None else now
+        early = ended + self.tick_s - self.clock.now() > 1e-9
+        if early:
+            self.event_ticks += 1
+            spacing = ended + self.min_tick_s - self.clock.now()
+            if spacing > 0:
+                await self.clock.sleep(spacing)
 
     async def next_tick(self) -> None:
         """Have the loop tick now and wait for that tick to end. Without a loop
@@ -320,15 +360,20 @@ class Engine:
         self.send_dials(dials)
         if refresh and dialing:  # a fenced node cannot see the other node's calls
             await self._finish_campaigns(now)
+        # What needs no decision runs once a period: ticks an event brought forward only decide.
+        periodic = refresh or now >= self._periodic_at
+        if periodic:
+            self._periodic_at = now + self.tick_s - 1e-6
         for link in self.links.values():  # calls already placed are followed to their end, lease or not
-            if link.ready and (overdue := link.tracker.overdue(now)):
+            if periodic and link.ready and (overdue := link.tracker.overdue(now)):
                 self._spawn(link.check_calls(overdue))
             if link.shutdown_probe_due(now):
                 self._spawn(link.probe_shutdown())
         if not dialing:
             return
-        for op in self.members.plan(self.campaigns, self.olive_interfaces, now):
-            self._spawn(op)
+        if periodic:
+            for op in self.members.plan(self.campaigns, self.olive_interfaces, now):
+                self._spawn(op)
         await self.previews.tick(now)
 
     def send_dials(self, dials: list[Dial]) -> None:
@@ -357,7 +402,7 @@ class Engine:
             for campaign, decision in decisions:
                 # Read before an operator's pause or stop committed (the same thread runs
                 # theirs): the store says, right before the claim.
-                if session.scalar(select(Campaign.status).where(Campaign.id == campaign.id)) != "running":
+                if campaign_status(session, campaign.id) != "running":
                     continue
                 placed, notes[campaign.id] = place_dials(
                     self.guard, session, campaign, decision.dials, decision.reason, now, self.callbacks
@@ -526,6 +571,7 @@ class Engine:
             limits = [connect_limit_s(c.plan.snapshot()) for c in refreshed.campaigns if self.links.get(c.server) is link]
             link.members.full_ring_ms = 1000 * min(limits, default=0)
         self.campaigns = refreshed.campaigns
+        self.campaign_agents = refreshed.agents
         self.callbacks.refreshed(refreshed.campaigns, refreshed.agent_ids, refreshed.owner_calls)
 
     def _account(self, dt: float) -> None:

@@ -15,7 +15,14 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from olive import ami
-from olive.calls import AgentChange, CallChange, CallTracker, MemberTracker
+from olive.calls import (
+    AgentActivity,
+    AgentChange,
+    CallChange,
+    CallState,
+    CallTracker,
+    MemberTracker,
+)
 from olive.clock import Clock
 from olive.engine._health import RateLimitedLog
 from olive.engine._stamps import scaled as scaled_event_clock
@@ -43,6 +50,8 @@ SHUTTING_DOWN = "Asterisk is shutting down"
 # ast_softhangup_all()'s SoftHangupRequest Cause (AST_SOFTHANGUP_SHUTDOWN): the first sign of a
 # shutdown, on every channel, before the calls end and about a second before Shutdown (transcript 22).
 SOFTHANGUP_SHUTDOWN = "4"
+IDLE = AgentActivity.IDLE
+ANSWERED_RANK = CallState.ANSWERED.rank
 SHUTDOWN_PROBE_S = 5.0  # still connected this long after: is Asterisk answering again (shutdown aborted)?
 
 
@@ -78,6 +87,9 @@ class PbxLink:
         # Does the dialplan leave each answered call's result in AstDB? None: not known yet.
         self.astdb_results: bool | None = None
         self.on_ready: Callable[[PbxLink], Awaitable[None]] | None = None
+        # Called when an event changed what a pacer reads (an agent's activity, a call's state):
+        # the engine decides then instead of at its next period.
+        self.on_change: Callable[[], None] | None = None
         self._probe_at: float | None = None  # while shutting down: when to ask whether it still is
         self.shutdown_seen: tuple[float, str] | None = None  # when olive last learned Asterisk was going, and how
         client.on_event(self._on_event)
@@ -113,15 +125,24 @@ class PbxLink:
         if typed is None:
             return
         now = self.event_time(event)
+        changed = False
         # One event that breaks a tracker costs that call its certainty, never the engine.
         try:
-            self.call_changes.extend(self.tracker.handle(typed, now))
+            calls = self.tracker.handle(typed, now)
+            if calls:
+                self.call_changes.extend(calls)
+                changed = any(_decides(c) for c in calls)
         except Exception:
             self._event_failed(event)
         try:
-            self.agent_changes.extend(self.members.handle(typed, now))
+            agents = self.members.handle(typed, now)
+            if agents:
+                self.agent_changes.extend(agents)
+                changed = changed or any(a.status.activity is IDLE and a.previous is not IDLE for a in agents)
         except Exception:
             self._event_failed(event)
+        if changed and self.on_change is not None:
+            self.on_change()
 
     def _event_failed(self, event: ami.Event) -> None:
         self.event_failures += 1
@@ -339,6 +360,11 @@ class PbxLink:
         self.call_changes[:0] = calls
         self.agent_changes[:0] = agents
 
+
+def _decides(change: CallChange) -> bool:
+    """Does this call change move a pacer's input: answered (a dial resolved live) or ended (a line free)?"""
+    state = change.record.state
+    return state is CallState.ENDED or change.previous.rank < ANSWERED_RANK <= state.rank
 
 
 __all__ = ["SHUTTING_DOWN", "LinkState", "PbxLink"]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from olive import ami
 from olive.calls import AgentStatus
-from olive.store import Agent, Campaign
+from olive.store import Campaign, EngineAgent
 
 if TYPE_CHECKING:
     from olive.engine._engine import Engine
@@ -49,9 +49,10 @@ class MembershipSync:
         if link is None:
             return []
         out = []
-        for interface in self._interfaces.get(campaign.id, ()):
-            status = link.members.get(interface)
-            if status is not None and campaign.queue in status.queues and self._owner.get(interface) == campaign.id:
+        queue, campaign_id, owner, statuses = campaign.queue, campaign.id, self._owner, link.members
+        for interface in self._interfaces.get(campaign_id, ()):
+            status = statuses.get(interface)
+            if status is not None and queue in status.queues and owner.get(interface) == campaign_id:
                 out.append(status)
         return out
 
@@ -70,22 +71,23 @@ class MembershipSync:
         """The QueueAdd/QueueRemove actions that bring ready links (or the one being
         reconciled) in line with who should be a member."""
         ordered = sorted(campaigns, key=lambda c: (c.started_at is None, c.started_at or 0, c.id))
-        desired: dict[Key, Agent] = {}
+        desired: dict[Key, EngineAgent] = {}
         callback_keys: set[Key] = set()  # members of callback queues (engine/_callbacks.py)
         reserved = self.engine.callbacks.reserved(now)  # owners on their callback: out of the campaign queues
         self._owner, self._interfaces = {}, {}
         for campaign in ordered:
-            ifaces = self._interfaces.setdefault(campaign.id, set())
+            campaign_id, server, queue = campaign.id, campaign.server, campaign.queue
+            ifaces = self._interfaces.setdefault(campaign_id, set())
             callback_queue = campaign.plan.snapshot().get("callback_queue")
-            for agent in campaign.agents:
+            for agent in self.engine.campaign_agents.get(campaign_id, ()):
                 if agent.state == "logged_out":
                     continue
                 ifaces.add(agent.interface)
-                self._owner.setdefault(agent.interface, campaign.id)
+                self._owner.setdefault(agent.interface, campaign_id)
                 if agent.interface not in reserved:
-                    desired[(campaign.server, campaign.queue, agent.interface)] = agent
+                    desired[(server, queue, agent.interface)] = agent
                 if callback_queue:
-                    key = (campaign.server, str(callback_queue), agent.interface)
+                    key = (server, str(callback_queue), agent.interface)
                     desired[key] = agent
                     callback_keys.add(key)
         ops: list[Coroutine[Any, Any, None]] = []
@@ -134,7 +136,7 @@ class MembershipSync:
         if link is None or link.membership_confirmed:
             return 0
         return sum(
-            1 for a in campaign.agents
+            1 for a in self.engine.campaign_agents.get(campaign.id, ())
             if a.state != "logged_out" and campaign.queue not in getattr(link.members.get(a.interface), "queues", ())
         )
 

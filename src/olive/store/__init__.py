@@ -99,6 +99,13 @@ from olive.store._db import (
     safe_url,
     transaction,
 )
+from olive.store._engine_reads import (
+    EngineAgent,
+    EngineRead,
+    campaign_status,
+    contacts_with_due_callbacks,
+    read_engine_campaigns,
+)
 from olive.store._engine_writes import (
     ContactFacts,
     NewCall,
@@ -277,6 +284,8 @@ __all__ = [
     "DncRepository",
     "DueContact",
     "DueNumber",
+    "EngineAgent",
+    "EngineRead",
     "Lease",
     "LeaseHolder",
     "LeaseRepository",
@@ -312,6 +321,7 @@ __all__ = [
     "calls_by_id",
     "campaign_agents",
     "campaign_dial_lists",
+    "campaign_status",
     "check_password",
     "claim_and_insert_calls",
     "claim_contact",
@@ -320,6 +330,7 @@ __all__ = [
     "compact_contact_counts",
     "contact_status_counts",
     "contacts_due",
+    "contacts_with_due_callbacks",
     "counts_as_attempt",
     "create_api_key",
     "current_revision",
@@ -362,6 +373,7 @@ __all__ = [
     "pause_reasons",
     "ping",
     "put_off_contacts",
+    "read_engine_campaigns",
     "register_node",
     "register_servers",
     "release_contact",
