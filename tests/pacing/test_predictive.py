@@ -375,3 +375,44 @@ class TestLongWindowMargin:
         whole_count_spread = math.sqrt(60.0 * big.clusters.dispersion_for(300))
         assert _campaign_guard(big)[1] == pytest.approx(whole_count_spread)
         assert _campaign_guard(big)[0] < _campaign_guard(small)[0]
+
+
+class TestUnseenRiseReserve:
+    """The calls in flight of a low answer rate campaign, if the rate rises before it can be seen.
+
+    s-rate-jump-a100, seed 1: 37 abandons in 1,896 live answers (1.95 %) when the answer rate
+    quadrupled (0.10 to 0.40); the ~120 calls placed in the 16 s before the rise could be told
+    from chance brought 23 abandons, 60 of 1,949 (3.08 %) to date.
+    """
+
+    @staticmethod
+    def before_the_jump(config: PacerConfig | None = None) -> tuple[PredictivePacer, PacingSnapshot]:
+        pacer = warm_pacer(config, answer_rate=0.1, dials=2000)
+        campaign = pacer.ledger.campaign()
+        more, abandons = 1896 - int(campaign.live_answers), 37 - int(campaign.abandons)
+        for i in range(more):  # lone abandons, evenly spread
+            pacer.observe(RestoredLiveAnswer(NOW - 2700 + i, abandoned=i < abandons * (more // abandons) and i % (more // abandons) == 3))
+        assert (pacer.ledger.campaign().live_answers, pacer.ledger.campaign().abandons) == (1896, 37)
+        busy = _crew(100)
+        ringing = snapshot(talking=[30.0] * 75, wrapup=[5.0] * 25, dialing=[i * 0.2 for i in range(125)])
+        assert len(busy.agents) == len(ringing.agents)
+        return pacer, ringing
+
+    def test_the_live_answers_on_the_way_are_kept_in_reserve(self) -> None:
+        pacer, now = self.before_the_jump()
+        pacer.decide(now)
+        shock = pacer.estimates()["rise_reserve"]
+        assert 5.0 < shock < 12.5  # under a tenth of 125 calls: those rung longer answer less often
+        plain, _ = self.before_the_jump(PacerConfig(shock_factor=0.0))
+        plain.decide(now)
+        (_, aim, reserve), *_ = pacer.guarded(NOW)
+        (_, plain_aim, plain_reserve), *_ = plain.guarded(NOW)
+        assert reserve == pytest.approx(plain_reserve + shock)
+        assert aim == pytest.approx(plain_aim - shock / 1896)
+
+    def test_a_campaign_near_its_margin_stops_dialing_ahead_before_the_rise(self) -> None:
+        # Without the reserve the pacer dialed ahead at 1.95 % with ~120 calls ringing.
+        pacer, now = self.before_the_jump()
+        plain, _ = self.before_the_jump(PacerConfig(shock_factor=0.0))
+        assert "budget spent" in pacer.decide(now).reason
+        assert "budget spent" not in plain.decide(now).reason

@@ -13,6 +13,7 @@ from olive.bench._metrics import RunMetrics, worst_rolling_rate
 from olive.bench._policies import POLICIES, build_pacer, pacer_config, policy_label
 from olive.bench._report import (
     PlotUnavailable,
+    agentless_table,
     failure_lines,
     json_lines,
     plot,
@@ -55,6 +56,7 @@ __all__ = [
     "Simulation",
     "Summary",
     "Task",
+    "agentless_table",
     "build_pacer",
     "failure_lines",
     "json_lines",

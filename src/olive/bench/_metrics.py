@@ -64,6 +64,9 @@ class RunMetrics:
     amd_estimate: float = 0.0  # the people among them as the plan estimates (machines x person share)
     minute_amd: list[float] = field(default_factory=list)  # that estimate, by minute
     to_date_amd: float = 0.0
+    messages: int = 0  # agentless: answers that heard the message (after the warm-up)
+    message_s: float = 0.0  # agentless: the time they listened
+    line_s: float = 0.0  # agentless: call-seconds of lines in use (dial to hang-up), after the warm-up
     _team: int = 0
     _team_since: float = 0.0
 
@@ -112,6 +115,15 @@ class RunMetrics:
         if self.to_date_live >= TO_DATE_AFTER_LIVE:
             rate = (self.to_date_abandons + self.to_date_amd) / (self.to_date_live + self.to_date_amd)
             self.worst_to_date = max(self.worst_to_date, rate)
+
+    def message(self, at: float, listened_s: float) -> None:
+        if self.start <= at < self.end:
+            self.messages += 1
+            self.message_s += listened_s
+
+    def line(self, dialed_at: float, ended_at: float) -> None:
+        """An agentless call ended: it held a line (ringing or playing) from its dial."""
+        self.line_s += _overlap(dialed_at, ended_at, self.start, self.end)
 
     def connect(self, at: float) -> None:
         if self.start <= at < self.end:

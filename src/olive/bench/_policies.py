@@ -23,7 +23,13 @@ POLICIES: dict[str, tuple[str, Callable[[Cell], Pacer]]] = {
     "progressive": ("progressive", lambda cell: make_pacer("progressive", pacer_config(cell))),
     "vicidial": ("VICIdial adaptive", lambda cell: AdaptiveDialLevelPacer()),
     "predictive": ("olive predictive", lambda cell: make_pacer("predictive", pacer_config(cell))),
+    "agentless": ("agentless", lambda cell: make_pacer("agentless", pacer_config(cell))),
 }
+
+
+def applies(policy: str, cell: Cell) -> bool:
+    """Agentless cells run the agentless policy only, and it runs on nothing else."""
+    return (policy == "agentless") == cell.agentless
 
 
 def build_pacer(policy: str, cell: Cell) -> Pacer:

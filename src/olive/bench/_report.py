@@ -23,8 +23,41 @@ class PlotUnavailable(RuntimeError):
     """matplotlib is not installed."""
 
 
+_AGENTLESS_CAPTION = (
+    "agentless: no agents; every answer hears the message. dials/h, messages/h: per measured hour; "
+    "lines: calls in progress (ringing or playing the message), time-averaged; listened s: how long "
+    "an answer heard the message; failed: seeds that did not complete"
+)
+
+
+def agentless_table(summaries: Sequence[Summary], title: str = "olive bench") -> Table:
+    """Agentless cells: what the plan's two limits let through, and how busy the lines were."""
+    out = Table(title=title, title_justify="left", caption=_AGENTLESS_CAPTION, caption_justify="left")
+    out.add_column("cell", no_wrap=True)
+    out.add_column("policy", no_wrap=True)
+    for name in ("dials/h", "messages/h", "lines", "listened s", "failed"):
+        out.add_column(name, justify="right", no_wrap=True)
+    for s in summaries:
+        out.add_row(
+            s.cell,
+            policy_label(s.policy),
+            f"{s.dials_per_hour:.0f}",
+            f"{s.messages_per_hour:.0f}",
+            f"{s.mean_lines_in_use:.1f}",
+            f"{s.mean_message_s:.1f}",
+            f"[red]{len(s.failures)}[/red]" if s.failures else "",
+        )
+    return out
+
+
 def table(summaries: Sequence[Summary], title: str = "olive bench") -> Table:
-    """One row per (cell, policy), cells in scenario order, policies in the order run."""
+    """One row per (cell, policy), cells in scenario order, policies in the order run.
+
+    A scenario of agentless cells only gets :func:`agentless_table`; in a mixed one their
+    rows are dashes but for the messages per hour (run them alone for their own table).
+    """
+    if summaries and all(s.policy == "agentless" for s in summaries):
+        return agentless_table(summaries, title)
     out = Table(title=title, title_justify="left", caption=_CAPTION, caption_justify="left")
     out.add_column("cell", no_wrap=True)
     out.add_column("policy", no_wrap=True)
@@ -37,6 +70,16 @@ def table(summaries: Sequence[Summary], title: str = "olive bench") -> Table:
     for s in summaries:
         if previous is not None and s.cell != previous:
             out.add_section()
+        if s.policy == "agentless":
+            out.add_row(
+                s.cell if s.cell != previous else "",
+                policy_label(s.policy),
+                *(["-"] * 9),
+                f"{s.messages_per_hour:.0f} msg/h",
+                f"[red]{len(s.failures)}[/red]" if s.failures else "",
+            )
+            previous = s.cell
+            continue
         worst = _percent(s.abandon_rate_worst_hour)
         out.add_row(
             s.cell if s.cell != previous else "",

@@ -10,7 +10,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 
 from olive.bench._metrics import RunMetrics
-from olive.bench._policies import build_pacer
+from olive.bench._policies import applies, build_pacer
 from olive.bench._scenario import Cell, Scenario
 from olive.bench._simulation import simulate
 
@@ -70,6 +70,11 @@ class Summary:
     machines: int = 0  # AMD's MACHINE verdicts (not live answers)
     amd_people_estimated: float = 0.0  # machines x the plan's share of people among them
     amd_people_actual: int = 0  # the people AMD really took for machines (the simulation knows)
+    messages: int = 0  # agentless: answers that heard the message, after the warm-up
+    messages_per_hour: float = 0.0  # agentless, per measured hour (seeds averaged)
+    dials_per_hour: float = 0.0  # per measured hour (seeds averaged)
+    mean_lines_in_use: float = 0.0  # agentless: calls in progress (ringing or playing), time-averaged
+    mean_message_s: float = 0.0  # agentless: how long an answer listened
 
     @property
     def abandon_rate_with_amd(self) -> float:
@@ -111,6 +116,11 @@ class Summary:
             "amd_people_actual": self.amd_people_actual,
             "abandon_rate_with_amd": round(self.abandon_rate_with_amd, 5),
             "abandon_rate_with_amd_actual": round(self.abandon_rate_with_amd_actual, 5),
+            "messages": self.messages,
+            "messages_per_hour": round(self.messages_per_hour, 1),
+            "dials_per_hour": round(self.dials_per_hour, 1),
+            "mean_lines_in_use": round(self.mean_lines_in_use, 2),
+            "mean_message_s": round(self.mean_message_s, 2),
         }
 
 
@@ -153,6 +163,7 @@ def plan(
         for cell in chosen
         for seed in (seeds or cell.seeds)
         for policy in policies
+        if applies(policy, cell)
     ]
 
 
@@ -205,6 +216,8 @@ def summarize(results: Iterable[RunResult]) -> list[Summary]:
         first_15 = [x.first_minutes(15) for x in m]
         first_hour = [x.first_minutes(60) for x in m]
         agent_hours = agent_s / 3600.0
+        measured_s = sum(x.end - x.start for x in m)
+        messages = sum(x.messages for x in m)
         summaries.append(
             Summary(
                 cell=cell,
@@ -230,6 +243,11 @@ def summarize(results: Iterable[RunResult]) -> list[Summary]:
                 machines=sum(x.machines for x in m),
                 amd_people_estimated=sum(x.amd_estimate for x in m),
                 amd_people_actual=sum(x.machine_people for x in m),
+                messages=messages,
+                messages_per_hour=3600.0 * messages / measured_s if measured_s else 0.0,
+                dials_per_hour=3600.0 * sum(x.dials for x in m) / measured_s if measured_s else 0.0,
+                mean_lines_in_use=sum(x.line_s for x in m) / measured_s if measured_s else 0.0,
+                mean_message_s=sum(x.message_s for x in m) / messages if messages else 0.0,
             )
         )
     return summaries

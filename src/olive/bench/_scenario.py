@@ -63,6 +63,13 @@ class Cell:
     max_concurrent: int | None = None
     max_calls_per_second: float | None = None
     amd: Amd | None = None  # answering machines and AMD; None: every answer is a person
+    # An agentless campaign (dial mode agentless): every answer hears a recorded message this
+    # long (until the person hangs up or it ends); no agent takes a call. None: agents do.
+    message: Distribution | None = None
+
+    @property
+    def agentless(self) -> bool:
+        return self.message is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +116,7 @@ _SCALARS = {
     "hours", "warmup_minutes", "seeds", "abandon_target", "patience_s", "agents",
     "answer_rate", "tick_s", "max_concurrent", "max_calls_per_second",
 }  # fmt: skip
-_TABLES = {"talk", "wrapup", "answer_delay", "no_answer", "amd"}
+_TABLES = {"talk", "wrapup", "answer_delay", "no_answer", "amd", "message"}
 _AMD_KEYS = {"machine_share", "human_s", "machine_s", "false_positive", "false_negative", "person_share"}
 _DIST_KEYS = {
     "fixed": ({"value_s"}, set()),
@@ -163,7 +170,8 @@ def _cell(defaults: Mapping[str, Any], raw: Mapping[str, Any], where: str) -> Ce
         if not isinstance(base, dict) or not isinstance(own, dict):
             raise ScenarioError(f"{where}: [{table}] must be a table")
         merged[table] = dict(own) if "dist" in own else {**base, **own}
-    agents = _int(merged, "agents", where, minimum=1)
+    message = _distribution(merged["message"], f"{where}: [message]") if merged.get("message") else None
+    agents = _int(merged, "agents", where, minimum=0 if message else 1)
     answer_rate = _number(merged, "answer_rate", where, low=0.0, high=1.0)
     name = raw.get("name", f"a{agents}-p{answer_rate:g}")
     if not isinstance(name, str) or not name:
@@ -173,6 +181,14 @@ def _cell(defaults: Mapping[str, Any], raw: Mapping[str, Any], where: str) -> Ce
         raise ScenarioError(f"{where}: seeds must be a non-empty list of integers")
     no_answer = merged["no_answer"]
     _check_keys(no_answer, _NO_ANSWER_KEYS, f"{where}: [no_answer]", required=_NO_ANSWER_KEYS)
+    if message is not None:
+        if "max_concurrent" not in merged and "max_calls_per_second" not in merged:
+            raise ScenarioError(
+                f"{where}: an agentless cell ([message]) needs max_concurrent or max_calls_per_second: "
+                "they are its only pace"
+            )
+        if merged.get("amd"):
+            raise ScenarioError(f"{where}: an agentless cell runs no AMD (a plan cannot combine both)")
     changes = raw.get("change", [])
     if not isinstance(changes, list):
         raise ScenarioError(f"{where}: change must be an array of tables ([[cell.change]])")
@@ -202,6 +218,7 @@ def _cell(defaults: Mapping[str, Any], raw: Mapping[str, Any], where: str) -> Ce
             else None
         ),
         amd=_amd(merged["amd"], f"{where}: [amd]") if merged.get("amd") else None,
+        message=message,
     )
 
 

@@ -53,7 +53,7 @@ from olive.pacing import (
 # Shifts start at 08:00 UTC on Monday 2025-01-06, so day-based baselines see a working day.
 SHIFT_START = 1_736_150_400.0
 
-_RESOLVE, _ABANDON, _TALK_END, _WRAP_END, _VERDICT, _TICK, _CHANGE, _END = range(8)
+_RESOLVE, _ABANDON, _TALK_END, _WRAP_END, _VERDICT, _MESSAGE_END, _TICK, _CHANGE, _END = range(9)
 
 
 @dataclass(slots=True)
@@ -73,13 +73,16 @@ class _Streams:
     talk: Random
     wrapup: Random
     amd: Random  # machine or person, and AMD's verdict: two draws per answered dial
+    message: Random  # agentless: how long each answer listens to the message
 
     @classmethod
     def for_run(cls, cell: Cell, seed: int) -> _Streams:
         def stream(kind: str) -> Random:
             return Random(f"olive-bench/{cell.name}/{seed}/{kind}")
 
-        return cls(stream("dial"), stream("answer_delay"), stream("talk"), stream("wrapup"), stream("amd"))
+        return cls(
+            stream("dial"), stream("answer_delay"), stream("talk"), stream("wrapup"), stream("amd"), stream("message")
+        )
 
 
 @dataclass(slots=True)
@@ -92,6 +95,7 @@ class _State:
     dialing: dict[int, float] = field(default_factory=dict)
     waiting: dict[int, float] = field(default_factory=dict)  # call -> answered at, FIFO
     people: set[int] = field(default_factory=set)  # calls in AMD that a person answered
+    messages: dict[int, float] = field(default_factory=dict)  # agentless: call -> dialed at, message playing
     talking: int = 0
     next_call: int = 0
     next_agent: int = 0
@@ -124,7 +128,7 @@ class Simulation:
         self._push(now, _TICK)
         self._push(self.metrics.end, _END)
         events, pop = self._events, heapq.heappop
-        handlers = (self._resolve, self._abandon, self._talk_end, self._wrap_end, self._verdict)
+        handlers = (self._resolve, self._abandon, self._talk_end, self._wrap_end, self._verdict, self._message_end)
         while events:
             now, _, kind, subject = pop(events)
             if kind == _END:
@@ -194,7 +198,12 @@ class Simulation:
             return
         dialed_at = state.dialing.pop(call)
         self.pacer.observe(DialResolved(now, dialed_at, live))
-        if live:
+        if self.cell.message is not None:  # agentless: a message to whoever answers, no agent
+            if live:
+                self._message(call, dialed_at, now)
+            else:
+                self.metrics.line(dialed_at, now)
+        elif live:
             self._live_answer(call, now)
 
     def _verdict(self, subject: int, now: float) -> None:
@@ -209,6 +218,21 @@ class Simulation:
         else:
             self.metrics.machine(now, amd.person_share, person)
             self.pacer.observe(MachineDetected(now, amd.person_share))
+
+    def _message(self, call: int, dialed_at: float, now: float) -> None:
+        """An agentless answer: the message plays, the call holds a line until it ends."""
+        assert self.cell.message is not None
+        state = self._state
+        listened = self.cell.message.sample(self._streams.message)
+        state.talking += 1  # in progress (the plan's max_concurrent counts it), never with an agent
+        state.messages[call] = dialed_at
+        self.metrics.message(now, listened)
+        self._push(now + listened, _MESSAGE_END, call)
+
+    def _message_end(self, call: int, now: float) -> None:
+        state = self._state
+        state.talking -= 1
+        self.metrics.line(state.messages.pop(call), now)
 
     def _live_answer(self, call: int, now: float) -> None:
         state = self._state

@@ -59,6 +59,10 @@ class PacerConfig:
     hour_guard: bool = True
     hour_guard_volume: float = 5.0
     hour_guard_sigmas: float = 1.5
+    # Keep, beyond the chance margin, the abandons an unseen rise in the answer rate would
+    # cost: this many times the live answers the calls in flight are expected to bring
+    # (1.0: the answer rate doubling before the pacer can tell; see docs/pacing.md).
+    shock_factor: float = 1.0
     patience_s: float = 2.0  # how long a live answer may wait for an agent (2-second rule)
     # Cold start: the predictive pacer dials progressively until it has seen this much.
     warmup_resolved_dials: int = 100
@@ -91,6 +95,8 @@ class PacerConfig:
             raise ValueError("max_calls_per_second must be > 0")
         if self.hour_guard_sigmas < 0 or self.hour_guard_volume <= 0:
             raise ValueError("hour_guard_sigmas must be >= 0 and hour_guard_volume > 0")
+        if self.shock_factor < 0:
+            raise ValueError("shock_factor must be >= 0")
         if self.confidence_samples < 1 or self.confidence_per_agent < 1:
             raise ValueError("confidence_samples and confidence_per_agent must be >= 1")
         if self.patience_s <= 0:

@@ -55,6 +55,8 @@ _RISE_WINDOWS_S = (10.0, 15.0, 20.0, 30.0)
 _RISE_Z = 3.0
 _RISE_SCORE_Z = 2.5  # the score test (observed information at the long-run rate, conservative)
 _RISE_EVERY_S = 0.5  # the watch is recomputed at most this often
+_RISE_HOLD_MAX_S = 600.0  # a detected rise is tested on the dials since it began, up to this far back
+_RISE_HOLD_WINDOWS_S = (60.0, 120.0, 240.0, 480.0)  # ... and on these windows, while shorter
 
 
 def _row(probabilities: Sequence[float]) -> Row:
@@ -111,6 +113,8 @@ class AnswerModel:
         self._longest = 0.0
         self._recent: deque[tuple[float, bool]] = deque()  # (dialed at, live), by arrival
         self._rise: tuple[float, float] | None = None  # (rate, variance) of a detected rise
+        self._rise_since: float | None = None  # when the dials of the detected rise began
+        self._rise_base = 0.0  # the long-run rate when the rise was detected
         self._watched_at = -math.inf
         self.rises = 0  # decisions made on a detected rise
         self._sorted: tuple[int, list[float], list[float]] | None = None  # timing samples, sorted
@@ -129,6 +133,8 @@ class AnswerModel:
         recent = self._recent
         recent.append((dialed_at, live))
         horizon = at - 2.0 * _RISE_WINDOWS_S[-1] - self._longest
+        if self._rise_since is not None:  # keep every dial of a rise still being followed
+            horizon = min(horizon, self._rise_since)
         while recent and recent[0][0] < horizon:
             recent.popleft()
         self.advance(at)
@@ -224,14 +230,37 @@ class AnswerModel:
         nested windows fire together on under 1 % of the seconds (0 to 0.3 %
         measured at answer rates of 0.05, 0.1 and 0.3;
         tests/pacing/test_censoring.py checks 1 %).
+
+        A rise once detected is also tested on every dial placed since it
+        began (up to ``_RISE_HOLD_MAX_S`` back) and on the last 1, 2, 4 and 8
+        minutes' dials (the start of a rise is known only to a window's width),
+        not only on the last 30 s:
+        while the pacer holds back, it places few calls, and the short windows
+        alone would soon hold too few to pass the tests, dropping the rise for
+        want of evidence while the long-run rate still lags far behind it (the
+        pacer then placed "near-riskless" calls at the old rate and they were
+        abandoned). The rise ends when the dials since it began no longer put
+        the rate above the long-run rate as it was when the rise was detected
+        (the long-run rate since has learned some of the new dials and would
+        mask the rise), or once the long-run rate has caught up with the rise:
+        a false alarm ends as soon as its dials resolve as usual.
         """
         if now - self._watched_at < _RISE_EVERY_S:
             return
         self._watched_at = now
         self._rise = None
         if not self._answer_delays or not self._non_answer_times:
+            self._rise_since = None
             return
-        longest_window = _RISE_WINDOWS_S[-1]
+        windows: tuple[float, ...] = _RISE_WINDOWS_S
+        holding = self._rise_since is not None
+        null = base = self.rate
+        if self._rise_since is not None:
+            null = self._rise_base  # the long-run rate has since learned some of the new dials
+            since = min(now - self._rise_since, _RISE_HOLD_MAX_S)
+            if since > _RISE_WINDOWS_S[-1]:
+                windows = (*_RISE_WINDOWS_S, *(w for w in _RISE_HOLD_WINDOWS_S if w < since), since)
+        longest_window = windows[-1]
         width = int(longest_window) + 1
         live = [0] * width
         failed = [0] * width
@@ -256,24 +285,29 @@ class AnswerModel:
                 b = 1.0 - bisect_right(non_answers, e) / n_non
                 if a + b > 1e-9:
                     still.append((age, a, b))
-        base = self.rate
-        best: tuple[float, float, float] | None = None  # (lower bound, rate, variance)
-        for window in _RISE_WINDOWS_S:
+        best: tuple[float, float, float, float] | None = None  # (lower bound, rate, variance, window)
+        for window in windows:
             ages = int(window)
             n_live, n_failed = sum(live[:ages]), sum(failed[:ages])
             if n_live == 0:
                 continue
             rows = [(ringing[age], a, b) for age, a, b in still if age < ages]
-            score, information = _score(base, n_live, n_failed, rows)
+            score, information = _score(null, n_live, n_failed, rows)
             if score <= _RISE_SCORE_Z * math.sqrt(information):  # the score test at the long-run rate
                 continue
             rate, information = _censored_rate(n_live, n_failed, rows)
             lower = rate - _RISE_Z / math.sqrt(information)
+            if holding and rate <= base:  # the long-run rate has caught up with the rise
+                continue
             if best is None or lower > best[0]:
-                best = (lower, rate, 1.0 / information)
-        if best is not None:
-            self._rise = (best[1], best[2])
-            self.rises += 1
+                best = (lower, rate, 1.0 / information, window)
+        if best is None:
+            self._rise_since = None
+            return
+        self._rise = (best[1], best[2])
+        self.rises += 1
+        if self._rise_since is None:
+            self._rise_since, self._rise_base = now - best[3], base
 
     def mean_answer_delay(self) -> float:
         return math.fsum(self._answer_delays) / len(self._answer_delays) if self._answer_delays else 0.0

@@ -146,6 +146,7 @@ class PredictivePacer:
         self.clusters = AbandonClusters()
         self._hourly_capacity = math.inf  # live answers the team could take in an hour
         self._capacity_key = (-1, -1)
+        self._shock = 0.0  # abandons an unseen rise in the answer rate could cost (decide sets it)
 
     # -- learning ---------------------------------------------------------------
     def observe(self, observation: Observation) -> None:
@@ -216,7 +217,9 @@ class PredictivePacer:
             if allowed >= config.hour_guard_volume:
                 sigma = math.sqrt(allowed * dispersion)  # the spread of the hour's abandon count
                 steer_to = max(0.0, allowed - config.hour_guard_sigmas * sigma)
-                windows.append(Guard(hour, min(config.aim, steer_to / hour.live_answers), max(1.0, sigma)))
+                steer_to = max(0.0, steer_to - self._shock)
+                reserve = max(1.0, sigma) + self._shock
+                windows.append(Guard(hour, min(config.aim, steer_to / hour.live_answers), reserve))
         return windows
 
     def _steered(self, stats: WindowStats, horizon: float, dispersion: float) -> Guard:
@@ -233,9 +236,9 @@ class PredictivePacer:
         config = self.config
         allowed = config.abandon_target * stats.live_answers
         sigma = math.sqrt(config.abandon_target * min(stats.live_answers, horizon) * dispersion)
-        steer_to = max(0.0, allowed - config.hour_guard_sigmas * sigma)
+        steer_to = max(0.0, allowed - config.hour_guard_sigmas * sigma - self._shock)
         aim = min(config.aim, steer_to / stats.live_answers) if stats.live_answers else 0.0
-        return Guard(stats, aim, max(_BUDGET_RESERVE, sigma))
+        return Guard(stats, aim, max(_BUDGET_RESERVE, sigma) + self._shock)
 
     def room(self, now: float) -> float:
         """Abandons still allowed under the target beyond each window's reserve (the least).
@@ -260,16 +263,22 @@ class PredictivePacer:
         idle, in_flight = snapshot.idle_agents, snapshot.calls_in_flight
         floor = max(0, idle - in_flight)
         warm = self.warm
+        fc: Forecast | None = None
         if warm:
             self._answers.watch(snapshot.now, snapshot.dialing)
-        if not warm:
+            fc = self._forecast = forecast(snapshot, self._answers, self._handles, self.config.patience_s)
+            # an unseen rise: the calls in flight bring `factor` times more live answers than
+            # planned, none of them with an agent planned
+            on_the_way = max(0.0, fc.expected_live_answers_ahead - snapshot.waiting)
+            self._shock = self.config.shock_factor * on_the_way
+        if fc is None:
             self._phase = "cold start"
             self._switch(snapshot.now, ahead=False)
             dials, reason = floor, f"cold start, progressive: {idle} idle agents, {in_flight} calls on the way"
         elif (tight := self._tightest(snapshot.now))[0] < 0.0:
             self._phase = "paying back"
             self._switch(snapshot.now, ahead=False)
-            dials, reason = self._forecast_dials(snapshot, floor, 0.0)
+            dials, reason = self._forecast_dials(snapshot, fc, floor, 0.0)
             room, guard = tight
             reason = (
                 f"abandon budget spent ({_window_name(guard.stats.window_s)}: {guard.stats.abandons:g} of "
@@ -281,7 +290,7 @@ class PredictivePacer:
             overrun = max(g.stats.abandons - g.aim * g.stats.live_answers for g in self.guarded(snapshot.now))
             scale = max(0.0, min(1.0, 1.0 - overrun / _AIM_OVERRUN))
             self._switch(snapshot.now, ahead=True)
-            dials, reason = self._forecast_dials(snapshot, floor, scale)
+            dials, reason = self._forecast_dials(snapshot, fc, floor, scale)
         dials, reason = self._limits.apply(dials, reason, snapshot)
         return DialDecision(dials, reason, self._decision_estimates())
 
@@ -316,8 +325,7 @@ class PredictivePacer:
             return floor
         return floor + math.ceil(self.confidence * spare / p_high)
 
-    def _forecast_dials(self, snapshot: PacingSnapshot, floor: int, scale: float) -> tuple[int, str]:
-        fc = self._forecast = forecast(snapshot, self._answers, self._handles, self.config.patience_s)
+    def _forecast_dials(self, snapshot: PacingSnapshot, fc: Forecast, floor: int, scale: float) -> tuple[int, str]:
         confidence = self.confidence
         threshold = max(
             self._controller.threshold * scale * confidence, _THRESHOLD_FLOOR * self.config.abandon_target
@@ -360,6 +368,7 @@ class PredictivePacer:
             "paying_back": 1.0 if self._phase == "paying back" else 0.0,
             "abandon_rate": self.ledger.campaign().rate,
             "abandon_dispersion": self.clusters.dispersion_for(self._team),
+            "rise_reserve": self._shock,
             "confidence": self.confidence,
         }
         for stats in self.ledger.stats(self._now)[1:]:
