@@ -16,7 +16,10 @@ from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive.engine import NodeRunner
+from olive.engine._link import LinkState, PbxLink
+from olive.engine._unit import link_health
 from olive.store import (
+    DOWN_HOLDS_S,
     Campaign,
     Contact,
     ContactNumber,
@@ -28,6 +31,7 @@ from olive.store import (
     claim_contacts,
     make_sessionmaker,
     register_servers,
+    servers,
     set_campaign_servers,
     transaction,
     units,
@@ -235,3 +239,109 @@ def test_a_frozen_node_wakes_to_find_its_units_taken_and_its_writes_refused(
     assert len(a.working) == len(b.working) == 3
     contacts = [contact for contact, _ in claimed]
     assert len(contacts) == len(set(contacts)) > 0, "no contact claimed twice, across the takeover"
+
+
+@dataclass
+class SeeingWorker(Worker):
+    """A worker whose links see each server as the test says (``UnitEngines.server_health``)."""
+
+    seen: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+
+    def server_health(self) -> dict[str, tuple[str, str | None]]:
+        return dict(self.seen)
+
+
+def _health(sessions: sessionmaker[Session]) -> dict[str, tuple[str, str | None]]:
+    with transaction(sessions) as s:
+        return {srv.name: (srv.health, srv.health_note) for srv in servers(s)}
+
+
+def test_the_owner_writes_its_links_health_and_a_down_server_keeps_its_units_with_it(
+    session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
+) -> None:
+    clock = ModelClock()
+    worker = SeeingWorker(
+        clock, seen={"pbx-a": ("up", None), "pbx-b": ("down", "AMI connection lost; reconnecting")}
+    )
+    a = NodeRunner(
+        session_factory,
+        "a",
+        worker,
+        ttl_s=TTL,
+        stop_early_s=STOP_EARLY,
+        monotonic=clock.monotonic,
+        wall=clock.wall,
+    )
+    run([a], keys, session_factory, clock, 1)  # takes all six units; the next renewal writes the health
+    run([a], keys, session_factory, clock, TTL / 3)
+    assert _health(session_factory) == {
+        "pbx-a": ("up", None),
+        "pbx-b": ("down", "AMI connection lost; reconnecting"),
+    }
+    assert sorted(a.working) == keys, (
+        "the owner keeps renewing the units of the server it reconnects to"
+    )
+    # The owner dies while pbx-b is down: pbx-a's units move at once; pbx-b's wait while the "down" is fresh
+    # (nobody else could dial there), then move, so a "down" left by a dead owner holds nothing for ever.
+    b = node(session_factory, "b", clock)
+    run([b], keys, session_factory, clock, TTL + 2)
+    assert sorted(b.working) == [k for k in keys if k[1] == "pbx-a"]
+    run([b], keys, session_factory, clock, DOWN_HOLDS_S)
+    assert sorted(b.working) == keys
+
+
+def test_a_server_back_is_written_up_and_a_node_holding_no_unit_there_writes_nothing(
+    session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
+) -> None:
+    clock = ModelClock()
+    worker = SeeingWorker(
+        clock, seen={"pbx-b": ("down", "reconnected; reconciling calls and queue members")}
+    )
+    a = NodeRunner(
+        session_factory,
+        "a",
+        worker,
+        ttl_s=TTL,
+        stop_early_s=STOP_EARLY,
+        monotonic=clock.monotonic,
+        wall=clock.wall,
+    )
+    run([a], keys, session_factory, clock, 3)
+    assert _health(session_factory)["pbx-b"][0] == "down"
+    worker.seen = {"pbx-b": ("up", None), "pbx-elsewhere": ("down", "not a server of its units")}
+    run([a], keys, session_factory, clock, TTL / 3)
+    assert _health(session_factory) == {"pbx-a": ("unknown", None), "pbx-b": ("up", None)}
+
+
+class _Client:
+    def on_event(self, h: object) -> None: ...
+    def on_connect(self, h: object) -> None: ...
+    def on_disconnect(self, h: object) -> None: ...
+
+
+def test_a_link_is_up_only_once_reconciled_and_its_queue_members_confirmed() -> None:
+    link = PbxLink("pbx-a", _Client(), ManualClock(0.0))  # type: ignore[arg-type]
+    seen = []
+    for state, confirmed in (
+        (LinkState.DISCONNECTED, False),
+        (LinkState.RECONCILING, False),
+        (LinkState.READY, False),
+        (LinkState.READY, True),
+        (LinkState.SHUTTING_DOWN, True),
+    ):
+        link.state, link.membership_confirmed = state, confirmed
+        seen.append(link_health(link)[0])
+    assert seen == ["down", "down", "down", "up", "down"]
+
+
+class ManualClock:
+    scale = 1.0
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        return None

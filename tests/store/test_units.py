@@ -16,6 +16,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive.store import (
+    DOWN_HOLDS_S,
     Call,
     Contact,
     ServerLimits,
@@ -221,6 +222,17 @@ class TestLeases:
         set_server_health(session, "pbx-b", "down", at=T0)
         session.commit()
         assert {lease.server for lease in acquire(session_factory, "a", T0)} == {"pbx-a"}
+
+    def test_a_down_left_by_an_owner_that_is_gone_stops_holding_the_servers_units_back(
+        self, session_factory: sessionmaker[Session], session: Session, factory: Factory
+    ) -> None:
+        # The owner of pbx-b's units wrote "down" and died: nobody else reaches pbx-b to write "up",
+        # so the "down" must not keep its units from being taken for ever.
+        campaigns(factory, session, 2)
+        set_server_health(session, "pbx-b", "down", "AMI connection lost; reconnecting", at=T0)
+        session.commit()
+        assert {lease.server for lease in acquire(session_factory, "a", T0 + DOWN_HOLDS_S - 1)} == {"pbx-a"}
+        assert "pbx-b" in {lease.server for lease in acquire(session_factory, "b", T0 + DOWN_HOLDS_S + 1)}
 
     def test_units_of_campaigns_not_running_are_not_taken(
         self, session_factory: sessionmaker[Session], session: Session, factory: Factory

@@ -36,6 +36,7 @@ from olive.store import (
     register_node,
     release_units,
     renew_units,
+    set_server_health,
     transaction,
 )
 
@@ -56,6 +57,13 @@ class UnitWorker(Protocol):
 
     def stop(self, lease: UnitLease, why: str) -> None:
         """Stop dialing for the unit at once; calls in progress are left to Asterisk and the next owner."""
+
+
+class SeesServers(Protocol):
+    """A worker that can say what its links see of each server (``UnitEngines`` does)."""
+
+    def server_health(self) -> dict[str, tuple[str, str | None]]:
+        """server name -> (``up`` or ``down``, a note), for the servers of the units it runs."""
 
 
 class NodeRunner:
@@ -86,6 +94,7 @@ class NodeRunner:
         self.deadline: dict[Key, float] = {}  # monotonic time after which the unit's work must have stopped
         self.working: set[Key] = set()
         self.registered = False
+        self.health_seen: dict[str, str] = {}  # server -> the health this node last wrote
         self._next_renewal = -math.inf
 
     def __repr__(self) -> str:
@@ -144,6 +153,7 @@ class NodeRunner:
             if not heartbeat_node(session, self.name, self.instance, self.ttl_s, at=self._at()):
                 self.registered = False  # expired while away: register again (and take units like anyone)
             renewed = renew_units(session, list(self.leases.values()), self.ttl_s, at=self._at())
+        self._write_health()
         kept = {lease.key for lease in renewed}
         for key in sorted(set(self.leases) - kept):
             self._drop(key, "its lease was lost (expired or taken)")
@@ -154,6 +164,28 @@ class NodeRunner:
                 # Stopped while a renewal was slow, and the lease held after all: adopt and dial again.
                 self.working.add(lease.key)
                 self.worker.start(lease)
+
+    def _write_health(self) -> None:
+        """Write what this node's links see of the servers of its units to ``servers.health``, with
+        each renewal: every node and the API read it, and a fresh ``down`` keeps other nodes from
+        taking the server's units (``olive.store.DOWN_HOLDS_S``). Last writer wins."""
+        seen = getattr(self.worker, "server_health", None)
+        if seen is None:
+            return
+        health: dict[str, tuple[str, str | None]] = seen()
+        held = {server for _, server in self.working}
+        try:
+            with transaction(self.sessions) as session:
+                for server, (state, note) in sorted(health.items()):
+                    if server in held:
+                        set_server_health(session, server, state, note, at=self._at())
+        except Exception as exc:  # a server not in the pool, the database away: the renewal stands
+            log.warning("node %s: could not write the servers' health: %s", self.name, exc)
+            return
+        for server, (state, note) in sorted(health.items()):
+            if server in held and self.health_seen.get(server) != state:
+                log.info("node %s: server %s is %s%s", self.name, server, state, f" ({note})" if note else "")
+        self.health_seen = {s: h[0] for s, h in health.items() if s in held}
 
     def _balance(self) -> None:
         with transaction(self.sessions) as session:
@@ -186,4 +218,4 @@ class NodeRunner:
             self.worker.stop(lease, why)
 
 
-__all__ = ["LOOK_EVERY_S", "STOP_EARLY_S", "UNIT_TTL_S", "NodeRunner", "UnitWorker"]
+__all__ = ["LOOK_EVERY_S", "STOP_EARLY_S", "UNIT_TTL_S", "NodeRunner", "SeesServers", "UnitWorker"]

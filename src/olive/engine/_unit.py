@@ -27,6 +27,7 @@ from typing import Any
 
 from olive.engine._engine import Engine
 from olive.engine._lease import DialingLease
+from olive.engine._link import LinkState, PbxLink
 from olive.engine._node import LOOK_EVERY_S, Key, NodeRunner
 from olive.engine._unit_scope import UnitScope
 from olive.store import UnitLease
@@ -146,6 +147,21 @@ class UnitEngines:
             log.info("unit %s@%s (token %d): engine started", *lease.key, lease.token)
             return
 
+    def server_health(self) -> dict[str, tuple[str, str | None]]:
+        """What this node's units' links see of each server they use: ``servers.health`` and its note.
+
+        ``up``: a link logged in, reconciled and its queue membership confirmed (the units dial);
+        ``down``: no link there may dial yet (disconnected and reconnecting, reconciling, or adding
+        the agents back to the queue). Servers of units whose engine has not started are left out.
+        """
+        seen: dict[str, tuple[str, str | None]] = {}
+        for engine in list(self.engines.values()):
+            for name, link in list(engine.links.items()):
+                health = link_health(link)
+                if seen.get(name, ("down", None))[0] == "down":
+                    seen[name] = health
+        return seen
+
     def _ticked(self, seconds: float, failed: bool) -> None:
         self.ticks.append(seconds)
         self.failed_ticks += failed
@@ -181,6 +197,19 @@ class UnitEngines:
             await asyncio.gather(*chains, return_exceptions=True)
 
 
+def link_health(link: PbxLink) -> tuple[str, str | None]:
+    """A link's state as a server's health: ``up`` only once dialing may resume (docs/scale-out.md)."""
+    if link.state is LinkState.READY:
+        if link.membership_confirmed:
+            return "up", None
+        return "down", "reconciled; waiting for the queue members to be confirmed"
+    if link.state is LinkState.RECONCILING:
+        return "down", "reconnected; reconciling calls and queue members"
+    if link.state is LinkState.SHUTTING_DOWN:
+        return "down", "Asterisk is shutting down"
+    return "down", "AMI connection lost; reconnecting"
+
+
 async def run_node(runner: NodeRunner, units: UnitEngines, stopping: asyncio.Event) -> None:
     """Step the runner every :data:`LOOK_EVERY_S` until ``stopping``; then leave cleanly."""
     units.runner = runner
@@ -195,4 +224,4 @@ async def run_node(runner: NodeRunner, units: UnitEngines, stopping: asyncio.Eve
         log.info("node %s: %s", runner.name, units.tick_summary())
 
 
-__all__ = ["MakeEngine", "NotDialing", "UnitEngines", "run_node"]
+__all__ = ["MakeEngine", "NotDialing", "UnitEngines", "link_health", "run_node"]

@@ -118,6 +118,7 @@ from olive.store._engine_writes import (
 )
 from olive.store._lease import DIALING, Lease, LeaseHolder, LeaseRepository
 from olive.store._nodes import (
+    DOWN_HOLDS_S,
     SERVER_HEALTH,
     Node,
     NodeView,
@@ -244,6 +245,7 @@ __all__ = [
     "DIALING",
     "DIAL_MODES",
     "DNC_RESULTS",
+    "DOWN_HOLDS_S",
     "DROP_ACTIONS",
     "ENV_DATABASE_URL",
     "OUTCOMES",

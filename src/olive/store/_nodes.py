@@ -36,6 +36,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from olive.store._base import Base, UTCDateTime, from_epoch, to_epoch, utcnow
 
 SERVER_HEALTH: Final = ("unknown", "up", "down")
+#: A ``down`` keeps a server's units from being taken only this long after it was written. Owners
+#: write their links' health with every renewal (every TTL / 3), so a fresh ``down`` means an owner is
+#: there, reconnecting; an older one was left by a node that died (nobody else talks to that server),
+#: and the units must be taken again by someone who will try to connect.
+DOWN_HOLDS_S: Final = 20.0
 
 
 class Server(Base):
@@ -198,6 +203,7 @@ def live_nodes(session: Session, *, at: float | None = None) -> list[NodeView]:
 
 
 __all__ = [
+    "DOWN_HOLDS_S",
     "SERVER_HEALTH",
     "Node",
     "NodeView",

@@ -55,7 +55,7 @@ from olive.ids import new_id
 from olive.store._base import Base, from_epoch, to_epoch, utcnow
 from olive.store._calls import Call
 from olive.store._campaigns import Campaign, Contact, campaign_dial_lists
-from olive.store._nodes import Server, _insert, clock, later, live_nodes
+from olive.store._nodes import DOWN_HOLDS_S, Server, _insert, clock, later, live_nodes
 
 #: Campaigns whose units are held: the others have nothing to dial.
 HELD_STATUSES = ("running", "paused")
@@ -175,24 +175,36 @@ def units(session: Session) -> list[UnitView]:
     ]
 
 
+def _not_down(session: Session, at: float | None) -> ColumnElement[bool]:
+    """The server is not known down: no ``down`` written within :data:`DOWN_HOLDS_S` (a stale one
+    was left by an owner that is gone, and nobody else reaches the server to say otherwise)."""
+    return or_(
+        Server.health != "down",
+        Server.health_at.is_(None),
+        Server.health_at <= later(session, at, -DOWN_HOLDS_S),
+    )
+
+
 def _takeable(session: Session, at: float | None) -> list[ColumnElement[bool]]:
     """Units of held campaigns on servers not known down, free or with their lease run out."""
     now = clock(session, at)
     return [
         Campaign.status.in_(HELD_STATUSES),
-        Server.health != "down",
+        _not_down(session, at),
         or_(Unit.owner_node.is_(None), Unit.expires_at.is_(None), Unit.expires_at <= now),
     ]
 
 
 def fair_share(session: Session, *, at: float | None = None) -> int:
-    """How many units one node should hold: the units to hold over the live nodes, rounded up."""
+    """How many units one node should hold: the units to hold over the live nodes, rounded up.
+
+    Units on a server marked down count: their owner holds them (it is reconnecting), and a share
+    that left them out would make it hand its other units over each time a server went down."""
     total = session.scalar(
         select(func.count())
         .select_from(Unit)
         .join(Campaign, Campaign.id == Unit.campaign_id)
-        .join(Server, Server.name == Unit.server)
-        .where(Campaign.status.in_(HELD_STATUSES), Server.health != "down")
+        .where(Campaign.status.in_(HELD_STATUSES))
     )
     return math.ceil((total or 0) / max(1, len(live_nodes(session, at=at))))
 
