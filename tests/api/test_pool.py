@@ -48,3 +48,55 @@ def test_the_pool_shows_servers_nodes_and_who_owns_each_unit(live_api: LiveApi, 
 
 def test_the_pool_needs_a_key(anon: httpx.Client) -> None:
     error(anon.get("/pool"), 401)
+
+
+def _scrape(viewer: httpx.Client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    response = viewer.get("/metrics")
+    assert response.status_code == 200
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_show_the_servers_health_the_live_nodes_and_each_units_owner(
+    live_api: LiveApi, admin: httpx.Client, viewer: httpx.Client
+) -> None:
+    from olive.store import Call, Campaign
+
+    campaign = make_campaign(admin)
+    cid = campaign["id"]
+    set_columns(live_api.sessions, Campaign, cid, status="running")
+    now = time.time()
+    with transaction(live_api.sessions) as s:
+        register_servers(s, {"pbx-a": ServerLimits(max_channels=200), "pbx-b": ServerLimits()})
+        set_server_health(s, "pbx-a", "up", at=now)
+        set_server_health(s, "pbx-b", "down", "AMI connection lost; reconnecting", at=now)
+        set_campaign_servers(s, cid, ["pbx-a", "pbx-b"])
+        register_node(s, "dialer-1", "instance-1", 60, at=now)
+        register_node(s, "dialer-2", "instance-2", 60, at=now)
+        register_node(s, "dialer-gone", "instance-3", 6, at=now - 60)
+        acquire_units(s, "dialer-1", 60, limit=5, at=now)  # pbx-a only: pbx-b is down
+        s.add(Call(id="call_open_1", campaign_id=cid, number="+15550100", server="pbx-a"))
+    got = _scrape(viewer)
+    series = {k: v for k, v in got.items() if k[0].startswith(("olive_server_", "olive_node_", "olive_unit"))}
+    assert series == {
+        ("olive_server_health", (("health", "unknown"), ("server", "pbx-a"))): 0.0,
+        ("olive_server_health", (("health", "up"), ("server", "pbx-a"))): 1.0,
+        ("olive_server_health", (("health", "down"), ("server", "pbx-a"))): 0.0,
+        ("olive_server_health", (("health", "unknown"), ("server", "pbx-b"))): 0.0,
+        ("olive_server_health", (("health", "up"), ("server", "pbx-b"))): 0.0,
+        ("olive_server_health", (("health", "down"), ("server", "pbx-b"))): 1.0,
+        ("olive_server_calls_in_progress", (("server", "pbx-a"),)): 1.0,
+        ("olive_server_calls_in_progress", (("server", "pbx-b"),)): 0.0,
+        ("olive_server_max_channels", (("server", "pbx-a"),)): 200.0,
+        ("olive_node_up", (("node", "dialer-1"),)): 1.0,
+        ("olive_node_up", (("node", "dialer-2"),)): 1.0,
+        ("olive_node_units", (("node", "dialer-1"),)): 1.0,
+        ("olive_node_units", (("node", "dialer-2"),)): 0.0,
+        ("olive_unit_owner", (("campaign", cid), ("node", "dialer-1"), ("server", "pbx-a"))): 1.0,
+        ("olive_units_unowned", ()): 1.0,
+    }

@@ -6,13 +6,13 @@ import math
 import time
 from collections import Counter
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from olive.calls import AgentState
-from olive.store import ping
+from olive.store import SERVER_HEALTH, calls_in_progress_by_server, live_nodes, ping, servers, units
 
 if TYPE_CHECKING:
     from prometheus_client import Metric
@@ -72,6 +72,46 @@ class EngineCollector(Collector):
         aside.add_metric([], float(health.changes_set_aside))
         yield from (ticks, aside)
 
+    @staticmethod
+    def _pool(pool: tuple[Any, ...]) -> Iterator[Metric]:
+        """The scale-out pool (docs/scale-out.md): one series per server, node and unit, none per call."""
+        pool_servers, nodes, pool_units, in_progress = pool
+        health = GaugeMetricFamily(
+            "olive_server_health", "The server's health as its units' owners last wrote it (1 for the current one)",
+            labels=["server", "health"],
+        )
+        channels = GaugeMetricFamily("olive_server_calls_in_progress", "Calls not ended on the server", labels=["server"])
+        limit = GaugeMetricFamily(
+            "olive_server_max_channels", "The server's max_channels (absent: no limit)", labels=["server"]
+        )
+        for server in pool_servers:
+            for value in SERVER_HEALTH:
+                health.add_metric([server.name, value], 1.0 if server.health == value else 0.0)
+            channels.add_metric([server.name], float(in_progress.get(server.name, 0)))
+            if server.max_channels is not None:
+                limit.add_metric([server.name], float(server.max_channels))
+        node_up = GaugeMetricFamily("olive_node_up", "1 for each live olive node (heartbeat not expired)", labels=["node"])
+        held_by = GaugeMetricFamily("olive_node_units", "Units whose lease the node holds", labels=["node"])
+        owner = GaugeMetricFamily(
+            "olive_unit_owner", "1 for each unit (campaign id, server) and the node holding its lease",
+            labels=["campaign", "server", "node"],
+        )
+        unowned = GaugeMetricFamily("olive_units_unowned", "Units no node holds (free, or their lease ran out)")
+        now = time.time()
+        held: Counter[str] = Counter()
+        free = 0
+        for unit in pool_units:
+            if unit.owner_node is not None and unit.expires_at is not None and unit.expires_at > now:
+                held[unit.owner_node] += 1
+                owner.add_metric([unit.campaign_id, unit.server, unit.owner_node], 1.0)
+            else:
+                free += 1
+        for node in nodes:
+            node_up.add_metric([node.name], 1.0)
+            held_by.add_metric([node.name], float(held.get(node.name, 0)))
+        unowned.add_metric([], float(free))
+        yield from (health, channels, limit, node_up, held_by, owner, unowned)
+
     def _store(self) -> Iterator[Metric]:
         from olive.engine import agent_states, campaign_report
 
@@ -87,11 +127,13 @@ class EngineCollector(Collector):
                 agents = Counter(agent_states(session).values())
                 now = engine.clock.now()
                 reports = [campaign_report(session, c.id, now, engine) for c in list(engine.campaigns)]
+                pool = (servers(session), live_nodes(session), units(session), calls_in_progress_by_server(session))
         except Exception:  # the scrape still tells that the database is away
             up.add_metric([], 0.0)
             yield from (latency, up)
             return
         yield from (latency, up)
+        yield from self._pool(pool)
         by_state = GaugeMetricFamily("olive_agents", "Agents by state (all agents olive knows)", labels=["state"])
         for value in sorted(set(AGENT_STATES) | set(agents)):
             by_state.add_metric([value], float(agents.get(value, 0)))

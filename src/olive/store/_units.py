@@ -185,6 +185,14 @@ def _not_down(session: Session, at: float | None) -> ColumnElement[bool]:
     )
 
 
+def calls_in_progress_by_server(session: Session) -> dict[str, int]:
+    """Calls not ended, per server (what ``reserve_dials`` counts against ``max_channels``)."""
+    rows = session.execute(
+        select(Call.server, func.count()).where(Call.ended_at.is_(None)).group_by(Call.server)
+    ).all()
+    return {server: count for server, count in rows if server is not None}
+
+
 def _takeable(session: Session, at: float | None) -> list[ColumnElement[bool]]:
     """Units of held campaigns on servers not known down, free or with their lease run out."""
     now = clock(session, at)
@@ -479,6 +487,7 @@ __all__ = [
     "UnitLease",
     "UnitView",
     "acquire_units",
+    "calls_in_progress_by_server",
     "claim_contact_for_unit",
     "claim_contacts",
     "ensure_units",
