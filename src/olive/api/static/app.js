@@ -7,6 +7,7 @@ import { EventStream } from "./stream.js";
 
 const STATS_EVERY_MS = 2000;
 const CAMPAIGNS_EVERY_MS = 10000;
+const POOL_EVERY_MS = 5000;
 const CHOSEN = "olive.dashboard.campaign";
 
 // Which buttons apply in which status (a forced stop also hangs up calls left after a stop).
@@ -27,6 +28,7 @@ const state = {
   generation: 0,
   statsTimer: null,
   listTimer: null,
+  poolTimer: null,
   busy: false,
   campaigns: [],  // as last listed
 };
@@ -40,6 +42,7 @@ function banner(message) {
 function showLogin(message) {
   stopWatching();
   clearTimeout(state.listTimer);
+  clearTimeout(state.poolTimer);
   state.role = null;
   byId("board").hidden = true;
   byId("who").hidden = true;
@@ -81,6 +84,7 @@ async function signIn() {
   byId("controls").hidden = caller.role !== "admin";
   byId("readonly").hidden = caller.role === "admin";
   await loadCampaigns();
+  loadPool();
   const chosen = openingCampaign(sessionStorage.getItem(CHOSEN) || "");
   if (chosen) {
     byId("campaign").value = chosen;
@@ -108,6 +112,21 @@ async function loadCampaigns() {
     if (state.role === null) return;
   }
   state.listTimer = setTimeout(loadCampaigns, CAMPAIGNS_EVERY_MS);
+}
+
+// The scale-out pool (GET /pool): shown only when olive runs with servers and units (olive serve --scale-out).
+async function loadPool() {
+  clearTimeout(state.poolTimer);
+  try {
+    const pool = await api("GET", "/pool");
+    const names = Object.fromEntries((state.campaigns || []).map((c) => [c.id, c.name]));
+    byId("pool-card").hidden = !pool.servers.length && !pool.units.length;
+    panels.renderPool(pool, names);
+  } catch (err) {
+    failed(err, null);
+    if (state.role === null) return;
+  }
+  state.poolTimer = setTimeout(loadPool, POOL_EVERY_MS);
 }
 
 function campaignLabel(campaign) {

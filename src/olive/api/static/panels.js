@@ -141,6 +141,38 @@ export function renderAgents(agents, canForce = false) {
   );
 }
 
+// The pool (GET /pool): each server's health, the live nodes, and each unit (a campaign on a server)
+// with the node holding its lease. ``names``: campaign id -> name, for the campaigns listed.
+export function renderPool(pool, names = {}) {
+  const held = {};
+  for (const u of pool.units) if (u.owner_node) held[u.owner_node] = (held[u.owner_node] || 0) + 1;
+  const owned = (u) => u.owner_node && u.expires_at && Date.parse(u.expires_at) > Date.now();
+  fill(
+    byId("pool"),
+    h("div", { class: "table-wrap" }, h("table", { id: "pool-servers" },
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Server"), h("th", { scope: "col" }, "Health"),
+        h("th", { scope: "col" }, "Note"), h("th", { scope: "col", class: "num" }, "Max channels"))),
+      h("tbody", {}, pool.servers.map((s) => h("tr", { "data-server": s.name, "data-health": s.health },
+        h("th", { scope: "row" }, s.name),
+        h("td", {}, h("span", { class: `badge health-${s.health}` }, s.health)),
+        h("td", {}, s.health_note || ""),
+        h("td", { class: "num" }, s.max_channels === null ? "no limit" : num(s.max_channels))))))),
+    h("p", { class: "hint", id: "pool-nodes" }, pool.nodes.length
+      ? `Nodes: ${pool.nodes.map((n) => `${n.name} (${held[n.name] || 0} unit${held[n.name] === 1 ? "" : "s"})`).join(" · ")}`
+      : "No live node."),
+    pool.units.length
+      ? h("div", { class: "table-wrap" }, h("table", { id: "pool-units" },
+          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Campaign"), h("th", { scope: "col" }, "Server"),
+            h("th", { scope: "col" }, "Owner"), h("th", { scope: "col", class: "num" }, "Token"))),
+          h("tbody", {}, pool.units.map((u) => h("tr", { "data-unit": `${u.campaign_id}@${u.server}`, "data-owner": owned(u) ? u.owner_node : "" },
+            h("th", { scope: "row" }, names[u.campaign_id] || u.campaign_id),
+            h("td", {}, u.server),
+            h("td", {}, owned(u) ? u.owner_node : h("span", { class: "hint" }, "nobody")),
+            h("td", { class: "num" }, num(u.token)))))))
+      : h("p", { class: "hint" }, "No unit: no campaign runs on the pool."),
+  );
+}
+
 // One call event at the top of the feed; the feed keeps the newest FEED_CAP.
 // Events that change neither the state nor the outcome (a leg of the call moved) are left out.
 export function addCallEvent(event) {
