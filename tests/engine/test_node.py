@@ -9,7 +9,9 @@ true for one node at most, and only while the database gives it the unit.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import Engine, create_engine, select
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from olive.engine import NodeRunner
 from olive.engine._link import LinkState, PbxLink
-from olive.engine._unit import link_health
+from olive.engine._unit import FIRST_LOGIN_S, UnitEngines, link_health
 from olive.store import (
     DOWN_HOLDS_S,
     Campaign,
@@ -333,6 +335,25 @@ def test_a_link_is_up_only_once_reconciled_and_its_queue_members_confirmed() -> 
         seen.append(link_health(link)[0])
     assert seen == ["down", "down", "down", "up", "down"]
 
+
+def test_a_new_engine_not_logged_in_yet_says_nothing_of_its_server_at_first_then_down() -> None:
+    # A takeover's new engine has not logged in yet: writing "down" then would keep other nodes off a
+    # server that is fine. After FIRST_LOGIN_S without a login, the server is down.
+    now = [100.0]
+    loop = asyncio.new_event_loop()
+    loop.close()  # never run: server_health only reads the engines' links
+    units = UnitEngines(loop, lambda scope: None, monotonic=lambda: now[0])  # type: ignore[arg-type,return-value]
+    fresh = PbxLink("pbx-a", _Client(), ManualClock(0.0))  # type: ignore[arg-type]
+    fresh.client.connections = 0  # type: ignore[attr-defined]
+    up = PbxLink("pbx-b", _Client(), ManualClock(0.0))  # type: ignore[arg-type]
+    up.client.connections = 1  # type: ignore[attr-defined]
+    up.state, up.membership_confirmed = LinkState.READY, True
+    units.engines[("c1", "pbx-a")] = SimpleNamespace(links={"pbx-a": fresh})  # type: ignore[assignment]
+    units.engines[("c1", "pbx-b")] = SimpleNamespace(links={"pbx-b": up})  # type: ignore[assignment]
+    units.since = {("c1", "pbx-a"): now[0], ("c1", "pbx-b"): now[0]}
+    assert units.server_health() == {"pbx-b": ("up", None)}
+    now[0] += FIRST_LOGIN_S
+    assert units.server_health() == {"pbx-a": ("down", "AMI connection lost; reconnecting"), "pbx-b": ("up", None)}
 
 class ManualClock:
     scale = 1.0

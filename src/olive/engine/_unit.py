@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -35,6 +36,9 @@ from olive.store import UnitLease
 log = logging.getLogger("olive.engine")
 
 MakeEngine = Callable[[UnitScope], Engine]
+#: A new engine's link that has not logged in yet says nothing of its server for this long (seconds);
+#: after that, a server it still cannot reach is ``down``.
+FIRST_LOGIN_S = 5.0
 TICKS_KEPT = 10_000
 
 
@@ -62,7 +66,14 @@ class NotDialing(DialingLease):
 class UnitEngines:
     """One engine per unit held. ``start``/``stop`` may be called from the runner's thread."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, make_engine: MakeEngine, *, retry_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        make_engine: MakeEngine,
+        *,
+        retry_s: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.loop = loop
         self.make_engine = make_engine
         self.retry_s = retry_s  # an engine that did not start is tried again this often, while the lease holds
@@ -74,6 +85,8 @@ class UnitEngines:
         self.ticks: deque[float] = deque(maxlen=TICKS_KEPT)  # seconds of the units' engines' last ticks
         self.failed_ticks = 0
         self.on_tick: Callable[[float, bool], None] | None = None  # each unit tick, on: the node's /metrics
+        self.monotonic = monotonic
+        self.since: dict[Key, float] = {}  # when each unit's current engine was made
 
     def __repr__(self) -> str:
         return f"<UnitEngines {sorted(self.engines)}>"
@@ -130,6 +143,7 @@ class UnitEngines:
             engine = self.make_engine(UnitScope(lease, self._may_dial(lease)))
             engine.on_tick = self._ticked
             self.engines[lease.key] = engine
+            self.since[lease.key] = self.monotonic()
             try:
                 await engine.start()  # adoption: the unit's open calls, then reconcile with Asterisk
             except Exception as exc:
@@ -155,8 +169,11 @@ class UnitEngines:
         the agents back to the queue). Servers of units whose engine has not started are left out.
         """
         seen: dict[str, tuple[str, str | None]] = {}
-        for engine in list(self.engines.values()):
+        now = self.monotonic()
+        for key, engine in list(self.engines.items()):
             for name, link in list(engine.links.items()):
+                if getattr(link.client, "connections", 1) == 0 and now - self.since.get(key, now) < FIRST_LOGIN_S:
+                    continue  # not logged in yet, and not for long: no news of the server (a takeover's new engine)
                 health = link_health(link)
                 if seen.get(name, ("down", None))[0] == "down":
                     seen[name] = health
@@ -180,6 +197,7 @@ class UnitEngines:
         )
 
     async def _stop(self, key: Key) -> None:
+        self.since.pop(key, None)
         engine = self.engines.pop(key, None)
         if engine is None:
             return
