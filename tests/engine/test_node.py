@@ -315,6 +315,22 @@ def test_a_server_back_is_written_up_and_a_node_holding_no_unit_there_writes_not
     assert _health(session_factory) == {"pbx-a": ("unknown", None), "pbx-b": ("up", None)}
 
 
+@dataclass
+class BrokenEyes(Worker):
+    def server_health(self) -> dict[str, tuple[str, str | None]]:
+        raise RuntimeError("dictionary changed size during iteration")
+
+
+def test_a_failure_to_see_the_servers_costs_no_renewal(
+    session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
+) -> None:
+    clock = ModelClock()
+    a = NodeRunner(session_factory, "a", BrokenEyes(clock), ttl_s=TTL, stop_early_s=STOP_EARLY,
+                   monotonic=clock.monotonic, wall=clock.wall)
+    run([a], keys, session_factory, clock, 3 * TTL)
+    assert sorted(a.working) == keys and all(a.may_dial(k) for k in keys), "renewed and dialing throughout"
+    assert [e for e in a.worker.events if e[1] == "stop"] == []  # type: ignore[attr-defined]
+
 class _Client:
     def on_event(self, h: object) -> None: ...
     def on_connect(self, h: object) -> None: ...

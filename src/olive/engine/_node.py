@@ -153,7 +153,6 @@ class NodeRunner:
             if not heartbeat_node(session, self.name, self.instance, self.ttl_s, at=self._at()):
                 self.registered = False  # expired while away: register again (and take units like anyone)
             renewed = renew_units(session, list(self.leases.values()), self.ttl_s, at=self._at())
-        self._write_health()
         kept = {lease.key for lease in renewed}
         for key in sorted(set(self.leases) - kept):
             self._drop(key, "its lease was lost (expired or taken)")
@@ -164,6 +163,7 @@ class NodeRunner:
                 # Stopped while a renewal was slow, and the lease held after all: adopt and dial again.
                 self.working.add(lease.key)
                 self.worker.start(lease)
+        self._write_health()  # after the deadlines: nothing here may cost the renewal
 
     def _write_health(self) -> None:
         """Write what this node's links see of the servers of its units to ``servers.health``, with
@@ -172,9 +172,9 @@ class NodeRunner:
         seen = getattr(self.worker, "server_health", None)
         if seen is None:
             return
-        health: dict[str, tuple[str, str | None]] = seen()
         held = {server for _, server in self.working}
         try:
+            health: dict[str, tuple[str, str | None]] = seen()
             with transaction(self.sessions) as session:
                 for server, (state, note) in sorted(health.items()):
                     if server in held:
