@@ -20,7 +20,6 @@ from olive.engine._stats import live_answers_since, machines_since
 from olive.store import Campaign, CampaignRepository, EngineAgent, from_epoch, read_engine_campaigns
 
 
-
 @dataclass
 class Refreshed:
     """Running and paused campaigns (with plan and lists) and the agents, as read."""
