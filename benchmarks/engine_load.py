@@ -279,7 +279,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await pbx.stop()
     if sim_proc is not None:
         sim_proc.terminate()
-        sim_proc.wait(10)
+        try:
+            sim_proc.wait(10)
+        except subprocess.TimeoutExpired:  # still hanging up its calls: the figures are in, end it
+            sim_proc.kill()
+            sim_proc.wait(10)
     if url.startswith("postgresql"):
         drop_postgres(url)
     return {

@@ -326,6 +326,42 @@ class TestSendListAction:
         assert [(e.name, e["N"]) for e in members] == [("QueueMember", "1"), ("QueueMember", "2")]
         assert [e.name for e in seen] == ["DeviceStateChange", "QueueStatusComplete"]
 
+    async def test_a_cancelled_list_leaves_its_late_items_to_the_handlers(
+        self, server: FakeAsterisk, make_client: ClientFactory
+    ) -> None:
+        """Only an open list's items are taken from the stream (the client looks no ActionID up
+        otherwise): once the caller gave up, what comes late is an event like any other, and an
+        event with the ActionID of a pending action that is no list (OriginateResponse) is too."""
+        held: dict[str, tuple[Session, Action]] = {}
+        server.on("QueueStatus", lambda s, a: held.__setitem__("qs", (s, a)))
+        server.hold("Originate")
+        client = await connected(make_client)
+        seen = events_into(client)
+        qs = asyncio.create_task(client.send_list_action(action("QueueStatus")))
+        await server.wait_for(lambda: "qs" in held)
+        s, qa = held["qs"]
+        q_id = qa.action_id or ""
+        s.respond(qa, EventList="start", Message="Queue status will follow")
+        s.send(Event((("Event", "QueueMember"), ("ActionID", q_id), ("N", "1"))))
+        await barrier(client)
+        assert seen == [] and not qs.done()
+        qs.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await qs
+        orig = asyncio.create_task(client.send_action(originate().with_action_id("orig-1")))
+        await server.wait_action("Originate")
+        s.send(
+            Event((("Event", "QueueMember"), ("ActionID", q_id), ("N", "2"))),
+            Event((("Event", "QueueStatusComplete"), ("ActionID", q_id), ("EventList", "Complete"))),
+            Event((("Event", "OriginateResponse"), ("ActionID", "orig-1"), ("Response", "Success"))),
+        )
+        await barrier(client)
+        assert [e.name for e in seen] == ["QueueMember", "QueueStatusComplete", "OriginateResponse"]
+        assert not orig.done()
+        orig.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await orig
+
     async def test_error_response_raises(
         self, server: FakeAsterisk, make_client: ClientFactory
     ) -> None:

@@ -197,3 +197,65 @@ class TestVariableHeaders:
 
         with pytest.raises(ami.AMIValueError):
             ami.action("Originate", [("Variable", "JUSTANAME")], Channel="Local/1@c")
+
+
+def _one_by_one(headers: tuple[tuple[str, str], ...], assignments: bool) -> None:
+    """The checks as they were, header by header (the reference for the joined fast path)."""
+    from olive.ami._writer import _VARIABLE_NAME
+
+    for name, value in headers:
+        check_header(name, value)
+        if name.lower() != "variable":
+            continue
+        if assignments:
+            check_variable(value)
+        elif not _VARIABLE_NAME.match(value):
+            raise AMIValueError(f"illegal channel variable name {value!r}")
+
+
+_any_name = st.one_of(
+    st.sampled_from(["Action", "Channel", "Variable", "variable", "Secret", "ActionID", "Chan:nel", "A B", ""]),
+    st.text(alphabet=st.sampled_from("Ab9_-: \r\n\x00\x85\u200b\u00e9"), max_size=6),
+)
+_any_value = st.one_of(
+    st.sampled_from(["PJSIP/101", "A=1", "OLIVE_CALL=c1", "=x", "1 2", "caf\u00e9", ""]),
+    st.text(max_size=8),  # any code point: controls, format characters, lone surrogates
+)
+
+
+class TestJoinedChecksEqualOneByOne:
+    """check_headers checks all names and all values at once; whatever it is given, it
+    accepts what the header-by-header checks accept and refuses the rest with their error."""
+
+    @settings(max_examples=400, deadline=None)
+    @given(
+        headers=st.lists(st.tuples(_any_name, _any_value), max_size=6).map(tuple),
+        assignments=st.booleans(),
+    )
+    def test_same_verdict_and_message(self, headers: tuple[tuple[str, str], ...], assignments: bool) -> None:
+        from olive.ami._writer import check_headers
+
+        try:
+            _one_by_one(headers, assignments)
+            expected = None
+        except AMIValueError as exc:
+            expected = str(exc)
+        try:
+            check_headers(headers, assignments=assignments)
+            got = None
+        except AMIValueError as exc:
+            got = str(exc)
+        assert got == expected
+
+    @pytest.mark.parametrize(
+        "bad",
+        [("Channel", "PJSIP/1\r\nAction: Command"), ("Exten", "1\n"), ("Chan:nel", "x"), ("Data", "\ud800"), ("Data", 5)],
+    )
+    def test_a_bad_header_among_clean_ones_is_refused(self, bad: tuple[str, object]) -> None:
+        from olive.ami._writer import check_headers
+
+        headers = (("Action", "Originate"), ("ActionID", "a1"), bad, ("Variable", "A=1"))
+        with pytest.raises(AMIValueError):
+            check_headers(headers)  # type: ignore[arg-type]
+        with pytest.raises(AMIValueError):
+            serialize(Action(headers))  # type: ignore[arg-type]

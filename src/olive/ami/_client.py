@@ -122,6 +122,10 @@ class AMIClient:
         self._writer: ByteWriter | None = None
         self._codec: AMICodec | None = None
         self._pending: dict[str, _Pending] = {}
+        # The list actions whose items are coming (their start response is in). Only their
+        # items are taken from the event stream, so while there are none no event's
+        # ActionID is looked up (it is a scan of the event's headers).
+        self._open_lists: dict[str, _Pending] = {}
         self._ids = itertools.count(1)
         self._prefix = f"olive-{secrets.token_hex(3)}"
         self._handlers: list[EventHandler] = []
@@ -277,6 +281,7 @@ class AMIClient:
 
     def _fail_pending(self) -> None:
         pending, self._pending = self._pending, {}
+        self._open_lists = {}
         for p in pending.values():
             if not p.future.done():
                 p.future.set_exception(
@@ -344,16 +349,20 @@ class AMIClient:
             return
         if pending.is_list and response.ok and response.starts_list:
             pending.response = response  # items follow until *Complete
+            self._open_lists[response.action_id or ""] = pending
             return
         del self._pending[response.action_id or ""]
         if not pending.future.done():
             pending.future.set_result((response, []))
 
     def _on_event(self, event: Event) -> None:
-        pending = self._pending.get(event.action_id or "")
-        if pending is not None and pending.is_list and pending.response is not None:
+        pending = self._open_lists.get(event.action_id or "") if self._open_lists else None
+        if pending is not None and pending.response is not None:
             if event.completes_list:
-                del self._pending[event.action_id or ""]
+                action_id = event.action_id or ""
+                del self._open_lists[action_id]
+                if self._pending.get(action_id) is pending:
+                    del self._pending[action_id]
                 if not pending.future.done():
                     pending.future.set_result((pending.response, pending.items))
             else:
@@ -421,7 +430,8 @@ class AMIClient:
         )
         pending = _Pending(act.name, future, is_list, sent_at=asyncio.get_running_loop().time())
         self._pending[action_id] = pending
-        log.debug("AMI %s -> %s", self.name, redacted(act.headers))
+        if log.isEnabledFor(logging.DEBUG):  # not built for every action when nobody reads it
+            log.debug("AMI %s -> %s", self.name, redacted(act.headers))
         self._writer.write(data)
         try:
             return await asyncio.wait_for(future, timeout or self.action_timeout)
@@ -431,3 +441,5 @@ class AMIClient:
         finally:  # answered, timed out, failed or cancelled: it is no longer pending
             if self._pending.get(action_id) is pending:
                 del self._pending[action_id]
+            if self._open_lists.get(action_id) is pending:
+                del self._open_lists[action_id]

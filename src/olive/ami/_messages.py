@@ -95,6 +95,9 @@ class Event(Message):
 
     @property
     def name(self) -> str:
+        headers = self.headers
+        if headers and headers[0][0] == "Event":  # where Asterisk puts it
+            return headers[0][1]
         return self.get("Event") or ""
 
     @property

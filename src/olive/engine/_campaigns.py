@@ -15,11 +15,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from olive.engine._callbacks import owner_calls
-from olive.engine._runner import CampaignCounters, CampaignRunner
+from olive.engine._runner import LIVE_ANSWERS_S, CampaignCounters, CampaignRunner
 from olive.engine._stats import live_answers_since, machines_since
 from olive.store import Campaign, CampaignRepository, EngineAgent, from_epoch, read_engine_campaigns
-
-LIVE_ANSWERS_S = 31 * 86400.0  # the abandon windows a new runner learns from again
 
 
 @dataclass

@@ -30,7 +30,7 @@ from olive import ami
 from olive.ami import ServerConfig
 from olive.calls import AgentActivity, AgentChange, CallChange, CallRecord, CallState
 from olive.clock import Clock, SystemClock
-from olive.compliance import ComplianceGuard, DialGuard, apply_disposition
+from olive.compliance import ComplianceGuard, DialGuard, apply_dispositions
 from olive.engine._bus import EventBus
 from olive.engine._callbacks import OwnerRoutes
 from olive.engine._campaigns import CampaignStatus, Refreshed, finish_idle, read_campaigns
@@ -489,18 +489,20 @@ class Engine:
                         effects.append(functools.partial(self._pause_for_missed_rings, agent_id, agent_change.status.missed_in_a_row))
             if not calls:
                 continue
+            ended_ids: list[str] = []
             for ended in apply_call_changes(session, calls, self._agent_ids):
                 effects.append(functools.partial(self.call_campaign.pop, ended.record.call_id, None))
                 if ended.record.answered_at is not None and link.ready:
                     # Seen to the end: its result in AstDB (for olive's absence) is not needed.
                     effects.append(functools.partial(self._forget_result, link, ended.record.call_id))
-                self._call_ended(session, ended.record.call_id)
+                ended_ids.append(ended.record.call_id)
                 done = ended.record
                 if done.agent_first and done.not_placed and done.agent_answered_at is None:
                     # Preview, agent first: the agent's phone did not answer their own Dial click.
                     missed = self._agent_ids.get(done.agent_first)
                     if missed is not None:
                         effects.append(functools.partial(self.previews.agent_missed, missed))
+            self._calls_ended(session, ended_ids)
             for change in calls:
                 campaign_id = self.call_campaign.get(change.record.call_id) or self._campaign_of(session, change.record)
                 if campaign_id in self.runners:
@@ -532,10 +534,12 @@ class Engine:
 
         self._spawn(pause())
 
-    def _call_ended(self, session: Session, call_id: str) -> None:
+    def _calls_ended(self, session: Session, call_ids: list[str]) -> None:
         """A disposition the agent saved while the call was up takes effect now that it has
-        ended and its contact is released (whatever the guard: it is no dial check)."""
-        apply_disposition(session, call_id, self.clock.now())
+        ended and its contact is released (whatever the guard: it is no dial check). One
+        statement for the tick's ended calls (most have no disposition)."""
+        if call_ids:
+            apply_dispositions(session, call_ids, self.clock.now())
 
     def _campaign_of(self, session: Session, record: CallRecord) -> str | None:
         call = session.get(Call, record.call_id)

@@ -114,8 +114,9 @@ class PbxLink:
         return self.state.value
 
     def _on_event(self, event: ami.Event) -> None:
-        if event.name == "Shutdown" or (event.name == "SoftHangupRequest" and event.get("Cause") == SOFTHANGUP_SHUTDOWN):
-            self.asterisk_shutting_down(f"{event.name} event")
+        name = event.name
+        if name == "Shutdown" or (name == "SoftHangupRequest" and event.get("Cause") == SOFTHANGUP_SHUTDOWN):
+            self.asterisk_shutting_down(f"{name} event")
         try:
             typed = ami.parse_event(event)
         except Exception as exc:  # AMIProtocolError, or a field no parser foresaw

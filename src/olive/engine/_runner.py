@@ -37,6 +37,10 @@ _ACTIVITY = {
 _AVAILABLE = (AgentActivity.IDLE, AgentActivity.RINGING, AgentActivity.TALKING, AgentActivity.WRAPUP)
 _HANDLING = (AgentActivity.TALKING, AgentActivity.WRAPUP)
 
+LIVE_ANSWERS_S = 31 * 86400.0
+"""How far back a rebuilt pacer learns live answers and machines again: the longest abandon
+window (``us-tsr``'s 30 days) and a day to spare; a restarted engine reads as far back."""
+
 
 def pacer_config(plan: Mapping[str, Any], profile: str) -> pacing.PacerConfig:
     return pacing.PacerConfig(
@@ -72,9 +76,11 @@ class CampaignRunner:
         self._last_talk: dict[str, float] = {}
         # What a rebuilt pacer (new plan) learns from again: every live answer for the
         # abandon windows, and the recent dials and handle times for the estimators.
-        self._live_answers: list[pacing.RestoredLiveAnswer] = []
+        # Both kept for LIVE_ANSWERS_S only (a live answer is ~40 bytes: unbounded, 40 MB a month
+        # at 1,000 agents), as far back as a restarted engine reads them (engine._campaigns).
+        self._live_answers: deque[pacing.RestoredLiveAnswer] = deque()
         self._recent: deque[pacing.Observation] = deque(maxlen=20_000)
-        self._machines: list[pacing.MachineDetected] = []  # AMD's machines, for the abandon windows
+        self._machines: deque[pacing.MachineDetected] = deque()  # AMD's machines, for the abandon windows
         self._amd_pending: set[str] = set()  # answered calls whose dial resolves at AMD's verdict
         self.brake = AbandonBrake(pacer_config(self.plan, profile), self.pacer.mode)
 
@@ -87,7 +93,7 @@ class CampaignRunner:
             obs = pacing.RestoredLiveAnswer(at, abandoned)
             self.pacer.observe(obs)
             self.brake.record(at, abandoned)
-            self._live_answers.append(obs)
+            _keep(self._live_answers, obs)
 
     def restore_machines(self, machines: Iterable[tuple[float, float]]) -> None:
         """Replay the campaign's past MACHINE calls (at, estimated share of a person), oldest first."""
@@ -95,7 +101,7 @@ class CampaignRunner:
             obs = pacing.MachineDetected(at, share)
             self.pacer.observe(obs)
             self.brake.record_machine(at, share)
-            self._machines.append(obs)
+            _keep(self._machines, obs)
 
     def update_plan(self, plan: Mapping[str, Any], profile: str) -> None:
         """A changed plan applies to new calls; calls in flight keep their snapshot."""
@@ -116,10 +122,10 @@ class CampaignRunner:
     def _observe(self, obs: pacing.Observation) -> None:
         self.pacer.observe(obs)
         if isinstance(obs, (pacing.CallAbandoned, pacing.CallConnected)):
-            self._live_answers.append(pacing.RestoredLiveAnswer(obs.at, isinstance(obs, pacing.CallAbandoned)))
+            _keep(self._live_answers, pacing.RestoredLiveAnswer(obs.at, isinstance(obs, pacing.CallAbandoned)))
             self.brake.record(obs.at, isinstance(obs, pacing.CallAbandoned))
         elif isinstance(obs, pacing.MachineDetected):
-            self._machines.append(obs)
+            _keep(self._machines, obs)
             self.brake.record_machine(obs.at, obs.person_share)
         else:
             self._recent.append(obs)
@@ -245,4 +251,12 @@ class CampaignRunner:
                     self.counters.handle_s += dt
 
 
-__all__ = ["CampaignCounters", "CampaignRunner", "pacer_config"]
+def _keep(kept: deque[Any], obs: pacing.RestoredLiveAnswer | pacing.MachineDetected) -> None:
+    """Append ``obs`` and forget what is older than LIVE_ANSWERS_S before it (they come oldest first)."""
+    kept.append(obs)
+    oldest = obs.at - LIVE_ANSWERS_S
+    while kept[0].at < oldest:
+        kept.popleft()
+
+
+__all__ = ["LIVE_ANSWERS_S", "CampaignCounters", "CampaignRunner", "pacer_config"]
