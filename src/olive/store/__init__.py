@@ -150,7 +150,14 @@ from olive.store._plans import (
     retry_rule,
     validate_retry_rules,
 )
-from olive.store._previews import PREVIEW_STATUSES, Preview
+from olive.store._previews import (
+    PREVIEW_STATUSES,
+    Preview,
+    offered_contact_ids,
+    offered_to,
+    open_previews,
+    preview_contact,
+)
 from olive.store._queries import (
     COMPACT_COUNT_ROWS,
     ContactRow,
@@ -362,16 +369,20 @@ __all__ = [
     "migrate",
     "next_attempt_due",
     "numbers_in_flight",
+    "offered_contact_ids",
+    "offered_to",
     "open_agent_session",
     "open_call_count",
     "open_calls",
     "open_claims",
     "open_owner_calls",
+    "open_previews",
     "opt_out_key",
     "outcome_counts",
     "outcome_totals",
     "pause_reasons",
     "ping",
+    "preview_contact",
     "put_off_contacts",
     "read_engine_campaigns",
     "register_node",
