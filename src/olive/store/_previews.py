@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, selectinload
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
 
 from olive.store._base import Base, TimestampMixin, id_column
-from olive.store._campaigns import Contact
 
 #: offered: on the agent's screen; then dialed, skipped (by the agent), expired (nobody acted
 #: within the plan's preview_timeout_s), refused (the dial guard said no at the click) or
@@ -37,25 +36,7 @@ class Preview(TimestampMixin, Base):
     closed_at: Mapped[datetime | None]
 
 
-def open_previews(session: Session) -> list[Preview]:
-    """Every preview still on an agent's screen."""
-    return list(session.scalars(select(Preview).where(Preview.status == "offered")))
-
-
-def offered_to(session: Session, agent_id: str) -> Preview | None:
-    """The preview on this agent's screen, if any."""
-    return session.scalars(select(Preview).where(Preview.agent_id == agent_id, Preview.status == "offered")).first()
-
-
-def offered_contact_ids(session: Session) -> set[str]:
-    """The contacts on some agent's screen (not to be offered twice)."""
-    return set(session.scalars(select(Preview.contact_id).where(Preview.status == "offered")))
-
-
-def preview_contact(session: Session, contact_id: str) -> Contact | None:
-    """A previewed contact with its numbers, read again at the agent's click."""
-    statement = select(Contact).where(Contact.id == contact_id).options(selectinload(Contact.numbers))
-    return session.scalars(statement).first()
-
-
-__all__ = ["PREVIEW_STATUSES", "Preview", "offered_contact_ids", "offered_to", "open_previews", "preview_contact"]
+__all__ = [
+    "PREVIEW_STATUSES",
+    "Preview",
+]
