@@ -141,6 +141,17 @@ def _with_numbers(session: Session, heads: Sequence[Any]) -> list[DueContact]:
     return out
 
 
+def _list_ids(session: Session, campaign_id: str, list_ids: Iterable[str] | None) -> Sequence[str]:
+    """The dial lists to read, in id order: the ones given, or all the campaign's."""
+    if list_ids is None:
+        return session.scalars(
+            select(campaign_dial_lists.c.dial_list_id)
+            .where(campaign_dial_lists.c.campaign_id == campaign_id)
+            .order_by(campaign_dial_lists.c.dial_list_id)
+        ).all()
+    return sorted(list_ids)
+
+
 def _columns() -> tuple[Any, ...]:
     return (
         Contact.id,
@@ -171,14 +182,7 @@ def due_rows(
     may then hash-join a scan of every number.)
     """
     at = as_utc(now)
-    if list_ids is None:
-        list_ids = session.scalars(
-            select(campaign_dial_lists.c.dial_list_id)
-            .where(campaign_dial_lists.c.campaign_id == campaign_id)
-            .order_by(campaign_dial_lists.c.dial_list_id)
-        ).all()
-    else:
-        list_ids = sorted(list_ids)
+    list_ids = _list_ids(session, campaign_id, list_ids)
 
     def pick(list_id: str, due: ColumnElement[bool], n: int) -> Sequence[Any]:
         return session.execute(
@@ -445,14 +449,7 @@ def contacts_due(
     of several lists are merged here.
     """
     at = as_utc(now)
-    if list_ids is None:
-        list_ids = session.scalars(
-            select(campaign_dial_lists.c.dial_list_id)
-            .where(campaign_dial_lists.c.campaign_id == campaign_id)
-            .order_by(campaign_dial_lists.c.dial_list_id)
-        ).all()
-    else:
-        list_ids = sorted(list_ids)
+    list_ids = _list_ids(session, campaign_id, list_ids)
 
     # By next attempt then id for both: the never-tried share one (NULL) time,
     # and PostgreSQL does not take IS NULL as fixing the column's order.
