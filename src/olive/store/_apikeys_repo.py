@@ -35,12 +35,6 @@ class ApiKeyRepository(Repository[ApiKey]):
     def create(self, name: str, role: str) -> tuple[ApiKey, str]:
         return create_api_key(self.session, name, role)
 
-    def verify(self, plaintext: str, *, now: datetime | float | None = None) -> ApiKey | None:
-        return verify_api_key(self.session, plaintext, now=now)
-
-    def revoke(self, key_id: str, *, now: datetime | float | None = None) -> bool:
-        return revoke_api_key(self.session, key_id, now=now)
-
 
 def create_api_key(session: Session, name: str, role: str) -> tuple[ApiKey, str]:
     """Add a new key; return the row and the plaintext (to show once). The caller commits."""

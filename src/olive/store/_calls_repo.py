@@ -267,20 +267,6 @@ class CallRepository(Repository[Call]):
         )
         return self.all(statement)
 
-    def open_for_contact(self, contact_id: str) -> Call | None:
-        return self.one_or_none(
-            self.select().where(Call.contact_id == contact_id, Call.ended_at.is_(None))
-        )
-
-    def for_contact(self, contact_id: str) -> list[Call]:
-        statement = self.select().where(Call.contact_id == contact_id)
-        return self.all(statement.order_by(Call.originated_at, Call.id))
-
-    def outcome_counts(
-        self, campaign_id: str, *, since: datetime | float | None = None
-    ) -> dict[str, int]:
-        return outcome_counts(self.session, campaign_id, since=since)
-
 
 def open_calls(session: Session, server: str | None = None) -> list[Call]:
     """Calls not yet ended (on ``server`` if given), oldest first: what to reconcile after a restart."""

@@ -198,23 +198,6 @@ class CampaignRepository(Repository[Campaign]):
         """The campaign with plan, dial lists and agents loaded; raises NotFound."""
         return self.get_or_raise(id, options=CAMPAIGN_LINKS)
 
-    def with_status(self, *statuses: str) -> list[Campaign]:
-        statement = self.select().where(Campaign.status.in_(statuses)).order_by(Campaign.id)
-        return self.all(statement.options(*CAMPAIGN_LINKS))
-
-    def contacts_remaining(self, campaign_id: str) -> int:
-        """Contacts of the campaign's lists still to be dialed (pending or dialing)."""
-        statement = (
-            select(func.count())
-            .select_from(Contact)
-            .join(campaign_dial_lists, campaign_dial_lists.c.dial_list_id == Contact.dial_list_id)
-            .where(
-                campaign_dial_lists.c.campaign_id == campaign_id,
-                Contact.status.in_(("pending", "dialing")),
-            )
-        )
-        return int(self.session.scalar(statement) or 0)
-
     def has_contacts_remaining(self, campaign_id: str) -> bool:
         """Whether any contact of the campaign's lists is still pending or dialing.
 

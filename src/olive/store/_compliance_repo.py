@@ -248,20 +248,6 @@ class CallbackRepository(Repository[Callback]):
     model = Callback
     kind = "callback"
 
-    def due(self, campaign_id: str, now: datetime | float, limit: int = 100) -> list[Callback]:
-        """Scheduled callbacks of the campaign due at ``now``, earliest first."""
-        statement = (
-            self.select()
-            .where(
-                Callback.campaign_id == campaign_id,
-                Callback.status == "scheduled",
-                Callback.due_at <= as_utc(now),
-            )
-            .order_by(Callback.due_at, Callback.id)
-            .limit(limit)
-        )
-        return self.all(statement)
-
     def scheduled(self, *, contact_id: str | None = None, source_call_id: str | None = None) -> list[Callback]:
         """The scheduled callbacks of a contact, or those a call asked for."""
         return self.all(self.select().where(

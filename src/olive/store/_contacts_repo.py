@@ -736,9 +736,6 @@ class ContactRepository(Repository[Contact]):
         statement = select(ContactNumber.contact_id).where(ContactNumber.number == number).distinct()
         return list(self.session.scalars(statement))
 
-    def get_with_numbers(self, id: str) -> Contact:
-        return self.get_or_raise(id, options=(selectinload(Contact.numbers),))
-
     def load(self, id: str) -> Contact | None:
         """The contact with its numbers, read afresh (not from the session's identity map)."""
         statement = self.select().where(Contact.id == id).options(selectinload(Contact.numbers))
@@ -797,9 +794,6 @@ class ContactRepository(Repository[Contact]):
                 Contact.dial_list_id == dial_list_id, Contact.external_ref == external_ref
             )
         )
-
-    def due(self, campaign_id: str, now: datetime | float, limit: int) -> list[Contact]:
-        return contacts_due(self.session, campaign_id, now, limit)
 
     def import_rows(
         self, dial_list_id: str, rows: Iterable[ContactRow], *, now: datetime | float | None = None
