@@ -7,6 +7,9 @@ session of the agent at once. Hashes are compared in constant time.
 
 Each campaign may have its own list of pause reasons (``pause_reasons``);
 agents pause with one of them.
+
+The tables and the password hash are here; the queries (issuing, signing
+in, ending sessions, pause reasons) are in _agents_repo.py.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ A key is ``olive_`` followed by 43 URL-safe characters (256 random bits).
 Being high-entropy, a plain SHA-256 is the right hash (no salt or slow KDF
 needed). The first :data:`PREFIX_LEN` characters are kept in clear to find
 the row; the hash is compared in constant time.
+
+The table and the hash are here; the queries (create, verify, revoke) are in
+_apikeys_repo.py.
 """
 
 from __future__ import annotations
