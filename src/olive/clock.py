@@ -63,7 +63,8 @@ class ManualClock:
     Sleepers wake in due order, each at its exact due time, with the event loop
     let run after each (``settle``) so what the wake-up caused happens before
     time moves on. Share one with the simulated PBX (in memory) and the engine
-    for deterministic tests with exact durations.
+    for deterministic tests with exact durations. Not test-only code: it is
+    public, for anyone who tests against olive.sim (docs/simulator.md).
     """
 
     scale = 1.0

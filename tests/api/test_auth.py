@@ -18,7 +18,7 @@ from olive.cli import app
 from olive.cli._common import console
 from olive.store import (
     ApiKey,
-    _apikeys,
+    _apikeys_repo,
     create_api_key,
     make_sessionmaker,
     revoke_api_key,
@@ -95,7 +95,7 @@ class TestKeys:
     ) -> None:
         # issue 13: `olive apikey list` showed the first of several requests a minute apart or less.
         clock = [datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)]
-        monkeypatch.setattr(_apikeys, "utcnow", lambda: clock[0])
+        monkeypatch.setattr(_apikeys_repo, "utcnow", lambda: clock[0])
         for seconds in (0, 5, 50):
             clock[0] = datetime(2026, 3, 2, 9, 0, seconds, tzinfo=UTC)
             ok(viewer.get("/plans"))

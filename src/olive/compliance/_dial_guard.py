@@ -4,7 +4,9 @@ The engine asks its :class:`DialGuard` right before each dial, inside the
 transaction that claims the contact, so a number added to the do-not-call
 list a second ago, or a calling window that just closed, stops the call.
 :class:`~olive.compliance.ComplianceGuard` is the real guard, and the engine uses it unless
-told otherwise; :class:`AllowAll` is for tests that are about something else.
+told otherwise; :class:`AllowAll` (no rule at all) is for tests and benchmarks
+that are about something else (benchmarks/engine_load.py measures the engine
+without the guard's reads).
 
 A guard may also observe (:class:`DialObserver`): the engine calls its
 ``dialed`` once the contact is claimed and its call row written, in the
@@ -70,6 +72,9 @@ class DialPreparer(Protocol):
 
 
 class AllowAll:
+    """A guard that allows every dial: never for a real campaign. It stays in olive, not
+    tests/, because benchmarks/engine_load.py uses it to time the engine alone."""
+
     def check(
         self,
         session: Session,

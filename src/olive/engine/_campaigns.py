@@ -35,7 +35,7 @@ def read_campaigns(
     session: Session, now: float, have_runners: set[str], only: Callable[[Campaign], bool] | None = None
 ) -> Refreshed:
     """``only``: the campaigns this engine runs (a unit's engine runs one; None: all)."""
-    # Read every second: the agents as plain rows, not ORM objects (store/_engine_reads.py).
+    # Read every second: the agents as plain rows, not ORM objects (store/_campaigns_repo.py).
     read = read_engine_campaigns(session, ("running", "paused"))
     campaigns = read.campaigns if only is None else [c for c in read.campaigns if only(c)]
     refreshed = Refreshed(read.agent_ids, campaigns, read.agents, owner_calls=owner_calls(session))

@@ -35,8 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from olive.calls import AgentActivity
 from olive.compliance import DialObserver, Verdict, due_callback
@@ -45,7 +44,20 @@ from olive.engine._dialing import Dial, build_intent
 from olive.engine._due import contacts_to_dial
 from olive.engine._persist import DialIntent, write_ahead
 from olive.errors import Conflict
-from olive.store import Agent, Campaign, Contact, Preview, as_utc, from_epoch, to_epoch, transaction
+from olive.store import (
+    Agent,
+    Campaign,
+    Contact,
+    Preview,
+    as_utc,
+    from_epoch,
+    offered_contact_ids,
+    offered_to,
+    open_previews,
+    preview_contact,
+    to_epoch,
+    transaction,
+)
 
 if TYPE_CHECKING:
     from olive.engine._engine import Engine
@@ -115,8 +127,8 @@ class Previews:
         step = _Step()
         with transaction(self.engine.sessions) as session:
             self._close_stale(session, campaigns, now, step)
-            offered = {p.agent_id for p in _open(session)} | {agent_id for agent_id, _ in step.pauses}
-            taken = set(session.scalars(select(Preview.contact_id).where(Preview.status == "offered")))
+            offered = {p.agent_id for p in open_previews(session)} | {agent_id for agent_id, _ in step.pauses}
+            taken = offered_contact_ids(session)
             for campaign_id, agents in idle.items():
                 for agent_id in agents:
                     if agent_id in offered:
@@ -129,7 +141,7 @@ class Previews:
         return step
 
     def _close_stale(self, session: Session, campaigns: Mapping[str, Campaign], now: float, step: _Step) -> None:
-        for preview in _open(session):
+        for preview in open_previews(session):
             agent = session.get(Agent, preview.agent_id)
             campaign = campaigns.get(preview.campaign_id)
             if campaign is None or agent is None or agent.state == "logged_out":
@@ -188,7 +200,7 @@ class Previews:
 
     def _dial_verb(self, agent_id: str, now: float) -> _DialResult:
         with transaction(self.engine.sessions) as session:
-            preview = _offered_to(session, agent_id)
+            preview = offered_to(session, agent_id)
             campaign = next((c for c in self.engine.campaigns if preview and c.id == preview.campaign_id), None)
             agent = session.get(Agent, agent_id)
             if preview is None or agent is None:
@@ -209,7 +221,7 @@ class Previews:
 
     def _skip(self, agent_id: str, reason: str, now: float) -> bool:
         with transaction(self.engine.sessions) as session:
-            preview = _offered_to(session, agent_id)
+            preview = offered_to(session, agent_id)
             if preview is None:
                 return False
             _close(preview, "skipped", reason, now)
@@ -220,9 +232,7 @@ class Previews:
     def _dial_in_tx(self, session: Session, campaign: Campaign, preview: Preview, agent: Agent, now: float) -> _DialResult:
         """Check the contact again and write its call (for this agent alone)."""
         engine, plan = self.engine, campaign.plan.snapshot()
-        contact = session.scalars(
-            select(Contact).where(Contact.id == preview.contact_id).options(selectinload(Contact.numbers))
-        ).first()
+        contact = preview_contact(session, preview.contact_id)
         if contact is None or not contact.numbers or contact.status != "pending" or contact.active_call_id is not None:
             _close(preview, "withdrawn", "the contact is no longer waiting to be called", now)
             return _DialResult(None, "the contact is no longer waiting to be called")
@@ -281,14 +291,6 @@ async def _pause(engine: Engine, agent_id: str, reason: str) -> None:
         await engine.control.pause_agent(agent_id, reason)
 
 
-def _open(session: Session) -> list[Preview]:
-    return list(session.scalars(select(Preview).where(Preview.status == "offered")))
-
-
-def _offered_to(session: Session, agent_id: str) -> Preview | None:
-    return session.scalars(select(Preview).where(Preview.agent_id == agent_id, Preview.status == "offered")).first()
-
-
 def _close(preview: Preview, status: str, reason: str | None, now: float) -> None:
     preview.status, preview.reason, preview.closed_at = status, reason, from_epoch(now)
 
@@ -309,7 +311,7 @@ def _apply(contact: Contact, verdict: Verdict) -> None:
 
 def open_preview(session: Session, agent_id: str) -> Preview | None:
     """The contact on the agent's screen, if any (for the API)."""
-    return _offered_to(session, agent_id)
+    return offered_to(session, agent_id)
 
 
 __all__ = ["PREVIEW_CONTEXT", "PREVIEW_MODE", "SKIP_DELAY_S", "Previews", "agent_first_intent", "is_preview", "open_preview"]

@@ -133,7 +133,6 @@ class PredictivePacer:
         self.ledger = AbandonLedger(config.ledger_windows_s)
         self._controller = AbandonController(config.aim, config.controller_memory)
         self._limits = DialLimits(config)
-        self._dialing_ahead = False  # is the pacer dialing on its forecast (not progressively)?
         # When the pacer switched between forecast and progressive dialing, so that a
         # live answer's outcome teaches the controller only if it was dialed on the forecast.
         self._switch_times: list[float] = [float("-inf")]
@@ -186,7 +185,6 @@ class PredictivePacer:
         return on_forecast
 
     def _switch(self, now: float, ahead: bool) -> None:
-        self._dialing_ahead = ahead
         if self._switch_ahead[-1] != ahead:
             self._switch_times.append(now)
             self._switch_ahead.append(ahead)

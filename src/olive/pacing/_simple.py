@@ -64,11 +64,6 @@ class DialLimits:
         return dials, reason
 
 
-def progressive_dials(snapshot: PacingSnapshot) -> int:
-    """One call per idle agent who has no call on the way."""
-    return max(0, snapshot.idle_agents - snapshot.calls_in_flight)
-
-
 class ProgressivePacer:
     mode = "progressive"
 

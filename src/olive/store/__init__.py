@@ -19,9 +19,12 @@ from olive.store._agent_auth import (
     AgentSession,
     PauseReason,
     check_password,
+    hash_password,
+)
+from olive.store._agents_repo import (
+    AgentRepository,
     end_agent_sessions,
     has_agent_password,
-    hash_password,
     issue_agent_password,
     live_credential,
     open_agent_session,
@@ -32,8 +35,11 @@ from olive.store._agent_auth import (
 )
 from olive.store._apikeys import (
     ApiKey,
-    create_api_key,
     hash_api_key,
+)
+from olive.store._apikeys_repo import (
+    ApiKeyRepository,
+    create_api_key,
     revoke_api_key,
     verify_api_key,
 )
@@ -46,15 +52,20 @@ from olive.store._base import (
     to_epoch,
     utcnow,
 )
-from olive.store._call_queries import (
+from olive.store._calls import Call
+from olive.store._calls_repo import (
+    CallFilter,
+    CallRepository,
+    counts_as_attempt,
     ended_since,
     has_open_call_for,
     machine_calls_since,
     open_call_count,
+    open_calls,
     open_owner_calls,
+    outcome_counts,
     outcome_totals,
 )
-from olive.store._calls import Call
 from olive.store._campaigns import (
     Agent,
     Campaign,
@@ -65,6 +76,15 @@ from olive.store._campaigns import (
     campaign_agents,
     campaign_dial_lists,
 )
+from olive.store._campaigns_repo import (
+    CAMPAIGN_LINKS,
+    CampaignRepository,
+    EngineAgent,
+    EngineRead,
+    PlanRepository,
+    campaign_status,
+    read_engine_campaigns,
+)
 from olive.store._compliance import (
     DEFAULT_DISPOSITION_CODES,
     Callback,
@@ -72,17 +92,36 @@ from olive.store._compliance import (
     DncCheck,
     DncNumber,
 )
-from olive.store._contacts import (
+from olive.store._compliance_repo import (
+    CallbackRepository,
+    ComplianceRecords,
+    DispositionCodeRepository,
+    DncRepository,
+    contacts_with_due_callbacks,
+)
+from olive.store._contacts_repo import (
+    COMPACT_COUNT_ROWS,
+    ContactRepository,
+    ContactRow,
     DialContact,
+    DialListRepository,
     DialNumber,
     DueContact,
     DueNumber,
     PutOff,
     callback_contacts,
     callback_rows,
+    claim_contact,
+    compact_contact_counts,
+    contact_status_counts,
+    contacts_due,
     due_rows,
+    import_contacts,
+    next_attempt_due,
     numbers_in_flight,
     put_off_contacts,
+    release_contact,
+    release_stale_claims,
     set_next_number,
 )
 from olive.store._db import (
@@ -98,13 +137,6 @@ from olive.store._db import (
     ping,
     safe_url,
     transaction,
-)
-from olive.store._engine_reads import (
-    EngineAgent,
-    EngineRead,
-    campaign_status,
-    contacts_with_due_callbacks,
-    read_engine_campaigns,
 )
 from olive.store._engine_writes import (
     ContactFacts,
@@ -151,38 +183,15 @@ from olive.store._plans import (
     retry_rule,
     validate_retry_rules,
 )
-from olive.store._previews import PREVIEW_STATUSES, Preview
-from olive.store._queries import (
-    COMPACT_COUNT_ROWS,
-    ContactRow,
-    claim_contact,
-    compact_contact_counts,
-    contact_status_counts,
-    contacts_due,
-    import_contacts,
-    next_attempt_due,
-    open_calls,
-    outcome_counts,
-    release_contact,
-    release_stale_claims,
+from olive.store._previews import (
+    PREVIEW_STATUSES,
+    Preview,
 )
-from olive.store._records_repo import ComplianceRecords
-from olive.store._repos import (
-    CAMPAIGN_LINKS,
-    AgentRepository,
-    CampaignRepository,
-    ContactRepository,
-    DialListRepository,
-    PlanRepository,
-)
-from olive.store._repos_records import (
-    ApiKeyRepository,
-    CallbackRepository,
-    CallFilter,
-    CallRepository,
-    DispositionCodeRepository,
-    DncRepository,
-    counts_as_attempt,
+from olive.store._previews_repo import (
+    offered_contact_ids,
+    offered_to,
+    open_previews,
+    preview_contact,
 )
 from olive.store._repository import NotFound, Page, Repository
 from olive.store._units import (
@@ -366,16 +375,20 @@ __all__ = [
     "migrate",
     "next_attempt_due",
     "numbers_in_flight",
+    "offered_contact_ids",
+    "offered_to",
     "open_agent_session",
     "open_call_count",
     "open_calls",
     "open_claims",
     "open_owner_calls",
+    "open_previews",
     "opt_out_key",
     "outcome_counts",
     "outcome_totals",
     "pause_reasons",
     "ping",
+    "preview_contact",
     "put_off_contacts",
     "read_engine_campaigns",
     "register_node",

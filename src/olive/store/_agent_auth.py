@@ -7,6 +7,9 @@ session of the agent at once. Hashes are compared in constant time.
 
 Each campaign may have its own list of pause reasons (``pause_reasons``);
 agents pause with one of them.
+
+The tables and the password hash are here; the queries (issuing, signing
+in, ending sessions, pause reasons) are in _agents_repo.py.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import CursorResult, ForeignKey, Integer, String, UniqueConstraint, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
 
 from olive.store._base import Base, id_column, utcnow
 
@@ -101,103 +104,6 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got, expected)
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def issue_agent_password(session: Session, agent_id: str, *, now: datetime | None = None) -> str:
-    """A new password for the agent (returned once); the old one and its sessions end. The caller commits."""
-    revoke_agent_password(session, agent_id, now=now)
-    password = secrets.token_urlsafe(15)  # 20 characters, 120 bits
-    session.add(AgentCredential(agent_id=agent_id, secret_hash=hash_password(password)))
-    session.flush()
-    return password
-
-
-def revoke_agent_password(session: Session, agent_id: str, *, now: datetime | None = None) -> bool:
-    """Revoke the agent's password and end their sessions; False if they had no live password."""
-    at = now or utcnow()
-    result = session.execute(
-        update(AgentCredential)
-        .where(AgentCredential.agent_id == agent_id, AgentCredential.revoked_at.is_(None))
-        .values(revoked_at=at)
-    )
-    revoked = result.rowcount if isinstance(result, CursorResult) else 0
-    end_agent_sessions(session, agent_id, now=at)
-    return bool(revoked)
-
-
-def has_agent_password(session: Session, agent_id: str) -> bool:
-    return live_credential(session, agent_id) is not None
-
-
-def live_credential(session: Session, agent_id: str) -> AgentCredential | None:
-    return session.scalars(
-        select(AgentCredential).where(AgentCredential.agent_id == agent_id, AgentCredential.revoked_at.is_(None))
-    ).first()
-
-
-def open_agent_session(session: Session, agent_id: str, password: str, *, now: datetime | None = None) -> tuple[AgentSession, str] | None:
-    """Check the password; on a match open a session and return it with its token (shown once)."""
-    credential = live_credential(session, agent_id)
-    if credential is None or not check_password(password, credential.secret_hash):
-        return None
-    at = now or utcnow()
-    token = AGENT_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = AgentSession(
-        agent_id=agent_id, prefix=token[:TOKEN_PREFIX_LEN], token_hash=_token_hash(token), created_at=at,
-        expires_at=at + SESSION_TTL,
-    )
-    session.add(row)
-    session.flush()
-    return row, token
-
-
-def verify_agent_session(session: Session, token: str, *, now: datetime | None = None) -> AgentSession | None:
-    """The live (not ended, not expired) session with this token, else None."""
-    if not token.startswith(AGENT_TOKEN_PREFIX) or len(token) <= TOKEN_PREFIX_LEN:
-        return None
-    at = now or utcnow()
-    digest = _token_hash(token)
-    rows = session.scalars(
-        select(AgentSession).where(
-            AgentSession.prefix == token[:TOKEN_PREFIX_LEN], AgentSession.ended_at.is_(None), AgentSession.expires_at > at
-        )
-    ).all()
-    found = None
-    for row in rows:
-        if hmac.compare_digest(row.token_hash, digest):
-            found = row
-    return found
-
-
-def end_agent_sessions(session: Session, agent_id: str, *, now: datetime | None = None, only: str | None = None) -> int:
-    """End the agent's sessions (or only the one with id ``only``); how many were live."""
-    where = [AgentSession.agent_id == agent_id, AgentSession.ended_at.is_(None)]
-    if only is not None:
-        where.append(AgentSession.id == only)
-    result = session.execute(update(AgentSession).where(*where).values(ended_at=now or utcnow()))
-    return int(result.rowcount) if isinstance(result, CursorResult) else 0
-
-
-def pause_reasons(session: Session, campaign_id: str) -> list[tuple[str, str]]:
-    """The campaign's (code, label) pause reasons, in order; the defaults if it set none."""
-    rows = session.scalars(
-        select(PauseReason).where(PauseReason.campaign_id == campaign_id).order_by(PauseReason.position)
-    ).all()
-    return [(r.code, r.label) for r in rows] if rows else list(DEFAULT_PAUSE_REASONS)
-
-
-def set_pause_reasons(session: Session, campaign_id: str, reasons: list[tuple[str, str]]) -> None:
-    """Replace the campaign's pause reasons (an empty list: back to the defaults)."""
-    for row in session.scalars(select(PauseReason).where(PauseReason.campaign_id == campaign_id)):
-        session.delete(row)
-    session.flush()
-    for position, (code, label) in enumerate(reasons):
-        session.add(PauseReason(campaign_id=campaign_id, code=code, label=label, position=position))
-    session.flush()
-
-
 __all__ = [
     "AGENT_TOKEN_PREFIX",
     "DEFAULT_PAUSE_REASONS",
@@ -206,14 +112,5 @@ __all__ = [
     "AgentSession",
     "PauseReason",
     "check_password",
-    "end_agent_sessions",
-    "has_agent_password",
     "hash_password",
-    "issue_agent_password",
-    "live_credential",
-    "open_agent_session",
-    "pause_reasons",
-    "revoke_agent_password",
-    "set_pause_reasons",
-    "verify_agent_session",
 ]

@@ -1,4 +1,5 @@
-"""Preview mode: a contact olive has put on one agent's screen for them to dial or skip."""
+"""Preview mode: a contact olive has put on one agent's screen for them to dial or skip.
+The table; its queries are in _previews_repo.py."""
 
 from __future__ import annotations
 
@@ -36,4 +37,7 @@ class Preview(TimestampMixin, Base):
     closed_at: Mapped[datetime | None]
 
 
-__all__ = ["PREVIEW_STATUSES", "Preview"]
+__all__ = [
+    "PREVIEW_STATUSES",
+    "Preview",
+]

@@ -1,18 +1,26 @@
-"""Repositories for records: calls, API keys, do-not-call, dispositions, callbacks."""
+"""Compliance records and do-not-call: every query of the aggregate (DNC lists,
+disposition codes, callbacks, the callbacks due for a tick).
+
+:class:`ComplianceRecords` reads what a regulator may ask for: every attempt, the
+live answers and machines behind the abandon rate, the pre-dial DNC checks and
+the DNC lists, for compliance/_records.py's exports. Reads only."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select
+from sqlalchemy.orm import Session
 
-from olive.calls import NOT_PLACED
-from olive.store._apikeys import ApiKey, create_api_key, revoke_api_key, verify_api_key
+from olive.calls import LIVE_ANSWERS, Outcome
 from olive.store._base import as_utc
 from olive.store._calls import Call
-from olive.store._campaigns import Campaign, Contact
+from olive.store._campaigns import (
+    Campaign,
+    Contact,
+)
 from olive.store._compliance import (
     DEFAULT_DISPOSITION_CODES,
     Callback,
@@ -20,209 +28,63 @@ from olive.store._compliance import (
     DncCheck,
     DncNumber,
 )
-from olive.store._queries import open_calls, outcome_counts
 from olive.store._repository import Page, Repository
 
 
-@dataclass(frozen=True, slots=True)
-class CallFilter:
-    """Which calls to read: the filters of ``GET /calls`` and its CSV export."""
-
-    campaign_id: str | None = None
-    contact_id: str | None = None
-    outcome: str | None = None
-    agent_id: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-    def where(self) -> list[ColumnElement[bool]]:
-        out: list[ColumnElement[bool]] = []
-        for column, value in (
-            (Call.campaign_id, self.campaign_id),
-            (Call.contact_id, self.contact_id),
-            (Call.outcome, self.outcome),
-            (Call.agent_id, self.agent_id),
-        ):
-            if value is not None:
-                out.append(column == value)
-        if self.since is not None:
-            out.append(Call.originated_at >= self.since)
-        if self.until is not None:
-            out.append(Call.originated_at < self.until)
-        return out
+def _between(statement: Select[Any], column: Any, since: float | None, until: float | None) -> Select[Any]:
+    if since is not None:
+        statement = statement.where(column >= as_utc(since))
+    if until is not None:
+        statement = statement.where(column < as_utc(until))
+    return statement
 
 
+class ComplianceRecords:
+    def __init__(self, session: Session) -> None:
+        self.session = session
 
-def counts_as_attempt() -> ColumnElement[bool]:
-    """Calls that were attempts: not those Asterisk refused for a passing reason (``NOT_PLACED``)."""
-    return or_(Call.detail.is_(None), ~Call.detail.startswith(f"{NOT_PLACED}:"))
+    def campaigns(self) -> dict[str, Campaign]:
+        """Every campaign, by id."""
+        return {c.id: c for c in self.session.scalars(select(Campaign))}
 
+    def attempts(self, campaign_id: str | None, since: float | None, until: float | None) -> Iterator[Call]:
+        """Every call placed in ``[since, until)`` (of the campaign), oldest first."""
+        statement = select(Call).order_by(Call.originated_at, Call.id)
+        if campaign_id is not None:
+            statement = statement.where(Call.campaign_id == campaign_id)
+        yield from self.session.scalars(_between(statement, Call.originated_at, since, until))
 
-class CallRepository(Repository[Call]):
-    model = Call
-    kind = "call"
+    def dnc_checks(
+        self, campaign_id: str | None, since: float | None, until: float | None, *, of_calls: bool = False
+    ) -> Iterator[DncCheck]:
+        """The pre-dial DNC checks made in ``[since, until)`` (of the campaign; only those of a
+        call, with ``of_calls``), oldest first."""
+        statement = select(DncCheck).order_by(DncCheck.checked_at, DncCheck.id)
+        if of_calls:
+            statement = statement.where(DncCheck.call_id.is_not(None))
+        if campaign_id is not None:
+            statement = statement.where(DncCheck.campaign_id == campaign_id)
+        yield from self.session.scalars(_between(statement, DncCheck.checked_at, since, until))
 
-    def search(self, filters: CallFilter, *, limit: int = 50, offset: int = 0) -> Page[Call]:
-        return self.list(*filters.where(), order_by=(Call.originated_at,), limit=limit, offset=offset)
-
-    def outcomes_by_number(self, contact_id: str) -> dict[str | None, dict[str, int]]:
-        """How the contact's attempts ended, counted per outcome, for each of its numbers
-        (by contact number id): what the retry rules weigh."""
-        counts: dict[str | None, dict[str, int]] = {}
-        rows = self.session.execute(
-            select(Call.contact_number_id, Call.outcome, func.count())
-            .where(Call.contact_id == contact_id, Call.outcome.is_not(None), counts_as_attempt())
-            .group_by(Call.contact_number_id, Call.outcome)
-        )
-        for number_id, outcome, total in rows:
-            if outcome:
-                counts.setdefault(number_id, {})[outcome] = int(total)
-        return counts
-
-    def last_ended_at(self, number: str, outcome: str) -> datetime | None:
-        """When the latest call to ``number`` with that outcome ended, in any campaign."""
-        return self.session.scalar(select(func.max(Call.ended_at)).where(Call.number == number, Call.outcome == outcome))
-
-    def last_ended_by_number(
-        self, numbers: Sequence[str], outcomes: Sequence[str]
-    ) -> dict[tuple[str, str], datetime]:
-        """:meth:`last_ended_at` for many numbers at once: (number, outcome) -> when the latest such call ended."""
-        if not numbers or not outcomes:
-            return {}
-        rows = self.session.execute(
-            select(Call.number, Call.outcome, func.max(Call.ended_at))
-            .where(Call.number.in_(sorted(set(numbers))), Call.outcome.in_(sorted(set(outcomes))))
-            .group_by(Call.number, Call.outcome)
-        )
-        return {
-            (number, outcome): at
-            for number, outcome, at in rows
-            if at is not None and outcome is not None
-        }
-
-    def claim_disposition(
-        self, call_id: str, now: datetime | float
-    ) -> tuple[str, str | None, str | None] | None:
-        """Mark the ended call's disposition as taken effect, if it has one that has not;
-        returns (code, contact id, contact number id) to whoever won (one conditional
-        UPDATE: the engine ending the call and the API setting the code race here)."""
-        won = self.session.execute(
-            update(Call)
-            .where(
-                Call.id == call_id,
-                Call.disposition.is_not(None),
-                Call.ended_at.is_not(None),
-                Call.disposition_applied_at.is_(None),
-            )
-            .values(disposition_applied_at=as_utc(now))
-            .returning(Call.disposition, Call.contact_id, Call.contact_number_id)
-            .execution_options(synchronize_session=False)
-        ).first()
-        loaded = self.session.identity_map.get(self.session.identity_key(Call, call_id))
-        if loaded is not None:
-            self.session.expire(loaded, ["disposition_applied_at"])
-        if won is None:
-            return None
-        code, contact_id, number_id = won
-        return str(code), contact_id, number_id
-
-    def claim_dispositions(
-        self, call_ids: Sequence[str], now: datetime | float
-    ) -> dict[str, tuple[str, str | None, str | None]]:
-        """:meth:`claim_disposition` for many ended calls in one statement: call id ->
-        (code, contact id, contact number id) for each call whose disposition this caller claimed."""
-        if not call_ids:
-            return {}
-        ids = sorted(set(call_ids))
-        won = self.session.execute(
-            update(Call)
-            .where(
-                Call.id.in_(ids),
-                Call.disposition.is_not(None),
-                Call.ended_at.is_not(None),
-                Call.disposition_applied_at.is_(None),
-            )
-            .values(disposition_applied_at=as_utc(now))
-            .returning(Call.id, Call.disposition, Call.contact_id, Call.contact_number_id)
-            .execution_options(synchronize_session=False)
-        ).all()
-        for call_id in ids:
-            loaded = self.session.identity_map.get(self.session.identity_key(Call, call_id))
-            if loaded is not None:
-                self.session.expire(loaded, ["disposition_applied_at"])
-        return {call_id: (str(code), contact_id, number_id) for call_id, code, contact_id, number_id in won}
-
-    def of_campaign(self, campaign_id: str, *, outcome: str | None = None) -> list[Call]:
-        """Every call of the campaign (with that outcome), oldest first."""
-        statement = self.select().where(Call.campaign_id == campaign_id)
-        if outcome is not None:
-            statement = statement.where(Call.outcome == outcome)
-        return self.all(statement.order_by(Call.originated_at, Call.id))
-
-    def chunk(self, filters: CallFilter, *, after: tuple[datetime, str] | None, limit: int) -> list[Call]:
-        """Up to ``limit`` matching calls, oldest first, after ``(originated_at, id)``: keyset
-        paging, so an export reads every call once however many there are."""
-        statement = self.select().where(*filters.where()).order_by(Call.originated_at, Call.id).limit(limit)
-        if after is not None:
-            at, id = after
-            statement = statement.where(or_(Call.originated_at > at, and_(Call.originated_at == at, Call.id > id)))
-        return self.all(statement)
-
-    def open(self, server: str | None = None) -> list[Call]:
-        return open_calls(self.session, server)
-
-    def last_connected_for(self, agent_id: str) -> Call | None:
-        """The agent's latest call that reached them."""
+    def answers_and_machines(self, campaign_id: str) -> Iterator[tuple[datetime, str, bool | None, dict[str, Any] | None]]:
+        """(ended, outcome, drop message played, plan snapshot) of the campaign's ended live
+        answers and MACHINE calls, in the order they ended: the abandon rate's calls."""
+        outcomes = [*(o.value for o in LIVE_ANSWERS), Outcome.MACHINE.value]
         statement = (
-            self.select()
-            .where(Call.agent_id == agent_id, Call.agent_connected_at.is_not(None))
-            .order_by(Call.agent_connected_at.desc())
-            .limit(1)
+            select(Call.ended_at, Call.outcome, Call.drop_message_played, Call.plan_snapshot)
+            .where(Call.campaign_id == campaign_id, Call.outcome.in_(outcomes), Call.ended_at.is_not(None))
+            .order_by(Call.ended_at)
         )
-        return self.session.scalars(statement).first()
+        for ended, outcome, played, plan in self.session.execute(statement):
+            if ended is not None and outcome is not None:
+                yield ended, outcome, played, plan
 
-    def latest_for_contact(self, contact_id: str, limit: int) -> list[Call]:
-        """The contact's latest ``limit`` calls, newest first."""
-        statement = (
-            self.select()
-            .where(Call.contact_id == contact_id)
-            .order_by(Call.originated_at.desc(), Call.id)
-            .limit(limit)
-        )
-        return self.all(statement)
-
-    def open_for_contact(self, contact_id: str) -> Call | None:
-        return self.one_or_none(
-            self.select().where(Call.contact_id == contact_id, Call.ended_at.is_(None))
-        )
-
-    def for_contact(self, contact_id: str) -> list[Call]:
-        statement = self.select().where(Call.contact_id == contact_id)
-        return self.all(statement.order_by(Call.originated_at, Call.id))
-
-    def outcome_counts(
-        self, campaign_id: str, *, since: datetime | float | None = None
-    ) -> dict[str, int]:
-        return outcome_counts(self.session, campaign_id, since=since)
-
-
-class ApiKeyRepository(Repository[ApiKey]):
-    model = ApiKey
-    kind = "API key"
-
-
-    def every(self) -> list[ApiKey]:
-        """Every key, revoked ones too, oldest first."""
-        return self.all(self.select().order_by(ApiKey.created_at, ApiKey.id))
-
-    def create(self, name: str, role: str) -> tuple[ApiKey, str]:
-        return create_api_key(self.session, name, role)
-
-    def verify(self, plaintext: str, *, now: datetime | float | None = None) -> ApiKey | None:
-        return verify_api_key(self.session, plaintext, now=now)
-
-    def revoke(self, key_id: str, *, now: datetime | float | None = None) -> bool:
-        return revoke_api_key(self.session, key_id, now=now)
+    def dnc_numbers(self, campaign_id: str | None) -> Iterator[DncNumber]:
+        """The DNC entries (of one campaign's list), the global list first, by number."""
+        statement = select(DncNumber).order_by(DncNumber.campaign_id.is_not(None), DncNumber.number)
+        if campaign_id is not None:
+            statement = statement.where(DncNumber.campaign_id == campaign_id)
+        yield from self.session.scalars(statement)
 
 
 class DncRepository(Repository[DncNumber]):
@@ -386,20 +248,6 @@ class CallbackRepository(Repository[Callback]):
     model = Callback
     kind = "callback"
 
-    def due(self, campaign_id: str, now: datetime | float, limit: int = 100) -> list[Callback]:
-        """Scheduled callbacks of the campaign due at ``now``, earliest first."""
-        statement = (
-            self.select()
-            .where(
-                Callback.campaign_id == campaign_id,
-                Callback.status == "scheduled",
-                Callback.due_at <= as_utc(now),
-            )
-            .order_by(Callback.due_at, Callback.id)
-            .limit(limit)
-        )
-        return self.all(statement)
-
     def scheduled(self, *, contact_id: str | None = None, source_call_id: str | None = None) -> list[Callback]:
         """The scheduled callbacks of a contact, or those a call asked for."""
         return self.all(self.select().where(
@@ -464,12 +312,32 @@ class CallbackRepository(Repository[Callback]):
         return self.session.scalars(statement).first()
 
 
+CHUNK = 500  # bound parameters per statement
+
+
+def contacts_with_due_callbacks(session: Session, campaign_id: str, contact_ids: Sequence[str], now: float) -> set[str]:
+    """Which of these contacts have a callback of the campaign scheduled and due at ``now``:
+    one query for a tick's candidates, where asking per contact was a query per dial."""
+    out: set[str] = set()
+    ids = list(contact_ids)
+    for start in range(0, len(ids), CHUNK):
+        out.update(
+            session.scalars(
+                select(Callback.contact_id).where(
+                    Callback.campaign_id == campaign_id,
+                    Callback.contact_id.in_(ids[start : start + CHUNK]),
+                    Callback.status == "scheduled",
+                    Callback.due_at <= as_utc(now),
+                )
+            )
+        )
+    return out
+
+
 __all__ = [
-    "ApiKeyRepository",
-    "CallFilter",
-    "CallRepository",
     "CallbackRepository",
+    "ComplianceRecords",
     "DispositionCodeRepository",
     "DncRepository",
-    "counts_as_attempt",
+    "contacts_with_due_callbacks",
 ]
