@@ -56,9 +56,9 @@ _CALL_OVER: dict[str, object] = {"call_id": None, "device_status": NOT_INUSE}
 
 class MemberTracker:
     def __init__(self, *, wrapup_s: float = 0.0, full_ring_ms: int = 0) -> None:
-        """``full_ring_ms``: a ring that times out sooner was cut short by the customer's
-        connect limit (app_queue rings a member only for what is left of Queue()'s
-        timeout, in whole seconds), not let go by the agent: it is not counted as missed."""
+        """``full_ring_ms``: a ring that times out sooner than the connect limit (the shortest
+        of the link's campaigns, in ms) is not counted as missed: app_queue let it go at the
+        queue's own ring timeout, or the customer's limit cut it short."""
         self.wrapup_s = wrapup_s
         self.full_ring_ms = full_ring_ms
         self._agents: dict[str, AgentStatus] = {}
