@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+from replay import replay
 from tests.sim.test_dialer_limit import run, sent
 
 from olive import ami
@@ -51,6 +53,23 @@ class TestLiveEvents:
         rec = follow(await events("+12025555001", 2.0))  # answers and hangs up at once
         assert (rec.outcome, rec.abandon_reason) == (Outcome.ABANDONED, AbandonReason.CALLER_HANGUP)
         assert rec.queue_status is None
+
+
+class TestRecorded:
+    """Transcripts 37-39: [olive-dialer] on a real Asterisk 22.10.1."""
+
+    @pytest.mark.parametrize(("name", "wait"), [("37_dialer_connect_limit_no_agent", 2.0),
+                                                ("39_dialer_connect_limit_agent_still_ringing", 1.5)])
+    def test_the_limits_drop_is_abandoned_by_timeout(self, name: str, wait: float) -> None:
+        rec = replay(name).record()
+        assert (rec.outcome, rec.abandon_reason, rec.queue_status) == (Outcome.ABANDONED, AbandonReason.TIMEOUT, "TIMEOUT")
+        assert rec.drop_message_played is True
+        assert rec.customer_wait_s is not None and abs(rec.customer_wait_s - wait) < 0.01
+
+    def test_an_agent_who_answered_within_the_limit_is_connected(self) -> None:
+        rec = replay("38_dialer_connect_limit_agent_answers_in_1s").record()
+        assert (rec.outcome, rec.agent_interface) == (Outcome.CONNECTED, "Local/181@olive-test-agents")
+        assert rec.abandon_reason is None
 
 
 class TestReadBack:
