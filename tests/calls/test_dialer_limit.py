@@ -66,6 +66,13 @@ class TestRecorded:
         assert rec.drop_message_played is True
         assert rec.customer_wait_s is not None and abs(rec.customer_wait_s - wait) < 0.01
 
+    @pytest.mark.parametrize("name", ["37_dialer_connect_limit_no_agent", "39_dialer_connect_limit_agent_still_ringing"])
+    def test_a_login_without_dialplan_events_still_tells_the_limits_drop(self, name: str) -> None:
+        # Events: call,agent loses T's VarSet (transcript 17): QueueCallerAbandon while the
+        # customer's channel is still up is the limit, as for Queue()'s own timeout (12).
+        rec = replay(name, classes=frozenset({"call", "agent"})).record()
+        assert (rec.outcome, rec.abandon_reason, rec.queue_status) == (Outcome.ABANDONED, AbandonReason.TIMEOUT, None)
+
     def test_an_agent_who_answered_within_the_limit_is_connected(self) -> None:
         rec = replay("38_dialer_connect_limit_agent_answers_in_1s").record()
         assert (rec.outcome, rec.agent_interface) == (Outcome.CONNECTED, "Local/181@olive-test-agents")
