@@ -68,7 +68,7 @@ def expected_received(name: str) -> list[ParsedMessage]:
 
 def test_every_transcript_is_loaded() -> None:
     # A transcript that silently failed to load would shrink every test below.
-    assert len(NAMES) == 35
+    assert len(NAMES) == 38
     assert RECONNECTING == ["21_core_restart_now", "22_core_restart_with_a_call_up"]
 
 

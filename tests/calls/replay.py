@@ -73,6 +73,7 @@ def replay(
     classes: frozenset[str] | None = None,
     edit: Callable[[Sequence[Entry]], Sequence[Entry]] | None = None,
     caller_less_complete: bool = False,
+    full_ring_ms: int = 0,
 ) -> Replay:
     """``classes`` keeps only events of those Privilege classes, as ``Events: call,agent`` would;
     ``edit`` rewrites the entries first (a fault on top of a real recording).
@@ -83,7 +84,7 @@ def replay(
     entries = load(name).entries
     if edit is not None:
         entries = tuple(edit(entries))
-    r = Replay(CallTracker(settle_s=settle_s), MemberTracker(wrapup_s=wrapup_s))
+    r = Replay(CallTracker(settle_s=settle_s), MemberTracker(wrapup_s=wrapup_s, full_ring_ms=full_ring_ms))
     codec = ami.AMICodec(ami.Role.CLIENT)
     for entry in entries:
         if until is not None and entry.t > until:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from replay import fragment_events, replay
 
 from olive import ami
@@ -73,6 +74,18 @@ class TestMemberTracker:
             agent = r.members.get("Local/101@agents")
             assert agent is not None and agent.activity is not A.RINGING
             assert agent.missed_in_a_row == counted, ring_ms
+
+    @pytest.mark.parametrize(("name", "interface", "limit_ms", "missed"), [
+        # [olive-dialer]'s TIMEOUT(absolute) cancels the ring at the 1.5 s limit: no AgentRingNoAnswer.
+        ("39_dialer_connect_limit_agent_still_ringing", "Local/979@olive-test-agents", 1500, 1),
+        # The customer hung up 3 s into the ring, before a 5 s limit: not the agent's miss.
+        ("13_customer_hangup_while_agent_rings", "Local/201@agents-slow", 5000, 0),
+    ])
+    def test_a_ring_the_connect_limit_cancelled_is_a_miss(self, name: str, interface: str, limit_ms: int, missed: int) -> None:
+        r = replay(name, full_ring_ms=limit_ms)
+        counts = [c.status.missed_in_a_row for c in r.agent_changes if c.status.interface == interface]
+        assert counts and counts[-1] == missed
+        assert any(c.previous is A.RINGING for c in r.agent_changes if c.status.interface == interface)
 
     def test_14_paused_with_reason(self) -> None:
         r = replay("14_agent_paused")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import datetime
 
 import pytest
 from sqlalchemy import Engine as SAEngine
@@ -132,17 +131,17 @@ class TestMissedRings:
         await mem.run_until(
             lambda: agent_state(mem.sessions, absent) == ("paused", "missed 2 calls in a row"), within_s=1200, what="901 paused"
         )
-        paused_at = mem.clock.now()
         await mem.run_for(mem.tick_s * 2)  # the QueuePause goes out
         member = {m.interface: m for m in mem.pbx.queue_members("olive-test")}[absent]
         assert (member.paused, member.reason) == (True, "missed 2 calls in a row")
         report = await mem.finish(cid, within_s=4 * 3600)
         calls = mem.calls(cid)
-        rings = [r for c in calls for r in c.agents_no_answer if r["interface"] == absent]
-        # Paused after two rings of the whole connect limit; a ring the customer's limit cut
-        # short (app_queue rang 901 for the one whole second left) is not the agent's miss.
-        assert [r["ring_ms"] for r in rings] == [1000, 2000, 2000]
-        assert all(datetime.fromisoformat(r["at"]).timestamp() <= paused_at for r in rings)
+        # Paused after two rings of the whole connect limit. The customer's TIMEOUT(absolute)
+        # cancels a ring still going at the limit: app_queue sends no AgentRingNoAnswer for it
+        # (transcript 39), so olive counted the cancelled rings, and no call lists one.
+        assert not [r for c in calls for r in c.agents_no_answer if r["interface"] == absent]
+        timed_out = [c for c in calls if c.abandon_reason == "timeout"]
+        assert len(timed_out) >= 2 and all(c.agent_interface is None for c in timed_out)
         assert all(c.agent_interface != absent for c in calls)
         assert report.outcomes["CONNECTED"] == 10, "the dropped customers were called again and reached 101"
         assert agent_state(mem.sessions, absent) == ("paused", "missed 2 calls in a row")

@@ -52,8 +52,17 @@ RUNS = (
      "33_preview_agent_hangs_up_while_customer_rings"),
     # The connect limit after AMD kept with TIMEOUT(absolute) and a T extension (no agent; an
     # agent answering within it), then Queue()'s own 1-second limit in [olive-dialer], on the
-    # same kind of Asterisk: the dialplan docs/asterisk ships.
+    # same kind of Asterisk: the dialplan as it was then (recorded-34-36.toml).
     ("34_amd_connect_limit_no_agent", "35_amd_connect_limit_agent_answers_in_1s", "36_queue_timeout_1s"),
+    # [olive-dialer] keeping the connect limit with TIMEOUT(absolute) and a T extension (no
+    # agent; an agent answering within it; an agent still ringing at it), on the same kind of
+    # Asterisk: the dialplan docs/asterisk ships. Each after `queue reset stats`, so each is
+    # a run of its own: a call that starts on time keeps its whole-second fields (QUEUEWAIT,
+    # HoldTime, the AstDB end) when the machine is loaded, and one run's late tail cannot
+    # push the next call's start over a second.
+    ("37_dialer_connect_limit_no_agent",),
+    ("38_dialer_connect_limit_agent_answers_in_1s",),
+    ("39_dialer_connect_limit_agent_still_ringing",),
 )
 # Recordings that are not one call's session, compared by their own tests: an Asterisk
 # restart cannot be replayed on one running simulator.
@@ -74,7 +83,10 @@ SCENARIOS: dict[int, tuple[str | Path, tuple[Path, ...]]] = {
     3: (Path(__file__).with_name("recorded-23-26.toml"),
         (ROOT / "conf" / "docs-23-26" / "extensions.conf", _DOCS / "olive-test.conf")),
     4: (Path(__file__).resolve().parents[1] / "e2e" / "e2e.toml", (_DOCS / "extensions.conf", _DOCS / "olive-test.conf")),
-    5: (Path(__file__).resolve().parents[1] / "e2e" / "e2e.toml", (_DOCS / "extensions.conf", _DOCS / "olive-test.conf")),
+    5: (Path(__file__).with_name("recorded-34-36.toml"),
+        (ROOT / "conf" / "docs-34-36" / "extensions.conf", _DOCS / "olive-test.conf")),
+    **{run: (Path(__file__).resolve().parents[1] / "e2e" / "e2e.toml", (_DOCS / "extensions.conf", _DOCS / "olive-test.conf"))
+       for run in (6, 7, 8)},
 }
 _LAB: tuple[str | Path, tuple[Path, ...]] = ("lab", (ROOT / "conf" / "extensions.conf",))
 

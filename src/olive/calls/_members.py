@@ -49,6 +49,10 @@ class AgentChange:
 
 
 _WITH_CALL = (AgentActivity.RINGING, AgentActivity.TALKING, AgentActivity.WRAPUP)
+#: How much shorter than the connect limit a ring cancelled by it may look: app_queue rings
+#: the agent a fraction of a millisecond after the customer joins, and olive sees the ring
+#: start and end when the events reach it (transcript 39: 1.500 s for a 1.5 s limit).
+RING_END_SLACK_S = 0.25
 # When olive's call leaves an agent, the in-use device state it caused is stale;
 # a QueueMemberStatus will say if the device is still busy with something else.
 _CALL_OVER: dict[str, object] = {"call_id": None, "device_status": NOT_INUSE}
@@ -56,9 +60,12 @@ _CALL_OVER: dict[str, object] = {"call_id": None, "device_status": NOT_INUSE}
 
 class MemberTracker:
     def __init__(self, *, wrapup_s: float = 0.0, full_ring_ms: int = 0) -> None:
-        """``full_ring_ms``: a ring that times out sooner was cut short by the customer's
-        connect limit (app_queue rings a member only for what is left of Queue()'s
-        timeout, in whole seconds), not let go by the agent: it is not counted as missed."""
+        """``full_ring_ms``: the connect limit (the shortest of the link's campaigns, in ms).
+        A ring is the agent's miss when it lasted that long: app_queue's AgentRingNoAnswer of
+        at least that, or a ring the connect limit cancelled (no AgentRingNoAnswer: the
+        customer's channel timed out, transcript 39; only with a limit known, above 0). A
+        shorter ring is not counted: app_queue let it go at the queue's own ring timeout, or
+        the customer hung up."""
         self.wrapup_s = wrapup_s
         self.full_ring_ms = full_ring_ms
         self._agents: dict[str, AgentStatus] = {}
@@ -204,7 +211,11 @@ class MemberTracker:
         keep = agent.activity in _WITH_CALL
         # A ringing Local member reads INUSE; NOT_INUSE again means the ring is over.
         if agent.activity is AgentActivity.RINGING and event.status == NOT_INUSE:
-            keep, agent = False, replace(agent, call_id=None)
+            # Over with no AgentRingNoAnswer and no answer: the customer's channel went. The
+            # connect limit (TIMEOUT(absolute)) cancels the ring that way (transcript 39): a ring
+            # that lasted the whole limit is the agent's miss; a customer hanging up sooner is not.
+            missed = 0 < self.full_ring_ms <= 1000 * (now - before.since + RING_END_SLACK_S)
+            keep, agent = False, replace(agent, call_id=None, missed_in_a_row=agent.missed_in_a_row + missed)
         # A QueueStatus list item is a fresh snapshot: it ends a call whose end we missed.
         if keep and event.kind == "QueueMember" and not event.in_call and event.status == NOT_INUSE:
             keep = agent.activity is AgentActivity.WRAPUP

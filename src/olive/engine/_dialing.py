@@ -7,7 +7,6 @@ calling window that closed a moment ago still stops the call.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +25,7 @@ from olive.store import (
     PutOff,
     agentless_variables,
     amd_variables,
+    connect_limit,
     contacts_with_due_callbacks,
     from_epoch,
     put_off_contacts,
@@ -102,9 +102,9 @@ def place_dials(
     return out, dial_note(session, campaign.id, reason, len(out), bool(candidates), refused)
 
 
-def connect_limit_s(plan: Mapping[str, Any]) -> int:
-    """Queue()'s timeout for the plan: whole seconds; rounding down never exceeds the limit."""
-    return max(1, math.floor(float(plan.get("connect_limit_s", 2.0))))
+def connect_limit_s(plan: Mapping[str, Any]) -> float:
+    """The plan's connect limit in seconds, which the dialplan keeps to the millisecond."""
+    return float(plan.get("connect_limit_s", 2.0))
 
 
 def build_intent(
@@ -121,7 +121,7 @@ def build_intent(
         "OLIVE_CAMPAIGN": campaign.id,
         "OLIVE_CONTACT": contact.id,
         "OLIVE_QUEUE": campaign.queue,
-        "OLIVE_CONNECT_LIMIT": str(connect_limit_s(plan)),
+        "OLIVE_CONNECT_LIMIT": connect_limit(connect_limit_s(plan)),
         "OLIVE_DROP_MESSAGE": (plan.get("drop_message") or "") if plan.get("drop_action") == "message" else "",
     }
     variables.update(amd_variables(plan))  # [olive-amd]'s settings, when the plan runs AMD

@@ -570,10 +570,10 @@ class Engine:
                 link.queues.add(campaign.queue)
                 link.members.wrapup_s = max(link.members.wrapup_s, float(plan.get("wrapup_s", 0.0)))
         for link in self.links.values():
-            # A ring counts as missed only if it lasted the whole connect limit (Queue()'s
-            # timeout, whole seconds): a shorter one was cut by the customer's limit.
+            # A ring counts as missed only if it lasted the whole connect limit: a shorter one
+            # was cut by the customer's limit.
             limits = [connect_limit_s(c.plan.snapshot()) for c in refreshed.campaigns if self.links.get(c.server) is link]
-            link.members.full_ring_ms = 1000 * min(limits, default=0)
+            link.members.full_ring_ms = round(1000 * min(limits, default=0))
         self.campaigns = refreshed.campaigns
         self.campaign_agents = refreshed.agents
         self.callbacks.refreshed(refreshed.campaigns, refreshed.agent_ids, refreshed.owner_calls)

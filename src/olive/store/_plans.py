@@ -94,10 +94,20 @@ AMD_FALSE_POSITIVE_SHARE: Final = 0.03
 CALLBACK_QUEUE: Final = "olive-callbacks"
 
 
+def connect_limit(connect_limit_s: float) -> str:
+    """[olive-dialer]'s and [olive-broadcast]'s OLIVE_CONNECT_LIMIT: the plan's limit in seconds,
+    with decimals to the millisecond, kept with TIMEOUT(absolute) (docs/compliance.md). At
+    least a millisecond: TIMEOUT(absolute)=0 would be no limit at all."""
+    return _seconds(max(0.001, round(connect_limit_s, 3)))
+
+
 def amd_connect_limit(connect_limit_s: float) -> str:
     """[olive-amd]'s OLIVE_CONNECT_LIMIT: seconds from AMD's HUMAN verdict, with decimals."""
-    remainder = max(AMD_MIN_CONNECT_S, round(connect_limit_s - AMD_AFTER_GREETING_S, 3))
-    return f"{remainder:.3f}".rstrip("0").rstrip(".")
+    return _seconds(max(AMD_MIN_CONNECT_S, round(connect_limit_s - AMD_AFTER_GREETING_S, 3)))
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
 def amd_variables(plan: Mapping[str, Any]) -> dict[str, str]:
@@ -270,6 +280,7 @@ __all__ = [
     "agentless_variables",
     "amd_connect_limit",
     "amd_variables",
+    "connect_limit",
     "default_retry_rules",
     "opt_out_key",
     "retry_rule",
