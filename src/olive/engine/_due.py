@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -43,15 +43,11 @@ def contacts_to_dial(
     (the preview verbs change them). A contact whose number next in turn has a call in
     flight (any campaign) is passed over, as in :func:`rows_to_dial`.
     ``list_ids``: the campaign's dial lists if known (saves a query)."""
-    first = callbacks_due(session, campaign_id, now, limit)
-    if len(first) < limit:
-        taken = {c.id for c in first}
-        rest = [
-            c
-            for c in contacts_due(session, campaign_id, now, limit, list_ids=list_ids)
-            if c.id not in taken
-        ]
-        first = (first + rest)[:limit]
+    first = _callbacks_first(
+        callbacks_due(session, campaign_id, now, limit),
+        lambda: contacts_due(session, campaign_id, now, limit, list_ids=list_ids),
+        limit,
+    )
     busy = numbers_in_flight(session, (n.number for c in first for n in c.numbers))
     return [
         c
@@ -75,17 +71,29 @@ def rows_to_dial(
     passed over: one number is never dialed twice at once. It stays due and
     comes back once that call has ended.
     """
-    first = callback_rows(session, campaign_id, now, limit)
-    if len(first) < limit:
-        taken = {c.id for c in first}
-        rest = [
-            c
-            for c in due_rows(session, campaign_id, now, limit, list_ids=list_ids)
-            if c.id not in taken
-        ]
-        first = (first + rest)[:limit]
+    first = _callbacks_first(
+        callback_rows(session, campaign_id, now, limit),
+        lambda: due_rows(session, campaign_id, now, limit, list_ids=list_ids),
+        limit,
+    )
     busy = {n.number for c in first for n in c.numbers if n.in_flight}
     return _one_per_number(first, busy, lambda c: None if c.to_dial is None else c.to_dial.number)
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+H = TypeVar("H", bound=_HasId)
+
+
+def _callbacks_first(callbacks: list[H], due: Callable[[], list[H]], limit: int) -> list[H]:
+    """Due callbacks first, then the other due contacts (read only if needed), ``limit`` in all."""
+    if len(callbacks) >= limit:
+        return callbacks
+    taken = {c.id for c in callbacks}
+    return (callbacks + [c for c in due() if c.id not in taken])[:limit]
 
 
 def _one_per_number(

@@ -203,33 +203,29 @@ class DialApp:
 
     # -- endings --------------------------------------------------------------------------
     def _timed_out(self) -> None:
-        if self.done:
-            return
-        going = [o for o in self.out if o.going]
-        for out in going:
-            out.dial.done = True
-            out.channel.dial = None
-            out.dial.end_event("NOANSWER")
-        for out in going:
-            out.going = False
-            self.core.hangup(out.channel)
-        self.status = "NOANSWER"
-        self._unanswered()
+        if not self.done:
+            self._end_ringing("NOANSWER")
 
     def _caller_hungup(self, cause: int) -> None:
-        if self.done:
-            return
+        if not self.done:
+            self._end_ringing("CANCEL", self.ch.hangupcause or HangupCause.NORMAL_CLEARING)
+
+    def _end_ringing(self, status: str, caller_cause: int | None = None) -> None:
+        """Every callee still ringing gets its DialEnd, then is hung up (with the caller's
+        cause, at once, when the caller has gone): as dial_exec_full() on a timeout or a cancel."""
         going = [o for o in self.out if o.going]
         for out in going:
             out.dial.done = True
             out.channel.dial = None
-            out.dial.end_event("CANCEL")
-        tree_cause = self.ch.hangupcause or HangupCause.NORMAL_CLEARING
+            out.dial.end_event(status)
         for out in going:
             out.going = False
-            self.core.hangup(out.channel, tree_cause, force=True)
-        self.status = "CANCEL"
-        self._unanswered(caller_gone=True)
+            if caller_cause is None:
+                self.core.hangup(out.channel)
+            else:
+                self.core.hangup(out.channel, caller_cause, force=True)
+        self.status = status
+        self._unanswered(caller_gone=caller_cause is not None)
 
     def _unanswered(self, *, caller_gone: bool = False) -> None:
         """The end of dial_exec_full() without a bridge: DIALSTATUS, then the dialplan goes on."""

@@ -34,7 +34,7 @@ from olive.store._campaigns import (
     Agent,
     campaign_agents,
 )
-from olive.store._repository import Page, Repository
+from olive.store._repository import Page, Repository, grouped_ids
 
 
 class AgentRepository(Repository[Agent]):
@@ -59,16 +59,7 @@ class AgentRepository(Repository[Agent]):
 
     def campaign_ids(self, agent_ids: Iterable[str]) -> dict[str, list[str]]:
         """Each agent's campaigns' ids, in id order."""
-        out: dict[str, list[str]] = {id: [] for id in agent_ids}
-        if out:
-            rows = self.session.execute(
-                select(campaign_agents.c.agent_id, campaign_agents.c.campaign_id)
-                .where(campaign_agents.c.agent_id.in_(out))
-                .order_by(campaign_agents.c.campaign_id)
-            )
-            for agent_id, campaign_id in rows:
-                out[agent_id].append(campaign_id)
-        return out
+        return grouped_ids(self.session, campaign_agents.c.agent_id, campaign_agents.c.campaign_id, agent_ids)
 
     def names(self, agent_ids: Iterable[str]) -> dict[str, str]:
         """Agent id -> name, for those of ``agent_ids`` that exist."""

@@ -58,7 +58,7 @@ from olive.store._campaigns import (
     campaign_dial_lists,
 )
 from olive.store._compliance import Callback
-from olive.store._repository import Page, Repository
+from olive.store._repository import Page, Repository, grouped_ids
 
 
 class DialNumber(Protocol):
@@ -688,16 +688,7 @@ class DialListRepository(Repository[DialList]):
 
     def campaign_ids(self, dial_list_ids: Sequence[str]) -> dict[str, list[str]]:
         """Each list's campaigns' ids, in id order."""
-        out: dict[str, list[str]] = {id: [] for id in dial_list_ids}
-        if out:
-            rows = self.session.execute(
-                select(campaign_dial_lists.c.dial_list_id, campaign_dial_lists.c.campaign_id)
-                .where(campaign_dial_lists.c.dial_list_id.in_(out))
-                .order_by(campaign_dial_lists.c.campaign_id)
-            )
-            for list_id, campaign_id in rows:
-                out[list_id].append(campaign_id)
-        return out
+        return grouped_ids(self.session, campaign_dial_lists.c.dial_list_id, campaign_dial_lists.c.campaign_id, dial_list_ids)
 
     def contact_count(self, dial_list_id: str) -> int:
         statement = (

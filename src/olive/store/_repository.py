@@ -7,7 +7,7 @@ made) but never commit: the edge that opened the session owns the transaction.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -134,4 +134,15 @@ class Repository(Generic[M]):
             self.session.flush()
 
 
-__all__ = ["MAX_LIMIT", "NotFound", "Page", "Repository"]
+def grouped_ids(
+    session: Session, key: ColumnElement[str], value: ColumnElement[str], keys: Iterable[str]
+) -> dict[str, builtins.list[str]]:
+    """For each of ``keys``, the ``value`` ids a link table pairs it with, in id order."""
+    out: dict[str, builtins.list[str]] = {k: [] for k in keys}
+    if out:
+        for k, v in session.execute(select(key, value).where(key.in_(out)).order_by(value)):
+            out[k].append(v)
+    return out
+
+
+__all__ = ["MAX_LIMIT", "NotFound", "Page", "Repository", "grouped_ids"]
