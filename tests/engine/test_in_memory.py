@@ -8,7 +8,6 @@ memory every figure is the scenario's own, the same on every run.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import Engine as SAEngine
@@ -24,13 +23,6 @@ from olive.store import Agent, Campaign, to_epoch, transaction
 @pytest.fixture(scope="module")
 def db_backend() -> str:
     return "sqlite"
-
-
-@pytest.fixture
-async def mem(session_factory: sessionmaker[Session], db_clean: SAEngine) -> AsyncIterator[InMemory]:
-    m = await InMemory.create(session_factory)
-    yield m
-    await m.stop()
 
 
 def agent_state(sessions: sessionmaker[Session], interface: str) -> tuple[str, str | None]:

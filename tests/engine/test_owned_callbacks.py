@@ -8,8 +8,6 @@ campaign's queue from the dial until they are done with it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import Engine as SAEngine
 from sqlalchemy import select
@@ -30,13 +28,6 @@ ONCE = {k: {"max_attempts": 1, "delay_s": 60} for k in ("BUSY", "NO_ANSWER", "CO
 @pytest.fixture(scope="module")
 def db_backend() -> str:
     return "sqlite"
-
-
-@pytest.fixture
-async def mem(session_factory: sessionmaker[Session], db_clean: SAEngine) -> AsyncIterator[InMemory]:
-    m = await InMemory.create(session_factory)
-    yield m
-    await m.stop()
 
 
 def _book(sessions: sessionmaker[Session], campaign_id: str, numbers: list[str], owner: str | None, due: float) -> None:

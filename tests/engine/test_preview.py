@@ -7,8 +7,6 @@ out per the plan; the rules are checked again at the click.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import Engine as SAEngine
 from sqlalchemy import select
@@ -27,13 +25,6 @@ ONCE = {k: {"max_attempts": 1, "delay_s": 60} for k in ("BUSY", "NO_ANSWER", "CO
 @pytest.fixture(scope="module")
 def db_backend() -> str:
     return "sqlite"
-
-
-@pytest.fixture
-async def mem(session_factory: sessionmaker[Session], db_clean: SAEngine) -> AsyncIterator[InMemory]:
-    m = await InMemory.create(session_factory)
-    yield m
-    await m.stop()
 
 
 def _agent_ids(mem: InMemory) -> dict[str, str]:

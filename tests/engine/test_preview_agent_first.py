@@ -8,12 +8,8 @@ whose channels olive finds up (the agent's) would.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from sqlalchemy import Engine as SAEngine
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from e2e.harness import agent_interface, make_campaign, number
 from engine.memory import SERVER, InMemory
@@ -28,13 +24,6 @@ from olive.store import Agent, transaction
 @pytest.fixture(scope="module")
 def db_backend() -> str:
     return "sqlite"
-
-
-@pytest.fixture
-async def mem(session_factory: sessionmaker[Session], db_clean: SAEngine) -> AsyncIterator[InMemory]:
-    m = await InMemory.create(session_factory)
-    yield m
-    await m.stop()
 
 
 @pytest.mark.parametrize(
