@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from olive import ami
 from olive.calls import AgentChange, CallChange, CallRecord, CallTracker, MemberTracker
@@ -125,3 +125,25 @@ def replay(
         r._collect(r.tracker.tick(r.last_t + 5.0))
         r.agent_changes.extend(r.members.tick(r.last_t + 5.0))
     return r
+
+
+def follow_call(call_id: str, events: Sequence[tuple[float, ami.TypedEvent]]) -> CallRecord:
+    """One simulated call's timed events through a fresh tracker, as if olive had originated it
+    as ``call_id`` (its OriginateResponse given that Uniqueid): the record it ends with, once."""
+    tracker = CallTracker()
+    tracker.originate(call_id, action_id=None, dial_string="Local/x@olive-test-customers", now=0.0)
+    ended: CallRecord | None = None
+    last = 0.0
+    for t, ev in events:
+        last = max(last, t)
+        if isinstance(ev, ami.OriginateResponse):
+            ev = replace(ev, uniqueid=call_id)
+        for change in tracker.handle(ev, t):
+            if change.ended:
+                assert ended is None, "a call ends once"
+                ended = change.record
+    for change in tracker.tick(last + 100):
+        ended = change.record
+    assert ended is not None
+    return ended
+

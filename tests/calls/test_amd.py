@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from replay import follow_call
 from tests.sim.test_amd import run_call
 
 from olive import ami
@@ -32,22 +33,7 @@ async def recorded(number: str, *variables: str, until: str = "Hangup") -> list[
 
 
 def follow(events: list[tuple[float, ami.TypedEvent]]) -> CallRecord:
-    tracker = CallTracker()
-    tracker.originate("amd1", action_id=None, dial_string="Local/x@olive-test-customers", now=0.0)
-    ended: CallRecord | None = None
-    last = 0.0
-    for t, ev in events:
-        last = max(last, t)
-        if isinstance(ev, ami.OriginateResponse):
-            ev = replace(ev, uniqueid="amd1")
-        for change in tracker.handle(ev, t):
-            if change.ended:
-                assert ended is None, "a call ends once"
-                ended = change.record
-    for change in tracker.tick(last + 100):
-        ended = change.record
-    assert ended is not None
-    return ended
+    return follow_call("amd1", events)
 
 
 @pytest.fixture(scope="module")

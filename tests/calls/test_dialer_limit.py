@@ -4,10 +4,8 @@ events and from the AstDB read-back (tests/sim/test_dialer_limit.py checks the e
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
-from replay import replay
+from replay import follow_call, replay
 from tests.sim.test_dialer_limit import run, sent
 
 from olive import ami
@@ -25,22 +23,7 @@ async def events(number: str, limit: float) -> list[tuple[float, ami.TypedEvent]
 
 
 def follow(events: list[tuple[float, ami.TypedEvent]]) -> CallRecord:
-    tracker = CallTracker()
-    tracker.originate("dl1", action_id=None, dial_string="Local/x@olive-test-customers", now=0.0)
-    ended: CallRecord | None = None
-    last = 0.0
-    for t, ev in events:
-        last = max(last, t)
-        if isinstance(ev, ami.OriginateResponse):
-            ev = replace(ev, uniqueid="dl1")
-        for change in tracker.handle(ev, t):
-            if change.ended:
-                assert ended is None, "a call ends once"
-                ended = change.record
-    for change in tracker.tick(last + 100):
-        ended = change.record
-    assert ended is not None
-    return ended
+    return follow_call("dl1", events)
 
 
 class TestLiveEvents:

@@ -12,6 +12,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from replay import follow_call
 from tests.sim.test_ivr import CALL, KEYS, run_local
 
 from olive import ami
@@ -30,23 +31,8 @@ async def recorded(number: str, *variables: str, agent: str | None = None) -> Ev
     return out
 
 
-def follow(events: Events) -> CallRecord:
-    tracker = CallTracker()
-    tracker.originate(CALL, action_id=None, dial_string="Local/x@olive-test-customers", now=0.0)
-    ended: CallRecord | None = None
-    last = 0.0
-    for t, ev in events:
-        last = max(last, t)
-        if isinstance(ev, ami.OriginateResponse):
-            ev = replace(ev, uniqueid=CALL)
-        for change in tracker.handle(ev, t):
-            if change.ended:
-                assert ended is None, "a call ends once"
-                ended = change.record
-    for change in tracker.tick(last + 100):
-        ended = change.record
-    assert ended is not None
-    return ended
+def follow(events: list[tuple[float, ami.TypedEvent]]) -> CallRecord:
+    return follow_call(CALL, events)
 
 
 @pytest.fixture(scope="module")
