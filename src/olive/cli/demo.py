@@ -64,7 +64,7 @@ async def _demo(agents: int, contacts: int, speed: float, mode: str, db: Path, a
         campaign_id = install_demo(session, agents=agents, contacts=contacts, mode=mode, seed=seed)
         _, api_key = create_api_key(session, "demo", "admin")
     clock = ScaledClock(speed, start=demo_start())
-    pbx = SimulatedPBX("default", clock=clock, secret="demo", seed=seed)
+    pbx = SimulatedPBX("default", clock=clock, secret="demo", seed=seed, keep_actions=10_000)
     port = await pbx.start()
     engine = Engine(sessions, {"default": ServerConfig("127.0.0.1", port, "olive", "demo")}, clock=clock, guard=ComplianceGuard())
     api_task: asyncio.Task[None] | None = None

@@ -55,7 +55,7 @@ def sim(
     clock = ScaledClock(scale if scale is not None else loaded.scale)
 
     async def serve() -> None:
-        pbx = SimulatedPBX(loaded, clock=clock, username=username, secret=secret, seed=seed)
+        pbx = SimulatedPBX(loaded, clock=clock, username=username, secret=secret, seed=seed, keep_actions=10_000)
         if originate_log is not None:
             _log_originates(pbx, originate_log)
         try:

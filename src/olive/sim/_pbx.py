@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,7 +86,8 @@ class SimulatedPBX:
     ``scenario``: a :class:`Scenario`, a path to a TOML file, or a built-in name
     (``"default"``, ``"lab"``). ``clock``: shared with the code under test; by
     default a :class:`ScaledClock` at the scenario's ``scale``. ``seed``
-    overrides the scenario's.
+    overrides the scenario's. ``keep_actions``: how many received actions
+    :attr:`actions` keeps (all by default).
     """
 
     def __init__(
@@ -96,6 +98,7 @@ class SimulatedPBX:
         secret: str = "olive",
         *,
         seed: int | None = None,
+        keep_actions: int | None = None,
     ) -> None:
         if isinstance(scenario, Scenario):
             self.scenario = scenario
@@ -108,7 +111,9 @@ class SimulatedPBX:
         self.secret = secret
         self.seed = self.scenario.seed if seed is None else seed
         self.astdb: dict[str, str] = {}  # AstDB ("family/key" -> value): on disk, so it outlives a restart
-        self.actions: list[ActionRecord] = []
+        # Every action received, for tests; a long-running simulator keeps only the last
+        # ``keep_actions`` (its listeners still see each one) so its memory stays flat.
+        self.actions: deque[ActionRecord] = deque(maxlen=keep_actions)
         self.action_listeners: list[Callable[[ActionRecord], None]] = []  # each action as it arrives (olive sim's logs)
         self.restarts = 0
         # While a clean restart shuts down, manager.c refuses every action (transcript 22).
