@@ -13,11 +13,9 @@ way, on a separate session. RAND() is pinned to the values each recording drew.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +23,7 @@ from tests.support.transcripts import ROOT, Entry, Transcript, load
 
 from olive.ami import NEED_DATA as _NEED
 from olive.ami import AMICodec, Banner, Event, MalformedMessage, Response, Role
-from olive.clock import ScaledClock
+from olive.clock import ManualClock
 from olive.sim import SimulatedPBX, load_scenario
 from olive.sim._dialplan import parse_extensions
 
@@ -200,7 +198,7 @@ def recorded_messages(t: Transcript) -> list[Message]:
     return out
 
 
-async def _session(pbx: SimulatedPBX, clock: ScaledClock, replay: Replay, lead: float) -> None:
+async def _session(pbx: SimulatedPBX, clock: ManualClock, replay: Replay, lead: float) -> None:
     """Send the recording's actions when the recorder sent them.
 
     An action the recorder sent after some event ("1 s after AgentConnect", or Logoff
@@ -212,9 +210,10 @@ async def _session(pbx: SimulatedPBX, clock: ScaledClock, replay: Replay, lead: 
     sent = t.sent()
     start = replay.origin + sent[0].t - lead
     await clock.sleep(start - clock.now())
-    reader, writer = await asyncio.open_connection("127.0.0.1", pbx.port)
+    reader, writer = await pbx.connect_in_memory()
     chunks: list[bytes] = []
     seen: Counter[str] = Counter()
+    seen_at: dict[str, float] = {}  # clock time each event kind was last read
     progress = asyncio.Event()
     codec = AMICodec(Role.CLIENT)
 
@@ -225,6 +224,7 @@ async def _session(pbx: SimulatedPBX, clock: ScaledClock, replay: Replay, lead: 
             while isinstance(m := codec.next_message(), (Banner, Event, Response, MalformedMessage)):
                 if isinstance(m, Event):
                     seen[m.name] += 1
+                    seen_at[m.name] = clock.now()
             progress.set()
 
     task = asyncio.create_task(read())
@@ -234,15 +234,17 @@ async def _session(pbx: SimulatedPBX, clock: ScaledClock, replay: Replay, lead: 
             await clock.sleep(replay.origin + batch[0].t - clock.now())
         else:
             kind, count, gap = trigger
-            deadline = clock.now() + 60.0 / clock.scale * clock.scale
+            deadline = clock.now() + 60.0
             while seen[kind] < count and clock.now() < deadline:
                 progress.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(progress.wait(), 0.05)
-            await clock.sleep(gap)
+                waits = {asyncio.ensure_future(progress.wait()), asyncio.ensure_future(clock.sleep(deadline - clock.now()))}
+                _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                for w in pending:
+                    w.cancel()
+            await clock.sleep(seen_at.get(kind, clock.now()) + gap - clock.now())
         writer.write(b"".join(e.wire() for e in batch).replace(b"Secret: <not recorded>", b"Secret: olive"))
         await writer.drain()
-    await asyncio.wait_for(task, 30)
+    await task
     writer.close()
     replay.received = _wire_messages(b"".join(chunks), replay.origin, [])
 
@@ -278,8 +280,8 @@ def _trigger(t: Transcript, action: Entry) -> tuple[str, int, float] | None:
     return kind, sum(1 for e in before if e.get("Event") == kind), max(0.0, action.t - last.t)
 
 
-async def _empty(pbx: SimulatedPBX, clock: ScaledClock, queues: list[str]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", pbx.port)
+async def _empty(pbx: SimulatedPBX, queues: list[str]) -> None:
+    reader, writer = await pbx.connect_in_memory()
     lines = ["Action: Login\r\nUsername: olive\r\nSecret: olive\r\nEvents: off\r\n\r\n"]
     for q in queues:
         for m in pbx.queue_members(q):
@@ -293,8 +295,8 @@ async def _empty(pbx: SimulatedPBX, clock: ScaledClock, queues: list[str]) -> No
 
 
 async def _warm_up(pbx: SimulatedPBX) -> None:
-    """One throwaway session first, so the recordings do not pay for first-use costs."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", pbx.port)
+    """One throwaway session first, as the recorder's Asterisk had served sessions before."""
+    reader, writer = await pbx.connect_in_memory()
     writer.write(b"Action: Login\r\nUsername: olive\r\nSecret: olive\r\nEvents: off\r\n\r\n"
                  b"Action: QueueStatus\r\n\r\nAction: Logoff\r\n\r\n")
     await writer.drain()
@@ -303,40 +305,38 @@ async def _warm_up(pbx: SimulatedPBX) -> None:
     writer.close()
 
 
-async def replay_run(names: Iterable[str], scale: float) -> dict[str, Replay]:
+async def replay_run(names: Iterable[str]) -> dict[str, Replay]:
+    """Replay one run in virtual time (a ManualClock driven to each next sleeper, the PBX in memory):
+    every duration exact, so the comparison's timing checks cannot flake on a loaded machine."""
     names = tuple(names)
+    clock = ManualClock(start=load(names[0]).sent()[0].t + origin_of(load(names[0])) - 5.0)
+    return await clock.run_until_complete(asyncio.ensure_future(_replay_run(names, clock)))
+
+
+async def _replay_run(names: tuple[str, ...], clock: ManualClock) -> dict[str, Replay]:
     scenario, confs = SCENARIOS.get(RUNS.index(names), _LAB) if names in RUNS else _LAB
     replays = {n: Replay(n, load(n), origin_of(load(n))) for n in names}
-    first = next(iter(replays.values()))
-    clock = ScaledClock(scale, start=first.origin + first.transcript.sent()[0].t - 5.0)
     pbx = SimulatedPBX(scenario if isinstance(scenario, str) else load_scenario(scenario), clock=clock)
     for r in replays.values():
         for device, values in rand_pins(r.transcript, confs).items():
             pbx.core.rand_pins.setdefault(device, []).extend(values)
-    await pbx.start()
+    await pbx.start_in_memory()
     try:
         await _warm_up(pbx)
         for r in replays.values():
             emptied = emptied_queues(r.transcript)
             if emptied:
                 await clock.sleep(r.origin + r.transcript.sent()[0].t - 2.0 - clock.now())
-                await _empty(pbx, clock, emptied)
+                await _empty(pbx, emptied)
             await _session(pbx, clock, r, lead=0.05)
     finally:
         await pbx.stop()
     return replays
 
 
-def _replay_in_process(run: tuple[str, ...], scale: float) -> dict[str, Replay]:
-    return asyncio.run(replay_run(run, scale))
-
-
-def replay_all(scale: float) -> dict[str, Replay]:
-    """Both runs at once, each in its own process: one event loop per simulator keeps the
-    delay between sending an action and its handling small, as on a real network."""
-    with ProcessPoolExecutor(max_workers=len(RUNS)) as pool:
-        parts = list(pool.map(_replay_in_process, RUNS, [scale] * len(RUNS)))
-    return {k: v for part in parts for k, v in part.items()}
+def replay_all() -> dict[str, Replay]:
+    """Every run, one after the other, each on a simulator of its own."""
+    return {k: v for run in RUNS for k, v in asyncio.run(replay_run(run)).items()}
 
 
 __all__ = ["RUNS", "SEPARATE", "Message", "Replay", "device_of", "recorded_messages", "replay_all", "replay_run"]
