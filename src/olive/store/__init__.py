@@ -217,6 +217,7 @@ from olive.store._units import (
     reserve_dials,
     set_campaign_servers,
     stamp_claims,
+    unit_servers,
     units,
 )
 from olive.store._vocab import (
@@ -419,6 +420,7 @@ __all__ = [
     "stamp_claims",
     "to_epoch",
     "transaction",
+    "unit_servers",
     "units",
     "utcnow",
     "validate_retry_rules",

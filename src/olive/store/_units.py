@@ -143,13 +143,24 @@ def set_campaign_servers(session: Session, campaign_id: str, server_names: Seque
     session.flush()
 
 
-def campaign_servers(session: Session, campaign_id: str, first: str) -> list[str]:
-    """The servers the campaign dials through: ``first`` (its ``campaigns.server``), then the others
-    its units are on, by name. A campaign without units dials through ``first`` alone."""
-    others = session.scalars(
-        select(Unit.server).where(Unit.campaign_id == campaign_id, Unit.server != first).order_by(Unit.server)
-    ).all()
-    return [first, *others]
+def campaign_servers(session: Session, campaigns: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """The servers each campaign dials through, from ``(campaign id, campaigns.server)`` pairs: its
+    ``campaigns.server`` first, then the others its units are on, by name (one statement). A
+    campaign without units dials through its ``campaigns.server`` alone."""
+    out = {campaign_id: [first] for campaign_id, first in campaigns}
+    if out:
+        rows = session.execute(
+            select(Unit.campaign_id, Unit.server).where(Unit.campaign_id.in_(list(out))).order_by(Unit.server)
+        )
+        for campaign_id, server in rows:
+            if server not in out[campaign_id]:
+                out[campaign_id].append(server)
+    return out
+
+
+def unit_servers(session: Session, campaign_id: str) -> list[str]:
+    """The servers the campaign has units on, by name (none until a node or the API made them)."""
+    return list(session.scalars(select(Unit.server).where(Unit.campaign_id == campaign_id).order_by(Unit.server)))
 
 
 def pool_servers(session: Session) -> list[str]:
@@ -524,5 +535,6 @@ __all__ = [
     "reserve_dials",
     "set_campaign_servers",
     "stamp_claims",
+    "unit_servers",
     "units",
 ]
