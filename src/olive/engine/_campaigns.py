@@ -67,8 +67,11 @@ def read_campaigns(
         if campaign.id in have_runners:
             continue
         runner = CampaignRunner(campaign.id, campaign.plan.snapshot(), campaign.compliance_profile)
-        runner.restore(live_answers_since(session, campaign.id, now - LIVE_ANSWERS_S))
-        runner.restore_machines(machines_since(session, campaign.id, now - LIVE_ANSWERS_S))
+        # A unit's abandon guard restores its own server's calls: each unit keeps its own rate
+        # within the target, so the campaign's (their weighted mean) is too (docs/scale-out.md).
+        mine = None if unit is None else unit.server
+        runner.restore(live_answers_since(session, campaign.id, now - LIVE_ANSWERS_S, mine))
+        runner.restore_machines(machines_since(session, campaign.id, now - LIVE_ANSWERS_S, mine))
         refreshed.new_runners[campaign.id] = runner
     return refreshed
 
