@@ -207,7 +207,7 @@ def install(session: Session, cf: CampaignFile, *, server: str = "default") -> t
         agent = found if found is not None else Agent(name=a.name, interface=a.interface, state="ready")
         if found is None:
             session.add(agent)
-        agent.name, agent.interface = a.name, a.interface
+        agent.name, agent.interface, agent.server = a.name, a.interface, a.server
         if agent.state in (None, "logged_out"):
             agent.state = "ready"  # `olive run` logs its agents in
         members.append(agent)

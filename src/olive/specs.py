@@ -33,6 +33,8 @@ class _Spec(BaseModel):
 
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=_NAME.pattern)]
 SafeText = Annotated[str, Field(max_length=200, pattern=_SAFE.pattern)]
+#: An Asterisk server's name, as ``olive serve``'s configuration names it ([asterisk.NAME]).
+ServerName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{1,80}$")]
 
 
 class RetryRuleSpec(_Spec):
@@ -147,12 +149,16 @@ def check_plan_for_profile(plan: PlanSpec | dict[str, Any], profile: str) -> lis
 class AgentSpec(_Spec):
     name: Name
     interface: Annotated[str, Field(pattern=_INTERFACE.pattern, description="e.g. PJSIP/101")]
+    server: ServerName | None = Field(
+        default=None,
+        description="the Asterisk server their phone registers on; none: their campaigns' first server",
+    )
 
 
 class CampaignSpec(_Spec):
     name: Name
     queue: Annotated[str, Field(pattern=_QUEUE.pattern, description="the Asterisk queue answered calls go to")]
-    server: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,80}$")] = "default"
+    server: ServerName = "default"
     compliance_profile: Profile = "us-tsr"
     default_region: Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")] = "US"
     schedule: dict[str, Any] | None = None
@@ -164,5 +170,6 @@ __all__ = [
     "CampaignSpec",
     "PlanSpec",
     "RetryRuleSpec",
+    "ServerName",
     "check_plan_for_profile",
 ]

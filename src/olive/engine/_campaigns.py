@@ -8,16 +8,25 @@ instead of the engine's own fields.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from olive.engine._callbacks import owner_calls
 from olive.engine._runner import LIVE_ANSWERS_S, CampaignCounters, CampaignRunner
 from olive.engine._stats import live_answers_since, machines_since
-from olive.store import Campaign, CampaignRepository, EngineAgent, from_epoch, read_engine_campaigns
+from olive.store import (
+    Campaign,
+    CampaignRepository,
+    EngineAgent,
+    from_epoch,
+    on_server,
+    read_engine_campaigns,
+)
+
+if TYPE_CHECKING:
+    from olive.engine._unit_scope import UnitScope
 
 
 @dataclass
@@ -32,19 +41,37 @@ class Refreshed:
 
 
 def read_campaigns(
-    session: Session, now: float, have_runners: set[str], only: Callable[[Campaign], bool] | None = None
+    session: Session, now: float, have_runners: set[str], unit: UnitScope | None = None
 ) -> Refreshed:
-    """``only``: the campaigns this engine runs (a unit's engine runs one; None: all)."""
+    """``unit``: the one campaign and server this engine runs (a unit's engine); None: every campaign,
+    each on its own server (``campaigns.server``).
+
+    Each campaign's agents are those whose phones are on the server it dials through here
+    (``agents.server``; none: the campaign's first server): only they are paced, only they are
+    put in its queue there. A unit on another server than ``campaigns.server`` sees its campaign
+    on the unit's server (in memory only, :func:`~olive.store.on_server`), so everything that
+    follows (queue, Originates, callbacks) happens on that server.
+    """
     # Read every second: the agents as plain rows, not ORM objects (store/_campaigns_repo.py).
     read = read_engine_campaigns(session, ("running", "paused"))
-    campaigns = read.campaigns if only is None else [c for c in read.campaigns if only(c)]
-    refreshed = Refreshed(read.agent_ids, campaigns, read.agents, owner_calls=owner_calls(session))
+    campaigns = read.campaigns if unit is None else [c for c in read.campaigns if unit.runs(c)]
+    agents: dict[str, list[EngineAgent]] = {}
+    for campaign in campaigns:
+        first = campaign.server
+        here = first if unit is None else unit.server
+        agents[campaign.id] = [a for a in read.agents.get(campaign.id, ()) if a.on(here, first)]
+        if here != first:
+            on_server(campaign, here)
+    refreshed = Refreshed(read.agent_ids, campaigns, agents, owner_calls=owner_calls(session))
     for campaign in campaigns:
         if campaign.id in have_runners:
             continue
         runner = CampaignRunner(campaign.id, campaign.plan.snapshot(), campaign.compliance_profile)
-        runner.restore(live_answers_since(session, campaign.id, now - LIVE_ANSWERS_S))
-        runner.restore_machines(machines_since(session, campaign.id, now - LIVE_ANSWERS_S))
+        # A unit's abandon guard restores its own server's calls: each unit keeps its own rate
+        # within the target, so the campaign's (their weighted mean) is too (docs/scale-out.md).
+        mine = None if unit is None else unit.server
+        runner.restore(live_answers_since(session, campaign.id, now - LIVE_ANSWERS_S, mine))
+        runner.restore_machines(machines_since(session, campaign.id, now - LIVE_ANSWERS_S, mine))
         refreshed.new_runners[campaign.id] = runner
     return refreshed
 

@@ -464,8 +464,7 @@ class Engine:
         effects: list[Effect] = []
         with transaction(self.sessions) as session:
             self._persist(session, drained, effects)
-            only = None if self.unit is None else self.unit.runs
-            refreshed = read_campaigns(session, now, set(self.runners), only) if refresh else None
+            refreshed = read_campaigns(session, now, set(self.runners), self.unit) if refresh else None
         return effects, refreshed
 
     async def persist_now(self, drained: list[Drained], now: float) -> None:
@@ -606,6 +605,9 @@ class Engine:
                     f"waiting for Asterisk {link.name} to have {missing} agent(s) back in queue {campaign.queue}"
                     " (added again after connecting)"
                 )
+                continue
+            if self.unit is not None and (idle := self.unit.idle_note(campaign, len(self.campaign_agents.get(campaign.id, ())))):
+                self.status_note[campaign.id] = idle
                 continue
             runner = self.runners[campaign.id]
             calls = [r for r in link.tracker.active() if self.call_campaign.get(r.call_id) == campaign.id]

@@ -32,19 +32,24 @@ def call_event(change: CallChange) -> dict[str, Any]:
     }
 
 
-def live_answers_since(session: Session, campaign_id: str, since: float) -> list[tuple[float, bool]]:
-    """(ended at, abandoned) for every live answer of the campaign since ``since``, oldest first."""
+def live_answers_since(
+    session: Session, campaign_id: str, since: float, server: str | None = None
+) -> list[tuple[float, bool]]:
+    """(ended at, abandoned) for every live answer of the campaign since ``since``, oldest first
+    (of its calls on ``server`` only, when given: a unit paces and guards its own)."""
     return [
         (to_epoch(at), outcome == "ABANDONED")
-        for at, outcome in ended_since(session, campaign_id, LIVE, since)
+        for at, outcome in ended_since(session, campaign_id, LIVE, since, server=server)
     ]
 
 
-def machines_since(session: Session, campaign_id: str, since: float) -> list[tuple[float, float]]:
+def machines_since(
+    session: Session, campaign_id: str, since: float, server: str | None = None
+) -> list[tuple[float, float]]:
     """(ended at, the plan's estimated share of a person) for every call AMD took for a machine
     since ``since``, oldest first: the abandons the compliance export estimates among them."""
     out = []
-    for at, plan in machine_calls_since(session, campaign_id, since):
+    for at, plan in machine_calls_since(session, campaign_id, since, server=server):
         share = plan.get("amd_false_positive_share")
         out.append((to_epoch(at), AMD_FALSE_POSITIVE_SHARE if share is None else float(share)))
     return out

@@ -57,7 +57,19 @@ class UnitScope:
         return f"unit {self.campaign_id}@{self.server} (token {self.lease.token})"
 
     def runs(self, campaign: Campaign) -> bool:
-        return campaign.id == self.campaign_id and campaign.server == self.server
+        """The unit's campaign, whichever of its servers ``campaigns.server`` names (the refresh
+        then shows it on the unit's server, engine/_campaigns.py)."""
+        return campaign.id == self.campaign_id
+
+    def idle_note(self, campaign: Campaign, agents: int) -> str | None:
+        """Why the unit places no call whatever its pacer says: none of the campaign's agents is
+        on its server (an agentless plan needs none)."""
+        if agents or campaign.plan.snapshot().get("dial_mode") == "agentless":
+            return None
+        return (
+            f"not dialing on {self.server}: none of the campaign's agents is on this server "
+            "(an agent's server is where their phone registers)"
+        )
 
     def reserve(
         self, session: Session, decisions: list[tuple[Campaign, DialDecision]]

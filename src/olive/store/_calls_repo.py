@@ -23,15 +23,17 @@ from olive.store._repository import Page, Repository
 
 
 def ended_since(
-    session: Session, campaign_id: str, outcomes: Sequence[str], since: datetime | float
+    session: Session, campaign_id: str, outcomes: Sequence[str], since: datetime | float, *, server: str | None = None
 ) -> list[tuple[datetime, str]]:
-    """(ended at, outcome) of the campaign's calls with one of ``outcomes`` ended since ``since``, oldest first."""
+    """(ended at, outcome) of the campaign's calls with one of ``outcomes`` ended since ``since``, oldest first
+    (placed on ``server`` only, when given: a unit's own)."""
     rows = session.execute(
         select(Call.ended_at, Call.outcome)
         .where(
             Call.campaign_id == campaign_id,
             Call.outcome.in_(list(outcomes)),
             Call.ended_at >= as_utc(since),
+            *(() if server is None else (Call.server == server,)),
         )
         .order_by(Call.ended_at)
     )
@@ -39,15 +41,17 @@ def ended_since(
 
 
 def machine_calls_since(
-    session: Session, campaign_id: str, since: datetime | float
+    session: Session, campaign_id: str, since: datetime | float, *, server: str | None = None
 ) -> list[tuple[datetime, dict[str, Any]]]:
-    """(ended at, plan snapshot) of the campaign's calls AMD took for a machine since ``since``, oldest first."""
+    """(ended at, plan snapshot) of the campaign's calls AMD took for a machine since ``since``, oldest first
+    (placed on ``server`` only, when given)."""
     rows = session.execute(
         select(Call.ended_at, Call.plan_snapshot)
         .where(
             Call.campaign_id == campaign_id,
             Call.outcome == "MACHINE",
             Call.ended_at >= as_utc(since),
+            *(() if server is None else (Call.server == server,)),
         )
         .order_by(Call.ended_at)
     )

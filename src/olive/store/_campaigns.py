@@ -214,6 +214,9 @@ class Agent(TimestampMixin, Base):
     pause_reason: Mapped[str | None] = mapped_column(String(200))
     state_since: Mapped[datetime | None]
     current_call_id: Mapped[str | None] = mapped_column(String(40))
+    #: the Asterisk server their phone registers on; None: their campaign's first server
+    #: (``campaigns.server``). A campaign's unit on a server paces and queues only its agents there.
+    server: Mapped[str | None] = mapped_column(String(80))
 
     campaigns: Mapped[list[Campaign]] = relationship(
         secondary=campaign_agents, lazy="raise", viewonly=True

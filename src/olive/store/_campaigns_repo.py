@@ -44,6 +44,11 @@ class EngineAgent:
     interface: str
     state: str
     pause_reason: str | None
+    server: str | None = None  # where their phone is; None: the campaign's first server
+
+    def on(self, server: str, campaign_server: str) -> bool:
+        """Whether the agent's phone is on ``server``, for a campaign whose first server is ``campaign_server``."""
+        return (self.server or campaign_server) == server
 
 
 @dataclass
@@ -67,7 +72,7 @@ def read_engine_campaigns(session: Session, statuses: Sequence[str] = ("running"
     )
     every = {
         row[0]: EngineAgent(*row)
-        for row in session.execute(select(Agent.id, Agent.name, Agent.interface, Agent.state, Agent.pause_reason))
+        for row in session.execute(select(Agent.id, Agent.name, Agent.interface, Agent.state, Agent.pause_reason, Agent.server))
     }
     agents: dict[str, list[EngineAgent]] = {c.id: [] for c in campaigns}
     if campaigns:

@@ -50,6 +50,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 from olive.ids import new_id
 from olive.store._base import Base, from_epoch, to_epoch, utcnow
@@ -140,6 +141,38 @@ def set_campaign_servers(session: Session, campaign_id: str, server_names: Seque
     for name in sorted(set(server_names) - have):
         session.add(Unit(campaign_id=campaign_id, server=name, token=0))
     session.flush()
+
+
+def campaign_servers(session: Session, campaigns: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """The servers each campaign dials through, from ``(campaign id, campaigns.server)`` pairs: its
+    ``campaigns.server`` first, then the others its units are on, by name (one statement). A
+    campaign without units dials through its ``campaigns.server`` alone."""
+    out = {campaign_id: [first] for campaign_id, first in campaigns}
+    if out:
+        rows = session.execute(
+            select(Unit.campaign_id, Unit.server).where(Unit.campaign_id.in_(list(out))).order_by(Unit.server)
+        )
+        for campaign_id, server in rows:
+            if server not in out[campaign_id]:
+                out[campaign_id].append(server)
+    return out
+
+
+def unit_servers(session: Session, campaign_id: str) -> list[str]:
+    """The servers the campaign has units on, by name (none until a node or the API made them)."""
+    return list(session.scalars(select(Unit.server).where(Unit.campaign_id == campaign_id).order_by(Unit.server)))
+
+
+def pool_servers(session: Session) -> list[str]:
+    """The servers the nodes were configured with (``olive serve`` writes them at start), by name."""
+    return list(session.scalars(select(Server.name).order_by(Server.name)))
+
+
+def on_server(campaign: Campaign, server: str) -> Campaign:
+    """The campaign as its unit on ``server`` sees it: ``campaign.server`` is ``server``, in memory
+    only (a committed value, never flushed: ``campaigns.server`` keeps naming its first server)."""
+    set_committed_value(campaign, "server", server)
+    return campaign
 
 
 def ensure_units(session: Session) -> int:
@@ -488,16 +521,20 @@ __all__ = [
     "UnitView",
     "acquire_units",
     "calls_in_progress_by_server",
+    "campaign_servers",
     "claim_contact_for_unit",
     "claim_contacts",
     "ensure_units",
     "fair_share",
     "fence",
+    "on_server",
     "open_claims",
+    "pool_servers",
     "release_units",
     "renew_units",
     "reserve_dials",
     "set_campaign_servers",
     "stamp_claims",
+    "unit_servers",
     "units",
 ]

@@ -23,12 +23,13 @@ class AgentCreate(AgentSpec):
 
 
 class AgentUpdate(partial_model(AgentCreate, "AgentUpdateFields")):  # type: ignore[misc]
-    """Fields to change; the interface only while the agent is logged out."""
+    """Fields to change; the interface and server only while the agent is logged out."""
 
 
 class AgentOut(Stamped):
     name: str
     interface: str
+    server: str | None = Field(description="the Asterisk server their phone registers on; null: their campaigns' first server")
     state: State
     pause_reason: str | None
     state_since: datetime | None

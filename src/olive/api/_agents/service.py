@@ -16,8 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from olive.api._agents.schemas import AgentCreate, AgentOut
 from olive.api._deps import ApiContext, Paging
 from olive.api._schemas import get_or_404, validate_merged
-from olive.errors import Conflict
-from olive.store import Agent, AgentRepository, Page, transaction
+from olive.errors import Conflict, Invalid
+from olive.store import Agent, AgentRepository, Page, pool_servers, transaction
 
 
 def list_agents(
@@ -35,21 +35,27 @@ def get(session: Session, agent_id: str) -> Agent:
 def create(session: Session, spec: AgentCreate) -> Agent:
     repo = AgentRepository(session)
     _unique(repo, spec.name, spec.interface)
-    return repo.add(Agent(name=spec.name, interface=spec.interface))
+    known_server(session, spec.server)
+    return repo.add(Agent(name=spec.name, interface=spec.interface, server=spec.server))
 
 
 def update(session: Session, agent_id: str, changes: dict[str, Any]) -> Agent:
     repo = AgentRepository(session)
     agent = get(session, agent_id)
-    spec = validate_merged(AgentCreate, {"name": agent.name, "interface": agent.interface, **changes})
-    if spec.interface != agent.interface and agent.state != "logged_out":
-        raise Conflict(f"agent {agent.name} is {agent.state}; log them out to change the interface", field="interface")
+    spec = validate_merged(
+        AgentCreate, {"name": agent.name, "interface": agent.interface, "server": agent.server, **changes}
+    )
+    for key in ("interface", "server"):
+        if getattr(spec, key) != getattr(agent, key) and agent.state != "logged_out":
+            raise Conflict(f"agent {agent.name} is {agent.state}; log them out to change their {key}", field=key)
+    if spec.server != agent.server:
+        known_server(session, spec.server)
     _unique(
         repo,
         spec.name if spec.name != agent.name else None,
         spec.interface if spec.interface != agent.interface else None,
     )
-    agent.name, agent.interface = spec.name, spec.interface
+    agent.name, agent.interface, agent.server = spec.name, spec.interface, spec.server
     session.flush()
     return agent
 
@@ -70,6 +76,7 @@ def to_out(session: Session, agents: Sequence[Agent]) -> list[AgentOut]:
             updated_at=a.updated_at,
             name=a.name,
             interface=a.interface,
+            server=a.server,
             state=a.state,  # type: ignore[arg-type]
             pause_reason=a.pause_reason,
             state_since=a.state_since,
@@ -113,6 +120,18 @@ async def logout(context: ApiContext, agent_id: str) -> AgentOut:
     return await read(context, agent_id)
 
 
+def known_server(session: Session, name: str | None) -> None:
+    """A server named for an agent must be one the nodes were configured with (``servers``, written
+    by ``olive serve`` at start), when there are any: 422 otherwise."""
+    if name is None:
+        return
+    pool = pool_servers(session)
+    if pool and name not in pool:
+        raise Invalid(
+            f"no Asterisk server named {name!r} is configured (configured: {', '.join(pool)})", field="server"
+        )
+
+
 def _unique(repo: AgentRepository, name: str | None, interface: str | None) -> None:
     if name is not None and repo.get_by_name(name) is not None:
         raise Conflict(f"an agent named {name!r} already exists", field="name")
@@ -120,4 +139,4 @@ def _unique(repo: AgentRepository, name: str | None, interface: str | None) -> N
         raise Conflict(f"an agent with interface {interface!r} already exists", field="interface")
 
 
-__all__ = ["create", "delete", "get", "list_agents", "login", "logout", "pause", "read", "ready", "to_out", "update"]
+__all__ = ["create", "delete", "get", "known_server", "list_agents", "login", "logout", "pause", "read", "ready", "to_out", "update"]

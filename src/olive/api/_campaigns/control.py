@@ -57,7 +57,7 @@ async def stop(context: ApiContext, campaign_id: str, *, force: bool) -> tuple[C
 def read_sync(context: ApiContext, campaign_id: str) -> CampaignOut:
     with transaction(context.sessions) as session:
         campaign = service.get(session, campaign_id)
-        return service.to_out(campaign, context.engine.note(campaign.id))
+        return service.to_out(session, campaign, context.engine.note(campaign.id))
 
 
 async def read(context: ApiContext, campaign_id: str) -> CampaignOut:

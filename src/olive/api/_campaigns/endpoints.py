@@ -34,7 +34,7 @@ def list_campaigns(
 ) -> Page[CampaignOut]:
     page = service.list_campaigns(session, paging, status=status, plan_id=plan_id, name=name)
     engine = context.engine
-    return Page[CampaignOut].build(page, [service.to_out(c, engine.note(c.id)) for c in page.items])
+    return Page[CampaignOut].build(page, service.to_outs(session, page.items, engine.note))
 
 
 @router.post(
@@ -48,12 +48,12 @@ def list_campaigns(
 def create_campaign(body: CampaignCreate, session: DbSession, response: Response) -> CampaignOut:
     campaign = service.create(session, body)
     response.headers["Location"] = f"/campaigns/{campaign.id}"
-    return service.to_out(campaign)
+    return service.to_out(session, campaign)
 
 
 @router.get("/{campaign_id}", dependencies=[Viewer], summary="Read a campaign", responses=responses(404))
 def read_campaign(campaign_id: CampaignId, session: DbSession, context: Context) -> CampaignOut:
-    return service.to_out(service.get(session, campaign_id), context.engine.note(campaign_id))
+    return service.to_out(session, service.get(session, campaign_id), context.engine.note(campaign_id))
 
 
 @router.patch(
@@ -66,7 +66,7 @@ def read_campaign(campaign_id: CampaignId, session: DbSession, context: Context)
 )
 def update_campaign(campaign_id: CampaignId, body: CampaignUpdate, session: DbSession, context: Context) -> CampaignOut:
     campaign = service.update(session, campaign_id, body.model_dump(exclude_unset=True))
-    return service.to_out(campaign, context.engine.note(campaign_id))
+    return service.to_out(session, campaign, context.engine.note(campaign_id))
 
 
 @router.delete(

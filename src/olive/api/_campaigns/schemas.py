@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from olive.api._schemas import IdRef, JsonObject, Out, Region, Stamped, partial_model
-from olive.specs import CampaignSpec
+from olive.specs import CampaignSpec, ServerName
 
 Status = Literal["stopped", "running", "paused", "finished"]
 
@@ -21,13 +21,23 @@ class CampaignCreate(CampaignSpec):
     plan_id: IdRef
     dial_list_ids: list[IdRef] = Field(default_factory=list, max_length=100)
     agent_ids: list[IdRef] = Field(default_factory=list, max_length=1000)
+    servers: list[ServerName] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=50,
+        description="the Asterisk servers the campaign dials through (olive serve --scale-out: one unit each), "
+        "its `server` first; absent: `server` alone. Each server's unit paces and dials for the campaign's "
+        "agents on that server (an agent's `server`; none: the campaign's `server`).",
+    )
 
 
 class CampaignUpdate(partial_model(CampaignCreate, "CampaignUpdateFields")):  # type: ignore[misc]
     """Fields to change. ``dial_list_ids`` and ``agent_ids`` replace the lists whole.
 
     A running or paused campaign may change plan, lists, agents, profile and
-    schedule; its queue and server only while stopped.
+    schedule; its queue, server and servers only while stopped. ``servers`` without
+    ``server``: ``server`` stays if it is among them, else becomes the first;
+    ``server`` without ``servers``: it replaces the old first server among them.
     """
 
 
@@ -37,6 +47,7 @@ class CampaignOut(Stamped):
     plan_id: str
     queue: str
     server: str
+    servers: list[str] = Field(description="the servers it dials through, `server` first")
     compliance_profile: Literal["us-tsr", "uk-ofcom", "none"]
     default_region: str
     schedule: dict[str, Any] | None

@@ -1,0 +1,71 @@
+"""What a unit's engine reads of its campaign (issue 15): the agents on its server, and its own history.
+
+A campaign dials through several servers, one unit each. The unit on a server
+paces the campaign's agents whose phones are there (``agents.server``; none:
+the campaign's first server, ``campaigns.server``), sees its campaign on its
+own server, and its abandon guard starts from its own server's live answers:
+each unit keeps its own rate within the target, which is why the campaign's
+(their weighted mean) is (docs/scale-out.md, "Pacing across servers").
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from olive.engine._campaigns import read_campaigns
+from olive.engine._unit_scope import UnitScope
+from olive.store import Campaign, UnitLease, from_epoch, transaction
+from store.conftest import Factory
+
+
+def setup(sessions: sessionmaker[Session], now: float) -> str:
+    with transaction(sessions) as s:
+        f = Factory(s)
+        agents = [f.agent(name="on-first"), f.agent(name="on-a", server="pbx-a"), f.agent(name="on-b", server="pbx-b")]
+        campaign = f.campaign(agents=agents, server="pbx-a", status="running")
+        ended = from_epoch(now - 60)
+        for server, outcome in [("pbx-a", "CONNECTED"), ("pbx-a", "CONNECTED"), ("pbx-b", "ABANDONED"),
+                                ("pbx-b", "CONNECTED")]:
+            f.call(campaign, None, server=server, outcome=outcome, state="ended", ended_at=ended,
+                   originated_at=ended)
+        return campaign.id
+
+
+def scope(campaign_id: str, server: str) -> UnitScope:
+    return UnitScope(UnitLease(campaign_id, server, "node-a", 1, time.time() + 60), lambda: True)
+
+
+def test_each_unit_reads_its_servers_agents_and_history_and_sees_its_campaign_on_its_server(
+    session_factory: sessionmaker[Session],
+) -> None:
+    now = time.time()
+    cid = setup(session_factory, now)
+    seen = {}
+    for server in ("pbx-a", "pbx-b"):
+        with transaction(session_factory) as s:
+            seen[server] = read_campaigns(s, now, set(), scope(cid, server))
+    a, b = seen["pbx-a"], seen["pbx-b"]
+    assert [c.server for c in a.campaigns] == ["pbx-a"] and [c.server for c in b.campaigns] == ["pbx-b"]
+    assert sorted(x.name for x in a.agents[cid]) == ["on-a", "on-first"]
+    assert [x.name for x in b.agents[cid]] == ["on-b"]
+    # Each unit's abandon guard starts from its own server's live answers.
+    assert [x.abandoned for x in a.new_runners[cid]._live_answers] == [False, False]
+    assert sorted(x.abandoned for x in b.new_runners[cid]._live_answers) == [False, True]
+    # The campaign's first server is never written over by what a unit sees.
+    with transaction(session_factory) as s:
+        assert s.scalar(select(Campaign.server).where(Campaign.id == cid)) == "pbx-a"
+
+
+def test_an_engine_of_every_campaign_paces_only_the_agents_on_each_campaigns_own_server(
+    session_factory: sessionmaker[Session],
+) -> None:
+    now = time.time()
+    cid = setup(session_factory, now)
+    with transaction(session_factory) as s:
+        read = read_campaigns(s, now, set())
+    assert [c.server for c in read.campaigns] == ["pbx-a"]
+    assert sorted(x.name for x in read.agents[cid]) == ["on-a", "on-first"]
+    assert len(read.new_runners[cid]._live_answers) == 4  # the classic engine: the whole campaign
