@@ -201,3 +201,27 @@ class TestOwnerAway:
             assert call.originated_at.timestamp() >= due + 120
         finally:
             await mem.stop()
+
+
+class TestOwnerOnAnotherServer:
+    async def test_this_engine_leaves_it_to_the_owners_server_until_the_timeout(self, mem: InMemory) -> None:
+        """The owner's phone is on another server (``agents.server``): this engine's agents must not take
+        the callback (it was taken by agent101 at once). It dials the ordinary contacts meanwhile, and
+        only after the plan's callback_owner_timeout_s may anyone here take the callback."""
+        owned, other = number(1, 51), number(1, 52)
+        cid = make_campaign(mem.sessions, name="elsewhere", contacts=[owned, other], retry_rules=ONCE,
+                            callback_owner_timeout_s=120)
+        with transaction(mem.sessions) as s:
+            s.scalars(select(Agent).where(Agent.name == "agent102")).one().server = "pbx-b"
+        due = mem.clock.now()
+        _book(mem.sessions, cid, [owned], "agent102", due)
+        await mem.start()
+        await mem.run_until(lambda: other in _calls(mem, cid), within_s=60, what="the ordinary contact dialed")
+        await mem.run_for(60)
+        assert owned not in _calls(mem, cid), "dialed here although its owner is on pbx-b"
+        await mem.finish(cid, within_s=600)
+        call = _calls(mem, cid)[owned]
+        assert call.outcome == "CONNECTED"
+        assert call.agent_interface == agent_interface("101")
+        assert call.for_agent_id is None
+        assert call.originated_at.timestamp() >= due + 120

@@ -174,3 +174,33 @@ async def test_a_classic_engine_leaves_an_agent_of_another_server_out_of_its_cam
     assert added == {agent_interface("801")}
     taken = {c.agent_interface for c in olive.calls(cid) if c.agent_interface}
     assert taken == {agent_interface("801")}
+
+
+async def test_an_owned_callback_is_dialed_on_its_owners_server_and_reaches_the_owner(olive: Olive, pbx_b: Any) -> None:
+    """Callbacks booked by agent 803, whose phone is on pbx-b: the default server's unit leaves them
+    alone (its agents are not the owner), pbx-b's unit originates them there and 803 takes each."""
+    from olive.compliance import schedule_callback
+    from olive.store import ContactNumber
+
+    owned = [number(1, 520 + i) for i in range(3)]
+    others = [number(1, 500 + i) for i in range(12)]
+    cid = two_server_campaign(olive, "owned on b", [*owned, *others])
+    with transaction(olive.sessions) as s:
+        owner_id = s.scalars(select(Agent.id).where(Agent.interface == agent_interface("803"))).one()
+        for contact_id in s.scalars(select(ContactNumber.contact_id).where(ContactNumber.number.in_(owned))):
+            schedule_callback(s, contact_id, cid, olive.target.clock.now(), agent_id=owner_id)
+    engines = units_engines(olive, pbx_b)
+    try:
+        for engine in engines.values():
+            await engine.start()
+        olive.engine = engines["default"]
+        await olive.finish(cid, within_s=3 * 3600)
+    finally:
+        await stop_all(engines)
+        olive.engine = None
+    calls = {c.number: c for c in olive.calls(cid)}
+    for n in owned:
+        assert calls[n].server == "pbx-b", (n, calls[n].server)
+        assert calls[n].outcome == "CONNECTED", calls[n].detail
+        assert calls[n].agent_interface == agent_interface("803"), (n, calls[n].agent_interface)
+        assert calls[n].for_agent_id == owner_id

@@ -41,6 +41,7 @@ from olive.store import (
     Campaign,
     DialContact,
     as_utc,
+    first_server,
     has_open_call_for,
     open_owner_calls,
     to_epoch,
@@ -90,6 +91,16 @@ class OwnerRoute:
     def variables(self) -> dict[str, str]:
         penalty = str(self.penalty)
         return {"OLIVE_QUEUE": self.queue, "QUEUE_MIN_PENALTY": penalty, "QUEUE_MAX_PENALTY": penalty, "OLIVE_FOR_AGENT": self.agent_id}
+
+
+class Elsewhere:
+    """The route of a callback whose owner is on another server: not this engine's to dial."""
+
+    def __repr__(self) -> str:
+        return "ELSEWHERE"
+
+
+ELSEWHERE = Elsewhere()
 
 
 @dataclass
@@ -168,10 +179,11 @@ class OwnerRoutes:
         contact: DialContact,
         plan: Mapping[str, Any],
         now: float,
-    ) -> OwnerRoute | Verdict | None:
+    ) -> OwnerRoute | Verdict | Elsewhere | None:
         """Where the contact's call goes: to its due callback's owner (an ``OwnerRoute``),
         not now (a refusing ``Verdict``: the owner is away, or on another callback of
-        theirs), or the campaign's queue as usual (None)."""
+        theirs), not from here (``ELSEWHERE``: the owner's phone is on another server),
+        or the campaign's queue as usual (None)."""
         queue = plan.get("callback_queue")
         if not queue:
             return None  # no callback queue: no routing, and no callback to look up
@@ -183,6 +195,8 @@ class OwnerRoutes:
         owner = session.get(Agent, callback.agent_id)
         if owner is None:
             return None
+        if self._elsewhere(session, campaign, owner):
+            return ELSEWHERE
         if owner.state != "ready":
             return Verdict(
                 False, f"{CALLBACK_OWNER_AWAY}: its callback belongs to agent {owner.name}, who is not ready",
@@ -209,6 +223,14 @@ class OwnerRoutes:
         penalty = self.penalty.get(owner.id) or penalties([*self.penalty, owner.id])[owner.id]
         return OwnerRoute(owner.id, owner.interface, str(queue), penalty)
 
+    def _elsewhere(self, session: Session, campaign: Campaign, owner: Agent) -> bool:
+        """The owner's phone is on another server than the one this engine dials the campaign on
+        (``agents.server``; none: the campaign's first server): that server's unit dials it, so the
+        2-second hand-off stays local; here the contact is left alone, not put off."""
+        if any(a.id == owner.id for a in self.engine.campaign_agents.get(campaign.id, ())):
+            return False
+        return (owner.server or first_server(session, campaign.id)) != campaign.server
+
     def _busy(self, session: Session, owner: Agent) -> bool:
         with self._lock:
             if any(res.interface == owner.interface for res in self._reserved.values()):
@@ -229,4 +251,4 @@ def owner_calls(session: Session) -> dict[str, tuple[str, str]]:
     return open_owner_calls(session)
 
 
-__all__ = ["CALLBACK_OWNER_BUSY", "OwnerRoute", "OwnerRoutes", "owner_calls", "owner_timed_out", "penalties"]
+__all__ = ["CALLBACK_OWNER_BUSY", "ELSEWHERE", "Elsewhere", "OwnerRoute", "OwnerRoutes", "owner_calls", "owner_timed_out", "penalties"]

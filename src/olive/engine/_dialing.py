@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from olive.compliance import DialGuard, DialObserver, DialPreparer, Verdict
-from olive.engine._callbacks import OwnerRoute, OwnerRoutes
+from olive.engine._callbacks import ELSEWHERE, OwnerRoute, OwnerRoutes
 from olive.engine._due import dial_note, rows_to_dial
 from olive.engine._persist import DialIntent, write_ahead_all
 from olive.ids import new_id
@@ -71,6 +71,8 @@ def place_dials(
         if number is None:
             continue
         route = routes.route(session, campaign, contact, plan, now) if routes is not None and contact.id in due else None
+        if route is ELSEWHERE:
+            continue  # its owner's server's unit dials it
         owner = route if isinstance(route, OwnerRoute) else None
         if owner is not None and owner.agent_id in owners:
             continue  # one callback at a time for an owner: the next waits for a later tick

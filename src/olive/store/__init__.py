@@ -83,6 +83,7 @@ from olive.store._campaigns_repo import (
     EngineRead,
     PlanRepository,
     campaign_status,
+    first_server,
     read_engine_campaigns,
 )
 from olive.store._compliance import (
@@ -364,6 +365,7 @@ __all__ = [
     "fair_share",
     "fence",
     "finish_facts",
+    "first_server",
     "from_epoch",
     "has_agent_password",
     "has_open_call_for",

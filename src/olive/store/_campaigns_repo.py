@@ -222,6 +222,12 @@ class CampaignRepository(Repository[Campaign]):
         )
 
 
+def first_server(session: Session, campaign_id: str) -> str | None:
+    """The server ``campaigns.server`` names in the database (a unit's engine sees its campaign
+    on its own server in memory, :func:`~olive.store.on_server`)."""
+    return session.scalar(select(Campaign.server).where(Campaign.id == campaign_id))
+
+
 __all__ = [
     "CAMPAIGN_LINKS",
     "CampaignRepository",
@@ -229,5 +235,6 @@ __all__ = [
     "EngineRead",
     "PlanRepository",
     "campaign_status",
+    "first_server",
     "read_engine_campaigns",
 ]
