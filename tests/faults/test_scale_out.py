@@ -56,6 +56,7 @@ from olive.store import (
     DialList,
     Plan,
     import_contacts,
+    servers,
     transaction,
     units,
 )
@@ -236,6 +237,12 @@ def owners(sessions: sessionmaker[Session]) -> dict[tuple[str, str], tuple[str |
         return {(u.campaign_id, u.server): (u.owner_node, u.token) for u in units(s)}
 
 
+def health(sessions: sessionmaker[Session]) -> dict[str, str]:
+    """The pool's view of each server (``servers.health``, what GET /pool shows)."""
+    with transaction(sessions) as s:
+        return {server.name: server.health for server in servers(s)}
+
+
 def dialed_since(cluster: Cluster, t: float, server: str | None = None) -> dict[tuple[str, str], set[int]]:
     """Units whose Originates arrived after ``t``, with the tokens they carried."""
     out: dict[tuple[str, str], set[int]] = defaultdict(set)
@@ -288,14 +295,21 @@ def test_three_nodes_two_servers_survive_a_dead_node_a_dead_server_and_the_datab
 
     # 2. kill -9 a simulator: its units pause, the other server's go on; it comes back.
     down = cluster.kill("s2")
-    time.sleep(4.0)
+    # The pool's view: the owners of s2's units write it down (with their next renewal) while it is dead.
+    wait_for(lambda: health(session_factory)["s2"] == "down", 4.0, "servers.health of s2 'down' while it is dead")
+    seen_down = time.time()
+    assert health(session_factory)["s1"] == "up"
+    time.sleep(max(0.0, down + 4.0 - time.time()))
     going_on = dialed_since(cluster, down + 0.5, "s1")
     assert {k for k in unit_keys if k[1] == "s1"} <= set(going_on), f"s1's units stopped while s2 was down: {going_on}"
     cluster.start_sim("s2")  # Asterisk restarted: a new process, nothing of the old calls
     back = time.time()
     wait_for(lambda: {k for k in unit_keys if k[1] == "s2"} <= set(dialed_since(cluster, back, "s2")), 60,
              "s2's units dialing again", every_s=0.5)
-    print(f"s2 down {back - down:.1f} s; its units resumed {time.time() - back:.1f} s after it came back")
+    # ... and up again once its units' links are reconciled and the members confirmed.
+    wait_for(lambda: health(session_factory)["s2"] == "up", 30, "servers.health of s2 'up' again", every_s=0.2)
+    print(f"s2 down {back - down:.1f} s (seen down {seen_down - down:.1f} s after the kill); its units resumed "
+          f"{time.time() - back:.1f} s after it came back")
 
     # 3. The database away for OUTAGE_S: every node stops dialing before its leases expire.
     before = owners(session_factory)

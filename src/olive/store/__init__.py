@@ -148,7 +148,7 @@ from olive.store._engine_writes import (
     finish_facts,
     release_contacts,
 )
-from olive.store._lease import DIALING, Lease, LeaseHolder, LeaseRepository
+from olive.store._lease import DIALING, Lease, LeaseHolder, LeaseRepository, live_dialing_lease
 from olive.store._nodes import (
     DOWN_HOLDS_S,
     SERVER_HEALTH,
@@ -161,6 +161,7 @@ from olive.store._nodes import (
     live_nodes,
     register_node,
     register_servers,
+    scale_out_in_use,
     servers,
     set_server_health,
 )
@@ -370,6 +371,7 @@ __all__ = [
     "issue_agent_password",
     "leave_node",
     "live_credential",
+    "live_dialing_lease",
     "live_nodes",
     "machine_calls_since",
     "make_engine",
@@ -405,6 +407,7 @@ __all__ = [
     "revoke_agent_password",
     "revoke_api_key",
     "safe_url",
+    "scale_out_in_use",
     "servers",
     "set_campaign_servers",
     "set_next_number",
