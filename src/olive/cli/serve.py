@@ -158,6 +158,7 @@ async def _serve(settings: object, log_level: str, *, scale_out: bool = False) -
 async def _serve_node(settings: object, sessions: object, engine_sessions: object, log_level: str) -> None:
     """``--scale-out``: the API, and one engine per unit this node holds (docs/scale-out.md)."""
     import asyncio
+    import threading
     import time
     from datetime import UTC, datetime
 
@@ -168,6 +169,7 @@ async def _serve_node(settings: object, sessions: object, engine_sessions: objec
     from olive.api._server import make_server
     from olive.engine import DialingLease, Engine, NodeRunner, default_node_name
     from olive.engine._unit import NotDialing, UnitEngines, run_node
+    from olive.engine._unit_hangup import PoolView, listen_for_hangups
     from olive.engine._unit_scope import UnitScope
     from olive.store import (
         ServerLimits,
@@ -217,7 +219,7 @@ async def _serve_node(settings: object, sessions: object, engine_sessions: objec
         raise typer.Exit(3)
     # The API's engine places no call: it is the operators' view and verbs; the units dial.
     lease: DialingLease = NotDialing(unit_side, name)
-    view = Engine(unit_side, {}, pause_after_missed=settings.pause_after_missed, lease=lease)
+    view = PoolView(unit_side, {}, pause_after_missed=settings.pause_after_missed, lease=lease)
     app = create_app(make_api_sessions(database_url(settings.database_url)), view)
     view.on_tick = None  # /metrics' engine ticks are the units' (the view's place no call)
     units.on_tick = app.state.olive.metrics.observe_tick
@@ -226,9 +228,17 @@ async def _serve_node(settings: object, sessions: object, engine_sessions: objec
     err_console.print(f"olive serve: scale-out node {name}: unit leases of {ttl:g} s", soft_wrap=True)
     stopping = asyncio.Event()
 
+    # Forced stops asked on any node reach the owners of the campaign's units (engine/_unit_hangup.py).
+    not_listening = threading.Event()
+    listener = asyncio.create_task(
+        asyncio.to_thread(listen_for_hangups, unit_side.kw["bind"].url, units.hangup, not_listening), name="olive-hangups"
+    )
+
     async def leave() -> None:  # SIGTERM: stop dialing, release the units, then the API stops
         stopping.set()
         await node
+        not_listening.set()
+        await listener
 
     server = make_server(
         app,

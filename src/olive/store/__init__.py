@@ -165,6 +165,7 @@ from olive.store._nodes import (
     servers,
     set_server_health,
 )
+from olive.store._notices import HANGUP_CHANNEL, HangupFeed, request_hangup
 from olive.store._plans import (
     AGENTLESS_CONTEXT,
     AMD_AFTER_GREETING_S,
@@ -260,6 +261,7 @@ __all__ = [
     "DOWN_HOLDS_S",
     "DROP_ACTIONS",
     "ENV_DATABASE_URL",
+    "HANGUP_CHANNEL",
     "OUTCOMES",
     "PREVIEW_STATUSES",
     "RETRY_OUTCOMES",
@@ -300,6 +302,7 @@ __all__ = [
     "DueNumber",
     "EngineAgent",
     "EngineRead",
+    "HangupFeed",
     "Lease",
     "LeaseHolder",
     "LeaseRepository",
@@ -402,6 +405,7 @@ __all__ = [
     "release_stale_claims",
     "release_units",
     "renew_units",
+    "request_hangup",
     "reserve_dials",
     "retry_rule",
     "revoke_agent_password",
