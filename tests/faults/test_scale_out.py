@@ -40,6 +40,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import make_url, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -55,6 +56,7 @@ from olive.store import (
     ContactRow,
     DialList,
     Plan,
+    create_api_key,
     import_contacts,
     servers,
     transaction,
@@ -106,6 +108,7 @@ class Cluster:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     sim_ports: dict[str, int] = field(default_factory=dict)
     killed_at: dict[str, float] = field(default_factory=dict)
+    api_ports: dict[str, int] = field(default_factory=dict)
     proxy_port: int = 0
 
     def log(self, name: str) -> Path:
@@ -138,7 +141,8 @@ class Cluster:
         url = make_url(self.db_url).set(port=self.proxy_port).render_as_string(hide_password=False)
         asterisk = [a for s in SERVERS for a in ("--asterisk", f"ami://olive@127.0.0.1:{self.sim_ports[s]}/{s}?secret_env=SO_SECRET")]
         self._spawn(node, [
-            *OLIVE, "serve", "--scale-out", "--node", node, "--database-url", url, "--port", str(free_port()),
+            *OLIVE, "serve", "--scale-out", "--node", node, "--database-url", url,
+            "--port", str(self.api_ports.setdefault(node, free_port())),
             *asterisk, "--log-level", "info",
         ], env={"SO_SECRET": SECRET, "OLIVE_UNIT_TTL_S": str(TTL_S)})
 
@@ -237,6 +241,11 @@ def owners(sessions: sessionmaker[Session]) -> dict[tuple[str, str], tuple[str |
         return {(u.campaign_id, u.server): (u.owner_node, u.token) for u in units(s)}
 
 
+def open_calls(sessions: sessionmaker[Session], campaign_id: str) -> int:
+    with transaction(sessions) as s:
+        return len(s.scalars(select(Call.id).where(Call.campaign_id == campaign_id, Call.ended_at.is_(None))).all())
+
+
 def health(sessions: sessionmaker[Session]) -> dict[str, str]:
     """The pool's view of each server (``servers.health``, what GET /pool shows)."""
     with transaction(sessions) as s:
@@ -325,10 +334,23 @@ def test_three_nodes_two_servers_survive_a_dead_node_a_dead_server_and_the_datab
     print(f"database away {restored - cut:.1f} s: no Originate after {TTL_S:g} s; every unit re-taken and dialing "
           f"{time.time() - restored:.1f} s after it came back")
 
-    # The end: no new calls; every call in progress ends and is recorded.
+    # The end. One campaign is stopped with its calls hung up (stop?force=true), asked of a node
+    # that does not own its unit: the owner hangs them up. The others are paused. No new calls.
+    with transaction(session_factory) as s:
+        _, key = create_api_key(s, "faults", role="admin")
+    held_now = owners(session_factory)
+    forced = sorted(campaigns)[0]
+    wait_for(lambda: open_calls(session_factory, forced), 30, "calls in progress to hang up", every_s=0.2)
+    owner = held_now[(forced, campaigns[forced][0])][0]
+    asker = next(n for n in NODES if n not in (owner, victim))
+    answer = httpx.post(f"http://127.0.0.1:{cluster.api_ports[asker]}/campaigns/{forced}/stop", params={"force": "true"},
+                        headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["calls_hung_up"] >= 1 and answer.json()["campaign"]["status"] == "stopped", answer.json()
     with transaction(session_factory) as s:
         for campaign in s.scalars(select(Campaign)):
-            campaign.status = "paused"
+            if campaign.id != forced:
+                campaign.status = "paused"
     paused = time.time()
 
     def settled() -> bool:
@@ -336,6 +358,14 @@ def test_three_nodes_two_servers_survive_a_dead_node_a_dead_server_and_the_datab
             return not s.scalars(select(Call.id).where(Call.ended_at.is_(None))).first()
 
     wait_for(settled, 60, "every call ended and recorded", every_s=0.5)
+    with transaction(session_factory) as s:
+        cancelled = s.scalars(select(Call.id).where(Call.campaign_id == forced, Call.outcome == "CANCELLED")).all()
+    assert cancelled, f"the forced stop asked of {asker} hung up none of {owner}'s calls"
+    # The owner's engine read the stop before it hung up: no Originate of that campaign after its first Hangup.
+    cut = min(cluster.hangups()[call_id] for call_id in cancelled)
+    late_dials = [o for o in cluster.originates() if o["vars"]["OLIVE_CAMPAIGN"] == forced and o["t"] > cut]
+    assert not late_dials, f"{len(late_dials)} Originate(s) of the stopped campaign after its calls were hung up"
+    print(f"forced stop asked of {asker}: {owner} hung up {len(cancelled)} call(s) (CANCELLED)")
     cluster.stop_all()  # SIGTERM: each node stops dialing and releases its units on its way out
     assert all(node is None for node, _ in owners(session_factory).values()), owners(session_factory)
     print(f"faults at {died - start:.1f} (node), {down - start:.1f}-{back - start:.1f} (s2), "

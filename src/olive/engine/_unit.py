@@ -209,10 +209,12 @@ class UnitEngines:
         if not self.ticks:
             return "no tick yet"
         ordered = sorted(self.ticks)
-        p50, p95 = ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+        def at(q: float) -> float:
+            return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
         return (
-            f"{len(ordered)} unit ticks: median {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
-            f"max {ordered[-1] * 1000:.1f} ms; {self.failed_ticks} failed"
+            f"{len(ordered)} unit ticks: median {at(0.5) * 1000:.1f} ms, p95 {at(0.95) * 1000:.1f} ms, "
+            f"p99 {at(0.99) * 1000:.1f} ms, max {ordered[-1] * 1000:.1f} ms; {self.failed_ticks} failed"
         )
 
     async def _stop(self, key: Key) -> None:
