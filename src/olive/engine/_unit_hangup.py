@@ -9,7 +9,8 @@ and answers with the number of the campaign's calls then in progress. Every node
 (:func:`listen_for_hangups`, a thread with a connection of its own); the owner of each of the
 campaign's units has its unit's engine re-read the campaign (the tick under way ends, so its
 committed dials have their Originates) and hang up the calls it follows, as the classic engine
-does (``Hangup``, cause 16; each call recorded as hung up by olive).
+does (``Hangup``, cause 16; a call not answered yet is recorded CANCELLED, an answered one keeps
+its outcome).
 
 Why ``LISTEN``/``NOTIFY`` and not a row the owners read at renewal: a stop is a moment, not a
 state (a row would need a migration, and clearing, and a rule for the calls placed after it);
