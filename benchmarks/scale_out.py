@@ -1,26 +1,34 @@
 """Scale-out against one big node: calls per second and tick latency per node (issue 15).
 
-    python benchmarks/scale_out.py                       # N = 12 agents a server, 40 s a layout
-    python benchmarks/scale_out.py --agents 30 --seconds 90
+    python benchmarks/scale_out.py --agents 500               # the issue's size: 3 nodes x 2 servers x 500
+    python benchmarks/scale_out.py --agents 100 --seconds 60  # a quick check on a small machine
 
-Real processes, as in production: ``olive sim`` (real time, customers who answer in
-0.5 s and talk 2.5 s, nine in ten answer) and ``olive serve``, on a private PostgreSQL
-database (created on 127.0.0.1, dropped at the end). Three layouts of the same total
-size, 2N agents and 6 campaigns (N/3 agents each) unless said:
+Real processes, as in production: ``olive sim`` in real time (customers answer after
+``--ring`` s and talk ``--talk`` s; agents answer in 0.1 s) and ``olive serve``, on a
+private PostgreSQL database (created on 127.0.0.1, dropped at the end). Two layouts of
+the same total size, 2N agents in 2C campaigns (``--campaigns`` C per server, the agents
+split evenly), progressive dialing:
 
-* ``3 nodes x 2 servers``: ``olive serve --scale-out`` three times, two simulators,
-  three campaigns on each server (6 units, 2 a node);
-* ``1 node x 1 server (units)``: one ``--scale-out`` node, one simulator, the six
-  campaigns on it (6 units in one process);
-* ``1 node x 1 server (classic)``: today's single-node ``olive serve`` (one engine,
-  the dialing lease), the same six campaigns;
-* ``1 node x 1 campaign``: classic, one campaign of all 2N agents (the pool effect:
-  one pacer for everyone).
+* ``3 nodes x 2 servers``: ``olive serve --scale-out`` three times, two simulators, C
+  campaigns on each server (2C units spread over the three nodes);
+* ``1 node x 1 server``: one ``--scale-out`` node, one simulator, the same 2C campaigns
+  of the same sizes on it (2C units in one process).
 
-Calls per second are the Originates the simulators logged (``--originate-log``)
-between the first and the last, per node; tick latency is the node's engines' ticks
-(``--scale-out`` nodes log their units' median/p95 at exit; the classic node's come from
-``/metrics``, whose ``olive_engine_tick_seconds`` is the units' ticks on a ``--scale-out`` node). Wall-clock figures on a shared 2-core machine: compare rows of one run.
+``--classic`` adds a third: the single-node ``olive serve`` (one engine, the dialing
+lease; its tick latency comes from ``/metrics``' histogram, so only bucket bounds).
+
+Each layout starts its processes, waits until every campaign has placed a call, lets it
+run ``--warmup`` s more, then measures ``--seconds`` s. Per node: the units it held at the
+end of the window, the calls it placed per second in the window (Originates the simulators
+logged with its ``OLIVE_NODE``), its tick latency (median / p99 of all its units' engines'
+ticks, start-up included, which the node logs at exit) and its largest resident memory
+(``VmRSS``, sampled every 2 s in the window).
+Per layout: abandons over live answers, and the checks: every Originate's call id once,
+and no contact dialed while its previous call was still up (from the simulators' logs).
+
+Output: JSON on stdout (one object: the settings, the load average before and after each
+layout, and the layouts), a short table on stderr. Wall-clock figures: compare the rows
+of one run, and read the load average with them.
 """
 
 from __future__ import annotations
@@ -37,10 +45,12 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive.specs import PlanSpec
@@ -51,6 +61,7 @@ from olive.store import (
     ContactRow,
     DialList,
     Plan,
+    Unit,
     create_api_key,
     import_contacts,
     make_engine,
@@ -62,7 +73,6 @@ from olive.store import (
 OLIVE = [sys.executable, "-m", "olive.cli.__main__"]
 ADMIN_URL = os.environ.get("OLIVE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SECRET = "bench"
-QUEUES = [f"so-{i}" for i in range(1, 7)]
 SCENARIO = """
 name = "scale-out-bench"
 seed = 15
@@ -76,10 +86,10 @@ queues = ["@olive"]
 context = "from-trunk"
 
 [[trunks.trunk.rules]]
-match = "_+1202555XXXX"
+match = "_+12025XXXXXX"
 outcome = "answer"
-delay = 0.5
-talk = 2.5
+delay = {ring}
+talk = {talk}
 
 [agents]
 answer_delay = 0.1
@@ -105,8 +115,7 @@ def free_port() -> int:
         return port
 
 
-def wait_for(predicate: object, within_s: float, what: str) -> None:
-    assert callable(predicate)
+def wait_for(predicate: Any, within_s: float, what: str) -> None:
     deadline = time.monotonic() + within_s
     while not predicate():
         if time.monotonic() > deadline:
@@ -114,48 +123,74 @@ def wait_for(predicate: object, within_s: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def campaigns(sessions: sessionmaker[Session], servers: list[str], per_server: int, agents_each: int, contacts: int) -> None:
-    n = 0
+def split(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def make_campaigns(sessions: sessionmaker[Session], servers: list[str], sizes: list[int], contacts_per_agent: int) -> None:
+    """``sizes``: each campaign's agents, in turn over ``servers`` (campaign i on servers[i % len])."""
+    k = 0
     with transaction(sessions) as s:
-        for server in servers:
-            for q in range(per_server):
-                spec = PlanSpec(channel_template="PJSIP/{number}@trunk", dial_timeout_s=5)
-                plan = Plan(name=f"{server}-{q} plan", **spec.to_row())
-                dial_list = DialList(name=f"{server}-{q} list")
-                agents = [
-                    Agent(name=f"{server}-{q}-{i}", interface=f"PJSIP/{server}{q}{i}", state="ready") for i in range(agents_each)
-                ]
-                s.add_all([plan, dial_list, *agents])
-                s.flush()
-                import_contacts(s, dial_list.id, [ContactRow(numbers=(f"+1202555{n}{i:03d}",)) for i in range(contacts)])
-                s.add(Campaign(name=f"{server}-{q}", status="running", plan=plan, queue=QUEUES[q], server=server,
-                               compliance_profile="none", dial_lists=[dial_list], agents=agents))
-                n += 1
+        for i, size in enumerate(sizes):
+            server = servers[i % len(servers)]
+            spec = PlanSpec(channel_template="PJSIP/{number}@trunk", dial_timeout_s=5)
+            plan = Plan(name=f"c{i} plan", **spec.to_row())
+            dial_list = DialList(name=f"c{i} list")
+            agents = [Agent(name=f"c{i}-{a}", interface=f"PJSIP/c{i}a{a}", state="ready") for a in range(size)]
+            s.add_all([plan, dial_list, *agents])
+            s.flush()
+            rows = []
+            for _ in range(size * contacts_per_agent):
+                rows.append(ContactRow(numbers=(f"+12025{k:06d}",)))
+                k += 1
+            import_contacts(s, dial_list.id, rows)
+            s.add(Campaign(name=f"c{i}", status="running", plan=plan, queue=f"q{i}", server=server,
+                           compliance_profile="none", dial_lists=[dial_list], agents=agents))
 
 
-def run_layout(name: str, url: str, tmp: Path, *, nodes: int, servers: int, per_server: int, agents_each: int,
-               seconds: float, scale_out: bool) -> dict[str, object]:
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_layout(name: str, url: str, tmp: Path, args: argparse.Namespace, *, nodes: int, servers: int,
+               scale_out: bool) -> dict[str, Any]:
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     with engine.begin() as conn:  # a clean database for each layout
-        conn.execute(text("TRUNCATE calls, contacts, campaigns, agents, dial_lists, plans, units, nodes, servers, api_keys CASCADE"))
+        conn.execute(text("TRUNCATE calls, contacts, campaigns, agents, dial_lists, plans, units, nodes, servers, "
+                          "leases, api_keys CASCADE"))
     names = [f"s{i + 1}" for i in range(servers)]
-    campaigns(sessions, names, per_server, agents_each, contacts=min(999, int(seconds * 6) + 200))
+    n_campaigns = 2 * args.campaigns
+    sizes = split(2 * args.agents, n_campaigns)
+    contacts_per_agent = max(2, int((args.seconds + args.warmup + 60) / (args.ring + args.talk + 1)) + 2)
+    make_campaigns(sessions, names, sizes, contacts_per_agent)
     with transaction(sessions) as s:
         _, key = create_api_key(s, "bench", role="admin")
     scenario = tmp / "scenario.toml"
-    scenario.write_text(SCENARIO.format(queues="".join(QUEUE.format(name=q) for q in QUEUES)))
+    scenario.write_text(SCENARIO.format(queues="".join(QUEUE.format(name=f"q{i}") for i in range(n_campaigns)),
+                                        ring=args.ring, talk=args.talk))
     procs: dict[str, subprocess.Popen[bytes]] = {}
     ports: dict[str, int] = {}
     logs: dict[str, Path] = {}
+    load_before = os.getloadavg()
+    rss: dict[str, float] = defaultdict(float)
+    held: dict[str, int] = {}
+    ticks: dict[str, dict[str, Any]] = {}
+    stem = name.replace(" ", "")
     try:
         for server in names:
             ports[server] = free_port()
-            logs[server] = tmp / f"{name}-{server}.log"
-            (tmp / f"{name}-{server}.jsonl").unlink(missing_ok=True)
+            logs[server] = tmp / f"{stem}-{server}.log"
+            (tmp / f"{stem}-{server}.jsonl").unlink(missing_ok=True)
             procs[server] = subprocess.Popen(
                 [*OLIVE, "sim", "--scenario", str(scenario), "--port", str(ports[server]), "--secret", SECRET,
-                 "--originate-log", str(tmp / f"{name}-{server}.jsonl")],
+                 "--originate-log", str(tmp / f"{stem}-{server}.jsonl")],
                 stdout=logs[server].open("wb"), stderr=subprocess.STDOUT,
             )
         for server in names:
@@ -164,88 +199,168 @@ def run_layout(name: str, url: str, tmp: Path, *, nodes: int, servers: int, per_
         for i in range(nodes):
             node = f"n{i + 1}"
             api_ports[node] = free_port()
-            logs[node] = tmp / f"{name}-{node}.log"
-            args = [*OLIVE, "serve", "--node", node, "--database-url", url, "--port", str(api_ports[node])]
-            args += [a for s in names for a in ("--asterisk", f"ami://olive@127.0.0.1:{ports[s]}/{s}?secret_env=BENCH_SECRET")]
+            logs[node] = tmp / f"{stem}-{node}.log"
+            command = [*OLIVE, "serve", "--node", node, "--database-url", url, "--port", str(api_ports[node])]
+            command += [a for s in names for a in ("--asterisk", f"ami://olive@127.0.0.1:{ports[s]}/{s}?secret_env=BENCH_SECRET")]
             procs[node] = subprocess.Popen(
-                [*args, *(["--scale-out"] if scale_out else [])], stdout=logs[node].open("wb"), stderr=subprocess.STDOUT,
+                [*command, *(["--scale-out"] if scale_out else [])], stdout=logs[node].open("wb"), stderr=subprocess.STDOUT,
                 env={**os.environ, "BENCH_SECRET": SECRET},
             )
-        time.sleep(seconds)
-        ticks: dict[str, str] = {}
-        # every layout's /metrics (a --scale-out node's are its units' ticks)
+        started = time.time()
+
+        def dialing() -> int:
+            seen = set()
+            for server in names:
+                path = tmp / f"{stem}-{server}.jsonl"
+                for line in path.read_text().splitlines() if path.exists() else []:
+                    if '"originate"' in line:
+                        seen.add(json.loads(line)["vars"].get("OLIVE_CAMPAIGN"))
+            return len(seen)
+
+        wait_for(lambda: dialing() >= n_campaigns, args.start_within, "every campaign dialing")
+        all_dialing_s = time.time() - started
+        time.sleep(args.warmup)
+        window = (time.time(), time.time() + args.seconds)
+        end = time.monotonic() + args.seconds
+        while time.monotonic() < end:
+            for node in api_ports:
+                rss[node] = max(rss[node], rss_mb(procs[node].pid))
+            time.sleep(min(2.0, max(0.0, end - time.monotonic())))
+        with transaction(sessions) as s:
+            held = dict(s.execute(select(Unit.owner_node, func.count()).group_by(Unit.owner_node)).all())  # type: ignore[arg-type]
         for node, port in api_ports.items():
-            try:
-                request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {key}"})
-                body = urllib.request.urlopen(request, timeout=10).read().decode()
-            except OSError as exc:
-                ticks[node] = f"/metrics: {exc}"
-                continue
-            ticks[node] = _histogram_summary(body)
+            if not scale_out:  # the classic node's ticks: /metrics' histogram (bucket bounds)
+                try:
+                    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {key}"})
+                    ticks[node] = histogram_quantiles(urllib.request.urlopen(request, timeout=10).read().decode())
+                except OSError as exc:
+                    ticks[node] = {"error": str(exc)}
         for node in api_ports:
             procs[node].send_signal(signal.SIGTERM)
         for node in api_ports:
-            procs[node].wait(60)
-        for node in api_ports:
-            if scale_out:
-                found = re.findall(r"node \S+: (\d+ unit ticks: .*)", logs[node].read_text())
-                ticks[node] = (found[-1] if found else "no tick summary in the log") + f" (/metrics: {ticks.get(node)})"
+            procs[node].wait(120)
+        if scale_out:
+            for node in api_ports:
+                ticks[node] = log_quantiles(logs[node].read_text(errors="replace"))
     finally:
         for proc in procs.values():
             if proc.poll() is None:
                 proc.terminate()
                 proc.wait(30)
-    originates = []
+    load_after = os.getloadavg()
+    sent: list[dict[str, Any]] = []
+    hangups: dict[str, float] = {}
     for server in names:
-        path = tmp / f"{name}-{server}.jsonl"
+        path = tmp / f"{stem}-{server}.jsonl"
         for line in path.read_text().splitlines() if path.exists() else []:
             entry = json.loads(line)
             if entry["event"] == "originate":
-                originates.append(entry)
-    times = sorted(o["t"] for o in originates)
-    span = (times[-1] - times[0]) if len(times) > 1 else float("nan")
-    per_node = Counter(o["vars"].get("OLIVE_NODE", "n1") for o in originates)
+                sent.append(entry)
+            elif entry["event"] == "hangup":
+                hangups[entry["call_id"]] = max(hangups.get(entry["call_id"], 0.0), entry["t"])
+    span = args.seconds
+    measured = [o for o in sent if window[0] <= o["t"] < window[1]]
+    per_node = Counter(o["vars"].get("OLIVE_NODE", "n1") for o in measured)
     with transaction(sessions) as s:
-        outcomes = Counter(c for c in s.scalars(select(Call.outcome)))
+        outcomes = Counter(s.scalars(select(Call.outcome)))
     engine.dispose()
     live = outcomes["CONNECTED"] + outcomes["ABANDONED"]
+    ids = [o["call_id"] for o in sent]
+    twice = 0  # a contact's next Originate before its previous call hung up
+    by_contact: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for o in sent:
+        by_contact[o["vars"].get("OLIVE_CONTACT", o["call_id"])].append(o)
+    for seen in by_contact.values():
+        seen.sort(key=lambda o: o["t"])
+        for a, b in pairwise(seen):
+            ended = hangups.get(a["call_id"])
+            if ended is None or b["t"] < ended:
+                twice += 1
     return {
         "layout": name,
-        "calls": len(originates),
-        "calls/s": len(originates) / span if span == span and span > 0 else 0.0,
-        "per node": {n: per_node[n] / span for n in sorted(per_node)} if span == span and span > 0 else {},
-        "abandoned": f"{outcomes['ABANDONED']}/{live}",
-        "ticks": ticks,
+        "nodes": {
+            node: {
+                "units": held.get(node, 0) if scale_out else None,
+                "calls": per_node[node],
+                "calls_per_s": round(per_node[node] / span, 2) if span else 0.0,
+                "tick_ms": ticks.get(node, {}),
+                "rss_mb": round(rss[node], 1),
+            }
+            for node in sorted(api_ports)
+        },
+        "every_campaign_dialing_after_s": round(all_dialing_s, 1),
+        "calls": len(measured),
+        "calls_per_s": round(len(measured) / span, 2) if span else 0.0,
+        "calls_in_all": len(sent),
+        "abandoned": outcomes["ABANDONED"],
+        "live_answers": live,
+        "originates_sent_twice": len(ids) - len(set(ids)),
+        "contacts_dialed_while_up": twice,
+        "load_average": {"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in load_after]},
     }
 
 
-def _histogram_summary(metrics: str) -> str:
-    """Median and p95 of olive_engine_tick_seconds from a Prometheus text page (bucket upper bounds)."""
+def log_quantiles(log: str) -> dict[str, Any]:
+    """The unit ticks' figures a ``--scale-out`` node logs at exit (olive.engine._unit.UnitEngines.tick_summary)."""
+    found = re.findall(r"node \S+: (\d+) unit ticks: median ([\d.]+) ms, p95 ([\d.]+) ms, p99 ([\d.]+) ms, max ([\d.]+) ms; (\d+) failed", log)
+    if not found:
+        return {"error": "no tick summary in the node's log"}
+    n, p50, p95, p99, most, failed = found[-1]
+    return {"ticks": int(n), "p50": float(p50), "p95": float(p95), "p99": float(p99), "max": float(most), "failed": int(failed)}
+
+
+def histogram_quantiles(metrics: str) -> dict[str, Any]:
+    """Median and p99 of olive_engine_tick_seconds from a Prometheus page: bucket upper bounds."""
     buckets = []
     for line in metrics.splitlines():
         m = re.match(r'olive_engine_tick_seconds_bucket\{le="([^"]+)"\} (\S+)', line)
         if m:
             buckets.append((float(m.group(1)), float(m.group(2))))
     if not buckets or buckets[-1][1] == 0:
-        return "no tick histogram"
+        return {"error": "no tick histogram"}
     total = buckets[-1][1]
 
-    def quantile(q: float) -> float:
-        return next(le for le, count in buckets if count >= q * total)
+    def at(q: float) -> float:
+        return next(le for le, count in buckets if count >= q * total) * 1000
 
-    return f"{int(total)} ticks: median <= {quantile(0.5) * 1000:g} ms, p95 <= {quantile(0.95) * 1000:g} ms (histogram bounds)"
+    return {"ticks": int(total), "p50_at_most": at(0.5), "p99_at_most": at(0.99)}
+
+
+def table(result: dict[str, Any]) -> list[str]:
+    lines = ["| layout | node | units | calls/s | tick p50 / p99 (ms) | RSS (MB) |", "|---|---|---|---|---|---|"]
+    for r in result["layouts"]:
+        for node, n in r["nodes"].items():
+            t = n["tick_ms"]
+            tick = (f"{t['p50']:.0f} / {t['p99']:.0f}" if "p50" in t else
+                    f"<= {t['p50_at_most']:g} / <= {t['p99_at_most']:g}" if "p50_at_most" in t else t.get("error", "?"))
+            units = "" if n["units"] is None else n["units"]
+            lines.append(f"| {r['layout']} | {node} | {units} | {n['calls_per_s']:.2f} | {tick} | {n['rss_mb']:.0f} |")
+        load = r["load_average"]
+        lines.append(
+            f"| {r['layout']} | all (dialing after {r['every_campaign_dialing_after_s']:g} s) | | {r['calls_per_s']:.2f} | abandoned {r['abandoned']}/{r['live_answers']}, "
+            f"sent twice {r['originates_sent_twice']}, contact dialed while up {r['contacts_dialed_while_up']} | "
+            f"load {load['before'][0]:.1f} -> {load['after'][0]:.1f} |"
+        )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--agents", type=int, default=12, help="N: agents per server in the 2-server layout (2N in all)")
-    parser.add_argument("--seconds", type=float, default=40.0, help="each layout's run")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--agents", type=int, default=500, help="N: agents per server in the 2-server layout (2N in all)")
+    parser.add_argument("--campaigns", type=int, default=3, help="C: campaigns per server (2C in all, the agents split evenly)")
+    parser.add_argument("--seconds", type=float, default=120.0, help="each layout's measured window")
+    parser.add_argument("--warmup", type=float, default=15.0,
+                        help="seconds between every campaign's first Originate and the window")
+    parser.add_argument("--start-within", type=float, default=300.0, help="give up if some campaign is not dialing by then")
+    parser.add_argument("--ring", type=float, default=0.5, help="seconds a customer's phone rings before they answer")
+    parser.add_argument("--talk", type=float, default=30.0, help="seconds a customer talks")
+    parser.add_argument("--classic", action="store_true", help="add the single-node classic olive serve (1 server)")
+    parser.add_argument("--only", help="run only the layouts whose name contains this")
     parser.add_argument("--url", help="a PostgreSQL database to use (default: a private one, dropped at the end)")
     parser.add_argument("--logs", type=Path, help="keep the processes' logs in this folder")
-    parser.add_argument("--only", help="run only the layouts whose name contains this")
     args = parser.parse_args(argv)
-    if args.agents % 3:
-        parser.error("--agents must be a multiple of 3 (three campaigns a server)")
+    if args.agents < args.campaigns or args.campaigns < 1:
+        parser.error("--agents must be at least --campaigns, and --campaigns at least 1")
     private = None
     url = args.url
     if url is None:
@@ -253,35 +368,39 @@ def main(argv: list[str] | None = None) -> int:
         with create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT").connect() as c:
             c.execute(text(f'CREATE DATABASE "{private}"'))
         url = ADMIN_URL.rsplit("/", 1)[0] + f"/{private}"
-    results = []
+    layouts: list[tuple[str, dict[str, Any]]] = [
+        ("3 nodes x 2 servers", {"nodes": 3, "servers": 2, "scale_out": True}),
+        ("1 node x 1 server", {"nodes": 1, "servers": 1, "scale_out": True}),
+    ]
+    if args.classic:
+        layouts.append(("1 node x 1 server (classic)", {"nodes": 1, "servers": 1, "scale_out": False}))
+    result: dict[str, Any] = {
+        "agents_per_server": args.agents, "agents": 2 * args.agents, "campaigns": 2 * args.campaigns,
+        "seconds": args.seconds, "ring_s": args.ring, "talk_s": args.talk, "cpus": os.cpu_count(), "layouts": [],
+    }
     try:
         migrate(url)
-        n = args.agents
         with tempfile.TemporaryDirectory() as scratch:
-            tmp = str(args.logs or scratch)
-            Path(tmp).mkdir(parents=True, exist_ok=True)
-            layouts = [
-                ("3 nodes x 2 servers", dict(nodes=3, servers=2, per_server=3, agents_each=n // 3, scale_out=True)),
-                ("1 node x 1 server (units)", dict(nodes=1, servers=1, per_server=6, agents_each=n // 3, scale_out=True)),
-                ("1 node x 1 server (classic)", dict(nodes=1, servers=1, per_server=6, agents_each=n // 3, scale_out=False)),
-                ("1 node x 1 campaign", dict(nodes=1, servers=1, per_server=1, agents_each=2 * n, scale_out=False)),
-            ]
+            tmp = args.logs or Path(scratch)
+            tmp.mkdir(parents=True, exist_ok=True)
             for name, layout in layouts:
                 if args.only and args.only not in name:
                     continue
-                print(f"running {name} ...", file=sys.stderr, flush=True)
-                results.append(run_layout(name, url, Path(tmp), seconds=args.seconds, **layout))  # type: ignore[arg-type]
+                print(f"running {name} ({2 * args.agents} agents, {2 * args.campaigns} campaigns, {args.seconds:g} s; "
+                      f"load average {os.getloadavg()[0]:.1f}) ...", file=sys.stderr, flush=True)
+                result["layouts"].append(run_layout(name, url, tmp, args, **layout))
     finally:
         if private is not None:
             with create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT").connect() as c:
                 c.execute(text(f'DROP DATABASE IF EXISTS "{private}" WITH (FORCE)'))
-    print(f"{2 * args.agents} agents in all, {args.seconds:g} s a layout, load average {os.getloadavg()[0]:.1f}")
-    print("| layout | calls | calls/s | per node (calls/s) | abandoned/live | tick latency per node |")
-    print("|---|---|---|---|---|---|")
-    for r in results:
-        per_node = ", ".join(f"{k} {v:.2f}" for k, v in r["per node"].items())  # type: ignore[attr-defined]
-        ticks = "; ".join(f"{k}: {v}" for k, v in r["ticks"].items())  # type: ignore[attr-defined]
-        print(f"| {r['layout']} | {r['calls']} | {r['calls/s']:.2f} | {per_node} | {r['abandoned']} | {ticks} |")
+    print(json.dumps(result, indent=2))
+    print(f"{2 * args.agents} agents in {2 * args.campaigns} campaigns, {args.seconds:g} s a layout, "
+          f"customers ring {args.ring:g} s and talk {args.talk:g} s; {os.cpu_count()} CPUs", file=sys.stderr)
+    print("\n".join(table(result)), file=sys.stderr)
+    bad = [r["layout"] for r in result["layouts"] if r["originates_sent_twice"] or r["contacts_dialed_while_up"]]
+    if bad:
+        print(f"FAILED: a contact dialed twice at once, or an Originate sent twice, in {', '.join(bad)}", file=sys.stderr)
+        return 1
     return 0
 
 

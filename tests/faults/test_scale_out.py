@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -40,6 +41,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import make_url, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -55,7 +57,9 @@ from olive.store import (
     ContactRow,
     DialList,
     Plan,
+    create_api_key,
     import_contacts,
+    servers,
     transaction,
     units,
 )
@@ -105,6 +109,7 @@ class Cluster:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     sim_ports: dict[str, int] = field(default_factory=dict)
     killed_at: dict[str, float] = field(default_factory=dict)
+    api_ports: dict[str, int] = field(default_factory=dict)
     proxy_port: int = 0
 
     def log(self, name: str) -> Path:
@@ -137,7 +142,8 @@ class Cluster:
         url = make_url(self.db_url).set(port=self.proxy_port).render_as_string(hide_password=False)
         asterisk = [a for s in SERVERS for a in ("--asterisk", f"ami://olive@127.0.0.1:{self.sim_ports[s]}/{s}?secret_env=SO_SECRET")]
         self._spawn(node, [
-            *OLIVE, "serve", "--scale-out", "--node", node, "--database-url", url, "--port", str(free_port()),
+            *OLIVE, "serve", "--scale-out", "--node", node, "--database-url", url,
+            "--port", str(self.api_ports.setdefault(node, free_port())),
             *asterisk, "--log-level", "info",
         ], env={"SO_SECRET": SECRET, "OLIVE_UNIT_TTL_S": str(TTL_S)})
 
@@ -236,6 +242,17 @@ def owners(sessions: sessionmaker[Session]) -> dict[tuple[str, str], tuple[str |
         return {(u.campaign_id, u.server): (u.owner_node, u.token) for u in units(s)}
 
 
+def open_calls(sessions: sessionmaker[Session], campaign_id: str) -> int:
+    with transaction(sessions) as s:
+        return len(s.scalars(select(Call.id).where(Call.campaign_id == campaign_id, Call.ended_at.is_(None))).all())
+
+
+def health(sessions: sessionmaker[Session]) -> dict[str, str]:
+    """The pool's view of each server (``servers.health``, what GET /pool shows)."""
+    with transaction(sessions) as s:
+        return {server.name: server.health for server in servers(s)}
+
+
 def dialed_since(cluster: Cluster, t: float, server: str | None = None) -> dict[tuple[str, str], set[int]]:
     """Units whose Originates arrived after ``t``, with the tokens they carried."""
     out: dict[tuple[str, str], set[int]] = defaultdict(set)
@@ -288,14 +305,20 @@ def test_three_nodes_two_servers_survive_a_dead_node_a_dead_server_and_the_datab
 
     # 2. kill -9 a simulator: its units pause, the other server's go on; it comes back.
     down = cluster.kill("s2")
-    time.sleep(4.0)
+    # The pool's view: the owners of s2's units write it down (with their next renewal) while it is dead.
+    wait_for(lambda: health(session_factory)["s2"] == "down", 4.0, "servers.health of s2 'down' while it is dead")
+    seen_down = time.time()
+    time.sleep(max(0.0, down + 4.0 - time.time()))
     going_on = dialed_since(cluster, down + 0.5, "s1")
     assert {k for k in unit_keys if k[1] == "s1"} <= set(going_on), f"s1's units stopped while s2 was down: {going_on}"
     cluster.start_sim("s2")  # Asterisk restarted: a new process, nothing of the old calls
     back = time.time()
     wait_for(lambda: {k for k in unit_keys if k[1] == "s2"} <= set(dialed_since(cluster, back, "s2")), 60,
              "s2's units dialing again", every_s=0.5)
-    print(f"s2 down {back - down:.1f} s; its units resumed {time.time() - back:.1f} s after it came back")
+    # ... and up again once its units' links are reconciled and the members confirmed.
+    wait_for(lambda: health(session_factory)["s2"] == "up", 30, "servers.health of s2 'up' again", every_s=0.2)
+    print(f"s2 down {back - down:.1f} s (seen down {seen_down - down:.1f} s after the kill); its units resumed "
+          f"{time.time() - back:.1f} s after it came back")
 
     # 3. The database away for OUTAGE_S: every node stops dialing before its leases expire.
     before = owners(session_factory)
@@ -311,10 +334,23 @@ def test_three_nodes_two_servers_survive_a_dead_node_a_dead_server_and_the_datab
     print(f"database away {restored - cut:.1f} s: no Originate after {TTL_S:g} s; every unit re-taken and dialing "
           f"{time.time() - restored:.1f} s after it came back")
 
-    # The end: no new calls; every call in progress ends and is recorded.
+    # The end. One campaign is stopped with its calls hung up (stop?force=true), asked of a node
+    # that does not own its unit: the owner hangs them up. The others are paused. No new calls.
+    with transaction(session_factory) as s:
+        _, key = create_api_key(s, "faults", role="admin")
+    held_now = owners(session_factory)
+    forced = sorted(campaigns)[0]
+    wait_for(lambda: open_calls(session_factory, forced) >= 3, 30, "calls in progress to hang up", every_s=0.2)
+    owner = held_now[(forced, campaigns[forced][0])][0]
+    asker = next(n for n in NODES if n not in (owner, victim))
+    answer = httpx.post(f"http://127.0.0.1:{cluster.api_ports[asker]}/campaigns/{forced}/stop", params={"force": "true"},
+                        headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["calls_hung_up"] >= 1 and answer.json()["campaign"]["status"] == "stopped", answer.json()
     with transaction(session_factory) as s:
         for campaign in s.scalars(select(Campaign)):
-            campaign.status = "paused"
+            if campaign.id != forced:
+                campaign.status = "paused"
     paused = time.time()
 
     def settled() -> bool:
@@ -322,6 +358,15 @@ def test_three_nodes_two_servers_survive_a_dead_node_a_dead_server_and_the_datab
             return not s.scalars(select(Call.id).where(Call.ended_at.is_(None))).first()
 
     wait_for(settled, 60, "every call ended and recorded", every_s=0.5)
+    # The owner hung up the calls its unit's engine followed (its log says how many; a call hung up
+    # before its answer is recorded CANCELLED, an answered one keeps its outcome, CONNECTED mostly here).
+    server = campaigns[forced][0]
+    hung_up = [int(m) for node in NODES for m in re.findall(
+        rf"unit {forced}@{server}: forced stop: hung up (\d+) call", cluster.log(node).read_text(errors="replace"))]
+    assert sum(hung_up) >= 1, f"the forced stop asked of {asker} hung up none of {owner}'s calls"
+    with transaction(session_factory) as s:
+        cancelled = s.scalars(select(Call.id).where(Call.campaign_id == forced, Call.outcome == "CANCELLED")).all()
+    print(f"forced stop asked of {asker}: the owner ({owner}) hung up {sum(hung_up)} call(s), {len(cancelled)} recorded CANCELLED")
     cluster.stop_all()  # SIGTERM: each node stops dialing and releases its units on its way out
     assert all(node is None for node, _ in owners(session_factory).values()), owners(session_factory)
     print(f"faults at {died - start:.1f} (node), {down - start:.1f}-{back - start:.1f} (s2), "

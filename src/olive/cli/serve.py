@@ -96,7 +96,14 @@ async def _serve(settings: object, log_level: str, *, scale_out: bool = False) -
     from olive.api._server import make_server
     from olive.cli._common import engine_pool, open_store
     from olive.engine import DialingLease, Engine
-    from olive.store import ServerLimits, database_url, register_servers, safe_url, transaction
+    from olive.store import (
+        ServerLimits,
+        database_url,
+        register_servers,
+        safe_url,
+        scale_out_in_use,
+        transaction,
+    )
 
     assert isinstance(settings, ServeSettings)
     logging.basicConfig(
@@ -118,6 +125,19 @@ async def _serve(settings: object, log_level: str, *, scale_out: bool = False) -
     if not lease.acquire():
         err_console.print(f"[red]olive serve: refusing to start: {lease.note}", soft_wrap=True)
         raise typer.Exit(3)
+    # Lease first, then the check: a --scale-out node starting at the same moment checks for the
+    # lease after registering, so of two racing starts the later check sees the other.
+    with transaction(engine_sessions) as session:
+        mixed = scale_out_in_use(session)
+    if mixed is not None:
+        lease.release()
+        err_console.print(
+            f"[red]olive serve: refusing to start: {mixed}. One database has either one classic node or "
+            "scale-out nodes, never both: start this node with --scale-out too, or stop the scale-out nodes "
+            "first (GET /pool lists them; their leases end within seconds of a clean stop)",
+            soft_wrap=True,
+        )
+        raise typer.Exit(3)
     with transaction(sessions) as session:  # the server pool as configured, for every node to see
         register_servers(session, {name: settings.limits.get(name, ServerLimits()) for name in settings.asterisk})
     engine = Engine(engine_sessions, settings.asterisk, pause_after_missed=settings.pause_after_missed, lease=lease)
@@ -138,6 +158,9 @@ async def _serve(settings: object, log_level: str, *, scale_out: bool = False) -
 async def _serve_node(settings: object, sessions: object, engine_sessions: object, log_level: str) -> None:
     """``--scale-out``: the API, and one engine per unit this node holds (docs/scale-out.md)."""
     import asyncio
+    import threading
+    import time
+    from datetime import UTC, datetime
 
     from sqlalchemy.orm import Session, sessionmaker
 
@@ -146,8 +169,17 @@ async def _serve_node(settings: object, sessions: object, engine_sessions: objec
     from olive.api._server import make_server
     from olive.engine import DialingLease, Engine, NodeRunner, default_node_name
     from olive.engine._unit import NotDialing, UnitEngines, run_node
+    from olive.engine._unit_hangup import PoolView, listen_for_hangups
     from olive.engine._unit_scope import UnitScope
-    from olive.store import ServerLimits, database_url, register_servers, transaction
+    from olive.store import (
+        ServerLimits,
+        database_url,
+        leave_node,
+        live_dialing_lease,
+        register_node,
+        register_servers,
+        transaction,
+    )
 
     assert isinstance(settings, ServeSettings)
     assert isinstance(sessions, sessionmaker) and isinstance(engine_sessions, sessionmaker)
@@ -168,9 +200,26 @@ async def _serve_node(settings: object, sessions: object, engine_sessions: objec
 
     units = UnitEngines(asyncio.get_running_loop(), make_engine)
     runner = NodeRunner(unit_side, name, units, ttl_s=ttl, stop_early_s=ttl / 3)
+    # Register first, then look for a classic node (which takes its lease, then looks for nodes):
+    # of two racing starts, the later check sees the other.
+    with transaction(unit_side) as session:
+        runner.registered = register_node(session, name, runner.instance, ttl)
+    with transaction(unit_side) as session:
+        classic = live_dialing_lease(session, time.time())
+    if classic is not None:
+        with transaction(unit_side) as session:
+            leave_node(session, name, runner.instance)
+        err_console.print(
+            f"[red]olive serve: refusing to start: node {classic.node} dials this database as a classic node "
+            f"(it holds the dialing lease until {datetime.fromtimestamp(classic.expires_at, UTC):%H:%M:%S} UTC). "
+            "One database has either one classic node or scale-out nodes, never both: stop it first "
+            "(the lease is released at a clean stop), or start this node without --scale-out",
+            soft_wrap=True,
+        )
+        raise typer.Exit(3)
     # The API's engine places no call: it is the operators' view and verbs; the units dial.
     lease: DialingLease = NotDialing(unit_side, name)
-    view = Engine(unit_side, {}, pause_after_missed=settings.pause_after_missed, lease=lease)
+    view = PoolView(unit_side, {}, pause_after_missed=settings.pause_after_missed, lease=lease)
     app = create_app(make_api_sessions(database_url(settings.database_url)), view)
     view.on_tick = None  # /metrics' engine ticks are the units' (the view's place no call)
     units.on_tick = app.state.olive.metrics.observe_tick
@@ -179,9 +228,17 @@ async def _serve_node(settings: object, sessions: object, engine_sessions: objec
     err_console.print(f"olive serve: scale-out node {name}: unit leases of {ttl:g} s", soft_wrap=True)
     stopping = asyncio.Event()
 
+    # Forced stops asked on any node reach the owners of the campaign's units (engine/_unit_hangup.py).
+    not_listening = threading.Event()
+    listener = asyncio.create_task(
+        asyncio.to_thread(listen_for_hangups, unit_side.kw["bind"].url, units.hangup, not_listening), name="olive-hangups"
+    )
+
     async def leave() -> None:  # SIGTERM: stop dialing, release the units, then the API stops
         stopping.set()
         await node
+        not_listening.set()
+        await listener
 
     server = make_server(
         app,

@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from olive.engine._engine import Engine
+from olive.engine._engine import Engine, EngineState
 from olive.engine._lease import DialingLease
 from olive.engine._link import LinkState, PbxLink
 from olive.engine._node import LOOK_EVERY_S, Key, NodeRunner
@@ -161,6 +161,25 @@ class UnitEngines:
             log.info("unit %s@%s (token %d): engine started", *lease.key, lease.token)
             return
 
+    def hangup(self, campaign_id: str) -> None:
+        """A forced stop of ``campaign_id`` (engine/_unit_hangup.py): the engines of its units held
+        here hang up the calls they follow. Safe from any thread; after the unit's start (adoption)."""
+
+        def schedule() -> None:
+            for key in sorted(k for k in {*self.engines, *self._chains} if k[0] == campaign_id):
+                self._later(key, self._hangup(key))
+
+        self.loop.call_soon_threadsafe(schedule)
+
+    async def _hangup(self, key: Key) -> None:
+        engine = self.engines.get(key)
+        if engine is None or engine.state is not EngineState.RUNNING:
+            return
+        engine.invalidate()
+        await engine.next_tick()  # it has read the stop, and its tick under way has sent its Originates
+        hung_up = await engine.hangup_calls(key[0])
+        log.info("unit %s@%s: forced stop: hung up %d call(s) in progress", *key, hung_up)
+
     def server_health(self) -> dict[str, tuple[str, str | None]]:
         """What this node's units' links see of each server they use: ``servers.health`` and its note.
 
@@ -190,10 +209,12 @@ class UnitEngines:
         if not self.ticks:
             return "no tick yet"
         ordered = sorted(self.ticks)
-        p50, p95 = ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+        def at(q: float) -> float:
+            return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
         return (
-            f"{len(ordered)} unit ticks: median {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
-            f"max {ordered[-1] * 1000:.1f} ms; {self.failed_ticks} failed"
+            f"{len(ordered)} unit ticks: median {at(0.5) * 1000:.1f} ms, p95 {at(0.95) * 1000:.1f} ms, "
+            f"p99 {at(0.99) * 1000:.1f} ms, max {ordered[-1] * 1000:.1f} ms; {self.failed_ticks} failed"
         )
 
     async def _stop(self, key: Key) -> None:

@@ -149,7 +149,7 @@ from olive.store._engine_writes import (
     finish_facts,
     release_contacts,
 )
-from olive.store._lease import DIALING, Lease, LeaseHolder, LeaseRepository
+from olive.store._lease import DIALING, Lease, LeaseHolder, LeaseRepository, live_dialing_lease
 from olive.store._nodes import (
     DOWN_HOLDS_S,
     SERVER_HEALTH,
@@ -162,9 +162,11 @@ from olive.store._nodes import (
     live_nodes,
     register_node,
     register_servers,
+    scale_out_in_use,
     servers,
     set_server_health,
 )
+from olive.store._notices import HANGUP_CHANNEL, HangupFeed, request_hangup
 from olive.store._plans import (
     AGENTLESS_CONTEXT,
     AMD_AFTER_GREETING_S,
@@ -264,6 +266,7 @@ __all__ = [
     "DOWN_HOLDS_S",
     "DROP_ACTIONS",
     "ENV_DATABASE_URL",
+    "HANGUP_CHANNEL",
     "OUTCOMES",
     "PREVIEW_STATUSES",
     "RETRY_OUTCOMES",
@@ -304,6 +307,7 @@ __all__ = [
     "DueNumber",
     "EngineAgent",
     "EngineRead",
+    "HangupFeed",
     "Lease",
     "LeaseHolder",
     "LeaseRepository",
@@ -377,6 +381,7 @@ __all__ = [
     "issue_agent_password",
     "leave_node",
     "live_credential",
+    "live_dialing_lease",
     "live_nodes",
     "machine_calls_since",
     "make_engine",
@@ -409,11 +414,13 @@ __all__ = [
     "release_stale_claims",
     "release_units",
     "renew_units",
+    "request_hangup",
     "reserve_dials",
     "retry_rule",
     "revoke_agent_password",
     "revoke_api_key",
     "safe_url",
+    "scale_out_in_use",
     "servers",
     "set_campaign_servers",
     "set_next_number",

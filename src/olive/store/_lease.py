@@ -96,4 +96,11 @@ class LeaseRepository:
         return bool(gone.rowcount)  # type: ignore[attr-defined]
 
 
-__all__ = ["DIALING", "Lease", "LeaseHolder", "LeaseRepository"]
+def live_dialing_lease(session: Session, now: float) -> LeaseHolder | None:
+    """The classic node holding the dialing lease at ``now`` (wall clock), or None: a
+    ``--scale-out`` node refuses to dial beside it (docs/scale-out.md)."""
+    holder = LeaseRepository(session).holder()
+    return holder if holder is not None and holder.expires_at > now else None
+
+
+__all__ = ["DIALING", "Lease", "LeaseHolder", "LeaseRepository", "live_dialing_lease"]

@@ -202,6 +202,28 @@ def live_nodes(session: Session, *, at: float | None = None) -> list[NodeView]:
     ]
 
 
+def scale_out_in_use(session: Session, *, at: float | None = None) -> str | None:
+    """Why a classic ``olive serve`` (the single dialing lease) may not dial here, or None.
+
+    Scale-out nodes are live (their registration has not expired), or a unit's lease is still
+    held (a node that just died may still have Originates on their way). Units left without an
+    owner by nodes that are gone do not count: nobody dials them.
+    """
+    from olive.store._units import Unit  # the units module imports this one
+
+    now = clock(session, at)
+    nodes = list(session.scalars(select(Node.name).where(Node.expires_at > now).order_by(Node.name)))
+    held = session.scalar(
+        select(func.count()).select_from(Unit).where(Unit.owner_node.is_not(None), Unit.expires_at > now)
+    )
+    if not nodes and not held:
+        return None
+    who = f"scale-out node(s) {', '.join(nodes[:5])}{' ...' if len(nodes) > 5 else ''} are live" if nodes else (
+        "no scale-out node is live"
+    )
+    return f"{who} and {held or 0} unit lease(s) are held on this database"
+
+
 __all__ = [
     "DOWN_HOLDS_S",
     "SERVER_HEALTH",
@@ -216,6 +238,7 @@ __all__ = [
     "live_nodes",
     "register_node",
     "register_servers",
+    "scale_out_in_use",
     "servers",
     "set_server_health",
 ]
