@@ -138,12 +138,15 @@ def apply_call_changes(session: Session, changes: Iterable[CallChange], agent_id
     """Store a tick's call changes; release the contacts of the calls that ended.
 
     The calls are loaded in one query and written in one flush (no autoflush per
-    change); the ended calls' contacts are read and released in a few statements."""
-    changes = list(changes)
-    calls = calls_by_id(session, (c.record.call_id for c in changes))
+    change), each from its last change; the ended calls' contacts are read and released
+    in a few statements."""
+    # A call's records only add to what was known (each is the whole call as of its event),
+    # so the last of a tick's changes of a call is all there is to copy: one copy per call.
+    latest = {c.record.call_id: c for c in changes}
+    calls = calls_by_id(session, latest)
     ended: list[tuple[Call, CallRecord]] = []
     with session.no_autoflush:
-        for change in changes:
+        for change in latest.values():
             call = calls.get(change.record.call_id)
             if call is None:
                 continue
