@@ -147,6 +147,7 @@ from olive.store._engine_writes import (
     claim_and_insert_calls,
     finish_facts,
     release_contacts,
+    update_calls,
 )
 from olive.store._lease import DIALING, Lease, LeaseHolder, LeaseRepository
 from olive.store._nodes import (
@@ -414,6 +415,7 @@ __all__ = [
     "to_epoch",
     "transaction",
     "units",
+    "update_calls",
     "utcnow",
     "validate_retry_rules",
     "verify_agent_session",
