@@ -463,6 +463,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     tick_loop_s = sum(loop_in_ticks[:n_ticks])
     tick_times = ticks[:n_ticks]
     second_half = [n for at, n in concurrent_samples if at >= elapsed / 2]
+    db_by_step: dict[str, float] = {}  # the ticks' database steps over the run, ms
+    for part in tick_parts[:n_ticks]:
+        for name, value in part.items():
+            if name.startswith("_"):
+                db_by_step[name] = db_by_step.get(name, 0.0) + value
     slowest = sorted(tick_parts[:n_ticks], key=lambda p: -p["ms"])[:max(3, n_ticks // 100 + 1)]
     api = None
     if client_proc is not None:
@@ -501,7 +506,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "tick_loop_p99_ms": round(pct(loop_in_ticks[:n_ticks], 0.99) * 1000, 1),
         "tick_loop_ms_per_dial": round(tick_loop_s * 1000 / dials, 3) if dials else None,
         "loop_cpu_ms_per_dial": round(cpu * 1000 / dials, 3) if dials else None,
+        "tick_cpu_p50_ms": round(pct(tick_cpu[:n_ticks], 0.5) * 1000, 1),
         "tick_cpu_p99_ms": round(pct(tick_cpu[:n_ticks], 0.99) * 1000, 1),
+        "db_ms_per_dial_by_step": {k: round(v / dials, 2) for k, v in sorted(db_by_step.items())} if dials else None,
         "tick_cpu_ms_per_dial": round(sum(tick_cpu[:n_ticks]) * 1000 / dials, 3) if dials else None,
         "loop_cpu_share": round(cpu / elapsed, 3), "ami_events": n_events,
         "ami_events_per_dial": round(n_events / dials, 1) if dials else None,
