@@ -255,6 +255,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     from olive.compliance import AllowAll, ComplianceGuard
     from olive.engine import Engine
 
+    if args.switch_interval:  # how soon a thread waiting for the GIL gets it (CPython's default: 5 ms)
+        sys.setswitchinterval(args.switch_interval)
     url = args.database or f"sqlite:///{tempfile.mkdtemp(prefix='olive-bench-')}/bench.db"
     if url.startswith("postgresql"):
         url = fresh_postgres(url)  # its own database on that server, dropped at the end
@@ -499,7 +501,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "api_clients": args.api_clients, "api_threads": args.api_threads, "max_in_flight": args.max_in_flight,
         "dials": dials, "calls_per_min": round(dials / elapsed * 60, 1), "peak_concurrent_calls": concurrent,
         "concurrent_calls_second_half_min_p50": [min(second_half, default=0), round(pct(second_half, 0.5))] if second_half else None,
-        "guard": args.guard, "lines_per_agent": args.lines_per_agent, "dial_timeout_s": args.dial_timeout,
+        "guard": args.guard, "switch_interval": sys.getswitchinterval(), "lines_per_agent": args.lines_per_agent, "dial_timeout_s": args.dial_timeout,
         "answer_share": args.answer_share, "max_cps": args.max_cps, "max_concurrent_per_agent": args.max_concurrent,
         "ticks": n_ticks, "tick_p50_ms": round(pct(tick_times, 0.5) * 1000, 1),
         "tick_p99_ms": round(pct(tick_times, 0.99) * 1000, 1),
@@ -665,6 +667,8 @@ def main() -> None:
                         help="with --rss-every: print what grew between the second RSS sample and the end")
     parser.add_argument("--profile", metavar="PREFIX",
                         help="cProfile the event loop's thread and the database thread: PREFIX-loop.prof, PREFIX-db.prof")
+    parser.add_argument("--switch-interval", type=float, default=0.0, metavar="S",
+                        help="sys.setswitchinterval for the engine's process (default: CPython's 0.005)")
     parser.add_argument("--cpu-parts", action="store_true",
                         help="split the loop's CPU per dial: framing, AMI events, Originates, ticks, other")
     parser.add_argument("--sample", action="store_true",
