@@ -6,19 +6,36 @@
     python benchmarks/engine_load.py --api-clients 50               # and 50 API clients meanwhile
     python benchmarks/engine_load.py --api-clients 50 --side-by-side  # without, then with, in one run
 
-One campaign (power dialing, 2 lines per agent, half the customers answer and
-talk 20-40 s, half ring to the 15-s dial timeout), N agents who answer after
+One campaign (power dialing, 3 lines per idle agent; a fifth of the customers
+answer after 3 s and talk 20-40 s, the others ring to the 30-s dial timeout;
+at most 2.5 calls per agent and 100 per second), N agents who answer after
 1 s, against ``olive sim`` running benchmarks/engine-load.toml in a separate
 process (``--sim tcp``, the default) or in memory in this process
 (``--sim memory``: its work then shares the event loop). Real time (scale 1).
+With 1,000 agents that load keeps over 2,000 calls up (each idle agent has 3
+calls ringing; the agents talking add theirs). The load of earlier rounds (2
+lines, half answer, 15-s ring, 200 a second, no cap; it cannot pass 2,000 calls:
+power keeps 2 lines per *idle* agent) is ``--lines-per-agent 2 --answer-share 0.5
+--dial-timeout 15 --max-cps 200 --max-concurrent 3``. The dial guard is olive's
+default (``ComplianceGuard``: DNC, calling hours, us-tsr); ``--guard allow-all``
+for none.
 
 Reported:
 - tick p50/p99: each engine loop tick, wall time (database waits included);
+  ``slowest_ticks``: the slowest 1 % with their parts (database steps in ms,
+  dials placed, changes waiting when the tick began);
 - loop ms per dial: the event loop's time inside ticks (tick time minus the
-  awaited database work), per placed dial; and the main thread's CPU time
-  per placed dial (AMI reading and everything else on the loop included);
+  awaited database work: it also counts what other tasks ran before the tick
+  got the loop back), per placed dial; the tick's own CPU time (``tick_cpu``:
+  the loop thread's CPU in the tick's own steps only), per dial and its p99;
+  and the main thread's CPU time per placed dial (AMI reading and everything
+  else on the loop included);
+- ``ami_events_per_dial`` and ``loop_cpu_us_per_event``: the AMI events that
+  reached the engine per placed dial (most of the loop's work), and the loop's
+  CPU per event;
 - event-loop lag p99: how late a 20-ms sleeper wakes;
-- calls placed per minute; peak concurrent calls; RSS now and peak.
+- calls placed per minute; peak concurrent calls, and the least and median
+  over the run's second half; RSS now and peak.
 
 With ``--api-clients N`` the same run serves olive's HTTP API (uvicorn, in
 this process, as ``olive serve``) and N clients in a separate process mix
@@ -65,7 +82,25 @@ def rss_mb() -> tuple[float, float]:
     return now, peak
 
 
-def setup_store(url: str, agents: int, contacts: int) -> tuple[Any, str]:
+def customer_numbers(contacts: int, answer_share: float) -> list[str]:
+    """Contact numbers for engine-load.conf: an 8th digit 0-4 answers, 5-9 rings to the
+    dial timeout. ``answer_share`` of them (in tenths) answer, spread evenly; each
+    digit counts its own numbers, so all are distinct (10,000 per digit at most)."""
+    answering = round(answer_share * 10)
+    used = [0] * 10
+    out = []
+    for i in range(contacts):
+        d = i % 10
+        digit = d % 5 if d < answering else 5 + d % 5
+        out.append(f"+120255{digit}{used[digit]:04d}")
+        used[digit] += 1
+    if max(used) > 10_000:
+        raise SystemExit(f"{contacts} contacts need more than 10,000 numbers of one digit")
+    return out
+
+
+def setup_store(url: str, agents: int, contacts: int, *, lines_per_agent: float = 2.0, dial_timeout_s: float = 15,
+                answer_share: float = 0.5, max_cps: float = 200.0, max_concurrent: int = 0) -> tuple[Any, str]:
     from olive.specs import PlanSpec
     from olive.store import (
         Agent,
@@ -84,8 +119,8 @@ def setup_store(url: str, agents: int, contacts: int) -> tuple[Any, str]:
     migrate(engine)
     sessions = make_sessionmaker(engine)
     spec = PlanSpec(
-        channel_template="Local/{number}@bench-customers", dial_timeout_s=15, dial_mode="power",
-        lines_per_agent=2.0, max_concurrent=max(50, agents * 3), max_calls_per_second=200.0,
+        channel_template="Local/{number}@bench-customers", dial_timeout_s=dial_timeout_s, dial_mode="power",
+        lines_per_agent=lines_per_agent, max_concurrent=max_concurrent or max(50, agents * 3), max_calls_per_second=max_cps,
     )
     with transaction(sessions) as s:
         plan = Plan(name="bench plan", **spec.to_row())
@@ -93,7 +128,7 @@ def setup_store(url: str, agents: int, contacts: int) -> tuple[Any, str]:
         members = [Agent(name=f"agent{1000 + i}", interface=f"Local/{1000 + i}@olive-test-agents", state="ready") for i in range(agents)]
         s.add_all([plan, dial_list, *members])
         s.flush()
-        rows = [ContactRow(numbers=(f"+120255{i % 10}{i // 10:04d}",)) for i in range(contacts)]
+        rows = [ContactRow(numbers=(number,)) for number in customer_numbers(contacts, answer_share)]
         import_contacts(s, dial_list.id, rows)
         campaign = Campaign(name="bench", status="running", plan=plan, queue=QUEUE, compliance_profile="us-tsr",
                             dial_lists=[dial_list], agents=members)
@@ -124,6 +159,86 @@ def drop_postgres(url: str) -> None:
     admin.dispose()
 
 
+class CpuTimed:
+    """Await a coroutine, adding up the loop thread's CPU time in its own steps only (each
+    ``send`` into it), not in what other tasks ran while it waited (the database thread,
+    AMI reading): a tick's own cost on the loop."""
+
+    def __init__(self, coro: Any) -> None:
+        self.coro, self.cpu = coro, 0.0
+
+    def __await__(self) -> Any:
+        it = self.coro.__await__()
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            t = time.thread_time()
+            try:
+                step = it.send(value) if error is None else it.throw(error)
+            except StopIteration as done:
+                self.cpu += time.thread_time() - t
+                return done.value
+            self.cpu += time.thread_time() - t
+            try:
+                value, error = (yield step), None
+            except BaseException as exc:  # cancellation: into the coroutine
+                value, error = None, exc
+
+
+class StackSampler:
+    """A small sampling profiler for the event loop's thread (py-spy is not on this machine):
+    every ``period`` s another thread reads the loop thread's stack. A sample whose top frame
+    is the selector's wait is idle; the others count, for each function on the stack once
+    (inclusive) and for the top function (own). Unlike cProfile it adds nothing per call, so
+    the many small calls are not overcharged; a sample is taken when the sampler gets the GIL."""
+
+    def __init__(self, thread_id: int, period: float = 0.003) -> None:
+        import threading
+
+        self.thread_id, self.period = thread_id, period
+        self.busy = self.idle = 0
+        self.inclusive: dict[str, int] = {}
+        self.own: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stack-sampler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period):
+            frame = sys._current_frames().get(self.thread_id)
+            if frame is None:
+                continue
+            if frame.f_code.co_name in ("select", "poll") or frame.f_code.co_filename.endswith("selectors.py"):
+                self.idle += 1
+                continue
+            self.busy += 1
+            top = True
+            seen: set[str] = set()
+            while frame is not None:
+                code = frame.f_code
+                name = f"{Path(code.co_filename).name}:{code.co_name}"
+                if top:
+                    self.own[name] = self.own.get(name, 0) + 1
+                    top = False
+                if name not in seen:
+                    seen.add(name)
+                    self.inclusive[name] = self.inclusive.get(name, 0) + 1
+                frame = frame.f_back
+
+    def report(self, n: int = 40) -> dict[str, Any]:
+        def top(counts: dict[str, int]) -> list[tuple[str, float]]:
+            return [(k, round(100 * v / max(1, self.busy), 1)) for k, v in sorted(counts.items(), key=lambda kv: -kv[1])[:n]]
+
+        return {"busy_share": round(self.busy / max(1, self.busy + self.idle), 3), "samples": self.busy + self.idle,
+                "inclusive_pct_of_busy": top(self.inclusive), "own_pct_of_busy": top(self.own)}
+
+
 async def lag_monitor(samples: list[float], stop: asyncio.Event, period: float = 0.02) -> None:
     loop = asyncio.get_running_loop()
     while not stop.is_set():
@@ -137,14 +252,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     from olive.ami import ServerConfig
     from olive.cli._common import engine_pool
     from olive.clock import ScaledClock, SystemClock
-    from olive.compliance import AllowAll
+    from olive.compliance import AllowAll, ComplianceGuard
     from olive.engine import Engine
 
+    if args.switch_interval:  # how soon a thread waiting for the GIL gets it (CPython's default: 5 ms)
+        sys.setswitchinterval(args.switch_interval)
     url = args.database or f"sqlite:///{tempfile.mkdtemp(prefix='olive-bench-')}/bench.db"
     if url.startswith("postgresql"):
         url = fresh_postgres(url)  # its own database on that server, dropped at the end
     contacts = args.contacts or args.agents * 12
-    sessions, campaign_id = setup_store(url, args.agents, contacts)
+    sessions, campaign_id = setup_store(url, args.agents, contacts, lines_per_agent=args.lines_per_agent,
+                                        dial_timeout_s=args.dial_timeout, answer_share=args.answer_share,
+                                        max_cps=args.max_cps, max_concurrent=round(args.max_concurrent * args.agents))
     args.database_url = url
     clock: Any = SystemClock() if args.scale == 1 else ScaledClock(args.scale)
     sim_proc: subprocess.Popen[bytes] | None = None
@@ -175,15 +294,24 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 continue
             writer.close()
             break
-    engine = Engine(engine_pool(sessions), {"default": server}, clock=clock, guard=AllowAll(), tick_s=0.25,
+    # The real dial guard (DNC, calling hours, abandon limits: us-tsr) unless told otherwise.
+    guard = AllowAll() if args.guard == "allow-all" else ComplianceGuard()
+    engine = Engine(engine_pool(sessions), {"default": server}, clock=clock, guard=guard, tick_s=0.25,
                     client_factory=factory)
     ticks: list[float] = []  # wall time of each loop tick
+    tick_cpu: list[float] = []  # the loop thread's CPU time in each tick's own steps
     loop_in_ticks: list[float] = []  # of which not waiting for the database thread
+    # Each tick's parts, for the slowest ticks: database steps (name -> s), dials sent, refresh.
+    tick_parts: list[dict[str, Any]] = []
     db_wait = [0.0]
     in_tick = [False]
+    parts: dict[str, Any] = {}
     real_in_db = engine._in_db
 
-    db_profile = cProfile.Profile() if args.profile else None
+    # CPU time of the profiled thread by default: wall time would charge each function the
+    # waits for the GIL and for a core (the machine's other work), as earlier profiles did.
+    profile_timer = time.thread_time if args.profile_clock == "cpu" else time.perf_counter
+    db_profile = cProfile.Profile(profile_timer) if args.profile else None
 
     async def timed_in_db(fn: Any, *a: Any) -> Any:
         t = time.perf_counter()
@@ -193,22 +321,41 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             return await real_in_db(fn, *a)
         finally:
             if in_tick[0]:
-                db_wait[0] += time.perf_counter() - t
+                spent = time.perf_counter() - t
+                db_wait[0] += spent
+                name = getattr(fn, "__name__", "db")
+                if name == "_store_drained" and len(a) > 2 and a[2]:
+                    name += "+refresh"
+                parts[name] = round(parts.get(name, 0.0) + spent * 1000, 1)
 
     real_tick = engine.tick
+    real_send_dials = engine.send_dials
+
+    def counted_send_dials(dials: Any) -> None:
+        t = time.perf_counter()
+        real_send_dials(dials)
+        parts["dials"] = parts.get("dials", 0) + len(dials)
+        parts["send_dials_ms"] = round((time.perf_counter() - t) * 1000, 1)
 
     async def measured_tick() -> None:
         in_tick[0], db_wait[0] = True, 0.0
+        parts.clear()
+        parts["changes"] = sum(len(link.call_changes) + len(link.agent_changes) for link in engine.links.values())
         t = time.perf_counter()
+        timed = CpuTimed(real_tick())
         try:
-            await real_tick()
+            await timed
         finally:
             in_tick[0] = False
             ticks.append(time.perf_counter() - t)
             loop_in_ticks.append(ticks[-1] - db_wait[0])
+            tick_cpu.append(timed.cpu)
+            tick_parts.append({"ms": round(ticks[-1] * 1000, 1), "loop_ms": round(loop_in_ticks[-1] * 1000, 1),
+                               "cpu_ms": round(timed.cpu * 1000, 1), **parts})
 
     engine._in_db = timed_in_db  # type: ignore[method-assign]
     engine.tick = measured_tick  # type: ignore[method-assign]
+    engine.send_dials = counted_send_dials  # type: ignore[method-assign]
     api_server = client_proc = None
     if args.api_clients:
         api_server, client_proc = await start_api(args, sessions, engine, campaign_id)
@@ -221,13 +368,61 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if link.ready:
             break
         await asyncio.sleep(0.05)
+    events = [0]  # AMI events that reached the link (what the loop frames, parses and follows)
+    cpu_parts: dict[str, float] = {}
+    reads = [0]  # with --cpu-parts: socket reads that brought AMI bytes
+    if args.cpu_parts:  # the loop thread's CPU in each part of the AMI path (adds ~2 us an event)
+        cpu_parts.update(dict.fromkeys(("framing", "events", "originates"), 0.0))
+
+        def cpu_timed(part: str, fn: Any) -> Any:
+            def timed(*a: Any, **kw: Any) -> Any:
+                t = time.thread_time()
+                try:
+                    return fn(*a, **kw)
+                finally:
+                    cpu_parts[part] += time.thread_time() - t
+            return timed
+
+        codec_cls = type(link.client._codec) if link.client._codec is not None else None
+        if codec_cls is not None:
+            codec = link.client._codec
+            real_receive = cpu_timed("framing", codec.receive_data)
+
+            def counted_receive(data: bytes) -> None:
+                reads[0] += 1
+                real_receive(data)
+
+            codec.receive_data = counted_receive  # type: ignore[method-assign]
+            codec.next_message = cpu_timed("framing", codec.next_message)  # type: ignore[method-assign]
+        link.client._handlers = [cpu_timed("events", h) if h == link._on_event else h for h in link.client._handlers]
+        real_originate = engine._originate
+
+        async def timed_originate(*a: Any) -> None:
+            timed = CpuTimed(real_originate(*a))
+            await timed
+            cpu_parts["originates"] += timed.cpu
+
+        engine._originate = timed_originate  # type: ignore[method-assign]
+
+    def count_event(event: Any) -> None:
+        events[0] += 1
+
+    link.client.on_event(count_event)
     started, cpu0 = time.perf_counter(), time.thread_time()
-    loop_profile = cProfile.Profile() if args.profile else None
+    loop_profile = cProfile.Profile(profile_timer) if args.profile else None
     if loop_profile is not None:
         loop_profile.enable()
+    import threading
+
+    sampler = StackSampler(threading.get_ident()) if args.sample else None
+    if sampler is not None:
+        sampler.start()
     ticks.clear()
     loop_in_ticks.clear()
+    tick_cpu.clear()
+    tick_parts.clear()
     lag.clear()
+    concurrent_samples: list[tuple[float, int]] = []  # (seconds into the run, calls in progress)
     dials0 = engine.status(campaign_id).counters.dials if engine.status(campaign_id).counters else 0
     concurrent = 0
     rss_samples: list[tuple[float, float]] = []  # (simulated hours, RSS MB)
@@ -240,6 +435,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     while time.perf_counter() - started < args.seconds:
         await asyncio.sleep(0.5)
         concurrent = max(concurrent, len(link.tracker))
+        concurrent_samples.append((time.perf_counter() - started, len(link.tracker)))
         if args.rss_every and time.perf_counter() - started >= next_sample:
             next_sample += args.rss_every
             rss_samples.append((round((clock.now() - sim_start) / 3600, 3), round(rss_mb()[0], 1)))
@@ -253,6 +449,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         tracemalloc.stop()
     elapsed = time.perf_counter() - started
     cpu = time.thread_time() - cpu0
+    if sampler is not None:
+        sampler.stop()
+        print(json.dumps(sampler.report(), indent=1), file=sys.stderr)
+    n_events = events[0]
+    if cpu_parts:
+        cpu_parts["ticks"] = sum(tick_cpu)
+        cpu_parts["other"] = cpu - sum(cpu_parts.values())
     if loop_profile is not None and db_profile is not None:
         loop_profile.disable()
         write_profiles(args.profile, loop_profile, db_profile)
@@ -261,6 +464,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     n_ticks = len(ticks)
     tick_loop_s = sum(loop_in_ticks[:n_ticks])
     tick_times = ticks[:n_ticks]
+    second_half = [n for at, n in concurrent_samples if at >= elapsed / 2]
+    db_by_step: dict[str, float] = {}  # the ticks' database steps over the run, ms
+    for part in tick_parts[:n_ticks]:
+        for name, value in part.items():
+            if name.startswith("_"):
+                db_by_step[name] = db_by_step.get(name, 0.0) + value
+    slowest = sorted(tick_parts[:n_ticks], key=lambda p: -p["ms"])[:max(3, n_ticks // 100 + 1)]
     api = None
     if client_proc is not None:
         # Waited for in a thread: a blocking wait here would stall the loop under test.
@@ -290,15 +500,28 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "agents": args.agents, "sim": args.sim, "database": url.split(":")[0], "seconds": round(elapsed, 1),
         "api_clients": args.api_clients, "api_threads": args.api_threads, "max_in_flight": args.max_in_flight,
         "dials": dials, "calls_per_min": round(dials / elapsed * 60, 1), "peak_concurrent_calls": concurrent,
+        "concurrent_calls_second_half_min_p50": [min(second_half, default=0), round(pct(second_half, 0.5))] if second_half else None,
+        "guard": args.guard, "switch_interval": sys.getswitchinterval(), "lines_per_agent": args.lines_per_agent, "dial_timeout_s": args.dial_timeout,
+        "answer_share": args.answer_share, "max_cps": args.max_cps, "max_concurrent_per_agent": args.max_concurrent,
         "ticks": n_ticks, "tick_p50_ms": round(pct(tick_times, 0.5) * 1000, 1),
         "tick_p99_ms": round(pct(tick_times, 0.99) * 1000, 1),
         "tick_loop_p99_ms": round(pct(loop_in_ticks[:n_ticks], 0.99) * 1000, 1),
         "tick_loop_ms_per_dial": round(tick_loop_s * 1000 / dials, 3) if dials else None,
         "loop_cpu_ms_per_dial": round(cpu * 1000 / dials, 3) if dials else None,
+        "tick_cpu_p50_ms": round(pct(tick_cpu[:n_ticks], 0.5) * 1000, 1),
+        "tick_cpu_p99_ms": round(pct(tick_cpu[:n_ticks], 0.99) * 1000, 1),
+        "db_ms_per_dial_by_step": {k: round(v / dials, 2) for k, v in sorted(db_by_step.items())} if dials else None,
+        "tick_cpu_ms_per_dial": round(sum(tick_cpu[:n_ticks]) * 1000 / dials, 3) if dials else None,
+        "loop_cpu_share": round(cpu / elapsed, 3), "ami_events": n_events,
+        "ami_events_per_dial": round(n_events / dials, 1) if dials else None,
+        "loop_cpu_ms_per_dial_by_part": {k: round(v * 1000 / dials, 3) for k, v in cpu_parts.items()} if dials else None,
+        "ami_events_per_read": round(n_events / reads[0], 1) if reads[0] else None,
+        "loop_cpu_us_per_event": round(cpu * 1e6 / n_events, 1) if n_events else None,
         "loop_lag_p99_ms": round(pct(lag, 0.99) * 1000, 1), "loop_lag_max_ms": round(max(lag, default=0) * 1000, 1),
         "rss_mb": round(now_mb), "rss_peak_mb": round(peak_mb), "api": api,
         "scale": args.scale, "simulated_hours": round((clock.now() - sim_start) / 3600, 3), "rss_samples": rss_samples,
         "event_ticks": engine.event_ticks,
+        "slowest_ticks": slowest,
         "last_decision": engine.status(campaign_id).last_decision,
     }
 
@@ -417,6 +640,15 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=0, help="default: 12 per agent")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--sim", choices=("tcp", "memory"), default="tcp")
+    parser.add_argument("--lines-per-agent", type=float, default=3.0,
+                        help="power dialing's lines per idle agent (3: with the defaults below, over 2,000 calls at 1,000 agents)")
+    parser.add_argument("--dial-timeout", type=float, default=30.0, help="seconds an unanswered customer rings")
+    parser.add_argument("--answer-share", type=float, default=0.2, help="share of customers who answer (in tenths)")
+    parser.add_argument("--max-cps", type=float, default=100.0, help="the plan's calls per second cap")
+    parser.add_argument("--max-concurrent", type=float, default=2.5, metavar="PER_AGENT",
+                        help="the plan's concurrent-call cap, per agent (2.5: trims the start's overshoot)")
+    parser.add_argument("--guard", choices=("compliance", "allow-all"), default="compliance",
+                        help="the dial guard: olive's default (DNC, calling hours, us-tsr) or none")
     parser.add_argument("--port", type=int, default=15038)
     parser.add_argument("--database", default=os.environ.get("OLIVE_BENCH_DATABASE"))
     parser.add_argument("--api-clients", type=int, default=0)
@@ -435,6 +667,14 @@ def main() -> None:
                         help="with --rss-every: print what grew between the second RSS sample and the end")
     parser.add_argument("--profile", metavar="PREFIX",
                         help="cProfile the event loop's thread and the database thread: PREFIX-loop.prof, PREFIX-db.prof")
+    parser.add_argument("--switch-interval", type=float, default=0.0, metavar="S",
+                        help="sys.setswitchinterval for the engine's process (default: CPython's 0.005)")
+    parser.add_argument("--cpu-parts", action="store_true",
+                        help="split the loop's CPU per dial: framing, AMI events, Originates, ticks, other")
+    parser.add_argument("--sample", action="store_true",
+                        help="sample the event loop thread's stack every 3 ms; the busiest functions on stderr")
+    parser.add_argument("--profile-clock", choices=("cpu", "wall"), default="cpu",
+                        help="what --profile counts: each thread's CPU time (default) or wall time")
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     parser.add_argument("--client-key", help=argparse.SUPPRESS)

@@ -116,3 +116,24 @@ def test_the_member_tracker_says_when_the_next_wrap_up_ends() -> None:
     (done,) = r.members.tick(30.539)
     assert (done.status.activity, done.wrapup_s) == (AgentActivity.IDLE, pytest.approx(2.0))
     assert r.members.next_due() is None
+
+
+async def test_a_large_dial_decision_is_placed_over_consecutive_ticks(mem: InMemory) -> None:
+    # Progressive dialing, three idle agents: the pacer asks for 3 calls at once. With at
+    # most one dial a tick, each tick places one and wakes the next, which decides again (the
+    # calls placed count as on their way): all 3 are placed, a minimum spacing apart, long
+    # before the 10-s period, and no more than the pacer asked.
+    mem.engine.max_dials_per_tick = 1
+    contacts = [number(3, 720 + i) for i in range(6)]  # ring to the dial timeout: the agents stay idle
+    cid = make_campaign(mem.sessions, name="bounded", contacts=contacts, agents=["101", "102", "103"],
+                        retry_rules=ONCE, dial_mode="progressive")
+    await start_loop(mem)
+    await run_loop_until(mem, lambda: len(mem.calls(cid)) >= 3, within_s=5)
+    for _ in range(10):  # a second of virtual time: no fourth call while the three ring
+        await mem.clock.advance(STEP_S)
+        await parked(mem)
+    calls = mem.calls(cid)
+    assert len(calls) == 3
+    sent = sorted(to_epoch(c.originated_at) for c in calls)
+    assert sent[1] - sent[0] >= mem.engine.min_tick_s and sent[2] - sent[1] >= mem.engine.min_tick_s
+    assert sent[2] - sent[0] <= 1.0  # the next ticks came at once, not a period (10 s) later

@@ -101,10 +101,18 @@ class _Track:
         self.answer_by: float | None = None  # no OriginateResponse by then: ask Asterisk (see overdue())
 
     def update(self, **fields: object) -> None:
-        self.record = replace(self.record, **fields)  # type: ignore[arg-type]
+        # A new snapshot only when a field changes: most events repeat what is known, and an
+        # unchanged record (the same object) tells ``_changed`` at once that nothing moved.
+        rec = self.record
+        for name, value in fields.items():
+            if getattr(rec, name) != value:
+                self.record = replace(rec, **fields)  # type: ignore[arg-type]
+                return
 
     def signal(self, signal: Signal) -> None:
-        self.record = replace(self.record, state=transition(self.record.state, signal))
+        state = transition(self.record.state, signal)
+        if state is not self.record.state:
+            self.record = replace(self.record, state=state)
 
 
 class CallTracker:
@@ -585,7 +593,9 @@ class CallTracker:
     def _changed(self, track: _Track, before: CallRecord, now: float) -> list[CallChange]:
         if track.record.state is not CallState.ENDED:
             self._maybe_end(track, now)
-        return [CallChange(track.record, before.state)] if track.record != before else []
+        rec = track.record
+        # Compared field by field only when a snapshot was made (most events make none).
+        return [CallChange(rec, before.state)] if rec is not before and rec != before else []
 
     def _maybe_end(self, track: _Track, now: float) -> None:
         if not track.or_seen:

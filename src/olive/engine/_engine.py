@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import enum
 import functools
 import logging
@@ -72,6 +73,10 @@ T = TypeVar("T")
 # An Originate's answer (OriginateResponse) comes by the dial timeout at the latest;
 # this long after it, olive asks Asterisk whether the call exists at all.
 ORIGINATE_MARGIN_S = 5.0
+# The most dials one tick places: a pacer's larger "dial N" (a campaign starting with many
+# idle agents) is placed over consecutive ticks, each deciding again, so no tick holds the
+# database thread (and the first Originates) for hundreds of contacts at once.
+MAX_DIALS_PER_TICK = 50
 
 
 class EngineState(enum.Enum):
@@ -100,6 +105,7 @@ class Engine:
         pause_after_missed: int = 2,
         lease: DialingLease | None = None,
         unit: UnitScope | None = None,
+        max_dials_per_tick: int = MAX_DIALS_PER_TICK,
     ) -> None:
         """``tick_s``: the longest wait between two ticks, on the engine's clock. The loop also
         ticks as soon as an AMI event changes what a pacer reads (an agent freed, a call
@@ -108,7 +114,13 @@ class Engine:
         ``pause_after_missed``: rings an agent may let time out in a row before olive pauses them (0: never).
         ``lease``: the database's dialing lease (``olive serve`` and ``olive run`` always pass one).
         ``unit``: run one unit of several nodes instead (``olive serve --scale-out``, engine/_unit.py):
-        its campaign only, its calls only, every dial transaction fenced by its lease."""
+        its campaign only, its calls only, every dial transaction fenced by its lease.
+        ``max_dials_per_tick``: a tick places at most this many calls; when the pacers asked for
+        more, the next tick comes at once (after ``min_tick_s``) and decides again, counting
+        the calls just placed as on their way."""
+        if max_dials_per_tick < 1:
+            raise ValueError(f"max_dials_per_tick must be at least 1, got {max_dials_per_tick}")
+        self.max_dials_per_tick = max_dials_per_tick
         self.sessions = sessions
         self.lease = lease
         self.unit = unit
@@ -350,6 +362,9 @@ class Engine:
         self._account(dt)
         dialing = await self._may_dial()
         decisions = self._decide(now) if dialing else []
+        decisions, more = bound_dials(decisions, self.max_dials_per_tick)
+        if more:  # the rest at the next tick, which decides again: wake it now
+            self._wake.set()
         dials: list[Dial] = []
         if decisions:
             dials, notes = await self._in_db(self._place_dials, decisions, now)
@@ -720,6 +735,25 @@ class Engine:
         return count
 
 
+def bound_dials(
+    decisions: list[tuple[Campaign, DialDecision]], most: int
+) -> tuple[list[tuple[Campaign, DialDecision]], bool]:
+    """At most ``most`` dials in all, shared among the campaigns in proportion to what each
+    asked (each that asked gets at least one while any are left); and whether any were held back."""
+    wanted = sum(d.dials for _, d in decisions)
+    if wanted <= most:
+        return decisions, False
+    out: list[tuple[Campaign, DialDecision]] = []
+    left = most
+    for campaign, decision in decisions:
+        n = min(left, decision.dials, max(1, decision.dials * most // wanted))
+        left -= n
+        if n > 0:
+            note = f"{decision.reason}; {n} placed this tick (at most {most} a tick), the rest decided again next tick"
+            out.append((campaign, dataclasses.replace(decision, dials=n, reason=note)))
+    return out, True
+
+
 def _default_guard() -> DialGuard:
     """Compliant by default: pass ``guard=AllowAll()`` only in tests about something else."""
     return ComplianceGuard()
@@ -729,4 +763,4 @@ def _default_client(name: str, config: ServerConfig) -> ami.AMIClient:
     return ami.AMIClient(config.host, config.port, config.username, config.secret, events=config.events, name=name)
 
 
-__all__ = ["ORIGINATE_MARGIN_S", "Engine", "EngineState"]
+__all__ = ["MAX_DIALS_PER_TICK", "ORIGINATE_MARGIN_S", "Engine", "EngineState", "bound_dials"]

@@ -37,6 +37,8 @@ class MembershipSync:
         self.engine = engine
         self._owner: dict[str, str] = {}  # interface -> campaign id its pacing counts for
         self._interfaces: dict[str, set[str]] = {}  # campaign id -> its logged-in agents' interfaces
+        # campaign id -> those of them whose pacing counts for it (read each tick, set with the plan)
+        self._counted: dict[str, list[str]] = {}
         self._holdoff: dict[Key, float] = {}  # an action is on its way: don't repeat it until then
         self._refreshing: set[tuple[str, str]] = set()  # (server, queue) being re-read now
         self._refresh_again: set[tuple[str, str]] = set()  # asked for meanwhile: once more after it
@@ -48,13 +50,11 @@ class MembershipSync:
         link = self.engine.links.get(campaign.server)
         if link is None:
             return []
-        out = []
-        queue, campaign_id, owner, statuses = campaign.queue, campaign.id, self._owner, link.members
-        for interface in self._interfaces.get(campaign_id, ()):
-            status = statuses.get(interface)
-            if status is not None and queue in status.queues and owner.get(interface) == campaign_id:
-                out.append(status)
-        return out
+        queue, get = campaign.queue, link.members.get
+        return [
+            status for interface in self._counted.get(campaign.id, ())
+            if (status := get(interface)) is not None and queue in status.queues
+        ]
 
     async def on_link_ready(self, link: PbxLink) -> None:
         """Right after a login's QueueStatus: send at once the QueueAdds for the members
@@ -90,6 +90,10 @@ class MembershipSync:
                     key = (server, str(callback_queue), agent.interface)
                     desired[key] = agent
                     callback_keys.add(key)
+        owner = self._owner
+        self._counted = {
+            campaign_id: [i for i in ifaces if owner.get(i) == campaign_id] for campaign_id, ifaces in self._interfaces.items()
+        }
         ops: list[Coroutine[Any, Any, None]] = []
         for name, link in self.engine.links.items():
             if link is not reconciling and (reconciling is not None or not link.ready):

@@ -29,6 +29,7 @@ from olive.store import (
     open_calls,
     release_contacts,
     to_epoch,
+    update_calls,
     utcnow,
 )
 
@@ -138,21 +139,69 @@ def apply_call_changes(session: Session, changes: Iterable[CallChange], agent_id
     """Store a tick's call changes; release the contacts of the calls that ended.
 
     The calls are loaded in one query and written in one flush (no autoflush per
-    change); the ended calls' contacts are read and released in a few statements."""
-    changes = list(changes)
-    calls = calls_by_id(session, (c.record.call_id for c in changes))
+    change), each from its last change; the ended calls' contacts are read and released
+    in a few statements."""
+    # A call's records only add to what was known (each is the whole call as of its event),
+    # so the last of a tick's changes of a call is all there is to copy: one copy per call.
+    latest = {c.record.call_id: c for c in changes}
+    # The ended calls are loaded (their contacts are released by their rows); the others,
+    # most of a tick's changes, are written by id without loading them.
+    calls = calls_by_id(session, [call_id for call_id, c in latest.items() if c.ended])
     ended: list[tuple[Call, CallRecord]] = []
+    in_progress: list[dict[str, Any]] = []
     with session.no_autoflush:
-        for change in changes:
+        for change in latest.values():
+            if not change.ended:
+                in_progress.append(_columns(change.record, agent_ids))
+                continue
             call = calls.get(change.record.call_id)
             if call is None:
                 continue
             _copy(call, change.record, agent_ids)
-            if change.ended:
-                ended.append((call, change.record))
+            ended.append((call, change.record))
+    update_calls(session, in_progress)
     session.flush()  # the outcomes are in before the retry rule counts them
     steps = _finish_contacts(session, ended)
     return [EndedCall(rec, call.campaign_id, call.contact_id, steps.get(call.id)) for call, rec in ended]
+
+
+def _columns(rec: CallRecord, agent_ids: Mapping[str, str]) -> dict[str, Any]:
+    """What :func:`_copy` writes, as columns by name: a column it keeps when the record has
+    no value (``rec.x or call.x``) is left out, so the row keeps its own."""
+    row: dict[str, Any] = {
+        "id": rec.call_id,
+        "state": rec.state.value,
+        "originated_at": as_utc(rec.originated_at),
+        "originate_reason": rec.originate_reason,
+        "dial_status": rec.dial_status,
+        "agent_interface": rec.agent_interface,
+        "ivr_key": rec.ivr_key,
+        "ivr_status": rec.ivr_status,
+        "agents_no_answer": _no_answer(rec),
+    }
+    for name in ("action_id", "uniqueid", "linkedid", "channel"):
+        if value := getattr(rec, name):
+            row[name] = value
+    for name in ("answered_at", "queued_at", "agent_connected_at", "ended_at"):
+        value = getattr(rec, name)
+        row[name] = None if value is None else as_utc(value)
+    if rec.agent_interface:
+        row["agent_id"] = agent_ids.get(rec.agent_interface)
+    if rec.outcome is not None:
+        row.update(
+            outcome=rec.outcome.value, hangup_cause=rec.hangup_cause, hangup_cause_txt=rec.hangup_cause_txt,
+            abandon_reason=rec.abandon_reason.value if rec.abandon_reason else None,
+            drop_message_played=rec.drop_message_played, amd_status=rec.amd_status, amd_cause=rec.amd_cause,
+            customer_wait_s=rec.customer_wait_s, talk_s=rec.talk_s, ring_s=rec.ring_s, detail=rec.detail,
+        )
+    return row
+
+
+def _no_answer(rec: CallRecord) -> list[dict[str, Any]]:
+    return [
+        {"interface": r.interface, "member_name": r.member_name, "ring_ms": r.ring_ms, "at": as_utc(r.at).isoformat()}
+        for r in rec.agents_no_answer
+    ]
 
 
 def _copy(call: Call, rec: CallRecord, agent_ids: Mapping[str, str]) -> None:
@@ -171,10 +220,7 @@ def _copy(call: Call, rec: CallRecord, agent_ids: Mapping[str, str]) -> None:
     call.ivr_key, call.ivr_status = rec.ivr_key, rec.ivr_status  # stored as soon as known: a restart keeps it
     if rec.agent_interface:
         call.agent_id = agent_ids.get(rec.agent_interface)
-    call.agents_no_answer = [
-        {"interface": r.interface, "member_name": r.member_name, "ring_ms": r.ring_ms, "at": as_utc(r.at).isoformat()}
-        for r in rec.agents_no_answer
-    ]
+    call.agents_no_answer = _no_answer(rec)
     if rec.outcome is not None:
         call.outcome = rec.outcome.value
         call.hangup_cause = rec.hangup_cause

@@ -15,8 +15,8 @@ and a link's event times never go backwards. Pure: arrival time is passed in.
 
 from __future__ import annotations
 
+import bisect
 import math
-import statistics
 from collections import deque
 
 WINDOW_S = 300.0  # NTP keeps real servers within milliseconds; 5 minutes is generous
@@ -67,8 +67,12 @@ class EventClock:
         self._since_estimate += 1
         if self._since_estimate >= 32 or len(self._offsets) < 32:  # the median moves slowly
             self._since_estimate = 0
-            self._floor = statistics.median(self._offsets) - self.outlier_s
-            self._estimate = min(o for o in self._offsets if o >= self._floor)
+            # One sort gives both: the median, and the least offset at or above the floor.
+            ordered = sorted(self._offsets)
+            n = len(ordered)
+            median = ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+            self._floor = median - self.outlier_s
+            self._estimate = ordered[bisect.bisect_left(ordered, self._floor)]
         elif self._floor <= offset < self._estimate:
             self._estimate = offset
         return self._estimate

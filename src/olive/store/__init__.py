@@ -148,6 +148,7 @@ from olive.store._engine_writes import (
     claim_and_insert_calls,
     finish_facts,
     release_contacts,
+    update_calls,
 )
 from olive.store._lease import DIALING, Lease, LeaseHolder, LeaseRepository, live_dialing_lease
 from olive.store._nodes import (
@@ -431,6 +432,7 @@ __all__ = [
     "transaction",
     "unit_servers",
     "units",
+    "update_calls",
     "utcnow",
     "validate_retry_rules",
     "verify_agent_session",

@@ -14,6 +14,8 @@ for the whole tick, in the caller's transaction:
   Originate (write-ahead).
 * :func:`calls_by_id`, :func:`agents_by_interface`: what a tick's changes
   touch, loaded in one query each instead of one per change.
+* :func:`update_calls`: the calls still in progress, written by id without
+  loading them (one executemany).
 * :func:`finish_facts` and :func:`release_contacts`: what the retry rule
   needs to know about the ended calls' contacts (three queries for all of
   them), and their release (one executemany; a row only if the ending call
@@ -143,6 +145,25 @@ def calls_by_id(session: Session, ids: Iterable[str]) -> dict[str, Call]:
     for chunk in _chunks(wanted):
         found.update((c.id, c) for c in session.scalars(select(Call).where(Call.id.in_(chunk))))
     return found
+
+
+def update_calls(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write these calls' columns by id (``{"id": ..., column: value, ...}``), without loading
+    them: one executemany per set of columns. A row whose call does not exist is skipped."""
+    calls = Call.__table__
+    assert isinstance(calls, Table)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        columns = tuple(sorted(k for k in row if k != "id"))
+        groups.setdefault(columns, []).append({"b_id": row["id"], **{f"b_{k}": row[k] for k in columns}})
+    for columns, params in groups.items():
+        statement = (
+            update(calls)
+            .where(calls.c.id == bindparam("b_id"))
+            .values({calls.c[k]: bindparam(f"b_{k}", type_=calls.c[k].type) for k in columns})
+        )
+        for chunk in _chunks(params):
+            session.execute(statement, list(chunk))
 
 
 def agents_by_interface(session: Session, interfaces: Iterable[str]) -> dict[str, Agent]:
