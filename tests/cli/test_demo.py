@@ -1,4 +1,4 @@
-"""`olive demo`, the README's first command, as a user runs it (smaller and faster)."""
+"""`olive demo`, the README's first command, as a user runs it (smaller and faster: 20 contacts)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from cli_helpers import OLIVE, taken_port
 def test_the_demo_runs_its_campaign_to_the_end(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
     done = subprocess.run(
-        [*OLIVE, "demo", "--contacts", "40", "--agents", "3", "--speed", "100", "--api-port", "0", "--db", str(db)],
+        [*OLIVE, "demo", "--contacts", "20", "--agents", "3", "--speed", "100", "--api-port", "0", "--db", str(db)],
         capture_output=True, text=True, timeout=300, cwd=tmp_path, env={**os.environ, "COLUMNS": "120"},
     )
     assert done.returncode == 0, done.stderr[-2000:]
@@ -26,7 +26,7 @@ def test_the_demo_runs_its_campaign_to_the_end(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60,
     )
     records = [json.loads(line) for line in calls.stdout.splitlines()]
-    assert len({r["id"] for r in records}) == len(records) >= 40
+    assert len({r["id"] for r in records}) == len(records) >= 20  # one record per attempt, every contact tried
     assert all(r["outcome"] for r in records)
 
 

@@ -16,12 +16,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
 
 from cli_helpers import OLIVE
 from olive import ami
 
 HERE = Path(__file__).parent
+
+
+def in_process(*args: str, env: dict[str, str] | None = None) -> Result:
+    """``olive ARGS`` run in this process (typer's runner): for what is refused before any I/O."""
+    from olive.cli import app
+
+    return CliRunner().invoke(app, list(args), env=env)
 
 
 def olive(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -195,18 +204,20 @@ class TestOliveRun:
         assert done.returncode == 0, done.stderr
         assert "Campaign cli-run: finished" in done.stdout
         assert "s3cret" not in done.stdout + done.stderr
-        jsonl = olive("calls", "--campaign", "cli-run", "--format", "jsonl", "--database-url", db)
+        # `olive calls` in process: it only reads the database (a process costs seconds on a loaded machine).
+        jsonl = in_process("calls", "--campaign", "cli-run", "--format", "jsonl", "--database-url", db)
+        assert jsonl.exit_code == 0, jsonl.output
         records = [json.loads(line) for line in jsonl.stdout.splitlines()]
         outcomes = sorted(r["outcome"] for r in records)
         assert outcomes == ["BUSY", "BUSY", "CONGESTION", "CONNECTED", "CONNECTED", "CONNECTED", "CONNECTED"]
         # BUSY was retried once, by the plan's rule; CONGESTION was not
         assert all(r["ended_at"] for r in records)
-        table = list(csv.DictReader(io.StringIO(olive("calls", "-c", "cli-run", "-f", "csv", "--database-url", db).stdout)))
+        table = list(csv.DictReader(io.StringIO(in_process("calls", "-c", "cli-run", "-f", "csv", "--database-url", db).stdout)))
         assert len(table) == len(records) and {"outcome", "customer_wait_s", "talk_s"} <= set(table[0])
         # Running the file again resumes the finished campaign: nobody is dialed again.
         again = olive("run", str(path), "--no-live", "--database-url", db, env={"TEST_AMI_SECRET": "s3cret"})
         assert again.returncode == 0 and "Resuming" in again.stderr
-        assert len(olive("calls", "-c", "cli-run", "-f", "jsonl", "--database-url", db).stdout.splitlines()) == len(records)
+        assert len(in_process("calls", "-c", "cli-run", "-f", "jsonl", "--database-url", db).stdout.splitlines()) == len(records)
 
     def test_refuses_to_dial_while_another_node_holds_the_database(self, tmp_path: Path, pbx_port: int) -> None:
         import time
@@ -233,12 +244,15 @@ class TestOliveRun:
             assert conn.execute(text("select count(*) from campaigns")).scalar() == 0, "nothing installed"
 
     def test_a_directory_or_unreadable_file_is_an_error_not_a_traceback(self, tmp_path: Path) -> None:
-        # issue 13: `olive run examples` crashed with IsADirectoryError.
+        # issue 13: `olive run examples` crashed with IsADirectoryError. In process: the file is
+        # refused before any I/O, and a process costs seconds on a loaded machine (the exit code
+        # of a real process is checked by test_a_bad_file_names_line_and_field_and_stores_nothing).
         latin1 = tmp_path / "latin1.toml"
         latin1.write_bytes("[campaign]\nname = 'Jos\xe9'\n".encode("latin-1"))
         for target, says in [(tmp_path, "is a directory"), (latin1, "not UTF-8")]:
-            done = olive("run", str(target), "--no-live", "--database-url", f"sqlite:///{tmp_path / 'x.db'}")
-            assert done.returncode == 2, done.stderr
+            done = in_process("run", str(target), "--no-live", "--database-url", f"sqlite:///{tmp_path / 'x.db'}")
+            assert done.exit_code == 2, done.output
+            assert isinstance(done.exception, SystemExit), done.exception  # not a traceback
             assert says in " ".join(done.stderr.split()) and "Traceback" not in done.stderr
 
     def test_a_wrong_ami_secret_gives_up_with_a_clear_error(self, tmp_path: Path, pbx_port: int) -> None:

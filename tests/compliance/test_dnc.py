@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from olive.compliance import DncImportRefused, import_dnc, normalize_dnc, parse_dnc_csv
 from olive.store import DncCheck, DncNumber, DncRepository
+from support.fuzzing import examples
 
 from .conftest import NOON_NY, Builder
 
@@ -73,7 +74,7 @@ class TestParseCsv:
             parse_dnc_csv("a\rb")
         assert [(e.line, e.field) for e in refused.value.errors] == [(1, "number"), (2, "number")]
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=examples(60), deadline=None)
     @given(st.text(max_size=200))
     def test_any_text_is_read_or_refused(self, text: str) -> None:
         try:

@@ -15,6 +15,7 @@ from olive.compliance import (
     open_in_all,
     parse_schedule,
 )
+from support.fuzzing import examples
 
 
 def utc(*args: int) -> float:
@@ -70,7 +71,7 @@ class TestEveryZone:
         assert not state.open
         assert state.opens_at == utc(2026, 1, 16, 13, 0)  # 08:00 New York, 13:00 London
 
-    @settings(max_examples=100, deadline=None)
+    @settings(max_examples=examples(50), deadline=None)
     @given(
         zones=st.lists(st.sampled_from(["America/New_York", "America/Chicago", "Europe/London", "Asia/Tokyo", "Australia/Sydney"]), min_size=1, max_size=3, unique=True),
         t=st.floats(min_value=utc(2025, 1, 1), max_value=utc(2026, 12, 31)),

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from olive.compliance import Schedule, ScheduleError, Window, parse_schedule
 from olive.compliance._schedule import DAYS, first_instant, schedule_json
+from support.fuzzing import examples
 
 NY = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")
@@ -165,7 +166,7 @@ def schedules(draw: st.DrawFn) -> Schedule:
 
 
 class TestAgainstBruteForce:
-    @settings(max_examples=150, deadline=None)
+    @settings(max_examples=examples(60), deadline=None)
     @given(
         schedule=schedules(),
         zone_name=st.sampled_from(ZONES),
@@ -183,7 +184,7 @@ class TestAgainstBruteForce:
             assert schedule.open_at(zone, found)
             assert found == t or not schedule.open_at(zone, found - 1)
 
-    @settings(max_examples=100, deadline=None)
+    @settings(max_examples=examples(60), deadline=None)
     @given(schedule=schedules(), zone_name=st.sampled_from(ZONES), t=st.floats(min_value=utc(2024, 1, 1), max_value=utc(2026, 12, 31)))
     def test_closes_at_is_the_first_closed_instant(self, schedule: Schedule, zone_name: str, t: float) -> None:
         zone = ZoneInfo(zone_name)

@@ -17,7 +17,8 @@ def agent_id(olive: Olive, ext: str) -> str:
 class TestAgentsMidCampaign:
     async def test_login_pause_logout(self, olive: Olive) -> None:
         rules = {"NO_ANSWER": {"max_attempts": 1, "delay_s": 30}, "ABANDONED": {"max_attempts": 2, "delay_s": 30}}
-        contacts = [number(1, 200 + i) for i in range(24)]
+        # 16 contacts (24 until issue 12): the exact checks are in memory, tests/engine/test_agents_memory.py.
+        contacts = [number(1, 200 + i) for i in range(16)]
         cid = make_campaign(olive.sessions, name="agents", contacts=contacts, agents=["101", "102"], retry_rules=rules)
         late = agent_id(olive, "102")
         with transaction(olive.sessions) as s:
@@ -37,7 +38,7 @@ class TestAgentsMidCampaign:
         if olive.target.simulated:
             await olive.until(lambda: members()[agent_interface("101")].paused, within_s=60, what="QueuePause")
             assert members()[agent_interface("101")].reason == "coffee"
-        await olive.until(lambda: olive.report(cid).outcomes.get("CONNECTED", 0) >= 8, within_s=1200, what="more connects")
+        await olive.until(lambda: olive.report(cid).outcomes.get("CONNECTED", 0) >= 6, within_s=1200, what="more connects")
         await engine.control.ready_agent(first)
         # Logging out mid-call is refused; pause, let the call end, then log out.
         await engine.control.pause_agent(late, "end of shift")
@@ -49,7 +50,7 @@ class TestAgentsMidCampaign:
         calls = olive.calls(cid)
         # Every contact is reached. A call already on its way to an agent who pauses
         # may find no one free and be dropped at the connect limit, then retried.
-        assert report.outcomes["CONNECTED"] == 24
+        assert report.outcomes["CONNECTED"] == 16
         assert report.outcomes.get("ABANDONED", 0) <= 2
         by_agent = {}
         for call in calls:
