@@ -125,6 +125,8 @@ def drop_postgres(url: str) -> None:
 
 
 async def lag_monitor(samples: list[float], stop: asyncio.Event, period: float = 0.02) -> None:
+    """How late a ``period`` sleeper wakes, on the running loop (``stop`` is only read: it may be
+    another loop's event)."""
     loop = asyncio.get_running_loop()
     while not stop.is_set():
         t = loop.time()
@@ -209,25 +211,35 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     engine._in_db = timed_in_db  # type: ignore[method-assign]
     engine.tick = measured_tick  # type: ignore[method-assign]
+    from olive.api._engine_loop import EngineLoop
+
+    # As olive serve runs it: the engine on a loop of its own in its own thread (--engine-loop
+    # thread), or on the loop that also serves HTTP (shared, as before).
+    host = EngineLoop(engine, in_thread=args.engine_loop == "thread")
     api_server = client_proc = None
-    if args.api_clients:
-        api_server, client_proc = await start_api(args, sessions, engine, campaign_id)
-    lag: list[float] = []
+    serve_api = bool(args.api_clients or args.import_rows)
+    if serve_api:
+        api_server, client_proc = await start_api(args, sessions, engine, campaign_id, host)
+    lag: list[float] = []  # the engine's loop
+    api_lag: list[float] = []  # the loop that serves HTTP, when it is another
     stop = asyncio.Event()
-    monitor = asyncio.create_task(lag_monitor(lag, stop))
-    await engine.start()
+    await host.start()
+    monitor = asyncio.ensure_future(host.call(lag_monitor(lag, stop)))
+    api_monitor = asyncio.create_task(lag_monitor(api_lag, stop)) if args.engine_loop == "thread" else None
     link = engine.links["default"]
     for _ in range(600):
         if link.ready:
             break
         await asyncio.sleep(0.05)
-    started, cpu0 = time.perf_counter(), time.thread_time()
+    started, cpu0 = time.perf_counter(), await host.read(time.thread_time)  # the engine's thread
     loop_profile = cProfile.Profile() if args.profile else None
     if loop_profile is not None:
         loop_profile.enable()
-    ticks.clear()
-    loop_in_ticks.clear()
-    lag.clear()
+    await host.read(ticks.clear)
+    await host.read(loop_in_ticks.clear)
+    await host.read(lag.clear)
+    api_lag.clear()
+    importer = start_import(args, campaign_id) if args.import_rows else None
     dials0 = engine.status(campaign_id).counters.dials if engine.status(campaign_id).counters else 0
     concurrent = 0
     rss_samples: list[tuple[float, float]] = []  # (simulated hours, RSS MB)
@@ -237,9 +249,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
         tracemalloc.start(1)
     sim_start, next_sample = clock.now(), 0.0
+    rss_max = 0.0  # VmRSS sampled every 0.5 s during this run (ru_maxrss is the process's, both runs)
     while time.perf_counter() - started < args.seconds:
         await asyncio.sleep(0.5)
         concurrent = max(concurrent, len(link.tracker))
+        rss_max = max(rss_max, rss_mb()[0])
         if args.rss_every and time.perf_counter() - started >= next_sample:
             next_sample += args.rss_every
             rss_samples.append((round((clock.now() - sim_start) / 3600, 3), round(rss_mb()[0], 1)))
@@ -252,7 +266,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             print(f"grew {stat}", file=sys.stderr)
         tracemalloc.stop()
     elapsed = time.perf_counter() - started
-    cpu = time.thread_time() - cpu0
+    cpu = await host.read(time.thread_time) - cpu0
     if loop_profile is not None and db_profile is not None:
         loop_profile.disable()
         write_profiles(args.profile, loop_profile, db_profile)
@@ -266,10 +280,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         # Waited for in a thread: a blocking wait here would stall the loop under test.
         out, _ = await asyncio.to_thread(client_proc.communicate, None, args.seconds + 60)
         api = json.loads(out.decode() or "{}")
+    imported = None
+    if importer is not None:  # it may outlast the run: the import's figures are its own
+        out, _ = await asyncio.to_thread(importer.communicate, None, 3600)
+        imported = json.loads(out.decode() or "{}")
     stop.set()
     await monitor
+    if api_monitor is not None:
+        await api_monitor
     now_mb, peak_mb = rss_mb()
-    await engine.stop(hangup=False)
+    await host.stop(hangup=False)
     if api_server is not None:
         api_server.should_exit = True
         await asyncio.sleep(0.5)
@@ -295,8 +315,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "tick_loop_p99_ms": round(pct(loop_in_ticks[:n_ticks], 0.99) * 1000, 1),
         "tick_loop_ms_per_dial": round(tick_loop_s * 1000 / dials, 3) if dials else None,
         "loop_cpu_ms_per_dial": round(cpu * 1000 / dials, 3) if dials else None,
+        "engine_loop": args.engine_loop,
         "loop_lag_p99_ms": round(pct(lag, 0.99) * 1000, 1), "loop_lag_max_ms": round(max(lag, default=0) * 1000, 1),
-        "rss_mb": round(now_mb), "rss_peak_mb": round(peak_mb), "api": api,
+        "api_loop_lag_p99_ms": round(pct(api_lag, 0.99) * 1000, 1) if api_lag else None,
+        "import": imported,
+        "rss_mb": round(now_mb), "rss_peak_mb": round(peak_mb), "rss_sampled_max_mb": round(rss_max), "api": api,
         "scale": args.scale, "simulated_hours": round((clock.now() - sim_start) / 3600, 3), "rss_samples": rss_samples,
         "event_ticks": engine.event_ticks,
         "last_decision": engine.status(campaign_id).last_decision,
@@ -312,7 +335,7 @@ def write_profiles(prefix: str, loop_profile: cProfile.Profile, db_profile: cPro
         print(f"== {name}: by own time ==", out.getvalue(), sep="\n", file=sys.stderr)
 
 
-async def start_api(args: argparse.Namespace, sessions: Any, engine: Any, campaign_id: str) -> tuple[Any, Any]:
+async def start_api(args: argparse.Namespace, sessions: Any, engine: Any, campaign_id: str, host: Any) -> tuple[Any, Any]:
     import uvicorn
 
     from olive.api import create_app, make_api_sessions
@@ -320,12 +343,16 @@ async def start_api(args: argparse.Namespace, sessions: Any, engine: Any, campai
     key = make_key(sessions)
     api_sessions = make_api_sessions(args.database_url)  # the API's own pool, as `olive serve` gives it
     options = {k: v for k, v in (("api_threads", args.api_threads), ("max_in_flight", args.max_in_flight)) if v}
-    app = create_app(api_sessions, engine, manage_engine=False, **options)
-    config = uvicorn.Config(app, host="127.0.0.1", port=args.api_port, log_level="warning", lifespan="off")
+    app = create_app(api_sessions, engine, manage_engine=False, engine_loop=host, **options)
+    config = uvicorn.Config(app, host="127.0.0.1", port=args.api_port, log_level="warning", lifespan="off",
+                            http=args.http)
     server = uvicorn.Server(config)
     server.task = asyncio.create_task(server.serve())  # type: ignore[attr-defined]
     while not server.started:
         await asyncio.sleep(0.05)
+    args.api_key = key
+    if not args.api_clients:
+        return server, None
     client = subprocess.Popen(
         [sys.executable, __file__, "--client", f"http://127.0.0.1:{args.api_port}", "--client-key", key,
          "--client-campaign", campaign_id,
@@ -333,6 +360,40 @@ async def start_api(args: argparse.Namespace, sessions: Any, engine: Any, campai
         stdout=subprocess.PIPE,
     )
     return server, client
+
+
+def start_import(args: argparse.Namespace, campaign_id: str) -> subprocess.Popen[bytes]:
+    """A CSV of ``--import-rows`` contacts POSTed to the API, from a process of its own, into a new
+    dial list (not the campaign's: the dialing's own list stays the same size)."""
+    return subprocess.Popen(
+        [sys.executable, __file__, "--import-to", f"http://127.0.0.1:{args.api_port}", "--client-key", args.api_key,
+         "--import-rows", str(args.import_rows)],
+        stdout=subprocess.PIPE,
+    )
+
+
+def import_csv(base: str, key: str, rows: int) -> dict[str, Any]:
+    """Create a dial list, write ``rows`` contacts as CSV, POST them; the import's figures."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {key}"}
+    with tempfile.TemporaryDirectory(prefix="olive-bench-import-") as directory:
+        path = Path(directory) / "contacts.csv"
+        with path.open("w", encoding="utf-8") as out:
+            out.write("phone,name,external_ref,account\n")
+            for i in range(rows):
+                out.write(f"+1202{5550000 + i % 10000:07d},Contact {i},R-{i:07d},{i % 977}\n")
+        body = path.read_bytes()
+    with httpx.Client(base_url=base, headers=headers, timeout=3600) as client:
+        created = client.post("/dial-lists", json={"name": f"bench import {os.getpid()}"})
+        created.raise_for_status()
+        t = time.perf_counter()
+        r = client.post(f"/dial-lists/{created.json()['id']}/contacts/import", content=body,
+                        headers={"Content-Type": "text/csv"})
+        took = time.perf_counter() - t
+    return {"rows": rows, "csv_mb": round(len(body) / 1e6, 1), "status": r.status_code,
+            "imported": r.json().get("imported") if r.status_code == 201 else None,
+            "seconds": round(took, 1), "rows_per_s": round(rows / took) if took else None}
 
 
 def make_key(sessions: Any) -> str:
@@ -425,6 +486,17 @@ def main() -> None:
                         help="threads for the API's sync endpoints (default: olive's; 40 was Starlette's)")
     parser.add_argument("--max-in-flight", type=int, default=None,
                         help="API requests in flight before 503 (default: olive's; a large number: never)")
+    parser.add_argument("--http", choices=("auto", "h11", "httptools"), default="auto",
+                        help="uvicorn's HTTP parser (auto: httptools when installed)")
+    parser.add_argument("--switch-interval", type=float, default=None,
+                        help="sys.setswitchinterval in seconds for the engine's process (Python's default: 0.005)")
+    parser.add_argument("--engine-loop", choices=("thread", "shared"), default="thread",
+                        help="the engine on a loop of its own in its own thread (olive serve), or on the loop that "
+                        "serves HTTP (before)")
+    parser.add_argument("--import-rows", type=int, default=0,
+                        help="POST a CSV of this many contacts to the API (a new dial list) once dialing runs; "
+                        "with --side-by-side: without, then with the import")
+    parser.add_argument("--import-to", help=argparse.SUPPRESS)
     parser.add_argument("--side-by-side", action="store_true",
                         help="with --api-clients: first the same run without API load, then with it; report both")
     parser.add_argument("--scale", type=float, default=1.0,
@@ -447,11 +519,16 @@ def main() -> None:
     if args.probe:
         print(json.dumps(probe(args.probe, args.seconds)))
         return
-    if args.side_by_side and args.api_clients:
-        quiet = asyncio.run(run(argparse.Namespace(**{**vars(args), "api_clients": 0})))
+    if args.switch_interval:
+        sys.setswitchinterval(args.switch_interval)
+    if args.import_to:
+        print(json.dumps(import_csv(args.import_to, args.client_key, args.import_rows)))
+        return
+    if args.side_by_side and (args.api_clients or args.import_rows):
+        quiet = asyncio.run(run(argparse.Namespace(**{**vars(args), "api_clients": 0, "import_rows": 0})))
         loaded = asyncio.run(run(args))
         change = (loaded["calls_per_min"] / quiet["calls_per_min"] - 1) * 100 if quiet["calls_per_min"] else None
-        print(json.dumps({"without_api_load": quiet, "with_api_load": loaded,
+        print(json.dumps({"without_api_load": quiet, "with_api_load": loaded,  # API load: clients and/or an import
                           "calls_per_min_change_pct": None if change is None else round(change, 1)}, indent=1))
         return
     print(json.dumps(asyncio.run(run(args)), indent=1))
