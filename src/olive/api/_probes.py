@@ -17,6 +17,9 @@ from olive.store import ping
 
 router = APIRouter(tags=["probes"])
 
+#: How long /ready waits for the engine's loop to hand over its state before saying not_answering.
+ENGINE_ANSWER_S = 2.0
+
 
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
@@ -39,7 +42,10 @@ class EngineHealthView(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready", "not_ready"]
     database: Literal["ok", "unreachable"]
-    engine: str = Field(description="created, running, stopping or stopped")
+    engine: str = Field(
+        description="created, running, stopping or stopped; not_answering when the engine's event loop "
+        f"has not answered within {ENGINE_ANSWER_S:g} s (it runs in a thread of its own)"
+    )
     asterisk: dict[str, str] = Field(
         description="each configured Asterisk server's AMI link: ready, reconciling, disconnected, or "
         "degraded (connected, but an action has waited more than 5 s for its answer or timed out)"
@@ -93,7 +99,10 @@ async def ready(context: Context, response: Response) -> Readiness:
     # Async, and its one query runs on a thread of its own: never queued behind API requests.
     loop = asyncio.get_running_loop()
     database = await loop.run_in_executor(context.probe_executor, _database, context.sessions)
-    view = await context.engine_view(_engine_view, context.engine)  # on the engine's loop: between two steps
+    try:  # taken on the engine's loop, between two of its steps; a loop that does not answer is not ready
+        view = await asyncio.wait_for(context.engine_view(_engine_view, context.engine), ENGINE_ANSWER_S)
+    except TimeoutError:
+        view = _NOT_ANSWERING
     ok = database == "ok" and view.running and not view.fenced
     if not ok:
         response.status_code = 503
@@ -113,8 +122,11 @@ class _EngineView:
     running: bool  # running, its ticks not failing
     fenced: bool
     servers: dict[str, str]
-    health: EngineHealthView
+    health: EngineHealthView | None
     lease: str | None
+
+
+_NOT_ANSWERING = _EngineView("not_answering", running=False, fenced=False, servers={}, health=None, lease=None)
 
 
 def _engine_view(engine: Engine) -> _EngineView:
