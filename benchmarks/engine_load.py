@@ -39,6 +39,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,31 @@ async def lag_monitor(samples: list[float], stop: asyncio.Event, period: float =
         t = loop.time()
         await asyncio.sleep(period)
         samples.append(max(0.0, loop.time() - t - period))
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds (user + system) of each thread of this process, by Python thread name
+    (anyio's and the executors' workers summed under their prefix)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            with open(f"/proc/self/task/{thread.native_id}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = "main (API loop)" if thread is threading.main_thread() else thread.name.rstrip("_0123456789")
+        name = "anyio worker (API)" if name.startswith("AnyIO worker") else name
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def thread_lag(samples: list[float], stop: threading.Event, period: float = 0.02) -> None:
+    """How late a plain thread's ``period`` sleep wakes: the GIL's wait plus the OS's, no event loop."""
+    while not stop.is_set():
+        t = time.perf_counter()
+        time.sleep(period)
+        samples.append(max(0.0, time.perf_counter() - t - period))
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -239,6 +265,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     await host.read(loop_in_ticks.clear)
     await host.read(lag.clear)
     api_lag.clear()
+    gil_lag: list[float] = []
+    gil_stop = threading.Event()
+    gil_thread = threading.Thread(target=thread_lag, args=(gil_lag, gil_stop), daemon=True)
+    gil_thread.start()
+    cpu_before = thread_cpu()
+    proc_cpu0 = time.process_time()
     importer = start_import(args, campaign_id) if args.import_rows else None
     dials0 = engine.status(campaign_id).counters.dials if engine.status(campaign_id).counters else 0
     concurrent = 0
@@ -266,6 +298,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             print(f"grew {stat}", file=sys.stderr)
         tracemalloc.stop()
     elapsed = time.perf_counter() - started
+    cpu_after = thread_cpu()
+    proc_cpu = time.process_time() - proc_cpu0
+    # Share of one core each thread used during the run (threads that ended meanwhile are missed).
+    threads_cpu = {k: round((v - cpu_before.get(k, 0.0)) / elapsed * 100, 1) for k, v in sorted(cpu_after.items())}
     cpu = await host.read(time.thread_time) - cpu0
     if loop_profile is not None and db_profile is not None:
         loop_profile.disable()
@@ -285,6 +321,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         out, _ = await asyncio.to_thread(importer.communicate, None, 3600)
         imported = json.loads(out.decode() or "{}")
     stop.set()
+    gil_stop.set()
+    gil_thread.join()
     await monitor
     if api_monitor is not None:
         await api_monitor
@@ -318,6 +356,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "engine_loop": args.engine_loop,
         "loop_lag_p99_ms": round(pct(lag, 0.99) * 1000, 1), "loop_lag_max_ms": round(max(lag, default=0) * 1000, 1),
         "api_loop_lag_p99_ms": round(pct(api_lag, 0.99) * 1000, 1) if api_lag else None,
+        "thread_lag_p99_ms": round(pct(gil_lag, 0.99) * 1000, 1),
+        "process_cpu_pct": round(proc_cpu / elapsed * 100, 1), "threads_cpu_pct": threads_cpu,
         "import": imported,
         "rss_mb": round(now_mb), "rss_peak_mb": round(peak_mb), "rss_sampled_max_mb": round(rss_max), "api": api,
         "scale": args.scale, "simulated_hours": round((clock.now() - sim_start) / 3600, 3), "rss_samples": rss_samples,
@@ -441,22 +481,28 @@ async def clients(base: str, key: str, campaign_id: str, n: int, seconds: float)
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
         await asyncio.gather(*(one(i, client) for i in range(n)))
     out, _ = await asyncio.to_thread(prober.communicate, None, seconds + 30)
-    health.extend(json.loads(out.decode() or "[]"))
+    probed = json.loads(out.decode() or "{}")
+    health.extend(probed.get("health", []))
+    os_lag: list[float] = probed.get("os_lag", [])
     return {
         "requests": sum(statuses.values()), "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "5xx": sum(v for k, v in statuses.items() if k >= 500),
         "5xx_not_503": sum(v for k, v in statuses.items() if k >= 500 and k != 503),
+        "health_p50_ms": round(pct(health, 0.5) * 1000, 1),
         "health_p99_ms": round(pct(health, 0.99) * 1000, 1), "health_max_ms": round(max(health, default=0) * 1000, 1),
+        "prober_sleep_late_p99_ms": round(pct(os_lag, 0.99) * 1000, 1),
     }
 
 
-def probe(base: str, seconds: float) -> list[float]:
-    """GET /health every 100 ms on one kept-alive connection; each answer's wall time."""
+def probe(base: str, seconds: float) -> dict[str, list[float]]:
+    """GET /health every 100 ms on one kept-alive connection; each answer's wall time, and how late
+    this process's own 100-ms sleeps woke (the machine's scheduling delay, nothing of olive's)."""
     import http.client
     from urllib.parse import urlsplit
 
     where = urlsplit(base)
     times: list[float] = []
+    late: list[float] = []
     end = time.perf_counter() + seconds
     connection = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port or 80, timeout=60)
     while time.perf_counter() < end:
@@ -468,8 +514,10 @@ def probe(base: str, seconds: float) -> list[float]:
             connection.close()
             connection = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port or 80, timeout=60)
         times.append(time.perf_counter() - t)
+        t = time.perf_counter()
         time.sleep(0.1)
-    return times
+        late.append(max(0.0, time.perf_counter() - t - 0.1))
+    return {"health": times, "os_lag": late}
 
 
 def main() -> None:
