@@ -143,17 +143,6 @@ class EngineLoop:
         loop.call_soon_threadsafe(run)
         return await asyncio.wrap_future(future)
 
-    def run_sync(self, fn: Callable[..., T], *args: Any, timeout: float = 30.0) -> T:
-        """From a thread that is not the engine's (an API worker thread): ``fn(*args)`` on its loop."""
-        loop = self.loop
-        if loop is None or loop.is_closed() or self.thread is None or threading.current_thread() is self.thread:
-            return fn(*args)
-
-        async def run() -> T:
-            return fn(*args)
-
-        return asyncio.run_coroutine_threadsafe(run(), loop).result(timeout)
-
 
 def _close(loop: asyncio.AbstractEventLoop) -> None:
     """End what is left on the engine's loop (as asyncio.run does), then close it."""
