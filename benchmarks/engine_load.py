@@ -5,6 +5,8 @@
     python benchmarks/engine_load.py --database postgresql+psycopg://postgres@127.0.0.1/test
     python benchmarks/engine_load.py --api-clients 50               # and 50 API clients meanwhile
     python benchmarks/engine_load.py --api-clients 50 --side-by-side  # without, then with, in one run
+    python benchmarks/engine_load.py --api-clients 50 --side-by-side --engine-loop shared  # as before
+    python benchmarks/engine_load.py --import-rows 300000 --contacts 8000 --side-by-side --seconds 120
 
 One campaign (power dialing, 2 lines per agent, half the customers answer and
 talk 20-40 s, half ring to the 15-s dial timeout), N agents who answer after
@@ -23,7 +25,17 @@ Reported:
 With ``--api-clients N`` the same run serves olive's HTTP API (uvicorn, in
 this process, as ``olive serve``) and N clients in a separate process mix
 reads (campaign, stats, calls, agents) and writes (DNC entries, contacts)
-for the whole run; it reports /health p99 and the count of 5xx responses.
+for the whole run; it reports /health p50/p99 and the count of 5xx responses.
+The engine runs on a loop of its own in its own thread, as ``olive serve``
+runs it (``--engine-loop shared``: on the loop that serves HTTP, as before);
+both loops' lag is reported, and where the time goes: each thread's share of
+a core, how late a plain thread of this process wakes (the GIL and the OS),
+how late the /health prober's own sleeps wake (the OS alone).
+
+With ``--import-rows N`` a CSV of N contacts is POSTed to the API (a new dial
+list) from another process once dialing runs: its seconds, rows/s, and this
+run's sampled RSS maximum. Give enough ``--contacts`` for the whole run (the
+default, 12 per agent, runs out in about 4 minutes at 300 agents).
 """
 
 from __future__ import annotations
