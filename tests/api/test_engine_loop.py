@@ -12,12 +12,12 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine as SqlEngine
+from tests.api.conftest import LiveApi, start_live_api, stop_live_api
 
 from olive.api._engine_loop import EngineLoop
 from olive.engine import BusEvent, Engine, EngineState, EventBus, Subscription
 from olive.errors import Conflict
 from olive.store import make_sessionmaker
-from tests.api.conftest import LiveApi, start_live_api, stop_live_api
 
 
 @pytest.fixture
