@@ -5,6 +5,8 @@
     python benchmarks/engine_load.py --database postgresql+psycopg://postgres@127.0.0.1/test
     python benchmarks/engine_load.py --api-clients 50               # and 50 API clients meanwhile
     python benchmarks/engine_load.py --api-clients 50 --side-by-side  # without, then with, in one run
+    python benchmarks/engine_load.py --api-clients 50 --side-by-side --engine-loop shared  # as before
+    python benchmarks/engine_load.py --import-rows 300000 --contacts 8000 --side-by-side --seconds 120
 
 One campaign (power dialing, 3 lines per idle agent; a fifth of the customers
 answer after 3 s and talk 20-40 s, the others ring to the 30-s dial timeout;
@@ -40,7 +42,17 @@ Reported:
 With ``--api-clients N`` the same run serves olive's HTTP API (uvicorn, in
 this process, as ``olive serve``) and N clients in a separate process mix
 reads (campaign, stats, calls, agents) and writes (DNC entries, contacts)
-for the whole run; it reports /health p99 and the count of 5xx responses.
+for the whole run; it reports /health p50/p99 and the count of 5xx responses.
+The engine runs on a loop of its own in its own thread, as ``olive serve``
+runs it (``--engine-loop shared``: on the loop that serves HTTP, as before);
+both loops' lag is reported, and where the time goes: each thread's share of
+a core, how late a plain thread of this process wakes (the GIL and the OS),
+how late the /health prober's own sleeps wake (the OS alone).
+
+With ``--import-rows N`` a CSV of N contacts is POSTed to the API (a new dial
+list) from another process once dialing runs: its seconds, rows/s, and this
+run's sampled RSS maximum. Give enough ``--contacts`` for the whole run (the
+default, 12 per agent, runs out in about 4 minutes at 300 agents).
 """
 
 from __future__ import annotations
@@ -56,6 +68,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -240,11 +253,38 @@ class StackSampler:
 
 
 async def lag_monitor(samples: list[float], stop: asyncio.Event, period: float = 0.02) -> None:
+    """How late a ``period`` sleeper wakes, on the running loop (``stop`` is only read: it may be
+    another loop's event)."""
     loop = asyncio.get_running_loop()
     while not stop.is_set():
         t = loop.time()
         await asyncio.sleep(period)
         samples.append(max(0.0, loop.time() - t - period))
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds (user + system) of each thread of this process, by Python thread name
+    (anyio's and the executors' workers summed under their prefix)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            with open(f"/proc/self/task/{thread.native_id}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = "main (API loop)" if thread is threading.main_thread() else thread.name.rstrip("_0123456789")
+        name = "anyio worker (API)" if name.startswith("AnyIO worker") else name
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def thread_lag(samples: list[float], stop: threading.Event, period: float = 0.02) -> None:
+    """How late a plain thread's ``period`` sleep wakes: the GIL's wait plus the OS's, no event loop."""
+    while not stop.is_set():
+        t = time.perf_counter()
+        time.sleep(period)
+        samples.append(max(0.0, time.perf_counter() - t - period))
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -356,13 +396,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     engine._in_db = timed_in_db  # type: ignore[method-assign]
     engine.tick = measured_tick  # type: ignore[method-assign]
     engine.send_dials = counted_send_dials  # type: ignore[method-assign]
+    from olive.api._engine_loop import EngineLoop
+
+    # As olive serve runs it: the engine on a loop of its own in its own thread (--engine-loop
+    # thread), or on the loop that also serves HTTP (shared, as before).
+    host = EngineLoop(engine, in_thread=args.engine_loop == "thread")
     api_server = client_proc = None
-    if args.api_clients:
-        api_server, client_proc = await start_api(args, sessions, engine, campaign_id)
-    lag: list[float] = []
+    serve_api = bool(args.api_clients or args.import_rows)
+    if serve_api:
+        api_server, client_proc = await start_api(args, sessions, engine, campaign_id, host)
+    lag: list[float] = []  # the engine's loop
+    api_lag: list[float] = []  # the loop that serves HTTP, when it is another
     stop = asyncio.Event()
-    monitor = asyncio.create_task(lag_monitor(lag, stop))
-    await engine.start()
+    await host.start()
+    monitor = asyncio.ensure_future(host.call(lag_monitor(lag, stop)))
+    api_monitor = asyncio.create_task(lag_monitor(api_lag, stop)) if args.engine_loop == "thread" else None
     link = engine.links["default"]
     for _ in range(600):
         if link.ready:
@@ -408,20 +456,23 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         events[0] += 1
 
     link.client.on_event(count_event)
-    started, cpu0 = time.perf_counter(), time.thread_time()
+    started, cpu0 = time.perf_counter(), await host.read(time.thread_time)  # the engine's thread
     loop_profile = cProfile.Profile(profile_timer) if args.profile else None
     if loop_profile is not None:
-        loop_profile.enable()
-    import threading
-
-    sampler = StackSampler(threading.get_ident()) if args.sample else None
+        await host.read(loop_profile.enable)  # cProfile profiles the thread that enables it
+    sampler = StackSampler(await host.read(threading.get_ident)) if args.sample else None
     if sampler is not None:
         sampler.start()
-    ticks.clear()
-    loop_in_ticks.clear()
-    tick_cpu.clear()
-    tick_parts.clear()
-    lag.clear()
+    for measured in (ticks, loop_in_ticks, tick_cpu, tick_parts, lag):
+        await host.read(measured.clear)
+    api_lag.clear()
+    gil_lag: list[float] = []
+    gil_stop = threading.Event()
+    gil_thread = threading.Thread(target=thread_lag, args=(gil_lag, gil_stop), daemon=True)
+    gil_thread.start()
+    cpu_before = thread_cpu()
+    proc_cpu0 = time.process_time()
+    importer = start_import(args, campaign_id) if args.import_rows else None
     concurrent_samples: list[tuple[float, int]] = []  # (seconds into the run, calls in progress)
     dials0 = engine.status(campaign_id).counters.dials if engine.status(campaign_id).counters else 0
     concurrent = 0
@@ -432,10 +483,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
         tracemalloc.start(1)
     sim_start, next_sample = clock.now(), 0.0
+    rss_max = 0.0  # VmRSS sampled every 0.5 s during this run (ru_maxrss is the process's, both runs)
     while time.perf_counter() - started < args.seconds:
         await asyncio.sleep(0.5)
         concurrent = max(concurrent, len(link.tracker))
         concurrent_samples.append((time.perf_counter() - started, len(link.tracker)))
+        rss_max = max(rss_max, rss_mb()[0])
         if args.rss_every and time.perf_counter() - started >= next_sample:
             next_sample += args.rss_every
             rss_samples.append((round((clock.now() - sim_start) / 3600, 3), round(rss_mb()[0], 1)))
@@ -448,7 +501,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             print(f"grew {stat}", file=sys.stderr)
         tracemalloc.stop()
     elapsed = time.perf_counter() - started
-    cpu = time.thread_time() - cpu0
+    cpu_after = thread_cpu()
+    proc_cpu = time.process_time() - proc_cpu0
+    # Share of one core each thread used during the run (threads that ended meanwhile are missed).
+    threads_cpu = {k: round((v - cpu_before.get(k, 0.0)) / elapsed * 100, 1) for k, v in sorted(cpu_after.items())}
+    cpu = await host.read(time.thread_time) - cpu0
     if sampler is not None:
         sampler.stop()
         print(json.dumps(sampler.report(), indent=1), file=sys.stderr)
@@ -457,7 +514,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         cpu_parts["ticks"] = sum(tick_cpu)
         cpu_parts["other"] = cpu - sum(cpu_parts.values())
     if loop_profile is not None and db_profile is not None:
-        loop_profile.disable()
+        await host.read(loop_profile.disable)
         write_profiles(args.profile, loop_profile, db_profile)
     counters = engine.status(campaign_id).counters
     dials = (counters.dials if counters else 0) - dials0
@@ -476,10 +533,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         # Waited for in a thread: a blocking wait here would stall the loop under test.
         out, _ = await asyncio.to_thread(client_proc.communicate, None, args.seconds + 60)
         api = json.loads(out.decode() or "{}")
+    imported = None
+    if importer is not None:  # it may outlast the run: the import's figures are its own
+        out, _ = await asyncio.to_thread(importer.communicate, None, 3600)
+        imported = json.loads(out.decode() or "{}")
     stop.set()
+    gil_stop.set()
+    gil_thread.join()
     await monitor
+    if api_monitor is not None:
+        await api_monitor
     now_mb, peak_mb = rss_mb()
-    await engine.stop(hangup=False)
+    await host.stop(hangup=False)
     if api_server is not None:
         api_server.should_exit = True
         await asyncio.sleep(0.5)
@@ -517,8 +582,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "loop_cpu_ms_per_dial_by_part": {k: round(v * 1000 / dials, 3) for k, v in cpu_parts.items()} if dials else None,
         "ami_events_per_read": round(n_events / reads[0], 1) if reads[0] else None,
         "loop_cpu_us_per_event": round(cpu * 1e6 / n_events, 1) if n_events else None,
+        "engine_loop": args.engine_loop,
         "loop_lag_p99_ms": round(pct(lag, 0.99) * 1000, 1), "loop_lag_max_ms": round(max(lag, default=0) * 1000, 1),
-        "rss_mb": round(now_mb), "rss_peak_mb": round(peak_mb), "api": api,
+        "api_loop_lag_p99_ms": round(pct(api_lag, 0.99) * 1000, 1) if api_lag else None,
+        "thread_lag_p99_ms": round(pct(gil_lag, 0.99) * 1000, 1),
+        "process_cpu_pct": round(proc_cpu / elapsed * 100, 1), "threads_cpu_pct": threads_cpu,
+        "import": imported,
+        "rss_mb": round(now_mb), "rss_peak_mb": round(peak_mb), "rss_sampled_max_mb": round(rss_max), "api": api,
         "scale": args.scale, "simulated_hours": round((clock.now() - sim_start) / 3600, 3), "rss_samples": rss_samples,
         "event_ticks": engine.event_ticks,
         "slowest_ticks": slowest,
@@ -535,7 +605,7 @@ def write_profiles(prefix: str, loop_profile: cProfile.Profile, db_profile: cPro
         print(f"== {name}: by own time ==", out.getvalue(), sep="\n", file=sys.stderr)
 
 
-async def start_api(args: argparse.Namespace, sessions: Any, engine: Any, campaign_id: str) -> tuple[Any, Any]:
+async def start_api(args: argparse.Namespace, sessions: Any, engine: Any, campaign_id: str, host: Any) -> tuple[Any, Any]:
     import uvicorn
 
     from olive.api import create_app, make_api_sessions
@@ -543,12 +613,16 @@ async def start_api(args: argparse.Namespace, sessions: Any, engine: Any, campai
     key = make_key(sessions)
     api_sessions = make_api_sessions(args.database_url)  # the API's own pool, as `olive serve` gives it
     options = {k: v for k, v in (("api_threads", args.api_threads), ("max_in_flight", args.max_in_flight)) if v}
-    app = create_app(api_sessions, engine, manage_engine=False, **options)
-    config = uvicorn.Config(app, host="127.0.0.1", port=args.api_port, log_level="warning", lifespan="off")
+    app = create_app(api_sessions, engine, manage_engine=False, engine_loop=host, **options)
+    config = uvicorn.Config(app, host="127.0.0.1", port=args.api_port, log_level="warning", lifespan="off",
+                            http=args.http)
     server = uvicorn.Server(config)
     server.task = asyncio.create_task(server.serve())  # type: ignore[attr-defined]
     while not server.started:
         await asyncio.sleep(0.05)
+    args.api_key = key
+    if not args.api_clients:
+        return server, None
     client = subprocess.Popen(
         [sys.executable, __file__, "--client", f"http://127.0.0.1:{args.api_port}", "--client-key", key,
          "--client-campaign", campaign_id,
@@ -556,6 +630,40 @@ async def start_api(args: argparse.Namespace, sessions: Any, engine: Any, campai
         stdout=subprocess.PIPE,
     )
     return server, client
+
+
+def start_import(args: argparse.Namespace, campaign_id: str) -> subprocess.Popen[bytes]:
+    """A CSV of ``--import-rows`` contacts POSTed to the API, from a process of its own, into a new
+    dial list (not the campaign's: the dialing's own list stays the same size)."""
+    return subprocess.Popen(
+        [sys.executable, __file__, "--import-to", f"http://127.0.0.1:{args.api_port}", "--client-key", args.api_key,
+         "--import-rows", str(args.import_rows)],
+        stdout=subprocess.PIPE,
+    )
+
+
+def import_csv(base: str, key: str, rows: int) -> dict[str, Any]:
+    """Create a dial list, write ``rows`` contacts as CSV, POST them; the import's figures."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {key}"}
+    with tempfile.TemporaryDirectory(prefix="olive-bench-import-") as directory:
+        path = Path(directory) / "contacts.csv"
+        with path.open("w", encoding="utf-8") as out:
+            out.write("phone,name,external_ref,account\n")
+            for i in range(rows):
+                out.write(f"+1202{5550000 + i % 10000:07d},Contact {i},R-{i:07d},{i % 977}\n")
+        body = path.read_bytes()
+    with httpx.Client(base_url=base, headers=headers, timeout=3600) as client:
+        created = client.post("/dial-lists", json={"name": f"bench import {os.getpid()}"})
+        created.raise_for_status()
+        t = time.perf_counter()
+        r = client.post(f"/dial-lists/{created.json()['id']}/contacts/import", content=body,
+                        headers={"Content-Type": "text/csv"})
+        took = time.perf_counter() - t
+    return {"rows": rows, "csv_mb": round(len(body) / 1e6, 1), "status": r.status_code,
+            "imported": r.json().get("imported") if r.status_code == 201 else None,
+            "seconds": round(took, 1), "rows_per_s": round(rows / took) if took else None}
 
 
 def make_key(sessions: Any) -> str:
@@ -603,22 +711,28 @@ async def clients(base: str, key: str, campaign_id: str, n: int, seconds: float)
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
         await asyncio.gather(*(one(i, client) for i in range(n)))
     out, _ = await asyncio.to_thread(prober.communicate, None, seconds + 30)
-    health.extend(json.loads(out.decode() or "[]"))
+    probed = json.loads(out.decode() or "{}")
+    health.extend(probed.get("health", []))
+    os_lag: list[float] = probed.get("os_lag", [])
     return {
         "requests": sum(statuses.values()), "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "5xx": sum(v for k, v in statuses.items() if k >= 500),
         "5xx_not_503": sum(v for k, v in statuses.items() if k >= 500 and k != 503),
+        "health_p50_ms": round(pct(health, 0.5) * 1000, 1),
         "health_p99_ms": round(pct(health, 0.99) * 1000, 1), "health_max_ms": round(max(health, default=0) * 1000, 1),
+        "prober_sleep_late_p99_ms": round(pct(os_lag, 0.99) * 1000, 1),
     }
 
 
-def probe(base: str, seconds: float) -> list[float]:
-    """GET /health every 100 ms on one kept-alive connection; each answer's wall time."""
+def probe(base: str, seconds: float) -> dict[str, list[float]]:
+    """GET /health every 100 ms on one kept-alive connection; each answer's wall time, and how late
+    this process's own 100-ms sleeps woke (the machine's scheduling delay, nothing of olive's)."""
     import http.client
     from urllib.parse import urlsplit
 
     where = urlsplit(base)
     times: list[float] = []
+    late: list[float] = []
     end = time.perf_counter() + seconds
     connection = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port or 80, timeout=60)
     while time.perf_counter() < end:
@@ -630,8 +744,10 @@ def probe(base: str, seconds: float) -> list[float]:
             connection.close()
             connection = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port or 80, timeout=60)
         times.append(time.perf_counter() - t)
+        t = time.perf_counter()
         time.sleep(0.1)
-    return times
+        late.append(max(0.0, time.perf_counter() - t - 0.1))
+    return {"health": times, "os_lag": late}
 
 
 def main() -> None:
@@ -657,6 +773,17 @@ def main() -> None:
                         help="threads for the API's sync endpoints (default: olive's; 40 was Starlette's)")
     parser.add_argument("--max-in-flight", type=int, default=None,
                         help="API requests in flight before 503 (default: olive's; a large number: never)")
+    parser.add_argument("--http", choices=("auto", "h11", "httptools"), default="auto",
+                        help="uvicorn's HTTP parser (auto: httptools when installed)")
+    parser.add_argument("--switch-interval", type=float, default=None,
+                        help="sys.setswitchinterval in seconds for the engine's process (Python's default: 0.005)")
+    parser.add_argument("--engine-loop", choices=("thread", "shared"), default="thread",
+                        help="the engine on a loop of its own in its own thread (olive serve), or on the loop that "
+                        "serves HTTP (before)")
+    parser.add_argument("--import-rows", type=int, default=0,
+                        help="POST a CSV of this many contacts to the API (a new dial list) once dialing runs; "
+                        "with --side-by-side: without, then with the import")
+    parser.add_argument("--import-to", help=argparse.SUPPRESS)
     parser.add_argument("--side-by-side", action="store_true",
                         help="with --api-clients: first the same run without API load, then with it; report both")
     parser.add_argument("--scale", type=float, default=1.0,
@@ -667,8 +794,6 @@ def main() -> None:
                         help="with --rss-every: print what grew between the second RSS sample and the end")
     parser.add_argument("--profile", metavar="PREFIX",
                         help="cProfile the event loop's thread and the database thread: PREFIX-loop.prof, PREFIX-db.prof")
-    parser.add_argument("--switch-interval", type=float, default=0.0, metavar="S",
-                        help="sys.setswitchinterval for the engine's process (default: CPython's 0.005)")
     parser.add_argument("--cpu-parts", action="store_true",
                         help="split the loop's CPU per dial: framing, AMI events, Originates, ticks, other")
     parser.add_argument("--sample", action="store_true",
@@ -687,11 +812,14 @@ def main() -> None:
     if args.probe:
         print(json.dumps(probe(args.probe, args.seconds)))
         return
-    if args.side_by_side and args.api_clients:
-        quiet = asyncio.run(run(argparse.Namespace(**{**vars(args), "api_clients": 0})))
+    if args.import_to:
+        print(json.dumps(import_csv(args.import_to, args.client_key, args.import_rows)))
+        return
+    if args.side_by_side and (args.api_clients or args.import_rows):
+        quiet = asyncio.run(run(argparse.Namespace(**{**vars(args), "api_clients": 0, "import_rows": 0})))
         loaded = asyncio.run(run(args))
         change = (loaded["calls_per_min"] / quiet["calls_per_min"] - 1) * 100 if quiet["calls_per_min"] else None
-        print(json.dumps({"without_api_load": quiet, "with_api_load": loaded,
+        print(json.dumps({"without_api_load": quiet, "with_api_load": loaded,  # API load: clients and/or an import
                           "calls_per_min_change_pct": None if change is None else round(change, 1)}, indent=1))
         return
     print(json.dumps(asyncio.run(run(args)), indent=1))

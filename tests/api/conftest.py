@@ -48,8 +48,12 @@ class LiveApi:
     loop: asyncio.AbstractEventLoop
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
-        """Run a coroutine on the server's event loop (where the engine lives)."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        """Run a coroutine on the engine's event loop (its own thread's, or the server's)."""
+        return asyncio.run_coroutine_threadsafe(coro, self.engine_loop).result(timeout)
+
+    @property
+    def engine_loop(self) -> asyncio.AbstractEventLoop:
+        return self.app.state.olive.engine_loop.loop or self.loop
 
     def client(self, key: str | None = None, **kwargs: Any) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}

@@ -22,11 +22,11 @@ import asyncio
 import functools
 import inspect as pyinspect
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
@@ -36,6 +36,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive.api._admission import AdmissionState
+from olive.api._engine_loop import EngineLoop
 from olive.api._errors import Forbidden, Unauthorized
 from olive.api._throttle import AuthThrottle
 from olive.engine import Engine
@@ -49,6 +50,8 @@ from olive.store import (
     verify_api_key,
 )
 
+T = TypeVar("T")
+
 _KEY_SHAPE = re.compile(r"olive_[A-Za-z0-9_\-]{8,128}")
 #: ``last_used_at`` is written at most this often per key: `olive apikey list` is exact to it.
 LAST_USED_RESOLUTION = timedelta(seconds=1)
@@ -60,6 +63,8 @@ class ApiContext:
 
     sessions: sessionmaker[Session]
     engine: Engine
+    #: Where the engine runs (its own thread and loop in ``olive serve``): reach it through this.
+    engine_loop: EngineLoop = field(default=None)  # type: ignore[assignment]  # set in __post_init__
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     auth_throttle: AuthThrottle = field(default_factory=AuthThrottle)
     sign_in_throttle: AuthThrottle = field(default_factory=lambda: AuthThrottle(what="wrong agent sign-ins"))
@@ -69,6 +74,18 @@ class ApiContext:
     probe_executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="olive-probe")
     )
+
+    def __post_init__(self) -> None:
+        if self.engine_loop is None:
+            self.engine_loop = EngineLoop(self.engine, in_thread=False)
+
+    async def on_engine(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await a control verb of the engine on the engine's loop (see ``_engine_loop``)."""
+        return await self.engine_loop.call(coro)
+
+    async def engine_view(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)``, a read of the engine's state, taken on the engine's loop."""
+        return await self.engine_loop.read(fn, *args)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Literal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from olive.api._deps import Context
 from olive.engine import Engine, EngineState
 from olive.store import ping
 
 router = APIRouter(tags=["probes"])
+
+#: How long /ready waits for the engine's loop to hand over its state before saying not_answering.
+ENGINE_ANSWER_S = 2.0
 
 
 class Health(BaseModel):
@@ -37,7 +42,10 @@ class EngineHealthView(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready", "not_ready"]
     database: Literal["ok", "unreachable"]
-    engine: str = Field(description="created, running, stopping or stopped")
+    engine: str = Field(
+        description="created, running, stopping or stopped; not_answering when the engine's event loop "
+        f"has not answered within {ENGINE_ANSWER_S:g} s (it runs in a thread of its own)"
+    )
     asterisk: dict[str, str] = Field(
         description="each configured Asterisk server's AMI link: ready, reconciling, disconnected, or "
         "degraded (connected, but an action has waited more than 5 s for its answer or timed out)"
@@ -50,7 +58,34 @@ class Readiness(BaseModel):
 
 @router.get("/health", summary="Liveness: the process answers")
 async def health() -> Health:
-    return Health()
+    return Health()  # documents /health; HealthFirst answers it before it gets here
+
+
+_HEALTH_BODY = b'{"status":"ok"}'
+_HEALTH_START: Message = {
+    "type": "http.response.start",
+    "status": 200,
+    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(_HEALTH_BODY)).encode())],
+}
+
+
+class HealthFirst:
+    """ASGI middleware, outermost: ``GET /health`` is answered at once, the same answer as the
+    route's, without the body limit, admission, request metrics, routing or validation.
+
+    A liveness probe asks whether the process answers; its latency is then the serving loop's
+    own, not that of the layers under load (the loop serves HTTP only: ``_engine_loop``).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/health" and scope["method"] == "GET":
+            await send(_HEALTH_START)
+            await send({"type": "http.response.body", "body": _HEALTH_BODY})
+            return
+        await self.app(scope, receive, send)
 
 
 @router.get(
@@ -64,19 +99,46 @@ async def ready(context: Context, response: Response) -> Readiness:
     # Async, and its one query runs on a thread of its own: never queued behind API requests.
     loop = asyncio.get_running_loop()
     database = await loop.run_in_executor(context.probe_executor, _database, context.sessions)
-    engine = context.engine
-    lease = engine.lease
-    fenced = lease is not None and not lease.held
-    ok = database == "ok" and engine.state is EngineState.RUNNING and not engine.health.failing and not fenced
+    try:  # taken on the engine's loop, between two of its steps; a loop that does not answer is not ready
+        view = await asyncio.wait_for(context.engine_view(_engine_view, context.engine), ENGINE_ANSWER_S)
+    except TimeoutError:
+        view = _NOT_ANSWERING
+    ok = database == "ok" and view.running and not view.fenced
     if not ok:
         response.status_code = 503
     return Readiness(
         status="ready" if ok else "not_ready",
         database=database,
-        engine=engine.state.value,
-        asterisk=engine.servers(),
+        engine=view.state,
+        asterisk=view.servers,
+        health=view.health,
+        dialing_lease=view.lease,
+    )
+
+
+@dataclass(frozen=True)
+class _EngineView:
+    state: str
+    running: bool  # running, its ticks not failing
+    fenced: bool
+    servers: dict[str, str]
+    health: EngineHealthView | None
+    lease: str | None
+
+
+_NOT_ANSWERING = _EngineView("not_answering", running=False, fenced=False, servers={}, health=None, lease=None)
+
+
+def _engine_view(engine: Engine) -> _EngineView:
+    lease = engine.lease
+    fenced = lease is not None and not lease.held
+    return _EngineView(
+        state=engine.state.value,
+        running=engine.state is EngineState.RUNNING and not engine.health.failing,
+        fenced=fenced,
+        servers=engine.servers(),
         health=_health(engine),
-        dialing_lease=None if lease is None else (lease.note if fenced else f"held by {lease.node}"),
+        lease=None if lease is None else (lease.note if fenced else f"held by {lease.node}"),
     )
 
 
@@ -107,4 +169,4 @@ def _health(engine: Engine) -> EngineHealthView:
     )
 
 
-__all__ = ["router"]
+__all__ = ["HealthFirst", "router"]

@@ -46,11 +46,11 @@ def read_preview(session: Session, me: AgentPrincipal) -> PreviewOut:
 
 
 async def dial(context: ApiContext, me: AgentPrincipal) -> PreviewDialed:
-    return PreviewDialed(call_id=await context.engine.previews.dial(me.agent_id))
+    return PreviewDialed(call_id=await context.on_engine(context.engine.previews.dial(me.agent_id)))
 
 
 async def skip(context: ApiContext, me: AgentPrincipal, reason: str) -> None:
-    await context.engine.previews.skip(me.agent_id, reason)
+    await context.on_engine(context.engine.previews.skip(me.agent_id, reason))
 
 
 __all__ = ["dial", "read_preview", "skip"]

@@ -34,7 +34,7 @@ def _issue(context: ApiContext, agent_id: str) -> PasswordOut:
 
 async def issue_password(context: ApiContext, agent_id: str) -> PasswordOut:
     out = await run_in_threadpool(_issue, context, agent_id)
-    _signed_out(context, agent_id)  # a new password ends the old one's sessions
+    await _signed_out(context, agent_id)  # a new password ends the old one's sessions
     return out
 
 
@@ -47,7 +47,7 @@ def _revoke(context: ApiContext, agent_id: str) -> None:
 
 async def revoke_password(context: ApiContext, agent_id: str) -> None:
     await run_in_threadpool(_revoke, context, agent_id)
-    _signed_out(context, agent_id)
+    await _signed_out(context, agent_id)
 
 
 def _end_sessions(context: ApiContext, agent_id: str) -> AgentOut:
@@ -69,13 +69,13 @@ async def force_out(context: ApiContext, agent_id: str) -> AgentOut:
             agent = await agents.logout(context, agent_id)
         except Conflict:
             agent = await agents.pause(context, agent_id, FORCED_OUT)
-    _signed_out(context, agent_id)
+    await _signed_out(context, agent_id)
     return agent
 
 
-def _signed_out(context: ApiContext, agent_id: str) -> None:
-    engine = context.engine
-    engine.bus.publish("agent", engine.clock.now(), {"agent_id": agent_id, "signed_out": True})
+async def _signed_out(context: ApiContext, agent_id: str) -> None:
+    engine = context.engine  # published on the engine's loop, as every bus event is
+    await context.engine_view(engine.bus.publish, "agent", engine.clock.now(), {"agent_id": agent_id, "signed_out": True})
 
 
 def read_reasons(context: ApiContext, campaign_id: str) -> PauseReasons:

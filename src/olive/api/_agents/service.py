@@ -98,25 +98,25 @@ async def read(context: ApiContext, agent_id: str) -> AgentOut:
 
 async def login(context: ApiContext, agent_id: str) -> AgentOut:
     await read(context, agent_id)
-    await context.engine.control.login_agent(agent_id)
+    await context.on_engine(context.engine.control.login_agent(agent_id))
     return await read(context, agent_id)
 
 
 async def ready(context: ApiContext, agent_id: str) -> AgentOut:
     await read(context, agent_id)
-    await context.engine.control.ready_agent(agent_id)
+    await context.on_engine(context.engine.control.ready_agent(agent_id))
     return await read(context, agent_id)
 
 
 async def pause(context: ApiContext, agent_id: str, reason: str) -> AgentOut:
     await read(context, agent_id)
-    await context.engine.control.pause_agent(agent_id, reason)
+    await context.on_engine(context.engine.control.pause_agent(agent_id, reason))
     return await read(context, agent_id)
 
 
 async def logout(context: ApiContext, agent_id: str) -> AgentOut:
     await read(context, agent_id)
-    await context.engine.control.logout_agent(agent_id)
+    await context.on_engine(context.engine.control.logout_agent(agent_id))
     return await read(context, agent_id)
 
 

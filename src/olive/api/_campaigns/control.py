@@ -1,7 +1,7 @@
 """Driving campaigns through the engine (start, pause, resume, stop) and reading their figures.
 
-The engine's control verbs are coroutines run on the event loop; the engine's
-state is read there (``engine.status``), the store's in the thread pool.
+The engine's control verbs are coroutines run on the engine's event loop; the
+engine's state is read there (``engine.status``), the store's in the thread pool.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from olive.store import from_epoch, transaction
 async def start(context: ApiContext, campaign_id: str) -> CampaignOut:
     """Start (or restart) dialing. 409 without agents, dial lists, a known server, or an allowed plan."""
     campaign = await read(context, campaign_id)
-    servers = context.engine.servers()
+    servers = await context.engine_view(context.engine.servers)
     if campaign.server not in servers:
         known = ", ".join(sorted(servers)) or "none"
         raise Conflict(
@@ -31,26 +31,26 @@ async def start(context: ApiContext, campaign_id: str) -> CampaignOut:
             f"which olive serve is not configured for (configured: {known})",
             field="server",
         )
-    await context.engine.control.start_campaign(campaign_id)
+    await context.on_engine(context.engine.control.start_campaign(campaign_id))
     return await read(context, campaign_id)
 
 
 async def pause(context: ApiContext, campaign_id: str) -> CampaignOut:
     await read(context, campaign_id)  # 404 before anything else
-    await context.engine.control.pause_campaign(campaign_id)
+    await context.on_engine(context.engine.control.pause_campaign(campaign_id))
     return await read(context, campaign_id)
 
 
 async def resume(context: ApiContext, campaign_id: str) -> CampaignOut:
     await read(context, campaign_id)
-    await context.engine.control.resume_campaign(campaign_id)
+    await context.on_engine(context.engine.control.resume_campaign(campaign_id))
     return await read(context, campaign_id)
 
 
 async def stop(context: ApiContext, campaign_id: str, *, force: bool) -> tuple[CampaignOut, int]:
     """Stop dialing. Calls in progress finish, unless ``force`` hangs them up."""
     await read(context, campaign_id)
-    hung_up = await context.engine.control.stop_campaign(campaign_id, force=force)
+    hung_up = await context.on_engine(context.engine.control.stop_campaign(campaign_id, force=force))
     return await read(context, campaign_id), hung_up
 
 
@@ -66,7 +66,7 @@ async def read(context: ApiContext, campaign_id: str) -> CampaignOut:
 
 @dataclass(frozen=True)
 class _Seen:
-    """The engine's view of one campaign, taken on the loop, for a report built in a thread."""
+    """The engine's view of one campaign, taken on its loop, for a report built in a thread."""
 
     seen: CampaignStatus
 
@@ -75,9 +75,9 @@ class _Seen:
 
 
 async def stats(context: ApiContext, campaign_id: str) -> CampaignStats:
-    """The campaign's figures now: the engine's view is read on the loop, the store's
+    """The campaign's figures now: the engine's view is read on its loop, the store's
     figures in the thread pool (never a database wait on the event loop)."""
-    seen = _Seen(context.engine.status(campaign_id))
+    seen = _Seen(await context.engine_view(context.engine.status, campaign_id))
     return await run_in_threadpool(_stats, context, campaign_id, seen)
 
 
