@@ -9,9 +9,11 @@ step, so every duration the engine records is exact and every run the same.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
+import pytest
+from sqlalchemy import Engine as SAEngine
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -100,3 +102,13 @@ class InMemory:
     def calls(self, campaign_id: str) -> list[Call]:
         with transaction(self.sessions) as s:
             return list(s.scalars(select(Call).where(Call.campaign_id == campaign_id).order_by(Call.originated_at)))
+
+
+@pytest.fixture
+async def mem(session_factory: sessionmaker[Session], db_clean: SAEngine) -> AsyncIterator[InMemory]:
+    """olive's engine and the simulated PBX in one process on a manual clock, allow-all guard;
+    a module that needs another set-up (a guard, a tick period) defines its own ``mem``.
+    tests/engine and tests/faults import it into their conftest."""
+    m = await InMemory.create(session_factory)
+    yield m
+    await m.stop()

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from e2e.harness import Olive, Target, start_target, stop_target
+from engine.memory import mem  # noqa: F401  (the in-memory engine fixture, as in tests/engine)
 
 
 @pytest.fixture(scope="module")

@@ -12,25 +12,12 @@ time: nothing here is about the transport, and the figures are exact.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-from sqlalchemy import Engine as SAEngine
-from sqlalchemy.orm import Session, sessionmaker
-
 from e2e.harness import make_campaign, number
 from engine.memory import InMemory
 from faults.checks import abandon_rate, assert_fault_invariants
 
 AGENTS = ["801", "802"]
 RULES = {k: {"max_attempts": 2, "delay_s": 20} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED")}
-
-
-@pytest.fixture
-async def mem(session_factory: sessionmaker[Session], db_clean: SAEngine) -> AsyncIterator[InMemory]:
-    m = await InMemory.create(session_factory)
-    yield m
-    await m.stop()
 
 
 async def test_the_first_final_answer_stands(mem: InMemory) -> None:

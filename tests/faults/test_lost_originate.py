@@ -13,12 +13,6 @@ link's "degraded") is real time. "Queued" then silence runs in memory on a manua
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-from sqlalchemy import Engine as SAEngine
-from sqlalchemy.orm import Session, sessionmaker
-
 from e2e.harness import SCALE, Olive, make_campaign, number
 from engine.memory import InMemory
 from faults.checks import abandon_rate, assert_fault_invariants
@@ -27,13 +21,6 @@ from olive.engine._link import DEGRADED_AFTER_S
 
 DIAL_TIMEOUT_S = 15
 RULES = {k: {"max_attempts": 3, "delay_s": 5} for k in ("BUSY", "NO_ANSWER", "CONGESTION", "FAILED", "ABANDONED")}
-
-
-@pytest.fixture
-async def mem(session_factory: sessionmaker[Session], db_clean: SAEngine) -> AsyncIterator[InMemory]:
-    m = await InMemory.create(session_factory)
-    yield m
-    await m.stop()
 
 
 async def test_an_originate_never_answered_is_finished_and_its_contact_freed(olive: Olive) -> None:

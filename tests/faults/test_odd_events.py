@@ -15,12 +15,7 @@ to what the customers lived (the TCP run had to allow 60 s for a stalled machine
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
-from sqlalchemy import Engine as SAEngine
-from sqlalchemy.orm import Session, sessionmaker
 
 from e2e.harness import make_campaign, number
 from engine.memory import InMemory
@@ -34,13 +29,6 @@ RING_S, TALK_S = (2, 4), (20, 40)
 #: Where an odd stamp gave way to the time olive read the event (seen: a talk of 40.5 s).
 #: Over TCP at 40x this had to be 60 s, for a stalled machine.
 SLACK_S = 1.0
-
-
-@pytest.fixture
-async def mem(session_factory: sessionmaker[Session], db_clean: SAEngine) -> AsyncIterator[InMemory]:
-    m = await InMemory.create(session_factory)
-    yield m
-    await m.stop()
 
 
 async def test_odd_events_neither_stop_dialing_nor_bend_the_figures(mem: InMemory) -> None:
