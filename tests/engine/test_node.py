@@ -76,8 +76,8 @@ class Worker:
         self.events.append((self.clock.t, "stop", lease.key, lease.token))
 
 
-def node(sessions: sessionmaker[Session], name: str, clock: ModelClock) -> NodeRunner:
-    return NodeRunner(sessions, name, Worker(clock), ttl_s=TTL, stop_early_s=STOP_EARLY,
+def node(sessions: sessionmaker[Session], name: str, clock: ModelClock, worker: Worker | None = None) -> NodeRunner:
+    return NodeRunner(sessions, name, worker or Worker(clock), ttl_s=TTL, stop_early_s=STOP_EARLY,
                       monotonic=clock.monotonic, wall=clock.wall)
 
 
@@ -265,15 +265,7 @@ def test_the_owner_writes_its_links_health_and_a_down_server_keeps_its_units_wit
     worker = SeeingWorker(
         clock, seen={"pbx-a": ("up", None), "pbx-b": ("down", "AMI connection lost; reconnecting")}
     )
-    a = NodeRunner(
-        session_factory,
-        "a",
-        worker,
-        ttl_s=TTL,
-        stop_early_s=STOP_EARLY,
-        monotonic=clock.monotonic,
-        wall=clock.wall,
-    )
+    a = node(session_factory, "a", clock, worker)
     run([a], keys, session_factory, clock, 1)  # takes all six units; the next renewal writes the health
     run([a], keys, session_factory, clock, TTL / 3)
     assert _health(session_factory) == {
@@ -299,15 +291,7 @@ def test_a_server_back_is_written_up_and_a_node_holding_no_unit_there_writes_not
     worker = SeeingWorker(
         clock, seen={"pbx-b": ("down", "reconnected; reconciling calls and queue members")}
     )
-    a = NodeRunner(
-        session_factory,
-        "a",
-        worker,
-        ttl_s=TTL,
-        stop_early_s=STOP_EARLY,
-        monotonic=clock.monotonic,
-        wall=clock.wall,
-    )
+    a = node(session_factory, "a", clock, worker)
     run([a], keys, session_factory, clock, 3)
     assert _health(session_factory)["pbx-b"][0] == "down"
     worker.seen = {"pbx-b": ("up", None), "pbx-elsewhere": ("down", "not a server of its units")}
@@ -325,8 +309,7 @@ def test_a_failure_to_see_the_servers_costs_no_renewal(
     session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
 ) -> None:
     clock = ModelClock()
-    a = NodeRunner(session_factory, "a", BrokenEyes(clock), ttl_s=TTL, stop_early_s=STOP_EARLY,
-                   monotonic=clock.monotonic, wall=clock.wall)
+    a = node(session_factory, "a", clock, BrokenEyes(clock))
     run([a], keys, session_factory, clock, 3 * TTL)
     assert sorted(a.working) == keys and all(a.may_dial(k) for k in keys), "renewed and dialing throughout"
     assert [e for e in a.worker.events if e[1] == "stop"] == []  # type: ignore[attr-defined]
