@@ -84,11 +84,22 @@ def db_backend() -> str:
     return "postgresql"
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A loopback port nothing listens on and this module has not handed out before.
+
+    The kernel may hand the same free port out twice while the first taker is still
+    starting up, so the ports given out are remembered.
+    """
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port: int = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def wait_for(predicate: Callable[[], Any], within_s: float, what: str, every_s: float = 0.1) -> Any:
@@ -109,7 +120,6 @@ class Cluster:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     sim_ports: dict[str, int] = field(default_factory=dict)
     killed_at: dict[str, float] = field(default_factory=dict)
-    api_ports: dict[str, int] = field(default_factory=dict)
     proxy_port: int = 0
 
     def log(self, name: str) -> Path:
@@ -143,9 +153,17 @@ class Cluster:
         asterisk = [a for s in SERVERS for a in ("--asterisk", f"ami://olive@127.0.0.1:{self.sim_ports[s]}/{s}?secret_env=SO_SECRET")]
         self._spawn(node, [
             *OLIVE, "serve", "--scale-out", "--node", node, "--database-url", url,
-            "--port", str(self.api_ports.setdefault(node, free_port())),
+            "--port", "0",  # the node binds a port itself and says which: no race with other processes
             *asterisk, "--log-level", "info",
         ], env={"SO_SECRET": SECRET, "OLIVE_UNIT_TTL_S": str(TTL_S)})
+
+    def api_port(self, node: str) -> int:
+        """The port the node's API listens on, from the last 'listening on' line of its log."""
+        def said() -> int | None:
+            ports = re.findall(r"olive serve: listening on http://127\.0\.0\.1:(\d+)", self.log(node).read_text())
+            return int(ports[-1]) if ports else None
+        port: int = wait_for(said, 60, f"{node}'s API listening")
+        return port
 
     def kill(self, name: str) -> float:
         proc = self.procs[name]
@@ -343,7 +361,7 @@ def test_three_nodes_two_servers_survive_a_dead_node_a_dead_server_and_the_datab
     wait_for(lambda: open_calls(session_factory, forced) >= 3, 30, "calls in progress to hang up", every_s=0.2)
     owner = held_now[(forced, campaigns[forced][0])][0]
     asker = next(n for n in NODES if n not in (owner, victim))
-    answer = httpx.post(f"http://127.0.0.1:{cluster.api_ports[asker]}/campaigns/{forced}/stop", params={"force": "true"},
+    answer = httpx.post(f"http://127.0.0.1:{cluster.api_port(asker)}/campaigns/{forced}/stop", params={"force": "true"},
                         headers={"Authorization": f"Bearer {key}"}, timeout=30)
     assert answer.status_code == 200, answer.text
     assert answer.json()["calls_hung_up"] >= 1 and answer.json()["campaign"]["status"] == "stopped", answer.json()
