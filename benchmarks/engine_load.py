@@ -60,6 +60,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import io
 import json
 import os
@@ -83,6 +84,37 @@ def pct(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class GcPauses:
+    """The garbage collector's pauses while installed, by generation (any thread's)."""
+
+    def __init__(self) -> None:
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._began = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append(time.perf_counter() - self._began)
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+    def report(self, mode: str) -> dict[str, Any]:
+        full = sorted(self.pauses[2])
+        young = self.pauses[0] + self.pauses[1]
+        return {
+            "mode": mode, "frozen_objects": gc.get_freeze_count(),
+            "full_collections": len(full), "full_p50_ms": round(pct(full, 0.5) * 1000, 1) if full else None,
+            "full_max_ms": round(full[-1] * 1000, 1) if full else None,
+            "young_collections": len(young), "young_ms_total": round(sum(young) * 1000, 1),
+        }
 
 
 def rss_mb() -> tuple[float, float]:
@@ -290,7 +322,7 @@ def thread_lag(samples: list[float], stop: threading.Event, period: float = 0.02
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     from olive import ami
     from olive.ami import ServerConfig
-    from olive.cli._common import engine_pool
+    from olive.cli._common import engine_pool, settle_heap
     from olive.clock import ScaledClock, SystemClock
     from olive.compliance import AllowAll, ComplianceGuard
     from olive.engine import Engine
@@ -463,6 +495,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     sampler = StackSampler(await host.read(threading.get_ident)) if args.sample else None
     if sampler is not None:
         sampler.start()
+    if args.gc == "freeze":  # as olive serve does once it listens (settle_heap)
+        settle_heap()
+    gc_pauses = GcPauses().__enter__()
     for measured in (ticks, loop_in_ticks, tick_cpu, tick_parts, lag):
         await host.read(measured.clear)
     api_lag.clear()
@@ -543,6 +578,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     await monitor
     if api_monitor is not None:
         await api_monitor
+    gc_pauses.__exit__()
     now_mb, peak_mb = rss_mb()
     await host.stop(hangup=False)
     if api_server is not None:
@@ -587,7 +623,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "api_loop_lag_p99_ms": round(pct(api_lag, 0.99) * 1000, 1) if api_lag else None,
         "thread_lag_p99_ms": round(pct(gil_lag, 0.99) * 1000, 1),
         "process_cpu_pct": round(proc_cpu / elapsed * 100, 1), "threads_cpu_pct": threads_cpu,
-        "import": imported,
+        "import": imported, "gc": gc_pauses.report(args.gc),
         "rss_mb": round(now_mb), "rss_peak_mb": round(peak_mb), "rss_sampled_max_mb": round(rss_max), "api": api,
         "scale": args.scale, "simulated_hours": round((clock.now() - sim_start) / 3600, 3), "rss_samples": rss_samples,
         "event_ticks": engine.event_ticks,
@@ -777,6 +813,8 @@ def main() -> None:
                         help="uvicorn's HTTP parser (auto: httptools when installed)")
     parser.add_argument("--switch-interval", type=float, default=None,
                         help="sys.setswitchinterval in seconds for the engine's process (Python's default: 0.005)")
+    parser.add_argument("--gc", choices=("freeze", "default"), default="freeze",
+                        help="freeze what start-up built before measuring, as olive serve does (default), or not")
     parser.add_argument("--engine-loop", choices=("thread", "shared"), default="thread",
                         help="the engine on a loop of its own in its own thread (olive serve), or on the loop that "
                         "serves HTTP (before)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,20 @@ err_console = Console(stderr=True)
 DATABASE_OPTION = typer.Option(
     None, "--database-url", envvar="OLIVE_DATABASE_URL", help="SQLAlchemy URL (default: sqlite:///olive.db)."
 )
+
+
+def settle_heap() -> None:
+    """Leave what start-up built out of the full garbage collections to come.
+
+    A running olive holds 130-200k objects from its imports and set-up (modules, the
+    app's routes and models, SQLAlchemy's mappers) that live as long as the process.
+    Every full collection walked them all while every thread of the process waited:
+    at 1,000 agents those pauses were the slowest engine ticks (docs/performance.md,
+    "Full collections"). Frozen objects are still freed by reference counting; only a
+    cycle among them would stay, and start-up's cycles are collected just before.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def iso_utc(value: datetime | None, timespec: str = "seconds") -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from olive.cli._common import console, err_console, setup_logging
+from olive.cli._common import console, err_console, settle_heap, setup_logging
 
 
 def register(app: typer.Typer) -> None:
@@ -85,6 +85,7 @@ async def _demo(agents: int, contacts: int, speed: float, mode: str, db: Path, a
             f"API key (admin, this demo only): [bold]{api_key}[/]"
         )
     await engine.start()
+    settle_heap()
     try:
         final = await drive(engine, sessions, campaign_id)
     finally:

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from olive.cli._common import DATABASE_OPTION, err_console, open_store, setup_logging
+from olive.cli._common import DATABASE_OPTION, err_console, open_store, settle_heap, setup_logging
 
 
 def register(app: typer.Typer) -> None:
@@ -61,6 +61,7 @@ async def _run(sessions: object, server: object, campaign_id: str, *, live: bool
 
     engine = Engine(sessions, {"default": server}, guard=ComplianceGuard(), lease=lease)  # type: ignore[arg-type, dict-item]
     await engine.start()
+    settle_heap()
     try:
         final = await drive(engine, sessions, campaign_id, live=live)  # type: ignore[arg-type]
     except LoginRefused as exc:

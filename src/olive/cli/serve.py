@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from olive.cli._common import err_console
+from olive.cli._common import err_console, settle_heap
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -150,9 +150,15 @@ async def _serve(settings: object, log_level: str, *, scale_out: bool = False) -
         settings.host,
         settings.port,
         log_level=log_level,
-        on_started=lambda url: err_console.print(f"olive serve: listening on {url}", soft_wrap=True),
+        on_started=started,
     )
     await server.serve()
+
+
+def started(url: str) -> None:
+    """The API listens and the engine runs: what start-up built stays (settle_heap)."""
+    settle_heap()
+    err_console.print(f"olive serve: listening on {url}", soft_wrap=True)
 
 
 async def _serve_node(settings: object, sessions: object, engine_sessions: object, log_level: str) -> None:
@@ -245,7 +251,7 @@ async def _serve_node(settings: object, sessions: object, engine_sessions: objec
         settings.host,
         settings.port,
         log_level=log_level,
-        on_started=lambda url: err_console.print(f"olive serve: listening on {url}", soft_wrap=True),
+        on_started=started,
         on_stopping=leave,
     )
     node = asyncio.create_task(run_node(runner, units, stopping), name="olive-node")

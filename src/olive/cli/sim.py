@@ -44,6 +44,7 @@ def sim(
     import contextlib
     import signal
 
+    from olive.cli._common import settle_heap
     from olive.clock import ScaledClock
     from olive.sim import ScenarioError, SimulatedPBX, builtin_scenario, load_scenario
 
@@ -63,6 +64,7 @@ def sim(
         except OSError as exc:
             typer.echo(f"olive sim: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
             raise typer.Exit(1) from exc
+        settle_heap()
         typer.echo(
             f"olive sim: scenario {loaded.name!r} (seed {pbx.seed}, {clock.scale:g}x real time), "
             f"AMI on {host}:{bound} as {username!r}. Ctrl-C stops."
