@@ -52,8 +52,8 @@ def test_each_unit_reads_its_servers_agents_and_history_and_sees_its_campaign_on
     assert sorted(x.name for x in a.agents[cid]) == ["on-a", "on-first"]
     assert [x.name for x in b.agents[cid]] == ["on-b"]
     # Each unit's abandon guard starts from its own server's live answers.
-    assert [x.abandoned for x in a.new_runners[cid]._live_answers] == [False, False]
-    assert sorted(x.abandoned for x in b.new_runners[cid]._live_answers) == [False, True]
+    assert a.new_runners[cid].history.totals() == (2, 0, 0.0)  # (connected, abandoned, machines)
+    assert b.new_runners[cid].history.totals() == (1, 1, 0.0)
     # The campaign's first server is never written over by what a unit sees.
     with transaction(session_factory) as s:
         assert s.scalar(select(Campaign.server).where(Campaign.id == cid)) == "pbx-a"
@@ -68,4 +68,4 @@ def test_an_engine_of_every_campaign_paces_only_the_agents_on_each_campaigns_own
         read = read_campaigns(s, now, set())
     assert [c.server for c in read.campaigns] == ["pbx-a"]
     assert sorted(x.name for x in read.agents[cid]) == ["on-a", "on-first"]
-    assert len(read.new_runners[cid]._live_answers) == 4  # the classic engine: the whole campaign
+    assert sum(read.new_runners[cid].history.totals()[:2]) == 4  # the classic engine: the whole campaign

@@ -26,8 +26,8 @@ class AbandonBrake:
         self.windows_s = config.compliance_windows_s
         self.ledger = pacing.AbandonLedger(self.windows_s or (3600.0,))
 
-    def record(self, at: float, abandoned: bool) -> None:
-        self.ledger.restore([(at, abandoned)])
+    def record(self, at: float, abandoned: bool, count: int = 1) -> None:
+        self.ledger.add(at, count, count if abandoned else 0)
 
     def record_machine(self, at: float, person_share: float) -> None:
         """A call AMD took for a machine: its estimated share of a person counts as abandoned."""

@@ -22,6 +22,7 @@ from olive.calls import (
     CallState,
     Outcome,
 )
+from olive.engine._answer_history import LIVE_ANSWERS_S, AnswerHistory
 from olive.engine._brake import AbandonBrake
 from olive.store import AMD_FALSE_POSITIVE_SHARE
 
@@ -36,11 +37,6 @@ _ACTIVITY = {
 }
 _AVAILABLE = (AgentActivity.IDLE, AgentActivity.RINGING, AgentActivity.TALKING, AgentActivity.WRAPUP)
 _HANDLING = (AgentActivity.TALKING, AgentActivity.WRAPUP)
-
-LIVE_ANSWERS_S = 31 * 86400.0
-"""How far back a rebuilt pacer learns live answers and machines again: the longest abandon
-window (``us-tsr``'s 30 days) and a day to spare; a restarted engine reads as far back."""
-
 
 def pacer_config(plan: Mapping[str, Any], profile: str) -> pacing.PacerConfig:
     return pacing.PacerConfig(
@@ -74,13 +70,11 @@ class CampaignRunner:
         self.counters = CampaignCounters()
         self.last_decision: pacing.DialDecision | None = None
         self._last_talk: dict[str, float] = {}
-        # What a rebuilt pacer (new plan) learns from again: every live answer for the
-        # abandon windows, and the recent dials and handle times for the estimators.
-        # Both kept for LIVE_ANSWERS_S only (a live answer is ~40 bytes: unbounded, 40 MB a month
-        # at 1,000 agents), as far back as a restarted engine reads them (engine._campaigns).
-        self._live_answers: deque[pacing.RestoredLiveAnswer] = deque()
+        # What a rebuilt pacer (new plan) learns from again: the live answers and machines of
+        # the abandon windows (bounded: _answer_history.py), and the recent dials and handle
+        # times for the estimators.
+        self.history = AnswerHistory()
         self._recent: deque[pacing.Observation] = deque(maxlen=20_000)
-        self._machines: deque[pacing.MachineDetected] = deque()  # AMD's machines, for the abandon windows
         self._amd_pending: set[str] = set()  # answered calls whose dial resolves at AMD's verdict
         self.brake = AbandonBrake(pacer_config(self.plan, profile), self.pacer.mode)
 
@@ -90,10 +84,15 @@ class CampaignRunner:
     def restore(self, live_answers: Iterable[tuple[float, bool]]) -> None:
         """Replay the campaign's past live answers (at, abandoned) so the abandon budget survives restarts."""
         for at, abandoned in live_answers:
-            obs = pacing.RestoredLiveAnswer(at, abandoned)
-            self.pacer.observe(obs)
+            self.pacer.observe(pacing.RestoredLiveAnswer(at, abandoned))
             self.brake.record(at, abandoned)
-            _keep(self._live_answers, obs)
+            self._remember(at, abandoned)
+
+    def _remember(self, at: float, abandoned: bool) -> None:
+        if abandoned:
+            self.history.abandoned(at)
+        else:
+            self.history.connected(at)
 
     def restore_machines(self, machines: Iterable[tuple[float, float]]) -> None:
         """Replay the campaign's past MACHINE calls (at, estimated share of a person), oldest first."""
@@ -101,7 +100,7 @@ class CampaignRunner:
             obs = pacing.MachineDetected(at, share)
             self.pacer.observe(obs)
             self.brake.record_machine(at, share)
-            _keep(self._machines, obs)
+            self.history.machine(at, share)
 
     def update_plan(self, plan: Mapping[str, Any], profile: str) -> None:
         """A changed plan applies to new calls; calls in flight keep their snapshot."""
@@ -110,22 +109,22 @@ class CampaignRunner:
         self.plan, self.profile = dict(plan), profile
         self.pacer = pacing.make_pacer(self.plan.get("dial_mode", "progressive"), pacer_config(self.plan, profile))
         self.brake = AbandonBrake(pacer_config(self.plan, profile), self.pacer.mode)
-        for live in self._live_answers:
-            self.pacer.observe(live)
-            self.brake.record(live.at, live.abandoned)
-        for machine in self._machines:
-            self.pacer.observe(machine)
-            self.brake.record_machine(machine.at, machine.person_share)
+        for kept in self.history.replay():
+            self.pacer.observe(kept)
+            if isinstance(kept, pacing.MachineDetected):
+                self.brake.record_machine(kept.at, kept.person_share)
+            else:
+                self.brake.record(kept.at, kept.abandoned, kept.count)
         for obs in self._recent:
             self.pacer.observe(obs)
 
     def _observe(self, obs: pacing.Observation) -> None:
         self.pacer.observe(obs)
         if isinstance(obs, (pacing.CallAbandoned, pacing.CallConnected)):
-            _keep(self._live_answers, pacing.RestoredLiveAnswer(obs.at, isinstance(obs, pacing.CallAbandoned)))
+            self._remember(obs.at, isinstance(obs, pacing.CallAbandoned))
             self.brake.record(obs.at, isinstance(obs, pacing.CallAbandoned))
         elif isinstance(obs, pacing.MachineDetected):
-            _keep(self._machines, obs)
+            self.history.machine(obs.at, obs.person_share)
             self.brake.record_machine(obs.at, obs.person_share)
         else:
             self._recent.append(obs)
@@ -249,14 +248,6 @@ class CampaignRunner:
                 self.counters.agent_s += dt
                 if agent.activity in _HANDLING:
                     self.counters.handle_s += dt
-
-
-def _keep(kept: deque[Any], obs: pacing.RestoredLiveAnswer | pacing.MachineDetected) -> None:
-    """Append ``obs`` and forget what is older than LIVE_ANSWERS_S before it (they come oldest first)."""
-    kept.append(obs)
-    oldest = obs.at - LIVE_ANSWERS_S
-    while kept[0].at < oldest:
-        kept.popleft()
 
 
 __all__ = ["LIVE_ANSWERS_S", "CampaignCounters", "CampaignRunner", "pacer_config"]

@@ -123,6 +123,10 @@ class AbandonLedger:
             at, abandoned = (record.at, record.abandoned) if isinstance(record, AbandonRecord) else record
             self._add(at, 1, 1 if abandoned else 0)
 
+    def add(self, at: float, live_answers: float, abandons: float) -> None:
+        """Counts at ``at``: ``live_answers`` live answers, of which ``abandons`` abandoned."""
+        self._add(at, live_answers, abandons)
+
     def _add(self, at: float, live_answers: float, abandons: float) -> None:
         self.live_answers += live_answers
         self.abandons += abandons

@@ -134,10 +134,12 @@ class MachineDetected:
 
 @dataclass(frozen=True, slots=True)
 class RestoredLiveAnswer:
-    """A live answer from before a restart, replayed from the store."""
+    """A live answer from before a restart (or a new plan), replayed; ``count`` of them
+    at ``at`` when replayed from counts kept in buckets."""
 
     at: float
     abandoned: bool
+    count: int = 1
 
 
 Observation = (

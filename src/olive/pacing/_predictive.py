@@ -168,9 +168,11 @@ class PredictivePacer:
         elif isinstance(observation, MachineDetected):
             self.ledger.record_machine(observation.at, observation.person_share)
         elif isinstance(observation, RestoredLiveAnswer):
-            self.ledger.restore([(observation.at, observation.abandoned)])
+            count = observation.count
+            self.ledger.add(observation.at, count, count if observation.abandoned else 0)
             if observation.abandoned:
-                self.clusters.abandoned(observation.at)
+                for _ in range(count):
+                    self.clusters.abandoned(observation.at)
 
     def _dialed_on_forecast(self, answered_at: float) -> bool:
         """Take the pending live answer answered at ``answered_at``: was it dialed on the forecast?"""
