@@ -61,6 +61,7 @@ import argparse
 import asyncio
 import cProfile
 import gc
+import heapq
 import io
 import json
 import os
@@ -71,6 +72,7 @@ import sys
 import tempfile
 import threading
 import time
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +117,46 @@ class GcPauses:
             "full_max_ms": round(full[-1] * 1000, 1) if full else None,
             "young_collections": len(young), "young_ms_total": round(sum(young) * 1000, 1),
         }
+
+
+class Samples(array):  # type: ignore[type-arg]
+    """Floats, 8 bytes each (a list of floats takes 32): a soak's samples stay small."""
+
+    def __new__(cls) -> Samples:
+        return super().__new__(cls, "d")
+
+    def clear(self) -> None:
+        del self[:]
+
+
+class SlowestTicks:
+    """The slowest ticks' parts (at most ``keep``) and every tick's database steps summed: a
+    soak's hours of ticks would otherwise fill this process with their dicts, and its RSS
+    would be the benchmark's."""
+
+    def __init__(self, keep: int = 2000) -> None:
+        self.keep = keep
+        self.db_by_step: dict[str, float] = {}
+        self._heap: list[tuple[float, int, dict[str, Any]]] = []
+        self._n = 0
+
+    def append(self, part: dict[str, Any]) -> None:
+        for name, value in part.items():
+            if name.startswith("_"):
+                self.db_by_step[name] = self.db_by_step.get(name, 0.0) + value
+        self._n += 1
+        item = (part["ms"], self._n, part)
+        if len(self._heap) < self.keep:
+            heapq.heappush(self._heap, item)
+        elif item[0] > self._heap[0][0]:
+            heapq.heapreplace(self._heap, item)
+
+    def clear(self) -> None:
+        self.db_by_step.clear()
+        self._heap.clear()
+
+    def slowest(self, n: int) -> list[dict[str, Any]]:
+        return [part for _, _, part in heapq.nlargest(n, self._heap)]
 
 
 def rss_mb() -> tuple[float, float]:
@@ -370,11 +412,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     guard = AllowAll() if args.guard == "allow-all" else ComplianceGuard()
     engine = Engine(engine_pool(sessions), {"default": server}, clock=clock, guard=guard, tick_s=0.25,
                     client_factory=factory)
-    ticks: list[float] = []  # wall time of each loop tick
-    tick_cpu: list[float] = []  # the loop thread's CPU time in each tick's own steps
-    loop_in_ticks: list[float] = []  # of which not waiting for the database thread
+    ticks = Samples()  # wall time of each loop tick
+    tick_cpu = Samples()  # the loop thread's CPU time in each tick's own steps
+    loop_in_ticks = Samples()  # of which not waiting for the database thread
     # Each tick's parts, for the slowest ticks: database steps (name -> s), dials sent, refresh.
-    tick_parts: list[dict[str, Any]] = []
+    tick_parts = SlowestTicks()
     db_wait = [0.0]
     in_tick = [False]
     parts: dict[str, Any] = {}
@@ -437,8 +479,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     serve_api = bool(args.api_clients or args.import_rows)
     if serve_api:
         api_server, client_proc = await start_api(args, sessions, engine, campaign_id, host)
-    lag: list[float] = []  # the engine's loop
-    api_lag: list[float] = []  # the loop that serves HTTP, when it is another
+    lag = Samples()  # the engine's loop
+    api_lag = Samples()  # the loop that serves HTTP, when it is another
     stop = asyncio.Event()
     await host.start()
     monitor = asyncio.ensure_future(host.call(lag_monitor(lag, stop)))
@@ -501,7 +543,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     for measured in (ticks, loop_in_ticks, tick_cpu, tick_parts, lag):
         await host.read(measured.clear)
     api_lag.clear()
-    gil_lag: list[float] = []
+    gil_lag = Samples()
     gil_stop = threading.Event()
     gil_thread = threading.Thread(target=thread_lag, args=(gil_lag, gil_stop), daemon=True)
     gil_thread.start()
@@ -557,12 +599,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     tick_loop_s = sum(loop_in_ticks[:n_ticks])
     tick_times = ticks[:n_ticks]
     second_half = [n for at, n in concurrent_samples if at >= elapsed / 2]
-    db_by_step: dict[str, float] = {}  # the ticks' database steps over the run, ms
-    for part in tick_parts[:n_ticks]:
-        for name, value in part.items():
-            if name.startswith("_"):
-                db_by_step[name] = db_by_step.get(name, 0.0) + value
-    slowest = sorted(tick_parts[:n_ticks], key=lambda p: -p["ms"])[:max(3, n_ticks // 100 + 1)]
+    db_by_step = dict(tick_parts.db_by_step)  # the ticks' database steps over the run, ms
+    slowest = tick_parts.slowest(max(3, n_ticks // 100 + 1))
     api = None
     if client_proc is not None:
         # Waited for in a thread: a blocking wait here would stall the loop under test.
