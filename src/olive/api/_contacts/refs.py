@@ -28,8 +28,8 @@ class Ref(NamedTuple):
 class RefSpool:
     """Refs and their lines, written as they come, read back in (ref, line) order."""
 
-    def __init__(self, run_size: int = RUN_SIZE) -> None:
-        self.run_size = run_size
+    def __init__(self, run_size: int | None = None) -> None:
+        self.run_size = RUN_SIZE if run_size is None else run_size
         self._pending: list[Ref] = []
         self._runs: list[IO[str]] = []
 
@@ -48,7 +48,7 @@ class RefSpool:
         self._pending.clear()
 
     def sorted(self) -> Iterator[Ref]:
-        """Every ref added, in (ref, line) order; may be read more than once."""
+        """Every ref added, in (ref, line) order; may be read again once a reading is done."""
         self._write_run()
         return heapq.merge(*(_read(run) for run in self._runs))
 

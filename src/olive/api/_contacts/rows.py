@@ -123,8 +123,8 @@ class ErrorList:
     answer with them all).
     """
 
-    def __init__(self, limit: int = MAX_ERRORS) -> None:
-        self.limit = limit
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = MAX_ERRORS if limit is None else limit
         self.kept: list[RowError] = []
         self.problems = 0
         self.bad_rows = 0
