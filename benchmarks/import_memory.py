@@ -2,13 +2,21 @@
 
     python benchmarks/import_memory.py --rows 1000000            # streaming (now)
     python benchmarks/import_memory.py --rows 200000 --mode whole  # the previous, all-in-memory path
+    python benchmarks/import_memory.py --rows 200000 --stages      # what each stage holds (tracemalloc)
 
 A CSV of N rows (phone, name, external_ref, one variable) is written to /tmp
-and read back as the request body would be; the import runs in a worker
+and handed to the import as the API hands it the spooled request body (an
+open file; "whole" reads it into memory first); the import runs in a worker
 thread, as the API runs it, into a fresh SQLite database under /tmp, while
 the event loop ticks every 10 ms and records how late each tick is. Printed:
 peak RSS of this process (it ran nothing else), the time taken, and the
 loop's lag (median, p99, max).
+
+With ``--stages`` the streaming import runs under tracemalloc instead (about
+five times slower) and each stage's memory is printed, in MB of Python
+allocations above what the process held before the import: what stays held
+after the stage and the peak during it. Run it at two sizes: a stage whose
+figures grow with the rows is what grows with N.
 """
 
 from __future__ import annotations
@@ -45,13 +53,13 @@ async def main_async(rows: int, mode: str, directory: Path) -> dict[str, float]:
         session.add(dial_list)
         session.flush()
         list_id = dial_list.id
-    body = csv_path.read_bytes()
 
     def run() -> int:
-        if mode == "stream":
-            return service.import_csv(sessions, list_id, body).imported
+        if mode == "stream":  # the file, as the API now spools the request body to one
+            with csv_path.open("rb") as upload:
+                return service.import_csv(sessions, list_id, upload).imported
         with transaction(sessions) as session:
-            return service.import_rows(session, list_id, "text/csv", body).imported
+            return service.import_rows(session, list_id, "text/csv", csv_path.read_bytes()).imported
 
     lags: list[float] = []
     done = False
@@ -83,12 +91,64 @@ async def main_async(rows: int, mode: str, directory: Path) -> dict[str, float]:
     }
 
 
+def stages(rows: int, directory: Path) -> list[tuple[str, float, float]]:
+    """(stage, MB held after it, MB peak during it) of a streaming import of ``rows`` rows."""
+    import tracemalloc
+
+    from olive.api._contacts import rows as contact_rows
+    from olive.api._contacts import service
+
+    csv_path = directory / "contacts.csv"
+    write_csv(csv_path, rows)
+    engine = make_engine(f"sqlite:///{directory / 'import.db'}")
+    migrate(engine)
+    sessions = make_sessionmaker(engine)
+    with transaction(sessions) as session:
+        dial_list = DialList(name="import", default_region="US")
+        session.add(dial_list)
+        session.flush()
+        list_id = dial_list.id
+    found: dict[str, tuple[float, float]] = {}
+    names = {"spool_csv": "check every row (and find duplicates)", "_refs_free": "refs against the list",
+             "_import_batch": "insert, batch by batch"}
+
+    def traced(module: object, name: str) -> None:
+        real = getattr(module, name)
+
+        def wrapper(*args: object, **kwargs: object) -> object:
+            tracemalloc.reset_peak()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                held, peak = (b / 1e6 - start for b in tracemalloc.get_traced_memory())
+                before = found.get(names[name], (0.0, 0.0))
+                found[names[name]] = (held, max(peak, before[1]))
+
+        setattr(module, name, wrapper)
+
+    traced(contact_rows, "spool_csv")
+    traced(service, "_refs_free")
+    traced(service, "_import_batch")
+    tracemalloc.start()
+    start = tracemalloc.get_traced_memory()[0] / 1e6
+    with csv_path.open("rb") as upload:
+        service.import_csv(sessions, list_id, upload)
+    tracemalloc.stop()
+    engine.dispose()
+    return [(name, held, peak) for name, (held, peak) in found.items()]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--mode", choices=["stream", "whole"], default="stream")
+    parser.add_argument("--stages", action="store_true", help="each stage's memory under tracemalloc (stream mode)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="olive-import-", dir=os.environ.get("TMPDIR", "/tmp")) as directory:
+        if args.stages:
+            for name, held, peak in stages(args.rows, Path(directory)):
+                print(f"| {args.rows:,} | {name} | {held:.1f} MB | {peak:.1f} MB |")
+            return 0
         result = asyncio.run(main_async(args.rows, args.mode, Path(directory)))
     print(
         f"| {args.mode} | {result['rows']:,} | {result['csv_mb']:.0f} MB | {result['seconds']:.0f} s | "

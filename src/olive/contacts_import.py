@@ -38,30 +38,38 @@ class RowError:
 
 
 class ImportRefused(ValueError):
-    def __init__(self, errors: list[RowError]) -> None:
+    """The import is refused: ``errors`` names each bad row, or the first of them when
+    ``left_out`` more were not kept (a huge file of bad rows must not fill memory)."""
+
+    def __init__(self, errors: list[RowError], *, bad_rows: int | None = None, left_out: int = 0) -> None:
         self.errors = errors
+        self.bad_rows = len({e.line for e in errors}) if bad_rows is None else bad_rows
+        self.left_out = left_out
         shown = "; ".join(str(e) for e in errors[:5])
-        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-        super().__init__(f"{len(errors)} bad row(s), nothing imported: {shown}{more}")
+        more = len(errors) + left_out - 5
+        tail = f" (and {more} more)" if more > 0 else ""
+        super().__init__(f"{self.bad_rows} bad row(s), nothing imported: {shown}{tail}")
 
 
 class RowChecker:
     """Checks rows one at a time, remembering external refs to report duplicates.
 
-    The streaming import keeps only this (and the good rows, on disk), never
-    the whole file's rows in memory.
+    The streaming CSV import turns the duplicate check off and does it on disk
+    (:mod:`olive.api._contacts.refs`), so it never holds the file's refs.
     """
 
-    def __init__(self, default_region: str) -> None:
+    def __init__(self, default_region: str, *, duplicates: bool = True) -> None:
         self.region = default_region
         self.errors: list[RowError] = []
-        self.refs: dict[str, int] = {}  # external_ref -> first line
+        # external_ref -> first line; off for a caller that checks duplicates itself (on disk)
+        self.duplicates = duplicates
+        self.refs: dict[str, int] = {}
 
     def check(self, line: int, raw: Mapping[str, object]) -> ContactRow | None:
         """The row as a contact, or None (its errors are added to :attr:`errors`)."""
         row_errors: list[RowError] = []
         contact = _parse_row(line, raw, self.region, row_errors)
-        if contact is not None and contact.external_ref and not row_errors:
+        if self.duplicates and contact is not None and contact.external_ref and not row_errors:
             first = self.refs.setdefault(contact.external_ref, line)
             if first != line:
                 row_errors.append(RowError(line, "external_ref", f"duplicate of line {first}"))

@@ -88,6 +88,48 @@ class TestImportCsv:
         error(_import(admin, dial_list["id"], b"phone\n\xff\xfe\n"), 422, "invalid")
 
 
+class TestImportCsvStreamed:
+    """The CSV body is read as it arrives (chunked here), never whole: what the chunks split stays whole."""
+
+    def test_split_mid_bom_mid_row_and_mid_character(self, admin: httpx.Client) -> None:
+        dial_list = make_list(admin)
+        data = "\ufeffphone,name,external_ref\n+12015550100,Zoë,A-é\n+12015550101,\"Ærø, Jr.\",B-2\n".encode()
+        cuts = [2, data.index(b"\xc3\xab") + 1, data.index(b"\n+12015550101") + 5, data.index(b"\xc3\x86") + 1]
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: sent chunked, cut where it hurts
+            start = 0
+            for cut in [*sorted(cuts), len(data)]:
+                yield data[start:cut]
+                start = cut
+
+        report = ok(_import(admin, dial_list["id"], chunks()), 201)
+        assert report["imported"] == 2
+        names = {c["external_ref"]: c["name"] for c in _by_name(admin, dial_list["id"])}
+        assert names == {"A-é": "Zoë", "B-2": "Ærø, Jr."}
+
+    def test_a_bad_last_row_in_a_later_chunk_stores_nothing(self, admin: httpx.Client) -> None:
+        dial_list = make_list(admin)
+        good = "".join(f"+1201555{i:04d},R-{i}\n" for i in range(3000)).encode()
+
+        def chunks() -> Iterator[bytes]:
+            yield b"phone,external_ref\n"
+            yield from (good[i : i + 7000] for i in range(0, len(good), 7000))
+            yield b"+1201555,R-"
+            yield b"last"  # the last row, without a final newline
+
+        body = error(_import(admin, dial_list["id"], chunks()), 422, "import_refused")
+        assert [(e["row"], e["field"]) for e in body["errors"]] == [(3002, "phone")]
+        assert _count(admin, dial_list["id"]) == 0
+
+    def test_a_refusal_lists_the_first_1000_problems_and_counts_every_bad_row(self, admin: httpx.Client) -> None:
+        dial_list = make_list(admin)
+        text = "phone\n" + "12\n" * 1500
+        body = error(_import(admin, dial_list["id"], text), 422, "import_refused")
+        assert len(body["errors"]) == 1000 and body["errors"][-1]["row"] == 1001
+        assert body["message"].startswith("1500 bad row(s); nothing was imported")
+        assert "500 more" in body["message"]
+
+
 class TestImportJson:
     def test_imports(self, admin: httpx.Client) -> None:
         dial_list = make_list(admin)
@@ -153,6 +195,20 @@ class TestImportRefused:
             f"/dial-lists/{dial_list['id']}/contacts/import", content=chunks(), headers={"content-type": CSV}
         )
         error(response, 413, "too_large")
+
+    def test_a_json_body_over_its_limit(self, admin: httpx.Client) -> None:
+        dial_list = make_list(admin)
+        url = f"/dial-lists/{dial_list['id']}/contacts/import"
+        item = json.dumps({"phone": NUMBERS[0], "name": "x" * 100}).encode()
+        big = b"[" + b",".join([item] * (9 * 1024 * 1024 // len(item))) + b"]"
+        declared = error(admin.post(url, content=big, headers={"content-type": "application/json"}), 413, "too_large")
+        assert "JSON" in declared["message"] and "CSV" in declared["message"]
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: refused while reading
+            yield from (big[i : i + 65536] for i in range(0, len(big), 65536))
+
+        error(admin.post(url, content=chunks(), headers={"content-type": "application/json"}), 413, "too_large")
+        assert _count(admin, dial_list["id"]) == 0
 
     def test_unknown_list_and_viewer(self, admin: httpx.Client, viewer: httpx.Client) -> None:
         error(_import(admin, "list_nope", "phone\n"), 404)

@@ -194,8 +194,9 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
 async def _import_refused(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ImportRefused)
     details = [ErrorDetail(location="row", row=e.line, field=e.field, reason=e.reason) for e in exc.errors]
-    rows = len({e.line for e in exc.errors})
-    message = f"{rows} bad row(s); nothing was imported"
+    message = f"{exc.bad_rows} bad row(s); nothing was imported"
+    if exc.left_out:
+        message += f"; the first {len(details)} problems are listed, {exc.left_out} more are not"
     return error_response(422, message, details, code="import_refused")
 
 

@@ -16,11 +16,13 @@ from functools import cache
 from typing import IO
 from zoneinfo import available_timezones
 
+from olive.api._contacts.refs import RefSpool, duplicates
 from olive.contacts_import import ImportRefused, RowChecker, RowError, parse_csv, parse_rows
 from olive.store import ContactRow
 
 LIMITS = {"name": 200, "external_ref": 200, "timezone": 64}
 MAX_ROWS = 1_000_000
+MAX_ERRORS = 1_000  # problems listed in a refusal; past it they are only counted
 
 Pair = tuple[int, Mapping[str, object]]
 
@@ -54,40 +56,99 @@ def csv_rows(text: str, region: str) -> tuple[list[ContactRow], list[int]]:
     return rows, [line for line, _ in pairs]
 
 
-def spool_csv(body: bytes, region: str, spool: IO[str]) -> tuple[int, dict[str, int]]:
+def spool_csv(body: bytes | IO[bytes], region: str, spool: IO[str], refs: RefSpool) -> int:
     """Check a CSV body row by row and write each good row to ``spool`` (JSON lines).
 
-    Returns the number of rows and the external refs with their lines (to check
-    against the list). Raises ImportRefused naming every bad row, or
-    UnicodeDecodeError. Memory stays flat in the number of rows: the text is
-    decoded as it is read and no row is kept once written.
+    ``body`` is the raw request body (bytes, or a binary file at its start).
+    The external refs go to ``refs`` with their lines (to check against the
+    list afterwards). Returns the number of rows. Raises ImportRefused naming
+    the bad rows (the first :data:`MAX_ERRORS` problems, and how many rows
+    were bad in all), or UnicodeDecodeError. Memory stays flat in the number
+    of rows: the text is decoded as it is read, no row is kept once written,
+    and duplicate refs are found in ``refs``' sorted runs on disk.
     """
-    text = io.TextIOWrapper(io.BytesIO(body), encoding="utf-8-sig", newline="")
+    source = io.BytesIO(body) if isinstance(body, bytes) else body
+    # Decoding as it reads: a row or a UTF-8 character split across the body's
+    # chunks is whole by the time csv sees it; "-sig" drops a BOM.
+    text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+    try:
+        return _spool_text(text, region, spool, refs)
+    finally:
+        text.detach()  # the caller owns ``body``: do not close it with the wrapper
+
+
+def _spool_text(text: IO[str], region: str, spool: IO[str], refs: RefSpool) -> int:
     reader = csv.DictReader(text)
-    checker = RowChecker(region)
+    checker = RowChecker(region, duplicates=False)
+    errors = ErrorList()
     count = 0
     try:
         for row in reader:
             count += 1
             if count > MAX_ROWS:
                 raise ImportRefused([RowError(reader.line_num, "row", f"more than {MAX_ROWS} rows")])
-            pre, ((line, cleaned),) = _precheck([(reader.line_num, row)])
-            checker.errors.extend(pre)
+            line = reader.line_num
+            pre, ((_, cleaned),) = _precheck([(line, row)])
             contact = checker.check(line, cleaned)
-            if contact is not None and not pre:
-                spool.write(_row_line(contact))
+            errors.add_row([*pre, *checker.errors])
+            checker.errors.clear()
+            if contact is not None:
+                if contact.external_ref:
+                    refs.add(contact.external_ref, line, row_bad=bool(pre))
+                if not pre:
+                    spool.write(_row_line(contact))
     except csv.Error as exc:
         raise ImportRefused([RowError(reader.line_num, "row", f"not valid CSV: {exc}")]) from None
-    errors = checker.errors
     header = io.StringIO()
     csv.writer(header).writerow(reader.fieldnames or [])
     try:
         parse_csv(header.getvalue() if reader.fieldnames else "", region)  # the header's own checks
     except ImportRefused as exc:
-        errors = [*exc.errors, *errors]
+        errors.add_row(exc.errors)
+    for entry, first in duplicates(refs.sorted()):
+        error = RowError(entry.line, "external_ref", f"duplicate of line {first}")
+        if entry.row_bad:
+            errors.add(error)
+        else:
+            errors.add_row([error])
     if errors:
-        raise ImportRefused(_sorted(errors))
-    return count, checker.refs
+        raise errors.refused()
+    return count
+
+
+class ErrorList:
+    """Bad rows as found: the first ``limit`` problems by line are kept, the rest only counted.
+
+    A file of a million bad rows would otherwise hold a million errors (and
+    answer with them all).
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = MAX_ERRORS if limit is None else limit
+        self.kept: list[RowError] = []
+        self.problems = 0
+        self.bad_rows = 0
+
+    def add_row(self, row_errors: Iterable[RowError]) -> None:
+        """The problems of one row not seen bad before (counted as one bad row if any)."""
+        before = self.problems
+        for error in row_errors:
+            self.add(error)
+        self.bad_rows += self.problems > before
+
+    def add(self, error: RowError) -> None:
+        """One more problem of a row already counted bad."""
+        self.problems += 1
+        self.kept.append(error)
+        if len(self.kept) >= 2 * self.limit:  # trim now and then, not at every error
+            self.kept = _sorted(self.kept)[: self.limit]
+
+    def __bool__(self) -> bool:
+        return self.problems > 0
+
+    def refused(self) -> ImportRefused:
+        kept = _sorted(self.kept)[: self.limit]
+        return ImportRefused(kept, bad_rows=self.bad_rows, left_out=self.problems - len(kept))
 
 
 def _row_line(row: ContactRow) -> str:
@@ -175,4 +236,4 @@ def decode_json(body: bytes) -> object:
         raise ValueError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
 
 
-__all__ = ["LIMITS", "csv_rows", "decode_json", "json_rows", "one_row", "spool_csv", "spooled_rows"]
+__all__ = ["LIMITS", "MAX_ERRORS", "MAX_ROWS", "ErrorList", "csv_rows", "decode_json", "json_rows", "one_row", "spool_csv", "spooled_rows"]

@@ -5,15 +5,17 @@ Services flush but never commit; the request owns the transaction.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import tempfile
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import IO, Any
 
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive.api._contacts import rows as contact_rows
+from olive.api._contacts.refs import RefSpool, firsts
 from olive.api._contacts.schemas import ImportReport
 from olive.api._deps import Paging
 from olive.api._schemas import get_or_404, well_formed_id
@@ -144,29 +146,31 @@ def import_rows(session: Session, dial_list_id: str, media_type: str, body: byte
     return ImportReport(dial_list_id=found.id, imported=len(rows), contact_count=total)
 
 
-def import_csv(sessions: sessionmaker[Session], dial_list_id: str, body: bytes) -> ImportReport:
-    """Import a CSV body into the list, streaming: every row, or none.
+def import_csv(sessions: sessionmaker[Session], dial_list_id: str, body: bytes | IO[bytes]) -> ImportReport:
+    """Import a CSV body (bytes, or a binary file at its start) into the list, streaming:
+    every row, or none.
 
-    Every row is checked first, in one pass that keeps only the good rows (on
-    disk) and the external refs, so memory does not grow with the file. Then
-    the rows go in by batches of :data:`IMPORT_BATCH`, each committed, so a
-    long import never holds SQLite's write lock for long and the engine's
-    writes interleave. Should a batch still fail (the database went away, a
-    concurrent request took an external ref), the batches already in are
-    deleted again, except contacts the engine already started dialing.
+    Every row is checked first, in one pass that keeps the good rows and the
+    external refs on disk (refs in sorted runs, for the duplicate checks), so
+    memory does not grow with the file. Then the rows go in by batches of
+    :data:`IMPORT_BATCH`, each committed, so a long import never holds
+    SQLite's write lock for long and the engine's writes interleave. Should a
+    batch still fail (the database went away, a concurrent request took an
+    external ref), the batches already in are deleted again, except contacts
+    the engine already started dialing.
     """
     with transaction(sessions) as session:
         region = dial_list(session, dial_list_id).number_region
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool, RefSpool() as refs:
         try:
-            count, refs = contact_rows.spool_csv(body, region, spool)
+            count = contact_rows.spool_csv(body, region, spool, refs)
         except UnicodeDecodeError:
             raise RequestValidationError(
                 [{"loc": ("body",), "msg": "the body is not UTF-8 text", "type": "value_error"}]
             ) from None
         with transaction(sessions) as session:
-            _refs_free(session, dial_list_id, refs)
-        del refs
+            _refs_free(session, dial_list_id, ((r.ref, r.line) for r in firsts(refs.sorted())))
+        refs.close()
         stamp = utcnow()
         span: list[str] = []  # the first and last id written: ULIDs grow with time
         batch: list[ContactRow] = []
@@ -208,16 +212,15 @@ def _undo_import(sessions: sessionmaker[Session], dial_list_id: str, stamp: Any,
         log.exception("import into %s failed and its rows could not all be removed", dial_list_id)
 
 
-def _refs_free(session: Session, dial_list_id: str, refs: Mapping[str, int]) -> None:
-    """Refuse the import if any of ``refs`` (ref -> line) is already in the list."""
-    wanted = list(refs)
-    errors: list[RowError] = []
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        taken = ContactRepository(session).refs_taken(dial_list_id, chunk)
-        errors.extend(RowError(refs[ref], "external_ref", "already in this dial list") for ref in taken)
+def _refs_free(session: Session, dial_list_id: str, refs: Iterable[tuple[str, int]]) -> None:
+    """Refuse the import if any of ``refs`` (distinct refs, each with its line) is already in the list."""
+    errors = contact_rows.ErrorList()
+    pairs = iter(refs)
+    while lines := dict(itertools.islice(pairs, 500)):
+        for ref in ContactRepository(session).refs_taken(dial_list_id, list(lines)):
+            errors.add_row([RowError(lines[ref], "external_ref", "already in this dial list")])
     if errors:
-        raise ImportRefused(sorted(errors, key=lambda e: e.line))
+        raise errors.refused()
 
 
 def _one(data: dict[str, Any], region: str) -> ContactRow:
@@ -245,7 +248,8 @@ def _unique_ref(session: Session, dial_list_id: str, external_ref: str) -> None:
 
 
 def _refs_not_taken(session: Session, dial_list_id: str, rows: Sequence[ContactRow], lines: Sequence[int]) -> None:
-    _refs_free(session, dial_list_id, {row.external_ref: line for row, line in zip(rows, lines, strict=True) if row.external_ref})
+    first = {row.external_ref: line for row, line in zip(rows, lines, strict=True) if row.external_ref}
+    _refs_free(session, dial_list_id, first.items())
 
 
 __all__ = ["create", "delete_contact", "dial_list", "get", "import_csv", "import_rows", "list_contacts", "update"]
