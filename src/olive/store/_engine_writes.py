@@ -18,20 +18,30 @@ for the whole tick, in the caller's transaction:
   loading them (one executemany).
 * :func:`finish_facts` and :func:`release_contacts`: what the retry rule
   needs to know about the ended calls' contacts (three queries for all of
-  them), and their release (one executemany; a row only if the ending call
-  still holds it, as :func:`~olive.store.release_contact`).
+  them), and their release (a row only if the ending call still holds it, as
+  :func:`~olive.store.release_contact`).
+* :func:`update_agents`: the agents' tracked activity, written by id.
+
+On PostgreSQL every statement is a round trip, and an executemany is one
+statement per row (psycopg sends them one by one in a pipeline), after each
+of which the engine's database thread waits for the GIL while the event
+loop is busy. So the writes by id run as one ``UPDATE ... FROM unnest(...)``
+for all the rows (:func:`_update_by_id`), and the INSERTs as one multi-row
+statement; SQLite, in the process, keeps its executemany.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, bindparam, case, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
 from olive.store._calls import Call
 from olive.store._campaigns import Agent, Contact, ContactNumber
@@ -98,8 +108,10 @@ def claim_and_insert_calls(session: Session, calls: Sequence[NewCall], now: date
             .execution_options(synchronize_session=False)
         )
     _expire(session, ContactNumber, (c.contact_number_id for c in won), ("attempts", "last_attempt_at", "updated_at"))
+    # RETURNING makes SQLAlchemy write the rows in one multi-row INSERT ("insertmanyvalues");
+    # without it psycopg would send one INSERT per row.
     session.execute(
-        insert(Call),
+        insert(Call).returning(Call.id),
         [
             {
                 "id": c.call_id,
@@ -138,6 +150,60 @@ def _table(model: type[Any]) -> Table:
     return table
 
 
+Fields = Mapping[str, ColumnElement[Any]]  # a row's fields by name, as the statement reads them
+
+
+def _update_by_id(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    values: Callable[[Fields], Mapping[str, Any]],
+    *,
+    also: Callable[[Fields], Sequence[ColumnElement[bool]]] = lambda v: (),
+    types: Mapping[str, TypeEngine[Any]] | None = None,
+) -> None:
+    """Update the rows of ``table`` whose id is each row's ``"id"`` (and that meet ``also``),
+    setting ``values``; both are built from a row's fields (each row has the same fields, by
+    name; a field's type is its column's unless ``types`` says). On PostgreSQL one statement
+    for all rows, which reads them from ``unnest()`` of one array per field; elsewhere an
+    executemany, as before.
+
+    An id that comes again is written by a second statement, after the first (one UPDATE
+    ... FROM writes a row once), so the rows apply in order as an executemany's would."""
+    if not rows:
+        return
+    names = list(rows[0])
+    typed = {name: (types or {}).get(name) or table.c[name].type for name in names}
+
+    def statement(v: Fields) -> Any:
+        return update(table).where(table.c.id == v["id"], *also(v)).values(values(v))
+
+    if session.get_bind().dialect.name != "postgresql":
+        written = statement({name: bindparam(f"b_{name}", type_=typed[name]) for name in names})
+        for chunk in _chunks(rows):
+            session.execute(written, [{f"b_{name}": row[name] for name in names} for row in chunk])
+        return
+    for layer in _distinct_ids(rows):
+        arrays = [
+            bindparam(f"a_{name}", [row[name] for row in layer], type_=ARRAY(typed[name], dimensions=1)) for name in names
+        ]
+        source = func.unnest(*arrays).table_valued(*names).render_derived(name="v")
+        session.execute(statement({name: source.c[name] for name in names}))
+
+
+def _distinct_ids(rows: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
+    """The rows in runs of distinct ids: an id's second row in the second run, and so on."""
+    layers: list[list[Mapping[str, Any]]] = []
+    seen: Counter[Any] = Counter()
+    for row in rows:
+        depth = seen[row["id"]]
+        seen[row["id"]] += 1
+        if depth == len(layers):
+            layers.append([])
+        layers[depth].append(row)
+    return layers
+
+
 def calls_by_id(session: Session, ids: Iterable[str]) -> dict[str, Call]:
     """The calls with these ids (those that exist), loaded in one query per few hundred."""
     wanted = sorted(set(ids))
@@ -149,21 +215,20 @@ def calls_by_id(session: Session, ids: Iterable[str]) -> dict[str, Call]:
 
 def update_calls(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Write these calls' columns by id (``{"id": ..., column: value, ...}``), without loading
-    them: one executemany per set of columns. A row whose call does not exist is skipped."""
-    calls = Call.__table__
-    assert isinstance(calls, Table)
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    them: one statement per set of columns. A row whose call does not exist is skipped.
+    Calls loaded in the session re-read the columns written."""
+    groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
     for row in rows:
-        columns = tuple(sorted(k for k in row if k != "id"))
-        groups.setdefault(columns, []).append({"b_id": row["id"], **{f"b_{k}": row[k] for k in columns}})
-    for columns, params in groups.items():
-        statement = (
-            update(calls)
-            .where(calls.c.id == bindparam("b_id"))
-            .values({calls.c[k]: bindparam(f"b_{k}", type_=calls.c[k].type) for k in columns})
-        )
-        for chunk in _chunks(params):
-            session.execute(statement, list(chunk))
+        groups.setdefault(tuple(sorted(k for k in row if k != "id")), []).append(row)
+    calls = _table(Call)
+    for columns, group in groups.items():
+        _update_by_id(session, calls, group, _copied(columns))
+        _expire(session, Call, (row["id"] for row in group), columns)
+
+
+def _copied(columns: Sequence[str]) -> Callable[[Fields], Mapping[str, Any]]:
+    """Each of ``columns`` set to the row's field of that name."""
+    return lambda v: {name: v[name] for name in columns}
 
 
 def agents_by_interface(session: Session, interfaces: Iterable[str]) -> dict[str, Agent]:
@@ -173,6 +238,40 @@ def agents_by_interface(session: Session, interfaces: Iterable[str]) -> dict[str
     for chunk in _chunks(wanted):
         found.update((a.interface, a) for a in session.scalars(select(Agent).where(Agent.interface.in_(chunk))))
     return found
+
+
+@dataclass(slots=True)
+class AgentState:
+    """What the engine writes of an agent from its tracked activity."""
+
+    id: str
+    name: str
+    interface: str
+    state: str
+    pause_reason: str | None
+    state_since: datetime | None = None
+    current_call_id: str | None = None
+
+
+def agent_states(session: Session, interfaces: Iterable[str]) -> dict[str, AgentState]:
+    """The agents with these interfaces (those that exist), by interface, as plain rows."""
+    wanted = sorted(set(interfaces))
+    found: dict[str, AgentState] = {}
+    for chunk in _chunks(wanted):
+        for id_, name, interface, state, pause_reason, since, call_id in session.execute(
+            select(Agent.id, Agent.name, Agent.interface, Agent.state, Agent.pause_reason, Agent.state_since,
+                   Agent.current_call_id).where(Agent.interface.in_(chunk))
+        ):
+            found[interface] = AgentState(id_, name, interface, state, pause_reason, since, call_id)
+    return found
+
+
+def update_agents(session: Session, agents: Sequence[AgentState]) -> None:
+    """Write these agents' state, pause reason, state since and current call, by id."""
+    table = _table(Agent)
+    columns = ("state", "pause_reason", "state_since", "current_call_id")
+    _update_by_id(session, table, [{"id": a.id, **{name: getattr(a, name) for name in columns}} for a in agents], _copied(columns))
+    _expire(session, Agent, (a.id for a in agents), columns)
 
 
 @dataclass(slots=True)
@@ -230,70 +329,64 @@ class Release:
 
 
 def release_contacts(session: Session, releases: Sequence[Release], now: datetime) -> None:
-    """Release every contact whose claim is still its ending call's; one executemany each for
+    """Release every contact whose claim is still its ending call's; one statement each for
     contacts and numbers. A contact another call holds is left alone (its end decides)."""
     if not releases:
         return
     contacts = _table(Contact)
-    session.execute(
-        update(contacts)
-        .where(contacts.c.id == bindparam("b_id"), contacts.c.active_call_id == bindparam("b_call"))
-        .values(
-            active_call_id=None,
-            status=bindparam("b_status"),
-            next_attempt_at=bindparam("b_next", type_=contacts.c.next_attempt_at.type),
-            next_number_index=func.coalesce(bindparam("b_index", type_=contacts.c.next_number_index.type), contacts.c.next_number_index),
-            last_outcome=func.coalesce(bindparam("b_outcome", type_=contacts.c.last_outcome.type), contacts.c.last_outcome),
-            attempts=case(
-                (contacts.c.attempts >= bindparam("b_give", type_=contacts.c.attempts.type), contacts.c.attempts - bindparam("b_give")),
-                else_=0,
-            ),
-            updated_at=bindparam("b_now", type_=contacts.c.updated_at.type),
-        ),
+    _update_by_id(
+        session, contacts,
         [
             {
-                "b_id": r.contact_id,
-                "b_call": r.call_id,
-                "b_status": r.status,
-                "b_next": r.next_attempt_at,
-                "b_index": r.next_number_index,
-                "b_outcome": r.last_outcome,
-                "b_give": 1 if r.give_back_attempt else 0,
-                "b_now": now,
+                "id": r.contact_id,
+                "call": r.call_id,
+                "status": r.status,
+                "next_attempt_at": r.next_attempt_at,
+                "next_number_index": r.next_number_index,
+                "last_outcome": r.last_outcome,
+                "give": 1 if r.give_back_attempt else 0,
             }
             for r in releases
         ],
+        lambda v: {
+            "active_call_id": None,
+            "status": v["status"],
+            "next_attempt_at": v["next_attempt_at"],
+            "next_number_index": func.coalesce(v["next_number_index"], contacts.c.next_number_index),
+            "last_outcome": func.coalesce(v["last_outcome"], contacts.c.last_outcome),
+            "attempts": case((contacts.c.attempts >= v["give"], contacts.c.attempts - v["give"]), else_=0),
+            "updated_at": now,
+        },
+        also=lambda v: [contacts.c.active_call_id == v["call"]],
+        types={"call": contacts.c.active_call_id.type, "give": contacts.c.attempts.type},
     )
     numbers = _table(ContactNumber)
     touched = [r for r in releases if r.number_id is not None and (r.last_outcome is not None or r.give_back_attempt)]
-    if touched:
-        session.execute(
-            update(numbers)
-            .where(numbers.c.id == bindparam("b_id"))
-            .values(
-                last_outcome=func.coalesce(bindparam("b_outcome", type_=numbers.c.last_outcome.type), numbers.c.last_outcome),
-                attempts=case(
-                    (numbers.c.attempts >= bindparam("b_give", type_=numbers.c.attempts.type), numbers.c.attempts - bindparam("b_give")),
-                    else_=0,
-                ),
-                updated_at=bindparam("b_now", type_=numbers.c.updated_at.type),
-            ),
-            [
-                {"b_id": r.number_id, "b_outcome": r.last_outcome, "b_give": 1 if r.give_back_attempt else 0, "b_now": now}
-                for r in touched
-            ],
-        )
+    _update_by_id(
+        session, numbers,
+        [{"id": r.number_id, "last_outcome": r.last_outcome, "give": 1 if r.give_back_attempt else 0} for r in touched],
+        lambda v: {
+            "last_outcome": func.coalesce(v["last_outcome"], numbers.c.last_outcome),
+            "attempts": case((numbers.c.attempts >= v["give"], numbers.c.attempts - v["give"]), else_=0),
+            "updated_at": now,
+        },
+        types={"give": numbers.c.attempts.type},
+    )
     _expire(session, Contact, (r.contact_id for r in releases), _CLAIM_FIELDS)
     _expire(session, ContactNumber, (r.number_id for r in touched if r.number_id), ("last_outcome", "attempts", "updated_at"))
 
 
 __all__ = [
+    "AgentState",
     "ContactFacts",
     "NewCall",
     "Release",
+    "agent_states",
     "agents_by_interface",
     "calls_by_id",
     "claim_and_insert_calls",
     "finish_facts",
     "release_contacts",
+    "update_agents",
+    "update_calls",
 ]
