@@ -110,6 +110,26 @@ def test_placing_dials_runs_as_many_statements_for_many_dials_as_for_few(
         assert s.scalar(select(Contact.id).where(Contact.active_call_id.is_not(None)).limit(20).order_by(Contact.id))
 
 
+def test_refusing_contacts_runs_as_many_statements_for_many_as_for_few(
+    session_factory: sessionmaker[Session], db_clean: SAEngine
+) -> None:
+    """At 03:00 in Washington every candidate is outside calling hours: each is put off
+    until the window opens, in one statement for all of them."""
+    store(session_factory)
+    engine = engine_on(session_factory)
+    night = NOW - 9 * 3600
+    counts = {}
+    for dials in (2, 12):
+        with statements_run(db_clean) as count:
+            placed, notes = engine._place_dials([(engine.campaigns[0], DialDecision(dials, "test"))], night)
+        assert placed == [] and "outside_hours" in notes[engine.campaigns[0].id]
+        counts[dials] = count[0]
+    assert counts[2] == counts[12], counts
+    with transaction(session_factory) as s:  # 9 candidates for 2 dials, 29 for 12: each put off to 08:00
+        put_off = s.scalars(select(Contact.next_attempt_at).where(Contact.next_attempt_at.is_not(None))).all()
+        assert len(put_off) == 9 + 29 and len(set(put_off)) == 1
+
+
 def drained(engine: Engine, dials: list[Dial], agents: list[str]) -> tuple[list[CallChange], list[AgentChange]]:
     """Half the calls ringing, the other half refused (ended); an agent change per call."""
     link = engine.links["default"]

@@ -10,12 +10,11 @@ for the whole tick, in the caller's transaction:
   contact (``active_call_id`` set only where it is NULL: the rule of
   :func:`~olive.store.claim_contact`, so a contact someone else holds is
   simply not won), one UPDATE counts the numbers' attempts, one multi-row
-  INSERT writes the winners' call rows. The caller commits before any
-  Originate (write-ahead).
+  INSERT writes the winners' call rows; on PostgreSQL the three are one
+  statement. The caller commits before any Originate (write-ahead).
 * :func:`calls_by_id`, :func:`agents_by_interface`: what a tick's changes
   touch, loaded in one query each instead of one per change.
-* :func:`update_calls`: the calls still in progress, written by id without
-  loading them (one executemany).
+* :func:`update_calls`: a tick's calls, written by id without loading them.
 * :func:`finish_facts` and :func:`release_contacts`: what the retry rule
   needs to know about the ended calls' contacts (three queries for all of
   them), and their release (a row only if the ending call still holds it, as
@@ -26,19 +25,31 @@ On PostgreSQL every statement is a round trip, and an executemany is one
 statement per row (psycopg sends them one by one in a pipeline), after each
 of which the engine's database thread waits for the GIL while the event
 loop is busy. So the writes by id run as one ``UPDATE ... FROM unnest(...)``
-for all the rows (:func:`_update_by_id`), and the INSERTs as one multi-row
+for all the rows (:func:`update_by_id`), and the INSERTs as one multi-row
 statement; SQLite, in the process, keeps its executemany.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, case, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    any_,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
@@ -80,6 +91,12 @@ def claim_and_insert_calls(session: Session, calls: Sequence[NewCall], now: date
     wanted: dict[str, NewCall] = {}
     for call in calls:
         wanted.setdefault(call.contact_id, call)
+    if wanted and session.get_bind().dialect.name == "postgresql":
+        written = _claim_and_insert_postgresql(session, list(wanted.values()), now)
+        _expire(session, Contact, wanted, _CLAIM_FIELDS)
+        won_numbers = (c.contact_number_id for c in wanted.values() if c.call_id in written)
+        _expire(session, ContactNumber, won_numbers, ("attempts", "last_attempt_at", "updated_at"))
+        return written
     won: list[NewCall] = []
     for chunk in _chunks(list(wanted.values())):
         claimed = set(
@@ -136,6 +153,63 @@ def claim_and_insert_calls(session: Session, calls: Sequence[NewCall], now: date
     return {c.call_id for c in won}
 
 
+# The three statements of claim_and_insert_calls in one round trip, the tick's dials read from
+# one array per field (the same SQL whatever their number: psycopg parses it once, and the
+# server prepares it): claim where no call holds the contact, count the number's attempt and
+# write the call row of each contact won.
+_CLAIM_AND_INSERT = text("""
+WITH v AS (
+    SELECT * FROM unnest(
+        CAST(:call_ids AS VARCHAR[]), CAST(:contact_ids AS VARCHAR[]), CAST(:number_ids AS VARCHAR[]),
+        CAST(:numbers AS VARCHAR[]), CAST(:attempts AS INTEGER[]), CAST(:servers AS VARCHAR[]),
+        CAST(:campaign_ids AS VARCHAR[]), CAST(:plans AS JSONB[])
+    ) AS v(call_id, contact_id, number_id, number, attempt, server, campaign_id, plan_snapshot)
+), claimed AS (
+    UPDATE contacts SET active_call_id = v.call_id, status = 'dialing', attempts = contacts.attempts + 1,
+        updated_at = :now
+    FROM v
+    -- = ANY: the primary key's index, whatever the planner guesses of v's rows
+    WHERE contacts.id = ANY(CAST(:contact_ids AS VARCHAR[])) AND contacts.id = v.contact_id
+        AND contacts.active_call_id IS NULL
+    RETURNING contacts.id
+), won AS (
+    SELECT v.* FROM v JOIN claimed ON claimed.id = v.contact_id
+), counted AS (
+    UPDATE contact_numbers SET attempts = contact_numbers.attempts + 1, last_attempt_at = :now, updated_at = :now
+    FROM won WHERE contact_numbers.id = ANY(CAST(:number_ids AS VARCHAR[])) AND contact_numbers.id = won.number_id
+)
+INSERT INTO calls (id, campaign_id, contact_id, contact_number_id, number, attempt, server, state,
+    originated_at, uniqueid, linkedid, agents_no_answer, plan_snapshot, created_at, updated_at)
+SELECT call_id, campaign_id, contact_id, number_id, number, attempt, server, 'originating',
+    :now, call_id, call_id, '[]'::jsonb, plan_snapshot, :now, :now
+FROM won
+RETURNING calls.id
+""")
+
+
+def _claim_and_insert_postgresql(session: Session, calls: Sequence[NewCall], now: datetime) -> set[str]:
+    plans: dict[int, str] = {}  # a campaign's calls share one plan snapshot: serialised once
+    for c in calls:
+        if id(c.plan_snapshot) not in plans:
+            plans[id(c.plan_snapshot)] = json.dumps(dict(c.plan_snapshot))
+    return set(
+        session.execute(
+            _CLAIM_AND_INSERT,
+            {
+                "call_ids": [c.call_id for c in calls],
+                "contact_ids": [c.contact_id for c in calls],
+                "number_ids": [c.contact_number_id for c in calls],
+                "numbers": [c.number for c in calls],
+                "attempts": [c.attempt for c in calls],
+                "servers": [c.server for c in calls],
+                "campaign_ids": [c.campaign_id for c in calls],
+                "plans": [plans[id(c.plan_snapshot)] for c in calls],
+                "now": now,
+            },
+        ).scalars()
+    )
+
+
 def _expire(session: Session, model: type[Any], ids: Iterable[str], fields: Sequence[str]) -> None:
     """Loaded copies re-read what the database just decided, not what memory holds."""
     for id_ in ids:
@@ -153,7 +227,7 @@ def _table(model: type[Any]) -> Table:
 Fields = Mapping[str, ColumnElement[Any]]  # a row's fields by name, as the statement reads them
 
 
-def _update_by_id(
+def update_by_id(
     session: Session,
     table: Table,
     rows: Sequence[Mapping[str, Any]],
@@ -175,8 +249,8 @@ def _update_by_id(
     names = list(rows[0])
     typed = {name: (types or {}).get(name) or table.c[name].type for name in names}
 
-    def statement(v: Fields) -> Any:
-        return update(table).where(table.c.id == v["id"], *also(v)).values(values(v))
+    def statement(v: Fields, *by_index: ColumnElement[bool]) -> Any:
+        return update(table).where(*by_index, table.c.id == v["id"], *also(v)).values(values(v))
 
     if session.get_bind().dialect.name != "postgresql":
         written = statement({name: bindparam(f"b_{name}", type_=typed[name]) for name in names})
@@ -188,7 +262,9 @@ def _update_by_id(
             bindparam(f"a_{name}", [row[name] for row in layer], type_=ARRAY(typed[name], dimensions=1)) for name in names
         ]
         source = func.unnest(*arrays).table_valued(*names).render_derived(name="v")
-        session.execute(statement({name: source.c[name] for name in names}))
+        # = ANY: the primary key's index, whatever the planner guesses of unnest()'s rows
+        ids = bindparam("ids", [row["id"] for row in layer], type_=ARRAY(typed["id"], dimensions=1))
+        session.execute(statement({name: source.c[name] for name in names}, table.c.id == any_(ids)))
 
 
 def _distinct_ids(rows: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
@@ -222,7 +298,7 @@ def update_calls(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         groups.setdefault(tuple(sorted(k for k in row if k != "id")), []).append(row)
     calls = _table(Call)
     for columns, group in groups.items():
-        _update_by_id(session, calls, group, _copied(columns))
+        update_by_id(session, calls, group, _copied(columns))
         _expire(session, Call, (row["id"] for row in group), columns)
 
 
@@ -270,7 +346,7 @@ def update_agents(session: Session, agents: Sequence[AgentState]) -> None:
     """Write these agents' state, pause reason, state since and current call, by id."""
     table = _table(Agent)
     columns = ("state", "pause_reason", "state_since", "current_call_id")
-    _update_by_id(session, table, [{"id": a.id, **{name: getattr(a, name) for name in columns}} for a in agents], _copied(columns))
+    update_by_id(session, table, [{"id": a.id, **{name: getattr(a, name) for name in columns}} for a in agents], _copied(columns))
     _expire(session, Agent, (a.id for a in agents), columns)
 
 
@@ -334,7 +410,7 @@ def release_contacts(session: Session, releases: Sequence[Release], now: datetim
     if not releases:
         return
     contacts = _table(Contact)
-    _update_by_id(
+    update_by_id(
         session, contacts,
         [
             {
@@ -362,7 +438,7 @@ def release_contacts(session: Session, releases: Sequence[Release], now: datetim
     )
     numbers = _table(ContactNumber)
     touched = [r for r in releases if r.number_id is not None and (r.last_outcome is not None or r.give_back_attempt)]
-    _update_by_id(
+    update_by_id(
         session, numbers,
         [{"id": r.number_id, "last_outcome": r.last_outcome, "give": 1 if r.give_back_attempt else 0} for r in touched],
         lambda v: {
