@@ -418,7 +418,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     def count_statement(_c: Any, _cur: Any, _s: str, params: Any, _ctx: Any, executemany: bool) -> None:
         if in_tick[0] and threading.current_thread().name.startswith("olive-engine-db"):
-            n = len(params) if executemany and isinstance(params, (list, tuple)) else 1
+            # insertmanyvalues' one multi-row statement passes flat parameters: it counts one
+            many = executemany and isinstance(params, (list, tuple)) and isinstance(params[0], (list, tuple, dict))
+            n = len(params) if many else 1
             tick_statements[0] += n
             parts["statements"] = parts.get("statements", 0) + n
 

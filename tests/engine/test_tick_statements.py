@@ -52,11 +52,12 @@ def db_backend() -> str:
 @contextmanager
 def statements_run(bind: SAEngine) -> Iterator[list[int]]:
     """Statements the server runs: an executemany counts one per row (SQLAlchemy's
-    "insertmanyvalues", one statement of many rows, passes its parameters as one dict)."""
+    "insertmanyvalues", one statement of many rows, passes its parameters flat: one)."""
     count = [0]
 
     def keep(_c: object, _cur: object, _statement: str, parameters: Any, _ctx: object, executemany: bool) -> None:
-        count[0] += len(parameters) if executemany and isinstance(parameters, (list, tuple)) else 1
+        many = executemany and isinstance(parameters, list | tuple) and isinstance(parameters[0], list | tuple | dict)
+        count[0] += len(parameters) if many else 1
 
     event.listen(bind, "before_cursor_execute", keep)
     try:
