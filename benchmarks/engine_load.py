@@ -25,7 +25,9 @@ for none.
 Reported:
 - tick p50/p99: each engine loop tick, wall time (database waits included);
   ``slowest_ticks``: the slowest 1 % with their parts (database steps in ms,
-  dials placed, changes waiting when the tick began);
+  dials placed, changes waiting when the tick began, statements run);
+  ``db_statements_per_tick`` and ``_per_dial``: the statements the engine's
+  database thread ran in ticks (an executemany counts one per row);
 - loop ms per dial: the event loop's time inside ticks (tick time minus the
   awaited database work: it also counts what other tasks ran before the tick
   got the loop back), per placed dial; the tick's own CPU time (``tick_cpu``:
@@ -451,6 +453,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         parts["dials"] = parts.get("dials", 0) + len(dials)
         parts["send_dials_ms"] = round((time.perf_counter() - t) * 1000, 1)
 
+    from sqlalchemy import Engine as SAEngine
+    from sqlalchemy import event
+
+    tick_statements = [0]  # statements the engine's database thread ran in ticks (an executemany: one a row)
+
+    def count_statement(_c: Any, _cur: Any, _s: str, params: Any, _ctx: Any, executemany: bool) -> None:
+        if in_tick[0] and threading.current_thread().name.startswith("olive-engine-db"):
+            # insertmanyvalues' one multi-row statement passes flat parameters: it counts one
+            many = executemany and isinstance(params, (list, tuple)) and isinstance(params[0], (list, tuple, dict))
+            n = len(params) if many else 1
+            tick_statements[0] += n
+            parts["statements"] = parts.get("statements", 0) + n
+
+    event.listen(SAEngine, "before_cursor_execute", count_statement)
+
     async def measured_tick() -> None:
         in_tick[0], db_wait[0] = True, 0.0
         parts.clear()
@@ -650,6 +667,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "tick_cpu_p50_ms": round(pct(tick_cpu[:n_ticks], 0.5) * 1000, 1),
         "tick_cpu_p99_ms": round(pct(tick_cpu[:n_ticks], 0.99) * 1000, 1),
         "db_ms_per_dial_by_step": {k: round(v / dials, 2) for k, v in sorted(db_by_step.items())} if dials else None,
+        "db_statements_per_tick": round(tick_statements[0] / n_ticks, 1) if n_ticks else None,
+        "db_statements_per_dial": round(tick_statements[0] / dials, 2) if dials else None,
         "tick_cpu_ms_per_dial": round(sum(tick_cpu[:n_ticks]) * 1000 / dials, 3) if dials else None,
         "loop_cpu_share": round(cpu / elapsed, 3), "ami_events": n_events,
         "ami_events_per_dial": round(n_events / dials, 1) if dials else None,

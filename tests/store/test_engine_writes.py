@@ -121,3 +121,34 @@ class TestRelease:
         assert (contact.attempts, contact.status, contact.active_call_id) == (0, "pending", None)
         [number] = numbers_of(session, contact.id)
         assert number.attempts == 0 and number.last_outcome is None
+
+    def test_two_releases_of_one_number_both_apply_in_order(self, session: Session, factory: Factory) -> None:
+        """One statement writes a row once (PostgreSQL's UPDATE ... FROM): a number that comes
+        twice in a tick's releases is written again, after, as an executemany would."""
+        dial_list = factory.dial_list()
+        campaign = factory.campaign(dial_lists=[dial_list])
+        contact = factory.contact(dial_list)
+        session.flush()
+        first, again = new_call(campaign.id, contact, "call_A"), new_call(campaign.id, contact, "call_B")
+        session.commit()
+        assert claim_and_insert_calls(session, [first], NOW)
+        release_contacts(session, [Release(contact.id, "call_A", "pending", NOW)], NOW)
+        ended = session.get(Call, "call_A")
+        assert ended is not None
+        ended.state, ended.ended_at = "ended", NOW
+        session.flush()
+        assert claim_and_insert_calls(session, [again], NOW)
+        number_id = first.contact_number_id
+        release_contacts(
+            session,
+            [
+                Release(contact.id, "call_A", "done", None, last_outcome="BUSY", number_id=number_id, give_back_attempt=True),
+                Release(contact.id, "call_B", "pending", NOW, last_outcome="NOANSWER", number_id=number_id, give_back_attempt=True),
+            ],
+            NOW,
+        )
+        session.commit()
+        session.refresh(contact)
+        assert (contact.active_call_id, contact.status, contact.attempts) == (None, "pending", 1)  # only call_B held it
+        [number] = numbers_of(session, contact.id)
+        assert (number.attempts, number.last_outcome) == (0, "NOANSWER")  # both given back, the last outcome kept

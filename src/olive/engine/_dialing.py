@@ -91,16 +91,19 @@ def place_dials(
         if owner is not None:
             owners[owner.agent_id] = owner
         chosen.append((contact, build_intent(campaign, contact, number, plan, server, owner), owner))
-    put_off_contacts(session, put_off)  # the refusals, in one statement per kind
-    # All of the tick's claims and call rows for this campaign in a few statements.
-    written = write_ahead_all(session, [(intent, plan) for _, intent, _ in chosen], now)
-    for contact, intent, owner in chosen:
-        if intent.call_id in written:
-            if owner is not None and routes is not None:
-                routes.reserve(session, intent.call_id, owner, server, now)
-            out.append((server, intent, plan))
-            if isinstance(guard, DialObserver):
-                guard.dialed(session, campaign, contact, intent.call_id, now)
+    # The guard's records (a DNC check per contact) are written once they know their call:
+    # one INSERT with the call ids at the next flush, not an INSERT and an UPDATE per row.
+    with session.no_autoflush:
+        put_off_contacts(session, put_off)  # the refusals, in one statement per kind
+        # All of the tick's claims and call rows for this campaign in a few statements.
+        written = write_ahead_all(session, [(intent, plan) for _, intent, _ in chosen], now)
+        for contact, intent, owner in chosen:
+            if intent.call_id in written:
+                if owner is not None and routes is not None:
+                    routes.reserve(session, intent.call_id, owner, server, now)
+                out.append((server, intent, plan))
+                if isinstance(guard, DialObserver):
+                    guard.dialed(session, campaign, contact, intent.call_id, now)
     return out, dial_note(session, campaign.id, reason, len(out), bool(candidates), refused)
 
 

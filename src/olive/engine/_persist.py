@@ -18,10 +18,11 @@ from olive.compliance import NextStep, NumberHistory, after_attempt, counts_as_a
 from olive.engine._optout import opt_out_step, opted_out
 from olive.store import (
     Agent,
+    AgentState,
     Call,
     NewCall,
     Release,
-    agents_by_interface,
+    agent_states,
     as_utc,
     calls_by_id,
     claim_and_insert_calls,
@@ -29,6 +30,7 @@ from olive.store import (
     open_calls,
     release_contacts,
     to_epoch,
+    update_agents,
     update_calls,
     utcnow,
 )
@@ -138,36 +140,24 @@ def _preview(call: Call) -> bool:
 def apply_call_changes(session: Session, changes: Iterable[CallChange], agent_ids: Mapping[str, str]) -> list[EndedCall]:
     """Store a tick's call changes; release the contacts of the calls that ended.
 
-    The calls are loaded in one query and written in one flush (no autoflush per
-    change), each from its last change; the ended calls' contacts are read and released
-    in a few statements."""
+    Each call is written by id from its last change, in one statement per set of
+    columns (:func:`~olive.store.update_calls`), none loaded to be copied onto; the
+    ended calls are loaded (their contacts are released by their rows), and their
+    contacts read and released in a few statements."""
     # A call's records only add to what was known (each is the whole call as of its event),
     # so the last of a tick's changes of a call is all there is to copy: one copy per call.
     latest = {c.record.call_id: c for c in changes}
-    # The ended calls are loaded (their contacts are released by their rows); the others,
-    # most of a tick's changes, are written by id without loading them.
     calls = calls_by_id(session, [call_id for call_id, c in latest.items() if c.ended])
-    ended: list[tuple[Call, CallRecord]] = []
-    in_progress: list[dict[str, Any]] = []
-    with session.no_autoflush:
-        for change in latest.values():
-            if not change.ended:
-                in_progress.append(_columns(change.record, agent_ids))
-                continue
-            call = calls.get(change.record.call_id)
-            if call is None:
-                continue
-            _copy(call, change.record, agent_ids)
-            ended.append((call, change.record))
-    update_calls(session, in_progress)
-    session.flush()  # the outcomes are in before the retry rule counts them
+    update_calls(session, [_columns(c.record, agent_ids) for c in latest.values()])  # the outcomes are in before the retry rule counts them
+    ended = [(call, c.record) for call_id, c in latest.items() if c.ended and (call := calls.get(call_id)) is not None]
     steps = _finish_contacts(session, ended)
     return [EndedCall(rec, call.campaign_id, call.contact_id, steps.get(call.id)) for call, rec in ended]
 
 
 def _columns(rec: CallRecord, agent_ids: Mapping[str, str]) -> dict[str, Any]:
     """What :func:`_copy` writes, as columns by name: a column it keeps when the record has
-    no value (``rec.x or call.x``) is left out, so the row keeps its own."""
+    no value (``rec.x or call.x``) is left out, so the row keeps its own. What the engine
+    writes; ``_copy`` onto a loaded call is the same, spelled out (tests compare them)."""
     row: dict[str, Any] = {
         "id": rec.call_id,
         "state": rec.state.value,
@@ -296,11 +286,12 @@ def _finish_contacts(session: Session, ended: Sequence[tuple[Call, CallRecord]])
     return steps
 
 
-def apply_agent_changes(session: Session, changes: Sequence[AgentChange]) -> dict[str, Agent]:
-    """Mirror tracked agent activity into the agents table; returns the agents touched."""
-    touched: dict[str, Agent] = {}
-    agents = agents_by_interface(session, (c.status.interface for c in changes))
-    for change in changes:
+def apply_agent_changes(session: Session, changes: Sequence[AgentChange]) -> dict[str, AgentState]:
+    """Mirror tracked agent activity into the agents table; returns the agents touched, by id,
+    as written. Read in one query and written in one statement (by id), not as ORM objects."""
+    touched: dict[str, AgentState] = {}
+    agents = agent_states(session, (c.status.interface for c in changes))
+    for change in changes:  # in order: an agent's last change of the tick is what is written
         st = change.status
         agent = agents.get(st.interface)
         if agent is None or agent.state == "logged_out":
@@ -309,16 +300,14 @@ def apply_agent_changes(session: Session, changes: Sequence[AgentChange]) -> dic
             # Out of every queue but still logged in (Asterisk restarted): any call olive
             # had them on is over; they are what they were apart from it, until re-added.
             agent.state = "paused" if agent.pause_reason else "ready"
-            agent.state_since = as_utc(st.since)
             agent.current_call_id = None
-            touched[agent.id] = agent
-            continue
-        agent.state = AGENT_STATE[st.activity]
-        agent.pause_reason = st.paused_reason or ("unavailable" if st.activity is AgentActivity.UNAVAILABLE else None)
+        else:
+            agent.state = AGENT_STATE[st.activity]
+            agent.pause_reason = st.paused_reason or ("unavailable" if st.activity is AgentActivity.UNAVAILABLE else None)
+            agent.current_call_id = st.call_id
         agent.state_since = as_utc(st.since)
-        agent.current_call_id = st.call_id
         touched[agent.id] = agent
-    session.flush()
+    update_agents(session, list(touched.values()))
     return touched
 
 

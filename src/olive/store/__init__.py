@@ -140,14 +140,17 @@ from olive.store._db import (
     transaction,
 )
 from olive.store._engine_writes import (
+    AgentState,
     ContactFacts,
     NewCall,
     Release,
+    agent_states,
     agents_by_interface,
     calls_by_id,
     claim_and_insert_calls,
     finish_facts,
     release_contacts,
+    update_agents,
     update_calls,
 )
 from olive.store._lease import DIALING, Lease, LeaseHolder, LeaseRepository, live_dialing_lease
@@ -277,6 +280,7 @@ __all__ = [
     "AgentCredential",
     "AgentRepository",
     "AgentSession",
+    "AgentState",
     "ApiKey",
     "ApiKeyRepository",
     "Base",
@@ -334,6 +338,7 @@ __all__ = [
     "UnitLease",
     "UnitView",
     "acquire_units",
+    "agent_states",
     "agentless_variables",
     "agents_by_interface",
     "amd_connect_limit",
@@ -432,6 +437,7 @@ __all__ = [
     "transaction",
     "unit_servers",
     "units",
+    "update_agents",
     "update_calls",
     "utcnow",
     "validate_retry_rules",

@@ -27,7 +27,7 @@ holding one (the preview verbs) passes it as it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
@@ -35,7 +35,7 @@ from typing import Any, NamedTuple, Protocol
 from sqlalchemy import (
     ColumnElement,
     Engine,
-    bindparam,
+    Table,
     delete,
     exists,
     func,
@@ -58,6 +58,7 @@ from olive.store._campaigns import (
     campaign_dial_lists,
 )
 from olive.store._compliance import Callback
+from olive.store._engine_writes import Fields, update_by_id
 from olive.store._repository import Page, Repository, grouped_ids
 
 
@@ -293,7 +294,8 @@ class PutOff(NamedTuple):
 
 
 def put_off_contacts(session: Session, changes: Sequence[PutOff]) -> None:
-    """Apply the dial guard's refusals of one tick: one UPDATE per kind of change (executemany).
+    """Apply the dial guard's refusals of one tick: one UPDATE per kind of change (on
+    PostgreSQL one statement for all its rows, elsewhere an executemany: ``update_by_id``).
 
     Only a contact still pending and unclaimed changes (another writer may
     have claimed it meanwhile). Objects of these contacts already in the
@@ -307,33 +309,24 @@ def put_off_contacts(session: Session, changes: Sequence[PutOff]) -> None:
             (change.status is not None, change.next_attempt_at is not None), []
         ).append(change)
     stamp = utcnow()
+    contacts = Contact.__table__
+    assert isinstance(contacts, Table)
     for (with_status, with_time), rows in groups.items():
-        values: dict[str, Any] = {"updated_at": stamp}
-        if with_status:
-            values["status"] = bindparam("new_status")
-        if with_time:
-            values["next_attempt_at"] = bindparam("new_at", type_=Contact.next_attempt_at.type)
-        session.connection().execute(
-            update(Contact.__table__)  # type: ignore[arg-type]
-            .where(
-                Contact.__table__.c.id == bindparam("cid"),
-                Contact.__table__.c.status == "pending",
-                Contact.__table__.c.active_call_id.is_(None),
-            )
-            .values(values),
-            [
-                {
-                    "cid": r.contact_id,
-                    **({"new_status": r.status} if with_status else {}),
-                    **({"new_at": r.next_attempt_at} if with_time else {}),
-                }
-                for r in rows
-            ],
+        fields = ("status",) * with_status + ("next_attempt_at",) * with_time
+        update_by_id(
+            session, contacts,
+            [{"id": r.contact_id, **{name: getattr(r, name) for name in fields}} for r in rows],
+            _put_off_values(fields, stamp),
+            also=lambda v: [contacts.c.status == "pending", contacts.c.active_call_id.is_(None)],
         )
     for change in changes:
         loaded = session.identity_map.get(session.identity_key(Contact, change.contact_id))
         if loaded is not None:
             session.expire(loaded, ["status", "next_attempt_at", "updated_at"])
+
+
+def _put_off_values(fields: Sequence[str], stamp: datetime) -> Callable[[Fields], Mapping[str, Any]]:
+    return lambda v: {"updated_at": stamp, **{name: v[name] for name in fields}}
 
 
 def set_next_number(session: Session, contact_id: str, index: int) -> None:

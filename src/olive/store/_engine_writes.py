@@ -10,28 +10,49 @@ for the whole tick, in the caller's transaction:
   contact (``active_call_id`` set only where it is NULL: the rule of
   :func:`~olive.store.claim_contact`, so a contact someone else holds is
   simply not won), one UPDATE counts the numbers' attempts, one multi-row
-  INSERT writes the winners' call rows. The caller commits before any
-  Originate (write-ahead).
+  INSERT writes the winners' call rows; on PostgreSQL the three are one
+  statement. The caller commits before any Originate (write-ahead).
 * :func:`calls_by_id`, :func:`agents_by_interface`: what a tick's changes
   touch, loaded in one query each instead of one per change.
-* :func:`update_calls`: the calls still in progress, written by id without
-  loading them (one executemany).
+* :func:`update_calls`: a tick's calls, written by id without loading them.
 * :func:`finish_facts` and :func:`release_contacts`: what the retry rule
   needs to know about the ended calls' contacts (three queries for all of
-  them), and their release (one executemany; a row only if the ending call
-  still holds it, as :func:`~olive.store.release_contact`).
+  them), and their release (a row only if the ending call still holds it, as
+  :func:`~olive.store.release_contact`).
+* :func:`update_agents`: the agents' tracked activity, written by id.
+
+On PostgreSQL every statement is a round trip, and an executemany is one
+statement per row (psycopg sends them one by one in a pipeline), after each
+of which the engine's database thread waits for the GIL while the event
+loop is busy. So the writes by id run as one ``UPDATE ... FROM unnest(...)``
+for all the rows (:func:`update_by_id`), and the INSERTs as one multi-row
+statement; SQLite, in the process, keeps its executemany.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, case, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    any_,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
 from olive.store._calls import Call
 from olive.store._campaigns import Agent, Contact, ContactNumber
@@ -70,6 +91,12 @@ def claim_and_insert_calls(session: Session, calls: Sequence[NewCall], now: date
     wanted: dict[str, NewCall] = {}
     for call in calls:
         wanted.setdefault(call.contact_id, call)
+    if wanted and session.get_bind().dialect.name == "postgresql":
+        written = _claim_and_insert_postgresql(session, list(wanted.values()), now)
+        _expire(session, Contact, wanted, _CLAIM_FIELDS)
+        won_numbers = (c.contact_number_id for c in wanted.values() if c.call_id in written)
+        _expire(session, ContactNumber, won_numbers, ("attempts", "last_attempt_at", "updated_at"))
+        return written
     won: list[NewCall] = []
     for chunk in _chunks(list(wanted.values())):
         claimed = set(
@@ -98,8 +125,10 @@ def claim_and_insert_calls(session: Session, calls: Sequence[NewCall], now: date
             .execution_options(synchronize_session=False)
         )
     _expire(session, ContactNumber, (c.contact_number_id for c in won), ("attempts", "last_attempt_at", "updated_at"))
+    # RETURNING makes SQLAlchemy write the rows in one multi-row INSERT ("insertmanyvalues");
+    # without it psycopg would send one INSERT per row.
     session.execute(
-        insert(Call),
+        insert(Call).returning(Call.id),
         [
             {
                 "id": c.call_id,
@@ -124,6 +153,63 @@ def claim_and_insert_calls(session: Session, calls: Sequence[NewCall], now: date
     return {c.call_id for c in won}
 
 
+# The three statements of claim_and_insert_calls in one round trip, the tick's dials read from
+# one array per field (the same SQL whatever their number: psycopg parses it once, and the
+# server prepares it): claim where no call holds the contact, count the number's attempt and
+# write the call row of each contact won.
+_CLAIM_AND_INSERT = text("""
+WITH v AS (
+    SELECT * FROM unnest(
+        CAST(:call_ids AS VARCHAR[]), CAST(:contact_ids AS VARCHAR[]), CAST(:number_ids AS VARCHAR[]),
+        CAST(:numbers AS VARCHAR[]), CAST(:attempts AS INTEGER[]), CAST(:servers AS VARCHAR[]),
+        CAST(:campaign_ids AS VARCHAR[]), CAST(:plans AS JSONB[])
+    ) AS v(call_id, contact_id, number_id, number, attempt, server, campaign_id, plan_snapshot)
+), claimed AS (
+    UPDATE contacts SET active_call_id = v.call_id, status = 'dialing', attempts = contacts.attempts + 1,
+        updated_at = :now
+    FROM v
+    -- = ANY: the primary key's index, whatever the planner guesses of v's rows
+    WHERE contacts.id = ANY(CAST(:contact_ids AS VARCHAR[])) AND contacts.id = v.contact_id
+        AND contacts.active_call_id IS NULL
+    RETURNING contacts.id
+), won AS (
+    SELECT v.* FROM v JOIN claimed ON claimed.id = v.contact_id
+), counted AS (
+    UPDATE contact_numbers SET attempts = contact_numbers.attempts + 1, last_attempt_at = :now, updated_at = :now
+    FROM won WHERE contact_numbers.id = ANY(CAST(:number_ids AS VARCHAR[])) AND contact_numbers.id = won.number_id
+)
+INSERT INTO calls (id, campaign_id, contact_id, contact_number_id, number, attempt, server, state,
+    originated_at, uniqueid, linkedid, agents_no_answer, plan_snapshot, created_at, updated_at)
+SELECT call_id, campaign_id, contact_id, number_id, number, attempt, server, 'originating',
+    :now, call_id, call_id, '[]'::jsonb, plan_snapshot, :now, :now
+FROM won
+RETURNING calls.id
+""")
+
+
+def _claim_and_insert_postgresql(session: Session, calls: Sequence[NewCall], now: datetime) -> set[str]:
+    plans: dict[int, str] = {}  # a campaign's calls share one plan snapshot: serialised once
+    for c in calls:
+        if id(c.plan_snapshot) not in plans:
+            plans[id(c.plan_snapshot)] = json.dumps(dict(c.plan_snapshot))
+    return set(
+        session.execute(
+            _CLAIM_AND_INSERT,
+            {
+                "call_ids": [c.call_id for c in calls],
+                "contact_ids": [c.contact_id for c in calls],
+                "number_ids": [c.contact_number_id for c in calls],
+                "numbers": [c.number for c in calls],
+                "attempts": [c.attempt for c in calls],
+                "servers": [c.server for c in calls],
+                "campaign_ids": [c.campaign_id for c in calls],
+                "plans": [plans[id(c.plan_snapshot)] for c in calls],
+                "now": now,
+            },
+        ).scalars()
+    )
+
+
 def _expire(session: Session, model: type[Any], ids: Iterable[str], fields: Sequence[str]) -> None:
     """Loaded copies re-read what the database just decided, not what memory holds."""
     for id_ in ids:
@@ -138,6 +224,62 @@ def _table(model: type[Any]) -> Table:
     return table
 
 
+Fields = Mapping[str, ColumnElement[Any]]  # a row's fields by name, as the statement reads them
+
+
+def update_by_id(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    values: Callable[[Fields], Mapping[str, Any]],
+    *,
+    also: Callable[[Fields], Sequence[ColumnElement[bool]]] = lambda v: (),
+    types: Mapping[str, TypeEngine[Any]] | None = None,
+) -> None:
+    """Update the rows of ``table`` whose id is each row's ``"id"`` (and that meet ``also``),
+    setting ``values``; both are built from a row's fields (each row has the same fields, by
+    name; a field's type is its column's unless ``types`` says). On PostgreSQL one statement
+    for all rows, which reads them from ``unnest()`` of one array per field; elsewhere an
+    executemany, as before.
+
+    An id that comes again is written by a second statement, after the first (one UPDATE
+    ... FROM writes a row once), so the rows apply in order as an executemany's would."""
+    if not rows:
+        return
+    names = list(rows[0])
+    typed = {name: (types or {}).get(name) or table.c[name].type for name in names}
+
+    def statement(v: Fields, *by_index: ColumnElement[bool]) -> Any:
+        return update(table).where(*by_index, table.c.id == v["id"], *also(v)).values(values(v))
+
+    if session.get_bind().dialect.name != "postgresql":
+        written = statement({name: bindparam(f"b_{name}", type_=typed[name]) for name in names})
+        for chunk in _chunks(rows):
+            session.execute(written, [{f"b_{name}": row[name] for name in names} for row in chunk])
+        return
+    for layer in _distinct_ids(rows):
+        arrays = [
+            bindparam(f"a_{name}", [row[name] for row in layer], type_=ARRAY(typed[name], dimensions=1)) for name in names
+        ]
+        source = func.unnest(*arrays).table_valued(*names).render_derived(name="v")
+        # = ANY: the primary key's index, whatever the planner guesses of unnest()'s rows
+        ids = bindparam("ids", [row["id"] for row in layer], type_=ARRAY(typed["id"], dimensions=1))
+        session.execute(statement({name: source.c[name] for name in names}, table.c.id == any_(ids)))
+
+
+def _distinct_ids(rows: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
+    """The rows in runs of distinct ids: an id's second row in the second run, and so on."""
+    layers: list[list[Mapping[str, Any]]] = []
+    seen: Counter[Any] = Counter()
+    for row in rows:
+        depth = seen[row["id"]]
+        seen[row["id"]] += 1
+        if depth == len(layers):
+            layers.append([])
+        layers[depth].append(row)
+    return layers
+
+
 def calls_by_id(session: Session, ids: Iterable[str]) -> dict[str, Call]:
     """The calls with these ids (those that exist), loaded in one query per few hundred."""
     wanted = sorted(set(ids))
@@ -149,21 +291,20 @@ def calls_by_id(session: Session, ids: Iterable[str]) -> dict[str, Call]:
 
 def update_calls(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Write these calls' columns by id (``{"id": ..., column: value, ...}``), without loading
-    them: one executemany per set of columns. A row whose call does not exist is skipped."""
-    calls = Call.__table__
-    assert isinstance(calls, Table)
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    them: one statement per set of columns. A row whose call does not exist is skipped.
+    Calls loaded in the session re-read the columns written."""
+    groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
     for row in rows:
-        columns = tuple(sorted(k for k in row if k != "id"))
-        groups.setdefault(columns, []).append({"b_id": row["id"], **{f"b_{k}": row[k] for k in columns}})
-    for columns, params in groups.items():
-        statement = (
-            update(calls)
-            .where(calls.c.id == bindparam("b_id"))
-            .values({calls.c[k]: bindparam(f"b_{k}", type_=calls.c[k].type) for k in columns})
-        )
-        for chunk in _chunks(params):
-            session.execute(statement, list(chunk))
+        groups.setdefault(tuple(sorted(k for k in row if k != "id")), []).append(row)
+    calls = _table(Call)
+    for columns, group in groups.items():
+        update_by_id(session, calls, group, _copied(columns))
+        _expire(session, Call, (row["id"] for row in group), columns)
+
+
+def _copied(columns: Sequence[str]) -> Callable[[Fields], Mapping[str, Any]]:
+    """Each of ``columns`` set to the row's field of that name."""
+    return lambda v: {name: v[name] for name in columns}
 
 
 def agents_by_interface(session: Session, interfaces: Iterable[str]) -> dict[str, Agent]:
@@ -173,6 +314,40 @@ def agents_by_interface(session: Session, interfaces: Iterable[str]) -> dict[str
     for chunk in _chunks(wanted):
         found.update((a.interface, a) for a in session.scalars(select(Agent).where(Agent.interface.in_(chunk))))
     return found
+
+
+@dataclass(slots=True)
+class AgentState:
+    """What the engine writes of an agent from its tracked activity."""
+
+    id: str
+    name: str
+    interface: str
+    state: str
+    pause_reason: str | None
+    state_since: datetime | None = None
+    current_call_id: str | None = None
+
+
+def agent_states(session: Session, interfaces: Iterable[str]) -> dict[str, AgentState]:
+    """The agents with these interfaces (those that exist), by interface, as plain rows."""
+    wanted = sorted(set(interfaces))
+    found: dict[str, AgentState] = {}
+    for chunk in _chunks(wanted):
+        for id_, name, interface, state, pause_reason, since, call_id in session.execute(
+            select(Agent.id, Agent.name, Agent.interface, Agent.state, Agent.pause_reason, Agent.state_since,
+                   Agent.current_call_id).where(Agent.interface.in_(chunk))
+        ):
+            found[interface] = AgentState(id_, name, interface, state, pause_reason, since, call_id)
+    return found
+
+
+def update_agents(session: Session, agents: Sequence[AgentState]) -> None:
+    """Write these agents' state, pause reason, state since and current call, by id."""
+    table = _table(Agent)
+    columns = ("state", "pause_reason", "state_since", "current_call_id")
+    update_by_id(session, table, [{"id": a.id, **{name: getattr(a, name) for name in columns}} for a in agents], _copied(columns))
+    _expire(session, Agent, (a.id for a in agents), columns)
 
 
 @dataclass(slots=True)
@@ -230,70 +405,64 @@ class Release:
 
 
 def release_contacts(session: Session, releases: Sequence[Release], now: datetime) -> None:
-    """Release every contact whose claim is still its ending call's; one executemany each for
+    """Release every contact whose claim is still its ending call's; one statement each for
     contacts and numbers. A contact another call holds is left alone (its end decides)."""
     if not releases:
         return
     contacts = _table(Contact)
-    session.execute(
-        update(contacts)
-        .where(contacts.c.id == bindparam("b_id"), contacts.c.active_call_id == bindparam("b_call"))
-        .values(
-            active_call_id=None,
-            status=bindparam("b_status"),
-            next_attempt_at=bindparam("b_next", type_=contacts.c.next_attempt_at.type),
-            next_number_index=func.coalesce(bindparam("b_index", type_=contacts.c.next_number_index.type), contacts.c.next_number_index),
-            last_outcome=func.coalesce(bindparam("b_outcome", type_=contacts.c.last_outcome.type), contacts.c.last_outcome),
-            attempts=case(
-                (contacts.c.attempts >= bindparam("b_give", type_=contacts.c.attempts.type), contacts.c.attempts - bindparam("b_give")),
-                else_=0,
-            ),
-            updated_at=bindparam("b_now", type_=contacts.c.updated_at.type),
-        ),
+    update_by_id(
+        session, contacts,
         [
             {
-                "b_id": r.contact_id,
-                "b_call": r.call_id,
-                "b_status": r.status,
-                "b_next": r.next_attempt_at,
-                "b_index": r.next_number_index,
-                "b_outcome": r.last_outcome,
-                "b_give": 1 if r.give_back_attempt else 0,
-                "b_now": now,
+                "id": r.contact_id,
+                "call": r.call_id,
+                "status": r.status,
+                "next_attempt_at": r.next_attempt_at,
+                "next_number_index": r.next_number_index,
+                "last_outcome": r.last_outcome,
+                "give": 1 if r.give_back_attempt else 0,
             }
             for r in releases
         ],
+        lambda v: {
+            "active_call_id": None,
+            "status": v["status"],
+            "next_attempt_at": v["next_attempt_at"],
+            "next_number_index": func.coalesce(v["next_number_index"], contacts.c.next_number_index),
+            "last_outcome": func.coalesce(v["last_outcome"], contacts.c.last_outcome),
+            "attempts": case((contacts.c.attempts >= v["give"], contacts.c.attempts - v["give"]), else_=0),
+            "updated_at": now,
+        },
+        also=lambda v: [contacts.c.active_call_id == v["call"]],
+        types={"call": contacts.c.active_call_id.type, "give": contacts.c.attempts.type},
     )
     numbers = _table(ContactNumber)
     touched = [r for r in releases if r.number_id is not None and (r.last_outcome is not None or r.give_back_attempt)]
-    if touched:
-        session.execute(
-            update(numbers)
-            .where(numbers.c.id == bindparam("b_id"))
-            .values(
-                last_outcome=func.coalesce(bindparam("b_outcome", type_=numbers.c.last_outcome.type), numbers.c.last_outcome),
-                attempts=case(
-                    (numbers.c.attempts >= bindparam("b_give", type_=numbers.c.attempts.type), numbers.c.attempts - bindparam("b_give")),
-                    else_=0,
-                ),
-                updated_at=bindparam("b_now", type_=numbers.c.updated_at.type),
-            ),
-            [
-                {"b_id": r.number_id, "b_outcome": r.last_outcome, "b_give": 1 if r.give_back_attempt else 0, "b_now": now}
-                for r in touched
-            ],
-        )
+    update_by_id(
+        session, numbers,
+        [{"id": r.number_id, "last_outcome": r.last_outcome, "give": 1 if r.give_back_attempt else 0} for r in touched],
+        lambda v: {
+            "last_outcome": func.coalesce(v["last_outcome"], numbers.c.last_outcome),
+            "attempts": case((numbers.c.attempts >= v["give"], numbers.c.attempts - v["give"]), else_=0),
+            "updated_at": now,
+        },
+        types={"give": numbers.c.attempts.type},
+    )
     _expire(session, Contact, (r.contact_id for r in releases), _CLAIM_FIELDS)
     _expire(session, ContactNumber, (r.number_id for r in touched if r.number_id), ("last_outcome", "attempts", "updated_at"))
 
 
 __all__ = [
+    "AgentState",
     "ContactFacts",
     "NewCall",
     "Release",
+    "agent_states",
     "agents_by_interface",
     "calls_by_id",
     "claim_and_insert_calls",
     "finish_facts",
     "release_contacts",
+    "update_agents",
+    "update_calls",
 ]
