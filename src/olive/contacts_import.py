@@ -55,7 +55,7 @@ class RowChecker:
     """Checks rows one at a time, remembering external refs to report duplicates.
 
     The streaming CSV import turns the duplicate check off and does it on disk
-    (:mod:`olive.api._contacts.refs`), so it never holds the file's refs.
+    (:class:`olive.api._contacts.rows.RefSpool`), so it never holds the file's refs.
     """
 
     def __init__(self, default_region: str, *, duplicates: bool = True) -> None:

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from olive.api._contacts import refs, service
 from olive.api._contacts import rows as contact_rows
+from olive.api._contacts import service
 from olive.contacts_import import ImportRefused, RowChecker
 from olive.store import Contact, DialList, transaction
 
@@ -147,7 +147,7 @@ def test_a_bad_row_at_the_very_end_stores_nothing(
 def test_duplicate_refs_far_apart_in_different_runs(
     session_factory: sessionmaker[Session], list_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(refs, "RUN_SIZE", 3)  # 7 sorted runs on disk for 20 refs
+    monkeypatch.setattr(contact_rows, "RUN_SIZE", 3)  # 7 sorted runs on disk for 20 refs
     rows = [f"+1202555{i:04d},P{i},R-{i}" for i in range(17)]
     rows += ["+12025559001,Again,R-0", "+12025559002,Again,R-9", "+12025559003,Thrice,R-0"]
     body = ("phone,name,external_ref\n" + "\n".join(rows) + "\n").encode()
@@ -166,7 +166,7 @@ def test_refs_already_in_the_list_far_apart(
     session_factory: sessionmaker[Session], list_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service.import_csv(session_factory, list_id, b"phone,external_ref\n+12025559000,R-3\n+12025559001,R-1203\n")
-    monkeypatch.setattr(refs, "RUN_SIZE", 7)
+    monkeypatch.setattr(contact_rows, "RUN_SIZE", 7)
     with pytest.raises(ImportRefused) as refused:
         service.import_csv(session_factory, list_id, _csv(1300))
     assert [(e.line, e.reason) for e in refused.value.errors] == [
@@ -180,12 +180,12 @@ def test_the_refs_never_all_in_memory(
     session_factory: sessionmaker[Session], list_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Structural: refs are held a run at a time (on disk past it), and the row checker keeps none."""
-    monkeypatch.setattr(refs, "RUN_SIZE", 4)
+    monkeypatch.setattr(contact_rows, "RUN_SIZE", 4)
     held: list[int] = []
     checkers: list[RowChecker] = []
-    real_add, real_check = refs.RefSpool.add, RowChecker.check
+    real_add, real_check = contact_rows.RefSpool.add, RowChecker.check
 
-    def add(self: refs.RefSpool, *args: Any, **kwargs: Any) -> None:
+    def add(self: contact_rows.RefSpool, *args: Any, **kwargs: Any) -> None:
         real_add(self, *args, **kwargs)
         held.append(len(self._pending))
 
@@ -193,7 +193,7 @@ def test_the_refs_never_all_in_memory(
         checkers.append(self)
         return real_check(self, *args)
 
-    monkeypatch.setattr(refs.RefSpool, "add", add)
+    monkeypatch.setattr(contact_rows.RefSpool, "add", add)
     monkeypatch.setattr(RowChecker, "check", check)
     assert service.import_csv(session_factory, list_id, _csv(30)).imported == 30
     assert len(held) == 30 and max(held) < 4
@@ -204,7 +204,7 @@ def test_a_file_of_bad_rows_lists_the_first_problems_and_counts_them_all(
     session_factory: sessionmaker[Session], list_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(contact_rows, "MAX_ERRORS", 5)
-    monkeypatch.setattr(refs, "RUN_SIZE", 4)
+    monkeypatch.setattr(contact_rows, "RUN_SIZE", 4)
     lines = ["phone,external_ref"] + [f"12,R-{i}" for i in range(10)] + ["+12025550100,D", "+12025550101,D"]
     with pytest.raises(ImportRefused) as refused:
         service.import_csv(session_factory, list_id, ("\n".join(lines) + "\n").encode())

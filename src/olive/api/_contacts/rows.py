@@ -9,16 +9,104 @@ database, so a bad row always comes back as a row error, never as a failure.
 from __future__ import annotations
 
 import csv
+import heapq
 import io
 import json
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
-from typing import IO
+from typing import IO, NamedTuple
 from zoneinfo import available_timezones
 
-from olive.api._contacts.refs import RefSpool, duplicates
 from olive.contacts_import import ImportRefused, RowChecker, RowError, parse_csv, parse_rows
 from olive.store import ContactRow
+
+# -- external refs, sorted on disk ----------------------------------------
+# External refs of an import, sorted on disk, for the duplicate checks.
+#
+# A 1M-row import used to keep every ref in a dict (about 125 bytes each,
+# 125 MB at 1M rows: the part of the import that grew with the file). Here
+# refs go to sorted runs of :data:`RUN_SIZE` on temporary files and are read
+# back merged, in ref order, so memory holds one run at a time whatever the
+# number of rows. Equal refs come out together, first line first: a duplicate
+# within the file is a ref equal to the one before it.
+
+RUN_SIZE = 50_000  # refs sorted in memory at once (about 8 MB)
+
+
+class Ref(NamedTuple):
+    ref: str
+    line: int
+    row_bad: bool  # the row has other errors (so a duplicate adds no bad row to the count)
+
+
+class RefSpool:
+    """Refs and their lines, written as they come, read back in (ref, line) order."""
+
+    def __init__(self, run_size: int | None = None) -> None:
+        self.run_size = RUN_SIZE if run_size is None else run_size
+        self._pending: list[Ref] = []
+        self._runs: list[IO[str]] = []
+
+    def add(self, ref: str, line: int, row_bad: bool = False) -> None:
+        self._pending.append(Ref(ref, line, row_bad))
+        if len(self._pending) >= self.run_size:
+            self._write_run()
+
+    def _write_run(self) -> None:
+        if not self._pending:
+            return
+        run = tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n")  # noqa: SIM115  # closed by close()
+        self._runs.append(run)
+        # JSON escapes every line break and control character: one ref, one line.
+        run.writelines(json.dumps(entry, separators=(",", ":")) + "\n" for entry in sorted(self._pending))
+        self._pending.clear()
+
+    def sorted(self) -> Iterator[Ref]:
+        """Every ref added, in (ref, line) order; may be read again once a reading is done."""
+        self._write_run()
+        return heapq.merge(*(_read(run) for run in self._runs))
+
+    def close(self) -> None:
+        for run in self._runs:
+            run.close()
+        self._runs.clear()
+        self._pending.clear()
+
+    def __enter__(self) -> RefSpool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _read(run: IO[str]) -> Iterator[Ref]:
+    run.seek(0)
+    for text in run:
+        ref, line, row_bad = json.loads(text)
+        yield Ref(ref, line, row_bad)
+
+
+def duplicates(refs: Iterator[Ref]) -> Iterator[tuple[Ref, int]]:
+    """Each ref equal to an earlier one, with the line of the first (refs in sorted order)."""
+    first: Ref | None = None
+    for entry in refs:
+        if first is not None and entry.ref == first.ref:
+            yield entry, first.line
+        else:
+            first = entry
+
+
+def firsts(refs: Iterator[Ref]) -> Iterator[Ref]:
+    """The first of each ref (refs in sorted order)."""
+    last: str | None = None
+    for entry in refs:
+        if entry.ref != last:
+            last = entry.ref
+            yield entry
+
+
+# -- rows ----------------------------------------------------------------
 
 LIMITS = {"name": 200, "external_ref": 200, "timezone": 64}
 MAX_ROWS = 1_000_000
@@ -236,4 +324,20 @@ def decode_json(body: bytes) -> object:
         raise ValueError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
 
 
-__all__ = ["LIMITS", "MAX_ERRORS", "MAX_ROWS", "ErrorList", "csv_rows", "decode_json", "json_rows", "one_row", "spool_csv", "spooled_rows"]
+__all__ = [
+    "LIMITS",
+    "MAX_ERRORS",
+    "MAX_ROWS",
+    "RUN_SIZE",
+    "ErrorList",
+    "Ref",
+    "RefSpool",
+    "csv_rows",
+    "decode_json",
+    "duplicates",
+    "firsts",
+    "json_rows",
+    "one_row",
+    "spool_csv",
+    "spooled_rows",
+]

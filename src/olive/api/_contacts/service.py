@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive.api._contacts import rows as contact_rows
-from olive.api._contacts.refs import RefSpool, firsts
+from olive.api._contacts.rows import RefSpool, firsts
 from olive.api._contacts.schemas import ImportReport
 from olive.api._deps import Paging
 from olive.api._schemas import get_or_404, well_formed_id
