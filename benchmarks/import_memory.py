@@ -30,6 +30,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
 from olive.store import DialList, make_engine, make_sessionmaker, migrate, transaction
 
 
@@ -40,9 +43,8 @@ def write_csv(path: Path, rows: int) -> None:
             out.write(f"+1202{5550000 + i % 10000:07d},Contact {i},R-{i:07d},{i % 977}\n")
 
 
-async def main_async(rows: int, mode: str, directory: Path) -> dict[str, float]:
-    from olive.api._contacts import service
-
+def prepare(rows: int, directory: Path) -> tuple[Path, Engine, sessionmaker[Session], str]:
+    """A CSV of ``rows`` rows, a fresh SQLite database under ``directory`` and an empty dial list in it."""
     csv_path = directory / "contacts.csv"
     write_csv(csv_path, rows)
     engine = make_engine(f"sqlite:///{directory / 'import.db'}")
@@ -52,7 +54,13 @@ async def main_async(rows: int, mode: str, directory: Path) -> dict[str, float]:
         dial_list = DialList(name="import", default_region="US")
         session.add(dial_list)
         session.flush()
-        list_id = dial_list.id
+        return csv_path, engine, sessions, dial_list.id
+
+
+async def main_async(rows: int, mode: str, directory: Path) -> dict[str, float]:
+    from olive.api._contacts import service
+
+    csv_path, engine, sessions, list_id = prepare(rows, directory)
 
     def run() -> int:
         if mode == "stream":  # the file, as the API now spools the request body to one
@@ -98,16 +106,7 @@ def stages(rows: int, directory: Path) -> list[tuple[str, float, float]]:
     from olive.api._contacts import rows as contact_rows
     from olive.api._contacts import service
 
-    csv_path = directory / "contacts.csv"
-    write_csv(csv_path, rows)
-    engine = make_engine(f"sqlite:///{directory / 'import.db'}")
-    migrate(engine)
-    sessions = make_sessionmaker(engine)
-    with transaction(sessions) as session:
-        dial_list = DialList(name="import", default_region="US")
-        session.add(dial_list)
-        session.flush()
-        list_id = dial_list.id
+    csv_path, engine, sessions, list_id = prepare(rows, directory)
     found: dict[str, tuple[float, float]] = {}
     names = {"spool_csv": "check every row (and find duplicates)", "_refs_free": "refs against the list",
              "_import_batch": "insert, batch by batch"}
