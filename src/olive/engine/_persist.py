@@ -155,9 +155,9 @@ def apply_call_changes(session: Session, changes: Iterable[CallChange], agent_id
 
 
 def _columns(rec: CallRecord, agent_ids: Mapping[str, str]) -> dict[str, Any]:
-    """What :func:`_copy` writes, as columns by name: a column it keeps when the record has
-    no value (``rec.x or call.x``) is left out, so the row keeps its own. What the engine
-    writes; ``_copy`` onto a loaded call is the same, spelled out (tests compare them)."""
+    """A call's record as columns by name, to write by id: a column the record has no value
+    for (``action_id``, ``uniqueid``, ``linkedid``, ``channel``) is left out, so the row keeps
+    its own (tests/engine/test_persist_columns.py compares it with a copy onto a loaded call)."""
     row: dict[str, Any] = {
         "id": rec.call_id,
         "state": rec.state.value,
@@ -192,36 +192,6 @@ def _no_answer(rec: CallRecord) -> list[dict[str, Any]]:
         {"interface": r.interface, "member_name": r.member_name, "ring_ms": r.ring_ms, "at": as_utc(r.at).isoformat()}
         for r in rec.agents_no_answer
     ]
-
-
-def _copy(call: Call, rec: CallRecord, agent_ids: Mapping[str, str]) -> None:
-    call.state = rec.state.value
-    call.originated_at = as_utc(rec.originated_at)  # when the Originate went out
-    call.action_id = rec.action_id or call.action_id
-    call.uniqueid = rec.uniqueid or call.uniqueid
-    call.linkedid = rec.linkedid or call.linkedid
-    call.channel = rec.channel or call.channel
-    call.originate_reason = rec.originate_reason
-    call.dial_status = rec.dial_status
-    for name in ("answered_at", "queued_at", "agent_connected_at", "ended_at"):
-        value = getattr(rec, name)
-        setattr(call, name, None if value is None else as_utc(value))
-    call.agent_interface = rec.agent_interface
-    call.ivr_key, call.ivr_status = rec.ivr_key, rec.ivr_status  # stored as soon as known: a restart keeps it
-    if rec.agent_interface:
-        call.agent_id = agent_ids.get(rec.agent_interface)
-    call.agents_no_answer = _no_answer(rec)
-    if rec.outcome is not None:
-        call.outcome = rec.outcome.value
-        call.hangup_cause = rec.hangup_cause
-        call.hangup_cause_txt = rec.hangup_cause_txt
-        call.abandon_reason = rec.abandon_reason.value if rec.abandon_reason else None
-        call.drop_message_played = rec.drop_message_played
-        call.amd_status, call.amd_cause = rec.amd_status, rec.amd_cause
-        call.customer_wait_s = rec.customer_wait_s
-        call.talk_s = rec.talk_s
-        call.ring_s = rec.ring_s
-        call.detail = rec.detail
 
 
 def _finish_contacts(session: Session, ended: Sequence[tuple[Call, CallRecord]]) -> dict[str, NextStep]:

@@ -12,8 +12,8 @@ for the whole tick, in the caller's transaction:
   simply not won), one UPDATE counts the numbers' attempts, one multi-row
   INSERT writes the winners' call rows; on PostgreSQL the three are one
   statement. The caller commits before any Originate (write-ahead).
-* :func:`calls_by_id`, :func:`agents_by_interface`: what a tick's changes
-  touch, loaded in one query each instead of one per change.
+* :func:`calls_by_id`, :func:`agent_states`: what a tick's changes
+  touch, read in one query each instead of one per change.
 * :func:`update_calls`: a tick's calls, written by id without loading them.
 * :func:`finish_facts` and :func:`release_contacts`: what the retry rule
   needs to know about the ended calls' contacts (three queries for all of
@@ -307,15 +307,6 @@ def _copied(columns: Sequence[str]) -> Callable[[Fields], Mapping[str, Any]]:
     return lambda v: {name: v[name] for name in columns}
 
 
-def agents_by_interface(session: Session, interfaces: Iterable[str]) -> dict[str, Agent]:
-    """The agents with these interfaces (those that exist), in one query per few hundred."""
-    wanted = sorted(set(interfaces))
-    found: dict[str, Agent] = {}
-    for chunk in _chunks(wanted):
-        found.update((a.interface, a) for a in session.scalars(select(Agent).where(Agent.interface.in_(chunk))))
-    return found
-
-
 @dataclass(slots=True)
 class AgentState:
     """What the engine writes of an agent from its tracked activity."""
@@ -458,7 +449,6 @@ __all__ = [
     "NewCall",
     "Release",
     "agent_states",
-    "agents_by_interface",
     "calls_by_id",
     "claim_and_insert_calls",
     "finish_facts",
