@@ -25,7 +25,7 @@ contacts_app = typer.Typer(name="contacts", help="Contacts of dial lists on a ru
 @contacts_app.command("import")
 def import_contacts(
     dial_list: str = typer.Argument(..., help="The dial list's name or id."),
-    file: Path = typer.Argument(..., help="A .csv (header row first) or a .json array of contacts."),
+    file: Path = typer.Argument(..., help="A .csv (header row first) or a .json array of contacts (at most 8 MiB; send larger files as CSV, which streams)."),
     create: bool = typer.Option(False, "--create", help="Create the dial list if there is none of that name."),
     region: str = typer.Option("US", "--region", help="A new list's default region (how national numbers are read)."),
     api_url: str | None = URL_OPTION,
