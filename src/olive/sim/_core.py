@@ -75,6 +75,13 @@ class Core:
         self.processed_calls = 0  # channels that started running dialplan (CoreProcessedCalls)
         self.sessions: list[Session] = []
         self.channels: dict[str, Channel] = {}
+        # Lookups that would otherwise walk every channel (thousands at a busy PBX's scale):
+        # by lower-case name and by uniqueid (in creation order), and by device.
+        self._by_lower_name: dict[str, list[Channel]] = {}
+        self._by_uniqueid: dict[str, list[Channel]] = {}
+        self._by_device: dict[str, dict[str, Channel]] = {}
+        self._created_seq: dict[Channel, int] = {}
+        self._seq = 0
         self.event_log: deque[Event] = deque(maxlen=1000)  # the latest events, for tests
         self.devices: dict[str, str] = {}  # cachable device states
         self._uid = 0
@@ -145,16 +152,24 @@ class Core:
         ch = self.channels.get(name_or_uid)
         if ch is not None:
             return ch
-        low = name_or_uid.lower()
-        for ch in self.channels.values():
-            if ch.name.lower() == low or ch.uniqueid == name_or_uid:
-                return ch
-        return None
+        by_name = self._by_lower_name.get(name_or_uid.lower())
+        by_uid = self._by_uniqueid.get(name_or_uid)
+        found = [chans[0] for chans in (by_name, by_uid) if chans]
+        # The first channel created that matches either way, as a walk over the channels would.
+        return min(found, key=self._created_seq.__getitem__, default=None)
 
     # -- channels -------------------------------------------------------------
     def add_channel(self, ch: Channel) -> None:
         ch.created = self.now
+        old = self.channels.get(ch.name)
+        if old is not None:
+            self._forget(old)
         self.channels[ch.name] = ch
+        self._seq += 1
+        self._created_seq[ch] = self._seq
+        self._by_lower_name.setdefault(ch.name.lower(), []).append(ch)
+        self._by_uniqueid.setdefault(ch.uniqueid, []).append(ch)
+        self._by_device.setdefault(ch.device, {})[ch.name] = ch
         self.channel_event("Newchannel", ch)
 
     def publish(self, ch: Channel) -> None:
@@ -299,10 +314,26 @@ class Core:
         if ch.tech_cause is not None:
             extra.append(("TechCause", str(ch.tech_cause)))
         self.channel_event("Hangup", ch, *extra)
-        self.channels.pop(ch.name, None)
+        self._forget(ch)
         for listener in self.hangup_listeners:
             listener(ch)
         self.device_changed(ch)
+
+    def _forget(self, ch: Channel) -> None:
+        if self.channels.get(ch.name) is ch:
+            del self.channels[ch.name]
+        if self._created_seq.pop(ch, None) is None:
+            return
+        for index, key in ((self._by_lower_name, ch.name.lower()), (self._by_uniqueid, ch.uniqueid)):
+            chans = index[key]
+            chans.remove(ch)
+            if not chans:
+                del index[key]
+        device = self._by_device[ch.device]
+        if device.get(ch.name) is ch:
+            del device[ch.name]
+        if not device:
+            del self._by_device[ch.device]
 
     # -- device state -----------------------------------------------------------
     def device_changed(self, ch: Channel) -> None:
@@ -318,12 +349,10 @@ class Core:
         exten, _, context = exten_context.partition("@")
         if not self.dialplan.exists(context, exten):
             return "INVALID"
-        prefix = device + "-"
-        return "INUSE" if any(c.name.startswith(prefix) for c in self.channels.values()) else "NOT_INUSE"
+        return "INUSE" if self._by_device.get(device) else "NOT_INUSE"
 
     def endpoint_state(self, device: str) -> str:
-        prefix = device + "-"
-        states = [c.state for c in self.channels.values() if c.name.startswith(prefix)]
+        states = [c.state for c in self._by_device.get(device, {}).values()]
         if not states:
             return "NOT_INUSE"
         if any(s == UP for s in states):

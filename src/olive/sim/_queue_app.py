@@ -173,14 +173,17 @@ class QueueCall:
         """calc_metric() and store_next_rr(): ring the first member at or after ``rrpos``;
         then ``rrpos`` moves to the best of the members not tried yet."""
 
+        position = {m: i for i, m in enumerate(order)}  # members compare by identity
+
         def metric(m: Member) -> int:
-            pos = order.index(m)
+            pos = position[m]
             return pos if pos >= q.rrpos else 1000 + pos
 
         ranked = sorted(order, key=metric)
-        wrapped = any(order.index(m) > q.rrpos for m in order)
-        chosen = next(m for m in ranked if m in members)
-        rest = ranked[ranked.index(chosen) + 1 :]
+        wrapped = len(order) - 1 > q.rrpos  # some member sits after rrpos
+        callable_now = set(members)
+        at = next(i for i, m in enumerate(ranked) if m in callable_now)
+        chosen, rest = ranked[at], ranked[at + 1 :]
         if rest:
             q.rrpos = metric(rest[0]) % 1000
         else:

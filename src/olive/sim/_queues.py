@@ -10,6 +10,7 @@ counters are cumulative since the PBX started.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from olive.ami import Action, DeviceState, Event, Response
@@ -51,7 +52,7 @@ class Member:
     in_call: bool = False
     ringing: bool = False  # being rung by a caller right now (app_queue's pending member)
 
-    @property
+    @cached_property  # state_interface never changes; device states ask thousands of times a second
     def device(self) -> str:
         iface = self.state_interface
         if iface.lower().startswith("local/"):
@@ -161,6 +162,9 @@ class Queues:
     def __init__(self, core: Core) -> None:
         self.core = core
         self.queues: dict[str, Queue] = {}
+        # Members by lower-case device, in queue then member order; rebuilt after QueueAdd or
+        # QueueRemove, so a device state change does not walk every member of every queue.
+        self._by_device: dict[str, list[tuple[Queue, Member]]] | None = None
         core.device_listeners.append(self._device_changed)
 
     # -- events -----------------------------------------------------------------------
@@ -183,14 +187,19 @@ class Queues:
 
     def _device_changed(self, device: str, state: str) -> None:
         status = DEVICE_STATUS.get(state, 0)
-        for q in self.queues.values():
-            found = False
-            for m in q.members.values():
-                if m.device.lower() == device.lower():
-                    found = True
-                    self.update_status(q, m, status)
-            if found:
-                self.update_avail(q)
+        if self._by_device is None:
+            self._by_device = {}
+            for q in self.queues.values():
+                for m in q.members.values():
+                    self._by_device.setdefault(m.device.lower(), []).append((q, m))
+        last: Queue | None = None
+        for q, m in self._by_device.get(device.lower(), ()):
+            if last is not None and q is not last:
+                self.update_avail(last)  # each queue's members, then its availability
+            self.update_status(q, m, status)
+            last = q
+        if last is not None:
+            self.update_avail(last)
 
     def update_status(self, q: Queue, m: Member, status: int) -> None:
         if m.status == status:
@@ -254,6 +263,7 @@ class Queues:
             m.lastpause = now
         m.status = self.initial_status(m)
         q.members[iface] = m
+        self._by_device = None
         self.core.sched.defer(lambda: self._added(q, m))
         return None
 
@@ -277,6 +287,7 @@ class Queues:
         if list(q.members).index(iface) < q.rrpos:
             q.rrpos -= 1
         del q.members[iface]
+        self._by_device = None
 
         def removed() -> None:
             self.member_event("QueueMemberRemoved", q, m)
