@@ -369,7 +369,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     from olive.cli._common import engine_pool, settle_heap
     from olive.clock import ScaledClock, SystemClock
     from olive.compliance import AllowAll, ComplianceGuard
-    from olive.engine import Engine
+    from olive.engine import MAX_DIALS_PER_TICK, Engine
 
     if args.switch_interval:  # how soon a thread waiting for the GIL gets it (CPython's default: 5 ms)
         sys.setswitchinterval(args.switch_interval)
@@ -413,7 +413,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     # The real dial guard (DNC, calling hours, abandon limits: us-tsr) unless told otherwise.
     guard = AllowAll() if args.guard == "allow-all" else ComplianceGuard()
     engine = Engine(engine_pool(sessions), {"default": server}, clock=clock, guard=guard, tick_s=0.25,
-                    client_factory=factory)
+                    client_factory=factory, max_dials_per_tick=args.max_dials_per_tick or MAX_DIALS_PER_TICK)
     ticks = Samples()  # wall time of each loop tick
     tick_cpu = Samples()  # the loop thread's CPU time in each tick's own steps
     loop_in_ticks = Samples()  # of which not waiting for the database thread
@@ -870,6 +870,8 @@ def main() -> None:
                         help="uvicorn's HTTP parser (auto: httptools when installed)")
     parser.add_argument("--switch-interval", type=float, default=None,
                         help="sys.setswitchinterval in seconds for the engine's process (Python's default: 0.005)")
+    parser.add_argument("--max-dials-per-tick", type=int, default=None,
+                        help="the engine's cap on the calls one tick places (default: the engine's, MAX_DIALS_PER_TICK)")
     parser.add_argument("--gc", choices=("freeze", "default"), default="freeze",
                         help="freeze what start-up built before measuring, as olive serve does (default), or not")
     parser.add_argument("--engine-loop", choices=("thread", "shared"), default="thread",

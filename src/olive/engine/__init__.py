@@ -7,7 +7,7 @@ It builds on the rules below it: the dial guard and the retry rule are
 from olive.engine._bus import BusEvent, EventBus, Subscription
 from olive.engine._campaigns import CampaignStatus
 from olive.engine._dialing import dial_string
-from olive.engine._engine import ORIGINATE_MARGIN_S, Engine, EngineState
+from olive.engine._engine import MAX_DIALS_PER_TICK, ORIGINATE_MARGIN_S, Engine, EngineState
 from olive.engine._lease import DialingLease, LeaseHeld, default_node_name
 from olive.engine._link import LinkState, PbxLink
 from olive.engine._node import NodeRunner, UnitWorker
@@ -17,6 +17,7 @@ from olive.engine._runner import CampaignRunner
 from olive.engine._stats import abandon_rate, live_answers_since
 
 __all__ = [
+    "MAX_DIALS_PER_TICK",
     "ORIGINATE_MARGIN_S",
     "BusEvent",
     "CampaignReport",
