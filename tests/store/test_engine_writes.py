@@ -36,6 +36,28 @@ def numbers_of(session: Session, contact_id: str) -> list[ContactNumber]:
 
 
 class TestClaimAndInsert:
+    def test_each_call_gets_its_own_campaigns_plan(self, session: Session, factory: Factory) -> None:
+        # On PostgreSQL a tick's plans go once each, and each call points at its own.
+        dial_list = factory.dial_list()
+        first = factory.campaign(dial_lists=[dial_list])
+        second = factory.campaign(dial_lists=[dial_list])
+        contacts = [factory.contact(dial_list, numbers=(f"+1555124000{i}",)) for i in range(4)]
+        session.flush()
+        plans = {first.id: {"dial_mode": "power", "note": 'a "quoted" plan'}, second.id: {"dial_mode": "preview"}}
+        calls = [
+            NewCall(f"call_{i}", campaign_id, c.id, c.numbers[0].id, c.numbers[0].number, 1, "default", plans[campaign_id])
+            for i, (c, campaign_id) in enumerate(zip(contacts, [first.id, second.id, second.id, first.id], strict=True))
+        ]
+        session.commit()
+
+        assert claim_and_insert_calls(session, calls, NOW) == {f"call_{i}" for i in range(4)}
+        session.commit()
+
+        rows = {c.id: c for c in session.scalars(select(Call))}
+        for call in calls:
+            assert rows[call.call_id].campaign_id == call.campaign_id
+            assert rows[call.call_id].plan_snapshot == plans[call.campaign_id]
+
     def test_every_free_contact_is_won_and_a_held_one_is_not(self, session: Session, factory: Factory) -> None:
         dial_list = factory.dial_list()
         campaign = factory.campaign(dial_lists=[dial_list])

@@ -162,8 +162,8 @@ WITH v AS (
     SELECT * FROM unnest(
         CAST(:call_ids AS VARCHAR[]), CAST(:contact_ids AS VARCHAR[]), CAST(:number_ids AS VARCHAR[]),
         CAST(:numbers AS VARCHAR[]), CAST(:attempts AS INTEGER[]), CAST(:servers AS VARCHAR[]),
-        CAST(:campaign_ids AS VARCHAR[]), CAST(:plans AS JSONB[])
-    ) AS v(call_id, contact_id, number_id, number, attempt, server, campaign_id, plan_snapshot)
+        CAST(:campaign_ids AS VARCHAR[]), CAST(:plan_nos AS INTEGER[])
+    ) AS v(call_id, contact_id, number_id, number, attempt, server, campaign_id, plan_no)
 ), claimed AS (
     UPDATE contacts SET active_call_id = v.call_id, status = 'dialing', attempts = contacts.attempts + 1,
         updated_at = :now
@@ -181,17 +181,21 @@ WITH v AS (
 INSERT INTO calls (id, campaign_id, contact_id, contact_number_id, number, attempt, server, state,
     originated_at, uniqueid, linkedid, agents_no_answer, plan_snapshot, created_at, updated_at)
 SELECT call_id, campaign_id, contact_id, number_id, number, attempt, server, 'originating',
-    :now, call_id, call_id, '[]'::jsonb, plan_snapshot, :now, :now
+    :now, call_id, call_id, '[]'::jsonb, (CAST(:plans AS JSONB[]))[plan_no], :now, :now
 FROM won
 RETURNING calls.id
 """)
 
 
 def _claim_and_insert_postgresql(session: Session, calls: Sequence[NewCall], now: datetime) -> set[str]:
-    plans: dict[int, str] = {}  # a campaign's calls share one plan snapshot: serialised once
+    # A campaign's calls share one plan snapshot: sent once, each call with its place (1-based)
+    # in the array (a JSON text in an array is escaped quote by quote on the way).
+    plan_nos: dict[int, int] = {}
+    plans: list[str] = []
     for c in calls:
-        if id(c.plan_snapshot) not in plans:
-            plans[id(c.plan_snapshot)] = json.dumps(dict(c.plan_snapshot))
+        if id(c.plan_snapshot) not in plan_nos:
+            plans.append(json.dumps(dict(c.plan_snapshot)))
+            plan_nos[id(c.plan_snapshot)] = len(plans)
     return set(
         session.execute(
             _CLAIM_AND_INSERT,
@@ -203,7 +207,8 @@ def _claim_and_insert_postgresql(session: Session, calls: Sequence[NewCall], now
                 "attempts": [c.attempt for c in calls],
                 "servers": [c.server for c in calls],
                 "campaign_ids": [c.campaign_id for c in calls],
-                "plans": [plans[id(c.plan_snapshot)] for c in calls],
+                "plan_nos": [plan_nos[id(c.plan_snapshot)] for c in calls],
+                "plans": plans,
                 "now": now,
             },
         ).scalars()
