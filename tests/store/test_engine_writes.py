@@ -19,6 +19,7 @@ from olive.store import (
     claim_contact,
     finish_facts,
     release_contacts,
+    update_calls,
 )
 
 from .conftest import Factory
@@ -174,3 +175,28 @@ class TestRelease:
         assert (contact.active_call_id, contact.status, contact.attempts) == (None, "pending", 1)  # only call_B held it
         [number] = numbers_of(session, contact.id)
         assert (number.attempts, number.last_outcome) == (0, "NOANSWER")  # both given back, the last outcome kept
+
+
+class TestWriteById:
+    def test_a_statement_sent_again_writes_its_new_rows_only(self, session: Session, factory: Factory) -> None:
+        # update_calls' PostgreSQL statement is built once per set of columns and reused:
+        # the second tick's arrays, not the first's, reach the rows.
+        dial_list = factory.dial_list()
+        campaign = factory.campaign(dial_lists=[dial_list])
+        contacts = [factory.contact(dial_list, numbers=(f"+1555125000{i}",)) for i in range(3)]
+        session.flush()
+        calls = [new_call(campaign.id, c, f"call_{i}") for i, c in enumerate(contacts)]
+        session.commit()
+        claim_and_insert_calls(session, calls, NOW)
+        session.commit()
+
+        update_calls(session, [{"id": "call_0", "state": "ringing", "dial_status": "RINGING"},
+                               {"id": "call_1", "state": "ringing", "dial_status": "RINGING"}])
+        session.commit()
+        update_calls(session, [{"id": "call_2", "state": "answered", "dial_status": "ANSWER"},
+                               {"id": "call_0", "state": "ended", "dial_status": "ANSWER"},
+                               {"id": "call_0", "state": "ended", "dial_status": "CANCEL"}])  # again: applied in order
+        session.commit()
+
+        rows = {c.id: (c.state, c.dial_status) for c in session.scalars(select(Call))}
+        assert rows == {"call_0": ("ended", "CANCEL"), "call_1": ("ringing", "RINGING"), "call_2": ("answered", "ANSWER")}

@@ -37,7 +37,6 @@ from sqlalchemy import (
     Engine,
     Table,
     delete,
-    exists,
     func,
     insert,
     or_,
@@ -58,6 +57,7 @@ from olive.store._campaigns import (
     campaign_dial_lists,
 )
 from olive.store._compliance import Callback
+from olive.store._db import among
 from olive.store._engine_writes import Fields, update_by_id
 from olive.store._repository import Page, Repository, grouped_ids
 
@@ -118,21 +118,21 @@ class DueContact(NamedTuple):
 def _with_numbers(session: Session, heads: Sequence[Any]) -> list[DueContact]:
     """``heads``: contact rows (the columns of :func:`_columns`), in order; returns them with their
     numbers, read in one statement for all (by ``uq_contact_numbers_contact_id_position``), each
-    with whether a call to it is open (``ix_calls_number``)."""
+    with whether a call to it is open, in a second one (``ix_calls_open_number``, probed per
+    number: as a subquery beside each number, PostgreSQL without fresh statistics hashed every
+    open call instead, 58 ms a pick with 2,000 calls in flight)."""
     numbers: dict[str, list[DueNumber]] = {head[0]: [] for head in heads}
     if numbers:
-        in_flight = exists().where(Call.number == ContactNumber.number, Call.ended_at.is_(None))
         rows = session.execute(
-            select(
-                ContactNumber.contact_id,
-                ContactNumber.id,
-                ContactNumber.number,
-                ContactNumber.position,
-                in_flight,
-            ).where(ContactNumber.contact_id.in_(list(numbers)))
+            select(ContactNumber.contact_id, ContactNumber.id, ContactNumber.number, ContactNumber.position)
+            .where(among(session, ContactNumber.contact_id, list(numbers)))
+        ).all()
+        called = sorted({number for _, _, number, _ in rows})
+        busy = set(
+            session.scalars(select(Call.number).where(among(session, Call.number, called), Call.ended_at.is_(None)))
         )
-        for contact_id, number_id, number, position, busy in rows:
-            numbers[contact_id].append(DueNumber(number_id, number, position, bool(busy)))
+        for contact_id, number_id, number, position in rows:
+            numbers[contact_id].append(DueNumber(number_id, number, position, number in busy))
     out = []
     for cid, list_id, zone, variables, attempts, index, at in heads:
         mine = sorted(numbers[cid], key=lambda n: n.position)

@@ -15,7 +15,7 @@ so ``Session.begin_nested()`` works as on PostgreSQL.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 
@@ -23,8 +23,19 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    make_url,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import QueryableAttribute, Session, sessionmaker
 
 ENV_DATABASE_URL: Final = "OLIVE_DATABASE_URL"
 DEFAULT_DATABASE_URL: Final = "sqlite:///olive.db"
@@ -111,6 +122,17 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work at the edge: commit on success, roll back on error, always close."""
     with factory() as session, session.begin():
         yield session
+
+
+def among(
+    session: Session, column: ColumnElement[Any] | QueryableAttribute[Any], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(array)``: one parameter, so the
+    statement's text is the same for any number of values (psycopg converts it once and
+    the server can prepare it; an IN list of over 50 values is converted again each time)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type, dimensions=1)))
+    return column.in_(values)
 
 
 def ping(session: Session) -> None:
