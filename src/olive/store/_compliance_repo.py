@@ -28,6 +28,7 @@ from olive.store._compliance import (
     DncCheck,
     DncNumber,
 )
+from olive.store._db import among
 from olive.store._repository import Page, Repository
 
 
@@ -140,7 +141,7 @@ class DncRepository(Repository[DncNumber]):
         out: dict[str, str] = {}
         rows = self.session.execute(
             select(DncNumber.number, DncNumber.campaign_id).where(
-                DncNumber.number.in_(sorted(set(numbers))), scope
+                among(self.session, DncNumber.number, sorted(set(numbers))), scope
             )
         )
         for number, list_id in rows:
@@ -286,7 +287,7 @@ class CallbackRepository(Repository[Callback]):
             self.select()
             .where(
                 Callback.campaign_id == campaign_id,
-                Callback.contact_id.in_(sorted(set(contact_ids))),
+                among(self.session, Callback.contact_id, sorted(set(contact_ids))),
                 Callback.status == "scheduled",
                 Callback.due_at <= as_utc(now),
             )
@@ -325,7 +326,7 @@ def contacts_with_due_callbacks(session: Session, campaign_id: str, contact_ids:
             session.scalars(
                 select(Callback.contact_id).where(
                     Callback.campaign_id == campaign_id,
-                    Callback.contact_id.in_(ids[start : start + CHUNK]),
+                    among(session, Callback.contact_id, ids[start : start + CHUNK]),
                     Callback.status == "scheduled",
                     Callback.due_at <= as_utc(now),
                 )

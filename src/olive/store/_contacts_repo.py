@@ -230,7 +230,7 @@ def callback_rows(
     }
     if not order:
         return []
-    heads = session.execute(select(*_columns()).where(Contact.id.in_(list(order)))).all()
+    heads = session.execute(select(*_columns()).where(among(session, Contact.id, list(order)))).all()
     return _with_numbers(session, sorted(heads, key=lambda c: order[c[0]]))
 
 

@@ -56,6 +56,7 @@ from sqlalchemy.types import TypeEngine
 
 from olive.store._calls import Call
 from olive.store._campaigns import Agent, Contact, ContactNumber
+from olive.store._db import among
 
 # Bound parameters per statement stay well under SQLite's and PostgreSQL's limits.
 CHUNK = 500
@@ -305,7 +306,7 @@ def calls_by_id(session: Session, ids: Iterable[str]) -> dict[str, Call]:
     wanted = sorted(set(ids))
     found: dict[str, Call] = {}
     for chunk in _chunks(wanted):
-        found.update((c.id, c) for c in session.scalars(select(Call).where(Call.id.in_(chunk))))
+        found.update((c.id, c) for c in session.scalars(select(Call).where(among(session, Call.id, chunk))))
     return found
 
 
@@ -347,7 +348,7 @@ def agent_states(session: Session, interfaces: Iterable[str]) -> dict[str, Agent
     for chunk in _chunks(wanted):
         for id_, name, interface, state, pause_reason, since, call_id in session.execute(
             select(Agent.id, Agent.name, Agent.interface, Agent.state, Agent.pause_reason, Agent.state_since,
-                   Agent.current_call_id).where(Agent.interface.in_(chunk))
+                   Agent.current_call_id).where(among(session, Agent.interface, chunk))
         ):
             found[interface] = AgentState(id_, name, interface, state, pause_reason, since, call_id)
     return found
@@ -382,12 +383,12 @@ def finish_facts(session: Session, contact_ids: Iterable[str], counted: ColumnEl
     facts: dict[str, ContactFacts] = {}
     for chunk in _chunks(wanted):
         for contact_id, index in session.execute(
-            select(Contact.id, Contact.next_number_index).where(Contact.id.in_(chunk))
+            select(Contact.id, Contact.next_number_index).where(among(session, Contact.id, chunk))
         ):
             facts[contact_id] = ContactFacts(contact_id, int(index))
         for contact_id, number_id, position in session.execute(
             select(ContactNumber.contact_id, ContactNumber.id, ContactNumber.position)
-            .where(ContactNumber.contact_id.in_(chunk))
+            .where(among(session, ContactNumber.contact_id, chunk))
             .order_by(ContactNumber.contact_id, ContactNumber.position)
         ):
             if contact_id in facts:
@@ -395,7 +396,7 @@ def finish_facts(session: Session, contact_ids: Iterable[str], counted: ColumnEl
                 facts[contact_id].counts[number_id] = Counter()
         for counted_contact, counted_number, outcome, total in session.execute(
             select(Call.contact_id, Call.contact_number_id, Call.outcome, func.count())
-            .where(Call.contact_id.in_(chunk), Call.outcome.is_not(None), counted)
+            .where(among(session, Call.contact_id, chunk), Call.outcome.is_not(None), counted)
             .group_by(Call.contact_id, Call.contact_number_id, Call.outcome)
         ):
             fact = facts.get(counted_contact or "")
