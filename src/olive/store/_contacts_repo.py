@@ -130,7 +130,7 @@ def _with_numbers(session: Session, heads: Sequence[Any]) -> list[DueContact]:
         called = sorted({number for _, _, number, _ in rows})
         busy = set(
             session.scalars(select(Call.number).where(among(session, Call.number, called), Call.ended_at.is_(None)))
-        )
+        ) if called else set()
         for contact_id, number_id, number, position in rows:
             numbers[contact_id].append(DueNumber(number_id, number, position, number in busy))
     out = []

@@ -247,7 +247,7 @@ def update_by_id(
     setting ``values``; both are built from a row's fields (each row has the same fields, by
     name; a field's type is its column's unless ``types`` says). On PostgreSQL one statement
     for all rows, which reads them from ``unnest()`` of one array per field; elsewhere an
-    executemany, as before. ``reuse``: a key that fixes ``values`` and ``also`` (no literal that
+    executemany, as before. ``reuse``: a key that fixes ``values``, ``also`` and ``types`` (no literal that
     changes between calls in them), so the PostgreSQL statement is built once for the key and
     the fields' names and is sent again with new arrays (building and keying it was a third of
     the database thread's CPU time at 1,000 agents).
