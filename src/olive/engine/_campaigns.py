@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from olive.engine._callbacks import owner_calls
 from olive.engine._runner import LIVE_ANSWERS_S, CampaignCounters, CampaignRunner
-from olive.engine._stats import live_answers_since, machines_since
+from olive.engine._stats import live_answer_counts, machines_since
 from olive.store import (
     Campaign,
     CampaignRepository,
@@ -70,7 +70,7 @@ def read_campaigns(
         # A unit's abandon guard restores its own server's calls: each unit keeps its own rate
         # within the target, so the campaign's (their weighted mean) is too (docs/scale-out.md).
         mine = None if unit is None else unit.server
-        runner.restore(live_answers_since(session, campaign.id, now - LIVE_ANSWERS_S, mine))
+        runner.restore_counted(live_answer_counts(session, campaign.id, now - LIVE_ANSWERS_S, now, mine))
         runner.restore_machines(machines_since(session, campaign.id, now - LIVE_ANSWERS_S, mine))
         refreshed.new_runners[campaign.id] = runner
     return refreshed

@@ -83,16 +83,22 @@ class CampaignRunner:
 
     def restore(self, live_answers: Iterable[tuple[float, bool]]) -> None:
         """Replay the campaign's past live answers (at, abandoned) so the abandon budget survives restarts."""
-        for at, abandoned in live_answers:
-            self.pacer.observe(pacing.RestoredLiveAnswer(at, abandoned))
-            self.brake.record(at, abandoned)
-            self._remember(at, abandoned)
+        self.restore_counted((at, abandoned, 1) for at, abandoned in live_answers)
 
-    def _remember(self, at: float, abandoned: bool) -> None:
+    def restore_counted(self, live_answers: Iterable[tuple[float, bool, int]]) -> None:
+        """:meth:`restore` from (at, abandoned, count): answers counted together at one time
+        (``live_answer_counts``: connected answers in buckets, abandons one by one)."""
+        for at, abandoned, count in live_answers:
+            self.pacer.observe(pacing.RestoredLiveAnswer(at, abandoned, count))
+            self.brake.record(at, abandoned, count)
+            self._remember(at, abandoned, count)
+
+    def _remember(self, at: float, abandoned: bool, count: int = 1) -> None:
         if abandoned:
-            self.history.abandoned(at)
+            for _ in range(count):
+                self.history.abandoned(at)
         else:
-            self.history.connected(at)
+            self.history.connected(at, count)
 
     def restore_machines(self, machines: Iterable[tuple[float, float]]) -> None:
         """Replay the campaign's past MACHINE calls (at, estimated share of a person), oldest first."""

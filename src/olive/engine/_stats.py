@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import heapq
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from olive.calls import LIVE_ANSWERS, CallChange
+from olive.engine._answer_history import TIERS
 from olive.store import (
     AMD_FALSE_POSITIVE_SHARE,
+    counted_since,
     ended_since,
     machine_calls_since,
     outcome_totals,
@@ -43,6 +46,27 @@ def live_answers_since(
     ]
 
 
+def live_answer_counts(
+    session: Session, campaign_id: str, since: float, now: float, server: str | None = None
+) -> list[tuple[float, bool, int]]:
+    """(at, abandoned, count) of the campaign's live answers since ``since``, oldest first, as a
+    restarted runner takes them: each abandon on its own (the pacer's clusters need their
+    times), connected answers counted in the database in the buckets a runner keeps them in
+    (``AnswerHistory``: 2.5 s for the last hour, a minute for the last day, half an hour beyond),
+    each at its bucket's start, which every abandon window counts as it counted the answers.
+    A month at 1,000 agents is tens of millions of answers: read one by one, minutes and
+    gigabytes at start-up; counted, a few thousand rows."""
+    widths = [(width, now - span) for width, span in TIERS]
+    connected = [
+        (at, False, n)
+        for at, n in counted_since(
+            session, campaign_id, tuple(o for o in LIVE if o != "ABANDONED"), since, widths, server=server
+        )
+    ]
+    abandons = [(to_epoch(at), True, 1) for at, _ in ended_since(session, campaign_id, ("ABANDONED",), since, server=server)]
+    return list(heapq.merge(connected, abandons, key=lambda row: (row[0], not row[1])))
+
+
 def machines_since(
     session: Session, campaign_id: str, since: float, server: str | None = None
 ) -> list[tuple[float, float]]:
@@ -63,4 +87,4 @@ def abandon_rate(session: Session, campaign_id: str, since: float | None = None)
     return {"live_answers": live, "abandoned": abandoned, "rate": (abandoned / live) if live else 0.0}
 
 
-__all__ = ["abandon_rate", "call_event", "live_answers_since", "machines_since"]
+__all__ = ["abandon_rate", "call_event", "live_answer_counts", "live_answers_since", "machines_since"]

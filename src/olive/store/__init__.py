@@ -56,6 +56,7 @@ from olive.store._calls import Call
 from olive.store._calls_repo import (
     CallFilter,
     CallRepository,
+    counted_since,
     counts_as_attempt,
     ended_since,
     has_open_call_for,
@@ -360,6 +361,7 @@ __all__ = [
     "contact_status_counts",
     "contacts_due",
     "contacts_with_due_callbacks",
+    "counted_since",
     "counts_as_attempt",
     "create_api_key",
     "current_revision",
