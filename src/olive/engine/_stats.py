@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from olive.calls import LIVE_ANSWERS, CallChange
+from olive.calls import LIVE_ANSWERS, CallChange, Outcome
 from olive.engine._answer_history import TIERS
 from olive.store import (
     AMD_FALSE_POSITIVE_SHARE,
@@ -57,13 +57,12 @@ def live_answer_counts(
     A month at 1,000 agents is tens of millions of answers: read one by one, minutes and
     gigabytes at start-up; counted, a few thousand rows."""
     widths = [(width, now - span) for width, span in TIERS]
+    abandoned = Outcome.ABANDONED.value
     connected = [
         (at, False, n)
-        for at, n in counted_since(
-            session, campaign_id, tuple(o for o in LIVE if o != "ABANDONED"), since, widths, server=server
-        )
+        for at, n in counted_since(session, campaign_id, [o for o in LIVE if o != abandoned], since, widths, server=server)
     ]
-    abandons = [(to_epoch(at), True, 1) for at, _ in ended_since(session, campaign_id, ("ABANDONED",), since, server=server)]
+    abandons = [(to_epoch(at), True, 1) for at, _ in ended_since(session, campaign_id, [abandoned], since, server=server)]
     return list(heapq.merge(connected, abandons, key=lambda row: (row[0], not row[1])))
 
 

@@ -68,19 +68,17 @@ def counted_since(
     engine reads a month of live answers this way: a few thousand rows, not one per call."""
     if not widths:
         raise ValueError("counted_since needs at least one bucket width")
-    if session.get_bind().dialect.name == "postgresql":
-        epoch: ColumnElement[Any] = func.extract("epoch", Call.ended_at)
-    else:  # SQLite keeps timestamps as UTC text; julianday() reads it (to about 10 microseconds)
-        epoch = (func.julianday(Call.ended_at) - 2440587.5) * 86400.0
     *newer, (oldest_width, _) = widths
-    width = case(
-        *((Call.ended_at >= as_utc(after), literal(w, Float)) for w, after in newer),
-        else_=literal(oldest_width, Float),
-    ) if newer else literal(oldest_width, Float)
-    bucket = func.floor(cast(epoch, Float) / width) if session.get_bind().dialect.name == "postgresql" else (
-        # SQLite may lack floor(); epochs are positive, so truncation is the floor
-        cast(cast(epoch, Float) / width, Integer)
-    )
+    width: ColumnElement[Any] = literal(oldest_width, Float)
+    if newer:
+        width = case(*((Call.ended_at >= as_utc(after), literal(w, Float)) for w, after in newer), else_=width)
+    bucket: ColumnElement[Any]
+    if session.get_bind().dialect.name == "postgresql":
+        bucket = func.floor(cast(func.extract("epoch", Call.ended_at), Float) / width)
+    else:
+        # SQLite keeps timestamps as UTC text, which julianday() reads (to about 10 microseconds);
+        # it may lack floor(), but epochs are positive, so truncation is the floor.
+        bucket = cast((func.julianday(Call.ended_at) - 2440587.5) * 86400.0 / width, Integer)
     rows = session.execute(
         select(width, bucket, func.count())
         .where(
