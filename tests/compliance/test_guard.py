@@ -49,7 +49,9 @@ def check(session: Session, build: Builder, campaign_id: str, contact_id: str, n
     else:
         contact = build.contact_row(contact_id)
     number = contact.numbers[contact.next_number_index % len(contact.numbers)]
-    return guard.check(session, campaign, contact, number, now)
+    verdict = guard.check(session, campaign, contact, number, now)
+    guard.write_records(session)  # as the tick does once its calls are written
+    return verdict
 
 
 def _row(contact: Contact) -> DueContact:
@@ -229,11 +231,13 @@ class TestPrepared:
                 if verdict.allowed:
                     guard.dialed(session, campaign, contact, f"call_{contact.id}", NOON_NY)
             checked = len(statements) - prepared
-            session.flush()
+            guard.write_records(session)
+            written = statements[prepared + checked:]
         finally:
             event.remove(engine, "before_cursor_execute", keep)
         assert prepared <= 5, statements  # callbacks, their owner, lockouts, DNC entries
         assert checked == 0, statements[prepared:]  # nothing read per contact
+        assert sum("dnc_checks" in w for w in written) == 1, written  # the 20 DNC checks in one INSERT
         refused = [(c.numbers[0].number, v.status) for c, v in zip(rows, verdicts, strict=True) if not v.allowed]
         assert refused == [("+442079460005", "dnc")]
         checks = session.scalars(select(DncCheck)).all()

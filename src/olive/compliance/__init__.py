@@ -15,6 +15,7 @@ from olive.compliance._dial_guard import (
     DialGuard,
     DialObserver,
     DialPreparer,
+    DialRecorder,
     Verdict,
 )
 from olive.compliance._dispositions import (
@@ -91,6 +92,7 @@ __all__ = [
     "DialGuard",
     "DialObserver",
     "DialPreparer",
+    "DialRecorder",
     "DispositionError",
     "DispositionResult",
     "DncEntry",

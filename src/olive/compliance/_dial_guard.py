@@ -12,7 +12,9 @@ A guard may also observe (:class:`DialObserver`): the engine calls its
 ``dialed`` once the contact is claimed and its call row written, in the
 same transaction. And it may read ahead (:class:`DialPreparer`): the engine
 calls its ``prepare`` with the tick's candidates before the first ``check``,
-so it can read what it weighs for all of them in a few statements.
+so it can read what it weighs for all of them in a few statements. And it
+may keep records (:class:`DialRecorder`): the engine calls its
+``write_records`` once the tick's calls are written, in the same transaction.
 
 The contact is a :class:`~olive.store.DialContact`: the plain, immutable row
 the tick picked (:class:`~olive.store.DueContact`), or an ORM ``Contact``.
@@ -71,6 +73,14 @@ class DialPreparer(Protocol):
     ) -> None: ...
 
 
+@runtime_checkable
+class DialRecorder(Protocol):
+    """Optional guard hook: the tick's calls are written (and ``dialed`` called for each);
+    write what its checks recorded, in the same transaction."""
+
+    def write_records(self, session: Session) -> None: ...
+
+
 class AllowAll:
     """A guard that allows every dial: never for a real campaign. It stays in olive, not
     tests/, because benchmarks/engine_load.py uses it to time the engine alone."""
@@ -86,4 +96,4 @@ class AllowAll:
         return ALLOW
 
 
-__all__ = ["ALLOW", "AllowAll", "DialGuard", "DialObserver", "DialPreparer", "Verdict"]
+__all__ = ["ALLOW", "AllowAll", "DialGuard", "DialObserver", "DialPreparer", "DialRecorder", "Verdict"]

@@ -10,7 +10,8 @@ while the contact was queued stops the call. In order:
 3. the uk-ofcom 72-hour lockout after an abandoned call to the number;
 4. a due callback owned by an agent waits for that agent to be ready;
 5. the do-not-call lists (global and the campaign's), checked and recorded
-   as a :class:`~olive.store.DncCheck` every time.
+   as a :class:`~olive.store.DncCheck` every time (a tick's records are
+   written together, each with its call, by :meth:`write_records`).
 
 A refusal carries ``retry_at``, the moment every reason will have cleared,
 so the contact leaves the due queue until then; a DNC hit ends the contact
@@ -37,6 +38,7 @@ from olive.compliance._schedule import Schedule
 from olive.store import (
     CallRepository,
     Campaign,
+    CheckRecord,
     DialContact,
     DialNumber,
     DncCheck,
@@ -49,8 +51,9 @@ class ComplianceGuard:
     """olive's default dial guard; see the module docstring for what it checks."""
 
     def __init__(self) -> None:
-        self._clear_checks: dict[str, DncCheck] = {}  # contact id -> its clear check, until dialed
+        self._clear_checks: dict[str, DncCheck | CheckRecord] = {}  # contact id -> its clear check, until dialed
         self._tick: TickFacts | None = None
+        self._records: list[CheckRecord] = []  # the tick's checks, until its calls are written
 
     def __repr__(self) -> str:
         return "<ComplianceGuard>"
@@ -67,6 +70,7 @@ class ComplianceGuard:
             if c.numbers
         ]
         self._tick = gather(session, campaign, pairs, now)
+        self._records = []  # an earlier tick's that failed before writing them died with its transaction
 
     def check(
         self,
@@ -88,6 +92,7 @@ class ComplianceGuard:
         if reasons:
             return Verdict(False, _reason_text(reasons), retry_at=_retry_at(reasons, facts.zones.names, schedule, now))
         dnc = DncRepository(session)
+        record: DncCheck | CheckRecord
         if tick is not None:
             record = dnc.record_check(
                 number.number,
@@ -96,6 +101,7 @@ class ComplianceGuard:
                 contact_id=contact.id,
                 now=now,
             )
+            self._records.append(record)
         else:
             record = dnc.check(
                 number.number, campaign_id=campaign.id, contact_id=contact.id, now=now
@@ -136,6 +142,14 @@ class ComplianceGuard:
         if callback is not None:
             callback.status = "done"
             callback.call_id = call_id
+
+
+    def write_records(self, session: Session) -> None:
+        """Write the DNC checks of the tick :meth:`prepare` began, in one statement, with
+        the calls :meth:`dialed` linked (a check made without ``prepare`` is written
+        as it is made)."""
+        records, self._records = self._records, []
+        DncRepository(session).write_checks(records)
 
 
 def _reason_text(reasons: list[Reason]) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from olive.compliance import DialGuard, DialObserver, DialPreparer, Verdict
+from olive.compliance import DialGuard, DialObserver, DialPreparer, DialRecorder, Verdict
 from olive.engine._callbacks import ELSEWHERE, OwnerRoute, OwnerRoutes
 from olive.engine._due import dial_note, rows_to_dial
 from olive.engine._persist import DialIntent, write_ahead_all
@@ -92,7 +92,7 @@ def place_dials(
             owners[owner.agent_id] = owner
         chosen.append((contact, build_intent(campaign, contact, number, plan, server, owner), owner))
     # The guard's records (a DNC check per contact) are written once they know their call:
-    # one INSERT with the call ids at the next flush, not an INSERT and an UPDATE per row.
+    # one INSERT with the call ids, not an INSERT and an UPDATE per row.
     with session.no_autoflush:
         put_off_contacts(session, put_off)  # the refusals, in one statement per kind
         # All of the tick's claims and call rows for this campaign in a few statements.
@@ -104,6 +104,8 @@ def place_dials(
                 out.append((server, intent, plan))
                 if isinstance(guard, DialObserver):
                     guard.dialed(session, campaign, contact, intent.call_id, now)
+        if isinstance(guard, DialRecorder):  # the DNC checks, each with its call, in one INSERT
+            guard.write_records(session)
     return out, dial_note(session, campaign.id, reason, len(out), bool(candidates), refused)
 
 

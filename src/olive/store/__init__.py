@@ -96,6 +96,7 @@ from olive.store._compliance import (
 )
 from olive.store._compliance_repo import (
     CallbackRepository,
+    CheckRecord,
     ComplianceRecords,
     DispositionCodeRepository,
     DncRepository,
@@ -291,6 +292,7 @@ __all__ = [
     "CallbackRepository",
     "Campaign",
     "CampaignRepository",
+    "CheckRecord",
     "Claim",
     "ComplianceRecords",
     "Contact",

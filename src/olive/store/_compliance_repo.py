@@ -8,13 +8,15 @@ the DNC lists, for compliance/_records.py's exports. Reads only."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, Table, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from olive.calls import LIVE_ANSWERS, Outcome
+from olive.ids import new_id
 from olive.store._base import as_utc
 from olive.store._calls import Call
 from olive.store._campaigns import (
@@ -29,7 +31,23 @@ from olive.store._compliance import (
     DncNumber,
 )
 from olive.store._db import among
+from olive.store._engine_writes import insert_rows
 from olive.store._repository import Page, Repository
+
+
+@dataclass(slots=True)
+class CheckRecord:
+    """A DNC check made for a tick's candidate, kept until the tick's calls are written:
+    :meth:`DncRepository.write_checks` then writes the tick's records, each with its call."""
+
+    number: str
+    campaign_id: str | None
+    contact_id: str | None
+    result: str  # "clear" or "blocked"
+    matched_list: str | None
+    checked_at: datetime
+    call_id: str | None = None
+    id: str = field(default_factory=lambda: new_id("dncc"))
 
 
 def _between(statement: Select[Any], column: Any, since: float | None, until: float | None) -> Select[Any]:
@@ -157,9 +175,10 @@ class DncRepository(Repository[DncNumber]):
         campaign_id: str | None,
         contact_id: str | None,
         now: datetime | float,
-    ) -> DncCheck:
-        """Record a check already made (:meth:`matches`); written with the transaction's next flush."""
-        record = DncCheck(
+    ) -> CheckRecord:
+        """The record of a check already made (:meth:`matches`), not yet written: pass it to
+        :meth:`write_checks` in the same transaction."""
+        return CheckRecord(
             number=number,
             campaign_id=campaign_id,
             contact_id=contact_id,
@@ -167,8 +186,13 @@ class DncRepository(Repository[DncNumber]):
             matched_list=matched_list,
             checked_at=as_utc(now),
         )
-        self.session.add(record)
-        return record
+
+    def write_checks(self, records: Sequence[CheckRecord]) -> None:
+        """Write these checks' records in one statement (a text that does not change with
+        their number: engine/_dialing.py writes a tick's at once)."""
+        table = DncCheck.__table__
+        assert isinstance(table, Table)
+        insert_rows(self.session, table, [asdict(record) for record in records])
 
     def add_number(
         self,
