@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive.clock import ManualClock
@@ -23,6 +24,7 @@ from olive.engine._unit import NotDialing
 from olive.engine._unit_hangup import PoolView
 from olive.engine._unit_scope import UnitScope
 from olive.store import (
+    Campaign,
     ServerLimits,
     UnitLease,
     UnitLiveView,
@@ -224,17 +226,26 @@ async def test_the_api_engine_shows_no_figures_as_live_once_their_writer_lost_th
     assert "node node-b holds it now" in (other.note or "")
 
 
-async def test_the_api_engine_says_when_a_running_campaign_has_no_figures_yet(
+async def test_the_api_engine_says_when_a_running_campaign_has_no_figures_yet_and_a_stopped_one_has_none_live(
     session_factory: sessionmaker[Session],
 ) -> None:
+    stopped = campaign_on(session_factory, "pbx-b")
+    with transaction(session_factory) as s:  # its last figures, published just before it was stopped
+        (lease,) = acquire_units(s, "node-a", TTL_S, limit=1)
+        publish_unit_live(s, lease, figures(1, 1, {"CONNECTED": 1}, [(None, 1, 0)]))
+        s.execute(update(Campaign).where(Campaign.id == stopped).values(status="stopped"))
     running = campaign_on(session_factory, "pbx-a")
-    stopped = campaign_on(session_factory, "pbx-b", status="stopped")
-    view = PoolView(session_factory, {}, clock=ManualClock(), lease=NotDialing(session_factory, "node-c"))
+    never = campaign_on(session_factory, "pbx-c", status="stopped")
+    view = PoolView(session_factory, {}, clock=ManualClock(), lease=NotDialing(session_factory, "node-c"),
+                    stale_after_s=600.0)
     await view.start(run=False)
     try:
         await view.tick()
         assert view.status(running) == CampaignStatus(
             running, "no live figures from this campaign's units yet (GET /pool shows which nodes hold them)")
-        assert view.status(stopped) == CampaignStatus(stopped, None)
+        assert view.status(never) == CampaignStatus(never, None)
+        last = view.status(stopped)
     finally:
         await view.stop()
+    assert (last.note, last.counters, last.live_at) == (None, None, None)
+    assert [(u.server, u.node, u.stale) for u in last.units] == [("pbx-b", "node-a", True)]

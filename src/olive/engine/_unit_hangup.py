@@ -22,6 +22,7 @@ can ask again (a second forced stop of a stopped campaign is allowed).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -76,8 +77,9 @@ class PoolView(Engine):
         """The campaign's figures merged over its units' live ones; stale ones kept per server, marked."""
         live, read_at = self.live
         units = unit_statuses(live.get(campaign_id, ()), time.monotonic() - read_at, self.stale_after_s)
-        if not units and all(c.id != campaign_id for c in self.campaigns):
-            return CampaignStatus(campaign_id, None)  # neither running nor paused, and never published
+        if all(c.id != campaign_id for c in self.campaigns):
+            # Neither running nor paused: what its units last published is history, not live.
+            return CampaignStatus(campaign_id, None, units=tuple(dataclasses.replace(u, stale=True) for u in units))
         return merged_status(campaign_id, units)
 
     def note(self, campaign_id: str) -> str | None:
