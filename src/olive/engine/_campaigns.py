@@ -93,9 +93,26 @@ def finish_idle(session: Session, idle: list[str], now: float) -> dict[str, str]
 
 
 @dataclass(frozen=True)
+class AbandonCount:
+    """Live answers and abandons the pacer counted: to date (``window_s`` None) or over a window."""
+
+    window_s: float | None
+    live_answers: float
+    abandons: float
+
+    @property
+    def rate(self) -> float:
+        return self.abandons / self.live_answers if self.live_answers else 0.0
+
+
+@dataclass(frozen=True)
 class CampaignStatus:
     """A campaign as the engine sees it: why it is not dialing, and its live figures
-    (``None`` when the engine does not run it)."""
+    (``None`` when the engine does not run it).
+
+    On a ``--scale-out`` node's API engine (engine/_live.py) the figures are its units',
+    published by the nodes that hold them: ``units`` has each server's, ``live_at`` says
+    when the oldest of the live ones was published, and the rest is their merge."""
 
     campaign_id: str
     note: str | None
@@ -103,17 +120,26 @@ class CampaignStatus:
     pacer_mode: str | None = None
     estimates: dict[str, Any] = field(default_factory=dict)
     last_decision: tuple[int, str] | None = None  # (dials, reason)
+    abandon_windows: tuple[AbandonCount, ...] = ()  # the pacer's abandon guard: to date, then its windows
+    units: tuple[UnitStatus, ...] = ()
+    live_at: float | None = None  # epoch seconds, the database's clock
 
     @property
     def running(self) -> bool:
         return self.counters is not None
 
     @classmethod
-    def of(cls, campaign_id: str, note: str | None, runner: CampaignRunner | None) -> CampaignStatus:
+    def of(
+        cls, campaign_id: str, note: str | None, runner: CampaignRunner | None, now: float | None = None
+    ) -> CampaignStatus:
+        """``now`` (the engine's clock): also the abandon guard's windows as of then."""
         if runner is None:
             return cls(campaign_id, note)
         decision = runner.last_decision
         c = runner.counters
+        windows = () if now is None else tuple(
+            AbandonCount(w.window_s, w.live_answers, w.abandons) for w in runner.brake.ledger.stats(now)
+        )
         return cls(
             campaign_id,
             note,
@@ -121,7 +147,23 @@ class CampaignStatus:
             runner.pacer.mode,
             dict(runner.pacer.estimates()),
             None if decision is None else (decision.dials, decision.reason),
+            windows,
         )
 
 
-__all__ = ["CampaignStatus", "Refreshed", "finish_idle", "read_campaigns"]
+@dataclass(frozen=True)
+class UnitStatus:
+    """One unit's figures as its holder published them (``olive.store.unit_live``), and how old they are."""
+
+    server: str
+    node: str  # who published them
+    token: int  # under which lease
+    live_at: float  # epoch seconds, the database's clock
+    age_s: float
+    stale: bool  # too old, or their writer no longer holds the unit: not shown as live
+    held: bool  # their writer's lease is still the unit's
+    owner_node: str | None  # who holds the unit now
+    figures: CampaignStatus
+
+
+__all__ = ["AbandonCount", "CampaignStatus", "Refreshed", "UnitStatus", "finish_idle", "read_campaigns"]

@@ -40,6 +40,7 @@ from olive.engine._dialing import Dial, connect_limit_s, place_dials
 from olive.engine._health import FAILING_AFTER, EngineHealth, RateLimitedLog
 from olive.engine._lease import DialingLease, LeaseHeld
 from olive.engine._link import SHUTTING_DOWN, PbxLink
+from olive.engine._live import LIVE_EVERY_S, live_figures
 from olive.engine._members import MembershipSync
 from olive.engine._persist import (
     DialIntent,
@@ -59,8 +60,10 @@ from olive.store import (
     Call,
     Campaign,
     EngineAgent,
+    UnitLease,
     campaign_status,
     open_calls,
+    publish_unit_live,
     release_stale_claims,
     transaction,
 )
@@ -155,6 +158,8 @@ class Engine:
         self.health = EngineHealth()
         self._isolating = False  # storing changes one by one to find one the database refuses
         self._tick_log = RateLimitedLog(log, every_s=30.0)
+        self._live_log = RateLimitedLog(log, every_s=30.0)
+        self._live_due = -float("inf")  # on the engine's clock: a unit's next publication of its figures
         self.on_tick: Callable[[float, bool], None] | None = None  # (seconds, failed) after each loop tick
         self.refresh_s = 1.0  # real seconds between reads of campaigns and agents (scaled by the clock)
         self._refresh_at = -float("inf")  # on the engine's clock
@@ -384,6 +389,8 @@ class Engine:
                 self._spawn(link.check_calls(overdue))
             if link.shutdown_probe_due(now):
                 self._spawn(link.probe_shutdown())
+        if self.unit is not None and dialing and now >= self._live_due:
+            await self._publish_live(now)
         if not dialing:
             return
         if periodic:
@@ -447,6 +454,23 @@ class Engine:
             if campaign.status == "running":
                 self.status_note[campaign.id] = f"not dialing: {unit.describe()} is not held by this node now"
         return False
+
+    async def _publish_live(self, now: float) -> None:
+        """A unit's engine: its campaign's figures, for every node's API (engine/_live.py)."""
+        assert self.unit is not None
+        self._live_due = now + LIVE_EVERY_S * self.clock.scale
+        campaign_id = self.unit.campaign_id
+        if campaign_id not in self.runners:
+            return  # neither running nor paused: nothing live to say
+        figures = live_figures(self.status(campaign_id))
+        try:
+            await self._in_db(self._write_live, self.unit.lease, figures)
+        except Exception as exc:  # the lease lost (StaleLease), the database away: the figures age into stale
+            self._live_log.warning("%s: live figures not published: %s", self.unit.describe(), exc)
+
+    def _write_live(self, lease: UnitLease, figures: dict[str, Any]) -> None:
+        with transaction(self.sessions) as session:
+            publish_unit_live(session, lease, figures)  # fenced: refused unless the lease is still ours
 
     async def _persist_only(self) -> None:
         await self._persist_drained([(link, *link.drain()) for link in self.links.values()], self.clock.now())
@@ -655,7 +679,7 @@ class Engine:
     def status(self, campaign_id: str) -> CampaignStatus:
         """What the engine knows of a campaign now, for the API and reports (read-only)."""
         runner = self.runners.get(campaign_id)
-        return CampaignStatus.of(campaign_id, self.status_note.get(campaign_id), runner)
+        return CampaignStatus.of(campaign_id, self.status_note.get(campaign_id), runner, self.clock.now())
 
     def note(self, campaign_id: str) -> str | None:
         """Why the campaign is not dialing, if it is not (as of the last tick)."""

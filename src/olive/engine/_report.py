@@ -17,7 +17,7 @@ from olive.store import (
 )
 
 if TYPE_CHECKING:
-    from olive.engine._campaigns import CampaignStatus
+    from olive.engine._campaigns import CampaignStatus, UnitStatus
 
 DAY_S = 86400.0
 
@@ -45,6 +45,8 @@ class CampaignReport:
     dial_level: float | None = None
     pacer: dict[str, Any] = field(default_factory=dict)
     note: str | None = None
+    units: list[dict[str, Any]] = field(default_factory=list)  # scale-out: each server's published figures
+    live_at: float | None = None  # scale-out: when the oldest live unit's figures were published
 
     @property
     def calls(self) -> int:
@@ -77,6 +79,8 @@ class CampaignReport:
             "pacer": self.pacer,
             "agents": self.agents,
             "note": self.note,
+            "units": self.units,
+            "live_at": self.live_at,
         }
 
 
@@ -108,12 +112,8 @@ def campaign_report(session: Session, campaign_id: str, now: float, engine: Stat
             report.occupancy = c.handle_s / c.agent_s
             report.connects_per_agent_hour = c.connects / report.agent_hours
             report.talk_min_per_agent_hour = (c.talk_s / 60.0) / report.agent_hours
-        estimates = dict(status.estimates)
-        report.pacer = {"mode": status.pacer_mode, "estimates": estimates}
-        if status.last_decision is not None:
-            dials, reason = status.last_decision
-            report.pacer["last_decision"] = {"dials": dials, "reason": reason}
-        level = estimates.get("dial_level")
+        report.pacer = _pacer(status)
+        level = status.estimates.get("dial_level")
         if level is None:
             # The predictive pacer has no fixed level: show the one it dials at now.
             working = sum(1 for a in report.agents if a["state"] not in ("logged_out", "paused"))
@@ -121,7 +121,42 @@ def campaign_report(session: Session, campaign_id: str, now: float, engine: Stat
         report.dial_level = None if level is None else float(level)
     if status is not None:
         report.note = status.note
+        report.units = [_unit(u) for u in status.units]
+        report.live_at = status.live_at
     return report
+
+
+def _pacer(status: CampaignStatus) -> dict[str, Any]:
+    pacer: dict[str, Any] = {"mode": status.pacer_mode, "estimates": dict(status.estimates)}
+    if status.last_decision is not None:
+        dials, reason = status.last_decision
+        pacer["last_decision"] = {"dials": dials, "reason": reason}
+    pacer["abandon_windows"] = [
+        {"window_s": w.window_s, "live_answers": w.live_answers, "abandons": w.abandons, "rate": w.rate}
+        for w in status.abandon_windows
+    ]
+    return pacer
+
+
+def _unit(unit: UnitStatus) -> dict[str, Any]:
+    """One server's figures as its unit's holder published them."""
+    figures, c = unit.figures, unit.figures.counters
+    return {
+        "server": unit.server,
+        "node": unit.node,
+        "token": unit.token,
+        "owner_node": unit.owner_node,
+        "live_at": unit.live_at,
+        "age_s": unit.age_s,
+        "stale": unit.stale,
+        "note": figures.note,
+        "outcomes": {} if c is None else dict(c.outcomes),
+        "dials": None if c is None else c.dials,
+        "connects": None if c is None else c.connects,
+        "agent_hours": None if c is None else c.agent_s / 3600.0,
+        "occupancy": None if c is None or c.agent_s <= 0 else c.handle_s / c.agent_s,
+        "pacer": _pacer(figures),
+    }
 
 
 def agent_states(session: Session) -> dict[str, str]:

@@ -22,20 +22,68 @@ can ask again (a second forced stop of a stopped campaign is allowed).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import URL
 
+from olive.engine._campaigns import CampaignStatus
 from olive.engine._engine import Engine
-from olive.store import HangupFeed, request_hangup, transaction
+from olive.engine._live import STALE_AFTER_S, merged_status, unit_statuses
+from olive.store import HangupFeed, UnitLiveView, request_hangup, transaction, unit_live
 
 log = logging.getLogger("olive.engine")
 
 
 class PoolView(Engine):
-    """The API engine of a ``--scale-out`` node: places no call; a forced stop asks the owners."""
+    """The API engine of a ``--scale-out`` node: places no call; a forced stop asks the owners;
+    a campaign's status is its units' figures, as their holders published them (engine/_live.py)."""
+
+    def __init__(self, *args: Any, stale_after_s: float = STALE_AFTER_S, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stale_after_s = stale_after_s
+        # campaign id -> its units' figures as last read, and when (real time: their ages are the
+        # database's clock's, in real seconds); replaced whole, as API threads read it.
+        self.live: tuple[dict[str, list[UnitLiveView]], float] = ({}, time.monotonic())
+        self._read_due = -float("inf")  # on the engine's clock
+        self._read_asked = False
+
+    def invalidate(self) -> None:
+        super().invalidate()
+        self._read_asked = True  # an operator acted: read the figures again at the next tick too
+
+    async def tick(self) -> None:
+        await super().tick()
+        now = self.clock.now()
+        if now < self._read_due and not self._read_asked:
+            return
+        self._read_asked = False
+        self._read_due = now + self.refresh_s * self.clock.scale
+        rows = await self._in_db(self._read_live)
+        live: dict[str, list[UnitLiveView]] = {}
+        for row in rows:
+            live.setdefault(row.campaign_id, []).append(row)
+        self.live = (live, time.monotonic())
+
+    def _read_live(self) -> list[UnitLiveView]:
+        with transaction(self.sessions) as session:
+            return unit_live(session)
+
+    def status(self, campaign_id: str) -> CampaignStatus:
+        """The campaign's figures merged over its units' live ones; stale ones kept per server, marked."""
+        live, read_at = self.live
+        units = unit_statuses(live.get(campaign_id, ()), time.monotonic() - read_at, self.stale_after_s)
+        if all(c.id != campaign_id for c in self.campaigns):
+            # Neither running nor paused: what its units last published is history, not live.
+            return CampaignStatus(campaign_id, None, units=tuple(dataclasses.replace(u, stale=True) for u in units))
+        return merged_status(campaign_id, units)
+
+    def note(self, campaign_id: str) -> str | None:
+        return self.status(campaign_id).note
 
     async def hangup_calls(self, campaign_id: str | None) -> int:
         if campaign_id is None:  # the node stopping: its units' engines leave their calls to the next owner

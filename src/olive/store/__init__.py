@@ -203,6 +203,7 @@ from olive.store._previews_repo import (
     preview_contact,
 )
 from olive.store._repository import NotFound, Page, Repository
+from olive.store._unit_live import UnitLive, UnitLiveView, publish_unit_live, unit_live
 from olive.store._units import (
     Claim,
     StaleLease,
@@ -338,6 +339,8 @@ __all__ = [
     "UTCDateTime",
     "Unit",
     "UnitLease",
+    "UnitLive",
+    "UnitLiveView",
     "UnitView",
     "acquire_units",
     "agent_states",
@@ -413,6 +416,7 @@ __all__ = [
     "ping",
     "pool_servers",
     "preview_contact",
+    "publish_unit_live",
     "put_off_contacts",
     "read_engine_campaigns",
     "register_node",
@@ -437,6 +441,7 @@ __all__ = [
     "stamp_claims",
     "to_epoch",
     "transaction",
+    "unit_live",
     "unit_servers",
     "units",
     "update_agents",

@@ -86,13 +86,23 @@ def _stats(context: ApiContext, campaign_id: str, seen: _Seen) -> CampaignStats:
     with transaction(context.sessions) as session:
         service.get(session, campaign_id)
         report = campaign_report(session, campaign_id, now, seen).as_dict()
-    pacer: dict[str, Any] = dict(report.get("pacer") or {})
-    pacer["estimates"] = {k: _finite(v) for k, v in (pacer.get("estimates") or {}).items()}
-    report["pacer"] = pacer
+    report["pacer"] = _finite_pacer(report.get("pacer"))
     for key in ("occupancy", "connects_per_agent_hour", "talk_min_per_agent_hour", "dial_level"):
         report[key] = _finite(report.get(key))
     report["at"] = from_epoch(now)
+    report["live_at"] = None if report.get("live_at") is None else from_epoch(report["live_at"])
+    report["units"] = [
+        {**unit, "live_at": from_epoch(unit["live_at"]), "occupancy": _finite(unit["occupancy"]),
+         "pacer": _finite_pacer(unit["pacer"])}
+        for unit in report.get("units") or ()
+    ]
     return CampaignStats.model_validate(report)
+
+
+def _finite_pacer(raw: dict[str, Any] | None) -> dict[str, Any]:
+    pacer: dict[str, Any] = dict(raw or {})
+    pacer["estimates"] = {k: _finite(v) for k, v in (pacer.get("estimates") or {}).items()}
+    return pacer
 
 
 def _finite(value: Any) -> float | None:

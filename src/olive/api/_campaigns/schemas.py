@@ -77,16 +77,51 @@ class AgentSummary(Out):
     pause_reason: str | None
 
 
+class PacerWindow(BaseModel):
+    window_s: float | None = Field(
+        description="the window's length; null: since the pacer started, with the live answers it restored (31 days)"
+    )
+    live_answers: float = Field(description="live answers the pacer counted (with AMD's estimated people among machines)")
+    abandons: float
+    rate: float = Field(description="abandons / live answers (0 when there are none)")
+
+
 class Pacer(BaseModel):
     mode: str | None = None
     estimates: dict[str, float | None] = Field(default_factory=dict)
     last_decision: dict[str, Any] | None = None
+    abandon_windows: list[PacerWindow] = Field(
+        default_factory=list, description="the abandon guard's own counts: to date, then its compliance window"
+    )
+
+
+class UnitFigures(BaseModel):
+    """One server's live figures (olive serve --scale-out), as the node holding its unit published them."""
+
+    server: str
+    node: str = Field(description="the node that published them")
+    token: int = Field(description="the fencing token of its lease then")
+    owner_node: str | None = Field(description="the node holding the unit now (null: none)")
+    live_at: datetime = Field(description="when they were published (the database's clock)")
+    age_s: float = Field(description="how old they were when this answer was made")
+    stale: bool = Field(
+        description="older than a few seconds, or published under a lease no longer held: not live, "
+        "and left out of the campaign's figures"
+    )
+    note: str | None
+    outcomes: dict[str, int] = Field(description="calls ended since the unit's engine started, by outcome")
+    dials: int | None
+    connects: int | None
+    agent_hours: float | None
+    occupancy: float | None
+    pacer: Pacer
 
 
 class CampaignStats(BaseModel):
     """A campaign's figures. Occupancy, connects per agent-hour and the pacer's
     figures come from the engine and are null until the campaign has run in
-    this process."""
+    this process (on a --scale-out node: until a node holding one of its units
+    has published live figures)."""
 
     campaign_id: str
     name: str
@@ -108,6 +143,16 @@ class CampaignStats(BaseModel):
     agents: list[AgentSummary]
     note: str | None
     at: datetime = Field(description="when these figures were taken")
+    units: list[UnitFigures] = Field(
+        default_factory=list,
+        description="olive serve --scale-out: each server's figures, published by the node holding its unit; "
+        "occupancy, connects, the pacer and its abandon windows above are their merge over the live ones",
+    )
+    live_at: datetime | None = Field(
+        default=None,
+        description="olive serve --scale-out: when the oldest of the live units' figures was published "
+        "(null: none is live, or a classic node, whose figures are its own engine's now)",
+    )
 
 
 __all__ = [
@@ -118,5 +163,7 @@ __all__ = [
     "CampaignStats",
     "CampaignUpdate",
     "Pacer",
+    "PacerWindow",
     "StopResult",
+    "UnitFigures",
 ]
