@@ -171,6 +171,33 @@ def stats(
         typer.echo(json.dumps(figures, indent=2))
         return
     console.print(stats_table(figures))
+    if figures.get("units"):
+        console.print(units_table(figures))
+
+
+def units_table(figures: dict[str, Any]) -> Any:
+    """A --scale-out node's answer: each server's figures, as the node holding its unit published them."""
+    from rich.table import Table
+
+    table = Table(title="by server (olive serve --scale-out)", title_justify="left")
+    for column in ("server", "node", "figures", "dials", "connects", "occupancy", "last decision", "note"):
+        table.add_column(column, justify="right" if column in ("dials", "connects", "occupancy") else "left")
+    for unit in figures["units"]:
+        age = f"{unit['age_s']:.0f} s old"
+        held = unit["owner_node"] or "no node"
+        state = f"stale, {age}; held by {held}" if unit["stale"] else f"live, {age}"
+        decision = (unit.get("pacer") or {}).get("last_decision") or {}
+        table.add_row(
+            unit["server"],
+            unit["node"],
+            state,
+            "-" if unit["dials"] is None else str(unit["dials"]),
+            "-" if unit["connects"] is None else str(unit["connects"]),
+            "-" if unit["occupancy"] is None else f"{unit['occupancy'] * 100:.1f}%",
+            "-" if not decision else f"{decision.get('dials')}: {decision.get('reason')}",
+            unit["note"] or "",
+        )
+    return table
 
 
 def stats_table(figures: dict[str, Any]) -> Any:
@@ -204,4 +231,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(campaign_app, name="campaign")
 
 
-__all__ = ["register", "stats_table"]
+__all__ = ["register", "stats_table", "units_table"]
