@@ -22,6 +22,9 @@ from olive.store._base import Base, JSONType, TimestampMixin, id_column, utcnow
 from olive.store._vocab import ABANDON_REASONS, CALL_STATES, OUTCOMES, one_of
 
 OPEN_CALL = text("ended_at IS NULL")
+# The same rows, but a query must name a server to use the index (migration 0015): the tick's
+# probe by number must not walk every open call through it.
+OPEN_ON_SERVER = text("ended_at IS NULL AND server IS NOT NULL")
 
 
 class Call(TimestampMixin, Base):
@@ -48,7 +51,7 @@ class Call(TimestampMixin, Base):
             sqlite_where=OPEN_CALL,
             postgresql_where=OPEN_CALL,
         ),
-        Index("ix_calls_open_server", "server", sqlite_where=OPEN_CALL, postgresql_where=OPEN_CALL),
+        Index("ix_calls_open_server", "server", sqlite_where=OPEN_ON_SERVER, postgresql_where=OPEN_ON_SERVER),
         # Which numbers have a call in flight (the dialing tick's pick; migration 0012).
         Index("ix_calls_open_number", "number", sqlite_where=OPEN_CALL, postgresql_where=OPEN_CALL),
     )
