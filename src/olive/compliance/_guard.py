@@ -143,7 +143,6 @@ class ComplianceGuard:
             callback.status = "done"
             callback.call_id = call_id
 
-
     def write_records(self, session: Session) -> None:
         """Write the DNC checks of the tick :meth:`prepare` began, in one statement, with
         the calls :meth:`dialed` linked (a check made without ``prepare`` is written
