@@ -9,10 +9,10 @@ import httpx
 from olive.store import (
     ServerLimits,
     acquire_units,
+    record_server_view,
     register_node,
     register_servers,
     set_campaign_servers,
-    set_server_health,
     transaction,
 )
 
@@ -29,7 +29,7 @@ def test_the_pool_shows_servers_nodes_and_who_owns_each_unit(live_api: LiveApi, 
     now = time.time()
     with transaction(live_api.sessions) as s:
         register_servers(s, {"pbx-a": ServerLimits(max_channels=200, max_cps=20.0), "pbx-b": ServerLimits()})
-        set_server_health(s, "pbx-b", "down", "connection refused", at=now)
+        record_server_view(s, "pbx-b", "dialer-1", "down", "connection refused", at=now)
         set_campaign_servers(s, campaign["id"], ["pbx-a", "pbx-b"])
         register_node(s, "dialer-1", "instance-1", 60, at=now)
         register_node(s, "dialer-gone", "instance-2", 6, at=now - 60)  # not live: not shown
@@ -73,8 +73,8 @@ def test_metrics_show_the_servers_health_the_live_nodes_and_each_units_owner(
     now = time.time()
     with transaction(live_api.sessions) as s:
         register_servers(s, {"pbx-a": ServerLimits(max_channels=200), "pbx-b": ServerLimits()})
-        set_server_health(s, "pbx-a", "up", at=now)
-        set_server_health(s, "pbx-b", "down", "AMI connection lost; reconnecting", at=now)
+        record_server_view(s, "pbx-a", "dialer-1", "up", at=now)
+        record_server_view(s, "pbx-b", "dialer-1", "down", "AMI connection lost; reconnecting", at=now)
         set_campaign_servers(s, cid, ["pbx-a", "pbx-b"])
         register_node(s, "dialer-1", "instance-1", 60, at=now)
         register_node(s, "dialer-2", "instance-2", 60, at=now)

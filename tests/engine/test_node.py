@@ -33,6 +33,7 @@ from olive.store import (
     claim_contacts,
     make_sessionmaker,
     register_servers,
+    server_views,
     servers,
     set_campaign_servers,
     transaction,
@@ -297,6 +298,53 @@ def test_a_server_back_is_written_up_and_a_node_holding_no_unit_there_writes_not
     worker.seen = {"pbx-b": ("up", None), "pbx-elsewhere": ("down", "not a server of its units")}
     run([a], keys, session_factory, clock, TTL / 3)
     assert _health(session_factory) == {"pbx-a": ("unknown", None), "pbx-b": ("up", None)}
+
+
+def test_two_nodes_that_see_a_server_differently_do_not_make_its_health_flip(
+    session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
+) -> None:
+    # a cannot reach pbx-a (a partition, its link reconnecting); b's link there is up. Both hold
+    # units on pbx-a and write with every renewal: the pool's health must not be whoever wrote last.
+    clock = ModelClock()
+    lost = ("down", "AMI connection lost; reconnecting")
+    a = node(session_factory, "a", clock, SeeingWorker(clock, seen={"pbx-a": lost, "pbx-b": ("up", None)}))
+    b = node(session_factory, "b", clock, SeeingWorker(clock, seen={"pbx-a": ("up", None), "pbx-b": ("up", None)}))
+    run([a, b], keys, session_factory, clock, 3)
+    assert {s for _, s in a.working} == {s for _, s in b.working} == {"pbx-a", "pbx-b"}, "both hold units on both"
+    seen = []
+    for _ in range(12):  # 6 s: three renewals of each, in turn
+        clock.t += 0.5
+        for r in (a, b):
+            r.step()
+            seen.append((r.name, _health(session_factory)["pbx-a"][0]))
+    assert {health for _, health in seen} == {"up"}, f"pbx-a's health after each node's step: {seen}"
+    assert _health(session_factory)["pbx-a"] == ("up", "up (a sees it down: AMI connection lost; reconnecting)")
+
+
+def test_a_node_that_no_longer_holds_units_on_a_server_withdraws_its_view(
+    session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
+) -> None:
+    # a sees pbx-a up, b sees it down. Then a's units on pbx-a go (their campaigns leave pbx-a): a
+    # no longer renews its view there, which must not keep pbx-a up for DOWN_HOLDS_S more.
+    clock = ModelClock()
+    a = node(session_factory, "a", clock, SeeingWorker(clock, seen={"pbx-a": ("up", None), "pbx-b": ("up", None)}))
+    b = node(session_factory, "b", clock, SeeingWorker(clock, seen={"pbx-a": ("down", "Asterisk is shutting down"),
+                                                                    "pbx-b": ("up", None)}))
+    run([a, b], keys, session_factory, clock, 3)
+    assert _health(session_factory)["pbx-a"] == ("up", "up (b sees it down: Asterisk is shutting down)")
+    moved = sorted(campaign for campaign, server in a.working if server == "pbx-a")
+    assert moved and any(server == "pbx-a" for _, server in b.working)
+    with transaction(session_factory) as s:
+        for campaign in moved:
+            set_campaign_servers(s, campaign, ["pbx-b"])
+    left = [k for k in keys if not (k[0] in moved and k[1] == "pbx-a")]
+    run([a, b], left, session_factory, clock, TTL / 3 + 0.5)  # one renewal of each
+    assert {server for _, server in a.working} == {"pbx-b"}
+    assert _health(session_factory)["pbx-a"] == ("down", "Asterisk is shutting down")
+    with transaction(session_factory) as s:
+        assert [(v.server, v.node) for v in server_views(s, at=clock.wall())] == [
+            ("pbx-a", "b"), ("pbx-b", "a"), ("pbx-b", "b")
+        ]
 
 
 @dataclass

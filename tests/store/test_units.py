@@ -30,6 +30,7 @@ from olive.store import (
     heartbeat_node,
     live_nodes,
     open_claims,
+    record_server_view,
     register_node,
     register_servers,
     release_units,
@@ -37,7 +38,6 @@ from olive.store import (
     reserve_dials,
     servers,
     set_campaign_servers,
-    set_server_health,
     transaction,
     units,
 )
@@ -89,7 +89,7 @@ class TestServersAndNodes:
     def test_servers_keep_their_limits_and_health(self, session: Session) -> None:
         register_servers(session, {"pbx-a": ServerLimits(200, 25.0), "pbx-b": ServerLimits()})
         register_servers(session, {"pbx-a": ServerLimits(300, 30.0)})  # a node with newer settings
-        set_server_health(session, "pbx-b", "down", "connection refused", at=T0)
+        record_server_view(session, "pbx-b", "node-1", "down", "connection refused", at=T0)
         got = {s.name: (s.max_channels, s.max_cps, s.health, s.health_note) for s in servers(session)}
         assert got == {"pbx-a": (300, 30.0, "unknown", None), "pbx-b": (None, None, "down", "connection refused")}
 
@@ -101,9 +101,9 @@ class TestServersAndNodes:
     def test_health_of_an_unknown_server_or_an_unknown_health_is_refused(self, session: Session) -> None:
         pool(session, "pbx-a")
         with pytest.raises(LookupError, match="no server 'pbx-z'"):
-            set_server_health(session, "pbx-z", "up")
+            record_server_view(session, "pbx-z", "node-1", "up")
         with pytest.raises(ValueError, match="one of unknown, up, down"):
-            set_server_health(session, "pbx-a", "sideways")
+            record_server_view(session, "pbx-a", "node-1", "sideways")
 
     def test_one_live_process_per_node_name(self, session_factory: sessionmaker[Session]) -> None:
         with transaction(session_factory) as s:
@@ -219,7 +219,7 @@ class TestLeases:
         self, session_factory: sessionmaker[Session], session: Session, factory: Factory
     ) -> None:
         campaigns(factory, session, 2)
-        set_server_health(session, "pbx-b", "down", at=T0)
+        record_server_view(session, "pbx-b", "node-1", "down", at=T0)
         session.commit()
         assert {lease.server for lease in acquire(session_factory, "a", T0)} == {"pbx-a"}
 
@@ -229,7 +229,7 @@ class TestLeases:
         # The owner of pbx-b's units wrote "down" and died: nobody else reaches pbx-b to write "up",
         # so the "down" must not keep its units from being taken for ever.
         campaigns(factory, session, 2)
-        set_server_health(session, "pbx-b", "down", "AMI connection lost; reconnecting", at=T0)
+        record_server_view(session, "pbx-b", "node-gone", "down", "AMI connection lost; reconnecting", at=T0)
         session.commit()
         assert {lease.server for lease in acquire(session_factory, "a", T0 + DOWN_HOLDS_S - 1)} == {"pbx-a"}
         assert "pbx-b" in {lease.server for lease in acquire(session_factory, "b", T0 + DOWN_HOLDS_S + 1)}

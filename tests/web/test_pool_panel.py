@@ -19,10 +19,10 @@ from olive.store import (
     Campaign,
     ServerLimits,
     acquire_units,
+    record_server_view,
     register_node,
     register_servers,
     set_campaign_servers,
-    set_server_health,
     transaction,
 )
 
@@ -49,8 +49,8 @@ def test_the_pool_panel_shows_each_units_owner_and_each_servers_health(
     now = time.time()
     with transaction(live_api.sessions) as s:
         register_servers(s, {"pbx-a": ServerLimits(max_channels=200), "pbx-b": ServerLimits()})
-        set_server_health(s, "pbx-a", "up", at=now)
-        set_server_health(s, "pbx-b", "down", "AMI connection lost; reconnecting", at=now)
+        record_server_view(s, "pbx-a", "dialer-1", "up", at=now)
+        record_server_view(s, "pbx-b", "dialer-1", "down", "AMI connection lost; reconnecting", at=now)
         set_campaign_servers(s, cid, ["pbx-a", "pbx-b"])
         register_node(s, "dialer-1", "instance-1", 600, at=now)
         acquire_units(s, "dialer-1", 600, limit=5, at=now)  # pbx-a's unit; pbx-b is down: nobody takes it

@@ -31,12 +31,13 @@ from olive.store import (
     acquire_units,
     ensure_units,
     fair_share,
+    forget_server_view,
     heartbeat_node,
     leave_node,
+    record_server_view,
     register_node,
     release_units,
     renew_units,
-    set_server_health,
     transaction,
 )
 
@@ -95,6 +96,7 @@ class NodeRunner:
         self.working: set[Key] = set()
         self.registered = False
         self.health_seen: dict[str, str] = {}  # server -> the health this node last wrote
+        self.viewed: set[str] = set()  # servers this node's view of is in the store
         self._next_renewal = -math.inf
 
     def __repr__(self) -> str:
@@ -166,9 +168,11 @@ class NodeRunner:
         self._write_health()  # after the deadlines: nothing here may cost the renewal
 
     def _write_health(self) -> None:
-        """Write what this node's links see of the servers of its units to ``servers.health``, with
-        each renewal: every node and the API read it, and a fresh ``down`` keeps other nodes from
-        taking the server's units (``olive.store.DOWN_HOLDS_S``). Last writer wins."""
+        """Write what this node's links see of the servers of its units, with each renewal, as this
+        node's view (``olive.store.record_server_view``, one transaction), and withdraw its view of
+        servers it holds no unit on any more: ``servers.health`` is combined from the live nodes'
+        fresh views, every node and the API read it, and a fresh ``down`` keeps other nodes from
+        taking the server's units (``olive.store.DOWN_HOLDS_S``)."""
         seen = getattr(self.worker, "server_health", None)
         if seen is None:
             return
@@ -176,12 +180,17 @@ class NodeRunner:
         try:
             health: dict[str, tuple[str, str | None]] = seen()
             with transaction(self.sessions) as session:
-                for server, (state, note) in sorted(health.items()):
+                # One order of servers for every node: each write locks its server's row.
+                for server in sorted((set(health) & held) | (self.viewed - held)):
                     if server in held:
-                        set_server_health(session, server, state, note, at=self._at())
+                        state, note = health[server]
+                        record_server_view(session, server, self.name, state, note, at=self._at())
+                    else:
+                        forget_server_view(session, server, self.name, at=self._at())
         except Exception as exc:  # a server not in the pool, the database away: the renewal stands
             log.warning("node %s: could not write the servers' health: %s", self.name, exc)
             return
+        self.viewed = (self.viewed | set(health)) & held
         for server, (state, note) in sorted(health.items()):
             if server in held and self.health_seen.get(server) != state:
                 log.info("node %s: server %s is %s%s", self.name, server, state, f" ({note})" if note else "")

@@ -181,7 +181,8 @@ class UnitEngines:
         log.info("unit %s@%s: forced stop: hung up %d call(s) in progress", *key, hung_up)
 
     def server_health(self) -> dict[str, tuple[str, str | None]]:
-        """What this node's units' links see of each server they use: ``servers.health`` and its note.
+        """What this node's units' links see of each server they use: this node's view of it and a note
+        (written with each renewal by ``olive.store.record_server_view``).
 
         ``up``: a link logged in, reconciled and its queue membership confirmed (the units dial);
         ``down``: no link there may dial yet (disconnected and reconnecting, reconciling, or adding

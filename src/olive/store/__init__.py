@@ -169,7 +169,6 @@ from olive.store._nodes import (
     register_servers,
     scale_out_in_use,
     servers,
-    set_server_health,
 )
 from olive.store._notices import HANGUP_CHANNEL, HangupFeed, request_hangup
 from olive.store._plans import (
@@ -203,6 +202,13 @@ from olive.store._previews_repo import (
     preview_contact,
 )
 from olive.store._repository import NotFound, Page, Repository
+from olive.store._server_views import (
+    SeenBy,
+    ServerView,
+    forget_server_view,
+    record_server_view,
+    server_views,
+)
 from olive.store._unit_live import UnitLive, UnitLiveView, publish_unit_live, unit_live
 from olive.store._units import (
     Claim,
@@ -332,8 +338,10 @@ __all__ = [
     "Release",
     "Repository",
     "RetryRule",
+    "SeenBy",
     "Server",
     "ServerLimits",
+    "ServerView",
     "StaleLease",
     "TimestampMixin",
     "UTCDateTime",
@@ -381,6 +389,7 @@ __all__ = [
     "fence",
     "finish_facts",
     "first_server",
+    "forget_server_view",
     "from_epoch",
     "has_agent_password",
     "has_open_call_for",
@@ -419,6 +428,7 @@ __all__ = [
     "publish_unit_live",
     "put_off_contacts",
     "read_engine_campaigns",
+    "record_server_view",
     "register_node",
     "register_servers",
     "release_contact",
@@ -433,11 +443,11 @@ __all__ = [
     "revoke_api_key",
     "safe_url",
     "scale_out_in_use",
+    "server_views",
     "servers",
     "set_campaign_servers",
     "set_next_number",
     "set_pause_reasons",
-    "set_server_health",
     "stamp_claims",
     "to_epoch",
     "transaction",

@@ -1,7 +1,8 @@
 """The server pool and the olive nodes, as rows every node sees (issue 15, docs/scale-out.md).
 
-``servers`` holds each Asterisk server's limits and health, written from the
-nodes' configuration; ``nodes`` holds each running olive with its heartbeat,
+``servers`` holds each Asterisk server's limits, written from the nodes'
+configuration, and its health, combined from each node's view of it
+(``olive.store._server_views``); ``nodes`` holds each running olive with its heartbeat,
 for people (and for the fair share of units) to read. Neither decides who
 dials: the unit leases do (``olive.store._units``).
 
@@ -44,7 +45,7 @@ DOWN_HOLDS_S: Final = 20.0
 
 
 class Server(Base):
-    """One Asterisk server of the pool: its limits and what the nodes last saw of it."""
+    """One Asterisk server of the pool: its limits and its health as the nodes' views combine it."""
 
     __tablename__ = "servers"
     __table_args__ = (
@@ -132,20 +133,6 @@ def register_servers(session: Session, servers: dict[str, ServerLimits]) -> None
                 set_={"max_channels": limits.max_channels, "max_cps": limits.max_cps, "updated_at": utcnow()},
             )
         )
-
-
-def set_server_health(session: Session, name: str, health: str, note: str | None = None, *, at: float | None = None) -> None:
-    """Record what a node saw of the server (``up``: logged in and reconciled; ``down``: unreachable)."""
-    if health not in SERVER_HEALTH:
-        raise ValueError(f"server health is one of {', '.join(SERVER_HEALTH)}, not {health!r}")
-    changed = session.execute(
-        update(Server)
-        .where(Server.name == name)
-        .values(health=health, health_note=note, health_at=clock(session, at))
-        .returning(Server.name)
-    ).first()
-    if changed is None:
-        raise LookupError(f"no server {name!r} in the pool")
 
 
 def servers(session: Session) -> list[Server]:
@@ -240,5 +227,4 @@ __all__ = [
     "register_servers",
     "scale_out_in_use",
     "servers",
-    "set_server_health",
 ]
