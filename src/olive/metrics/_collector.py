@@ -19,6 +19,7 @@ from olive.store import (
     calls_in_progress_by_server,
     live_nodes,
     ping,
+    server_views,
     servers,
     units,
 )
@@ -87,11 +88,21 @@ class EngineCollector(Collector):
     @staticmethod
     def _pool(pool: tuple[Any, ...]) -> Iterator[Metric]:
         """The scale-out pool (docs/scale-out.md): one series per server, node and unit, none per call."""
-        pool_servers, nodes, pool_units, in_progress = pool
+        pool_servers, nodes, pool_units, in_progress, views = pool
         health = GaugeMetricFamily(
-            "olive_server_health", "The server's health as its units' owners last wrote it (1 for the current one)",
+            "olive_server_health",
+            "The server's health combined from the nodes' views that count (1 for the current one)",
             labels=["server", "health"],
         )
+        seen = GaugeMetricFamily(
+            "olive_server_health_seen",
+            "What each node sees of the server (1 for the current one); views that count only: fresh, from a live node",
+            labels=["server", "node", "health"],
+        )
+        for view in views:
+            if view.counts:
+                for value in SERVER_HEALTH:
+                    seen.add_metric([view.server, view.node, value], 1.0 if view.health == value else 0.0)
         channels = GaugeMetricFamily("olive_server_calls_in_progress", "Calls not ended on the server", labels=["server"])
         limit = GaugeMetricFamily(
             "olive_server_max_channels", "The server's max_channels (absent: no limit)", labels=["server"]
@@ -122,7 +133,7 @@ class EngineCollector(Collector):
             node_up.add_metric([node.name], 1.0)
             held_by.add_metric([node.name], float(held.get(node.name, 0)))
         unowned.add_metric([], float(free))
-        yield from (health, channels, limit, node_up, held_by, owner, unowned)
+        yield from (health, seen, channels, limit, node_up, held_by, owner, unowned)
 
     def _store(self) -> Iterator[Metric]:
         from olive.engine import agent_states
@@ -139,7 +150,10 @@ class EngineCollector(Collector):
                 agents = Counter(agent_states(session).values())
                 now = engine.clock.now()
                 reports = [r for c in list(engine.campaigns) if (r := _report_if_there(session, c.id, now, engine)) is not None]
-                pool = (servers(session), live_nodes(session), units(session), calls_in_progress_by_server(session))
+                pool = (
+                    servers(session), live_nodes(session), units(session), calls_in_progress_by_server(session),
+                    server_views(session),
+                )
         except Exception:  # the scrape still tells that the database is away
             log.warning("metrics: the store could not be read at this scrape", exc_info=True)
             up.add_metric([], 0.0)

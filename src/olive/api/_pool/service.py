@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from olive.api._pool.schemas import NodeOut, PoolOut, ServerOut, UnitOut
-from olive.store import from_epoch, live_nodes, servers, units
+from olive.api._pool.schemas import NodeOut, PoolOut, SeenByOut, ServerOut, UnitOut
+from olive.store import from_epoch, live_nodes, server_views, servers, units
 
 
 def pool(session: Session) -> PoolOut:
+    seen_by: dict[str, list[SeenByOut]] = {}
+    for view in server_views(session):
+        seen_by.setdefault(view.server, []).append(
+            SeenByOut(node=view.node, health=view.health, note=view.note, at=from_epoch(view.at), counts=view.counts)
+        )
     return PoolOut(
         servers=[
             ServerOut(
                 name=s.name, max_channels=s.max_channels, max_cps=s.max_cps,
-                health=s.health, health_note=s.health_note, health_at=s.health_at,
+                health=s.health, health_note=s.health_note, health_at=s.health_at, seen_by=seen_by.get(s.name, []),
             )
             for s in servers(session)
         ],
