@@ -49,10 +49,12 @@ def test_the_pool_panel_shows_each_units_owner_and_each_servers_health(
     now = time.time()
     with transaction(live_api.sessions) as s:
         register_servers(s, {"pbx-a": ServerLimits(max_channels=200), "pbx-b": ServerLimits()})
-        record_server_view(s, "pbx-a", "dialer-1", "up", at=now)
-        record_server_view(s, "pbx-b", "dialer-1", "down", "AMI connection lost; reconnecting", at=now)
         set_campaign_servers(s, cid, ["pbx-a", "pbx-b"])
         register_node(s, "dialer-1", "instance-1", 600, at=now)
+        # Views count for DOWN_HOLDS_S (20 s) after they are written: written ahead, they still count
+        # when the page reads them, however slow the browser is.
+        record_server_view(s, "pbx-a", "dialer-1", "up", at=now + 300)
+        record_server_view(s, "pbx-b", "dialer-1", "down", "AMI connection lost; reconnecting", at=now + 300)
         acquire_units(s, "dialer-1", 600, limit=5, at=now)  # pbx-a's unit; pbx-b is down: nobody takes it
     errors: list[str] = []
     context, page = _open(chromium, f"{live_api.url}/dashboard#key={keys.viewer}", errors)
@@ -68,12 +70,26 @@ def test_the_pool_panel_shows_each_units_owner_and_each_servers_health(
         expect(page.locator('#pool-servers tr[data-server="pbx-b"]')).to_have_attribute("data-health", "down")
         expect(page.locator('#pool-servers tr[data-server="pbx-a"]')).to_have_attribute("data-health", "up")
         expect(page.locator("#pool-nodes")).to_have_text("Nodes: dialer-1 (1 unit)")
+        expect(page.locator('#pool-servers tr[data-server="pbx-a"]')).to_have_attribute("data-split", "no")
+        expect(page.locator('#pool-servers tr[data-server="pbx-a"] .seen[data-node="dialer-1"]')).to_have_text("dialer-1 up")
 
         # The unit changes hands (its owner died, another node took it): the panel follows within a poll.
         with transaction(live_api.sessions) as s:
             register_node(s, "dialer-2", "instance-2", 600, at=now)
             acquire_units(s, "dialer-2", 600, limit=5, at=now + 700)  # dialer-1's lease has run out by then
         expect(held.locator("td").nth(1)).to_have_text("dialer-2", timeout=WAIT_MS)
+
+        # dialer-2 cannot reach pbx-a while dialer-1 can: the server stays up, and the row says who disagrees.
+        with transaction(live_api.sessions) as s:
+            record_server_view(s, "pbx-a", "dialer-2", "down", "AMI connection lost; reconnecting", at=now + 300)
+        pbx_a = page.locator('#pool-servers tr[data-server="pbx-a"]')
+        expect(pbx_a).to_have_attribute("data-split", "yes", timeout=WAIT_MS)
+        expect(pbx_a).to_have_attribute("data-health", "up")
+        expect(pbx_a).to_contain_text("nodes disagree")
+        expect(pbx_a).to_contain_text("up (dialer-2 sees it down: AMI connection lost; reconnecting)")
+        expect(pbx_a.locator('.seen[data-node="dialer-2"]')).to_have_attribute("data-health", "down")
+        expect(pbx_a.locator('.seen[data-node="dialer-2"]')).to_have_attribute("title", "AMI connection lost; reconnecting")
+        expect(pbx_a.locator('.seen[data-node="dialer-1"]')).to_have_attribute("data-health", "up")
         assert errors == []
     finally:
         context.close()

@@ -147,15 +147,24 @@ export function renderPool(pool, names = {}) {
   const held = {};
   for (const u of pool.units) if (u.owner_node) held[u.owner_node] = (held[u.owner_node] || 0) + 1;
   const owned = (u) => u.owner_node && u.expires_at && Date.parse(u.expires_at) > Date.now();
+  // Only the views that count make the server's health (fresh, from a live node): those are shown.
+  const counting = (s) => (s.seen_by || []).filter((v) => v.counts);
+  const split = (s) => new Set(counting(s).map((v) => v.health)).size > 1;
   fill(
     byId("pool"),
     h("div", { class: "table-wrap" }, h("table", { id: "pool-servers" },
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Server"), h("th", { scope: "col" }, "Health"),
-        h("th", { scope: "col" }, "Note"), h("th", { scope: "col", class: "num" }, "Max channels"))),
-      h("tbody", {}, pool.servers.map((s) => h("tr", { "data-server": s.name, "data-health": s.health },
+        h("th", { scope: "col" }, "Note"), h("th", { scope: "col" }, "Seen by"),
+        h("th", { scope: "col", class: "num" }, "Max channels"))),
+      h("tbody", {}, pool.servers.map((s) => h("tr", { "data-server": s.name, "data-health": s.health, "data-split": split(s) ? "yes" : "no" },
         h("th", { scope: "row" }, s.name),
-        h("td", {}, h("span", { class: `badge health-${s.health}` }, s.health)),
+        h("td", {}, h("span", { class: `badge health-${s.health}` }, s.health),
+          split(s) ? h("span", { class: "hint split" }, " nodes disagree") : null),
         h("td", {}, s.health_note || ""),
+        h("td", { class: "seen-by" }, counting(s).length
+          ? counting(s).map((v) => h("span", { class: "seen", "data-node": v.node, "data-health": v.health, title: v.note || "" },
+              `${v.node} `, h("span", { class: `badge health-${v.health}` }, v.health)))
+          : h("span", { class: "hint" }, "no node now")),
         h("td", { class: "num" }, s.max_channels === null ? "no limit" : num(s.max_channels))))))),
     h("p", { class: "hint", id: "pool-nodes" }, pool.nodes.length
       ? `Nodes: ${pool.nodes.map((n) => `${n.name} (${held[n.name] || 0} unit${held[n.name] === 1 ? "" : "s"})`).join(" · ")}`
