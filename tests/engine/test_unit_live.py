@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from olive.clock import ManualClock
 from olive.engine import CampaignStatus, Engine
-from olive.engine._campaigns import AbandonCount
 from olive.engine._live import LIVE_EVERY_S, live_figures
 from olive.engine._runner import CampaignCounters
 from olive.engine._unit import NotDialing
 from olive.engine._unit_hangup import PoolView
 from olive.engine._unit_scope import UnitScope
+from olive.pacing import WindowStats
 from olive.store import (
     Campaign,
     ServerLimits,
@@ -147,7 +147,7 @@ def figures(dials: int, connects: int, outcomes: dict[str, int], windows: list[t
             **estimates: float) -> dict[str, object]:
     status = CampaignStatus(
         "c", f"{dials} dials decided", CampaignCounters(outcomes, 3600.0, 1800.0, 1200.0, connects, dials),
-        "predictive", dict(estimates), (dials, f"{dials} idle agents"), tuple(AbandonCount(*w) for w in windows),
+        "predictive", dict(estimates), (dials, f"{dials} idle agents"), tuple(WindowStats(*w) for w in windows),
     )
     return live_figures(status)
 
@@ -190,7 +190,7 @@ async def test_the_api_engine_merges_the_live_units_and_shows_a_silent_holders_f
     assert status.estimates == {"warm": 1.0}  # the answer rates differ by server: kept per server only
     assert status.units[0].figures.estimates == {"answer_rate": 0.3, "warm": 1.0}
     assert status.last_decision == (3, "pbx-a: 2 idle agents; pbx-b: 1 idle agents")
-    assert status.abandon_windows == (AbandonCount(None, 150, 3), AbandonCount(month, 150, 3))
+    assert status.abandon_windows == (WindowStats(None, 150, 3), WindowStats(month, 150, 3))
     assert status.live_at == min(u.live_at for u in status.units[:2])
     assert status.note is not None
     assert status.note.startswith("pbx-a (node node-a): 2 dials decided; pbx-b (node node-b): 1 dials decided; pbx-c: ")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from olive.engine._callbacks import owner_calls
 from olive.engine._runner import LIVE_ANSWERS_S, CampaignCounters, CampaignRunner
 from olive.engine._stats import live_answer_counts, machines_since
+from olive.pacing import WindowStats
 from olive.store import (
     Campaign,
     CampaignRepository,
@@ -93,19 +94,6 @@ def finish_idle(session: Session, idle: list[str], now: float) -> dict[str, str]
 
 
 @dataclass(frozen=True)
-class AbandonCount:
-    """Live answers and abandons the pacer counted: to date (``window_s`` None) or over a window."""
-
-    window_s: float | None
-    live_answers: float
-    abandons: float
-
-    @property
-    def rate(self) -> float:
-        return self.abandons / self.live_answers if self.live_answers else 0.0
-
-
-@dataclass(frozen=True)
 class CampaignStatus:
     """A campaign as the engine sees it: why it is not dialing, and its live figures
     (``None`` when the engine does not run it).
@@ -120,7 +108,7 @@ class CampaignStatus:
     pacer_mode: str | None = None
     estimates: dict[str, Any] = field(default_factory=dict)
     last_decision: tuple[int, str] | None = None  # (dials, reason)
-    abandon_windows: tuple[AbandonCount, ...] = ()  # the pacer's abandon guard: to date, then its windows
+    abandon_windows: tuple[WindowStats, ...] = ()  # the pacer's abandon guard: to date, then its windows
     units: tuple[UnitStatus, ...] = ()
     live_at: float | None = None  # epoch seconds, the database's clock
 
@@ -137,9 +125,7 @@ class CampaignStatus:
             return cls(campaign_id, note)
         decision = runner.last_decision
         c = runner.counters
-        windows = () if now is None else tuple(
-            AbandonCount(w.window_s, w.live_answers, w.abandons) for w in runner.brake.ledger.stats(now)
-        )
+        windows = () if now is None else runner.brake.ledger.stats(now)
         return cls(
             campaign_id,
             note,
@@ -166,4 +152,4 @@ class UnitStatus:
     figures: CampaignStatus
 
 
-__all__ = ["AbandonCount", "CampaignStatus", "Refreshed", "UnitStatus", "finish_idle", "read_campaigns"]
+__all__ = ["CampaignStatus", "Refreshed", "UnitStatus", "finish_idle", "read_campaigns"]

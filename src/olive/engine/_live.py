@@ -21,8 +21,9 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from olive.engine._campaigns import AbandonCount, CampaignStatus, UnitStatus
+from olive.engine._campaigns import CampaignStatus, UnitStatus
 from olive.engine._runner import CampaignCounters
+from olive.pacing import WindowStats
 from olive.store import UnitLiveView
 
 #: Real seconds between two publications of a unit's figures.
@@ -74,7 +75,7 @@ def read_figures(campaign_id: str, figures: Mapping[str, Any]) -> CampaignStatus
         )
     decision = figures.get("last_decision")
     windows = tuple(
-        AbandonCount(
+        WindowStats(
             None if w.get("window_s") is None else float(w["window_s"]),
             float(w.get("live_answers") or 0.0), float(w.get("abandons") or 0.0),
         )
@@ -163,7 +164,7 @@ def merged_status(campaign_id: str, units: Sequence[UnitStatus]) -> CampaignStat
     )
 
 
-def _summed(windows: Iterable[Sequence[AbandonCount]]) -> tuple[AbandonCount, ...]:
+def _summed(windows: Iterable[Sequence[WindowStats]]) -> tuple[WindowStats, ...]:
     """The campaign's abandon windows: each window's live answers and abandons summed over the units
     (each unit keeps its own rate within the target, so the sum's rate is within it too)."""
     totals: dict[float | None, tuple[float, float]] = {}
@@ -172,7 +173,7 @@ def _summed(windows: Iterable[Sequence[AbandonCount]]) -> tuple[AbandonCount, ..
             live, abandons = totals.get(w.window_s, (0.0, 0.0))
             totals[w.window_s] = (live + w.live_answers, abandons + w.abandons)
     order = sorted(totals, key=lambda w: -1.0 if w is None else w)
-    return tuple(AbandonCount(w, *totals[w]) for w in order)
+    return tuple(WindowStats(w, *totals[w]) for w in order)
 
 
 __all__ = ["LIVE_EVERY_S", "STALE_AFTER_S", "live_figures", "merged_status", "read_figures", "unit_statuses"]
