@@ -171,7 +171,29 @@ def rss_mb() -> tuple[float, float]:
     return now, peak
 
 
-def customer_numbers(contacts: int, answer_share: float) -> list[str]:
+#: Area codes of one time zone each (phonenumbers says so), east to west: the benchmark dials
+#: the first whose local time lets a us-tsr campaign dial for the next hour (08:00-21:00),
+#: so a run at any hour measures the same compliance guard (zone lookup, hours, DNC).
+AREA_CODES = (
+    ("202", "America/New_York"), ("787", "America/Puerto_Rico"), ("312", "America/Chicago"),
+    ("303", "America/Denver"), ("415", "America/Los_Angeles"), ("808", "Pacific/Honolulu"),
+)
+
+
+def dialable_area_code(now: float, margin_s: float = 3600.0) -> str | None:
+    """The first of AREA_CODES inside 08:00-21:00 local from ``now`` to ``now + margin_s``,
+    or None (about 07:00-12:00 UTC no +1 zone with a single area code is)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    for code, zone in AREA_CODES:
+        start, end = (datetime.fromtimestamp(t, ZoneInfo(zone)) for t in (now, now + margin_s))
+        if start.date() == end.date() and 8 <= start.hour and (end.hour, end.minute) < (21, 0):
+            return code
+    return None
+
+
+def customer_numbers(contacts: int, answer_share: float, area_code: str = "202") -> list[str]:
     """Contact numbers for engine-load.conf: an 8th digit 0-4 answers, 5-9 rings to the
     dial timeout. ``answer_share`` of them (in tenths) answer, spread evenly; each
     digit counts its own numbers, so all are distinct (10,000 per digit at most)."""
@@ -181,7 +203,7 @@ def customer_numbers(contacts: int, answer_share: float) -> list[str]:
     for i in range(contacts):
         d = i % 10
         digit = d % 5 if d < answering else 5 + d % 5
-        out.append(f"+120255{digit}{used[digit]:04d}")
+        out.append(f"+1{area_code}55{digit}{used[digit]:04d}")
         used[digit] += 1
     if max(used) > 10_000:
         raise SystemExit(f"{contacts} contacts need more than 10,000 numbers of one digit")
@@ -189,7 +211,11 @@ def customer_numbers(contacts: int, answer_share: float) -> list[str]:
 
 
 def setup_store(url: str, agents: int, contacts: int, *, lines_per_agent: float = 2.0, dial_timeout_s: float = 15,
-                answer_share: float = 0.5, max_cps: float = 200.0, max_concurrent: int = 0) -> tuple[Any, str]:
+                answer_share: float = 0.5, max_cps: float = 200.0, max_concurrent: int = 0,
+                area_code: str | None = "202") -> tuple[Any, str]:
+    """The store of one running power campaign. ``area_code`` None: no +1 zone is inside calling
+    hours now, so the campaign is profile 'none' with a 00:00-24:00 schedule (the guard still
+    looks each number's zone up and checks the hours and DNC), dialing 202 numbers."""
     from olive.specs import PlanSpec
     from olive.store import (
         Agent,
@@ -217,10 +243,11 @@ def setup_store(url: str, agents: int, contacts: int, *, lines_per_agent: float 
         members = [Agent(name=f"agent{1000 + i}", interface=f"Local/{1000 + i}@olive-test-agents", state="ready") for i in range(agents)]
         s.add_all([plan, dial_list, *members])
         s.flush()
-        rows = [ContactRow(numbers=(number,)) for number in customer_numbers(contacts, answer_share)]
+        rows = [ContactRow(numbers=(number,)) for number in customer_numbers(contacts, answer_share, area_code or "202")]
         import_contacts(s, dial_list.id, rows)
-        campaign = Campaign(name="bench", status="running", plan=plan, queue=QUEUE, compliance_profile="us-tsr",
-                            dial_lists=[dial_list], agents=members)
+        profile, schedule = ("us-tsr", None) if area_code else ("none", {"start": "00:00", "end": "24:00"})
+        campaign = Campaign(name="bench", status="running", plan=plan, queue=QUEUE, compliance_profile=profile,
+                            schedule=schedule, dial_lists=[dial_list], agents=members)
         s.add(campaign)
         s.flush()
         campaign_id = campaign.id
@@ -377,9 +404,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if url.startswith("postgresql"):
         url = fresh_postgres(url)  # its own database on that server, dropped at the end
     contacts = args.contacts or args.agents * 12
+    args.area_code = dialable_area_code(time.time(),
+                                        margin_s=max(3600.0, args.seconds * args.scale + 600))
+    if args.area_code is None:
+        print("no +1 zone is inside 08:00-21:00 now: the campaign is profile 'none', 00:00-24:00", file=sys.stderr)
     sessions, campaign_id = setup_store(url, args.agents, contacts, lines_per_agent=args.lines_per_agent,
                                         dial_timeout_s=args.dial_timeout, answer_share=args.answer_share,
-                                        max_cps=args.max_cps, max_concurrent=round(args.max_concurrent * args.agents))
+                                        max_cps=args.max_cps, max_concurrent=round(args.max_concurrent * args.agents),
+                                        area_code=args.area_code)
     args.database_url = url
     clock: Any = SystemClock() if args.scale == 1 else ScaledClock(args.scale)
     sim_proc: subprocess.Popen[bytes] | None = None
@@ -657,7 +689,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "api_clients": args.api_clients, "api_threads": args.api_threads, "max_in_flight": args.max_in_flight,
         "dials": dials, "calls_per_min": round(dials / elapsed * 60, 1), "peak_concurrent_calls": concurrent,
         "concurrent_calls_second_half_min_p50": [min(second_half, default=0), round(pct(second_half, 0.5))] if second_half else None,
-        "guard": args.guard, "switch_interval": sys.getswitchinterval(), "lines_per_agent": args.lines_per_agent, "dial_timeout_s": args.dial_timeout,
+        "guard": args.guard, "area_code": args.area_code, "switch_interval": sys.getswitchinterval(), "lines_per_agent": args.lines_per_agent, "dial_timeout_s": args.dial_timeout,
         "answer_share": args.answer_share, "max_cps": args.max_cps, "max_concurrent_per_agent": args.max_concurrent,
         "ticks": n_ticks, "tick_p50_ms": round(pct(tick_times, 0.5) * 1000, 1),
         "tick_p99_ms": round(pct(tick_times, 0.99) * 1000, 1),
