@@ -157,3 +157,34 @@ class TestAgentCompleteWithoutCaller:
         m = MemberTracker()
         m.handle(ami.QueueMemberState("QueueMemberAdded", "q", "Local/999@x", "other", 1, False, "", False, 0, 0), 0.0)
         assert m.handle(event, 1.0) == []
+
+
+class TestCounts:
+    """``version`` counts status writes, ``membership`` only changes of who is in which queue:
+    the engine keeps what it derived from the members while they stay the same."""
+
+    @staticmethod
+    def state(kind: str, queue: str, interface: str, status: int = 1, paused: bool = False) -> ami.QueueMemberState:
+        return ami.QueueMemberState(kind, queue, interface, interface, status, paused, "", False, 0, 0)
+
+    def test_a_status_change_is_a_version_and_not_a_membership(self) -> None:
+        m = MemberTracker()
+        m.handle(self.state("QueueMemberAdded", "q", "Local/101@a"), 0.0)
+        version, membership = m.version, m.membership
+        assert (version, membership) == (1, 1)
+        m.handle(self.state("QueueMemberPause", "q", "Local/101@a", paused=True), 1.0)
+        m.handle(self.state("QueueMemberStatus", "q", "Local/101@a", status=2, paused=True), 2.0)
+        assert m.version == version + 2 and m.membership == membership
+        assert m.status("Local/101@a").activity is AgentActivity.PAUSED
+
+    def test_joining_and_leaving_queues_are_memberships(self) -> None:
+        m = MemberTracker()
+        m.handle(self.state("QueueMemberAdded", "q1", "Local/101@a"), 0.0)
+        m.handle(self.state("QueueMemberAdded", "q2", "Local/101@a"), 0.0)
+        assert m.membership == 2
+        m.handle(self.state("QueueMemberRemoved", "q1", "Local/101@a"), 1.0)  # still in q2
+        m.handle(self.state("QueueMemberRemoved", "q2", "Local/101@a"), 1.0)  # out of its last queue
+        assert m.membership == 4 and m.status("Local/101@a").activity is AgentActivity.LOGGED_OUT
+        m.handle(self.state("QueueMemberAdded", "q1", "Local/102@a"), 2.0)
+        m.snapshot("q1", [], 3.0)  # an Asterisk restart forgot it
+        assert m.membership == 6

@@ -71,9 +71,18 @@ class MemberTracker:
         self._agents: dict[str, AgentStatus] = {}
         self._wrapping: dict[str, float] = {}  # interface -> wrapup_until, for agents in timed wrap-up
         self._on_call: dict[str, set[str]] = {}  # call id -> interfaces of the agents with that call_id
+        #: Counts the writes of agents' statuses (``version``) and of their queues alone
+        #: (``membership``): equal counts mean the same statuses, or the same members in the same
+        #: queues, so a reader keeps what it derived from them (the engine reads 1,000 agents a tick).
+        self.version = 0
+        self.membership = 0
 
     def get(self, interface: str) -> AgentStatus | None:
         return self._agents.get(interface)
+
+    def status(self, interface: str) -> AgentStatus:
+        """A known agent's status (KeyError if unknown)."""
+        return self._agents[interface]
 
     def agents(self) -> list[AgentStatus]:
         return list(self._agents.values())
@@ -193,6 +202,8 @@ class MemberTracker:
             queues = before.queues - {event.queue}
             if queues:
                 self._agents[event.interface] = replace(before, queues=queues)
+                self.version += 1
+                self.membership += 1
                 return []
             return self._move(before, now, agent_move(before.activity, "QueueMemberRemoved"), {"queues": frozenset(), "call_id": None})
         if before is None:
@@ -239,6 +250,9 @@ class MemberTracker:
         if target is not updated.activity:
             updated = replace(updated, activity=target, since=now)
         self._agents[before.interface] = updated
+        self.version += 1
+        if updated.queues != before.queues:
+            self.membership += 1
         if updated.call_id != before.call_id:
             if before.call_id is not None and (holders := self._on_call.get(before.call_id)) is not None:
                 holders.discard(before.interface)

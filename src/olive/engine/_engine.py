@@ -587,7 +587,10 @@ class Engine:
         """On the loop, after the commit: the campaigns and agents as just read."""
         self._refresh_at = now + self.refresh_s * self.clock.scale
         self._agent_ids = refreshed.agent_ids
-        self.olive_interfaces = set(refreshed.agent_ids)
+        # Kept when read the same: the membership plan has nothing to do while they are
+        # (and their equal check costs far less than its plan over every agent).
+        if self.olive_interfaces != (interfaces := set(refreshed.agent_ids)):
+            self.olive_interfaces = interfaces
         live = {c.id for c in refreshed.campaigns}
         for campaign_id in list(self.runners):
             if campaign_id not in live:
@@ -613,7 +616,8 @@ class Engine:
             limits = [connect_limit_s(c.plan.snapshot()) for c in refreshed.campaigns if self.links.get(c.server) is link]
             link.members.full_ring_ms = round(1000 * min(limits, default=0))
         self.campaigns = refreshed.campaigns
-        self.campaign_agents = refreshed.agents
+        if self.campaign_agents != refreshed.agents:
+            self.campaign_agents = refreshed.agents
         self.callbacks.refreshed(refreshed.campaigns, refreshed.agent_ids, refreshed.owner_calls)
 
     def _account(self, dt: float) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from olive import ami
@@ -32,6 +33,17 @@ Key = tuple[str, str, str]  # server, queue, interface
 CONFIRM_S = 10.0  # after a login, how long dialing waits for members that cannot be added
 
 
+@dataclass(slots=True)
+class _Counted:
+    link: PbxLink
+    counted: list[str] | tuple[()]  # MembershipSync._counted's list it was read from
+    queue: str
+    membership: int  # the link's members' membership count then
+    interfaces: tuple[str, ...]  # those of ``counted`` in ``queue``
+    version: int = -1  # the members' version ``agents`` was read at
+    agents: tuple[AgentStatus, ...] = ()
+
+
 class MembershipSync:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -39,22 +51,37 @@ class MembershipSync:
         self._interfaces: dict[str, set[str]] = {}  # campaign id -> its logged-in agents' interfaces
         # campaign id -> those of them whose pacing counts for it (read each tick, set with the plan)
         self._counted: dict[str, list[str]] = {}
+        self._agents_of: dict[str, _Counted] = {}  # campaign id -> who agents_of counts, and their statuses
         self._holdoff: dict[Key, float] = {}  # an action is on its way: don't repeat it until then
         self._refreshing: set[tuple[str, str]] = set()  # (server, queue) being re-read now
         self._refresh_again: set[tuple[str, str]] = set()  # asked for meanwhile: once more after it
+        self._in_line: tuple[Any, ...] | None = None  # what the last plan read, when it found all in line
 
     def owner(self, status: AgentStatus) -> str | None:
         return self._owner.get(status.interface)
 
-    def agents_of(self, campaign: Campaign) -> list[AgentStatus]:
+    def agents_of(self, campaign: Campaign) -> tuple[AgentStatus, ...]:
+        """The statuses of the agents whose pacing counts for the campaign, in its queue. Who they
+        are is kept while the queues' members and the plan stay the same; the same tuple is
+        returned while no status changed (the pacer keeps what it derived from it)."""
         link = self.engine.links.get(campaign.server)
         if link is None:
-            return []
-        queue, get = campaign.queue, link.members.get
-        return [
-            status for interface in self._counted.get(campaign.id, ())
-            if (status := get(interface)) is not None and queue in status.queues
-        ]
+            return ()
+        members = link.members
+        counted = self._counted.get(campaign.id, ())
+        cached = self._agents_of.get(campaign.id)
+        if cached is None or not (cached.link is link and cached.counted is counted and cached.queue == campaign.queue
+                                  and cached.membership == members.membership):
+            queue, get = campaign.queue, members.get
+            interfaces = tuple(i for i in counted if (status := get(i)) is not None and queue in status.queues)
+            cached = _Counted(link, counted, campaign.queue, members.membership, interfaces)
+            self._agents_of[campaign.id] = cached
+        elif cached.version == members.version:
+            return cached.agents
+        # In a queue, so known to the tracker: membership counts every agent added or removed.
+        cached.agents = tuple(map(members.status, cached.interfaces))
+        cached.version = members.version
+        return cached.agents
 
     async def on_link_ready(self, link: PbxLink) -> None:
         """Right after a login's QueueStatus: send at once the QueueAdds for the members
@@ -69,11 +96,19 @@ class MembershipSync:
         self, campaigns: list[Campaign], olive_agents: set[str], now: float, *, reconciling: PbxLink | None = None
     ) -> list[Coroutine[Any, Any, None]]:
         """The QueueAdd/QueueRemove actions that bring ready links (or the one being
-        reconciled) in line with who should be a member."""
+        reconciled) in line with who should be a member. Nothing to do when nothing it reads
+        changed since a plan that found every link in line (the steady state, every period)."""
+        reserved = self.engine.callbacks.reserved(now)  # owners on their callback: out of the campaign queues
+        inputs = None
+        if reconciling is None:
+            inputs = self._inputs(campaigns, olive_agents, reserved)
+            if self._in_line is not None and _same(self._in_line, inputs):
+                return []
+        self._in_line = None
         ordered = sorted(campaigns, key=lambda c: (c.started_at is None, c.started_at or 0, c.id))
         desired: dict[Key, EngineAgent] = {}
         callback_keys: set[Key] = set()  # members of callback queues (engine/_callbacks.py)
-        reserved = self.engine.callbacks.reserved(now)  # owners on their callback: out of the campaign queues
+        counted_before = self._counted
         self._owner, self._interfaces = {}, {}
         for campaign in ordered:
             campaign_id, server, queue = campaign.id, campaign.server, campaign.queue
@@ -91,10 +126,14 @@ class MembershipSync:
                     desired[key] = agent
                     callback_keys.add(key)
         owner = self._owner
-        self._counted = {
-            campaign_id: [i for i in ifaces if owner.get(i) == campaign_id] for campaign_id, ifaces in self._interfaces.items()
-        }
+        self._counted = {}
+        for campaign_id, ifaces in self._interfaces.items():
+            counted = [i for i in ifaces if owner.get(i) == campaign_id]
+            before = counted_before.get(campaign_id)
+            # The same list object when unchanged: agents_of (and the pacer's view) keep theirs.
+            self._counted[campaign_id] = before if before == counted else counted
         ops: list[Coroutine[Any, Any, None]] = []
+        pending = False  # a member missing or one to remove, sent now or held off
         for name, link in self.engine.links.items():
             if link is not reconciling and (reconciling is not None or not link.ready):
                 continue
@@ -108,14 +147,31 @@ class MembershipSync:
             if reconciling is None:  # dialing waits for the campaign queues' members only
                 self._confirm(link, [key for key in missing if key not in callback_keys], now)
             for key in missing:
+                pending = True
                 if self._free(key, now):
                     agent = desired[key]
                     penalty = self.engine.callbacks.penalty.get(agent.id, 0) if key in callback_keys else 0
                     ops.append(self._add(link, key, agent.name, agent.state == "paused", agent.pause_reason, penalty))
             for key in actual - desired.keys():
-                if key[2] in olive_agents and self._free(key, now):
-                    ops.append(self._remove(link, key))
+                if key[2] in olive_agents:
+                    pending = True
+                    if self._free(key, now):
+                        ops.append(self._remove(link, key))
+        if inputs is not None and not pending and all(link.membership_confirmed for link in self.engine.links.values() if link.ready):
+            self._in_line = inputs
         return ops
+
+    def _inputs(self, campaigns: list[Campaign], olive_agents: set[str], reserved: set[str]) -> tuple[Any, ...]:
+        """What :meth:`plan` reads; held (not their ids), so an equal id is the same object."""
+        links = tuple(
+            (link, link.ready, link.membership_confirmed, link.members.membership, frozenset(link.queues))
+            for link in self.engine.links.values()
+        )
+        # Campaigns are read anew every second: what the plan reads of them, not the objects.
+        read = tuple(
+            (c.id, c.server, c.queue, c.started_at, c.plan.snapshot().get("callback_queue")) for c in campaigns
+        )
+        return (read, self.engine.campaign_agents, olive_agents, frozenset(reserved), links)
 
     def _confirm(self, link: PbxLink, missing: list[Key], now: float) -> None:
         """After a login, dialing waits until Asterisk's queues hold every member olive wants
@@ -193,6 +249,17 @@ class MembershipSync:
                     return
         finally:
             self._refreshing.discard(key)
+
+
+def _same(before: tuple[Any, ...], now: tuple[Any, ...]) -> bool:
+    """The same campaigns, the same agents and olive agents (the objects, kept by a refresh that
+    read them unchanged), reserved owners, and links in the same state with the same members in
+    the same queues."""
+    campaigns, agents, olive_agents, reserved, links = before
+    return (
+        campaigns == now[0] and agents is now[1] and olive_agents is now[2] and reserved == now[3]
+        and len(links) == len(now[4]) and all(a[0] is b[0] and a[1:] == b[1:] for a, b in zip(links, now[4], strict=True))
+    )
 
 
 __all__ = ["MembershipSync"]

@@ -8,7 +8,7 @@ I/O: the engine hands it everything, time included.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +61,23 @@ class CampaignCounters:
     dials: int = 0
 
 
+def _view(agent: AgentStatus) -> pacing.AgentSnapshot | None:
+    """What the pacer sees of an agent (None: not one it counts)."""
+    activity = _ACTIVITY.get(agent.activity)
+    if activity is None:
+        return None
+    since = agent.talk_started_at if agent.activity is AgentActivity.TALKING and agent.talk_started_at else agent.since
+    return pacing.AgentSnapshot(activity, since)
+
+
+@dataclass(frozen=True, slots=True)
+class _AgentViews:
+    agents: Sequence[AgentStatus]  # held, so its id cannot be reused while cached
+    views: tuple[pacing.AgentSnapshot, ...]
+    available: int  # agents counted as working time (idle, ringing, talking, wrapping up)
+    handling: int  # of them, talking or wrapping up
+
+
 class CampaignRunner:
     def __init__(self, campaign_id: str, plan: Mapping[str, Any], profile: str) -> None:
         self.campaign_id = campaign_id
@@ -77,6 +94,9 @@ class CampaignRunner:
         self._recent: deque[pacing.Observation] = deque(maxlen=20_000)
         self._amd_pending: set[str] = set()  # answered calls whose dial resolves at AMD's verdict
         self.brake = AbandonBrake(pacer_config(self.plan, profile), self.pacer.mode)
+        self._views: _AgentViews | None = None
+        # interface -> (its status, its view or None, available, handling), while the status is that object
+        self._agent_view: dict[str, tuple[AgentStatus, pacing.AgentSnapshot | None, bool, bool]] = {}
 
     def __repr__(self) -> str:
         return f"<CampaignRunner {self.campaign_id} {self.pacer.mode}>"
@@ -212,14 +232,31 @@ class CampaignRunner:
             self._observe(pacing.HandleEnded(st.since, talk, change.wrapup_s))
 
     # -- deciding -------------------------------------------------------------------
-    def snapshot(self, now: float, agents: Iterable[AgentStatus], calls: Iterable[CallRecord]) -> pacing.PacingSnapshot:
+    def _agent_views(self, agents: Sequence[AgentStatus]) -> _AgentViews:
+        """What the pacer and the time accounts read of the agents. Kept while ``agents`` is the
+        same tuple (MembershipSync.agents_of returns the same one until an agent changes); each
+        agent's view is kept while its status is the same (frozen) object."""
+        cached = self._views
+        if cached is not None and cached.agents is agents and isinstance(agents, tuple):
+            return cached
+        known = self._agent_view
+        if len(known) > 2 * len(agents) + 16:  # agents gone since: start afresh
+            known = self._agent_view = {}
         views = []
+        available = handling = 0
         for agent in agents:
-            activity = _ACTIVITY.get(agent.activity)
-            if activity is None:
-                continue
-            since = agent.talk_started_at if agent.activity is AgentActivity.TALKING and agent.talk_started_at else agent.since
-            views.append(pacing.AgentSnapshot(activity, since))
+            entry = known.get(agent.interface)
+            if entry is None or entry[0] is not agent:
+                entry = known[agent.interface] = (agent, _view(agent), agent.activity in _AVAILABLE, agent.activity in _HANDLING)
+            if entry[1] is not None:
+                views.append(entry[1])
+            available += entry[2]
+            handling += entry[3]
+        self._views = _AgentViews(agents, tuple(views), available, handling)
+        return self._views
+
+    def snapshot(self, now: float, agents: Sequence[AgentStatus], calls: Iterable[CallRecord]) -> pacing.PacingSnapshot:
+        views = self._agent_views(agents).views
         dialing: list[float] = []
         waiting = talking = 0
         for rec in calls:
@@ -237,7 +274,7 @@ class CampaignRunner:
                 talking += 1
         return pacing.PacingSnapshot(
             now=now,
-            agents=tuple(views),
+            agents=views,
             dialing=tuple(dialing),
             waiting=waiting,
             max_concurrent=int(self.plan.get("max_concurrent", 50)),
@@ -248,12 +285,10 @@ class CampaignRunner:
         self.last_decision = self.brake.apply(snapshot, self.pacer.decide(snapshot))
         return self.last_decision
 
-    def account_time(self, agents: Iterable[AgentStatus], dt: float) -> None:
-        for agent in agents:
-            if agent.activity in _AVAILABLE:
-                self.counters.agent_s += dt
-                if agent.activity in _HANDLING:
-                    self.counters.handle_s += dt
+    def account_time(self, agents: Sequence[AgentStatus], dt: float) -> None:
+        views = self._agent_views(agents)
+        self.counters.agent_s += dt * views.available
+        self.counters.handle_s += dt * views.handling
 
 
 __all__ = ["LIVE_ANSWERS_S", "CampaignCounters", "CampaignRunner", "pacer_config"]
