@@ -195,7 +195,7 @@ async def test_a_node_cut_off_from_a_server_others_reach_hands_its_unit_there_to
             health = {srv.name: (srv.health, srv.health_note) for srv in servers(s)}
         assert health["pbx-b"][0] == "up" and "node-a sees it down" in (health["pbx-b"][1] or ""), health
         print(f"\nnode-a's unit on pbx-b moved to node-b {moved - cut:.0f} s after the cut, its first Originate from "
-              f"node-b {dialing - cut:.0f} s after it (virtual; x{target.clock.scale:g}); the move "
+              f"node-b {dialing - cut:.0f} s after the cut (virtual; x{target.clock.scale:g}); the move "
               f"{moved_real - cut_real:.1f} s of the nodes' real time (grace {GRACE_S:g} s)")
 
         # The network is back and node-b stops: node-a takes every unit and dials on pbx-b again.

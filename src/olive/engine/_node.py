@@ -11,6 +11,10 @@ stopped before any other node may take the unit. Every database write the
 worker makes for the unit is fenced by the lease's token
 (``olive.store.fence``); the runner only decides dialing on or off.
 
+A node whose links to a server have been down for a while, while another
+node reaches it, hands its units there over and holds off taking them back
+(the decision: engine/_blind.py).
+
 ``olive serve --node`` runs it with :class:`olive.engine._unit.UnitEngines`
 as the worker: one engine per unit held.
 """
