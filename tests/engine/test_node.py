@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive.engine import NodeRunner
+from olive.engine._blind import BLIND_HOLD_S, LINK_DOWN_GRACE_S
 from olive.engine._link import LinkState, PbxLink
 from olive.engine._unit import FIRST_LOGIN_S, UnitEngines, link_health
 from olive.store import (
@@ -413,3 +414,102 @@ class ManualClock:
 
     async def sleep(self, seconds: float) -> None:
         return None
+
+
+UP: tuple[str, str | None] = ("up", None)
+LOST: tuple[str, str | None] = ("down", "AMI connection lost; reconnecting")
+GRACE = LINK_DOWN_GRACE_S
+
+
+def on(runner: NodeRunner, server: str) -> set[tuple[str, str]]:
+    return {k for k in runner.working if k[1] == server}
+
+
+def test_a_node_that_cannot_reach_a_server_others_reach_hands_its_units_there_over(
+    session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
+) -> None:
+    # A partial partition: a's links to pbx-a are cut, b's are fine. a's units on pbx-a place no call; after
+    # the grace they go to b (which reaches pbx-a), and a does not take them back while it cannot reach it.
+    clock = ModelClock()
+    seen_a = SeeingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP})
+    a = node(session_factory, "a", clock, seen_a)
+    b = node(session_factory, "b", clock, SeeingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP}))
+    run([a, b], keys, session_factory, clock, 3)
+    blind = sorted(on(a, "pbx-a"))
+    assert blind and on(b, "pbx-a"), "both hold units on pbx-a"
+    seen_a.seen = {"pbx-a": LOST, "pbx-b": UP}
+    cut = clock.t
+    handed = None
+    while clock.t < cut + GRACE + 20:
+        run([a, b], keys, session_factory, clock, 0.5)
+        if handed is None and not on(a, "pbx-a"):
+            handed = clock.t
+    assert handed is not None, f"a still holds {sorted(on(a, 'pbx-a'))} on pbx-a, which it cannot reach"
+    assert handed - cut >= GRACE - TTL / 3, f"handed over {handed - cut:g} s after the cut: not a reconnect's blip"
+    assert on(b, "pbx-a") == {k for k in keys if k[1] == "pbx-a"}, "b holds every unit of pbx-a"
+    assert sorted(a.working) + sorted(b.working) and set(a.working) | set(b.working) == set(keys), "every unit held"
+    stops = [e for e in a.worker.events if e[1] == "stop" and e[2] in blind]  # type: ignore[attr-defined]
+    assert {e[2] for e in stops} == set(blind), "a stopped dialing them before releasing them"
+    run([a, b], keys, session_factory, clock, 20)  # a stays blind: it takes none back
+    assert not on(a, "pbx-a") and not any(e[1] == "start" and e[2][1] == "pbx-a" and e[0] > handed
+                                          for e in a.worker.events)  # type: ignore[attr-defined]
+    assert abs(len(a.working) - len(b.working)) <= 1, (sorted(a.working), sorted(b.working))
+    assert _health(session_factory)["pbx-a"] == ("up", f"up (a sees it down: its links were down {handed - cut - 1:.0f} s: "
+                                                       "its units here handed over)")
+
+
+def test_a_server_down_for_every_node_keeps_its_units_where_they_are(
+    session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
+) -> None:
+    clock = ModelClock()
+    seen_a = SeeingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP})
+    seen_b = SeeingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP})
+    a, b = node(session_factory, "a", clock, seen_a), node(session_factory, "b", clock, seen_b)
+    run([a, b], keys, session_factory, clock, 3)
+    held = (set(a.working), set(b.working))
+    seen_a.seen = seen_b.seen = {"pbx-a": LOST, "pbx-b": UP}
+    run([a, b], keys, session_factory, clock, 3 * GRACE)
+    assert (set(a.working), set(b.working)) == held, "nobody reaches pbx-a: moving its units would only cost adoptions"
+
+
+def test_a_blind_node_takes_the_servers_units_again_once_nobody_else_sees_it_up_or_its_hold_is_over(
+    session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
+) -> None:
+    clock = ModelClock()
+    seen_a = SeeingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP})
+    a = node(session_factory, "a", clock, seen_a)
+    b = node(session_factory, "b", clock, SeeingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP}))
+    run([a, b], keys, session_factory, clock, 3)
+    seen_a.seen = {"pbx-a": LOST, "pbx-b": UP}
+    run([a, b], keys, session_factory, clock, GRACE + 5)
+    assert not on(a, "pbx-a")
+    # b stops cleanly while a is still blind: nobody sees pbx-a up, so a takes its units (it is as good as any),
+    # once a's own last "down" there is no longer fresh (DOWN_HOLDS_S: nobody could dial pbx-a meanwhile).
+    b.leave()
+    run([a], keys, session_factory, clock, DOWN_HOLDS_S + 1)
+    assert sorted(a.working) == keys
+    # b is back and a's link too (a new engine has logged in): it keeps them, none is skipped.
+    seen_a.seen = {"pbx-a": UP, "pbx-b": UP}
+    b = node(session_factory, "b", clock, SeeingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP}))
+    run([a, b], keys, session_factory, clock, TTL)
+    assert on(a, "pbx-a") and on(b, "pbx-a") and len(a.working) == len(b.working) == 3
+
+
+def test_a_blind_node_after_its_hold_takes_units_there_like_any_node(
+    session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
+) -> None:
+    clock = ModelClock()
+    seen_a = SeeingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP})
+    a = node(session_factory, "a", clock, seen_a)
+    b = node(session_factory, "b", clock, SeeingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP}))
+    run([a, b], keys, session_factory, clock, 3)
+    seen_a.seen = {"pbx-a": LOST, "pbx-b": UP}
+    run([a, b], keys, session_factory, clock, GRACE + 5)
+    handed = max(a.handed_at.values())
+    run([a, b], keys, session_factory, clock, handed + BLIND_HOLD_S + TTL - clock.t)
+    with transaction(session_factory) as s:
+        assert [v.node for v in server_views(s, at=clock.wall()) if v.server == "pbx-a"] == ["b"], "a's view withdrawn"
+    # The hold is over: a pbx-a unit freed (b stops) goes to a like any unit.
+    b.leave()
+    run([a], keys, session_factory, clock, 1)
+    assert sorted(a.working) == keys

@@ -234,6 +234,19 @@ class TestLeases:
         assert {lease.server for lease in acquire(session_factory, "a", T0 + DOWN_HOLDS_S - 1)} == {"pbx-a"}
         assert "pbx-b" in {lease.server for lease in acquire(session_factory, "b", T0 + DOWN_HOLDS_S + 1)}
 
+    def test_a_node_may_skip_servers_or_take_only_some(
+        self, session_factory: sessionmaker[Session], session: Session, factory: Factory
+    ) -> None:
+        # A node that cannot reach pbx-b while others can skips it; one that reaches it takes what
+        # the blind node handed over there, and only that (engine/_blind.py).
+        campaigns(factory, session, 2, ("pbx-a", "pbx-b", "pbx-c"))
+        with transaction(session_factory) as s:
+            skipped = acquire_units(s, "a", TTL, limit=100, at=T0, skip_servers=["pbx-b"])
+            assert {lease.server for lease in skipped} == {"pbx-a", "pbx-c"}
+            assert acquire_units(s, "b", TTL, limit=100, at=T0, only_servers=[]) == []
+            only = acquire_units(s, "b", TTL, limit=100, at=T0, only_servers=["pbx-b"])
+            assert [lease.server for lease in only] == ["pbx-b", "pbx-b"]
+
     def test_units_of_campaigns_not_running_are_not_taken(
         self, session_factory: sessionmaker[Session], session: Session, factory: Factory
     ) -> None:

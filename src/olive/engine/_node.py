@@ -11,6 +11,10 @@ stopped before any other node may take the unit. Every database write the
 worker makes for the unit is fenced by the lease's token
 (``olive.store.fence``); the runner only decides dialing on or off.
 
+A node whose links to a server have been down for a while, while another
+node reaches it, hands its units there over and holds off taking them back
+(the decision: engine/_blind.py).
+
 ``olive serve --node`` runs it with :class:`olive.engine._unit.UnitEngines`
 as the worker: one engine per unit held.
 """
@@ -21,11 +25,12 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from olive.engine._blind import BLIND_HOLD_S, LINK_DOWN_GRACE_S, blindness
 from olive.store import (
     UnitLease,
     acquire_units,
@@ -38,6 +43,7 @@ from olive.store import (
     register_node,
     release_units,
     renew_units,
+    server_views,
     transaction,
 )
 
@@ -80,6 +86,8 @@ class NodeRunner:
         stop_early_s: float = STOP_EARLY_S,
         monotonic: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] | None = None,
+        grace_s: float = LINK_DOWN_GRACE_S,
+        hold_s: float = BLIND_HOLD_S,
     ) -> None:
         if not 0 < stop_early_s < ttl_s * 2 / 3:
             raise ValueError("stop_early_s must be above 0 and leave room for the renewals (below 2/3 of the TTL)")
@@ -97,6 +105,11 @@ class NodeRunner:
         self.registered = False
         self.health_seen: dict[str, str] = {}  # server -> the health this node last wrote
         self.viewed: set[str] = set()  # servers this node's view of is in the store
+        # A partial partition (engine/_blind.py), by this node's monotonic clock:
+        self.grace_s, self.hold_s = grace_s, hold_s
+        self.down_since: dict[str, float] = {}  # server of held units -> first renewal that saw its links down
+        self.handed_at: dict[str, float] = {}  # server -> when this node handed its units there over, blind
+        self.handed_note: dict[str, str] = {}  # server -> this node's view of it meanwhile
         self._next_renewal = -math.inf
 
     def __repr__(self) -> str:
@@ -177,47 +190,97 @@ class NodeRunner:
         if seen is None:
             return
         held = {server for _, server in self.working}
+        now = self.monotonic()
+        # Servers it handed over, blind: it says it sees them down meanwhile (others take their units).
+        blind = {server for server, at in self.handed_at.items() if now - at < self.hold_s} - held
         try:
             health: dict[str, tuple[str, str | None]] = seen()
+            self._track_down(health, held, now)
             with transaction(self.sessions) as session:
                 # One order of servers for every node: each write locks its server's row.
-                for server in sorted((set(health) & held) | (self.viewed - held)):
+                for server in sorted((set(health) & held) | blind | (self.viewed - held)):
                     if server in held:
                         state, note = health[server]
                         record_server_view(session, server, self.name, state, note, at=self._at())
+                    elif server in blind:
+                        record_server_view(session, server, self.name, "down", self.handed_note.get(server), at=self._at())
                     else:
                         forget_server_view(session, server, self.name, at=self._at())
         except Exception as exc:  # a server not in the pool, the database away: the renewal stands
             log.warning("node %s: could not write the servers' health: %s", self.name, exc)
             return
-        self.viewed = (self.viewed | set(health)) & held
+        self.viewed = ((self.viewed | set(health)) & held) | blind
         for server, (state, note) in sorted(health.items()):
             if server in held and self.health_seen.get(server) != state:
                 log.info("node %s: server %s is %s%s", self.name, server, state, f" ({note})" if note else "")
         self.health_seen = {s: h[0] for s, h in health.items() if s in held}
+
+    def _track_down(self, health: dict[str, tuple[str, str | None]], held: set[str], now: float) -> None:
+        """Since when this node's links to each server it holds units on have been down, in a row."""
+        for server in set(self.down_since) - held:
+            del self.down_since[server]
+        for server in sorted(held & set(health)):  # a new engine not logged in yet says nothing: no news
+            if health[server][0] == "down":
+                self.down_since.setdefault(server, now)
+            else:
+                self.down_since.pop(server, None)
+                self.handed_at.pop(server, None)  # it reaches the server (it took units there again)
 
     def _balance(self) -> None:
         with transaction(self.sessions) as session:
             ensure_units(session)  # campaigns started through the API: one unit on their server
         with transaction(self.sessions) as session:
             share = fair_share(session, at=self._at())
+            views = server_views(session, at=self._at())
+        now = self.monotonic()
+        blind = blindness(self.name, self.leases, self.down_since, self.handed_at, views, now,
+                          grace_s=self.grace_s, hold_s=self.hold_s)
+        for server in blind.holds_over:
+            del self.handed_at[server]  # its view there is withdrawn with the next renewal
+        if blind.hand_over:
+            self._hand_over(blind.hand_over, now)
         if len(self.leases) < share:
-            sent = self.monotonic()
-            with transaction(self.sessions) as session:
-                taken = acquire_units(session, self.name, self.ttl_s, limit=share - len(self.leases), at=self._at())
-            for lease in taken:
-                self.leases[lease.key] = lease
-                self.deadline[lease.key] = sent + self.ttl_s - self.stop_early_s
-                self.working.add(lease.key)
-                log.info("node %s: took %s@%s (token %d)", self.name, *lease.key, lease.token)
-                self.worker.start(lease)
-        elif len(self.leases) > share + 1:
-            excess = sorted(self.leases)[share:]
-            leases = [self.leases[key] for key in excess]
-            for key in excess:
-                self._drop(key, "handed over: this node holds more than its share")
-            with transaction(self.sessions) as session:
-                release_units(session, leases)
+            self._take(share - len(self.leases), skip_servers=blind.skip)
+        if blind.contested:  # units blind nodes handed over: someone who reaches the server holds them
+            self._take(max(1, share), only_servers=blind.contested)
+        if len(self.leases) > share + 1:
+            # Not the units of a contested server: the node that cannot reach it would not take them.
+            ordered = sorted(self.leases, key=lambda key: (key[1] not in blind.contested, key))
+            excess = [key for key in ordered[share:] if key[1] not in blind.contested]
+            if excess:
+                leases = [self.leases[key] for key in excess]
+                for key in excess:
+                    self._drop(key, "handed over: this node holds more than its share")
+                with transaction(self.sessions) as session:
+                    release_units(session, leases)
+
+    def _take(self, limit: int, *, skip_servers: Collection[str] = (), only_servers: Collection[str] | None = None) -> None:
+        sent = self.monotonic()
+        with transaction(self.sessions) as session:
+            taken = acquire_units(session, self.name, self.ttl_s, limit=limit, at=self._at(),
+                                  skip_servers=skip_servers, only_servers=only_servers)
+        for lease in taken:
+            self.leases[lease.key] = lease
+            self.deadline[lease.key] = sent + self.ttl_s - self.stop_early_s
+            self.working.add(lease.key)
+            log.info("node %s: took %s@%s (token %d)", self.name, *lease.key, lease.token)
+            self.worker.start(lease)
+
+    def _hand_over(self, blind: Mapping[Key, float], now: float) -> None:
+        """Stop dialing for units whose server this node cannot reach while others can, then release
+        them (as the balance does): a node that reaches the server takes them and adopts their calls."""
+        leases = [self.leases[key] for key in blind]
+        for server in sorted({server for _, server in blind}):
+            down_s = max(s for key, s in blind.items() if key[1] == server)
+            self.handed_at[server] = now
+            self.handed_note[server] = f"its links were down {down_s:.0f} s: its units here handed over"
+            self.down_since.pop(server, None)
+            log.warning("node %s: handing its %d unit(s) on %s to a node that reaches %s: this node's link to it "
+                        "has been down %.0f s", self.name, sum(1 for _, s in blind if s == server), server, server, down_s)
+        for key, down_s in blind.items():
+            self._drop(key, f"handed to a node that reaches {key[1]}: this node's link to it has been down {down_s:.0f} s")
+        with transaction(self.sessions) as session:
+            release_units(session, leases)
 
     def _drop(self, key: Key, why: str) -> None:
         lease = self.leases.pop(key)

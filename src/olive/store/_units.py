@@ -31,7 +31,7 @@ without them (and there is one node anyway).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -251,12 +251,26 @@ def fair_share(session: Session, *, at: float | None = None) -> int:
 
 
 def acquire_units(
-    session: Session, node: str, ttl_s: float, *, limit: int, at: float | None = None
+    session: Session,
+    node: str,
+    ttl_s: float,
+    *,
+    limit: int,
+    at: float | None = None,
+    skip_servers: Collection[str] = (),
+    only_servers: Collection[str] | None = None,
 ) -> list[UnitLease]:
-    """Take up to ``limit`` free or expired units for ``node``, each with a new fencing token."""
-    if limit <= 0:
+    """Take up to ``limit`` free or expired units for ``node``, each with a new fencing token.
+
+    ``skip_servers``: none on these (servers the node cannot reach while others can);
+    ``only_servers``: only on these (None: any)."""
+    if limit <= 0 or (only_servers is not None and not only_servers):
         return []
     conditions = _takeable(session, at)
+    if skip_servers:
+        conditions.append(Unit.server.not_in(list(skip_servers)))
+    if only_servers is not None:
+        conditions.append(Unit.server.in_(list(only_servers)))
     picked = session.execute(
         select(Unit.campaign_id, Unit.server)
         .join(Campaign, Campaign.id == Unit.campaign_id)
