@@ -202,6 +202,7 @@ function show(stats) {
   panels.renderAbandon(stats);
   panels.renderOutcomes(stats);
   panels.renderPacing(stats);
+  panels.renderUnits(stats);
   panels.renderAgents(stats.agents, state.role === "admin");
   updateControls();
 }

@@ -115,6 +115,41 @@ export function renderPacing(stats) {
   );
 }
 
+// olive serve --scale-out: each server's figures, as the node holding its unit published them
+// (the CLI's "by server" table). The card is shown only when there are units (see app.js).
+export function unitState(u) {
+  const age = `${Math.round(u.age_s)} s old`;
+  return u.stale ? `stale, ${age}; held by ${u.owner_node || "no node"}` : `live, ${age}`;
+}
+
+export function renderUnits(stats) {
+  const units = stats.units || [];
+  const card = byId("units-card");
+  card.hidden = !units.length;
+  if (!units.length) {
+    byId("units").replaceChildren();
+    return;
+  }
+  const decision = (u) => (u.pacer || {}).last_decision;
+  fill(
+    byId("units"),
+    h("div", { class: "table-wrap" }, h("table", { id: "units-table", "aria-labelledby": "h-units" },
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Server"), h("th", { scope: "col" }, "Node"),
+        h("th", { scope: "col" }, "Figures"), h("th", { scope: "col", class: "num" }, "Dials"),
+        h("th", { scope: "col", class: "num" }, "Connects"), h("th", { scope: "col", class: "num" }, "Occupancy"),
+        h("th", { scope: "col" }, "Last decision"), h("th", { scope: "col" }, "Note"))),
+      h("tbody", {}, units.map((u) => h("tr", { "data-server": u.server, "data-stale": u.stale ? "yes" : "no" },
+        h("th", { scope: "row" }, u.server),
+        h("td", {}, u.node),
+        h("td", { class: u.stale ? "unit-state stale" : "unit-state" }, unitState(u)),
+        h("td", { class: "num" }, num(u.dials)),
+        h("td", { class: "num" }, num(u.connects)),
+        h("td", { class: "num" }, pct(u.occupancy, 1)),
+        h("td", {}, decision(u) ? `${num(decision(u).dials)}: ${decision(u).reason}` : "—"),
+        h("td", {}, u.note || "")))))),
+  );
+}
+
 // With ``canForce`` (admin keys), each agent has a "Force out" button (see app.js).
 export function renderAgents(agents, canForce = false) {
   if (!agents.length) {
