@@ -100,3 +100,31 @@ async def test_a_second_engine_on_the_database_refuses_to_start(session_factory:
         assert third.lease is not None and third.lease.held
     finally:
         await third.stop()
+
+
+async def test_a_tick_asks_the_database_thread_about_the_lease_only_when_a_renewal_is_due(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Between renewals the lease is decided on the loop (``may_dial`` compares two times): each
+    tick's hop to the database thread and back costs a GIL hand-over both ways under load."""
+    wall = Wall()
+    engine = Engine(session_factory, {}, lease=_lease(session_factory, "node-a", wall))
+    await engine.start(run=False)
+    try:
+        asked: list[str] = []
+        in_db = engine._in_db
+
+        async def counted(fn: object, *args: object) -> object:
+            asked.append(getattr(fn, "__name__", repr(fn)))
+            return await in_db(fn, *args)  # type: ignore[arg-type]
+
+        engine._in_db = counted  # type: ignore[method-assign]
+        for _ in range(4):  # well inside one renewal period (TTL / 3 = 5 s)
+            wall.t += 0.25
+            await engine.tick()
+        assert "tick" not in asked and engine.lease is not None and engine.lease.held
+        wall.t += TTL / 3  # a renewal is due: it is done in the database thread, as before
+        await engine.tick()
+        assert asked.count("tick") == 1 and engine.lease.held
+    finally:
+        await engine.stop()

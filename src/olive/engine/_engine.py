@@ -438,9 +438,11 @@ class Engine:
         """Only the holder of the database's dialing lease dials (and manages queue members)."""
         if self.unit is not None:
             return self._unit_may_dial(self.unit)
-        if self.lease is None or await self._in_db(self.lease.tick):
+        lease = self.lease
+        # The database thread only when a renewal is due: between renewals two times decide.
+        if lease is None or (await self._in_db(lease.tick) if lease.renewal_due() else lease.may_dial(lease.wall())):
             return True
-        note = f"not dialing: {self.lease.note or 'this node does not hold the dialing lease'}"
+        note = f"not dialing: {lease.note or 'this node does not hold the dialing lease'}"
         for campaign in self.campaigns:
             if campaign.status == "running":
                 self.status_note[campaign.id] = note

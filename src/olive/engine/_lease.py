@@ -95,6 +95,10 @@ class DialingLease:
             self.note = self.held_by_message(holder)
         return self.may_dial(now)
 
+    def renewal_due(self) -> bool:
+        """Whether :meth:`tick` would renew (a database round trip); if not, ``may_dial`` alone says."""
+        return self.wall() >= self._next_renewal
+
     def tick(self) -> bool:
         """Renew when due; whether this node may dial now."""
         if self.wall() >= self._next_renewal:
