@@ -444,7 +444,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             break
     # The real dial guard (DNC, calling hours, abandon limits: us-tsr) unless told otherwise.
     guard = AllowAll() if args.guard == "allow-all" else ComplianceGuard()
-    engine = Engine(engine_pool(sessions), {"default": server}, clock=clock, guard=guard, tick_s=0.25,
+    engine_sessions = engine_pool(sessions)
+    lease = None
+    if args.lease:  # as olive serve runs a classic node: the database's dialing lease, renewed every 5 s
+        from olive.engine import DialingLease
+
+        lease = DialingLease(engine_sessions, "bench")
+    engine = Engine(engine_sessions, {"default": server}, clock=clock, guard=guard, tick_s=0.25, lease=lease,
                     client_factory=factory, max_dials_per_tick=args.max_dials_per_tick or MAX_DIALS_PER_TICK)
     ticks = Samples()  # wall time of each loop tick
     tick_cpu = Samples()  # the loop thread's CPU time in each tick's own steps
@@ -689,7 +695,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "api_clients": args.api_clients, "api_threads": args.api_threads, "max_in_flight": args.max_in_flight,
         "dials": dials, "calls_per_min": round(dials / elapsed * 60, 1), "peak_concurrent_calls": concurrent,
         "concurrent_calls_second_half_min_p50": [min(second_half, default=0), round(pct(second_half, 0.5))] if second_half else None,
-        "guard": args.guard, "area_code": args.area_code, "switch_interval": sys.getswitchinterval(), "lines_per_agent": args.lines_per_agent, "dial_timeout_s": args.dial_timeout,
+        "guard": args.guard, "area_code": args.area_code, "lease": args.lease, "switch_interval": sys.getswitchinterval(), "lines_per_agent": args.lines_per_agent, "dial_timeout_s": args.dial_timeout,
         "answer_share": args.answer_share, "max_cps": args.max_cps, "max_concurrent_per_agent": args.max_concurrent,
         "ticks": n_ticks, "tick_p50_ms": round(pct(tick_times, 0.5) * 1000, 1),
         "tick_p99_ms": round(pct(tick_times, 0.99) * 1000, 1),
@@ -902,6 +908,8 @@ def main() -> None:
                         help="uvicorn's HTTP parser (auto: httptools when installed)")
     parser.add_argument("--switch-interval", type=float, default=None,
                         help="sys.setswitchinterval in seconds for the engine's process (Python's default: 0.005)")
+    parser.add_argument("--lease", action="store_true",
+                        help="hold the database's dialing lease, as olive serve's classic node does")
     parser.add_argument("--max-dials-per-tick", type=int, default=None,
                         help="the engine's cap on the calls one tick places (default: the engine's, MAX_DIALS_PER_TICK)")
     parser.add_argument("--gc", choices=("freeze", "default"), default="freeze",
