@@ -35,7 +35,8 @@ from olive.store import (
     transaction,
 )
 
-WAIT_MS = 20_000  # a bound for each wait in the page, not an expected duration
+from .test_browser import WAIT_MS, Pages
+
 TTL_S = 600.0
 HOSTILE = '<img src=x onerror="window.__owned = 1">'
 
@@ -71,13 +72,9 @@ def test_the_campaign_view_shows_each_servers_figures_on_a_scale_out_node(
                         stale_after_s=600.0)
 
     api = start_live_api(live_api.sessions, engine_factory=node_c)
-    errors: list[str] = []
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    tabs = Pages(chromium)
     try:
-        context.set_default_timeout(WAIT_MS)
-        page = context.new_page()
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{api.url}/dashboard#key={keys.viewer}")
+        page = tabs.open(f"{api.url}/dashboard#key={keys.viewer}")
         expect(page.locator("#c-name")).to_have_text("spring renewals", timeout=WAIT_MS)
         expect(page.locator("#units-card")).to_be_visible(timeout=WAIT_MS)
         expect(page.locator("#h-units")).to_contain_text("By server")
@@ -108,9 +105,9 @@ def test_the_campaign_view_shows_each_servers_figures_on_a_scale_out_node(
         expect(stale.locator("td").nth(2)).to_have_text("9")
         expect(stale.locator("td").nth(5)).to_have_text("2: 2 idle agents")
         assert page.evaluate("window.__owned") is None
-        assert errors == []
+        assert tabs.errors == []
     finally:
-        context.close()
+        tabs.close()
         stop_live_api(api)
 
 
@@ -120,16 +117,12 @@ def test_the_by_server_table_is_hidden_without_units(
     from playwright.sync_api import expect
 
     make_campaign(admin, name="one server")
-    errors: list[str] = []
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    tabs = Pages(chromium)
     try:
-        context.set_default_timeout(WAIT_MS)
-        page = context.new_page()
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{live_api.url}/dashboard#key={keys.viewer}")
+        page = tabs.open(f"{live_api.url}/dashboard#key={keys.viewer}")
         expect(page.locator("#c-name")).to_have_text("one server", timeout=WAIT_MS)
         expect(page.locator("#contacts")).not_to_be_empty()  # the stats were read and drawn
         expect(page.locator("#units-card")).to_be_hidden()
-        assert errors == []
+        assert tabs.errors == []
     finally:
-        context.close()
+        tabs.close()
