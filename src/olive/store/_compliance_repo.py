@@ -8,7 +8,7 @@ the DNC lists, for compliance/_records.py's exports. Reads only."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +48,9 @@ class CheckRecord:
     checked_at: datetime
     call_id: str | None = None
     id: str = field(default_factory=lambda: new_id("dncc"))
+
+
+_CHECK_FIELDS = tuple(f.name for f in fields(CheckRecord))
 
 
 def _between(statement: Select[Any], column: Any, since: float | None, until: float | None) -> Select[Any]:
@@ -192,7 +195,8 @@ class DncRepository(Repository[DncNumber]):
         their number: engine/_dialing.py writes a tick's at once)."""
         table = DncCheck.__table__
         assert isinstance(table, Table)
-        insert_rows(self.session, table, [asdict(record) for record in records])
+        # Field by field: asdict() deep-copies every value (each datetime): a tenth of place_dials' CPU in a profile.
+        insert_rows(self.session, table, [{name: getattr(record, name) for name in _CHECK_FIELDS} for record in records])
 
     def add_number(
         self,
