@@ -656,6 +656,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     second_half = [n for at, n in concurrent_samples if at >= elapsed / 2]
     db_by_step = dict(tick_parts.db_by_step)  # the ticks' database steps over the run, ms
     slowest = tick_parts.slowest(max(3, n_ticks // 100 + 1))
+    if args.ticks_out:
+        with open(args.ticks_out, "w") as out:
+            out.writelines(json.dumps(part) + "\n" for part in tick_parts.slowest(tick_parts.keep))
     api = None
     if client_proc is not None:
         # Waited for in a thread: a blocking wait here would stall the loop under test.
@@ -937,6 +940,8 @@ def main() -> None:
                         help="sample the event loop thread's stack every 3 ms; the busiest functions on stderr")
     parser.add_argument("--profile-clock", choices=("cpu", "wall"), default="cpu",
                         help="what --profile counts: each thread's CPU time (default) or wall time")
+    parser.add_argument("--ticks-out", metavar="FILE",
+                        help="write every kept tick's parts (the slowest 2,000) to FILE, one JSON object a line")
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     parser.add_argument("--client-key", help=argparse.SUPPRESS)
