@@ -48,3 +48,16 @@ def test_a_server_handed_over_is_skipped_for_the_hold_then_taken_like_any() -> N
 def test_the_node_that_reaches_a_contested_server_sees_it_contested() -> None:
     seen = blindness("other", [("c3", "pbx-a")], {}, {}, PARTITION, 0.0)
     assert seen.contested == {"pbx-a"} and seen.skip == frozenset() and seen.hand_over == {}
+
+
+def test_after_an_outage_seen_by_every_node_the_grace_runs_from_when_another_node_saw_it_up() -> None:
+    # pbx-a restarted: every node saw it down from t=0. Another node's probe logs in at t=60; this node's link is
+    # still in its reconnect backoff. Counting from t=0 it would hand over at once; it has the grace from t=60.
+    views = [view("pbx-a", "me", "down"), view("pbx-a", "other", "up")]
+    early = blindness("me", [A1], {"pbx-a": 0.0}, {}, views, 61.0, up_elsewhere_since={"pbx-a": 60.0})
+    assert early.hand_over == {} and early.skip == {"pbx-a"}
+    due = blindness("me", [A1], {"pbx-a": 0.0}, {}, views, 60.0 + LINK_DOWN_GRACE_S, up_elsewhere_since={"pbx-a": 60.0})
+    assert due.hand_over == {A1: 60.0 + LINK_DOWN_GRACE_S}, "down since 0 s, as the note says"
+    # A partition: the other node saw pbx-a up all along, so the grace runs from this node's own cut.
+    cut = blindness("me", [A1], {"pbx-a": 50.0}, {}, views, 50.0 + LINK_DOWN_GRACE_S, up_elsewhere_since={"pbx-a": 0.0})
+    assert cut.hand_over == {A1: LINK_DOWN_GRACE_S}

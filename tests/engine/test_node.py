@@ -513,3 +513,111 @@ def test_a_blind_node_after_its_hold_takes_units_there_like_any_node(
     b.leave()
     run([a], keys, session_factory, clock, 1)
     assert sorted(a.working) == keys
+
+
+# -- probes: what a node reaches where it holds no unit (engine/_probe.py) -----------------------------------------
+PROBED_UP: tuple[str, str | None] = ("up", "this node reaches it (AMI login; no unit here)")
+PROBED_DOWN: tuple[str, str | None] = ("down", "this node cannot reach it (AMI login)")
+
+
+@dataclass
+class ProbingWorker(SeeingWorker):
+    """Links as ``seen`` says for the servers of its units; a probe to every server as ``probed`` says."""
+
+    probed: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+
+    def probe_health(self) -> dict[str, tuple[str, str | None]]:
+        return dict(self.probed)
+
+
+def only_c0_on_pbx_a(sessions: sessionmaker[Session], keys: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """c1 and c2 dial on pbx-b only: four units, one of them on pbx-a."""
+    with transaction(sessions) as s:
+        for campaign in sorted({c for c, _ in keys})[1:]:
+            set_campaign_servers(s, campaign, ["pbx-b"])
+    return [k for k in keys if k[0] == keys[0][0] or k[1] == "pbx-b"]
+
+
+def a_alone_on_pbx_a(sessions: sessionmaker[Session], keys: list[tuple[str, str]], clock: ModelClock,
+                     worker_a: SeeingWorker, worker_b: SeeingWorker) -> tuple[NodeRunner, NodeRunner, list[tuple[str, str]]]:
+    """a takes every unit, then b joins and takes its share: a ends up the only node with a unit on pbx-a."""
+    keys = only_c0_on_pbx_a(sessions, keys)
+    a = node(sessions, "a", clock, worker_a)
+    run([a], keys, sessions, clock, 1)
+    b = node(sessions, "b", clock, worker_b)
+    run([a, b], keys, sessions, clock, 3)
+    assert on(a, "pbx-a") == {k for k in keys if k[1] == "pbx-a"} and not on(b, "pbx-a"), (a.working, b.working)
+    return a, b, keys
+
+
+def test_the_only_holder_cut_off_from_a_server_hands_it_to_a_node_whose_probe_reaches_it(
+    session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
+) -> None:
+    # a holds the only unit on pbx-a and its link there is cut; b holds nothing on pbx-a, but its probe logs
+    # in. Before probes nobody else had a view of pbx-a: a kept a unit it could not dial for as long as the cut.
+    clock = ModelClock()
+    seen_a = ProbingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP}, probed={"pbx-a": PROBED_UP, "pbx-b": PROBED_UP})
+    seen_b = ProbingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP}, probed={"pbx-a": PROBED_UP, "pbx-b": PROBED_UP})
+    a, b, keys = a_alone_on_pbx_a(session_factory, keys, clock, seen_a, seen_b)
+    assert _health(session_factory)["pbx-a"][0] == "up"
+    with transaction(session_factory) as s:
+        assert {(v.server, v.node) for v in server_views(s, at=clock.wall())} >= {("pbx-a", "a"), ("pbx-a", "b")}, \
+            "b's probe is a view of pbx-a, where it holds no unit"
+    blind = on(a, "pbx-a")
+    seen_a.seen = {"pbx-a": LOST, "pbx-b": UP}
+    seen_a.probed = {"pbx-a": PROBED_DOWN, "pbx-b": PROBED_UP}
+    cut = clock.t
+    run([a, b], keys, session_factory, clock, GRACE + 10)
+    assert on(b, "pbx-a") == blind and not on(a, "pbx-a"), (sorted(a.working), sorted(b.working))
+    moved = max(e[0] for e in b.worker.events if e[1] == "start" and e[2] in blind)  # type: ignore[attr-defined]
+    assert GRACE - TTL / 3 <= moved - cut <= GRACE + TTL, f"moved {moved - cut:g} s after the cut"
+    # The cut heals: a's probe logs in again, so its hold on pbx-a ends long before BLIND_HOLD_S, and a
+    # pbx-a unit set free goes to it like any unit.
+    handed = a.handed_at["pbx-a"]
+    seen_a.seen = {"pbx-a": UP, "pbx-b": UP}
+    seen_a.probed = {"pbx-a": PROBED_UP, "pbx-b": PROBED_UP}
+    run([a, b], keys, session_factory, clock, TTL)
+    assert a.handed_at == {} and clock.t - handed < BLIND_HOLD_S / 2
+    assert _health(session_factory)["pbx-a"] == ("up", None), "nobody sees it down any more (b holds it: its link speaks)"
+    b.leave()
+    run([a], keys, session_factory, clock, 1)
+    assert sorted(a.working) == keys
+
+
+def test_a_blind_nodes_hold_lasts_while_its_probe_has_not_seen_the_cut(
+    session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
+) -> None:
+    # a's link to pbx-a stays down (reconciling, say) while its probe logs in all along: not a cut the probe
+    # can see heal, so the hold runs its course (no unit bounced back to a link that could not dial it).
+    clock = ModelClock()
+    seen_a = ProbingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP}, probed={"pbx-a": PROBED_UP, "pbx-b": PROBED_UP})
+    seen_b = ProbingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP}, probed={"pbx-a": PROBED_UP, "pbx-b": PROBED_UP})
+    a, b, keys = a_alone_on_pbx_a(session_factory, keys, clock, seen_a, seen_b)
+    seen_a.seen = {"pbx-a": ("down", "reconnected; reconciling calls and queue members"), "pbx-b": UP}
+    run([a, b], keys, session_factory, clock, GRACE + 10)
+    assert not on(a, "pbx-a") and "pbx-a" in a.handed_at
+    run([a, b], keys, session_factory, clock, BLIND_HOLD_S / 2)
+    assert "pbx-a" in a.handed_at and not on(a, "pbx-a")
+
+
+def test_after_an_outage_every_node_saw_the_holder_keeps_its_units_if_back_within_the_grace(
+    session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
+) -> None:
+    # pbx-a restarts for a minute: a's link and both probes see it down. b's probe is back first; a's link
+    # follows within the grace (its reconnect backoff): a keeps its unit, no adoption for nothing.
+    clock = ModelClock()
+    seen_a = ProbingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP}, probed={"pbx-a": PROBED_UP, "pbx-b": PROBED_UP})
+    seen_b = ProbingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP}, probed={"pbx-a": PROBED_UP, "pbx-b": PROBED_UP})
+    a, b, keys = a_alone_on_pbx_a(session_factory, keys, clock, seen_a, seen_b)
+    held = on(a, "pbx-a")
+    seen_a.seen = {"pbx-a": LOST, "pbx-b": UP}
+    seen_a.probed = seen_b.probed = {"pbx-a": PROBED_DOWN, "pbx-b": PROBED_UP}
+    run([a, b], keys, session_factory, clock, 60)
+    assert on(a, "pbx-a") == held, "down for every node: kept"
+    seen_b.probed = {"pbx-a": PROBED_UP, "pbx-b": PROBED_UP}
+    run([a, b], keys, session_factory, clock, GRACE - TTL / 3 - 2)
+    seen_a.seen = {"pbx-a": UP, "pbx-b": UP}
+    seen_a.probed = {"pbx-a": PROBED_UP, "pbx-b": PROBED_UP}
+    run([a, b], keys, session_factory, clock, 2 * GRACE)
+    assert on(a, "pbx-a") == held and not on(b, "pbx-a")
+    assert not [e for e in a.worker.events if e[1] == "stop" and e[2] in held]  # type: ignore[attr-defined]

@@ -30,6 +30,7 @@ from e2e.harness import SCENARIO, Olive, Target, agent_interface, make_campaign,
 from faults.checks import assert_fault_invariants
 from olive.ami import ServerConfig
 from olive.engine import Engine, NodeRunner
+from olive.engine._probe import ServerProbes
 from olive.engine._unit import UnitEngines, run_node
 from olive.engine._unit_scope import UnitScope
 from olive.store import (
@@ -226,3 +227,69 @@ async def test_a_node_cut_off_from_a_server_others_reach_hands_its_unit_there_to
     assert_fault_invariants([c for c in calls if c.server == "default"], target.pbx)
     assert_fault_invariants([c for c in calls if c.server == "pbx-b"], pbx_b)
     assert_fault_invariants(calls, None)  # across the servers: no contact dialed twice at once
+
+
+async def test_the_only_node_on_a_server_cut_off_from_it_hands_its_unit_to_a_node_whose_probe_reaches_it(
+    olive: Olive, pbx_b: Any
+) -> None:
+    # One campaign on both servers: two units, both with node-a; node-b holds none. Before probes
+    # (engine/_probe.py) nobody else had a view of pbx-b, and node-a kept a unit it could not dial.
+    target = olive.target
+    sessions = olive.sessions
+    cid = campaign(olive, "probed", "olive-test", ["801", "802"], ["803", "804"], 500)
+    link = Link(pbx_b.port)
+    proxied = await link.start()
+    direct = ServerConfig("127.0.0.1", pbx_b.port, "olive", "olive-test")
+    via_proxy = ServerConfig("127.0.0.1", proxied, "olive", "olive-test")
+
+    def engines(pbx_b_config: ServerConfig) -> Callable[[UnitScope], Engine]:
+        configs = {"default": target.server, "pbx-b": pbx_b_config}
+        return lambda scope: Engine(sessions, {scope.server: configs[scope.server]}, clock=target.clock,
+                                    guard=olive.guard, tick_s=0.5, unit=scope)
+
+    loop = asyncio.get_running_loop()
+    units = {"node-a": UnitEngines(loop, engines(via_proxy)), "node-b": UnitEngines(loop, engines(direct))}
+    units["node-a"].probes = ServerProbes({"default": target.server, "pbx-b": via_proxy})
+    units["node-b"].probes = ServerProbes({"default": target.server, "pbx-b": direct})
+    nodes = {name: NodeRunner(sessions, name, worker, ttl_s=TTL_S, stop_early_s=1.0, grace_s=GRACE_S, hold_s=HOLD_S)
+             for name, worker in units.items()}
+    a, b = nodes["node-a"], nodes["node-b"]
+    for name, runner in nodes.items():
+        units[name].runner = runner
+    await asyncio.to_thread(a.step)  # alone: it takes both units
+    assert sorted(a.leases) == [(cid, "default"), (cid, "pbx-b")]
+    stopping = {name: asyncio.Event() for name in nodes}
+    tasks = {name: asyncio.create_task(run_node(nodes[name], units[name], stopping[name])) for name in nodes}
+    try:
+        await olive.until(lambda: any(n == "node-a" for _, _, n, _ in originates(pbx_b)), within_s=600,
+                          what="node-a dialing on pbx-b")
+        assert b.registered and not b.leases, "node-b holds nothing: its only view of pbx-b is its probe"
+        token = a.leases[(cid, "pbx-b")].token
+        link.set_cut(True)
+        cut = target.clock.now()
+        await olive.until(lambda: (cid, "pbx-b") in b.leases, within_s=3600, what="node-b holding node-a's unit on pbx-b")
+        await olive.until(lambda: any(n == "node-b" and tok == str(b.leases[(cid, "pbx-b")].token)
+                                      for _, _, n, tok in originates(pbx_b, cut)),
+                          within_s=1200, what="node-b dialing the unit on pbx-b")
+        assert b.leases[(cid, "pbx-b")].token == token + 1
+        assert sorted(a.leases) == [(cid, "default")], "node-a keeps the unit it can dial"
+        with transaction(sessions) as s:
+            health = {srv.name: (srv.health, srv.health_note) for srv in servers(s)}
+        assert health["pbx-b"][0] == "up" and "node-a sees it down" in (health["pbx-b"][1] or ""), health
+    finally:
+        with transaction(sessions) as s:  # settle: no new call; those in progress end
+            s.execute(update(Campaign).where(Campaign.id == cid).values(status="paused"))
+        with contextlib.suppress(AssertionError):
+            await olive.until(lambda: all(c.ended_at is not None for c in olive.calls(cid)),
+                              within_s=3600, what="every call ended")
+        for name, task in tasks.items():
+            stopping[name].set()
+            await task
+        await link.stop()
+    calls = olive.calls(cid)
+    unsent = {c.id for c in calls if c.outcome == "FAILED" and "was no longer held by this node" in (c.detail or "")}
+    assert not unsent & {c for pbx in (target.pbx, pbx_b) for _, c, _, _ in originates(pbx)}
+    calls = [c for c in calls if c.id not in unsent]
+    assert_fault_invariants([c for c in calls if c.server == "default"], target.pbx)
+    assert_fault_invariants([c for c in calls if c.server == "pbx-b"], pbx_b)
+    assert_fault_invariants(calls, None)

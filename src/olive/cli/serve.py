@@ -174,6 +174,7 @@ async def _serve_node(settings: object, sessions: object, engine_sessions: objec
     from olive.api._config import ServeSettings
     from olive.api._server import make_server
     from olive.engine import DialingLease, Engine, NodeRunner, default_node_name
+    from olive.engine._probe import ServerProbes
     from olive.engine._unit import NotDialing, UnitEngines, run_node
     from olive.engine._unit_hangup import PoolView, listen_for_hangups
     from olive.engine._unit_scope import UnitScope
@@ -205,6 +206,7 @@ async def _serve_node(settings: object, sessions: object, engine_sessions: objec
         return Engine(unit_side, servers, pause_after_missed=settings.pause_after_missed, unit=scope)
 
     units = UnitEngines(asyncio.get_running_loop(), make_engine)
+    units.probes = ServerProbes(settings.asterisk)  # which servers this node reaches, units or not
     runner = NodeRunner(unit_side, name, units, ttl_s=ttl, stop_early_s=ttl / 3)
     # Register first, then look for a classic node (which takes its lease, then looks for nodes):
     # of two racing starts, the later check sees the other.

@@ -9,9 +9,13 @@ has been down (its monotonic clock), the servers it handed over lately, and
 every node's view (``olive.store.server_views``). The runner does the I/O.
 
 * **Hand over** a unit whose server this node's links have seen down for
-  :data:`LINK_DOWN_GRACE_S` while another live node's fresh view of it says
-  ``up``. If no other node sees it up (down for everyone), keep it: nobody
-  could dial it better, and a move would only cost an adoption.
+  :data:`LINK_DOWN_GRACE_S` while another live node's fresh view of it has
+  said ``up`` for as long (when the runner says since when). If no other node
+  sees it up (down for everyone), keep it: nobody could dial it better, and a
+  move would only cost an adoption. The second clock matters after an outage
+  of the server itself: every node saw it down, and the first back (a probe's
+  login, engine/_probe.py) must not take the units from a holder whose link
+  is still waiting out its reconnect backoff.
 * **Skip** (take no unit on) a server this node sees down, or handed over
   within :data:`BLIND_HOLD_S`, while another node sees it up. A node with no
   view yet (just started) skips nothing; once no other node sees the server
@@ -69,15 +73,23 @@ def blindness(
     *,
     grace_s: float = LINK_DOWN_GRACE_S,
     hold_s: float = BLIND_HOLD_S,
+    up_elsewhere_since: Mapping[str, float] | None = None,
 ) -> Blindness:
     """``down_since``: server -> when this node's links there were first seen down (in a row);
-    ``handed_at``: server -> when this node last handed its units there over; both by ``now``'s clock."""
+    ``handed_at``: server -> when this node last handed its units there over; ``up_elsewhere_since``:
+    server -> since when another node has been seen to see it up (None: as long as this node's down);
+    all by ``now``'s clock."""
     views = list(views)
     others_up = seen_up_by_others(views, me)
+    elsewhere = up_elsewhere_since or {}
+
+    def blind_since(server: str) -> float:
+        return max(down_since[server], elsewhere.get(server, down_since[server]))
+
     hand_over = {
         key: now - down_since[key[1]]
         for key in sorted(held)
-        if key[1] in others_up and key[1] in down_since and now - down_since[key[1]] >= grace_s
+        if key[1] in others_up and key[1] in down_since and now - blind_since(key[1]) >= grace_s
     }
     # A hold ends early when nobody else sees the server up: then this node is as good as any there.
     holding = {server for server, at in handed_at.items() if now - at < hold_s and server in others_up}

@@ -30,7 +30,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from olive.engine._blind import BLIND_HOLD_S, LINK_DOWN_GRACE_S, blindness
+from olive.engine._blind import BLIND_HOLD_S, LINK_DOWN_GRACE_S, blindness, seen_up_by_others
 from olive.store import (
     UnitLease,
     acquire_units,
@@ -73,6 +73,13 @@ class SeesServers(Protocol):
         """server name -> (``up`` or ``down``, a note), for the servers of the units it runs."""
 
 
+class ProbesServers(Protocol):
+    """A worker that can also say which servers this node reaches, units or not (engine/_probe.py)."""
+
+    def probe_health(self) -> dict[str, tuple[str, str | None]]:
+        """server name -> (``up`` or ``down``, a note), for every server it probes."""
+
+
 class NodeRunner:
     """Holds units for one node. Call :meth:`step` every :data:`LOOK_EVERY_S`."""
 
@@ -110,6 +117,8 @@ class NodeRunner:
         self.down_since: dict[str, float] = {}  # server of held units -> first renewal that saw its links down
         self.handed_at: dict[str, float] = {}  # server -> when this node handed its units there over, blind
         self.handed_note: dict[str, str] = {}  # server -> this node's view of it meanwhile
+        self.cut_seen: set[str] = set()  # servers handed over that this node's probe has since seen down
+        self.up_elsewhere_since: dict[str, float] = {}  # server -> first look at which another node saw it up
         self._next_renewal = -math.inf
 
     def __repr__(self) -> str:
@@ -181,50 +190,62 @@ class NodeRunner:
         self._write_health()  # after the deadlines: nothing here may cost the renewal
 
     def _write_health(self) -> None:
-        """Write what this node's links see of the servers of its units, with each renewal, as this
-        node's view (``olive.store.record_server_view``, one transaction), and withdraw its view of
-        servers it holds no unit on any more: ``servers.health`` is combined from the live nodes'
-        fresh views, every node and the API read it, and a fresh ``down`` keeps other nodes from
-        taking the server's units (``olive.store.DOWN_HOLDS_S``)."""
+        """Write what this node sees of each server, with each renewal, as this node's view
+        (``olive.store.record_server_view``, one transaction): its units' links on the servers of
+        its units, its probes (engine/_probe.py) on the others; and withdraw its view of a server it
+        no longer sees (no unit there, no probe). ``servers.health`` is combined from the live
+        nodes' fresh views, every node and the API read it, and a fresh ``down`` keeps other nodes
+        from taking the server's units (``olive.store.DOWN_HOLDS_S``)."""
         seen = getattr(self.worker, "server_health", None)
         if seen is None:
             return
+        probed = getattr(self.worker, "probe_health", None)
         held = {server for _, server in self.working}
         now = self.monotonic()
-        # Servers it handed over, blind: it says it sees them down meanwhile (others take their units).
-        blind = {server for server, at in self.handed_at.items() if now - at < self.hold_s} - held
         try:
             health: dict[str, tuple[str, str | None]] = seen()
-            self._track_down(health, held, now)
+            # The node's eyes: the links of its units where it holds some (a new engine not logged in
+            # yet says nothing: its probe does), its probes elsewhere.
+            eyes = {**(probed() if probed is not None else {}), **{s: h for s, h in health.items() if s in held}}
+            self._track_down(eyes, held, now)
+            # Servers it handed over, blind: it says it sees them down meanwhile (others take their units).
+            blind = {server for server, at in self.handed_at.items() if now - at < self.hold_s} - held
             with transaction(self.sessions) as session:
                 # One order of servers for every node: each write locks its server's row.
-                for server in sorted((set(health) & held) | blind | (self.viewed - held)):
-                    if server in held:
-                        state, note = health[server]
-                        record_server_view(session, server, self.name, state, note, at=self._at())
-                    elif server in blind:
+                for server in sorted(set(eyes) | blind | self.viewed):
+                    if server in blind:
                         record_server_view(session, server, self.name, "down", self.handed_note.get(server), at=self._at())
+                    elif server in eyes:
+                        state, note = eyes[server]
+                        record_server_view(session, server, self.name, state, note, at=self._at())
                     else:
                         forget_server_view(session, server, self.name, at=self._at())
         except Exception as exc:  # a server not in the pool, the database away: the renewal stands
             log.warning("node %s: could not write the servers' health: %s", self.name, exc)
             return
-        self.viewed = ((self.viewed | set(health)) & held) | blind
-        for server, (state, note) in sorted(health.items()):
-            if server in held and self.health_seen.get(server) != state:
+        self.viewed = set(eyes) | blind
+        for server, (state, note) in sorted(eyes.items()):
+            if self.health_seen.get(server) != state:
                 log.info("node %s: server %s is %s%s", self.name, server, state, f" ({note})" if note else "")
-        self.health_seen = {s: h[0] for s, h in health.items() if s in held}
+        self.health_seen = {s: h[0] for s, h in eyes.items()}
 
-    def _track_down(self, health: dict[str, tuple[str, str | None]], held: set[str], now: float) -> None:
-        """Since when this node's links to each server it holds units on have been down, in a row."""
-        for server in set(self.down_since) - held:
+    def _track_down(self, eyes: dict[str, tuple[str, str | None]], held: set[str], now: float) -> None:
+        """Since when this node has seen each server down, in a row (its units' links, or its probe
+        where it holds none); and a hold on a server handed over ends once the probe saw the cut
+        and then the server again (without a probe, once it takes units there again)."""
+        for server in set(self.down_since) - held - set(eyes):
             del self.down_since[server]
-        for server in sorted(held & set(health)):  # a new engine not logged in yet says nothing: no news
-            if health[server][0] == "down":
+        for server in sorted(eyes):  # a server nothing here looks at says nothing: no news
+            if eyes[server][0] == "down":
                 self.down_since.setdefault(server, now)
+                if server in self.handed_at:
+                    self.cut_seen.add(server)
             else:
                 self.down_since.pop(server, None)
-                self.handed_at.pop(server, None)  # it reaches the server (it took units there again)
+                if server in held or server in self.cut_seen:  # it reaches the server again
+                    if self.handed_at.pop(server, None) is not None and server not in held:
+                        log.info("node %s: reaches %s again: it may take units there", self.name, server)
+                    self.cut_seen.discard(server)
 
     def _balance(self) -> None:
         with transaction(self.sessions) as session:
@@ -233,10 +254,16 @@ class NodeRunner:
             share = fair_share(session, at=self._at())
             views = server_views(session, at=self._at())
         now = self.monotonic()
+        up_elsewhere = seen_up_by_others(views, self.name)
+        for server in set(self.up_elsewhere_since) - up_elsewhere:
+            del self.up_elsewhere_since[server]
+        for server in up_elsewhere:
+            self.up_elsewhere_since.setdefault(server, now)
         blind = blindness(self.name, self.leases, self.down_since, self.handed_at, views, now,
-                          grace_s=self.grace_s, hold_s=self.hold_s)
+                          grace_s=self.grace_s, hold_s=self.hold_s, up_elsewhere_since=self.up_elsewhere_since)
         for server in blind.holds_over:
             del self.handed_at[server]  # its view there is withdrawn with the next renewal
+            self.cut_seen.discard(server)
         if blind.hand_over:
             self._hand_over(blind.hand_over, now)
         if len(self.leases) < share:
@@ -290,4 +317,4 @@ class NodeRunner:
             self.worker.stop(lease, why)
 
 
-__all__ = ["LOOK_EVERY_S", "STOP_EARLY_S", "UNIT_TTL_S", "NodeRunner", "SeesServers", "UnitWorker"]
+__all__ = ["LOOK_EVERY_S", "STOP_EARLY_S", "UNIT_TTL_S", "NodeRunner", "ProbesServers", "SeesServers", "UnitWorker"]

@@ -30,6 +30,7 @@ from olive.engine._engine import Engine, EngineState
 from olive.engine._lease import DialingLease
 from olive.engine._link import LinkState, PbxLink
 from olive.engine._node import LOOK_EVERY_S, Key, NodeRunner
+from olive.engine._probe import ServerProbes
 from olive.engine._unit_scope import UnitScope
 from olive.store import UnitLease
 
@@ -87,6 +88,7 @@ class UnitEngines:
         self.on_tick: Callable[[float, bool], None] | None = None  # each unit tick, on: the node's /metrics
         self.monotonic = monotonic
         self.since: dict[Key, float] = {}  # when each unit's current engine was made
+        self.probes: ServerProbes | None = None  # this node's logins to every server (engine/_probe.py)
 
     def __repr__(self) -> str:
         return f"<UnitEngines {sorted(self.engines)}>"
@@ -199,6 +201,10 @@ class UnitEngines:
                     seen[name] = health
         return seen
 
+    def probe_health(self) -> dict[str, tuple[str, str | None]]:
+        """What this node's probes reach (engine/_probe.py): its view of the servers it holds no unit on."""
+        return {} if self.probes is None else self.probes.health()
+
     def _ticked(self, seconds: float, failed: bool) -> None:
         self.ticks.append(seconds)
         self.failed_ticks += failed
@@ -253,6 +259,8 @@ def link_health(link: PbxLink) -> tuple[str, str | None]:
 async def run_node(runner: NodeRunner, units: UnitEngines, stopping: asyncio.Event) -> None:
     """Step the runner every :data:`LOOK_EVERY_S` until ``stopping``; then leave cleanly."""
     units.runner = runner
+    if units.probes is not None:
+        await units.probes.start()
     try:
         while not stopping.is_set():
             await asyncio.to_thread(runner.step)
@@ -261,6 +269,8 @@ async def run_node(runner: NodeRunner, units: UnitEngines, stopping: asyncio.Eve
     finally:
         await asyncio.to_thread(runner.leave)
         await units.stop_all()
+        if units.probes is not None:
+            await units.probes.close()
         log.info("node %s: %s", runner.name, units.tick_summary())
 
 
