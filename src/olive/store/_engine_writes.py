@@ -40,6 +40,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    String,
     Table,
     any_,
     bindparam,
@@ -376,9 +377,20 @@ def agent_states(session: Session, interfaces: Iterable[str]) -> dict[str, Agent
 
 
 def update_agents(session: Session, agents: Sequence[AgentState]) -> None:
-    """Write these agents' state, pause reason, state since and current call, by id."""
+    """Write these agents' state, pause reason, state since and current call, by id.
+
+    Every unit engine on a server has its own AMI link, sees every agent's events there and
+    writes them: two such transactions write the same agents. On PostgreSQL the rows are locked
+    in id order first (``ORDER BY id FOR NO KEY UPDATE``: the lock follows the sort), since the
+    UPDATE's own order is its plan's (the array's in a nested loop, the table's in a hash join),
+    and two writers in different orders deadlocked: PostgreSQL killed one, a failed tick
+    (tests/store/test_agent_writes_order.py)."""
     table = _table(Agent)
     columns = ("state", "pause_reason", "state_since", "current_call_id")
+    if agents and session.get_bind().dialect.name == "postgresql":
+        ids = sorted({a.id for a in agents})
+        session.execute(select(Agent.id).where(Agent.id == any_(bindparam("ids", ids, type_=ARRAY(String))))
+                        .order_by(Agent.id).with_for_update(key_share=True)).all()
     update_by_id(
         session, table, [{"id": a.id, **{name: getattr(a, name) for name in columns}} for a in agents],
         _copied(columns), reuse=("copied", columns),
