@@ -517,7 +517,8 @@ class Engine:
     def _persist(self, session: Session, drained: list[Drained], effects: list[Callable[[], object]]) -> None:
         for link, calls, agents in drained:
             if agents:
-                for agent in apply_agent_changes(session, agents).values():
+                # Unit engines on one server all write its agents: in id order (olive.store.update_agents).
+                for agent in apply_agent_changes(session, agents, lock_in_order=self.unit is not None).values():
                     event = {"agent_id": agent.id, "name": agent.name, "state": agent.state}
                     effects.append(functools.partial(self.bus.publish, "agent", self.clock.now(), event))
                 for agent_change in agents:

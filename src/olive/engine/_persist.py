@@ -256,9 +256,12 @@ def _finish_contacts(session: Session, ended: Sequence[tuple[Call, CallRecord]])
     return steps
 
 
-def apply_agent_changes(session: Session, changes: Sequence[AgentChange]) -> dict[str, AgentState]:
+def apply_agent_changes(
+    session: Session, changes: Sequence[AgentChange], *, lock_in_order: bool = True
+) -> dict[str, AgentState]:
     """Mirror tracked agent activity into the agents table; returns the agents touched, by id,
-    as written. Read in one query and written in one statement (by id), not as ORM objects."""
+    as written. Read in one query and written in one statement (by id), not as ORM objects
+    (``lock_in_order``: see :func:`olive.store.update_agents`)."""
     touched: dict[str, AgentState] = {}
     agents = agent_states(session, (c.status.interface for c in changes))
     for change in changes:  # in order: an agent's last change of the tick is what is written
@@ -277,7 +280,7 @@ def apply_agent_changes(session: Session, changes: Sequence[AgentChange]) -> dic
             agent.current_call_id = st.call_id
         agent.state_since = as_utc(st.since)
         touched[agent.id] = agent
-    update_agents(session, list(touched.values()))
+    update_agents(session, list(touched.values()), lock_in_order=lock_in_order)
     return touched
 
 

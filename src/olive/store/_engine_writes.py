@@ -376,7 +376,7 @@ def agent_states(session: Session, interfaces: Iterable[str]) -> dict[str, Agent
     return found
 
 
-def update_agents(session: Session, agents: Sequence[AgentState]) -> None:
+def update_agents(session: Session, agents: Sequence[AgentState], *, lock_in_order: bool = True) -> None:
     """Write these agents' state, pause reason, state since and current call, by id.
 
     Every unit engine on a server has its own AMI link, sees every agent's events there and
@@ -384,10 +384,11 @@ def update_agents(session: Session, agents: Sequence[AgentState]) -> None:
     in id order first (``ORDER BY id FOR NO KEY UPDATE``: the lock follows the sort), since the
     UPDATE's own order is its plan's (the array's in a nested loop, the table's in a hash join),
     and two writers in different orders deadlocked: PostgreSQL killed one, a failed tick
-    (tests/store/test_agent_writes_order.py)."""
+    (tests/store/test_agent_writes_order.py). ``lock_in_order=False`` saves that statement for a
+    classic engine, the only writer of many agents at once (one per database)."""
     table = _table(Agent)
     columns = ("state", "pause_reason", "state_since", "current_call_id")
-    if agents and session.get_bind().dialect.name == "postgresql":
+    if lock_in_order and agents and session.get_bind().dialect.name == "postgresql":
         ids = sorted({a.id for a in agents})
         session.execute(select(Agent.id).where(Agent.id == any_(bindparam("ids", ids, type_=ARRAY(String))))
                         .order_by(Agent.id).with_for_update(key_share=True)).all()
