@@ -178,6 +178,7 @@ class Engine:
         self.campaigns: list[Campaign] = []  # running and paused, as last read (detached; agents not loaded)
         self.campaign_agents: dict[str, list[EngineAgent]] = {}  # campaign id -> its agents, as last read
         self._agent_ids: dict[str, str] = {}  # interface -> agent id
+        self._own: tuple[object, frozenset[str]] = (None, frozenset())  # campaign_agents -> their interfaces
         self.olive_interfaces: set[str] = set()  # every agent's interface: members olive owns
 
     def __repr__(self) -> str:
@@ -515,10 +516,14 @@ class Engine:
             effect()
 
     def _persist(self, session: Session, drained: list[Drained], effects: list[Callable[[], object]]) -> None:
+        own = self._own_interfaces()
         for link, calls, agents in drained:
             if agents:
-                # Unit engines on one server all write its agents: in id order (olive.store.update_agents).
-                for agent in apply_agent_changes(session, agents, lock_in_order=self.unit is not None).values():
+                # Every unit engine on a server sees every agent's events there: each writes its own
+                # campaign's agents (an agent in two campaigns, both units), in id order against
+                # deadlocks (olive.store.update_agents). Until its first read of them, all.
+                mine = agents if own is None else [c for c in agents if c.status.interface in own]
+                for agent in apply_agent_changes(session, mine, lock_in_order=self.unit is not None).values():
                     event = {"agent_id": agent.id, "name": agent.name, "state": agent.state}
                     effects.append(functools.partial(self.bus.publish, "agent", self.clock.now(), event))
                 for agent_change in agents:
@@ -550,6 +555,15 @@ class Engine:
                     effects.append(functools.partial(self.runners[campaign_id].call_changed, change))
                 if change.record.state is not change.previous:  # the stream tells new states, not every AMI event
                     effects.append(functools.partial(self.bus.publish, "call", self.clock.now(), call_event(change), campaign_id))
+
+    def _own_interfaces(self) -> frozenset[str] | None:
+        """A unit engine's campaign's agents (None: a classic engine, or not read yet: every agent)."""
+        agents = self.campaign_agents
+        if self.unit is None or not agents:
+            return None
+        if self._own[0] is not agents:  # re-read: a new dict (the refresh keeps it while unchanged)
+            self._own = (agents, frozenset(a.interface for listed in agents.values() for a in listed))
+        return self._own[1]
 
     def _forget_result(self, link: PbxLink, call_id: str) -> None:
         self._spawn(link.forget_result(call_id))
