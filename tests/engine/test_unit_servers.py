@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from olive.calls import AgentActivity, AgentChange, AgentStatus
+from olive.engine import Engine
 from olive.engine._campaigns import read_campaigns
 from olive.engine._unit_scope import UnitScope
-from olive.store import Campaign, UnitLease, from_epoch, transaction
+from olive.store import Agent, Campaign, UnitLease, from_epoch, transaction
 from store.conftest import Factory
 
 
@@ -69,3 +71,35 @@ def test_an_engine_of_every_campaign_paces_only_the_agents_on_each_campaigns_own
     assert [c.server for c in read.campaigns] == ["pbx-a"]
     assert sorted(x.name for x in read.agents[cid]) == ["on-a", "on-first"]
     assert sum(read.new_runners[cid].history.totals()[:2]) == 4  # the classic engine: the whole campaign
+
+
+def test_a_units_engine_writes_the_states_of_its_own_campaigns_agents_only(
+    session_factory: sessionmaker[Session],
+) -> None:
+    # Every unit engine on a server sees every agent's events there; three units writing each change
+    # three times contended for the same rows (docs/scale-out.md). A classic engine writes them all.
+    now = time.time()
+    cid = setup(session_factory, now)
+    with transaction(session_factory) as s:
+        f = Factory(s)
+        other = f.agent(name="other", interface="PJSIP/other", server="pbx-a")
+        f.campaign(agents=[other], server="pbx-a", status="running")
+        interfaces = {a.name: a.interface for a in s.scalars(select(Agent))}
+
+    def talking(name: str) -> AgentChange:
+        return AgentChange(AgentStatus(interfaces[name], name, AgentActivity.TALKING, now), AgentActivity.IDLE)
+
+    def states() -> dict[str, str]:
+        with transaction(session_factory) as s:
+            return {a.name: a.state for a in s.scalars(select(Agent))}
+
+    for unit, written in ((scope(cid, "pbx-a"), {"on-a"}), (None, {"on-a", "other"})):
+        with transaction(session_factory) as s:
+            s.execute(update(Agent).values(state="ready"))
+        engine = Engine(session_factory, {}, unit=unit)
+        _, refreshed = engine._store_drained([], now, True)
+        assert refreshed is not None
+        engine._apply_refresh(refreshed, now)
+        with transaction(session_factory) as s:
+            engine._persist(s, [(None, [], [talking("on-a"), talking("other")])], [])  # type: ignore[list-item]
+        assert {name for name, state in states().items() if state == "on_call"} == written, unit
