@@ -530,6 +530,11 @@ class ProbingWorker(SeeingWorker):
         return dict(self.probed)
 
 
+def reaching(clock: ModelClock) -> ProbingWorker:
+    """A node whose links and probes reach both servers."""
+    return ProbingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP}, probed={"pbx-a": PROBED_UP, "pbx-b": PROBED_UP})
+
+
 def only_c0_on_pbx_a(sessions: sessionmaker[Session], keys: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """c1 and c2 dial on pbx-b only: four units, one of them on pbx-a."""
     with transaction(sessions) as s:
@@ -556,8 +561,7 @@ def test_the_only_holder_cut_off_from_a_server_hands_it_to_a_node_whose_probe_re
     # a holds the only unit on pbx-a and its link there is cut; b holds nothing on pbx-a, but its probe logs
     # in. Before probes nobody else had a view of pbx-a: a kept a unit it could not dial for as long as the cut.
     clock = ModelClock()
-    seen_a = ProbingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP}, probed={"pbx-a": PROBED_UP, "pbx-b": PROBED_UP})
-    seen_b = ProbingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP}, probed={"pbx-a": PROBED_UP, "pbx-b": PROBED_UP})
+    seen_a, seen_b = reaching(clock), reaching(clock)
     a, b, keys = a_alone_on_pbx_a(session_factory, keys, clock, seen_a, seen_b)
     assert _health(session_factory)["pbx-a"][0] == "up"
     with transaction(session_factory) as s:
@@ -590,8 +594,7 @@ def test_a_blind_nodes_hold_lasts_while_its_probe_has_not_seen_the_cut(
     # a's link to pbx-a stays down (reconciling, say) while its probe logs in all along: not a cut the probe
     # can see heal, so the hold runs its course (no unit bounced back to a link that could not dial it).
     clock = ModelClock()
-    seen_a = ProbingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP}, probed={"pbx-a": PROBED_UP, "pbx-b": PROBED_UP})
-    seen_b = ProbingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP}, probed={"pbx-a": PROBED_UP, "pbx-b": PROBED_UP})
+    seen_a, seen_b = reaching(clock), reaching(clock)
     a, b, keys = a_alone_on_pbx_a(session_factory, keys, clock, seen_a, seen_b)
     seen_a.seen = {"pbx-a": ("down", "reconnected; reconciling calls and queue members"), "pbx-b": UP}
     run([a, b], keys, session_factory, clock, GRACE + 10)
@@ -606,8 +609,7 @@ def test_after_an_outage_every_node_saw_the_holder_keeps_its_units_if_back_withi
     # pbx-a restarts for a minute: a's link and both probes see it down. b's probe is back first; a's link
     # follows within the grace (its reconnect backoff): a keeps its unit, no adoption for nothing.
     clock = ModelClock()
-    seen_a = ProbingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP}, probed={"pbx-a": PROBED_UP, "pbx-b": PROBED_UP})
-    seen_b = ProbingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP}, probed={"pbx-a": PROBED_UP, "pbx-b": PROBED_UP})
+    seen_a, seen_b = reaching(clock), reaching(clock)
     a, b, keys = a_alone_on_pbx_a(session_factory, keys, clock, seen_a, seen_b)
     held = on(a, "pbx-a")
     seen_a.seen = {"pbx-a": LOST, "pbx-b": UP}

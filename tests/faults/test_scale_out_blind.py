@@ -135,6 +135,33 @@ def originates(pbx: Any, since: float = 0.0) -> list[tuple[float, str, str, str]
     return out
 
 
+async def two_nodes(
+    olive: Olive, pbx_b: Any, *, probes: bool = False
+) -> tuple[Link, dict[str, UnitEngines], dict[str, NodeRunner]]:
+    """node-a reaches pbx-b through a proxy the test can cut, node-b directly; each unit an engine.
+    ``probes``: each node also probes both servers (engine/_probe.py), pbx-b the same way."""
+    target = olive.target
+    link = Link(pbx_b.port)
+    proxied = await link.start()
+    reach = {"node-a": ServerConfig("127.0.0.1", proxied, "olive", "olive-test"),
+             "node-b": ServerConfig("127.0.0.1", pbx_b.port, "olive", "olive-test")}
+
+    def engines(pbx_b_config: ServerConfig) -> Callable[[UnitScope], Engine]:
+        configs = {"default": target.server, "pbx-b": pbx_b_config}
+        return lambda scope: Engine(olive.sessions, {scope.server: configs[scope.server]}, clock=target.clock,
+                                    guard=olive.guard, tick_s=0.5, unit=scope)
+
+    loop = asyncio.get_running_loop()
+    units = {name: UnitEngines(loop, engines(config)) for name, config in reach.items()}
+    nodes = {name: NodeRunner(olive.sessions, name, worker, ttl_s=TTL_S, stop_early_s=1.0, grace_s=GRACE_S,
+                              hold_s=HOLD_S) for name, worker in units.items()}
+    for name, runner in nodes.items():
+        units[name].runner = runner
+        if probes:
+            units[name].probes = ServerProbes({"default": target.server, "pbx-b": reach[name]})
+    return link, units, nodes
+
+
 async def test_a_node_cut_off_from_a_server_others_reach_hands_its_unit_there_to_one_that_reaches_it(
     olive: Olive, pbx_b: Any
 ) -> None:
@@ -142,23 +169,8 @@ async def test_a_node_cut_off_from_a_server_others_reach_hands_its_unit_there_to
     sessions = olive.sessions
     campaigns = [campaign(olive, "blind 1", "olive-test", ["801", "802"], ["803", "804"], 100),
                  campaign(olive, "blind 2", "olive-sales", ["805", "806"], ["807", "808"], 300)]
-    link = Link(pbx_b.port)
-    proxied = await link.start()
-    direct = ServerConfig("127.0.0.1", pbx_b.port, "olive", "olive-test")
-    via_proxy = ServerConfig("127.0.0.1", proxied, "olive", "olive-test")
-
-    def engines(pbx_b_config: ServerConfig) -> Callable[[UnitScope], Engine]:
-        configs = {"default": target.server, "pbx-b": pbx_b_config}
-        return lambda scope: Engine(sessions, {scope.server: configs[scope.server]}, clock=target.clock,
-                                    guard=olive.guard, tick_s=0.5, unit=scope)
-
-    loop = asyncio.get_running_loop()
-    units = {"node-a": UnitEngines(loop, engines(via_proxy)), "node-b": UnitEngines(loop, engines(direct))}
-    nodes = {name: NodeRunner(sessions, name, worker, ttl_s=TTL_S, stop_early_s=1.0, grace_s=GRACE_S, hold_s=HOLD_S)
-             for name, worker in units.items()}
+    link, units, nodes = await two_nodes(olive, pbx_b)
     a, b = nodes["node-a"], nodes["node-b"]
-    for name, runner in nodes.items():
-        units[name].runner = runner
     with transaction(sessions) as s:  # both registered before either looks: a fair share of two units each
         b.registered = register_node(s, "node-b", b.instance, TTL_S)
     await asyncio.to_thread(a.step)
@@ -237,25 +249,8 @@ async def test_the_only_node_on_a_server_cut_off_from_it_hands_its_unit_to_a_nod
     target = olive.target
     sessions = olive.sessions
     cid = campaign(olive, "probed", "olive-test", ["801", "802"], ["803", "804"], 500)
-    link = Link(pbx_b.port)
-    proxied = await link.start()
-    direct = ServerConfig("127.0.0.1", pbx_b.port, "olive", "olive-test")
-    via_proxy = ServerConfig("127.0.0.1", proxied, "olive", "olive-test")
-
-    def engines(pbx_b_config: ServerConfig) -> Callable[[UnitScope], Engine]:
-        configs = {"default": target.server, "pbx-b": pbx_b_config}
-        return lambda scope: Engine(sessions, {scope.server: configs[scope.server]}, clock=target.clock,
-                                    guard=olive.guard, tick_s=0.5, unit=scope)
-
-    loop = asyncio.get_running_loop()
-    units = {"node-a": UnitEngines(loop, engines(via_proxy)), "node-b": UnitEngines(loop, engines(direct))}
-    units["node-a"].probes = ServerProbes({"default": target.server, "pbx-b": via_proxy})
-    units["node-b"].probes = ServerProbes({"default": target.server, "pbx-b": direct})
-    nodes = {name: NodeRunner(sessions, name, worker, ttl_s=TTL_S, stop_early_s=1.0, grace_s=GRACE_S, hold_s=HOLD_S)
-             for name, worker in units.items()}
+    link, units, nodes = await two_nodes(olive, pbx_b, probes=True)
     a, b = nodes["node-a"], nodes["node-b"]
-    for name, runner in nodes.items():
-        units[name].runner = runner
     await asyncio.to_thread(a.step)  # alone: it takes both units
     assert sorted(a.leases) == [(cid, "default"), (cid, "pbx-b")]
     stopping = {name: asyncio.Event() for name in nodes}
