@@ -24,7 +24,9 @@ from collections.abc import Callable, Mapping
 from olive import ami
 from olive.ami import ServerConfig
 
-#: A probe not logged in yet says nothing for this long after it started (no news, not ``down``).
+#: A link that has not logged in yet says nothing of its server for this long after it started (no
+#: news, not ``down``): a probe's, and a unit's new engine's (engine/_unit.py); after that, a server
+#: it still cannot reach is ``down``.
 FIRST_LOGIN_S = 5.0
 #: Seconds between the probe's Pings: a silent network drop shows within this plus the action timeout.
 PROBE_KEEPALIVE_S = 5.0

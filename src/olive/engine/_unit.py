@@ -30,16 +30,13 @@ from olive.engine._engine import Engine, EngineState
 from olive.engine._lease import DialingLease
 from olive.engine._link import LinkState, PbxLink
 from olive.engine._node import LOOK_EVERY_S, Key, NodeRunner
-from olive.engine._probe import ServerProbes
+from olive.engine._probe import FIRST_LOGIN_S, ServerProbes
 from olive.engine._unit_scope import UnitScope
 from olive.store import UnitLease
 
 log = logging.getLogger("olive.engine")
 
 MakeEngine = Callable[[UnitScope], Engine]
-#: A new engine's link that has not logged in yet says nothing of its server for this long (seconds);
-#: after that, a server it still cannot reach is ``down``.
-FIRST_LOGIN_S = 5.0
 TICKS_KEPT = 10_000
 
 
