@@ -23,11 +23,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from e2e.harness import (
-    SCENARIO,
     Target,
     agent_interface,
     make_campaign,
     number,
+    second_simulator,
     start_target,
     stop_target,
 )
@@ -78,12 +78,9 @@ async def target() -> AsyncIterator[Target]:
 
 @pytest.fixture
 async def pbx_b(target: Target) -> AsyncIterator[Any]:
-    from olive.sim import SimulatedPBX, load_scenario
-
-    pbx = SimulatedPBX(load_scenario(SCENARIO), clock=target.clock, username="olive", secret="olive-test")
-    await pbx.start()
-    yield pbx
-    await pbx.stop()
+    """A second simulated Asterisk on the first one's clock."""
+    async with second_simulator(target) as pbx:
+        yield pbx
 
 
 async def until(target: Target, predicate: Callable[[], bool], *, within_s: float, what: str) -> None:

@@ -10,9 +10,10 @@ time shared by the simulator and the engine.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,19 @@ async def start_target() -> Target:
     pbx = SimulatedPBX(load_scenario(SCENARIO), clock=clock, username="olive", secret="olive-test")
     port = await pbx.start()
     return Target(clock, ServerConfig("127.0.0.1", port, "olive", "olive-test"), pbx)
+
+
+@contextlib.asynccontextmanager
+async def second_simulator(target: Target) -> AsyncIterator[Any]:
+    """Another simulated Asterisk (the same scenario) on ``target``'s clock: a second server."""
+    from olive.sim import SimulatedPBX, load_scenario
+
+    pbx = SimulatedPBX(load_scenario(SCENARIO), clock=target.clock, username="olive", secret="olive-test")
+    await pbx.start()
+    try:
+        yield pbx
+    finally:
+        await pbx.stop()
 
 
 async def stop_target(target: Target) -> None:

@@ -425,16 +425,23 @@ def on(runner: NodeRunner, server: str) -> set[tuple[str, str]]:
     return {k for k in runner.working if k[1] == server}
 
 
+def two_nodes_seeing_both(
+    sessions: sessionmaker[Session], keys: list[tuple[str, str]], clock: ModelClock
+) -> tuple[SeeingWorker, SeeingWorker, NodeRunner, NodeRunner]:
+    """a and b, whose links see both servers up, after 3 s of looks: each holds units on both."""
+    seen_a, seen_b = (SeeingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP}) for _ in range(2))
+    a, b = node(sessions, "a", clock, seen_a), node(sessions, "b", clock, seen_b)
+    run([a, b], keys, sessions, clock, 3)
+    return seen_a, seen_b, a, b
+
+
 def test_a_node_that_cannot_reach_a_server_others_reach_hands_its_units_there_over(
     session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
 ) -> None:
     # A partial partition: a's links to pbx-a are cut, b's are fine. a's units on pbx-a place no call; after
     # the grace they go to b (which reaches pbx-a), and a does not take them back while it cannot reach it.
     clock = ModelClock()
-    seen_a = SeeingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP})
-    a = node(session_factory, "a", clock, seen_a)
-    b = node(session_factory, "b", clock, SeeingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP}))
-    run([a, b], keys, session_factory, clock, 3)
+    seen_a, _, a, b = two_nodes_seeing_both(session_factory, keys, clock)
     blind = sorted(on(a, "pbx-a"))
     assert blind and on(b, "pbx-a"), "both hold units on pbx-a"
     seen_a.seen = {"pbx-a": LOST, "pbx-b": UP}
@@ -462,10 +469,7 @@ def test_a_server_down_for_every_node_keeps_its_units_where_they_are(
     session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
 ) -> None:
     clock = ModelClock()
-    seen_a = SeeingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP})
-    seen_b = SeeingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP})
-    a, b = node(session_factory, "a", clock, seen_a), node(session_factory, "b", clock, seen_b)
-    run([a, b], keys, session_factory, clock, 3)
+    seen_a, seen_b, a, b = two_nodes_seeing_both(session_factory, keys, clock)
     held = (set(a.working), set(b.working))
     seen_a.seen = seen_b.seen = {"pbx-a": LOST, "pbx-b": UP}
     run([a, b], keys, session_factory, clock, 3 * GRACE)
@@ -476,10 +480,7 @@ def test_a_blind_node_takes_the_servers_units_again_once_nobody_else_sees_it_up_
     session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
 ) -> None:
     clock = ModelClock()
-    seen_a = SeeingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP})
-    a = node(session_factory, "a", clock, seen_a)
-    b = node(session_factory, "b", clock, SeeingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP}))
-    run([a, b], keys, session_factory, clock, 3)
+    seen_a, _, a, b = two_nodes_seeing_both(session_factory, keys, clock)
     seen_a.seen = {"pbx-a": LOST, "pbx-b": UP}
     run([a, b], keys, session_factory, clock, GRACE + 5)
     assert not on(a, "pbx-a")
@@ -499,10 +500,7 @@ def test_a_blind_node_after_its_hold_takes_units_there_like_any_node(
     session_factory: sessionmaker[Session], keys: list[tuple[str, str]]
 ) -> None:
     clock = ModelClock()
-    seen_a = SeeingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP})
-    a = node(session_factory, "a", clock, seen_a)
-    b = node(session_factory, "b", clock, SeeingWorker(clock, seen={"pbx-a": UP, "pbx-b": UP}))
-    run([a, b], keys, session_factory, clock, 3)
+    seen_a, _, a, b = two_nodes_seeing_both(session_factory, keys, clock)
     seen_a.seen = {"pbx-a": LOST, "pbx-b": UP}
     run([a, b], keys, session_factory, clock, GRACE + 5)
     handed = max(a.handed_at.values())

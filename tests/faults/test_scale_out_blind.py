@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from e2e.harness import SCENARIO, Olive, Target, agent_interface, make_campaign, number
+from e2e.harness import Olive, Target, agent_interface, make_campaign, number, second_simulator
 from faults.checks import assert_fault_invariants
 from olive.ami import ServerConfig
 from olive.engine import Engine, NodeRunner
@@ -60,12 +60,9 @@ def db_backend() -> str:
 
 @pytest.fixture
 async def pbx_b(target: Target) -> AsyncIterator[Any]:
-    from olive.sim import SimulatedPBX, load_scenario
-
-    pbx = SimulatedPBX(load_scenario(SCENARIO), clock=target.clock, username="olive", secret="olive-test")
-    await pbx.start()
-    yield pbx
-    await pbx.stop()
+    """A second simulated Asterisk on the first one's clock."""
+    async with second_simulator(target) as pbx:
+        yield pbx
 
 
 class Link:

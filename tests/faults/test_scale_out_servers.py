@@ -18,7 +18,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from e2e.harness import QUEUE, SCENARIO, Olive, Target, agent_interface, make_campaign, number
+from e2e.harness import (
+    QUEUE,
+    Olive,
+    Target,
+    agent_interface,
+    make_campaign,
+    number,
+    second_simulator,
+)
 from faults.checks import abandon_rate, assert_no_contact_dialed_twice_at_once
 from olive.ami import ServerConfig
 from olive.engine import Engine
@@ -50,12 +58,8 @@ def db_backend() -> str:
 @pytest.fixture
 async def pbx_b(target: Target) -> AsyncIterator[Any]:
     """A second simulated Asterisk on the first one's clock."""
-    from olive.sim import SimulatedPBX, load_scenario
-
-    pbx = SimulatedPBX(load_scenario(SCENARIO), clock=target.clock, username="olive", secret="olive-test")
-    await pbx.start()
-    yield pbx
-    await pbx.stop()
+    async with second_simulator(target) as pbx:
+        yield pbx
 
 
 def config_of(pbx: Any) -> ServerConfig:
