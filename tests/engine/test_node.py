@@ -541,16 +541,19 @@ def only_c0_on_pbx_a(sessions: sessionmaker[Session], keys: list[tuple[str, str]
     return [k for k in keys if k[0] == keys[0][0] or k[1] == "pbx-b"]
 
 
-def a_alone_on_pbx_a(sessions: sessionmaker[Session], keys: list[tuple[str, str]], clock: ModelClock,
-                     worker_a: SeeingWorker, worker_b: SeeingWorker) -> tuple[NodeRunner, NodeRunner, list[tuple[str, str]]]:
-    """a takes every unit, then b joins and takes its share: a ends up the only node with a unit on pbx-a."""
+def a_alone_on_pbx_a(
+    sessions: sessionmaker[Session], keys: list[tuple[str, str]], clock: ModelClock
+) -> tuple[ProbingWorker, ProbingWorker, NodeRunner, NodeRunner, list[tuple[str, str]]]:
+    """a takes every unit, then b joins and takes its share: a ends up the only node with a unit on pbx-a.
+    Both reach both servers, by their links and their probes, until the test says otherwise."""
     keys = only_c0_on_pbx_a(sessions, keys)
+    worker_a, worker_b = reaching(clock), reaching(clock)
     a = node(sessions, "a", clock, worker_a)
     run([a], keys, sessions, clock, 1)
     b = node(sessions, "b", clock, worker_b)
     run([a, b], keys, sessions, clock, 3)
     assert on(a, "pbx-a") == {k for k in keys if k[1] == "pbx-a"} and not on(b, "pbx-a"), (a.working, b.working)
-    return a, b, keys
+    return worker_a, worker_b, a, b, keys
 
 
 def test_the_only_holder_cut_off_from_a_server_hands_it_to_a_node_whose_probe_reaches_it(
@@ -559,8 +562,7 @@ def test_the_only_holder_cut_off_from_a_server_hands_it_to_a_node_whose_probe_re
     # a holds the only unit on pbx-a and its link there is cut; b holds nothing on pbx-a, but its probe logs
     # in. Before probes nobody else had a view of pbx-a: a kept a unit it could not dial for as long as the cut.
     clock = ModelClock()
-    seen_a, seen_b = reaching(clock), reaching(clock)
-    a, b, keys = a_alone_on_pbx_a(session_factory, keys, clock, seen_a, seen_b)
+    seen_a, _, a, b, keys = a_alone_on_pbx_a(session_factory, keys, clock)
     assert _health(session_factory)["pbx-a"][0] == "up"
     with transaction(session_factory) as s:
         assert {(v.server, v.node) for v in server_views(s, at=clock.wall())} >= {("pbx-a", "a"), ("pbx-a", "b")}, \
@@ -592,8 +594,7 @@ def test_a_blind_nodes_hold_lasts_while_its_probe_has_not_seen_the_cut(
     # a's link to pbx-a stays down (reconciling, say) while its probe logs in all along: not a cut the probe
     # can see heal, so the hold runs its course (no unit bounced back to a link that could not dial it).
     clock = ModelClock()
-    seen_a, seen_b = reaching(clock), reaching(clock)
-    a, b, keys = a_alone_on_pbx_a(session_factory, keys, clock, seen_a, seen_b)
+    seen_a, _, a, b, keys = a_alone_on_pbx_a(session_factory, keys, clock)
     seen_a.seen = {"pbx-a": ("down", "reconnected; reconciling calls and queue members"), "pbx-b": UP}
     run([a, b], keys, session_factory, clock, GRACE + 10)
     assert not on(a, "pbx-a") and "pbx-a" in a.handed_at
@@ -607,8 +608,7 @@ def test_after_an_outage_every_node_saw_the_holder_keeps_its_units_if_back_withi
     # pbx-a restarts for a minute: a's link and both probes see it down. b's probe is back first; a's link
     # follows within the grace (its reconnect backoff): a keeps its unit, no adoption for nothing.
     clock = ModelClock()
-    seen_a, seen_b = reaching(clock), reaching(clock)
-    a, b, keys = a_alone_on_pbx_a(session_factory, keys, clock, seen_a, seen_b)
+    seen_a, seen_b, a, b, keys = a_alone_on_pbx_a(session_factory, keys, clock)
     held = on(a, "pbx-a")
     seen_a.seen = {"pbx-a": LOST, "pbx-b": UP}
     seen_a.probed = seen_b.probed = {"pbx-a": PROBED_DOWN, "pbx-b": PROBED_UP}

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from e2e.harness import Olive, Target, start_target, stop_target
+from e2e.harness import Olive, Target, second_simulator, start_target, stop_target
 from engine.memory import mem  # noqa: F401  (the in-memory engine fixture, as in tests/engine)
 
 
@@ -31,3 +32,10 @@ async def olive(session_factory: sessionmaker[Session], target: Target) -> Async
     o = Olive(session_factory, target)
     yield o
     await o.stop()
+
+
+@pytest.fixture
+async def pbx_b(target: Target) -> AsyncIterator[Any]:
+    """A second simulated Asterisk on the target's clock (the scale-out tests' second server)."""
+    async with second_simulator(target) as pbx:
+        yield pbx

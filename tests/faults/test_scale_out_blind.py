@@ -20,13 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 
-from e2e.harness import Olive, Target, agent_interface, make_campaign, number, second_simulator
+from e2e.harness import Olive, agent_interface, make_campaign, number
 from faults.checks import assert_fault_invariants
 from olive.ami import ServerConfig
 from olive.engine import Engine, NodeRunner
@@ -56,13 +56,6 @@ HOLD_S = 2.0  # real seconds: BLIND_HOLD_S is 60 s
 @pytest.fixture(scope="module")
 def db_backend() -> str:
     return "postgresql"
-
-
-@pytest.fixture
-async def pbx_b(target: Target) -> AsyncIterator[Any]:
-    """A second simulated Asterisk on the first one's clock."""
-    async with second_simulator(target) as pbx:
-        yield pbx
 
 
 class Link:

@@ -12,7 +12,6 @@ contacts: none is dialed by both.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -21,11 +20,9 @@ from sqlalchemy import select, update
 from e2e.harness import (
     QUEUE,
     Olive,
-    Target,
     agent_interface,
     make_campaign,
     number,
-    second_simulator,
 )
 from faults.checks import abandon_rate, assert_no_contact_dialed_twice_at_once
 from olive.ami import ServerConfig
@@ -53,13 +50,6 @@ RULES = {k: {"max_attempts": 2, "delay_s": 20} for k in ("BUSY", "NO_ANSWER", "C
 @pytest.fixture(scope="module")
 def db_backend() -> str:
     return "postgresql"
-
-
-@pytest.fixture
-async def pbx_b(target: Target) -> AsyncIterator[Any]:
-    """A second simulated Asterisk on the first one's clock."""
-    async with second_simulator(target) as pbx:
-        yield pbx
 
 
 def config_of(pbx: Any) -> ServerConfig:
