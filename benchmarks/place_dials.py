@@ -67,8 +67,7 @@ def setup(url: str, agents: int, contacts: int) -> tuple[Any, Engine]:
         s.add(Campaign(name="c", status="running", plan=plan, queue="q", compliance_profile="us-tsr",
                        dial_lists=[dial_list], agents=people))
     engine = Engine(sessions, {"default": ServerConfig(port=1)}, guard=ComplianceGuard())
-    _, refreshed = engine._store_drained([], NOW, True)
-    assert refreshed is not None
+    refreshed = engine._read_refresh(NOW)
     engine._apply_refresh(refreshed, NOW)
     return bind, engine
 

@@ -81,8 +81,7 @@ def store(sessions: sessionmaker[Session]) -> None:
 
 def engine_on(sessions: sessionmaker[Session]) -> Engine:
     engine = Engine(sessions, {"default": ServerConfig(port=1)}, guard=ComplianceGuard())
-    _, refreshed = engine._store_drained([], NOW, True)
-    assert refreshed is not None
+    refreshed = engine._read_refresh(NOW)
     engine._apply_refresh(refreshed, NOW)
     return engine
 
@@ -197,7 +196,7 @@ def test_storing_changes_runs_as_many_statements_for_many_changes_as_for_few(
         placed = place(engine, dials)
         calls, agents = drained(engine, placed, interfaces[: len(placed)])
         with statements_run(db_clean) as count:
-            engine._store_drained([(engine.links["default"], calls, agents)], NOW + 1, False)
+            engine._store_drained([(engine.links["default"], calls, agents)], NOW + 1)
         counts[dials] = count[0]
         stored[dials] = placed
     assert counts[2] == counts[12], counts

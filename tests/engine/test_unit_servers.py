@@ -97,8 +97,7 @@ def test_a_units_engine_writes_the_states_of_its_own_campaigns_agents_only(
         with transaction(session_factory) as s:
             s.execute(update(Agent).values(state="ready"))
         engine = Engine(session_factory, {}, unit=unit)
-        _, refreshed = engine._store_drained([], now, True)
-        assert refreshed is not None
+        refreshed = engine._read_refresh(now)
         engine._apply_refresh(refreshed, now)
         with transaction(session_factory) as s:
             engine._persist(s, [(None, [], [talking("on-a"), talking("other")])], [])  # type: ignore[list-item]

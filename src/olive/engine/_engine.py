@@ -170,6 +170,12 @@ class Engine:
         self._changes_read = -1
         # The engine's database work runs here, one step at a time, off the event loop.
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="olive-engine-db")
+        # A tick's store of what it saw runs beside its dials (see tick()): on PostgreSQL in a
+        # second thread, with its own connection; SQLite writes one transaction at a time, so
+        # there it runs first in the same thread.
+        bind = sessions.kw.get("bind")
+        beside = getattr(getattr(bind, "dialect", None), "name", None) == "postgresql"
+        self._store_db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="olive-engine-db-store") if beside else self._db
         self._wake = asyncio.Event()  # tick now: an operator asked, or an event changed a pacer's input
         self._tick_ended: float | None = None  # on the engine's clock: the minimum spacing counts from here
         self.parked = asyncio.Event()  # the loop waits between ticks (tests wait for it, not for time)
@@ -261,6 +267,7 @@ class Engine:
         if self.lease is not None:
             await self._in_db(self.lease.release)
         self._db.shutdown(wait=False)
+        self._store_db.shutdown(wait=False)
         self.state = EngineState.STOPPED
         if failure is not None:
             raise failure
@@ -349,36 +356,56 @@ class Engine:
         self._changes_asked += 1
 
     async def tick(self) -> None:
-        """One turn of the pump: store what was seen, decide, write the dials, then do the I/O."""
+        """One turn of the pump: store what was seen while deciding and writing the dials, then
+        do the I/O.
+
+        The store and the dials are two transactions on different rows (the ended calls and
+        their contacts, the agents; the new calls and the contacts they claim). The pacers hear
+        of what a store wrote only once it is committed (:meth:`_persist_drained`), so a tick
+        decides on what the stores before it committed, while the trackers say which agents
+        are free and which calls are on their way as of now. On PostgreSQL the store runs in
+        a second database thread beside the dials: a tick takes the longer of the two, not
+        their sum (tests/engine/test_store_beside_dials.py)."""
         now = self.clock.now()
         dt = 0.0 if self._last_tick is None else max(0.0, now - self._last_tick)
         self._last_tick = now
         self.ticks += 1
+        asked = self._changes_asked
+        refresh = now >= self._refresh_at or self._changes_read != asked
+        if refresh:
+            # Campaigns and agents are read on a timer (and when an operator acts), before the
+            # store starts: a campaign's new runner counts the live answers committed so far
+            # and hears of this tick's changes once they are stored, never twice. (Before the
+            # drain: if the read fails, the changes wait in their links.)
+            self._apply_refresh(await self._in_db(self._read_refresh, now), now)
+            self._changes_read = max(self._changes_read, asked)
         drained = [(link, *link.drain()) for link in self.links.values()]
         if self.in_transit is not None:
             drained = [(link, self.in_transit.keep(link, calls, now), agents) for link, calls, agents in drained]
-        asked = self._changes_asked
-        refresh = now >= self._refresh_at or self._changes_read != asked
-        # Most ticks touch the database only when something happened: the store is
-        # read on a timer (and when an operator acts), not on every tick.
-        if refresh or any(calls or agents for _, calls, agents in drained):
-            await self._persist_drained(drained, now, refresh=refresh)
-            if refresh:
-                self._changes_read = max(self._changes_read, asked)
-        self._account(dt)
-        dialing = await self._may_dial()
-        decisions = self._decide(now) if dialing else []
-        decisions, more = bound_dials(decisions, self.max_dials_per_tick)
-        if more:  # the rest at the next tick, which decides again: wake it now
-            self._wake.set()
+        # Most ticks touch the database only when something happened.
+        stored = self._start_store(drained, now) if any(calls or agents for _, calls, agents in drained) else None
         dials: list[Dial] = []
-        if decisions:
-            dials, notes = await self._in_db(self._place_dials, decisions, now)
-            self.status_note.update(notes)
-        # Committed: these calls now exist. Nothing else happens before their Originates
-        # are under way. Each is tracked before this tick returns, so the next decision
-        # counts it as on its way even if its Originate has not been written yet.
-        self.send_dials(dials)
+        try:
+            self._account(dt)
+            dialing = await self._may_dial()
+            decisions = self._decide(now) if dialing else []
+            decisions, more = bound_dials(decisions, self.max_dials_per_tick)
+            if more:  # the rest at the next tick, which decides again: wake it now
+                self._wake.set()
+            if decisions:
+                dials, notes = await self._in_db(self._place_dials, decisions, now)
+                self.status_note.update(notes)
+        finally:
+            try:
+                if stored is not None:  # the store's effects (in memory), or its changes back for the next tick
+                    await self._persist_drained(drained, now, stored)
+            finally:
+                # Committed: these calls now exist; whatever became of the store, nothing else
+                # happens before their Originates are under way (sent once both transactions
+                # ended, so the I/O a tick starts comes in the same order however long each took).
+                # Each is tracked before this tick returns, so the next decision counts it as on
+                # its way even if its Originate has not been written yet.
+                self.send_dials(dials)
         if refresh and dialing:  # a fenced node cannot see the other node's calls
             await self._finish_campaigns(now)
         # What needs no decision runs once a period: ticks an event brought forward only decide.
@@ -476,16 +503,24 @@ class Engine:
             publish_unit_live(session, lease, figures)  # fenced: refused unless the lease is still ours
 
     async def _persist_only(self) -> None:
-        await self._persist_drained([(link, *link.drain()) for link in self.links.values()], self.clock.now())
+        drained = [(link, *link.drain()) for link in self.links.values()]
+        now = self.clock.now()
+        await self._persist_drained(drained, now, self._start_store(drained, now))
 
-    async def _persist_drained(self, drained: list[Drained], now: float, *, refresh: bool = False) -> None:
-        """Write what the trackers saw; only after the commit feed the pacers and the event bus.
+    def _start_store(self, drained: list[Drained], now: float) -> asyncio.Future[list[Effect]]:
+        """Submit the store of ``drained`` to its database thread now (ahead of the tick's dials
+        where both share one thread); :meth:`_persist_drained` waits for it."""
+        return asyncio.get_running_loop().run_in_executor(self._store_db, self._store_drained, drained, now)
+
+    async def _persist_drained(self, drained: list[Drained], now: float, stored: asyncio.Future[list[Effect]]) -> None:
+        """Wait for the store of what the trackers saw; only after its commit feed the pacers
+        and the event bus.
 
         If the transaction fails, the changes go back to their links for the next tick,
         so no call record is lost and no pacer hears of a change twice.
         """
         try:
-            effects, refreshed = await self._in_db(self._store_drained, drained, now, refresh)
+            effects = await stored
         except Exception:
             for link, calls, agents in drained:
                 link.requeue(calls, agents)
@@ -496,22 +531,24 @@ class Engine:
                 finally:
                     self._isolating = False
             raise
-        if refreshed is not None:
-            self._apply_refresh(refreshed, now)
         for effect in effects:
             effect()
 
-    def _store_drained(self, drained: list[Drained], now: float, refresh: bool) -> tuple[list[Effect], Refreshed | None]:
-        """In the database thread: one transaction; returns what to do after its commit."""
+    def _store_drained(self, drained: list[Drained], now: float) -> list[Effect]:
+        """In the store's database thread: one transaction; returns what to do after its commit."""
         effects: list[Effect] = []
         with transaction(self.sessions) as session:
             self._persist(session, drained, effects)
-            refreshed = read_campaigns(session, now, set(self.runners), self.unit) if refresh else None
-        return effects, refreshed
+        return effects
+
+    def _read_refresh(self, now: float) -> Refreshed:
+        """In the database thread: the campaigns and agents as they are now."""
+        with transaction(self.sessions) as session:
+            return read_campaigns(session, now, set(self.runners), self.unit)
 
     async def persist_now(self, drained: list[Drained], now: float) -> None:
-        """Store ``drained`` (in the database thread) and do its effects (the set-aside search)."""
-        effects, _ = await self._in_db(self._store_drained, drained, now, False)
+        """Store ``drained`` (in the store's database thread) and do its effects (the set-aside search)."""
+        effects = await asyncio.get_running_loop().run_in_executor(self._store_db, self._store_drained, drained, now)
         for effect in effects:
             effect()
 
