@@ -494,10 +494,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             stored.add_done_callback(done)
         return stored
 
-    async def timed_persist_drained(drained: Any, now: float, stored: Any) -> None:
+    async def timed_persist_drained(drained: Any, now: float, stored: Any, **kw: Any) -> None:
         t = time.perf_counter()
         try:
-            await real_persist_drained(drained, now, stored)
+            await real_persist_drained(drained, now, stored, **kw)
         finally:
             if in_tick[0]:
                 spent = time.perf_counter() - t
@@ -724,7 +724,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "concurrent_calls_second_half_min_p50": [min(second_half, default=0), round(pct(second_half, 0.5))] if second_half else None,
         "guard": args.guard, "area_code": args.area_code, "lease": args.lease, "switch_interval": sys.getswitchinterval(), "lines_per_agent": args.lines_per_agent, "dial_timeout_s": args.dial_timeout,
         "answer_share": args.answer_share, "max_cps": args.max_cps, "max_concurrent_per_agent": args.max_concurrent,
-        "ticks": n_ticks, "tick_p50_ms": round(pct(tick_times, 0.5) * 1000, 1),
+        "ticks": n_ticks, "failed_ticks": engine.health.tick_failures, "last_tick_error": engine.health.last_tick_error,
+        "tick_p50_ms": round(pct(tick_times, 0.5) * 1000, 1),
         "tick_p99_ms": round(pct(tick_times, 0.99) * 1000, 1),
         "tick_loop_p99_ms": round(pct(loop_in_ticks[:n_ticks], 0.99) * 1000, 1),
         "tick_loop_ms_per_dial": round(tick_loop_s * 1000 / dials, 3) if dials else None,

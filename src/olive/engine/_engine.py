@@ -385,6 +385,7 @@ class Engine:
         # Most ticks touch the database only when something happened.
         stored = self._start_store(drained, now) if any(calls or agents for _, calls, agents in drained) else None
         dials: list[Dial] = []
+        store_failed: Exception | None = None
         try:
             self._account(dt)
             dialing = await self._may_dial()
@@ -398,7 +399,10 @@ class Engine:
         finally:
             try:
                 if stored is not None:  # the store's effects (in memory), or its changes back for the next tick
-                    await self._persist_drained(drained, now, stored)
+                    try:
+                        await self._persist_drained(drained, now, stored, isolate=False)
+                    except Exception as exc:
+                        store_failed = exc
             finally:
                 # Committed: these calls now exist; whatever became of the store, nothing else
                 # happens before their Originates are under way (sent once both transactions
@@ -406,6 +410,9 @@ class Engine:
                 # Each is tracked before this tick returns, so the next decision counts it as on
                 # its way even if its Originate has not been written yet.
                 self.send_dials(dials)
+        if store_failed is not None:
+            await self._isolate_if_failing(now)  # after the Originates: it may store change by change
+            raise store_failed
         if refresh and dialing:  # a fenced node cannot see the other node's calls
             await self._finish_campaigns(now)
         # What needs no decision runs once a period: ticks an event brought forward only decide.
@@ -512,27 +519,36 @@ class Engine:
         where both share one thread); :meth:`_persist_drained` waits for it."""
         return asyncio.get_running_loop().run_in_executor(self._store_db, self._store_drained, drained, now)
 
-    async def _persist_drained(self, drained: list[Drained], now: float, stored: asyncio.Future[list[Effect]]) -> None:
+    async def _persist_drained(
+        self, drained: list[Drained], now: float, stored: asyncio.Future[list[Effect]], *, isolate: bool = True
+    ) -> None:
         """Wait for the store of what the trackers saw; only after its commit feed the pacers
         and the event bus.
 
         If the transaction fails, the changes go back to their links for the next tick,
-        so no call record is lost and no pacer hears of a change twice.
+        so no call record is lost and no pacer hears of a change twice (and, with ``isolate``,
+        after failures in a row, the one the database refuses is looked for).
         """
         try:
             effects = await stored
         except Exception:
             for link, calls, agents in drained:
                 link.requeue(calls, agents)
-            if not self._isolating and self.health.tick_failures_in_a_row + 1 >= FAILING_AFTER:
-                self._isolating = True
-                try:
-                    await set_aside_refused(self, now)
-                finally:
-                    self._isolating = False
+            if isolate:
+                await self._isolate_if_failing(now)
             raise
         for effect in effects:
             effect()
+
+    async def _isolate_if_failing(self, now: float) -> None:
+        """After failed stores in a row, store the waiting changes one by one and set aside any
+        the database refuses (engine/_set_aside.py)."""
+        if not self._isolating and self.health.tick_failures_in_a_row + 1 >= FAILING_AFTER:
+            self._isolating = True
+            try:
+                await set_aside_refused(self, now)
+            finally:
+                self._isolating = False
 
     def _store_drained(self, drained: list[Drained], now: float) -> list[Effect]:
         """In the store's database thread: one transaction; returns what to do after its commit."""
