@@ -117,3 +117,37 @@ async def test_a_failed_store_beside_the_dials_loses_no_change_and_the_dials_sti
     assert sent > before and len(link.tracker.active()) >= sent - before  # the dials went out all the same
     await mem.step()
     assert outcomes(mem.sessions, cid).count("BUSY") >= 1
+
+
+def abandons_stored(sessions: sessionmaker[Session], campaign_id: str) -> int:
+    with transaction(sessions) as s:
+        return s.scalar(
+            select(func.count()).select_from(Call).where(Call.campaign_id == campaign_id, Call.outcome == "ABANDONED")
+        ) or 0
+
+
+async def test_a_runner_read_beside_a_store_counts_that_stores_abandons_once(mem: InMemory, db_clean: SAEngine) -> None:
+    """A campaign the engine starts running while a store runs beside the re-read (here: its
+    runner dropped, as on a start with calls in progress) gets its runner once that store
+    committed: its abandon guard counts each stored abandon once, the one of that very store
+    too, neither missed (restored before the commit) nor twice (restored, then heard of)."""
+    cid = make_campaign(mem.sessions, name="abandons", contacts=[number(5, i) for i in range(12)], retry_rules=ONCE)
+    await mem.start()
+    await mem.run_until(lambda: abandons_stored(mem.sessions, cid) >= 2, within_s=120, what="two abandons stored")
+    engine, link = mem.engine, mem.engine.links["default"]
+    del engine.runners[cid]
+    engine.invalidate()
+    for _ in range(80):  # events only, no tick: until an abandon waits to be stored
+        if any(c.ended and c.record.outcome is not None and c.record.outcome.value == "ABANDONED" for c in link.call_changes):
+            break
+        await mem.clock.advance(0.25)
+    else:
+        raise AssertionError("no abandon waiting to be stored")
+    before = abandons_stored(mem.sessions, cid)
+    await engine.tick()
+    assert abandons_stored(mem.sessions, cid) > before  # stored by this tick, beside the re-read
+    (to_date, *_) = engine.status(cid).abandon_windows
+    assert to_date.abandons == abandons_stored(mem.sessions, cid)
+    assert (engine.note(cid) or "").startswith("starting"), engine.note(cid)  # no runner when it decided
+    placed = calls_written(mem.sessions, cid)
+    await mem.run_until(lambda: calls_written(mem.sessions, cid) > placed, within_s=30, what="dialing again")

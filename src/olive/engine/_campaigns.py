@@ -42,7 +42,7 @@ class Refreshed:
 
 
 def read_campaigns(
-    session: Session, now: float, have_runners: set[str], unit: UnitScope | None = None
+    session: Session, now: float, have_runners: set[str], unit: UnitScope | None = None, *, new_runners: bool = True
 ) -> Refreshed:
     """``unit``: the one campaign and server this engine runs (a unit's engine); None: every campaign,
     each on its own server (``campaigns.server``).
@@ -65,16 +65,21 @@ def read_campaigns(
             on_server(campaign, here)
     refreshed = Refreshed(read.agent_ids, campaigns, agents, owner_calls=owner_calls(session))
     for campaign in campaigns:
-        if campaign.id in have_runners:
-            continue
-        runner = CampaignRunner(campaign.id, campaign.plan.snapshot(), campaign.compliance_profile)
-        # A unit's abandon guard restores its own server's calls: each unit keeps its own rate
-        # within the target, so the campaign's (their weighted mean) is too (docs/scale-out.md).
-        mine = None if unit is None else unit.server
-        runner.restore_counted(live_answer_counts(session, campaign.id, now - LIVE_ANSWERS_S, now, mine))
-        runner.restore_machines(machines_since(session, campaign.id, now - LIVE_ANSWERS_S, mine))
-        refreshed.new_runners[campaign.id] = runner
+        if new_runners and campaign.id not in have_runners:
+            refreshed.new_runners[campaign.id] = new_runner(session, campaign, now, unit)
     return refreshed
+
+
+def new_runner(session: Session, campaign: Campaign, now: float, unit: UnitScope | None = None) -> CampaignRunner:
+    """A runner for a campaign the engine starts running, with the live answers and machines of
+    its abandon window restored from the calls stored so far."""
+    runner = CampaignRunner(campaign.id, campaign.plan.snapshot(), campaign.compliance_profile)
+    # A unit's abandon guard restores its own server's calls: each unit keeps its own rate
+    # within the target, so the campaign's (their weighted mean) is too (docs/scale-out.md).
+    mine = None if unit is None else unit.server
+    runner.restore_counted(live_answer_counts(session, campaign.id, now - LIVE_ANSWERS_S, now, mine))
+    runner.restore_machines(machines_since(session, campaign.id, now - LIVE_ANSWERS_S, mine))
+    return runner
 
 
 def finish_idle(session: Session, idle: list[str], now: float) -> dict[str, str]:
@@ -152,4 +157,4 @@ class UnitStatus:
     figures: CampaignStatus
 
 
-__all__ = ["CampaignStatus", "Refreshed", "UnitStatus", "finish_idle", "read_campaigns"]
+__all__ = ["CampaignStatus", "Refreshed", "UnitStatus", "finish_idle", "new_runner", "read_campaigns"]

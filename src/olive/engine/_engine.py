@@ -34,7 +34,13 @@ from olive.clock import Clock, SystemClock
 from olive.compliance import ComplianceGuard, DialGuard, apply_dispositions
 from olive.engine._bus import EventBus
 from olive.engine._callbacks import OwnerRoutes
-from olive.engine._campaigns import CampaignStatus, Refreshed, finish_idle, read_campaigns
+from olive.engine._campaigns import (
+    CampaignStatus,
+    Refreshed,
+    finish_idle,
+    new_runner,
+    read_campaigns,
+)
 from olive.engine._control import Control
 from olive.engine._dialing import Dial, connect_limit_s, place_dials
 from olive.engine._health import FAILING_AFTER, EngineHealth, RateLimitedLog
@@ -364,29 +370,32 @@ class Engine:
         of what a store wrote only once it is committed (:meth:`_persist_drained`), so a tick
         decides on what the stores before it committed, while the trackers say which agents
         are free and which calls are on their way as of now. On PostgreSQL the store runs in
-        a second database thread beside the dials: a tick takes the longer of the two, not
-        their sum (tests/engine/test_store_beside_dials.py)."""
+        a second database thread beside the timed re-read of campaigns and agents and the
+        dials: a tick takes the longer, not the sum (tests/engine/test_store_beside_dials.py)."""
         now = self.clock.now()
         dt = 0.0 if self._last_tick is None else max(0.0, now - self._last_tick)
         self._last_tick = now
         self.ticks += 1
         asked = self._changes_asked
         refresh = now >= self._refresh_at or self._changes_read != asked
-        if refresh:
-            # Campaigns and agents are read on a timer (and when an operator acts), before the
-            # store starts: a campaign's new runner counts the live answers committed so far
-            # and hears of this tick's changes once they are stored, never twice. (Before the
-            # drain: if the read fails, the changes wait in their links.)
-            self._apply_refresh(await self._in_db(self._read_refresh, now), now)
-            self._changes_read = max(self._changes_read, asked)
         drained = [(link, *link.drain()) for link in self.links.values()]
         if self.in_transit is not None:
             drained = [(link, self.in_transit.keep(link, calls, now), agents) for link, calls, agents in drained]
-        # Most ticks touch the database only when something happened.
-        stored = self._start_store(drained, now) if any(calls or agents for _, calls, agents in drained) else None
+        # Most ticks touch the database only when something happened. The store feeds the
+        # runners of its start: one the re-read adds meanwhile restores its counts afterwards.
+        storing = any(calls or agents for _, calls, agents in drained)
+        stored = self._start_store(drained, now) if storing else None
+        beside = storing and self._store_db is not self._db
         dials: list[Dial] = []
         store_failed: Exception | None = None
         try:
+            if refresh:
+                # Campaigns and agents, on a timer (and when an operator acts). A campaign's new
+                # runner restores the live answers committed so far: after this tick's store has
+                # committed if one runs beside the read (below), else at once (it then hears of
+                # the changes the next stores commit, never of one twice).
+                self._apply_refresh(await self._in_db(self._read_refresh, now, not beside), now)
+                self._changes_read = max(self._changes_read, asked)
             self._account(dt)
             dialing = await self._may_dial()
             decisions = self._decide(now) if dialing else []
@@ -413,6 +422,8 @@ class Engine:
         if store_failed is not None:
             await self._isolate_if_failing(now)  # after the Originates: it may store change by change
             raise store_failed
+        if refresh and beside:
+            await self._add_new_runners(now)
         if refresh and dialing:  # a fenced node cannot see the other node's calls
             await self._finish_campaigns(now)
         # What needs no decision runs once a period: ticks an event brought forward only decide.
@@ -515,9 +526,12 @@ class Engine:
         await self._persist_drained(drained, now, self._start_store(drained, now))
 
     def _start_store(self, drained: list[Drained], now: float) -> asyncio.Future[list[Effect]]:
-        """Submit the store of ``drained`` to its database thread now (ahead of the tick's dials
-        where both share one thread); :meth:`_persist_drained` waits for it."""
-        return asyncio.get_running_loop().run_in_executor(self._store_db, self._store_drained, drained, now)
+        """Submit the store of ``drained`` to its database thread now (ahead of the tick's other
+        database steps where they share one thread); :meth:`_persist_drained` waits for it. It
+        feeds the runners there are now (a re-read may change ``self.runners`` meanwhile)."""
+        return asyncio.get_running_loop().run_in_executor(
+            self._store_db, self._store_drained, drained, now, dict(self.runners)
+        )
 
     async def _persist_drained(
         self, drained: list[Drained], now: float, stored: asyncio.Future[list[Effect]], *, isolate: bool = True
@@ -550,17 +564,38 @@ class Engine:
             finally:
                 self._isolating = False
 
-    def _store_drained(self, drained: list[Drained], now: float) -> list[Effect]:
+    def _store_drained(
+        self, drained: list[Drained], now: float, runners: Mapping[str, CampaignRunner] | None = None
+    ) -> list[Effect]:
         """In the store's database thread: one transaction; returns what to do after its commit."""
         effects: list[Effect] = []
         with transaction(self.sessions) as session:
-            self._persist(session, drained, effects)
+            self._persist(session, drained, effects, runners)
         return effects
 
-    def _read_refresh(self, now: float) -> Refreshed:
-        """In the database thread: the campaigns and agents as they are now."""
+    def _read_refresh(self, now: float, new_runners: bool = True) -> Refreshed:
+        """In the database thread: the campaigns and agents as they are now (``new_runners``:
+        with a runner for each campaign that has none)."""
         with transaction(self.sessions) as session:
-            return read_campaigns(session, now, set(self.runners), self.unit)
+            return read_campaigns(session, now, set(self.runners), self.unit, new_runners=new_runners)
+
+    async def _add_new_runners(self, now: float) -> None:
+        """Runners for the campaigns a re-read beside a store found without one, now that the
+        store committed; they dial from the next tick, brought forward."""
+        missing = [c for c in self.campaigns if c.id not in self.runners]
+        if not missing:
+            return
+        runners = await self._in_db(self._new_runners, missing, now)
+        live = {c.id for c in self.campaigns}
+        for campaign in missing:
+            if campaign.id in live and campaign.id not in self.runners:  # not gone meanwhile
+                self.runners[campaign.id] = runners[campaign.id]
+                self.bus.publish("campaign", now, {"campaign_id": campaign.id, "status": campaign.status}, campaign.id)
+        self._wake.set()
+
+    def _new_runners(self, campaigns: list[Campaign], now: float) -> dict[str, CampaignRunner]:
+        with transaction(self.sessions) as session:
+            return {c.id: new_runner(session, c, now, self.unit) for c in campaigns}
 
     async def persist_now(self, drained: list[Drained], now: float) -> None:
         """Store ``drained`` (in the store's database thread) and do its effects (the set-aside search)."""
@@ -568,7 +603,11 @@ class Engine:
         for effect in effects:
             effect()
 
-    def _persist(self, session: Session, drained: list[Drained], effects: list[Callable[[], object]]) -> None:
+    def _persist(
+        self, session: Session, drained: list[Drained], effects: list[Callable[[], object]],
+        runners: Mapping[str, CampaignRunner] | None = None,
+    ) -> None:
+        runners = self.runners if runners is None else runners
         own = self._own_interfaces()
         for link, calls, agents in drained:
             if agents:
@@ -581,8 +620,8 @@ class Engine:
                     effects.append(functools.partial(self.bus.publish, "agent", self.clock.now(), event))
                 for agent_change in agents:
                     owner = self.members.owner(agent_change.status)
-                    if owner in self.runners:
-                        effects.append(functools.partial(self.runners[owner].agent_changed, agent_change))
+                    if owner is not None and (runner := runners.get(owner)) is not None:
+                        effects.append(functools.partial(runner.agent_changed, agent_change))
                     if self._missed_too_many(agent_change):
                         agent_id = self._agent_ids[agent_change.status.interface]
                         effects.append(functools.partial(self._pause_for_missed_rings, agent_id, agent_change.status.missed_in_a_row))
@@ -604,8 +643,8 @@ class Engine:
             self._calls_ended(session, ended_ids)
             for change in calls:
                 campaign_id = self.call_campaign.get(change.record.call_id) or self._campaign_of(session, change.record)
-                if campaign_id in self.runners:
-                    effects.append(functools.partial(self.runners[campaign_id].call_changed, change))
+                if campaign_id is not None and (runner := runners.get(campaign_id)) is not None:
+                    effects.append(functools.partial(runner.call_changed, change))
                 if change.record.state is not change.previous:  # the stream tells new states, not every AMI event
                     effects.append(functools.partial(self.bus.publish, "call", self.clock.now(), call_event(change), campaign_id))
 
@@ -722,7 +761,10 @@ class Engine:
             if self.unit is not None and (idle := self.unit.idle_note(campaign, len(self.campaign_agents.get(campaign.id, ())))):
                 self.status_note[campaign.id] = idle
                 continue
-            runner = self.runners[campaign.id]
+            runner = self.runners.get(campaign.id)
+            if runner is None:  # read beside a store: its runner comes once that store committed
+                self.status_note[campaign.id] = "starting: counting its recent calls"
+                continue
             calls = [r for r in link.tracker.active() if self.call_campaign.get(r.call_id) == campaign.id]
             decision = runner.decide(runner.snapshot(now, self.members.agents_of(campaign), calls))
             if decision.dials > 0:
