@@ -102,12 +102,18 @@ async def test_a_failed_store_beside_the_dials_loses_no_change_and_the_dials_sti
                 await asyncio.sleep(0.02)
             else:
                 raise AssertionError("no dial was written while the tick's store waited")
-            # The store's backend is the one waiting for the lock: cancel its statement.
+            # The store's backend is the one waiting for the lock: once it waits, cancel its statement.
             with db_clean.connect() as killer:
-                killer.execute(text(
-                    "SELECT pg_cancel_backend(pid) FROM pg_stat_activity"
-                    " WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE calls%'"
-                ))
+                for _ in range(500):
+                    cancelled = killer.execute(text(
+                        "SELECT pg_cancel_backend(pid) FROM pg_stat_activity"
+                        " WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE calls%'"
+                    )).scalars().all()
+                    if cancelled:
+                        break
+                    await asyncio.sleep(0.02)
+                else:
+                    raise AssertionError("the store never waited for the lock")
             with pytest.raises(Exception, match="cancel"):
                 await asyncio.wait_for(tick, 30)
         finally:
