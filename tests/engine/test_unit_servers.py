@@ -11,8 +11,9 @@ each unit keeps its own rate within the target, which is why the campaign's
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from olive.calls import AgentActivity, AgentChange, AgentStatus
@@ -102,3 +103,64 @@ def test_a_units_engine_writes_the_states_of_its_own_campaigns_agents_only(
         with transaction(session_factory) as s:
             engine._persist(s, [(None, [], [talking("on-a"), talking("other")])], [])  # type: ignore[list-item]
         assert {name for name, state in states().items() if state == "on_call"} == written, unit
+
+
+def test_a_units_engine_pauses_its_own_campaigns_agents_only_for_missed_rings(
+    session_factory: sessionmaker[Session],
+) -> None:
+    # An agent who lets rings time out is paused by the engine that dials for them: every unit engine
+    # on the server sees the rings, and each paused every agent there (one pause per unit, and agents
+    # of campaigns it does not run). A classic engine pauses any of them.
+    now = time.time()
+    cid = setup(session_factory, now)
+    with transaction(session_factory) as s:
+        f = Factory(s)
+        other = f.agent(name="other", interface="PJSIP/other", server="pbx-a")
+        f.campaign(agents=[other], server="pbx-a", status="running")
+        agents = {a.name: (a.id, a.interface) for a in s.scalars(select(Agent))}
+
+    def missed(name: str) -> AgentChange:
+        status = AgentStatus(agents[name][1], name, AgentActivity.IDLE, now, missed_in_a_row=2)
+        return AgentChange(status, AgentActivity.RINGING)
+
+    for unit, paused in ((scope(cid, "pbx-a"), {"on-a"}), (None, {"on-a", "other"})):
+        engine = Engine(session_factory, {}, unit=unit, pause_after_missed=2)
+        engine._apply_refresh(engine._read_refresh(now), now)
+        effects: list[Any] = []
+        with transaction(session_factory) as s:
+            engine._persist(s, [(None, [], [missed("on-a"), missed("other")])], effects)  # type: ignore[list-item]
+        pauses = {e.args[0] for e in effects if getattr(e, "func", None) == engine._pause_for_missed_rings}
+        names = {i: n for n, (i, _) in agents.items()}
+        assert {names[p] for p in pauses} == paused, unit
+
+
+def test_a_units_engine_locks_the_agents_it_writes_in_id_order_on_postgresql(
+    session_factory: sessionmaker[Session],
+) -> None:
+    # Two unit engines on one server write an agent in two campaigns: in id order first, or they
+    # deadlock (tests/store/test_agent_writes_order.py). A classic engine, the only writer, saves it.
+    now = time.time()
+    cid = setup(session_factory, now)
+    with transaction(session_factory) as s:
+        s.execute(update(Agent).values(state="ready"))
+        interface = s.scalars(select(Agent.interface).where(Agent.name == "on-a")).one()
+        bind = s.get_bind()
+    talking = AgentChange(AgentStatus(interface, "on-a", AgentActivity.TALKING, now), AgentActivity.IDLE)
+    postgresql = bind.dialect.name == "postgresql"
+    texts: list[str] = []
+
+    def keep(_c: object, _cur: object, statement: str, *_: object) -> None:
+        texts.append(statement)
+
+    for unit, locks in ((scope(cid, "pbx-a"), postgresql), (None, False)):
+        engine = Engine(session_factory, {}, unit=unit)
+        engine._apply_refresh(engine._read_refresh(now), now)
+        texts.clear()
+        event.listen(bind, "before_cursor_execute", keep)
+        try:
+            with transaction(session_factory) as s:
+                engine._persist(s, [(None, [], [talking])], [])  # type: ignore[list-item]
+        finally:
+            event.remove(bind, "before_cursor_execute", keep)
+        assert any(t.startswith("UPDATE agents") for t in texts), texts  # written
+        assert any("FOR NO KEY UPDATE" in t and "agents" in t for t in texts) is locks, (unit, texts)
