@@ -11,7 +11,6 @@ each unit keeps its own rate within the target, which is why the campaign's
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -103,35 +102,6 @@ def test_a_units_engine_writes_the_states_of_its_own_campaigns_agents_only(
         with transaction(session_factory) as s:
             engine._persist(s, [(None, [], [talking("on-a"), talking("other")])], [])  # type: ignore[list-item]
         assert {name for name, state in states().items() if state == "on_call"} == written, unit
-
-
-def test_a_units_engine_pauses_its_own_campaigns_agents_only_for_missed_rings(
-    session_factory: sessionmaker[Session],
-) -> None:
-    # An agent who lets rings time out is paused by the engine that dials for them: every unit engine
-    # on the server sees the rings, and each paused every agent there (one pause per unit, and agents
-    # of campaigns it does not run). A classic engine pauses any of them.
-    now = time.time()
-    cid = setup(session_factory, now)
-    with transaction(session_factory) as s:
-        f = Factory(s)
-        other = f.agent(name="other", interface="PJSIP/other", server="pbx-a")
-        f.campaign(agents=[other], server="pbx-a", status="running")
-        agents = {a.name: (a.id, a.interface) for a in s.scalars(select(Agent))}
-
-    def missed(name: str) -> AgentChange:
-        status = AgentStatus(agents[name][1], name, AgentActivity.IDLE, now, missed_in_a_row=2)
-        return AgentChange(status, AgentActivity.RINGING)
-
-    for unit, paused in ((scope(cid, "pbx-a"), {"on-a"}), (None, {"on-a", "other"})):
-        engine = Engine(session_factory, {}, unit=unit, pause_after_missed=2)
-        engine._apply_refresh(engine._read_refresh(now), now)
-        effects: list[Any] = []
-        with transaction(session_factory) as s:
-            engine._persist(s, [(None, [], [missed("on-a"), missed("other")])], effects)  # type: ignore[list-item]
-        pauses = {e.args[0] for e in effects if getattr(e, "func", None) == engine._pause_for_missed_rings}
-        names = {i: n for n, (i, _) in agents.items()}
-        assert {names[p] for p in pauses} == paused, unit
 
 
 def test_a_units_engine_locks_the_agents_it_writes_in_id_order_on_postgresql(

@@ -622,8 +622,7 @@ class Engine:
                     owner = self.members.owner(agent_change.status)
                     if owner is not None and (runner := runners.get(owner)) is not None:
                         effects.append(functools.partial(runner.agent_changed, agent_change))
-                    # Paused by the engine that dials for them (a unit engine: its campaign's agents).
-                    if (own is None or agent_change.status.interface in own) and self._missed_too_many(agent_change):
+                    if self._missed_too_many(agent_change):
                         agent_id = self._agent_ids[agent_change.status.interface]
                         effects.append(functools.partial(self._pause_for_missed_rings, agent_id, agent_change.status.missed_in_a_row))
             if not calls:
