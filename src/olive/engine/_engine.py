@@ -586,12 +586,13 @@ class Engine:
         if not missing:
             return
         runners = await self._in_db(self._new_runners, missing, now)
-        live = {c.id for c in self.campaigns}
-        for campaign in missing:
-            if campaign.id in live and campaign.id not in self.runners:  # not gone meanwhile
-                self.runners[campaign.id] = runners[campaign.id]
-                self.bus.publish("campaign", now, {"campaign_id": campaign.id, "status": campaign.status}, campaign.id)
+        for campaign in missing:  # within the tick: no re-read came meanwhile
+            self._add_runner(campaign, runners[campaign.id], now)
         self._wake.set()
+
+    def _add_runner(self, campaign: Campaign, runner: CampaignRunner, now: float) -> None:
+        self.runners[campaign.id] = runner
+        self.bus.publish("campaign", now, {"campaign_id": campaign.id, "status": campaign.status}, campaign.id)
 
     def _new_runners(self, campaigns: list[Campaign], now: float) -> dict[str, CampaignRunner]:
         with transaction(self.sessions) as session:
@@ -599,7 +600,7 @@ class Engine:
 
     async def persist_now(self, drained: list[Drained], now: float) -> None:
         """Store ``drained`` (in the store's database thread) and do its effects (the set-aside search)."""
-        effects = await asyncio.get_running_loop().run_in_executor(self._store_db, self._store_drained, drained, now)
+        effects = await self._start_store(drained, now)
         for effect in effects:
             effect()
 
@@ -711,8 +712,7 @@ class Engine:
                 runner = refreshed.new_runners.get(campaign.id)
                 if runner is None:  # appeared and vanished meanwhile: built next time
                     continue
-                self.runners[campaign.id] = runner
-                self.bus.publish("campaign", now, {"campaign_id": campaign.id, "status": campaign.status}, campaign.id)
+                self._add_runner(campaign, runner, now)
             else:
                 runner.update_plan(plan, campaign.compliance_profile)
             link = self.links.get(campaign.server)
